@@ -1,0 +1,68 @@
+/**
+ * Every application setting the app reads, in one place, so the infrastructure test can check
+ * that `infra/` provisions each of them. Orchestrators must not import this module: settings
+ * are environment reads, and orchestrators stay deterministic.
+ */
+
+/** Names of the settings the app reads (app settings in Azure, `Values` locally). */
+export const settingNames = {
+  /** Storage for Durable state, blob triggers and the app's own containers. */
+  storage: 'AzureWebJobsStorage',
+  /** Largest raster width or height (pixels) accepted by validation. */
+  maxDimension: 'INGEST_MAX_DIMENSION',
+  /** Edge length (pixels) of the tiles a source is split into. */
+  tileSize: 'INGEST_TILE_SIZE',
+  /** Where blob triggers get their events: `EventGrid` in Azure, container polling locally. */
+  blobTriggerSource: 'BLOB_TRIGGER_SOURCE',
+  /** Scratch folder for source copies and COGs being written (default: the OS temp dir). */
+  scratchDir: 'INGEST_SCRATCH_DIR',
+} as const;
+
+/**
+ * Identity-based storage settings (`AzureWebJobsStorage__accountName` and friends), the form
+ * Azure uses when the app runs with a managed identity instead of a connection string.
+ */
+export const identityStorageSuffixes = ['accountName', 'blobServiceUri', 'queueServiceUri', 'tableServiceUri', 'credential', 'clientId'] as const;
+
+/** Containers the app writes to or triggers on; `infra/` must provision each. */
+export const containers = {
+  uploads: 'uploads',
+  cogs: 'cogs',
+  stac: 'stac',
+} as const;
+
+export const defaults = {
+  maxDimension: 200_000,
+  tileSize: 4096,
+} as const;
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface IngestSettings {
+  maxDimension: number;
+  tileSize: number;
+  scratchDir: string | undefined;
+}
+
+function readPositiveInteger(env: Environment, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`Setting ${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+}
+
+export function readIngestSettings(env: Environment = process.env): IngestSettings {
+  return {
+    maxDimension: readPositiveInteger(env, settingNames.maxDimension, defaults.maxDimension),
+    tileSize: readPositiveInteger(env, settingNames.tileSize, defaults.tileSize),
+    scratchDir: env[settingNames.scratchDir] || undefined,
+  };
+}
+
+/** `EventGrid` when the setting asks for it; otherwise the polling trigger that Azurite supports. */
+export function readBlobTriggerSource(env: Environment = process.env): 'EventGrid' | 'LogsAndContainerScan' {
+  return env[settingNames.blobTriggerSource] === 'EventGrid' ? 'EventGrid' : 'LogsAndContainerScan';
+}

@@ -1,0 +1,77 @@
+/**
+ * What a person sees of a job: built from the orchestration status (and, while tiles are being
+ * made, from the tile sub-orchestrations' statuses). Pure, so it is unit-tested without a host.
+ */
+import type { IngestInput, IngestOutput, IngestProgress } from '../pipeline/contracts.js';
+
+/** The fields of a Durable orchestration status this view reads. */
+export interface OrchestrationStatusLike {
+  instanceId: string;
+  name: string;
+  runtimeStatus: string;
+  createdTime: Date | string;
+  lastUpdatedTime: Date | string;
+  input: unknown;
+  output: unknown;
+  customStatus?: unknown;
+}
+
+export interface JobView {
+  id: string;
+  status: string;
+  stage: IngestProgress['stage'] | 'pending';
+  source: string | null;
+  collection: string | null;
+  tiles: { done: number; total: number };
+  itemsRegistered: number;
+  errors: string[];
+  output: IngestOutput | null;
+  createdTime: string;
+  lastUpdatedTime: string;
+}
+
+function isProgress(value: unknown): value is IngestProgress {
+  return typeof value === 'object' && value !== null && 'stage' in value && 'tilesTotal' in value;
+}
+
+function isIngestInput(value: unknown): value is IngestInput {
+  return typeof value === 'object' && value !== null && 'source' in value && 'collection' in value;
+}
+
+function toIso(value: Date | string): string {
+  return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
+}
+
+/** Counts the tile branches that have registered their item (from their custom status). */
+export function countRegisteredTiles(tileStatuses: ReadonlyArray<Pick<OrchestrationStatusLike, 'runtimeStatus' | 'customStatus'>>): number {
+  return tileStatuses.filter((status) => {
+    const stage = (status.customStatus as { stage?: string } | undefined)?.stage;
+    return status.runtimeStatus === 'Completed' || stage === 'registered';
+  }).length;
+}
+
+export function buildJobView(status: OrchestrationStatusLike, tilesRegistered?: number): JobView {
+  const progress = isProgress(status.customStatus) ? status.customStatus : undefined;
+  const input = isIngestInput(status.input) ? status.input : undefined;
+  const failed = status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated';
+  const errors = [...(progress?.errors ?? [])];
+  // A failed orchestration's output is its error message; show it unless the stage already did.
+  if (failed && typeof status.output === 'string' && !errors.some((error) => status.output === error || String(status.output).includes(error))) {
+    errors.push(status.output);
+  }
+  const total = progress?.tilesTotal ?? 0;
+  const done = progress?.stage === 'creating-cogs' && tilesRegistered !== undefined ? tilesRegistered : (progress?.tilesDone ?? 0);
+  return {
+    id: status.instanceId,
+    status: status.runtimeStatus,
+    stage: failed ? 'failed' : (progress?.stage ?? 'pending'),
+    source: input ? `${input.source.container}/${input.source.name}` : null,
+    collection: input?.collection ?? null,
+    tiles: { done, total },
+    itemsRegistered: progress?.stage === 'creating-cogs' ? done : (progress?.itemsRegistered ?? 0),
+    errors,
+    output: status.runtimeStatus === 'Completed' ? (status.output as IngestOutput) : null,
+    createdTime: toIso(status.createdTime),
+    lastUpdatedTime: toIso(status.lastUpdatedTime),
+  };
+}

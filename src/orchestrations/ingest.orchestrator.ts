@@ -1,0 +1,94 @@
+/**
+ * The job orchestrator: validate → plan tiles → fan out one tile sub-orchestration per tile
+ * (each makes its COG and registers its STAC item as soon as the COG exists) → fan in:
+ * finalize the collection. Deterministic: no I/O, clock, randomness or settings reads here;
+ * time comes from `currentUtcDateTime` and everything else from the input and activity results.
+ */
+import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
+import {
+  activityNames,
+  orchestratorNames,
+  type FinalizeCollectionInput,
+  type FinalizedCollection,
+  type IngestInput,
+  type IngestOutput,
+  type IngestProgress,
+  type RegisteredItem,
+  type ValidateRasterInput,
+  type ValidationResult,
+} from '../pipeline/contracts.js';
+import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
+import { planTiles } from '../raster/tile.plan.js';
+import { createActivityRetryOptions } from './retry.policy.js';
+import type { IngestTileInput } from './tile.orchestrator.js';
+
+/** A rejected or failed job: the message is what a person reads in the job's output. */
+export class IngestRejectedError extends Error {
+  constructor(source: string, reason: string) {
+    super(`Cannot ingest ${source}: ${reason}`);
+    this.name = 'IngestRejectedError';
+  }
+}
+
+export const ingestRasterOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
+  const input = context.df.getInput<IngestInput>();
+  const sourcePath = `${input.source.container}/${input.source.name}`;
+  const retry = createActivityRetryOptions();
+  const progress: IngestProgress = { stage: 'validating', tilesDone: 0, tilesTotal: 0, itemsRegistered: 0, errors: [] };
+  context.df.setCustomStatus(progress);
+
+  const validateInput: ValidateRasterInput = { source: input.source };
+  const verdict = (yield context.df.callActivityWithRetry(activityNames.validateRaster, retry, validateInput)) as ValidationResult;
+  if (!verdict.accepted) {
+    context.df.setCustomStatus({ ...progress, stage: 'failed', errors: [verdict.reason] } satisfies IngestProgress);
+    throw new IngestRejectedError(sourcePath, verdict.reason);
+  }
+
+  const windows = planTiles(verdict.info.width, verdict.info.height, input.tileSize);
+  // The orchestration clock, not the wall clock: replays must produce identical items.
+  const datetime = context.df.currentUtcDateTime.toISOString();
+  progress.stage = 'creating-cogs';
+  progress.tilesTotal = windows.length;
+  context.df.setCustomStatus(progress);
+
+  const tileTasks = windows.map((window) => {
+    const tileInput: IngestTileInput = {
+      source: input.source,
+      collection: input.collection,
+      itemId: deriveItemId(input.source.name, window),
+      window,
+      options: input.options,
+      datetime,
+    };
+    return context.df.callSubOrchestrator(orchestratorNames.ingestTile, tileInput, deriveTileInstanceId(context.df.instanceId, window));
+  });
+
+  let items: RegisteredItem[];
+  try {
+    items = (yield context.df.Task.all(tileTasks)) as RegisteredItem[];
+  } catch (error) {
+    const failed = tileTasks.filter((task) => task.isFaulted).length;
+    const reason = `${failed} of ${windows.length} tiles failed: ${error instanceof Error ? error.message : String(error)}`;
+    context.df.setCustomStatus({ ...progress, stage: 'failed', tilesDone: windows.length - failed, errors: [reason] } satisfies IngestProgress);
+    throw new IngestRejectedError(sourcePath, reason);
+  }
+
+  progress.stage = 'finalizing';
+  progress.tilesDone = items.length;
+  progress.itemsRegistered = items.length;
+  context.df.setCustomStatus(progress);
+
+  const finalizeInput: FinalizeCollectionInput = { collection: input.collection, source: input.source, items, datetime };
+  const collection = (yield context.df.callActivityWithRetry(activityNames.finalizeCollection, retry, finalizeInput)) as FinalizedCollection;
+
+  progress.stage = 'completed';
+  context.df.setCustomStatus(progress);
+
+  const output: IngestOutput = {
+    collection,
+    tiles: items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes })),
+    bytesIn: input.source.size,
+    bytesOut: items.reduce((sum, item) => sum + item.cogBytes, 0),
+  };
+  return output;
+};

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/**
+ * Options a caller may set on a job. Defaults are applied here, once, at submission, so the
+ * orchestrator and activities always see a complete, explicit set (and the instance id derived
+ * from them does not depend on which defaults a later version picks).
+ */
+export const ingestOptionsSchema = z
+  .object({
+    /** Lossless by default; JPEG/WEBP are lossy and only for 8-bit imagery. */
+    compression: z.enum(['DEFLATE', 'ZSTD', 'LZW', 'JPEG', 'WEBP']).default('DEFLATE'),
+    /** Compression level passed to the COG driver (DEFLATE 1-12, ZSTD 1-22); omitted = driver default. */
+    level: z.number().int().min(1).max(22).optional(),
+    /** Horizontal predictor: `true` picks 2 for integers and 3 for floats. */
+    predictor: z.boolean().default(true),
+    /** Internal block size of each COG. */
+    blockSize: z.number().int().min(128).max(4096).multipleOf(16).default(512),
+    /** Edge length in pixels of the tiles the source is split into; omitted = host setting. */
+    tileSize: z.number().int().min(256).max(65536).optional(),
+    /** Overview resampling; omitted = nearest for paletted/integer-classified data, average otherwise. */
+    resampling: z.enum(['NEAREST', 'AVERAGE', 'BILINEAR', 'CUBIC', 'CUBICSPLINE', 'LANCZOS', 'MODE', 'RMS']).optional(),
+  })
+  .strict();
+
+export type IngestOptions = z.output<typeof ingestOptionsSchema>;
+
+/** Collection ids become blob path segments and STAC ids: keep them URL- and path-safe. */
+export const collectionIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit');
+
+export const submitJobSchema = z
+  .object({
+    source: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?\/.+$/, 'must be "<container>/<blob path>"'),
+    collection: collectionIdSchema.optional(),
+    options: ingestOptionsSchema.default(() => ingestOptionsSchema.parse({})),
+  })
+  .strict();
+
+export type SubmitJobRequest = z.output<typeof submitJobSchema>;
+
+export const defaultCollectionId = 'rasters';

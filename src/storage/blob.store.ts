@@ -1,0 +1,178 @@
+import { RestError, type BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { createBlobServiceClient, resolveStorageConnection } from './connection.js';
+import type { Environment } from '../config.js';
+
+/** A blob addressed by container and name. */
+export interface BlobRef {
+  container: string;
+  name: string;
+}
+
+export interface BlobStat {
+  etag: string;
+  size: number;
+  contentType: string | undefined;
+  lastModified: Date | undefined;
+}
+
+export interface StoredJson<T> {
+  value: T;
+  etag: string;
+}
+
+export interface WriteCondition {
+  /** Write only if the blob still has this ETag (optimistic concurrency). */
+  ifMatch?: string;
+  /** Write only if the blob does not exist yet. */
+  ifNoneExists?: boolean;
+}
+
+/** Thrown when a conditional write loses a race; callers re-read and retry. */
+export class WriteConflictError extends Error {
+  constructor(ref: BlobRef) {
+    super(`Blob ${ref.container}/${ref.name} changed while it was being updated`);
+    this.name = 'WriteConflictError';
+  }
+}
+
+/** Parses `"container/path/to/blob"`; the container is the first path segment. */
+export function parseBlobPath(path: string): BlobRef {
+  const trimmed = path.replace(/^\/+/, '');
+  const slash = trimmed.indexOf('/');
+  if (slash <= 0 || slash === trimmed.length - 1) {
+    throw new Error(`"${path}" is not a blob path: expected "<container>/<blob name>"`);
+  }
+  return { container: trimmed.slice(0, slash), name: trimmed.slice(slash + 1) };
+}
+
+function isStatus(error: unknown, ...codes: number[]): boolean {
+  return error instanceof RestError && error.statusCode !== undefined && codes.includes(error.statusCode);
+}
+
+/**
+ * The app's narrow view of Blob Storage. Activities depend on this, not on the SDK, so the
+ * storage calls they make are few and visible.
+ */
+export class BlobStore {
+  private readonly ensuredContainers = new Map<string, Promise<void>>();
+
+  constructor(private readonly service: BlobServiceClient) {}
+
+  static fromEnvironment(env: Environment = process.env): BlobStore {
+    return new BlobStore(createBlobServiceClient(resolveStorageConnection(env)));
+  }
+
+  url(ref: BlobRef): string {
+    return this.container(ref.container).getBlobClient(ref.name).url;
+  }
+
+  async stat(ref: BlobRef): Promise<BlobStat | undefined> {
+    try {
+      const props = await this.container(ref.container).getBlobClient(ref.name).getProperties();
+      return {
+        etag: props.etag ?? '',
+        size: props.contentLength ?? 0,
+        contentType: props.contentType,
+        lastModified: props.lastModified,
+      };
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Downloads a blob to a local file, failing if it changed since `etag` was read. */
+  async downloadToFile(ref: BlobRef, path: string, etag?: string): Promise<void> {
+    await this.container(ref.container)
+      .getBlobClient(ref.name)
+      .downloadToFile(path, 0, undefined, {
+        conditions: etag ? { ifMatch: etag } : undefined,
+      });
+  }
+
+  async uploadFile(ref: BlobRef, path: string, contentType: string): Promise<{ etag: string; url: string }> {
+    await this.ensureContainer(ref.container);
+    const client = this.container(ref.container).getBlockBlobClient(ref.name);
+    const response = await client.uploadFile(path, {
+      blobHTTPHeaders: { blobContentType: contentType },
+      blockSize: 8 * 1024 * 1024,
+      concurrency: 8,
+    });
+    return { etag: response.etag ?? '', url: client.url };
+  }
+
+  async uploadBytes(ref: BlobRef, bytes: Uint8Array, contentType: string, condition: WriteCondition = {}): Promise<{ etag: string; url: string }> {
+    await this.ensureContainer(ref.container);
+    const client = this.container(ref.container).getBlockBlobClient(ref.name);
+    try {
+      const response = await client.upload(bytes, bytes.byteLength, {
+        blobHTTPHeaders: { blobContentType: contentType },
+        conditions: condition.ifMatch ? { ifMatch: condition.ifMatch } : condition.ifNoneExists ? { ifNoneMatch: '*' } : undefined,
+      });
+      return { etag: response.etag ?? '', url: client.url };
+    } catch (error) {
+      if (isStatus(error, 409, 412)) throw new WriteConflictError(ref);
+      throw error;
+    }
+  }
+
+  async readBytes(ref: BlobRef): Promise<Buffer | undefined> {
+    try {
+      return await this.container(ref.container).getBlobClient(ref.name).downloadToBuffer();
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  async readJson<T>(ref: BlobRef): Promise<StoredJson<T> | undefined> {
+    try {
+      const client = this.container(ref.container).getBlobClient(ref.name);
+      const response = await client.download();
+      const body = await streamToBuffer(response.readableStreamBody);
+      return { value: JSON.parse(body.toString('utf8')) as T, etag: response.etag ?? '' };
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  async writeJson(ref: BlobRef, value: unknown, condition: WriteCondition = {}, contentType = 'application/json'): Promise<{ etag: string; url: string }> {
+    return this.uploadBytes(ref, Buffer.from(JSON.stringify(value, null, 2)), contentType, condition);
+  }
+
+  /** Names of the blobs under a prefix. */
+  async list(container: string, prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    try {
+      for await (const blob of this.container(container).listBlobsFlat({ prefix })) names.push(blob.name);
+    } catch (error) {
+      if (isStatus(error, 404)) return [];
+      throw error;
+    }
+    return names;
+  }
+
+  async ensureContainer(name: string): Promise<void> {
+    let pending = this.ensuredContainers.get(name);
+    if (!pending) {
+      pending = this.container(name)
+        .createIfNotExists()
+        .then(() => undefined);
+      pending.catch(() => this.ensuredContainers.delete(name));
+      this.ensuredContainers.set(name, pending);
+    }
+    await pending;
+  }
+
+  private container(name: string): ContainerClient {
+    return this.service.getContainerClient(name);
+  }
+}
+
+async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
+  if (!stream) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
