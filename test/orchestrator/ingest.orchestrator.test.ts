@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { ingestRasterOrchestrator } from '../../src/orchestrations/ingest.orchestrator.js';
+import { ingestTileOrchestrator, type IngestTileInput } from '../../src/orchestrations/tile.orchestrator.js';
+import type { IngestInput, RasterInfo, RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
+import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
+
+const actionType = { callActivityWithRetry: 1, callSubOrchestrator: 2 } as const;
+
+const input: IngestInput = {
+  source: { container: 'uploads', name: 'dem/Alps.tif', etag: '"0x1"', size: 1000 },
+  collection: 'dems',
+  options: ingestOptionsSchema.parse({}),
+  tileSize: 512,
+};
+
+const info: RasterInfo = {
+  driver: 'GTiff',
+  width: 1000,
+  height: 600,
+  bands: [{ gdalDataType: 'Float32', nodata: -9999, colorInterpretation: 'Gray', hasColorTable: false, description: '', unit: 'm' }],
+  crs: { code: 'EPSG:32632', wkt2: 'PROJCRS[...]', projjson: {} },
+  geoTransform: [500000, 10, 0, 5200000, 0, -10],
+};
+
+function item(itemId: string, cogBytes: number): RegisteredItem {
+  return { itemId, itemUrl: `http://stac/${itemId}.json`, cogUrl: `http://cogs/${itemId}.tif`, cogBytes, bbox: [0, 0, 1, 1] };
+}
+
+const tileItemIds = ['dem-alps-r0-c0', 'dem-alps-r0-c1', 'dem-alps-r1-c0', 'dem-alps-r1-c1'];
+
+/** History up to the point where validation has accepted the source. */
+function validated(): HistoryBuilder {
+  return new HistoryBuilder()
+    .episode('ingestRaster', input)
+    .taskScheduled(0, 'validateRaster')
+    .episodeDone()
+    .episode()
+    .taskCompleted(0, { accepted: true, info });
+}
+
+describe('ingestRaster orchestrator (replayed through the durable-functions SDK)', () => {
+  it('starts by validating the source, with retries, and reports the stage', async () => {
+    const state = await replay(ingestRasterOrchestrator, new HistoryBuilder().episode('ingestRaster', input), input);
+    expect(state.isDone).toBe(false);
+    const actions = flattenActions(state);
+    expect(actions).toHaveLength(1);
+    expect(actions[0]).toMatchObject({ actionType: actionType.callActivityWithRetry, functionName: 'validateRaster', input: { source: input.source } });
+    expect(actions[0]!.retryOptions).toMatchObject({ maxNumberOfAttempts: 4, backoffCoefficient: 2 });
+    expect(state.customStatus).toMatchObject({ stage: 'validating' });
+  });
+
+  it('fans out one tile sub-orchestration per tile with deterministic ids, all at once', async () => {
+    const state = await replay(ingestRasterOrchestrator, validated(), input);
+    const actions = flattenActions(state).slice(1);
+    expect(actions).toHaveLength(4);
+    expect(actions.map((a) => a.actionType)).toEqual([2, 2, 2, 2]);
+    expect(actions.map((a) => a.functionName)).toEqual(['ingestTile', 'ingestTile', 'ingestTile', 'ingestTile']);
+    expect(actions.map((a) => a.instanceId)).toEqual(['job-1-tile-0', 'job-1-tile-1', 'job-1-tile-2', 'job-1-tile-3']);
+    const tileInputs = actions.map((a) => a.input as IngestTileInput);
+    expect(tileInputs.map((t) => t.itemId)).toEqual(tileItemIds);
+    expect(tileInputs.map((t) => [t.window.x, t.window.y, t.window.width, t.window.height])).toEqual([
+      [0, 0, 512, 512],
+      [512, 0, 488, 512],
+      [0, 512, 512, 88],
+      [512, 512, 488, 88],
+    ]);
+    // Item datetimes come from the orchestration clock, so every replay builds the same items.
+    expect(new Set(tileInputs.map((t) => t.datetime))).toEqual(new Set(['2026-01-01T00:00:02.000Z']));
+    expect(state.customStatus).toMatchObject({ stage: 'creating-cogs', tilesTotal: 4, tilesDone: 0 });
+  });
+
+  it('finalizes the collection once every tile has registered, then returns the job summary', async () => {
+    const history = validated();
+    tileItemIds.forEach((id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
+    history.episodeDone().episode();
+    tileItemIds.forEach((id, i) => history.subOrchestrationCompleted(1 + i, item(id, 100 + i)));
+    const finalizing = await replay(ingestRasterOrchestrator, history, input);
+    const finalize = flattenActions(finalizing).at(-1)!;
+    expect(finalize).toMatchObject({ actionType: 1, functionName: 'finalizeCollection' });
+    expect((finalize.input as { items: RegisteredItem[] }).items.map((i) => i.itemId)).toEqual(tileItemIds);
+    expect(finalizing.customStatus).toMatchObject({ stage: 'finalizing', tilesDone: 4, itemsRegistered: 4 });
+
+    history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
+    const collection = { collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4 };
+    history.taskCompleted(5, collection);
+    const done = await replay(ingestRasterOrchestrator, history, input);
+    expect(done.isDone).toBe(true);
+    expect(done.output).toEqual({
+      collection,
+      tiles: tileItemIds.map((id, i) => ({ itemId: id, cogUrl: `http://cogs/${id}.tif`, itemUrl: `http://stac/${id}.json`, cogBytes: 100 + i })),
+      bytesIn: 1000,
+      bytesOut: 100 + 101 + 102 + 103,
+    });
+    expect(done.customStatus).toMatchObject({ stage: 'completed' });
+  });
+
+  it('fails with the validation reason when the source is rejected, scheduling nothing else', async () => {
+    const history = new HistoryBuilder()
+      .episode('ingestRaster', input)
+      .taskScheduled(0, 'validateRaster')
+      .episodeDone()
+      .episode()
+      .taskCompleted(0, { accepted: false, reason: 'the file is truncated: GDAL could not read block 3' });
+    const state = await replay(ingestRasterOrchestrator, history, input);
+    // A throwing orchestrator reports `error`; the host then records ExecutionFailed.
+    expect(state.error).toContain('Cannot ingest uploads/dem/Alps.tif: the file is truncated');
+    expect(flattenActions(state)).toHaveLength(1);
+    expect(state.customStatus).toMatchObject({ stage: 'failed', errors: ['the file is truncated: GDAL could not read block 3'] });
+  });
+
+  it('fails the job naming the failed tile when a branch fails for good', async () => {
+    const history = validated();
+    tileItemIds.forEach((id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
+    history.episodeDone().episode().subOrchestrationCompleted(1, item(tileItemIds[0]!, 1)).subOrchestrationFailed(2, 'disk full', 'at createTileCog');
+    const state = await replay(ingestRasterOrchestrator, history, input);
+    expect(state.error).toMatch(/1 of 4 tiles failed/);
+    expect(state.error).toContain('disk full');
+    expect(state.customStatus).toMatchObject({ stage: 'failed' });
+  });
+});
+
+describe('ingestTile orchestrator', () => {
+  const tileInput: IngestTileInput = {
+    source: input.source,
+    collection: 'dems',
+    itemId: 'dem-alps-r0-c0',
+    window: { index: 0, row: 0, col: 0, x: 0, y: 0, width: 512, height: 512 },
+    options: input.options,
+    datetime: '2026-01-01T00:00:02.000Z',
+  };
+
+  it('registers the STAC item right after its COG exists', async () => {
+    const first = await replay(ingestTileOrchestrator, new HistoryBuilder().episode('ingestTile', tileInput), tileInput);
+    expect(flattenActions(first)).toEqual([expect.objectContaining({ actionType: 1, functionName: 'createTileCog' })]);
+
+    const tile = { itemId: 'dem-alps-r0-c0', size: 42 } as TileCog;
+    const history = new HistoryBuilder().episode('ingestTile', tileInput).taskScheduled(0, 'createTileCog').episodeDone().episode().taskCompleted(0, tile);
+    const second = await replay(ingestTileOrchestrator, history, tileInput);
+    expect(flattenActions(second).at(-1)).toMatchObject({ functionName: 'registerTileItem', input: { tile, datetime: tileInput.datetime, collection: 'dems' } });
+    expect(second.customStatus).toMatchObject({ stage: 'registering' });
+
+    history.taskScheduled(1, 'registerTileItem').episodeDone().episode().taskCompleted(1, item('dem-alps-r0-c0', 42));
+    const done = await replay(ingestTileOrchestrator, history, tileInput);
+    expect(done.isDone).toBe(true);
+    expect(done.output).toEqual(item('dem-alps-r0-c0', 42));
+  });
+
+  it('retries a failed COG attempt after the back-off timer, without re-running anything else', async () => {
+    const history = new HistoryBuilder()
+      .episode('ingestTile', tileInput)
+      .taskScheduled(0, 'createTileCog')
+      .episodeDone()
+      .episode()
+      .taskFailed(0, 'storage busy')
+      .timerCreated(1)
+      .episodeDone()
+      .episode()
+      .timerFired(1);
+    const state = await replay(ingestTileOrchestrator, history, tileInput);
+    expect(state.isDone).toBe(false);
+    expect(state.error).toBeUndefined();
+  });
+});
