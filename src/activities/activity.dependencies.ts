@@ -1,0 +1,25 @@
+/** What the ingestion activities need from the outside world, passed in by whoever registers them. */
+import { join } from 'node:path';
+import type { IngestSettings } from '../config.js';
+import type { BlobStore } from '../storage/blob.store.js';
+import { resolveScratchDir, SourceCache } from './source.cache.js';
+
+export interface ActivityDependencies {
+  store: BlobStore;
+  settings: IngestSettings;
+  /** Local source copies, shared by the activities of one process. */
+  sources: SourceCache;
+  /** Folder for temporary outputs (COGs before upload). */
+  scratchDir: string;
+}
+
+/** Dependencies with one shared source cache under the configured scratch folder. */
+export function createActivityDependencies(options: { store: BlobStore; settings: IngestSettings }): ActivityDependencies {
+  const scratchDir = resolveScratchDir(options.settings.scratchDir);
+  return {
+    store: options.store,
+    settings: options.settings,
+    sources: new SourceCache(options.store, join(scratchDir, 'sources')),
+    scratchDir,
+  };
+}

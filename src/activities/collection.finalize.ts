@@ -1,0 +1,52 @@
+/**
+ * Activity: fold a job's items into its collection and make the root catalog link it. Both
+ * documents are read-modify-written under ETag conditions, so concurrent jobs into the same
+ * collection never lose each other's items.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FinalizeCollectionInput, FinalizedCollection } from '../pipeline/contracts.js';
+import { WriteConflictError, type BlobRef, type BlobStore } from '../storage/blob.store.js';
+import { catalogBlob, collectionBlob } from '../stac/catalog.layout.js';
+import { countItemLinks, mergeCatalog, mergeCollection } from '../stac/collection.build.js';
+import type { StacCatalog, StacCollection } from '../stac/stac.types.js';
+import type { ActivityDependencies } from './activity.dependencies.js';
+
+export type FinalizeCollection = (input: FinalizeCollectionInput) => Promise<FinalizedCollection>;
+
+const maxAttempts = 20;
+
+/** Read, change, write-if-unchanged; on a lost race re-read and try again. */
+export async function updateJsonBlob<T>(store: BlobStore, ref: BlobRef, change: (current: T | undefined) => T): Promise<{ value: T; url: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await store.readJson<T>(ref);
+    const value = change(current?.value);
+    try {
+      const { url } = await store.writeJson(ref, value, current ? { ifMatch: current.etag } : { ifNoneExists: true });
+      return { value, url };
+    } catch (error) {
+      if (!(error instanceof WriteConflictError) || attempt >= maxAttempts) throw error;
+      // Jittered back-off so racing writers spread out.
+      await sleep(Math.random() * 50 * Math.min(attempt, 8));
+    }
+  }
+}
+
+export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources'>): FinalizeCollection {
+  return async ({ collection, source, items, datetime }) => {
+    const collectionUrl = deps.store.url(collectionBlob(collection));
+    const catalogUrl = deps.store.url(catalogBlob());
+    const { value } = await updateJsonBlob<StacCollection>(deps.store, collectionBlob(collection), (existing) =>
+      mergeCollection(existing, {
+        collectionId: collection,
+        items,
+        datetime,
+        urls: { collection: collectionUrl, catalog: catalogUrl },
+        projCodes: items.map((item) => item.projCode ?? null),
+      }),
+    );
+    await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) => mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }));
+    // The job is done with its source here; free the local copy.
+    await deps.sources.evict(source);
+    return { collectionId: collection, collectionUrl, catalogUrl, itemCount: countItemLinks(value) };
+  };
+}

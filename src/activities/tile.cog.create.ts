@@ -1,0 +1,48 @@
+/**
+ * Activity: write the COG of one tile window, measure it, and upload it under a deterministic
+ * name (a retry overwrites the same blob).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CreateTileCogInput, TileCog } from '../pipeline/contracts.js';
+import { hashFile } from '../raster/checksum.js';
+import { describeCog, writeTileCog } from '../raster/cog.create.js';
+import { cogBlob } from '../stac/catalog.layout.js';
+import { mediaTypes } from '../stac/stac.types.js';
+import type { ActivityDependencies } from './activity.dependencies.js';
+
+export type CreateTileCog = (input: CreateTileCogInput) => Promise<TileCog>;
+
+export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir'>): CreateTileCog {
+  return async (input) => {
+    const sourcePath = await deps.sources.localPath(input.source);
+    await mkdir(deps.scratchDir, { recursive: true });
+    const workDir = await mkdtemp(join(deps.scratchDir, 'tile-'));
+    try {
+      const cogPath = join(workDir, `${input.itemId}.tif`);
+      await writeTileCog(sourcePath, cogPath, input.window, input.options);
+      // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
+      const { size, checksum } = await hashFile(cogPath);
+      const description = await describeCog(cogPath);
+      const ref = cogBlob(input.collection, input.source.name, input.itemId);
+      const { url } = await deps.store.uploadFile(ref, cogPath, mediaTypes.cog);
+      return {
+        itemId: input.itemId,
+        window: input.window,
+        blob: { container: ref.container, name: ref.name, url },
+        size,
+        checksum,
+        width: description.width,
+        height: description.height,
+        geoTransform: description.geoTransform,
+        crs: description.crs,
+        bands: description.bands,
+        geometry: description.geometry,
+        bbox: description.bbox,
+        nativeBbox: description.nativeBbox,
+      };
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  };
+}

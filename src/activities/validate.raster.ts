@@ -1,0 +1,61 @@
+/**
+ * Activity: decide whether a source can become correct COGs, and describe it. A rejection is a
+ * result with a reason a person can act on; storage trouble throws so the orchestrator retries.
+ */
+import gdal from 'gdal-async';
+import type { ValidateRasterInput, ValidationResult } from '../pipeline/contracts.js';
+import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readRasterInfo } from '../raster/raster.inspect.js';
+import type { ActivityDependencies } from './activity.dependencies.js';
+import { SourceChangedError, SourceMissingError } from './source.cache.js';
+
+export type ValidateRaster = (input: ValidateRasterInput) => Promise<ValidationResult>;
+
+function reject(source: ValidateRasterInput['source'], why: string): ValidationResult {
+  return { accepted: false, reason: `${source.container}/${source.name} cannot be ingested: ${why}` };
+}
+
+export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings' | 'sources'>): ValidateRaster {
+  return async ({ source }) => {
+    if (source.size === 0) return reject(source, 'the file is empty (0 bytes); upload it again');
+    let path: string;
+    try {
+      path = await deps.sources.localPath(source);
+    } catch (error) {
+      if (error instanceof SourceChangedError || error instanceof SourceMissingError) return { accepted: false, reason: error.message };
+      throw error;
+    }
+    let dataset: gdal.Dataset;
+    try {
+      dataset = await gdal.openAsync(path);
+    } catch (error) {
+      await deps.sources.evict(source);
+      const detail = (error as Error).message.replaceAll(path, source.name);
+      return reject(source, `it is not a raster GDAL can read (${detail}); upload a GeoTIFF or another GDAL raster format`);
+    }
+    try {
+      const problem = await findProblem(dataset, deps.settings.maxDimension);
+      if (problem) {
+        await deps.sources.evict(source);
+        return reject(source, problem);
+      }
+      return { accepted: true, info: await readRasterInfo(dataset) };
+    } finally {
+      dataset.close();
+    }
+  };
+}
+
+async function findProblem(dataset: gdal.Dataset, maxDimension: number): Promise<string | null> {
+  if (dataset.bands.count() === 0) {
+    const subdatasets = listSubdatasets(dataset);
+    if (subdatasets.length > 0) {
+      return `it holds ${subdatasets.length} subdatasets rather than one raster (${subdatasets.slice(0, 3).join(', ')}${subdatasets.length > 3 ? ', …' : ''}); extract one (for example with gdal_translate) and upload that`;
+    }
+    return 'it has no raster bands';
+  }
+  const { x: width, y: height } = dataset.rasterSize;
+  if (width > maxDimension || height > maxDimension) {
+    return `it is ${width}×${height} pixels, over the limit of ${maxDimension} pixels a side (setting INGEST_MAX_DIMENSION); split it first or raise the limit`;
+  }
+  return findGeoreferencingProblem(dataset) ?? (await findUnreadablePixels(dataset));
+}

@@ -1,0 +1,70 @@
+/**
+ * Runs the COG translation of one tile window and measures the result. The arguments come from
+ * the pure builder in `cog.command.ts`.
+ */
+import gdal from 'gdal-async';
+import type { BandInfo, BandStatistics, CrsInfo, TileWindow } from '../pipeline/contracts.js';
+import type { IngestOptions } from '../pipeline/options.js';
+import { buildCogTranslateArgs } from './cog.command.js';
+import { computeBandStatistics } from './band.statistics.js';
+import { computeWgs84Footprint } from './footprint.transform.js';
+import type { FootprintGeometry } from './footprint.js';
+import { nativeBounds, type Bbox, type GeoTransform } from './geo.transform.js';
+import { readBandInfo, readCrs } from './raster.inspect.js';
+
+/** What a written COG is, measured from the file itself. */
+export interface CogDescription {
+  width: number;
+  height: number;
+  geoTransform: GeoTransform;
+  crs: CrsInfo | null;
+  bands: Array<BandInfo & { statistics: BandStatistics | null }>;
+  geometry: FootprintGeometry;
+  bbox: Bbox;
+  nativeBbox: Bbox;
+  overviewCount: number;
+}
+
+/** Writes the COG of `window` of the raster at `sourcePath` to `destinationPath`. */
+export async function writeTileCog(sourcePath: string, destinationPath: string, window: TileWindow, options: IngestOptions): Promise<void> {
+  const source = await gdal.openAsync(sourcePath);
+  try {
+    const bands: BandInfo[] = [];
+    for (let i = 1; i <= source.bands.count(); i++) bands.push(readBandInfo(source.bands.get(i)));
+    const args = buildCogTranslateArgs(window, options, { bands });
+    const output = await gdal.translateAsync(destinationPath, source, args);
+    output.close();
+  } finally {
+    source.close();
+  }
+}
+
+/** Reads back a COG: grid, CRS, bands with statistics, footprint. */
+export async function describeCog(path: string): Promise<CogDescription> {
+  const dataset = await gdal.openAsync(path);
+  try {
+    const { x: width, y: height } = dataset.rasterSize;
+    const gt = dataset.geoTransform as GeoTransform | null;
+    const srs = dataset.srs;
+    if (!gt || !srs) throw new Error(`COG ${path} lost its georeferencing`);
+    const bands: CogDescription['bands'] = [];
+    for (let i = 1; i <= dataset.bands.count(); i++) {
+      const band = dataset.bands.get(i);
+      bands.push({ ...readBandInfo(band), statistics: await computeBandStatistics(band) });
+    }
+    const { geometry, bbox } = computeWgs84Footprint(srs, gt, width, height);
+    return {
+      width,
+      height,
+      geoTransform: gt,
+      crs: await readCrs(dataset),
+      bands,
+      geometry,
+      bbox,
+      nativeBbox: nativeBounds(gt, width, height),
+      overviewCount: dataset.bands.get(1).overviews.count(),
+    };
+  } finally {
+    dataset.close();
+  }
+}

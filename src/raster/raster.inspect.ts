@@ -1,0 +1,118 @@
+/**
+ * What a raster is, read with GDAL: driver, size, bands, CRS and geotransform, plus the checks
+ * that decide whether it can become a correct COG.
+ */
+import gdal from 'gdal-async';
+import type { BandInfo, CrsInfo, RasterInfo } from '../pipeline/contracts.js';
+import { toNodata } from './data.type.js';
+import { isDefaultGeoTransform, type GeoTransform } from './geo.transform.js';
+
+/** The parts of `gdalinfo -json` this module reads. */
+interface GdalInfoJson {
+  coordinateSystem?: { wkt?: string };
+  stac?: { 'proj:projjson'?: unknown };
+  metadata?: Record<string, Record<string, string> | undefined>;
+}
+
+export async function readGdalInfo(dataset: gdal.Dataset): Promise<GdalInfoJson> {
+  return JSON.parse(await gdal.infoAsync(dataset, ['-json', '-nomd', '-norat', '-noct'])) as GdalInfoJson;
+}
+
+/**
+ * The CRS of a dataset: its EPSG code when the definition carries one, plus WKT2 and PROJJSON
+ * (from GDAL's JSON report, the only place gdal-async exposes WKT2 and PROJJSON), or `null`.
+ */
+export async function readCrs(dataset: gdal.Dataset): Promise<CrsInfo | null> {
+  const srs = dataset.srs;
+  if (!srs) return null;
+  const info = await readGdalInfo(dataset);
+  const wkt2 = info.coordinateSystem?.wkt;
+  if (!wkt2) return null;
+  const authority = srs.getAuthorityName(null);
+  const code = authority && authority.toUpperCase() === 'EPSG' ? srs.getAuthorityCode(null) : null;
+  return {
+    code: code ? `EPSG:${code}` : null,
+    wkt2,
+    projjson: info.stac?.['proj:projjson'] ?? null,
+  };
+}
+
+export function readBandInfo(band: gdal.RasterBand): BandInfo {
+  const unit = band.unitType;
+  return {
+    gdalDataType: band.dataType ?? 'Unknown',
+    nodata: toNodata(band.noDataValue),
+    colorInterpretation: band.colorInterpretation ?? 'Undefined',
+    hasColorTable: band.colorTable !== null && band.colorTable.count() > 0,
+    description: band.description,
+    unit: unit ? unit : null,
+  };
+}
+
+export async function readRasterInfo(dataset: gdal.Dataset): Promise<RasterInfo> {
+  const bands: BandInfo[] = [];
+  for (let i = 1; i <= dataset.bands.count(); i++) bands.push(readBandInfo(dataset.bands.get(i)));
+  const gt = dataset.geoTransform;
+  return {
+    driver: dataset.driver.description,
+    width: dataset.rasterSize.x,
+    height: dataset.rasterSize.y,
+    bands,
+    crs: await readCrs(dataset),
+    geoTransform: (gt ?? [0, 1, 0, 0, 0, 1]) as GeoTransform,
+  };
+}
+
+/** Why a dataset that GDAL opened still cannot become a georeferenced COG, or `null` when it can. */
+export function findGeoreferencingProblem(dataset: gdal.Dataset): string | null {
+  const gt = dataset.geoTransform as GeoTransform | null;
+  const hasGeoTransform = gt !== null && !isDefaultGeoTransform(gt);
+  if (!hasGeoTransform) {
+    const gcps = dataset.getGCPs();
+    if (gcps.length > 0) {
+      return (
+        `it is georeferenced only by ${gcps.length} ground control points, not a geotransform; ` +
+        'warp it to a grid first (for example `gdalwarp -t_srs EPSG:4326 in.tif out.tif`) and upload the result'
+      );
+    }
+    return (
+      'it has no georeferencing (no geotransform), so its tiles cannot be placed on a map; ' +
+      'add it (for example `gdal_translate -a_ullr <ulx> <uly> <lrx> <lry> -a_srs EPSG:<code>`) and upload again'
+    );
+  }
+  if (!dataset.srs) {
+    return (
+      'it has a geotransform but no coordinate reference system, so its footprint cannot be computed; ' +
+      'assign one (for example `gdal_edit.py -a_srs EPSG:<code> file.tif`) and upload again'
+    );
+  }
+  if (gt[1] === 0 || gt[5] === 0) return `its geotransform [${gt.join(', ')}] has a zero pixel size`;
+  return null;
+}
+
+/**
+ * Reads the last row of every band. GDAL opens a truncated TIFF from its headers alone; the
+ * missing bytes only show when the pixels at the end of the file are read.
+ */
+export async function findUnreadablePixels(dataset: gdal.Dataset): Promise<string | null> {
+  const { x: width, y: height } = dataset.rasterSize;
+  for (let i = 1; i <= dataset.bands.count(); i++) {
+    const band = dataset.bands.get(i);
+    // One block-high strip at the bottom covers the last strip or the last row of tiles.
+    const rows = Math.min(height, Math.max(1, band.blockSize.y));
+    try {
+      await band.pixels.readAsync(0, height - rows, width, rows, undefined, { data_type: gdal.GDT_Float64 });
+    } catch (error) {
+      return `band ${i} cannot be read to the end (${(error as Error).message}); the file is probably truncated or corrupt — upload it again`;
+    }
+  }
+  return null;
+}
+
+/** Subdatasets a container format (netCDF, HDF) offers instead of one raster. */
+export function listSubdatasets(dataset: gdal.Dataset): string[] {
+  const metadata = (dataset.getMetadata('SUBDATASETS') ?? {}) as Record<string, string>;
+  return Object.entries(metadata)
+    .filter(([key]) => key.endsWith('_NAME'))
+    .map(([, value]) => value);
+}

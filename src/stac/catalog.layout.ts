@@ -1,0 +1,38 @@
+/**
+ * Where each output lives in Blob Storage. One place, so a retry writes to the same name
+ * (overwrite, not duplicate) and links point where things really are.
+ */
+import { posix } from 'node:path';
+import { containers } from '../config.js';
+import type { BlobRef } from '../storage/blob.store.js';
+
+/** The root catalog of the static STAC catalog, at the top of the `stac` container. */
+export function catalogBlob(): BlobRef {
+  return { container: containers.stac, name: 'catalog.json' };
+}
+
+export function collectionBlob(collection: string): BlobRef {
+  return { container: containers.stac, name: `${collection}/collection.json` };
+}
+
+export function itemBlob(collection: string, itemId: string): BlobRef {
+  return { container: containers.stac, name: `${collection}/${itemId}/${itemId}.json` };
+}
+
+/** The source blob's file name without its extension, made safe for a path segment. */
+export function sourceStem(sourceName: string): string {
+  const base = posix.basename(sourceName);
+  const dot = base.lastIndexOf('.');
+  const stem = dot > 0 ? base.slice(0, dot) : base;
+  return stem.replace(/[^A-Za-z0-9._-]+/g, '_') || 'source';
+}
+
+/** `<collection>/<source stem>/<itemId>.tif` in the `cogs` container. */
+export function cogBlob(collection: string, sourceName: string, itemId: string): BlobRef {
+  return { container: containers.cogs, name: `${collection}/${sourceStem(sourceName)}/${itemId}.tif` };
+}
+
+/** A thumbnail next to its COG. */
+export function thumbnailBlob(collection: string, sourceName: string, itemId: string): BlobRef {
+  return { container: containers.cogs, name: `${collection}/${sourceStem(sourceName)}/${itemId}.png` };
+}

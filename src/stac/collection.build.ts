@@ -1,0 +1,107 @@
+/**
+ * Builds and merges the collection and the root catalog. Pure: the activity reads the current
+ * documents, calls these, and writes the result under an ETag condition.
+ */
+import type { RegisteredItem } from '../pipeline/contracts.js';
+import { unionLonLatBboxes } from '../raster/footprint.js';
+import type { Bbox } from '../raster/geo.transform.js';
+import { extensionSchemas, mediaTypes, stacVersion, type StacCatalog, type StacCollection, type StacLink } from './stac.types.js';
+
+export const rootCatalogId = 'raster-ingest';
+
+export interface CollectionUrls {
+  collection: string;
+  catalog: string;
+}
+
+export interface MergeCollectionInput {
+  collectionId: string;
+  items: readonly RegisteredItem[];
+  /** The ingestion time, from the orchestration clock. */
+  datetime: string;
+  urls: CollectionUrls;
+  /** EPSG codes (or `null`) of the items being added, summarised as `proj:code`. */
+  projCodes?: ReadonlyArray<string | null>;
+}
+
+const worldBbox: Bbox = [-180, -90, 180, 90];
+
+function isBbox(value: unknown): value is Bbox {
+  return Array.isArray(value) && value.length === 4 && value.every((n) => typeof n === 'number' && Number.isFinite(n));
+}
+
+function mergeInterval(existing: [string | null, string | null] | undefined, datetime: string): [string, string] {
+  const times = [datetime, existing?.[0], existing?.[1]].filter((t): t is string => typeof t === 'string');
+  const sorted = times.sort((a, b) => Date.parse(a) - Date.parse(b));
+  return [sorted[0]!, sorted[sorted.length - 1]!];
+}
+
+/** Links of `existing` plus `added`, keeping the first of each (rel, href) pair. */
+export function unionLinks(existing: readonly StacLink[], added: readonly StacLink[]): StacLink[] {
+  const seen = new Set<string>();
+  const out: StacLink[] = [];
+  for (const link of [...existing, ...added]) {
+    const key = `${link.rel} ${link.href}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(link);
+  }
+  return out;
+}
+
+/**
+ * The collection after adding `items`: extent grown to cover them (bbox union across the
+ * antimeridian when that is smaller), temporal interval widened, one item link per item (no
+ * duplicates, so re-ingesting is idempotent and a second source adds its items).
+ */
+export function mergeCollection(existing: StacCollection | undefined, input: MergeCollectionInput): StacCollection {
+  const previousBbox = existing?.extent.spatial.bbox[0];
+  const bboxes: Bbox[] = [...(isBbox(previousBbox) && existing && countItemLinks(existing) > 0 ? [previousBbox] : []), ...input.items.map((item) => item.bbox)];
+  const bbox = unionLonLatBboxes(bboxes) ?? worldBbox;
+  const interval = mergeInterval(existing?.extent.temporal.interval[0], input.datetime);
+  const selfLinks: StacLink[] = [
+    { rel: 'self', href: input.urls.collection, type: mediaTypes.json },
+    { rel: 'root', href: input.urls.catalog, type: mediaTypes.json },
+    { rel: 'parent', href: input.urls.catalog, type: mediaTypes.json },
+  ];
+  const itemLinks: StacLink[] = input.items.map((item) => ({ rel: 'item', href: item.itemUrl, type: mediaTypes.geojson, title: item.itemId }));
+  const keptLinks = (existing?.links ?? []).filter((link) => !['self', 'root', 'parent'].includes(link.rel));
+  const links = unionLinks(selfLinks, unionLinks(keptLinks, itemLinks));
+  const codes = new Set<string | null>([...((existing?.summaries?.['proj:code'] as Array<string | null> | undefined) ?? []), ...(input.projCodes ?? [])]);
+  const summaries: Record<string, unknown> = { ...(existing?.summaries ?? {}) };
+  if (codes.size > 0) summaries['proj:code'] = [...codes].sort((a, b) => String(a).localeCompare(String(b)));
+  return {
+    type: 'Collection',
+    stac_version: stacVersion,
+    stac_extensions: [...new Set([...(existing?.stac_extensions ?? []), ...(codes.size > 0 ? [extensionSchemas.projection] : [])])],
+    id: input.collectionId,
+    title: existing?.title ?? input.collectionId,
+    description: existing?.description ?? `Cloud Optimized GeoTIFF tiles of rasters ingested into "${input.collectionId}".`,
+    license: existing?.license ?? 'other',
+    extent: { spatial: { bbox: [bbox] }, temporal: { interval: [interval] } },
+    summaries,
+    links,
+    ...(existing?.assets ? { assets: existing.assets } : {}),
+  };
+}
+
+export function countItemLinks(collection: StacCollection): number {
+  return collection.links.filter((link) => link.rel === 'item').length;
+}
+
+/** The root catalog with a child link to `collectionUrl` (added once). */
+export function mergeCatalog(existing: StacCatalog | undefined, catalogUrl: string, child: { id: string; url: string }): StacCatalog {
+  const own: StacLink[] = [
+    { rel: 'self', href: catalogUrl, type: mediaTypes.json },
+    { rel: 'root', href: catalogUrl, type: mediaTypes.json },
+  ];
+  const kept = (existing?.links ?? []).filter((link) => link.rel !== 'self' && link.rel !== 'root');
+  return {
+    type: 'Catalog',
+    stac_version: stacVersion,
+    id: existing?.id ?? rootCatalogId,
+    title: existing?.title ?? 'Ingested rasters',
+    description: existing?.description ?? 'Cloud Optimized GeoTIFFs made from uploaded rasters, one collection per ingestion target.',
+    links: unionLinks(own, unionLinks(kept, [{ rel: 'child', href: child.url, type: mediaTypes.json, title: child.id }])),
+  };
+}

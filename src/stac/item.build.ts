@@ -1,0 +1,95 @@
+/** Builds the STAC item of one tile COG. Pure: everything comes from the measured `TileCog`. */
+import type { BandInfo, BandStatistics, TileCog } from '../pipeline/contracts.js';
+import { toStacDataType } from '../raster/data.type.js';
+import { toProjTransform } from '../raster/geo.transform.js';
+import { extensionSchemas, mediaTypes, stacVersion, type StacAsset, type StacBand, type StacItem, type StacLink } from './stac.types.js';
+
+/** Absolute URLs of the blobs an item links to. */
+export interface ItemUrls {
+  item: string;
+  collection: string;
+  catalog: string;
+  thumbnail?: string;
+}
+
+export interface BuildItemInput {
+  collection: string;
+  tile: TileCog;
+  /** Becomes `datetime` and `created`: the orchestration's clock, so replays build the same item. */
+  datetime: string;
+  /** Where the item came from, for a human reading it. */
+  sourceName: string;
+  urls: ItemUrls;
+}
+
+/** eo `common_name` for GDAL colour interpretations that have one. */
+const commonNames: Readonly<Record<string, string>> = {
+  Red: 'red',
+  Green: 'green',
+  Blue: 'blue',
+};
+
+function toStacStatistics(statistics: BandStatistics): StacBand['statistics'] {
+  const { approximate, ...values } = statistics;
+  return approximate ? { ...values, approximate: true } : values;
+}
+
+export function buildStacBand(band: BandInfo & { statistics: BandStatistics | null }, index: number): StacBand {
+  const stacBand: StacBand = { name: band.description || `b${index + 1}`, data_type: toStacDataType(band.gdalDataType) };
+  if (band.nodata !== null) stacBand.nodata = band.nodata;
+  if (band.unit) stacBand.unit = band.unit;
+  if (band.statistics) stacBand.statistics = toStacStatistics(band.statistics);
+  const commonName = commonNames[band.colorInterpretation];
+  if (commonName) stacBand['eo:common_name'] = commonName;
+  if (band.hasColorTable) stacBand.description = 'palette indices (the COG keeps the colour table)';
+  return stacBand;
+}
+
+export function buildTileItem(input: BuildItemInput): StacItem {
+  const { tile, urls } = input;
+  const bands = tile.bands.map(buildStacBand);
+  const usesEo = bands.some((band) => band['eo:common_name'] !== undefined);
+  const crs = tile.crs;
+  const properties: StacItem['properties'] = {
+    datetime: input.datetime,
+    created: input.datetime,
+    'proj:code': crs?.code ?? null,
+    'proj:bbox': tile.nativeBbox,
+    'proj:shape': [tile.height, tile.width],
+    'proj:transform': toProjTransform(tile.geoTransform),
+  };
+  // Without an authority code the CRS must travel in full.
+  if (crs && crs.code === null) {
+    properties['proj:wkt2'] = crs.wkt2;
+    if (crs.projjson) properties['proj:projjson'] = crs.projjson;
+  }
+  const data: StacAsset = {
+    href: tile.blob.url,
+    type: mediaTypes.cog,
+    title: `Tile ${tile.window.row},${tile.window.col} of ${input.sourceName} (pixels ${tile.window.x},${tile.window.y} ${tile.window.width}×${tile.window.height})`,
+    roles: ['data'],
+    'file:size': tile.size,
+    'file:checksum': tile.checksum,
+    bands,
+  };
+  const assets: Record<string, StacAsset> = { data };
+  if (urls.thumbnail) assets['thumbnail'] = { href: urls.thumbnail, type: mediaTypes.png, title: 'Thumbnail', roles: ['thumbnail'] };
+  const links: StacLink[] = [
+    { rel: 'self', href: urls.item, type: mediaTypes.geojson },
+    { rel: 'root', href: urls.catalog, type: mediaTypes.json },
+    { rel: 'parent', href: urls.collection, type: mediaTypes.json },
+    { rel: 'collection', href: urls.collection, type: mediaTypes.json },
+  ];
+  return {
+    type: 'Feature',
+    stac_version: stacVersion,
+    stac_extensions: [extensionSchemas.projection, extensionSchemas.file, ...(usesEo ? [extensionSchemas.eo] : [])],
+    id: tile.itemId,
+    collection: input.collection,
+    geometry: tile.geometry,
+    bbox: tile.bbox,
+    properties,
+    links,
+    assets,
+  };
+}

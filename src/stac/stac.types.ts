@@ -1,0 +1,104 @@
+/** The slices of the STAC 1.1.0 objects this app writes, typed narrowly. */
+import type { Bbox } from '../raster/geo.transform.js';
+
+export const stacVersion = '1.1.0';
+
+export const extensionSchemas = {
+  projection: 'https://stac-extensions.github.io/projection/v2.0.0/schema.json',
+  file: 'https://stac-extensions.github.io/file/v2.1.0/schema.json',
+  eo: 'https://stac-extensions.github.io/eo/v2.0.0/schema.json',
+} as const;
+
+export const mediaTypes = {
+  cog: 'image/tiff; application=geotiff; profile=cloud-optimized',
+  geojson: 'application/geo+json',
+  json: 'application/json',
+  png: 'image/png',
+  vrt: 'application/xml',
+} as const;
+
+export interface StacLink {
+  rel: string;
+  href: string;
+  type?: string;
+  title?: string;
+}
+
+export interface StacBandStatistics {
+  minimum: number;
+  maximum: number;
+  mean: number;
+  stddev: number;
+  valid_percent: number;
+  /** Not in the STAC spec: `true` when GDAL sampled instead of reading every pixel. */
+  approximate?: true;
+}
+
+export interface StacBand {
+  name: string;
+  description?: string;
+  data_type: string;
+  nodata?: number | 'nan' | 'inf' | '-inf';
+  unit?: string;
+  statistics?: StacBandStatistics;
+  'eo:common_name'?: string;
+}
+
+export interface StacAsset {
+  href: string;
+  type: string;
+  title?: string;
+  roles: string[];
+  'file:size'?: number;
+  'file:checksum'?: string;
+  bands?: StacBand[];
+}
+
+export interface StacItem {
+  type: 'Feature';
+  stac_version: typeof stacVersion;
+  stac_extensions: string[];
+  id: string;
+  collection: string;
+  geometry: { type: 'Polygon' | 'MultiPolygon'; coordinates: unknown };
+  bbox: Bbox;
+  properties: {
+    datetime: string;
+    created: string;
+    'proj:code': string | null;
+    'proj:wkt2'?: string;
+    'proj:projjson'?: unknown;
+    'proj:bbox': Bbox;
+    'proj:shape': [number, number];
+    'proj:transform': [number, number, number, number, number, number];
+    [key: string]: unknown;
+  };
+  links: StacLink[];
+  assets: Record<string, StacAsset>;
+}
+
+export interface StacCollection {
+  type: 'Collection';
+  stac_version: typeof stacVersion;
+  stac_extensions: string[];
+  id: string;
+  title?: string;
+  description: string;
+  license: string;
+  extent: {
+    spatial: { bbox: Bbox[] };
+    temporal: { interval: Array<[string | null, string | null]> };
+  };
+  summaries?: Record<string, unknown>;
+  links: StacLink[];
+  assets?: Record<string, StacAsset>;
+}
+
+export interface StacCatalog {
+  type: 'Catalog';
+  stac_version: typeof stacVersion;
+  id: string;
+  title?: string;
+  description: string;
+  links: StacLink[];
+}
