@@ -132,6 +132,8 @@ export interface RegisteredItem {
   cogUrl: string;
   cogBytes: number;
   bbox: [number, number, number, number];
+  /** The tile's `proj:code` (`null` without an EPSG code), summarised by the collection. Optional: added later. */
+  projCode?: string | null;
 }
 
 export interface FinalizeCollectionInput {
