@@ -1,0 +1,191 @@
+/**
+ * The demo: starts the local host (embedded Azurite), uploads sample rasters (or the user's
+ * own), submits one job per raster through the HTTP API, shows live progress, then mirrors the
+ * produced COGs and STAC catalog into a local folder and says how to look at them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { containers } from '../src/config.js';
+import type { JobView } from '../src/jobs/job.view.js';
+import { BlobStore } from '../src/storage/blob.store.js';
+import { developmentConnectionString } from '../src/storage/connection.js';
+import { writeSampleDem, writeSampleImage, type SampleRaster } from './sample.rasters.js';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface DemoOptions {
+  port: string;
+  output: string;
+  tileSize: string;
+  collection: string;
+}
+
+async function waitForHost(baseUrl: string, host: ChildProcess, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (host.exitCode !== null) throw new Error(`The local host exited with code ${host.exitCode} before it was ready`);
+    try {
+      const response = await fetch(`${baseUrl}/api/jobs`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`The local host did not answer on ${baseUrl} within ${timeoutMs / 1000} s`);
+}
+
+async function submit(baseUrl: string, source: string, collection: string, tileSize: number): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/jobs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ source, collection, options: { tileSize } }),
+  });
+  const body = (await response.json()) as { id?: string; detail?: string; job?: JobView };
+  if (response.status !== 202 && response.status !== 200) throw new Error(`Submitting ${source} failed (${response.status}): ${body.detail ?? JSON.stringify(body)}`);
+  return body.id ?? body.job!.id;
+}
+
+async function getJob(baseUrl: string, id: string): Promise<JobView> {
+  const response = await fetch(`${baseUrl}/api/jobs/${encodeURIComponent(id)}`);
+  if (!response.ok) throw new Error(`GET /api/jobs/${id} answered ${response.status}`);
+  return (await response.json()) as JobView;
+}
+
+const finished = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
+
+async function watch(baseUrl: string, jobs: Array<{ id: string; label: string }>): Promise<JobView[]> {
+  const bars = new cliProgress.MultiBar(
+    { format: ' {label} |{bar}| {value}/{total} tiles | {stage}', hideCursor: true, clearOnComplete: false, noTTYOutput: true, notTTYSchedule: 3000 },
+    cliProgress.Presets.shades_classic,
+  );
+  const views = new Map<string, JobView>();
+  const jobBars = new Map(jobs.map((job) => [job.id, bars.create(1, 0, { label: job.label.padEnd(24), stage: 'submitted' })]));
+  while (true) {
+    for (const job of jobs) {
+      const view = await getJob(baseUrl, job.id);
+      views.set(job.id, view);
+      const bar = jobBars.get(job.id)!;
+      bar.setTotal(Math.max(view.tiles.total, 1));
+      bar.update(view.tiles.done, { stage: view.status === 'Completed' ? 'completed' : view.status === 'Failed' ? 'FAILED' : view.stage });
+    }
+    if ([...views.values()].every((view) => finished.has(view.status))) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  bars.stop();
+  return jobs.map((job) => views.get(job.id)!);
+}
+
+/** Copies the job's COGs and the collection's STAC documents into `outputDir`, keeping blob paths. */
+async function mirrorOutputs(store: BlobStore, views: JobView[], outputDir: string): Promise<void> {
+  for (const container of [containers.cogs, containers.stac]) {
+    const prefixes = container === containers.stac ? [''] : views.map((view) => `${view.collection}/`);
+    for (const prefix of new Set(prefixes)) {
+      for (const name of await store.list(container, prefix)) {
+        const target = join(outputDir, container, name);
+        mkdirSync(dirname(target), { recursive: true });
+        const bytes = await store.readBytes({ container, name });
+        if (bytes) writeFileSync(target, bytes);
+      }
+    }
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes > 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('demo')
+    .description('Ingest sample rasters (or your own) through the local host and show the COGs and STAC catalog it produces.')
+    .argument('[rasters...]', 'your own raster files to ingest instead of the generated samples')
+    .option('--port <port>', 'port for the local host', process.env['PORT'] ?? '7071')
+    .option('--output <dir>', 'where to copy the produced COGs and STAC catalog', 'demo-output')
+    .option('--tile-size <pixels>', 'tile edge in pixels (small, to show fan-out)', '2048')
+    .option('--collection <id>', 'STAC collection to ingest into', 'demo')
+    .parse();
+  const options = program.opts<DemoOptions>();
+  const outputDir = resolve(options.output);
+  const baseUrl = `http://127.0.0.1:${options.port}`;
+
+  const workDir = join(projectRoot, '.data', 'demo-inputs');
+  mkdirSync(workDir, { recursive: true });
+  let rasters: SampleRaster[];
+  if (program.args.length > 0) {
+    rasters = program.args.map((path) => ({ path: resolve(path), description: `your raster ${basename(path)}` }));
+    for (const raster of rasters) statSync(raster.path); // fail early, with the path, if a file is missing
+  } else {
+    console.log('Generating sample rasters with GDAL…');
+    rasters = [await writeSampleImage(join(workDir, 'sample-rgb.tif')), await writeSampleDem(join(workDir, 'sample-dem.tif'))];
+  }
+
+  console.log(`Starting the local host on ${baseUrl} (embedded Azurite, data in .azurite/)…`);
+  const hostEnv: NodeJS.ProcessEnv = { ...process.env, PORT: options.port };
+  delete hostEnv['AzureWebJobsStorage'];
+  const host = spawn(process.execPath, [join(projectRoot, 'dist', 'host', 'main.js')], { cwd: projectRoot, env: hostEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const hostLog = join(projectRoot, '.data', 'demo-host.log');
+  mkdirSync(dirname(hostLog), { recursive: true });
+  const logChunks: Buffer[] = [];
+  host.stdout?.on('data', (chunk: Buffer) => logChunks.push(chunk));
+  host.stderr?.on('data', (chunk: Buffer) => logChunks.push(chunk));
+  const stopHost = (): void => {
+    writeFileSync(hostLog, Buffer.concat(logChunks));
+    if (host.exitCode === null) host.kill('SIGTERM');
+  };
+  process.on('SIGINT', () => {
+    stopHost();
+    process.exit(130);
+  });
+
+  try {
+    await waitForHost(baseUrl, host);
+    const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: developmentConnectionString() });
+    const jobs: Array<{ id: string; label: string }> = [];
+    for (const raster of rasters) {
+      const name = `demo/${basename(raster.path)}`;
+      await store.uploadFile({ container: containers.uploads, name }, raster.path, 'image/tiff');
+      const id = await submit(baseUrl, `${containers.uploads}/${name}`, options.collection, Number(options.tileSize));
+      console.log(`Submitted ${raster.description} as job ${id}`);
+      jobs.push({ id, label: basename(raster.path) });
+    }
+
+    const views = await watch(baseUrl, jobs);
+    rmSync(outputDir, { recursive: true, force: true });
+    await mirrorOutputs(store, views.filter((view) => view.status === 'Completed'), outputDir);
+
+    console.log('');
+    for (const view of views) {
+      if (view.status !== 'Completed' || !view.output) {
+        console.log(`✗ ${view.source}: ${view.status} — ${view.errors.join('; ')}`);
+        continue;
+      }
+      const output = view.output;
+      console.log(`✓ ${view.source}: ${output.tiles.length} COG tiles, ${formatBytes(output.bytesIn)} in → ${formatBytes(output.bytesOut)} out`);
+      for (const tile of output.tiles) console.log(`    ${tile.itemId.padEnd(28)} ${formatBytes(tile.cogBytes).padStart(10)}  ${tile.cogUrl}`);
+    }
+    const collection = views.find((view) => view.output)?.output?.collection;
+    if (collection) {
+      console.log(`\nSTAC catalog: ${collection.catalogUrl}`);
+      console.log(`STAC collection "${collection.collectionId}": ${collection.collectionUrl} (${collection.itemCount} items)`);
+    }
+    console.log(`\nCopies of the COGs and the STAC catalog are in ${outputDir}/ — look at them with:`);
+    console.log(`  gdalinfo ${join(outputDir, containers.cogs)}/<collection>/<source>/<item>.tif`);
+    console.log(`  /usr/bin/python3 -m osgeo_utils.samples.validate_cloud_optimized_geotiff <that file>`);
+    console.log(`  cat ${join(outputDir, containers.stac, 'catalog.json')}`);
+    console.log(`  QGIS: Layer › Add Raster Layer on any .tif; or open the ${options.collection}.vrt mosaic if present.`);
+    console.log(`Job status JSON: ${baseUrl}/api/jobs  (the host log is in ${hostLog})`);
+    if (views.some((view) => view.status !== 'Completed')) process.exitCode = 1;
+  } finally {
+    stopHost();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
