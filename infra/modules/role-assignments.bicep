@@ -1,0 +1,121 @@
+// Every role the app's identity (and optionally the person deploying) needs, each on the narrowest
+// scope that works. Names are deterministic guid()s of scope, principal and role, so a redeploy
+// finds the same assignments instead of failing on duplicates.
+//
+// Role definition ids are the built-in ones (the same in every tenant), written out so a reader
+// and test/infra can see exactly which roles are granted.
+
+@description('Principal (object) id of the Function App identity.')
+param appPrincipalId string
+
+@description('Storage account the app uses as AzureWebJobsStorage and for its containers.')
+param storageAccountName string
+
+@description('Application Insights component the app sends telemetry to with its identity.')
+param applicationInsightsName string
+
+@description('Service Bus namespace of the large-raster route.')
+param serviceBusNamespaceName string
+
+@description('Queue of the large-raster route.')
+param serviceBusQueueName string
+
+@description('Optional: object id of the person deploying, granted blob data access to upload rasters and read results. Empty grants nothing.')
+param userPrincipalId string = ''
+
+resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource serviceBus 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+  name: serviceBusNamespaceName
+}
+
+resource largeRasterQueue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' existing = {
+  parent: serviceBus
+  name: serviceBusQueueName
+}
+
+// Storage Blob Data Owner: the Functions host and the blob trigger need blob leases and container
+// creation (azure-webjobs-hosts, Durable's task hub leases and large-message containers); Owner is
+// what Azure documents for identity-based AzureWebJobsStorage. The deployment package is read with it too.
+resource appBlobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appPrincipalId, 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b')
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b')
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Queue Data Contributor: Durable Functions' control and work-item queues, and the blob
+// trigger's poison queue.
+resource appQueueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appPrincipalId, '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Table Data Contributor: Durable Functions' History and Instances tables.
+resource appTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appPrincipalId, '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3')
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3')
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Monitoring Metrics Publisher on the component only: telemetry with Entra ID authentication.
+resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, appPrincipalId, '3913510d-42f4-4e42-8a64-420c390055eb')
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '3913510d-42f4-4e42-8a64-420c390055eb')
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Azure Service Bus Data Sender on the queue only: the app routes large rasters to it.
+resource appServiceBusSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(largeRasterQueue.id, appPrincipalId, '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39')
+  scope: largeRasterQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39')
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Azure Service Bus Data Receiver on the queue only: the app's Service Bus trigger consumes it.
+resource appServiceBusReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(largeRasterQueue.id, appPrincipalId, '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0')
+  scope: largeRasterQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0')
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Blob Data Contributor for the person deploying: upload rasters, read COGs and STAC.
+resource userBlobDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(userPrincipalId)) {
+  name: guid(storage.id, userPrincipalId, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+    principalId: userPrincipalId
+    principalType: 'User'
+  }
+}

@@ -1,0 +1,55 @@
+// Service Bus namespace and queue for the large-raster route. SAS keys are disabled: senders and
+// receivers authenticate with Microsoft Entra ID (the role module grants the app's identity the
+// data roles on this queue only).
+
+@description('Service Bus namespace name.')
+param name string
+
+@description('Azure region of the namespace.')
+param location string
+
+@description('Tags applied to the namespace.')
+param tags object
+
+@description('Queue that carries large rasters to their own processing route.')
+param queueName string
+
+@description('Basic has queues and no base charge; Standard adds topics, sessions and duplicate detection.')
+@allowed([
+  'Basic'
+  'Standard'
+])
+param sku string = 'Basic'
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
+  name: name
+  location: location
+  tags: tags
+  sku: {
+    name: sku
+    tier: sku
+  }
+  properties: {
+    disableLocalAuth: true
+    minimumTlsVersion: '1.2'
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
+  parent: namespace
+  name: queueName
+  properties: {
+    // A raster job message is small (a blob name and options); processing is long, so the lock is
+    // the longest Service Bus allows and the trigger renews it while the function runs.
+    lockDuration: 'PT5M'
+    maxDeliveryCount: 5
+    deadLetteringOnMessageExpiration: true
+    defaultMessageTimeToLive: 'P14D'
+  }
+}
+
+output name string = namespace.name
+output queueName string = queue.name
+// Host name only (e.g. sb-xyz.servicebus.windows.net), the form `__fullyQualifiedNamespace` expects.
+output fullyQualifiedNamespace string = split(replace(namespace.properties.serviceBusEndpoint, 'https://', ''), ':')[0]
