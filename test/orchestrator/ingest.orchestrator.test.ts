@@ -72,7 +72,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
 
   it('finalizes the collection once every tile has registered, then returns the job summary', async () => {
     const history = validated();
-    tileItemIds.forEach((id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
+    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
     history.episodeDone().episode();
     tileItemIds.forEach((id, i) => history.subOrchestrationCompleted(1 + i, item(id, 100 + i)));
     const finalizing = await replay(ingestRasterOrchestrator, history, input);
@@ -111,7 +111,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
 
   it('fails the job naming the failed tile when a branch fails for good', async () => {
     const history = validated();
-    tileItemIds.forEach((id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
+    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
     history.episodeDone().episode().subOrchestrationCompleted(1, item(tileItemIds[0]!, 1)).subOrchestrationFailed(2, 'disk full', 'at createTileCog');
     const state = await replay(ingestRasterOrchestrator, history, input);
     expect(state.error).toMatch(/1 of 4 tiles failed/);

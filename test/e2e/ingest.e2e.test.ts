@@ -1,0 +1,221 @@
+/**
+ * End to end through the local host's HTTP API, with the unchanged app, real GDAL and a real
+ * Azurite: submit → Completed; every COG passes GDAL's validator; the tiles' mosaic equals the
+ * source pixels; the STAC validates; bad input fails its own job while the host keeps serving.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import gdal from 'gdal-async';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
+import type { JobView } from '../../src/jobs/job.view.js';
+import { BlobStore } from '../../src/storage/blob.store.js';
+import { validateCog } from '../support/cog.validator.js';
+import { createFixtureDir, writeFloat32Nodata, writeRgbUint8, writeTextAsTif, writeTruncated, writeZeroByte, type FixtureDir } from '../support/fixtures.js';
+import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
+import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+
+let azurite: RunningAzurite;
+let azuriteDir: string;
+let host: LocalHost;
+let store: BlobStore;
+let fixtures: FixtureDir;
+
+const inbox = 'incoming'; // not `uploads`, so HTTP-submitted sources don't also fire the blob trigger
+
+async function upload(path: string, name: string, container = inbox): Promise<void> {
+  await store.uploadFile({ container, name }, path, 'image/tiff');
+}
+
+async function submit(body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+/** Reads a whole band window into a typed array. */
+function readWindow(dataset: gdal.Dataset, band: number, x: number, y: number, width: number, height: number): gdal.TypedArray {
+  return dataset.bands.get(band).pixels.read(x, y, width, height);
+}
+
+/** Compares two pixel arrays, NaN equal to NaN. Returns the first differing index or -1. */
+function firstDifference(a: gdal.TypedArray, b: gdal.TypedArray): number {
+  if (a.length !== b.length) return 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && !(Number.isNaN(x) && Number.isNaN(y))) return i;
+  }
+  return -1;
+}
+
+beforeAll(async () => {
+  // Its own Azurite, so this host's task hub shares storage with no other test file.
+  azuriteDir = mkdtempSync(join(tmpdir(), 'e2e-azurite-'));
+  azurite = await startAzurite({ location: azuriteDir });
+  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_TILE_SIZE: '512' } });
+  fixtures = createFixtureDir('e2e-');
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await azurite?.stop();
+  fixtures?.remove();
+  rmSync(azuriteDir, { recursive: true, force: true });
+});
+
+describe('ingestion through the local host', () => {
+  const completed = new Map<string, JobView>();
+
+  it.each([
+    ['a multi-band 8-bit image', 'rgb.tif', (dir: string) => writeRgbUint8(dir, 1100, 700)],
+    ['a float32 DEM with nodata', 'dem.tif', (dir: string) => writeFloat32Nodata(dir, 1300, 900)],
+  ])('turns %s into validated COG tiles and a valid STAC catalog', async (_label, name, write) => {
+    const path = write(fixtures.path);
+    await upload(path, `e2e/${name}`);
+    const submitted = await submit({ source: `${inbox}/e2e/${name}`, collection: 'e2e' });
+    expect(submitted.status).toBe(202);
+    expect(submitted.json).toMatchObject({ id: expect.stringMatching(/^ingest-/), statusQueryGetUri: expect.stringContaining('/runtime/webhooks/durabletask/instances/') });
+    const id = submitted.json['id'] as string;
+
+    const view = await waitForJob<JobView>(host.baseUrl, id);
+    expect(view.errors).toEqual([]);
+    expect(view.status).toBe('Completed');
+    completed.set(name, view);
+
+    const source = gdal.open(path);
+    const expectedTiles = Math.ceil(source.rasterSize.x / 512) * Math.ceil(source.rasterSize.y / 512);
+    expect(view.tiles).toEqual({ done: expectedTiles, total: expectedTiles });
+    const output = view.output!;
+    expect(output.tiles).toHaveLength(expectedTiles);
+    expect(output.bytesIn).toBeGreaterThan(0);
+    expect(output.bytesOut).toBe(output.tiles.reduce((sum, tile) => sum + tile.cogBytes, 0));
+
+    // Every tile is a valid COG with overviews, and together they hold exactly the source pixels.
+    const workDir = mkdtempSync(join(tmpdir(), 'e2e-cogs-'));
+    try {
+      const covered = new Set<string>();
+      for (const tile of output.tiles) {
+        const blobName = decodeURIComponent(new URL(tile.cogUrl).pathname.split('/cogs/')[1]!);
+        const local = join(workDir, `${tile.itemId}.tif`);
+        await store.downloadToFile({ container: 'cogs', name: blobName }, local);
+        const validation = await validateCog(local);
+        expect(validation.errors, validation.output).toEqual([]);
+        expect(validation.valid).toBe(true);
+
+        const cog = gdal.open(local);
+        const [tx, ty] = [cog.geoTransform![0], cog.geoTransform![3]];
+        const [sx, sy, pw, ph] = [source.geoTransform![0], source.geoTransform![3], source.geoTransform![1], source.geoTransform![5]];
+        const x = Math.round((tx - sx) / pw);
+        const y = Math.round((ty - sy) / ph);
+        covered.add(`${x},${y}`);
+        expect(cog.bands.count()).toBe(source.bands.count());
+        for (let band = 1; band <= source.bands.count(); band++) {
+          expect(cog.bands.get(band).overviews.count()).toBeGreaterThan(0);
+          expect(cog.bands.get(band).noDataValue).toEqual(source.bands.get(band).noDataValue);
+          const expected = readWindow(source, band, x, y, cog.rasterSize.x, cog.rasterSize.y);
+          const actual = readWindow(cog, band, 0, 0, cog.rasterSize.x, cog.rasterSize.y);
+          expect(firstDifference(actual, expected), `band ${band} of ${tile.itemId}`).toBe(-1);
+        }
+        cog.close();
+      }
+      expect(covered.size).toBe(expectedTiles);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes STAC that validates against the official schemas', async (context) => {
+    if (!stacSchemasAvailable()) {
+      console.warn(stacSchemasMissingNote);
+      context.skip();
+    }
+    expect(completed.size).toBe(2);
+    const validator = new StacValidator();
+    const documents: unknown[] = [];
+    for (const view of completed.values()) {
+      for (const tile of view.output!.tiles) {
+        const name = decodeURIComponent(new URL(tile.itemUrl).pathname.split('/stac/')[1]!);
+        documents.push((await store.readJson({ container: 'stac', name }))!.value);
+      }
+    }
+    documents.push((await store.readJson({ container: 'stac', name: 'e2e/collection.json' }))!.value);
+    documents.push((await store.readJson({ container: 'stac', name: 'catalog.json' }))!.value);
+    for (const document of documents) {
+      const result = await validator.validate(document);
+      expect(result.errors, JSON.stringify(document).slice(0, 200)).toEqual([]);
+    }
+    const collection = documents.at(-2) as { extent: { spatial: { bbox: number[][] } }; links: Array<{ rel: string }> };
+    // Both sources registered into one collection: its item links cover every tile.
+    const tileCount = [...completed.values()].reduce((sum, view) => sum + view.output!.tiles.length, 0);
+    expect(collection.links.filter((link) => link.rel === 'item')).toHaveLength(tileCount);
+  });
+
+  it('answers a repeated submission of the same upload with the existing job', async () => {
+    const first = completed.get('rgb.tif')!;
+    const again = await submit({ source: `${inbox}/e2e/rgb.tif`, collection: 'e2e' });
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ id: first.id, existing: true });
+  });
+
+  it('lists recent jobs, newest first', async () => {
+    const response = await fetch(`${host.baseUrl}/api/jobs`);
+    expect(response.status).toBe(200);
+    const { jobs } = (await response.json()) as { jobs: JobView[] };
+    const ids = jobs.map((job) => job.id);
+    expect(ids).toEqual(expect.arrayContaining([...completed.values()].map((view) => view.id)));
+    const times = jobs.map((job) => Date.parse(job.createdTime));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+  });
+});
+
+describe('bad requests and bad rasters', () => {
+  it('answers 400 naming the field at fault, and 404 for a missing blob', async () => {
+    const malformed = await submit({ source: 'no-container-here', options: { compression: 'GIF' } });
+    expect(malformed.status).toBe(400);
+    expect(malformed.json['fields']).toEqual(expect.arrayContaining(['source', 'options.compression']));
+    const missing = await submit({ source: `${inbox}/does/not/exist.tif` });
+    expect(missing.status).toBe(404);
+    expect(String(missing.json['detail'])).toContain('does/not/exist.tif');
+  });
+
+  it.each([
+    ['a truncated TIFF', 'truncated.tif', (dir: string) => writeTruncated(dir), /truncat|corrupt|could not read/i],
+    ['a zero-byte file', 'empty.tif', (dir: string) => writeZeroByte(dir), /empty|zero|0 bytes/i],
+    ['a text file named .tif', 'notes.tif', (dir: string) => writeTextAsTif(dir), /not a raster|not recognized|format/i],
+  ])('fails the job for %s with a reason a person can act on, and keeps serving', async (_label, name, write, reason) => {
+    const path = write(fixtures.path);
+    await upload(path, `bad/${name}`);
+    const submitted = await submit({ source: `${inbox}/bad/${name}` });
+    expect(submitted.status).toBe(202);
+    const view = await waitForJob<JobView>(host.baseUrl, submitted.json['id'] as string);
+    expect(view.status).toBe('Failed');
+    expect(view.errors.join(' ')).toMatch(reason);
+    expect(view.errors.join(' ')).toContain(`${inbox}/bad/${name}`);
+    // The host is still serving, and other jobs are unaffected.
+    expect((await fetch(`${host.baseUrl}/api/jobs`)).status).toBe(200);
+  });
+});
+
+describe('upload trigger', () => {
+  it('starts a job for a new blob in uploads/ once, with default options', async () => {
+    const path = writeRgbUint8(fixtures.path, 300, 200, 'dropped.tif');
+    await upload(path, 'drop/dropped.tif', 'uploads');
+    const deadline = Date.now() + 60_000;
+    let job: JobView | undefined;
+    while (!job && Date.now() < deadline) {
+      const { jobs } = (await (await fetch(`${host.baseUrl}/api/jobs`)).json()) as { jobs: JobView[] };
+      job = jobs.find((candidate) => candidate.source === 'uploads/drop/dropped.tif');
+      if (!job) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(job, `no job started for uploads/drop/dropped.tif; host output:\n${host.output().slice(-2000)}`).toBeDefined();
+    const done = await waitForJob<JobView>(host.baseUrl, job!.id);
+    expect(done.status).toBe('Completed');
+    expect(done.collection).toBe('rasters');
+    // Polling again later must not start a second job for the same blob version.
+    await new Promise((r) => setTimeout(r, 5000));
+    const { jobs } = (await (await fetch(`${host.baseUrl}/api/jobs`)).json()) as { jobs: JobView[] };
+    expect(jobs.filter((candidate) => candidate.source === 'uploads/drop/dropped.tif')).toHaveLength(1);
+  });
+});
