@@ -2,6 +2,7 @@
  * Activity: decide whether a source can become correct COGs, and describe it. A rejection is a
  * result with a reason a person can act on; storage trouble throws so the orchestrator retries.
  */
+import { open } from 'node:fs/promises';
 import gdal from 'gdal-async';
 import type { ValidateRasterInput, ValidationResult } from '../pipeline/contracts.js';
 import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readRasterInfo } from '../raster/raster.inspect.js';
@@ -28,9 +29,15 @@ export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings'
     try {
       dataset = await gdal.openAsync(path);
     } catch (error) {
-      await deps.sources.evict(source);
       const detail = (error as Error).message.replaceAll(path, source.name);
-      return reject(source, `it is not a raster GDAL can read (${detail}); upload a GeoTIFF or another GDAL raster format`);
+      const looksLikeTiff = await startsLikeTiff(path);
+      await deps.sources.evict(source);
+      return reject(
+        source,
+        looksLikeTiff
+          ? `it starts like a TIFF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`
+          : `it is not a raster GDAL can read (${detail}); upload a GeoTIFF or another GDAL raster format`,
+      );
     }
     try {
       const problem = await findProblem(dataset, deps.settings.maxDimension);
@@ -43,6 +50,19 @@ export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings'
       dataset.close();
     }
   };
+}
+
+/** TIFF and BigTIFF magic numbers, little- and big-endian. */
+async function startsLikeTiff(path: string): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(4), 0, 4, 0);
+    if (bytesRead < 4) return false;
+    const magic = buffer.toString('hex');
+    return ['49492a00', '4d4d002a', '49492b00', '4d4d002b'].includes(magic);
+  } finally {
+    await file.close();
+  }
 }
 
 async function findProblem(dataset: gdal.Dataset, maxDimension: number): Promise<string | null> {

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { buildCogTranslateArgs, chooseOverviewResampling } from '../../src/raster/cog.command.js';
+import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import type { TileWindow } from '../../src/pipeline/contracts.js';
+
+const window: TileWindow = { index: 3, row: 1, col: 1, x: 4096, y: 4096, width: 1000, height: 500 };
+const rgb = { bands: ['Red', 'Green', 'Blue'].map((c) => ({ gdalDataType: 'Byte', hasColorTable: false, colorInterpretation: c })) };
+const paletted = { bands: [{ gdalDataType: 'Byte', hasColorTable: true, colorInterpretation: 'Palette' }] };
+const float = { bands: [{ gdalDataType: 'Float32', hasColorTable: false, colorInterpretation: 'Gray' }] };
+
+function creationOptions(args: string[]): string[] {
+  return args.flatMap((arg, i) => (args[i - 1] === '-co' ? [arg] : []));
+}
+
+describe('buildCogTranslateArgs', () => {
+  it('writes the window as a COG with lossless defaults', () => {
+    const args = buildCogTranslateArgs(window, ingestOptionsSchema.parse({}), float);
+    expect(args.slice(0, 7)).toEqual(['-of', 'COG', '-srcwin', '4096', '4096', '1000', '500']);
+    expect(creationOptions(args)).toEqual([
+      'COMPRESS=DEFLATE',
+      'BLOCKSIZE=512',
+      'BIGTIFF=IF_SAFER',
+      'NUM_THREADS=ALL_CPUS',
+      'OVERVIEWS=AUTO',
+      'OVERVIEW_RESAMPLING=AVERAGE',
+      'PREDICTOR=YES',
+    ]);
+  });
+
+  it('uses nearest overviews and no predictor for paletted data', () => {
+    const options = creationOptions(buildCogTranslateArgs(window, ingestOptionsSchema.parse({}), paletted));
+    expect(options).toContain('OVERVIEW_RESAMPLING=NEAREST');
+    expect(options).not.toContain('PREDICTOR=YES');
+  });
+
+  it('follows the options: compression, level, block size, resampling, predictor off', () => {
+    const options = creationOptions(
+      buildCogTranslateArgs(window, ingestOptionsSchema.parse({ compression: 'ZSTD', level: 9, blockSize: 256, resampling: 'CUBIC', predictor: false }), float),
+    );
+    expect(options).toEqual(expect.arrayContaining(['COMPRESS=ZSTD', 'LEVEL=9', 'BLOCKSIZE=256', 'OVERVIEW_RESAMPLING=CUBIC']));
+    expect(options).not.toContain('PREDICTOR=YES');
+  });
+
+  it('allows lossy compression only for 8-bit imagery and never adds a predictor to it', () => {
+    const options = creationOptions(buildCogTranslateArgs(window, ingestOptionsSchema.parse({ compression: 'JPEG' }), rgb));
+    expect(options).toContain('COMPRESS=JPEG');
+    expect(options).not.toContain('PREDICTOR=YES');
+    expect(() => buildCogTranslateArgs(window, ingestOptionsSchema.parse({ compression: 'WEBP' }), float)).toThrow(/lossy.*DEFLATE/);
+    expect(() => buildCogTranslateArgs(window, ingestOptionsSchema.parse({ compression: 'JPEG' }), paletted)).toThrow(/colour table/);
+  });
+
+  it('rejects a DEFLATE level the driver does not have', () => {
+    expect(() => buildCogTranslateArgs(window, ingestOptionsSchema.parse({ level: 15 }), float)).toThrow(/1-12/);
+  });
+
+  it('picks resampling by data kind unless told', () => {
+    expect(chooseOverviewResampling({}, paletted)).toBe('NEAREST');
+    expect(chooseOverviewResampling({}, float)).toBe('AVERAGE');
+    expect(chooseOverviewResampling({ resampling: 'MODE' }, float)).toBe('MODE');
+  });
+});
