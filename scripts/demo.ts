@@ -3,40 +3,29 @@
  * own), submits one job per raster through the HTTP API, shows live progress, then mirrors the
  * produced COGs and STAC catalog into a local folder and says how to look at them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
+import { projectRoot, startLocalHost } from '../host/spawn.js';
 import { containers } from '../src/config.js';
 import type { JobView } from '../src/jobs/job.view.js';
 import { BlobStore } from '../src/storage/blob.store.js';
 import { developmentConnectionString } from '../src/storage/connection.js';
 import { writeSampleDem, writeSampleImage, type SampleRaster } from './sample.rasters.js';
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Demo inputs go to their own container and are submitted over HTTP with demo options; a blob in
+ * `uploads/` would also start a job of its own through the upload trigger.
+ */
+const demoContainer = 'incoming';
 
 interface DemoOptions {
   port: string;
   output: string;
   tileSize: string;
   collection: string;
-}
-
-async function waitForHost(baseUrl: string, host: ChildProcess, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (host.exitCode !== null) throw new Error(`The local host exited with code ${host.exitCode} before it was ready`);
-    try {
-      const response = await fetch(`${baseUrl}/api/jobs`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`The local host did not answer on ${baseUrl} within ${timeoutMs / 1000} s`);
 }
 
 async function submit(baseUrl: string, source: string, collection: string, tileSize: number): Promise<string> {
@@ -111,7 +100,6 @@ async function main(): Promise<void> {
     .parse();
   const options = program.opts<DemoOptions>();
   const outputDir = resolve(options.output);
-  const baseUrl = `http://127.0.0.1:${options.port}`;
 
   const workDir = join(projectRoot, '.data', 'demo-inputs');
   mkdirSync(workDir, { recursive: true });
@@ -124,32 +112,26 @@ async function main(): Promise<void> {
     rasters = [await writeSampleImage(join(workDir, 'sample-rgb.tif')), await writeSampleDem(join(workDir, 'sample-dem.tif'))];
   }
 
-  console.log(`Starting the local host on ${baseUrl} (embedded Azurite, data in .azurite/)…`);
-  const hostEnv: NodeJS.ProcessEnv = { ...process.env, PORT: options.port };
-  delete hostEnv['AzureWebJobsStorage'];
-  const host = spawn(process.execPath, [join(projectRoot, 'dist', 'host', 'main.js')], { cwd: projectRoot, env: hostEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  console.log(`Starting the local host on port ${options.port} (embedded Azurite, data in .azurite/)…`);
+  const host = await startLocalHost({ port: Number(options.port) });
+  const baseUrl = host.baseUrl;
   const hostLog = join(projectRoot, '.data', 'demo-host.log');
   mkdirSync(dirname(hostLog), { recursive: true });
-  const logChunks: Buffer[] = [];
-  host.stdout?.on('data', (chunk: Buffer) => logChunks.push(chunk));
-  host.stderr?.on('data', (chunk: Buffer) => logChunks.push(chunk));
-  const stopHost = (): void => {
-    writeFileSync(hostLog, Buffer.concat(logChunks));
-    if (host.exitCode === null) host.kill('SIGTERM');
+  const stopHost = async (): Promise<void> => {
+    writeFileSync(hostLog, host.output());
+    await host.stop();
   };
   process.on('SIGINT', () => {
-    stopHost();
-    process.exit(130);
+    void stopHost().finally(() => process.exit(130));
   });
 
   try {
-    await waitForHost(baseUrl, host);
     const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: developmentConnectionString() });
     const jobs: Array<{ id: string; label: string }> = [];
     for (const raster of rasters) {
       const name = `demo/${basename(raster.path)}`;
-      await store.uploadFile({ container: containers.uploads, name }, raster.path, 'image/tiff');
-      const id = await submit(baseUrl, `${containers.uploads}/${name}`, options.collection, Number(options.tileSize));
+      await store.uploadFile({ container: demoContainer, name }, raster.path, 'image/tiff');
+      const id = await submit(baseUrl, `${demoContainer}/${name}`, options.collection, Number(options.tileSize));
       console.log(`Submitted ${raster.description} as job ${id}`);
       jobs.push({ id, label: basename(raster.path) });
     }
@@ -181,7 +163,7 @@ async function main(): Promise<void> {
     console.log(`Job status JSON: ${baseUrl}/api/jobs  (the host log is in ${hostLog})`);
     if (views.some((view) => view.status !== 'Completed')) process.exitCode = 1;
   } finally {
-    stopHost();
+    await stopHost();
   }
 }
 
