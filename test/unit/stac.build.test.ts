@@ -1,0 +1,161 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
+import { cogBlob, collectionBlob, itemBlob, sourceStem } from '../../src/stac/catalog.layout.js';
+import { countItemLinks, mergeCatalog, mergeCollection } from '../../src/stac/collection.build.js';
+import { buildTileItem } from '../../src/stac/item.build.js';
+import { extensionSchemas, mediaTypes } from '../../src/stac/stac.types.js';
+import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+
+const schemasPresent = stacSchemasAvailable();
+if (!schemasPresent) console.warn(stacSchemasMissingNote);
+
+let validator: StacValidator | undefined;
+beforeAll(() => {
+  if (schemasPresent) validator = new StacValidator();
+});
+
+async function expectValidStac(document: unknown): Promise<void> {
+  if (!validator) return; // stacSchemasMissingNote says what this skips
+  const result = await validator.validate(document);
+  expect(result.errors).toEqual([]);
+}
+
+const base = 'http://127.0.0.1:10000/devstoreaccount1';
+
+function sampleTile(overrides: Partial<TileCog> = {}): TileCog {
+  return {
+    itemId: 'dem-r0-c1',
+    window: { index: 1, row: 0, col: 1, x: 512, y: 0, width: 512, height: 300 },
+    blob: { container: 'cogs', name: 'dems/dem/dem-r0-c1.tif', url: `${base}/cogs/dems/dem/dem-r0-c1.tif` },
+    size: 123456,
+    checksum: `1220${'ab'.repeat(32)}`,
+    width: 512,
+    height: 300,
+    geoTransform: [505120, 10, 0, 6000000, 0, -10],
+    crs: { code: 'EPSG:32633', wkt2: 'PROJCRS["WGS 84 / UTM zone 33N"]', projjson: { type: 'ProjectedCRS' } },
+    bands: [
+      {
+        gdalDataType: 'Float32',
+        nodata: 'nan',
+        colorInterpretation: 'Gray',
+        hasColorTable: false,
+        description: '',
+        unit: 'metre',
+        statistics: { minimum: 1, maximum: 9, mean: 5, stddev: 2, valid_percent: 97.5, approximate: false },
+      },
+    ],
+    geometry: { type: 'Polygon', coordinates: [[[15, 54], [15, 53.9], [15.1, 53.9], [15.1, 54], [15, 54]]] },
+    bbox: [15, 53.9, 15.1, 54],
+    nativeBbox: [505120, 5997000, 510240, 6000000],
+    ...overrides,
+  };
+}
+
+const itemUrls = {
+  item: `${base}/stac/dems/dem-r0-c1/dem-r0-c1.json`,
+  collection: `${base}/stac/dems/collection.json`,
+  catalog: `${base}/stac/catalog.json`,
+};
+
+describe('buildTileItem', () => {
+  it('builds a STAC 1.1.0 item with projection v2 and file fields from the tile', async () => {
+    const item = buildTileItem({ collection: 'dems', tile: sampleTile(), datetime: '2026-11-25T17:00:00.000Z', sourceName: 'uploads/dem.tif', urls: itemUrls });
+    expect(item.stac_extensions).toEqual([extensionSchemas.projection, extensionSchemas.file]);
+    expect(item.properties['proj:code']).toBe('EPSG:32633');
+    expect(item.properties['proj:shape']).toEqual([300, 512]);
+    expect(item.properties['proj:transform']).toEqual([10, 0, 505120, 0, -10, 6000000]);
+    expect(item.properties['proj:wkt2']).toBeUndefined();
+    expect(item.properties).not.toHaveProperty('proj:epsg');
+    const data = item.assets['data']!;
+    expect(data.type).toBe(mediaTypes.cog);
+    expect(data.roles).toEqual(['data']);
+    expect(data['file:size']).toBe(123456);
+    expect(data.bands).toEqual([
+      { name: 'b1', data_type: 'float32', nodata: 'nan', unit: 'metre', statistics: { minimum: 1, maximum: 9, mean: 5, stddev: 2, valid_percent: 97.5 } },
+    ]);
+    expect(item.links.map((l) => [l.rel, l.href])).toEqual([
+      ['self', itemUrls.item],
+      ['root', itemUrls.catalog],
+      ['parent', itemUrls.collection],
+      ['collection', itemUrls.collection],
+    ]);
+    await expectValidStac(item);
+  });
+
+  it('carries WKT2 and PROJJSON when the CRS has no EPSG code, and eo names for RGB', async () => {
+    const rgbBand = (c: string) => ({ gdalDataType: 'Byte', nodata: null, colorInterpretation: c, hasColorTable: false, description: '', unit: null, statistics: null });
+    const tile = sampleTile({
+      crs: { code: null, wkt2: 'PROJCRS["Custom LCC"]', projjson: null }, // real PROJJSON is checked in the integration tests
+      bands: [rgbBand('Red'), rgbBand('Green'), rgbBand('Blue')],
+    });
+    const item = buildTileItem({ collection: 'dems', tile, datetime: '2026-11-25T17:00:00.000Z', sourceName: 'uploads/x.tif', urls: itemUrls });
+    expect(item.properties['proj:code']).toBeNull();
+    expect(item.properties['proj:wkt2']).toBe('PROJCRS["Custom LCC"]');
+    expect(item.stac_extensions).toContain(extensionSchemas.eo);
+    expect(item.assets['data']!.bands!.map((b) => b['eo:common_name'])).toEqual(['red', 'green', 'blue']);
+    await expectValidStac(item);
+  });
+
+  it('marks approximated statistics', () => {
+    const tile = sampleTile();
+    tile.bands[0]!.statistics!.approximate = true;
+    const item = buildTileItem({ collection: 'dems', tile, datetime: '2026-11-25T17:00:00.000Z', sourceName: 's', urls: itemUrls });
+    expect(item.assets['data']!.bands![0]!.statistics!.approximate).toBe(true);
+  });
+});
+
+describe('mergeCollection and mergeCatalog', () => {
+  const urls = { collection: itemUrls.collection, catalog: itemUrls.catalog };
+  const registered = (id: string, bbox: RegisteredItem['bbox']): RegisteredItem => ({
+    itemId: id,
+    itemUrl: `${base}/stac/dems/${id}/${id}.json`,
+    cogUrl: `${base}/cogs/dems/dem/${id}.tif`,
+    cogBytes: 10,
+    bbox,
+    projCode: 'EPSG:32633',
+  });
+
+  it('creates a valid collection whose extent covers its items', async () => {
+    const collection = mergeCollection(undefined, {
+      collectionId: 'dems',
+      items: [registered('a', [10, 40, 11, 41]), registered('b', [11, 40, 12, 41.5])],
+      datetime: '2026-11-25T17:00:00.000Z',
+      urls,
+      projCodes: ['EPSG:32633', 'EPSG:32633'],
+    });
+    expect(collection.extent.spatial.bbox).toEqual([[10, 40, 12, 41.5]]);
+    expect(collection.extent.temporal.interval).toEqual([['2026-11-25T17:00:00.000Z', '2026-11-25T17:00:00.000Z']]);
+    expect(countItemLinks(collection)).toBe(2);
+    expect(collection.summaries).toEqual({ 'proj:code': ['EPSG:32633'] });
+    await expectValidStac(collection);
+  });
+
+  it('is idempotent for the same items and grows for new ones', async () => {
+    const first = mergeCollection(undefined, { collectionId: 'dems', items: [registered('a', [10, 40, 11, 41])], datetime: '2026-11-25T17:00:00.000Z', urls });
+    const again = mergeCollection(first, { collectionId: 'dems', items: [registered('a', [10, 40, 11, 41])], datetime: '2026-11-25T17:00:00.000Z', urls });
+    expect(again).toEqual(first);
+    const grown = mergeCollection(first, { collectionId: 'dems', items: [registered('c', [-5, 30, -4, 31])], datetime: '2026-11-26T08:00:00.000Z', urls });
+    expect(countItemLinks(grown)).toBe(2);
+    expect(grown.extent.spatial.bbox).toEqual([[-5, 30, 11, 41]]);
+    expect(grown.extent.temporal.interval).toEqual([['2026-11-25T17:00:00.000Z', '2026-11-26T08:00:00.000Z']]);
+    await expectValidStac(grown);
+  });
+
+  it('links each collection from the root catalog once', async () => {
+    const catalog = mergeCatalog(undefined, itemUrls.catalog, { id: 'dems', url: itemUrls.collection });
+    const again = mergeCatalog(catalog, itemUrls.catalog, { id: 'dems', url: itemUrls.collection });
+    expect(again.links.filter((l) => l.rel === 'child')).toHaveLength(1);
+    const two = mergeCatalog(again, itemUrls.catalog, { id: 'rgb', url: `${base}/stac/rgb/collection.json` });
+    expect(two.links.filter((l) => l.rel === 'child')).toHaveLength(2);
+    await expectValidStac(two);
+  });
+});
+
+describe('catalog layout', () => {
+  it('names blobs deterministically', () => {
+    expect(cogBlob('dems', 'incoming/2026/Big DEM.v2.tif', 'x-r0-c0')).toEqual({ container: 'cogs', name: 'dems/Big_DEM.v2/x-r0-c0.tif' });
+    expect(itemBlob('dems', 'x')).toEqual({ container: 'stac', name: 'dems/x/x.json' });
+    expect(collectionBlob('dems')).toEqual({ container: 'stac', name: 'dems/collection.json' });
+    expect(sourceStem('noext')).toBe('noext');
+  });
+});
