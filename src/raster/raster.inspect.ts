@@ -43,7 +43,7 @@ export function readBandInfo(band: gdal.RasterBand): BandInfo {
     gdalDataType: band.dataType ?? 'Unknown',
     nodata: toNodata(band.noDataValue),
     colorInterpretation: band.colorInterpretation ?? 'Undefined',
-    hasColorTable: band.colorTable !== null && band.colorTable.count() > 0,
+    hasColorTable: (band.colorTable?.count() ?? 0) > 0,
     description: band.description,
     unit: unit ? unit : null,
   };

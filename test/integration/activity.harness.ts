@@ -1,0 +1,69 @@
+/**
+ * Shared setup for the activity integration tests: a BlobStore on the run's Azurite, the real
+ * activity dependencies with a private scratch folder, and helpers to upload fixtures.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { BlobServiceClient } from '@azure/storage-blob';
+import gdal from 'gdal-async';
+import { inject } from 'vitest';
+import { createActivityDependencies, type ActivityDependencies } from '../../src/activities/activity.dependencies.js';
+import { containers, readIngestSettings } from '../../src/config.js';
+import type { SourceBlob } from '../../src/pipeline/contracts.js';
+import { BlobStore } from '../../src/storage/blob.store.js';
+
+export interface ActivityHarness {
+  store: BlobStore;
+  deps: ActivityDependencies;
+  /** A per-file prefix so tests sharing one Azurite never see each other's blobs. */
+  runId: string;
+  upload(localPath: string, name?: string): Promise<SourceBlob>;
+  close(): void;
+}
+
+export function createActivityHarness(settings: Partial<ReturnType<typeof readIngestSettings>> = {}): ActivityHarness {
+  const store = new BlobStore(BlobServiceClient.fromConnectionString(inject('storageConnectionString')));
+  const scratch = mkdtempSync(join(tmpdir(), 'activity-scratch-'));
+  const deps = createActivityDependencies({ store, settings: { ...readIngestSettings({}), scratchDir: scratch, ...settings } });
+  const runId = randomUUID().slice(0, 8);
+  return {
+    store,
+    deps,
+    runId,
+    async upload(localPath, name) {
+      const ref = { container: containers.uploads, name: `${runId}/${name ?? localPath.split('/').pop()!}` };
+      await store.uploadFile(ref, localPath, 'image/tiff');
+      const stat = await store.stat(ref);
+      if (!stat) throw new Error(`uploaded ${ref.name} but cannot see it`);
+      return { container: ref.container, name: ref.name, etag: stat.etag, size: stat.size };
+    },
+    close() {
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Downloads a blob URL's blob to a temp file and returns the path. */
+export async function downloadBlob(store: BlobStore, container: string, name: string, dir: string): Promise<string> {
+  const path = join(dir, `${randomUUID()}-${name.split('/').pop()}`);
+  await store.downloadToFile({ container, name }, path);
+  return path;
+}
+
+/** Reads a whole band window as a typed array (values exactly as stored). */
+export function readWindow(dataset: gdal.Dataset, band: number, x: number, y: number, width: number, height: number): gdal.TypedArray {
+  return dataset.bands.get(band).pixels.read(x, y, width, height);
+}
+
+/** Pixel-exact equality that treats NaN as equal to NaN (nodata pixels in float rasters). */
+export function samePixels(a: gdal.TypedArray, b: gdal.TypedArray): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && !(Number.isNaN(x) && Number.isNaN(y))) return false;
+  }
+  return true;
+}
