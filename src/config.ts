@@ -66,3 +66,14 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
 export function readBlobTriggerSource(env: Environment = process.env): 'EventGrid' | 'LogsAndContainerScan' {
   return env[settingNames.blobTriggerSource] === 'EventGrid' ? 'EventGrid' : 'LogsAndContainerScan';
 }
+
+/**
+ * Identity-based Service Bus connection for the large-raster route: in Azure the app settings
+ * `ServiceBusConnection__fullyQualifiedNamespace` (+ `__credential`, `__clientId`) define it.
+ */
+export const serviceBusConnection = 'ServiceBusConnection';
+
+/** Service Bus queues the app sends to or triggers on; `infra/` must provision each. */
+export const queues = {
+  largeRasters: 'large-rasters',
+} as const;
