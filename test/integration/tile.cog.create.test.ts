@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import gdal from 'gdal-async';
+import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
+import { createValidateRaster } from '../../src/activities/validate.raster.js';
+import type { SourceBlob, TileCog } from '../../src/pipeline/contracts.js';
+import { ingestOptionsSchema, type IngestOptions } from '../../src/pipeline/options.js';
+import { hashFile } from '../../src/raster/checksum.js';
+import { planTiles } from '../../src/raster/tile.plan.js';
+import { validateCog } from '../support/cog.validator.js';
+import {
+  createFixtureDir,
+  writeAntimeridian,
+  writeFloat32NanDem,
+  writeGlobal0To360,
+  writeInt16Dem,
+  writeNoEpsgProjected,
+  writePaletted,
+  writeRgbUint8,
+  writeRotated,
+  type FixtureDir,
+} from '../support/fixtures.js';
+import { createActivityHarness, downloadBlob, readWindow, samePixels, type ActivityHarness } from './activity.harness.js';
+
+let harness: ActivityHarness;
+let fixtures: FixtureDir;
+
+beforeAll(() => {
+  harness = createActivityHarness();
+  fixtures = createFixtureDir();
+});
+afterAll(() => {
+  harness.close();
+  fixtures.remove();
+});
+
+/** Small blocks so small fixtures still get overviews, as real 4096-pixel tiles do with 512 blocks. */
+const testOptions = (overrides: Partial<IngestOptions> = {}): IngestOptions => ingestOptionsSchema.parse({ blockSize: 128, ...overrides });
+
+/** Validates, plans, creates every tile COG; returns the tiles and the local source path. */
+async function ingestTiles(localPath: string, tileSize: number, options = testOptions()): Promise<{ source: SourceBlob; tiles: TileCog[] }> {
+  const source = await harness.upload(localPath);
+  const verdict = await createValidateRaster(harness.deps)({ source });
+  if (!verdict.accepted) throw new Error(verdict.reason);
+  const createTileCog = createCreateTileCog(harness.deps);
+  const collection = `it-${harness.runId}`;
+  const tiles = await Promise.all(
+    planTiles(verdict.info.width, verdict.info.height, tileSize).map((window) =>
+      createTileCog({ source, collection, itemId: `${source.name.split('/').pop()!.replace('.tif', '')}-r${window.row}-c${window.col}`, window, options }),
+    ),
+  );
+  return { source, tiles };
+}
+
+/** Downloads each tile COG, checks it with GDAL's validator, and compares its pixels with the source window. */
+async function expectLosslessValidCogs(localPath: string, tiles: TileCog[], expectOverviews: boolean): Promise<void> {
+  const sourceDataset = gdal.open(localPath);
+  for (const tile of tiles) {
+    const cogPath = await downloadBlob(harness.store, tile.blob.container, tile.blob.name, fixtures.path);
+    const validation = await validateCog(cogPath);
+    expect(validation.errors, validation.output).toEqual([]);
+    expect(validation.valid).toBe(true);
+    expect(await hashFile(cogPath)).toEqual({ size: tile.size, checksum: tile.checksum });
+    const cog = gdal.open(cogPath);
+    if (expectOverviews) expect(cog.bands.get(1).overviews.count(), `${tile.itemId} overviews`).toBeGreaterThan(0);
+    expect(cog.driver.description).toBe('GTiff');
+    expect(cog.getMetadata('IMAGE_STRUCTURE')).toMatchObject({ LAYOUT: 'COG' });
+    const { x, y, width, height } = tile.window;
+    expect([cog.rasterSize.x, cog.rasterSize.y]).toEqual([width, height]);
+    for (let b = 1; b <= sourceDataset.bands.count(); b++) {
+      const expected = readWindow(sourceDataset, b, x, y, width, height);
+      const actual = readWindow(cog, b, 0, 0, width, height);
+      expect(samePixels(expected, actual), `${tile.itemId} band ${b} pixels`).toBe(true);
+      expect(cog.bands.get(b).noDataValue).toEqual(sourceDataset.bands.get(b).noDataValue);
+    }
+    cog.close();
+  }
+  sourceDataset.close();
+}
+
+describe('createTileCog (real GDAL, real Azurite)', () => {
+  it('turns a multi-band uint8 raster into valid lossless COG tiles that mosaic to the source', async () => {
+    const path = writeRgbUint8(fixtures.path, 1100, 700);
+    const { tiles } = await ingestTiles(path, 512);
+    expect(tiles).toHaveLength(6);
+    await expectLosslessValidCogs(path, tiles, true);
+    const first = tiles[0]!;
+    expect(first.blob.name).toBe(`it-${harness.runId}/rgb/rgb-r0-c0.tif`);
+    expect(first.checksum).toMatch(/^1220[0-9a-f]{64}$/);
+    expect(first.geoTransform).toEqual([500000, 10, 0, 6000000, 0, -10]);
+    expect(tiles[4]!.geoTransform).toEqual([505120, 10, 0, 5994880, 0, -10]);
+    expect(first.nativeBbox).toEqual([500000, 5994880, 505120, 6000000]);
+    expect(first.crs?.code).toBe('EPSG:32633');
+    expect(first.bands.map((b) => b.colorInterpretation)).toEqual(['Red', 'Green', 'Blue']);
+    expect(first.bands[0]!.statistics).toMatchObject({ valid_percent: 100, approximate: false });
+  });
+
+  it('keeps NaN nodata through float32 tiles, and statistics skip it', async () => {
+    const path = writeFloat32NanDem(fixtures.path, 900, 650);
+    const { tiles } = await ingestTiles(path, 512);
+    await expectLosslessValidCogs(path, tiles, true);
+    const withHole = tiles.find((t) => t.window.x === 0 && t.window.y === 0)!;
+    expect(withHole.bands[0]!.nodata).toBe('nan');
+    const stats = withHole.bands[0]!.statistics!;
+    expect(Number.isFinite(stats.mean)).toBe(true);
+    expect(stats.valid_percent).toBeLessThan(100);
+    expect(stats.valid_percent).toBeGreaterThan(90);
+  });
+
+  it('keeps int16 nodata and uses ZSTD when asked', async () => {
+    const path = writeInt16Dem(fixtures.path, 600, 500, 'dem-zstd.tif');
+    const { tiles } = await ingestTiles(path, 300, testOptions({ compression: 'ZSTD' }));
+    await expectLosslessValidCogs(path, tiles, true);
+    const cog = gdal.open(await downloadBlob(harness.store, 'cogs', tiles[0]!.blob.name, fixtures.path));
+    expect(cog.getMetadata('IMAGE_STRUCTURE')).toMatchObject({ COMPRESSION: 'ZSTD' });
+    expect(tiles[0]!.bands[0]).toMatchObject({ nodata: -9999, gdalDataType: 'Int16' });
+  });
+
+  it('keeps the colour table of a paletted raster', async () => {
+    const path = writePaletted(fixtures.path);
+    const { tiles } = await ingestTiles(path, 4096);
+    await expectLosslessValidCogs(path, tiles, true);
+    const cog = gdal.open(await downloadBlob(harness.store, 'cogs', tiles[0]!.blob.name, fixtures.path));
+    const table = cog.bands.get(1).colorTable!;
+    expect(table.count()).toBeGreaterThanOrEqual(8);
+    expect(table.get(3)).toMatchObject({ c1: 111, c2: 17, c3: 159 });
+    expect(tiles[0]!.bands[0]!.hasColorTable).toBe(true);
+  });
+
+  it('keeps a rotated geotransform, and the footprint follows the rotation', async () => {
+    const path = writeRotated(fixtures.path);
+    const { tiles } = await ingestTiles(path, 4096);
+    await expectLosslessValidCogs(path, tiles, true);
+    const source = gdal.open(path);
+    expect(tiles[0]!.geoTransform).toEqual(source.geoTransform);
+    expectFootprintMatchesCorners(tiles[0]!, source);
+  });
+
+  it('carries a CRS without an EPSG code as WKT2 and PROJJSON', async () => {
+    const path = writeNoEpsgProjected(fixtures.path);
+    const { tiles } = await ingestTiles(path, 4096);
+    await expectLosslessValidCogs(path, tiles, true);
+    expect(tiles[0]!.crs).toMatchObject({ code: null, projjson: { type: 'ProjectedCRS', name: 'Custom LCC' } });
+    expect(tiles[0]!.crs!.wkt2).toMatch(/^PROJCRS\["Custom LCC"/);
+    expectFootprintMatchesCorners(tiles[0]!, gdal.open(path));
+  });
+
+  it('splits footprints at the antimeridian and maps 0–360 grids into ±180', async () => {
+    const crossing = await ingestTiles(writeAntimeridian(fixtures.path), 4096);
+    expect(crossing.tiles[0]!.geometry.type).toBe('MultiPolygon');
+    expect(crossing.tiles[0]!.bbox).toEqual([170, -25, -170, -15]);
+    const global = await ingestTiles(writeGlobal0To360(fixtures.path), 360);
+    const [west, east] = global.tiles;
+    expect(west!.bbox).toEqual([0, -90, 180, 90]);
+    expect(east!.bbox).toEqual([-180, -90, 0, 90]);
+  });
+});
+
+/** The WGS84 bbox must contain an independent transform of the four corners (and be close to it). */
+function expectFootprintMatchesCorners(tile: TileCog, source: gdal.Dataset): void {
+  const gt = tile.geoTransform;
+  const crs84 = gdal.SpatialReference.fromUserInput('OGC:CRS84');
+  const transform = new gdal.CoordinateTransformation(source.srs!, crs84);
+  const corners = [
+    [0, 0],
+    [tile.width, 0],
+    [tile.width, tile.height],
+    [0, tile.height],
+  ].map(([p, l]) => transform.transformPoint(gt[0] + p! * gt[1] + l! * gt[2], gt[3] + p! * gt[4] + l! * gt[5]));
+  const [w, s, e, n] = tile.bbox;
+  for (const corner of corners) {
+    expect(corner.x).toBeGreaterThanOrEqual(w - 1e-6);
+    expect(corner.x).toBeLessThanOrEqual(e + 1e-6);
+    expect(corner.y).toBeGreaterThanOrEqual(s - 1e-6);
+    expect(corner.y).toBeLessThanOrEqual(n + 1e-6);
+  }
+  expect(Math.min(...corners.map((c) => c.x))).toBeCloseTo(w, 3);
+  expect(Math.max(...corners.map((c) => c.y))).toBeCloseTo(n, 3);
+}
