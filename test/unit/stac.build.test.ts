@@ -96,6 +96,15 @@ describe('buildTileItem', () => {
     await expectValidStac(item);
   });
 
+  it('is checked by a validator that does reject bad items', async () => {
+    if (!validator) return; // stacSchemasMissingNote says what this skips
+    const item = buildTileItem({ collection: 'dems', tile: sampleTile(), datetime: '2026-11-25T17:00:00.000Z', sourceName: 's', urls: itemUrls });
+    const withEpsg = { ...item, properties: { ...item.properties, 'proj:epsg': 32633 } };
+    const withoutChecksumHex = { ...item, assets: { data: { ...item.assets['data']!, 'file:checksum': 'not-hex' } } };
+    expect((await validator.validate(withEpsg)).valid).toBe(false);
+    expect((await validator.validate(withoutChecksumHex)).valid).toBe(false);
+  });
+
   it('marks approximated statistics', () => {
     const tile = sampleTile();
     tile.bands[0]!.statistics!.approximate = true;

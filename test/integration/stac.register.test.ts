@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFinalizeCollection, updateJsonBlob } from '../../src/activities/collection.finalize.js';
+import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
+import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
+import { createValidateRaster } from '../../src/activities/validate.raster.js';
+import type { RegisteredItem, SourceBlob } from '../../src/pipeline/contracts.js';
+import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { planTiles } from '../../src/raster/tile.plan.js';
+import { catalogBlob, collectionBlob, itemBlob } from '../../src/stac/catalog.layout.js';
+import type { StacCatalog, StacCollection, StacItem } from '../../src/stac/stac.types.js';
+import { createFixtureDir, writeFloat32NanDem, writeNoEpsgProjected, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
+import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { createActivityHarness, type ActivityHarness } from './activity.harness.js';
+
+let harness: ActivityHarness;
+let fixtures: FixtureDir;
+const schemasPresent = stacSchemasAvailable();
+if (!schemasPresent) console.warn(stacSchemasMissingNote);
+const validator = schemasPresent ? new StacValidator() : undefined;
+
+async function expectValidStac(document: unknown): Promise<void> {
+  if (!validator) return; // stacSchemasMissingNote says what this skips
+  const result = await validator.validate(document);
+  expect(result.errors).toEqual([]);
+}
+
+beforeAll(() => {
+  harness = createActivityHarness();
+  fixtures = createFixtureDir();
+});
+afterAll(() => {
+  harness.close();
+  fixtures.remove();
+});
+
+const datetime = '2026-11-25T17:00:00.000Z';
+const options = ingestOptionsSchema.parse({ blockSize: 128 });
+
+/** validate → tiles → items, as the orchestrator sequences them. */
+async function ingestItems(localPath: string, collection: string, tileSize: number): Promise<{ source: SourceBlob; items: RegisteredItem[] }> {
+  const source = await harness.upload(localPath);
+  const verdict = await createValidateRaster(harness.deps)({ source });
+  if (!verdict.accepted) throw new Error(verdict.reason);
+  const createTileCog = createCreateTileCog(harness.deps);
+  const registerTileItem = createRegisterTileItem(harness.deps);
+  const stem = source.name.split('/').pop()!.replace(/\.tif$/, '');
+  const items = await Promise.all(
+    planTiles(verdict.info.width, verdict.info.height, tileSize).map(async (window) => {
+      const tile = await createTileCog({ source, collection, itemId: `${stem}-r${window.row}-c${window.col}`, window, options });
+      return registerTileItem({ collection, source, tile, datetime });
+    }),
+  );
+  return { source, items };
+}
+
+async function readJson<T>(container: string, name: string): Promise<T> {
+  const stored = await harness.store.readJson<T>({ container, name });
+  if (!stored) throw new Error(`${container}/${name} is missing`);
+  return stored.value;
+}
+
+describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', () => {
+  it('writes schema-valid items, collection and root catalog with absolute links', async () => {
+    const collection = `stac-${harness.runId}`;
+    const { source, items } = await ingestItems(writeRgbUint8(fixtures.path, 700, 500), collection, 512);
+    expect(items).toHaveLength(2);
+    for (const registered of items) {
+      const item = await readJson<StacItem>('stac', itemBlob(collection, registered.itemId).name);
+      expect(registered.itemUrl).toBe(harness.store.url(itemBlob(collection, registered.itemId)));
+      expect(item.links.find((l) => l.rel === 'self')!.href).toBe(registered.itemUrl);
+      expect(item.links.find((l) => l.rel === 'collection')!.href).toBe(harness.store.url(collectionBlob(collection)));
+      expect(item.assets['data']!.href).toBe(registered.cogUrl);
+      expect(item.properties['proj:shape'][0]).toBe(500);
+      expect([512, 188]).toContain(item.properties['proj:shape'][1]);
+      expect(item.bbox).toEqual(registered.bbox);
+      await expectValidStac(item);
+    }
+    const finalized = await createFinalizeCollection(harness.deps)({ collection, source, items, datetime });
+    expect(finalized).toEqual({
+      collectionId: collection,
+      collectionUrl: harness.store.url(collectionBlob(collection)),
+      catalogUrl: harness.store.url(catalogBlob()),
+      itemCount: 2,
+    });
+    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
+    await expectValidStac(stored);
+    const [w, s, e, n] = stored.extent.spatial.bbox[0]!;
+    for (const item of items) {
+      expect(item.bbox[0]).toBeGreaterThanOrEqual(w);
+      expect(item.bbox[1]).toBeGreaterThanOrEqual(s);
+      expect(item.bbox[2]).toBeLessThanOrEqual(e);
+      expect(item.bbox[3]).toBeLessThanOrEqual(n);
+    }
+    const catalog = await readJson<StacCatalog>('stac', catalogBlob().name);
+    await expectValidStac(catalog);
+    expect(catalog.links).toContainEqual(expect.objectContaining({ rel: 'child', href: finalized.collectionUrl }));
+  });
+
+  it('validates float32 NaN-nodata and no-EPSG items with real PROJJSON', async () => {
+    const collection = `kinds-${harness.runId}`;
+    const dem = await ingestItems(writeFloat32NanDem(fixtures.path, 500, 400), collection, 4096);
+    const lcc = await ingestItems(writeNoEpsgProjected(fixtures.path), collection, 4096);
+    const demItem = await readJson<StacItem>('stac', itemBlob(collection, dem.items[0]!.itemId).name);
+    const lccItem = await readJson<StacItem>('stac', itemBlob(collection, lcc.items[0]!.itemId).name);
+    expect(demItem.assets['data']!.bands![0]).toMatchObject({ data_type: 'float32', nodata: 'nan' });
+    expect(lccItem.properties['proj:code']).toBeNull();
+    expect(lccItem.properties['proj:projjson']).toMatchObject({ type: 'ProjectedCRS' });
+    await expectValidStac(demItem);
+    await expectValidStac(lccItem);
+  });
+
+  it('is idempotent on re-ingest and grows when a second source joins the collection', async () => {
+    const collection = `grow-${harness.runId}`;
+    const finalize = createFinalizeCollection(harness.deps);
+    const first = await ingestItems(writeRgbUint8(fixtures.path, 600, 300, 'first.tif'), collection, 512);
+    await finalize({ collection, source: first.source, items: first.items, datetime });
+    const again = await ingestItems(writeRgbUint8(fixtures.path, 600, 300, 'first.tif'), collection, 512);
+    expect(again.items.map((i) => i.itemUrl)).toEqual(first.items.map((i) => i.itemUrl));
+    const repeated = await finalize({ collection, source: again.source, items: again.items, datetime });
+    expect(repeated.itemCount).toBe(2);
+    const second = await ingestItems(writeFloat32NanDem(fixtures.path, 300, 300, 'second.tif'), collection, 512);
+    const grown = await finalize({ collection, source: second.source, items: second.items, datetime: '2026-11-26T08:00:00.000Z' });
+    expect(grown.itemCount).toBe(3);
+    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
+    expect(stored.extent.temporal.interval[0]).toEqual([datetime, '2026-11-26T08:00:00.000Z']);
+    const itemLinks = stored.links.filter((l) => l.rel === 'item').map((l) => l.href);
+    expect(new Set(itemLinks).size).toBe(itemLinks.length);
+    await expectValidStac(stored);
+    const catalog = await readJson<StacCatalog>('stac', catalogBlob().name);
+    expect(catalog.links.filter((l) => l.rel === 'child' && l.href === grown.collectionUrl)).toHaveLength(1);
+  });
+
+  it('loses no update when finalizations race on one collection', async () => {
+    const collection = `race-${harness.runId}`;
+    const finalize = createFinalizeCollection(harness.deps);
+    const fake = (i: number): RegisteredItem => ({
+      itemId: `race-${i}`,
+      itemUrl: harness.store.url(itemBlob(collection, `race-${i}`)),
+      cogUrl: `${harness.store.url({ container: 'cogs', name: `${collection}/x/race-${i}.tif` })}`,
+      cogBytes: 1,
+      bbox: [i, 0, i + 1, 1],
+    });
+    const source: SourceBlob = { container: 'uploads', name: 'race.tif', etag: '"x"', size: 1 };
+    await Promise.all(Array.from({ length: 6 }, (_, i) => finalize({ collection, source, items: [fake(i)], datetime })));
+    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
+    expect(stored.links.filter((l) => l.rel === 'item')).toHaveLength(6);
+    expect(stored.extent.spatial.bbox[0]).toEqual([0, 0, 6, 1]);
+  });
+
+  it('updateJsonBlob retries a conditional write that lost a race', async () => {
+    const ref = { container: 'stac', name: `${harness.runId}/counter.json` };
+    await Promise.all(Array.from({ length: 5 }, () => updateJsonBlob<{ n: number }>(harness.store, ref, (current) => ({ n: (current?.n ?? 0) + 1 }))));
+    expect((await harness.store.readJson<{ n: number }>(ref))!.value.n).toBe(5);
+  });
+});
