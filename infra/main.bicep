@@ -9,9 +9,8 @@ targetScope = 'resourceGroup'
 @description('Name of the azd environment; seeds the unique resource names and the azd-env-name tag.')
 param environmentName string
 
-@minLength(1)
-@description('Region of every resource. It must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
-param location string = resourceGroup().location
+@description('Region of every resource; empty means the resource group\'s. It must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
+param location string = ''
 
 @description('Object id of the person deploying (azd sets AZURE_PRINCIPAL_ID): granted blob data access to upload rasters and read results. Empty grants nothing.')
 param principalId string = ''
@@ -40,6 +39,11 @@ param instanceMemoryMB int = 4096
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('Always-ready instances for the durable group (orchestrators, activities, entities): 0 scales to zero; 1 removes cold starts but bills around the clock.')
+@minValue(0)
+@maxValue(10)
+param alwaysReadyDurableInstances int = 0
+
 @description('Service Bus tier: Basic (queues only, no base charge) or Standard.')
 @allowed([
   'Basic'
@@ -47,6 +51,7 @@ param maximumInstanceCount int = 40
 ])
 param serviceBusSku string = 'Basic'
 
+var region = empty(location) ? resourceGroup().location : location
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
 var tags = {
@@ -68,7 +73,7 @@ var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(r
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
-  location: location
+  location: region
   tags: tags
 }
 
@@ -76,7 +81,7 @@ module storage 'modules/storage.bicep' = {
   name: 'storage'
   params: {
     name: '${abbrs.storageStorageAccounts}${resourceToken}'
-    location: location
+    location: region
     tags: tags
     appContainerNames: [
       containerNames.uploads
@@ -97,7 +102,7 @@ module monitoring 'modules/monitoring.bicep' = {
   params: {
     logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
     applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
-    location: location
+    location: region
     tags: tags
   }
 }
@@ -106,7 +111,7 @@ module serviceBus 'modules/service-bus.bicep' = {
   name: 'service-bus'
   params: {
     name: '${abbrs.serviceBusNamespaces}${resourceToken}'
-    location: location
+    location: region
     tags: tags
     queueName: largeRasterQueueName
     sku: serviceBusSku
@@ -131,7 +136,7 @@ module functionApp 'modules/function-app.bicep' = {
   params: {
     name: functionAppName
     planName: '${abbrs.webServerFarms}${resourceToken}'
-    location: location
+    location: region
     tags: tags
     azdServiceName: 'api'
     identityId: appIdentity.id
@@ -147,6 +152,7 @@ module functionApp 'modules/function-app.bicep' = {
     tileSize: tileSize
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    alwaysReadyDurableInstances: alwaysReadyDurableInstances
   }
   dependsOn: [
     roles
@@ -157,7 +163,7 @@ module eventGrid 'modules/event-grid.bicep' = {
   name: 'event-grid'
   params: {
     systemTopicName: '${abbrs.eventGridSystemTopics}${resourceToken}'
-    location: location
+    location: region
     tags: tags
     storageAccountName: storage.outputs.name
     createSubscription: subscribeBlobEvents
@@ -168,7 +174,7 @@ module eventGrid 'modules/event-grid.bicep' = {
   }
 }
 
-output AZURE_LOCATION string = location
+output AZURE_LOCATION string = region
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name

@@ -3,7 +3,8 @@
 using 'main.bicep'
 
 param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'raster-ingest')
-param location = readEnvironmentVariable('AZURE_LOCATION', 'eastus2')
+// Empty: the resource group's region.
+param location = readEnvironmentVariable('AZURE_LOCATION', '')
 param principalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 param publicReadAccess = toLower(readEnvironmentVariable('PUBLIC_READ_ACCESS', 'false')) == 'true'
 param subscribeBlobEvents = toLower(readEnvironmentVariable('SUBSCRIBE_BLOB_EVENTS', 'false')) == 'true'
@@ -11,4 +12,5 @@ param maxDimension = int(readEnvironmentVariable('INGEST_MAX_DIMENSION', '200000
 param tileSize = int(readEnvironmentVariable('INGEST_TILE_SIZE', '4096'))
 param instanceMemoryMB = int(readEnvironmentVariable('FLEX_INSTANCE_MEMORY_MB', '4096'))
 param maximumInstanceCount = int(readEnvironmentVariable('FLEX_MAXIMUM_INSTANCE_COUNT', '40'))
+param alwaysReadyDurableInstances = int(readEnvironmentVariable('FLEX_ALWAYS_READY_DURABLE', '0'))
 param serviceBusSku = readEnvironmentVariable('SERVICE_BUS_SKU', 'Basic')

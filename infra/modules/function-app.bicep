@@ -62,6 +62,10 @@ param instanceMemoryMB int = 4096
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('Always-ready instances for the durable group; 0 lets the app scale to zero.')
+@minValue(0)
+param alwaysReadyDurableInstances int = 0
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -107,6 +111,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        alwaysReady: alwaysReadyDurableInstances > 0
+          ? [
+              {
+                name: 'durable'
+                instanceCount: alwaysReadyDurableInstances
+              }
+            ]
+          : []
       }
       // Flex Consumption takes the runtime here, not from FUNCTIONS_WORKER_RUNTIME / WEBSITE_NODE_DEFAULT_VERSION.
       runtime: {
