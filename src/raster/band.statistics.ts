@@ -2,8 +2,12 @@
 import gdal from 'gdal-async';
 import type { BandStatistics } from '../pipeline/contracts.js';
 
-/** Above this many pixels a tile's statistics come from sampling/overviews instead of every pixel. */
-export const exactStatisticsPixelLimit = 4096 * 4096;
+/**
+ * Above this many pixels a tile's statistics come from GDAL's approximation (an overview or a
+ * sample) instead of every pixel: reading a whole 4096² float tile again would add a visible
+ * share to the COG's own write time. The item says which it got.
+ */
+export const exactStatisticsPixelLimit = 2048 * 2048;
 
 /**
  * Statistics of one band, or `null` when it has no valid pixel (all nodata). GDAL reports in the

@@ -4,10 +4,11 @@
  */
 import type { BandInfo, TileWindow } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
+import { isFloatDataType } from './data.type.js';
 
 /** What the builder needs to know about the source beyond the options. */
 export interface CogSourceTraits {
-  bands: Pick<BandInfo, 'gdalDataType' | 'hasColorTable' | 'colorInterpretation'>[];
+  bands: Pick<BandInfo, 'gdalDataType' | 'hasColorTable' | 'colorInterpretation' | 'nodata'>[];
 }
 
 const losslessCompressions = new Set(['DEFLATE', 'ZSTD', 'LZW']);
@@ -24,6 +25,15 @@ function isPaletted(source: CogSourceTraits): boolean {
 export function chooseOverviewResampling(options: Pick<IngestOptions, 'resampling'>, source: CogSourceTraits): string {
   if (options.resampling) return options.resampling;
   return isPaletted(source) ? 'NEAREST' : 'AVERAGE';
+}
+
+/**
+ * Float rasters that declare no nodata get NaN as nodata: NaN can never be a valid value, and
+ * without the declaration GDAL's overview averaging spreads NaN pixels into their neighbours
+ * (checked with GDAL 3.6: a half-NaN tile got all-NaN overviews). Pixel values are unchanged.
+ */
+export function needsNanNodata(source: CogSourceTraits): boolean {
+  return source.bands.length > 0 && source.bands.every((band) => isFloatDataType(band.gdalDataType) && band.nodata === null);
 }
 
 /** Throws when the options ask for something the COG driver cannot do with this source. */
@@ -48,6 +58,7 @@ export function checkCompressionFits(options: Pick<IngestOptions, 'compression'>
 export function buildCogTranslateArgs(window: TileWindow, options: IngestOptions, source: CogSourceTraits): string[] {
   checkCompressionFits(options, source);
   const args = ['-of', 'COG', '-srcwin', String(window.x), String(window.y), String(window.width), String(window.height)];
+  if (needsNanNodata(source)) args.push('-a_nodata', 'nan');
   const creation: string[] = [
     `COMPRESS=${options.compression}`,
     `BLOCKSIZE=${options.blockSize}`,

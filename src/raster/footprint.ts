@@ -86,7 +86,8 @@ function round(ring: Ring, digits: number): Ring {
  * antimeridian (RFC 7946 §5.2).
  */
 export function toGeoJsonFootprint(lonLatRing: Ring, digits = 7): { geometry: FootprintGeometry; bbox: Bbox } {
-  let ring = unwrapLongitudes(lonLatRing);
+  // Grids whose pixel edges pass a pole (e.g. -90.04°) are clamped to it.
+  let ring = unwrapLongitudes(lonLatRing).map(([lon, lat]): Position => [lon, Math.max(-90, Math.min(90, lat))]);
   const first = ring[0]!;
   const last = ring[ring.length - 1]!;
   const winding = last[0] - first[0];

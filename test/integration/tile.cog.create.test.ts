@@ -11,9 +11,11 @@ import {
   createFixtureDir,
   writeAntimeridian,
   writeFloat32NanDem,
+  writeFloat32NanUndeclared,
   writeGlobal0To360,
   writeInt16Dem,
   writeNoEpsgProjected,
+  writeNorthPolar,
   writePaletted,
   writeRgbUint8,
   writeRotated,
@@ -52,7 +54,7 @@ async function ingestTiles(localPath: string, tileSize: number, options = testOp
 }
 
 /** Downloads each tile COG, checks it with GDAL's validator, and compares its pixels with the source window. */
-async function expectLosslessValidCogs(localPath: string, tiles: TileCog[], expectOverviews: boolean): Promise<void> {
+async function expectLosslessValidCogs(localPath: string, tiles: TileCog[], expectOverviews: boolean, nodataDeclaredByUs = false): Promise<void> {
   const sourceDataset = gdal.open(localPath);
   for (const tile of tiles) {
     const cogPath = await downloadBlob(harness.store, tile.blob.container, tile.blob.name, fixtures.path);
@@ -70,7 +72,7 @@ async function expectLosslessValidCogs(localPath: string, tiles: TileCog[], expe
       const expected = readWindow(sourceDataset, b, x, y, width, height);
       const actual = readWindow(cog, b, 0, 0, width, height);
       expect(samePixels(expected, actual), `${tile.itemId} band ${b} pixels`).toBe(true);
-      expect(cog.bands.get(b).noDataValue).toEqual(sourceDataset.bands.get(b).noDataValue);
+      if (!nodataDeclaredByUs) expect(cog.bands.get(b).noDataValue).toEqual(sourceDataset.bands.get(b).noDataValue);
     }
     cog.close();
   }
@@ -104,6 +106,18 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     expect(Number.isFinite(stats.mean)).toBe(true);
     expect(stats.valid_percent).toBeLessThan(100);
     expect(stats.valid_percent).toBeGreaterThan(90);
+  });
+
+  it('declares NaN nodata for float data with NaN pixels and none declared, so overviews stay clean', async () => {
+    const path = writeFloat32NanUndeclared(fixtures.path);
+    const { tiles } = await ingestTiles(path, 4096);
+    await expectLosslessValidCogs(path, tiles, true, true);
+    expect(tiles[0]!.bands[0]!.nodata).toBe('nan');
+    const cog = gdal.open(await downloadBlob(harness.store, 'cogs', tiles[0]!.blob.name, fixtures.path));
+    const overview = cog.bands.get(1).overviews.get(0);
+    // Rows 0-199 are half NaN: their 2×2 averages must come from the valid half, not be NaN.
+    const row = overview.pixels.read(0, 10, overview.size.x, 1);
+    expect(Array.from(row).every((v) => Number.isFinite(v))).toBe(true);
   });
 
   it('keeps int16 nodata and uses ZSTD when asked', async () => {
@@ -148,6 +162,11 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     const crossing = await ingestTiles(writeAntimeridian(fixtures.path), 4096);
     expect(crossing.tiles[0]!.geometry.type).toBe('MultiPolygon');
     expect(crossing.tiles[0]!.bbox).toEqual([170, -25, -170, -15]);
+    const polar = await ingestTiles(writeNorthPolar(fixtures.path), 4096);
+    expect(polar.tiles[0]!.bbox[0]).toBe(-180);
+    expect(polar.tiles[0]!.bbox[2]).toBe(180);
+    expect(polar.tiles[0]!.bbox[3]).toBe(90);
+    expect(polar.tiles[0]!.bbox[1]).toBeGreaterThan(70);
     const global = await ingestTiles(writeGlobal0To360(fixtures.path), 360);
     const [west, east] = global.tiles;
     expect(west!.bbox).toEqual([0, -90, 180, 90]);

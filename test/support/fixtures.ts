@@ -265,3 +265,29 @@ export function writeTextAsTif(dir: string, name = 'notes.tif'): string {
   writeFileSync(path, 'These are meeting notes, not a GeoTIFF.\n');
   return path;
 }
+
+/** Float32 with NaN pixels (every other column in a band of rows) but no declared nodata. */
+export function writeFloat32NanUndeclared(dir: string, width = 512, height = 384, name = 'float32-nan-undeclared.tif'): string {
+  return writeRaster(join(dir, name), {
+    width,
+    height,
+    bands: 1,
+    dataType: gdal.GDT_Float32,
+    srs: utm33(),
+    geoTransform: [400000, 30, 0, 5500000, 0, -30],
+    value: (x, y) => (y < 200 && x % 2 === 0 ? Number.NaN : 10 + (x % 17) + y / 100),
+  });
+}
+
+/** uint8 in NSIDC polar stereographic north (EPSG:3413), centred on the North Pole. */
+export function writeNorthPolar(dir: string, width = 400, height = 400, name = 'north-polar.tif'): string {
+  return writeRaster(join(dir, name), {
+    width,
+    height,
+    bands: 1,
+    dataType: gdal.GDT_Byte,
+    srs: gdal.SpatialReference.fromEPSG(3413),
+    geoTransform: [-1_000_000, 5000, 0, 1_000_000, 0, -5000],
+    value: (x, y) => (x ^ y) & 0xff,
+  });
+}

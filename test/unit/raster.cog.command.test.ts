@@ -4,9 +4,10 @@ import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import type { TileWindow } from '../../src/pipeline/contracts.js';
 
 const window: TileWindow = { index: 3, row: 1, col: 1, x: 4096, y: 4096, width: 1000, height: 500 };
-const rgb = { bands: ['Red', 'Green', 'Blue'].map((c) => ({ gdalDataType: 'Byte', hasColorTable: false, colorInterpretation: c })) };
-const paletted = { bands: [{ gdalDataType: 'Byte', hasColorTable: true, colorInterpretation: 'Palette' }] };
-const float = { bands: [{ gdalDataType: 'Float32', hasColorTable: false, colorInterpretation: 'Gray' }] };
+const rgb = { bands: ['Red', 'Green', 'Blue'].map((c) => ({ gdalDataType: 'Byte', hasColorTable: false, colorInterpretation: c, nodata: null })) };
+const paletted = { bands: [{ gdalDataType: 'Byte', hasColorTable: true, colorInterpretation: 'Palette', nodata: null }] };
+const float = { bands: [{ gdalDataType: 'Float32', hasColorTable: false, colorInterpretation: 'Gray', nodata: -9999 }] };
+const floatWithoutNodata = { bands: [{ gdalDataType: 'Float32', hasColorTable: false, colorInterpretation: 'Gray', nodata: null }] };
 
 function creationOptions(args: string[]): string[] {
   return args.flatMap((arg, i) => (args[i - 1] === '-co' ? [arg] : []));
@@ -51,6 +52,12 @@ describe('buildCogTranslateArgs', () => {
 
   it('rejects a DEFLATE level the driver does not have', () => {
     expect(() => buildCogTranslateArgs(window, ingestOptionsSchema.parse({ level: 15 }), float)).toThrow(/1-12/);
+  });
+
+  it('declares NaN nodata only for float rasters that declare none', () => {
+    expect(buildCogTranslateArgs(window, ingestOptionsSchema.parse({}), floatWithoutNodata).join(' ')).toContain('-a_nodata nan');
+    expect(buildCogTranslateArgs(window, ingestOptionsSchema.parse({}), float)).not.toContain('-a_nodata');
+    expect(buildCogTranslateArgs(window, ingestOptionsSchema.parse({}), rgb)).not.toContain('-a_nodata');
   });
 
   it('picks resampling by data kind unless told', () => {
