@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CreateTileCogInput, TileCog } from '../pipeline/contracts.js';
 import { hashFile } from '../raster/checksum.js';
-import { describeCog, writeTileCog } from '../raster/cog.create.js';
-import { cogBlob } from '../stac/catalog.layout.js';
+import { describeCog, writeThumbnail, writeTileCog } from '../raster/cog.create.js';
+import { cogBlob, thumbnailBlob } from '../stac/catalog.layout.js';
 import { mediaTypes } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 
@@ -24,8 +24,14 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
       // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
       const { size, checksum } = await hashFile(cogPath);
       const description = await describeCog(cogPath);
+      const pngPath = join(workDir, `${input.itemId}.png`);
+      await writeThumbnail(cogPath, pngPath, description);
       const ref = cogBlob(input.collection, input.source.name, input.itemId);
-      const { url } = await deps.store.uploadFile(ref, cogPath, mediaTypes.cog);
+      const thumbnailRef = thumbnailBlob(input.collection, input.source.name, input.itemId);
+      const [{ url }, thumbnail] = await Promise.all([
+        deps.store.uploadFile(ref, cogPath, mediaTypes.cog),
+        deps.store.uploadFile(thumbnailRef, pngPath, mediaTypes.png),
+      ]);
       return {
         itemId: input.itemId,
         window: input.window,
@@ -40,6 +46,7 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
         geometry: description.geometry,
         bbox: description.bbox,
         nativeBbox: description.nativeBbox,
+        thumbnail: { ...thumbnailRef, url: thumbnail.url },
       };
     } finally {
       await rm(workDir, { recursive: true, force: true });

@@ -15,7 +15,12 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store'>
       tile,
       datetime,
       sourceName: `${source.container}/${source.name}`,
-      urls: { item: deps.store.url(ref), collection: deps.store.url(collectionBlob(collection)), catalog: deps.store.url(catalogBlob()) },
+      urls: {
+        item: deps.store.url(ref),
+        collection: deps.store.url(collectionBlob(collection)),
+        catalog: deps.store.url(catalogBlob()),
+        ...(tile.thumbnail ? { thumbnail: tile.thumbnail.url } : {}),
+      },
     });
     const { url } = await deps.store.writeJson(ref, item, {}, mediaTypes.geojson);
     return { itemId: tile.itemId, itemUrl: url, cogUrl: tile.blob.url, cogBytes: tile.size, bbox: tile.bbox, projCode: tile.crs?.code ?? null };

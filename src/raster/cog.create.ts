@@ -6,6 +6,7 @@ import gdal from 'gdal-async';
 import type { BandInfo, BandStatistics, CrsInfo, TileWindow } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { buildCogTranslateArgs } from './cog.command.js';
+import { buildThumbnailTranslateArgs } from './thumbnail.command.js';
 import { computeBandStatistics } from './band.statistics.js';
 import { computeWgs84Footprint } from './footprint.transform.js';
 import type { FootprintGeometry } from './footprint.js';
@@ -66,5 +67,16 @@ export async function describeCog(path: string): Promise<CogDescription> {
     };
   } finally {
     dataset.close();
+  }
+}
+
+/** Renders a PNG thumbnail of a COG (from its overviews) with the stretch its statistics suggest. */
+export async function writeThumbnail(cogPath: string, pngPath: string, description: Pick<CogDescription, 'bands' | 'width' | 'height'>): Promise<void> {
+  const cog = await gdal.openAsync(cogPath);
+  try {
+    const output = await gdal.translateAsync(pngPath, cog, buildThumbnailTranslateArgs(description.bands, description.width, description.height));
+    output.close();
+  } finally {
+    cog.close();
   }
 }

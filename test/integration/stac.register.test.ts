@@ -70,6 +70,7 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       expect(item.links.find((l) => l.rel === 'self')!.href).toBe(registered.itemUrl);
       expect(item.links.find((l) => l.rel === 'collection')!.href).toBe(harness.store.url(collectionBlob(collection)));
       expect(item.assets['data']!.href).toBe(registered.cogUrl);
+      expect(item.assets['thumbnail']).toMatchObject({ type: 'image/png', roles: ['thumbnail'], href: registered.cogUrl.replace(/\.tif$/, '.png') });
       expect(item.properties['proj:shape'][0]).toBe(500);
       expect([512, 188]).toContain(item.properties['proj:shape'][1]);
       expect(item.bbox).toEqual(registered.bbox);

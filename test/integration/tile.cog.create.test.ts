@@ -94,6 +94,11 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     expect(first.crs?.code).toBe('EPSG:32633');
     expect(first.bands.map((b) => b.colorInterpretation)).toEqual(['Red', 'Green', 'Blue']);
     expect(first.bands[0]!.statistics).toMatchObject({ valid_percent: 100, approximate: false });
+    expect(first.thumbnail?.name).toBe(`it-${harness.runId}/rgb/rgb-r0-c0.png`);
+    const png = gdal.open(await downloadBlob(harness.store, first.thumbnail!.container, first.thumbnail!.name, fixtures.path));
+    expect(png.driver.description).toBe('PNG');
+    expect([png.rasterSize.x, png.rasterSize.y]).toEqual([256, 256]);
+    expect(png.bands.count()).toBe(4);
   });
 
   it('keeps NaN nodata through float32 tiles, and statistics skip it', async () => {
@@ -138,6 +143,8 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     expect(table.count()).toBeGreaterThanOrEqual(8);
     expect(table.get(3)).toMatchObject({ c1: 111, c2: 17, c3: 159 });
     expect(tiles[0]!.bands[0]!.hasColorTable).toBe(true);
+    const png = gdal.open(await downloadBlob(harness.store, 'cogs', tiles[0]!.thumbnail!.name, fixtures.path));
+    expect(png.bands.count()).toBe(4);
   });
 
   it('keeps a rotated geotransform, and the footprint follows the rotation', async () => {
