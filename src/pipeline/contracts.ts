@@ -116,6 +116,8 @@ export interface TileCog {
   bbox: [number, number, number, number];
   /** Bounds in the native CRS: [minX, minY, maxX, maxY]. */
   nativeBbox: [number, number, number, number];
+  /** PNG preview uploaded next to the COG. Optional: added later. */
+  thumbnail?: { container: string; name: string; url: string };
 }
 
 export interface RegisterTileItemInput {
