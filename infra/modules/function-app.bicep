@@ -129,6 +129,23 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// No FTP or Kudu basic-auth publishing credentials: azd and Core Tools deploy with Entra ID tokens.
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
 // Setting names match src/config.ts (settingNames, identityStorageSuffixes, serviceBusConnection);
 // test/infra checks that they stay in step.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {

@@ -197,6 +197,13 @@ describe.skipIf(!bicep)('infra/main.bicep compiled to ARM JSON', () => {
     });
   });
 
+  it('turns off basic-auth publishing credentials (FTP and Kudu)', () => {
+    const policies = findResources(main, 'Microsoft.Web/sites/basicPublishingCredentialsPolicies');
+    const names = policies.flatMap(({ resource, scope }) => leafNames(resource, scope) ?? []);
+    expect(names.sort()).toEqual(['ftp', 'scm']);
+    for (const { resource } of policies) expect(resource.properties?.['allow']).toBe(false);
+  });
+
   describe('storage', () => {
     it('provisions every container in src/config.ts `containers`, and the deployment package container', () => {
       const found = findResources(main, 'Microsoft.Storage/storageAccounts/blobServices/containers');
