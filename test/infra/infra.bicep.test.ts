@@ -25,7 +25,9 @@ import {
 
 const repoRoot = resolvePath(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bicep = findBicep(repoRoot);
-if (!bicep) {
+// In CI a missing Bicep CLI is a failure (.ci/run installs it); on a developer machine, a skip.
+const inCi = process.env['CI'] === 'true';
+if (!bicep && !inCi) {
   console.warn('test/infra skipped: the Bicep CLI is not installed; run `bash scripts/install-bicep.sh` (CI does).');
 }
 
@@ -81,13 +83,14 @@ function stringProperty(resource: ArmResource, path: string[]): string {
   return current as string;
 }
 
-describe.skipIf(!bicep)('infra/main.bicep compiled to ARM JSON', () => {
+describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => {
   let main: JsonObject;
   let appSettings: ScopedResource;
   let settings: JsonObject;
 
   beforeAll(() => {
-    main = compileBicep(bicep as string, join(repoRoot, 'infra', 'main.bicep'));
+    if (!bicep) throw new Error('CI=true but the Bicep CLI is not installed: run `bash scripts/install-bicep.sh` first');
+    main = compileBicep(bicep, join(repoRoot, 'infra', 'main.bicep'));
     const configs = findResources(main, 'Microsoft.Web/sites/config').filter(
       ({ resource, scope }) => leafNames(resource, scope)?.[0] === 'appsettings',
     );
