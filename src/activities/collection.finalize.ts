@@ -4,12 +4,15 @@
  * collection never lose each other's items.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FinalizeCollectionInput, FinalizedCollection } from '../pipeline/contracts.js';
+import type { FinalizeCollectionInput, FinalizedCollection, RegisteredItem, SourceBlob, TileWindow } from '../pipeline/contracts.js';
+import { describeMosaic } from '../raster/mosaic.describe.js';
+import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
 import { WriteConflictError, type BlobRef, type BlobStore } from '../storage/blob.store.js';
-import { catalogBlob, collectionBlob } from '../stac/catalog.layout.js';
+import { catalogBlob, cogBlob, collectionBlob, mosaicBlob, sourceStem } from '../stac/catalog.layout.js';
 import { countItemLinks, mergeCatalog, mergeCollection } from '../stac/collection.build.js';
-import type { StacCatalog, StacCollection } from '../stac/stac.types.js';
+import { mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
+import { SourceChangedError, SourceMissingError } from './source.cache.js';
 
 export type FinalizeCollection = (input: FinalizeCollectionInput) => Promise<FinalizedCollection>;
 
@@ -31,10 +34,47 @@ export async function updateJsonBlob<T>(store: BlobStore, ref: BlobRef, change: 
   }
 }
 
+/**
+ * Writes the VRT that mosaics this job's tiles (next to them, relative paths) and returns it as a
+ * collection asset; nothing when the items carry no windows or the source is gone.
+ */
+async function writeSourceMosaic(
+  deps: Pick<ActivityDependencies, 'store' | 'sources'>,
+  collection: string,
+  source: SourceBlob,
+  items: readonly RegisteredItem[],
+): Promise<Record<string, StacAsset>> {
+  if (items.length === 0 || items.some((item) => !item.window)) return {};
+  let sourcePath: string;
+  try {
+    // Usually still cached from the tile activities on this process; otherwise downloaded again.
+    sourcePath = await deps.sources.localPath(source);
+  } catch (error) {
+    if (error instanceof SourceChangedError || error instanceof SourceMissingError) return {};
+    throw error;
+  }
+  const tiles = items.map((item) => ({
+    file: cogBlob(collection, source.name, item.itemId).name.split('/').pop()!,
+    window: item.window as TileWindow,
+  }));
+  const xml = buildMosaicVrt(await describeMosaic(sourcePath, tiles));
+  const ref = mosaicBlob(collection, source.name);
+  const { url } = await deps.store.uploadBytes(ref, Buffer.from(xml), mediaTypes.vrt);
+  return {
+    [`mosaic-${sourceStem(source.name)}`]: {
+      href: url,
+      type: mediaTypes.vrt,
+      title: `GDAL VRT mosaic of all tiles of ${source.container}/${source.name}`,
+      roles: ['data', 'mosaic'],
+    },
+  };
+}
+
 export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources'>): FinalizeCollection {
   return async ({ collection, source, items, datetime }) => {
     const collectionUrl = deps.store.url(collectionBlob(collection));
     const catalogUrl = deps.store.url(catalogBlob());
+    const assets = await writeSourceMosaic(deps, collection, source, items);
     const { value } = await updateJsonBlob<StacCollection>(deps.store, collectionBlob(collection), (existing) =>
       mergeCollection(existing, {
         collectionId: collection,
@@ -42,6 +82,7 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
         datetime,
         urls: { collection: collectionUrl, catalog: catalogUrl },
         projCodes: items.map((item) => item.projCode ?? null),
+        assets,
       }),
     );
     await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) => mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }));

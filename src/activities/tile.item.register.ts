@@ -23,6 +23,6 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store'>
       },
     });
     const { url } = await deps.store.writeJson(ref, item, {}, mediaTypes.geojson);
-    return { itemId: tile.itemId, itemUrl: url, cogUrl: tile.blob.url, cogBytes: tile.size, bbox: tile.bbox, projCode: tile.crs?.code ?? null };
+    return { itemId: tile.itemId, itemUrl: url, cogUrl: tile.blob.url, cogBytes: tile.size, bbox: tile.bbox, projCode: tile.crs?.code ?? null, window: tile.window };
   };
 }

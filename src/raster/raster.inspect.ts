@@ -5,6 +5,7 @@
 import gdal from 'gdal-async';
 import type { BandInfo, CrsInfo, RasterInfo } from '../pipeline/contracts.js';
 import { toNodata } from './data.type.js';
+import type { MosaicBand } from './mosaic.vrt.js';
 import { isDefaultGeoTransform, type GeoTransform } from './geo.transform.js';
 
 /** The parts of `gdalinfo -json` this module reads. */
@@ -115,4 +116,21 @@ export function listSubdatasets(dataset: gdal.Dataset): string[] {
   return Object.entries(metadata)
     .filter(([key]) => key.endsWith('_NAME'))
     .map(([, value]) => value);
+}
+
+/** Band descriptions for a VRT mosaic of this dataset, colour tables included. */
+export function readMosaicBands(dataset: gdal.Dataset): MosaicBand[] {
+  const bands: MosaicBand[] = [];
+  for (let i = 1; i <= dataset.bands.count(); i++) {
+    const band = dataset.bands.get(i);
+    const info = readBandInfo(band);
+    const table = band.colorTable;
+    const colorTable: MosaicBand['colorTable'] = [];
+    for (let entry = 0; table && entry < table.count(); entry++) {
+      const { c1, c2, c3, c4 } = table.get(entry);
+      colorTable.push([c1, c2, c3, c4]);
+    }
+    bands.push({ gdalDataType: info.gdalDataType, nodata: info.nodata, colorInterpretation: info.colorInterpretation, ...(colorTable.length > 0 ? { colorTable } : {}) });
+  }
+  return bands;
 }

@@ -36,3 +36,9 @@ export function cogBlob(collection: string, sourceName: string, itemId: string):
 export function thumbnailBlob(collection: string, sourceName: string, itemId: string): BlobRef {
   return { container: containers.cogs, name: `${collection}/${sourceStem(sourceName)}/${itemId}.png` };
 }
+
+/** The VRT mosaic of one source's tiles, next to them (tile paths in it are relative). */
+export function mosaicBlob(collection: string, sourceName: string): BlobRef {
+  const stem = sourceStem(sourceName);
+  return { container: containers.cogs, name: `${collection}/${stem}/${stem}.vrt` };
+}

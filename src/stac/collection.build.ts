@@ -5,7 +5,7 @@
 import type { RegisteredItem } from '../pipeline/contracts.js';
 import { unionLonLatBboxes } from '../raster/footprint.js';
 import type { Bbox } from '../raster/geo.transform.js';
-import { extensionSchemas, mediaTypes, stacVersion, type StacCatalog, type StacCollection, type StacLink } from './stac.types.js';
+import { extensionSchemas, mediaTypes, stacVersion, type StacAsset, type StacCatalog, type StacCollection, type StacLink } from './stac.types.js';
 
 export const rootCatalogId = 'raster-ingest';
 
@@ -22,6 +22,8 @@ export interface MergeCollectionInput {
   urls: CollectionUrls;
   /** EPSG codes (or `null`) of the items being added, summarised as `proj:code`. */
   projCodes?: ReadonlyArray<string | null>;
+  /** Collection-level assets to add or replace (e.g. a source's VRT mosaic), by key. */
+  assets?: Record<string, StacAsset>;
 }
 
 const worldBbox: Bbox = [-180, -90, 180, 90];
@@ -81,7 +83,7 @@ export function mergeCollection(existing: StacCollection | undefined, input: Mer
     extent: { spatial: { bbox: [bbox] }, temporal: { interval: [interval] } },
     summaries,
     links,
-    ...(existing?.assets ? { assets: existing.assets } : {}),
+    ...(existing?.assets || input.assets ? { assets: { ...(existing?.assets ?? {}), ...(input.assets ?? {}) } } : {}),
   };
 }
 

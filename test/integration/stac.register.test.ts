@@ -6,11 +6,14 @@ import { createValidateRaster } from '../../src/activities/validate.raster.js';
 import type { RegisteredItem, SourceBlob } from '../../src/pipeline/contracts.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
-import { catalogBlob, collectionBlob, itemBlob } from '../../src/stac/catalog.layout.js';
+import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob } from '../../src/stac/catalog.layout.js';
 import type { StacCatalog, StacCollection, StacItem } from '../../src/stac/stac.types.js';
-import { createFixtureDir, writeFloat32NanDem, writeNoEpsgProjected, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
+import { createFixtureDir, writeFloat32NanDem, writeNoEpsgProjected, writePaletted, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
-import { createActivityHarness, type ActivityHarness } from './activity.harness.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import gdal from 'gdal-async';
+import { createActivityHarness, samePixels, type ActivityHarness } from './activity.harness.js';
 
 let harness: ActivityHarness;
 let fixtures: FixtureDir;
@@ -95,6 +98,39 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
     const catalog = await readJson<StacCatalog>('stac', catalogBlob().name);
     await expectValidStac(catalog);
     expect(catalog.links).toContainEqual(expect.objectContaining({ rel: 'child', href: finalized.collectionUrl }));
+  });
+
+  it('writes a VRT mosaic per source that reassembles the source pixel for pixel', async () => {
+    const collection = `vrt-${harness.runId}`;
+    for (const [path, tileSize] of [
+      [writeFloat32NanDem(fixtures.path, 700, 500, 'mosaic-dem.tif'), 256],
+      [writePaletted(fixtures.path, 640, 480, 'mosaic-pal.tif'), 300],
+    ] as const) {
+      const { source, items } = await ingestItems(path, collection, tileSize);
+      await createFinalizeCollection(harness.deps)({ collection, source, items, datetime });
+      // Mirror the blob layout locally: the VRT refers to its tiles by relative path.
+      const folder = join(fixtures.path, `${collection}-${items.length}`);
+      mkdirSync(folder, { recursive: true });
+      const vrtRef = mosaicBlob(collection, source.name);
+      const vrtPath = join(folder, vrtRef.name.split('/').pop()!);
+      await harness.store.downloadToFile(vrtRef, vrtPath);
+      for (const item of items) {
+        const ref = cogBlob(collection, source.name, item.itemId);
+        await harness.store.downloadToFile(ref, join(folder, ref.name.split('/').pop()!));
+      }
+      const mosaic = gdal.open(vrtPath);
+      const original = gdal.open(path);
+      expect([mosaic.rasterSize.x, mosaic.rasterSize.y]).toEqual([original.rasterSize.x, original.rasterSize.y]);
+      expect(mosaic.geoTransform).toEqual(original.geoTransform);
+      expect(mosaic.srs!.isSame(original.srs!)).toBe(true);
+      const { x, y } = original.rasterSize;
+      expect(samePixels(mosaic.bands.get(1).pixels.read(0, 0, x, y), original.bands.get(1).pixels.read(0, 0, x, y))).toBe(true);
+      expect(mosaic.bands.get(1).colorTable?.count() ?? 0).toBe(original.bands.get(1).colorTable?.count() ?? 0);
+      const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
+      const asset = Object.values(stored.assets ?? {}).find((a) => a.href === harness.store.url(vrtRef));
+      expect(asset).toMatchObject({ roles: ['data', 'mosaic'] });
+      await expectValidStac(stored);
+    }
   });
 
   it('validates float32 NaN-nodata and no-EPSG items with real PROJJSON', async () => {

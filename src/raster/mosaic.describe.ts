@@ -1,0 +1,22 @@
+/** Describes a source for its VRT mosaic with GDAL; the XML itself is built in `mosaic.vrt.ts`. */
+import gdal from 'gdal-async';
+import type { TileWindow } from '../pipeline/contracts.js';
+import { needsNanNodata } from './cog.command.js';
+import type { GeoTransform } from './geo.transform.js';
+import type { MosaicDescription } from './mosaic.vrt.js';
+import { readCrs, readMosaicBands } from './raster.inspect.js';
+
+export async function describeMosaic(sourcePath: string, tiles: Array<{ file: string; window: TileWindow }>): Promise<MosaicDescription> {
+  const dataset = await gdal.openAsync(sourcePath);
+  try {
+    const crs = await readCrs(dataset);
+    const gt = dataset.geoTransform as GeoTransform | null;
+    if (!crs || !gt) throw new Error(`${sourcePath} lost its georeferencing`);
+    const bands = readMosaicBands(dataset);
+    // The tiles got NaN nodata when the source declared none (see needsNanNodata); say the same.
+    if (needsNanNodata({ bands: bands.map((b) => ({ ...b, hasColorTable: false })) })) for (const band of bands) band.nodata = 'nan';
+    return { width: dataset.rasterSize.x, height: dataset.rasterSize.y, srsWkt: crs.wkt2, geoTransform: gt, bands, tiles };
+  } finally {
+    dataset.close();
+  }
+}

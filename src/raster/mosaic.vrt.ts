@@ -1,0 +1,58 @@
+/**
+ * A GDAL VRT that puts a source's tile COGs back together, so the whole ingested raster opens as
+ * one dataset. Pure: the XML is built from the source's description and the tile windows; tile
+ * paths are relative to the VRT, which sits next to its tiles.
+ */
+import type { TileWindow } from '../pipeline/contracts.js';
+import type { GeoTransform } from './geo.transform.js';
+
+export interface MosaicBand {
+  gdalDataType: string;
+  /** `null` for none; NaN and infinities as GDAL writes them (`nan`, `inf`, `-inf`). */
+  nodata: number | 'nan' | 'inf' | '-inf' | null;
+  colorInterpretation: string;
+  /** RGBA entries of a colour table, if any. */
+  colorTable?: Array<[number, number, number, number]>;
+}
+
+export interface MosaicDescription {
+  width: number;
+  height: number;
+  srsWkt: string;
+  geoTransform: GeoTransform;
+  bands: MosaicBand[];
+  tiles: Array<{ file: string; window: TileWindow }>;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+export function buildMosaicVrt(mosaic: MosaicDescription): string {
+  const lines: string[] = [`<VRTDataset rasterXSize="${mosaic.width}" rasterYSize="${mosaic.height}">`];
+  lines.push(`  <SRS dataAxisToSRSAxisMapping="1,2">${escapeXml(mosaic.srsWkt)}</SRS>`);
+  lines.push(`  <GeoTransform>${mosaic.geoTransform.map((v) => v.toPrecision(17)).join(', ')}</GeoTransform>`);
+  mosaic.bands.forEach((band, index) => {
+    lines.push(`  <VRTRasterBand dataType="${band.gdalDataType}" band="${index + 1}">`);
+    if (band.nodata !== null) lines.push(`    <NoDataValue>${band.nodata}</NoDataValue>`);
+    lines.push(`    <ColorInterp>${escapeXml(band.colorInterpretation)}</ColorInterp>`);
+    if (band.colorTable && band.colorTable.length > 0) {
+      lines.push('    <ColorTable>');
+      for (const [c1, c2, c3, c4] of band.colorTable) lines.push(`      <Entry c1="${c1}" c2="${c2}" c3="${c3}" c4="${c4}"/>`);
+      lines.push('    </ColorTable>');
+    }
+    for (const { file, window } of mosaic.tiles) {
+      lines.push(
+        '    <SimpleSource>',
+        `      <SourceFilename relativeToVRT="1">${escapeXml(file)}</SourceFilename>`,
+        `      <SourceBand>${index + 1}</SourceBand>`,
+        `      <SrcRect xOff="0" yOff="0" xSize="${window.width}" ySize="${window.height}"/>`,
+        `      <DstRect xOff="${window.x}" yOff="${window.y}" xSize="${window.width}" ySize="${window.height}"/>`,
+        '    </SimpleSource>',
+      );
+    }
+    lines.push('  </VRTRasterBand>');
+  });
+  lines.push('</VRTDataset>', '');
+  return lines.join('\n');
+}
