@@ -136,6 +136,8 @@ export interface RegisteredItem {
   bbox: [number, number, number, number];
   /** The tile's `proj:code` (`null` without an EPSG code), summarised by the collection. Optional: added later. */
   projCode?: string | null;
+  /** The tile's pixel window in the source, for the collection's VRT mosaic. Optional: added later. */
+  window?: TileWindow;
 }
 
 export interface FinalizeCollectionInput {
