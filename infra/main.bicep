@@ -66,6 +66,8 @@ var containerNames = {
   stac: 'stac'
 }
 var largeRasterQueueName = 'large-rasters'
+// Blob Created events that Event Grid could not deliver (app down for a day) land here instead of being dropped.
+var deadLetterContainerName = 'eventgrid-deadletter'
 var blobTriggerFunctionName = 'ingestUpload'
 
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
@@ -73,6 +75,13 @@ var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(r
 
 resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
+  location: region
+  tags: tags
+}
+
+// Event Grid's own identity, used only to write undeliverable events to the dead-letter container.
+resource eventsIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${abbrs.managedIdentityUserAssignedIdentities}events-${resourceToken}'
   location: region
   tags: tags
 }
@@ -93,6 +102,7 @@ module storage 'modules/storage.bicep' = {
       containerNames.stac
     ]
     deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
     publicReadAccess: publicReadAccess
   }
 }
@@ -128,6 +138,8 @@ module roles 'modules/role-assignments.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     serviceBusQueueName: serviceBus.outputs.queueName
     userPrincipalId: principalId
+    eventsPrincipalId: eventsIdentity.properties.principalId
+    deadLetterContainerName: deadLetterContainerName
   }
 }
 
@@ -171,7 +183,12 @@ module eventGrid 'modules/event-grid.bicep' = {
     blobTriggerFunctionName: blobTriggerFunctionName
     uploadsContainerName: containerNames.uploads
     subscriptionName: '${abbrs.eventGridEventSubscriptions}${containerNames.uploads}-blob-created'
+    eventsIdentityId: eventsIdentity.id
+    deadLetterContainerName: deadLetterContainerName
   }
+  dependsOn: [
+    roles // the dead-letter role must exist before Event Grid first writes with it
+  ]
 }
 
 output AZURE_LOCATION string = region

@@ -34,6 +34,12 @@ param uploadsContainerName string
 @description('Event subscription name.')
 param subscriptionName string
 
+@description('Resource id of the user-assigned identity Event Grid writes dead letters with.')
+param eventsIdentityId string
+
+@description('Container for events that could not be delivered.')
+param deadLetterContainerName string
+
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
   name: storageAccountName
 }
@@ -50,6 +56,12 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   name: systemTopicName
   location: location
   tags: tags
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${eventsIdentityId}': {}
+    }
+  }
   properties: {
     source: storage.id
     topicType: 'Microsoft.Storage.StorageAccounts'
@@ -86,6 +98,21 @@ resource blobCreatedSubscription 'Microsoft.EventGrid/systemTopics/eventSubscrip
     retryPolicy: {
       maxDeliveryAttempts: 30
       eventTimeToLiveInMinutes: 1440
+    }
+    // After the retries, an undelivered upload event is kept (not dropped): replay it by
+    // re-uploading the blob or by POST /api/jobs with its name.
+    deadLetterWithResourceIdentity: {
+      identity: {
+        type: 'UserAssigned'
+        userAssignedIdentity: eventsIdentityId
+      }
+      deadLetterDestination: {
+        endpointType: 'StorageBlob'
+        properties: {
+          resourceId: storage.id
+          blobContainerName: deadLetterContainerName
+        }
+      }
     }
   }
 }

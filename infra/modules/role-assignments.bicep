@@ -23,8 +23,22 @@ param serviceBusQueueName string
 @description('Optional: object id of the person deploying, granted blob data access to upload rasters and read results. Empty grants nothing.')
 param userPrincipalId string = ''
 
+@description('Principal (object) id of the identity Event Grid dead-letters with.')
+param eventsPrincipalId string
+
+@description('Container Event Grid dead-letters into.')
+param deadLetterContainerName string
+
 resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
   name: storageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+
+    resource deadLetterContainer 'containers' existing = {
+      name: deadLetterContainerName
+    }
+  }
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -105,6 +119,17 @@ resource appServiceBusReceiver 'Microsoft.Authorization/roleAssignments@2022-04-
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0')
     principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Blob Data Contributor for Event Grid's identity, on the dead-letter container only.
+resource eventsDeadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::deadLetterContainer.id, eventsPrincipalId, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+  scope: storage::blobService::deadLetterContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+    principalId: eventsPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

@@ -22,6 +22,9 @@ param publicContainerNames string[]
 @description('Container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
 
+@description('Container where Event Grid writes events it could not deliver.')
+param deadLetterContainerName string
+
 @description('Opt-in: let anyone read blobs (not list containers) in publicContainerNames, e.g. to serve the STAC catalog to STAC Browser. Off by default.')
 param publicReadAccess bool = false
 
@@ -97,6 +100,14 @@ resource appContainers 'Microsoft.Storage/storageAccounts/blobServices/container
 resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
   parent: blobService
   name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' = {
+  parent: blobService
+  name: deadLetterContainerName
   properties: {
     publicAccess: 'None'
   }

@@ -273,6 +273,29 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
     });
   });
 
+  it('dead-letters undeliverable upload events to a provisioned container, written with an identity scoped to it', () => {
+    const { resource, scope } = single(findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions'), 'event subscription');
+    const deadLetter = resource.properties?.['deadLetterWithResourceIdentity'] as JsonObject;
+    expect((deadLetter['identity'] as JsonObject)['type']).toBe('UserAssigned');
+    const destination = deadLetter['deadLetterDestination'] as JsonObject;
+    expect(destination['endpointType']).toBe('StorageBlob');
+    expect((destination['properties'] as JsonObject)['blobContainerName']).toBe("[parameters('deadLetterContainerName')]");
+    const deadLetterContainer = resolveParameter('deadLetterContainerName', scope);
+    expect(typeof deadLetterContainer).toBe('string');
+
+    const containerNames = findResources(main, 'Microsoft.Storage/storageAccounts/blobServices/containers').flatMap(
+      ({ resource: container, scope: containerScope }) => leafNames(container, containerScope) ?? [],
+    );
+    expect(containerNames).toContain(deadLetterContainer);
+
+    const writers = findResources(main, 'Microsoft.Authorization/roleAssignments').filter(
+      ({ resource: assignment }) => assignment.properties?.['principalId'] === "[parameters('eventsPrincipalId')]",
+    );
+    const { resource: writer } = single(writers, 'dead-letter writer role');
+    expect(String(writer.properties?.['roleDefinitionId'])).toContain(roles.storageBlobDataContributor);
+    expect(String(writer.scope)).toContain("[resourceId('Microsoft.Storage/storageAccounts/blobServices/containers',");
+  });
+
   describe('role assignments', () => {
     const assignments = (): ScopedResource[] => findResources(main, 'Microsoft.Authorization/roleAssignments');
     const roleOf = (resource: ArmResource): string => /'([0-9a-f-]{36})'\)\]$/.exec(stringProperty(resource, ['properties', 'roleDefinitionId']))?.[1] ?? '';
