@@ -36,7 +36,7 @@ if (!bicep && !inCi) {
  * Every other setting name must be an app setting of the Function App.
  */
 const optionalInAzure: Record<string, string> = {
-  [settingNames.scratchDir]: 'defaults to the OS temp dir, which Flex Consumption instances provide',
+  [settingNames.scratchDir]: 'defaults to os.tmpdir() on the instance; only set it to point scratch space elsewhere',
 };
 
 /** Settings Azure sets in their identity-based form (`<name>__<suffix>`), never as a connection string. */
