@@ -69,7 +69,8 @@ async function findProblem(dataset: gdal.Dataset, maxDimension: number): Promise
   if (dataset.bands.count() === 0) {
     const subdatasets = listSubdatasets(dataset);
     if (subdatasets.length > 0) {
-      return `it holds ${subdatasets.length} subdatasets rather than one raster (${subdatasets.slice(0, 3).join(', ')}${subdatasets.length > 3 ? ', …' : ''}); extract one (for example with gdal_translate) and upload that`;
+      const shown = subdatasets.slice(0, 5).join('; ') + (subdatasets.length > 5 ? '; …' : '');
+      return `it holds ${subdatasets.length} subdatasets rather than one raster (${shown}); extract the one you want (for example \`gdal_translate NETCDF:"file.nc":<variable> out.tif\`) and upload that`;
     }
     return 'it has no raster bands';
   }

@@ -110,11 +110,12 @@ export async function findUnreadablePixels(dataset: gdal.Dataset): Promise<strin
   return null;
 }
 
-/** Subdatasets a container format (netCDF, HDF) offers instead of one raster. */
+/** Descriptions of the subdatasets a container format (netCDF, HDF) offers instead of one raster, e.g. `[2000x2000] Band1 (8-bit integer)`. */
 export function listSubdatasets(dataset: gdal.Dataset): string[] {
   const metadata = (dataset.getMetadata('SUBDATASETS') ?? {}) as Record<string, string>;
+  // The _DESC entries, not _NAME: names embed the local scratch path.
   return Object.entries(metadata)
-    .filter(([key]) => key.endsWith('_NAME'))
+    .filter(([key]) => key.endsWith('_DESC'))
     .map(([, value]) => value);
 }
 

@@ -291,3 +291,23 @@ export function writeNorthPolar(dir: string, width = 400, height = 400, name = '
     value: (x, y) => (x ^ y) & 0xff,
   });
 }
+
+/** Converts a fixture to another GDAL format (netCDF, HFA, AAIGrid, VRT, ...) next to it. */
+export function convertRaster(sourcePath: string, format: string, name: string, options: string[] = []): string {
+  const path = join(sourcePath.slice(0, sourcePath.lastIndexOf('/')), name);
+  gdal.translate(path, gdal.open(sourcePath), ['-of', format, ...options]).close();
+  return path;
+}
+
+/** uint16 in NAD83 / New York Long Island (ftUS), EPSG:2263: a CRS in US survey feet. */
+export function writeUsFeet(dir: string, width = 300, height = 200, name = 'ny-ftus.tif'): string {
+  return writeRaster(join(dir, name), {
+    width,
+    height,
+    bands: 1,
+    dataType: gdal.GDT_UInt16,
+    srs: gdal.SpatialReference.fromEPSG(2263),
+    geoTransform: [980000, 20, 0, 200000, 0, -20],
+    value: (x, y) => x * 3 + y,
+  });
+}

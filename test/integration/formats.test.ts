@@ -1,0 +1,109 @@
+/**
+ * Inputs in GDAL formats other than GeoTIFF, and CRSs in other units, go through validation,
+ * COG creation and item registration like GeoTIFFs do.
+ */
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import gdal from 'gdal-async';
+import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
+import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
+import { createValidateRaster } from '../../src/activities/validate.raster.js';
+import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { planTiles } from '../../src/raster/tile.plan.js';
+import { itemBlob } from '../../src/stac/catalog.layout.js';
+import type { StacItem } from '../../src/stac/stac.types.js';
+import { validateCog } from '../support/cog.validator.js';
+import { convertRaster, createFixtureDir, writeInt16Dem, writeRgbUint8, writeUsFeet, type FixtureDir } from '../support/fixtures.js';
+import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { createActivityHarness, downloadBlob, samePixels, type ActivityHarness } from './activity.harness.js';
+
+let harness: ActivityHarness;
+let fixtures: FixtureDir;
+const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
+if (!validator) console.warn(stacSchemasMissingNote);
+
+beforeAll(() => {
+  harness = createActivityHarness();
+  fixtures = createFixtureDir();
+});
+afterAll(() => {
+  harness.close();
+  fixtures.remove();
+});
+
+/** Ingests a single-tile raster end to end and returns its item and local COG path. */
+async function ingestOne(path: string): Promise<{ item: StacItem; cogPath: string }> {
+  const source = await harness.upload(path);
+  const verdict = await createValidateRaster(harness.deps)({ source });
+  if (!verdict.accepted) throw new Error(verdict.reason);
+  const [window] = planTiles(verdict.info.width, verdict.info.height, 4096);
+  const collection = `formats-${harness.runId}`;
+  const itemId = source.name.split('/').pop()!.replace(/\./g, '-');
+  const tile = await createCreateTileCog(harness.deps)({ source, collection, itemId, window: window!, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
+  await createRegisterTileItem(harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' });
+  const item = (await harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
+  if (validator) expect((await validator.validate(item)).errors).toEqual([]);
+  const cogPath = await downloadBlob(harness.store, tile.blob.container, tile.blob.name, fixtures.path);
+  expect((await validateCog(cogPath)).errors).toEqual([]);
+  return { item, cogPath };
+}
+
+function expectSamePixels(aPath: string, bPath: string): void {
+  const a = gdal.open(aPath);
+  const b = gdal.open(bPath);
+  const { x, y } = a.rasterSize;
+  for (let band = 1; band <= a.bands.count(); band++) {
+    expect(samePixels(a.bands.get(band).pixels.read(0, 0, x, y), b.bands.get(band).pixels.read(0, 0, x, y))).toBe(true);
+  }
+}
+
+describe('other input formats (real GDAL, real Azurite)', () => {
+  it.each([
+    ['netCDF', 'dem.nc', []],
+    ['HFA', 'dem.img', []],
+  ])('ingests %s', async (format, name, options) => {
+    const tif = writeInt16Dem(fixtures.path, 300, 200, `${name}.tif`);
+    const converted = convertRaster(tif, format, name, options);
+    const { item, cogPath } = await ingestOne(converted);
+    expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'int16', nodata: -9999 });
+    expect(item.properties['proj:code']).toBe('EPSG:4326');
+    expectSamePixels(tif, cogPath);
+  });
+
+  it('ingests a CRS in US survey feet and places it in New York', async () => {
+    const { item } = await ingestOne(writeUsFeet(fixtures.path));
+    expect(item.properties['proj:code']).toBe('EPSG:2263');
+    expect(item.properties['proj:transform']).toEqual([20, 0, 980000, 0, -20, 200000]);
+    const [w, s, e, n] = item.bbox;
+    expect(w).toBeGreaterThan(-74.1);
+    expect(e).toBeLessThan(-73.9);
+    expect(s).toBeGreaterThan(40.6);
+    expect(n).toBeLessThan(40.8);
+  });
+
+  it('rejects a VRT whose source files were not uploaded with it', async () => {
+    const tif = writeRgbUint8(fixtures.path, 300, 200, 'vrt-base.tif');
+    const vrt = convertRaster(tif, 'VRT', 'mosaic.vrt');
+    const source = await harness.upload(vrt);
+    rmSync(tif);
+    const result = await createValidateRaster(harness.deps)({ source });
+    expect(result.accepted).toBe(false);
+    if (!result.accepted) expect(result.reason).toMatch(/cannot be read|not a raster/);
+  });
+
+  it('rejects an ASCII grid without a .prj (no CRS) saying how to fix it', async () => {
+    const tif = writeInt16Dem(fixtures.path, 100, 80, 'grid.asc.tif');
+    const asc = convertRaster(tif, 'AAIGrid', 'grid.asc');
+    rmSync(asc.replace(/\.asc$/, '.prj'), { force: true });
+    const result = await createValidateRaster(harness.deps)({ source: await harness.upload(asc) });
+    expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/no coordinate reference system.*gdal_edit/) });
+  });
+
+  it('rejects a netCDF file with several variables, listing them', async () => {
+    const tif = writeRgbUint8(fixtures.path, 120, 80, 'three-vars.tif');
+    const nc = convertRaster(tif, 'netCDF', 'three-vars.nc');
+    const result = await createValidateRaster(harness.deps)({ source: await harness.upload(nc) });
+    expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/3 subdatasets.*Band1.*Band2.*Band3.*gdal_translate/) });
+    if (!result.accepted) expect(result.reason).not.toContain(harness.deps.scratchDir);
+  });
+});
