@@ -1,0 +1,167 @@
+/** History event types, as DurableTask numbers them (the SDK reads them by number). */
+export const EventType = {
+  ExecutionStarted: 0,
+  ExecutionCompleted: 1,
+  ExecutionFailed: 2,
+  ExecutionTerminated: 3,
+  TaskScheduled: 4,
+  TaskCompleted: 5,
+  TaskFailed: 6,
+  SubOrchestrationInstanceCreated: 7,
+  SubOrchestrationInstanceCompleted: 8,
+  SubOrchestrationInstanceFailed: 9,
+  TimerCreated: 10,
+  TimerFired: 11,
+  OrchestratorStarted: 12,
+  OrchestratorCompleted: 13,
+  EventSent: 14,
+  EventRaised: 15,
+  ContinueAsNew: 16,
+  ExecutionSuspended: 19,
+  ExecutionResumed: 20,
+} as const;
+
+export const eventTypeNames: Record<number, string> = Object.fromEntries(Object.entries(EventType).map(([name, value]) => [value, name]));
+
+/** A history event in the PascalCase wire shape the SDK replays. Host-only fields are ignored by it. */
+export interface HistoryEvent {
+  EventType: number;
+  EventId: number;
+  Timestamp: string;
+  IsPlayed?: boolean;
+  Name?: string;
+  Input?: string | undefined;
+  Result?: string;
+  Reason?: string;
+  Details?: string;
+  TaskScheduledId?: number;
+  TimerId?: number;
+  FireAt?: string;
+  InstanceId?: string;
+  OrchestrationStatus?: string;
+  /** Host-only: index of the action (depth-first over the action tree) this event serves. */
+  ActionIndex?: number;
+  /** Host-only: identity of an external message, so a redelivery is recognized. */
+  MessageId?: string;
+  [field: string]: unknown;
+}
+
+/** Action types of the SDK's OrchestratorState. */
+export const ActionType = {
+  CallActivity: 0,
+  CallActivityWithRetry: 1,
+  CallSubOrchestrator: 2,
+  CallSubOrchestratorWithRetry: 3,
+  ContinueAsNew: 4,
+  CreateTimer: 5,
+  WaitForExternalEvent: 6,
+  CallEntity: 7,
+  CallHttp: 8,
+  SignalEntity: 9,
+  WhenAny: 11,
+  WhenAll: 12,
+  LockEntities: 13,
+  ReleaseEntities: 14,
+} as const;
+
+export interface RetryOptions {
+  firstRetryIntervalInMilliseconds: number;
+  maxNumberOfAttempts: number;
+  backoffCoefficient?: number;
+  maxRetryIntervalInMilliseconds?: number;
+  retryTimeoutInMilliseconds?: number;
+}
+
+export interface DurableHttpRequest {
+  method: string;
+  uri: string;
+  content?: string;
+  headers?: Record<string, string>;
+  asynchronousPatternEnabled?: boolean;
+}
+
+export interface Action {
+  actionType: number;
+  functionName?: string;
+  input?: unknown;
+  instanceId?: string;
+  version?: string;
+  retryOptions?: RetryOptions;
+  fireAt?: string;
+  isCanceled?: boolean;
+  externalEventName?: string;
+  httpRequest?: DurableHttpRequest;
+  compoundActions?: Action[];
+}
+
+export interface OrchestratorState {
+  isDone: boolean;
+  actions: Action[][];
+  output?: unknown;
+  error?: string;
+  customStatus?: unknown;
+}
+
+/** Leaves of the action tree in depth-first order, each with the top-level action it belongs to. */
+export function flattenActions(state: OrchestratorState): { leaves: Action[]; topLevel: Array<{ action: Action; first: number; count: number }> } {
+  const leaves: Action[] = [];
+  const topLevel: Array<{ action: Action; first: number; count: number }> = [];
+  const visit = (action: Action): void => {
+    if (action.actionType === ActionType.WhenAll || action.actionType === ActionType.WhenAny) {
+      for (const child of action.compoundActions ?? []) visit(child);
+    } else {
+      leaves.push(action);
+    }
+  };
+  for (const group of state.actions ?? []) {
+    for (const action of group ?? []) {
+      const first = leaves.length;
+      visit(action);
+      topLevel.push({ action, first, count: leaves.length - first });
+    }
+  }
+  return { leaves, topLevel };
+}
+
+/** Actions that take the next sequence number (EventId); external-event waits take none. */
+export function takesEventId(action: Action): boolean {
+  return action.actionType !== ActionType.WaitForExternalEvent && action.actionType !== ActionType.ContinueAsNew;
+}
+
+/**
+ * The SDK sends string inputs JSON-encoded once more (Utils.processInput) and other values as is;
+ * this returns JSON text of the value the user passed.
+ */
+export function actionInputJson(input: unknown): string | undefined {
+  if (input === undefined) return undefined;
+  if (typeof input === 'string') return input;
+  return JSON.stringify(input);
+}
+
+/** Delay before retry `attempt` + 1, per the SDK's RetryOptions. */
+export function retryDelayMs(options: RetryOptions, attempt: number): number {
+  const coefficient = options.backoffCoefficient && options.backoffCoefficient > 0 ? options.backoffCoefficient : 1;
+  const delay = options.firstRetryIntervalInMilliseconds * Math.pow(coefficient, attempt - 1);
+  const max = options.maxRetryIntervalInMilliseconds && options.maxRetryIntervalInMilliseconds > 0 ? options.maxRetryIntervalInMilliseconds : Number.MAX_SAFE_INTEGER;
+  return Math.max(0, Math.min(delay, max));
+}
+
+/** Identity of an incoming event, used to apply each exactly once. */
+export function eventKey(event: HistoryEvent): string | undefined {
+  switch (event.EventType) {
+    case EventType.TaskCompleted:
+    case EventType.TaskFailed:
+    case EventType.SubOrchestrationInstanceCompleted:
+    case EventType.SubOrchestrationInstanceFailed:
+      return `t:${event.TaskScheduledId}`;
+    case EventType.TimerFired:
+      return `t:${event.TimerId}`;
+    case EventType.EventRaised:
+    case EventType.ExecutionTerminated:
+    case EventType.ExecutionSuspended:
+    case EventType.ExecutionResumed:
+      return event.MessageId ? `m:${event.MessageId}` : undefined;
+    default:
+      return undefined;
+  }
+}

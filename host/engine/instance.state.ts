@@ -1,0 +1,181 @@
+import type { InstanceRecord, RuntimeStatus } from '../storage/task.hub.store.js';
+import { EventType, eventKey, type HistoryEvent, type RetryOptions } from './history.js';
+import type { EpisodeSnapshot, ParsedLog } from './history.log.js';
+
+/** What a sequence number (EventId) was used for. */
+export interface ScheduledWork {
+  kind: 'activity' | 'subOrchestration' | 'timer' | 'retryTimer' | 'http';
+  name: string;
+  input?: string | undefined;
+  actionIndex?: number | undefined;
+  /** Set when this is an attempt of an action with retry options. */
+  retryIndex?: number | undefined;
+  childInstanceId?: string | undefined;
+  fireAt?: string | undefined;
+  /** HTTP: the SDK polls 202 + Location responses itself; the host must allocate the follow-ups. */
+  asyncPattern?: boolean | undefined;
+  /** HTTP polling: do not send before this time. */
+  notBefore?: string | undefined;
+}
+
+export interface RetryState {
+  attempt: number;
+  options: RetryOptions;
+}
+
+/**
+ * In-memory state of one orchestration execution, rebuilt from its history blob on load.
+ * The history blob is the source of truth; this is a cache plus bookkeeping.
+ */
+export class InstanceState {
+  record: InstanceRecord;
+  /** Input JSON text with large messages resolved. */
+  input: string | undefined;
+  status: RuntimeStatus;
+  customStatus: string | undefined;
+  output: string | undefined;
+  history: HistoryEvent[] = [];
+  /** Committed history serialized with IsPlayed: true, comma separated (sent with every episode). */
+  playedJson = '';
+  episodes = 0;
+  handledActions = 0;
+  nextEventId = 0;
+  blobLength = 0;
+  scheduled = new Map<number, ScheduledWork>();
+  /** Names recorded per action index, for the determinism check. */
+  actionRecords = new Map<number, { eventId: number; name: string; type: number }>();
+  doneKeys = new Set<string>();
+  pending: HistoryEvent[] = [];
+  pendingKeys = new Set<string>();
+  /** Keys of pending events already written to the blob as incoming lines. */
+  persistedKeys = new Set<string>();
+  retries = new Map<number, RetryState>();
+  canceledTimers = new Set<number>();
+  timers = new Map<number, NodeJS.Timeout>();
+  writeChain: Promise<unknown> = Promise.resolve();
+  episodeRunning = false;
+  episodeTimer: NodeJS.Timeout | undefined;
+  flushTimer: NodeJS.Timeout | undefined;
+  lastEpisodeMs = 0;
+  lastEpisodeEnd = 0;
+  /**
+   * EventIds the orchestrator is probably blocked on (all of a Task.all) and not yet answered, to
+   * avoid replays that cannot make progress; wakeBroken once something else arrives.
+   */
+  wakeIds: Set<number> | undefined;
+  wakeRemaining = 0;
+  wakeBroken = false;
+  episodeDue = 0;
+  firstPendingAt = 0;
+  lastStartedAt = 0;
+  /** Set once the instance reached a terminal state or was purged: late results are dropped. */
+  retired = false;
+
+  constructor(record: InstanceRecord, input: string | undefined) {
+    this.record = record;
+    this.input = input;
+    this.status = record.runtimeStatus;
+    this.customStatus = record.customStatus;
+    this.output = record.output;
+  }
+
+  get id(): string {
+    return this.record.instanceId;
+  }
+
+  /** Rebuilds the bookkeeping from a parsed history blob. */
+  restore(parsed: ParsedLog, blobLength: number): void {
+    this.blobLength = blobLength;
+    this.episodes = parsed.episodes;
+    const snapshot = parsed.snapshot;
+    if (snapshot) this.applySnapshot(snapshot);
+    for (const event of parsed.committed) this.addCommitted(event);
+    for (const event of parsed.pending) {
+      const key = eventKey(event)!;
+      if (this.doneKeys.has(key) || this.pendingKeys.has(key)) continue;
+      this.pending.push(event);
+      this.pendingKeys.add(key);
+      this.persistedKeys.add(key);
+    }
+    if (this.pending.length) this.firstPendingAt = Date.now();
+  }
+
+  private applySnapshot(snapshot: EpisodeSnapshot): void {
+    this.status = snapshot.st as RuntimeStatus;
+    this.handledActions = snapshot.h;
+    this.nextEventId = snapshot.id;
+    this.customStatus = snapshot.cs;
+    this.output = snapshot.out;
+    this.retries = new Map(Object.entries(snapshot.r ?? {}).map(([index, retry]) => [Number(index), { attempt: retry.attempt, options: retry.options }]));
+    this.canceledTimers = new Set(snapshot.x ?? []);
+  }
+
+  snapshot(next?: EpisodeSnapshot['next']): EpisodeSnapshot {
+    const snapshot: EpisodeSnapshot = { st: this.status, h: this.handledActions, id: this.nextEventId };
+    if (this.customStatus !== undefined) snapshot.cs = this.customStatus;
+    if (this.output !== undefined) snapshot.out = this.output;
+    if (this.retries.size) snapshot.r = Object.fromEntries([...this.retries].map(([index, retry]) => [String(index), { attempt: retry.attempt, options: retry.options }]));
+    if (this.canceledTimers.size) snapshot.x = [...this.canceledTimers];
+    if (next) snapshot.next = next;
+    return snapshot;
+  }
+
+  /** Adds a committed event to the in-memory history and the bookkeeping derived from it. */
+  addCommitted(event: HistoryEvent): void {
+    this.history.push(event);
+    const played = { ...event, IsPlayed: true };
+    this.playedJson += (this.playedJson ? ',' : '') + JSON.stringify(played);
+    const key = eventKey(event);
+    if (key) this.doneKeys.add(key);
+    if (event.EventType === EventType.OrchestratorStarted) this.lastStartedAt = Date.parse(event.Timestamp);
+    switch (event.EventType) {
+      case EventType.TaskScheduled: {
+        const isHttp = event.Name === httpActivityName;
+        this.scheduled.set(event.EventId, {
+          kind: isHttp ? 'http' : 'activity',
+          name: event.Name ?? '',
+          input: event.Input,
+          actionIndex: event.ActionIndex,
+          retryIndex: event['RetryIndex'] as number | undefined,
+          asyncPattern: event['AsyncPattern'] as boolean | undefined,
+          notBefore: event['NotBefore'] as string | undefined,
+        });
+        this.recordAction(event, 0);
+        break;
+      }
+      case EventType.SubOrchestrationInstanceCreated:
+        this.scheduled.set(event.EventId, {
+          kind: 'subOrchestration',
+          name: event.Name ?? '',
+          input: event.Input,
+          actionIndex: event.ActionIndex,
+          retryIndex: event['RetryIndex'] as number | undefined,
+          childInstanceId: event.InstanceId,
+        });
+        this.recordAction(event, 2);
+        break;
+      case EventType.TimerCreated:
+        this.scheduled.set(event.EventId, {
+          kind: event['RetryTimer'] ? 'retryTimer' : 'timer',
+          name: '',
+          actionIndex: event.ActionIndex,
+          fireAt: event.FireAt,
+        });
+        if (!event['RetryTimer']) this.recordAction(event, 5);
+        break;
+    }
+  }
+
+  private recordAction(event: HistoryEvent, type: number): void {
+    if (event.ActionIndex === undefined || this.actionRecords.has(event.ActionIndex)) return;
+    this.actionRecords.set(event.ActionIndex, { eventId: event.EventId, name: event.Name ?? '', type });
+  }
+
+  /** Scheduled work that has neither a result in history nor one waiting to be applied. */
+  openWork(): Array<[number, ScheduledWork]> {
+    return [...this.scheduled].filter(([id]) => !this.doneKeys.has(`t:${id}`) && !this.pendingKeys.has(`t:${id}`));
+  }
+}
+
+/** TaskScheduled name the host uses for callHttp, as the Durable extension does. */
+export const httpActivityName = 'BuiltIn::HttpActivity';

@@ -1,0 +1,1132 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
+import { largeMessageName, largeMessageThreshold, terminalStatuses, type InstanceQuery, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
+import {
+  ActionType,
+  EventType,
+  actionInputJson,
+  eventKey,
+  flattenActions,
+  retryDelayMs,
+  takesEventId,
+  type Action,
+  type DurableHttpRequest,
+  type HistoryEvent,
+  type OrchestratorState,
+} from './history.js';
+import { lineOf, parseLog, type EpisodeSnapshot } from './history.log.js';
+import { InstanceState, httpActivityName, type ScheduledWork } from './instance.state.js';
+
+export interface EngineOptions {
+  store: TaskHubStore;
+  registrations: Map<string, Registration>;
+  maxConcurrentActivities: number;
+  log: (line: string) => void;
+  /** Print one line per activity invocation (orchestrator episodes are always logged). */
+  logActivities?: boolean;
+}
+
+export class NotFoundError extends Error {}
+export class ConflictError extends Error {}
+export class BadRequestError extends Error {}
+
+/** Azure limits custom status to 16 KB. */
+const customStatusLimitBytes = 16 * 1024;
+/** How long completions may wait while the orchestrator is known to be blocked on a Task.all. */
+const maxWakeDelayMs = 2000;
+/** Completions are written in batches this often (one append per instance). */
+const flushIntervalMs = 20;
+const maxTimerDelayMs = 2 ** 31 - 1;
+
+export type OperationResult = 'accepted' | 'notFound' | 'gone';
+
+const controlEventTypes: ReadonlySet<number> = new Set([EventType.ExecutionTerminated, EventType.ExecutionSuspended, EventType.ExecutionResumed]);
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+function errorText(error: unknown): { message: string; details: string } {
+  if (error instanceof Error) return { message: error.message, details: error.stack ?? '' };
+  return { message: String(error), details: '' };
+}
+
+/**
+ * Runs orchestrations with Durable Functions semantics through the SDK's replay, with all state in
+ * a TaskHubStore. Each episode's new history is one append to the instance's history blob (the
+ * source of truth); activities are dispatched in-process from committed history and their results
+ * are appended in batches, so thousands of activities need only hundreds of storage writes.
+ */
+export class OrchestrationEngine {
+  private readonly store: TaskHubStore;
+  private readonly registrations: Map<string, Registration>;
+  private readonly limit: LimitFunction;
+  private readonly log: (line: string) => void;
+  private readonly logActivities: boolean;
+  private readonly active = new Map<string, InstanceState>();
+  private readonly loading = new Map<string, Promise<InstanceState | undefined>>();
+  private stopping = false;
+  private runningActivities = 0;
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.registrations = options.registrations;
+    this.limit = pLimit(Math.max(1, options.maxConcurrentActivities));
+    this.log = options.log;
+    this.logActivities = options.logActivities ?? true;
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  /** Resumes every unfinished orchestration found in storage. */
+  async start(): Promise<number> {
+    let resumed = 0;
+    for await (const record of this.store.allInstances({ runtimeStatus: ['Pending', 'Running', 'Suspended', 'ContinuedAsNew'] })) {
+      const instance = await this.activate(record);
+      if (instance) resumed++;
+    }
+    return resumed;
+  }
+
+  /** Stops dispatching, waits for running activities (bounded) and writes their results. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.stopping = true;
+    this.limit.clearQueue();
+    const deadline = Date.now() + timeoutMs;
+    while (this.runningActivities > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const instance of this.active.values()) {
+      clearTimeout(instance.episodeTimer);
+      clearTimeout(instance.flushTimer);
+      for (const timer of instance.timers.values()) clearTimeout(timer);
+      instance.timers.clear();
+      this.flushPending(instance);
+    }
+    await Promise.allSettled([...this.active.values()].map((instance) => instance.writeChain));
+  }
+
+  get activityConcurrency(): number {
+    return this.limit.concurrency;
+  }
+
+  // ---- client operations ----------------------------------------------------------------------
+
+  orchestratorNames(): string[] {
+    return [...this.registrations.values()].filter((r) => r.trigger.type === 'orchestrationTrigger').map((r) => r.name);
+  }
+
+  private orchestrator(name: string): Registration | undefined {
+    const registration = this.registrations.get(name) ?? [...this.registrations.values()].find((r) => r.name.toLowerCase() === name.toLowerCase());
+    return registration?.trigger.type === 'orchestrationTrigger' ? registration : undefined;
+  }
+
+  /**
+   * Creates an instance and starts it. An existing instance in a terminal state is replaced (as
+   * Azure does by default); a running one is a conflict.
+   */
+  async startNew(name: string, options: { instanceId?: string | undefined; input?: string | undefined; version?: string | undefined; parent?: { instanceId: string; taskId: number } }): Promise<string> {
+    const registration = this.orchestrator(name);
+    if (!registration) {
+      throw new BadRequestError(`The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Orchestrators: ${this.orchestratorNames().join(', ') || 'none'}`);
+    }
+    const instanceId = options.instanceId ?? randomUUID().replace(/-/g, '');
+    if (!instanceId || /[/\\#?]/.test(instanceId) || instanceId.length > 256) {
+      throw new BadRequestError(`Instance id '${instanceId}' is invalid: it must be 1-256 characters without / \\ # ?`);
+    }
+    const existing = await this.store.getInstance(instanceId);
+    if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
+      throw new ConflictError(`An instance with ID '${instanceId}' already exists and is ${existing.runtimeStatus}.`);
+    }
+    if (existing) this.retire(instanceId);
+    const executionId = randomUUID().replace(/-/g, '');
+    const now = new Date();
+    const record: InstanceRecord = {
+      instanceId,
+      name: registration.name,
+      version: options.version ?? '',
+      runtimeStatus: 'Pending',
+      createdTime: now,
+      lastUpdatedTime: now,
+      input: await this.store.externalize(instanceId, options.input),
+      output: undefined,
+      customStatus: undefined,
+      executionId,
+      historyBlob: this.store.historyBlobName(instanceId, executionId),
+      parentInstanceId: options.parent?.instanceId,
+      parentTaskId: options.parent?.taskId,
+    };
+    const written = existing ? await this.store.replaceInstance(record, existing.etag) : await this.store.insertInstance(record);
+    if (!written) throw new ConflictError(`An instance with ID '${instanceId}' was created concurrently.`);
+    await this.store.createHistoryBlob(record.historyBlob);
+    const state = new InstanceState(record, options.input);
+    this.active.set(instanceId, state);
+    this.scheduleEpisode(state, 0);
+    return instanceId;
+  }
+
+  /** Current record of an instance: in-memory when active, else from the table. */
+  async getRecord(instanceId: string): Promise<{ record: InstanceRecord; input: string | undefined; output: string | undefined; customStatus: string | undefined } | undefined> {
+    const active = this.active.get(instanceId);
+    if (active) {
+      return { record: { ...active.record, runtimeStatus: active.status }, input: active.input, output: active.output, customStatus: active.customStatus };
+    }
+    const record = await this.store.getInstance(instanceId);
+    if (!record) return undefined;
+    const [input, output, customStatus] = await Promise.all([this.store.internalize(record.input), this.store.internalize(record.output), this.store.internalize(record.customStatus)]);
+    return { record, input, output, customStatus };
+  }
+
+  async resolveRecord(record: InstanceRecord): Promise<{ input: string | undefined; output: string | undefined; customStatus: string | undefined }> {
+    const active = this.active.get(record.instanceId);
+    if (active) {
+      record.runtimeStatus = active.status;
+      return { input: active.input, output: active.output, customStatus: active.customStatus };
+    }
+    const [input, output, customStatus] = await Promise.all([this.store.internalize(record.input), this.store.internalize(record.output), this.store.internalize(record.customStatus)]);
+    return { input, output, customStatus };
+  }
+
+  /** One page of instances, with their payloads resolved. */
+  async listInstances(query: InstanceQuery): Promise<{ items: Array<{ record: InstanceRecord; payloads: { input: string | undefined; output: string | undefined; customStatus: string | undefined } }>; continuationToken: string | undefined }> {
+    const page = await this.store.queryInstances(query);
+    const items = await Promise.all(page.records.map(async (record) => ({ record, payloads: await this.resolveRecord(record) })));
+    return { items, continuationToken: page.continuationToken };
+  }
+
+  /** Committed history of the current execution. */
+  async getHistory(instanceId: string): Promise<HistoryEvent[] | undefined> {
+    const active = this.active.get(instanceId);
+    if (active) return active.history;
+    const record = await this.store.getInstance(instanceId);
+    if (!record) return undefined;
+    const text = (await this.store.readHistoryBlob(record.historyBlob)) ?? '';
+    const events = parseLog(text).committed;
+    for (const event of events) {
+      for (const field of ['Input', 'Result'] as const) {
+        if (largeMessageName(event[field])) event[field] = await this.store.internalize(event[field]);
+      }
+    }
+    return events;
+  }
+
+  async raiseEvent(instanceId: string, eventName: string, dataJson: string | undefined): Promise<OperationResult> {
+    return this.sendMessage(instanceId, { EventType: EventType.EventRaised, EventId: -1, Name: eventName, Input: dataJson, Timestamp: nowIso() });
+  }
+
+  async terminate(instanceId: string, reason: string): Promise<OperationResult> {
+    return this.sendMessage(instanceId, { EventType: EventType.ExecutionTerminated, EventId: -1, Input: JSON.stringify(reason), Timestamp: nowIso() });
+  }
+
+  async suspend(instanceId: string, reason: string): Promise<OperationResult> {
+    return this.sendMessage(instanceId, { EventType: EventType.ExecutionSuspended, EventId: -1, Reason: reason, Timestamp: nowIso() });
+  }
+
+  async resume(instanceId: string, reason: string): Promise<OperationResult> {
+    return this.sendMessage(instanceId, { EventType: EventType.ExecutionResumed, EventId: -1, Reason: reason, Timestamp: nowIso() });
+  }
+
+  /** Persists an external message in the instance's history blob before acknowledging it. */
+  private async sendMessage(instanceId: string, event: HistoryEvent): Promise<OperationResult> {
+    const instance = await this.ensureActive(instanceId);
+    if (!instance) {
+      const record = await this.store.getInstance(instanceId);
+      return record ? 'gone' : 'notFound';
+    }
+    if (event.Input !== undefined && Buffer.byteLength(event.Input) > largeMessageThreshold) {
+      // Keep the in-memory copy whole; the blob line gets a reference.
+    }
+    event.MessageId = randomUUID();
+    const key = eventKey(event)!;
+    await this.enqueueWrite(instance, async () => {
+      const stored = await this.externalizeEvent(instance.id, event);
+      instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, '\n' + lineOf({ k: 'i', ev: stored }));
+    });
+    instance.persistedKeys.add(key);
+    this.deliver(instance, event);
+    return 'accepted';
+  }
+
+  /**
+   * Rewinds a failed instance: its failed activities and sub-orchestrations are scheduled again;
+   * everything that succeeded stays in history and is not re-run.
+   */
+  async rewind(instanceId: string, reason: string): Promise<'accepted' | 'notFound' | 'notFailed'> {
+    const record = await this.store.getInstance(instanceId);
+    if (!record) return 'notFound';
+    if (record.runtimeStatus !== 'Failed') return 'notFailed';
+    const history = (await this.getHistory(instanceId)) ?? [];
+    const failedChildren: string[] = [];
+    const retryIds = new Set(history.filter((e) => e.RetryIndex !== undefined).map((e) => e.EventId));
+    const kept = history.filter((event) => {
+      if (event.EventType === EventType.ExecutionCompleted || event.EventType === EventType.ExecutionFailed) return false;
+      if ((event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) && !retryIds.has(event.TaskScheduledId ?? -1)) {
+        if (event.EventType === EventType.SubOrchestrationInstanceFailed) {
+          const created = history.find((e) => e.EventType === EventType.SubOrchestrationInstanceCreated && e.EventId === event.TaskScheduledId);
+          if (created?.InstanceId) failedChildren.push(created.InstanceId);
+        }
+        return false;
+      }
+      return true;
+    });
+    const previous = parseLog((await this.store.readHistoryBlob(record.historyBlob)) ?? '').snapshot;
+    const generation = (Number(/\.r(\d+)\.jsonl$/.exec(record.historyBlob)?.[1] ?? 0) || 0) + 1;
+    const blobName = this.store.historyBlobName(instanceId, record.executionId, generation);
+    await this.store.createHistoryBlob(blobName);
+    const input = await this.store.internalize(record.input);
+    const state = new InstanceState({ ...record, historyBlob: blobName, runtimeStatus: 'Running', output: undefined }, input);
+    for (const event of kept) state.addCommitted(event);
+    state.status = 'Running';
+    state.output = undefined;
+    state.customStatus = previous?.cs;
+    state.handledActions = previous?.h ?? 0;
+    state.nextEventId = previous?.id ?? 0;
+    state.retries = new Map(Object.entries(previous?.r ?? {}).map(([index, retry]) => [Number(index), { attempt: retry.attempt, options: retry.options }]));
+    const lines = kept.map((event) => lineOf({ k: 'e', ep: 0, ev: event }));
+    lines.push(lineOf({ k: 'c', ep: 0, s: state.snapshot() }));
+    state.blobLength = await this.store.appendHistory(blobName, 0, '\n' + lines.join('\n'));
+    state.episodes = 1;
+    state.record.lastUpdatedTime = new Date();
+    await this.store.replaceInstance(this.recordOf(state));
+    this.log(`Rewound ${record.name} (${instanceId}): ${reason || 'no reason given'}`);
+    for (const child of failedChildren) await this.rewind(child, reason);
+    this.active.set(instanceId, state);
+    this.resumeOpenWork(state);
+    this.scheduleEpisode(state, 0);
+    return 'accepted';
+  }
+
+  /** Starts the same orchestration with the same input, under a new or the same instance id. */
+  async restart(instanceId: string, restartWithNewInstanceId: boolean): Promise<string | undefined> {
+    const found = await this.getRecord(instanceId);
+    if (!found) return undefined;
+    if (!restartWithNewInstanceId && !terminalStatuses.has(found.record.runtimeStatus)) {
+      throw new ConflictError(`Instance '${instanceId}' is ${found.record.runtimeStatus}; only finished instances can restart under the same id.`);
+    }
+    return this.startNew(found.record.name, { instanceId: restartWithNewInstanceId ? undefined : instanceId, input: found.input, version: found.record.version });
+  }
+
+  /** Deletes an instance's row, history and large messages. */
+  async purge(instanceId: string): Promise<number> {
+    const record = await this.store.getInstance(instanceId);
+    if (!record) return 0;
+    this.retire(instanceId);
+    await this.store.deleteHistoryBlobs(instanceId);
+    await this.store.deleteInstanceRow(instanceId);
+    return 1;
+  }
+
+  async purgeBy(filter: { createdTimeFrom?: Date | undefined; createdTimeTo?: Date | undefined; runtimeStatus?: RuntimeStatus[] | undefined }): Promise<number> {
+    const statuses = (filter.runtimeStatus?.length ? filter.runtimeStatus : [...terminalStatuses]).filter((s) => terminalStatuses.has(s));
+    if (statuses.length === 0) return 0;
+    let deleted = 0;
+    const ids: string[] = [];
+    for await (const record of this.store.allInstances({ ...filter, runtimeStatus: statuses })) ids.push(record.instanceId);
+    for (const id of ids) deleted += await this.purge(id);
+    return deleted;
+  }
+
+  private retire(instanceId: string): void {
+    const instance = this.active.get(instanceId);
+    if (!instance) return;
+    instance.retired = true;
+    clearTimeout(instance.episodeTimer);
+    clearTimeout(instance.flushTimer);
+    for (const timer of instance.timers.values()) clearTimeout(timer);
+    this.active.delete(instanceId);
+  }
+
+  // ---- loading ------------------------------------------------------------------------------
+
+  private async ensureActive(instanceId: string): Promise<InstanceState | undefined> {
+    const active = this.active.get(instanceId);
+    if (active) return active;
+    const record = await this.store.getInstance(instanceId);
+    if (!record || terminalStatuses.has(record.runtimeStatus)) return undefined;
+    return this.activate(record);
+  }
+
+  /** Loads an instance from its history blob and resumes its pending work. */
+  private activate(record: InstanceRecord): Promise<InstanceState | undefined> {
+    const existing = this.active.get(record.instanceId);
+    if (existing) return Promise.resolve(existing);
+    let loading = this.loading.get(record.instanceId);
+    if (!loading) {
+      loading = this.load(record).finally(() => this.loading.delete(record.instanceId));
+      this.loading.set(record.instanceId, loading);
+    }
+    return loading;
+  }
+
+  private async load(record: InstanceRecord): Promise<InstanceState | undefined> {
+    let text = await this.store.readHistoryBlob(record.historyBlob);
+    if (text === undefined) {
+      await this.store.createHistoryBlob(record.historyBlob);
+      text = '';
+    }
+    const parsed = parseLog(text);
+    for (const event of [...parsed.committed, ...parsed.pending]) await this.internalizeEvent(event);
+    const input = await this.store.internalize(record.input);
+    const state = new InstanceState(record, input);
+    state.restore(parsed, Buffer.byteLength(text));
+    if (parsed.tornLines) this.log(`Instance ${record.instanceId}: ignored ${parsed.tornLines} torn history line(s) from an interrupted write`);
+    if (parsed.snapshot?.next && parsed.snapshot.st === 'ContinuedAsNew') {
+      this.active.set(record.instanceId, state);
+      await this.continueAsNew(state, parsed.snapshot.next);
+      return state;
+    }
+    if (terminalStatuses.has(state.status)) {
+      // The history says finished but the row was not updated before the host stopped.
+      await this.store.replaceInstance(this.recordOf(state));
+      await this.notifyParent(state);
+      return undefined;
+    }
+    this.active.set(record.instanceId, state);
+    this.resumeOpenWork(state);
+    if (state.pending.length || state.history.length === 0) this.scheduleEpisode(state, 0);
+    return state;
+  }
+
+  /** Re-dispatches what committed history scheduled but has no result for yet. */
+  private resumeOpenWork(state: InstanceState): void {
+    for (const [id, work] of state.openWork()) this.startWork(state, id, work);
+  }
+
+  // ---- episodes -----------------------------------------------------------------------------
+
+  private deliver(instance: InstanceState, event: HistoryEvent): void {
+    if (instance.retired || this.active.get(instance.id) !== instance) return;
+    const key = eventKey(event);
+    if (key && (instance.doneKeys.has(key) || instance.pendingKeys.has(key))) return;
+    if (instance.pending.length === 0) instance.firstPendingAt = Date.now();
+    if (instance.wakeIds) {
+      if ((event.EventType === EventType.TaskCompleted || event.EventType === EventType.SubOrchestrationInstanceCompleted) && instance.wakeIds.has(event.TaskScheduledId ?? -1)) {
+        instance.wakeRemaining--;
+      } else if (event.EventType !== EventType.TaskCompleted) {
+        // A failure resolves a Task.all; an external event or timer may matter to the code too.
+        instance.wakeBroken = true;
+      }
+    }
+    instance.pending.push(event);
+    if (key) instance.pendingKeys.add(key);
+    if (key && !instance.persistedKeys.has(key) && !instance.flushTimer) {
+      instance.flushTimer = setTimeout(() => {
+        instance.flushTimer = undefined;
+        this.flushPending(instance);
+      }, flushIntervalMs);
+    }
+    this.scheduleEpisode(instance);
+  }
+
+  /** Writes results not yet in the blob as incoming lines, in one append. */
+  private flushPending(instance: InstanceState): void {
+    const events = instance.pending.filter((event) => {
+      const key = eventKey(event);
+      return key !== undefined && !instance.persistedKeys.has(key);
+    });
+    if (events.length === 0) return;
+    for (const event of events) instance.persistedKeys.add(eventKey(event)!);
+    void this.enqueueWrite(instance, async () => {
+      const lines: string[] = [];
+      for (const event of events) lines.push(lineOf({ k: 'i', ev: await this.externalizeEvent(instance.id, event) }));
+      instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, '\n' + lines.join('\n'));
+    }).catch((error: unknown) => this.log(`Instance ${instance.id}: could not persist ${events.length} result(s): ${(error as Error).message}`));
+  }
+
+  private enqueueWrite<T>(instance: InstanceState, write: () => Promise<T>): Promise<T> {
+    const result = instance.writeChain.then(write, write);
+    instance.writeChain = result.catch(() => undefined);
+    return result;
+  }
+
+  private isRunnable(instance: InstanceState): boolean {
+    return !instance.retired && !terminalStatuses.has(instance.status) && instance.status !== 'ContinuedAsNew';
+  }
+
+  /**
+   * Schedules the next episode. Episodes replay the whole history, so they are spaced out by
+   * their own duration (replay takes at most about half the CPU) and, while the orchestrator
+   * waits on a Task.all, postponed until all its results are in (bounded by maxWakeDelayMs).
+   */
+  private scheduleEpisode(instance: InstanceState, delayMs?: number): void {
+    if (this.stopping || instance.episodeRunning || !this.isRunnable(instance)) return;
+    const first = instance.history.length === 0;
+    if (!first && instance.pending.length === 0) return;
+    const now = Date.now();
+    let delay = delayMs ?? Math.max(0, instance.lastEpisodeEnd + instance.lastEpisodeMs - now);
+    const hasControl = instance.pending.some((e) => controlEventTypes.has(e.EventType));
+    if (!first && !hasControl && delayMs === undefined) {
+      if (instance.status === 'Suspended') return;
+      if (instance.wakeIds && instance.wakeRemaining > 0 && !instance.wakeBroken) {
+        const wait = Math.max(maxWakeDelayMs, instance.lastEpisodeMs * 10) - (now - instance.firstPendingAt);
+        delay = Math.max(delay, wait);
+      }
+    }
+    const due = now + delay;
+    if (instance.episodeTimer) {
+      if (due >= instance.episodeDue - 2) return;
+      clearTimeout(instance.episodeTimer);
+    }
+    instance.episodeDue = due;
+    instance.episodeTimer = setTimeout(() => {
+      instance.episodeTimer = undefined;
+      void this.runEpisode(instance);
+    }, delay);
+  }
+
+  private async runEpisode(instance: InstanceState): Promise<void> {
+    if (this.stopping || instance.episodeRunning || !this.isRunnable(instance)) return;
+    instance.episodeRunning = true;
+    try {
+      const control = instance.pending.find((event) => controlEventTypes.has(event.EventType));
+      if (control) await this.applyControl(instance, control);
+      else if (instance.status !== 'Suspended') await this.replay(instance);
+    } catch (error) {
+      this.log(`Instance ${instance.id}: episode failed in the host and will be retried: ${(error as Error).stack ?? error}`);
+      instance.lastEpisodeMs = Math.max(instance.lastEpisodeMs, 1000);
+    } finally {
+      instance.episodeRunning = false;
+      instance.lastEpisodeEnd = Date.now();
+    }
+    if (instance.pending.length) this.scheduleEpisode(instance);
+  }
+
+  /** Takes pending events for one episode: at most one that makes the host allocate ids, and it last. */
+  private takeEvents(instance: InstanceState): HistoryEvent[] {
+    const taken: HistoryEvent[] = [];
+    const rest: HistoryEvent[] = [];
+    let allocating: HistoryEvent | undefined;
+    for (const event of instance.pending) {
+      if (controlEventTypes.has(event.EventType)) rest.push(event);
+      else if (this.needsAllocation(instance, event)) {
+        if (allocating) rest.push(event);
+        else allocating = event;
+      } else taken.push(event);
+    }
+    if (allocating) taken.push(allocating);
+    instance.pending = rest;
+    for (const event of taken) {
+      const key = eventKey(event);
+      if (key) instance.pendingKeys.delete(key);
+    }
+    instance.firstPendingAt = rest.length ? Date.now() : 0;
+    return taken;
+  }
+
+  /**
+   * Events after which the SDK takes sequence numbers without an action: a failed attempt of a
+   * retried call (a back-off timer), its timer firing (the next attempt), an HTTP 202 to poll.
+   */
+  private needsAllocation(instance: InstanceState, event: HistoryEvent): boolean {
+    if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
+      return instance.scheduled.get(event.TaskScheduledId ?? -1)?.retryIndex !== undefined;
+    }
+    if (event.EventType === EventType.TimerFired) {
+      const work = instance.scheduled.get(event.TimerId ?? -1);
+      if (work?.kind !== 'retryTimer') return false;
+      const retry = instance.retries.get(work.actionIndex ?? -1);
+      return retry !== undefined && retry.attempt < retry.options.maxNumberOfAttempts;
+    }
+    if (event.EventType === EventType.TaskCompleted) {
+      const work = instance.scheduled.get(event.TaskScheduledId ?? -1);
+      return work?.kind === 'http' && work.asyncPattern === true && pollLocation(event.Result) !== undefined;
+    }
+    return false;
+  }
+
+  private startedEvent(instance: InstanceState): HistoryEvent {
+    const now = Math.max(Date.now(), instance.lastStartedAt + 1);
+    return { EventType: EventType.OrchestratorStarted, EventId: -1, Timestamp: new Date(now).toISOString() };
+  }
+
+  /** Runs the orchestrator over its history plus the new events and commits the outcome. */
+  private async replay(instance: InstanceState): Promise<void> {
+    const started = performance.now();
+    const taken = this.takeEvents(instance);
+    const startedEvent = this.startedEvent(instance);
+    const newEvents: HistoryEvent[] = [startedEvent];
+    if (instance.history.length === 0) {
+      newEvents.push({
+        EventType: EventType.ExecutionStarted,
+        EventId: -1,
+        Timestamp: startedEvent.Timestamp,
+        Name: instance.record.name,
+        Version: instance.record.version,
+        Input: instance.input,
+        OrchestrationInstance: { InstanceId: instance.id, ExecutionId: instance.record.executionId },
+        ...(instance.record.parentInstanceId ? { ParentInstance: { OrchestrationInstance: { InstanceId: instance.record.parentInstanceId }, TaskScheduleId: instance.record.parentTaskId } } : {}),
+      });
+    }
+    newEvents.push(...taken);
+    const generated: HistoryEvent[] = [];
+    const effects: Array<() => void> = [];
+    let terminal: { status: RuntimeStatus; output: string | undefined; failure?: string } | undefined;
+    let continueWith: { executionId: string; input: string | undefined } | undefined;
+    let wake: number[] | undefined;
+
+    const registration = this.orchestrator(instance.record.name);
+    let state: OrchestratorState | undefined;
+    let failure: string | undefined;
+    if (!registration) {
+      failure = `The orchestrator function '${instance.record.name}' is not registered in this app.`;
+    } else {
+      ({ state, failure } = await this.invokeOrchestrator(registration, instance, newEvents));
+    }
+
+    if (state) {
+      const customStatus = state.customStatus === undefined || state.customStatus === null ? undefined : JSON.stringify(state.customStatus);
+      if (customStatus !== undefined && Buffer.byteLength(customStatus) > customStatusLimitBytes) {
+        failure ??= `The custom status is ${Buffer.byteLength(customStatus)} bytes of JSON; Azure limits it to ${customStatusLimitBytes} bytes (16 KB). Keep only a summary in setCustomStatus.`;
+      } else {
+        instance.customStatus = customStatus;
+      }
+      const { leaves, topLevel } = flattenActions(state);
+      const mismatch = failure ? undefined : this.checkDeterminism(instance, leaves);
+      if (mismatch) failure = mismatch;
+      if (!failure) {
+        const continueAction = leaves.find((action) => action.actionType === ActionType.ContinueAsNew);
+        if (continueAction) {
+          continueWith = { executionId: randomUUID().replace(/-/g, ''), input: actionInputJson(continueAction.input) };
+          generated.push({ EventType: EventType.ContinueAsNew, EventId: -1, Timestamp: nowIso(), Input: continueWith.input });
+          terminal = { status: 'ContinuedAsNew', output: undefined };
+        } else {
+          for (let index = instance.handledActions; index < leaves.length; index++) {
+            const problem = this.scheduleAction(instance, leaves[index]!, index, generated, effects, startedEvent.Timestamp);
+            if (problem) {
+              failure = problem;
+              break;
+            }
+          }
+          instance.handledActions = Math.max(instance.handledActions, leaves.length);
+          const last = taken[taken.length - 1];
+          if (!failure && last && this.needsAllocation(instance, last)) this.allocateFollowUp(instance, last, generated, effects, startedEvent.Timestamp);
+          if (!failure && state.isDone) terminal = { status: 'Completed', output: state.output === undefined ? 'null' : JSON.stringify(state.output) };
+          wake = state.isDone ? undefined : this.wakeIdsFor(instance, leaves, topLevel);
+        }
+      }
+    }
+    if (failure) {
+      terminal = { status: 'Failed', output: JSON.stringify(`Orchestrator function '${instance.record.name}' failed: ${failure}`), failure };
+    }
+    if (terminal && terminal.status !== 'ContinuedAsNew') {
+      generated.push({ EventType: EventType.ExecutionCompleted, EventId: -1, Timestamp: nowIso(), OrchestrationStatus: terminal.status, Result: terminal.output });
+    }
+    generated.push({ EventType: EventType.OrchestratorCompleted, EventId: -1, Timestamp: nowIso() });
+    if (terminal) {
+      instance.status = terminal.status;
+      instance.output = terminal.output;
+    } else if (instance.status === 'Pending') {
+      instance.status = 'Running';
+    }
+
+    await this.commit(instance, newEvents, generated, continueWith);
+    this.setWake(instance, wake);
+    const elapsed = performance.now() - started;
+    instance.lastEpisodeMs = elapsed;
+    const scheduled = generated.filter((e) => e.EventType === EventType.TaskScheduled || e.EventType === EventType.SubOrchestrationInstanceCreated || e.EventType === EventType.TimerCreated).length;
+    this.log(
+      `Executed 'Functions.${instance.record.name}' (${terminal?.status === 'Failed' ? 'Failed' : 'Succeeded'}, InstanceId=${instance.id}, Duration=${elapsed.toFixed(0)}ms) ` +
+        `episode ${instance.episodes - 1}: ${taken.length} new event(s), ${scheduled} scheduled, status ${instance.status}${terminal?.failure ? `: ${terminal.failure}` : ''}`,
+    );
+    for (const effect of effects) effect();
+    if (continueWith) await this.continueAsNew(instance, continueWith);
+    else if (terminal) await this.finish(instance);
+  }
+
+  private async invokeOrchestrator(registration: Registration, instance: InstanceState, newEvents: HistoryEvent[]): Promise<{ state?: OrchestratorState; failure?: string }> {
+    const newJson = newEvents.map((event) => JSON.stringify({ ...event, IsPlayed: false })).join(',');
+    const history = instance.playedJson ? `${instance.playedJson},${newJson}` : newJson;
+    const payload =
+      `{"history":[${history}],"input":${instance.input ?? 'null'},"instanceId":${JSON.stringify(instance.id)},` +
+      `"isReplaying":${instance.history.length > 0},"parentInstanceId":${JSON.stringify(instance.record.parentInstanceId ?? null)},` +
+      `"upperSchemaVersion":1,"upperSchemaVersionNew":2,"longRunningTimerIntervalDuration":"3.00:00:00",` +
+      // The host keeps timers in history and re-arms them on start, so any length is one timer.
+      `"maximumShortTimerDuration":"36500.00:00:00","defaultHttpAsyncRequestSleepTimeMillseconds":30000}`;
+    try {
+      const response = await invokeRegistration(registration, { inputData: [{ name: registration.triggerName, data: { string: payload } }] });
+      const json = typedDataToJson(response.returnValue);
+      return { state: JSON.parse(json) as OrchestratorState };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const marker = message.indexOf('$OutOfProcData$:');
+      if (marker >= 0) {
+        const state = JSON.parse(message.slice(marker + '$OutOfProcData$:'.length)) as OrchestratorState;
+        return { state, failure: state.error ?? message };
+      }
+      return { failure: message };
+    }
+  }
+
+  /** Replayed actions must match what history recorded, or the orchestrator is not deterministic. */
+  private checkDeterminism(instance: InstanceState, leaves: Action[]): string | undefined {
+    const limit = Math.min(instance.handledActions, leaves.length);
+    for (let index = 0; index < limit; index++) {
+      const action = leaves[index]!;
+      const recorded = instance.actionRecords.get(index);
+      if (action.actionType === ActionType.CreateTimer && action.isCanceled && recorded && !instance.canceledTimers.has(recorded.eventId)) {
+        instance.canceledTimers.add(recorded.eventId);
+        clearTimeout(instance.timers.get(recorded.eventId));
+        instance.timers.delete(recorded.eventId);
+      }
+      if (!recorded) continue;
+      const now = describeAction(action);
+      const expectedType = recorded.type;
+      const actualType = actionGroup(action.actionType);
+      if (expectedType !== actualType || (recorded.name && recorded.name !== (action.functionName ?? httpName(action)))) {
+        const was = expectedType === 0 ? `TaskScheduled '${recorded.name}'` : expectedType === 2 ? `SubOrchestrationInstanceCreated '${recorded.name}'` : 'TimerCreated';
+        return (
+          `Non-deterministic workflow detected: at action #${index} the history recorded ${was} (event id ${recorded.eventId}) ` +
+          `but the orchestrator code now schedules ${now}. Orchestrator code must make the same calls in the same order on every replay.`
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /** Turns a new action into history events and the side effects that run after the commit. */
+  private scheduleAction(instance: InstanceState, action: Action, index: number, generated: HistoryEvent[], effects: Array<() => void>, episodeTime: string): string | undefined {
+    if (!takesEventId(action)) return undefined;
+    const id = instance.nextEventId++;
+    const timestamp = nowIso();
+    switch (action.actionType) {
+      case ActionType.CallActivity:
+      case ActionType.CallActivityWithRetry: {
+        const input = actionInputJson(action.input);
+        const retry = action.actionType === ActionType.CallActivityWithRetry && action.retryOptions ? index : undefined;
+        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions! });
+        const event: HistoryEvent = { EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: action.functionName, Input: input, ActionIndex: index };
+        if (retry !== undefined) event['RetryIndex'] = retry;
+        generated.push(event);
+        const work: ScheduledWork = { kind: 'activity', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry };
+        instance.scheduled.set(id, work);
+        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 0 });
+        effects.push(() => this.startWork(instance, id, work));
+        return undefined;
+      }
+      case ActionType.CallSubOrchestrator:
+      case ActionType.CallSubOrchestratorWithRetry: {
+        const input = action.input === undefined ? undefined : JSON.stringify(action.input);
+        const retry = action.actionType === ActionType.CallSubOrchestratorWithRetry && action.retryOptions ? index : undefined;
+        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions! });
+        const childInstanceId = action.instanceId || `${instance.id}:${id.toString(16).padStart(4, '0')}`;
+        const event: HistoryEvent = {
+          EventType: EventType.SubOrchestrationInstanceCreated,
+          EventId: id,
+          Timestamp: timestamp,
+          Name: action.functionName,
+          Input: input,
+          InstanceId: childInstanceId,
+          ActionIndex: index,
+        };
+        if (retry !== undefined) event['RetryIndex'] = retry;
+        generated.push(event);
+        const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId };
+        instance.scheduled.set(id, work);
+        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 2 });
+        effects.push(() => this.startWork(instance, id, work));
+        return undefined;
+      }
+      case ActionType.CreateTimer: {
+        const fireAt = new Date(action.fireAt ?? episodeTime).toISOString();
+        generated.push({ EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: index });
+        const work: ScheduledWork = { kind: 'timer', name: '', actionIndex: index, fireAt };
+        instance.scheduled.set(id, work);
+        instance.actionRecords.set(index, { eventId: id, name: '', type: 5 });
+        if (action.isCanceled) instance.canceledTimers.add(id);
+        else effects.push(() => this.startWork(instance, id, work));
+        return undefined;
+      }
+      case ActionType.CallHttp: {
+        const request = action.httpRequest;
+        if (!request) return 'callHttp action without an httpRequest';
+        const input = JSON.stringify(request);
+        generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: httpActivityName, Input: input, ActionIndex: index, AsyncPattern: request.asynchronousPatternEnabled === true });
+        const work: ScheduledWork = { kind: 'http', name: httpActivityName, input, actionIndex: index, asyncPattern: request.asynchronousPatternEnabled === true };
+        instance.scheduled.set(id, work);
+        instance.actionRecords.set(index, { eventId: id, name: httpActivityName, type: 0 });
+        effects.push(() => this.startWork(instance, id, work));
+        return undefined;
+      }
+      case ActionType.CallEntity:
+      case ActionType.SignalEntity:
+      case ActionType.LockEntities:
+      case ActionType.ReleaseEntities:
+        return 'Durable entities (callEntity, signalEntity, locks) are not supported by this local host yet.';
+      default:
+        return `Unknown action type ${action.actionType} from the SDK.`;
+    }
+  }
+
+  /** Host-allocated sequence numbers the SDK expects after retry failures, retry timers and HTTP 202s. */
+  private allocateFollowUp(instance: InstanceState, event: HistoryEvent, generated: HistoryEvent[], effects: Array<() => void>, episodeTime: string): void {
+    const timestamp = nowIso();
+    if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
+      const work = instance.scheduled.get(event.TaskScheduledId!)!;
+      const retry = instance.retries.get(work.retryIndex!)!;
+      const id = instance.nextEventId++;
+      // After the last attempt the SDK still waits for a timer before it surfaces the failure.
+      const delay = retry.attempt < retry.options.maxNumberOfAttempts ? retryDelayMs(retry.options, retry.attempt) : 0;
+      const fireAt = new Date(Date.parse(episodeTime) + delay).toISOString();
+      generated.push({ EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: work.retryIndex, RetryTimer: true });
+      const timer: ScheduledWork = { kind: 'retryTimer', name: '', actionIndex: work.retryIndex, fireAt };
+      instance.scheduled.set(id, timer);
+      effects.push(() => this.startWork(instance, id, timer));
+      return;
+    }
+    if (event.EventType === EventType.TimerFired) {
+      const timer = instance.scheduled.get(event.TimerId!)!;
+      const index = timer.actionIndex!;
+      const retry = instance.retries.get(index)!;
+      const first = instance.scheduled.get(instance.actionRecords.get(index)!.eventId)!;
+      retry.attempt++;
+      const id = instance.nextEventId++;
+      const work: ScheduledWork = { ...first, retryIndex: index };
+      if (first.kind === 'subOrchestration') {
+        const childInstanceId = first.childInstanceId && !first.childInstanceId.startsWith(`${instance.id}:`) ? first.childInstanceId : `${instance.id}:${id.toString(16).padStart(4, '0')}`;
+        work.childInstanceId = childInstanceId;
+        generated.push({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, InstanceId: childInstanceId, ActionIndex: index, RetryIndex: index });
+      } else {
+        generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, ActionIndex: index, RetryIndex: index });
+      }
+      instance.scheduled.set(id, work);
+      effects.push(() => this.startWork(instance, id, work));
+      return;
+    }
+    if (event.EventType === EventType.TaskCompleted) {
+      // CallHttpWithPollingTask: a timer (Retry-After or 30 s) and a GET of Location, both tracked by the SDK.
+      const poll = pollLocation(event.Result)!;
+      const timerId = instance.nextEventId++;
+      const httpId = instance.nextEventId++;
+      const fireAt = new Date(Date.parse(episodeTime) + poll.delaySeconds * 1000).toISOString();
+      const original = JSON.parse(instance.scheduled.get(event.TaskScheduledId!)!.input ?? '{}') as DurableHttpRequest;
+      const input = JSON.stringify({ method: 'GET', uri: poll.location, headers: original.headers ?? {}, asynchronousPatternEnabled: true });
+      generated.push({ EventType: EventType.TimerCreated, EventId: timerId, Timestamp: timestamp, FireAt: fireAt });
+      generated.push({ EventType: EventType.TaskScheduled, EventId: httpId, Timestamp: timestamp, Name: httpActivityName, Input: input, AsyncPattern: true, NotBefore: fireAt });
+      const timer: ScheduledWork = { kind: 'timer', name: '', fireAt };
+      const http: ScheduledWork = { kind: 'http', name: httpActivityName, input, asyncPattern: true, notBefore: fireAt };
+      instance.scheduled.set(timerId, timer);
+      instance.scheduled.set(httpId, http);
+      effects.push(() => {
+        this.startWork(instance, timerId, timer);
+        this.startWork(instance, httpId, http);
+      });
+    }
+  }
+
+  private setWake(instance: InstanceState, ids: number[] | undefined): void {
+    instance.wakeBroken = false;
+    if (!ids) {
+      instance.wakeIds = undefined;
+      return;
+    }
+    const open = ids.filter((id) => !instance.doneKeys.has(`t:${id}`));
+    instance.wakeIds = new Set(open);
+    instance.wakeRemaining = open.filter((id) => !instance.pendingKeys.has(`t:${id}`)).length;
+    instance.wakeBroken = instance.pending.some((event) => event.EventType !== EventType.TaskCompleted);
+  }
+
+  /** EventIds the orchestrator waits on when its latest yield is a Task.all of plain calls. */
+  private wakeIdsFor(instance: InstanceState, leaves: Action[], topLevel: Array<{ action: Action; first: number; count: number }>): number[] | undefined {
+    const last = topLevel[topLevel.length - 1];
+    if (!last || last.action.actionType !== ActionType.WhenAll) return undefined;
+    const ids: number[] = [];
+    for (let index = last.first; index < last.first + last.count; index++) {
+      const action = leaves[index]!;
+      if (action.actionType !== ActionType.CallActivity && action.actionType !== ActionType.CallSubOrchestrator) return undefined;
+      const record = instance.actionRecords.get(index);
+      if (!record) return undefined;
+      ids.push(record.eventId);
+    }
+    return ids;
+  }
+
+  /** Appends the episode (one atomic append unless over 4 MiB) and then updates the instance row. */
+  private async commit(instance: InstanceState, newEvents: HistoryEvent[], generated: HistoryEvent[], next?: EpisodeSnapshot['next']): Promise<void> {
+    const episode = instance.episodes++;
+    for (const event of [...newEvents, ...generated]) instance.addCommitted(event);
+    const snapshot = instance.snapshot(next);
+    instance.record.lastUpdatedTime = new Date();
+    if (terminalStatuses.has(instance.status)) instance.record.completedTime = instance.record.lastUpdatedTime;
+    await this.enqueueWrite(instance, async () => {
+      const lines: string[] = [];
+      for (const event of newEvents) {
+        const key = eventKey(event);
+        if (key && instance.persistedKeys.has(key)) lines.push(lineOf({ k: 'r', ep: episode, key }));
+        else lines.push(lineOf({ k: 'e', ep: episode, ev: await this.externalizeEvent(instance.id, event) }));
+      }
+      for (const event of generated) lines.push(lineOf({ k: 'e', ep: episode, ev: await this.externalizeEvent(instance.id, event) }));
+      lines.push(lineOf({ k: 'c', ep: episode, s: snapshot }));
+      instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, '\n' + lines.join('\n'));
+      for (const event of newEvents) {
+        const key = eventKey(event);
+        if (key) instance.persistedKeys.delete(key);
+      }
+      await this.store.replaceInstance(await this.externalRecord(instance));
+    });
+  }
+
+  private recordOf(instance: InstanceState): InstanceRecord {
+    return { ...instance.record, runtimeStatus: instance.status, input: instance.record.input, output: instance.output, customStatus: instance.customStatus };
+  }
+
+  private async externalRecord(instance: InstanceState): Promise<InstanceRecord> {
+    const record = this.recordOf(instance);
+    record.output = await this.store.externalize(instance.id, instance.output);
+    return record;
+  }
+
+  private async externalizeEvent(instanceId: string, event: HistoryEvent): Promise<HistoryEvent> {
+    let copy: HistoryEvent | undefined;
+    for (const field of ['Input', 'Result', 'Details'] as const) {
+      const value = event[field];
+      if (typeof value === 'string' && Buffer.byteLength(value) > largeMessageThreshold) {
+        copy ??= { ...event };
+        copy[field] = await this.store.externalize(instanceId, value);
+      }
+    }
+    return copy ?? event;
+  }
+
+  private async internalizeEvent(event: HistoryEvent): Promise<void> {
+    for (const field of ['Input', 'Result', 'Details'] as const) {
+      const value = event[field];
+      if (typeof value === 'string' && largeMessageName(value)) event[field] = await this.store.internalize(value);
+    }
+  }
+
+  /** Terminate, suspend and resume are applied by the host without running the orchestrator. */
+  private async applyControl(instance: InstanceState, control: HistoryEvent): Promise<void> {
+    instance.pending = instance.pending.filter((event) => event !== control);
+    instance.pendingKeys.delete(eventKey(control)!);
+    const startedEvent = this.startedEvent(instance);
+    const newEvents: HistoryEvent[] = [startedEvent, control];
+    const generated: HistoryEvent[] = [];
+    let finished = false;
+    if (control.EventType === EventType.ExecutionTerminated) {
+      instance.status = 'Terminated';
+      instance.output = control.Input ?? 'null';
+      generated.push({ EventType: EventType.ExecutionCompleted, EventId: -1, Timestamp: nowIso(), OrchestrationStatus: 'Terminated', Result: instance.output });
+      finished = true;
+    } else if (control.EventType === EventType.ExecutionSuspended) {
+      if (instance.status === 'Running' || instance.status === 'Pending') instance.status = 'Suspended';
+    } else if (control.EventType === EventType.ExecutionResumed) {
+      if (instance.status === 'Suspended') instance.status = instance.history.length ? 'Running' : 'Pending';
+    }
+    await this.commit(instance, newEvents, generated);
+    this.log(`Instance ${instance.id} (${instance.record.name}): ${control.EventType === EventType.ExecutionTerminated ? 'terminated' : instance.status === 'Suspended' ? 'suspended' : 'resumed'}${control.Reason ? `: ${control.Reason}` : ''}`);
+    if (finished) await this.finish(instance);
+  }
+
+  private async finish(instance: InstanceState): Promise<void> {
+    for (const timer of instance.timers.values()) clearTimeout(timer);
+    instance.timers.clear();
+    await this.notifyParent(instance);
+    if (this.active.get(instance.id) === instance) this.retire(instance.id);
+  }
+
+  private async continueAsNew(instance: InstanceState, next: { executionId: string; input: string | undefined }): Promise<void> {
+    // External events not consumed yet carry over to the new execution, as in Durable Functions.
+    const carried = instance.pending.filter((event) => event.EventType === EventType.EventRaised);
+    this.retire(instance.id);
+    const record: InstanceRecord = {
+      ...instance.record,
+      runtimeStatus: 'Running',
+      executionId: next.executionId,
+      historyBlob: this.store.historyBlobName(instance.id, next.executionId),
+      input: await this.store.externalize(instance.id, next.input),
+      output: undefined,
+      customStatus: instance.customStatus,
+      lastUpdatedTime: new Date(),
+      completedTime: undefined,
+    };
+    await this.store.createHistoryBlob(record.historyBlob);
+    await this.store.replaceInstance(record);
+    const state = new InstanceState(record, next.input);
+    state.status = 'Running';
+    this.active.set(instance.id, state);
+    for (const event of carried) this.deliver(state, event);
+    this.scheduleEpisode(state, 0);
+  }
+
+  // ---- work: activities, timers, sub-orchestrations, HTTP ---------------------------------------
+
+  private startWork(instance: InstanceState, id: number, work: ScheduledWork): void {
+    if (this.stopping || instance.retired) return;
+    switch (work.kind) {
+      case 'activity':
+        this.dispatchActivity(instance, id, work);
+        return;
+      case 'timer':
+      case 'retryTimer':
+        if (!instance.canceledTimers.has(id)) this.armTimer(instance, id, work.fireAt!);
+        return;
+      case 'subOrchestration':
+        void this.startChild(instance, id, work).catch((error: unknown) =>
+          this.deliver(instance, { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: (error as Error).message, Details: '' }),
+        );
+        return;
+      case 'http': {
+        const wait = work.notBefore ? Date.parse(work.notBefore) - Date.now() : 0;
+        const run = (): void => void this.runHttp(instance, id, work);
+        if (wait > 0) instance.timers.set(-id - 1, setTimeout(run, Math.min(wait, maxTimerDelayMs)));
+        else run();
+        return;
+      }
+    }
+  }
+
+  private dispatchActivity(instance: InstanceState, id: number, work: ScheduledWork): void {
+    const registration = this.registrations.get(work.name);
+    void this.limit(async () => {
+      if (this.stopping || instance.retired) return;
+      this.runningActivities++;
+      const started = performance.now();
+      let event: HistoryEvent;
+      try {
+        if (!registration || registration.trigger.type !== 'activityTrigger') {
+          throw new Error(`The activity function '${work.name}' is not registered in this app.`);
+        }
+        const response = await invokeRegistration(registration, {
+          inputData: [{ name: registration.triggerName, data: work.input === undefined ? undefined : { string: work.input } }],
+        });
+        event = { EventType: EventType.TaskCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Result: typedDataToJson(response.returnValue) };
+      } catch (error) {
+        const { message, details } = errorText(error);
+        event = { EventType: EventType.TaskFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: message, Details: details };
+      } finally {
+        this.runningActivities--;
+      }
+      if (this.logActivities) {
+        const outcome = event.EventType === EventType.TaskCompleted ? 'Succeeded' : `Failed: ${event.Reason}`;
+        this.log(`Executed 'Functions.${work.name}' (${outcome}, InstanceId=${instance.id}, TaskId=${id}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
+      }
+      this.deliver(instance, event);
+    });
+  }
+
+  private armTimer(instance: InstanceState, id: number, fireAt: string): void {
+    const due = Date.parse(fireAt);
+    const wait = due - Date.now();
+    const fire = (): void => {
+      instance.timers.delete(id);
+      if (Date.now() < due) return this.armTimer(instance, id, fireAt);
+      this.deliver(instance, { EventType: EventType.TimerFired, EventId: -1, Timestamp: nowIso(), TimerId: id, FireAt: fireAt });
+    };
+    instance.timers.set(id, setTimeout(fire, Math.max(0, Math.min(wait, maxTimerDelayMs))));
+  }
+
+  private async runHttp(instance: InstanceState, id: number, work: ScheduledWork): Promise<void> {
+    if (this.stopping || instance.retired) return;
+    const request = JSON.parse(work.input ?? '{}') as DurableHttpRequest;
+    const started = performance.now();
+    let event: HistoryEvent;
+    try {
+      const response = await fetch(request.uri, {
+        method: request.method,
+        headers: request.headers ?? {},
+        ...(request.content !== undefined && request.method.toUpperCase() !== 'GET' ? { body: request.content } : {}),
+      });
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => (headers[name] = value));
+      const result = { statusCode: response.status, headers, content: await response.text() };
+      event = { EventType: EventType.TaskCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Result: JSON.stringify(result) };
+    } catch (error) {
+      const { message, details } = errorText(error);
+      event = { EventType: EventType.TaskFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: `HTTP ${request.method} ${request.uri} failed: ${message}`, Details: details };
+    }
+    this.log(`Executed 'BuiltIn::HttpActivity' (${event.EventType === EventType.TaskCompleted ? 'Succeeded' : 'Failed'}, InstanceId=${instance.id}, TaskId=${id}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
+    this.deliver(instance, event);
+  }
+
+  /** Creates the child instance once; on restart, finds it and passes on its result if it finished. */
+  private async startChild(parent: InstanceState, id: number, work: ScheduledWork): Promise<void> {
+    const childId = work.childInstanceId!;
+    const existing = await this.store.getInstance(childId);
+    if (existing && existing.parentInstanceId === parent.id && existing.parentTaskId === id) {
+      if (terminalStatuses.has(existing.runtimeStatus)) {
+        const output = await this.store.internalize(existing.output);
+        this.deliver(parent, childResultEvent(id, existing.runtimeStatus, output, existing.name, childId));
+      } else {
+        await this.activate(existing);
+      }
+      return;
+    }
+    if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
+      throw new Error(`Sub-orchestration instance '${childId}' already exists and is ${existing.runtimeStatus}.`);
+    }
+    await this.startNew(work.name, { instanceId: childId, input: work.input, parent: { instanceId: parent.id, taskId: id } });
+  }
+
+  private async notifyParent(child: InstanceState): Promise<void> {
+    const parentId = child.record.parentInstanceId;
+    if (!parentId || child.status === 'ContinuedAsNew') return;
+    const parent = await this.ensureActive(parentId);
+    if (!parent) return;
+    const taskId = child.record.parentTaskId ?? -1;
+    const work = parent.scheduled.get(taskId);
+    if (work?.kind !== 'subOrchestration' || work.childInstanceId !== child.id) return;
+    this.deliver(parent, childResultEvent(taskId, child.status, child.output, child.record.name, child.id));
+  }
+}
+
+function childResultEvent(taskId: number, status: RuntimeStatus, output: string | undefined, name: string, childId: string): HistoryEvent {
+  if (status === 'Completed') {
+    return { EventType: EventType.SubOrchestrationInstanceCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: taskId, Result: output ?? 'null' };
+  }
+  let reason = `Sub-orchestration '${name}' (${childId}) ${status.toLowerCase()}`;
+  try {
+    const text = output === undefined ? undefined : (JSON.parse(output) as unknown);
+    if (typeof text === 'string') reason = text;
+  } catch {
+    // keep the generic reason
+  }
+  return { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: taskId, Reason: reason, Details: '' };
+}
+
+/** A 202 with a Location header from callHttp with polling enabled: where to poll and when. */
+function pollLocation(result: string | undefined): { location: string; delaySeconds: number } | undefined {
+  if (!result) return undefined;
+  try {
+    const response = JSON.parse(result) as { statusCode?: number; headers?: Record<string, string> };
+    if (response.statusCode !== 202) return undefined;
+    const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    if (!headers['location']) return undefined;
+    const retryAfter = Number(headers['retry-after']);
+    return { location: headers['location'], delaySeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : 30 };
+  } catch {
+    return undefined;
+  }
+}
+
+function actionGroup(actionType: number): number {
+  switch (actionType) {
+    case ActionType.CallActivity:
+    case ActionType.CallActivityWithRetry:
+    case ActionType.CallHttp:
+      return 0;
+    case ActionType.CallSubOrchestrator:
+    case ActionType.CallSubOrchestratorWithRetry:
+      return 2;
+    case ActionType.CreateTimer:
+      return 5;
+    default:
+      return actionType + 100;
+  }
+}
+
+function httpName(action: Action): string | undefined {
+  return action.actionType === ActionType.CallHttp ? httpActivityName : undefined;
+}
+
+function describeAction(action: Action): string {
+  switch (actionGroup(action.actionType)) {
+    case 0:
+      return action.actionType === ActionType.CallHttp ? `an HTTP call to ${action.httpRequest?.uri}` : `activity '${action.functionName}'`;
+    case 2:
+      return `sub-orchestration '${action.functionName}'`;
+    case 5:
+      return 'a timer';
+    default:
+      return `action type ${action.actionType}`;
+  }
+}

@@ -1,0 +1,194 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerType } from '@hono/node-server';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { Hono } from 'hono';
+import { developmentConnectionString } from '../src/storage/connection.js';
+import { startAzurite, type RunningAzurite } from './azurite.js';
+import { OrchestrationEngine } from './engine/orchestration.engine.js';
+import { registerFunctionRoutes } from './http/function.routes.js';
+import { registerManagementApi } from './http/management.api.js';
+import type { HostEndpoints } from './http/client.binding.js';
+import { loadSettings, type SettingsOverrides } from './settings.js';
+import { acquireHubLease, type HubLease } from './storage/hub.lease.js';
+import { setStorageWaitLogger } from './storage/retry.js';
+import { TaskHubStore } from './storage/task.hub.store.js';
+import { BlobTriggerPoller } from './triggers/blob.trigger.js';
+import { loadApp, setAppLogger } from './worker.shim.js';
+
+export interface HostOptions extends SettingsOverrides {
+  /** Folder with the app's package.json (its "main" names the entry files). Default: this project. */
+  appRoot?: string;
+  /** Print one line per activity invocation (default true). */
+  logActivities?: boolean;
+  /** Where log lines go (default: stdout with a timestamp). */
+  log?: (line: string) => void;
+}
+
+export interface RunningHost {
+  url: string;
+  port: number;
+  hubName: string;
+  storageConnectionString: string;
+  stop(): Promise<void>;
+}
+
+/** The project root: the nearest folder above this module with a package.json. */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('Cannot find the project root (no package.json above the host)');
+    dir = parent;
+  }
+  return dir;
+}
+
+function defaultLog(line: string): void {
+  process.stdout.write(`[${new Date().toISOString()}] ${line}\n`);
+}
+
+function routePrefix(appRoot: string): string {
+  const path = join(appRoot, 'host.json');
+  if (!existsSync(path)) return 'api';
+  const hostJson = JSON.parse(readFileSync(path, 'utf8')) as { extensions?: { http?: { routePrefix?: string } } };
+  return hostJson.extensions?.http?.routePrefix ?? 'api';
+}
+
+async function isAzuriteListening(connectionString: string): Promise<boolean> {
+  try {
+    await BlobServiceClient.fromConnectionString(connectionString).getProperties({ abortSignal: AbortSignal.timeout(2000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Storage for the app: the given connection string, or (unset / UseDevelopmentStorage=true) an
+ * embedded Azurite on the default ports with its data under `<app root>/.azurite`, or the
+ * Azurite that already listens there.
+ */
+async function resolveStorage(value: string | undefined, appRoot: string, log: (line: string) => void): Promise<{ connectionString: string; azurite?: RunningAzurite }> {
+  if (value && value.trim() !== 'UseDevelopmentStorage=true') return { connectionString: value };
+  const connectionString = developmentConnectionString();
+  try {
+    const azurite = await startAzurite({ location: join(appRoot, '.azurite'), blobPort: 10000, queuePort: 10001, tablePort: 10002 });
+    log(`Started embedded Azurite (data in ${join(appRoot, '.azurite')}) on ports 10000-10002`);
+    return { connectionString: azurite.connectionString, azurite };
+  } catch (error) {
+    if (await isAzuriteListening(connectionString)) {
+      log('Ports 10000-10002 are taken by a running Azurite (or storage emulator); using it instead of starting another.');
+      return { connectionString };
+    }
+    throw new Error(
+      `Could not start the embedded Azurite on ports 10000-10002 and nothing answering like Azurite listens there: ${(error as Error).message}\n` +
+        'Free those ports, or set AzureWebJobsStorage to a connection string.',
+    );
+  }
+}
+
+/** Starts the local Functions host for the app under appRoot. */
+export async function startHost(options: HostOptions = {}): Promise<RunningHost> {
+  const log = options.log ?? defaultLog;
+  setStorageWaitLogger(log);
+  setAppLogger((level, _category, message, functionName) => {
+    if (level === 'trace' || level === 'debug') return;
+    log(`${functionName ? `[${functionName}] ` : ''}${level === 'information' ? '' : `${level}: `}${message}`);
+  });
+  const appRoot = resolve(options.appRoot ?? projectRoot());
+  const settings = loadSettings(appRoot, options);
+  const storage = await resolveStorage(settings.values['AzureWebJobsStorage'], appRoot, log);
+  process.env['AzureWebJobsStorage'] = storage.connectionString;
+  settings.values['AzureWebJobsStorage'] = storage.connectionString;
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async (): Promise<void> => {
+    for (const step of cleanups.reverse()) await step().catch((error: unknown) => log(`Shutdown step failed: ${(error as Error).message}`));
+  };
+  if (storage.azurite) cleanups.push(() => storage.azurite!.stop());
+
+  try {
+    const store = new TaskHubStore(storage.connectionString, settings.hubName);
+    await store.ensureCreated();
+    const lease: HubLease = await acquireHubLease(store.leases, settings.hubName, log);
+    cleanups.push(() => lease.release());
+
+    const registrations = await loadApp(appRoot);
+    const engine = new OrchestrationEngine({
+      store,
+      registrations,
+      maxConcurrentActivities: settings.maxConcurrentActivities,
+      log,
+      logActivities: options.logActivities ?? true,
+    });
+
+    let port = settings.port;
+    let ownWebsiteHostname = false;
+    const endpoints = (): HostEndpoints => ({
+      publicOrigin: `http://${process.env['WEBSITE_HOSTNAME'] ?? `localhost:${port}`}`,
+      rpcOrigin: `http://127.0.0.1:${port}`,
+      taskHubName: settings.hubName,
+      connectionName: 'Storage',
+    });
+    const app = new Hono();
+    registerManagementApi(app, engine, endpoints);
+    const routes = registerFunctionRoutes(app, registrations.values(), { routePrefix: routePrefix(appRoot), endpoints, log });
+    app.notFound((c) => c.json({ error: `No function or management route matches ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+
+    const server: ServerType = await new Promise((resolveServer, reject) => {
+      const created = serve({ fetch: app.fetch, port, overrideGlobalObjects: false }, () => resolveServer(created));
+      created.once('error', reject);
+    });
+    port = (server.address() as AddressInfo).port;
+    if (!process.env['WEBSITE_HOSTNAME']) {
+      process.env['WEBSITE_HOSTNAME'] = `localhost:${port}`;
+      ownWebsiteHostname = true;
+    }
+    cleanups.push(async () => {
+      const closed = new Promise<void>((resolveClose) => server.close(() => resolveClose()));
+      // Keep-alive connections would hold close() open.
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await closed;
+      if (ownWebsiteHostname) delete process.env['WEBSITE_HOSTNAME'];
+    });
+    cleanups.push(() => engine.stop());
+
+    const poller = new BlobTriggerPoller({
+      registrations: registrations.values(),
+      settings: settings.values,
+      hostStorage: storage.connectionString,
+      hostId: `localhost-${settings.hubName.toLowerCase()}`,
+      intervalMs: settings.blobPollIntervalMs,
+      endpoints,
+      log,
+    });
+    cleanups.push(() => poller.stop());
+
+    const resumed = await engine.start();
+    await poller.start();
+
+    const url = `http://localhost:${port}`;
+    log(`Functions host for ${appRoot} listening on ${url} (task hub ${settings.hubName}, ${engine.activityConcurrency} concurrent activities)`);
+    for (const route of routes) log(`  ${route}`);
+    for (const registration of registrations.values()) {
+      if (registration.trigger.type !== 'httpTrigger') log(`  ${registration.name}: ${registration.trigger.type}${registration.trigger['path'] ? ` (${String(registration.trigger['path'])})` : ''}`);
+    }
+    if (resumed) log(`Resumed ${resumed} unfinished orchestration(s) from storage`);
+    if (poller.count) log(`Polling ${poller.count} blob trigger(s) every ${settings.blobPollIntervalMs} ms`);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      hubName: settings.hubName,
+      storageConnectionString: storage.connectionString,
+      stop: () => (stopping ??= cleanup()),
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

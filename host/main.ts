@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { startHost } from './host.js';
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return parsed;
+}
+
+const program = new Command()
+  .name('raster-ingest-host')
+  .description('Runs the built Azure Functions app locally with Durable Functions semantics, all state in Azure Storage (Azurite).')
+  .option('-p, --port <port>', 'HTTP port (env PORT; default 7071)', integer)
+  .option('--app-root <dir>', 'folder with the app\'s package.json (default: this project)')
+  .option('--hub <name>', 'task hub name (default: host.json extensions.durableTask.hubName, else TestHubName)')
+  .option('--max-concurrent-activities <n>', 'activities run at once (env DURABLE_MAX_CONCURRENT_ACTIVITIES; default: number of cores)', integer)
+  .option('--blob-poll-ms <ms>', 'blob trigger polling interval (env BLOB_TRIGGER_POLL_MS; default 2000)', integer)
+  .option('--quiet-activities', 'do not print a line per activity invocation')
+  .showHelpAfterError();
+
+program.parse();
+const options = program.opts<{ port?: number; appRoot?: string; hub?: string; maxConcurrentActivities?: number; blobPollMs?: number; quietActivities?: boolean }>();
+
+try {
+  const host = await startHost({
+    ...(options.appRoot ? { appRoot: options.appRoot } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.hub ? { hubName: options.hub } : {}),
+    ...(options.maxConcurrentActivities !== undefined ? { maxConcurrentActivities: options.maxConcurrentActivities } : {}),
+    ...(options.blobPollMs !== undefined ? { blobPollIntervalMs: options.blobPollMs } : {}),
+    logActivities: !options.quietActivities,
+  });
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      process.stdout.write(`Second ${signal}: exiting now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    process.stdout.write(`${signal} received: finishing running work and stopping (press Ctrl+C again to exit at once)\n`);
+    host.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`Shutdown failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+} catch (error) {
+  process.stderr.write(`The host could not start: ${(error as Error).message}\n`);
+  process.exit(1);
+}

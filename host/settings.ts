@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+
+/** Everything the host needs to know before it starts, resolved once. */
+export interface HostSettings {
+  appRoot: string;
+  port: number;
+  hubName: string;
+  maxConcurrentActivities: number;
+  blobPollIntervalMs: number;
+  /** Settings as the app sees them: environment first, then local.settings.json Values. */
+  values: Record<string, string>;
+}
+
+export interface SettingsOverrides {
+  port?: number;
+  hubName?: string;
+  maxConcurrentActivities?: number;
+  blobPollIntervalMs?: number;
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (error) {
+    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** `Values` of local.settings.json, as Core Tools reads them. */
+function readLocalSettings(appRoot: string): Record<string, string> {
+  const path = join(appRoot, 'local.settings.json');
+  if (!existsSync(path)) return {};
+  const values = (readJson(path) as { Values?: Record<string, unknown> }).Values ?? {};
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, String(value)]));
+}
+
+/** host.json extensions.durableTask.hubName, or Azure's default. */
+function readHubName(appRoot: string): string | undefined {
+  const path = join(appRoot, 'host.json');
+  if (!existsSync(path)) return undefined;
+  const hostJson = readJson(path) as { extensions?: { durableTask?: { hubName?: string } } };
+  return hostJson.extensions?.durableTask?.hubName;
+}
+
+function positiveInteger(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+/**
+ * Resolves settings like Core Tools: environment variables win over local.settings.json Values;
+ * the merged values are copied into process.env (without overriding) so the app reads them.
+ */
+export function loadSettings(appRoot: string, overrides: SettingsOverrides = {}): HostSettings {
+  const values: Record<string, string> = { ...readLocalSettings(appRoot) };
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) values[key] = value;
+  for (const [key, value] of Object.entries(values)) if (process.env[key] === undefined) process.env[key] = value;
+
+  const hubName = overrides.hubName ?? values['DURABLE_TASK_HUB_NAME'] ?? readHubName(appRoot) ?? 'TestHubName';
+  if (!/^[A-Za-z][A-Za-z0-9]{2,44}$/.test(hubName)) {
+    throw new Error(`Task hub name "${hubName}" is invalid: use 3-45 letters and digits, starting with a letter (Azure's rule)`);
+  }
+  return {
+    appRoot,
+    port: overrides.port ?? positiveInteger('PORT', values['PORT']) ?? 7071,
+    hubName,
+    maxConcurrentActivities:
+      overrides.maxConcurrentActivities ??
+      positiveInteger('DURABLE_MAX_CONCURRENT_ACTIVITIES', values['DURABLE_MAX_CONCURRENT_ACTIVITIES']) ??
+      availableParallelism(),
+    blobPollIntervalMs: overrides.blobPollIntervalMs ?? positiveInteger('BLOB_TRIGGER_POLL_MS', values['BLOB_TRIGGER_POLL_MS']) ?? 2000,
+    values,
+  };
+}

@@ -1,0 +1,217 @@
+import { performance } from 'node:perf_hooks';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { statusOf, withStorageRetry } from '../storage/retry.js';
+import { durableClientInputs, type HostEndpoints } from '../http/client.binding.js';
+import { invokeRegistration, type Registration, type TypedData } from '../worker.shim.js';
+
+/** Attempts before a blob is given up on, as in Azure Functions. */
+export const maxBlobAttempts = 5;
+export const poisonQueueName = 'webjobs-blobtrigger-poison';
+export const receiptsContainerName = 'azure-webjobs-hosts';
+
+interface BlobTrigger {
+  registration: Registration;
+  container: string;
+  /** Literal part of the path pattern before the first {parameter}: the listing prefix. */
+  prefix: string;
+  pattern: RegExp;
+  parameters: string[];
+  blobs: BlobServiceClient;
+  queues: QueueServiceClient;
+}
+
+/** Splits `uploads/{name}` into container and a pattern whose groups are the binding data. */
+export function compileBlobPath(path: string): { container: string; prefix: string; pattern: RegExp; parameters: string[] } {
+  const slash = path.indexOf('/');
+  const container = slash < 0 ? path : path.slice(0, slash);
+  const blobPattern = slash < 0 ? '{name}' : path.slice(slash + 1);
+  const parameters: string[] = [];
+  let regex = '';
+  let last = 0;
+  for (const match of blobPattern.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+    regex += escapeRegExp(blobPattern.slice(last, match.index));
+    parameters.push(match[1]!);
+    regex += '(.+?)';
+    last = match.index! + match[0].length;
+  }
+  regex += escapeRegExp(blobPattern.slice(last));
+  const firstParameter = blobPattern.indexOf('{');
+  return { container, prefix: firstParameter < 0 ? blobPattern : blobPattern.slice(0, firstParameter), pattern: new RegExp(`^${regex}$`, 's'), parameters };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export interface BlobTriggerOptions {
+  registrations: Iterable<Registration>;
+  /** Setting name → value (connection strings). */
+  settings: Record<string, string>;
+  /** Storage for receipts (AzureWebJobsStorage). */
+  hostStorage: string;
+  hostId: string;
+  intervalMs: number;
+  endpoints: () => HostEndpoints;
+  log: (line: string) => void;
+}
+
+/**
+ * Polls the containers of blob-triggered functions. Each new or changed blob (new ETag) is
+ * processed once: a receipt blob under `azure-webjobs-hosts` records it (and failed attempts), so
+ * a restart neither re-triggers nor forgets failures; after 5 failures the blob goes to the
+ * `webjobs-blobtrigger-poison` queue with the reason.
+ */
+export class BlobTriggerPoller {
+  private readonly triggers: BlobTrigger[] = [];
+  private readonly receipts: ContainerClient;
+  private readonly done = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: BlobTriggerOptions) {
+    this.receipts = BlobServiceClient.fromConnectionString(options.hostStorage).getContainerClient(receiptsContainerName);
+    for (const registration of options.registrations) {
+      if (registration.trigger.type !== 'blobTrigger') continue;
+      const connectionName = String(registration.trigger['connection'] ?? 'AzureWebJobsStorage') || 'AzureWebJobsStorage';
+      const connectionString = options.settings[connectionName] ?? process.env[connectionName];
+      if (!connectionString) throw new Error(`Blob trigger '${registration.name}' uses connection setting '${connectionName}', which is not set.`);
+      const compiled = compileBlobPath(String(registration.trigger['path']));
+      this.triggers.push({
+        registration,
+        ...compiled,
+        blobs: BlobServiceClient.fromConnectionString(connectionString),
+        queues: QueueServiceClient.fromConnectionString(connectionString),
+      });
+    }
+  }
+
+  get count(): number {
+    return this.triggers.length;
+  }
+
+  async start(): Promise<void> {
+    if (this.triggers.length === 0) return;
+    await withStorageRetry('creating the receipts container', () => this.receipts.createIfNotExists());
+    for await (const blob of this.receipts.listBlobsFlat({ prefix: this.receiptPrefix(), includeMetadata: true })) {
+      if (blob.metadata?.['completed'] === 'true' || blob.metadata?.['poisoned'] === 'true') this.done.add(blob.name);
+    }
+    const loop = async (): Promise<void> => {
+      if (this.stopped) return;
+      this.running = this.pollOnce().catch((error: unknown) => this.options.log(`Blob trigger polling failed (will retry): ${(error as Error).message}`));
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.options.intervalMs);
+    };
+    void loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private receiptPrefix(): string {
+    return `blobreceipts/${this.options.hostId}/`;
+  }
+
+  private receiptName(trigger: BlobTrigger, blobName: string, etag: string): string {
+    return `${this.receiptPrefix()}Host.Functions.${trigger.registration.name}/${etag}/${trigger.container}/${blobName}`;
+  }
+
+  /** One pass over every trigger's container. */
+  async pollOnce(): Promise<void> {
+    for (const trigger of this.triggers) {
+      const container = trigger.blobs.getContainerClient(trigger.container);
+      if (!(await container.exists())) continue;
+      for await (const blob of container.listBlobsFlat({ prefix: trigger.prefix, includeMetadata: true })) {
+        if (this.stopped) return;
+        const match = trigger.pattern.exec(blob.name);
+        if (!match) continue;
+        const etag = blob.properties.etag ?? '';
+        const receipt = this.receiptName(trigger, blob.name, etag);
+        if (this.done.has(receipt)) continue;
+        const bindingData = Object.fromEntries(trigger.parameters.map((name, index) => [name, match[index + 1]!]));
+        await this.process(trigger, container, blob.name, etag, receipt, bindingData, blob.properties as unknown as Record<string, unknown>, blob.metadata ?? {});
+      }
+    }
+  }
+
+  private async process(
+    trigger: BlobTrigger,
+    container: ContainerClient,
+    blobName: string,
+    etag: string,
+    receiptName: string,
+    bindingData: Record<string, string>,
+    properties: Record<string, unknown>,
+    metadata: Record<string, string>,
+  ): Promise<void> {
+    const receipt = this.receipts.getBlockBlobClient(receiptName);
+    let failures = 0;
+    try {
+      const existing = await receipt.getProperties();
+      if (existing.metadata?.['completed'] === 'true' || existing.metadata?.['poisoned'] === 'true') {
+        this.done.add(receiptName);
+        return;
+      }
+      failures = Number(existing.metadata?.['failurecount'] ?? 0) || 0;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    const blobClient = container.getBlobClient(blobName);
+    let lastError = '';
+    while (failures < maxBlobAttempts && !this.stopped) {
+      const started = performance.now();
+      try {
+        const content = await blobClient.downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } });
+        const triggerMetadata: Record<string, TypedData> = {
+          BlobTrigger: { string: `${trigger.container}/${blobName}` },
+          Uri: { string: blobClient.url },
+          Properties: { json: JSON.stringify(properties) },
+          Metadata: { json: JSON.stringify(metadata) },
+        };
+        for (const [name, value] of Object.entries(bindingData)) triggerMetadata[name] = { string: value };
+        await invokeRegistration(trigger.registration, {
+          inputData: [{ name: trigger.registration.triggerName, data: { bytes: content } }, ...durableClientInputs(trigger.registration, this.options.endpoints())],
+          triggerMetadata,
+        });
+        this.options.log(`Executed 'Functions.${trigger.registration.name}' (Succeeded, blob ${trigger.container}/${blobName}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
+        await this.writeReceipt(receipt, { completed: 'true', failurecount: String(failures) });
+        this.done.add(receiptName);
+        return;
+      } catch (error) {
+        if (statusOf(error) === 412 || statusOf(error) === 404) return; // changed or deleted meanwhile: the next poll sees the new version
+        failures++;
+        lastError = (error as Error).message;
+        this.options.log(
+          `Executed 'Functions.${trigger.registration.name}' (Failed attempt ${failures}/${maxBlobAttempts}, blob ${trigger.container}/${blobName}, Duration=${(performance.now() - started).toFixed(0)}ms): ${lastError}`,
+        );
+        await this.writeReceipt(receipt, { failurecount: String(failures) });
+      }
+    }
+    if (failures >= maxBlobAttempts) {
+      const queue = trigger.queues.getQueueClient(poisonQueueName);
+      await withStorageRetry('creating the poison queue', () => queue.createIfNotExists());
+      const message = {
+        Type: 'BlobTrigger',
+        FunctionId: `Host.Functions.${trigger.registration.name}`,
+        BlobType: 'BlockBlob',
+        ContainerName: trigger.container,
+        BlobName: blobName,
+        ETag: etag,
+        Reason: `Function '${trigger.registration.name}' failed ${failures} times for blob ${trigger.container}/${blobName}; last error: ${lastError}`,
+      };
+      // Functions encodes queue messages in base64 by default.
+      await withStorageRetry('writing to the poison queue', () => queue.sendMessage(Buffer.from(JSON.stringify(message)).toString('base64')));
+      await this.writeReceipt(receipt, { poisoned: 'true', failurecount: String(failures) });
+      this.done.add(receiptName);
+      this.options.log(`Blob ${trigger.container}/${blobName} moved to queue ${poisonQueueName} after ${failures} failures; it will not be retried.`);
+    }
+  }
+
+  private async writeReceipt(receipt: ReturnType<ContainerClient['getBlockBlobClient']>, metadata: Record<string, string>): Promise<void> {
+    await withStorageRetry('writing a blob receipt', () => receipt.upload('', 0, { metadata }));
+  }
+}
