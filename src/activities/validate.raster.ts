@@ -5,24 +5,28 @@
 import { open } from 'node:fs/promises';
 import gdal from 'gdal-async';
 import type { ValidateRasterInput, ValidationResult } from '../pipeline/contracts.js';
-import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readRasterInfo } from '../raster/raster.inspect.js';
+import type { IngestOptions } from '../pipeline/options.js';
+import { checkCompressionFits } from '../raster/cog.command.js';
+import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readBandInfo, readRasterInfo } from '../raster/raster.inspect.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { SourceChangedError, SourceMissingError } from './source.cache.js';
 
 export type ValidateRaster = (input: ValidateRasterInput) => Promise<ValidationResult>;
 
-function reject(source: ValidateRasterInput['source'], why: string): ValidationResult {
-  return { accepted: false, reason: `${source.container}/${source.name} cannot be ingested: ${why}` };
+/** The orchestrator prefixes the source ("Cannot ingest uploads/x.tif: …"), so reasons start with what is wrong. */
+function reject(why: string): ValidationResult {
+  return { accepted: false, reason: why };
 }
 
 export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings' | 'sources'>): ValidateRaster {
-  return async ({ source }) => {
-    if (source.size === 0) return reject(source, 'the file is empty (0 bytes); upload it again');
+  return async ({ source, options }) => {
+    if (source.size === 0) return reject('the file is empty (0 bytes); upload it again');
     let path: string;
     try {
       path = await deps.sources.localPath(source);
     } catch (error) {
-      if (error instanceof SourceChangedError || error instanceof SourceMissingError) return { accepted: false, reason: error.message };
+      if (error instanceof SourceChangedError) return reject(`it was replaced after this job was submitted (expected ETag ${source.etag}); the new upload is a job of its own`);
+      if (error instanceof SourceMissingError) return reject('it no longer exists; upload it again');
       throw error;
     }
     let dataset: gdal.Dataset;
@@ -33,17 +37,17 @@ export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings'
       const looksLikeTiff = await startsLikeTiff(path);
       await deps.sources.evict(source);
       return reject(
-        source,
         looksLikeTiff
           ? `it starts like a TIFF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`
           : `it is not a raster GDAL can read (${detail}); upload a GeoTIFF or another GDAL raster format`,
       );
     }
     try {
-      const problem = await findProblem(dataset, deps.settings.maxDimension);
+      const problem = (await findProblem(dataset, deps.settings.maxDimension)) ?? (options ? findOptionsProblem(dataset, options) : null);
       if (problem) {
         await deps.sources.evict(source);
-        return reject(source, problem);
+        // GDAL messages name the local copy; a person knows the file by its blob name.
+        return reject(problem.replaceAll(path, source.name));
       }
       return { accepted: true, info: await readRasterInfo(dataset) };
     } finally {
@@ -79,4 +83,16 @@ async function findProblem(dataset: gdal.Dataset, maxDimension: number): Promise
     return `it is ${width}×${height} pixels, over the limit of ${maxDimension} pixels a side (setting INGEST_MAX_DIMENSION); split it first or raise the limit`;
   }
   return findGeoreferencingProblem(dataset) ?? (await findUnreadablePixels(dataset));
+}
+
+/** Options the COG step would refuse, reported now rather than as retried tile failures. */
+function findOptionsProblem(dataset: gdal.Dataset, options: IngestOptions): string | null {
+  const bands = [];
+  for (let i = 1; i <= dataset.bands.count(); i++) bands.push(readBandInfo(dataset.bands.get(i)));
+  try {
+    checkCompressionFits(options, { bands });
+    return null;
+  } catch (error) {
+    return `the options do not fit it: ${(error as Error).message}`;
+  }
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
+import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { createActivityHarness, type ActivityHarness } from './activity.harness.js';
 import {
   createFixtureDir,
@@ -79,7 +80,8 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
       expect(result.accepted).toBe(false);
       if (result.accepted) return;
       expect(result.reason).toMatch(reason);
-      expect(result.reason).toContain(source.name);
+      // The orchestrator names the source; the reason must not leak the local scratch path.
+      expect(result.reason).not.toContain(harness.deps.scratchDir);
     });
 
     it('a source replaced after submission (ETag changed)', async () => {
@@ -87,6 +89,13 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
       await harness.upload(writeRgbUint8(fixtures.path, 310, 200, 'replaced-2.tif'), source.name.split('/').pop());
       const result = await createValidateRaster(harness.deps)({ source });
       expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/replaced after this job was submitted/) });
+    });
+
+    it('options the raster cannot take (lossy JPEG on int16)', async () => {
+      const source = await harness.upload(writeInt16Dem(fixtures.path, 100, 100, 'jpeg-dem.tif'));
+      const options = ingestOptionsSchema.parse({ compression: 'JPEG' });
+      const result = await createValidateRaster(harness.deps)({ source, options });
+      expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/options do not fit.*JPEG is lossy.*Int16.*use DEFLATE/) });
     });
   });
 

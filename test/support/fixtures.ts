@@ -239,7 +239,7 @@ export function writeUngeoreferenced(dir: string, name = 'no-georef.tif'): strin
 export function writeTruncated(dir: string, fraction = 0.6, name = 'truncated.tif'): string {
   // Uncompressed, so GDAL writes the directory up front and can still open the cut file.
   const whole = writeRaster(join(dir, `whole-${name}`), {
-    width: 1100,
+    width: 900,
     height: 700,
     bands: 3,
     dataType: gdal.GDT_Byte,
