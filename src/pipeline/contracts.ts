@@ -66,6 +66,8 @@ export type ValidationResult = { accepted: true; info: RasterInfo } | { accepted
 
 export interface ValidateRasterInput {
   source: SourceBlob;
+  /** When given, validation also rejects options this raster cannot take (e.g. JPEG on float data). Optional: added later. */
+  options?: IngestOptions;
 }
 
 /** A pixel window of the source, in source pixel coordinates. */
