@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
+
+/** Orchestration features through the host's HTTP API, with the fixture app and real Azurite. */
+let host: HostProcess;
+
+beforeAll(async () => {
+  host = await startHostProcess({ storage: inject('storageConnectionString'), hub: `Features${Date.now() % 1e8}`, maxConcurrentActivities: 4 });
+});
+
+afterAll(async () => {
+  await host?.stop();
+});
+
+async function run(name: string, input?: unknown): Promise<Record<string, unknown>> {
+  const id = await startOrchestration(host.url, name, input);
+  return waitForStatus(host.url, id);
+}
+
+describe('orchestration features', () => {
+  it('fans out and in over activities', async () => {
+    const status = await run('fanOut', { count: 50, tag: 'features' });
+    expect(status['runtimeStatus']).toBe('Completed');
+    expect(status['output']).toEqual({ count: 50, sum: 2 * ((49 * 50) / 2), first: [0, 2, 4] });
+    expect(status['customStatus']).toEqual({ stage: 'done', count: 50 });
+  });
+
+  it('retries a failing activity with back-off until it succeeds', async () => {
+    const status = await run('retryFlow', { key: `ok-${Date.now()}`, failTimes: 2, maxAttempts: 4 });
+    expect(status['output']).toEqual({ attempt: 3, after: 'Hello after-retry' });
+  });
+
+  it('surfaces the failure once the retry attempts are used up, and the orchestrator can catch it', async () => {
+    const status = await run('retryFlow', { key: `ko-${Date.now()}`, failTimes: 5, maxAttempts: 3 });
+    expect(status['runtimeStatus']).toBe('Completed');
+    expect(String((status['output'] as { failed: string }).failed)).toContain('flaky failure 3 of 5');
+  });
+
+  it('runs sub-orchestrations, with retry and an explicit child id, and propagates a child failure', async () => {
+    const id = await startOrchestration(host.url, 'parentFlow', {});
+    const status = await waitForStatus(host.url, id);
+    const output = status['output'] as { first: { greeting: string; parent: string }; second: { greeting: string }; failure: string };
+    expect(output.first).toEqual({ greeting: 'Hello child-1', parent: id });
+    expect(output.second.greeting).toBe('Hello child-2');
+    expect(output.failure).toContain('child asked to fail: on purpose');
+    const child = await waitForStatus(host.url, `${id}-explicit-child`);
+    expect(child['runtimeStatus']).toBe('Completed');
+  });
+
+  it('waits for a durable timer', async () => {
+    const status = await run('timerFlow', { ms: 1500 });
+    expect((status['output'] as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('races an external event against a timer with Task.any: the event wins', async () => {
+    const id = await startOrchestration(host.url, 'eventRace', { timeoutMs: 60_000 });
+    await waitForStatus(host.url, id, (s) => s['customStatus'] === 'waiting for approval');
+    const raised = await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/approve`, { method: 'POST', body: JSON.stringify({ by: 'ada' }) });
+    expect(raised.status).toBe(202);
+    const status = await waitForStatus(host.url, id);
+    expect(status['output']).toEqual({ outcome: 'approved', by: { by: 'ada' } });
+  });
+
+  it('races an external event against a timer with Task.any: the timer wins', async () => {
+    const status = await run('eventRace', { timeoutMs: 500 });
+    expect(status['output']).toEqual({ outcome: 'timed out' });
+  });
+
+  it('continues as new with fresh history until done', async () => {
+    const id = await startOrchestration(host.url, 'counterLoop', { n: 0, limit: 3 });
+    const status = await waitForStatus(host.url, id);
+    expect(status['runtimeStatus']).toBe('Completed');
+    expect(status['output']).toEqual({ n: 3, last: 4 });
+    const history = await (await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`)).json();
+    // Only the last execution's history remains.
+    expect(history.historyEvents.filter((e: { EventType: string }) => e.EventType === 'TaskCompleted')).toHaveLength(1);
+  });
+
+  it('moves payloads over 45 KB through the large-message container, invisibly to the app', async () => {
+    const status = await run('bigPayloads', { size: 200_000, padding: 'p'.repeat(100_000) });
+    expect(status['output']).toEqual({ length: 200_000, input: 100_000 });
+  });
+
+  it('fails an orchestration whose custom status exceeds 16 KB with a clear reason', async () => {
+    const status = await run('hugeStatus');
+    expect(status['runtimeStatus']).toBe('Failed');
+    expect(String(status['output'])).toMatch(/custom status is \d+ bytes.*16 KB/);
+  });
+
+  it('calls HTTP endpoints, polling 202 + Location responses', async () => {
+    const status = await run('httpCaller', { base: host.url });
+    expect(status['output']).toEqual({
+      direct: { status: 200, body: { pong: true, n: '7', q: 'z' } },
+      polled: { status: 200, body: { done: true, polls: 3 } },
+    });
+  });
+
+  it('fails an instance whose replay schedules something else than its history recorded, naming both', async () => {
+    await fetch(`${host.url}/api/toggle/nondeterministic/false`, { method: 'POST' });
+    const id = await startOrchestration(host.url, 'nondeterministic');
+    await waitForStatus(host.url, id, (s) => {
+      return s['runtimeStatus'] === 'Running';
+    });
+    // Wait until stepA has been scheduled and completed, then change the code path and wake it up.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await fetch(`${host.url}/api/toggle/nondeterministic/true`, { method: 'POST' });
+    await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/continue`, { method: 'POST', body: '1' });
+    const status = await waitForStatus(host.url, id);
+    await fetch(`${host.url}/api/toggle/nondeterministic/false`, { method: 'POST' });
+    expect(status['runtimeStatus']).toBe('Failed');
+    expect(String(status['output'])).toContain("TaskScheduled 'stepA'");
+    expect(String(status['output'])).toContain("activity 'stepB'");
+    expect(String(status['output'])).toContain('Non-deterministic');
+  });
+
+  it('routes HTTP functions with optional and constrained route parameters', async () => {
+    expect(await (await fetch(`${host.url}/api/ping`)).json()).toEqual({ pong: true, n: null, q: null });
+    expect(await (await fetch(`${host.url}/api/ping/12?q=a`)).json()).toEqual({ pong: true, n: '12', q: 'a' });
+    expect((await fetch(`${host.url}/api/ping/abc`)).status).toBe(404);
+  });
+
+  it('logs one line per invocation with function, instance id, duration and outcome', () => {
+    expect(host.output()).toMatch(/Executed 'Functions\.hello' \(Succeeded, InstanceId=\S+, TaskId=\d+, Duration=\d+ms\)/);
+    expect(host.output()).toMatch(/Executed 'Functions\.fanOut' \(Succeeded, InstanceId=\S+, Duration=\d+ms\)/);
+  });
+});
