@@ -1,0 +1,152 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startHostProcess, waitForStatus, type HostProcess } from './support/host.process.js';
+
+/**
+ * Every DurableClient method of the real `durable-functions` SDK, called by the fixture app's HTTP
+ * function through `df.getClient(context)` against the host.
+ */
+let host: HostProcess;
+
+beforeAll(async () => {
+  host = await startHostProcess({ storage: inject('storageConnectionString'), hub: `Client${Date.now() % 1e8}` });
+});
+
+afterAll(async () => {
+  await host?.stop();
+});
+
+async function call<T = unknown>(method: string, ...args: unknown[]): Promise<{ ok: boolean; result: T; error?: string }> {
+  const response = await fetch(`${host.url}/api/client/${method}`, { method: 'POST', body: JSON.stringify(args) });
+  expect(response.status).toBe(200);
+  return (await response.json()) as { ok: boolean; result: T; error?: string };
+}
+
+const unique = (prefix: string): string => `${prefix}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
+
+describe('DurableClient through df.getClient', () => {
+  it('startNew with an instance id and input, then getStatus with and without history', async () => {
+    const instanceId = unique('client-seq');
+    const started = await call<string>('startNew', 'sequence', { instanceId, input: 'in' });
+    expect(started).toEqual({ ok: true, result: instanceId });
+    await waitForStatus(host.url, instanceId);
+    const plain = await call<Record<string, unknown>>('getStatus', instanceId);
+    expect(plain.result).toMatchObject({ name: 'sequence', instanceId, runtimeStatus: 'Completed', input: 'in', output: ['Hello Tokyo', 'Hello Seattle', 'in'] });
+    const withHistory = await call<{ history: Array<Record<string, unknown>> }>('getStatus', instanceId, { showHistory: true, showHistoryOutput: true, showInput: true });
+    const types = withHistory.result.history.map((event) => event['EventType']);
+    expect(types).toEqual(['ExecutionStarted', 'TaskCompleted', 'TaskCompleted', 'ExecutionCompleted']);
+    expect(withHistory.result.history[1]).toMatchObject({ FunctionName: 'hello', Result: 'Hello Tokyo' });
+    expect(withHistory.result.history[1]!['ScheduledTime']).toEqual(expect.any(String));
+  });
+
+  it('startNew without an instance id generates one', async () => {
+    const started = await call<string>('startNew', 'sequence');
+    expect(started.ok).toBe(true);
+    expect(started.result).toMatch(/^[0-9a-f]{32}$/);
+    await waitForStatus(host.url, started.result);
+  });
+
+  it('getStatus of an unknown instance throws the SDK 404 error', async () => {
+    const status = await call('getStatus', 'no-such-instance');
+    expect(status.ok).toBe(false);
+    expect(status.error).toContain('404');
+  });
+
+  it('getStatusAll and getStatusBy list instances, with filters', async () => {
+    const from = new Date(Date.now() - 1000).toISOString();
+    const instanceId = unique('client-list');
+    await call('startNew', 'sequence', { instanceId });
+    await waitForStatus(host.url, instanceId);
+    const all = await call<Array<{ instanceId: string }>>('getStatusAll');
+    expect(all.result.map((s) => s.instanceId)).toContain(instanceId);
+    const completed = await call<Array<{ instanceId: string; runtimeStatus: string }>>('getStatusBy', { createdTimeFrom: from, runtimeStatus: ['Completed'] });
+    expect(completed.result.map((s) => s.instanceId)).toContain(instanceId);
+    expect(completed.result.every((s) => s.runtimeStatus === 'Completed')).toBe(true);
+    const running = await call<Array<{ instanceId: string }>>('getStatusBy', { createdTimeFrom: from, runtimeStatus: ['Running'] });
+    expect(running.result.map((s) => s.instanceId)).not.toContain(instanceId);
+  });
+
+  it('raiseEvent delivers events; suspend holds them until resume', async () => {
+    const instanceId = unique('client-events');
+    await call('startNew', 'waitForever', { instanceId });
+    await waitForStatus(host.url, instanceId, (s) => s['runtimeStatus'] === 'Running');
+    expect((await call('raiseEvent', instanceId, 'go', 1)).ok).toBe(true);
+    expect((await call('suspend', instanceId, 'hold on')).ok).toBe(true);
+    await waitForStatus(host.url, instanceId, (s) => s['runtimeStatus'] === 'Suspended');
+    expect((await call('raiseEvent', instanceId, 'go', 2)).ok).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await call<{ runtimeStatus: string }>('getStatus', instanceId)).result.runtimeStatus).toBe('Suspended');
+    expect((await call('resume', instanceId, 'go on')).ok).toBe(true);
+    const status = await waitForStatus(host.url, instanceId);
+    expect(status['output']).toEqual([1, 2]);
+  });
+
+  it('terminate ends a running instance with the reason as output', async () => {
+    const instanceId = unique('client-terminate');
+    await call('startNew', 'waitForever', { instanceId });
+    await waitForStatus(host.url, instanceId, (s) => s['runtimeStatus'] === 'Running');
+    expect((await call('terminate', instanceId, 'no longer needed')).ok).toBe(true);
+    const status = await waitForStatus(host.url, instanceId);
+    expect(status).toMatchObject({ runtimeStatus: 'Terminated', output: 'no longer needed' });
+  });
+
+  it('rewind re-runs only the failed work of a failed instance', async () => {
+    await fetch(`${host.url}/api/toggle/broken/true`, { method: 'POST' });
+    const instanceId = unique('client-rewind');
+    await call('startNew', 'rewindable', { instanceId });
+    const failed = await waitForStatus(host.url, instanceId);
+    expect(failed['runtimeStatus']).toBe('Failed');
+    expect(String(failed['output'])).toContain('breakable is broken');
+    await fetch(`${host.url}/api/toggle/broken/false`, { method: 'POST' });
+    expect((await call('rewind', instanceId, 'fixed it')).ok).toBe(true);
+    const status = await waitForStatus(host.url, instanceId, (s) => s['runtimeStatus'] === 'Completed');
+    expect(status['output']).toEqual({ before: 42, fixed: 'fixed:payload' });
+    const history = await call<{ history: Array<{ EventType: string; FunctionName?: string }> }>('getStatus', instanceId, { showHistory: true });
+    const completed = history.result.history.filter((e) => e.EventType === 'TaskCompleted').map((e) => e.FunctionName);
+    expect(completed).toEqual(['recordWork', 'breakable']);
+  });
+
+  it('purgeInstanceHistory and purgeInstanceHistoryBy delete finished instances', async () => {
+    const from = new Date(Date.now() - 1000).toISOString();
+    const one = unique('client-purge');
+    await call('startNew', 'sequence', { instanceId: one });
+    await waitForStatus(host.url, one);
+    expect((await call('purgeInstanceHistory', one)).result).toEqual({ instancesDeleted: 1 });
+    expect((await call('getStatus', one)).ok).toBe(false);
+    const other = unique('client-purge-by');
+    await call('startNew', 'waitForever', { instanceId: other });
+    await waitForStatus(host.url, other, (s) => s['runtimeStatus'] === 'Running');
+    await call('terminate', other, 'to purge');
+    await waitForStatus(host.url, other);
+    const purged = await call<{ instancesDeleted: number }>('purgeInstanceHistoryBy', { createdTimeFrom: from, runtimeStatus: ['Terminated'] });
+    expect(purged.result.instancesDeleted).toBeGreaterThanOrEqual(1);
+    expect((await call('getStatus', other)).ok).toBe(false);
+  });
+
+  it('createCheckStatusResponse, createHttpManagementPayload and waitForCompletionOrCreateCheckStatusResponse', async () => {
+    const instanceId = unique('client-links');
+    await call('startNew', 'sequence', { instanceId, input: 'w' });
+    const check = await fetch(`${host.url}/api/client/createCheckStatusResponse`, { method: 'POST', body: JSON.stringify([instanceId]) });
+    expect(check.status).toBe(202);
+    const location = check.headers.get('location')!;
+    expect(location.startsWith(`${host.url}/runtime/webhooks/durabletask/instances/${instanceId}`)).toBe(true);
+    expect((await fetch(location)).status).toBeLessThan(300);
+    const payload = await call<Record<string, string>>('createHttpManagementPayload', instanceId);
+    expect(payload.result['id']).toBe(instanceId);
+    expect(payload.result['sendEventPostUri']).toContain(`${host.url}/runtime/webhooks/durabletask/instances/${instanceId}/raiseEvent/{eventName}`);
+    const waited = await fetch(`${host.url}/api/client/waitForCompletionOrCreateCheckStatusResponse`, {
+      method: 'POST',
+      body: JSON.stringify([instanceId, { timeoutInMilliseconds: 20_000, retryIntervalInMilliseconds: 200 }]),
+    });
+    expect(waited.status).toBe(200);
+    expect(await waited.json()).toEqual(['Hello Tokyo', 'Hello Seattle', 'w']);
+  });
+
+  it('signalEntity and readEntityState get a clear "not supported" error (entities are not implemented in this host)', async () => {
+    const signal = await call('signalEntity', { name: 'counter', key: 'a' }, 'add', 1);
+    expect(signal.ok).toBe(false);
+    expect(signal.error).toContain('501');
+    const read = await call('readEntityState', { name: 'counter', key: 'a' });
+    expect(read.ok).toBe(false);
+    expect(read.error).toContain('not supported');
+  });
+});
