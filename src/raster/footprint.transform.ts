@@ -26,12 +26,24 @@ export function computeWgs84Footprint(
   // easting/longitude first, so lat-first CRSs (EPSG:4326 and friends) get their inputs swapped.
   const swap = srs.EPSGTreatsAsLatLong() || srs.EPSGTreatsAsNorthingEasting();
   const transform = new gdal.CoordinateTransformation(srs, wgs84LonLat());
-  const lonLat: Ring = outline.map(([x, y]) => {
-    const point = swap ? transform.transformPoint(y, x) : transform.transformPoint(x, y);
-    if (!Number.isFinite(point.x) || !Number.isFinite(point.y)) {
-      throw new Error(`cannot transform (${x}, ${y}) to WGS84: the raster's outline lies outside its CRS's valid area`);
+  const lonLat: Ring = [];
+  let failed = 0;
+  for (const [x, y] of outline) {
+    let point: { x: number; y: number } | undefined;
+    try {
+      point = swap ? transform.transformPoint(y, x) : transform.transformPoint(x, y);
+    } catch {
+      point = undefined;
     }
-    return [point.x, point.y];
-  });
+    // A few outline points outside the projection's domain (e.g. past a pole) are dropped; the rest still bound it.
+    if (point && Number.isFinite(point.x) && Number.isFinite(point.y)) lonLat.push([point.x, point.y]);
+    else failed++;
+  }
+  if (lonLat.length < 4 || failed > outline.length / 4) {
+    throw new Error(`${failed} of ${outline.length} outline points cannot be transformed to WGS84`);
+  }
+  const first = lonLat[0]!;
+  const last = lonLat[lonLat.length - 1]!;
+  if (first[0] !== last[0] || first[1] !== last[1]) lonLat.push([first[0], first[1]]);
   return toGeoJsonFootprint(lonLat);
 }

@@ -6,6 +6,7 @@ import gdal from 'gdal-async';
 import type { BandInfo, CrsInfo, RasterInfo } from '../pipeline/contracts.js';
 import { toNodata } from './data.type.js';
 import type { MosaicBand } from './mosaic.vrt.js';
+import { computeWgs84Footprint } from './footprint.transform.js';
 import { isDefaultGeoTransform, type GeoTransform } from './geo.transform.js';
 
 /** The parts of `gdalinfo -json` this module reads. */
@@ -87,7 +88,18 @@ export function findGeoreferencingProblem(dataset: gdal.Dataset): string | null 
       'assign one (for example `gdal_edit.py -a_srs EPSG:<code> file.tif`) and upload again'
     );
   }
-  if (gt[1] === 0 || gt[5] === 0) return `its geotransform [${gt.join(', ')}] has a zero pixel size`;
+  if (gt[1] === 0 && gt[2] === 0) return `its geotransform [${gt.join(', ')}] has a zero pixel width`;
+  if (gt[4] === 0 && gt[5] === 0) return `its geotransform [${gt.join(', ')}] has a zero pixel height`;
+  const srs = dataset.srs;
+  const crsName = srs.getAttrValue(srs.isLocal() ? 'LOCAL_CS' : srs.isProjected() ? 'PROJCS' : 'GEOGCS') || 'unnamed';
+  if (srs.isLocal()) {
+    return `its CRS "${crsName}" is a local engineering CRS, which cannot be placed on the Earth; assign a real one (for example \`gdal_edit.py -a_srs EPSG:<code> file.tif\`) and upload again`;
+  }
+  try {
+    computeWgs84Footprint(srs, gt, dataset.rasterSize.x, dataset.rasterSize.y);
+  } catch (error) {
+    return `its outline cannot be transformed from its CRS "${crsName}" to WGS84 (${(error as Error).message}); check the CRS and geotransform`;
+  }
   return null;
 }
 
