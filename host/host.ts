@@ -113,7 +113,8 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   try {
     const store = new TaskHubStore(storage.connectionString, settings.hubName);
     await store.ensureCreated();
-    const lease: HubLease = await acquireHubLease(store.leases, settings.hubName, log);
+    const leaseWaitMs = Number(settings.values['DURABLE_HUB_LEASE_WAIT_MS'] ?? 20_000);
+    const lease: HubLease = await acquireHubLease(store.leases, settings.hubName, log, leaseWaitMs);
     cleanups.push(() => lease.release());
 
     const registrations = await loadApp(appRoot);

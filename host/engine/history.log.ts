@@ -6,15 +6,17 @@ import { eventKey, type HistoryEvent, type RetryOptions } from './history.js';
  *   {"k":"e","ep":N,"ev":{...}}     a history event of episode N
  *   {"k":"r","ep":N,"key":"t:5"}    a history event of episode N that was persisted earlier as "i"
  *   {"k":"c","ep":N,"s":{...}}      commit marker of episode N with the host's bookkeeping
+ * Episode lines also carry "a", a random id of the write attempt: a torn attempt of episode N
+ * and its retry after a restart are told apart.
  * An episode counts only once its commit marker is present, so an episode written in several
  * appends (over 4 MiB) and cut off by a crash is ignored as a whole. Every append starts with a
  * newline, so a cut-off line never merges with the next append's first line.
  */
 export type LogLine =
   | { k: 'i'; ev: HistoryEvent }
-  | { k: 'e'; ep: number; ev: HistoryEvent }
-  | { k: 'r'; ep: number; key: string }
-  | { k: 'c'; ep: number; s: EpisodeSnapshot };
+  | { k: 'e'; ep: number; a: string; ev: HistoryEvent }
+  | { k: 'r'; ep: number; a: string; key: string }
+  | { k: 'c'; ep: number; a: string; s: EpisodeSnapshot };
 
 export interface RetrySnapshot {
   /** Attempts made so far (1 = first attempt). */
@@ -57,7 +59,7 @@ export function parseLog(text: string): ParsedLog {
   const committed: HistoryEvent[] = [];
   const consumed = new Set<string>();
   let buffer: HistoryEvent[] = [];
-  let bufferEpisode = -1;
+  let bufferEpisode = '';
   let snapshot: EpisodeSnapshot | undefined;
   let episodes = 0;
   let tornLines = 0;
@@ -78,9 +80,10 @@ export function parseLog(text: string): ParsedLog {
       }
       case 'e':
       case 'r': {
-        if (line.ep !== bufferEpisode) {
+        const attempt = `${line.ep}/${line.a}`;
+        if (attempt !== bufferEpisode) {
           buffer = [];
-          bufferEpisode = line.ep;
+          bufferEpisode = attempt;
         }
         const event = line.k === 'e' ? line.ev : inbox.get(line.key);
         if (!event) throw new Error(`History references incoming event ${line.k === 'r' ? line.key : ''} that was never stored`);
@@ -88,7 +91,7 @@ export function parseLog(text: string): ParsedLog {
         break;
       }
       case 'c': {
-        if (line.ep === bufferEpisode || buffer.length === 0) {
+        if (`${line.ep}/${line.a}` === bufferEpisode || buffer.length === 0) {
           for (const event of buffer) {
             committed.push(event);
             const key = eventKey(event);
@@ -98,7 +101,7 @@ export function parseLog(text: string): ParsedLog {
           episodes = line.ep + 1;
         }
         buffer = [];
-        bufferEpisode = -1;
+        bufferEpisode = '';
         break;
       }
     }

@@ -69,6 +69,13 @@ export class OrchestrationEngine {
   private readonly loading = new Map<string, Promise<InstanceState | undefined>>();
   private stopping = false;
   private runningActivities = 0;
+  /**
+   * Fault injection for durability tests (DURABLE_HOST_FAULT): `after-append:N` kills the process
+   * right after the N-th episode append (before the instance row update); `torn-append:N` writes
+   * only part of the N-th episode and then kills the process.
+   */
+  private readonly fault = /^(after-append|torn-append):(\d+)$/.exec(process.env['DURABLE_HOST_FAULT'] ?? '');
+  private commits = 0;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -282,8 +289,8 @@ export class OrchestrationEngine {
     state.handledActions = previous?.h ?? 0;
     state.nextEventId = previous?.id ?? 0;
     state.retries = new Map(Object.entries(previous?.r ?? {}).map(([index, retry]) => [Number(index), { attempt: retry.attempt, options: retry.options }]));
-    const lines = kept.map((event) => lineOf({ k: 'e', ep: 0, ev: event }));
-    lines.push(lineOf({ k: 'c', ep: 0, s: state.snapshot() }));
+    const lines = kept.map((event) => lineOf({ k: 'e', ep: 0, a: 'rewind', ev: event }));
+    lines.push(lineOf({ k: 'c', ep: 0, a: 'rewind', s: state.snapshot() }));
     state.blobLength = await this.store.appendHistory(blobName, 0, '\n' + lines.join('\n'));
     state.episodes = 1;
     state.record.lastUpdatedTime = new Date();
@@ -847,16 +854,24 @@ export class OrchestrationEngine {
     const snapshot = instance.snapshot(next);
     instance.record.lastUpdatedTime = new Date();
     if (terminalStatuses.has(instance.status)) instance.record.completedTime = instance.record.lastUpdatedTime;
+    const a = randomUUID().slice(0, 8);
     await this.enqueueWrite(instance, async () => {
       const lines: string[] = [];
       for (const event of newEvents) {
         const key = eventKey(event);
-        if (key && instance.persistedKeys.has(key)) lines.push(lineOf({ k: 'r', ep: episode, key }));
-        else lines.push(lineOf({ k: 'e', ep: episode, ev: await this.externalizeEvent(instance.id, event) }));
+        if (key && instance.persistedKeys.has(key)) lines.push(lineOf({ k: 'r', ep: episode, a, key }));
+        else lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.externalizeEvent(instance.id, event) }));
       }
-      for (const event of generated) lines.push(lineOf({ k: 'e', ep: episode, ev: await this.externalizeEvent(instance.id, event) }));
-      lines.push(lineOf({ k: 'c', ep: episode, s: snapshot }));
-      instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, '\n' + lines.join('\n'));
+      for (const event of generated) lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.externalizeEvent(instance.id, event) }));
+      lines.push(lineOf({ k: 'c', ep: episode, a, s: snapshot }));
+      const text = '\n' + lines.join('\n');
+      const injectFault = this.fault !== null && ++this.commits === Number(this.fault[2]);
+      if (injectFault && this.fault![1] === 'torn-append') {
+        await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, text.slice(0, Math.floor(text.length / 2)));
+        process.kill(process.pid, 'SIGKILL');
+      }
+      instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, text);
+      if (injectFault) process.kill(process.pid, 'SIGKILL');
       for (const event of newEvents) {
         const key = eventKey(event);
         if (key) instance.persistedKeys.delete(key);

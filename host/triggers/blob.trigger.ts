@@ -88,11 +88,12 @@ export class BlobTriggerPoller {
   }
 
   get count(): number {
-    return this.triggers.length;
+    return this.options.intervalMs === 0 ? 0 : this.triggers.length;
   }
 
   async start(): Promise<void> {
-    if (this.triggers.length === 0) return;
+    // An interval of 0 turns blob triggers off (e.g. for hosts that share a container with another).
+    if (this.triggers.length === 0 || this.options.intervalMs === 0) return;
     await withStorageRetry('creating the receipts container', () => this.receipts.createIfNotExists());
     for await (const blob of this.receipts.listBlobsFlat({ prefix: this.receiptPrefix(), includeMetadata: true })) {
       if (blob.metadata?.['completed'] === 'true' || blob.metadata?.['poisoned'] === 'true') this.done.add(blob.name);
