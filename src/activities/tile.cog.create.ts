@@ -9,6 +9,7 @@ import { hashFile } from '../raster/checksum.js';
 import { describeCog, writeThumbnail, writeTileCog } from '../raster/cog.create.js';
 import { cogBlob, thumbnailBlob } from '../stac/catalog.layout.js';
 import { mediaTypes } from '../stac/stac.types.js';
+import { canRenderThumbnail } from '../raster/thumbnail.command.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 
 export type CreateTileCog = (input: CreateTileCogInput) => Promise<TileCog>;
@@ -24,13 +25,14 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
       // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
       const { size, checksum } = await hashFile(cogPath);
       const description = await describeCog(cogPath);
-      const pngPath = join(workDir, `${input.itemId}.png`);
-      await writeThumbnail(cogPath, pngPath, description);
       const ref = cogBlob(input.collection, input.source.name, input.itemId);
       const thumbnailRef = thumbnailBlob(input.collection, input.source.name, input.itemId);
+      const pngPath = join(workDir, `${input.itemId}.png`);
+      const withThumbnail = canRenderThumbnail(description.bands);
+      if (withThumbnail) await writeThumbnail(cogPath, pngPath, description);
       const [{ url }, thumbnail] = await Promise.all([
         deps.store.uploadFile(ref, cogPath, mediaTypes.cog),
-        deps.store.uploadFile(thumbnailRef, pngPath, mediaTypes.png),
+        withThumbnail ? deps.store.uploadFile(thumbnailRef, pngPath, mediaTypes.png) : undefined,
       ]);
       return {
         itemId: input.itemId,
@@ -46,7 +48,7 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
         geometry: description.geometry,
         bbox: description.bbox,
         nativeBbox: description.nativeBbox,
-        thumbnail: { ...thumbnailRef, url: thumbnail.url },
+        ...(thumbnail ? { thumbnail: { ...thumbnailRef, url: thumbnail.url } } : {}),
       };
     } finally {
       await rm(workDir, { recursive: true, force: true });

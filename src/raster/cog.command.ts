@@ -4,7 +4,7 @@
  */
 import type { BandInfo, TileWindow } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
-import { isFloatDataType } from './data.type.js';
+import { isComplexDataType, isFloatDataType } from './data.type.js';
 
 /** What the builder needs to know about the source beyond the options. */
 export interface CogSourceTraits {
@@ -68,7 +68,9 @@ export function buildCogTranslateArgs(window: TileWindow, options: IngestOptions
     `OVERVIEW_RESAMPLING=${chooseOverviewResampling(options, source)}`,
   ];
   // A predictor on palette indices only scrambles them; it helps continuous data.
-  if (options.predictor && isLossless(options.compression) && !isPaletted(source)) creation.push('PREDICTOR=YES');
+  // GDAL has no horizontal predictor for complex samples.
+  const predictable = !isPaletted(source) && !source.bands.some((band) => isComplexDataType(band.gdalDataType));
+  if (options.predictor && isLossless(options.compression) && predictable) creation.push('PREDICTOR=YES');
   // LEVEL only means something to DEFLATE and ZSTD; LZW has none, JPEG/WEBP use QUALITY.
   if (options.level !== undefined) {
     if (options.compression === 'DEFLATE' && options.level > 12) throw new Error(`DEFLATE level must be 1-12, got ${options.level}`);

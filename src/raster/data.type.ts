@@ -30,7 +30,7 @@ export function isFloatDataType(gdalDataType: string): boolean {
 }
 
 export function isComplexDataType(gdalDataType: string): boolean {
-  return gdalDataType.startsWith('C');
+  return /^C(Int|Float)\d+$/.test(gdalDataType);
 }
 
 /** A GDAL nodata value as STAC/JSON can carry it (JSON has no NaN or Infinity). */

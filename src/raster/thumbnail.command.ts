@@ -4,6 +4,7 @@
  * colours, 8-bit RGB is shown as is, and anything else is stretched to mean ± 2σ.
  */
 import type { BandInfo, BandStatistics } from '../pipeline/contracts.js';
+import { isComplexDataType } from './data.type.js';
 
 export const thumbnailMaxSize = 256;
 
@@ -22,6 +23,11 @@ export function stretchRange(statistics: BandStatistics | null): [number, number
   let high = Math.min(statistics.maximum, statistics.mean + 2 * statistics.stddev);
   if (!(high > low)) [low, high] = [statistics.minimum, statistics.minimum + 1];
   return [low, high];
+}
+
+/** Complex samples (radar phase and amplitude) have no single sensible picture; they get no thumbnail. */
+export function canRenderThumbnail(bands: readonly Pick<BandInfo, 'gdalDataType'>[]): boolean {
+  return bands.length > 0 && !bands.some((band) => isComplexDataType(band.gdalDataType));
 }
 
 export function buildThumbnailTranslateArgs(bands: readonly ThumbnailBand[], width: number, height: number): string[] {

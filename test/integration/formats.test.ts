@@ -13,7 +13,7 @@ import { planTiles } from '../../src/raster/tile.plan.js';
 import { itemBlob } from '../../src/stac/catalog.layout.js';
 import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
-import { convertRaster, createFixtureDir, writeInt16Dem, writeRgbUint8, writeUsFeet, type FixtureDir } from '../support/fixtures.js';
+import { convertRaster, createFixtureDir, writeComplexInt16, writeInt16Dem, writeRgbUint8, writeUsFeet, type FixtureDir } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 import { createActivityHarness, downloadBlob, samePixels, type ActivityHarness } from './activity.harness.js';
 
@@ -79,6 +79,15 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     expect(e).toBeLessThan(-73.9);
     expect(s).toBeGreaterThan(40.6);
     expect(n).toBeLessThan(40.8);
+  });
+
+  it('ingests complex samples (cint16) without a predictor or a thumbnail', async () => {
+    const path = writeComplexInt16(fixtures.path);
+    const { item, cogPath } = await ingestOne(path);
+    expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'cint16' });
+    expect(item.assets['thumbnail']).toBeUndefined();
+    // gdal-async cannot read complex pixels into arrays; GDAL's checksum covers both parts.
+    expect(gdal.checksumImage(gdal.open(cogPath).bands.get(1))).toBe(gdal.checksumImage(gdal.open(path).bands.get(1)));
   });
 
   it('rejects a VRT whose source files were not uploaded with it', async () => {

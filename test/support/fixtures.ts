@@ -49,6 +49,7 @@ function typedArrayFor(dataType: string, length: number): gdal.TypedArray {
       return new Float32Array(length);
     case gdal.GDT_Float64:
       return new Float64Array(length);
+
     default:
       throw new Error(`fixture data type ${dataType} not supported`);
   }
@@ -310,4 +311,18 @@ export function writeUsFeet(dir: string, width = 300, height = 200, name = 'ny-f
     geoTransform: [980000, 20, 0, 200000, 0, -20],
     value: (x, y) => x * 3 + y,
   });
+}
+
+/** Complex int16 (SAR-style) in UTM 33N, converted from an int16 ramp (gdal-async cannot write complex pixels). */
+export function writeComplexInt16(dir: string, width = 256, height = 200, name = 'complex-cint16.tif'): string {
+  const real = writeRaster(join(dir, `real-${name}`), {
+    width,
+    height,
+    bands: 1,
+    dataType: gdal.GDT_Int16,
+    srs: utm33(),
+    geoTransform: [500000, 10, 0, 6000000, 0, -10],
+    value: (x, y) => (x + y) % 1000,
+  });
+  return convertRaster(real, 'GTiff', name, ['-ot', 'CInt16']);
 }

@@ -50,6 +50,11 @@ describe('buildCogTranslateArgs', () => {
     expect(() => buildCogTranslateArgs(window, ingestOptionsSchema.parse({ compression: 'JPEG' }), paletted)).toThrow(/colour table/);
   });
 
+  it('adds no predictor for complex samples', () => {
+    const complex = { bands: [{ gdalDataType: 'CInt16', hasColorTable: false, colorInterpretation: 'Gray', nodata: null }] };
+    expect(creationOptions(buildCogTranslateArgs(window, ingestOptionsSchema.parse({}), complex))).not.toContain('PREDICTOR=YES');
+  });
+
   it('rejects a DEFLATE level the driver does not have', () => {
     expect(() => buildCogTranslateArgs(window, ingestOptionsSchema.parse({ level: 15 }), float)).toThrow(/1-12/);
   });
