@@ -60,11 +60,13 @@ interface ConnectionParts {
 
 export function connect(connectionString: string): ConnectionParts {
   const insecure = /DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(connectionString);
-  const tableOptions = insecure ? { allowInsecureConnection: true } : {};
+  // Few SDK-level retries: withStorageRetry waits out outages itself and says what it waits for.
+  const tableOptions = { ...(insecure ? { allowInsecureConnection: true } : {}), retryOptions: { maxRetries: 1, retryDelayInMs: 200 } };
+  const storageOptions = { retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1000 } };
   return {
-    blob: BlobServiceClient.fromConnectionString(connectionString),
+    blob: BlobServiceClient.fromConnectionString(connectionString, storageOptions),
     tables: TableServiceClient.fromConnectionString(connectionString, tableOptions),
-    queues: QueueServiceClient.fromConnectionString(connectionString),
+    queues: QueueServiceClient.fromConnectionString(connectionString, storageOptions),
     tableClient: (name) => TableClient.fromConnectionString(connectionString, name, tableOptions),
   };
 }
