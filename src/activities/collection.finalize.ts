@@ -45,19 +45,18 @@ async function writeSourceMosaic(
   items: readonly RegisteredItem[],
 ): Promise<Record<string, StacAsset>> {
   if (items.length === 0 || items.some((item) => !item.window)) return {};
-  let sourcePath: string;
-  try {
-    // Usually still cached from the tile activities on this process; otherwise downloaded again.
-    sourcePath = await deps.sources.localPath(source);
-  } catch (error) {
-    if (error instanceof SourceChangedError || error instanceof SourceMissingError) return {};
-    throw error;
-  }
   const tiles = items.map((item) => ({
     file: cogBlob(collection, source.name, item.itemId).name.split('/').pop()!,
     window: item.window as TileWindow,
   }));
-  const xml = buildMosaicVrt(await describeMosaic(sourcePath, tiles));
+  let xml: string;
+  try {
+    // Usually still cached from the tile activities on this process; otherwise downloaded again.
+    xml = buildMosaicVrt(await deps.sources.withLocalCopy(source, (sourcePath) => describeMosaic(sourcePath, tiles)));
+  } catch (error) {
+    if (error instanceof SourceChangedError || error instanceof SourceMissingError) return {};
+    throw error;
+  }
   const ref = mosaicBlob(collection, source.name);
   const { url } = await deps.store.uploadBytes(ref, Buffer.from(xml), mediaTypes.vrt);
   return {

@@ -30,33 +30,82 @@ export class SourceMissingError extends Error {
   }
 }
 
+/** Default cap on the bytes of idle copies kept: enough for a few large sources, well below a Functions instance's disk. */
+export const defaultSourceCacheBytes = 16 * 1024 ** 3;
+
+interface CacheEntry {
+  ready: Promise<string>;
+  path: string;
+  size: number;
+  /** Activities currently reading the copy; it is never deleted under them. */
+  users: number;
+  lastUsed: number;
+}
+
 export class SourceCache {
-  private readonly pending = new Map<string, Promise<string>>();
+  private readonly entries = new Map<string, CacheEntry>();
+  private clock = 0;
 
   constructor(
     private readonly store: BlobStore,
     /** Folder the copies live in; created on first use. */
     readonly directory: string,
+    /** Idle copies beyond this many bytes are deleted, least recently used first (jobs that failed never evict theirs). */
+    private readonly maxBytes: number = defaultSourceCacheBytes,
   ) {}
 
-  /** The local path of `source`, downloading it once (concurrent callers share one download). */
-  async localPath(source: SourceBlob): Promise<string> {
+  /**
+   * Runs `use` with the local path of `source`, downloading it once (concurrent callers share
+   * one download); the copy is not trimmed while `use` runs.
+   */
+  async withLocalCopy<T>(source: SourceBlob, use: (path: string) => Promise<T>): Promise<T> {
     const key = cacheKey(source);
-    let download = this.pending.get(key);
-    if (!download) {
-      download = this.download(source, key);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const path = this.pathFor(source, key);
+      const created: CacheEntry = { path, size: source.size, users: 0, lastUsed: 0, ready: this.download(source, path) };
       // A failed download must not poison later attempts (the orchestrator retries).
-      download.catch(() => this.pending.delete(key));
-      this.pending.set(key, download);
+      created.ready.catch(() => {
+        if (this.entries.get(key) === created) this.entries.delete(key);
+      });
+      this.entries.set(key, created);
+      entry = created;
     }
-    return download;
+    entry.users++;
+    entry.lastUsed = ++this.clock;
+    try {
+      const path = await entry.ready;
+      await this.trim();
+      return await use(path);
+    } finally {
+      entry.users--;
+      entry.lastUsed = ++this.clock;
+    }
   }
 
   /** Deletes the local copy of `source` (after the job no longer needs it). */
   async evict(source: SourceBlob): Promise<void> {
     const key = cacheKey(source);
-    this.pending.delete(key);
+    const entry = this.entries.get(key);
+    if (entry && entry.users > 0) return; // someone is still reading it; trimming will get it later
+    this.entries.delete(key);
     await rm(this.pathFor(source, key), { force: true });
+  }
+
+  /** Bytes of the copies this cache holds. */
+  get cachedBytes(): number {
+    let total = 0;
+    for (const entry of this.entries.values()) total += entry.size;
+    return total;
+  }
+
+  private async trim(): Promise<void> {
+    const idle = [...this.entries.entries()].filter(([, entry]) => entry.users === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [key, entry] of idle) {
+      if (this.cachedBytes <= this.maxBytes) return;
+      this.entries.delete(key);
+      await rm(entry.path, { force: true });
+    }
   }
 
   private pathFor(source: SourceBlob, key: string): string {
@@ -64,8 +113,7 @@ export class SourceCache {
     return join(this.directory, `${key}${extname(source.name).toLowerCase()}`);
   }
 
-  private async download(source: SourceBlob, key: string): Promise<string> {
-    const path = this.pathFor(source, key);
+  private async download(source: SourceBlob, path: string): Promise<string> {
     await mkdir(this.directory, { recursive: true });
     // A complete copy from an earlier run of this process (or another one) is reused: copies
     // only appear under their final name once fully downloaded.
@@ -77,7 +125,11 @@ export class SourceCache {
       await rename(partial, path);
     } catch (error) {
       await rm(partial, { force: true });
-      if (error instanceof RestError && error.statusCode === 412) throw new SourceChangedError(source);
+      if (error instanceof RestError && error.statusCode === 412) {
+        // Azurite answers 412 (not 404) to If-Match on a deleted blob: tell the two apart.
+        const current = await this.store.stat({ container: source.container, name: source.name });
+        throw current ? new SourceChangedError(source) : new SourceMissingError(source);
+      }
       if (error instanceof RestError && error.statusCode === 404) throw new SourceMissingError(source);
       throw error;
     }

@@ -16,12 +16,11 @@ export type CreateTileCog = (input: CreateTileCogInput) => Promise<TileCog>;
 
 export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir'>): CreateTileCog {
   return async (input) => {
-    const sourcePath = await deps.sources.localPath(input.source);
     await mkdir(deps.scratchDir, { recursive: true });
     const workDir = await mkdtemp(join(deps.scratchDir, 'tile-'));
     try {
       const cogPath = join(workDir, `${input.itemId}.tif`);
-      await writeTileCog(sourcePath, cogPath, input.window, input.options);
+      await deps.sources.withLocalCopy(input.source, (sourcePath) => writeTileCog(sourcePath, cogPath, input.window, input.options));
       // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
       const { size, checksum } = await hashFile(cogPath);
       const description = await describeCog(cogPath);

@@ -21,39 +21,40 @@ function reject(why: string): ValidationResult {
 export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings' | 'sources'>): ValidateRaster {
   return async ({ source, options }) => {
     if (source.size === 0) return reject('the file is empty (0 bytes); upload it again');
-    let path: string;
+    let verdict: ValidationResult;
     try {
-      path = await deps.sources.localPath(source);
+      verdict = await deps.sources.withLocalCopy(source, (path) => inspectLocalCopy(path, source.name, deps.settings.maxDimension, options));
     } catch (error) {
       if (error instanceof SourceChangedError) return reject(`it was replaced after this job was submitted (expected ETag ${source.etag}); the new upload is a job of its own`);
       if (error instanceof SourceMissingError) return reject('it no longer exists; upload it again');
       throw error;
     }
-    let dataset: gdal.Dataset;
-    try {
-      dataset = await gdal.openAsync(path);
-    } catch (error) {
-      const detail = (error as Error).message.replaceAll(path, source.name);
-      const looksLikeTiff = await startsLikeTiff(path);
-      await deps.sources.evict(source);
-      return reject(
-        looksLikeTiff
-          ? `it starts like a TIFF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`
-          : `it is not a raster GDAL can read (${detail}); upload a GeoTIFF or another GDAL raster format`,
-      );
-    }
-    try {
-      const problem = (await findProblem(dataset, deps.settings.maxDimension)) ?? (options ? findOptionsProblem(dataset, options) : null);
-      if (problem) {
-        await deps.sources.evict(source);
-        // GDAL messages name the local copy; a person knows the file by its blob name.
-        return reject(problem.replaceAll(path, source.name));
-      }
-      return { accepted: true, info: await readRasterInfo(dataset) };
-    } finally {
-      dataset.close();
-    }
+    // A rejected source has no tiles coming: free its copy now.
+    if (!verdict.accepted) await deps.sources.evict(source);
+    return verdict;
   };
+}
+
+async function inspectLocalCopy(path: string, sourceName: string, maxDimension: number, options: IngestOptions | undefined): Promise<ValidationResult> {
+  let dataset: gdal.Dataset;
+  try {
+    dataset = await gdal.openAsync(path);
+  } catch (error) {
+    const detail = (error as Error).message.replaceAll(path, sourceName);
+    return reject(
+      (await startsLikeTiff(path))
+        ? `it starts like a TIFF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`
+        : `it is not a raster GDAL can read (${detail}); upload a GeoTIFF or another GDAL raster format`,
+    );
+  }
+  try {
+    const problem = (await findProblem(dataset, maxDimension)) ?? (options ? findOptionsProblem(dataset, options) : null);
+    // GDAL messages name the local copy; a person knows the file by its blob name.
+    if (problem) return reject(problem.replaceAll(path, sourceName));
+    return { accepted: true, info: await readRasterInfo(dataset) };
+  } finally {
+    dataset.close();
+  }
 }
 
 /** TIFF and BigTIFF magic numbers, little- and big-endian. */
