@@ -84,6 +84,10 @@ export function mergeCollection(existing: StacCollection | undefined, input: Mer
     summaries,
     links,
     ...(existing?.assets || input.assets ? { assets: { ...(existing?.assets ?? {}), ...(input.assets ?? {}) } } : {}),
+    item_assets: {
+      data: { type: mediaTypes.cog, roles: ['data'], title: 'Cloud Optimized GeoTIFF tile' },
+      thumbnail: { type: mediaTypes.png, roles: ['thumbnail'], title: 'Thumbnail' },
+    },
   };
 }
 

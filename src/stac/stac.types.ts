@@ -92,6 +92,8 @@ export interface StacCollection {
   summaries?: Record<string, unknown>;
   links: StacLink[];
   assets?: Record<string, StacAsset>;
+  /** What every item's assets look like (STAC 1.1 core), so clients know before opening an item. */
+  item_assets?: Record<string, Omit<StacAsset, 'href'>>;
 }
 
 export interface StacCatalog {
