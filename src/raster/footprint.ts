@@ -66,6 +66,13 @@ function clipRing(ring: Ring, limit: number, keep: 'below' | 'above'): Ring {
   return dedupe(out);
 }
 
+/** Shoelace area: positive for counter-clockwise rings. */
+function signedArea(ring: Ring): number {
+  let sum = 0;
+  for (let i = 0; i < ring.length - 1; i++) sum += ring[i]![0] * ring[i + 1]![1] - ring[i + 1]![0] * ring[i]![1];
+  return sum / 2;
+}
+
 function dedupe(ring: Ring): Ring {
   return ring.filter((p, i) => i === 0 || p[0] !== ring[i - 1]![0] || p[1] !== ring[i - 1]![1]);
 }
@@ -88,6 +95,8 @@ function round(ring: Ring, digits: number): Ring {
 export function toGeoJsonFootprint(lonLatRing: Ring, digits = 7): { geometry: FootprintGeometry; bbox: Bbox } {
   // Grids whose pixel edges pass a pole (e.g. -90.04°) are clamped to it.
   let ring = unwrapLongitudes(lonLatRing).map(([lon, lat]): Position => [lon, Math.max(-90, Math.min(90, lat))]);
+  // RFC 7946 wants exterior rings counter-clockwise; south-up or mirrored grids come out clockwise.
+  if (signedArea(ring) < 0) ring = ring.reverse();
   const first = ring[0]!;
   const last = ring[ring.length - 1]!;
   const winding = last[0] - first[0];

@@ -70,6 +70,12 @@ describe('toGeoJsonFootprint', () => {
     expect(bbox).toEqual([-180, 70, 180, 90]);
   });
 
+  it('makes exterior rings counter-clockwise', () => {
+    const clockwise: Ring = [[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]];
+    const { geometry } = toGeoJsonFootprint(clockwise);
+    expect(geometry.coordinates).toEqual([[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]);
+  });
+
   it('unwraps ±360 jumps', () => {
     expect(unwrapLongitudes([[179, 0], [-179, 0], [-178, 0]])).toEqual([[179, 0], [181, 0], [182, 0]]);
   });
