@@ -43,7 +43,6 @@ export interface InstanceQuery {
 
 /** Table keys may not hold / \ # ? or control characters; escape them so prefixes still sort together. */
 export function encodeKey(value: string): string {
-  // eslint-disable-next-line no-control-regex
   return value.replace(/[%/\\#?\u0000-\u001f\u007f]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
+import { json, startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
 
 /** The Durable management HTTP API's routes and status codes, as Azure documents them. */
 let host: HostProcess;
@@ -23,7 +23,7 @@ describe('management API', () => {
     const started = await post(`${api}/orchestrators/waitForever/${id}`);
     expect(started.status).toBe(202);
     expect(started.headers.get('location')).toMatch(new RegExp(`^${host.url}/runtime/webhooks/durabletask/instances/${id}\\?taskHub=Mgmt\\d+&connection=Storage$`));
-    expect((await started.json()).id).toBe(id);
+    expect((await json(started)).id).toBe(id);
     expect((await post(`${api}/orchestrators/noSuchOrchestrator`)).status).toBe(400);
     expect((await post(`${api}/orchestrators/waitForever/${id}`)).status).toBe(409);
     const malformed = await fetch(`${api}/orchestrators/sequence`, { method: 'POST', body: '{not json' });
@@ -34,7 +34,7 @@ describe('management API', () => {
   it('waits for completion when asked to (timeout query) and answers 200 with the output', async () => {
     const response = await post(`${api}/orchestrators/sequence?timeout=20&pollingInterval=1`, 'x');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual(['Hello Tokyo', 'Hello Seattle', 'x']);
+    expect(await json(response)).toEqual(['Hello Tokyo', 'Hello Seattle', 'x']);
   });
 
   it('answers status with 404 unknown, 202 running, 200 completed, 400 failed or terminated', async () => {
@@ -57,7 +57,7 @@ describe('management API', () => {
     await waitForStatus(host.url, failed);
     const failedResponse = await fetch(`${api}/instances/${failed}`);
     expect(failedResponse.status).toBe(400);
-    expect((await failedResponse.json()).runtimeStatus).toBe('Failed');
+    expect((await json(failedResponse)).runtimeStatus).toBe('Failed');
   });
 
   it('answers 404 for operations on unknown instances and 410 for finished ones', async () => {
@@ -79,16 +79,16 @@ describe('management API', () => {
   it('returns history in the documented shape with showHistory / showHistoryOutput / showInput', async () => {
     const id = await startOrchestration(host.url, 'sequence', { city: 'Oslo' });
     await waitForStatus(host.url, id);
-    const withOutput = await (await fetch(`${api}/instances/${id}?showHistory=true&showHistoryOutput=true`)).json();
+    const withOutput = await json(fetch(`${api}/instances/${id}?showHistory=true&showHistoryOutput=true`));
     expect(withOutput.input).toEqual({ city: 'Oslo' });
     expect(withOutput.historyEvents.map((e: { EventType: string }) => e.EventType)).toEqual(['ExecutionStarted', 'TaskCompleted', 'TaskCompleted', 'ExecutionCompleted']);
     expect(withOutput.historyEvents[0]).toMatchObject({ EventType: 'ExecutionStarted', FunctionName: 'sequence', Timestamp: expect.any(String) });
     expect(withOutput.historyEvents[1]).toMatchObject({ FunctionName: 'hello', Result: 'Hello Tokyo', ScheduledTime: expect.any(String), Timestamp: expect.any(String) });
     expect(withOutput.historyEvents[3]).toMatchObject({ OrchestrationStatus: 'Completed', Result: ['Hello Tokyo', 'Hello Seattle', { city: 'Oslo' }] });
-    const withoutOutput = await (await fetch(`${api}/instances/${id}?showHistory=true&showInput=false`)).json();
+    const withoutOutput = await json(fetch(`${api}/instances/${id}?showHistory=true&showInput=false`));
     expect(withoutOutput.input).toBeNull();
     expect(withoutOutput.historyEvents[1].Result).toBeUndefined();
-    const noHistory = await (await fetch(`${api}/instances/${id}`)).json();
+    const noHistory = await json(fetch(`${api}/instances/${id}`));
     expect(noHistory.historyEvents).toBeUndefined();
     expect(Object.keys(noHistory).sort()).toEqual(['createdTime', 'customStatus', 'input', 'instanceId', 'lastUpdatedTime', 'name', 'output', 'runtimeStatus']);
   });
@@ -102,17 +102,17 @@ describe('management API', () => {
     expect(first.status).toBe(200);
     const token = first.headers.get('x-ms-continuation-token');
     expect(token).toBeTruthy();
-    const firstPage = (await first.json()) as Array<{ instanceId: string }>;
+    const firstPage = (await json(first)) as Array<{ instanceId: string }>;
     expect(firstPage).toHaveLength(2);
     const second = await fetch(`${api}/instances?instanceIdPrefix=${prefix}&top=2`, { headers: { 'x-ms-continuation-token': token! } });
-    const secondPage = (await second.json()) as Array<{ instanceId: string }>;
+    const secondPage = (await json(second)) as Array<{ instanceId: string }>;
     expect([...firstPage, ...secondPage].map((s) => s.instanceId).sort()).toEqual(ids);
     expect(second.headers.get('x-ms-continuation-token')).toBeNull();
 
     const future = new Date(Date.now() + 3_600_000).toISOString();
-    expect(await (await fetch(`${api}/instances?instanceIdPrefix=${prefix}&createdTimeFrom=${future}`)).json()).toEqual([]);
-    expect(await (await fetch(`${api}/instances?instanceIdPrefix=${prefix}&runtimeStatus=Running,Pending`)).json()).toEqual([]);
-    const completed = (await (await fetch(`${api}/instances?instanceIdPrefix=${prefix}&runtimeStatus=Completed`)).json()) as unknown[];
+    expect(await json(fetch(`${api}/instances?instanceIdPrefix=${prefix}&createdTimeFrom=${future}`))).toEqual([]);
+    expect(await json(fetch(`${api}/instances?instanceIdPrefix=${prefix}&runtimeStatus=Running,Pending`))).toEqual([]);
+    const completed = (await json(fetch(`${api}/instances?instanceIdPrefix=${prefix}&runtimeStatus=Completed`))) as unknown[];
     expect(completed).toHaveLength(3);
     expect((await fetch(`${api}/instances?runtimeStatus=Sleeping`)).status).toBe(400);
   });
@@ -122,12 +122,12 @@ describe('management API', () => {
     await waitForStatus(host.url, id);
     const restarted = await post(`${api}/instances/${id}/restart`);
     expect(restarted.status).toBe(202);
-    const newId = (await restarted.json()).id as string;
+    const newId = (await json(restarted)).id as string;
     expect(newId).not.toBe(id);
     expect((await waitForStatus(host.url, newId))['output']).toEqual(['Hello Tokyo', 'Hello Seattle', 'again']);
     const same = await post(`${api}/instances/${id}/restart?restartWithNewInstanceId=false`);
     expect(same.status).toBe(202);
-    expect((await same.json()).id).toBe(id);
+    expect((await json(same)).id).toBe(id);
     expect((await waitForStatus(host.url, id, (s) => s['runtimeStatus'] === 'Completed'))['output']).toEqual(['Hello Tokyo', 'Hello Seattle', 'again']);
   });
 
@@ -136,7 +136,7 @@ describe('management API', () => {
     await waitForStatus(host.url, id);
     const purged = await fetch(`${api}/instances/${id}`, { method: 'DELETE' });
     expect(purged.status).toBe(200);
-    expect(await purged.json()).toEqual({ instancesDeleted: 1 });
+    expect(await json(purged)).toEqual({ instancesDeleted: 1 });
     expect((await fetch(`${api}/instances/${id}`, { method: 'DELETE' })).status).toBe(404);
     expect((await fetch(`${api}/instances/${id}`)).status).toBe(404);
     expect((await fetch(`${api}/instances/`, { method: 'DELETE' })).status).toBe(400);
@@ -145,12 +145,12 @@ describe('management API', () => {
     await waitForStatus(host.url, another);
     const byFilter = await fetch(`${api}/instances/?createdTimeFrom=${from}&runtimeStatus=Completed`, { method: 'DELETE' });
     expect(byFilter.status).toBe(200);
-    expect((await byFilter.json()).instancesDeleted).toBeGreaterThanOrEqual(1);
+    expect((await json(byFilter)).instancesDeleted).toBeGreaterThanOrEqual(1);
   });
 
   it('answers 501 with a clear message for entity routes (not implemented)', async () => {
     const response = await post(`${api}/entities/counter/a?op=add`, 1);
     expect(response.status).toBe(501);
-    expect((await response.json()).error).toContain('not supported');
+    expect((await json(response)).error).toContain('not supported');
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
+import { json, startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
 
 /** Orchestration features through the host's HTTP API, with the fixture app and real Azurite. */
 let host: HostProcess;
@@ -71,7 +71,7 @@ describe('orchestration features', () => {
     const status = await waitForStatus(host.url, id);
     expect(status['runtimeStatus']).toBe('Completed');
     expect(status['output']).toEqual({ n: 3, last: 4 });
-    const history = await (await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`)).json();
+    const history = await json(fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true`));
     // Only the last execution's history remains.
     expect(history.historyEvents.filter((e: { EventType: string }) => e.EventType === 'TaskCompleted')).toHaveLength(1);
   });
@@ -114,8 +114,8 @@ describe('orchestration features', () => {
   });
 
   it('routes HTTP functions with optional and constrained route parameters', async () => {
-    expect(await (await fetch(`${host.url}/api/ping`)).json()).toEqual({ pong: true, n: null, q: null });
-    expect(await (await fetch(`${host.url}/api/ping/12?q=a`)).json()).toEqual({ pong: true, n: '12', q: 'a' });
+    expect(await json(fetch(`${host.url}/api/ping`))).toEqual({ pong: true, n: null, q: null });
+    expect(await json(fetch(`${host.url}/api/ping/12?q=a`))).toEqual({ pong: true, n: '12', q: 'a' });
     expect((await fetch(`${host.url}/api/ping/abc`)).status).toBe(404);
   });
 

@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventType, eventKey } from '../../host/engine/history.js';
 import { parseLog } from '../../host/engine/history.log.js';
 import { encodeKey } from '../../host/storage/task.hub.store.js';
-import { startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
+import { json, startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
 
 /**
  * Crash safety: the host is a child process killed with SIGKILL (from outside, or by itself at an
@@ -117,7 +117,7 @@ describe('restart durability', () => {
       const counts = await executionCounts(tag);
       expect(counts.size).toBe(200);
       expect([...stored].filter((index) => counts.get(index) !== 1)).toEqual([]);
-      const history = await (await fetch(`${second.url}/runtime/webhooks/durabletask/instances/${instanceId}?showHistory=true`)).json();
+      const history = await json(fetch(`${second.url}/runtime/webhooks/durabletask/instances/${instanceId}?showHistory=true`));
       const completions = history.historyEvents.filter((e: { EventType: string }) => e.EventType === 'TaskCompleted');
       expect(completions).toHaveLength(200);
       expect(history.historyEvents.filter((e: { EventType: string }) => e.EventType === 'ExecutionStarted')).toHaveLength(1);

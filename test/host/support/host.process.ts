@@ -149,3 +149,11 @@ export async function startOrchestration(url: string, name: string, input?: unkn
   if (response.status !== 202) throw new Error(`Starting ${name} answered ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { id: string }).id;
 }
+
+/**
+ * A response body as JSON. Typed loosely on purpose: the assertions are what check its shape.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function json(response: Response | Promise<Response>): Promise<any> {
+  return (await response).json();
+}
