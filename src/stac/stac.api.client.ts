@@ -208,7 +208,7 @@ export class StacApiClient {
   }
 
   /** Creates the collection, or replaces it when it exists (POST, then on 409 GET + PUT with If-Match). */
-  async upsertCollection(collection: StacDocument): Promise<TransactionResult> {
+  async upsertCollection<T extends StacDocument>(collection: T): Promise<TransactionResult> {
     return this.upsert(this.collectionUrl(), this.collectionUrl(collection.id), collection);
   }
 
@@ -233,7 +233,7 @@ export class StacApiClient {
    * Creates the item in `collectionId`, or replaces it when it exists. The item's `collection`
    * field, when set, must name the same collection (the extension answers 400 otherwise).
    */
-  async upsertItem(collectionId: string, item: StacDocument & { collection?: string }): Promise<TransactionResult> {
+  async upsertItem<T extends StacDocument & { collection?: string }>(collectionId: string, item: T): Promise<TransactionResult> {
     if (item.collection !== undefined && item.collection !== collectionId) {
       throw new Error(`Item "${item.id}" belongs to collection "${item.collection}", not "${collectionId}": refusing to send it to ${this.itemUrl(collectionId)}`);
     }
