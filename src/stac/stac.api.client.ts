@@ -100,6 +100,18 @@ export class StacApiConflictError extends Error {
   }
 }
 
+/**
+ * Link relations a STAC API derives itself from where a document lives; stac-fastapi drops them
+ * on write and generates its own on read. The static catalog's blob URLs would be wrong there.
+ */
+export const inferredLinkRels: ReadonlySet<string> = new Set(['self', 'root', 'parent', 'collection', 'item', 'items']);
+
+/** The document without the links a STAC API infers (see `inferredLinkRels`); other links (license, derived_from, ...) stay. */
+export function withoutInferredLinks<T extends { links?: ReadonlyArray<{ rel: string }> }>(document: T): T {
+  if (!document.links) return document;
+  return { ...document, links: document.links.filter((link) => !inferredLinkRels.has(link.rel)) };
+}
+
 const retriableStatuses = new Set([429, 502, 503, 504]);
 const jsonType = 'application/json';
 

@@ -16,6 +16,7 @@ import {
   StacApiUnavailableError,
   extractServerMessage,
   parseRetryAfter,
+  withoutInferredLinks,
   type StacApiClientOptions,
 } from '../../src/stac/stac.api.client.js';
 import type { StacCollection, StacItem } from '../../src/stac/stac.types.js';
@@ -444,5 +445,15 @@ describe('items and collections from the real STAC builders', () => {
       if (validator) expect((await validator.validate(fetched!.document)).errors).toEqual([]); // else stacSchemasMissingNote says what this skips
     }
     if (validator) expect((await validator.validate(fetchedCollection!.document)).errors).toEqual([]);
+  });
+});
+
+describe('withoutInferredLinks', () => {
+  it('drops the links a STAC API derives itself and keeps the others', () => {
+    const item = buildItem();
+    const withLicense = { ...item, links: [...item.links, { rel: 'license', href: 'https://example.org/licence' }] };
+    expect(withoutInferredLinks(withLicense).links).toEqual([{ rel: 'license', href: 'https://example.org/licence' }]);
+    expect(withoutInferredLinks(buildCollection()).links).toEqual([]);
+    expect(withLicense.links).toHaveLength(5); // not mutated
   });
 });
