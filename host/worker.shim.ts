@@ -182,11 +182,47 @@ export function loadApp(appRoot: string): Promise<Map<string, Registration>> {
       installCoreShim();
       for (const file of await resolveEntryFiles(key)) await import(pathToFileURL(file).href);
       if (!programmingModel) throw new Error(`The app under ${key} registered no functions through @azure/functions`);
+      tagTaskIds(key);
       return registrations;
     })();
     loadedApps.set(key, loaded);
   }
   return loaded;
+}
+
+let taskIdsTagged = false;
+
+/**
+ * Makes the SDK write each task's sequence number into its action (`taskId`). The replay
+ * protocol loses object identity: an already-scheduled task yielded again inside a new
+ * Task.any / Task.all appears in the action list a second time (the SDK bug behind
+ * azure-functions-durable-js#574, which makes Azure schedule it twice). With the id the host
+ * recognizes repeats and takes sequence numbers from the SDK itself. The app's own copy of
+ * durable-functions is patched (resolved from the app root); if its internals differ, the host
+ * falls back to counting actions, which is exact for every pattern without re-yielded tasks.
+ */
+function tagTaskIds(appRoot: string): void {
+  if (taskIdsTagged) return;
+  try {
+    const appRequire = Module.createRequire(join(appRoot, 'package.json'));
+    const main = appRequire.resolve('durable-functions');
+    const executorModule = appRequire(join(main, '..', 'orchestrations', 'TaskOrchestrationExecutor.js')) as {
+      TaskOrchestrationExecutor?: { prototype: { trackOpenTask?: (task: unknown) => void } };
+    };
+    const prototype = executorModule.TaskOrchestrationExecutor?.prototype;
+    const original = prototype?.trackOpenTask;
+    if (!prototype || typeof original !== 'function') return;
+    prototype.trackOpenTask = function trackOpenTask(this: unknown, task: unknown): void {
+      original.call(this, task);
+      const { id, actionObj } = task as { id?: unknown; actionObj?: unknown };
+      if (typeof id === 'number' && typeof actionObj === 'object' && actionObj !== null && !('taskId' in actionObj)) {
+        Object.defineProperty(actionObj, 'taskId', { value: id, enumerable: true });
+      }
+    };
+    taskIdsTagged = true;
+  } catch {
+    // Not the durable-functions layout this host knows: counting actions still works.
+  }
 }
 
 export interface InvokeRequest {

@@ -92,6 +92,8 @@ export interface Action {
   externalEventName?: string;
   httpRequest?: DurableHttpRequest;
   compoundActions?: Action[];
+  /** Sequence number the SDK gave the task (written by the host's patch of the SDK, when present). */
+  taskId?: number;
 }
 
 export interface OrchestratorState {
@@ -102,14 +104,20 @@ export interface OrchestratorState {
   customStatus?: unknown;
 }
 
-/** Leaves of the action tree in depth-first order, each with the top-level action it belongs to. */
+/**
+ * Leaves of the action tree in depth-first order, each with the top-level action it belongs to.
+ * A task yielded again inside a new Task.any / Task.all repeats its action; repeats (same SDK
+ * task id) are dropped, since the SDK gives them no new sequence number.
+ */
 export function flattenActions(state: OrchestratorState): { leaves: Action[]; topLevel: Array<{ action: Action; first: number; count: number }> } {
   const leaves: Action[] = [];
   const topLevel: Array<{ action: Action; first: number; count: number }> = [];
+  const seen = new Set<number>();
   const visit = (action: Action): void => {
     if (action.actionType === ActionType.WhenAll || action.actionType === ActionType.WhenAny) {
       for (const child of action.compoundActions ?? []) visit(child);
-    } else {
+    } else if (typeof action.taskId !== 'number' || !seen.has(action.taskId)) {
+      if (typeof action.taskId === 'number') seen.add(action.taskId);
       leaves.push(action);
     }
   };

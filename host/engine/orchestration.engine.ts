@@ -693,7 +693,10 @@ export class OrchestrationEngine {
   /** Turns a new action into history events and the side effects that run after the commit. */
   private scheduleAction(instance: InstanceState, action: Action, index: number, generated: HistoryEvent[], effects: Array<() => void>, episodeTime: string): string | undefined {
     if (!takesEventId(action)) return undefined;
-    const id = instance.nextEventId++;
+    // The SDK's own number when the host could tag it; counting gives the same for other apps.
+    const id = typeof action.taskId === 'number' ? action.taskId : instance.nextEventId;
+    if (id !== instance.nextEventId) this.log(`Instance ${instance.id}: action #${index} has SDK sequence number ${id}, the host counted ${instance.nextEventId}; using the SDK's`);
+    instance.nextEventId = Math.max(instance.nextEventId, id + 1);
     const timestamp = nowIso();
     switch (action.actionType) {
       case ActionType.CallActivity:

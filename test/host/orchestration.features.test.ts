@@ -1,3 +1,4 @@
+import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { json, startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
 
@@ -111,6 +112,16 @@ describe('orchestration features', () => {
     expect(String(status['output'])).toContain("TaskScheduled 'stepA'");
     expect(String(status['output'])).toContain("activity 'stepB'");
     expect(String(status['output'])).toContain('Non-deterministic');
+  });
+
+  it('runs each task once when already-scheduled tasks are yielded again in a Task.any loop', async () => {
+    const tag = `any-loop-${Date.now()}`;
+    const status = await run('anyLoop', { tag, count: 6 });
+    expect(status['output']).toEqual([200, 202, 204, 206, 208, 210]);
+    const executions = TableClient.fromConnectionString(inject('storageConnectionString'), 'fixtureExecutions', { allowInsecureConnection: true });
+    const runs: number[] = [];
+    for await (const entity of executions.listEntities<{ index: number }>({ queryOptions: { filter: `PartitionKey eq '${tag}'` } })) runs.push(entity.index);
+    expect(runs.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 100, 101, 102, 103, 104, 105]);
   });
 
   it('routes HTTP functions with optional and constrained route parameters', async () => {
