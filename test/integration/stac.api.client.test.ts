@@ -20,7 +20,7 @@ import {
   type StacApiClientOptions,
 } from '../../src/stac/stac.api.client.js';
 import type { StacCollection, StacItem } from '../../src/stac/stac.types.js';
-import { createAzureTokenProvider, planetaryComputerProScope } from '../../src/stac/stac.api.token.js';
+import { createAzureStacApiClient, createAzureTokenProvider, planetaryComputerProScope } from '../../src/stac/stac.api.token.js';
 import { startLoopbackStacApi, type LoopbackStacApi } from '../support/stac.api.server.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 
@@ -393,6 +393,29 @@ describe('StacApiClient: authentication', () => {
     const stac = client({ getToken: createAzureTokenProvider({ scope: planetaryComputerProScope, credential: broken }) });
     await expect(stac.getCollection('dems')).rejects.toThrow(`Could not get a token for STAC API GET ${api.url}/collections/dems: no managed identity endpoint`);
     expect(api.requests).toHaveLength(0);
+  });
+});
+
+describe('createAzureStacApiClient', () => {
+  it('builds a client from the STAC_API_* values: token for the scope, api-version on every request', async () => {
+    const secured = await startLoopbackStacApi({ token: 'pc-pro-token', basePath: '/stac' });
+    try {
+      const scopes: Array<string | string[]> = [];
+      const credential: TokenCredential = {
+        getToken: async (scope): Promise<AccessToken> => {
+          scopes.push(scope);
+          return { token: 'pc-pro-token', expiresOnTimestamp: Date.now() + 3_600_000 };
+        },
+      };
+      const stac = createAzureStacApiClient({ url: secured.url, scope: planetaryComputerProScope, apiVersion: '2025-04-30-preview' }, { credential });
+      expect((await stac.upsertCollection(buildCollection())).outcome).toBe('created');
+      expect(secured.requests[0]).toMatchObject({ path: '/collections', query: '?api-version=2025-04-30-preview', authorization: 'Bearer pc-pro-token', status: 201 });
+      expect(scopes).toEqual([planetaryComputerProScope]);
+      // Without a scope no token is sent (a local stac-fastapi without auth).
+      await expect(createAzureStacApiClient({ url: secured.url }).getCollection('dems')).rejects.toThrow(/answered 401/);
+    } finally {
+      await secured.close();
+    }
   });
 });
 
