@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { IngestSettings } from '../config.js';
 import type { BlobStore } from '../storage/blob.store.js';
+import type { StacApiClient } from '../stac/stac.api.client.js';
 import { resolveScratchDir, SourceCache } from './source.cache.js';
 
 export interface ActivityDependencies {
@@ -11,15 +12,18 @@ export interface ActivityDependencies {
   sources: SourceCache;
   /** Folder for temporary outputs (COGs before upload). */
   scratchDir: string;
+  /** When set, items and collections are also published to this STAC API (Transaction extension), besides the static catalog. */
+  stacApi?: StacApiClient;
 }
 
 /** Dependencies with one shared source cache under the configured scratch folder. */
-export function createActivityDependencies(options: { store: BlobStore; settings: IngestSettings }): ActivityDependencies {
+export function createActivityDependencies(options: { store: BlobStore; settings: IngestSettings; stacApi?: StacApiClient }): ActivityDependencies {
   const scratchDir = resolveScratchDir(options.settings.scratchDir);
   return {
     store: options.store,
     settings: options.settings,
     sources: new SourceCache(options.store, join(scratchDir, 'sources')),
     scratchDir,
+    ...(options.stacApi ? { stacApi: options.stacApi } : {}),
   };
 }

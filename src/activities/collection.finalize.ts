@@ -10,6 +10,7 @@ import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
 import { WriteConflictError, type BlobRef, type BlobStore } from '../storage/blob.store.js';
 import { catalogBlob, cogBlob, collectionBlob, mosaicBlob, sourceStem } from '../stac/catalog.layout.js';
 import { countItemLinks, mergeCatalog, mergeCollection } from '../stac/collection.build.js';
+import { withoutInferredLinks } from '../stac/stac.api.client.js';
 import { mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { SourceChangedError, SourceMissingError } from './source.cache.js';
@@ -69,7 +70,7 @@ async function writeSourceMosaic(
   };
 }
 
-export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources'>): FinalizeCollection {
+export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi'>): FinalizeCollection {
   return async ({ collection, source, items, datetime }) => {
     const collectionUrl = deps.store.url(collectionBlob(collection));
     const catalogUrl = deps.store.url(catalogBlob());
@@ -85,6 +86,8 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
       }),
     );
     await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) => mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }));
+    // The static collection is the merged truth (all jobs' extents and items); the API gets it without the links it makes itself.
+    await deps.stacApi?.updateCollection<StacCollection>(collection, () => withoutInferredLinks(value));
     // The job is done with its source here; free the local copy.
     await deps.sources.evict(source);
     return { collectionId: collection, collectionUrl, catalogUrl, itemCount: countItemLinks(value) };
