@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.azurite/**', 'test/host/fixtures/**', 'coverage/**', '.tools/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.azurite/**', '.data/**', 'test/host/fixtures/**', 'coverage/**', '.tools/**', 'test-results/**', 'demo-output/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -37,7 +37,7 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   const progress: IngestProgress = { stage: 'validating', tilesDone: 0, tilesTotal: 0, itemsRegistered: 0, errors: [] };
   context.df.setCustomStatus(progress);
 
-  const validateInput: ValidateRasterInput = { source: input.source };
+  const validateInput: ValidateRasterInput = { source: input.source, options: input.options };
   const verdict = (yield context.df.callActivityWithRetry(activityNames.validateRaster, retry, validateInput)) as ValidationResult;
   if (!verdict.accepted) {
     context.df.setCustomStatus({ ...progress, stage: 'failed', errors: [verdict.reason] } satisfies IngestProgress);
@@ -78,7 +78,7 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   progress.itemsRegistered = items.length;
   context.df.setCustomStatus(progress);
 
-  const finalizeInput: FinalizeCollectionInput = { collection: input.collection, source: input.source, items, datetime };
+  const finalizeInput: FinalizeCollectionInput = { collection: input.collection, source: input.source, items, datetime, options: input.options };
   const collection = (yield context.df.callActivityWithRetry(activityNames.finalizeCollection, retry, finalizeInput)) as FinalizedCollection;
 
   progress.stage = 'completed';

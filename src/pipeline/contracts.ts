@@ -147,6 +147,8 @@ export interface FinalizeCollectionInput {
   source: SourceBlob;
   items: RegisteredItem[];
   datetime: string;
+  /** The job's options; needed for the VRT mosaic when they reproject (`targetCrs`). Optional: added later. */
+  options?: IngestOptions;
 }
 
 export interface FinalizedCollection {

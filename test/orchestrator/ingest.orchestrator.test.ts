@@ -45,7 +45,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     expect(state.isDone).toBe(false);
     const actions = flattenActions(state);
     expect(actions).toHaveLength(1);
-    expect(actions[0]).toMatchObject({ actionType: actionType.callActivityWithRetry, functionName: 'validateRaster', input: { source: input.source } });
+    expect(actions[0]).toMatchObject({ actionType: actionType.callActivityWithRetry, functionName: 'validateRaster', input: { source: input.source, options: input.options } });
     expect(actions[0]!.retryOptions).toMatchObject({ maxNumberOfAttempts: 4, backoffCoefficient: 2 });
     expect(state.customStatus).toMatchObject({ stage: 'validating' });
   });
