@@ -3,7 +3,10 @@
  * documents are read-modify-written under ETag conditions, so concurrent jobs into the same
  * collection never lose each other's items.
  */
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { IngestOptions } from '../pipeline/options.js';
 import type { FinalizeCollectionInput, FinalizedCollection, RegisteredItem, SourceBlob, TileWindow } from '../pipeline/contracts.js';
 import { describeMosaic } from '../raster/mosaic.describe.js';
 import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
@@ -44,6 +47,7 @@ async function writeSourceMosaic(
   collection: string,
   source: SourceBlob,
   items: readonly RegisteredItem[],
+  options: IngestOptions | undefined,
 ): Promise<Record<string, StacAsset>> {
   if (items.length === 0 || items.some((item) => !item.window)) return {};
   const tiles = items.map((item) => ({
@@ -53,7 +57,16 @@ async function writeSourceMosaic(
   let xml: string;
   try {
     // Usually still cached from the tile activities on this process; otherwise downloaded again.
-    xml = buildMosaicVrt(await deps.sources.withLocalCopy(source, (sourcePath) => describeMosaic(sourcePath, tiles)));
+    xml = buildMosaicVrt(
+      await deps.sources.withLocalCopy(source, async (sourcePath) => {
+        const warpScratch = `${sourcePath}.${randomUUID()}.warp.vrt`;
+        try {
+          return await describeMosaic(sourcePath, tiles, options, warpScratch);
+        } finally {
+          await rm(warpScratch, { force: true });
+        }
+      }),
+    );
   } catch (error) {
     if (error instanceof SourceChangedError || error instanceof SourceMissingError) return {};
     throw error;
@@ -71,10 +84,10 @@ async function writeSourceMosaic(
 }
 
 export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi'>): FinalizeCollection {
-  return async ({ collection, source, items, datetime }) => {
+  return async ({ collection, source, items, datetime, options }) => {
     const collectionUrl = deps.store.url(collectionBlob(collection));
     const catalogUrl = deps.store.url(catalogBlob());
-    const assets = await writeSourceMosaic(deps, collection, source, items);
+    const assets = await writeSourceMosaic(deps, collection, source, items, options);
     const { value } = await updateJsonBlob<StacCollection>(deps.store, collectionBlob(collection), (existing) =>
       mergeCollection(existing, {
         collectionId: collection,

@@ -2,11 +2,13 @@
  * Activity: decide whether a source can become correct COGs, and describe it. A rejection is a
  * result with a reason a person can act on; storage trouble throws so the orchestrator retries.
  */
-import { open } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { open, rm } from 'node:fs/promises';
 import gdal from 'gdal-async';
 import type { ValidateRasterInput, ValidationResult } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { checkCompressionFits } from '../raster/cog.command.js';
+import { openTilingSource, type TilingSource } from '../raster/source.open.js';
 import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readBandInfo, readRasterInfo } from '../raster/raster.inspect.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { SourceChangedError, SourceMissingError } from './source.cache.js';
@@ -51,9 +53,34 @@ async function inspectLocalCopy(path: string, sourceName: string, maxDimension: 
     const problem = (await findProblem(dataset, maxDimension)) ?? (options ? findOptionsProblem(dataset, options) : null);
     // GDAL messages name the local copy; a person knows the file by its blob name.
     if (problem) return reject(problem.replaceAll(path, sourceName));
+    if (options?.targetCrs) return await describeReprojected(path, sourceName, dataset.driver.description, maxDimension, options);
     return { accepted: true, info: await readRasterInfo(dataset) };
   } finally {
     dataset.close();
+  }
+}
+
+/** With a target CRS the tiles are cut from the warped grid, so that grid is what validation reports. */
+async function describeReprojected(path: string, sourceName: string, driver: string, maxDimension: number, options: IngestOptions): Promise<ValidationResult> {
+  const warpScratch = `${path}.${randomUUID()}.warp.vrt`;
+  let warped: TilingSource;
+  try {
+    warped = await openTilingSource(path, options, warpScratch);
+  } catch (error) {
+    await rm(warpScratch, { force: true });
+    return reject(`it cannot be reprojected to ${options.targetCrs} (${(error as Error).message.replaceAll(path, sourceName)}); choose another target CRS or none`);
+  }
+  try {
+    const { x: width, y: height } = warped.dataset.rasterSize;
+    if (width > maxDimension || height > maxDimension) {
+      return reject(`reprojected to ${options.targetCrs} it would be ${width}×${height} pixels, over the limit of ${maxDimension} pixels a side (setting INGEST_MAX_DIMENSION)`);
+    }
+    const problem = findGeoreferencingProblem(warped.dataset);
+    if (problem) return reject(`reprojected to ${options.targetCrs}, ${problem}`);
+    return { accepted: true, info: { ...(await readRasterInfo(warped.dataset)), driver } };
+  } finally {
+    warped.close();
+    await rm(warpScratch, { force: true });
   }
 }
 

@@ -12,6 +12,7 @@ import { computeWgs84Footprint } from './footprint.transform.js';
 import type { FootprintGeometry } from './footprint.js';
 import { nativeBounds, type Bbox, type GeoTransform } from './geo.transform.js';
 import { readBandInfo, readCrs } from './raster.inspect.js';
+import { openTilingSource } from './source.open.js';
 
 /** What a written COG is, measured from the file itself. */
 export interface CogDescription {
@@ -28,12 +29,13 @@ export interface CogDescription {
 
 /** Writes the COG of `window` of the raster at `sourcePath` to `destinationPath`. */
 export async function writeTileCog(sourcePath: string, destinationPath: string, window: TileWindow, options: IngestOptions): Promise<void> {
-  const source = await gdal.openAsync(sourcePath);
+  // When reprojecting, the window is in the warped grid (validation planned the tiles on it).
+  const source = await openTilingSource(sourcePath, options, `${destinationPath}.warp.vrt`);
   try {
     const bands: BandInfo[] = [];
-    for (let i = 1; i <= source.bands.count(); i++) bands.push(readBandInfo(source.bands.get(i)));
+    for (let i = 1; i <= source.dataset.bands.count(); i++) bands.push(readBandInfo(source.dataset.bands.get(i)));
     const args = buildCogTranslateArgs(window, options, { bands });
-    const output = await gdal.translateAsync(destinationPath, source, args);
+    const output = await gdal.translateAsync(destinationPath, source.dataset, args);
     output.close();
   } finally {
     source.close();

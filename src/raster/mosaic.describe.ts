@@ -1,13 +1,21 @@
 /** Describes a source for its VRT mosaic with GDAL; the XML itself is built in `mosaic.vrt.ts`. */
-import gdal from 'gdal-async';
 import type { TileWindow } from '../pipeline/contracts.js';
+import type { IngestOptions } from '../pipeline/options.js';
 import { needsNanNodata } from './cog.command.js';
 import type { GeoTransform } from './geo.transform.js';
 import type { MosaicDescription } from './mosaic.vrt.js';
 import { readCrs, readMosaicBands } from './raster.inspect.js';
+import { openTilingSource } from './source.open.js';
 
-export async function describeMosaic(sourcePath: string, tiles: Array<{ file: string; window: TileWindow }>): Promise<MosaicDescription> {
-  const dataset = await gdal.openAsync(sourcePath);
+/** `options` matter when they reproject: the mosaic then has the warped grid the tiles were cut from. */
+export async function describeMosaic(
+  sourcePath: string,
+  tiles: Array<{ file: string; window: TileWindow }>,
+  options: Pick<IngestOptions, 'targetCrs' | 'resampling'> | undefined,
+  scratchVrtPath: string,
+): Promise<MosaicDescription> {
+  const source = await openTilingSource(sourcePath, options, scratchVrtPath);
+  const dataset = source.dataset;
   try {
     const crs = await readCrs(dataset);
     const gt = dataset.geoTransform as GeoTransform | null;
@@ -17,6 +25,6 @@ export async function describeMosaic(sourcePath: string, tiles: Array<{ file: st
     if (needsNanNodata({ bands: bands.map((b) => ({ ...b, hasColorTable: false })) })) for (const band of bands) band.nodata = 'nan';
     return { width: dataset.rasterSize.x, height: dataset.rasterSize.y, srsWkt: crs.wkt2, geoTransform: gt, bands, tiles };
   } finally {
-    dataset.close();
+    source.close();
   }
 }
