@@ -19,6 +19,11 @@ export const ingestOptionsSchema = z
     tileSize: z.number().int().min(256).max(65536).optional(),
     /** Overview resampling; omitted = nearest for paletted/integer-classified data, average otherwise. */
     resampling: z.enum(['NEAREST', 'AVERAGE', 'BILINEAR', 'CUBIC', 'CUBICSPLINE', 'LANCZOS', 'MODE', 'RMS']).optional(),
+    /** Reproject to this CRS before tiling (e.g. `EPSG:3857`, `EPSG:4326`); omitted = keep the source CRS. */
+    targetCrs: z
+      .string()
+      .regex(/^EPSG:\d{4,6}$/, 'must be an EPSG code such as "EPSG:3857"')
+      .optional(),
   })
   .strict();
 
