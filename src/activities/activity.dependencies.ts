@@ -1,6 +1,7 @@
 /** What the ingestion activities need from the outside world, passed in by whoever registers them. */
 import { join } from 'node:path';
 import type { IngestSettings } from '../config.js';
+import { configureGdal } from '../raster/gdal.setup.js';
 import type { BlobStore } from '../storage/blob.store.js';
 import type { StacApiClient } from '../stac/stac.api.client.js';
 import { resolveScratchDir, SourceCache } from './source.cache.js';
@@ -18,6 +19,7 @@ export interface ActivityDependencies {
 
 /** Dependencies with one shared source cache under the configured scratch folder. */
 export function createActivityDependencies(options: { store: BlobStore; settings: IngestSettings; stacApi?: StacApiClient }): ActivityDependencies {
+  configureGdal();
   const scratchDir = resolveScratchDir(options.settings.scratchDir);
   return {
     store: options.store,
