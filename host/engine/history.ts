@@ -94,6 +94,8 @@ export interface Action {
   compoundActions?: Action[];
   /** Sequence number the SDK gave the task (written by the host's patch of the SDK, when present). */
   taskId?: number;
+  /** CallEntity / SignalEntity. */
+  operation?: string;
 }
 
 export interface OrchestratorState {

@@ -18,6 +18,7 @@ import {
 } from './history.js';
 import { lineOf, parseLog, type EpisodeSnapshot } from './history.log.js';
 import { InstanceState, httpActivityName, type ScheduledWork } from './instance.state.js';
+import { EntityManager, entitySchedulerId, operationRowKey, type EntityOperation, type EntityResponse } from './entity.manager.js';
 
 export interface EngineOptions {
   store: TaskHubStore;
@@ -76,6 +77,7 @@ export class OrchestrationEngine {
    */
   private readonly fault = /^(after-append|torn-append):(\d+)$/.exec(process.env['DURABLE_HOST_FAULT'] ?? '');
   private commits = 0;
+  readonly entities: EntityManager;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -83,23 +85,27 @@ export class OrchestrationEngine {
     this.limit = pLimit(Math.max(1, options.maxConcurrentActivities));
     this.log = options.log;
     this.logActivities = options.logActivities ?? true;
+    this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.deliverEntityResponse(instanceId, requestId, response), this.log);
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
 
   /** Resumes every unfinished orchestration found in storage. */
   async start(): Promise<number> {
+    await this.entities.ensureCreated();
     let resumed = 0;
     for await (const record of this.store.allInstances({ runtimeStatus: ['Pending', 'Running', 'Suspended', 'ContinuedAsNew'] })) {
       const instance = await this.activate(record);
       if (instance) resumed++;
     }
+    await this.entities.start();
     return resumed;
   }
 
   /** Stops dispatching, waits for running activities (bounded) and writes their results. */
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopping = true;
+    this.entities.stop();
     this.limit.clearQueue();
     const deadline = Date.now() + timeoutMs;
     while (this.runningActivities > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -138,6 +144,7 @@ export class OrchestrationEngine {
       throw new BadRequestError(`The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Orchestrators: ${this.orchestratorNames().join(', ') || 'none'}`);
     }
     const instanceId = options.instanceId ?? randomUUID().replace(/-/g, '');
+    await this.settle(instanceId);
     if (!instanceId || /[/\\#?]/.test(instanceId) || instanceId.length > 256) {
       throw new BadRequestError(`Instance id '${instanceId}' is invalid: it must be 1-256 characters without / \\ # ?`);
     }
@@ -196,6 +203,8 @@ export class OrchestrationEngine {
 
   /** One page of instances, with their payloads resolved. */
   async listInstances(query: InstanceQuery): Promise<{ items: Array<{ record: InstanceRecord; payloads: { input: string | undefined; output: string | undefined; customStatus: string | undefined } }>; continuationToken: string | undefined }> {
+    // Rows lag memory by one write; let pending writes land so filters see current statuses.
+    await Promise.all([...this.active.values()].map((instance) => instance.writeChain));
     const page = await this.store.queryInstances(query);
     const items = await Promise.all(page.records.map(async (record) => ({ record, payloads: await this.resolveRecord(record) })));
     return { items, continuationToken: page.continuationToken };
@@ -243,7 +252,7 @@ export class OrchestrationEngine {
     if (event.Input !== undefined && Buffer.byteLength(event.Input) > largeMessageThreshold) {
       // Keep the in-memory copy whole; the blob line gets a reference.
     }
-    event.MessageId = randomUUID();
+    event.MessageId ??= randomUUID();
     const key = eventKey(event)!;
     await this.enqueueWrite(instance, async () => {
       const stored = await this.externalizeEvent(instance.id, event);
@@ -254,11 +263,30 @@ export class OrchestrationEngine {
     return 'accepted';
   }
 
+  /** Signals an entity from a client; false if the app has no such entity function. */
+  async signalEntity(name: string, key: string, operation: string, inputJson: string | undefined): Promise<boolean> {
+    if (!this.entities.findEntity(name)) return false;
+    await this.entities.enqueue(entitySchedulerId(name, key), { rk: operationRowKey(), operation, input: inputJson, requestId: randomUUID(), signal: true });
+    return true;
+  }
+
+  async readEntityState(name: string, key: string): Promise<string | undefined> {
+    return this.entities.readState(entitySchedulerId(name, key));
+  }
+
+  /** An entity's answer to callEntity: an EventRaised named after the request id, stored once. */
+  private async deliverEntityResponse(instanceId: string, requestId: string, response: EntityResponse): Promise<void> {
+    const active = await this.ensureActive(instanceId);
+    if (!active || active.doneKeys.has(`m:${requestId}`) || active.pendingKeys.has(`m:${requestId}`)) return;
+    await this.sendMessage(instanceId, { EventType: EventType.EventRaised, EventId: -1, Name: requestId, Input: JSON.stringify(response), MessageId: requestId, Timestamp: nowIso() });
+  }
+
   /**
    * Rewinds a failed instance: its failed activities and sub-orchestrations are scheduled again;
    * everything that succeeded stays in history and is not re-run.
    */
   async rewind(instanceId: string, reason: string): Promise<'accepted' | 'notFound' | 'notFailed'> {
+    await this.settle(instanceId);
     const record = await this.store.getInstance(instanceId);
     if (!record) return 'notFound';
     if (record.runtimeStatus !== 'Failed') return 'notFailed';
@@ -315,6 +343,7 @@ export class OrchestrationEngine {
 
   /** Deletes an instance's row, history and large messages. */
   async purge(instanceId: string): Promise<number> {
+    await this.settle(instanceId);
     const record = await this.store.getInstance(instanceId);
     if (!record) return 0;
     this.retire(instanceId);
@@ -331,6 +360,12 @@ export class OrchestrationEngine {
     for await (const record of this.store.allInstances({ ...filter, runtimeStatus: statuses })) ids.push(record.instanceId);
     for (const id of ids) deleted += await this.purge(id);
     return deleted;
+  }
+
+  /** Waits until what memory says about an instance is also in storage. */
+  private async settle(instanceId: string): Promise<void> {
+    const active = this.active.get(instanceId);
+    if (active) await active.writeChain;
   }
 
   private retire(instanceId: string): void {
@@ -570,6 +605,7 @@ export class OrchestrationEngine {
     let terminal: { status: RuntimeStatus; output: string | undefined; failure?: string } | undefined;
     let continueWith: { executionId: string; input: string | undefined } | undefined;
     let wake: number[] | undefined;
+    const entityOps: Array<{ schedulerId: string; op: EntityOperation }> = [];
 
     const registration = this.orchestrator(instance.record.name);
     let state: OrchestratorState | undefined;
@@ -598,7 +634,7 @@ export class OrchestrationEngine {
           terminal = { status: 'ContinuedAsNew', output: undefined };
         } else {
           for (let index = instance.handledActions; index < leaves.length; index++) {
-            const problem = this.scheduleAction(instance, leaves[index]!, index, generated, effects, startedEvent.Timestamp);
+            const problem = this.scheduleAction(instance, leaves[index]!, index, generated, effects, startedEvent.Timestamp, entityOps);
             if (problem) {
               failure = problem;
               break;
@@ -626,7 +662,7 @@ export class OrchestrationEngine {
       instance.status = 'Running';
     }
 
-    await this.commit(instance, newEvents, generated, continueWith);
+    await this.commit(instance, newEvents, generated, continueWith, entityOps.length ? () => this.storeEntityOps(entityOps) : undefined);
     this.setWake(instance, wake);
     const elapsed = performance.now() - started;
     instance.lastEpisodeMs = elapsed;
@@ -691,7 +727,21 @@ export class OrchestrationEngine {
   }
 
   /** Turns a new action into history events and the side effects that run after the commit. */
-  private scheduleAction(instance: InstanceState, action: Action, index: number, generated: HistoryEvent[], effects: Array<() => void>, episodeTime: string): string | undefined {
+  private async storeEntityOps(entityOps: Array<{ schedulerId: string; op: EntityOperation }>): Promise<void> {
+    // Stored before the episode commits, with request ids derived from the episode, so a crash
+    // in between at worst stores an operation twice under the same id (applied once).
+    for (const { schedulerId, op } of entityOps) await this.entities.enqueue(schedulerId, op, false);
+  }
+
+  private scheduleAction(
+    instance: InstanceState,
+    action: Action,
+    index: number,
+    generated: HistoryEvent[],
+    effects: Array<() => void>,
+    episodeTime: string,
+    entityOps: Array<{ schedulerId: string; op: EntityOperation }>,
+  ): string | undefined {
     if (!takesEventId(action)) return undefined;
     // The SDK's own number when the host could tag it; counting gives the same for other apps.
     const id = typeof action.taskId === 'number' ? action.taskId : instance.nextEventId;
@@ -758,10 +808,28 @@ export class OrchestrationEngine {
         return undefined;
       }
       case ActionType.CallEntity:
-      case ActionType.SignalEntity:
+      case ActionType.SignalEntity: {
+        const schedulerId = action.instanceId ?? '';
+        const entityName = schedulerId.slice(1, schedulerId.indexOf('@', 1));
+        if (!this.entities.findEntity(entityName)) return `The entity function '${entityName}' (for ${schedulerId}) is not registered in this app.`;
+        const signal = action.actionType === ActionType.SignalEntity;
+        const requestId = `${instance.record.executionId}:${id}`;
+        const input = action.input === undefined ? undefined : JSON.stringify(action.input);
+        generated.push({
+          EventType: EventType.EventSent,
+          EventId: id,
+          Timestamp: timestamp,
+          InstanceId: schedulerId,
+          Name: signal ? 'signal' : 'op',
+          Input: JSON.stringify({ id: requestId, op: action.operation, signal, input, parent: signal ? undefined : instance.id }),
+        });
+        entityOps.push({ schedulerId, op: { rk: operationRowKey(), operation: action.operation ?? '', input, requestId, signal, parentInstanceId: signal ? undefined : instance.id } });
+        effects.push(() => this.entities.wake(schedulerId));
+        return undefined;
+      }
       case ActionType.LockEntities:
       case ActionType.ReleaseEntities:
-        return 'Durable entities (callEntity, signalEntity, locks) are not supported by this local host yet.';
+        return 'Entity critical sections (context.df.lock) are not supported by this local host.';
       default:
         return `Unknown action type ${action.actionType} from the SDK.`;
     }
@@ -851,7 +919,7 @@ export class OrchestrationEngine {
   }
 
   /** Appends the episode (one atomic append unless over 4 MiB) and then updates the instance row. */
-  private async commit(instance: InstanceState, newEvents: HistoryEvent[], generated: HistoryEvent[], next?: EpisodeSnapshot['next']): Promise<void> {
+  private async commit(instance: InstanceState, newEvents: HistoryEvent[], generated: HistoryEvent[], next?: EpisodeSnapshot['next'], beforeAppend?: () => Promise<void>): Promise<void> {
     const episode = instance.episodes++;
     for (const event of [...newEvents, ...generated]) instance.addCommitted(event);
     const snapshot = instance.snapshot(next);
@@ -868,6 +936,7 @@ export class OrchestrationEngine {
       for (const event of generated) lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.externalizeEvent(instance.id, event) }));
       lines.push(lineOf({ k: 'c', ep: episode, a, s: snapshot }));
       const text = '\n' + lines.join('\n');
+      if (beforeAppend) await beforeAppend();
       const injectFault = this.fault !== null && ++this.commits === Number(this.fault[2]);
       if (injectFault && this.fault![1] === 'torn-append') {
         await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, text.slice(0, Math.floor(text.length / 2)));

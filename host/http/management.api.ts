@@ -280,10 +280,32 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
     app.delete(`${base}/instances`, purgeBy);
     app.delete(`${base}/instances/`, purgeBy);
 
-    const entities = wrap(async (c) =>
-      c.json({ error: 'Durable entities are not supported by this local host yet (signalEntity / readEntityState).' }, 501),
+    app.post(
+      `${base}/entities/:name/:key`,
+      wrap(async (c) => {
+        const name = c.req.param('name')!;
+        const operation = c.req.query('op') ?? '';
+        const text = await c.req.text();
+        let input: string | undefined;
+        if (text.trim()) {
+          try {
+            input = JSON.stringify(JSON.parse(text));
+          } catch {
+            return c.json({ error: 'The operation input must be JSON.' }, 400);
+          }
+        }
+        const accepted = await engine.signalEntity(name, c.req.param('key')!, operation, input);
+        if (!accepted) return c.json({ error: `No entity function named '${name}' in this app.` }, 404);
+        return c.body(null, 202);
+      }),
     );
-    app.post(`${base}/entities/:name/:key`, entities);
-    app.get(`${base}/entities/:name/:key`, entities);
+    app.get(
+      `${base}/entities/:name/:key`,
+      wrap(async (c) => {
+        const state = await engine.readEntityState(c.req.param('name')!, c.req.param('key')!);
+        if (state === undefined) return c.json({ error: `Entity @${c.req.param('name')}@${c.req.param('key')} does not exist.` }, 404);
+        return c.body(state, 200, { 'content-type': 'application/json' });
+      }),
+    );
   }
 }

@@ -97,7 +97,7 @@ describe('DurableClient through df.getClient', () => {
     expect(failed['runtimeStatus']).toBe('Failed');
     expect(String(failed['output'])).toContain('breakable is broken');
     await fetch(`${host.url}/api/toggle/broken/false`, { method: 'POST' });
-    expect((await call('rewind', instanceId, 'fixed it')).ok).toBe(true);
+    expect(await call('rewind', instanceId, 'fixed it')).toEqual({ ok: true, result: null });
     const status = await waitForStatus(host.url, instanceId, (s) => s['runtimeStatus'] === 'Completed');
     expect(status['output']).toEqual({ before: 42, fixed: 'fixed:payload' });
     const history = await call<{ history: Array<{ EventType: string; FunctionName?: string }> }>('getStatus', instanceId, { showHistory: true });
@@ -141,12 +141,34 @@ describe('DurableClient through df.getClient', () => {
     expect(await waited.json()).toEqual(['Hello Tokyo', 'Hello Seattle', 'w']);
   });
 
-  it('signalEntity and readEntityState get a clear "not supported" error (entities are not implemented in this host)', async () => {
-    const signal = await call('signalEntity', { name: 'counter', key: 'a' }, 'add', 1);
-    expect(signal.ok).toBe(false);
-    expect(signal.error).toContain('501');
-    const read = await call('readEntityState', { name: 'counter', key: 'a' });
-    expect(read.ok).toBe(false);
-    expect(read.error).toContain('not supported');
+  it('signalEntity and readEntityState, and entities called and signalled from an orchestration', async () => {
+    const key = unique('k');
+    expect(await call('signalEntity', { name: 'counter', key }, 'add', 3)).toEqual({ ok: true, result: null });
+    let state: { entityExists: boolean; entityState?: unknown } | undefined;
+    for (let attempt = 0; attempt < 100 && !state?.entityExists; attempt++) {
+      state = (await call<{ entityExists: boolean; entityState?: unknown }>('readEntityState', { name: 'counter', key })).result;
+      if (!state.entityExists) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(state).toEqual({ entityExists: true, entityState: 3 });
+    expect((await call<{ entityExists: boolean }>('readEntityState', { name: 'counter', key: unique('never') })).result.entityExists).toBe(false);
+
+    const instanceId = unique('client-entity');
+    await call('startNew', 'entityFlow', { instanceId, input: key });
+    const status = await waitForStatus(host.url, instanceId);
+    expect(status['runtimeStatus']).toBe('Completed');
+    const output = status['output'] as { value: number; failure: string };
+    expect(output.value).toBe(10);
+    expect(output.failure).toContain("Operation 'fail' on entity @counter@");
+
+    // An entity signalling another entity.
+    const target = unique('t');
+    expect((await call('signalEntity', { name: 'counter', key }, 'forward', target)).ok).toBe(true);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      state = (await call<{ entityExists: boolean; entityState?: unknown }>('readEntityState', { name: 'counter', key: target })).result;
+      if (state.entityExists) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(state).toEqual({ entityExists: true, entityState: 10 });
+    expect((await call('readEntityState', { name: 'counter', key })).result).toEqual({ entityExists: true, entityState: 0 });
   });
 });

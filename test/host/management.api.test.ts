@@ -148,9 +148,17 @@ describe('management API', () => {
     expect((await json(byFilter)).instancesDeleted).toBeGreaterThanOrEqual(1);
   });
 
-  it('answers 501 with a clear message for entity routes (not implemented)', async () => {
-    const response = await post(`${api}/entities/counter/a?op=add`, 1);
-    expect(response.status).toBe(501);
-    expect((await json(response)).error).toContain('not supported');
+  it('signals entities (202), reads their state (200) and answers 404 for unknown entities', async () => {
+    const key = unique('m');
+    expect((await post(`${api}/entities/counter/${key}?op=add`, 4)).status).toBe(202);
+    expect((await post(`${api}/entities/noSuchEntity/${key}?op=add`, 4)).status).toBe(404);
+    let response = await fetch(`${api}/entities/counter/${key}`);
+    for (let attempt = 0; attempt < 100 && response.status === 404; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      response = await fetch(`${api}/entities/counter/${key}`);
+    }
+    expect(response.status).toBe(200);
+    expect(await json(response)).toBe(4);
+    expect((await fetch(`${api}/entities/counter/${unique('none')}`)).status).toBe(404);
   });
 });
