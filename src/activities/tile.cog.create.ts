@@ -42,7 +42,9 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
         width: description.width,
         height: description.height,
         geoTransform: description.geoTransform,
-        crs: description.crs,
+        // With an EPSG code the item needs only the code; dropping the PROJJSON keeps every tile's
+        // result (which the orchestration history stores twice) a few KB smaller.
+        crs: description.crs?.code ? { ...description.crs, projjson: null } : description.crs,
         bands: description.bands,
         geometry: description.geometry,
         bbox: description.bbox,
