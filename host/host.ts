@@ -50,11 +50,13 @@ function defaultLog(line: string): void {
   process.stdout.write(`[${new Date().toISOString()}] ${line}\n`);
 }
 
-function routePrefix(appRoot: string): string {
+interface HostJson {
+  extensions?: { http?: { routePrefix?: string }; durableTask?: { defaultVersion?: string } };
+}
+
+function readHostJson(appRoot: string): HostJson {
   const path = join(appRoot, 'host.json');
-  if (!existsSync(path)) return 'api';
-  const hostJson = JSON.parse(readFileSync(path, 'utf8')) as { extensions?: { http?: { routePrefix?: string } } };
-  return hostJson.extensions?.http?.routePrefix ?? 'api';
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as HostJson) : {};
 }
 
 async function isAzuriteListening(connectionString: string): Promise<boolean> {
@@ -124,6 +126,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       maxConcurrentActivities: settings.maxConcurrentActivities,
       log,
       logActivities: options.logActivities ?? true,
+      defaultVersion: readHostJson(appRoot).extensions?.durableTask?.defaultVersion ?? '',
     });
 
     let port = settings.port;
@@ -136,7 +139,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     });
     const app = new Hono();
     registerManagementApi(app, engine, endpoints);
-    const routes = registerFunctionRoutes(app, registrations.values(), { routePrefix: routePrefix(appRoot), endpoints, log });
+    const routes = registerFunctionRoutes(app, registrations.values(), { routePrefix: readHostJson(appRoot).extensions?.http?.routePrefix ?? 'api', endpoints, log });
     app.notFound((c) => c.json({ error: `No function or management route matches ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
     const server: ServerType = await new Promise((resolveServer, reject) => {

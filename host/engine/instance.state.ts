@@ -16,6 +16,8 @@ export interface ScheduledWork {
   asyncPattern?: boolean | undefined;
   /** HTTP polling: do not send before this time. */
   notBefore?: string | undefined;
+  /** Sub-orchestration version. */
+  version?: string | undefined;
 }
 
 export interface RetryState {
@@ -151,6 +153,7 @@ export class InstanceState {
           actionIndex: event.ActionIndex,
           retryIndex: event['RetryIndex'] as number | undefined,
           childInstanceId: event.InstanceId,
+          version: (event['Version'] as string | undefined) || undefined,
         });
         this.recordAction(event, 2);
         break;

@@ -27,6 +27,8 @@ export interface EngineOptions {
   log: (line: string) => void;
   /** Print one line per activity invocation (orchestrator episodes are always logged). */
   logActivities?: boolean;
+  /** host.json extensions.durableTask.defaultVersion: version of instances started without one. */
+  defaultVersion?: string;
 }
 
 export class NotFoundError extends Error {}
@@ -66,6 +68,7 @@ export class OrchestrationEngine {
   private readonly limit: LimitFunction;
   private readonly log: (line: string) => void;
   private readonly logActivities: boolean;
+  private readonly defaultVersion: string;
   private readonly active = new Map<string, InstanceState>();
   private readonly loading = new Map<string, Promise<InstanceState | undefined>>();
   private stopping = false;
@@ -85,6 +88,7 @@ export class OrchestrationEngine {
     this.limit = pLimit(Math.max(1, options.maxConcurrentActivities));
     this.log = options.log;
     this.logActivities = options.logActivities ?? true;
+    this.defaultVersion = options.defaultVersion ?? '';
     this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.deliverEntityResponse(instanceId, requestId, response), this.log);
   }
 
@@ -158,7 +162,7 @@ export class OrchestrationEngine {
     const record: InstanceRecord = {
       instanceId,
       name: registration.name,
-      version: options.version ?? '',
+      version: options.version || this.defaultVersion,
       runtimeStatus: 'Pending',
       createdTime: now,
       lastUpdatedTime: now,
@@ -774,13 +778,14 @@ export class OrchestrationEngine {
           EventId: id,
           Timestamp: timestamp,
           Name: action.functionName,
+          Version: action.version ?? '',
           Input: input,
           InstanceId: childInstanceId,
           ActionIndex: index,
         };
         if (retry !== undefined) event['RetryIndex'] = retry;
         generated.push(event);
-        const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId };
+        const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId, version: action.version };
         instance.scheduled.set(id, work);
         instance.actionRecords.set(index, { eventId: id, name: work.name, type: 2 });
         effects.push(() => this.startWork(instance, id, work));
@@ -862,7 +867,7 @@ export class OrchestrationEngine {
       if (first.kind === 'subOrchestration') {
         const childInstanceId = first.childInstanceId && !first.childInstanceId.startsWith(`${instance.id}:`) ? first.childInstanceId : `${instance.id}:${id.toString(16).padStart(4, '0')}`;
         work.childInstanceId = childInstanceId;
-        generated.push({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, InstanceId: childInstanceId, ActionIndex: index, RetryIndex: index });
+        generated.push({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Timestamp: timestamp, Name: first.name, Version: first.version ?? '', Input: first.input, InstanceId: childInstanceId, ActionIndex: index, RetryIndex: index });
       } else {
         generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, ActionIndex: index, RetryIndex: index });
       }
@@ -1141,7 +1146,7 @@ export class OrchestrationEngine {
     if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
       throw new Error(`Sub-orchestration instance '${childId}' already exists and is ${existing.runtimeStatus}.`);
     }
-    await this.startNew(work.name, { instanceId: childId, input: work.input, parent: { instanceId: parent.id, taskId: id } });
+    await this.startNew(work.name, { instanceId: childId, input: work.input, version: work.version, parent: { instanceId: parent.id, taskId: id } });
   }
 
   private async notifyParent(child: InstanceState): Promise<void> {

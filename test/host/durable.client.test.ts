@@ -38,6 +38,13 @@ describe('DurableClient through df.getClient', () => {
     expect(withHistory.result.history[1]!['ScheduledTime']).toEqual(expect.any(String));
   });
 
+  it('startNew with a version: the orchestration and its versioned sub-orchestration see theirs', async () => {
+    const instanceId = unique('client-version');
+    await call('startNew', 'versioned', { instanceId, version: '2.0' });
+    const status = await waitForStatus(host.url, instanceId);
+    expect(status['output']).toEqual({ version: '2.0', child: { version: '3.1', child: null } });
+  });
+
   it('startNew without an instance id generates one', async () => {
     const started = await call<string>('startNew', 'sequence');
     expect(started.ok).toBe(true);
