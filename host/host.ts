@@ -166,6 +166,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       hostStorage: storage.connectionString,
       hostId: `localhost-${settings.hubName.toLowerCase()}`,
       intervalMs: settings.blobPollIntervalMs,
+      maxContentBytes: settings.blobMaxContentBytes,
       endpoints,
       log,
     });

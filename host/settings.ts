@@ -9,6 +9,8 @@ export interface HostSettings {
   hubName: string;
   maxConcurrentActivities: number;
   blobPollIntervalMs: number;
+  /** Blob trigger content above this many bytes is not downloaded (0: no limit). */
+  blobMaxContentBytes: number;
   /** Settings as the app sees them: environment first, then local.settings.json Values. */
   values: Record<string, string>;
 }
@@ -73,6 +75,7 @@ export function loadSettings(appRoot: string, overrides: SettingsOverrides = {})
       positiveInteger('DURABLE_MAX_CONCURRENT_ACTIVITIES', values['DURABLE_MAX_CONCURRENT_ACTIVITIES']) ??
       availableParallelism(),
     blobPollIntervalMs: overrides.blobPollIntervalMs ?? positiveInteger('BLOB_TRIGGER_POLL_MS', values['BLOB_TRIGGER_POLL_MS']) ?? 2000,
+    blobMaxContentBytes: (positiveInteger('BLOB_TRIGGER_MAX_CONTENT_MB', values['BLOB_TRIGGER_MAX_CONTENT_MB']) ?? 256) * 2 ** 20,
     values,
   };
 }

@@ -52,6 +52,11 @@ export interface BlobTriggerOptions {
   hostStorage: string;
   hostId: string;
   intervalMs: number;
+  /**
+   * Blobs larger than this reach the function as an empty buffer (binding data and metadata
+   * intact), so a multi-gigabyte upload does not have to fit in the host's memory. 0: no limit.
+   */
+  maxContentBytes: number;
   endpoints: () => HostEndpoints;
   log: (line: string) => void;
 }
@@ -166,7 +171,14 @@ export class BlobTriggerPoller {
     while (failures < maxBlobAttempts && !this.stopped) {
       const started = performance.now();
       try {
-        const content = await blobClient.downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } });
+        const size = Number(properties['contentLength'] ?? 0);
+        const inline = this.options.maxContentBytes === 0 || size <= this.options.maxContentBytes;
+        if (!inline && failures === 0) {
+          this.options.log(
+            `Blob ${trigger.container}/${blobName} is ${(size / 2 ** 20).toFixed(0)} MiB, over BLOB_TRIGGER_MAX_CONTENT_MB: '${trigger.registration.name}' gets an empty buffer (binding data and metadata as usual).`,
+          );
+        }
+        const content = inline ? await blobClient.downloadToBuffer(0, undefined, { conditions: { ifMatch: etag } }) : Buffer.alloc(0);
         const triggerMetadata: Record<string, TypedData> = {
           BlobTrigger: { string: `${trigger.container}/${blobName}` },
           Uri: { string: blobClient.url },
