@@ -104,19 +104,29 @@ export function findGeoreferencingProblem(dataset: gdal.Dataset): string | null 
 }
 
 /**
- * Reads the last row of every band. GDAL opens a truncated TIFF from its headers alone; the
- * missing bytes only show when the pixels at the end of the file are read.
+ * Reads blocks at the end of every band. GDAL opens a truncated TIFF from its headers alone; the
+ * missing bytes only show when pixels stored at the end of the file are read. Writers store
+ * blocks in order, so the bottom block row holds the last bytes; up to 8 of its blocks (always
+ * the last) are read, so a 200,000-pixel-wide raster costs 8 blocks a band, not a whole row.
  */
 export async function findUnreadablePixels(dataset: gdal.Dataset): Promise<string | null> {
   const { x: width, y: height } = dataset.rasterSize;
   for (let i = 1; i <= dataset.bands.count(); i++) {
     const band = dataset.bands.get(i);
-    // One block-high strip at the bottom covers the last strip or the last row of tiles.
-    const rows = Math.min(height, Math.max(1, band.blockSize.y));
-    try {
-      await band.pixels.readAsync(0, height - rows, width, rows, undefined, { data_type: gdal.GDT_Float64 });
-    } catch (error) {
-      return `band ${i} cannot be read to the end (${(error as Error).message}); the file is probably truncated or corrupt — upload it again`;
+    const blockWidth = Math.max(1, Math.min(width, band.blockSize.x));
+    const blockHeight = Math.max(1, Math.min(height, band.blockSize.y));
+    const blockColumns = Math.ceil(width / blockWidth);
+    const top = Math.floor((height - 1) / blockHeight) * blockHeight;
+    const sampled = new Set<number>();
+    for (let k = 0; k < 8; k++) sampled.add(Math.round(((blockColumns - 1) * k) / 7));
+    for (const column of sampled) {
+      const x = column * blockWidth;
+      try {
+        // As Float64: gdal-async has no arrays for complex types; GDAL converts (real part).
+        await band.pixels.readAsync(x, top, Math.min(blockWidth, width - x), height - top, undefined, { data_type: gdal.GDT_Float64 });
+      } catch (error) {
+        return `band ${i} cannot be read to the end (${(error as Error).message}); the file is probably truncated or corrupt — upload it again`;
+      }
     }
   }
   return null;

@@ -12,6 +12,7 @@ import {
   writeRotated,
   writeTextAsTif,
   writeTruncated,
+  writeTruncatedCog,
   writeUngeoreferenced,
   writeZeroByte,
   type FixtureDir,
@@ -70,6 +71,7 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
   describe('rejects, with a reason a person can act on', () => {
     it.each([
       ['a truncated TIFF', () => writeTruncated(fixtures.path), /truncated/],
+      ['a truncated COG (tiled, compressed, directory first)', () => writeTruncatedCog(fixtures.path), /truncated/],
       ['a zero-byte file', () => writeZeroByte(fixtures.path), /empty \(0 bytes\)/],
       ['a text file named .tif', () => writeTextAsTif(fixtures.path), /not a raster GDAL can read/],
       ['a raster without georeferencing', () => writeUngeoreferenced(fixtures.path), /no georeferencing/],

@@ -326,3 +326,13 @@ export function writeComplexInt16(dir: string, width = 256, height = 200, name =
   });
   return convertRaster(real, 'GTiff', name, ['-ot', 'CInt16']);
 }
+
+/** A COG (directory first, tiles in order, overviews before full resolution) cut to `fraction` of its bytes. */
+export function writeTruncatedCog(dir: string, fraction = 0.7, name = 'truncated-cog.tif'): string {
+  const whole = writeRgbUint8(dir, 900, 700, `whole-${name}`);
+  const cog = convertRaster(whole, 'COG', `cog-${name}`, ['-co', 'BLOCKSIZE=256']);
+  const bytes = readFileSync(cog);
+  const path = join(dir, name);
+  writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length * fraction)));
+  return path;
+}
