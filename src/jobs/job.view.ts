@@ -54,19 +54,18 @@ export function buildJobView(status: OrchestrationStatusLike, tilesRegistered?: 
   const progress = isProgress(status.customStatus) ? status.customStatus : undefined;
   const input = isIngestInput(status.input) ? status.input : undefined;
   const failed = status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated';
-  const errors = [...(progress?.errors ?? [])];
-  // A failed orchestration's output is its error message; show it unless the stage already did.
-  if (failed && typeof status.output === 'string' && !errors.some((error) => status.output === error || String(status.output).includes(error))) {
-    errors.push(status.output);
-  }
+  // A failed orchestration's output is its error message, which names the source: lead with it,
+  // then any reason recorded in the progress that it does not already contain.
+  const failure = failed && typeof status.output === 'string' ? status.output : undefined;
+  const errors = [...(failure ? [failure] : []), ...(progress?.errors ?? []).filter((error) => !failure?.includes(error))];
   const total = progress?.tilesTotal ?? 0;
   const done = progress?.stage === 'creating-cogs' && tilesRegistered !== undefined ? tilesRegistered : (progress?.tilesDone ?? 0);
   return {
     id: status.instanceId,
     status: status.runtimeStatus,
     stage: failed ? 'failed' : (progress?.stage ?? 'pending'),
-    source: input ? `${input.source.container}/${input.source.name}` : null,
-    collection: input?.collection ?? null,
+    source: progress?.source ?? (input ? `${input.source.container}/${input.source.name}` : null),
+    collection: progress?.collection ?? input?.collection ?? null,
     tiles: { done, total },
     itemsRegistered: progress?.stage === 'creating-cogs' ? done : (progress?.itemsRegistered ?? 0),
     errors,

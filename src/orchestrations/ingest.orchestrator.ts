@@ -34,7 +34,15 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   const input = context.df.getInput<IngestInput>();
   const sourcePath = `${input.source.container}/${input.source.name}`;
   const retry = createActivityRetryOptions();
-  const progress: IngestProgress = { stage: 'validating', tilesDone: 0, tilesTotal: 0, itemsRegistered: 0, errors: [] };
+  const progress: IngestProgress = {
+    source: sourcePath,
+    collection: input.collection,
+    stage: 'validating',
+    tilesDone: 0,
+    tilesTotal: 0,
+    itemsRegistered: 0,
+    errors: [],
+  };
   context.df.setCustomStatus(progress);
 
   const validateInput: ValidateRasterInput = { source: input.source, options: input.options };

@@ -160,6 +160,9 @@ export interface FinalizedCollection {
 
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */
 export interface IngestProgress {
+  /** `<container>/<blob>`: in the status itself, because instance lists omit inputs. */
+  source: string;
+  collection: string;
   stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed';
   tilesDone: number;
   tilesTotal: number;

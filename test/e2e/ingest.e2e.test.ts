@@ -22,7 +22,8 @@ let host: LocalHost;
 let store: BlobStore;
 let fixtures: FixtureDir;
 
-const inbox = 'incoming'; // not `uploads`, so HTTP-submitted sources don't also fire the blob trigger
+const inbox = 'incoming';
+const e2eOptions = { tileSize: 768, blockSize: 256 }; // not `uploads`, so HTTP-submitted sources don't also fire the blob trigger
 
 async function upload(path: string, name: string, container = inbox): Promise<void> {
   await store.uploadFile({ container, name }, path, 'image/tiff');
@@ -74,7 +75,8 @@ describe('ingestion through the local host', () => {
   ])('turns %s into validated COG tiles and a valid STAC catalog', async (_label, name, write) => {
     const path = write(fixtures.path);
     await upload(path, `e2e/${name}`);
-    const submitted = await submit({ source: `${inbox}/e2e/${name}`, collection: 'e2e' });
+    // Tiles of 768 with 256-pixel blocks: several tiles per source, overviews in each.
+    const submitted = await submit({ source: `${inbox}/e2e/${name}`, collection: 'e2e', options: e2eOptions });
     expect(submitted.status).toBe(202);
     expect(submitted.json).toMatchObject({ id: expect.stringMatching(/^ingest-/), statusQueryGetUri: expect.stringContaining('/runtime/webhooks/durabletask/instances/') });
     const id = submitted.json['id'] as string;
@@ -85,7 +87,7 @@ describe('ingestion through the local host', () => {
     completed.set(name, view);
 
     const source = gdal.open(path);
-    const expectedTiles = Math.ceil(source.rasterSize.x / 512) * Math.ceil(source.rasterSize.y / 512);
+    const expectedTiles = Math.ceil(source.rasterSize.x / e2eOptions.tileSize) * Math.ceil(source.rasterSize.y / e2eOptions.tileSize);
     expect(view.tiles).toEqual({ done: expectedTiles, total: expectedTiles });
     const output = view.output!;
     expect(output.tiles).toHaveLength(expectedTiles);
@@ -112,7 +114,8 @@ describe('ingestion through the local host', () => {
         covered.add(`${x},${y}`);
         expect(cog.bands.count()).toBe(source.bands.count());
         for (let band = 1; band <= source.bands.count(); band++) {
-          expect(cog.bands.get(band).overviews.count()).toBeGreaterThan(0);
+          // The COG driver adds overview levels until one fits in a block.
+          if (Math.max(cog.rasterSize.x, cog.rasterSize.y) > e2eOptions.blockSize) expect(cog.bands.get(band).overviews.count()).toBeGreaterThan(0);
           expect(cog.bands.get(band).noDataValue).toEqual(source.bands.get(band).noDataValue);
           const expected = readWindow(source, band, x, y, cog.rasterSize.x, cog.rasterSize.y);
           const actual = readWindow(cog, band, 0, 0, cog.rasterSize.x, cog.rasterSize.y);
@@ -154,7 +157,7 @@ describe('ingestion through the local host', () => {
 
   it('answers a repeated submission of the same upload with the existing job', async () => {
     const first = completed.get('rgb.tif')!;
-    const again = await submit({ source: `${inbox}/e2e/rgb.tif`, collection: 'e2e' });
+    const again = await submit({ source: `${inbox}/e2e/rgb.tif`, collection: 'e2e', options: e2eOptions });
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ id: first.id, existing: true });
   });
@@ -209,7 +212,7 @@ describe('upload trigger', () => {
       job = jobs.find((candidate) => candidate.source === 'uploads/drop/dropped.tif');
       if (!job) await new Promise((r) => setTimeout(r, 500));
     }
-    expect(job, `no job started for uploads/drop/dropped.tif; host output:\n${host.output().slice(-2000)}`).toBeDefined();
+    expect(job, `no job started for uploads/drop/dropped.tif; host output:\n${host.output().split("\n").filter((line) => !line.includes("listJobs")).join("\n").slice(-3000)}`).toBeDefined();
     const done = await waitForJob<JobView>(host.baseUrl, job!.id);
     expect(done.status).toBe('Completed');
     expect(done.collection).toBe('rasters');

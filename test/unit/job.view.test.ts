@@ -9,7 +9,7 @@ const base: OrchestrationStatusLike = {
   lastUpdatedTime: '2026-01-01T00:00:05Z',
   input: { source: { container: 'uploads', name: 'a.tif', etag: 'x', size: 10 }, collection: 'rasters', options: {}, tileSize: 512 },
   output: null,
-  customStatus: { stage: 'creating-cogs', tilesDone: 0, tilesTotal: 4, itemsRegistered: 0, errors: [] },
+  customStatus: { source: 'uploads/a.tif', collection: 'rasters', stage: 'creating-cogs', tilesDone: 0, tilesTotal: 4, itemsRegistered: 0, errors: [] },
 };
 
 describe('job view', () => {
@@ -22,10 +22,15 @@ describe('job view', () => {
   it('shows the failure reason of a failed job once', () => {
     const failed = buildJobView({ ...base, runtimeStatus: 'Failed', output: 'Cannot ingest uploads/a.tif: not a raster', customStatus: { ...(base.customStatus as object), stage: 'failed', errors: ['not a raster'] } });
     expect(failed.stage).toBe('failed');
-    expect(failed.errors).toEqual(['not a raster']);
+    expect(failed.errors).toEqual(['Cannot ingest uploads/a.tif: not a raster']);
     const failedEarly = buildJobView({ ...base, runtimeStatus: 'Failed', output: 'Orchestrator function crashed', customStatus: null });
     expect(failedEarly.errors).toEqual(['Orchestrator function crashed']);
     expect(failedEarly.output).toBeNull();
+  });
+
+  it('takes source and collection from the status when the instance list omits inputs', () => {
+    const view = buildJobView({ ...base, input: null });
+    expect(view).toMatchObject({ source: 'uploads/a.tif', collection: 'rasters' });
   });
 
   it('counts a tile as registered once its branch says so or has completed', () => {
