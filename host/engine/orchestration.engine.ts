@@ -73,6 +73,7 @@ export class OrchestrationEngine {
   private readonly loading = new Map<string, Promise<InstanceState | undefined>>();
   private stopping = false;
   private runningActivities = 0;
+  private readonly runningEpisodes = new Set<Promise<void>>();
   /**
    * Fault injection for durability tests (DURABLE_HOST_FAULT): `after-append:N` kills the process
    * right after the N-th episode append (before the instance row update); `torn-append:N` writes
@@ -113,6 +114,7 @@ export class OrchestrationEngine {
     this.limit.clearQueue();
     const deadline = Date.now() + timeoutMs;
     while (this.runningActivities > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await Promise.allSettled([...this.runningEpisodes]);
     for (const instance of this.active.values()) {
       clearTimeout(instance.episodeTimer);
       clearTimeout(instance.flushTimer);
@@ -516,7 +518,9 @@ export class OrchestrationEngine {
     instance.episodeDue = due;
     instance.episodeTimer = setTimeout(() => {
       instance.episodeTimer = undefined;
-      void this.runEpisode(instance);
+      const episode = this.runEpisode(instance);
+      this.runningEpisodes.add(episode);
+      void episode.finally(() => this.runningEpisodes.delete(episode));
     }, delay);
   }
 
@@ -528,8 +532,15 @@ export class OrchestrationEngine {
       if (control) await this.applyControl(instance, control);
       else if (instance.status !== 'Suspended') await this.replay(instance);
     } catch (error) {
-      this.log(`Instance ${instance.id}: episode failed in the host and will be retried: ${(error as Error).stack ?? error}`);
-      instance.lastEpisodeMs = Math.max(instance.lastEpisodeMs, 1000);
+      // Memory may no longer match storage: drop this copy and load the instance again from its
+      // history (the source of truth); results of work still running are re-created by re-running it.
+      this.log(`Instance ${instance.id}: the host failed while running an episode; reloading it from storage in 1 s: ${(error as Error).stack ?? error}`);
+      instance.episodeRunning = false;
+      this.retire(instance.id);
+      setTimeout(() => {
+        if (!this.stopping) void this.ensureActive(instance.id).catch((reloadError: unknown) => this.log(`Instance ${instance.id}: reload failed: ${(reloadError as Error).message}`));
+      }, 1000);
+      return;
     } finally {
       instance.episodeRunning = false;
       instance.lastEpisodeEnd = Date.now();

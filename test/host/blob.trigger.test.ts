@@ -77,8 +77,9 @@ describe('blob triggers', () => {
     expect(message).toMatchObject({ Type: 'BlobTrigger', FunctionId: 'Host.Functions.onUpload', ContainerName: 'fixture-uploads', BlobName: bad });
     expect(message!['Reason']).toContain(`cannot process ${bad}`);
 
-    // A restarted host reads the receipts: nothing runs again.
-    await host.stop();
+    // A restarted host reads the receipts: nothing runs again. SIGTERM stops the first one gracefully.
+    expect(await host.stop('SIGTERM')).toBe(0);
+    expect(host.output()).toContain('SIGTERM received');
     host = await start(hub);
     await afterAFullPass(stamp);
     expect(await callCount(good)).toBe(1);
