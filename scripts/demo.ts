@@ -150,16 +150,26 @@ async function main(): Promise<void> {
       console.log(`✓ ${view.source}: ${output.tiles.length} COG tiles, ${formatBytes(output.bytesIn)} in → ${formatBytes(output.bytesOut)} out`);
       for (const tile of output.tiles) console.log(`    ${tile.itemId.padEnd(28)} ${formatBytes(tile.cogBytes).padStart(10)}  ${tile.cogUrl}`);
     }
-    const collection = views.find((view) => view.output)?.output?.collection;
+    // Each finalize reports the collection as it then stood; the largest count is the latest.
+    const collection = views
+      .map((view) => view.output?.collection)
+      .filter((c): c is NonNullable<typeof c> => c !== undefined)
+      .sort((a, b) => b.itemCount - a.itemCount)[0];
     if (collection) {
       console.log(`\nSTAC catalog: ${collection.catalogUrl}`);
       console.log(`STAC collection "${collection.collectionId}": ${collection.collectionUrl} (${collection.itemCount} items)`);
     }
-    console.log(`\nCopies of the COGs and the STAC catalog are in ${outputDir}/ — look at them with:`);
-    console.log(`  gdalinfo ${join(outputDir, containers.cogs)}/<collection>/<source>/<item>.tif`);
-    console.log(`  /usr/bin/python3 -m osgeo_utils.samples.validate_cloud_optimized_geotiff <that file>`);
-    console.log(`  cat ${join(outputDir, containers.stac, 'catalog.json')}`);
-    console.log(`  QGIS: Layer › Add Raster Layer on any .tif; or open the ${options.collection}.vrt mosaic if present.`);
+    const firstTile = views.find((view) => view.output)?.output?.tiles[0];
+    if (firstTile) {
+      const localCog = join(outputDir, containers.cogs, decodeURIComponent(new URL(firstTile.cogUrl).pathname.split(`/${containers.cogs}/`)[1]!));
+      const mosaic = join(dirname(localCog), `${basename(dirname(localCog))}.vrt`);
+      console.log(`\nCopies of the COGs, thumbnails, VRT mosaics and the STAC catalog are in ${outputDir}/. Look at them with:`);
+      console.log(`  gdalinfo ${localCog}`);
+      console.log(`  /usr/bin/python3 -m osgeo_utils.samples.validate_cloud_optimized_geotiff ${localCog}`);
+      console.log(`  gdalinfo ${mosaic}      # all tiles of one source as one dataset`);
+      console.log(`  cat ${join(outputDir, containers.stac, 'catalog.json')}`);
+      console.log(`  QGIS: Layer › Add Layer › Add Raster Layer… on ${mosaic}`);
+    }
     console.log(`Job status JSON: ${baseUrl}/api/jobs  (the host log is in ${hostLog})`);
     if (views.some((view) => view.status !== 'Completed')) process.exitCode = 1;
   } finally {
