@@ -83,7 +83,61 @@ function shift(ring: Ring, dx: number): Ring {
 
 function round(ring: Ring, digits: number): Ring {
   const f = 10 ** digits;
-  return ring.map(([x, y]) => [Math.round(x * f) / f, Math.round(y * f) / f]);
+  return dedupe(ring.map(([x, y]) => [Math.round(x * f) / f, Math.round(y * f) / f]));
+}
+
+/** A bbox rounded outwards, so it still contains the rounded geometry. */
+function roundBboxOutwards([w, s, e, n]: Bbox, digits: number): Bbox {
+  const f = 10 ** digits;
+  return [Math.floor(w * f) / f, Math.floor(s * f) / f, Math.ceil(e * f) / f, Math.ceil(n * f) / f];
+}
+
+/** Perpendicular distance of `p` from the line through `a` and `b`. */
+function distanceFromLine(p: Position, a: Position, b: Position): number {
+  const dx = b[0] - a[0];
+  const dy = b[1] - a[1];
+  const length = Math.hypot(dx, dy);
+  if (length === 0) return Math.hypot(p[0] - a[0], p[1] - a[1]);
+  return Math.abs(dy * p[0] - dx * p[1] + b[0] * a[1] - b[1] * a[0]) / length;
+}
+
+/**
+ * Douglas–Peucker on a closed ring: drops densification points that lie within `tolerance`
+ * (degrees) of a straight edge, so straight outlines stay 5 points and curved ones keep their
+ * curve. The bbox is computed before this, from every point.
+ */
+export function simplifyRing(ring: Ring, tolerance: number): Ring {
+  if (ring.length <= 5) return ring;
+  const keep = new Array<boolean>(ring.length).fill(false);
+  keep[0] = true;
+  keep[ring.length - 1] = true;
+  // Split the closed ring at the point farthest from its start, then simplify both halves.
+  let farthest = 1;
+  for (let i = 1; i < ring.length - 1; i++) {
+    if (Math.hypot(ring[i]![0] - ring[0]![0], ring[i]![1] - ring[0]![1]) > Math.hypot(ring[farthest]![0] - ring[0]![0], ring[farthest]![1] - ring[0]![1])) farthest = i;
+  }
+  keep[farthest] = true;
+  const stack: Array<[number, number]> = [
+    [0, farthest],
+    [farthest, ring.length - 1],
+  ];
+  while (stack.length > 0) {
+    const [start, end] = stack.pop()!;
+    let worst = -1;
+    let worstDistance = tolerance;
+    for (let i = start + 1; i < end; i++) {
+      const d = distanceFromLine(ring[i]!, ring[start]!, ring[end]!);
+      if (d > worstDistance) {
+        worst = i;
+        worstDistance = d;
+      }
+    }
+    if (worst >= 0) {
+      keep[worst] = true;
+      stack.push([start, worst], [worst, end]);
+    }
+  }
+  return ring.filter((_, i) => keep[i]);
 }
 
 /**
@@ -115,16 +169,20 @@ export function toGeoJsonFootprint(lonLatRing: Ring, digits = 7): { geometry: Fo
   const south = Math.min(...lats);
   const north = Math.max(...lats);
   const west = Math.min(...ring.map((p) => p[0]));
+  const tidy = (part: Ring): Ring => round(simplifyRing(part, simplifyTolerance), digits);
   if (maxLon <= 180) {
-    return { geometry: { type: 'Polygon', coordinates: [round(ring, digits)] }, bbox: [west, south, maxLon, north] };
+    return { geometry: { type: 'Polygon', coordinates: [tidy(ring)] }, bbox: roundBboxOutwards([west, south, maxLon, north], digits) };
   }
   const western = clipRing(ring, 180, 'below');
   const eastern = shift(clipRing(ring, 180, 'above'), -360);
-  const parts = [western, eastern].filter((part) => part.length >= 4).map((part) => [round(part, digits)]);
+  const parts = [western, eastern].filter((part) => part.length >= 4).map((part) => [tidy(part)]);
   const spansGlobe = maxLon - west >= 360;
   const bbox: Bbox = spansGlobe ? [-180, south, 180, north] : [west, south, maxLon - 360, north];
-  return { geometry: { type: 'MultiPolygon', coordinates: parts }, bbox };
+  return { geometry: { type: 'MultiPolygon', coordinates: parts }, bbox: roundBboxOutwards(bbox, digits) };
 }
+
+/** About 1 cm at the equator: well below any pixel, well above floating-point noise. */
+const simplifyTolerance = 1e-7;
 
 /**
  * The smallest bbox covering all given lon/lat bboxes, treating longitude as a circle (so two

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { densifyOutline, toGeoJsonFootprint, unionLonLatBboxes, unwrapLongitudes, type Ring } from '../../src/raster/footprint.js';
+import { densifyOutline, simplifyRing, toGeoJsonFootprint, unionLonLatBboxes, unwrapLongitudes, type Ring } from '../../src/raster/footprint.js';
 
 describe('densifyOutline', () => {
   it('returns a closed ring with points along every edge', () => {
@@ -97,5 +97,15 @@ describe('unionLonLatBboxes', () => {
 
   it('is undefined for nothing', () => {
     expect(unionLonLatBboxes([])).toBeUndefined();
+  });
+});
+
+describe('simplifyRing', () => {
+  it('keeps a straight-edged outline to its corners and a curved one to its curve', () => {
+    const straight = densifyOutline([10, 0.001, 0, 50, 0, -0.001], 1000, 500, 16);
+    expect(simplifyRing(straight, 1e-9)).toEqual([[10, 50], [10, 49.5], [11, 49.5], [11, 50], [10, 50]]);
+    const arc: Ring = [];
+    for (let i = 0; i <= 32; i++) arc.push([Math.cos((i / 32) * Math.PI * 2), Math.sin((i / 32) * Math.PI * 2)]);
+    expect(simplifyRing(arc, 1e-3).length).toBe(arc.length);
   });
 });
