@@ -46,8 +46,10 @@ async function runFanOut(url: string, count: number): Promise<number> {
 const options = new Command()
   .option('--sizes <list>', 'fan-out sizes, comma separated', '1000,10000')
   .option('--concurrency <n>', 'DURABLE_MAX_CONCURRENT_ACTIVITIES for the host (default: cores)')
+  .option('--repeat <n>', 'runs per size; the median is reported', '3')
   .parse()
-  .opts<{ sizes: string; concurrency?: string }>();
+  .opts<{ sizes: string; concurrency?: string; repeat: string }>();
+const repeat = Math.max(1, Number(options.repeat));
 const sizes = options.sizes.split(',').map(Number);
 
 const root = projectRoot();
@@ -79,9 +81,13 @@ try {
   await runFanOut(url, 100); // warm-up: JIT, connections, containers
   const seconds = new Map<number, number>();
   for (const size of sizes) {
-    const elapsed = await runFanOut(url, size);
+    const runs: number[] = [];
+    for (let run = 0; run < repeat; run++) runs.push(await runFanOut(url, size));
+    const elapsed = [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
     seconds.set(size, elapsed);
-    console.log(`fan-out ${String(size).padStart(6)} activities: ${elapsed.toFixed(2)} s, ${Math.round(size / elapsed)} activities/s`);
+    console.log(
+      `fan-out ${String(size).padStart(6)} activities: median ${elapsed.toFixed(2)} s of ${runs.map((r) => r.toFixed(2)).join(', ')} s, ${Math.round(size / elapsed)} activities/s`,
+    );
   }
   const peak = peakRssMiB(host.pid!);
   const small = seconds.get(1000);
