@@ -48,6 +48,12 @@ describe('orchestration features', () => {
     expect(child['runtimeStatus']).toBe('Completed');
   });
 
+  it('retries a failing sub-orchestration (generated and explicit child ids)', async () => {
+    const status = await run('subRetry', { key: `sub-${Date.now()}` });
+    expect(status['runtimeStatus']).toBe('Completed');
+    expect(status['output']).toEqual({ generated: 2, explicit: 3 });
+  });
+
   it('waits for a durable timer', async () => {
     const status = await run('timerFlow', { ms: 1500 });
     expect((status['output'] as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(1500);
