@@ -2,8 +2,8 @@
  * Where each output lives in Blob Storage. One place, so a retry writes to the same name
  * (overwrite, not duplicate) and links point where things really are.
  */
-import { posix } from 'node:path';
 import { containers } from '../config.js';
+import { slugifyBlobName } from '../pipeline/ids.js';
 import type { BlobRef } from '../storage/blob.store.js';
 
 /** The root catalog of the static STAC catalog, at the top of the `stac` container. */
@@ -19,12 +19,12 @@ export function itemBlob(collection: string, itemId: string): BlobRef {
   return { container: containers.stac, name: `${collection}/${itemId}/${itemId}.json` };
 }
 
-/** The source blob's file name without its extension, made safe for a path segment. */
+/**
+ * The source's folder name under its collection: the whole blob path slugified (as item ids
+ * are), so `a/x.tif` and `b/x.tif` in one collection never share a VRT or thumbnails.
+ */
 export function sourceStem(sourceName: string): string {
-  const base = posix.basename(sourceName);
-  const dot = base.lastIndexOf('.');
-  const stem = dot > 0 ? base.slice(0, dot) : base;
-  return stem.replace(/[^A-Za-z0-9._-]+/g, '_') || 'source';
+  return slugifyBlobName(sourceName);
 }
 
 /** `<collection>/<source stem>/<itemId>.tif` in the `cogs` container. */

@@ -87,7 +87,7 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     expect(tiles).toHaveLength(6);
     await expectLosslessValidCogs(path, tiles, true);
     const first = tiles[0]!;
-    expect(first.blob.name).toBe(`it-${harness.runId}/rgb/rgb-r0-c0.tif`);
+    expect(first.blob.name).toBe(`it-${harness.runId}/${harness.runId}-rgb/rgb-r0-c0.tif`);
     expect(first.checksum).toMatch(/^1220[0-9a-f]{64}$/);
     expect(first.geoTransform).toEqual([500000, 10, 0, 6000000, 0, -10]);
     expect(tiles[4]!.geoTransform).toEqual([505120, 10, 0, 5994880, 0, -10]);
@@ -95,7 +95,7 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     expect(first.crs?.code).toBe('EPSG:32633');
     expect(first.bands.map((b) => b.colorInterpretation)).toEqual(['Red', 'Green', 'Blue']);
     expect(first.bands[0]!.statistics).toMatchObject({ valid_percent: 100, approximate: false });
-    expect(first.thumbnail?.name).toBe(`it-${harness.runId}/rgb/rgb-r0-c0.png`);
+    expect(first.thumbnail?.name).toBe(`it-${harness.runId}/${harness.runId}-rgb/rgb-r0-c0.png`);
     const png = gdal.open(await downloadBlob(harness.store, first.thumbnail!.container, first.thumbnail!.name, fixtures.path));
     expect(png.driver.description).toBe('PNG');
     expect([png.rasterSize.x, png.rasterSize.y]).toEqual([256, 256]);

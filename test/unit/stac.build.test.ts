@@ -162,7 +162,8 @@ describe('mergeCollection and mergeCatalog', () => {
 
 describe('catalog layout', () => {
   it('names blobs deterministically', () => {
-    expect(cogBlob('dems', 'incoming/2026/Big DEM.v2.tif', 'x-r0-c0')).toEqual({ container: 'cogs', name: 'dems/Big_DEM.v2/x-r0-c0.tif' });
+    expect(cogBlob('dems', 'incoming/2026/Big DEM.v2.tif', 'x-r0-c0')).toEqual({ container: 'cogs', name: 'dems/incoming-2026-big-dem.v2/x-r0-c0.tif' });
+    expect(sourceStem('a/x.tif')).not.toBe(sourceStem('b/x.tif'));
     expect(itemBlob('dems', 'x')).toEqual({ container: 'stac', name: 'dems/x/x.json' });
     expect(collectionBlob('dems')).toEqual({ container: 'stac', name: 'dems/collection.json' });
     expect(sourceStem('noext')).toBe('noext');
