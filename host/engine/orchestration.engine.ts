@@ -255,9 +255,6 @@ export class OrchestrationEngine {
       const record = await this.store.getInstance(instanceId);
       return record ? 'gone' : 'notFound';
     }
-    if (event.Input !== undefined && Buffer.byteLength(event.Input) > largeMessageThreshold) {
-      // Keep the in-memory copy whole; the blob line gets a reference.
-    }
     event.MessageId ??= randomUUID();
     const key = eventKey(event)!;
     await this.enqueueWrite(instance, async () => {

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { EventType, flattenActions, retryDelayMs, type OrchestratorState } from '../../host/engine/history.js';
+import { lineOf, parseLog } from '../../host/engine/history.log.js';
+import { toHonoPath } from '../../host/http/function.routes.js';
+import { encodeKey } from '../../host/storage/task.hub.store.js';
+import { compileBlobPath } from '../../host/triggers/blob.trigger.js';
+
+/** The host's pure pieces: route templates, blob paths, the history log format, retry back-off. */
+describe('route templates', () => {
+  it('turn Functions templates into hono paths', () => {
+    expect(toHonoPath('jobs')).toBe('/jobs');
+    expect(toHonoPath('jobs/{id}')).toBe('/jobs/:id');
+    expect(toHonoPath('items/{id?}')).toBe('/items/:id?');
+    expect(toHonoPath('items/{id:int}')).toBe('/items/:id{-?[0-9]+}');
+    expect(toHonoPath('items/{id:int?}')).toBe('/items/:id{-?[0-9]+}?');
+    expect(toHonoPath('files/{*path}')).toBe('/files/:path{.+}?');
+    expect(toHonoPath('a/{b:regex(^x$)}')).toBe('/a/:b');
+  });
+});
+
+describe('blob trigger paths', () => {
+  it('split container and binding data', () => {
+    const simple = compileBlobPath('uploads/{name}');
+    expect(simple).toMatchObject({ container: 'uploads', prefix: '', parameters: ['name'] });
+    expect(simple.pattern.exec('folder/a.tif')?.[1]).toBe('folder/a.tif');
+    const typed = compileBlobPath('in/raw/{name}.{ext}');
+    expect(typed.prefix).toBe('raw/');
+    const match = typed.pattern.exec('raw/scene.1.tif')!;
+    expect([match[1], match[2]]).toEqual(['scene', '1.tif']);
+    expect(typed.pattern.exec('other/scene.tif')).toBeNull();
+  });
+});
+
+describe('history log', () => {
+  const started = { EventType: EventType.OrchestratorStarted, EventId: -1, Timestamp: '2026-01-01T00:00:00.000Z' };
+  const scheduled = { EventType: EventType.TaskScheduled, EventId: 0, Timestamp: '2026-01-01T00:00:00.000Z', Name: 'a' };
+  const completed = { EventType: EventType.TaskCompleted, EventId: -1, Timestamp: '2026-01-01T00:00:01.000Z', TaskScheduledId: 0, Result: '1' };
+  const snapshot = { st: 'Running', h: 1, id: 1 };
+
+  it('keeps committed episodes, resolves references, and reports unconsumed incoming events as pending', () => {
+    const text = [
+      lineOf({ k: 'e', ep: 0, a: 'x', ev: started }),
+      lineOf({ k: 'e', ep: 0, a: 'x', ev: scheduled }),
+      lineOf({ k: 'c', ep: 0, a: 'x', s: snapshot }),
+      lineOf({ k: 'i', ev: completed }),
+      lineOf({ k: 'i', ev: completed }),
+    ].join('\n');
+    const parsed = parseLog(text);
+    expect(parsed.committed).toHaveLength(2);
+    expect(parsed.pending).toEqual([completed]);
+    const consumed = parseLog(`${text}\n${lineOf({ k: 'e', ep: 1, a: 'y', ev: started })}\n${lineOf({ k: 'r', ep: 1, a: 'y', key: 't:0' })}\n${lineOf({ k: 'c', ep: 1, a: 'y', s: { ...snapshot, st: 'Completed' } })}`);
+    expect(consumed.committed.map((e) => e.EventType)).toEqual([EventType.OrchestratorStarted, EventType.TaskScheduled, EventType.OrchestratorStarted, EventType.TaskCompleted]);
+    expect(consumed.pending).toEqual([]);
+    expect(consumed.snapshot?.st).toBe('Completed');
+    expect(consumed.episodes).toBe(2);
+  });
+
+  it('ignores an episode without its commit line, a torn line, and keeps the retried episode once', () => {
+    const torn = lineOf({ k: 'e', ep: 1, a: 'first', ev: started }) + '\n' + lineOf({ k: 'r', ep: 1, a: 'first', key: 't:0' }).slice(0, 10);
+    const text = [
+      lineOf({ k: 'e', ep: 0, a: 'x', ev: started }),
+      lineOf({ k: 'e', ep: 0, a: 'x', ev: scheduled }),
+      lineOf({ k: 'c', ep: 0, a: 'x', s: snapshot }),
+      lineOf({ k: 'i', ev: completed }),
+      torn,
+      '',
+      lineOf({ k: 'e', ep: 1, a: 'second', ev: started }),
+      lineOf({ k: 'r', ep: 1, a: 'second', key: 't:0' }),
+      lineOf({ k: 'c', ep: 1, a: 'second', s: snapshot }),
+    ].join('\n');
+    const parsed = parseLog(text);
+    expect(parsed.tornLines).toBe(1);
+    expect(parsed.committed).toHaveLength(4);
+    expect(parsed.committed.filter((e) => e.EventType === EventType.TaskCompleted)).toHaveLength(1);
+    const uncommitted = parseLog(text.split('\n').slice(0, 6).join('\n'));
+    expect(uncommitted.committed).toHaveLength(2);
+    expect(uncommitted.pending).toEqual([completed]);
+  });
+});
+
+describe('actions', () => {
+  it('flatten depth-first and drop repeats of already-tracked tasks', () => {
+    const a = { actionType: 0, functionName: 'a', taskId: 0 };
+    const b = { actionType: 0, functionName: 'b', taskId: 1 };
+    const c = { actionType: 0, functionName: 'c', taskId: 2 };
+    const state: OrchestratorState = {
+      isDone: false,
+      actions: [[{ actionType: 11, compoundActions: [a, b] }, { actionType: 11, compoundActions: [b, c] }]],
+    };
+    const { leaves, topLevel } = flattenActions(state);
+    expect(leaves.map((l) => l.functionName)).toEqual(['a', 'b', 'c']);
+    expect(topLevel.map((t) => t.count)).toEqual([2, 1]);
+  });
+
+  it('compute retry back-off like the SDK options say', () => {
+    const options = { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: 5, backoffCoefficient: 2, maxRetryIntervalInMilliseconds: 500 };
+    expect([1, 2, 3, 4].map((attempt) => retryDelayMs(options, attempt))).toEqual([100, 200, 400, 500]);
+  });
+
+  it('escape instance ids for table keys without breaking prefixes', () => {
+    expect(encodeKey('job/1#2?x')).toBe('job%2F1%232%3Fx');
+    expect(encodeKey('abc-1').startsWith(encodeKey('abc'))).toBe(true);
+  });
+});
