@@ -16,6 +16,14 @@ export const settingNames = {
   blobTriggerSource: 'BLOB_TRIGGER_SOURCE',
   /** Scratch folder for source copies and COGs being written (default: the OS temp dir). */
   scratchDir: 'INGEST_SCRATCH_DIR',
+  /** Landing page of a STAC API with the Transaction extension; unset = static catalog only. */
+  stacApiUrl: 'STAC_API_URL',
+  /** Entra ID scope of the STAC API token (Planetary Computer Pro: https://geocatalog.spatio.azure.com/.default); unset = no token. */
+  stacApiScope: 'STAC_API_SCOPE',
+  /** Sent as `api-version` on every STAC API request (Planetary Computer Pro requires one). */
+  stacApiVersion: 'STAC_API_VERSION',
+  /** Client id of a user-assigned identity for the STAC API token; unset = DefaultAzureCredential's choice. */
+  stacApiClientId: 'STAC_API_CLIENT_ID',
 } as const;
 
 /**
@@ -60,6 +68,25 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
     tileSize: readPositiveInteger(env, settingNames.tileSize, defaults.tileSize),
     scratchDir: env[settingNames.scratchDir] || undefined,
   };
+}
+
+/** Where to publish besides the static catalog: a STAC API, when `STAC_API_URL` is set. */
+export interface StacApiSettings {
+  url: string;
+  scope?: string;
+  apiVersion?: string;
+  clientId?: string;
+}
+
+export function readStacApiSettings(env: Environment = process.env): StacApiSettings | undefined {
+  const url = env[settingNames.stacApiUrl]?.trim();
+  if (!url) return undefined;
+  if (!URL.canParse(url)) throw new Error(`Setting ${settingNames.stacApiUrl} must be a URL, got "${url}"`);
+  const optional = (name: string): string | undefined => env[name]?.trim() || undefined;
+  const scope = optional(settingNames.stacApiScope);
+  const apiVersion = optional(settingNames.stacApiVersion);
+  const clientId = optional(settingNames.stacApiClientId);
+  return { url, ...(scope ? { scope } : {}), ...(apiVersion ? { apiVersion } : {}), ...(clientId ? { clientId } : {}) };
 }
 
 /** `EventGrid` when the setting asks for it; otherwise the polling trigger that Azurite supports. */

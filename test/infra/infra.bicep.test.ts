@@ -37,6 +37,10 @@ if (!bicep && !inCi) {
  */
 const optionalInAzure: Record<string, string> = {
   [settingNames.scratchDir]: 'defaults to os.tmpdir() on the instance; only set it to point scratch space elsewhere',
+  [settingNames.stacApiUrl]: 'publishing to a STAC API is opt-in; unset, the app writes the static catalog only',
+  [settingNames.stacApiScope]: 'only with STAC_API_URL, and only for APIs that want an Entra ID token',
+  [settingNames.stacApiVersion]: 'only with STAC_API_URL, for APIs that require an api-version parameter',
+  [settingNames.stacApiClientId]: 'only with STAC_API_URL; defaults to the credential DefaultAzureCredential picks',
 };
 
 /** Settings Azure sets in their identity-based form (`<name>__<suffix>`), never as a connection string. */
