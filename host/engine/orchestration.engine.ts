@@ -327,8 +327,9 @@ export class OrchestrationEngine {
     state.record.lastUpdatedTime = new Date();
     await this.store.replaceInstance(this.recordOf(state));
     this.log(`Rewound ${record.name} (${instanceId}): ${reason || 'no reason given'}`);
-    for (const child of failedChildren) await this.rewind(child, reason);
     this.active.set(instanceId, state);
+    // Children first, so that re-creating the parent's open work finds them running again.
+    for (const child of failedChildren) await this.rewind(child, reason);
     this.resumeOpenWork(state);
     this.scheduleEpisode(state, 0);
     return 'accepted';

@@ -112,6 +112,19 @@ describe('DurableClient through df.getClient', () => {
     expect(completed).toEqual(['recordWork', 'breakable']);
   });
 
+  it('rewind of a parent whose sub-orchestration failed rewinds the child too', async () => {
+    await fetch(`${host.url}/api/toggle/broken/true`, { method: 'POST' });
+    const instanceId = unique('client-rewind-parent');
+    await call('startNew', 'rewindParent', { instanceId });
+    expect((await waitForStatus(host.url, instanceId))['runtimeStatus']).toBe('Failed');
+    expect((await waitForStatus(host.url, `${instanceId}-child`))['runtimeStatus']).toBe('Failed');
+    await fetch(`${host.url}/api/toggle/broken/false`, { method: 'POST' });
+    expect(await call('rewind', instanceId, 'fixed')).toEqual({ ok: true, result: null });
+    const status = await waitForStatus(host.url, instanceId, (s) => s['runtimeStatus'] === 'Completed');
+    expect(status['output']).toEqual({ child: { before: 42, fixed: 'fixed:payload' } });
+    expect((await waitForStatus(host.url, `${instanceId}-child`))['runtimeStatus']).toBe('Completed');
+  });
+
   it('purgeInstanceHistory and purgeInstanceHistoryBy delete finished instances', async () => {
     const from = new Date(Date.now() - 1000).toISOString();
     const one = unique('client-purge');

@@ -1,12 +1,14 @@
+import { BlobServiceClient } from '@azure/storage-blob';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { json, startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
 
 /** Orchestration features through the host's HTTP API, with the fixture app and real Azurite. */
 let host: HostProcess;
+const hub = `Features${Date.now() % 1e8}`;
 
 beforeAll(async () => {
-  host = await startHostProcess({ storage: inject('storageConnectionString'), hub: `Features${Date.now() % 1e8}`, maxConcurrentActivities: 4 });
+  host = await startHostProcess({ storage: inject('storageConnectionString'), hub, maxConcurrentActivities: 4 });
 });
 
 afterAll(async () => {
@@ -84,8 +86,14 @@ describe('orchestration features', () => {
   });
 
   it('moves payloads over 45 KB through the large-message container, invisibly to the app', async () => {
-    const status = await run('bigPayloads', { size: 200_000, padding: 'p'.repeat(100_000) });
+    const id = await startOrchestration(host.url, 'bigPayloads', { size: 200_000, padding: 'p'.repeat(100_000) });
+    const status = await waitForStatus(host.url, id);
     expect(status['output']).toEqual({ length: 200_000, input: 100_000 });
+    const container = BlobServiceClient.fromConnectionString(inject('storageConnectionString')).getContainerClient(`${hub.toLowerCase()}-largemessages`);
+    const stored: string[] = [];
+    for await (const blob of container.listBlobsFlat({ prefix: `${id}/` })) stored.push(blob.name);
+    // The input, the activity's result and the output.
+    expect(stored.length).toBeGreaterThanOrEqual(3);
   });
 
   it('fails an orchestration whose custom status exceeds 16 KB with a clear reason', async () => {
