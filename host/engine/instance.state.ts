@@ -43,6 +43,8 @@ export class InstanceState {
   handledActions = 0;
   nextEventId = 0;
   blobLength = 0;
+  /** Appends made to the history blob (Azure allows 50,000 per append blob). */
+  blobBlocks = 0;
   scheduled = new Map<number, ScheduledWork>();
   /** Names recorded per action index, for the determinism check. */
   actionRecords = new Map<number, { eventId: number; name: string; type: number }>();

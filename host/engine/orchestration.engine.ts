@@ -81,6 +81,8 @@ export class OrchestrationEngine {
    */
   private readonly fault = /^(after-append|torn-append):(\d+)$/.exec(process.env['DURABLE_HOST_FAULT'] ?? '');
   private commits = 0;
+  /** Appends after which a history blob is rewritten compactly into a new one (limit: 50,000). */
+  private readonly maxHistoryBlocks = Number(process.env['DURABLE_HISTORY_MAX_BLOCKS'] ?? 45_000);
   readonly entities: EntityManager;
 
   constructor(options: EngineOptions) {
@@ -259,10 +261,11 @@ export class OrchestrationEngine {
     const key = eventKey(event)!;
     await this.enqueueWrite(instance, async () => {
       const stored = await this.externalizeEvent(instance.id, event);
-      instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, '\n' + lineOf({ k: 'i', ev: stored }));
+      await this.append(instance, '\n' + lineOf({ k: 'i', ev: stored }));
     });
     instance.persistedKeys.add(key);
     this.deliver(instance, event);
+    void this.enqueueWrite(instance, () => this.maybeCompact(instance)).catch((error: unknown) => this.log(`Instance ${instance.id}: history rewrite failed: ${(error as Error).message}`));
     return 'accepted';
   }
 
@@ -326,6 +329,7 @@ export class OrchestrationEngine {
     state.episodes = 1;
     state.record.lastUpdatedTime = new Date();
     await this.store.replaceInstance(this.recordOf(state));
+    await this.store.deleteHistoryBlob(record.historyBlob).catch(() => undefined);
     this.log(`Rewound ${record.name} (${instanceId}): ${reason || 'no reason given'}`);
     this.active.set(instanceId, state);
     // Children first, so that re-creating the parent's open work finds them running again.
@@ -415,6 +419,7 @@ export class OrchestrationEngine {
     const input = await this.store.internalize(record.input);
     const state = new InstanceState(record, input);
     state.restore(parsed, Buffer.byteLength(text));
+    if (text) state.blobBlocks = await this.store.historyBlockCount(record.historyBlob);
     if (parsed.tornLines) this.log(`Instance ${record.instanceId}: ignored ${parsed.tornLines} torn history line(s) from an interrupted write`);
     if (parsed.snapshot?.next && parsed.snapshot.st === 'ContinuedAsNew') {
       this.active.set(record.instanceId, state);
@@ -475,8 +480,47 @@ export class OrchestrationEngine {
     void this.enqueueWrite(instance, async () => {
       const lines: string[] = [];
       for (const event of events) lines.push(lineOf({ k: 'i', ev: await this.externalizeEvent(instance.id, event) }));
-      instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, '\n' + lines.join('\n'));
+      await this.append(instance, '\n' + lines.join('\n'));
+      await this.maybeCompact(instance);
     }).catch((error: unknown) => this.log(`Instance ${instance.id}: could not persist ${events.length} result(s): ${(error as Error).message}`));
+  }
+
+  /** Appends to the instance's history blob, counting blocks. */
+  private async append(instance: InstanceState, text: string): Promise<void> {
+    instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, text);
+    instance.blobBlocks += Math.max(1, Math.ceil(Buffer.byteLength(text) / (4 * 1024 * 1024)));
+  }
+
+  /**
+   * Rewrites the committed history (one episode) and the stored incoming events into a new blob
+   * and points the instance row at it, before the append blob runs out of blocks. Runs inside
+   * the instance's write chain; a crash midway leaves the row on the old, complete blob.
+   */
+  private async compact(instance: InstanceState): Promise<void> {
+    const old = instance.record.historyBlob;
+    const generation = (Number(/\.r(\d+)\.jsonl$/.exec(old)?.[1] ?? 0) || 0) + 1;
+    const name = this.store.historyBlobName(instance.id, instance.record.executionId, generation);
+    await this.store.resetHistoryBlob(name);
+    const lines: string[] = [];
+    for (const event of instance.history) lines.push(lineOf({ k: 'e', ep: 0, a: 'compact', ev: await this.externalizeEvent(instance.id, event) }));
+    lines.push(lineOf({ k: 'c', ep: 0, a: 'compact', s: instance.snapshot() }));
+    for (const event of instance.pending) {
+      const key = eventKey(event);
+      if (key && instance.persistedKeys.has(key)) lines.push(lineOf({ k: 'i', ev: await this.externalizeEvent(instance.id, event) }));
+    }
+    instance.record.historyBlob = name;
+    instance.blobLength = 0;
+    instance.blobBlocks = 0;
+    await this.append(instance, '\n' + lines.join('\n'));
+    instance.episodes = 1;
+    await this.store.replaceInstance(await this.externalRecord(instance));
+    await this.store.deleteHistoryBlob(old).catch(() => undefined);
+    this.log(`Instance ${instance.id}: history rewritten into ${name} (append blobs take at most 50,000 blocks)`);
+  }
+
+  /** Called in the write chain wherever memory and the blob agree. */
+  private async maybeCompact(instance: InstanceState): Promise<void> {
+    if (instance.blobBlocks >= this.maxHistoryBlocks && this.isRunnable(instance) && this.active.get(instance.id) === instance) await this.compact(instance);
   }
 
   private enqueueWrite<T>(instance: InstanceState, write: () => Promise<T>): Promise<T> {
@@ -956,13 +1000,14 @@ export class OrchestrationEngine {
         await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, text.slice(0, Math.floor(text.length / 2)));
         process.kill(process.pid, 'SIGKILL');
       }
-      instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, text);
+      await this.append(instance, text);
       if (injectFault) process.kill(process.pid, 'SIGKILL');
       for (const event of newEvents) {
         const key = eventKey(event);
         if (key) instance.persistedKeys.delete(key);
       }
       await this.store.replaceInstance(await this.externalRecord(instance));
+      await this.maybeCompact(instance);
     });
   }
 
@@ -1042,6 +1087,8 @@ export class OrchestrationEngine {
     };
     await this.store.createHistoryBlob(record.historyBlob);
     await this.store.replaceInstance(record);
+    // The previous execution's history is not needed any more (as in DurableTask.AzureStorage).
+    await this.store.deleteHistoryBlob(instance.record.historyBlob).catch(() => undefined);
     const state = new InstanceState(record, next.input);
     state.status = 'Running';
     this.active.set(instance.id, state);

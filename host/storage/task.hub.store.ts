@@ -262,6 +262,21 @@ export class TaskHubStore {
     await withStorageRetry('creating a history blob', () => this.historyBlob(name).createIfNotExists());
   }
 
+  /** Number of blocks appended so far (append blobs take at most 50,000). */
+  async historyBlockCount(name: string): Promise<number> {
+    const properties = await withStorageRetry('reading history properties', () => this.historyBlob(name).getProperties());
+    return properties.blobCommittedBlockCount ?? 0;
+  }
+
+  /** Creates (or empties) a history blob. */
+  async resetHistoryBlob(name: string): Promise<void> {
+    await withStorageRetry('creating a history blob', () => this.historyBlob(name).create());
+  }
+
+  async deleteHistoryBlob(name: string): Promise<void> {
+    await withStorageRetry('deleting history', () => this.historyBlob(name).deleteIfExists());
+  }
+
   /** The blob's text, or undefined if it does not exist. */
   async readHistoryBlob(name: string): Promise<string | undefined> {
     try {

@@ -100,6 +100,27 @@ describe('restart durability', () => {
     await expect(startHostProcess({ storage, hub, env: { DURABLE_HUB_LEASE_WAIT_MS: '1500' } })).rejects.toThrow(/in use by another host/);
   });
 
+  it('rewrites a history blob before the append-block limit and resumes from the rewritten blob after SIGKILL', async () => {
+    const hub = `Compact${Date.now() % 1e8}`;
+    const tag = `compact-${Date.now()}`;
+    const instanceId = `${tag}-instance`;
+    // A tiny block budget stands in for Azure's 50,000 appends per blob.
+    const first = await start(hub, { DURABLE_HISTORY_MAX_BLOCKS: '3' });
+    await startOrchestration(first.url, 'fanOut', { count: 150, tag, delayMs: 20, record: true }, instanceId);
+    await waitUntil('a rewrite of the history', async () => first.output().includes('history rewritten into'));
+    await waitUntil('a third of the activities to run', async () => (await executionCounts(tag)).size >= 50);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const stored = await storedResults(hub, instanceId);
+    expect(stored.size).toBeGreaterThan(0);
+    const second = await start(hub);
+    const status = await waitForStatus(second.url, instanceId);
+    expect(status['output']).toEqual({ count: 150, sum: 150 * 149, first: [0, 2, 4] });
+    const counts = await executionCounts(tag);
+    expect(counts.size).toBe(150);
+    expect([...stored].filter((index) => counts.get(index) !== 1)).toEqual([]);
+  });
+
   for (const fault of ['after-append:2', 'torn-append:2', 'torn-append:1']) {
     it(`a crash injected at ${fault} (during an episode commit) loses no event and applies none twice`, async () => {
       const hub = `Fault${Date.now() % 1e8}`;
