@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { OrchestrationEngine } from './engine/orchestration.engine.js';
 import { registerFunctionRoutes } from './http/function.routes.js';
 import { registerManagementApi } from './http/management.api.js';
 import type { HostEndpoints } from './http/client.binding.js';
-import { loadSettings, type SettingsOverrides } from './settings.js';
+import { loadSettings, readHostJson, type SettingsOverrides } from './settings.js';
 import { acquireHubLease, type HubLease } from './storage/hub.lease.js';
 import { setStorageWaitLogger } from './storage/retry.js';
 import { TaskHubStore } from './storage/task.hub.store.js';
@@ -50,14 +50,7 @@ function defaultLog(line: string): void {
   process.stdout.write(`[${new Date().toISOString()}] ${line}\n`);
 }
 
-interface HostJson {
-  extensions?: { http?: { routePrefix?: string }; durableTask?: { defaultVersion?: string } };
-}
 
-function readHostJson(appRoot: string): HostJson {
-  const path = join(appRoot, 'host.json');
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as HostJson) : {};
-}
 
 async function isAzuriteListening(connectionString: string): Promise<boolean> {
   try {
@@ -127,6 +120,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       log,
       logActivities: options.logActivities ?? true,
       defaultVersion: readHostJson(appRoot).extensions?.durableTask?.defaultVersion ?? '',
+      activityTimeoutMs: settings.functionTimeoutMs,
     });
 
     let port = settings.port;
@@ -167,6 +161,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       hostId: `localhost-${settings.hubName.toLowerCase()}`,
       intervalMs: settings.blobPollIntervalMs,
       maxContentBytes: settings.blobMaxContentBytes,
+      parallelism: settings.blobParallelism,
       endpoints,
       log,
     });

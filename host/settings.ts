@@ -9,6 +9,10 @@ export interface HostSettings {
   hubName: string;
   maxConcurrentActivities: number;
   blobPollIntervalMs: number;
+  /** Blobs processed at once (host.json extensions.blobs.maxDegreeOfParallelism). */
+  blobParallelism: number;
+  /** host.json functionTimeout: activities running longer fail (their code keeps running). */
+  functionTimeoutMs: number | undefined;
   /** Blob trigger content above this many bytes is not downloaded (0: no limit). */
   blobMaxContentBytes: number;
   /** Settings as the app sees them: environment first, then local.settings.json Values. */
@@ -38,12 +42,28 @@ function readLocalSettings(appRoot: string): Record<string, string> {
   return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, String(value)]));
 }
 
-/** host.json extensions.durableTask.hubName, or Azure's default. */
-function readHubName(appRoot: string): string | undefined {
+/** The parts of host.json the local host honours. */
+export interface HostJson {
+  functionTimeout?: string;
+  extensions?: {
+    http?: { routePrefix?: string };
+    durableTask?: { hubName?: string; defaultVersion?: string; maxConcurrentActivityFunctions?: number };
+    blobs?: { maxDegreeOfParallelism?: number };
+  };
+}
+
+export function readHostJson(appRoot: string): HostJson {
   const path = join(appRoot, 'host.json');
-  if (!existsSync(path)) return undefined;
-  const hostJson = readJson(path) as { extensions?: { durableTask?: { hubName?: string } } };
-  return hostJson.extensions?.durableTask?.hubName;
+  return existsSync(path) ? (readJson(path) as HostJson) : {};
+}
+
+/** A .NET TimeSpan such as "02:00:00" or "1.00:00:00" in milliseconds ("-1": none). */
+export function timeSpanMs(value: string | undefined): number | undefined {
+  if (!value || value.trim() === '-1') return undefined;
+  const match = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(value.trim());
+  if (!match) throw new Error(`host.json functionTimeout "${value}" is not a time span like 00:10:00`);
+  const [, days, hours, minutes, seconds] = match;
+  return (((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
 }
 
 function positiveInteger(name: string, raw: string | undefined): number | undefined {
@@ -62,7 +82,8 @@ export function loadSettings(appRoot: string, overrides: SettingsOverrides = {})
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined) values[key] = value;
   for (const [key, value] of Object.entries(values)) if (process.env[key] === undefined) process.env[key] = value;
 
-  const hubName = overrides.hubName ?? values['DURABLE_TASK_HUB_NAME'] ?? readHubName(appRoot) ?? 'TestHubName';
+  const hostJson = readHostJson(appRoot);
+  const hubName = overrides.hubName ?? values['DURABLE_TASK_HUB_NAME'] ?? hostJson.extensions?.durableTask?.hubName ?? 'TestHubName';
   if (!/^[A-Za-z][A-Za-z0-9]{2,44}$/.test(hubName)) {
     throw new Error(`Task hub name "${hubName}" is invalid: use 3-45 letters and digits, starting with a letter (Azure's rule)`);
   }
@@ -73,8 +94,11 @@ export function loadSettings(appRoot: string, overrides: SettingsOverrides = {})
     maxConcurrentActivities:
       overrides.maxConcurrentActivities ??
       positiveInteger('DURABLE_MAX_CONCURRENT_ACTIVITIES', values['DURABLE_MAX_CONCURRENT_ACTIVITIES']) ??
+      hostJson.extensions?.durableTask?.maxConcurrentActivityFunctions ??
       availableParallelism(),
     blobPollIntervalMs: overrides.blobPollIntervalMs ?? positiveInteger('BLOB_TRIGGER_POLL_MS', values['BLOB_TRIGGER_POLL_MS']) ?? 2000,
+    blobParallelism: Math.max(1, hostJson.extensions?.blobs?.maxDegreeOfParallelism ?? 1),
+    functionTimeoutMs: timeSpanMs(hostJson.functionTimeout),
     blobMaxContentBytes: (positiveInteger('BLOB_TRIGGER_MAX_CONTENT_MB', values['BLOB_TRIGGER_MAX_CONTENT_MB']) ?? 256) * 2 ** 20,
     values,
   };

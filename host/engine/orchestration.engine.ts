@@ -29,6 +29,8 @@ export interface EngineOptions {
   logActivities?: boolean;
   /** host.json extensions.durableTask.defaultVersion: version of instances started without one. */
   defaultVersion?: string;
+  /** host.json functionTimeout for activities. */
+  activityTimeoutMs?: number | undefined;
 }
 
 export class NotFoundError extends Error {}
@@ -69,6 +71,7 @@ export class OrchestrationEngine {
   private readonly log: (line: string) => void;
   private readonly logActivities: boolean;
   private readonly defaultVersion: string;
+  private readonly activityTimeoutMs: number | undefined;
   private readonly active = new Map<string, InstanceState>();
   private readonly loading = new Map<string, Promise<InstanceState | undefined>>();
   private stopping = false;
@@ -92,6 +95,7 @@ export class OrchestrationEngine {
     this.log = options.log;
     this.logActivities = options.logActivities ?? true;
     this.defaultVersion = options.defaultVersion ?? '';
+    this.activityTimeoutMs = options.activityTimeoutMs;
     this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.deliverEntityResponse(instanceId, requestId, response), this.log);
   }
 
@@ -1134,9 +1138,10 @@ export class OrchestrationEngine {
         if (!registration || registration.trigger.type !== 'activityTrigger') {
           throw new Error(`The activity function '${work.name}' is not registered in this app.`);
         }
-        const response = await invokeRegistration(registration, {
+        const invocation = invokeRegistration(registration, {
           inputData: [{ name: registration.triggerName, data: work.input === undefined ? undefined : { string: work.input } }],
         });
+        const response = await this.withTimeout(invocation, work.name);
         event = { EventType: EventType.TaskCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Result: typedDataToJson(response.returnValue) };
       } catch (error) {
         const { message, details } = errorText(error);
@@ -1150,6 +1155,17 @@ export class OrchestrationEngine {
       }
       this.deliver(instance, event);
     });
+  }
+
+  /** Fails an activity that outlives host.json functionTimeout, as Azure does (its code cannot be stopped here). */
+  private withTimeout<T>(invocation: Promise<T>, name: string): Promise<T> {
+    const limit = this.activityTimeoutMs;
+    if (!limit) return invocation;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Timeout value of ${Math.round(limit / 1000)} s (host.json functionTimeout) was exceeded by function '${name}'.`)), limit);
+    });
+    return Promise.race([invocation, timeout]).finally(() => clearTimeout(timer));
   }
 
   private armTimer(instance: InstanceState, id: number, fireAt: string): void {

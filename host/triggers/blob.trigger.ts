@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import pLimit from 'p-limit';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { statusOf, withStorageRetry } from '../storage/retry.js';
@@ -57,6 +58,8 @@ export interface BlobTriggerOptions {
    * intact), so a multi-gigabyte upload does not have to fit in the host's memory. 0: no limit.
    */
   maxContentBytes: number;
+  /** Blobs processed at once. */
+  parallelism?: number;
   endpoints: () => HostEndpoints;
   log: (line: string) => void;
 }
@@ -126,22 +129,27 @@ export class BlobTriggerPoller {
     return `${this.receiptPrefix()}Host.Functions.${trigger.registration.name}/${etag}/${trigger.container}/${blobName}`;
   }
 
-  /** One pass over every trigger's container. */
+  /** One pass over every trigger's container (host.json extensions.blobs.maxDegreeOfParallelism blobs at once). */
   async pollOnce(): Promise<void> {
+    const limit = pLimit(Math.max(1, this.options.parallelism ?? 1));
+    const work: Array<Promise<void>> = [];
     for (const trigger of this.triggers) {
       const container = trigger.blobs.getContainerClient(trigger.container);
       if (!(await container.exists())) continue;
       for await (const blob of container.listBlobsFlat({ prefix: trigger.prefix, includeMetadata: true })) {
-        if (this.stopped) return;
+        if (this.stopped) break;
         const match = trigger.pattern.exec(blob.name);
         if (!match) continue;
         const etag = blob.properties.etag ?? '';
         const receipt = this.receiptName(trigger, blob.name, etag);
         if (this.done.has(receipt)) continue;
         const bindingData = Object.fromEntries(trigger.parameters.map((name, index) => [name, match[index + 1]!]));
-        await this.process(trigger, container, blob.name, etag, receipt, bindingData, blob.properties as unknown as Record<string, unknown>, blob.metadata ?? {});
+        work.push(limit(() => this.process(trigger, container, blob.name, etag, receipt, bindingData, blob.properties as unknown as Record<string, unknown>, blob.metadata ?? {})));
       }
     }
+    const results = await Promise.allSettled(work);
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) throw failure.reason;
   }
 
   private async process(

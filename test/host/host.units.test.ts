@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EventType, flattenActions, retryDelayMs, type OrchestratorState } from '../../host/engine/history.js';
 import { lineOf, parseLog } from '../../host/engine/history.log.js';
 import { toHonoPath } from '../../host/http/function.routes.js';
+import { timeSpanMs } from '../../host/settings.js';
 import { encodeKey } from '../../host/storage/task.hub.store.js';
 import { compileBlobPath } from '../../host/triggers/blob.trigger.js';
 
@@ -100,5 +101,15 @@ describe('actions', () => {
   it('escape instance ids for table keys without breaking prefixes', () => {
     expect(encodeKey('job/1#2?x')).toBe('job%2F1%232%3Fx');
     expect(encodeKey('abc-1').startsWith(encodeKey('abc'))).toBe(true);
+  });
+});
+
+describe('host.json time spans', () => {
+  it('parse like .NET TimeSpan', () => {
+    expect(timeSpanMs('00:05:00')).toBe(300_000);
+    expect(timeSpanMs('02:00:00')).toBe(7_200_000);
+    expect(timeSpanMs('1.00:00:01')).toBe(86_401_000);
+    expect(timeSpanMs('-1')).toBeUndefined();
+    expect(() => timeSpanMs('ten minutes')).toThrow(/time span/);
   });
 });

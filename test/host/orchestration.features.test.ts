@@ -56,6 +56,11 @@ describe('orchestration features', () => {
     expect(status['output']).toEqual({ generated: 2, explicit: 3 });
   });
 
+  it('fails an activity that runs longer than host.json functionTimeout', async () => {
+    const status = await run('tooSlow');
+    expect(String(status['output']).trim()).toBe("Timeout value of 4 s (host.json functionTimeout) was exceeded by function 'recordWork'.");
+  });
+
   it('waits for a durable timer', async () => {
     const status = await run('timerFlow', { ms: 1500 });
     expect((status['output'] as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(1500);
