@@ -50,6 +50,11 @@ describe('orchestration features', () => {
     expect(child['runtimeStatus']).toBe('Completed');
   });
 
+  it('fans out over sub-orchestrations with explicit ids', async () => {
+    const status = await run('manyChildren', 40);
+    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: 40 });
+  });
+
   it('retries a failing sub-orchestration (generated and explicit child ids)', async () => {
     const status = await run('subRetry', { key: `sub-${Date.now()}` });
     expect(status['runtimeStatus']).toBe('Completed');
