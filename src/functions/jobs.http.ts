@@ -3,13 +3,11 @@
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import pLimit from 'p-limit';
 import { z } from 'zod';
-import { buildJobView, countRegisteredTiles } from '../jobs/job.view.js';
+import { buildJobView } from '../jobs/job.view.js';
 import { jobInstancePrefix } from '../jobs/job.id.js';
 import { submitJob } from '../jobs/job.submit.js';
-import { orchestratorNames, type IngestProgress } from '../pipeline/contracts.js';
-import { deriveTileInstanceId } from '../pipeline/ids.js';
+import { orchestratorNames } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseBlobPath } from '../storage/blob.store.js';
 import { getBlobStore } from './shared.store.js';
@@ -54,9 +52,6 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
   return client.createCheckStatusResponse(request, result.instanceId);
 }
 
-/** How many tile statuses the job view reads at once while a job is fanned out. */
-const tileStatusConcurrency = pLimit(16);
-
 export async function getJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const id = request.params['id'] ?? '';
   const client = df.getClient(context);
@@ -67,18 +62,7 @@ export async function getJobHandler(request: HttpRequest, context: InvocationCon
     return problem(404, 'Job not found', `No job has id "${id}"`);
   }
   if (status.name !== orchestratorNames.ingestRaster) return problem(404, 'Job not found', `"${id}" is not an ingestion job`);
-  const progress = status.customStatus as IngestProgress | undefined;
-  let tilesRegistered: number | undefined;
-  if (status.runtimeStatus === 'Running' && progress?.stage === 'creating-cogs' && progress.tilesTotal > 0) {
-    // Tiles run as sub-orchestrations; their own statuses say how far each has got.
-    const tileStatuses = await Promise.all(
-      Array.from({ length: progress.tilesTotal }, (_, index) =>
-        tileStatusConcurrency(() => client.getStatus(deriveTileInstanceId(id, { index })).catch(() => undefined)),
-      ),
-    );
-    tilesRegistered = countRegisteredTiles(tileStatuses.filter((s): s is df.DurableOrchestrationStatus => s !== undefined));
-  }
-  return { status: 200, jsonBody: buildJobView(status, tilesRegistered) };
+  return { status: 200, jsonBody: buildJobView(status) };
 }
 
 export async function listJobsHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

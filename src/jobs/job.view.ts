@@ -1,6 +1,6 @@
 /**
- * What a person sees of a job: built from the orchestration status (and, while tiles are being
- * made, from the tile sub-orchestrations' statuses). Pure, so it is unit-tested without a host.
+ * What a person sees of a job, built from the orchestration status and the progress the
+ * orchestrator keeps in its custom status. Pure, so it is unit-tested without a host.
  */
 import type { IngestInput, IngestOutput, IngestProgress } from '../pipeline/contracts.js';
 
@@ -42,15 +42,7 @@ function toIso(value: Date | string): string {
   return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
 }
 
-/** Counts the tile branches that have registered their item (from their custom status). */
-export function countRegisteredTiles(tileStatuses: ReadonlyArray<Pick<OrchestrationStatusLike, 'runtimeStatus' | 'customStatus'>>): number {
-  return tileStatuses.filter((status) => {
-    const stage = (status.customStatus as { stage?: string } | undefined)?.stage;
-    return status.runtimeStatus === 'Completed' || stage === 'registered';
-  }).length;
-}
-
-export function buildJobView(status: OrchestrationStatusLike, tilesRegistered?: number): JobView {
+export function buildJobView(status: OrchestrationStatusLike): JobView {
   const progress = isProgress(status.customStatus) ? status.customStatus : undefined;
   const input = isIngestInput(status.input) ? status.input : undefined;
   const failed = status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated';
@@ -58,16 +50,14 @@ export function buildJobView(status: OrchestrationStatusLike, tilesRegistered?: 
   // then any reason recorded in the progress that it does not already contain.
   const failure = failed && typeof status.output === 'string' ? status.output : undefined;
   const errors = [...(failure ? [failure] : []), ...(progress?.errors ?? []).filter((error) => !failure?.includes(error))];
-  const total = progress?.tilesTotal ?? 0;
-  const done = progress?.stage === 'creating-cogs' && tilesRegistered !== undefined ? tilesRegistered : (progress?.tilesDone ?? 0);
   return {
     id: status.instanceId,
     status: status.runtimeStatus,
     stage: failed ? 'failed' : (progress?.stage ?? 'pending'),
     source: progress?.source ?? (input ? `${input.source.container}/${input.source.name}` : null),
     collection: progress?.collection ?? input?.collection ?? null,
-    tiles: { done, total },
-    itemsRegistered: progress?.stage === 'creating-cogs' ? done : (progress?.itemsRegistered ?? 0),
+    tiles: { done: progress?.tilesDone ?? 0, total: progress?.tilesTotal ?? 0 },
+    itemsRegistered: progress?.itemsRegistered ?? 0,
     errors,
     output: status.runtimeStatus === 'Completed' ? (status.output as IngestOutput) : null,
     createdTime: toIso(status.createdTime),

@@ -22,6 +22,9 @@ import { planTiles } from '../raster/tile.plan.js';
 import { createActivityRetryOptions } from './retry.policy.js';
 import type { IngestTileInput } from './tile.orchestrator.js';
 
+/** How many tile failures the status and error message spell out. */
+const maxReportedFailures = 5;
+
 /** A rejected or failed job: the message is what a person reads in the job's output. */
 export class IngestRejectedError extends Error {
   constructor(source: string, reason: string) {
@@ -71,19 +74,32 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
     return context.df.callSubOrchestrator(orchestratorNames.ingestTile, tileInput, deriveTileInstanceId(context.df.instanceId, window));
   });
 
-  let items: RegisteredItem[];
-  try {
-    items = (yield context.df.Task.all(tileTasks)) as RegisteredItem[];
-  } catch (error) {
-    const failed = tileTasks.filter((task) => task.isFaulted).length;
-    const reason = `${failed} of ${windows.length} tiles failed: ${error instanceof Error ? error.message : String(error)}`;
-    context.df.setCustomStatus({ ...progress, stage: 'failed', tilesDone: windows.length - failed, errors: [reason] } satisfies IngestProgress);
+  // Task.any schedules every branch at once; each branch is then awaited on its own (yielding
+  // an already scheduled task does not schedule it again), so the status counts tiles as they
+  // register and one failed branch does not hide the outcome of the others.
+  yield context.df.Task.any(tileTasks);
+  const items: RegisteredItem[] = [];
+  const failures: string[] = [];
+  for (const [index, task] of tileTasks.entries()) {
+    try {
+      items.push((yield task) as RegisteredItem);
+      progress.tilesDone = items.length;
+      progress.itemsRegistered = items.length;
+    } catch (error) {
+      failures.push(`tile ${deriveItemId(input.source.name, windows[index]!)}: ${error instanceof Error ? error.message : String(error)}`);
+      // Custom status is limited to 16 KB: keep the first few reasons, count the rest.
+      progress.errors = failures.slice(0, maxReportedFailures);
+    }
+    context.df.setCustomStatus(progress);
+  }
+  if (failures.length > 0) {
+    const more = failures.length > maxReportedFailures ? ` (and ${failures.length - maxReportedFailures} more)` : '';
+    const reason = `${failures.length} of ${windows.length} tiles failed: ${failures.slice(0, maxReportedFailures).join('; ')}${more}`;
+    context.df.setCustomStatus({ ...progress, stage: 'failed', errors: [reason] } satisfies IngestProgress);
     throw new IngestRejectedError(sourcePath, reason);
   }
 
   progress.stage = 'finalizing';
-  progress.tilesDone = items.length;
-  progress.itemsRegistered = items.length;
   context.df.setCustomStatus(progress);
 
   const finalizeInput: FinalizeCollectionInput = { collection: input.collection, source: input.source, items, datetime, options: input.options };

@@ -109,14 +109,29 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     expect(state.customStatus).toMatchObject({ stage: 'failed', errors: ['the file is truncated: GDAL could not read block 3'] });
   });
 
-  it('fails the job naming the failed tile when a branch fails for good', async () => {
+  it('counts tiles as they register, without scheduling any branch twice', async () => {
+    const history = validated();
+    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
+    history.episodeDone().episode().subOrchestrationCompleted(1, item(tileItemIds[0]!, 1)).subOrchestrationCompleted(2, item(tileItemIds[1]!, 1));
+    const state = await replay(ingestRasterOrchestrator, history, input);
+    expect(state.customStatus).toMatchObject({ stage: 'creating-cogs', tilesDone: 2, tilesTotal: 4, itemsRegistered: 2 });
+    // validate + 4 branches: awaiting each branch again adds no action.
+    expect(flattenActions(state)).toHaveLength(5);
+  });
+
+  it('lets every branch finish, then fails the job naming each failed tile and its reason', async () => {
     const history = validated();
     tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
     history.episodeDone().episode().subOrchestrationCompleted(1, item(tileItemIds[0]!, 1)).subOrchestrationFailed(2, 'disk full', 'at createTileCog');
+    const waiting = await replay(ingestRasterOrchestrator, history, input);
+    expect(waiting.error).toBeUndefined();
+    expect(waiting.customStatus).toMatchObject({ stage: 'creating-cogs', tilesDone: 1, errors: [expect.stringContaining('tile dem-alps-r0-c1: ')] });
+
+    history.episodeDone().episode().subOrchestrationCompleted(3, item(tileItemIds[2]!, 1)).subOrchestrationCompleted(4, item(tileItemIds[3]!, 1));
     const state = await replay(ingestRasterOrchestrator, history, input);
-    expect(state.error).toMatch(/1 of 4 tiles failed/);
-    expect(state.error).toContain('disk full');
-    expect(state.customStatus).toMatchObject({ stage: 'failed' });
+    expect(state.error).toMatch(/1 of 4 tiles failed: tile dem-alps-r0-c1: .*disk full/);
+    expect(state.customStatus).toMatchObject({ stage: 'failed', tilesDone: 3 });
+    expect(flattenActions(state)).toHaveLength(5);
   });
 });
 
