@@ -336,3 +336,26 @@ export function writeTruncatedCog(dir: string, fraction = 0.7, name = 'truncated
   writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length * fraction)));
   return path;
 }
+
+/** Patterned windows a sparse fixture holds, as [x, y, width, height]; everything else reads as 0. */
+export type PixelWindow = [number, number, number, number];
+
+/**
+ * A large single-band uint8 GeoTIFF that costs almost nothing on disk: tiled, uncompressed,
+ * `SPARSE_OK=TRUE`, so only the blocks under `windows` are written (noise there) and every other
+ * block stays unallocated and reads as 0. A 39,000² file is ~50 KB plus the windows.
+ */
+export function writeSparseLarge(dir: string, size: number, windows: PixelWindow[], name = `sparse-${size}.tif`): string {
+  const path = join(dir, name);
+  const dataset = gdal.open(path, 'w', 'GTiff', size, size, 1, gdal.GDT_Byte, ['TILED=YES', 'BLOCKXSIZE=512', 'BLOCKYSIZE=512', 'SPARSE_OK=TRUE']);
+  dataset.srs = utm33();
+  dataset.geoTransform = [300000, 10, 0, 6000000, 0, -10];
+  const band = dataset.bands.get(1);
+  for (const [x0, y0, width, height] of windows) {
+    const data = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = 1 + Math.floor(noise(x0 + x, y0 + y, 1) * 254);
+    band.pixels.write(x0, y0, width, height, data);
+  }
+  dataset.close();
+  return path;
+}
