@@ -4,6 +4,7 @@ import Module from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { glob } from 'tinyglobby';
+import { EventType, retryExpiredField } from './engine/history.js';
 
 /** One binding of a registered function, as `@azure/functions` hands it to the worker. */
 export interface BindingMetadata {
@@ -183,6 +184,7 @@ export function loadApp(appRoot: string): Promise<Map<string, Registration>> {
       for (const file of await resolveEntryFiles(key)) await import(pathToFileURL(file).href);
       if (!programmingModel) throw new Error(`The app under ${key} registered no functions through @azure/functions`);
       tagTaskIds(key);
+      patchRetryTimeouts(key);
       return registrations;
     })();
     loadedApps.set(key, loaded);
@@ -222,6 +224,70 @@ function tagTaskIds(appRoot: string): void {
     taskIdsTagged = true;
   } catch {
     // Not the durable-functions layout this host knows: counting actions still works.
+  }
+}
+
+let retryTimeoutsPatched = false;
+
+/** Whether the SDK could be taught to end retries at the host's RetryExpired timers (see below). */
+export function retryTimeoutsEnforceable(): boolean {
+  return retryTimeoutsPatched;
+}
+
+/**
+ * Lets the host enforce `retryTimeoutInMilliseconds`. The SDK's RetryableTask counts attempts only:
+ * after each failure it waits for a retry timer and then asks for another attempt until
+ * maxNumberOfAttempts. Azure stops retrying once the timeout since the first attempt has passed,
+ * and durable-functions 3.x then waits forever (azure-functions-durable-js#629). Here the host
+ * records its decision on the retry timer it creates (TimerCreated with RetryExpired: true), and
+ * this patch makes such a timer end the retries, so the SDK surfaces the last failure exactly as
+ * it does after the last attempt. The decision lives in history, so every replay takes it again.
+ */
+function patchRetryTimeouts(appRoot: string): void {
+  if (retryTimeoutsPatched) return;
+  try {
+    const appRequire = Module.createRequire(join(appRoot, 'package.json'));
+    const main = appRequire.resolve('durable-functions');
+    const executorModule = appRequire(join(main, '..', 'orchestrations', 'TaskOrchestrationExecutor.js')) as {
+      TaskOrchestrationExecutor?: { prototype: { processEvent?: (event: unknown) => void } };
+    };
+    const retryModule = appRequire(join(main, '..', 'task', 'RetryableTask.js')) as {
+      RetryableTask?: { prototype: { trySetValue?: (child: unknown, executor: unknown) => void } };
+    };
+    const executor = executorModule.TaskOrchestrationExecutor?.prototype;
+    const retryable = retryModule.RetryableTask?.prototype;
+    const processEvent = executor?.processEvent;
+    const trySetValue = retryable?.trySetValue;
+    if (!executor || !retryable || typeof processEvent !== 'function' || typeof trySetValue !== 'function') return;
+    const expiredTimers = new WeakMap<object, Set<number>>();
+    executor.processEvent = function patchedProcessEvent(this: object, event: unknown): void {
+      const { EventType: type, EventId: id } = event as { EventType?: unknown; EventId?: unknown };
+      if (type === EventType.TimerCreated && typeof id === 'number' && (event as Record<string, unknown>)[retryExpiredField] === true) {
+        let ids = expiredTimers.get(this);
+        if (!ids) expiredTimers.set(this, (ids = new Set()));
+        ids.add(id);
+      }
+      processEvent.call(this, event);
+    };
+    retryable.trySetValue = function patchedTrySetValue(this: { isWaitingOnTimer?: unknown; attemptNumber?: unknown; retryOptions?: { maxNumberOfAttempts?: unknown } }, child: unknown, executorInstance: unknown): void {
+      const timerId = (child as { id?: unknown } | undefined)?.id;
+      const max = this.retryOptions?.maxNumberOfAttempts;
+      if (
+        this.isWaitingOnTimer === true &&
+        typeof timerId === 'number' &&
+        typeof max === 'number' &&
+        typeof executorInstance === 'object' &&
+        executorInstance !== null &&
+        expiredTimers.get(executorInstance)?.has(timerId)
+      ) {
+        // As if the attempts were used up: the SDK then surfaces the last failure.
+        this.attemptNumber = Math.max(Number(this.attemptNumber) || 0, max + 1);
+      }
+      trySetValue.call(this, child, executorInstance);
+    };
+    retryTimeoutsPatched = true;
+  } catch {
+    // Not the durable-functions layout this host knows: retry timeouts stay unenforced.
   }
 }
 

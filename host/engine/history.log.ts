@@ -22,6 +22,8 @@ export interface RetrySnapshot {
   /** Attempts made so far (1 = first attempt). */
   attempt: number;
   options: RetryOptions;
+  /** Orchestration time (ms) of the first attempt, for retryTimeoutInMilliseconds. */
+  t0?: number;
 }
 
 /** What the host must remember between episodes besides the events themselves. */

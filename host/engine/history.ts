@@ -46,6 +46,12 @@ export interface HistoryEvent {
   [field: string]: unknown;
 }
 
+/**
+ * Host-only TimerCreated field: the retry timer of a call whose retry timeout had passed when its
+ * attempt failed; the SDK (patched by the host) ends the retries when it fires.
+ */
+export const retryExpiredField = 'RetryExpired';
+
 /** Action types of the SDK's OrchestratorState. */
 export const ActionType = {
   CallActivity: 0,
@@ -154,6 +160,17 @@ export function retryDelayMs(options: RetryOptions, attempt: number): number {
   const delay = options.firstRetryIntervalInMilliseconds * Math.pow(coefficient, attempt - 1);
   const max = options.maxRetryIntervalInMilliseconds && options.maxRetryIntervalInMilliseconds > 0 ? options.maxRetryIntervalInMilliseconds : Number.MAX_SAFE_INTEGER;
   return Math.max(0, Math.min(delay, max));
+}
+
+/**
+ * Whether retryTimeoutInMilliseconds has passed, as Azure decides it (DurableTask's RetryInterceptor):
+ * when an attempt's failure is processed, at orchestration time `now`, measured from the first attempt.
+ * Unset or 0 means no limit.
+ */
+export function retryTimedOut(options: RetryOptions, firstAttemptAt: number | undefined, now: number): boolean {
+  const timeout = options.retryTimeoutInMilliseconds;
+  if (typeof timeout !== 'number' || !(timeout > 0) || firstAttemptAt === undefined) return false;
+  return now >= firstAttemptAt + timeout;
 }
 
 /** Identity of an incoming event, used to apply each exactly once. */

@@ -1,5 +1,5 @@
 import type { InstanceRecord, RuntimeStatus } from '../storage/task.hub.store.js';
-import { EventType, eventKey, type HistoryEvent, type RetryOptions } from './history.js';
+import { EventType, eventKey, retryExpiredField, type HistoryEvent, type RetryOptions } from './history.js';
 import type { EpisodeSnapshot, ParsedLog } from './history.log.js';
 
 /** What a sequence number (EventId) was used for. */
@@ -18,11 +18,15 @@ export interface ScheduledWork {
   notBefore?: string | undefined;
   /** Sub-orchestration version. */
   version?: string | undefined;
+  /** Retry timer created after the retry timeout had passed: no further attempt follows it. */
+  retryExpired?: boolean | undefined;
 }
 
 export interface RetryState {
   attempt: number;
   options: RetryOptions;
+  /** Orchestration time (ms) of the episode that scheduled the first attempt; absent in older histories. */
+  firstAttemptAt?: number | undefined;
 }
 
 /**
@@ -110,7 +114,7 @@ export class InstanceState {
     this.nextEventId = snapshot.id;
     this.customStatus = snapshot.cs;
     this.output = snapshot.out;
-    this.retries = new Map(Object.entries(snapshot.r ?? {}).map(([index, retry]) => [Number(index), { attempt: retry.attempt, options: retry.options }]));
+    this.retries = retriesOf(snapshot);
     this.canceledTimers = new Set(snapshot.x ?? []);
   }
 
@@ -118,7 +122,11 @@ export class InstanceState {
     const snapshot: EpisodeSnapshot = { st: this.status, h: this.handledActions, id: this.nextEventId };
     if (this.customStatus !== undefined) snapshot.cs = this.customStatus;
     if (this.output !== undefined) snapshot.out = this.output;
-    if (this.retries.size) snapshot.r = Object.fromEntries([...this.retries].map(([index, retry]) => [String(index), { attempt: retry.attempt, options: retry.options }]));
+    if (this.retries.size) {
+      snapshot.r = Object.fromEntries(
+        [...this.retries].map(([index, retry]) => [String(index), { attempt: retry.attempt, options: retry.options, ...(retry.firstAttemptAt === undefined ? {} : { t0: retry.firstAttemptAt }) }]),
+      );
+    }
     if (this.canceledTimers.size) snapshot.x = [...this.canceledTimers];
     if (next) snapshot.next = next;
     return snapshot;
@@ -165,6 +173,7 @@ export class InstanceState {
           name: '',
           actionIndex: event.ActionIndex,
           fireAt: event.FireAt,
+          retryExpired: event[retryExpiredField] === true || undefined,
         });
         if (!event['RetryTimer']) this.recordAction(event, 5);
         break;
@@ -180,6 +189,11 @@ export class InstanceState {
   openWork(): Array<[number, ScheduledWork]> {
     return [...this.scheduled].filter(([id]) => !this.doneKeys.has(`t:${id}`) && !this.pendingKeys.has(`t:${id}`));
   }
+}
+
+/** Retry state per action index from an episode snapshot. */
+export function retriesOf(snapshot: EpisodeSnapshot | undefined): Map<number, RetryState> {
+  return new Map(Object.entries(snapshot?.r ?? {}).map(([index, retry]) => [Number(index), { attempt: retry.attempt, options: retry.options, firstAttemptAt: retry.t0 }]));
 }
 
 /** TaskScheduled name the host uses for callHttp, as the Durable extension does. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
+import { invokeRegistration, retryTimeoutsEnforceable, typedDataToJson, type Registration } from '../worker.shim.js';
 import { largeMessageName, largeMessageThreshold, terminalStatuses, type InstanceQuery, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
 import {
   ActionType,
@@ -10,6 +10,8 @@ import {
   eventKey,
   flattenActions,
   retryDelayMs,
+  retryExpiredField,
+  retryTimedOut,
   takesEventId,
   type Action,
   type DurableHttpRequest,
@@ -17,7 +19,7 @@ import {
   type OrchestratorState,
 } from './history.js';
 import { lineOf, parseLog, type EpisodeSnapshot } from './history.log.js';
-import { InstanceState, httpActivityName, type ScheduledWork } from './instance.state.js';
+import { InstanceState, httpActivityName, retriesOf, type ScheduledWork } from './instance.state.js';
 import { EntityManager, entitySchedulerId, operationRowKey, type EntityOperation, type EntityResponse } from './entity.manager.js';
 
 export interface EngineOptions {
@@ -326,7 +328,7 @@ export class OrchestrationEngine {
     state.customStatus = previous?.cs;
     state.handledActions = previous?.h ?? 0;
     state.nextEventId = previous?.id ?? 0;
-    state.retries = new Map(Object.entries(previous?.r ?? {}).map(([index, retry]) => [Number(index), { attempt: retry.attempt, options: retry.options }]));
+    state.retries = retriesOf(previous);
     const lines = kept.map((event) => lineOf({ k: 'e', ep: 0, a: 'rewind', ev: event }));
     lines.push(lineOf({ k: 'c', ep: 0, a: 'rewind', s: state.snapshot() }));
     state.blobLength = await this.store.appendHistory(blobName, 0, '\n' + lines.join('\n'));
@@ -626,7 +628,7 @@ export class OrchestrationEngine {
     }
     if (event.EventType === EventType.TimerFired) {
       const work = instance.scheduled.get(event.TimerId ?? -1);
-      if (work?.kind !== 'retryTimer') return false;
+      if (work?.kind !== 'retryTimer' || work.retryExpired) return false;
       const retry = instance.retries.get(work.actionIndex ?? -1);
       return retry !== undefined && retry.attempt < retry.options.maxNumberOfAttempts;
     }
@@ -814,7 +816,7 @@ export class OrchestrationEngine {
       case ActionType.CallActivityWithRetry: {
         const input = actionInputJson(action.input);
         const retry = action.actionType === ActionType.CallActivityWithRetry && action.retryOptions ? index : undefined;
-        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions! });
+        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
         const event: HistoryEvent = { EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: action.functionName, Input: input, ActionIndex: index };
         if (retry !== undefined) event['RetryIndex'] = retry;
         generated.push(event);
@@ -828,7 +830,7 @@ export class OrchestrationEngine {
       case ActionType.CallSubOrchestratorWithRetry: {
         const input = action.input === undefined ? undefined : JSON.stringify(action.input);
         const retry = action.actionType === ActionType.CallSubOrchestratorWithRetry && action.retryOptions ? index : undefined;
-        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions! });
+        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
         const childInstanceId = action.instanceId || `${instance.id}:${id.toString(16).padStart(4, '0')}`;
         const event: HistoryEvent = {
           EventType: EventType.SubOrchestrationInstanceCreated,
@@ -904,11 +906,16 @@ export class OrchestrationEngine {
       const work = instance.scheduled.get(event.TaskScheduledId!)!;
       const retry = instance.retries.get(work.retryIndex!)!;
       const id = instance.nextEventId++;
+      const attemptsLeft = retry.attempt < retry.options.maxNumberOfAttempts;
+      // Azure makes no further attempt once the retry timeout has passed (see patchRetryTimeouts).
+      const expired = attemptsLeft && retryTimeoutsEnforceable() && retryTimedOut(retry.options, retry.firstAttemptAt, Date.parse(episodeTime));
       // After the last attempt the SDK still waits for a timer before it surfaces the failure.
-      const delay = retry.attempt < retry.options.maxNumberOfAttempts ? retryDelayMs(retry.options, retry.attempt) : 0;
+      const delay = attemptsLeft && !expired ? retryDelayMs(retry.options, retry.attempt) : 0;
       const fireAt = new Date(Date.parse(episodeTime) + delay).toISOString();
-      generated.push({ EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: work.retryIndex, RetryTimer: true });
-      const timer: ScheduledWork = { kind: 'retryTimer', name: '', actionIndex: work.retryIndex, fireAt };
+      const timerEvent: HistoryEvent = { EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: work.retryIndex, RetryTimer: true };
+      if (expired) timerEvent[retryExpiredField] = true;
+      generated.push(timerEvent);
+      const timer: ScheduledWork = { kind: 'retryTimer', name: '', actionIndex: work.retryIndex, fireAt, retryExpired: expired || undefined };
       instance.scheduled.set(id, timer);
       effects.push(() => this.startWork(instance, id, timer));
       return;

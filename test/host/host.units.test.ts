@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EventType, flattenActions, retryDelayMs, type OrchestratorState } from '../../host/engine/history.js';
+import { EventType, flattenActions, retryDelayMs, retryExpiredField, retryTimedOut, type OrchestratorState } from '../../host/engine/history.js';
 import { lineOf, parseLog } from '../../host/engine/history.log.js';
+import { InstanceState } from '../../host/engine/instance.state.js';
 import { toHonoPath } from '../../host/http/function.routes.js';
 import { timeSpanMs } from '../../host/settings.js';
 import { encodeKey } from '../../host/storage/task.hub.store.js';
@@ -96,6 +97,30 @@ describe('actions', () => {
   it('compute retry back-off like the SDK options say', () => {
     const options = { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: 5, backoffCoefficient: 2, maxRetryIntervalInMilliseconds: 500 };
     expect([1, 2, 3, 4].map((attempt) => retryDelayMs(options, attempt))).toEqual([100, 200, 400, 500]);
+  });
+
+  it('decide retryTimeoutInMilliseconds on orchestration time since the first attempt (unset or 0: no limit)', () => {
+    const options = { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: 5 };
+    expect(retryTimedOut({ ...options, retryTimeoutInMilliseconds: 1000 }, 5000, 5999)).toBe(false);
+    expect(retryTimedOut({ ...options, retryTimeoutInMilliseconds: 1000 }, 5000, 6000)).toBe(true);
+    expect(retryTimedOut({ ...options, retryTimeoutInMilliseconds: 0 }, 5000, 1e12)).toBe(false);
+    expect(retryTimedOut(options, 5000, 1e12)).toBe(false);
+    expect(retryTimedOut({ ...options, retryTimeoutInMilliseconds: 1000 }, undefined, 1e12)).toBe(false);
+  });
+
+  it('restore the retry timeout bookkeeping from history: first-attempt time and expired retry timers', () => {
+    const record = { instanceId: 'i', name: 'o', version: '', runtimeStatus: 'Running', createdTime: new Date(), lastUpdatedTime: new Date(), input: undefined, output: undefined, customStatus: undefined, executionId: 'e', historyBlob: 'b' } as const;
+    const state = new InstanceState({ ...record }, undefined);
+    state.retries.set(0, { attempt: 2, options: { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: 5, retryTimeoutInMilliseconds: 1000 }, firstAttemptAt: 1234 });
+    const at = '2026-01-01T00:00:00.000Z';
+    const log = [
+      lineOf({ k: 'e', ep: 0, a: 'x', ev: { EventType: EventType.TimerCreated, EventId: 3, Timestamp: at, FireAt: at, ActionIndex: 0, RetryTimer: true, [retryExpiredField]: true } }),
+      lineOf({ k: 'c', ep: 0, a: 'x', s: state.snapshot() }),
+    ].join('\n');
+    const restored = new InstanceState({ ...record }, undefined);
+    restored.restore(parseLog(log), log.length);
+    expect(restored.retries.get(0)?.firstAttemptAt).toBe(1234);
+    expect(restored.scheduled.get(3)).toMatchObject({ kind: 'retryTimer', retryExpired: true });
   });
 
   it('escape instance ids for table keys without breaking prefixes', () => {

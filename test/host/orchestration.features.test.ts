@@ -20,6 +20,11 @@ async function run(name: string, input?: unknown): Promise<Record<string, unknow
   return waitForStatus(host.url, id);
 }
 
+async function documentedHistoryOf(instanceId: string): Promise<Array<Record<string, unknown>>> {
+  const body = await json(fetch(`${host.url}/runtime/webhooks/durabletask/instances/${instanceId}?showHistory=true`));
+  return body.historyEvents as Array<Record<string, unknown>>;
+}
+
 describe('orchestration features', () => {
   it('fans out and in over activities', async () => {
     const status = await run('fanOut', { count: 50, tag: 'features' });
@@ -37,6 +42,33 @@ describe('orchestration features', () => {
     const status = await run('retryFlow', { key: `ko-${Date.now()}`, failTimes: 5, maxAttempts: 3 });
     expect(status['runtimeStatus']).toBe('Completed');
     expect(String((status['output'] as { failed: string }).failed)).toContain('flaky failure 3 of 5');
+  });
+
+  it('makes no further attempt once retryTimeoutInMilliseconds has passed since the first, and surfaces the last failure', async () => {
+    const [intervalMs, timeoutMs, maxAttempts] = [250, 2000, 50];
+    const id = await startOrchestration(host.url, 'retryTimeoutFlow', { key: `timeout-${Date.now()}`, intervalMs, timeoutMs, maxAttempts });
+    const status = await waitForStatus(host.url, id);
+    const events = await documentedHistoryOf(id);
+    const failures = events.filter((e) => e['EventType'] === 'TaskFailed');
+    const timers = events.filter((e) => e['EventType'] === 'TimerFired');
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    expect(failures.length).toBeLessThan(maxAttempts);
+    expect(status['output']).toEqual({ failed: `flaky failure ${failures.length} of 1000` });
+    // Decided on orchestration time, as Azure does: each failure handled before the timeout got a
+    // retry timer of the full interval; the one handled after it got an immediate timer and no attempt.
+    const firstAttemptAt = Date.parse(String(events.find((e) => e['EventType'] === 'ExecutionStarted')!['Timestamp']));
+    expect(timers).toHaveLength(failures.length);
+    const handledAt = timers.map((timer, index) => Date.parse(String(timer['FireAt'])) - (index < timers.length - 1 ? intervalMs : 0));
+    for (const time of handledAt.slice(0, -1)) expect(time).toBeLessThan(firstAttemptAt + timeoutMs);
+    expect(handledAt.at(-1)!).toBeGreaterThanOrEqual(firstAttemptAt + timeoutMs);
+  });
+
+  it('enforces retryTimeoutInMilliseconds for sub-orchestrations too (a timeout shorter than one attempt: one attempt)', async () => {
+    const status = await run('retryTimeoutFlow', { key: `timeout-sub-${Date.now()}`, intervalMs: 100, timeoutMs: 1, maxAttempts: 5, child: true });
+    expect(status['runtimeStatus']).toBe('Completed');
+    expect(String((status['output'] as { failed: string }).failed)).toContain('flaky failure 1 of 1000');
+    const events = await documentedHistoryOf(String(status['instanceId']));
+    expect(events.filter((e) => e['EventType'] === 'SubOrchestrationInstanceFailed')).toHaveLength(1);
   });
 
   it('runs sub-orchestrations, with retry and an explicit child id, and propagates a child failure', async () => {
