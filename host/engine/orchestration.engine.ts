@@ -263,6 +263,8 @@ export class OrchestrationEngine {
       const record = await this.store.getInstance(instanceId);
       return record ? 'gone' : 'notFound';
     }
+    // Finished in memory while its last episode is still being stored: as gone as once retired.
+    if (terminalStatuses.has(instance.status)) return 'gone';
     event.MessageId ??= randomUUID();
     const key = eventKey(event)!;
     await this.enqueueWrite(instance, async () => {
@@ -369,6 +371,8 @@ export class OrchestrationEngine {
   async purgeBy(filter: { createdTimeFrom?: Date | undefined; createdTimeTo?: Date | undefined; runtimeStatus?: RuntimeStatus[] | undefined }): Promise<number> {
     const statuses = (filter.runtimeStatus?.length ? filter.runtimeStatus : [...terminalStatuses]).filter((s) => terminalStatuses.has(s));
     if (statuses.length === 0) return 0;
+    // Statuses clients already see in memory must be in the rows the filter reads.
+    await Promise.all([...this.active.values()].map((instance) => instance.writeChain));
     let deleted = 0;
     const ids: string[] = [];
     for await (const record of this.store.allInstances({ ...filter, runtimeStatus: statuses })) ids.push(record.instanceId);
