@@ -20,7 +20,7 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
     const workDir = await mkdtemp(join(deps.scratchDir, 'tile-'));
     try {
       const cogPath = join(workDir, `${input.itemId}.tif`);
-      await deps.sources.withLocalCopy(input.source, (sourcePath) => writeTileCog(sourcePath, cogPath, input.window, input.options));
+      const acquired = await deps.sources.withLocalCopy(input.source, (sourcePath) => writeTileCog(sourcePath, cogPath, input.window, input.options));
       // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
       const { size, checksum } = await hashFile(cogPath);
       const description = await describeCog(cogPath);
@@ -49,6 +49,7 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
         geometry: description.geometry,
         bbox: description.bbox,
         nativeBbox: description.nativeBbox,
+        acquired,
         ...(thumbnail ? { thumbnail: { ...thumbnailRef, url: thumbnail.url } } : {}),
       };
     } finally {

@@ -2,7 +2,7 @@
 import type { RegisteredItem, RegisterTileItemInput } from '../pipeline/contracts.js';
 import { catalogBlob, collectionBlob, itemBlob } from '../stac/catalog.layout.js';
 import { mergeCollection } from '../stac/collection.build.js';
-import { buildTileItem } from '../stac/item.build.js';
+import { buildTileItem, itemInterval } from '../stac/item.build.js';
 import { withoutInferredLinks } from '../stac/stac.api.client.js';
 import { mediaTypes, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
@@ -20,7 +20,7 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' 
     };
     const item = buildTileItem({ collection, tile, datetime, sourceName: `${source.container}/${source.name}`, urls });
     const { url } = await deps.store.writeJson(ref, item, {}, mediaTypes.geojson);
-    const registered: RegisteredItem = { itemId: tile.itemId, itemUrl: url, cogUrl: tile.blob.url, cogBytes: tile.size, bbox: tile.bbox, projCode: tile.crs?.code ?? null, window: tile.window };
+    const registered: RegisteredItem = { itemId: tile.itemId, itemUrl: url, cogUrl: tile.blob.url, cogBytes: tile.size, bbox: tile.bbox, projCode: tile.crs?.code ?? null, window: tile.window, interval: itemInterval(item) };
     if (deps.stacApi) {
       // Items go out as soon as their COG exists, before finalize: the API needs the collection first.
       if (!(await deps.stacApi.getCollection(collection))) {

@@ -120,6 +120,11 @@ export interface TileCog {
   nativeBbox: [number, number, number, number];
   /** PNG preview uploaded next to the COG. Optional: added later. */
   thumbnail?: { container: string; name: string; url: string };
+  /**
+   * When the source was acquired, from its metadata (ISO 8601 UTC; `start === end` for an
+   * instant), and the metadata key it came from; `null` when it has none. Optional: added later.
+   */
+  acquired?: { start: string; end: string; source: string } | null;
 }
 
 export interface RegisterTileItemInput {
@@ -140,6 +145,8 @@ export interface RegisteredItem {
   projCode?: string | null;
   /** The tile's pixel window in the source, for the collection's VRT mosaic. Optional: added later. */
   window?: TileWindow;
+  /** The item's time: [datetime, datetime] or [start_datetime, end_datetime], for the collection's temporal extent. Optional: added later. */
+  interval?: [string, string];
 }
 
 export interface FinalizeCollectionInput {

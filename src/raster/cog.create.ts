@@ -11,7 +11,8 @@ import { computeBandStatistics } from './band.statistics.js';
 import { computeWgs84Footprint } from './footprint.transform.js';
 import type { FootprintGeometry } from './footprint.js';
 import { nativeBounds, type Bbox, type GeoTransform } from './geo.transform.js';
-import { readBandInfo, readCrs } from './raster.inspect.js';
+import { readBandInfo, readCrs, readTimeMetadata } from './raster.inspect.js';
+import { findAcquisitionTime, type AcquisitionTime } from './acquisition.time.js';
 import { openTilingSource } from './source.open.js';
 
 /** What a written COG is, measured from the file itself. */
@@ -27,8 +28,11 @@ export interface CogDescription {
   overviewCount: number;
 }
 
-/** Writes the COG of `window` of the raster at `sourcePath` to `destinationPath`. */
-export async function writeTileCog(sourcePath: string, destinationPath: string, window: TileWindow, options: IngestOptions): Promise<void> {
+/**
+ * Writes the COG of `window` of the raster at `sourcePath` to `destinationPath`; returns the
+ * source's acquisition time (from its metadata), or `null` when it has none.
+ */
+export async function writeTileCog(sourcePath: string, destinationPath: string, window: TileWindow, options: IngestOptions): Promise<AcquisitionTime | null> {
   // When reprojecting, the window is in the warped grid (validation planned the tiles on it).
   const source = await openTilingSource(sourcePath, options, `${destinationPath}.warp.vrt`);
   try {
@@ -37,6 +41,7 @@ export async function writeTileCog(sourcePath: string, destinationPath: string, 
     const args = buildCogTranslateArgs(window, options, { bands });
     const output = await gdal.translateAsync(destinationPath, source.dataset, args);
     output.close();
+    return findAcquisitionTime(readTimeMetadata(source.original));
   } finally {
     source.close();
   }

@@ -6,6 +6,7 @@ import gdal from 'gdal-async';
 import type { BandInfo, CrsInfo, RasterInfo } from '../pipeline/contracts.js';
 import { toNodata } from './data.type.js';
 import type { MosaicBand } from './mosaic.vrt.js';
+import type { RasterTimeMetadata } from './acquisition.time.js';
 import { computeWgs84Footprint } from './footprint.transform.js';
 import { isDefaultGeoTransform, type GeoTransform } from './geo.transform.js';
 
@@ -37,6 +38,19 @@ export async function readCrs(dataset: gdal.Dataset): Promise<CrsInfo | null> {
     wkt2,
     projjson: info.stac?.['proj:projjson'] ?? null,
   };
+}
+
+/** String-valued metadata of one domain (GDAL returns `{}` for a domain it does not have). */
+function readMetadataDomain(object: gdal.Dataset | gdal.RasterBand, domain?: string): Record<string, string> {
+  const values = (object.getMetadata(domain) ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
+
+/** The metadata `findAcquisitionTime` decides from. */
+export function readTimeMetadata(dataset: gdal.Dataset): RasterTimeMetadata {
+  const bands: Array<Record<string, string>> = [];
+  for (let i = 1; i <= dataset.bands.count(); i++) bands.push(readMetadataDomain(dataset.bands.get(i)));
+  return { dataset: readMetadataDomain(dataset), imagery: readMetadataDomain(dataset, 'IMAGERY'), bands };
 }
 
 export function readBandInfo(band: gdal.RasterBand): BandInfo {

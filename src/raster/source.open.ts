@@ -7,6 +7,8 @@ import { buildWarpVrtArgs } from './warp.command.js';
 export interface TilingSource {
   /** The dataset tiles are cut from (the source, or its warped VRT). */
   dataset: gdal.Dataset;
+  /** The source as uploaded, for what a warp does not carry (e.g. its metadata). */
+  original: gdal.Dataset;
   close(): void;
 }
 
@@ -16,13 +18,14 @@ export interface TilingSource {
  */
 export async function openTilingSource(sourcePath: string, options: Pick<IngestOptions, 'targetCrs' | 'resampling'> | undefined, vrtPath: string): Promise<TilingSource> {
   const source = await gdal.openAsync(sourcePath);
-  if (!options?.targetCrs) return { dataset: source, close: () => source.close() };
+  if (!options?.targetCrs) return { dataset: source, original: source, close: () => source.close() };
   try {
     const bands = [];
     for (let i = 1; i <= source.bands.count(); i++) bands.push(readBandInfo(source.bands.get(i)));
     const warped = await gdal.warpAsync(vrtPath, null, [source], buildWarpVrtArgs(options.targetCrs, options, bands));
     return {
       dataset: warped,
+      original: source,
       close: () => {
         warped.close();
         source.close();

@@ -17,7 +17,7 @@ export interface CollectionUrls {
 export interface MergeCollectionInput {
   collectionId: string;
   items: readonly RegisteredItem[];
-  /** The ingestion time, from the orchestration clock. */
+  /** The ingestion time, from the orchestration clock: the time of items that carry no `interval`. */
   datetime: string;
   urls: CollectionUrls;
   /** EPSG codes (or `null`) of the items being added, summarised as `proj:code`. */
@@ -32,8 +32,10 @@ function isBbox(value: unknown): value is Bbox {
   return Array.isArray(value) && value.length === 4 && value.every((n) => typeof n === 'number' && Number.isFinite(n));
 }
 
-function mergeInterval(existing: [string | null, string | null] | undefined, datetime: string): [string, string] {
-  const times = [datetime, existing?.[0], existing?.[1]].filter((t): t is string => typeof t === 'string');
+/** The interval covering `existing` and the items' times (acquisition times where known, else the ingestion time). */
+function mergeInterval(existing: [string | null, string | null] | undefined, items: readonly RegisteredItem[], datetime: string): [string, string] {
+  const itemTimes = items.length > 0 ? items.flatMap((item) => item.interval ?? [datetime]) : [datetime];
+  const times = [...itemTimes, existing?.[0], existing?.[1]].filter((t): t is string => typeof t === 'string');
   const sorted = times.sort((a, b) => Date.parse(a) - Date.parse(b));
   return [sorted[0]!, sorted[sorted.length - 1]!];
 }
@@ -60,7 +62,7 @@ export function mergeCollection(existing: StacCollection | undefined, input: Mer
   const previousBbox = existing?.extent.spatial.bbox[0];
   const bboxes: Bbox[] = [...(isBbox(previousBbox) && existing && countItemLinks(existing) > 0 ? [previousBbox] : []), ...input.items.map((item) => item.bbox)];
   const bbox = unionLonLatBboxes(bboxes) ?? worldBbox;
-  const interval = mergeInterval(existing?.extent.temporal.interval[0], input.datetime);
+  const interval = mergeInterval(existing?.extent.temporal.interval[0], input.items, input.datetime);
   const selfLinks: StacLink[] = [
     { rel: 'self', href: input.urls.collection, type: mediaTypes.json },
     { rel: 'root', href: input.urls.catalog, type: mediaTypes.json },

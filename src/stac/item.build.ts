@@ -15,7 +15,10 @@ export interface ItemUrls {
 export interface BuildItemInput {
   collection: string;
   tile: TileCog;
-  /** Becomes `datetime` and `created`: the orchestration's clock, so replays build the same item. */
+  /**
+   * The ingestion time (orchestration clock, so replays build the same item): `created`, and
+   * `datetime` when the raster's metadata holds no acquisition time.
+   */
   datetime: string;
   /** Where the item came from, for a human reading it. */
   sourceName: string;
@@ -45,14 +48,41 @@ export function buildStacBand(band: BandInfo & { statistics: BandStatistics | nu
   return stacBand;
 }
 
+/** Where an item's `datetime` came from when the raster's metadata had no acquisition time. */
+export const ingestionTimeSource = 'ingestion';
+
+/** Item property naming where `datetime` came from: a metadata key, or `ingestion`. */
+export const datetimeSourceProperty = 'raster-ingest:datetime_source';
+
+/**
+ * `datetime` is the acquisition time from the raster's metadata (a range as
+ * `start_datetime`/`end_datetime`, `datetime` then being its start), else the ingestion time;
+ * `created` is always the ingestion time.
+ */
+function buildTimeProperties(tile: TileCog, ingestedAt: string): Pick<StacItem['properties'], 'datetime' | 'created' | 'start_datetime' | 'end_datetime'> & Record<string, string> {
+  const acquired = tile.acquired ?? null;
+  if (!acquired) return { datetime: ingestedAt, created: ingestedAt, [datetimeSourceProperty]: ingestionTimeSource };
+  return {
+    datetime: acquired.start,
+    ...(acquired.end !== acquired.start ? { start_datetime: acquired.start, end_datetime: acquired.end } : {}),
+    created: ingestedAt,
+    [datetimeSourceProperty]: acquired.source,
+  };
+}
+
+/** The item's time as an interval: [datetime, datetime], or [start_datetime, end_datetime]. */
+export function itemInterval(item: StacItem): [string, string] {
+  const { datetime, start_datetime: start, end_datetime: end } = item.properties;
+  return start && end ? [start, end] : [datetime, datetime];
+}
+
 export function buildTileItem(input: BuildItemInput): StacItem {
   const { tile, urls } = input;
   const bands = tile.bands.map(buildStacBand);
   const usesEo = bands.some((band) => band['eo:common_name'] !== undefined);
   const crs = tile.crs;
   const properties: StacItem['properties'] = {
-    datetime: input.datetime,
-    created: input.datetime,
+    ...buildTimeProperties(tile, input.datetime),
     'proj:code': crs?.code ?? null,
     'proj:bbox': tile.nativeBbox,
     'proj:shape': [tile.height, tile.width],

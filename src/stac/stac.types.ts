@@ -64,6 +64,8 @@ export interface StacItem {
   bbox: Bbox;
   properties: {
     datetime: string;
+    start_datetime?: string;
+    end_datetime?: string;
     created: string;
     'proj:code': string | null;
     'proj:wkt2'?: string;

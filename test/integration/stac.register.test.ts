@@ -8,7 +8,7 @@ import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob } from '../../src/stac/catalog.layout.js';
 import type { StacCatalog, StacCollection, StacItem } from '../../src/stac/stac.types.js';
-import { createFixtureDir, writeFloat32NanDem, writeNoEpsgProjected, writePaletted, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
+import { createFixtureDir, writeFloat32NanDem, writeNetcdfWithTime, writeNoEpsgProjected, writePaletted, writeRgbUint8, writeTiffDated, type FixtureDir } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,17 +40,17 @@ const datetime = '2026-11-25T17:00:00.000Z';
 const options = ingestOptionsSchema.parse({ blockSize: 128 });
 
 /** validate → tiles → items, as the orchestrator sequences them. */
-async function ingestItems(localPath: string, collection: string, tileSize: number): Promise<{ source: SourceBlob; items: RegisteredItem[] }> {
+async function ingestItems(localPath: string, collection: string, tileSize: number, jobTime = datetime): Promise<{ source: SourceBlob; items: RegisteredItem[] }> {
   const source = await harness.upload(localPath);
   const verdict = await createValidateRaster(harness.deps)({ source });
   if (!verdict.accepted) throw new Error(verdict.reason);
   const createTileCog = createCreateTileCog(harness.deps);
   const registerTileItem = createRegisterTileItem(harness.deps);
-  const stem = source.name.split('/').pop()!.replace(/\.tif$/, '');
+  const stem = source.name.split('/').pop()!.replace(/\.(tif|nc)$/, '');
   const items = await Promise.all(
     planTiles(verdict.info.width, verdict.info.height, tileSize).map(async (window) => {
       const tile = await createTileCog({ source, collection, itemId: `${stem}-r${window.row}-c${window.col}`, window, options });
-      return registerTileItem({ collection, source, tile, datetime });
+      return registerTileItem({ collection, source, tile, datetime: jobTime });
     }),
   );
   return { source, items };
@@ -155,7 +155,7 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
     expect(again.items.map((i) => i.itemUrl)).toEqual(first.items.map((i) => i.itemUrl));
     const repeated = await finalize({ collection, source: again.source, items: again.items, datetime });
     expect(repeated.itemCount).toBe(2);
-    const second = await ingestItems(writeFloat32NanDem(fixtures.path, 300, 300, 'second.tif'), collection, 512);
+    const second = await ingestItems(writeFloat32NanDem(fixtures.path, 300, 300, 'second.tif'), collection, 512, '2026-11-26T08:00:00.000Z');
     const grown = await finalize({ collection, source: second.source, items: second.items, datetime: '2026-11-26T08:00:00.000Z' });
     expect(grown.itemCount).toBe(3);
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
@@ -165,6 +165,34 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
     await expectValidStac(stored);
     const catalog = await readJson<StacCatalog>('stac', catalogBlob().name);
     expect(catalog.links.filter((l) => l.rel === 'child' && l.href === grown.collectionUrl)).toHaveLength(1);
+  });
+
+  it('dates items by the raster\'s acquisition time (TIFF tag, netCDF time) and the collection\'s extent by them', async () => {
+    const collection = `dated-${harness.runId}`;
+    const tiff = await ingestItems(writeTiffDated(fixtures.path), collection, 4096);
+    const netcdf = await ingestItems(writeNetcdfWithTime(fixtures.path), collection, 4096);
+    const plain = await ingestItems(writeRgbUint8(fixtures.path, 300, 200, 'undated.tif'), collection, 4096);
+    const read = async (registered: RegisteredItem): Promise<StacItem> => readJson<StacItem>('stac', itemBlob(collection, registered.itemId).name);
+
+    const tiffItem = await read(tiff.items[0]!);
+    expect(tiffItem.properties).toMatchObject({ datetime: '2021-06-14T10:32:05.000Z', created: datetime, 'raster-ingest:datetime_source': 'TIFFTAG_DATETIME' });
+    const netcdfItem = await read(netcdf.items[0]!);
+    expect(netcdfItem.properties).toMatchObject({
+      datetime: '2024-01-01T12:00:00.000Z',
+      start_datetime: '2024-01-01T12:00:00.000Z',
+      end_datetime: '2024-01-02T12:00:00.000Z',
+      created: datetime,
+      'raster-ingest:datetime_source': 'netCDF time (days since 2000-01-01 00:00:00)',
+    });
+    const plainItem = await read(plain.items[0]!);
+    expect(plainItem.properties).toMatchObject({ datetime, created: datetime, 'raster-ingest:datetime_source': 'ingestion' });
+    for (const item of [tiffItem, netcdfItem, plainItem]) await expectValidStac(item);
+
+    const finalize = createFinalizeCollection(harness.deps);
+    for (const ingested of [tiff, netcdf, plain]) await finalize({ collection, source: ingested.source, items: ingested.items, datetime });
+    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
+    expect(stored.extent.temporal.interval).toEqual([['2021-06-14T10:32:05.000Z', datetime]]);
+    await expectValidStac(stored);
   });
 
   it('loses no update when finalizations race on one collection', async () => {

@@ -35,6 +35,8 @@ interface RasterSpec {
   value: (x: number, y: number, band: number) => number;
   colorInterpretations?: string[];
   unit?: string;
+  /** Default-domain dataset metadata (e.g. `TIFFTAG_DATETIME`, netCDF dimension keys). */
+  metadata?: Record<string, string>;
 }
 
 function typedArrayFor(dataType: string, length: number): gdal.TypedArray {
@@ -60,6 +62,7 @@ export function writeRaster(path: string, spec: RasterSpec): string {
   const dataset = gdal.open(path, 'w', 'GTiff', spec.width, spec.height, spec.bands, spec.dataType, spec.creationOptions ?? ['COMPRESS=DEFLATE']);
   if (spec.srs) dataset.srs = spec.srs;
   if (spec.geoTransform) dataset.geoTransform = spec.geoTransform;
+  if (spec.metadata) dataset.setMetadata(spec.metadata);
   for (let b = 1; b <= spec.bands; b++) {
     const band = dataset.bands.get(b);
     if (spec.nodata !== undefined) band.noDataValue = spec.nodata;
@@ -358,4 +361,45 @@ export function writeSparseLarge(dir: string, size: number, windows: PixelWindow
   }
   dataset.close();
   return path;
+}
+
+/** uint16 in UTM 33N whose TIFF DateTime tag says when it was made (the only time a plain GeoTIFF can carry). */
+export function writeTiffDated(dir: string, dateTime = '2021:06:14 10:32:05', name = 'tiff-dated.tif'): string {
+  return writeRaster(join(dir, name), {
+    width: 300,
+    height: 200,
+    bands: 1,
+    dataType: gdal.GDT_UInt16,
+    srs: utm33(),
+    geoTransform: [500000, 10, 0, 6000000, 0, -10],
+    metadata: { TIFFTAG_DATETIME: dateTime },
+    value: (x, y) => x * 7 + y,
+  });
+}
+
+/**
+ * A CF netCDF with a time dimension: two float32 bands at 2024-01-01T12:00Z and 2024-01-02T12:00Z
+ * (days since 2000-01-01). GDAL's netCDF driver rebuilds the dimension from these metadata keys.
+ */
+export function writeNetcdfWithTime(dir: string, name = 'timed.nc'): string {
+  const tiff = writeRaster(join(dir, `${name}.tif`), {
+    width: 120,
+    height: 80,
+    bands: 2,
+    dataType: gdal.GDT_Float32,
+    srs: wgs84(),
+    geoTransform: [10, 0.05, 0, 50, 0, -0.05],
+    nodata: -9999,
+    metadata: {
+      NETCDF_DIM_EXTRA: '{time}',
+      NETCDF_DIM_time_DEF: '{2,6}',
+      NETCDF_DIM_time_VALUES: '{8766.5,8767.5}',
+      'time#units': 'days since 2000-01-01 00:00:00',
+      'time#standard_name': 'time',
+      'time#calendar': 'gregorian',
+      'time#axis': 'T',
+    },
+    value: (x, y, b) => 280 + b + x / 10 + y / 20,
+  });
+  return convertRaster(tiff, 'netCDF', name);
 }

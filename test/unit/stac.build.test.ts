@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
 import { cogBlob, collectionBlob, itemBlob, sourceStem } from '../../src/stac/catalog.layout.js';
 import { countItemLinks, mergeCatalog, mergeCollection } from '../../src/stac/collection.build.js';
-import { buildTileItem } from '../../src/stac/item.build.js';
+import { buildTileItem, datetimeSourceProperty, itemInterval } from '../../src/stac/item.build.js';
 import { extensionSchemas, mediaTypes } from '../../src/stac/stac.types.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 
@@ -105,6 +105,25 @@ describe('buildTileItem', () => {
     expect((await validator.validate(withoutChecksumHex)).valid).toBe(false);
   });
 
+  it('dates the item by its acquisition time when the raster has one, keeping created = ingestion time', async () => {
+    const ingestedAt = '2026-11-25T17:00:00.000Z';
+    const plain = buildTileItem({ collection: 'dems', tile: sampleTile(), datetime: ingestedAt, sourceName: 's', urls: itemUrls });
+    expect(plain.properties).toMatchObject({ datetime: ingestedAt, created: ingestedAt, [datetimeSourceProperty]: 'ingestion' });
+    expect(itemInterval(plain)).toEqual([ingestedAt, ingestedAt]);
+
+    const instant = { start: '2021-06-14T10:32:05.000Z', end: '2021-06-14T10:32:05.000Z', source: 'TIFFTAG_DATETIME' };
+    const dated = buildTileItem({ collection: 'dems', tile: sampleTile({ acquired: instant }), datetime: ingestedAt, sourceName: 's', urls: itemUrls });
+    expect(dated.properties).toMatchObject({ datetime: instant.start, created: ingestedAt, [datetimeSourceProperty]: 'TIFFTAG_DATETIME' });
+    expect(dated.properties).not.toHaveProperty('start_datetime');
+    await expectValidStac(dated);
+
+    const span = { start: '2024-01-01T12:00:00.000Z', end: '2024-01-02T12:00:00.000Z', source: 'netCDF time (days since 2000-01-01)' };
+    const ranged = buildTileItem({ collection: 'dems', tile: sampleTile({ acquired: span }), datetime: ingestedAt, sourceName: 's', urls: itemUrls });
+    expect(ranged.properties).toMatchObject({ datetime: span.start, start_datetime: span.start, end_datetime: span.end, created: ingestedAt });
+    expect(itemInterval(ranged)).toEqual([span.start, span.end]);
+    await expectValidStac(ranged);
+  });
+
   it('marks approximated statistics', () => {
     const tile = sampleTile();
     tile.bands[0]!.statistics!.approximate = true;
@@ -147,6 +166,15 @@ describe('mergeCollection and mergeCatalog', () => {
     expect(countItemLinks(grown)).toBe(2);
     expect(grown.extent.spatial.bbox).toEqual([[-5, 30, 11, 41]]);
     expect(grown.extent.temporal.interval).toEqual([['2026-11-25T17:00:00.000Z', '2026-11-26T08:00:00.000Z']]);
+    await expectValidStac(grown);
+  });
+
+  it('spans the items\' acquisition times, and the ingestion time only for items without one', async () => {
+    const dated = { ...registered('a', [10, 40, 11, 41]), interval: ['2024-01-01T12:00:00.000Z', '2024-01-02T12:00:00.000Z'] as [string, string] };
+    const collection = mergeCollection(undefined, { collectionId: 'dems', items: [dated], datetime: '2026-11-25T17:00:00.000Z', urls });
+    expect(collection.extent.temporal.interval).toEqual([['2024-01-01T12:00:00.000Z', '2024-01-02T12:00:00.000Z']]);
+    const grown = mergeCollection(collection, { collectionId: 'dems', items: [registered('b', [10, 40, 11, 41])], datetime: '2026-11-26T08:00:00.000Z', urls });
+    expect(grown.extent.temporal.interval).toEqual([['2024-01-01T12:00:00.000Z', '2026-11-26T08:00:00.000Z']]);
     await expectValidStac(grown);
   });
 
