@@ -32,16 +32,19 @@ const commonNames: Readonly<Record<string, string>> = {
   Blue: 'blue',
 };
 
-function toStacStatistics(statistics: BandStatistics): StacBand['statistics'] {
+/** Band field saying whether `statistics` were approximated (the Statistics Object itself has no place for it). */
+export const statisticsApproximateProperty = 'raster-ingest:statistics_approximate';
+
+function toStacStatistics(statistics: BandStatistics): Pick<StacBand, 'statistics' | typeof statisticsApproximateProperty> {
   const { approximate, ...values } = statistics;
-  return approximate ? { ...values, approximate: true } : values;
+  return { statistics: values, [statisticsApproximateProperty]: approximate };
 }
 
 export function buildStacBand(band: BandInfo & { statistics: BandStatistics | null }, index: number): StacBand {
   const stacBand: StacBand = { name: band.description || `b${index + 1}`, data_type: toStacDataType(band.gdalDataType) };
   if (band.nodata !== null) stacBand.nodata = band.nodata;
   if (band.unit) stacBand.unit = band.unit;
-  if (band.statistics) stacBand.statistics = toStacStatistics(band.statistics);
+  if (band.statistics) Object.assign(stacBand, toStacStatistics(band.statistics));
   const commonName = commonNames[band.colorInterpretation];
   if (commonName) stacBand['eo:common_name'] = commonName;
   if (band.hasColorTable) stacBand.description = 'palette indices (the COG keeps the colour table)';

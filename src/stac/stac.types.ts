@@ -30,8 +30,6 @@ export interface StacBandStatistics {
   mean: number;
   stddev: number;
   valid_percent: number;
-  /** Not in the STAC spec: `true` when GDAL sampled instead of reading every pixel. */
-  approximate?: true;
 }
 
 export interface StacBand {
@@ -41,6 +39,11 @@ export interface StacBand {
   nodata?: number | 'nan' | 'inf' | '-inf';
   unit?: string;
   statistics?: StacBandStatistics;
+  /**
+   * This project's field (STAC's Statistics Object has no such flag): `true` when GDAL computed
+   * `statistics` from overviews or a sample, `false` when from every pixel.
+   */
+  'raster-ingest:statistics_approximate'?: boolean;
   'eo:common_name'?: string;
 }
 

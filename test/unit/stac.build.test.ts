@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
 import { cogBlob, collectionBlob, itemBlob, sourceStem } from '../../src/stac/catalog.layout.js';
 import { countItemLinks, mergeCatalog, mergeCollection } from '../../src/stac/collection.build.js';
-import { buildTileItem, datetimeSourceProperty, itemInterval } from '../../src/stac/item.build.js';
+import { buildTileItem, datetimeSourceProperty, itemInterval, statisticsApproximateProperty } from '../../src/stac/item.build.js';
 import { extensionSchemas, mediaTypes } from '../../src/stac/stac.types.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 
@@ -71,7 +71,14 @@ describe('buildTileItem', () => {
     expect(data.roles).toEqual(['data']);
     expect(data['file:size']).toBe(123456);
     expect(data.bands).toEqual([
-      { name: 'b1', data_type: 'float32', nodata: 'nan', unit: 'metre', statistics: { minimum: 1, maximum: 9, mean: 5, stddev: 2, valid_percent: 97.5 } },
+      {
+        name: 'b1',
+        data_type: 'float32',
+        nodata: 'nan',
+        unit: 'metre',
+        statistics: { minimum: 1, maximum: 9, mean: 5, stddev: 2, valid_percent: 97.5 },
+        'raster-ingest:statistics_approximate': false,
+      },
     ]);
     expect(item.links.map((l) => [l.rel, l.href])).toEqual([
       ['self', itemUrls.item],
@@ -124,11 +131,14 @@ describe('buildTileItem', () => {
     await expectValidStac(ranged);
   });
 
-  it('marks approximated statistics', () => {
+  it('marks approximated statistics beside the Statistics Object, which keeps only STAC fields', async () => {
     const tile = sampleTile();
     tile.bands[0]!.statistics!.approximate = true;
     const item = buildTileItem({ collection: 'dems', tile, datetime: '2026-11-25T17:00:00.000Z', sourceName: 's', urls: itemUrls });
-    expect(item.assets['data']!.bands![0]!.statistics!.approximate).toBe(true);
+    const band = item.assets['data']!.bands![0]!;
+    expect(band[statisticsApproximateProperty]).toBe(true);
+    expect(Object.keys(band.statistics!).sort()).toEqual(['maximum', 'mean', 'minimum', 'stddev', 'valid_percent']);
+    await expectValidStac(item);
   });
 });
 
