@@ -173,6 +173,11 @@ export function retryTimedOut(options: RetryOptions, firstAttemptAt: number | un
   return now >= firstAttemptAt + timeout;
 }
 
+/** Timestamp of a host-made history event. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
 /** Identity of an incoming event, used to apply each exactly once. */
 export function eventKey(event: HistoryEvent): string | undefined {
   switch (event.EventType) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { invokeRegistration, retryTimeoutsEnforceable, typedDataToJson, type Registration } from '../worker.shim.js';
+import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
 import { largeMessageName, largeMessageThreshold, terminalStatuses, type InstanceQuery, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
 import {
   ActionType,
@@ -9,17 +9,14 @@ import {
   actionInputJson,
   eventKey,
   flattenActions,
-  retryDelayMs,
-  retryExpiredField,
-  retryTimedOut,
-  takesEventId,
-  type Action,
+  nowIso,
   type DurableHttpRequest,
   type HistoryEvent,
   type OrchestratorState,
 } from './history.js';
 import { lineOf, parseLog, type EpisodeSnapshot } from './history.log.js';
-import { InstanceState, httpActivityName, retriesOf, type ScheduledWork } from './instance.state.js';
+import { InstanceState, retriesOf, type ScheduledWork } from './instance.state.js';
+import { ActionScheduler, checkDeterminism, needsAllocation, wakeIdsFor, type EpisodeDraft } from './action.scheduler.js';
 import { EntityManager, entitySchedulerId, operationRowKey, type EntityOperation, type EntityResponse } from './entity.manager.js';
 
 export interface EngineOptions {
@@ -50,10 +47,6 @@ const maxTimerDelayMs = 2 ** 31 - 1;
 export type OperationResult = 'accepted' | 'notFound' | 'gone';
 
 const controlEventTypes: ReadonlySet<number> = new Set([EventType.ExecutionTerminated, EventType.ExecutionSuspended, EventType.ExecutionResumed]);
-
-function nowIso(): string {
-  return new Date().toISOString();
-}
 
 function errorText(error: unknown): { message: string; details: string } {
   if (error instanceof Error) return { message: error.message, details: error.stack ?? '' };
@@ -89,6 +82,7 @@ export class OrchestrationEngine {
   /** Appends after which a history blob is rewritten compactly into a new one (limit: 50,000). */
   private readonly maxHistoryBlocks = Number(process.env['DURABLE_HISTORY_MAX_BLOCKS'] ?? 45_000);
   readonly entities: EntityManager;
+  private readonly scheduler: ActionScheduler;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -99,6 +93,7 @@ export class OrchestrationEngine {
     this.defaultVersion = options.defaultVersion ?? '';
     this.activityTimeoutMs = options.activityTimeoutMs;
     this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.deliverEntityResponse(instanceId, requestId, response), this.log);
+    this.scheduler = new ActionScheduler({ log: this.log, entities: this.entities, startWork: (instance, id, work) => this.startWork(instance, id, work) });
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -607,7 +602,7 @@ export class OrchestrationEngine {
     let allocating: HistoryEvent | undefined;
     for (const event of instance.pending) {
       if (controlEventTypes.has(event.EventType)) rest.push(event);
-      else if (this.needsAllocation(instance, event)) {
+      else if (needsAllocation(instance, event)) {
         if (allocating) rest.push(event);
         else allocating = event;
       } else taken.push(event);
@@ -620,27 +615,6 @@ export class OrchestrationEngine {
     }
     instance.firstPendingAt = rest.length ? Date.now() : 0;
     return taken;
-  }
-
-  /**
-   * Events after which the SDK takes sequence numbers without an action: a failed attempt of a
-   * retried call (a back-off timer), its timer firing (the next attempt), an HTTP 202 to poll.
-   */
-  private needsAllocation(instance: InstanceState, event: HistoryEvent): boolean {
-    if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
-      return instance.scheduled.get(event.TaskScheduledId ?? -1)?.retryIndex !== undefined;
-    }
-    if (event.EventType === EventType.TimerFired) {
-      const work = instance.scheduled.get(event.TimerId ?? -1);
-      if (work?.kind !== 'retryTimer' || work.retryExpired) return false;
-      const retry = instance.retries.get(work.actionIndex ?? -1);
-      return retry !== undefined && retry.attempt < retry.options.maxNumberOfAttempts;
-    }
-    if (event.EventType === EventType.TaskCompleted) {
-      const work = instance.scheduled.get(event.TaskScheduledId ?? -1);
-      return work?.kind === 'http' && work.asyncPattern === true && pollLocation(event.Result) !== undefined;
-    }
-    return false;
   }
 
   private startedEvent(instance: InstanceState): HistoryEvent {
@@ -673,6 +647,7 @@ export class OrchestrationEngine {
     let continueWith: { executionId: string; input: string | undefined } | undefined;
     let wake: number[] | undefined;
     const entityOps: Array<{ schedulerId: string; op: EntityOperation }> = [];
+    const draft: EpisodeDraft = { generated, effects, episodeTime: startedEvent.Timestamp, entityOps };
 
     const registration = this.orchestrator(instance.record.name);
     let state: OrchestratorState | undefined;
@@ -691,7 +666,7 @@ export class OrchestrationEngine {
         instance.customStatus = customStatus;
       }
       const { leaves, topLevel } = flattenActions(state);
-      const mismatch = failure ? undefined : this.checkDeterminism(instance, leaves);
+      const mismatch = failure ? undefined : checkDeterminism(instance, leaves);
       if (mismatch) failure = mismatch;
       if (!failure) {
         const continueAction = leaves.find((action) => action.actionType === ActionType.ContinueAsNew);
@@ -701,7 +676,7 @@ export class OrchestrationEngine {
           terminal = { status: 'ContinuedAsNew', output: undefined };
         } else {
           for (let index = instance.handledActions; index < leaves.length; index++) {
-            const problem = this.scheduleAction(instance, leaves[index]!, index, generated, effects, startedEvent.Timestamp, entityOps);
+            const problem = this.scheduler.schedule(instance, leaves[index]!, index, draft);
             if (problem) {
               failure = problem;
               break;
@@ -709,9 +684,9 @@ export class OrchestrationEngine {
           }
           instance.handledActions = Math.max(instance.handledActions, leaves.length);
           const last = taken[taken.length - 1];
-          if (!failure && last && this.needsAllocation(instance, last)) this.allocateFollowUp(instance, last, generated, effects, startedEvent.Timestamp);
+          if (!failure && last && needsAllocation(instance, last)) this.scheduler.allocateFollowUp(instance, last, draft);
           if (!failure && state.isDone) terminal = { status: 'Completed', output: state.output === undefined ? 'null' : JSON.stringify(state.output) };
-          wake = state.isDone ? undefined : this.wakeIdsFor(instance, leaves, topLevel);
+          wake = state.isDone ? undefined : wakeIdsFor(instance, leaves, topLevel);
         }
       }
     }
@@ -767,201 +742,11 @@ export class OrchestrationEngine {
     }
   }
 
-  /** Replayed actions must match what history recorded, or the orchestrator is not deterministic. */
-  private checkDeterminism(instance: InstanceState, leaves: Action[]): string | undefined {
-    const limit = Math.min(instance.handledActions, leaves.length);
-    for (let index = 0; index < limit; index++) {
-      const action = leaves[index]!;
-      const recorded = instance.actionRecords.get(index);
-      if (action.actionType === ActionType.CreateTimer && action.isCanceled && recorded && !instance.canceledTimers.has(recorded.eventId)) {
-        instance.canceledTimers.add(recorded.eventId);
-        clearTimeout(instance.timers.get(recorded.eventId));
-        instance.timers.delete(recorded.eventId);
-      }
-      if (!recorded) continue;
-      const now = describeAction(action);
-      const expectedType = recorded.type;
-      const actualType = actionGroup(action.actionType);
-      if (expectedType !== actualType || (recorded.name && recorded.name !== (action.functionName ?? httpName(action)))) {
-        const was = expectedType === 0 ? `TaskScheduled '${recorded.name}'` : expectedType === 2 ? `SubOrchestrationInstanceCreated '${recorded.name}'` : 'TimerCreated';
-        return (
-          `Non-deterministic workflow detected: at action #${index} the history recorded ${was} (event id ${recorded.eventId}) ` +
-          `but the orchestrator code now schedules ${now}. Orchestrator code must make the same calls in the same order on every replay.`
-        );
-      }
-    }
-    return undefined;
-  }
-
-  /** Turns a new action into history events and the side effects that run after the commit. */
+  /** Stores the entity operations an episode sends. */
   private async storeEntityOps(entityOps: Array<{ schedulerId: string; op: EntityOperation }>): Promise<void> {
     // Stored before the episode commits, with request ids derived from the episode, so a crash
     // in between at worst stores an operation twice under the same id (applied once).
     for (const { schedulerId, op } of entityOps) await this.entities.enqueue(schedulerId, op, false);
-  }
-
-  private scheduleAction(
-    instance: InstanceState,
-    action: Action,
-    index: number,
-    generated: HistoryEvent[],
-    effects: Array<() => void>,
-    episodeTime: string,
-    entityOps: Array<{ schedulerId: string; op: EntityOperation }>,
-  ): string | undefined {
-    if (!takesEventId(action)) return undefined;
-    // The SDK's own number when the host could tag it; counting gives the same for other apps.
-    const id = typeof action.taskId === 'number' ? action.taskId : instance.nextEventId;
-    if (id !== instance.nextEventId) this.log(`Instance ${instance.id}: action #${index} has SDK sequence number ${id}, the host counted ${instance.nextEventId}; using the SDK's`);
-    instance.nextEventId = Math.max(instance.nextEventId, id + 1);
-    const timestamp = nowIso();
-    switch (action.actionType) {
-      case ActionType.CallActivity:
-      case ActionType.CallActivityWithRetry: {
-        const input = actionInputJson(action.input);
-        const retry = action.actionType === ActionType.CallActivityWithRetry && action.retryOptions ? index : undefined;
-        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
-        const event: HistoryEvent = { EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: action.functionName, Input: input, ActionIndex: index };
-        if (retry !== undefined) event['RetryIndex'] = retry;
-        generated.push(event);
-        const work: ScheduledWork = { kind: 'activity', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry };
-        instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 0 });
-        effects.push(() => this.startWork(instance, id, work));
-        return undefined;
-      }
-      case ActionType.CallSubOrchestrator:
-      case ActionType.CallSubOrchestratorWithRetry: {
-        const input = action.input === undefined ? undefined : JSON.stringify(action.input);
-        const retry = action.actionType === ActionType.CallSubOrchestratorWithRetry && action.retryOptions ? index : undefined;
-        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
-        const childInstanceId = action.instanceId || `${instance.id}:${id.toString(16).padStart(4, '0')}`;
-        const event: HistoryEvent = {
-          EventType: EventType.SubOrchestrationInstanceCreated,
-          EventId: id,
-          Timestamp: timestamp,
-          Name: action.functionName,
-          Version: action.version ?? '',
-          Input: input,
-          InstanceId: childInstanceId,
-          ActionIndex: index,
-        };
-        if (retry !== undefined) event['RetryIndex'] = retry;
-        generated.push(event);
-        const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId, version: action.version };
-        instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 2 });
-        effects.push(() => this.startWork(instance, id, work));
-        return undefined;
-      }
-      case ActionType.CreateTimer: {
-        const fireAt = new Date(action.fireAt ?? episodeTime).toISOString();
-        generated.push({ EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: index });
-        const work: ScheduledWork = { kind: 'timer', name: '', actionIndex: index, fireAt };
-        instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: '', type: 5 });
-        if (action.isCanceled) instance.canceledTimers.add(id);
-        else effects.push(() => this.startWork(instance, id, work));
-        return undefined;
-      }
-      case ActionType.CallHttp: {
-        const request = action.httpRequest;
-        if (!request) return 'callHttp action without an httpRequest';
-        const input = JSON.stringify(request);
-        generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: httpActivityName, Input: input, ActionIndex: index, AsyncPattern: request.asynchronousPatternEnabled === true });
-        const work: ScheduledWork = { kind: 'http', name: httpActivityName, input, actionIndex: index, asyncPattern: request.asynchronousPatternEnabled === true };
-        instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: httpActivityName, type: 0 });
-        effects.push(() => this.startWork(instance, id, work));
-        return undefined;
-      }
-      case ActionType.CallEntity:
-      case ActionType.SignalEntity: {
-        const schedulerId = action.instanceId ?? '';
-        const entityName = schedulerId.slice(1, schedulerId.indexOf('@', 1));
-        if (!this.entities.findEntity(entityName)) return `The entity function '${entityName}' (for ${schedulerId}) is not registered in this app.`;
-        const signal = action.actionType === ActionType.SignalEntity;
-        const requestId = `${instance.record.executionId}:${id}`;
-        const input = action.input === undefined ? undefined : JSON.stringify(action.input);
-        generated.push({
-          EventType: EventType.EventSent,
-          EventId: id,
-          Timestamp: timestamp,
-          InstanceId: schedulerId,
-          Name: signal ? 'signal' : 'op',
-          Input: JSON.stringify({ id: requestId, op: action.operation, signal, input, parent: signal ? undefined : instance.id }),
-        });
-        entityOps.push({ schedulerId, op: { rk: operationRowKey(), operation: action.operation ?? '', input, requestId, signal, parentInstanceId: signal ? undefined : instance.id } });
-        effects.push(() => this.entities.wake(schedulerId));
-        return undefined;
-      }
-      case ActionType.LockEntities:
-      case ActionType.ReleaseEntities:
-        return 'Entity critical sections (context.df.lock) are not supported by this local host.';
-      default:
-        return `Unknown action type ${action.actionType} from the SDK.`;
-    }
-  }
-
-  /** Host-allocated sequence numbers the SDK expects after retry failures, retry timers and HTTP 202s. */
-  private allocateFollowUp(instance: InstanceState, event: HistoryEvent, generated: HistoryEvent[], effects: Array<() => void>, episodeTime: string): void {
-    const timestamp = nowIso();
-    if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
-      const work = instance.scheduled.get(event.TaskScheduledId!)!;
-      const retry = instance.retries.get(work.retryIndex!)!;
-      const id = instance.nextEventId++;
-      const attemptsLeft = retry.attempt < retry.options.maxNumberOfAttempts;
-      // Azure makes no further attempt once the retry timeout has passed (see patchRetryTimeouts).
-      const expired = attemptsLeft && retryTimeoutsEnforceable() && retryTimedOut(retry.options, retry.firstAttemptAt, Date.parse(episodeTime));
-      // After the last attempt the SDK still waits for a timer before it surfaces the failure.
-      const delay = attemptsLeft && !expired ? retryDelayMs(retry.options, retry.attempt) : 0;
-      const fireAt = new Date(Date.parse(episodeTime) + delay).toISOString();
-      const timerEvent: HistoryEvent = { EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: work.retryIndex, RetryTimer: true };
-      if (expired) timerEvent[retryExpiredField] = true;
-      generated.push(timerEvent);
-      const timer: ScheduledWork = { kind: 'retryTimer', name: '', actionIndex: work.retryIndex, fireAt, retryExpired: expired || undefined };
-      instance.scheduled.set(id, timer);
-      effects.push(() => this.startWork(instance, id, timer));
-      return;
-    }
-    if (event.EventType === EventType.TimerFired) {
-      const timer = instance.scheduled.get(event.TimerId!)!;
-      const index = timer.actionIndex!;
-      const retry = instance.retries.get(index)!;
-      const first = instance.scheduled.get(instance.actionRecords.get(index)!.eventId)!;
-      retry.attempt++;
-      const id = instance.nextEventId++;
-      const work: ScheduledWork = { ...first, retryIndex: index };
-      if (first.kind === 'subOrchestration') {
-        const childInstanceId = first.childInstanceId && !first.childInstanceId.startsWith(`${instance.id}:`) ? first.childInstanceId : `${instance.id}:${id.toString(16).padStart(4, '0')}`;
-        work.childInstanceId = childInstanceId;
-        generated.push({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Timestamp: timestamp, Name: first.name, Version: first.version ?? '', Input: first.input, InstanceId: childInstanceId, ActionIndex: index, RetryIndex: index });
-      } else {
-        generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, ActionIndex: index, RetryIndex: index });
-      }
-      instance.scheduled.set(id, work);
-      effects.push(() => this.startWork(instance, id, work));
-      return;
-    }
-    if (event.EventType === EventType.TaskCompleted) {
-      // CallHttpWithPollingTask: a timer (Retry-After or 30 s) and a GET of Location, both tracked by the SDK.
-      const poll = pollLocation(event.Result)!;
-      const timerId = instance.nextEventId++;
-      const httpId = instance.nextEventId++;
-      const fireAt = new Date(Date.parse(episodeTime) + poll.delaySeconds * 1000).toISOString();
-      const original = JSON.parse(instance.scheduled.get(event.TaskScheduledId!)!.input ?? '{}') as DurableHttpRequest;
-      const input = JSON.stringify({ method: 'GET', uri: poll.location, headers: original.headers ?? {}, asynchronousPatternEnabled: true });
-      generated.push({ EventType: EventType.TimerCreated, EventId: timerId, Timestamp: timestamp, FireAt: fireAt });
-      generated.push({ EventType: EventType.TaskScheduled, EventId: httpId, Timestamp: timestamp, Name: httpActivityName, Input: input, AsyncPattern: true, NotBefore: fireAt });
-      const timer: ScheduledWork = { kind: 'timer', name: '', fireAt };
-      const http: ScheduledWork = { kind: 'http', name: httpActivityName, input, asyncPattern: true, notBefore: fireAt };
-      instance.scheduled.set(timerId, timer);
-      instance.scheduled.set(httpId, http);
-      effects.push(() => {
-        this.startWork(instance, timerId, timer);
-        this.startWork(instance, httpId, http);
-      });
-    }
   }
 
   private setWake(instance: InstanceState, ids: number[] | undefined): void {
@@ -974,21 +759,6 @@ export class OrchestrationEngine {
     instance.wakeIds = new Set(open);
     instance.wakeRemaining = open.filter((id) => !instance.pendingKeys.has(`t:${id}`)).length;
     instance.wakeBroken = instance.pending.some((event) => event.EventType !== EventType.TaskCompleted);
-  }
-
-  /** EventIds the orchestrator waits on when its latest yield is a Task.all of plain calls. */
-  private wakeIdsFor(instance: InstanceState, leaves: Action[], topLevel: Array<{ action: Action; first: number; count: number }>): number[] | undefined {
-    const last = topLevel[topLevel.length - 1];
-    if (!last || last.action.actionType !== ActionType.WhenAll) return undefined;
-    const ids: number[] = [];
-    for (let index = last.first; index < last.first + last.count; index++) {
-      const action = leaves[index]!;
-      if (action.actionType !== ActionType.CallActivity && action.actionType !== ActionType.CallSubOrchestrator) return undefined;
-      const record = instance.actionRecords.get(index);
-      if (!record) return undefined;
-      ids.push(record.eventId);
-    }
-    return ids;
   }
 
   /** Appends the episode (one atomic append unless over 4 MiB) and then updates the instance row. */
@@ -1256,52 +1026,4 @@ function childResultEvent(taskId: number, status: RuntimeStatus, output: string 
     // keep the generic reason
   }
   return { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: taskId, Reason: reason, Details: '' };
-}
-
-/** A 202 with a Location header from callHttp with polling enabled: where to poll and when. */
-function pollLocation(result: string | undefined): { location: string; delaySeconds: number } | undefined {
-  if (!result) return undefined;
-  try {
-    const response = JSON.parse(result) as { statusCode?: number; headers?: Record<string, string> };
-    if (response.statusCode !== 202) return undefined;
-    const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    if (!headers['location']) return undefined;
-    const retryAfter = Number(headers['retry-after']);
-    return { location: headers['location'], delaySeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : 30 };
-  } catch {
-    return undefined;
-  }
-}
-
-function actionGroup(actionType: number): number {
-  switch (actionType) {
-    case ActionType.CallActivity:
-    case ActionType.CallActivityWithRetry:
-    case ActionType.CallHttp:
-      return 0;
-    case ActionType.CallSubOrchestrator:
-    case ActionType.CallSubOrchestratorWithRetry:
-      return 2;
-    case ActionType.CreateTimer:
-      return 5;
-    default:
-      return actionType + 100;
-  }
-}
-
-function httpName(action: Action): string | undefined {
-  return action.actionType === ActionType.CallHttp ? httpActivityName : undefined;
-}
-
-function describeAction(action: Action): string {
-  switch (actionGroup(action.actionType)) {
-    case 0:
-      return action.actionType === ActionType.CallHttp ? `an HTTP call to ${action.httpRequest?.uri}` : `activity '${action.functionName}'`;
-    case 2:
-      return `sub-orchestration '${action.functionName}'`;
-    case 5:
-      return 'a timer';
-    default:
-      return `action type ${action.actionType}`;
-  }
 }

@@ -1,0 +1,313 @@
+import { retryTimeoutsEnforceable } from '../worker.shim.js';
+import { operationRowKey, type EntityManager, type EntityOperation } from './entity.manager.js';
+import {
+  ActionType,
+  EventType,
+  actionInputJson,
+  nowIso,
+  retryDelayMs,
+  retryExpiredField,
+  retryTimedOut,
+  takesEventId,
+  type Action,
+  type DurableHttpRequest,
+  type HistoryEvent,
+} from './history.js';
+import { httpActivityName, type InstanceState, type ScheduledWork } from './instance.state.js';
+
+/**
+ * Action scheduling: turns the SDK's actions into history events and the work that runs once the
+ * episode is committed, allocating sequence numbers (EventIds) exactly as the SDK counts them.
+ */
+
+/** What one episode produces besides the orchestrator's own state. */
+export interface EpisodeDraft {
+  /** History events the episode adds after the events it consumed. */
+  generated: HistoryEvent[];
+  /** Work to start once the episode is committed. */
+  effects: Array<() => void>;
+  /** Orchestration time of the episode (its OrchestratorStarted timestamp). */
+  episodeTime: string;
+  /** Entity operations to store before the commit. */
+  entityOps: Array<{ schedulerId: string; op: EntityOperation }>;
+}
+
+export interface ActionSchedulerParts {
+  log: (line: string) => void;
+  entities: EntityManager;
+  /** Starts scheduled work (activity, timer, sub-orchestration, HTTP call). */
+  startWork: (instance: InstanceState, id: number, work: ScheduledWork) => void;
+}
+
+export class ActionScheduler {
+  constructor(private readonly parts: ActionSchedulerParts) {}
+
+  /** Turns a new action into history events and the work that starts after the commit; a string is a failure. */
+  schedule(instance: InstanceState, action: Action, index: number, draft: EpisodeDraft): string | undefined {
+    const { generated, effects, episodeTime, entityOps } = draft;
+    if (!takesEventId(action)) return undefined;
+    // The SDK's own number when the host could tag it; counting gives the same for other apps.
+    const id = typeof action.taskId === 'number' ? action.taskId : instance.nextEventId;
+    if (id !== instance.nextEventId) this.parts.log(`Instance ${instance.id}: action #${index} has SDK sequence number ${id}, the host counted ${instance.nextEventId}; using the SDK's`);
+    instance.nextEventId = Math.max(instance.nextEventId, id + 1);
+    const timestamp = nowIso();
+    switch (action.actionType) {
+      case ActionType.CallActivity:
+      case ActionType.CallActivityWithRetry: {
+        const input = actionInputJson(action.input);
+        const retry = action.actionType === ActionType.CallActivityWithRetry && action.retryOptions ? index : undefined;
+        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
+        const event: HistoryEvent = { EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: action.functionName, Input: input, ActionIndex: index };
+        if (retry !== undefined) event['RetryIndex'] = retry;
+        generated.push(event);
+        const work: ScheduledWork = { kind: 'activity', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry };
+        instance.scheduled.set(id, work);
+        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 0 });
+        effects.push(() => this.parts.startWork(instance, id, work));
+        return undefined;
+      }
+      case ActionType.CallSubOrchestrator:
+      case ActionType.CallSubOrchestratorWithRetry: {
+        const input = action.input === undefined ? undefined : JSON.stringify(action.input);
+        const retry = action.actionType === ActionType.CallSubOrchestratorWithRetry && action.retryOptions ? index : undefined;
+        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
+        const childInstanceId = action.instanceId || `${instance.id}:${id.toString(16).padStart(4, '0')}`;
+        const event: HistoryEvent = {
+          EventType: EventType.SubOrchestrationInstanceCreated,
+          EventId: id,
+          Timestamp: timestamp,
+          Name: action.functionName,
+          Version: action.version ?? '',
+          Input: input,
+          InstanceId: childInstanceId,
+          ActionIndex: index,
+        };
+        if (retry !== undefined) event['RetryIndex'] = retry;
+        generated.push(event);
+        const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId, version: action.version };
+        instance.scheduled.set(id, work);
+        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 2 });
+        effects.push(() => this.parts.startWork(instance, id, work));
+        return undefined;
+      }
+      case ActionType.CreateTimer: {
+        const fireAt = new Date(action.fireAt ?? episodeTime).toISOString();
+        generated.push({ EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: index });
+        const work: ScheduledWork = { kind: 'timer', name: '', actionIndex: index, fireAt };
+        instance.scheduled.set(id, work);
+        instance.actionRecords.set(index, { eventId: id, name: '', type: 5 });
+        if (action.isCanceled) instance.canceledTimers.add(id);
+        else effects.push(() => this.parts.startWork(instance, id, work));
+        return undefined;
+      }
+      case ActionType.CallHttp: {
+        const request = action.httpRequest;
+        if (!request) return 'callHttp action without an httpRequest';
+        const input = JSON.stringify(request);
+        generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: httpActivityName, Input: input, ActionIndex: index, AsyncPattern: request.asynchronousPatternEnabled === true });
+        const work: ScheduledWork = { kind: 'http', name: httpActivityName, input, actionIndex: index, asyncPattern: request.asynchronousPatternEnabled === true };
+        instance.scheduled.set(id, work);
+        instance.actionRecords.set(index, { eventId: id, name: httpActivityName, type: 0 });
+        effects.push(() => this.parts.startWork(instance, id, work));
+        return undefined;
+      }
+      case ActionType.CallEntity:
+      case ActionType.SignalEntity: {
+        const schedulerId = action.instanceId ?? '';
+        const entityName = schedulerId.slice(1, schedulerId.indexOf('@', 1));
+        if (!this.parts.entities.findEntity(entityName)) return `The entity function '${entityName}' (for ${schedulerId}) is not registered in this app.`;
+        const signal = action.actionType === ActionType.SignalEntity;
+        const requestId = `${instance.record.executionId}:${id}`;
+        const input = action.input === undefined ? undefined : JSON.stringify(action.input);
+        generated.push({
+          EventType: EventType.EventSent,
+          EventId: id,
+          Timestamp: timestamp,
+          InstanceId: schedulerId,
+          Name: signal ? 'signal' : 'op',
+          Input: JSON.stringify({ id: requestId, op: action.operation, signal, input, parent: signal ? undefined : instance.id }),
+        });
+        entityOps.push({ schedulerId, op: { rk: operationRowKey(), operation: action.operation ?? '', input, requestId, signal, parentInstanceId: signal ? undefined : instance.id } });
+        effects.push(() => this.parts.entities.wake(schedulerId));
+        return undefined;
+      }
+      case ActionType.LockEntities:
+      case ActionType.ReleaseEntities:
+        return 'Entity critical sections (context.df.lock) are not supported by this local host.';
+      default:
+        return `Unknown action type ${action.actionType} from the SDK.`;
+    }
+  }
+
+  /** Host-allocated sequence numbers the SDK expects after retry failures, retry timers and HTTP 202s. */
+  allocateFollowUp(instance: InstanceState, event: HistoryEvent, draft: EpisodeDraft): void {
+    const { generated, effects, episodeTime } = draft;
+    const timestamp = nowIso();
+    if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
+      const work = instance.scheduled.get(event.TaskScheduledId!)!;
+      const retry = instance.retries.get(work.retryIndex!)!;
+      const id = instance.nextEventId++;
+      const attemptsLeft = retry.attempt < retry.options.maxNumberOfAttempts;
+      // Azure makes no further attempt once the retry timeout has passed (see patchRetryTimeouts).
+      const expired = attemptsLeft && retryTimeoutsEnforceable() && retryTimedOut(retry.options, retry.firstAttemptAt, Date.parse(episodeTime));
+      // After the last attempt the SDK still waits for a timer before it surfaces the failure.
+      const delay = attemptsLeft && !expired ? retryDelayMs(retry.options, retry.attempt) : 0;
+      const fireAt = new Date(Date.parse(episodeTime) + delay).toISOString();
+      const timerEvent: HistoryEvent = { EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: work.retryIndex, RetryTimer: true };
+      if (expired) timerEvent[retryExpiredField] = true;
+      generated.push(timerEvent);
+      const timer: ScheduledWork = { kind: 'retryTimer', name: '', actionIndex: work.retryIndex, fireAt, retryExpired: expired || undefined };
+      instance.scheduled.set(id, timer);
+      effects.push(() => this.parts.startWork(instance, id, timer));
+      return;
+    }
+    if (event.EventType === EventType.TimerFired) {
+      const timer = instance.scheduled.get(event.TimerId!)!;
+      const index = timer.actionIndex!;
+      const retry = instance.retries.get(index)!;
+      const first = instance.scheduled.get(instance.actionRecords.get(index)!.eventId)!;
+      retry.attempt++;
+      const id = instance.nextEventId++;
+      const work: ScheduledWork = { ...first, retryIndex: index };
+      if (first.kind === 'subOrchestration') {
+        const childInstanceId = first.childInstanceId && !first.childInstanceId.startsWith(`${instance.id}:`) ? first.childInstanceId : `${instance.id}:${id.toString(16).padStart(4, '0')}`;
+        work.childInstanceId = childInstanceId;
+        generated.push({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Timestamp: timestamp, Name: first.name, Version: first.version ?? '', Input: first.input, InstanceId: childInstanceId, ActionIndex: index, RetryIndex: index });
+      } else {
+        generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, ActionIndex: index, RetryIndex: index });
+      }
+      instance.scheduled.set(id, work);
+      effects.push(() => this.parts.startWork(instance, id, work));
+      return;
+    }
+    if (event.EventType === EventType.TaskCompleted) {
+      // CallHttpWithPollingTask: a timer (Retry-After or 30 s) and a GET of Location, both tracked by the SDK.
+      const poll = pollLocation(event.Result)!;
+      const timerId = instance.nextEventId++;
+      const httpId = instance.nextEventId++;
+      const fireAt = new Date(Date.parse(episodeTime) + poll.delaySeconds * 1000).toISOString();
+      const original = JSON.parse(instance.scheduled.get(event.TaskScheduledId!)!.input ?? '{}') as DurableHttpRequest;
+      const input = JSON.stringify({ method: 'GET', uri: poll.location, headers: original.headers ?? {}, asynchronousPatternEnabled: true });
+      generated.push({ EventType: EventType.TimerCreated, EventId: timerId, Timestamp: timestamp, FireAt: fireAt });
+      generated.push({ EventType: EventType.TaskScheduled, EventId: httpId, Timestamp: timestamp, Name: httpActivityName, Input: input, AsyncPattern: true, NotBefore: fireAt });
+      const timer: ScheduledWork = { kind: 'timer', name: '', fireAt };
+      const http: ScheduledWork = { kind: 'http', name: httpActivityName, input, asyncPattern: true, notBefore: fireAt };
+      instance.scheduled.set(timerId, timer);
+      instance.scheduled.set(httpId, http);
+      effects.push(() => {
+        this.parts.startWork(instance, timerId, timer);
+        this.parts.startWork(instance, httpId, http);
+      });
+    }
+  }
+}
+
+/**
+ * Events after which the SDK takes sequence numbers without an action: a failed attempt of a
+ * retried call (a back-off timer), its timer firing (the next attempt), an HTTP 202 to poll.
+ */
+export function needsAllocation(instance: InstanceState, event: HistoryEvent): boolean {
+  if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
+    return instance.scheduled.get(event.TaskScheduledId ?? -1)?.retryIndex !== undefined;
+  }
+  if (event.EventType === EventType.TimerFired) {
+    const work = instance.scheduled.get(event.TimerId ?? -1);
+    if (work?.kind !== 'retryTimer' || work.retryExpired) return false;
+    const retry = instance.retries.get(work.actionIndex ?? -1);
+    return retry !== undefined && retry.attempt < retry.options.maxNumberOfAttempts;
+  }
+  if (event.EventType === EventType.TaskCompleted) {
+    const work = instance.scheduled.get(event.TaskScheduledId ?? -1);
+    return work?.kind === 'http' && work.asyncPattern === true && pollLocation(event.Result) !== undefined;
+  }
+  return false;
+}
+
+/** Replayed actions must match what history recorded, or the orchestrator is not deterministic. */
+export function checkDeterminism(instance: InstanceState, leaves: Action[]): string | undefined {
+  const limit = Math.min(instance.handledActions, leaves.length);
+  for (let index = 0; index < limit; index++) {
+    const action = leaves[index]!;
+    const recorded = instance.actionRecords.get(index);
+    if (action.actionType === ActionType.CreateTimer && action.isCanceled && recorded && !instance.canceledTimers.has(recorded.eventId)) {
+      instance.canceledTimers.add(recorded.eventId);
+      clearTimeout(instance.timers.get(recorded.eventId));
+      instance.timers.delete(recorded.eventId);
+    }
+    if (!recorded) continue;
+    const now = describeAction(action);
+    const expectedType = recorded.type;
+    const actualType = actionGroup(action.actionType);
+    if (expectedType !== actualType || (recorded.name && recorded.name !== (action.functionName ?? httpName(action)))) {
+      const was = expectedType === 0 ? `TaskScheduled '${recorded.name}'` : expectedType === 2 ? `SubOrchestrationInstanceCreated '${recorded.name}'` : 'TimerCreated';
+      return (
+        `Non-deterministic workflow detected: at action #${index} the history recorded ${was} (event id ${recorded.eventId}) ` +
+        `but the orchestrator code now schedules ${now}. Orchestrator code must make the same calls in the same order on every replay.`
+      );
+    }
+  }
+  return undefined;
+}
+
+/** EventIds the orchestrator waits on when its latest yield is a Task.all of plain calls. */
+export function wakeIdsFor(instance: InstanceState, leaves: Action[], topLevel: Array<{ action: Action; first: number; count: number }>): number[] | undefined {
+  const last = topLevel[topLevel.length - 1];
+  if (!last || last.action.actionType !== ActionType.WhenAll) return undefined;
+  const ids: number[] = [];
+  for (let index = last.first; index < last.first + last.count; index++) {
+    const action = leaves[index]!;
+    if (action.actionType !== ActionType.CallActivity && action.actionType !== ActionType.CallSubOrchestrator) return undefined;
+    const record = instance.actionRecords.get(index);
+    if (!record) return undefined;
+    ids.push(record.eventId);
+  }
+  return ids;
+}
+
+/** A 202 with a Location header from callHttp with polling enabled: where to poll and when. */
+function pollLocation(result: string | undefined): { location: string; delaySeconds: number } | undefined {
+  if (!result) return undefined;
+  try {
+    const response = JSON.parse(result) as { statusCode?: number; headers?: Record<string, string> };
+    if (response.statusCode !== 202) return undefined;
+    const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    if (!headers['location']) return undefined;
+    const retryAfter = Number(headers['retry-after']);
+    return { location: headers['location'], delaySeconds: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : 30 };
+  } catch {
+    return undefined;
+  }
+}
+
+function actionGroup(actionType: number): number {
+  switch (actionType) {
+    case ActionType.CallActivity:
+    case ActionType.CallActivityWithRetry:
+    case ActionType.CallHttp:
+      return 0;
+    case ActionType.CallSubOrchestrator:
+    case ActionType.CallSubOrchestratorWithRetry:
+      return 2;
+    case ActionType.CreateTimer:
+      return 5;
+    default:
+      return actionType + 100;
+  }
+}
+
+function httpName(action: Action): string | undefined {
+  return action.actionType === ActionType.CallHttp ? httpActivityName : undefined;
+}
+
+function describeAction(action: Action): string {
+  switch (actionGroup(action.actionType)) {
+    case 0:
+      return action.actionType === ActionType.CallHttp ? `an HTTP call to ${action.httpRequest?.uri}` : `activity '${action.functionName}'`;
+    case 2:
+      return `sub-orchestration '${action.functionName}'`;
+    case 5:
+      return 'a timer';
+    default:
+      return `action type ${action.actionType}`;
+  }
+}
