@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import pLimit, { type LimitFunction } from 'p-limit';
 import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
 import { largeMessageName, largeMessageThreshold, terminalStatuses, type InstanceQuery, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
 import {
@@ -10,12 +9,12 @@ import {
   eventKey,
   flattenActions,
   nowIso,
-  type DurableHttpRequest,
   type HistoryEvent,
   type OrchestratorState,
 } from './history.js';
 import { lineOf, parseLog, type EpisodeSnapshot } from './history.log.js';
-import { InstanceState, retriesOf, type ScheduledWork } from './instance.state.js';
+import { InstanceState, retriesOf } from './instance.state.js';
+import { WorkDispatcher } from './work.dispatcher.js';
 import { ActionScheduler, checkDeterminism, needsAllocation, wakeIdsFor, type EpisodeDraft } from './action.scheduler.js';
 import { EntityManager, entitySchedulerId, operationRowKey, type EntityOperation, type EntityResponse } from './entity.manager.js';
 
@@ -42,16 +41,10 @@ const customStatusLimitBytes = 16 * 1024;
 const maxWakeDelayMs = 2000;
 /** Completions are written in batches this often (one append per instance). */
 const flushIntervalMs = 20;
-const maxTimerDelayMs = 2 ** 31 - 1;
 
 export type OperationResult = 'accepted' | 'notFound' | 'gone';
 
 const controlEventTypes: ReadonlySet<number> = new Set([EventType.ExecutionTerminated, EventType.ExecutionSuspended, EventType.ExecutionResumed]);
-
-function errorText(error: unknown): { message: string; details: string } {
-  if (error instanceof Error) return { message: error.message, details: error.stack ?? '' };
-  return { message: String(error), details: '' };
-}
 
 /**
  * Runs orchestrations with Durable Functions semantics through the SDK's replay, with all state in
@@ -62,15 +55,11 @@ function errorText(error: unknown): { message: string; details: string } {
 export class OrchestrationEngine {
   private readonly store: TaskHubStore;
   private readonly registrations: Map<string, Registration>;
-  private readonly limit: LimitFunction;
   private readonly log: (line: string) => void;
-  private readonly logActivities: boolean;
   private readonly defaultVersion: string;
-  private readonly activityTimeoutMs: number | undefined;
   private readonly active = new Map<string, InstanceState>();
   private readonly loading = new Map<string, Promise<InstanceState | undefined>>();
   private stopping = false;
-  private runningActivities = 0;
   private readonly runningEpisodes = new Set<Promise<void>>();
   /**
    * Fault injection for durability tests (DURABLE_HOST_FAULT): `after-append:N` kills the process
@@ -83,17 +72,28 @@ export class OrchestrationEngine {
   private readonly maxHistoryBlocks = Number(process.env['DURABLE_HISTORY_MAX_BLOCKS'] ?? 45_000);
   readonly entities: EntityManager;
   private readonly scheduler: ActionScheduler;
+  private readonly dispatcher: WorkDispatcher;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.registrations = options.registrations;
-    this.limit = pLimit(Math.max(1, options.maxConcurrentActivities));
     this.log = options.log;
-    this.logActivities = options.logActivities ?? true;
     this.defaultVersion = options.defaultVersion ?? '';
-    this.activityTimeoutMs = options.activityTimeoutMs;
     this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.deliverEntityResponse(instanceId, requestId, response), this.log);
-    this.scheduler = new ActionScheduler({ log: this.log, entities: this.entities, startWork: (instance, id, work) => this.startWork(instance, id, work) });
+    this.dispatcher = new WorkDispatcher({
+      store: this.store,
+      registrations: this.registrations,
+      log: this.log,
+      maxConcurrentActivities: options.maxConcurrentActivities,
+      logActivities: options.logActivities ?? true,
+      activityTimeoutMs: options.activityTimeoutMs,
+      isStopping: () => this.stopping,
+      deliver: (instance, event) => this.deliver(instance, event),
+      activate: (record) => this.activate(record),
+      ensureActive: (instanceId) => this.ensureActive(instanceId),
+      startNew: (name, startOptions) => this.startNew(name, startOptions),
+    });
+    this.scheduler = new ActionScheduler({ log: this.log, entities: this.entities, startWork: (instance, id, work) => this.dispatcher.startWork(instance, id, work) });
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------
@@ -114,9 +114,9 @@ export class OrchestrationEngine {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.stopping = true;
     this.entities.stop();
-    this.limit.clearQueue();
+    this.dispatcher.clearQueue();
     const deadline = Date.now() + timeoutMs;
-    while (this.runningActivities > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (this.dispatcher.runningActivities > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     await Promise.allSettled([...this.runningEpisodes]);
     for (const instance of this.active.values()) {
       clearTimeout(instance.episodeTimer);
@@ -129,7 +129,7 @@ export class OrchestrationEngine {
   }
 
   get activityConcurrency(): number {
-    return this.limit.concurrency;
+    return this.dispatcher.concurrency;
   }
 
   // ---- client operations ----------------------------------------------------------------------
@@ -337,7 +337,7 @@ export class OrchestrationEngine {
     this.active.set(instanceId, state);
     // Children first, so that re-creating the parent's open work finds them running again.
     for (const child of failedChildren) await this.rewind(child, reason);
-    this.resumeOpenWork(state);
+    this.dispatcher.resumeOpenWork(state);
     this.scheduleEpisode(state, 0);
     return 'accepted';
   }
@@ -434,18 +434,13 @@ export class OrchestrationEngine {
     if (terminalStatuses.has(state.status)) {
       // The history says finished but the row was not updated before the host stopped.
       await this.store.replaceInstance(this.recordOf(state));
-      await this.notifyParent(state);
+      await this.dispatcher.notifyParent(state);
       return undefined;
     }
     this.active.set(record.instanceId, state);
-    this.resumeOpenWork(state);
+    this.dispatcher.resumeOpenWork(state);
     if (state.pending.length || state.history.length === 0) this.scheduleEpisode(state, 0);
     return state;
-  }
-
-  /** Re-dispatches what committed history scheduled but has no result for yet. */
-  private resumeOpenWork(state: InstanceState): void {
-    for (const [id, work] of state.openWork()) this.startWork(state, id, work);
   }
 
   // ---- episodes -----------------------------------------------------------------------------
@@ -851,7 +846,7 @@ export class OrchestrationEngine {
   private async finish(instance: InstanceState): Promise<void> {
     for (const timer of instance.timers.values()) clearTimeout(timer);
     instance.timers.clear();
-    await this.notifyParent(instance);
+    await this.dispatcher.notifyParent(instance);
     if (this.active.get(instance.id) === instance) this.retire(instance.id);
   }
 
@@ -883,147 +878,4 @@ export class OrchestrationEngine {
 
   // ---- work: activities, timers, sub-orchestrations, HTTP ---------------------------------------
 
-  private startWork(instance: InstanceState, id: number, work: ScheduledWork): void {
-    if (this.stopping || instance.retired) return;
-    switch (work.kind) {
-      case 'activity':
-        this.dispatchActivity(instance, id, work);
-        return;
-      case 'timer':
-      case 'retryTimer':
-        if (!instance.canceledTimers.has(id)) this.armTimer(instance, id, work.fireAt!);
-        return;
-      case 'subOrchestration':
-        void this.startChild(instance, id, work).catch((error: unknown) =>
-          this.deliver(instance, { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: (error as Error).message, Details: '' }),
-        );
-        return;
-      case 'http': {
-        const wait = work.notBefore ? Date.parse(work.notBefore) - Date.now() : 0;
-        const run = (): void => void this.runHttp(instance, id, work);
-        if (wait > 0) instance.timers.set(-id - 1, setTimeout(run, Math.min(wait, maxTimerDelayMs)));
-        else run();
-        return;
-      }
-    }
-  }
-
-  private dispatchActivity(instance: InstanceState, id: number, work: ScheduledWork): void {
-    const registration = this.registrations.get(work.name);
-    void this.limit(async () => {
-      if (this.stopping || instance.retired) return;
-      this.runningActivities++;
-      const started = performance.now();
-      let event: HistoryEvent;
-      try {
-        if (!registration || registration.trigger.type !== 'activityTrigger') {
-          throw new Error(`The activity function '${work.name}' is not registered in this app.`);
-        }
-        const invocation = invokeRegistration(registration, {
-          inputData: [{ name: registration.triggerName, data: work.input === undefined ? undefined : { string: work.input } }],
-        });
-        const response = await this.withTimeout(invocation, work.name);
-        event = { EventType: EventType.TaskCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Result: typedDataToJson(response.returnValue) };
-      } catch (error) {
-        const { message, details } = errorText(error);
-        event = { EventType: EventType.TaskFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: message, Details: details };
-      } finally {
-        this.runningActivities--;
-      }
-      if (this.logActivities) {
-        const outcome = event.EventType === EventType.TaskCompleted ? 'Succeeded' : `Failed: ${event.Reason}`;
-        this.log(`Executed 'Functions.${work.name}' (${outcome}, InstanceId=${instance.id}, TaskId=${id}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
-      }
-      this.deliver(instance, event);
-    });
-  }
-
-  /** Fails an activity that outlives host.json functionTimeout, as Azure does (its code cannot be stopped here). */
-  private withTimeout<T>(invocation: Promise<T>, name: string): Promise<T> {
-    const limit = this.activityTimeoutMs;
-    if (!limit) return invocation;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Timeout value of ${Math.round(limit / 1000)} s (host.json functionTimeout) was exceeded by function '${name}'.`)), limit);
-    });
-    return Promise.race([invocation, timeout]).finally(() => clearTimeout(timer));
-  }
-
-  private armTimer(instance: InstanceState, id: number, fireAt: string): void {
-    const due = Date.parse(fireAt);
-    const wait = due - Date.now();
-    const fire = (): void => {
-      instance.timers.delete(id);
-      if (Date.now() < due) return this.armTimer(instance, id, fireAt);
-      this.deliver(instance, { EventType: EventType.TimerFired, EventId: -1, Timestamp: nowIso(), TimerId: id, FireAt: fireAt });
-    };
-    instance.timers.set(id, setTimeout(fire, Math.max(0, Math.min(wait, maxTimerDelayMs))));
-  }
-
-  private async runHttp(instance: InstanceState, id: number, work: ScheduledWork): Promise<void> {
-    if (this.stopping || instance.retired) return;
-    const request = JSON.parse(work.input ?? '{}') as DurableHttpRequest;
-    const started = performance.now();
-    let event: HistoryEvent;
-    try {
-      const response = await fetch(request.uri, {
-        method: request.method,
-        headers: request.headers ?? {},
-        ...(request.content !== undefined && request.method.toUpperCase() !== 'GET' ? { body: request.content } : {}),
-      });
-      const headers: Record<string, string> = {};
-      response.headers.forEach((value, name) => (headers[name] = value));
-      const result = { statusCode: response.status, headers, content: await response.text() };
-      event = { EventType: EventType.TaskCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Result: JSON.stringify(result) };
-    } catch (error) {
-      const { message, details } = errorText(error);
-      event = { EventType: EventType.TaskFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: `HTTP ${request.method} ${request.uri} failed: ${message}`, Details: details };
-    }
-    this.log(`Executed 'BuiltIn::HttpActivity' (${event.EventType === EventType.TaskCompleted ? 'Succeeded' : 'Failed'}, InstanceId=${instance.id}, TaskId=${id}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
-    this.deliver(instance, event);
-  }
-
-  /** Creates the child instance once; on restart, finds it and passes on its result if it finished. */
-  private async startChild(parent: InstanceState, id: number, work: ScheduledWork): Promise<void> {
-    const childId = work.childInstanceId!;
-    const existing = await this.store.getInstance(childId);
-    if (existing && existing.parentInstanceId === parent.id && existing.parentTaskId === id) {
-      if (terminalStatuses.has(existing.runtimeStatus)) {
-        const output = await this.store.internalize(existing.output);
-        this.deliver(parent, childResultEvent(id, existing.runtimeStatus, output, existing.name, childId));
-      } else {
-        await this.activate(existing);
-      }
-      return;
-    }
-    if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
-      throw new Error(`Sub-orchestration instance '${childId}' already exists and is ${existing.runtimeStatus}.`);
-    }
-    await this.startNew(work.name, { instanceId: childId, input: work.input, version: work.version, parent: { instanceId: parent.id, taskId: id } });
-  }
-
-  private async notifyParent(child: InstanceState): Promise<void> {
-    const parentId = child.record.parentInstanceId;
-    if (!parentId || child.status === 'ContinuedAsNew') return;
-    const parent = await this.ensureActive(parentId);
-    if (!parent) return;
-    const taskId = child.record.parentTaskId ?? -1;
-    const work = parent.scheduled.get(taskId);
-    if (work?.kind !== 'subOrchestration' || work.childInstanceId !== child.id) return;
-    this.deliver(parent, childResultEvent(taskId, child.status, child.output, child.record.name, child.id));
-  }
-}
-
-function childResultEvent(taskId: number, status: RuntimeStatus, output: string | undefined, name: string, childId: string): HistoryEvent {
-  if (status === 'Completed') {
-    return { EventType: EventType.SubOrchestrationInstanceCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: taskId, Result: output ?? 'null' };
-  }
-  let reason = `Sub-orchestration '${name}' (${childId}) ${status.toLowerCase()}`;
-  try {
-    const text = output === undefined ? undefined : (JSON.parse(output) as unknown);
-    if (typeof text === 'string') reason = text;
-  } catch {
-    // keep the generic reason
-  }
-  return { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: taskId, Reason: reason, Details: '' };
 }
