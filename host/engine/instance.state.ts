@@ -1,4 +1,4 @@
-import type { InstanceRecord, RuntimeStatus } from '../storage/task.hub.store.js';
+import { terminalStatuses, type InstanceRecord, type RuntimeStatus } from '../storage/task.hub.store.js';
 import { EventType, eventKey, retryExpiredField, type HistoryEvent, type RetryOptions } from './history.js';
 import type { EpisodeSnapshot, ParsedLog } from './history.log.js';
 
@@ -89,6 +89,11 @@ export class InstanceState {
 
   get id(): string {
     return this.record.instanceId;
+  }
+
+  /** Not finished, continued as new or retired: episodes may still run. */
+  isRunnable(): boolean {
+    return !this.retired && !terminalStatuses.has(this.status) && this.status !== 'ContinuedAsNew';
   }
 
   /** Rebuilds the bookkeeping from a parsed history blob. */

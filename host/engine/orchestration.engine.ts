@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
-import { largeMessageName, largeMessageThreshold, terminalStatuses, type InstanceQuery, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
+import { largeMessageName, terminalStatuses, type InstanceQuery, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
 import {
   ActionType,
   EventType,
@@ -15,6 +15,7 @@ import {
 import { lineOf, parseLog, type EpisodeSnapshot } from './history.log.js';
 import { InstanceState, retriesOf } from './instance.state.js';
 import { WorkDispatcher } from './work.dispatcher.js';
+import { HistoryWriter } from './history.writer.js';
 import { ActionScheduler, checkDeterminism, needsAllocation, wakeIdsFor, type EpisodeDraft } from './action.scheduler.js';
 import { EntityManager, entitySchedulerId, operationRowKey, type EntityOperation, type EntityResponse } from './entity.manager.js';
 
@@ -68,11 +69,10 @@ export class OrchestrationEngine {
    */
   private readonly fault = /^(after-append|torn-append):(\d+)$/.exec(process.env['DURABLE_HOST_FAULT'] ?? '');
   private commits = 0;
-  /** Appends after which a history blob is rewritten compactly into a new one (limit: 50,000). */
-  private readonly maxHistoryBlocks = Number(process.env['DURABLE_HISTORY_MAX_BLOCKS'] ?? 45_000);
   readonly entities: EntityManager;
   private readonly scheduler: ActionScheduler;
   private readonly dispatcher: WorkDispatcher;
+  private readonly writer: HistoryWriter;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -80,6 +80,7 @@ export class OrchestrationEngine {
     this.log = options.log;
     this.defaultVersion = options.defaultVersion ?? '';
     this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.deliverEntityResponse(instanceId, requestId, response), this.log);
+    this.writer = new HistoryWriter({ store: this.store, log: this.log, isCurrent: (instance) => this.active.get(instance.id) === instance });
     this.dispatcher = new WorkDispatcher({
       store: this.store,
       registrations: this.registrations,
@@ -123,7 +124,7 @@ export class OrchestrationEngine {
       clearTimeout(instance.flushTimer);
       for (const timer of instance.timers.values()) clearTimeout(timer);
       instance.timers.clear();
-      this.flushPending(instance);
+      this.writer.flushPending(instance);
     }
     await Promise.allSettled([...this.active.values()].map((instance) => instance.writeChain));
   }
@@ -262,13 +263,13 @@ export class OrchestrationEngine {
     if (terminalStatuses.has(instance.status)) return 'gone';
     event.MessageId ??= randomUUID();
     const key = eventKey(event)!;
-    await this.enqueueWrite(instance, async () => {
-      const stored = await this.externalizeEvent(instance.id, event);
-      await this.append(instance, '\n' + lineOf({ k: 'i', ev: stored }));
+    await this.writer.enqueueWrite(instance, async () => {
+      const stored = await this.writer.externalizeEvent(instance.id, event);
+      await this.writer.append(instance, '\n' + lineOf({ k: 'i', ev: stored }));
     });
     instance.persistedKeys.add(key);
     this.deliver(instance, event);
-    void this.enqueueWrite(instance, () => this.maybeCompact(instance)).catch((error: unknown) => this.log(`Instance ${instance.id}: history rewrite failed: ${(error as Error).message}`));
+    void this.writer.enqueueWrite(instance, () => this.writer.maybeCompact(instance)).catch((error: unknown) => this.log(`Instance ${instance.id}: history rewrite failed: ${(error as Error).message}`));
     return 'accepted';
   }
 
@@ -331,7 +332,7 @@ export class OrchestrationEngine {
     state.blobLength = await this.store.appendHistory(blobName, 0, '\n' + lines.join('\n'));
     state.episodes = 1;
     state.record.lastUpdatedTime = new Date();
-    await this.store.replaceInstance(this.recordOf(state));
+    await this.store.replaceInstance(this.writer.recordOf(state));
     await this.store.deleteHistoryBlob(record.historyBlob).catch(() => undefined);
     this.log(`Rewound ${record.name} (${instanceId}): ${reason || 'no reason given'}`);
     this.active.set(instanceId, state);
@@ -420,7 +421,7 @@ export class OrchestrationEngine {
       text = '';
     }
     const parsed = parseLog(text);
-    for (const event of [...parsed.committed, ...parsed.pending]) await this.internalizeEvent(event);
+    for (const event of [...parsed.committed, ...parsed.pending]) await this.writer.internalizeEvent(event);
     const input = await this.store.internalize(record.input);
     const state = new InstanceState(record, input);
     state.restore(parsed, Buffer.byteLength(text));
@@ -433,7 +434,7 @@ export class OrchestrationEngine {
     }
     if (terminalStatuses.has(state.status)) {
       // The history says finished but the row was not updated before the host stopped.
-      await this.store.replaceInstance(this.recordOf(state));
+      await this.store.replaceInstance(this.writer.recordOf(state));
       await this.dispatcher.notifyParent(state);
       return undefined;
     }
@@ -463,74 +464,10 @@ export class OrchestrationEngine {
     if (key && !instance.persistedKeys.has(key) && !instance.flushTimer) {
       instance.flushTimer = setTimeout(() => {
         instance.flushTimer = undefined;
-        this.flushPending(instance);
+        this.writer.flushPending(instance);
       }, flushIntervalMs);
     }
     this.scheduleEpisode(instance);
-  }
-
-  /** Writes results not yet in the blob as incoming lines, in one append. */
-  private flushPending(instance: InstanceState): void {
-    const events = instance.pending.filter((event) => {
-      const key = eventKey(event);
-      return key !== undefined && !instance.persistedKeys.has(key);
-    });
-    if (events.length === 0) return;
-    for (const event of events) instance.persistedKeys.add(eventKey(event)!);
-    void this.enqueueWrite(instance, async () => {
-      const lines: string[] = [];
-      for (const event of events) lines.push(lineOf({ k: 'i', ev: await this.externalizeEvent(instance.id, event) }));
-      await this.append(instance, '\n' + lines.join('\n'));
-      await this.maybeCompact(instance);
-    }).catch((error: unknown) => this.log(`Instance ${instance.id}: could not persist ${events.length} result(s): ${(error as Error).message}`));
-  }
-
-  /** Appends to the instance's history blob, counting blocks. */
-  private async append(instance: InstanceState, text: string): Promise<void> {
-    instance.blobLength = await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, text);
-    instance.blobBlocks += Math.max(1, Math.ceil(Buffer.byteLength(text) / (4 * 1024 * 1024)));
-  }
-
-  /**
-   * Rewrites the committed history (one episode) and the stored incoming events into a new blob
-   * and points the instance row at it, before the append blob runs out of blocks. Runs inside
-   * the instance's write chain; a crash midway leaves the row on the old, complete blob.
-   */
-  private async compact(instance: InstanceState): Promise<void> {
-    const old = instance.record.historyBlob;
-    const generation = (Number(/\.r(\d+)\.jsonl$/.exec(old)?.[1] ?? 0) || 0) + 1;
-    const name = this.store.historyBlobName(instance.id, instance.record.executionId, generation);
-    await this.store.resetHistoryBlob(name);
-    const lines: string[] = [];
-    for (const event of instance.history) lines.push(lineOf({ k: 'e', ep: 0, a: 'compact', ev: await this.externalizeEvent(instance.id, event) }));
-    lines.push(lineOf({ k: 'c', ep: 0, a: 'compact', s: instance.snapshot() }));
-    for (const event of instance.pending) {
-      const key = eventKey(event);
-      if (key && instance.persistedKeys.has(key)) lines.push(lineOf({ k: 'i', ev: await this.externalizeEvent(instance.id, event) }));
-    }
-    instance.record.historyBlob = name;
-    instance.blobLength = 0;
-    instance.blobBlocks = 0;
-    await this.append(instance, '\n' + lines.join('\n'));
-    instance.episodes = 1;
-    await this.store.replaceInstance(await this.externalRecord(instance));
-    await this.store.deleteHistoryBlob(old).catch(() => undefined);
-    this.log(`Instance ${instance.id}: history rewritten into ${name} (append blobs take at most 50,000 blocks)`);
-  }
-
-  /** Called in the write chain wherever memory and the blob agree. */
-  private async maybeCompact(instance: InstanceState): Promise<void> {
-    if (instance.blobBlocks >= this.maxHistoryBlocks && this.isRunnable(instance) && this.active.get(instance.id) === instance) await this.compact(instance);
-  }
-
-  private enqueueWrite<T>(instance: InstanceState, write: () => Promise<T>): Promise<T> {
-    const result = instance.writeChain.then(write, write);
-    instance.writeChain = result.catch(() => undefined);
-    return result;
-  }
-
-  private isRunnable(instance: InstanceState): boolean {
-    return !instance.retired && !terminalStatuses.has(instance.status) && instance.status !== 'ContinuedAsNew';
   }
 
   /**
@@ -539,7 +476,7 @@ export class OrchestrationEngine {
    * waits on a Task.all, postponed until all its results are in (bounded by maxWakeDelayMs).
    */
   private scheduleEpisode(instance: InstanceState, delayMs?: number): void {
-    if (this.stopping || instance.episodeRunning || !this.isRunnable(instance)) return;
+    if (this.stopping || instance.episodeRunning || !instance.isRunnable()) return;
     const first = instance.history.length === 0;
     if (!first && instance.pending.length === 0) return;
     const now = Date.now();
@@ -567,7 +504,7 @@ export class OrchestrationEngine {
   }
 
   private async runEpisode(instance: InstanceState): Promise<void> {
-    if (this.stopping || instance.episodeRunning || !this.isRunnable(instance)) return;
+    if (this.stopping || instance.episodeRunning || !instance.isRunnable()) return;
     instance.episodeRunning = true;
     try {
       const control = instance.pending.find((event) => controlEventTypes.has(event.EventType));
@@ -764,14 +701,14 @@ export class OrchestrationEngine {
     instance.record.lastUpdatedTime = new Date();
     if (terminalStatuses.has(instance.status)) instance.record.completedTime = instance.record.lastUpdatedTime;
     const a = randomUUID().slice(0, 8);
-    await this.enqueueWrite(instance, async () => {
+    await this.writer.enqueueWrite(instance, async () => {
       const lines: string[] = [];
       for (const event of newEvents) {
         const key = eventKey(event);
         if (key && instance.persistedKeys.has(key)) lines.push(lineOf({ k: 'r', ep: episode, a, key }));
-        else lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.externalizeEvent(instance.id, event) }));
+        else lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.writer.externalizeEvent(instance.id, event) }));
       }
-      for (const event of generated) lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.externalizeEvent(instance.id, event) }));
+      for (const event of generated) lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.writer.externalizeEvent(instance.id, event) }));
       lines.push(lineOf({ k: 'c', ep: episode, a, s: snapshot }));
       const text = '\n' + lines.join('\n');
       if (beforeAppend) await beforeAppend();
@@ -780,44 +717,15 @@ export class OrchestrationEngine {
         await this.store.appendHistory(instance.record.historyBlob, instance.blobLength, text.slice(0, Math.floor(text.length / 2)));
         process.kill(process.pid, 'SIGKILL');
       }
-      await this.append(instance, text);
+      await this.writer.append(instance, text);
       if (injectFault) process.kill(process.pid, 'SIGKILL');
       for (const event of newEvents) {
         const key = eventKey(event);
         if (key) instance.persistedKeys.delete(key);
       }
-      await this.store.replaceInstance(await this.externalRecord(instance));
-      await this.maybeCompact(instance);
+      await this.store.replaceInstance(await this.writer.externalRecord(instance));
+      await this.writer.maybeCompact(instance);
     });
-  }
-
-  private recordOf(instance: InstanceState): InstanceRecord {
-    return { ...instance.record, runtimeStatus: instance.status, input: instance.record.input, output: instance.output, customStatus: instance.customStatus };
-  }
-
-  private async externalRecord(instance: InstanceState): Promise<InstanceRecord> {
-    const record = this.recordOf(instance);
-    record.output = await this.store.externalize(instance.id, instance.output);
-    return record;
-  }
-
-  private async externalizeEvent(instanceId: string, event: HistoryEvent): Promise<HistoryEvent> {
-    let copy: HistoryEvent | undefined;
-    for (const field of ['Input', 'Result', 'Details'] as const) {
-      const value = event[field];
-      if (typeof value === 'string' && Buffer.byteLength(value) > largeMessageThreshold) {
-        copy ??= { ...event };
-        copy[field] = await this.store.externalize(instanceId, value);
-      }
-    }
-    return copy ?? event;
-  }
-
-  private async internalizeEvent(event: HistoryEvent): Promise<void> {
-    for (const field of ['Input', 'Result', 'Details'] as const) {
-      const value = event[field];
-      if (typeof value === 'string' && largeMessageName(value)) event[field] = await this.store.internalize(value);
-    }
   }
 
   /** Terminate, suspend and resume are applied by the host without running the orchestrator. */
