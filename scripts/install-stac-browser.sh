@@ -2,8 +2,11 @@
 # Builds STAC Browser (Radiant Earth's web client, npm @radiantearth/stac-browser) once into
 # .cache/stac-browser/dist for test/clients, and installs Debian's Chromium to drive it.
 # - The npm package ships sources only; it is built with its own npm dependencies, pinned by
-#   test/clients/stac-browser/package-lock.json (without a lock, a cold build resolves the newest
-#   ol-stac, which no longer builds against the ol 10.6 that STAC Browser 4.0.1 pins).
+#   test/clients/stac-browser/package-lock.json. Without a lock its `ol-stac ^1.1.0` resolves the
+#   newest ol-stac, which does not build against the ol 10.6 that STAC Browser 4.0.1 pins, and
+#   ol-stac >= 1.2 wants stac-js >= 0.3 objects where STAC Browser hands it stac-js 0.1 ones
+#   (its map layer then fails with "getDefaultGeoTIFF is not a function"): ol-stac is pinned
+#   to 1.1.0, the release 4.0.1 names.
 # - index.html gets its documented runtime config hook (<script src="/config.js">) switched on, so
 #   a test serves its own config.js naming the catalog instead of rebuilding per catalog.
 # - Only the npm registry and Debian's packages are used. Idempotent: a second run is a no-op.
@@ -53,7 +56,7 @@ build_stac_browser() {
   node -e '
     const fs = require("fs"); const file = process.argv[1];
     const pkg = JSON.parse(fs.readFileSync(file, "utf8"));
-    pkg.dependencies["ol-stac"] = "1.2.0";
+    pkg.dependencies["ol-stac"] = "1.1.0";
     fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");' "$src/package.json"
   local hook='<script defer="defer" src="/config.js"></script>'
   sed -i "s|<!-- $hook -->|$hook|" "$src/public/index.html"
