@@ -7,6 +7,7 @@ import { EpisodeRunner, findOrchestrator } from './episode.runner.js';
 import { EventType, eventKey, nowIso, type HistoryEvent } from './history.js';
 import { lineOf, parseLog } from './history.log.js';
 import { HistoryWriter } from './history.writer.js';
+import { InstanceRegistry } from './instance.registry.js';
 import { InstanceState, retriesOf } from './instance.state.js';
 import { WorkDispatcher } from './work.dispatcher.js';
 
@@ -27,8 +28,6 @@ export class NotFoundError extends Error {}
 export class ConflictError extends Error {}
 export class BadRequestError extends Error {}
 
-/** Completions are written in batches this often (one append per instance). */
-const flushIntervalMs = 20;
 
 export type OperationResult = 'accepted' | 'notFound' | 'gone';
 
@@ -44,14 +43,13 @@ export class OrchestrationEngine {
   private readonly registrations: Map<string, Registration>;
   private readonly log: (line: string) => void;
   private readonly defaultVersion: string;
-  private readonly active = new Map<string, InstanceState>();
-  private readonly loading = new Map<string, Promise<InstanceState | undefined>>();
   private stopping = false;
   readonly entities: EntityManager;
   private readonly scheduler: ActionScheduler;
   private readonly dispatcher: WorkDispatcher;
   private readonly writer: HistoryWriter;
   private readonly runner: EpisodeRunner;
+  private readonly registry: InstanceRegistry;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -59,7 +57,16 @@ export class OrchestrationEngine {
     this.log = options.log;
     this.defaultVersion = options.defaultVersion ?? '';
     this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.deliverEntityResponse(instanceId, requestId, response), this.log);
-    this.writer = new HistoryWriter({ store: this.store, log: this.log, isCurrent: (instance) => this.active.get(instance.id) === instance });
+    this.writer = new HistoryWriter({ store: this.store, log: this.log, isCurrent: (instance) => this.registry.isCurrent(instance) });
+    this.registry = new InstanceRegistry({
+      store: this.store,
+      log: this.log,
+      writer: this.writer,
+      scheduleEpisode: (instance, delayMs) => this.runner.scheduleEpisode(instance, delayMs),
+      continueAsNew: (instance, next) => this.runner.continueAsNew(instance, next),
+      notifyParent: (child) => this.dispatcher.notifyParent(child),
+      resumeOpenWork: (instance) => this.dispatcher.resumeOpenWork(instance),
+    });
     this.dispatcher = new WorkDispatcher({
       store: this.store,
       registrations: this.registrations,
@@ -68,9 +75,9 @@ export class OrchestrationEngine {
       logActivities: options.logActivities ?? true,
       activityTimeoutMs: options.activityTimeoutMs,
       isStopping: () => this.stopping,
-      deliver: (instance, event) => this.deliver(instance, event),
-      activate: (record) => this.activate(record),
-      ensureActive: (instanceId) => this.ensureActive(instanceId),
+      deliver: (instance, event) => this.registry.deliver(instance, event),
+      activate: (record) => this.registry.activate(record),
+      ensureActive: (instanceId) => this.registry.ensureActive(instanceId),
       startNew: (name, startOptions) => this.startNew(name, startOptions),
     });
     this.scheduler = new ActionScheduler({ log: this.log, entities: this.entities, startWork: (instance, id, work) => this.dispatcher.startWork(instance, id, work) });
@@ -83,11 +90,11 @@ export class OrchestrationEngine {
       dispatcher: this.dispatcher,
       writer: this.writer,
       isStopping: () => this.stopping,
-      isCurrent: (instance) => this.active.get(instance.id) === instance,
-      setActive: (instance) => this.active.set(instance.id, instance),
-      retire: (instanceId) => this.retire(instanceId),
-      ensureActive: (instanceId) => this.ensureActive(instanceId),
-      deliver: (instance, event) => this.deliver(instance, event),
+      isCurrent: (instance) => this.registry.isCurrent(instance),
+      setActive: (instance) => this.registry.setActive(instance),
+      retire: (instanceId) => this.registry.retire(instanceId),
+      ensureActive: (instanceId) => this.registry.ensureActive(instanceId),
+      deliver: (instance, event) => this.registry.deliver(instance, event),
     });
   }
 
@@ -98,7 +105,7 @@ export class OrchestrationEngine {
     await this.entities.ensureCreated();
     let resumed = 0;
     for await (const record of this.store.allInstances({ runtimeStatus: ['Pending', 'Running', 'Suspended', 'ContinuedAsNew'] })) {
-      const instance = await this.activate(record);
+      const instance = await this.registry.activate(record);
       if (instance) resumed++;
     }
     await this.entities.start();
@@ -113,14 +120,14 @@ export class OrchestrationEngine {
     const deadline = Date.now() + timeoutMs;
     while (this.dispatcher.runningActivities > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     await this.runner.settleRunning();
-    for (const instance of this.active.values()) {
+    for (const instance of this.registry.instances()) {
       clearTimeout(instance.episodeTimer);
       clearTimeout(instance.flushTimer);
       for (const timer of instance.timers.values()) clearTimeout(timer);
       instance.timers.clear();
       this.writer.flushPending(instance);
     }
-    await Promise.allSettled([...this.active.values()].map((instance) => instance.writeChain));
+    await Promise.allSettled(this.registry.instances().map((instance) => instance.writeChain));
   }
 
   get activityConcurrency(): number {
@@ -143,7 +150,7 @@ export class OrchestrationEngine {
       throw new BadRequestError(`The function '${name}' doesn't exist, is disabled, or is not an orchestrator function. Orchestrators: ${this.orchestratorNames().join(', ') || 'none'}`);
     }
     const instanceId = options.instanceId ?? randomUUID().replace(/-/g, '');
-    await this.settle(instanceId);
+    await this.registry.settle(instanceId);
     if (!instanceId || /[/\\#?]/.test(instanceId) || instanceId.length > 256) {
       throw new BadRequestError(`Instance id '${instanceId}' is invalid: it must be 1-256 characters without / \\ # ?`);
     }
@@ -151,7 +158,7 @@ export class OrchestrationEngine {
     if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
       throw new ConflictError(`An instance with ID '${instanceId}' already exists and is ${existing.runtimeStatus}.`);
     }
-    if (existing) this.retire(instanceId);
+    if (existing) this.registry.retire(instanceId);
     const executionId = randomUUID().replace(/-/g, '');
     const now = new Date();
     const record: InstanceRecord = {
@@ -173,14 +180,14 @@ export class OrchestrationEngine {
     if (!written) throw new ConflictError(`An instance with ID '${instanceId}' was created concurrently.`);
     await this.store.createHistoryBlob(record.historyBlob);
     const state = new InstanceState(record, options.input);
-    this.active.set(instanceId, state);
+    this.registry.setActive(state);
     this.runner.scheduleEpisode(state, 0);
     return instanceId;
   }
 
   /** Current record of an instance: in-memory when active, else from the table. */
   async getRecord(instanceId: string): Promise<{ record: InstanceRecord; input: string | undefined; output: string | undefined; customStatus: string | undefined } | undefined> {
-    const active = this.active.get(instanceId);
+    const active = this.registry.get(instanceId);
     if (active) {
       return { record: { ...active.record, runtimeStatus: active.status }, input: active.input, output: active.output, customStatus: active.customStatus };
     }
@@ -191,7 +198,7 @@ export class OrchestrationEngine {
   }
 
   async resolveRecord(record: InstanceRecord): Promise<{ input: string | undefined; output: string | undefined; customStatus: string | undefined }> {
-    const active = this.active.get(record.instanceId);
+    const active = this.registry.get(record.instanceId);
     if (active) {
       record.runtimeStatus = active.status;
       return { input: active.input, output: active.output, customStatus: active.customStatus };
@@ -203,7 +210,7 @@ export class OrchestrationEngine {
   /** One page of instances, with their payloads resolved. */
   async listInstances(query: InstanceQuery): Promise<{ items: Array<{ record: InstanceRecord; payloads: { input: string | undefined; output: string | undefined; customStatus: string | undefined } }>; continuationToken: string | undefined }> {
     // Rows lag memory by one write; let pending writes land so filters see current statuses.
-    await Promise.all([...this.active.values()].map((instance) => instance.writeChain));
+    await Promise.all(this.registry.instances().map((instance) => instance.writeChain));
     const page = await this.store.queryInstances(query);
     const items = await Promise.all(page.records.map(async (record) => ({ record, payloads: await this.resolveRecord(record) })));
     return { items, continuationToken: page.continuationToken };
@@ -211,7 +218,7 @@ export class OrchestrationEngine {
 
   /** Committed history of the current execution. */
   async getHistory(instanceId: string): Promise<HistoryEvent[] | undefined> {
-    const active = this.active.get(instanceId);
+    const active = this.registry.get(instanceId);
     if (active) return active.history;
     const record = await this.store.getInstance(instanceId);
     if (!record) return undefined;
@@ -243,7 +250,7 @@ export class OrchestrationEngine {
 
   /** Persists an external message in the instance's history blob before acknowledging it. */
   private async sendMessage(instanceId: string, event: HistoryEvent): Promise<OperationResult> {
-    const instance = await this.ensureActive(instanceId);
+    const instance = await this.registry.ensureActive(instanceId);
     if (!instance) {
       const record = await this.store.getInstance(instanceId);
       return record ? 'gone' : 'notFound';
@@ -257,7 +264,7 @@ export class OrchestrationEngine {
       await this.writer.append(instance, '\n' + lineOf({ k: 'i', ev: stored }));
     });
     instance.persistedKeys.add(key);
-    this.deliver(instance, event);
+    this.registry.deliver(instance, event);
     void this.writer.enqueueWrite(instance, () => this.writer.maybeCompact(instance)).catch((error: unknown) => this.log(`Instance ${instance.id}: history rewrite failed: ${(error as Error).message}`));
     return 'accepted';
   }
@@ -275,7 +282,7 @@ export class OrchestrationEngine {
 
   /** An entity's answer to callEntity: an EventRaised named after the request id, stored once. */
   private async deliverEntityResponse(instanceId: string, requestId: string, response: EntityResponse): Promise<void> {
-    const active = await this.ensureActive(instanceId);
+    const active = await this.registry.ensureActive(instanceId);
     if (!active || active.doneKeys.has(`m:${requestId}`) || active.pendingKeys.has(`m:${requestId}`)) return;
     await this.sendMessage(instanceId, { EventType: EventType.EventRaised, EventId: -1, Name: requestId, Input: JSON.stringify(response), MessageId: requestId, Timestamp: nowIso() });
   }
@@ -285,7 +292,7 @@ export class OrchestrationEngine {
    * everything that succeeded stays in history and is not re-run.
    */
   async rewind(instanceId: string, reason: string): Promise<'accepted' | 'notFound' | 'notFailed'> {
-    await this.settle(instanceId);
+    await this.registry.settle(instanceId);
     const record = await this.store.getInstance(instanceId);
     if (!record) return 'notFound';
     if (record.runtimeStatus !== 'Failed') return 'notFailed';
@@ -324,7 +331,7 @@ export class OrchestrationEngine {
     await this.store.replaceInstance(this.writer.recordOf(state));
     await this.store.deleteHistoryBlob(record.historyBlob).catch(() => undefined);
     this.log(`Rewound ${record.name} (${instanceId}): ${reason || 'no reason given'}`);
-    this.active.set(instanceId, state);
+    this.registry.setActive(state);
     // Children first, so that re-creating the parent's open work finds them running again.
     for (const child of failedChildren) await this.rewind(child, reason);
     this.dispatcher.resumeOpenWork(state);
@@ -344,10 +351,10 @@ export class OrchestrationEngine {
 
   /** Deletes an instance's row, history and large messages. */
   async purge(instanceId: string): Promise<number> {
-    await this.settle(instanceId);
+    await this.registry.settle(instanceId);
     const record = await this.store.getInstance(instanceId);
     if (!record) return 0;
-    this.retire(instanceId);
+    this.registry.retire(instanceId);
     await this.store.deleteHistoryBlobs(instanceId);
     await this.store.deleteInstanceRow(instanceId);
     return 1;
@@ -357,7 +364,7 @@ export class OrchestrationEngine {
     const statuses = (filter.runtimeStatus?.length ? filter.runtimeStatus : [...terminalStatuses]).filter((s) => terminalStatuses.has(s));
     if (statuses.length === 0) return 0;
     // Statuses clients already see in memory must be in the rows the filter reads.
-    await Promise.all([...this.active.values()].map((instance) => instance.writeChain));
+    await Promise.all(this.registry.instances().map((instance) => instance.writeChain));
     let deleted = 0;
     const ids: string[] = [];
     for await (const record of this.store.allInstances({ ...filter, runtimeStatus: statuses })) ids.push(record.instanceId);
@@ -365,99 +372,9 @@ export class OrchestrationEngine {
     return deleted;
   }
 
-  /** Waits until what memory says about an instance is also in storage. */
-  private async settle(instanceId: string): Promise<void> {
-    const active = this.active.get(instanceId);
-    if (active) await active.writeChain;
-  }
-
-  private retire(instanceId: string): void {
-    const instance = this.active.get(instanceId);
-    if (!instance) return;
-    instance.retired = true;
-    clearTimeout(instance.episodeTimer);
-    clearTimeout(instance.flushTimer);
-    for (const timer of instance.timers.values()) clearTimeout(timer);
-    this.active.delete(instanceId);
-  }
-
   // ---- loading ------------------------------------------------------------------------------
 
-  private async ensureActive(instanceId: string): Promise<InstanceState | undefined> {
-    const active = this.active.get(instanceId);
-    if (active) return active;
-    const record = await this.store.getInstance(instanceId);
-    if (!record || terminalStatuses.has(record.runtimeStatus)) return undefined;
-    return this.activate(record);
-  }
-
-  /** Loads an instance from its history blob and resumes its pending work. */
-  private activate(record: InstanceRecord): Promise<InstanceState | undefined> {
-    const existing = this.active.get(record.instanceId);
-    if (existing) return Promise.resolve(existing);
-    let loading = this.loading.get(record.instanceId);
-    if (!loading) {
-      loading = this.load(record).finally(() => this.loading.delete(record.instanceId));
-      this.loading.set(record.instanceId, loading);
-    }
-    return loading;
-  }
-
-  private async load(record: InstanceRecord): Promise<InstanceState | undefined> {
-    let text = await this.store.readHistoryBlob(record.historyBlob);
-    if (text === undefined) {
-      await this.store.createHistoryBlob(record.historyBlob);
-      text = '';
-    }
-    const parsed = parseLog(text);
-    for (const event of [...parsed.committed, ...parsed.pending]) await this.writer.internalizeEvent(event);
-    const input = await this.store.internalize(record.input);
-    const state = new InstanceState(record, input);
-    state.restore(parsed, Buffer.byteLength(text));
-    if (text) state.blobBlocks = await this.store.historyBlockCount(record.historyBlob);
-    if (parsed.tornLines) this.log(`Instance ${record.instanceId}: ignored ${parsed.tornLines} torn history line(s) from an interrupted write`);
-    if (parsed.snapshot?.next && parsed.snapshot.st === 'ContinuedAsNew') {
-      this.active.set(record.instanceId, state);
-      await this.runner.continueAsNew(state, parsed.snapshot.next);
-      return state;
-    }
-    if (terminalStatuses.has(state.status)) {
-      // The history says finished but the row was not updated before the host stopped.
-      await this.store.replaceInstance(this.writer.recordOf(state));
-      await this.dispatcher.notifyParent(state);
-      return undefined;
-    }
-    this.active.set(record.instanceId, state);
-    this.dispatcher.resumeOpenWork(state);
-    if (state.pending.length || state.history.length === 0) this.runner.scheduleEpisode(state, 0);
-    return state;
-  }
-
   // ---- episodes -----------------------------------------------------------------------------
-
-  private deliver(instance: InstanceState, event: HistoryEvent): void {
-    if (instance.retired || this.active.get(instance.id) !== instance) return;
-    const key = eventKey(event);
-    if (key && (instance.doneKeys.has(key) || instance.pendingKeys.has(key))) return;
-    if (instance.pending.length === 0) instance.firstPendingAt = Date.now();
-    if (instance.wakeIds) {
-      if ((event.EventType === EventType.TaskCompleted || event.EventType === EventType.SubOrchestrationInstanceCompleted) && instance.wakeIds.has(event.TaskScheduledId ?? -1)) {
-        instance.wakeRemaining--;
-      } else if (event.EventType !== EventType.TaskCompleted) {
-        // A failure resolves a Task.all; an external event or timer may matter to the code too.
-        instance.wakeBroken = true;
-      }
-    }
-    instance.pending.push(event);
-    if (key) instance.pendingKeys.add(key);
-    if (key && !instance.persistedKeys.has(key) && !instance.flushTimer) {
-      instance.flushTimer = setTimeout(() => {
-        instance.flushTimer = undefined;
-        this.writer.flushPending(instance);
-      }, flushIntervalMs);
-    }
-    this.runner.scheduleEpisode(instance);
-  }
 
   // ---- work: activities, timers, sub-orchestrations, HTTP ---------------------------------------
 

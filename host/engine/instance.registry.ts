@@ -1,0 +1,141 @@
+import { terminalStatuses, type InstanceRecord, type TaskHubStore } from '../storage/task.hub.store.js';
+import { EventType, eventKey, type HistoryEvent } from './history.js';
+import { parseLog, type EpisodeSnapshot } from './history.log.js';
+import type { HistoryWriter } from './history.writer.js';
+import { InstanceState } from './instance.state.js';
+
+/**
+ * The instances in memory: one copy per unfinished instance, loaded from its history blob on
+ * demand (once, however many callers ask), retired when it finishes or is replaced; incoming
+ * events (results, timers, messages) are handed to the copy here and wake its next episode.
+ */
+
+/** Completions are written in batches this often (one append per instance). */
+const flushIntervalMs = 20;
+
+export interface InstanceRegistryParts {
+  store: TaskHubStore;
+  log: (line: string) => void;
+  writer: HistoryWriter;
+  scheduleEpisode: (instance: InstanceState, delayMs?: number) => void;
+  continueAsNew: (instance: InstanceState, next: NonNullable<EpisodeSnapshot['next']>) => Promise<void>;
+  notifyParent: (child: InstanceState) => Promise<void>;
+  resumeOpenWork: (instance: InstanceState) => void;
+}
+
+export class InstanceRegistry {
+  private readonly active = new Map<string, InstanceState>();
+  private readonly loading = new Map<string, Promise<InstanceState | undefined>>();
+
+  constructor(private readonly parts: InstanceRegistryParts) {}
+
+  /** The running copy of an instance, if it is in memory. */
+  get(instanceId: string): InstanceState | undefined {
+    return this.active.get(instanceId);
+  }
+
+  /** Instances in memory. */
+  instances(): InstanceState[] {
+    return [...this.active.values()];
+  }
+
+  /** Makes this copy the instance's running one. */
+  setActive(instance: InstanceState): void {
+    this.active.set(instance.id, instance);
+  }
+
+  /** Whether this copy of the instance is the one that runs (not retired or replaced). */
+  isCurrent(instance: InstanceState): boolean {
+    return this.active.get(instance.id) === instance;
+  }
+
+  /** Waits until what memory says about an instance is also in storage. */
+  async settle(instanceId: string): Promise<void> {
+    const active = this.active.get(instanceId);
+    if (active) await active.writeChain;
+  }
+
+  retire(instanceId: string): void {
+    const instance = this.active.get(instanceId);
+    if (!instance) return;
+    instance.retired = true;
+    clearTimeout(instance.episodeTimer);
+    clearTimeout(instance.flushTimer);
+    for (const timer of instance.timers.values()) clearTimeout(timer);
+    this.active.delete(instanceId);
+  }
+
+  async ensureActive(instanceId: string): Promise<InstanceState | undefined> {
+    const active = this.active.get(instanceId);
+    if (active) return active;
+    const record = await this.parts.store.getInstance(instanceId);
+    if (!record || terminalStatuses.has(record.runtimeStatus)) return undefined;
+    return this.activate(record);
+  }
+
+  /** Loads an instance from its history blob and resumes its pending work. */
+  activate(record: InstanceRecord): Promise<InstanceState | undefined> {
+    const existing = this.active.get(record.instanceId);
+    if (existing) return Promise.resolve(existing);
+    let loading = this.loading.get(record.instanceId);
+    if (!loading) {
+      loading = this.load(record).finally(() => this.loading.delete(record.instanceId));
+      this.loading.set(record.instanceId, loading);
+    }
+    return loading;
+  }
+
+  private async load(record: InstanceRecord): Promise<InstanceState | undefined> {
+    let text = await this.parts.store.readHistoryBlob(record.historyBlob);
+    if (text === undefined) {
+      await this.parts.store.createHistoryBlob(record.historyBlob);
+      text = '';
+    }
+    const parsed = parseLog(text);
+    for (const event of [...parsed.committed, ...parsed.pending]) await this.parts.writer.internalizeEvent(event);
+    const input = await this.parts.store.internalize(record.input);
+    const state = new InstanceState(record, input);
+    state.restore(parsed, Buffer.byteLength(text));
+    if (text) state.blobBlocks = await this.parts.store.historyBlockCount(record.historyBlob);
+    if (parsed.tornLines) this.parts.log(`Instance ${record.instanceId}: ignored ${parsed.tornLines} torn history line(s) from an interrupted write`);
+    if (parsed.snapshot?.next && parsed.snapshot.st === 'ContinuedAsNew') {
+      this.setActive(state);
+      await this.parts.continueAsNew(state, parsed.snapshot.next);
+      return state;
+    }
+    if (terminalStatuses.has(state.status)) {
+      // The history says finished but the row was not updated before the host stopped.
+      await this.parts.store.replaceInstance(this.parts.writer.recordOf(state));
+      await this.parts.notifyParent(state);
+      return undefined;
+    }
+    this.setActive(state);
+    this.parts.resumeOpenWork(state);
+    if (state.pending.length || state.history.length === 0) this.parts.scheduleEpisode(state, 0);
+    return state;
+  }
+
+  deliver(instance: InstanceState, event: HistoryEvent): void {
+    if (instance.retired || this.active.get(instance.id) !== instance) return;
+    const key = eventKey(event);
+    if (key && (instance.doneKeys.has(key) || instance.pendingKeys.has(key))) return;
+    if (instance.pending.length === 0) instance.firstPendingAt = Date.now();
+    if (instance.wakeIds) {
+      if ((event.EventType === EventType.TaskCompleted || event.EventType === EventType.SubOrchestrationInstanceCompleted) && instance.wakeIds.has(event.TaskScheduledId ?? -1)) {
+        instance.wakeRemaining--;
+      } else if (event.EventType !== EventType.TaskCompleted) {
+        // A failure resolves a Task.all; an external event or timer may matter to the code too.
+        instance.wakeBroken = true;
+      }
+    }
+    instance.pending.push(event);
+    if (key) instance.pendingKeys.add(key);
+    if (key && !instance.persistedKeys.has(key) && !instance.flushTimer) {
+      instance.flushTimer = setTimeout(() => {
+        instance.flushTimer = undefined;
+        this.parts.writer.flushPending(instance);
+      }, flushIntervalMs);
+    }
+    this.parts.scheduleEpisode(instance);
+  }
+}
