@@ -132,7 +132,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       connectionName: 'Storage',
     });
     const app = new Hono();
-    registerManagementApi(app, engine, endpoints);
+    registerManagementApi(app, engine.instances, endpoints);
     const routes = registerFunctionRoutes(app, registrations.values(), { routePrefix: readHostJson(appRoot).extensions?.http?.routePrefix ?? 'api', endpoints, log });
     app.notFound((c) => c.json({ error: `No function or management route matches ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 

@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { BadRequestError, ConflictError, type OrchestrationEngine } from '../engine/orchestration.engine.js';
+import { BadRequestError, ConflictError, type InstanceOperations } from '../engine/instance.operations.js';
 import { EventType, eventTypeNames, type HistoryEvent } from '../engine/history.js';
 import { terminalStatuses, type InstanceRecord, type RuntimeStatus } from '../storage/task.hub.store.js';
 import { managementPayload, rpcPath, webhookPath, type HostEndpoints } from './client.binding.js';
@@ -137,7 +137,7 @@ function wrap(handler: (c: Context) => Promise<Response>): (c: Context) => Promi
  * The Durable Functions HTTP management API, on the public webhook path and on the RPC path the
  * SDK's DurableClient calls (`rpcBaseUrl`), with the status codes Azure documents.
  */
-export function registerManagementApi(app: Hono, engine: OrchestrationEngine, endpoints: () => HostEndpoints): void {
+export function registerManagementApi(app: Hono, instances: InstanceOperations, endpoints: () => HostEndpoints): void {
   for (const base of [webhookPath, rpcPath]) {
     const isPublic = base === webhookPath;
 
@@ -145,14 +145,14 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
       const name = c.req.param('name')!;
       const instanceId = c.req.param('instanceId');
       const input = await readBody(c);
-      const id = await engine.startNew(name, { instanceId, input, version: c.req.query('version') });
+      const id = await instances.startNew(name, { instanceId, input, version: c.req.query('version') });
       const payload = managementPayload(endpoints(), id);
       const timeoutSeconds = c.req.query('timeout');
       if (timeoutSeconds !== undefined) {
         const deadline = Date.now() + Number(timeoutSeconds) * 1000;
         const interval = Math.max(100, Number(c.req.query('pollingInterval') ?? 1) * 1000);
         for (;;) {
-          const found = await engine.getRecord(id);
+          const found = await instances.getRecord(id);
           if (found && terminalStatuses.has(found.record.runtimeStatus)) {
             if (found.record.runtimeStatus === 'Completed') return c.json(parseJson(found.output), 200);
             return c.json(statusJson(found.record, found, true), found.record.runtimeStatus === 'Failed' ? 500 : 200);
@@ -168,11 +168,11 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
     const getHandler = wrap(async (c) => {
       const instanceId = c.req.param('instanceId');
       if (!instanceId) return listHandler(c);
-      const found = await engine.getRecord(instanceId);
+      const found = await instances.getRecord(instanceId);
       if (!found) return c.json({ error: `No instance with ID '${instanceId}' found.` }, 404);
       const body = statusJson(found.record, found, truthy(c.req.query('showInput'), true));
       if (truthy(c.req.query('showHistory'), false)) {
-        const events = documentedHistory((await engine.getHistory(instanceId)) ?? [], truthy(c.req.query('showHistoryOutput'), false));
+        const events = documentedHistory((await instances.getHistory(instanceId)) ?? [], truthy(c.req.query('showHistoryOutput'), false));
         body['historyEvents'] = events;
         // The JS SDK's DurableOrchestrationStatus reads `history`.
         body['history'] = events;
@@ -186,7 +186,7 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
 
     const listHandler = wrap(async (c) => {
       const top = c.req.query('top');
-      const page = await engine.listInstances({
+      const page = await instances.listInstances({
         createdTimeFrom: parseDate('createdTimeFrom', c.req.query('createdTimeFrom')),
         createdTimeTo: parseDate('createdTimeTo', c.req.query('createdTimeTo')),
         runtimeStatus: parseStatuses(c.req.query('runtimeStatus')),
@@ -206,7 +206,7 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
       wrap(async (c) => {
         const instanceId = c.req.param('instanceId')!;
         const reason = c.req.query('reason') ?? '';
-        const result = await engine[op](instanceId, reason);
+        const result = await instances[op](instanceId, reason);
         if (result === 'notFound') return c.json({ error: `No instance with ID '${instanceId}' found.` }, 404);
         if (result === 'gone') return c.json({ error: `Instance '${instanceId}' has already finished.` }, 410);
         return c.body(null, 202);
@@ -228,7 +228,7 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
             return c.json({ error: 'The event data must be JSON.' }, 400);
           }
         }
-        const result = await engine.raiseEvent(instanceId, c.req.param('eventName')!, data);
+        const result = await instances.raiseEvent(instanceId, c.req.param('eventName')!, data);
         if (result === 'notFound') return c.json({ error: `No instance with ID '${instanceId}' found.` }, 404);
         if (result === 'gone') return c.json({ error: `Instance '${instanceId}' has already finished and can no longer receive events.` }, 410);
         return c.body(null, 202);
@@ -239,7 +239,7 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
       `${base}/instances/:instanceId/rewind`,
       wrap(async (c) => {
         const instanceId = c.req.param('instanceId')!;
-        const result = await engine.rewind(instanceId, c.req.query('reason') ?? '');
+        const result = await instances.rewind(instanceId, c.req.query('reason') ?? '');
         if (result === 'notFound') return c.json({ error: `No instance with ID '${instanceId}' found.` }, 404);
         if (result === 'notFailed') return c.json({ error: `Instance '${instanceId}' is not in the Failed state; only failed instances can be rewound.` }, 412);
         return c.body(null, 202);
@@ -250,7 +250,7 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
       `${base}/instances/:instanceId/restart`,
       wrap(async (c) => {
         const instanceId = c.req.param('instanceId')!;
-        const newId = await engine.restart(instanceId, truthy(c.req.query('restartWithNewInstanceId'), true));
+        const newId = await instances.restart(instanceId, truthy(c.req.query('restartWithNewInstanceId'), true));
         if (!newId) return c.json({ error: `No instance with ID '${instanceId}' found.` }, 404);
         const payload = managementPayload(endpoints(), newId);
         return c.json(payload, 202, { Location: payload['statusQueryGetUri']! });
@@ -261,7 +261,7 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
       `${base}/instances/:instanceId`,
       wrap(async (c) => {
         const instanceId = c.req.param('instanceId')!;
-        const deleted = await engine.purge(instanceId);
+        const deleted = await instances.purge(instanceId);
         if (!deleted) return c.json({ error: `No instance with ID '${instanceId}' found.` }, 404);
         return c.json({ instancesDeleted: deleted }, 200);
       }),
@@ -269,7 +269,7 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
     const purgeBy = wrap(async (c) => {
       const createdTimeFrom = parseDate('createdTimeFrom', c.req.query('createdTimeFrom'));
       if (isPublic && !createdTimeFrom) return c.json({ error: 'createdTimeFrom is required to purge instances by filter.' }, 400);
-      const deleted = await engine.purgeBy({
+      const deleted = await instances.purgeBy({
         createdTimeFrom,
         createdTimeTo: parseDate('createdTimeTo', c.req.query('createdTimeTo')),
         runtimeStatus: parseStatuses(c.req.query('runtimeStatus')),
@@ -294,7 +294,7 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
             return c.json({ error: 'The operation input must be JSON.' }, 400);
           }
         }
-        const accepted = await engine.signalEntity(name, c.req.param('key')!, operation, input);
+        const accepted = await instances.signalEntity(name, c.req.param('key')!, operation, input);
         if (!accepted) return c.json({ error: `No entity function named '${name}' in this app.` }, 404);
         return c.body(null, 202);
       }),
@@ -302,7 +302,7 @@ export function registerManagementApi(app: Hono, engine: OrchestrationEngine, en
     app.get(
       `${base}/entities/:name/:key`,
       wrap(async (c) => {
-        const state = await engine.readEntityState(c.req.param('name')!, c.req.param('key')!);
+        const state = await instances.readEntityState(c.req.param('name')!, c.req.param('key')!);
         if (state === undefined) return c.json({ error: `Entity @${c.req.param('name')}@${c.req.param('key')} does not exist.` }, 404);
         return c.body(state, 200, { 'content-type': 'application/json' });
       }),
