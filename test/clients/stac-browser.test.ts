@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { JobView } from '../../src/jobs/job.view.js';
 import { BlobStore } from '../../src/storage/blob.store.js';
-import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
+import { createFixtureDir, writeFloat32NanDem, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { freePort, projectRoot, startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -113,6 +113,7 @@ if (chromiumMissing) {
     let page: Page;
     let baseUrl: string;
     let items: StacItem[];
+    let demItems: StacItem[];
     /** Console errors and warnings, page errors and failed loopback requests since the last check. */
     const problems: Promise<string>[] = [];
 
@@ -139,24 +140,32 @@ if (chromiumMissing) {
       host = await startLocalHost({ storageConnectionString: azurite.connectionString });
       fixtures = createFixtureDir('stac-browser-');
 
-      // A small RGB image in 512-pixel tiles: two items, each with a COG and a PNG thumbnail.
+      // A small RGB image in 512-pixel tiles (two items, each with a COG and a PNG thumbnail), and
+      // a float32 DEM with NaN nodata and NaN pixels in the same collection.
       const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
-      await store.uploadFile({ container: 'incoming', name: 'browser/rgb.tif' }, writeRgbUint8(fixtures.path, 900, 500), 'image/tiff');
-      const response = await fetch(`${host.baseUrl}/api/jobs`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ source: 'incoming/browser/rgb.tif', collection: collectionId, options: { tileSize: 512, blockSize: 256 } }),
-      });
-      expect(response.status).toBe(202);
-      const job = await waitForJob<JobView>(host.baseUrl, ((await response.json()) as { id: string }).id);
-      expect(job.errors).toEqual([]);
-      expect(job.status).toBe('Completed');
+      const ingest = async (name: string, path: string): Promise<JobView> => {
+        await store.uploadFile({ container: 'incoming', name: `browser/${name}` }, path, 'image/tiff');
+        const response = await fetch(`${host.baseUrl}/api/jobs`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ source: `incoming/browser/${name}`, collection: collectionId, options: { tileSize: 512, blockSize: 256 } }),
+        });
+        expect(response.status).toBe(202);
+        const job = await waitForJob<JobView>(host.baseUrl, ((await response.json()) as { id: string }).id);
+        expect(job.errors).toEqual([]);
+        expect(job.status).toBe('Completed');
+        return job;
+      };
+      const rgbJob = await ingest('rgb.tif', writeRgbUint8(fixtures.path, 900, 500));
+      const demJob = await ingest('dem.tif', writeFloat32NanDem(fixtures.path, 400, 300));
 
       const port = await freePort();
       baseUrl = `http://127.0.0.1:${port}`;
       await publishForWebClients(azurite.connectionString, baseUrl);
       // Read anonymously, as the browser will: the publishing above is what makes this work.
-      items = await Promise.all(job.output!.tiles.map(async (tile) => (await (await fetch(tile.itemUrl)).json()) as StacItem));
+      const readItems = (job: JobView): Promise<StacItem[]> => Promise.all(job.output!.tiles.map(async (tile) => (await (await fetch(tile.itemUrl)).json()) as StacItem));
+      items = await readItems(rgbJob);
+      demItems = await readItems(demJob);
       const catalogUrl = `http://127.0.0.1:${azurite.ports.blob}/devstoreaccount1/stac/catalog.json`;
       server = await serveStacBrowser(port, catalogUrl);
 
@@ -211,12 +220,12 @@ if (chromiumMissing) {
       await page.getByRole('heading', { level: 1, name: collectionId }).waitFor();
       expect(new URL(page.url()).pathname).toBe(`/${collectionId}/collection.json`);
       expect(items.length).toBeGreaterThan(1);
-      for (const item of items) {
+      for (const item of [...items, ...demItems]) {
         await page.getByRole('link', { name: item.id, exact: true }).waitFor();
         await waitForImage(page, item.assets['thumbnail']!.href);
       }
-      // The collection's own VRT mosaic asset, and the item assets STAC Browser summarises.
-      await page.getByText(/GDAL VRT mosaic of all tiles/).waitFor();
+      // The collection's VRT mosaic asset for each source, and the item assets STAC Browser summarises.
+      for (const source of ['rgb.tif', 'dem.tif']) await page.getByText(`GDAL VRT mosaic of all tiles of incoming/browser/${source}`).waitFor();
       await page.getByText('Assets in Items').waitFor();
       await page.waitForLoadState('networkidle');
       await page.screenshot({ path: join(screenshots, 'collection.png'), fullPage: true });
@@ -251,6 +260,24 @@ if (chromiumMissing) {
       await page.getByRole('tab', { name: 'Thumbnails' }).click();
       await waitForImage(page, thumbnail.href);
       await page.screenshot({ path: join(screenshots, 'item-thumbnail.png'), fullPage: true });
+      await expectNoProblems();
+    }));
+
+    it('opens a float32 DEM item by its URL: NaN nodata, unit and statistics in the bands table, the COG drawn', () => inPage(async () => {
+      const item = demItems[0]!;
+      // A deep link straight to the item (history mode), not a click from the collection.
+      await page.goto(`${baseUrl}/${collectionId}/${item.id}/${item.id}.json`);
+      await page.getByRole('heading', { level: 1, name: item.id }).waitFor();
+      const band = page.locator('tr', { hasText: 'b1' }).first();
+      await band.waitFor();
+      const cells = await band.locator('td').allInnerTexts();
+      expect(cells).toEqual(expect.arrayContaining(['b1', 'float32', 'nan', 'metre']));
+      // NaN pixels (a disc in the fixture) are not valid data.
+      expect(await band.innerText()).toMatch(/Valid[:\s]*\d+(\.\d+)?\s*%/);
+      expect(await band.innerText()).not.toMatch(/Valid[:\s]*100\s*%/);
+      await page.locator('.asset').first().getByText('Shown', { exact: false }).waitFor();
+      await page.waitForLoadState('networkidle');
+      await page.screenshot({ path: join(screenshots, 'dem-item.png'), fullPage: true });
       await expectNoProblems();
     }));
   });
