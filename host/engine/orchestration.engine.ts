@@ -106,8 +106,6 @@ export class OrchestrationEngine {
     });
   }
 
-  // ---- lifecycle ------------------------------------------------------------------------------
-
   /** Resumes every unfinished orchestration found in storage. */
   async start(): Promise<number> {
     await this.entities.ensureCreated();
