@@ -4,7 +4,7 @@ import { terminalStatuses, type InstanceRecord, type RuntimeStatus, type TaskHub
 import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
 import { checkDeterminism, needsAllocation, wakeIdsFor, type ActionScheduler, type EpisodeDraft } from './action.scheduler.js';
 import type { EntityManager, EntityOperation } from './entity.manager.js';
-import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, type HistoryEvent, type OrchestratorState } from './history.js';
+import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, stateOfOrchestratorError, type HistoryEvent, type OrchestratorState } from './history.js';
 import { lineOf, type EpisodeSnapshot } from './history.log.js';
 import type { HistoryWriter } from './history.writer.js';
 import { InstanceState } from './instance.state.js';
@@ -260,12 +260,8 @@ export class EpisodeRunner {
       return { state: JSON.parse(json) as OrchestratorState };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const marker = message.indexOf('$OutOfProcData$:');
-      if (marker >= 0) {
-        const state = JSON.parse(message.slice(marker + '$OutOfProcData$:'.length)) as OrchestratorState;
-        return { state, failure: state.error ?? message };
-      }
-      return { failure: message };
+      const state = stateOfOrchestratorError(message);
+      return state ? { state, failure: state.error ?? message } : { failure: message };
     }
   }
 

@@ -112,6 +112,18 @@ export interface OrchestratorState {
   customStatus?: unknown;
 }
 
+/** Marker before the state JSON in the error an orchestrator that throws rejects with. */
+const outOfProcDataMarker = '$OutOfProcData$:';
+
+/**
+ * The OrchestratorState carried by the error a throwing orchestrator rejects with
+ * ("<bool>\n\n$OutOfProcData$:<state JSON>"), or undefined when the error has none.
+ */
+export function stateOfOrchestratorError(message: string): OrchestratorState | undefined {
+  const at = message.indexOf(outOfProcDataMarker);
+  return at < 0 ? undefined : (JSON.parse(message.slice(at + outOfProcDataMarker.length)) as OrchestratorState);
+}
+
 /**
  * Leaves of the action tree in depth-first order, each with the top-level action it belongs to.
  * A task yielded again inside a new Task.any / Task.all repeats its action; repeats (same SDK
