@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds STAC Browser (Radiant Earth's web client, npm @radiantearth/stac-browser) once into
-# .cache/stac-browser/dist for test/clients, and installs Debian's Chromium to drive it.
+# node_modules/.cache/stac-browser/dist for test/clients, and installs Debian's Chromium to drive it.
+# (Under node_modules: ignored by git, ESLint and tsc alike; `npm ci` clearing it only means a rebuild.)
 # - The npm package ships sources only; it is built with its own npm dependencies, pinned by
 #   test/clients/stac-browser/package-lock.json. Without a lock its `ol-stac ^1.1.0` resolves the
 #   newest ol-stac, which does not build against the ol 10.6 that STAC Browser 4.0.1 pins, and
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=4.0.1
-cache=.cache/stac-browser
+cache=node_modules/.cache/stac-browser
 lock=test/clients/stac-browser/package-lock.json
 dist=$cache/dist
 
