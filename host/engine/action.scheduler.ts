@@ -20,6 +20,10 @@ import { httpActivityName, type InstanceState, type ScheduledWork } from './inst
  * episode is committed, allocating sequence numbers (EventIds) exactly as the SDK counts them.
  */
 
+/** Why an orchestration that enters an entity critical section fails on this host. */
+export const locksUnsupported =
+  'Entity critical sections (context.df.lock) are not supported by this local host (entities themselves are: signalEntity, callEntity, readEntityState). Run this orchestration in Azure, or use callEntity without a lock.';
+
 /** What one episode produces besides the orchestrator's own state. */
 export interface EpisodeDraft {
   /** History events the episode adds after the events it consumed. */
@@ -133,7 +137,7 @@ export class ActionScheduler {
       }
       case ActionType.LockEntities:
       case ActionType.ReleaseEntities:
-        return 'Entity critical sections (context.df.lock) are not supported by this local host.';
+        return locksUnsupported;
       default:
         return `Unknown action type ${action.actionType} from the SDK.`;
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { terminalStatuses, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
 import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
-import { checkDeterminism, needsAllocation, wakeIdsFor, type ActionScheduler, type EpisodeDraft } from './action.scheduler.js';
+import { checkDeterminism, locksUnsupported, needsAllocation, wakeIdsFor, type ActionScheduler, type EpisodeDraft } from './action.scheduler.js';
 import type { EntityManager, EntityOperation } from './entity.manager.js';
 import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, stateOfOrchestratorError, type HistoryEvent, type OrchestratorState } from './history.js';
 import { lineOf, type EpisodeSnapshot } from './history.log.js';
@@ -183,6 +183,8 @@ export class EpisodeRunner {
       failure = `The orchestrator function '${instance.record.name}' is not registered in this app.`;
     } else {
       ({ state, failure } = await this.invokeOrchestrator(registration, instance, newEvents));
+      // The host announces replay schema V3, so the SDK's lock() throws advising an extension upgrade.
+      if (failure?.includes('lock requires a Durable Functions extension that supports OOProc schema V4')) failure = locksUnsupported;
     }
 
     if (state) {

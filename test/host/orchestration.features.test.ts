@@ -144,6 +144,12 @@ describe('orchestration features', () => {
     expect(String(status['output'])).toMatch(/custom status is \d+ bytes.*16 KB/);
   });
 
+  it('fails an orchestration that enters an entity critical section (context.df.lock) with a reason naming the host limitation', async () => {
+    const status = await run('lockFlow', `lock-${Date.now()}`);
+    expect(status['runtimeStatus']).toBe('Failed');
+    expect(String(status['output'])).toContain('Entity critical sections (context.df.lock) are not supported by this local host');
+  });
+
   it('calls HTTP endpoints, polling 202 + Location responses', async () => {
     const status = await run('httpCaller', { base: host.url });
     expect(status['output']).toEqual({
