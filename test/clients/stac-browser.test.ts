@@ -48,7 +48,8 @@ interface StacItem {
 /** Builds STAC Browser (a no-op once built) and installs Chromium if missing; returns the build folder. */
 async function installStacBrowser(): Promise<string> {
   const script = join(projectRoot, 'scripts', 'install-stac-browser.sh');
-  const { stdout } = await promisify(execFile)('bash', [script], { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout, stderr } = await promisify(execFile)('bash', [script], { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024 });
+  if (stderr.trim()) console.warn(stderr.trim());
   return stdout.trim().split('\n').at(-1)!;
 }
 
@@ -99,6 +100,7 @@ function describeConsoleArgument(value: unknown): string {
 }
 
 if (chromiumMissing) {
+  console.warn(`STAC Browser tests skipped: ${chromiumMissing}`);
   describe('STAC Browser 4.0.1 on a catalog the pipeline produced', () => {
     it.skip(chromiumMissing, () => {});
   });
