@@ -1,5 +1,5 @@
 import { retryTimeoutsEnforceable } from '../worker.shim.js';
-import { operationRowKey, type EntityManager, type EntityOperation } from './entity.manager.js';
+import { entitySchedulerId, operationRowKey, type EntityManager, type EntityOperation } from './entity.manager.js';
 import {
   ActionType,
   EventType,
@@ -19,10 +19,6 @@ import { httpActivityName, type InstanceState, type ScheduledWork } from './inst
  * Action scheduling: turns the SDK's actions into history events and the work that runs once the
  * episode is committed, allocating sequence numbers (EventIds) exactly as the SDK counts them.
  */
-
-/** Why an orchestration that enters an entity critical section fails on this host. */
-export const locksUnsupported =
-  'Entity critical sections (context.df.lock) are not supported by this local host (entities themselves are: signalEntity, callEntity, readEntityState). Run this orchestration in Azure, or use callEntity without a lock.';
 
 /** What one episode produces besides the orchestrator's own state. */
 export interface EpisodeDraft {
@@ -50,6 +46,7 @@ export class ActionScheduler {
   schedule(instance: InstanceState, action: Action, index: number, draft: EpisodeDraft): string | undefined {
     const { generated, effects, episodeTime, entityOps } = draft;
     if (!takesEventId(action)) return undefined;
+    if (action.actionType === ActionType.ReleaseEntities) return this.release(instance, draft, true);
     // The SDK's own number when the host could tag it; counting gives the same for other apps.
     const id = typeof action.taskId === 'number' ? action.taskId : instance.nextEventId;
     if (id !== instance.nextEventId) this.parts.log(`Instance ${instance.id}: action #${index} has SDK sequence number ${id}, the host counted ${instance.nextEventId}; using the SDK's`);
@@ -135,12 +132,51 @@ export class ActionScheduler {
         effects.push(() => this.parts.entities.wake(schedulerId));
         return undefined;
       }
-      case ActionType.LockEntities:
-      case ActionType.ReleaseEntities:
-        return locksUnsupported;
+      case ActionType.LockEntities: {
+        const entities = (action.lockSet ?? []).map((entity) => entitySchedulerId(entity.name, entity.key));
+        const missing = (action.lockSet ?? []).find((entity) => !this.parts.entities.findEntity(entity.name));
+        if (missing) return `The entity function '${missing.name}' (in the lock set of context.df.lock) is not registered in this app.`;
+        if (entities.length === 0 || !action.lockRequestId) return 'context.df.lock action without a lock set or request id';
+        // The SDK sorts and de-duplicates the set: entities are taken one after the other in that order.
+        const requestId = action.lockRequestId;
+        generated.push({
+          EventType: EventType.EventSent,
+          EventId: id,
+          Timestamp: timestamp,
+          InstanceId: entities[0],
+          Name: 'op',
+          Input: JSON.stringify({ id: requestId, op: null, signal: false, lockset: entities, pos: 0, parent: instance.id }),
+        });
+        instance.currentLock = { requestId, entities };
+        entityOps.push({ schedulerId: entities[0]!, op: { rk: operationRowKey(), operation: '', input: undefined, requestId, signal: false, parentInstanceId: instance.id, kind: 'lock', lockSet: entities, position: 0 } });
+        effects.push(() => this.parts.entities.wake(entities[0]!));
+        return undefined;
+      }
       default:
         return `Unknown action type ${action.actionType} from the SDK.`;
     }
+  }
+
+  /**
+   * Ends the critical section: one release operation per entity, stored before the commit. From a
+   * ReleaseEntities action each takes a sequence number (the SDK counts one per entity) and is
+   * recorded as an EventSent; when the orchestration ends holding locks, they are released silently.
+   */
+  release(instance: InstanceState, draft: EpisodeDraft, recorded: boolean): undefined {
+    const lock = instance.currentLock;
+    instance.currentLock = undefined;
+    if (!lock) return undefined;
+    const requestId = `${lock.requestId}:release`;
+    for (const schedulerId of lock.entities) {
+      if (recorded) {
+        const id = instance.nextEventId++;
+        const Input = JSON.stringify({ id: requestId, op: null, signal: true, release: true, parent: instance.id });
+        draft.generated.push({ EventType: EventType.EventSent, EventId: id, Timestamp: nowIso(), InstanceId: schedulerId, Name: 'release', Input });
+      }
+      draft.entityOps.push({ schedulerId, op: { rk: operationRowKey(), operation: '', input: undefined, requestId, signal: false, parentInstanceId: instance.id, kind: 'release' } });
+      draft.effects.push(() => this.parts.entities.wake(schedulerId));
+    }
+    return undefined;
   }
 
   /** Host-allocated sequence numbers the SDK expects after retry failures, retry timers and HTTP 202s. */

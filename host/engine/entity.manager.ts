@@ -13,8 +13,17 @@ export interface EntityOperation {
   input: string | undefined;
   requestId: string;
   signal: boolean;
-  /** Orchestration waiting for the result (callEntity). */
+  /** Orchestration waiting for the result (callEntity); for lock and release, the lock's owner. */
   parentInstanceId?: string | undefined;
+  /**
+   * Critical sections (context.df.lock): `lock` asks for this entity on behalf of the owner and,
+   * once held, passes the request on to the next entity of the sorted lock set (the last one
+   * answers the owner); `release` ends the owner's hold.
+   */
+  kind?: 'lock' | 'release' | undefined;
+  /** Lock: scheduler ids of the whole lock set, sorted, and this entity's position in it. */
+  lockSet?: string[] | undefined;
+  position?: number | undefined;
 }
 
 export interface EntityResponse {
@@ -28,6 +37,10 @@ interface EntityRow {
   /** Request ids of the latest applied operations: a re-sent operation is not applied twice. */
   appliedIds: string[];
   pendingResponses: Array<{ instanceId: string; requestId: string; response: EntityResponse }>;
+  /** Lock requests to pass on to the next entity of their lock set (stored with the hold, sent after). */
+  pendingForwards: Array<{ schedulerId: string; op: EntityOperation }>;
+  /** Orchestration holding this entity in a critical section; its operations only run meanwhile. */
+  lockedBy: string | undefined;
 }
 
 /** How many applied request ids an entity remembers. */
@@ -91,7 +104,7 @@ export class EntityManager {
   async start(): Promise<void> {
     for await (const entity of this.entities.listEntities<Record<string, unknown>>()) {
       const row = this.rowOf(entity);
-      if (row.pendingResponses.length) await this.sendResponses(String(entity['SchedulerId']), row);
+      if (row.pendingResponses.length || row.pendingForwards.length) await this.sendResponses(String(entity['SchedulerId']), row);
     }
     const pending = new Set<string>();
     for await (const op of this.operations.listEntities<Record<string, unknown>>({ queryOptions: { select: ['SchedulerId'] } })) pending.add(String(op['SchedulerId']));
@@ -118,6 +131,8 @@ export class EntityManager {
       Signal: op.signal,
       ...(op.input !== undefined ? { Input: await this.store.externalize(schedulerId, op.input) } : {}),
       ...(op.parentInstanceId ? { ParentInstanceId: op.parentInstanceId } : {}),
+      ...(op.kind ? { Kind: op.kind } : {}),
+      ...(op.lockSet ? { LockSet: JSON.stringify(op.lockSet), Position: op.position ?? 0 } : {}),
     };
     try {
       await withStorageRetry('storing an entity operation', () => this.operations.createEntity(entity));
@@ -139,12 +154,14 @@ export class EntityManager {
   }
 
   private rowOf(entity: Record<string, unknown> | undefined): EntityRow {
-    if (!entity) return { exists: false, state: undefined, appliedIds: [], pendingResponses: [] };
+    if (!entity) return { exists: false, state: undefined, appliedIds: [], pendingResponses: [], pendingForwards: [], lockedBy: undefined };
     return {
       exists: entity['Exists'] === true,
       state: entity['State'] as string | undefined,
       appliedIds: JSON.parse((entity['AppliedIds'] as string | undefined) ?? '[]') as string[],
       pendingResponses: JSON.parse((entity['PendingResponses'] as string | undefined) ?? '[]') as EntityRow['pendingResponses'],
+      pendingForwards: JSON.parse((entity['PendingForwards'] as string | undefined) ?? '[]') as EntityRow['pendingForwards'],
+      lockedBy: (entity['LockedBy'] as string | undefined) || undefined,
     };
   }
 
@@ -175,30 +192,88 @@ export class EntityManager {
       });
   }
 
-  /** Runs the entity's pending operations in batches of up to 100, in order. */
+  /**
+   * Runs the entity's pending operations in order, in batches of up to 100. While an orchestration
+   * holds the entity in a critical section, only its operations run; the others wait, in order,
+   * until it releases the entity. A lock or release ends a pass, so waiting operations come first.
+   */
   private async drain(schedulerId: string): Promise<void> {
     const { name, key } = parseSchedulerId(schedulerId);
     for (;;) {
       if (this.stopping) return;
       const row = await this.readRow(schedulerId);
-      if (row.pendingResponses.length) await this.sendResponses(schedulerId, row);
-      const ops: Array<Record<string, unknown>> = [];
+      if (row.pendingResponses.length || row.pendingForwards.length) await this.sendResponses(schedulerId, row);
+      const seen = new Set(row.appliedIds);
+      const done: Array<Record<string, unknown>> = [];
+      const batch: Array<Record<string, unknown>> = [];
+      let control: Record<string, unknown> | undefined;
       const filter = odata`PartitionKey eq ${encodeKey(schedulerId)}`;
       for await (const op of this.operations.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-        ops.push(op);
-        if (ops.length >= 100) break;
-      }
-      if (ops.length === 0) return;
-      const seen = new Set(row.appliedIds);
-      const fresh = ops.filter((op) => {
         const id = String(op['RequestId']);
-        if (seen.has(id)) return false;
+        if (seen.has(id)) {
+          done.push(op);
+          continue;
+        }
+        if (row.lockedBy !== undefined && op['ParentInstanceId'] !== row.lockedBy) continue;
+        if (op['Kind'] === 'lock' || op['Kind'] === 'release') {
+          if (batch.length === 0) control = op;
+          break;
+        }
         seen.add(id);
-        return true;
-      });
-      if (fresh.length) await this.runBatch(schedulerId, name, key, row, fresh);
-      await this.deleteOperations(ops);
+        batch.push(op);
+        if (batch.length >= 100) break;
+      }
+      if (batch.length) await this.runBatch(schedulerId, name, key, row, batch);
+      else if (control) await this.applyLockOperation(schedulerId, name, key, row, control);
+      const finished = [...done, ...batch, ...(control ? [control] : [])];
+      if (finished.length === 0) return;
+      await this.deleteOperations(finished);
     }
+  }
+
+  /** A lock takes the entity for its owner and passes the request on (or answers it); a release frees it. */
+  private async applyLockOperation(schedulerId: string, name: string, key: string, row: EntityRow, op: Record<string, unknown>): Promise<void> {
+    const owner = String(op['ParentInstanceId']);
+    const requestId = String(op['RequestId']);
+    const pendingResponses: EntityRow['pendingResponses'] = [];
+    const pendingForwards: EntityRow['pendingForwards'] = [];
+    let lockedBy = row.lockedBy;
+    if (op['Kind'] === 'lock') {
+      lockedBy = owner;
+      const lockSet = JSON.parse(String(op['LockSet'] ?? '[]')) as string[];
+      const position = Number(op['Position'] ?? 0);
+      const next = lockSet[position + 1];
+      if (next) {
+        pendingForwards.push({ schedulerId: next, op: { rk: operationRowKey(), operation: '', input: undefined, requestId, signal: false, parentInstanceId: owner, kind: 'lock', lockSet, position: position + 1 } });
+      } else {
+        // The whole set is held: the owner's LockTask completes (the SDK ignores the payload).
+        pendingResponses.push({ instanceId: owner, requestId: requestId, response: { result: JSON.stringify(lockSet) } });
+      }
+    } else if (lockedBy === owner) {
+      lockedBy = undefined;
+    }
+    const updated: EntityRow = { ...row, appliedIds: [...row.appliedIds, requestId].slice(-appliedIdsKept), pendingResponses, pendingForwards, lockedBy };
+    await this.writeRow(schedulerId, name, key, updated, await this.store.externalize(schedulerId, row.exists ? row.state : undefined));
+    this.log(`Entity ${schedulerId}: ${op['Kind'] === 'lock' ? 'locked' : 'released'} by orchestration ${owner}`);
+    await this.sendResponses(schedulerId, updated);
+  }
+
+  private async writeRow(schedulerId: string, name: string, key: string, row: EntityRow, storedState: string | undefined): Promise<void> {
+    const entity: TableEntity = {
+      partitionKey: encodeKey(schedulerId),
+      rowKey: '',
+      SchedulerId: schedulerId,
+      Name: name,
+      Key: key,
+      Exists: row.exists,
+      ...(storedState !== undefined ? { State: storedState } : {}),
+      AppliedIds: JSON.stringify(row.appliedIds),
+      LastModifiedTime: new Date(),
+      PendingResponses: JSON.stringify(row.pendingResponses),
+      PendingForwards: JSON.stringify(row.pendingForwards),
+      LockedBy: row.lockedBy ?? '',
+    };
+    await withStorageRetry('updating an entity', () => this.entities.upsertEntity(entity, 'Replace'));
   }
 
   private async runBatch(schedulerId: string, name: string, key: string, row: EntityRow, ops: Array<Record<string, unknown>>): Promise<void> {
@@ -237,33 +312,30 @@ export class EntityManager {
       pendingResponses.push({ instanceId: parent, requestId: String(op['RequestId']), response });
     });
     const state = result.entityExists ? await this.store.externalize(schedulerId, result.entityState) : undefined;
-    const entity: TableEntity = {
-      partitionKey: encodeKey(schedulerId),
-      rowKey: '',
-      SchedulerId: schedulerId,
-      Name: name,
-      Key: key,
-      Exists: result.entityExists === true,
-      ...(state !== undefined ? { State: state } : {}),
-      AppliedIds: JSON.stringify([...row.appliedIds, ...batch.map((op) => op.id)].slice(-appliedIdsKept)),
-      LastModifiedTime: new Date(),
-      PendingResponses: JSON.stringify(pendingResponses),
+    const updated: EntityRow = {
+      ...row,
+      exists: result.entityExists === true,
+      appliedIds: [...row.appliedIds, ...batch.map((op) => op.id)].slice(-appliedIdsKept),
+      pendingResponses,
+      pendingForwards: [],
     };
-    await withStorageRetry('updating an entity', () => this.entities.upsertEntity(entity, 'Replace'));
+    await this.writeRow(schedulerId, name, key, updated, state);
     const failures = (result.results ?? []).filter((r) => r.isError).length;
     this.log(`Executed 'Functions.${registration?.name ?? name}' (${failures ? `Failed ${failures} of ${ops.length} operations` : 'Succeeded'}, Entity=${schedulerId}, Operations=${ops.length}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
     for (const signal of result.signals ?? []) {
       const target = entitySchedulerId(signal.target.name, signal.target.key);
       await this.enqueue(target, { rk: operationRowKey(), operation: signal.name, input: signal.input || undefined, requestId: randomUUID(), signal: true });
     }
-    await this.sendResponses(schedulerId, { ...row, pendingResponses });
+    await this.sendResponses(schedulerId, updated);
   }
 
   private async sendResponses(schedulerId: string, row: EntityRow): Promise<void> {
-    if (row.pendingResponses.length === 0) return;
+    if (row.pendingResponses.length === 0 && row.pendingForwards.length === 0) return;
     for (const pending of row.pendingResponses) await this.respond(pending.instanceId, pending.requestId, pending.response);
+    // Re-sending after a crash stores the same row again (same row key): applied once.
+    for (const forward of row.pendingForwards) await this.enqueue(forward.schedulerId, forward.op);
     await withStorageRetry('updating an entity', () =>
-      this.entities.updateEntity({ partitionKey: encodeKey(schedulerId), rowKey: '', PendingResponses: '[]' }, 'Merge'),
+      this.entities.updateEntity({ partitionKey: encodeKey(schedulerId), rowKey: '', PendingResponses: '[]', PendingForwards: '[]' }, 'Merge'),
     );
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { terminalStatuses, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
 import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
-import { checkDeterminism, locksUnsupported, needsAllocation, wakeIdsFor, type ActionScheduler, type EpisodeDraft } from './action.scheduler.js';
+import { checkDeterminism, needsAllocation, wakeIdsFor, type ActionScheduler, type EpisodeDraft } from './action.scheduler.js';
 import type { EntityManager, EntityOperation } from './entity.manager.js';
 import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, stateOfOrchestratorError, type HistoryEvent, type OrchestratorState } from './history.js';
 import { lineOf, type EpisodeSnapshot } from './history.log.js';
@@ -183,8 +183,6 @@ export class EpisodeRunner {
       failure = `The orchestrator function '${instance.record.name}' is not registered in this app.`;
     } else {
       ({ state, failure } = await this.invokeOrchestrator(registration, instance, newEvents));
-      // The host announces replay schema V3, so the SDK's lock() throws advising an extension upgrade.
-      if (failure?.includes('lock requires a Durable Functions extension that supports OOProc schema V4')) failure = locksUnsupported;
     }
 
     if (state) {
@@ -232,6 +230,8 @@ export class EpisodeRunner {
     } else if (instance.status === 'Pending') {
       instance.status = 'Running';
     }
+    // An orchestration that ends inside a critical section releases its entities.
+    if (terminal) this.parts.scheduler.release(instance, draft, false);
 
     await this.commit(instance, newEvents, generated, continueWith, entityOps.length ? () => this.storeEntityOps(entityOps) : undefined);
     this.setWake(instance, wake);
@@ -253,7 +253,7 @@ export class EpisodeRunner {
     const payload =
       `{"history":[${history}],"input":${instance.input ?? 'null'},"instanceId":${JSON.stringify(instance.id)},` +
       `"isReplaying":${instance.history.length > 0},"parentInstanceId":${JSON.stringify(instance.record.parentInstanceId ?? null)},` +
-      `"upperSchemaVersion":1,"upperSchemaVersionNew":2,"longRunningTimerIntervalDuration":"3.00:00:00",` +
+      `"upperSchemaVersion":1,"upperSchemaVersionNew":3,"longRunningTimerIntervalDuration":"3.00:00:00",` +
       // The host keeps timers in history and re-arms them on start, so any length is one timer.
       `"maximumShortTimerDuration":"36500.00:00:00","defaultHttpAsyncRequestSleepTimeMillseconds":30000}`;
     try {
@@ -329,7 +329,9 @@ export class EpisodeRunner {
     const newEvents: HistoryEvent[] = [startedEvent, control];
     const generated: HistoryEvent[] = [];
     let finished = false;
+    const draft: EpisodeDraft = { generated, effects: [], episodeTime: startedEvent.Timestamp, entityOps: [] };
     if (control.EventType === EventType.ExecutionTerminated) {
+      this.parts.scheduler.release(instance, draft, false);
       instance.status = 'Terminated';
       instance.output = control.Input ?? 'null';
       generated.push({ EventType: EventType.ExecutionCompleted, EventId: -1, Timestamp: nowIso(), OrchestrationStatus: 'Terminated', Result: instance.output });
@@ -339,7 +341,8 @@ export class EpisodeRunner {
     } else if (control.EventType === EventType.ExecutionResumed) {
       if (instance.status === 'Suspended') instance.status = instance.history.length ? 'Running' : 'Pending';
     }
-    await this.commit(instance, newEvents, generated);
+    await this.commit(instance, newEvents, generated, undefined, draft.entityOps.length ? () => this.storeEntityOps(draft.entityOps) : undefined);
+    for (const effect of draft.effects) effect();
     this.parts.log(`Instance ${instance.id} (${instance.record.name}): ${control.EventType === EventType.ExecutionTerminated ? 'terminated' : instance.status === 'Suspended' ? 'suspended' : 'resumed'}${control.Reason ? `: ${control.Reason}` : ''}`);
     if (finished) await this.finish(instance);
   }

@@ -42,6 +42,8 @@ export interface EpisodeSnapshot {
   r?: Record<string, RetrySnapshot>;
   /** Cancelled timer ids. */
   x?: number[];
+  /** Entity critical section held: lock request id and the entities' scheduler ids. */
+  l?: { id: string; e: string[] };
   /** Continue-as-new: the next execution. */
   next?: { executionId: string; input: string | undefined };
 }

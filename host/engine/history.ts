@@ -102,6 +102,9 @@ export interface Action {
   taskId?: number;
   /** CallEntity / SignalEntity. */
   operation?: string;
+  /** LockEntities: the critical section's request id and entities. */
+  lockRequestId?: string;
+  lockSet?: Array<{ name: string; key: string }>;
 }
 
 export interface OrchestratorState {

@@ -59,6 +59,8 @@ export class InstanceState {
   persistedKeys = new Set<string>();
   retries = new Map<number, RetryState>();
   canceledTimers = new Set<number>();
+  /** Entity critical section (context.df.lock) the orchestration holds or has asked for. */
+  currentLock: { requestId: string; entities: string[] } | undefined;
   timers = new Map<number, NodeJS.Timeout>();
   writeChain: Promise<unknown> = Promise.resolve();
   episodeRunning = false;
@@ -121,6 +123,7 @@ export class InstanceState {
     this.output = snapshot.out;
     this.retries = retriesOf(snapshot);
     this.canceledTimers = new Set(snapshot.x ?? []);
+    this.currentLock = snapshot.l ? { requestId: snapshot.l.id, entities: snapshot.l.e } : undefined;
   }
 
   snapshot(next?: EpisodeSnapshot['next']): EpisodeSnapshot {
@@ -133,6 +136,7 @@ export class InstanceState {
       );
     }
     if (this.canceledTimers.size) snapshot.x = [...this.canceledTimers];
+    if (this.currentLock) snapshot.l = { id: this.currentLock.requestId, e: this.currentLock.entities };
     if (next) snapshot.next = next;
     return snapshot;
   }

@@ -25,6 +25,25 @@ describe('startHost()', () => {
     expect(lines.some((line) => line.startsWith("Executed 'Functions.hello' (Succeeded"))).toBe(true);
   });
 
+  it('keeps an entity critical section across a restart: others still wait, and the owner releases it', async () => {
+    const key = `lock-restart-${Date.now()}`;
+    const id = await startOrchestration(host.url, 'lockHold', key);
+    await waitForStatus(host.url, id, (s) => s['customStatus'] === 'locked');
+    await host.stop();
+    host = await startHost({ appRoot: fixtureApp, port: 0, hubName: host.hubName, blobPollIntervalMs: 0, log: (line) => lines.push(line) });
+    const journalUrl = `${host.url}/runtime/webhooks/durabletask/entities/journal/${key}`;
+    expect((await fetch(`${journalUrl}?op=append`, { method: 'POST', body: '"outsider"' })).status).toBe(202);
+    expect((await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/go`, { method: 'POST', body: 'true' })).status).toBe(202);
+    expect((await waitForStatus(host.url, id))['output']).toEqual({ held: 2, value: 0, lockedAfter: false });
+    let journal: unknown[] = [];
+    for (let attempt = 0; attempt < 200 && journal.length < 3; attempt++) {
+      const response = await fetch(journalUrl);
+      if (response.ok) journal = (await response.json()) as unknown[];
+      if (journal.length < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(journal).toEqual(['owner', 'outsider', 'owner again']);
+  });
+
   it('keeps a long durable timer across a restart of the host and still reacts to the event it races', async () => {
     const tenDays = 10 * 24 * 3600 * 1000;
     const id = await startOrchestration(host.url, 'eventRace', { timeoutMs: tenDays });

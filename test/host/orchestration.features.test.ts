@@ -25,6 +25,18 @@ async function documentedHistoryOf(instanceId: string): Promise<Array<Record<str
   return body.historyEvents as Array<Record<string, unknown>>;
 }
 
+/** Polls an entity's state until `done` says it is what the test waits for. */
+async function waitForEntity(url: string, done: (entries: unknown[]) => boolean): Promise<unknown[]> {
+  let entries: unknown[] = [];
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const response = await fetch(url);
+    if (response.ok) entries = (await response.json()) as unknown[];
+    if (done(entries)) return entries;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return entries;
+}
+
 describe('orchestration features', () => {
   it('fans out and in over activities', async () => {
     const status = await run('fanOut', { count: 50, tag: 'features' });
@@ -144,10 +156,27 @@ describe('orchestration features', () => {
     expect(String(status['output'])).toMatch(/custom status is \d+ bytes.*16 KB/);
   });
 
-  it('fails an orchestration that enters an entity critical section (context.df.lock) with a reason naming the host limitation', async () => {
-    const status = await run('lockFlow', `lock-${Date.now()}`);
+  it('holds entities in a critical section (context.df.lock): operations of others wait until the owner releases them', async () => {
+    const key = `lock-${Date.now()}`;
+    const entities = `${host.url}/runtime/webhooks/durabletask/entities`;
+    const id = await startOrchestration(host.url, 'lockHold', key);
+    await waitForStatus(host.url, id, (s) => s['customStatus'] === 'locked');
+    // Sent while the owner holds the journal: stored now, run only after the release.
+    expect((await fetch(`${entities}/journal/${key}?op=append`, { method: 'POST', body: '"outsider"' })).status).toBe(202);
+    expect((await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/go`, { method: 'POST', body: 'true' })).status).toBe(202);
+    const status = await waitForStatus(host.url, id);
+    expect(status['output']).toEqual({ held: 2, value: 0, lockedAfter: false });
+    const journal = await waitForEntity(`${entities}/journal/${key}`, (entries) => entries.length === 3);
+    expect(journal).toEqual(['owner', 'outsider', 'owner again']);
+  });
+
+  it('releases the entities of an orchestration that fails inside a critical section', async () => {
+    const key = `lock-fail-${Date.now()}`;
+    const entities = `${host.url}/runtime/webhooks/durabletask/entities`;
+    const status = await run('lockThenFail', key);
     expect(status['runtimeStatus']).toBe('Failed');
-    expect(String(status['output'])).toContain('Entity critical sections (context.df.lock) are not supported by this local host');
+    expect((await fetch(`${entities}/journal/${key}?op=append`, { method: 'POST', body: '"after"' })).status).toBe(202);
+    expect(await waitForEntity(`${entities}/journal/${key}`, (entries) => entries.length === 2)).toEqual(['inside', 'after']);
   });
 
   it('calls HTTP endpoints, polling 202 + Location responses', async () => {
