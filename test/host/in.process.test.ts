@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startHost, type RunningHost } from '../../host/host.js';
-import { fixtureApp, startOrchestration, waitForStatus } from './support/host.process.js';
+import { fixtureApp, startOrchestration, waitForEntityState, waitForStatus } from './support/host.process.js';
 
 /** The programmatic entry point the demo and e2e tests use: startHost() in this process. */
 let host: RunningHost;
@@ -31,17 +31,10 @@ describe('startHost()', () => {
     await waitForStatus(host.url, id, (s) => s['customStatus'] === 'locked');
     await host.stop();
     host = await startHost({ appRoot: fixtureApp, port: 0, hubName: host.hubName, blobPollIntervalMs: 0, log: (line) => lines.push(line) });
-    const journalUrl = `${host.url}/runtime/webhooks/durabletask/entities/journal/${key}`;
-    expect((await fetch(`${journalUrl}?op=append`, { method: 'POST', body: '"outsider"' })).status).toBe(202);
+    expect((await fetch(`${host.url}/runtime/webhooks/durabletask/entities/journal/${key}?op=append`, { method: 'POST', body: '"outsider"' })).status).toBe(202);
     expect((await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/go`, { method: 'POST', body: 'true' })).status).toBe(202);
     expect((await waitForStatus(host.url, id))['output']).toEqual({ held: 2, value: 0, lockedAfter: false });
-    let journal: unknown[] = [];
-    for (let attempt = 0; attempt < 200 && journal.length < 3; attempt++) {
-      const response = await fetch(journalUrl);
-      if (response.ok) journal = (await response.json()) as unknown[];
-      if (journal.length < 3) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(journal).toEqual(['owner', 'outsider', 'owner again']);
+    expect(await waitForEntityState(host.url, 'journal', key, (entries) => Array.isArray(entries) && entries.length === 3)).toEqual(['owner', 'outsider', 'owner again']);
   });
 
   it('keeps a long durable timer across a restart of the host and still reacts to the event it races', async () => {

@@ -1,7 +1,7 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { json, startHostProcess, startOrchestration, waitForStatus, type HostProcess } from './support/host.process.js';
+import { json, startHostProcess, startOrchestration, waitForEntityState, waitForStatus, type HostProcess } from './support/host.process.js';
 
 /** Orchestration features through the host's HTTP API, with the fixture app and real Azurite. */
 let host: HostProcess;
@@ -23,18 +23,6 @@ async function run(name: string, input?: unknown): Promise<Record<string, unknow
 async function documentedHistoryOf(instanceId: string): Promise<Array<Record<string, unknown>>> {
   const body = await json(fetch(`${host.url}/runtime/webhooks/durabletask/instances/${instanceId}?showHistory=true`));
   return body.historyEvents as Array<Record<string, unknown>>;
-}
-
-/** Polls an entity's state until `done` says it is what the test waits for. */
-async function waitForEntity(url: string, done: (entries: unknown[]) => boolean): Promise<unknown[]> {
-  let entries: unknown[] = [];
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const response = await fetch(url);
-    if (response.ok) entries = (await response.json()) as unknown[];
-    if (done(entries)) return entries;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return entries;
 }
 
 describe('orchestration features', () => {
@@ -166,8 +154,7 @@ describe('orchestration features', () => {
     expect((await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/go`, { method: 'POST', body: 'true' })).status).toBe(202);
     const status = await waitForStatus(host.url, id);
     expect(status['output']).toEqual({ held: 2, value: 0, lockedAfter: false });
-    const journal = await waitForEntity(`${entities}/journal/${key}`, (entries) => entries.length === 3);
-    expect(journal).toEqual(['owner', 'outsider', 'owner again']);
+    expect(await waitForEntityState(host.url, 'journal', key, (entries) => Array.isArray(entries) && entries.length === 3)).toEqual(['owner', 'outsider', 'owner again']);
   });
 
   it('releases the entities of an orchestration that fails inside a critical section', async () => {
@@ -176,7 +163,7 @@ describe('orchestration features', () => {
     const status = await run('lockThenFail', key);
     expect(status['runtimeStatus']).toBe('Failed');
     expect((await fetch(`${entities}/journal/${key}?op=append`, { method: 'POST', body: '"after"' })).status).toBe(202);
-    expect(await waitForEntity(`${entities}/journal/${key}`, (entries) => entries.length === 2)).toEqual(['inside', 'after']);
+    expect(await waitForEntityState(host.url, 'journal', key, (entries) => Array.isArray(entries) && entries.length === 2)).toEqual(['inside', 'after']);
   });
 
   it('calls HTTP endpoints, polling 202 + Location responses', async () => {

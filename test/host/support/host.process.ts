@@ -140,6 +140,18 @@ export async function waitForStatus(
   }
 }
 
+/** Polls an entity's state (through the management API) until `until` holds; returns the last state read. */
+export async function waitForEntityState(url: string, name: string, key: string, until: (state: unknown) => boolean, timeoutMs = 10_000): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  let state: unknown;
+  for (;;) {
+    const response = await fetch(`${url}/runtime/webhooks/durabletask/entities/${name}/${encodeURIComponent(key)}`);
+    if (response.ok) state = await response.json();
+    if (until(state) || Date.now() > deadline) return state;
+    await sleep(50);
+  }
+}
+
 /** Starts an orchestration of the fixture app through its HTTP starter; returns the instance id. */
 export async function startOrchestration(url: string, name: string, input?: unknown, instanceId?: string): Promise<string> {
   const response = await fetch(`${url}/api/start/${name}${instanceId ? `/${encodeURIComponent(instanceId)}` : ''}`, {
