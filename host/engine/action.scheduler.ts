@@ -1,5 +1,5 @@
 import { retryTimeoutsEnforceable } from '../worker.shim.js';
-import { entitySchedulerId, operationRowKey, type EntityManager, type EntityOperation } from './entity.manager.js';
+import { entitySchedulerId, operationRowKey, releaseRequestId, type EntityManager, type EntityOperation } from './entity.manager.js';
 import {
   ActionType,
   EventType,
@@ -166,7 +166,7 @@ export class ActionScheduler {
     const lock = instance.currentLock;
     instance.currentLock = undefined;
     if (!lock) return undefined;
-    const requestId = `${lock.requestId}:release`;
+    const requestId = releaseRequestId(lock.requestId);
     for (const schedulerId of lock.entities) {
       if (recorded) {
         const id = instance.nextEventId++;

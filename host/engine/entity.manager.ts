@@ -53,6 +53,11 @@ export function operationRowKey(time = Date.now(), requestId: string = randomUUI
   return `${String(time).padStart(15, '0')}-${String(counter).padStart(6, '0')}-${requestId}`;
 }
 
+/** Request id of the release that ends the critical section with this lock request id. */
+export function releaseRequestId(lockRequestId: string): string {
+  return `${lockRequestId}:release`;
+}
+
 /** Scheduler id of an entity, as the SDK writes it: `@name@key` with the name in lower case. */
 export function entitySchedulerId(name: string, key: string): string {
   return `@${name.toLowerCase()}@${key}`;
@@ -238,7 +243,11 @@ export class EntityManager {
     const pendingResponses: EntityRow['pendingResponses'] = [];
     const pendingForwards: EntityRow['pendingForwards'] = [];
     let lockedBy = row.lockedBy;
-    if (op['Kind'] === 'lock') {
+    let outcome = op['Kind'] === 'lock' ? 'held' : 'released';
+    if (op['Kind'] === 'lock' && row.appliedIds.includes(releaseRequestId(requestId))) {
+      // The owner ended (terminated) while its request was on the way here: nothing to hold.
+      outcome = 'not held (the critical section had already ended)';
+    } else if (op['Kind'] === 'lock') {
       lockedBy = owner;
       const lockSet = JSON.parse(String(op['LockSet'] ?? '[]')) as string[];
       const position = Number(op['Position'] ?? 0);
@@ -254,7 +263,7 @@ export class EntityManager {
     }
     const updated: EntityRow = { ...row, appliedIds: [...row.appliedIds, requestId].slice(-appliedIdsKept), pendingResponses, pendingForwards, lockedBy };
     await this.writeRow(schedulerId, name, key, updated, await this.store.externalize(schedulerId, row.exists ? row.state : undefined));
-    this.log(`Entity ${schedulerId}: ${op['Kind'] === 'lock' ? 'locked' : 'released'} by orchestration ${owner}`);
+    this.log(`Entity ${schedulerId}: ${outcome} for orchestration ${owner}`);
     await this.sendResponses(schedulerId, updated);
   }
 

@@ -157,6 +157,24 @@ describe('orchestration features', () => {
     expect(await waitForEntityState(host.url, 'journal', key, (entries) => Array.isArray(entries) && entries.length === 3)).toEqual(['owner', 'outsider', 'owner again']);
   });
 
+  it('a terminated orchestration still waiting for its lock takes no entity once its request arrives', async () => {
+    const key = `lock-terminate-${Date.now()}`;
+    const api = `${host.url}/runtime/webhooks/durabletask`;
+    const holder = await startOrchestration(host.url, 'lockHold', key);
+    await waitForStatus(host.url, holder, (s) => s['customStatus'] === 'locked');
+    // The waiter's request queues at the counter (first in sorted order); terminating it sends
+    // releases that reach the journal before its request, forwarded once the holder lets go, does.
+    const waiter = await startOrchestration(host.url, 'lockHold', key);
+    // Running once its first episode (which stores the lock request) is committed.
+    await waitForStatus(host.url, waiter, (s) => s['runtimeStatus'] === 'Running');
+    expect((await fetch(`${api}/instances/${waiter}/terminate?reason=give-up`, { method: 'POST' })).status).toBe(202);
+    await waitForStatus(host.url, waiter);
+    expect((await fetch(`${api}/instances/${holder}/raiseEvent/go`, { method: 'POST', body: 'true' })).status).toBe(202);
+    await waitForStatus(host.url, holder);
+    expect((await fetch(`${api}/entities/journal/${key}?op=append`, { method: 'POST', body: '"free"' })).status).toBe(202);
+    expect(await waitForEntityState(host.url, 'journal', key, (entries) => Array.isArray(entries) && entries.length === 3)).toEqual(['owner', 'owner again', 'free']);
+  });
+
   it('releases the entities of an orchestration that fails inside a critical section', async () => {
     const key = `lock-fail-${Date.now()}`;
     const entities = `${host.url}/runtime/webhooks/durabletask/entities`;
