@@ -22,46 +22,12 @@ import {
 import type { StacCollection, StacItem } from '../../src/stac/stac.types.js';
 import { createAzureStacApiClient, createAzureTokenProvider, planetaryComputerProScope } from '../../src/stac/stac.api.token.js';
 import { startLoopbackStacApi, type LoopbackStacApi } from '../support/stac.api.server.js';
+import { base, itemUrls, sampleTile } from '../support/stac.sample.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 
 const schemasPresent = stacSchemasAvailable();
 if (!schemasPresent) console.warn(stacSchemasMissingNote);
 
-// The same tile and URLs test/unit/stac.build.test.ts builds its item from.
-const base = 'http://127.0.0.1:10000/devstoreaccount1';
-function sampleTile(overrides: Partial<TileCog> = {}): TileCog {
-  return {
-    itemId: 'dem-r0-c1',
-    window: { index: 1, row: 0, col: 1, x: 512, y: 0, width: 512, height: 300 },
-    blob: { container: 'cogs', name: 'dems/dem/dem-r0-c1.tif', url: `${base}/cogs/dems/dem/dem-r0-c1.tif` },
-    size: 123456,
-    checksum: `1220${'ab'.repeat(32)}`,
-    width: 512,
-    height: 300,
-    geoTransform: [505120, 10, 0, 6000000, 0, -10],
-    crs: { code: 'EPSG:32633', wkt2: 'PROJCRS["WGS 84 / UTM zone 33N"]', projjson: { type: 'ProjectedCRS' } },
-    bands: [
-      {
-        gdalDataType: 'Float32',
-        nodata: 'nan',
-        colorInterpretation: 'Gray',
-        hasColorTable: false,
-        description: '',
-        unit: 'metre',
-        statistics: { minimum: 1, maximum: 9, mean: 5, stddev: 2, valid_percent: 97.5, approximate: false },
-      },
-    ],
-    geometry: { type: 'Polygon', coordinates: [[[15, 54], [15, 53.9], [15.1, 53.9], [15.1, 54], [15, 54]]] },
-    bbox: [15, 53.9, 15.1, 54],
-    nativeBbox: [505120, 5997000, 510240, 6000000],
-    ...overrides,
-  };
-}
-const itemUrls = {
-  item: `${base}/stac/dems/dem-r0-c1/dem-r0-c1.json`,
-  collection: `${base}/stac/dems/collection.json`,
-  catalog: `${base}/stac/catalog.json`,
-};
 const datetime = '2026-11-25T17:00:00.000Z';
 
 function buildItem(overrides: Partial<TileCog> = {}): StacItem {
