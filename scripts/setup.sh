@@ -33,7 +33,9 @@ if [[ ! -f $stamp || package-lock.json -nt $stamp || ! -d node_modules/gdal-asyn
     log "npm ci (gdal-async built against system GDAL $(gdal-config --version); takes a few minutes the first time)"
     # node-gyp would otherwise download Node headers; the distribution's nodejs ships them.
     [[ -f /usr/include/node/node.h ]] && export npm_config_nodedir=/usr
-    npm ci --no-audit --no-fund --build-from-source=gdal-async --shared_gdal
+    # As environment variables rather than flags: npm 11 warns that unknown CLI configs will stop
+    # working; node-pre-gyp and node-gyp read the npm_config_* variables either way.
+    npm_config_build_from_source=gdal-async npm_config_shared_gdal=true npm ci --no-audit --no-fund
   else
     log "npm ci (gdal-async prebuilt binary)"
     npm ci --no-audit --no-fund
