@@ -33,8 +33,8 @@ if [[ ! -f $stamp || package-lock.json -nt $stamp || ! -d node_modules/gdal-asyn
     log "npm ci (gdal-async built against system GDAL $(gdal-config --version); takes a few minutes the first time)"
     # node-gyp would otherwise download Node headers; the distribution's nodejs ships them.
     [[ -f /usr/include/node/node.h ]] && export npm_config_nodedir=/usr
-    # As environment variables rather than flags: npm 11 warns that unknown CLI configs will stop
-    # working; node-pre-gyp and node-gyp read the npm_config_* variables either way.
+    # node-pre-gyp and node-gyp read these npm_config_* variables (npm 11 prints an "unknown
+    # config" warning for them, as it does for the equivalent --build-from-source flags).
     npm_config_build_from_source=gdal-async npm_config_shared_gdal=true npm ci --no-audit --no-fund
   else
     log "npm ci (gdal-async prebuilt binary)"
