@@ -2,7 +2,7 @@
  * What a person sees of a job, built from the orchestration status and the progress the
  * orchestrator keeps in its custom status. Pure, so it is unit-tested without a host.
  */
-import type { IngestInput, IngestOutput, IngestProgress } from '../pipeline/contracts.js';
+import type { IngestInput, IngestOutput, IngestProgress, IngestRoute } from '../pipeline/contracts.js';
 
 /** The fields of a Durable orchestration status this view reads. */
 export interface OrchestrationStatusLike {
@@ -20,6 +20,8 @@ export interface JobView {
   id: string;
   status: string;
   stage: IngestProgress['stage'] | 'pending';
+  /** `single-tile` (inline) or `fan-out` (one branch per tile), once validation has planned the tiles. */
+  route: IngestRoute | null;
   source: string | null;
   collection: string | null;
   tiles: { done: number; total: number };
@@ -54,6 +56,7 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     id: status.instanceId,
     status: status.runtimeStatus,
     stage: failed ? 'failed' : (progress?.stage ?? 'pending'),
+    route: progress?.route ?? null,
     source: progress?.source ?? (input ? `${input.source.container}/${input.source.name}` : null),
     collection: progress?.collection ?? input?.collection ?? null,
     tiles: { done: progress?.tilesDone ?? 0, total: progress?.tilesTotal ?? 0 },

@@ -13,6 +13,7 @@ import {
   type IngestInput,
   type IngestOutput,
   type IngestProgress,
+  type IngestRoute,
   type RegisteredItem,
   type ValidateRasterInput,
   type ValidationResult,
@@ -20,10 +21,14 @@ import {
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { planTiles } from '../raster/tile.plan.js';
 import { createActivityRetryOptions } from './retry.policy.js';
-import type { IngestTileInput } from './tile.orchestrator.js';
+import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
 /** How many tile failures the status and error message spell out. */
 const maxReportedFailures = 5;
+
+export function chooseRoute(tileCount: number): IngestRoute {
+  return tileCount === 1 ? 'single-tile' : 'fan-out';
+}
 
 /** A rejected or failed job: the message is what a person reads in the job's output. */
 export class IngestRejectedError extends Error {
@@ -62,35 +67,58 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   progress.tilesTotal = windows.length;
   context.df.setCustomStatus(progress);
 
-  const tileTasks = windows.map((window) => {
-    const tileInput: IngestTileInput = {
+  const tileInputs = windows.map(
+    (window): IngestTileInput => ({
       source: input.source,
       collection: input.collection,
       itemId: deriveItemId(input.source.name, window),
       window,
       options: input.options,
       datetime,
-    };
-    return context.df.callSubOrchestrator(orchestratorNames.ingestTile, tileInput, deriveTileInstanceId(context.df.instanceId, window));
-  });
+    }),
+  );
 
-  // Task.any schedules every branch at once; each branch is then awaited on its own (yielding
-  // an already scheduled task does not schedule it again), so the status counts tiles as they
-  // register and one failed branch does not hide the outcome of the others.
-  yield context.df.Task.any(tileTasks);
   const items: RegisteredItem[] = [];
   const failures: string[] = [];
-  for (const [index, task] of tileTasks.entries()) {
-    try {
-      items.push((yield task) as RegisteredItem);
-      progress.tilesDone = items.length;
-      progress.itemsRegistered = items.length;
-    } catch (error) {
-      failures.push(`tile ${deriveItemId(input.source.name, windows[index]!)}: ${error instanceof Error ? error.message : String(error)}`);
-      // Custom status is limited to 16 KB: keep the first few reasons, count the rest.
-      progress.errors = failures.slice(0, maxReportedFailures);
-    }
+  const recordFailure = (itemId: string, error: unknown): void => {
+    failures.push(`tile ${itemId}: ${error instanceof Error ? error.message : String(error)}`);
+    // Custom status is limited to 16 KB: keep the first few reasons, count the rest.
+    progress.errors = failures.slice(0, maxReportedFailures);
+  };
+  const recordItem = (item: RegisteredItem): void => {
+    items.push(item);
+    progress.tilesDone = items.length;
+    progress.itemsRegistered = items.length;
+  };
+
+  if (chooseRoute(windows.length) === 'single-tile') {
+    // A small raster is one tile: its steps run inline, without a sub-orchestration to start,
+    // replay and wait for.
+    progress.route = 'single-tile';
     context.df.setCustomStatus(progress);
+    try {
+      recordItem(yield* runTileSteps(context, tileInputs[0]!, () => undefined));
+    } catch (error) {
+      recordFailure(tileInputs[0]!.itemId, error);
+    }
+  } else {
+    progress.route = 'fan-out';
+    context.df.setCustomStatus(progress);
+    const tileTasks = tileInputs.map((tileInput) =>
+      context.df.callSubOrchestrator(orchestratorNames.ingestTile, tileInput, deriveTileInstanceId(context.df.instanceId, tileInput.window)),
+    );
+    // Task.any schedules every branch at once; each branch is then awaited on its own (yielding
+    // an already scheduled task does not schedule it again), so the status counts tiles as they
+    // register and one failed branch does not hide the outcome of the others.
+    yield context.df.Task.any(tileTasks);
+    for (const [index, task] of tileTasks.entries()) {
+      try {
+        recordItem((yield task) as RegisteredItem);
+      } catch (error) {
+        recordFailure(tileInputs[index]!.itemId, error);
+      }
+      context.df.setCustomStatus(progress);
+    }
   }
   if (failures.length > 0) {
     const more = failures.length > maxReportedFailures ? ` (and ${failures.length - maxReportedFailures} more)` : '';

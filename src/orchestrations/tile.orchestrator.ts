@@ -3,7 +3,7 @@
  * appear while other tiles are still being made. A branch retries its own activities; when it
  * fails for good, only this branch has failed (and `rewind` re-runs only it).
  */
-import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
+import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import {
   activityNames,
   type CreateTileCogInput,
@@ -27,11 +27,17 @@ export interface IngestTileInput {
 
 export type TileStage = 'creating-cog' | 'registering' | 'registered';
 
-export const ingestTileOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
-  const input = context.df.getInput<IngestTileInput>();
+/**
+ * The steps of one tile, shared by the tile sub-orchestration and by the parent's single-tile
+ * route. `reportStage` lets the caller show progress in its own custom status.
+ */
+export function* runTileSteps(
+  context: OrchestrationContext,
+  input: IngestTileInput,
+  reportStage: (stage: TileStage) => void,
+): Generator<Task, RegisteredItem, unknown> {
   const retry = createActivityRetryOptions();
-
-  context.df.setCustomStatus({ stage: 'creating-cog' satisfies TileStage, itemId: input.itemId });
+  reportStage('creating-cog');
   const cogInput: CreateTileCogInput = {
     source: input.source,
     collection: input.collection,
@@ -41,10 +47,14 @@ export const ingestTileOrchestrator: OrchestrationHandler = function* (context: 
   };
   const tile = (yield context.df.callActivityWithRetry(activityNames.createTileCog, retry, cogInput)) as TileCog;
 
-  context.df.setCustomStatus({ stage: 'registering' satisfies TileStage, itemId: input.itemId });
+  reportStage('registering');
   const registerInput: RegisterTileItemInput = { collection: input.collection, source: input.source, tile, datetime: input.datetime };
   const item = (yield context.df.callActivityWithRetry(activityNames.registerTileItem, retry, registerInput)) as RegisteredItem;
-
-  context.df.setCustomStatus({ stage: 'registered' satisfies TileStage, itemId: input.itemId });
+  reportStage('registered');
   return item;
+}
+
+export const ingestTileOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
+  const input = context.df.getInput<IngestTileInput>();
+  return yield* runTileSteps(context, input, (stage) => context.df.setCustomStatus({ stage, itemId: input.itemId }));
 };

@@ -165,12 +165,17 @@ export interface FinalizedCollection {
   itemCount: number;
 }
 
+/** Small rasters (one tile) run their steps inline; larger ones fan out one branch per tile. */
+export type IngestRoute = 'single-tile' | 'fan-out';
+
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */
 export interface IngestProgress {
   /** `<container>/<blob>`: in the status itself, because instance lists omit inputs. */
   source: string;
   collection: string;
   stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed';
+  /** How the tiles are made, once known. */
+  route?: IngestRoute;
   tilesDone: number;
   tilesTotal: number;
   itemsRegistered: number;

@@ -135,6 +135,47 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
   });
 });
 
+describe('ingestRaster routing', () => {
+  it('runs a one-tile raster inline: COG, item and finalize in the job itself, no sub-orchestration', async () => {
+    const small = { ...info, width: 300, height: 200 };
+    const history = new HistoryBuilder().episode('ingestRaster', input).taskScheduled(0, 'validateRaster').episodeDone().episode().taskCompleted(0, { accepted: true, info: small });
+    const cog = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(cog).map((a) => [a.actionType, a.functionName])).toEqual([
+      [1, 'validateRaster'],
+      [1, 'createTileCog'],
+    ]);
+    expect(cog.customStatus).toMatchObject({ stage: 'creating-cogs', route: 'single-tile', tilesTotal: 1 });
+
+    const tile = { itemId: 'dem-alps-r0-c0', size: 7 } as TileCog;
+    history.taskScheduled(1, 'createTileCog').episodeDone().episode().taskCompleted(1, tile);
+    history.taskScheduled(2, 'registerTileItem').episodeDone().episode().taskCompleted(2, item('dem-alps-r0-c0', 7));
+    const finalizing = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(finalizing).map((a) => a.functionName)).toEqual(['validateRaster', 'createTileCog', 'registerTileItem', 'finalizeCollection']);
+    expect(finalizing.customStatus).toMatchObject({ stage: 'finalizing', tilesDone: 1, itemsRegistered: 1 });
+  });
+
+  it('reports a failed inline tile like a failed branch', async () => {
+    const small = { ...info, width: 300, height: 200 };
+    const history = new HistoryBuilder()
+      .episode('ingestRaster', input)
+      .taskScheduled(0, 'validateRaster')
+      .episodeDone()
+      .episode()
+      .taskCompleted(0, { accepted: true, info: small })
+      .taskScheduled(1, 'createTileCog')
+      .episodeDone();
+    // Four attempts, each followed by its back-off timer (the last one too: see the protocol notes).
+    let id = 1;
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      history.episode().taskFailed(id, 'no space left on device').timerCreated(id + 1).episodeDone().episode().timerFired(id + 1);
+      id += 2;
+      if (attempt < 4) history.taskScheduled(id, 'createTileCog').episodeDone();
+    }
+    const state = await replay(ingestRasterOrchestrator, history, input);
+    expect(state.error).toMatch(/1 of 1 tiles failed: tile dem-alps-r0-c0: .*no space left on device/);
+  });
+});
+
 describe('ingestTile orchestrator', () => {
   const tileInput: IngestTileInput = {
     source: input.source,
