@@ -6,7 +6,7 @@ import * as df from 'durable-functions';
 import { z } from 'zod';
 import { buildJobView } from '../jobs/job.view.js';
 import { jobInstancePrefix } from '../jobs/job.id.js';
-import { submitJob } from '../jobs/job.submit.js';
+import { isInstanceNotFound, submitJob } from '../jobs/job.submit.js';
 import { orchestratorNames } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseBlobPath } from '../storage/blob.store.js';
@@ -42,10 +42,11 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
   if (result.outcome === 'source-missing') return problem(404, 'Source not found', result.message, { fields: ['source'] });
   if (result.outcome === 'existing') {
     const status = await client.getStatus(result.instanceId);
+    const management = client.createHttpManagementPayload(result.instanceId);
     return {
       status: 200,
-      headers: { Location: client.createHttpManagementPayload(result.instanceId).statusQueryGetUri },
-      jsonBody: { ...client.createHttpManagementPayload(result.instanceId), existing: true, job: buildJobView(status) },
+      headers: { Location: management.statusQueryGetUri },
+      jsonBody: { ...management, existing: true, job: buildJobView(status) },
     };
   }
   context.log(`Started job ${result.instanceId} for ${parsed.data.source}`);
@@ -58,8 +59,10 @@ export async function getJobHandler(request: HttpRequest, context: InvocationCon
   let status: df.DurableOrchestrationStatus;
   try {
     status = await client.getStatus(id);
-  } catch {
-    return problem(404, 'Job not found', `No job has id "${id}"`);
+  } catch (error) {
+    // Only an unknown id is a 404; a storage or host failure stays a 500 with its own message.
+    if (isInstanceNotFound(error)) return problem(404, 'Job not found', `No job has id "${id}"`);
+    throw error;
   }
   if (status.name !== orchestratorNames.ingestRaster) return problem(404, 'Job not found', `"${id}" is not an ingestion job`);
   return { status: 200, jsonBody: buildJobView(status) };

@@ -21,13 +21,17 @@ export type SubmitJobResult =
   | { outcome: 'existing'; instanceId: string }
   | { outcome: 'source-missing'; message: string };
 
+/** The durable client reports an unknown instance by throwing an error that names the 404. */
+export function isInstanceNotFound(error: unknown): boolean {
+  return error instanceof Error && /\b404\b|not found/i.test(error.message);
+}
+
 async function instanceExists(client: DurableClient, instanceId: string): Promise<boolean> {
   try {
     await client.getStatus(instanceId);
     return true;
   } catch (error) {
-    // The client throws on 404; anything else is a real failure.
-    if (error instanceof Error && /404|not found/i.test(error.message)) return false;
+    if (isInstanceNotFound(error)) return false;
     throw error;
   }
 }

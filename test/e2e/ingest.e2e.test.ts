@@ -174,10 +174,13 @@ describe('ingestion through the local host', () => {
 });
 
 describe('bad requests and bad rasters', () => {
-  it('answers 400 naming the field at fault, and 404 for a missing blob', async () => {
+  it('answers 400 naming the field at fault, 404 for an unknown job and for a missing blob', async () => {
     const malformed = await submit({ source: 'no-container-here', options: { compression: 'GIF' } });
     expect(malformed.status).toBe(400);
     expect(malformed.json['fields']).toEqual(expect.arrayContaining(['source', 'options.compression']));
+    const unknownJob = await fetch(`${host.baseUrl}/api/jobs/ingest-0000`);
+    expect(unknownJob.status).toBe(404);
+    expect(((await unknownJob.json()) as { detail: string }).detail).toContain('ingest-0000');
     const missing = await submit({ source: `${inbox}/does/not/exist.tif` });
     expect(missing.status).toBe(404);
     expect(String(missing.json['detail'])).toContain('does/not/exist.tif');
