@@ -65,7 +65,7 @@ export interface HostProcess {
   url: string;
   child: ChildProcess;
   output(): string;
-  /** Resolves with the exit code (or signal). */
+  /** Resolves with the exit code (or signal) once the process is gone and its output fully read. */
   exited: Promise<number | string>;
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
@@ -93,7 +93,9 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | string>((resolveExit) => child.once('exit', (code, signal) => resolveExit(code ?? signal ?? -1)));
+  // 'close' rather than 'exit': it comes after the pipes are drained, so output() then holds
+  // everything the host wrote (its last words on a refused start, 'SIGTERM received', ...).
+  const exited = new Promise<number | string>((resolveExit) => child.once('close', (code, signal) => resolveExit(code ?? signal ?? -1)));
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setInterval(() => {
       const match = /listening on (http:\/\/localhost:\d+)/.exec(output);
