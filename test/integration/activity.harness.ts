@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import gdal from 'gdal-async';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createActivityDependencies, type ActivityDependencies } from '../../src/activities/activity.dependencies.js';
 import { containers, readIngestSettings } from '../../src/config.js';
 import type { SourceBlob } from '../../src/pipeline/contracts.js';
 import { BlobStore } from '../../src/storage/blob.store.js';
+import { createFixtureDir, type FixtureDir } from '../support/fixtures.js';
 
 export interface ActivityHarness {
   store: BlobStore;
@@ -41,6 +42,40 @@ export function createActivityHarness(settings: Partial<ReturnType<typeof readIn
     },
     close() {
       rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ActivityTestEnvironment {
+  readonly harness: ActivityHarness;
+  readonly fixtures: FixtureDir;
+}
+
+/**
+ * Registers the hooks every activity test file needs — a harness on the shared Azurite and a
+ * fixture folder, both cleaned up after the file — and returns them (available inside tests).
+ */
+export function useActivityHarness(fixturePrefix?: string): ActivityTestEnvironment {
+  let harness: ActivityHarness | undefined;
+  let fixtures: FixtureDir | undefined;
+  beforeAll(() => {
+    harness = createActivityHarness();
+    fixtures = createFixtureDir(fixturePrefix);
+  });
+  afterAll(() => {
+    harness?.close();
+    fixtures?.remove();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useActivityHarness: used outside a test (before beforeAll ran)');
+    return value;
+  };
+  return {
+    get harness() {
+      return ready(harness);
+    },
+    get fixtures() {
+      return ready(fixtures);
     },
   };
 }

@@ -10,27 +10,17 @@
  * sparse source just over (and just under) the threshold, through the real activities.
  */
 import { openSync, readSync, closeSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { validateCog } from '../support/cog.validator.js';
-import { createFixtureDir, writeSparseLarge, type FixtureDir, type PixelWindow } from '../support/fixtures.js';
-import { createActivityHarness, downloadBlob, readWindow, samePixels, type ActivityHarness } from './activity.harness.js';
+import { writeSparseLarge, type PixelWindow } from '../support/fixtures.js';
+import { downloadBlob, readWindow, samePixels, useActivityHarness } from './activity.harness.js';
 
-let harness: ActivityHarness;
-let fixtures: FixtureDir;
-
-beforeAll(() => {
-  harness = createActivityHarness();
-  fixtures = createFixtureDir('bigtiff-fixtures-');
-});
-afterAll(() => {
-  harness.close();
-  fixtures.remove();
-});
+const env = useActivityHarness('bigtiff-fixtures-');
 
 function firstBytes(path: string, count: number): Buffer {
   const fd = openSync(path, 'r');
@@ -58,16 +48,16 @@ describe('tiles that need BigTIFF (real GDAL, real Azurite)', () => {
     { size: 38_000, magic: 'II*\0', format: 'classic TIFF' },
   ])('a $size² uint8 tile becomes $format, valid, with the source pixels', async ({ size, magic }) => {
     const windows = patternedWindows(size);
-    const path = writeSparseLarge(fixtures.path, size, windows);
-    const source = await harness.upload(path);
-    const verdict = await createValidateRaster(harness.deps)({ source });
+    const path = writeSparseLarge(env.fixtures.path, size, windows);
+    const source = await env.harness.upload(path);
+    const verdict = await createValidateRaster(env.harness.deps)({ source });
     if (!verdict.accepted) throw new Error(verdict.reason);
     // Production defaults (DEFLATE, 512-pixel blocks); one tile covers the whole raster.
     const tiles = planTiles(verdict.info.width, verdict.info.height, size);
     expect(tiles).toHaveLength(1);
-    const tile = await createCreateTileCog(harness.deps)({
+    const tile = await createCreateTileCog(env.harness.deps)({
       source,
-      collection: `bigtiff-${harness.runId}`,
+      collection: `bigtiff-${env.harness.runId}`,
       itemId: `sparse-${size}`,
       window: tiles[0]!,
       options: ingestOptionsSchema.parse({ tileSize: size }),
@@ -75,7 +65,7 @@ describe('tiles that need BigTIFF (real GDAL, real Azurite)', () => {
     expect([tile.width, tile.height]).toEqual([size, size]);
     expect(tile.bands[0]!.statistics?.approximate).toBe(true);
 
-    const cogPath = await downloadBlob(harness.store, tile.blob.container, tile.blob.name, fixtures.path);
+    const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
     expect(firstBytes(cogPath, 4).toString('latin1')).toBe(magic);
     const validation = await validateCog(cogPath);
     expect(validation.errors, validation.output).toEqual([]);

@@ -2,7 +2,7 @@
  * Real rasters from Debian packages through validate → COG → item: real-world quirks (striped
  * layouts, odd block sizes, no EPSG code, palettes, rotation, nodata outside the type's range).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
@@ -13,9 +13,8 @@ import { itemBlob } from '../../src/stac/catalog.layout.js';
 import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
 import { fetchDebianRasters, type DebianRaster } from '../support/debian.rasters.js';
-import { createFixtureDir, type FixtureDir } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
-import { createActivityHarness, downloadBlob, samePixels, type ActivityHarness } from './activity.harness.js';
+import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
 const fetched = await fetchDebianRasters();
 const unavailable = 'unavailable' in fetched ? fetched.unavailable : undefined;
@@ -23,16 +22,7 @@ if (unavailable) console.warn(`Debian raster tests skipped: ${unavailable}. The 
 const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
 if (!validator) console.warn(stacSchemasMissingNote);
 
-let harness: ActivityHarness;
-let fixtures: FixtureDir;
-beforeAll(() => {
-  harness = createActivityHarness();
-  fixtures = createFixtureDir();
-});
-afterAll(() => {
-  harness?.close();
-  fixtures?.remove();
-});
+const env = useActivityHarness();
 
 function pathOf(name: DebianRaster): string {
   if ('unavailable' in fetched) throw new Error(fetched.unavailable);
@@ -42,16 +32,16 @@ function pathOf(name: DebianRaster): string {
 /** Tile size 128 so even these small rasters become several tiles. */
 async function ingest(name: DebianRaster): Promise<StacItem[]> {
   const path = pathOf(name);
-  const source = await harness.upload(path, `${name}.tif`);
-  const verdict = await createValidateRaster(harness.deps)({ source });
+  const source = await env.harness.upload(path, `${name}.tif`);
+  const verdict = await createValidateRaster(env.harness.deps)({ source });
   if (!verdict.accepted) throw new Error(verdict.reason);
-  const collection = `debian-${harness.runId}`;
+  const collection = `debian-${env.harness.runId}`;
   const original = gdal.open(path);
   const items: StacItem[] = [];
   for (const window of planTiles(verdict.info.width, verdict.info.height, 128)) {
     const itemId = `${name}-r${window.row}-c${window.col}`;
-    const tile = await createCreateTileCog(harness.deps)({ source, collection, itemId, window, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
-    const cogPath = await downloadBlob(harness.store, tile.blob.container, tile.blob.name, fixtures.path);
+    const tile = await createCreateTileCog(env.harness.deps)({ source, collection, itemId, window, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
+    const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
     expect((await validateCog(cogPath)).errors, `${itemId} COG`).toEqual([]);
     const cog = gdal.open(cogPath);
     for (let b = 1; b <= original.bands.count(); b++) {
@@ -59,8 +49,8 @@ async function ingest(name: DebianRaster): Promise<StacItem[]> {
       const actual = cog.bands.get(b).pixels.read(0, 0, window.width, window.height);
       expect(samePixels(expected, actual), `${itemId} band ${b}`).toBe(true);
     }
-    await createRegisterTileItem(harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' });
-    const item = (await harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
+    await createRegisterTileItem(env.harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' });
+    const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
     if (validator) expect((await validator.validate(item)).errors, `${itemId} STAC`).toEqual([]);
     items.push(item);
   }
@@ -100,8 +90,8 @@ describe.skipIf(unavailable !== undefined)('rasters from Debian packages (real G
   });
 
   it('logo.tif: a local engineering CRS, so rejected with what to do', async () => {
-    const source = await harness.upload(pathOf('logo'), 'logo.tif');
-    const result = await createValidateRaster(harness.deps)({ source });
+    const source = await env.harness.upload(pathOf('logo'), 'logo.tif');
+    const result = await createValidateRaster(env.harness.deps)({ source });
     expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/local engineering CRS.*cannot be placed on the Earth.*gdal_edit/) });
   });
 });

@@ -3,7 +3,7 @@
  * COG creation and item registration like GeoTIFFs do.
  */
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
@@ -13,37 +13,27 @@ import { planTiles } from '../../src/raster/tile.plan.js';
 import { itemBlob } from '../../src/stac/catalog.layout.js';
 import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
-import { convertRaster, createFixtureDir, writeComplexInt16, writeInt16Dem, writeRgbUint8, writeUsFeet, type FixtureDir } from '../support/fixtures.js';
+import { convertRaster, writeComplexInt16, writeInt16Dem, writeRgbUint8, writeUsFeet } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
-import { createActivityHarness, downloadBlob, samePixels, type ActivityHarness } from './activity.harness.js';
+import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
-let harness: ActivityHarness;
-let fixtures: FixtureDir;
+const env = useActivityHarness();
 const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
 if (!validator) console.warn(stacSchemasMissingNote);
 
-beforeAll(() => {
-  harness = createActivityHarness();
-  fixtures = createFixtureDir();
-});
-afterAll(() => {
-  harness.close();
-  fixtures.remove();
-});
-
 /** Ingests a single-tile raster end to end and returns its item and local COG path. */
 async function ingestOne(path: string): Promise<{ item: StacItem; cogPath: string }> {
-  const source = await harness.upload(path);
-  const verdict = await createValidateRaster(harness.deps)({ source });
+  const source = await env.harness.upload(path);
+  const verdict = await createValidateRaster(env.harness.deps)({ source });
   if (!verdict.accepted) throw new Error(verdict.reason);
   const [window] = planTiles(verdict.info.width, verdict.info.height, 4096);
-  const collection = `formats-${harness.runId}`;
+  const collection = `formats-${env.harness.runId}`;
   const itemId = source.name.split('/').pop()!.replace(/\./g, '-');
-  const tile = await createCreateTileCog(harness.deps)({ source, collection, itemId, window: window!, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
-  await createRegisterTileItem(harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' });
-  const item = (await harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
+  const tile = await createCreateTileCog(env.harness.deps)({ source, collection, itemId, window: window!, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
+  await createRegisterTileItem(env.harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' });
+  const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
   if (validator) expect((await validator.validate(item)).errors).toEqual([]);
-  const cogPath = await downloadBlob(harness.store, tile.blob.container, tile.blob.name, fixtures.path);
+  const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
   expect((await validateCog(cogPath)).errors).toEqual([]);
   return { item, cogPath };
 }
@@ -62,7 +52,7 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     ['netCDF', 'dem.nc', []],
     ['HFA', 'dem.img', []],
   ])('ingests %s', async (format, name, options) => {
-    const tif = writeInt16Dem(fixtures.path, 300, 200, `${name}.tif`);
+    const tif = writeInt16Dem(env.fixtures.path, 300, 200, `${name}.tif`);
     const converted = convertRaster(tif, format, name, options);
     const { item, cogPath } = await ingestOne(converted);
     expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'int16', nodata: -9999 });
@@ -71,7 +61,7 @@ describe('other input formats (real GDAL, real Azurite)', () => {
   });
 
   it('ingests a CRS in US survey feet and places it in New York', async () => {
-    const { item } = await ingestOne(writeUsFeet(fixtures.path));
+    const { item } = await ingestOne(writeUsFeet(env.fixtures.path));
     expect(item.properties['proj:code']).toBe('EPSG:2263');
     expect(item.properties['proj:transform']).toEqual([20, 0, 980000, 0, -20, 200000]);
     const [w, s, e, n] = item.bbox;
@@ -82,7 +72,7 @@ describe('other input formats (real GDAL, real Azurite)', () => {
   });
 
   it('ingests complex samples (cint16) without a predictor or a thumbnail', async () => {
-    const path = writeComplexInt16(fixtures.path);
+    const path = writeComplexInt16(env.fixtures.path);
     const { item, cogPath } = await ingestOne(path);
     expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'cint16' });
     expect(item.assets['thumbnail']).toBeUndefined();
@@ -91,28 +81,28 @@ describe('other input formats (real GDAL, real Azurite)', () => {
   });
 
   it('rejects a VRT whose source files were not uploaded with it', async () => {
-    const tif = writeRgbUint8(fixtures.path, 300, 200, 'vrt-base.tif');
+    const tif = writeRgbUint8(env.fixtures.path, 300, 200, 'vrt-base.tif');
     const vrt = convertRaster(tif, 'VRT', 'mosaic.vrt');
-    const source = await harness.upload(vrt);
+    const source = await env.harness.upload(vrt);
     rmSync(tif);
-    const result = await createValidateRaster(harness.deps)({ source });
+    const result = await createValidateRaster(env.harness.deps)({ source });
     expect(result.accepted).toBe(false);
     if (!result.accepted) expect(result.reason).toMatch(/cannot be read|not a raster/);
   });
 
   it('rejects an ASCII grid without a .prj (no CRS) saying how to fix it', async () => {
-    const tif = writeInt16Dem(fixtures.path, 100, 80, 'grid.asc.tif');
+    const tif = writeInt16Dem(env.fixtures.path, 100, 80, 'grid.asc.tif');
     const asc = convertRaster(tif, 'AAIGrid', 'grid.asc');
     rmSync(asc.replace(/\.asc$/, '.prj'), { force: true });
-    const result = await createValidateRaster(harness.deps)({ source: await harness.upload(asc) });
+    const result = await createValidateRaster(env.harness.deps)({ source: await env.harness.upload(asc) });
     expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/no coordinate reference system.*gdal_edit/) });
   });
 
   it('rejects a netCDF file with several variables, listing them', async () => {
-    const tif = writeRgbUint8(fixtures.path, 120, 80, 'three-vars.tif');
+    const tif = writeRgbUint8(env.fixtures.path, 120, 80, 'three-vars.tif');
     const nc = convertRaster(tif, 'netCDF', 'three-vars.nc');
-    const result = await createValidateRaster(harness.deps)({ source: await harness.upload(nc) });
+    const result = await createValidateRaster(env.harness.deps)({ source: await env.harness.upload(nc) });
     expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/3 subdatasets.*Band1.*Band2.*Band3.*gdal_translate/) });
-    if (!result.accepted) expect(result.reason).not.toContain(harness.deps.scratchDir);
+    if (!result.accepted) expect(result.reason).not.toContain(env.harness.deps.scratchDir);
   });
 });

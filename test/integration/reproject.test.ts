@@ -1,7 +1,7 @@
 /** The `targetCrs` option: tiles are cut from the source warped to the target CRS. */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
 import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
@@ -15,23 +15,13 @@ import { readBandInfo } from '../../src/raster/raster.inspect.js';
 import { cogBlob, itemBlob, mosaicBlob } from '../../src/stac/catalog.layout.js';
 import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
-import { createFixtureDir, writeFloat32Nodata, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
+import { writeFloat32Nodata, writeRgbUint8 } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
-import { createActivityHarness, downloadBlob, samePixels, type ActivityHarness } from './activity.harness.js';
+import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
-let harness: ActivityHarness;
-let fixtures: FixtureDir;
+const env = useActivityHarness();
 const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
 if (!validator) console.warn(stacSchemasMissingNote);
-
-beforeAll(() => {
-  harness = createActivityHarness();
-  fixtures = createFixtureDir();
-});
-afterAll(() => {
-  harness.close();
-  fixtures.remove();
-});
 
 /** The whole source warped independently (gdalwarp to a VRT with the same arguments). */
 const openSources: gdal.Dataset[] = [];
@@ -41,18 +31,18 @@ function warpWhole(path: string, options: IngestOptions): gdal.Dataset {
   openSources.push(source); // the warped VRT reads through it: keep it from being collected
   const bands = [];
   for (let i = 1; i <= source.bands.count(); i++) bands.push(readBandInfo(source.bands.get(i)));
-  return gdal.warp(join(fixtures.path, `whole-${Date.now()}-${Math.random()}.vrt`), null, [source], buildWarpVrtArgs(options.targetCrs!, options, bands));
+  return gdal.warp(join(env.fixtures.path, `whole-${Date.now()}-${Math.random()}.vrt`), null, [source], buildWarpVrtArgs(options.targetCrs!, options, bands));
 }
 
 describe('reprojection to a target CRS (real GDAL, real Azurite)', () => {
   it.each([
-    ['RGB uint8 from UTM 33N to EPSG:4326', () => writeRgbUint8(fixtures.path, 500, 400, 'to-4326.tif'), 'EPSG:4326'],
-    ['float32 DEM with nodata from UTM 33N to EPSG:3857', () => writeFloat32Nodata(fixtures.path, 450, 380, 'to-3857.tif'), 'EPSG:3857'],
+    ['RGB uint8 from UTM 33N to EPSG:4326', () => writeRgbUint8(env.fixtures.path, 500, 400, 'to-4326.tif'), 'EPSG:4326'],
+    ['float32 DEM with nodata from UTM 33N to EPSG:3857', () => writeFloat32Nodata(env.fixtures.path, 450, 380, 'to-3857.tif'), 'EPSG:3857'],
   ])('%s', async (_name, make, targetCrs) => {
     const path = make();
     const options = ingestOptionsSchema.parse({ blockSize: 128, targetCrs });
-    const source = await harness.upload(path);
-    const verdict = await createValidateRaster(harness.deps)({ source, options });
+    const source = await env.harness.upload(path);
+    const verdict = await createValidateRaster(env.harness.deps)({ source, options });
     if (!verdict.accepted) throw new Error(verdict.reason);
     expect(verdict.info.crs?.code).toBe(targetCrs);
     expect(verdict.info.driver).toBe('GTiff');
@@ -60,13 +50,13 @@ describe('reprojection to a target CRS (real GDAL, real Azurite)', () => {
     expect([verdict.info.width, verdict.info.height]).toEqual([whole.rasterSize.x, whole.rasterSize.y]);
     expect(verdict.info.geoTransform).toEqual(whole.geoTransform);
 
-    const collection = `warp-${harness.runId}`;
+    const collection = `warp-${env.harness.runId}`;
     const items: RegisteredItem[] = [];
     for (const window of planTiles(verdict.info.width, verdict.info.height, 256)) {
       const itemId = `${targetCrs.replace(':', '')}-r${window.row}-c${window.col}`;
-      const tile = await createCreateTileCog(harness.deps)({ source, collection, itemId, window, options });
+      const tile = await createCreateTileCog(env.harness.deps)({ source, collection, itemId, window, options });
       expect(tile.crs?.code).toBe(targetCrs);
-      const cogPath = await downloadBlob(harness.store, tile.blob.container, tile.blob.name, fixtures.path);
+      const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
       expect((await validateCog(cogPath)).errors).toEqual([]);
       const cog = gdal.open(cogPath);
       expect(cog.bands.count()).toBe(whole.bands.count());
@@ -74,20 +64,20 @@ describe('reprojection to a target CRS (real GDAL, real Azurite)', () => {
         const expected = whole.bands.get(b).pixels.read(window.x, window.y, window.width, window.height);
         expect(samePixels(expected, cog.bands.get(b).pixels.read(0, 0, window.width, window.height)), `${itemId} band ${b}`).toBe(true);
       }
-      items.push(await createRegisterTileItem(harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' }));
-      const item = (await harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
+      items.push(await createRegisterTileItem(env.harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' }));
+      const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
       expect(item.properties['proj:code']).toBe(targetCrs);
       if (validator) expect((await validator.validate(item)).errors).toEqual([]);
     }
 
-    await createFinalizeCollection(harness.deps)({ collection, source, items, datetime: '2026-11-25T17:00:00.000Z', options });
-    const folder = join(fixtures.path, `mosaic-${targetCrs.replace(':', '')}`);
+    await createFinalizeCollection(env.harness.deps)({ collection, source, items, datetime: '2026-11-25T17:00:00.000Z', options });
+    const folder = join(env.fixtures.path, `mosaic-${targetCrs.replace(':', '')}`);
     mkdirSync(folder, { recursive: true });
     const vrtRef = mosaicBlob(collection, source.name);
-    await harness.store.downloadToFile(vrtRef, join(folder, 'mosaic.vrt'));
+    await env.harness.store.downloadToFile(vrtRef, join(folder, 'mosaic.vrt'));
     for (const item of items) {
       const ref = cogBlob(collection, source.name, item.itemId);
-      await harness.store.downloadToFile(ref, join(folder, ref.name.split('/').pop()!));
+      await env.harness.store.downloadToFile(ref, join(folder, ref.name.split('/').pop()!));
     }
     const mosaic = gdal.open(join(folder, 'mosaic.vrt'));
     expect(mosaic.geoTransform).toEqual(whole.geoTransform);
@@ -96,8 +86,8 @@ describe('reprojection to a target CRS (real GDAL, real Azurite)', () => {
   });
 
   it('rejects a target CRS PROJ does not know', async () => {
-    const source = await harness.upload(writeRgbUint8(fixtures.path, 100, 100, 'bad-target.tif'));
-    const result = await createValidateRaster(harness.deps)({ source, options: ingestOptionsSchema.parse({ targetCrs: 'EPSG:999999' }) });
+    const source = await env.harness.upload(writeRgbUint8(env.fixtures.path, 100, 100, 'bad-target.tif'));
+    const result = await createValidateRaster(env.harness.deps)({ source, options: ingestOptionsSchema.parse({ targetCrs: 'EPSG:999999' }) });
     expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/cannot be reprojected to EPSG:999999/) });
   });
 });

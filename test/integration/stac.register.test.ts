@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFinalizeCollection, updateJsonBlob } from '../../src/activities/collection.finalize.js';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
@@ -8,15 +8,14 @@ import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob } from '../../src/stac/catalog.layout.js';
 import type { StacCatalog, StacCollection, StacItem } from '../../src/stac/stac.types.js';
-import { createFixtureDir, writeFloat32NanDem, writeNetcdfWithTime, writeNoEpsgProjected, writePaletted, writeRgbUint8, writeTiffDated, type FixtureDir } from '../support/fixtures.js';
+import { writeFloat32NanDem, writeNetcdfWithTime, writeNoEpsgProjected, writePaletted, writeRgbUint8, writeTiffDated } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
-import { createActivityHarness, samePixels, type ActivityHarness } from './activity.harness.js';
+import { samePixels, useActivityHarness } from './activity.harness.js';
 
-let harness: ActivityHarness;
-let fixtures: FixtureDir;
+const env = useActivityHarness();
 const schemasPresent = stacSchemasAvailable();
 if (!schemasPresent) console.warn(stacSchemasMissingNote);
 const validator = schemasPresent ? new StacValidator() : undefined;
@@ -27,25 +26,16 @@ async function expectValidStac(document: unknown): Promise<void> {
   expect(result.errors).toEqual([]);
 }
 
-beforeAll(() => {
-  harness = createActivityHarness();
-  fixtures = createFixtureDir();
-});
-afterAll(() => {
-  harness.close();
-  fixtures.remove();
-});
-
 const datetime = '2026-11-25T17:00:00.000Z';
 const options = ingestOptionsSchema.parse({ blockSize: 128 });
 
 /** validate → tiles → items, as the orchestrator sequences them. */
 async function ingestItems(localPath: string, collection: string, tileSize: number, jobTime = datetime): Promise<{ source: SourceBlob; items: RegisteredItem[] }> {
-  const source = await harness.upload(localPath);
-  const verdict = await createValidateRaster(harness.deps)({ source });
+  const source = await env.harness.upload(localPath);
+  const verdict = await createValidateRaster(env.harness.deps)({ source });
   if (!verdict.accepted) throw new Error(verdict.reason);
-  const createTileCog = createCreateTileCog(harness.deps);
-  const registerTileItem = createRegisterTileItem(harness.deps);
+  const createTileCog = createCreateTileCog(env.harness.deps);
+  const registerTileItem = createRegisterTileItem(env.harness.deps);
   const stem = source.name.split('/').pop()!.replace(/\.(tif|nc)$/, '');
   const items = await Promise.all(
     planTiles(verdict.info.width, verdict.info.height, tileSize).map(async (window) => {
@@ -57,21 +47,21 @@ async function ingestItems(localPath: string, collection: string, tileSize: numb
 }
 
 async function readJson<T>(container: string, name: string): Promise<T> {
-  const stored = await harness.store.readJson<T>({ container, name });
+  const stored = await env.harness.store.readJson<T>({ container, name });
   if (!stored) throw new Error(`${container}/${name} is missing`);
   return stored.value;
 }
 
 describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', () => {
   it('writes schema-valid items, collection and root catalog with absolute links', async () => {
-    const collection = `stac-${harness.runId}`;
-    const { source, items } = await ingestItems(writeRgbUint8(fixtures.path, 700, 500), collection, 512);
+    const collection = `stac-${env.harness.runId}`;
+    const { source, items } = await ingestItems(writeRgbUint8(env.fixtures.path, 700, 500), collection, 512);
     expect(items).toHaveLength(2);
     for (const registered of items) {
       const item = await readJson<StacItem>('stac', itemBlob(collection, registered.itemId).name);
-      expect(registered.itemUrl).toBe(harness.store.url(itemBlob(collection, registered.itemId)));
+      expect(registered.itemUrl).toBe(env.harness.store.url(itemBlob(collection, registered.itemId)));
       expect(item.links.find((l) => l.rel === 'self')!.href).toBe(registered.itemUrl);
-      expect(item.links.find((l) => l.rel === 'collection')!.href).toBe(harness.store.url(collectionBlob(collection)));
+      expect(item.links.find((l) => l.rel === 'collection')!.href).toBe(env.harness.store.url(collectionBlob(collection)));
       expect(item.assets['data']!.href).toBe(registered.cogUrl);
       expect(item.assets['thumbnail']).toMatchObject({ type: 'image/png', roles: ['thumbnail'], href: registered.cogUrl.replace(/\.tif$/, '.png') });
       expect(item.properties['proj:shape'][0]).toBe(500);
@@ -79,11 +69,11 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       expect(item.bbox).toEqual(registered.bbox);
       await expectValidStac(item);
     }
-    const finalized = await createFinalizeCollection(harness.deps)({ collection, source, items, datetime });
+    const finalized = await createFinalizeCollection(env.harness.deps)({ collection, source, items, datetime });
     expect(finalized).toEqual({
       collectionId: collection,
-      collectionUrl: harness.store.url(collectionBlob(collection)),
-      catalogUrl: harness.store.url(catalogBlob()),
+      collectionUrl: env.harness.store.url(collectionBlob(collection)),
+      catalogUrl: env.harness.store.url(catalogBlob()),
       itemCount: 2,
     });
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
@@ -101,22 +91,22 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
   });
 
   it('writes a VRT mosaic per source that reassembles the source pixel for pixel', async () => {
-    const collection = `vrt-${harness.runId}`;
+    const collection = `vrt-${env.harness.runId}`;
     for (const [path, tileSize] of [
-      [writeFloat32NanDem(fixtures.path, 700, 500, 'mosaic-dem.tif'), 256],
-      [writePaletted(fixtures.path, 640, 480, 'mosaic-pal.tif'), 300],
+      [writeFloat32NanDem(env.fixtures.path, 700, 500, 'mosaic-dem.tif'), 256],
+      [writePaletted(env.fixtures.path, 640, 480, 'mosaic-pal.tif'), 300],
     ] as const) {
       const { source, items } = await ingestItems(path, collection, tileSize);
-      await createFinalizeCollection(harness.deps)({ collection, source, items, datetime });
+      await createFinalizeCollection(env.harness.deps)({ collection, source, items, datetime });
       // Mirror the blob layout locally: the VRT refers to its tiles by relative path.
-      const folder = join(fixtures.path, `${collection}-${items.length}`);
+      const folder = join(env.fixtures.path, `${collection}-${items.length}`);
       mkdirSync(folder, { recursive: true });
       const vrtRef = mosaicBlob(collection, source.name);
       const vrtPath = join(folder, vrtRef.name.split('/').pop()!);
-      await harness.store.downloadToFile(vrtRef, vrtPath);
+      await env.harness.store.downloadToFile(vrtRef, vrtPath);
       for (const item of items) {
         const ref = cogBlob(collection, source.name, item.itemId);
-        await harness.store.downloadToFile(ref, join(folder, ref.name.split('/').pop()!));
+        await env.harness.store.downloadToFile(ref, join(folder, ref.name.split('/').pop()!));
       }
       const mosaic = gdal.open(vrtPath);
       const original = gdal.open(path);
@@ -127,16 +117,16 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       expect(samePixels(mosaic.bands.get(1).pixels.read(0, 0, x, y), original.bands.get(1).pixels.read(0, 0, x, y))).toBe(true);
       expect(mosaic.bands.get(1).colorTable?.count() ?? 0).toBe(original.bands.get(1).colorTable?.count() ?? 0);
       const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
-      const asset = Object.values(stored.assets ?? {}).find((a) => a.href === harness.store.url(vrtRef));
+      const asset = Object.values(stored.assets ?? {}).find((a) => a.href === env.harness.store.url(vrtRef));
       expect(asset).toMatchObject({ roles: ['data', 'mosaic'] });
       await expectValidStac(stored);
     }
   });
 
   it('validates float32 NaN-nodata and no-EPSG items with real PROJJSON', async () => {
-    const collection = `kinds-${harness.runId}`;
-    const dem = await ingestItems(writeFloat32NanDem(fixtures.path, 500, 400), collection, 4096);
-    const lcc = await ingestItems(writeNoEpsgProjected(fixtures.path), collection, 4096);
+    const collection = `kinds-${env.harness.runId}`;
+    const dem = await ingestItems(writeFloat32NanDem(env.fixtures.path, 500, 400), collection, 4096);
+    const lcc = await ingestItems(writeNoEpsgProjected(env.fixtures.path), collection, 4096);
     const demItem = await readJson<StacItem>('stac', itemBlob(collection, dem.items[0]!.itemId).name);
     const lccItem = await readJson<StacItem>('stac', itemBlob(collection, lcc.items[0]!.itemId).name);
     expect(demItem.assets['data']!.bands![0]).toMatchObject({ data_type: 'float32', nodata: 'nan' });
@@ -147,15 +137,15 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
   });
 
   it('is idempotent on re-ingest and grows when a second source joins the collection', async () => {
-    const collection = `grow-${harness.runId}`;
-    const finalize = createFinalizeCollection(harness.deps);
-    const first = await ingestItems(writeRgbUint8(fixtures.path, 600, 300, 'first.tif'), collection, 512);
+    const collection = `grow-${env.harness.runId}`;
+    const finalize = createFinalizeCollection(env.harness.deps);
+    const first = await ingestItems(writeRgbUint8(env.fixtures.path, 600, 300, 'first.tif'), collection, 512);
     await finalize({ collection, source: first.source, items: first.items, datetime });
-    const again = await ingestItems(writeRgbUint8(fixtures.path, 600, 300, 'first.tif'), collection, 512);
+    const again = await ingestItems(writeRgbUint8(env.fixtures.path, 600, 300, 'first.tif'), collection, 512);
     expect(again.items.map((i) => i.itemUrl)).toEqual(first.items.map((i) => i.itemUrl));
     const repeated = await finalize({ collection, source: again.source, items: again.items, datetime });
     expect(repeated.itemCount).toBe(2);
-    const second = await ingestItems(writeFloat32NanDem(fixtures.path, 300, 300, 'second.tif'), collection, 512, '2026-11-26T08:00:00.000Z');
+    const second = await ingestItems(writeFloat32NanDem(env.fixtures.path, 300, 300, 'second.tif'), collection, 512, '2026-11-26T08:00:00.000Z');
     const grown = await finalize({ collection, source: second.source, items: second.items, datetime: '2026-11-26T08:00:00.000Z' });
     expect(grown.itemCount).toBe(3);
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
@@ -168,10 +158,10 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
   });
 
   it('dates items by the raster\'s acquisition time (TIFF tag, netCDF time) and the collection\'s extent by them', async () => {
-    const collection = `dated-${harness.runId}`;
-    const tiff = await ingestItems(writeTiffDated(fixtures.path), collection, 4096);
-    const netcdf = await ingestItems(writeNetcdfWithTime(fixtures.path), collection, 4096);
-    const plain = await ingestItems(writeRgbUint8(fixtures.path, 300, 200, 'undated.tif'), collection, 4096);
+    const collection = `dated-${env.harness.runId}`;
+    const tiff = await ingestItems(writeTiffDated(env.fixtures.path), collection, 4096);
+    const netcdf = await ingestItems(writeNetcdfWithTime(env.fixtures.path), collection, 4096);
+    const plain = await ingestItems(writeRgbUint8(env.fixtures.path, 300, 200, 'undated.tif'), collection, 4096);
     const read = async (registered: RegisteredItem): Promise<StacItem> => readJson<StacItem>('stac', itemBlob(collection, registered.itemId).name);
 
     const tiffItem = await read(tiff.items[0]!);
@@ -188,7 +178,7 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
     expect(plainItem.properties).toMatchObject({ datetime, created: datetime, 'raster-ingest:datetime_source': 'ingestion' });
     for (const item of [tiffItem, netcdfItem, plainItem]) await expectValidStac(item);
 
-    const finalize = createFinalizeCollection(harness.deps);
+    const finalize = createFinalizeCollection(env.harness.deps);
     for (const ingested of [tiff, netcdf, plain]) await finalize({ collection, source: ingested.source, items: ingested.items, datetime });
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
     expect(stored.extent.temporal.interval).toEqual([['2021-06-14T10:32:05.000Z', datetime]]);
@@ -196,12 +186,12 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
   });
 
   it('loses no update when finalizations race on one collection', async () => {
-    const collection = `race-${harness.runId}`;
-    const finalize = createFinalizeCollection(harness.deps);
+    const collection = `race-${env.harness.runId}`;
+    const finalize = createFinalizeCollection(env.harness.deps);
     const fake = (i: number): RegisteredItem => ({
       itemId: `race-${i}`,
-      itemUrl: harness.store.url(itemBlob(collection, `race-${i}`)),
-      cogUrl: `${harness.store.url({ container: 'cogs', name: `${collection}/x/race-${i}.tif` })}`,
+      itemUrl: env.harness.store.url(itemBlob(collection, `race-${i}`)),
+      cogUrl: `${env.harness.store.url({ container: 'cogs', name: `${collection}/x/race-${i}.tif` })}`,
       cogBytes: 1,
       bbox: [i, 0, i + 1, 1],
     });
@@ -213,8 +203,8 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
   });
 
   it('updateJsonBlob retries a conditional write that lost a race', async () => {
-    const ref = { container: 'stac', name: `${harness.runId}/counter.json` };
-    await Promise.all(Array.from({ length: 5 }, () => updateJsonBlob<{ n: number }>(harness.store, ref, (current) => ({ n: (current?.n ?? 0) + 1 }))));
-    expect((await harness.store.readJson<{ n: number }>(ref))!.value.n).toBe(5);
+    const ref = { container: 'stac', name: `${env.harness.runId}/counter.json` };
+    await Promise.all(Array.from({ length: 5 }, () => updateJsonBlob<{ n: number }>(env.harness.store, ref, (current) => ({ n: (current?.n ?? 0) + 1 }))));
+    expect((await env.harness.store.readJson<{ n: number }>(ref))!.value.n).toBe(5);
   });
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
@@ -8,7 +8,6 @@ import { hashFile } from '../../src/raster/checksum.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { validateCog } from '../support/cog.validator.js';
 import {
-  createFixtureDir,
   writeAntimeridian,
   writeFloat32NanDem,
   writeFloat32NanUndeclared,
@@ -20,32 +19,21 @@ import {
   writeRgbUint8,
   writeRotated,
   writeUsFeet,
-  type FixtureDir,
 } from '../support/fixtures.js';
-import { createActivityHarness, downloadBlob, readWindow, samePixels, type ActivityHarness } from './activity.harness.js';
+import { downloadBlob, readWindow, samePixels, useActivityHarness } from './activity.harness.js';
 
-let harness: ActivityHarness;
-let fixtures: FixtureDir;
-
-beforeAll(() => {
-  harness = createActivityHarness();
-  fixtures = createFixtureDir();
-});
-afterAll(() => {
-  harness.close();
-  fixtures.remove();
-});
+const env = useActivityHarness();
 
 /** Small blocks so small fixtures still get overviews, as real 4096-pixel tiles do with 512 blocks. */
 const testOptions = (overrides: Partial<IngestOptions> = {}): IngestOptions => ingestOptionsSchema.parse({ blockSize: 128, ...overrides });
 
 /** Validates, plans, creates every tile COG; returns the tiles and the local source path. */
 async function ingestTiles(localPath: string, tileSize: number, options = testOptions()): Promise<{ source: SourceBlob; tiles: TileCog[] }> {
-  const source = await harness.upload(localPath);
-  const verdict = await createValidateRaster(harness.deps)({ source });
+  const source = await env.harness.upload(localPath);
+  const verdict = await createValidateRaster(env.harness.deps)({ source });
   if (!verdict.accepted) throw new Error(verdict.reason);
-  const createTileCog = createCreateTileCog(harness.deps);
-  const collection = `it-${harness.runId}`;
+  const createTileCog = createCreateTileCog(env.harness.deps);
+  const collection = `it-${env.harness.runId}`;
   const tiles = await Promise.all(
     planTiles(verdict.info.width, verdict.info.height, tileSize).map((window) =>
       createTileCog({ source, collection, itemId: `${source.name.split('/').pop()!.replace('.tif', '')}-r${window.row}-c${window.col}`, window, options }),
@@ -58,7 +46,7 @@ async function ingestTiles(localPath: string, tileSize: number, options = testOp
 async function expectLosslessValidCogs(localPath: string, tiles: TileCog[], expectOverviews: boolean, nodataDeclaredByUs = false): Promise<void> {
   const sourceDataset = gdal.open(localPath);
   for (const tile of tiles) {
-    const cogPath = await downloadBlob(harness.store, tile.blob.container, tile.blob.name, fixtures.path);
+    const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
     const validation = await validateCog(cogPath);
     expect(validation.errors, validation.output).toEqual([]);
     expect(validation.valid).toBe(true);
@@ -82,12 +70,12 @@ async function expectLosslessValidCogs(localPath: string, tiles: TileCog[], expe
 
 describe('createTileCog (real GDAL, real Azurite)', () => {
   it('turns a multi-band uint8 raster into valid lossless COG tiles that mosaic to the source', async () => {
-    const path = writeRgbUint8(fixtures.path, 1100, 700);
+    const path = writeRgbUint8(env.fixtures.path, 1100, 700);
     const { tiles } = await ingestTiles(path, 512);
     expect(tiles).toHaveLength(6);
     await expectLosslessValidCogs(path, tiles, true);
     const first = tiles[0]!;
-    expect(first.blob.name).toBe(`it-${harness.runId}/${harness.runId}-rgb/rgb-r0-c0.tif`);
+    expect(first.blob.name).toBe(`it-${env.harness.runId}/${env.harness.runId}-rgb/rgb-r0-c0.tif`);
     expect(first.checksum).toMatch(/^1220[0-9a-f]{64}$/);
     expect(first.geoTransform).toEqual([500000, 10, 0, 6000000, 0, -10]);
     expect(tiles[4]!.geoTransform).toEqual([505120, 10, 0, 5994880, 0, -10]);
@@ -95,15 +83,15 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     expect(first.crs?.code).toBe('EPSG:32633');
     expect(first.bands.map((b) => b.colorInterpretation)).toEqual(['Red', 'Green', 'Blue']);
     expect(first.bands[0]!.statistics).toMatchObject({ valid_percent: 100, approximate: false });
-    expect(first.thumbnail?.name).toBe(`it-${harness.runId}/${harness.runId}-rgb/rgb-r0-c0.png`);
-    const png = gdal.open(await downloadBlob(harness.store, first.thumbnail!.container, first.thumbnail!.name, fixtures.path));
+    expect(first.thumbnail?.name).toBe(`it-${env.harness.runId}/${env.harness.runId}-rgb/rgb-r0-c0.png`);
+    const png = gdal.open(await downloadBlob(env.harness.store, first.thumbnail!.container, first.thumbnail!.name, env.fixtures.path));
     expect(png.driver.description).toBe('PNG');
     expect([png.rasterSize.x, png.rasterSize.y]).toEqual([256, 256]);
     expect(png.bands.count()).toBe(4);
   });
 
   it('keeps NaN nodata through float32 tiles, and statistics skip it', async () => {
-    const path = writeFloat32NanDem(fixtures.path, 900, 650);
+    const path = writeFloat32NanDem(env.fixtures.path, 900, 650);
     const { tiles } = await ingestTiles(path, 512);
     await expectLosslessValidCogs(path, tiles, true);
     const withHole = tiles.find((t) => t.window.x === 0 && t.window.y === 0)!;
@@ -115,11 +103,11 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
   });
 
   it('declares NaN nodata for float data with NaN pixels and none declared, so overviews stay clean', async () => {
-    const path = writeFloat32NanUndeclared(fixtures.path);
+    const path = writeFloat32NanUndeclared(env.fixtures.path);
     const { tiles } = await ingestTiles(path, 4096);
     await expectLosslessValidCogs(path, tiles, true, true);
     expect(tiles[0]!.bands[0]!.nodata).toBe('nan');
-    const cog = gdal.open(await downloadBlob(harness.store, 'cogs', tiles[0]!.blob.name, fixtures.path));
+    const cog = gdal.open(await downloadBlob(env.harness.store, 'cogs', tiles[0]!.blob.name, env.fixtures.path));
     const overview = cog.bands.get(1).overviews.get(0);
     // Rows 0-199 are half NaN: their 2×2 averages must come from the valid half, not be NaN.
     const row = overview.pixels.read(0, 10, overview.size.x, 1);
@@ -127,29 +115,29 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
   });
 
   it('keeps int16 nodata and uses ZSTD when asked', async () => {
-    const path = writeInt16Dem(fixtures.path, 600, 500, 'dem-zstd.tif');
+    const path = writeInt16Dem(env.fixtures.path, 600, 500, 'dem-zstd.tif');
     const { tiles } = await ingestTiles(path, 300, testOptions({ compression: 'ZSTD' }));
     await expectLosslessValidCogs(path, tiles, true);
-    const cog = gdal.open(await downloadBlob(harness.store, 'cogs', tiles[0]!.blob.name, fixtures.path));
+    const cog = gdal.open(await downloadBlob(env.harness.store, 'cogs', tiles[0]!.blob.name, env.fixtures.path));
     expect(cog.getMetadata('IMAGE_STRUCTURE')).toMatchObject({ COMPRESSION: 'ZSTD' });
     expect(tiles[0]!.bands[0]).toMatchObject({ nodata: -9999, gdalDataType: 'Int16' });
   });
 
   it('keeps the colour table of a paletted raster', async () => {
-    const path = writePaletted(fixtures.path);
+    const path = writePaletted(env.fixtures.path);
     const { tiles } = await ingestTiles(path, 4096);
     await expectLosslessValidCogs(path, tiles, true);
-    const cog = gdal.open(await downloadBlob(harness.store, 'cogs', tiles[0]!.blob.name, fixtures.path));
+    const cog = gdal.open(await downloadBlob(env.harness.store, 'cogs', tiles[0]!.blob.name, env.fixtures.path));
     const table = cog.bands.get(1).colorTable!;
     expect(table.count()).toBeGreaterThanOrEqual(8);
     expect(table.get(3)).toMatchObject({ c1: 111, c2: 17, c3: 159 });
     expect(tiles[0]!.bands[0]!.hasColorTable).toBe(true);
-    const png = gdal.open(await downloadBlob(harness.store, 'cogs', tiles[0]!.thumbnail!.name, fixtures.path));
+    const png = gdal.open(await downloadBlob(env.harness.store, 'cogs', tiles[0]!.thumbnail!.name, env.fixtures.path));
     expect(png.bands.count()).toBe(4);
   });
 
   it('keeps a rotated geotransform, and the footprint follows the rotation', async () => {
-    const path = writeRotated(fixtures.path);
+    const path = writeRotated(env.fixtures.path);
     const { tiles } = await ingestTiles(path, 4096);
     await expectLosslessValidCogs(path, tiles, true);
     expect(tiles[0]!.geoTransform).toEqual(gdal.open(path).geoTransform);
@@ -157,7 +145,7 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
   });
 
   it('carries a CRS without an EPSG code as WKT2 and PROJJSON', async () => {
-    const path = writeNoEpsgProjected(fixtures.path);
+    const path = writeNoEpsgProjected(env.fixtures.path);
     const { tiles } = await ingestTiles(path, 4096);
     await expectLosslessValidCogs(path, tiles, true);
     expect(tiles[0]!.crs).toMatchObject({ code: null, projjson: { type: 'ProjectedCRS', name: 'Custom LCC' } });
@@ -166,10 +154,10 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
   });
 
   it.each([
-    ['UTM 33N RGB', () => writeRgbUint8(fixtures.path, 600, 500, 'corners-rgb.tif')],
-    ['EPSG:4326 DEM', () => writeInt16Dem(fixtures.path, 600, 500, 'corners-dem.tif')],
-    ['US survey feet', () => writeUsFeet(fixtures.path)],
-    ['custom LCC', () => writeNoEpsgProjected(fixtures.path, 400, 300, 'corners-lcc.tif')],
+    ['UTM 33N RGB', () => writeRgbUint8(env.fixtures.path, 600, 500, 'corners-rgb.tif')],
+    ['EPSG:4326 DEM', () => writeInt16Dem(env.fixtures.path, 600, 500, 'corners-dem.tif')],
+    ['US survey feet', () => writeUsFeet(env.fixtures.path)],
+    ['custom LCC', () => writeNoEpsgProjected(env.fixtures.path, 400, 300, 'corners-lcc.tif')],
   ])('WGS84 bbox of every tile agrees with an independent transform of its corners (%s)', async (_name, make) => {
     const path = make();
     const { tiles } = await ingestTiles(path, 256);
@@ -177,24 +165,24 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
   });
 
   it('overviews of paletted data use nearest resampling: only palette indices appear', async () => {
-    const path = writePaletted(fixtures.path, 640, 480, 'checker.tif');
+    const path = writePaletted(env.fixtures.path, 640, 480, 'checker.tif');
     const { tiles } = await ingestTiles(path, 4096);
-    const cog = gdal.open(await downloadBlob(harness.store, 'cogs', tiles[0]!.blob.name, fixtures.path));
+    const cog = gdal.open(await downloadBlob(env.harness.store, 'cogs', tiles[0]!.blob.name, env.fixtures.path));
     const base = new Set(cog.bands.get(1).pixels.read(0, 0, 640, 480));
     const overview = cog.bands.get(1).overviews.get(0);
     for (const value of overview.pixels.read(0, 0, overview.size.x, overview.size.y)) expect(base.has(value)).toBe(true);
   });
 
   it('splits footprints at the antimeridian and maps 0–360 grids into ±180', async () => {
-    const crossing = await ingestTiles(writeAntimeridian(fixtures.path), 4096);
+    const crossing = await ingestTiles(writeAntimeridian(env.fixtures.path), 4096);
     expect(crossing.tiles[0]!.geometry.type).toBe('MultiPolygon');
     expect(crossing.tiles[0]!.bbox).toEqual([170, -25, -170, -15]);
-    const polar = await ingestTiles(writeNorthPolar(fixtures.path), 4096);
+    const polar = await ingestTiles(writeNorthPolar(env.fixtures.path), 4096);
     expect(polar.tiles[0]!.bbox[0]).toBe(-180);
     expect(polar.tiles[0]!.bbox[2]).toBe(180);
     expect(polar.tiles[0]!.bbox[3]).toBe(90);
     expect(polar.tiles[0]!.bbox[1]).toBeGreaterThan(70);
-    const global = await ingestTiles(writeGlobal0To360(fixtures.path), 360);
+    const global = await ingestTiles(writeGlobal0To360(env.fixtures.path), 360);
     const [west, east] = global.tiles;
     expect(west!.bbox).toEqual([0, -90, 180, 90]);
     expect(east!.bbox).toEqual([-180, -90, 0, 90]);
@@ -207,7 +195,7 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
  * be close to them (densified edges may bulge slightly past the corners).
  */
 async function expectFootprintMatchesCorners(tile: TileCog): Promise<void> {
-  const cog = gdal.open(await downloadBlob(harness.store, tile.blob.container, tile.blob.name, fixtures.path));
+  const cog = gdal.open(await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path));
   const info = JSON.parse(gdal.info(cog, ['-json'])) as { wgs84Extent: { coordinates: number[][][] } };
   const corners = info.wgs84Extent.coordinates[0]!.map(([x, y]) => ({ x: x!, y: y! }));
   const [w, s, e, n] = tile.bbox;
