@@ -192,6 +192,12 @@ export function loadApp(appRoot: string): Promise<Map<string, Registration>> {
   return loaded;
 }
 
+/** A module of the app's own copy of durable-functions (resolved from the app root, as the app resolves it). */
+function requireSdkModule(appRoot: string, relativePath: string): unknown {
+  const appRequire = Module.createRequire(join(appRoot, 'package.json'));
+  return appRequire(join(appRequire.resolve('durable-functions'), '..', ...relativePath.split('/')));
+}
+
 let taskIdsTagged = false;
 
 /**
@@ -206,9 +212,7 @@ let taskIdsTagged = false;
 function tagTaskIds(appRoot: string): void {
   if (taskIdsTagged) return;
   try {
-    const appRequire = Module.createRequire(join(appRoot, 'package.json'));
-    const main = appRequire.resolve('durable-functions');
-    const executorModule = appRequire(join(main, '..', 'orchestrations', 'TaskOrchestrationExecutor.js')) as {
+    const executorModule = requireSdkModule(appRoot, 'orchestrations/TaskOrchestrationExecutor.js') as {
       TaskOrchestrationExecutor?: { prototype: { trackOpenTask?: (task: unknown) => void } };
     };
     const prototype = executorModule.TaskOrchestrationExecutor?.prototype;
@@ -246,12 +250,10 @@ export function retryTimeoutsEnforceable(): boolean {
 function patchRetryTimeouts(appRoot: string): void {
   if (retryTimeoutsPatched) return;
   try {
-    const appRequire = Module.createRequire(join(appRoot, 'package.json'));
-    const main = appRequire.resolve('durable-functions');
-    const executorModule = appRequire(join(main, '..', 'orchestrations', 'TaskOrchestrationExecutor.js')) as {
+    const executorModule = requireSdkModule(appRoot, 'orchestrations/TaskOrchestrationExecutor.js') as {
       TaskOrchestrationExecutor?: { prototype: { processEvent?: (event: unknown) => void } };
     };
-    const retryModule = appRequire(join(main, '..', 'task', 'RetryableTask.js')) as {
+    const retryModule = requireSdkModule(appRoot, 'task/RetryableTask.js') as {
       RetryableTask?: { prototype: { trySetValue?: (child: unknown, executor: unknown) => void } };
     };
     const executor = executorModule.TaskOrchestrationExecutor?.prototype;
