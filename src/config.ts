@@ -24,6 +24,10 @@ export const settingNames = {
   stacApiVersion: 'STAC_API_VERSION',
   /** Client id of a user-assigned identity for the STAC API token; unset = DefaultAzureCredential's choice. */
   stacApiClientId: 'STAC_API_CLIENT_ID',
+  /** Comma list of the containers a job may read its source from (default `uploads`); nothing else is ever read. */
+  sourceContainers: 'INGEST_SOURCE_CONTAINERS',
+  /** Days a finished orchestration instance is kept before the retention timer purges it (default 30). */
+  retentionDays: 'DURABLE_RETENTION_DAYS',
 } as const;
 
 /**
