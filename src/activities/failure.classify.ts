@@ -1,0 +1,50 @@
+/**
+ * Turns whatever an activity threw into a `Failure`, by type, HTTP status and error code (never
+ * by message text), and decides which failures are final (reported as results, not retried).
+ */
+import { RestError } from '@azure/storage-blob';
+import { FailureError, type Failure, type FailureCode } from '../pipeline/failure.js';
+
+/** Failures that no retry can fix: the orchestrator gets them as results at once. */
+const finalCodes = new Set<FailureCode>(['INVALID_INPUT', 'UNSUPPORTED_FORMAT', 'SOURCE_CHANGED', 'SOURCE_MISSING', 'OUTPUT_CONFLICT']);
+
+export function isFinalFailure(failure: Failure): boolean {
+  return finalCodes.has(failure.code);
+}
+
+const transientHttpStatuses = new Set([408, 429, 500, 502, 503, 504]);
+/** Node and undici network error codes that mean "try again". */
+const transientNetworkCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'REQUEST_SEND_ERROR', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function classifyRestError(error: RestError): Failure {
+  const status = error.statusCode;
+  // Storage's own error code (e.g. LeaseIdMissing) names the cause without exposing the request.
+  const storageCode = error.code ? ` (${error.code})` : '';
+  if (status === undefined) {
+    return { code: 'TRANSIENT_STORAGE', message: `storage could not be reached${storageCode}; the job retries on its own` };
+  }
+  if (transientHttpStatuses.has(status)) {
+    return { code: 'TRANSIENT_STORAGE', message: `storage answered HTTP ${status}${storageCode}; retrying later may succeed` };
+  }
+  return { code: 'STORAGE_REFUSED', message: `storage refused the request with HTTP ${status}${storageCode}` };
+}
+
+export function classifyError(error: unknown): Failure {
+  if (error instanceof FailureError) return error.failure;
+  if (error instanceof RestError) return classifyRestError(error);
+  const code = errorCode(error);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return { code: 'DISK_FULL', message: 'the worker ran out of scratch disk space' };
+  if (code === 'ENOMEM' || code === 'ERR_MEMORY_ALLOCATION_FAILED') {
+    return { code: 'OUT_OF_MEMORY', message: 'the worker ran out of memory' };
+  }
+  if (code === 'ETIMEDOUT' || code === 'ABORT_ERR' || (error instanceof Error && error.name === 'TimeoutError')) {
+    return { code: 'TIMEOUT', message: 'an operation timed out' };
+  }
+  if (code && transientNetworkCodes.has(code)) return { code: 'TRANSIENT_STORAGE', message: `storage could not be reached (${code}); the job retries on its own` };
+  return { code: 'INTERNAL', message: 'an unexpected error occurred; the service logs have the details' };
+}

@@ -1,0 +1,91 @@
+/**
+ * Which GDAL driver may read an upload, decided from its first bytes before GDAL sees it.
+ *
+ * Uploads are untrusted. Many GDAL formats can make GDAL read other files or fetch URLs: VRT
+ * and its relatives, XML service descriptions (WMS, WMTS, ...), archives, multi-file formats,
+ * HDF5 external links (netCDF-4 is HDF5). So a source is opened only with one driver, picked
+ * here from an allowlist of self-contained formats: GeoTIFF and netCDF classic. Everything else
+ * is refused with a reason a person can act on. Pure: tested without GDAL.
+ */
+import type { Failure } from '../pipeline/failure.js';
+
+/** The GDAL drivers a source may be opened with. */
+export type SourceDriver = 'GTiff' | 'netCDF';
+
+export type SourceFormatVerdict = { ok: true; driver: SourceDriver } | { ok: false; failure: Failure };
+
+/** Bytes to read from the start of a file for `identifySourceFormat`. */
+export const formatSniffBytes = 4096;
+
+const convertHint = 'upload the raster itself as a GeoTIFF (for example `gdal_translate -of COG in out.tif`) or netCDF classic';
+
+function refuse(message: string): SourceFormatVerdict {
+  return { ok: false, failure: { code: 'UNSUPPORTED_FORMAT', message } };
+}
+
+function startsWith(bytes: Uint8Array, signature: readonly number[], offset = 0): boolean {
+  if (bytes.length < offset + signature.length) return false;
+  return signature.every((byte, i) => bytes[offset + i] === byte);
+}
+
+const tiffSignatures = [
+  [0x49, 0x49, 0x2a, 0x00], // II*\0 classic, little-endian
+  [0x4d, 0x4d, 0x00, 0x2a], // MM\0* classic, big-endian
+  [0x49, 0x49, 0x2b, 0x00], // BigTIFF, little-endian
+  [0x4d, 0x4d, 0x00, 0x2b], // BigTIFF, big-endian
+] as const;
+
+const hdf5Signature = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a] as const;
+
+/** Named refusals for formats people do upload, by signature. */
+const knownRefusals: ReadonlyArray<{ signature: readonly number[]; offset?: number; message: string }> = [
+  { signature: [0x0e, 0x03, 0x13, 0x01], message: `HDF4 files cannot be ingested; ${convertHint}` },
+  { signature: [0x50, 0x4b, 0x03, 0x04], message: `archives (zip) cannot be ingested: ${convertHint}` },
+  { signature: [0x1f, 0x8b], message: `compressed archives (gzip) cannot be ingested: ${convertHint}` },
+  { signature: [0x75, 0x73, 0x74, 0x61, 0x72], offset: 257, message: `archives (tar) cannot be ingested: ${convertHint}` },
+  { signature: [0x37, 0x7a, 0xbc, 0xaf], message: `archives (7z) cannot be ingested: ${convertHint}` },
+  { signature: [0x89, 0x50, 0x4e, 0x47], message: `PNG images cannot be ingested (they carry no georeferencing of their own); ${convertHint}` },
+  { signature: [0xff, 0xd8, 0xff], message: `JPEG images cannot be ingested (they carry no georeferencing of their own); ${convertHint}` },
+  { signature: [0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20], message: `JPEG 2000 files cannot be ingested (their GML boxes can reference other documents); ${convertHint}` },
+  { signature: [0xff, 0x4f, 0xff, 0x51], message: `JPEG 2000 codestreams cannot be ingested; ${convertHint}` },
+  { signature: [0x47, 0x49, 0x46, 0x38], message: `GIF images cannot be ingested; ${convertHint}` },
+  { signature: [0x45, 0x48, 0x46, 0x41, 0x5f], message: `Erdas Imagine (.img) files cannot be ingested (they can reference external spill files); ${convertHint}` },
+  { signature: [0x53, 0x51, 0x4c, 0x69, 0x74, 0x65], message: `SQLite containers (GeoPackage, MBTiles, Rasterlite) cannot be ingested; ${convertHint}` },
+];
+
+/** Text formats, matched on the first word of the document (XML root or header keyword). */
+const textRefusals: ReadonlyArray<{ pattern: RegExp; message: string }> = [
+  { pattern: /^<VRTDataset\b/, message: 'VRT files cannot be ingested: a VRT points at other files or URLs; upload the raster itself' },
+  { pattern: /^<OGRVRTDataSource\b/, message: 'VRT files cannot be ingested: a VRT points at other files or URLs; upload the raster itself' },
+  { pattern: /^<GDAL_WMS\b|^<WMS_Capabilities\b|^<WMT_MS_Capabilities\b/, message: 'WMS service descriptions cannot be ingested: they make the service fetch from the network; upload the raster itself' },
+  { pattern: /^<GDAL_WMTS\b|^<Capabilities\b/, message: 'WMTS service descriptions cannot be ingested: they make the service fetch from the network; upload the raster itself' },
+  { pattern: /^<PAMDataset\b/, message: 'GDAL .aux.xml sidecar files cannot be ingested; upload the raster itself' },
+  { pattern: /^</, message: `XML documents cannot be ingested: ${convertHint}` },
+  { pattern: /^ENVI\b/, message: `ENVI headers cannot be ingested (the data lives in another file); ${convertHint}` },
+  { pattern: /^(?:MEM|NETCDF|HDF5|HDF4_SDS|GTIFF_DIR|VRT|GPKG|PG|WMS|WCS|DAAS|EEDAI|PLMOSAIC|SENTINEL2|RASTERLITE|ECW_ZIP|JP2OpenJPEG):|^\/vsi[a-z0-9_]+\//i, message: 'GDAL dataset names and virtual file paths are not rasters; upload the raster itself' },
+];
+
+function leadingText(bytes: Uint8Array): string {
+  // A UTF-8 or UTF-16 byte order mark and leading whitespace do not change what a text format is.
+  let text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 512));
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) text = new TextDecoder('utf-16le').decode(bytes.subarray(2, 512));
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) text = new TextDecoder('utf-16be').decode(bytes.subarray(2, 512));
+  return text.replace(/^\uFEFF/, '').replace(/^\s+/, '').replace(/^<\?xml[^>]*\?>\s*/, '').replace(/^(?:<!--[\s\S]*?-->\s*)+/, '');
+}
+
+/** Decides from the first bytes of a file (at least 512; `formatSniffBytes` recommended) which driver may open it. */
+export function identifySourceFormat(head: Uint8Array): SourceFormatVerdict {
+  if (tiffSignatures.some((signature) => startsWith(head, signature))) return { ok: true, driver: 'GTiff' };
+  // netCDF classic (CDF-1), 64-bit offset (CDF-2) and 64-bit data (CDF-5): self-contained formats.
+  if (startsWith(head, [0x43, 0x44, 0x46]) && [0x01, 0x02, 0x05].includes(head[3] ?? -1)) return { ok: true, driver: 'netCDF' };
+  // HDF5 (and so netCDF-4) may start at 0 or after a user block of 512, 1024, 2048... bytes.
+  for (const offset of [0, 512, 1024, 2048]) {
+    if (startsWith(head, hdf5Signature, offset)) {
+      return refuse('netCDF-4 and HDF5 files cannot be ingested: they can link to other files; convert to GeoTIFF (`gdal_translate`) or netCDF classic (`nccopy -k classic`) and upload that');
+    }
+  }
+  for (const refusal of knownRefusals) if (startsWith(head, refusal.signature, refusal.offset)) return refuse(refusal.message);
+  const text = leadingText(head);
+  for (const refusal of textRefusals) if (refusal.pattern.test(text)) return refuse(refusal.message);
+  return refuse(`it is not a GeoTIFF or netCDF classic file (its first bytes match neither); ${convertHint}`);
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { identifySourceFormat } from '../../src/raster/source.format.js';
+
+const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
+const text = (value: string): Uint8Array => new TextEncoder().encode(value);
+
+describe('source format allowlist (decided from the first bytes, before GDAL sees the file)', () => {
+  it.each([
+    ['classic TIFF, little-endian', bytes(0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0), 'GTiff'],
+    ['classic TIFF, big-endian', bytes(0x4d, 0x4d, 0x00, 0x2a, 0, 0, 0, 8), 'GTiff'],
+    ['BigTIFF', bytes(0x49, 0x49, 0x2b, 0x00, 8, 0, 0, 0), 'GTiff'],
+    ['netCDF classic', bytes(0x43, 0x44, 0x46, 0x01, 0, 0, 0, 0), 'netCDF'],
+    ['netCDF 64-bit offset', bytes(0x43, 0x44, 0x46, 0x02, 0, 0, 0, 0), 'netCDF'],
+  ])('opens %s with one driver', (_kind, head, driver) => {
+    expect(identifySourceFormat(head)).toEqual({ ok: true, driver });
+  });
+
+  const hdf5AtUserBlock = new Uint8Array(1100);
+  hdf5AtUserBlock.set([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a], 512);
+
+  it.each([
+    ['a VRT', text('<VRTDataset rasterXSize="1" rasterYSize="1"><VRTRasterBand band="1"><SimpleSource><SourceFilename>/etc/passwd</SourceFilename></SimpleSource></VRTRasterBand></VRTDataset>'), /^VRT files cannot be ingested.*upload the raster itself/],
+    ['a VRT after an XML declaration, a comment and a BOM', text('\uFEFF  <?xml version="1.0"?>\n<!-- hi -->\n<VRTDataset>'), /^VRT files/],
+    ['a UTF-16 VRT', Uint8Array.from([0xff, 0xfe, ...Array.from('<VRTDataset>').flatMap((c) => [c.charCodeAt(0), 0])]), /^VRT files/],
+    ['a WMS description', text('<GDAL_WMS><Service name="WMS"><ServerUrl>http://127.0.0.1:9/</ServerUrl></Service></GDAL_WMS>'), /WMS service descriptions/],
+    ['a WMTS description', text('<GDAL_WMTS><GetCapabilitiesUrl>http://x</GetCapabilitiesUrl></GDAL_WMTS>'), /WMTS service descriptions/],
+    ['a PAM sidecar', text('<PAMDataset><SRS>EPSG:4326</SRS></PAMDataset>'), /sidecar/],
+    ['other XML', text('<svg/>'), /XML documents/],
+    ['a MEM dataset string', text('MEM:::DATAPOINTER=0x0,PIXELS=1,LINES=1'), /dataset names and virtual file paths/],
+    ['a /vsicurl/ path', text('/vsicurl/http://169.254.169.254/metadata'), /dataset names and virtual file paths/],
+    ['a netCDF subdataset name', text('NETCDF:"/etc/passwd":x'), /dataset names and virtual file paths/],
+    ['an ENVI header', text('ENVI\ndescription = {x}\nsamples = 1'), /ENVI headers/],
+    ['netCDF-4 / HDF5', bytes(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a), /netCDF-4 and HDF5 files cannot be ingested: they can link to other files/],
+    ['HDF5 behind a 512-byte user block', hdf5AtUserBlock, /netCDF-4 and HDF5/],
+    ['HDF4', bytes(0x0e, 0x03, 0x13, 0x01), /HDF4/],
+    ['a zip', bytes(0x50, 0x4b, 0x03, 0x04), /archives \(zip\)/],
+    ['a gzip', bytes(0x1f, 0x8b, 0x08), /gzip/],
+    ['a PNG', bytes(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a), /PNG images/],
+    ['a JPEG', bytes(0xff, 0xd8, 0xff, 0xe0), /JPEG images/],
+    ['a JPEG 2000', bytes(0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20), /JPEG 2000/],
+    ['an Erdas Imagine file', text('EHFA_HEADER_TAG'), /Erdas Imagine/],
+    ['a GeoPackage', text('SQLite format 3\u0000'), /SQLite containers/],
+    ['an empty head', new Uint8Array(0), /not a GeoTIFF or netCDF classic/],
+    ['random text', text('hello world'), /not a GeoTIFF or netCDF classic/],
+  ])('refuses %s, saying what to upload instead', (_kind, head, reason) => {
+    const verdict = identifySourceFormat(head);
+    expect(verdict.ok).toBe(false);
+    if (verdict.ok) return;
+    expect(verdict.failure.code).toBe('UNSUPPORTED_FORMAT');
+    expect(verdict.failure.message).toMatch(reason);
+    expect(verdict.failure.message).not.toContain('/etc/passwd');
+  });
+});
