@@ -102,7 +102,7 @@ async function main(): Promise<void> {
         await store.uploadFile({ container: 'incoming', name: 'bench/large.tif' }, sourcePath, 'image/tiff');
         uploadTimes.push(performance.now() - uploadStart);
 
-        const host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SCRATCH_DIR: join(roundDir, 'scratch') } });
+        const host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SCRATCH_DIR: join(roundDir, 'scratch'), INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
         try {
           const pipelineStart = performance.now();
           const response = await fetch(`${host.baseUrl}/api/jobs`, {

@@ -113,7 +113,8 @@ async function main(): Promise<void> {
   }
 
   console.log(`Starting the local host on port ${options.port} (embedded Azurite, data in .azurite/)…`);
-  const host = await startLocalHost({ port: Number(options.port) });
+  // The demo uploads to `incoming/` (not `uploads/`, whose trigger would start a second job), so it allows that container.
+  const host = await startLocalHost({ port: Number(options.port), env: { INGEST_SOURCE_CONTAINERS: `uploads,${demoContainer}` } });
   const baseUrl = host.baseUrl;
   const hostLog = join(projectRoot, '.data', 'demo-host.log');
   mkdirSync(dirname(hostLog), { recursive: true });

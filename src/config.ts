@@ -4,6 +4,8 @@
  * are environment reads, and orchestrators stay deterministic.
  */
 
+import { isContainerName } from './pipeline/source.path.js';
+
 /** Names of the settings the app reads (app settings in Azure, `Values` locally). */
 export const settingNames = {
   /** Storage for Durable state, blob triggers and the app's own containers. */
@@ -46,6 +48,7 @@ export const containers = {
 export const defaults = {
   maxDimension: 200_000,
   tileSize: 4096,
+  sourceContainers: [containers.uploads],
 } as const;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -54,6 +57,8 @@ export interface IngestSettings {
   maxDimension: number;
   tileSize: number;
   scratchDir: string | undefined;
+  /** Containers a job may read its source from; nothing else is ever read on a caller's say-so. */
+  sourceContainers: string[];
 }
 
 function readPositiveInteger(env: Environment, name: string, fallback: number): number {
@@ -66,11 +71,29 @@ function readPositiveInteger(env: Environment, name: string, fallback: number): 
   return value;
 }
 
+/** The app's own containers: never a source, whatever the setting says (a job must not re-ingest or read its outputs). */
+const ownContainers: readonly string[] = [containers.cogs, containers.stac];
+
+export function readSourceContainers(env: Environment = process.env): string[] {
+  const raw = env[settingNames.sourceContainers]?.trim();
+  if (!raw) return [...defaults.sourceContainers];
+  const names = [...new Set(raw.split(',').map((name) => name.trim()).filter((name) => name !== ''))];
+  for (const name of names) {
+    if (!isContainerName(name)) throw new Error(`Setting ${settingNames.sourceContainers} lists "${name}", which is not a valid container name`);
+    if (ownContainers.includes(name) || name.startsWith('azure-webjobs-')) {
+      throw new Error(`Setting ${settingNames.sourceContainers} lists "${name}", a container the app or the Functions host writes to; it cannot be a source`);
+    }
+  }
+  if (names.length === 0) throw new Error(`Setting ${settingNames.sourceContainers} names no container`);
+  return names;
+}
+
 export function readIngestSettings(env: Environment = process.env): IngestSettings {
   return {
     maxDimension: readPositiveInteger(env, settingNames.maxDimension, defaults.maxDimension),
     tileSize: readPositiveInteger(env, settingNames.tileSize, defaults.tileSize),
     scratchDir: env[settingNames.scratchDir] || undefined,
+    sourceContainers: readSourceContainers(env),
   };
 }
 

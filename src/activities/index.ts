@@ -1,6 +1,7 @@
 /** The ingestion activities, built from one set of dependencies (one shared source cache). */
-import { activityNames } from '../pipeline/contracts.js';
+import type { activities } from '../pipeline/contracts.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
+import type { ActivityImplementation } from './activity.outcome.js';
 import { createFinalizeCollection } from './collection.finalize.js';
 import { createCreateTileCog } from './tile.cog.create.js';
 import { createRegisterTileItem } from './tile.item.register.js';
@@ -12,13 +13,16 @@ export { createCreateTileCog, type CreateTileCog } from './tile.cog.create.js';
 export { createRegisterTileItem, type RegisterTileItem } from './tile.item.register.js';
 export { createFinalizeCollection, type FinalizeCollection } from './collection.finalize.js';
 export { SourceCache, SourceChangedError, SourceMissingError } from './source.cache.js';
+export { runToOutcome, type ActivityImplementation } from './activity.outcome.js';
 
-/** All four activities keyed by their registered names. */
-export function createIngestActivities(deps: ActivityDependencies) {
+export type IngestActivities = { [Name in keyof typeof activities]: ActivityImplementation<(typeof activities)[Name]> };
+
+/** All four activities, each checked against its contract in `contracts.ts`. */
+export function createIngestActivities(deps: ActivityDependencies): IngestActivities {
   return {
-    [activityNames.validateRaster]: createValidateRaster(deps),
-    [activityNames.createTileCog]: createCreateTileCog(deps),
-    [activityNames.registerTileItem]: createRegisterTileItem(deps),
-    [activityNames.finalizeCollection]: createFinalizeCollection(deps),
-  } as const;
+    validateRaster: createValidateRaster(deps),
+    createTileCog: createCreateTileCog(deps),
+    registerTileItem: createRegisterTileItem(deps),
+    finalizeCollection: createFinalizeCollection(deps),
+  };
 }

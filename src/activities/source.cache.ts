@@ -6,26 +6,27 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { RestError } from '@azure/storage-blob';
 import type { SourceBlob } from '../pipeline/contracts.js';
+import { FailureError } from '../pipeline/failure.js';
 import type { BlobStore } from '../storage/blob.store.js';
 
 /** The source blob no longer has the ETag the job was submitted with. */
-export class SourceChangedError extends Error {
+export class SourceChangedError extends FailureError {
   constructor(source: SourceBlob) {
-    super(
-      `Source ${source.container}/${source.name} was replaced after this job was submitted (expected ETag ${source.etag}); ` +
-        'the new upload is a job of its own',
-    );
+    super({
+      code: 'SOURCE_CHANGED',
+      message: `it was replaced after this job was submitted (expected ETag ${source.etag}); the new upload is a job of its own`,
+    });
     this.name = 'SourceChangedError';
   }
 }
 
 /** The source blob was deleted after the job was submitted. */
-export class SourceMissingError extends Error {
-  constructor(source: SourceBlob) {
-    super(`Source ${source.container}/${source.name} no longer exists; upload it again`);
+export class SourceMissingError extends FailureError {
+  constructor() {
+    super({ code: 'SOURCE_MISSING', message: 'it no longer exists; upload it again' });
     this.name = 'SourceMissingError';
   }
 }
@@ -62,7 +63,7 @@ export class SourceCache {
     const key = cacheKey(source);
     let entry = this.entries.get(key);
     if (!entry) {
-      const path = this.pathFor(source, key);
+      const path = this.pathFor(key);
       const created: CacheEntry = { path, size: source.size, users: 0, lastUsed: 0, ready: this.download(source, path) };
       // A failed download must not poison later attempts (the orchestrator retries).
       created.ready.catch(() => {
@@ -89,7 +90,7 @@ export class SourceCache {
     const entry = this.entries.get(key);
     if (entry && entry.users > 0) return; // someone is still reading it; trimming will get it later
     this.entries.delete(key);
-    await rm(this.pathFor(source, key), { force: true });
+    await rm(this.pathFor(key), { force: true });
   }
 
   /** Bytes of the copies this cache holds. */
@@ -108,9 +109,10 @@ export class SourceCache {
     }
   }
 
-  private pathFor(source: SourceBlob, key: string): string {
-    // Keep the extension: some GDAL drivers pick the format (or sidecar names) by it.
-    return join(this.directory, `${key}${extname(source.name).toLowerCase()}`);
+  private pathFor(key: string): string {
+    // No part of the blob name reaches the local path: the format is decided from the bytes
+    // (source.format.ts), and no sidecar can be named after it.
+    return join(this.directory, `${key}.source`);
   }
 
   private async download(source: SourceBlob, path: string): Promise<string> {
@@ -128,9 +130,9 @@ export class SourceCache {
       if (error instanceof RestError && error.statusCode === 412) {
         // Azurite answers 412 (not 404) to If-Match on a deleted blob: tell the two apart.
         const current = await this.store.stat({ container: source.container, name: source.name });
-        throw current ? new SourceChangedError(source) : new SourceMissingError(source);
+        throw current ? new SourceChangedError(source) : new SourceMissingError();
       }
-      if (error instanceof RestError && error.statusCode === 404) throw new SourceMissingError(source);
+      if (error instanceof RestError && error.statusCode === 404) throw new SourceMissingError();
       throw error;
     }
     return path;

@@ -1,6 +1,7 @@
 /**
  * Activity: write the COG of one tile window, measure it, and upload it under a deterministic
- * name (a retry overwrites the same blob).
+ * name in its version's folder (a retry overwrites the same blob; another version or another
+ * source never does).
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,12 +21,12 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
     const workDir = await mkdtemp(join(deps.scratchDir, 'tile-'));
     try {
       const cogPath = join(workDir, `${input.itemId}.tif`);
-      const acquired = await deps.sources.withLocalCopy(input.source, (sourcePath) => writeTileCog(sourcePath, cogPath, input.window, input.options));
+      const acquired = await deps.sources.withLocalCopy(input.source, (sourcePath) => writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options));
       // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
       const { size, checksum } = await hashFile(cogPath);
       const description = await describeCog(cogPath);
-      const ref = cogBlob(input.collection, input.source.name, input.itemId);
-      const thumbnailRef = thumbnailBlob(input.collection, input.source.name, input.itemId);
+      const ref = cogBlob(input.outputs, input.itemId);
+      const thumbnailRef = thumbnailBlob(input.outputs, input.itemId);
       const pngPath = join(workDir, `${input.itemId}.png`);
       const withThumbnail = canRenderThumbnail(description.bands);
       if (withThumbnail) await writeThumbnail(cogPath, pngPath, description);

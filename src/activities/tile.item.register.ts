@@ -1,16 +1,27 @@
-/** Activity: write the STAC item of one tile COG as soon as the COG exists. Idempotent (same input, same blob). */
+/**
+ * Activity: write the STAC item of one tile COG as soon as the COG exists. Idempotent (same input,
+ * same blob). Item ids belong to one source: an item written from another source is never
+ * overwritten (OUTPUT_CONFLICT), and an item written by a newer version of the same source is left
+ * as it is (this job's outcome is then decided at finalize).
+ */
 import type { RegisteredItem, RegisterTileItemInput } from '../pipeline/contracts.js';
+import { FailureError } from '../pipeline/failure.js';
+import { WriteConflictError } from '../storage/blob.store.js';
 import { catalogBlob, collectionBlob, itemBlob } from '../stac/catalog.layout.js';
 import { mergeCollection } from '../stac/collection.build.js';
 import { buildTileItem, itemInterval } from '../stac/item.build.js';
 import { withoutInferredLinks } from '../stac/stac.api.client.js';
-import { mediaTypes, type StacCollection } from '../stac/stac.types.js';
+import { compareVersionOrder, sourceModifiedProperty, sourcePathOf, sourceProperty } from '../stac/source.record.js';
+import { mediaTypes, type StacCollection, type StacItem } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 
 export type RegisterTileItem = (input: RegisterTileItemInput) => Promise<RegisteredItem>;
 
+const maxWriteAttempts = 10;
+
 export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' | 'stacApi'>): RegisterTileItem {
-  return async ({ collection, source, tile, datetime }) => {
+  return async ({ outputs, source, tile, datetime, order }) => {
+    const { collection } = outputs;
     const ref = itemBlob(collection, tile.itemId);
     const urls = {
       item: deps.store.url(ref),
@@ -18,10 +29,38 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' 
       catalog: deps.store.url(catalogBlob()),
       ...(tile.thumbnail ? { thumbnail: tile.thumbnail.url } : {}),
     };
-    const item = buildTileItem({ collection, tile, datetime, sourceName: `${source.container}/${source.name}`, urls });
-    const { url } = await deps.store.writeJson(ref, item, {}, mediaTypes.geojson);
-    const registered: RegisteredItem = { itemId: tile.itemId, itemUrl: url, cogUrl: tile.blob.url, cogBytes: tile.size, bbox: tile.bbox, projCode: tile.crs?.code ?? null, window: tile.window, interval: itemInterval(item) };
-    if (deps.stacApi) {
+    const item = buildTileItem({ collection, tile, datetime, source, urls });
+    const owner = sourcePathOf(source);
+    let written = false;
+    for (let attempt = 1; !written; attempt++) {
+      const existing = await deps.store.readJson<StacItem>(ref);
+      const existingOwner = existing?.value.properties[sourceProperty];
+      if (existing && typeof existingOwner === 'string' && existingOwner !== owner) {
+        throw new FailureError({
+          code: 'OUTPUT_CONFLICT',
+          message: `its item id ${tile.itemId} is already taken in collection ${collection} by another source; rename the blob and upload it again`,
+        });
+      }
+      const existingModified = existing?.value.properties[sourceModifiedProperty];
+      if (existing && typeof existingModified === 'string' && compareVersionOrder({ sourceModified: existingModified, jobStarted: existing.value.properties.created }, order) > 0) break;
+      try {
+        await deps.store.writeJson(ref, item, existing ? { ifMatch: existing.etag } : { ifNoneExists: true }, mediaTypes.geojson);
+        written = true;
+      } catch (error) {
+        if (!(error instanceof WriteConflictError) || attempt >= maxWriteAttempts) throw error;
+      }
+    }
+    const registered: RegisteredItem = {
+      itemId: tile.itemId,
+      itemUrl: urls.item,
+      cogUrl: tile.blob.url,
+      cogBytes: tile.size,
+      bbox: tile.bbox,
+      projCode: tile.crs?.code ?? null,
+      window: tile.window,
+      interval: itemInterval(item),
+    };
+    if (deps.stacApi && written) {
       // Items go out as soon as their COG exists, before finalize: the API needs the collection first.
       if (!(await deps.stacApi.getCollection(collection))) {
         await deps.stacApi.updateCollection<StacCollection>(collection, (existing) =>

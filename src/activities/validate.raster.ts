@@ -1,99 +1,76 @@
 /**
  * Activity: decide whether a source can become correct COGs, and describe it. A rejection is a
- * result with a reason a person can act on; storage trouble throws so the orchestrator retries.
+ * `FailureError` with a reason a person can act on (returned to the orchestrator as a final
+ * failure, not retried); storage trouble is retried.
  */
 import { randomUUID } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
-import gdal from 'gdal-async';
-import type { ValidateRasterInput, ValidationResult } from '../pipeline/contracts.js';
+import { rm } from 'node:fs/promises';
+import type gdal from 'gdal-async';
+import type { RasterInfo, ValidateRasterInput } from '../pipeline/contracts.js';
+import { FailureError, redactLocalPaths } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { checkCompressionFits } from '../raster/cog.command.js';
-import { openTilingSource, type TilingSource } from '../raster/source.open.js';
+import { openTilingSource, openUntrustedSource, type TilingSource } from '../raster/source.open.js';
 import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readBandInfo, readRasterInfo } from '../raster/raster.inspect.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
-import { SourceChangedError, SourceMissingError } from './source.cache.js';
+import { isFinalFailure } from './failure.classify.js';
 
-export type ValidateRaster = (input: ValidateRasterInput) => Promise<ValidationResult>;
+export type ValidateRaster = (input: ValidateRasterInput) => Promise<RasterInfo>;
 
 /** The orchestrator prefixes the source ("Cannot ingest uploads/x.tif: …"), so reasons start with what is wrong. */
-function reject(why: string): ValidationResult {
-  return { accepted: false, reason: why };
+function reject(why: string): never {
+  throw new FailureError({ code: 'INVALID_INPUT', message: why });
 }
 
 export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings' | 'sources'>): ValidateRaster {
   return async ({ source, options }) => {
-    if (source.size === 0) return reject('the file is empty (0 bytes); upload it again');
-    let verdict: ValidationResult;
+    if (source.size === 0) reject('the file is empty (0 bytes); upload it again');
     try {
-      verdict = await deps.sources.withLocalCopy(source, (path) => inspectLocalCopy(path, source.name, deps.settings.maxDimension, options));
+      return await deps.sources.withLocalCopy(source, (path) => inspectLocalCopy(path, source.name, deps.settings.maxDimension, options));
     } catch (error) {
-      if (error instanceof SourceChangedError) return reject(`it was replaced after this job was submitted (expected ETag ${source.etag}); the new upload is a job of its own`);
-      if (error instanceof SourceMissingError) return reject('it no longer exists; upload it again');
+      // A rejected source has no tiles coming: free its copy now.
+      if (error instanceof FailureError && isFinalFailure(error.failure)) await deps.sources.evict(source);
       throw error;
     }
-    // A rejected source has no tiles coming: free its copy now.
-    if (!verdict.accepted) await deps.sources.evict(source);
-    return verdict;
   };
 }
 
-async function inspectLocalCopy(path: string, sourceName: string, maxDimension: number, options: IngestOptions | undefined): Promise<ValidationResult> {
-  let dataset: gdal.Dataset;
-  try {
-    dataset = await gdal.openAsync(path);
-  } catch (error) {
-    const detail = (error as Error).message.replaceAll(path, sourceName);
-    return reject(
-      (await startsLikeTiff(path))
-        ? `it starts like a TIFF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`
-        : `it is not a raster GDAL can read (${detail}); upload a GeoTIFF or another GDAL raster format`,
-    );
-  }
+async function inspectLocalCopy(path: string, sourceName: string, maxDimension: number, options: IngestOptions | undefined): Promise<RasterInfo> {
+  const dataset = await openUntrustedSource(path, sourceName);
   try {
     const problem = (await findProblem(dataset, maxDimension)) ?? (options ? findOptionsProblem(dataset, options) : null);
     // GDAL messages name the local copy; a person knows the file by its blob name.
-    if (problem) return reject(problem.replaceAll(path, sourceName));
+    if (problem) reject(redactLocalPaths(problem, [[path, sourceName]]));
     if (options?.targetCrs) return await describeReprojected(path, sourceName, dataset.driver.description, maxDimension, options);
-    return { accepted: true, info: await readRasterInfo(dataset) };
+    return await readRasterInfo(dataset);
   } finally {
     dataset.close();
   }
 }
 
 /** With a target CRS the tiles are cut from the warped grid, so that grid is what validation reports. */
-async function describeReprojected(path: string, sourceName: string, driver: string, maxDimension: number, options: IngestOptions): Promise<ValidationResult> {
+async function describeReprojected(path: string, sourceName: string, driver: string, maxDimension: number, options: IngestOptions): Promise<RasterInfo> {
   const warpScratch = `${path}.${randomUUID()}.warp.vrt`;
   let warped: TilingSource;
   try {
-    warped = await openTilingSource(path, options, warpScratch);
+    warped = await openTilingSource(path, sourceName, options, warpScratch);
   } catch (error) {
     await rm(warpScratch, { force: true });
-    return reject(`it cannot be reprojected to ${options.targetCrs} (${(error as Error).message.replaceAll(path, sourceName)}); choose another target CRS or none`);
+    if (error instanceof FailureError) throw error;
+    const detail = redactLocalPaths((error as Error).message, [[warpScratch, 'the warped grid'], [path, sourceName]]);
+    return reject(`it cannot be reprojected to ${options.targetCrs} (${detail}); choose another target CRS or none`);
   }
   try {
     const { x: width, y: height } = warped.dataset.rasterSize;
     if (width > maxDimension || height > maxDimension) {
-      return reject(`reprojected to ${options.targetCrs} it would be ${width}×${height} pixels, over the limit of ${maxDimension} pixels a side (setting INGEST_MAX_DIMENSION)`);
+      reject(`reprojected to ${options.targetCrs} it would be ${width}×${height} pixels, over the limit of ${maxDimension} pixels a side (setting INGEST_MAX_DIMENSION)`);
     }
     const problem = findGeoreferencingProblem(warped.dataset);
-    if (problem) return reject(`reprojected to ${options.targetCrs}, ${problem}`);
-    return { accepted: true, info: { ...(await readRasterInfo(warped.dataset)), driver } };
+    if (problem) reject(`reprojected to ${options.targetCrs}, ${problem}`);
+    return { ...(await readRasterInfo(warped.dataset)), driver };
   } finally {
     warped.close();
     await rm(warpScratch, { force: true });
-  }
-}
-
-/** TIFF and BigTIFF magic numbers, little- and big-endian. */
-async function startsLikeTiff(path: string): Promise<boolean> {
-  const file = await open(path, 'r');
-  try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(4), 0, 4, 0);
-    if (bytesRead < 4) return false;
-    const magic = buffer.toString('hex');
-    return ['49492a00', '4d4d002a', '49492b00', '4d4d002b'].includes(magic);
-  } finally {
-    await file.close();
   }
 }
 

@@ -2,20 +2,20 @@
  * Registers the ingestion activities. Their dependencies (storage, settings, the shared source
  * cache) are built on first use, so settings are read when the worker runs, not at import.
  */
+import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { readIngestSettings, readStacApiSettings } from '../config.js';
-import { createActivityDependencies, createIngestActivities } from '../activities/index.js';
-import { activityNames } from '../pipeline/contracts.js';
+import { createActivityDependencies, createIngestActivities, runToOutcome, type IngestActivities } from '../activities/index.js';
+import { activities, type ActivityContract } from '../pipeline/contracts.js';
 import { createAzureStacApiClient } from '../stac/stac.api.token.js';
 import { getBlobStore } from './shared.store.js';
 
-type IngestActivities = ReturnType<typeof createIngestActivities>;
-let activities: IngestActivities | undefined;
+let implementations: IngestActivities | undefined;
 
 function getActivities(): IngestActivities {
-  if (!activities) {
+  if (!implementations) {
     const stacApi = readStacApiSettings();
-    activities = createIngestActivities(
+    implementations = createIngestActivities(
       createActivityDependencies({
         store: getBlobStore(),
         settings: readIngestSettings(),
@@ -24,12 +24,24 @@ function getActivities(): IngestActivities {
       }),
     );
   }
-  return activities;
+  return implementations;
 }
 
-for (const name of Object.values(activityNames)) {
-  df.app.activity(name, {
-    // The input was produced by the orchestrator against the contract types of this activity.
-    handler: (input: unknown) => (getActivities()[name] as (payload: unknown) => Promise<unknown>)(input),
+function register<Input, Output>(contract: ActivityContract<Input, Output>, pick: (all: IngestActivities) => (input: Input) => Promise<Output>): void {
+  df.app.activity(contract.name, {
+    handler: (input: Input, context: InvocationContext) =>
+      runToOutcome(
+        () => pick(getActivities())(input),
+        (failure, error) => {
+          // The person-facing failure goes to the orchestrator; the raw error only to the logs.
+          const log = failure.code === 'INTERNAL' ? context.error.bind(context) : context.warn.bind(context);
+          log(`${contract.name} failed (${failure.code}): ${failure.message}`, error);
+        },
+      ),
   });
 }
+
+register(activities.validateRaster, (all) => all.validateRaster);
+register(activities.createTileCog, (all) => all.createTileCog);
+register(activities.registerTileItem, (all) => all.registerTileItem);
+register(activities.finalizeCollection, (all) => all.finalizeCollection);

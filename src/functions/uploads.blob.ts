@@ -5,18 +5,27 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { containers, readBlobTriggerSource, settingNames } from '../config.js';
+import { containers, readBlobTriggerSource, readIngestSettings, settingNames } from '../config.js';
 import { submitJob } from '../jobs/job.submit.js';
 import { defaultCollectionId, ingestOptionsSchema } from '../pipeline/options.js';
+import { parseSourcePath } from '../pipeline/source.path.js';
 import { getBlobStore } from './shared.store.js';
 
 export async function ingestUploadHandler(_blob: unknown, context: InvocationContext): Promise<void> {
   const name = String(context.triggerMetadata?.['name'] ?? '');
-  const result = await submitJob(df.getClient(context), getBlobStore(), {
-    source: { container: containers.uploads, name },
-    collection: defaultCollectionId,
-    options: ingestOptionsSchema.parse({}),
-  });
+  const settings = readIngestSettings();
+  // The same checks as a submission: an upload named to escape its container starts nothing.
+  const source = parseSourcePath(`${containers.uploads}/${name}`, settings.sourceContainers);
+  if (!source.ok) {
+    context.warn(`Upload ignored: ${source.problem}`);
+    return;
+  }
+  const result = await submitJob(
+    df.getClient(context),
+    getBlobStore(),
+    { source: source.source, collection: defaultCollectionId, options: ingestOptionsSchema.parse({}) },
+    settings,
+  );
   context.log(`Upload ${containers.uploads}/${name}: ${result.outcome}${'instanceId' in result ? ` ${result.instanceId}` : ''}`);
 }
 

@@ -1,8 +1,12 @@
 /**
  * What a person sees of a job, built from the orchestration status and the progress the
  * orchestrator keeps in its custom status. Pure, so it is unit-tested without a host.
+ *
+ * Only structured data is shown: the failures the orchestrator recorded (a code and a message
+ * each), never the orchestration's raw output or error text, which could hold a stack trace.
  */
-import type { IngestInput, IngestOutput, IngestProgress, IngestRoute } from '../pipeline/contracts.js';
+import type { IngestInput, IngestOutput, IngestProgress, IngestRoute, JobFailure } from '../pipeline/contracts.js';
+import { failureFrom, isFailure } from '../pipeline/failure.js';
 
 /** The fields of a Durable orchestration status this view reads. */
 export interface OrchestrationStatusLike {
@@ -11,8 +15,8 @@ export interface OrchestrationStatusLike {
   runtimeStatus: string;
   createdTime: Date | string;
   lastUpdatedTime: Date | string;
-  input: unknown;
-  output: unknown;
+  input?: unknown;
+  output?: unknown;
   customStatus?: unknown;
 }
 
@@ -24,9 +28,15 @@ export interface JobView {
   route: IngestRoute | null;
   source: string | null;
   collection: string | null;
-  tiles: { done: number; total: number };
+  tiles: { done: number; failed: number; total: number };
   itemsRegistered: number;
-  errors: string[];
+  /** The first failures, each with a code and a message; `errorCount` says how many there were. */
+  errors: JobFailure[];
+  errorCount: number;
+  /** 1 for the first job of an upload; each resubmission after a failure adds one. */
+  attempt: number;
+  /** The id of the attempt before this one, or `null`. */
+  previousAttempt: string | null;
   output: IngestOutput | null;
   createdTime: string;
   lastUpdatedTime: string;
@@ -40,18 +50,37 @@ function isIngestInput(value: unknown): value is IngestInput {
   return typeof value === 'object' && value !== null && 'source' in value && 'collection' in value;
 }
 
+function isIngestOutput(value: unknown): value is IngestOutput {
+  return typeof value === 'object' && value !== null && 'collection' in value && 'tiles' in value && Array.isArray(value.tiles);
+}
+
 function toIso(value: Date | string): string {
   return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
+}
+
+/** Failures recorded in the progress; anything not of the structured shape is shown as a generic internal failure. */
+function readFailures(progress: IngestProgress | undefined): JobFailure[] {
+  const recorded: unknown[] = Array.isArray(progress?.errors) ? progress.errors : [];
+  return recorded.map((entry) => {
+    if (!isFailure(entry)) return failureFrom(undefined);
+    return { code: entry.code, message: entry.message, ...('itemId' in entry && typeof entry.itemId === 'string' ? { itemId: entry.itemId } : {}) };
+  });
 }
 
 export function buildJobView(status: OrchestrationStatusLike): JobView {
   const progress = isProgress(status.customStatus) ? status.customStatus : undefined;
   const input = isIngestInput(status.input) ? status.input : undefined;
   const failed = status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated';
-  // A failed orchestration's output is its error message, which names the source: lead with it,
-  // then any reason recorded in the progress that it does not already contain.
-  const failure = failed && typeof status.output === 'string' ? status.output : undefined;
-  const errors = [...(failure ? [failure] : []), ...(progress?.errors ?? []).filter((error) => !failure?.includes(error))];
+  let errors = readFailures(progress);
+  if (failed && errors.length === 0) {
+    errors = [
+      status.runtimeStatus === 'Terminated'
+        ? { code: 'INTERNAL', message: 'the job was terminated by an administrator' }
+        : { code: 'INTERNAL', message: `the job failed unexpectedly; the service logs have the details (job ${status.instanceId})` },
+    ];
+  }
+  const attempt = progress?.attempt ?? input?.attempt ?? 1;
+  const previousAttempt = progress?.previousAttempt ?? input?.previousAttempt ?? null;
   return {
     id: status.instanceId,
     status: status.runtimeStatus,
@@ -59,10 +88,13 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     route: progress?.route ?? null,
     source: progress?.source ?? (input ? `${input.source.container}/${input.source.name}` : null),
     collection: progress?.collection ?? input?.collection ?? null,
-    tiles: { done: progress?.tilesDone ?? 0, total: progress?.tilesTotal ?? 0 },
+    tiles: { done: progress?.tilesDone ?? 0, failed: progress?.tilesFailed ?? 0, total: progress?.tilesTotal ?? 0 },
     itemsRegistered: progress?.itemsRegistered ?? 0,
     errors,
-    output: status.runtimeStatus === 'Completed' ? (status.output as IngestOutput) : null,
+    errorCount: Math.max(progress?.errorCount ?? 0, errors.length),
+    attempt,
+    previousAttempt,
+    output: status.runtimeStatus === 'Completed' && isIngestOutput(status.output) ? status.output : null,
     createdTime: toIso(status.createdTime),
     lastUpdatedTime: toIso(status.lastUpdatedTime),
   };

@@ -6,63 +6,80 @@
  */
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import {
-  activityNames,
+  activities,
   orchestratorNames,
-  type FinalizeCollectionInput,
-  type FinalizedCollection,
   type IngestInput,
   type IngestOutput,
   type IngestProgress,
   type IngestRoute,
+  type JobFailure,
+  type RasterInfo,
   type RegisteredItem,
-  type ValidateRasterInput,
-  type ValidationResult,
+  type VersionOrder,
 } from '../pipeline/contracts.js';
+import { failureFrom, summarizeFailures, type Failure } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { planTiles } from '../raster/tile.plan.js';
-import { createActivityRetryOptions } from './retry.policy.js';
+import { callActivity } from './activity.call.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
-
-/** How many tile failures the status and error message spell out. */
-const maxReportedFailures = 5;
 
 export function chooseRoute(tileCount: number): IngestRoute {
   return tileCount === 1 ? 'single-tile' : 'fan-out';
 }
 
-/** A rejected or failed job: the message is what a person reads in the job's output. */
-export class IngestRejectedError extends Error {
+/** A rejected or failed job: the message is what an administrator reads as the orchestration's output. */
+export class IngestFailedError extends Error {
   constructor(source: string, reason: string) {
     super(`Cannot ingest ${source}: ${reason}`);
-    this.name = 'IngestRejectedError';
+    this.name = 'IngestFailedError';
   }
 }
 
 export const ingestRasterOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput<IngestInput>();
   const sourcePath = `${input.source.container}/${input.source.name}`;
-  const retry = createActivityRetryOptions();
   const progress: IngestProgress = {
     source: sourcePath,
     collection: input.collection,
     stage: 'validating',
     tilesDone: 0,
+    tilesFailed: 0,
     tilesTotal: 0,
     itemsRegistered: 0,
     errors: [],
+    errorCount: 0,
+    attempt: input.attempt,
+    ...(input.previousAttempt ? { previousAttempt: input.previousAttempt } : {}),
+  };
+  const failures: JobFailure[] = [];
+  const recordFailure = (failure: JobFailure): void => {
+    failures.push(failure);
+    // Custom status is limited to 16 KB: keep the first failures, count them all.
+    const { shown, total } = summarizeFailures(failures);
+    progress.errors = shown;
+    progress.errorCount = total;
+  };
+  /** Ends the job as Failed, with its reasons in the status. */
+  const fail = (reason: string): never => {
+    progress.stage = 'failed';
+    context.df.setCustomStatus(progress);
+    throw new IngestFailedError(sourcePath, reason);
   };
   context.df.setCustomStatus(progress);
 
-  const validateInput: ValidateRasterInput = { source: input.source, options: input.options };
-  const verdict = (yield context.df.callActivityWithRetry(activityNames.validateRaster, retry, validateInput)) as ValidationResult;
-  if (!verdict.accepted) {
-    context.df.setCustomStatus({ ...progress, stage: 'failed', errors: [verdict.reason] } satisfies IngestProgress);
-    throw new IngestRejectedError(sourcePath, verdict.reason);
+  let info: RasterInfo;
+  try {
+    info = yield* callActivity(context, activities.validateRaster, { source: input.source, options: input.options });
+  } catch (error) {
+    const failure: Failure = failureFrom(error);
+    recordFailure(failure);
+    return fail(failure.message);
   }
 
-  const windows = planTiles(verdict.info.width, verdict.info.height, input.tileSize);
+  const windows = planTiles(info.width, info.height, input.tileSize);
   // The orchestration clock, not the wall clock: replays must produce identical items.
   const datetime = context.df.currentUtcDateTime.toISOString();
+  const order: VersionOrder = { sourceModified: input.source.lastModified, jobStarted: datetime };
   progress.stage = 'creating-cogs';
   progress.tilesTotal = windows.length;
   context.df.setCustomStatus(progress);
@@ -70,25 +87,24 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   const tileInputs = windows.map(
     (window): IngestTileInput => ({
       source: input.source,
-      collection: input.collection,
-      itemId: deriveItemId(input.source.name, window),
+      outputs: input.outputs,
+      itemId: deriveItemId(input.outputs.sourceKey, window),
       window,
       options: input.options,
       datetime,
+      order,
     }),
   );
 
   const items: RegisteredItem[] = [];
-  const failures: string[] = [];
-  const recordFailure = (itemId: string, error: unknown): void => {
-    failures.push(`tile ${itemId}: ${error instanceof Error ? error.message : String(error)}`);
-    // Custom status is limited to 16 KB: keep the first few reasons, count the rest.
-    progress.errors = failures.slice(0, maxReportedFailures);
-  };
   const recordItem = (item: RegisteredItem): void => {
     items.push(item);
     progress.tilesDone = items.length;
     progress.itemsRegistered = items.length;
+  };
+  const recordTileFailure = (itemId: string, error: unknown): void => {
+    progress.tilesFailed++;
+    recordFailure({ ...failureFrom(error), itemId });
   };
 
   if (chooseRoute(windows.length) === 'single-tile') {
@@ -96,10 +112,11 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
     // replay and wait for.
     progress.route = 'single-tile';
     context.df.setCustomStatus(progress);
+    const tileInput = tileInputs[0]!;
     try {
-      recordItem(yield* runTileSteps(context, tileInputs[0]!, () => undefined));
+      recordItem(yield* runTileSteps(context, tileInput, () => undefined));
     } catch (error) {
-      recordFailure(tileInputs[0]!.itemId, error);
+      recordTileFailure(tileInput.itemId, error);
     }
   } else {
     progress.route = 'fan-out';
@@ -112,26 +129,34 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
     // register and one failed branch does not hide the outcome of the others.
     yield context.df.Task.any(tileTasks);
     for (const [index, task] of tileTasks.entries()) {
+      const tileInput = tileInputs[index]!;
       try {
-        recordItem((yield task) as RegisteredItem);
+        const result: unknown = yield task;
+        if (!isRegisteredItem(result)) throw new Error('the tile branch returned no item');
+        recordItem(result);
       } catch (error) {
-        recordFailure(tileInputs[index]!.itemId, error);
+        recordTileFailure(tileInput.itemId, error);
       }
       context.df.setCustomStatus(progress);
     }
   }
   if (failures.length > 0) {
-    const more = failures.length > maxReportedFailures ? ` (and ${failures.length - maxReportedFailures} more)` : '';
-    const reason = `${failures.length} of ${windows.length} tiles failed: ${failures.slice(0, maxReportedFailures).join('; ')}${more}`;
-    context.df.setCustomStatus({ ...progress, stage: 'failed', errors: [reason] } satisfies IngestProgress);
-    throw new IngestRejectedError(sourcePath, reason);
+    const first = failures[0]!;
+    const more = failures.length > 1 ? ` (and ${failures.length - 1} more failed tile${failures.length > 2 ? 's' : ''})` : '';
+    return fail(`${failures.length} of ${windows.length} tiles failed; tile ${first.itemId ?? ''}: ${first.message}${more}`);
   }
 
   progress.stage = 'finalizing';
   context.df.setCustomStatus(progress);
 
-  const finalizeInput: FinalizeCollectionInput = { collection: input.collection, source: input.source, items, datetime, options: input.options };
-  const collection = (yield context.df.callActivityWithRetry(activityNames.finalizeCollection, retry, finalizeInput)) as FinalizedCollection;
+  let collection;
+  try {
+    collection = yield* callActivity(context, activities.finalizeCollection, { outputs: input.outputs, source: input.source, items, datetime, options: input.options, order });
+  } catch (error) {
+    const failure = failureFrom(error);
+    recordFailure(failure);
+    return fail(failure.message);
+  }
 
   progress.stage = 'completed';
   context.df.setCustomStatus(progress);
@@ -144,3 +169,8 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   };
   return output;
 };
+
+/** A sub-orchestration's result is JSON: check its shape before trusting it. */
+function isRegisteredItem(value: unknown): value is RegisteredItem {
+  return typeof value === 'object' && value !== null && 'itemId' in value && typeof value.itemId === 'string' && 'itemUrl' in value && 'cogUrl' in value;
+}

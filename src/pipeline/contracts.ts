@@ -1,7 +1,8 @@
 /**
- * The data that flows between the orchestrator and its activities. Pure types and names:
- * the orchestrator imports this module, so nothing here may do I/O.
+ * The data that flows between the orchestrators and their activities. Pure types and names:
+ * the orchestrators import this module, so nothing here may do I/O.
  */
+import type { Failure } from './failure.js';
 import type { IngestOptions } from './options.js';
 
 export const orchestratorNames = {
@@ -9,12 +10,25 @@ export const orchestratorNames = {
   ingestTile: 'ingestTile',
 } as const;
 
-export const activityNames = {
-  validateRaster: 'validateRaster',
-  createTileCog: 'createTileCog',
-  registerTileItem: 'registerTileItem',
-  finalizeCollection: 'finalizeCollection',
-} as const;
+/**
+ * An activity's name with its input and output types attached, so the orchestrator's call and
+ * the activity's registration are checked against the same contract (no casts at call sites).
+ */
+export interface ActivityContract<Input, Output> {
+  readonly name: string;
+  /** Type carriers only; never set. */
+  readonly types?: { input: Input; output: Output };
+}
+
+function activityContract<Input, Output>(name: string): ActivityContract<Input, Output> {
+  return { name };
+}
+
+/**
+ * What every activity returns: its value, or a final failure (one no retry can fix, e.g. a bad
+ * upload). Failures worth retrying are thrown instead, so the Durable retry policy sees them.
+ */
+export type ActivityOutcome<Output> = { ok: true; value: Output } | { ok: false; failure: Failure };
 
 /** The uploaded blob a job ingests, pinned to the ETag it had when the job was submitted. */
 export interface SourceBlob {
@@ -22,6 +36,25 @@ export interface SourceBlob {
   name: string;
   etag: string;
   size: number;
+  /** The blob's Last-Modified time (ISO 8601) at submission: orders versions of one source. */
+  lastModified: string;
+}
+
+/**
+ * Where a job's outputs go in its collection. `sourceKey` is unique per source (container and
+ * exact blob path) and stable across versions; `version` is unique per blob version, tile size
+ * and options, so two versions of one source never write the same COG. See docs/raster-output.md.
+ */
+export interface OutputLocation {
+  collection: string;
+  sourceKey: string;
+  version: string;
+}
+
+/** Which of two jobs of the same source is newer: the later blob version, then the later job. */
+export interface VersionOrder {
+  sourceModified: string;
+  jobStarted: string;
 }
 
 export interface IngestInput {
@@ -30,6 +63,12 @@ export interface IngestInput {
   options: IngestOptions;
   /** Tile edge in pixels, resolved from the options or the host setting at submission. */
   tileSize: number;
+  /** Output names, derived at submission (hashing is not for orchestrators). */
+  outputs: OutputLocation;
+  /** 1 for the first job of this upload and these options; resubmitting after a failure (or with `force`) adds one. */
+  attempt: number;
+  /** The instance id of the attempt before this one. */
+  previousAttempt?: string;
 }
 
 export interface BandInfo {
@@ -61,9 +100,6 @@ export interface RasterInfo {
   geoTransform: [number, number, number, number, number, number];
 }
 
-/** A verdict, not an exception: a rejected raster is a result the orchestrator reports. */
-export type ValidationResult = { accepted: true; info: RasterInfo } | { accepted: false; reason: string };
-
 export interface ValidateRasterInput {
   source: SourceBlob;
   /** When given, validation also rejects options this raster cannot take (e.g. JPEG on float data). Optional: added later. */
@@ -83,7 +119,7 @@ export interface TileWindow {
 
 export interface CreateTileCogInput {
   source: SourceBlob;
-  collection: string;
+  outputs: OutputLocation;
   itemId: string;
   window: TileWindow;
   options: IngestOptions;
@@ -128,11 +164,13 @@ export interface TileCog {
 }
 
 export interface RegisterTileItemInput {
-  collection: string;
+  outputs: OutputLocation;
   source: SourceBlob;
   tile: TileCog;
   /** ISO timestamp from the orchestration clock, so replays produce the same item. */
   datetime: string;
+  /** An item already written by a newer version of this source is left as it is. */
+  order: VersionOrder;
 }
 
 export interface RegisteredItem {
@@ -150,10 +188,12 @@ export interface RegisteredItem {
 }
 
 export interface FinalizeCollectionInput {
-  collection: string;
+  outputs: OutputLocation;
   source: SourceBlob;
   items: RegisteredItem[];
   datetime: string;
+  /** Decides whether this job's output replaces the source's current one (newer) or is dropped (older). */
+  order: VersionOrder;
   /** The job's options; needed for the VRT mosaic when they reproject (`targetCrs`). Optional: added later. */
   options?: IngestOptions;
 }
@@ -163,10 +203,29 @@ export interface FinalizedCollection {
   collectionUrl: string;
   catalogUrl: string;
   itemCount: number;
+  /** Items of an earlier version of this source that this job's output replaced (and deleted). */
+  replacedItems: number;
+  /** `true` when a newer version of the source had already been published: this job's output was discarded. */
+  superseded: boolean;
 }
 
 /** Small rasters (one tile) run their steps inline; larger ones fan out one branch per tile. */
 export type IngestRoute = 'single-tile' | 'fan-out';
+
+/** A failure of one tile (or of the job as a whole, without `itemId`). */
+export interface JobFailure extends Failure {
+  itemId?: string;
+}
+
+/** What one tile's branch ends with: its registered item, or why it failed. */
+export type TileOutcome = { ok: true; item: RegisteredItem } | { ok: false; failure: JobFailure };
+
+export const activities = {
+  validateRaster: activityContract<ValidateRasterInput, RasterInfo>('validateRaster'),
+  createTileCog: activityContract<CreateTileCogInput, TileCog>('createTileCog'),
+  registerTileItem: activityContract<RegisterTileItemInput, RegisteredItem>('registerTileItem'),
+  finalizeCollection: activityContract<FinalizeCollectionInput, FinalizedCollection>('finalizeCollection'),
+} as const;
 
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */
 export interface IngestProgress {
@@ -177,9 +236,14 @@ export interface IngestProgress {
   /** How the tiles are made, once known. */
   route?: IngestRoute;
   tilesDone: number;
+  tilesFailed: number;
   tilesTotal: number;
   itemsRegistered: number;
-  errors: string[];
+  /** The first failures (custom status is capped at 16 KB); `errorCount` says how many there were. */
+  errors: JobFailure[];
+  errorCount: number;
+  attempt: number;
+  previousAttempt?: string;
 }
 
 export interface IngestOutput {

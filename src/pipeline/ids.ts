@@ -1,23 +1,27 @@
 /**
- * Deterministic names derived from a job's source. Pure (no crypto, no clock) so the
- * orchestrator can call them during replay.
+ * Deterministic names derived from a job's inputs. Pure (no crypto, no clock) so the orchestrators
+ * can call them during replay; the hashed parts (`OutputLocation`) are made at submission.
  */
 import type { TileWindow } from './contracts.js';
 
-/** Path-and-URL-safe slug of a blob name without its extension: `2024/Scene A.tif` → `2024-scene-a`. */
+/** Longest slug kept in ids and paths, so names stay readable and well under Azure's limits. */
+const maxSlugLength = 60;
+
+/** Path-and-URL-safe slug of a blob name without its extension: `2024/Scene A.tif` → `2024-scene-a`. Not unique on its own. */
 export function slugifyBlobName(blobName: string): string {
   const withoutExtension = blobName.replace(/\.[A-Za-z0-9]{1,8}$/, '');
   const slug = withoutExtension
     .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/-{2,}/g, '-')
-    .replace(/^[-._]+|[-._]+$/g, '');
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, maxSlugLength)
+    .replace(/-+$/, '');
   return slug || 'raster';
 }
 
-/** STAC item id of one tile: the same source and window always give the same id. */
-export function deriveItemId(blobName: string, window: Pick<TileWindow, 'row' | 'col'>): string {
-  return `${slugifyBlobName(blobName)}-r${window.row}-c${window.col}`;
+/** STAC item id of one tile: the same source key and window always give the same id. */
+export function deriveItemId(sourceKey: string, window: Pick<TileWindow, 'row' | 'col'>): string {
+  return `${sourceKey}-r${window.row}-c${window.col}`;
 }
 
 /** Instance id of the sub-orchestration that ingests one tile of a job. */

@@ -36,9 +36,12 @@ export const collectionIdSchema = z
 
 export const submitJobSchema = z
   .object({
-    source: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?\/.+$/, 'must be "<container>/<blob path>"'),
+    /** `"<container>/<blob path>"`; which containers and paths are acceptable is checked by `parseSourcePath`. */
+    source: z.string().min(1, 'must be "<container>/<blob path>"').max(1100, 'is too long for a blob path'),
     collection: collectionIdSchema.optional(),
     options: ingestOptionsSchema.default(() => ingestOptionsSchema.parse({})),
+    /** Run again although a job for the same upload and options has completed. */
+    force: z.boolean().default(false),
   })
   .strict();
 

@@ -29,12 +29,19 @@ export interface CogDescription {
 }
 
 /**
- * Writes the COG of `window` of the raster at `sourcePath` to `destinationPath`; returns the
+ * Writes the COG of `window` of the raster at `sourcePath` (an upload, named `shownAs` in errors)
+ * to `destinationPath`; returns the
  * source's acquisition time (from its metadata), or `null` when it has none.
  */
-export async function writeTileCog(sourcePath: string, destinationPath: string, window: TileWindow, options: IngestOptions): Promise<AcquisitionTime | null> {
+export async function writeTileCog(
+  sourcePath: string,
+  shownAs: string,
+  destinationPath: string,
+  window: TileWindow,
+  options: IngestOptions,
+): Promise<AcquisitionTime | null> {
   // When reprojecting, the window is in the warped grid (validation planned the tiles on it).
-  const source = await openTilingSource(sourcePath, options, `${destinationPath}.warp.vrt`);
+  const source = await openTilingSource(sourcePath, shownAs, options, `${destinationPath}.warp.vrt`);
   try {
     const bands: BandInfo[] = [];
     for (let i = 1; i <= source.dataset.bands.count(); i++) bands.push(readBandInfo(source.dataset.bands.get(i)));

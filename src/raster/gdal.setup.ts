@@ -8,6 +8,24 @@ import gdal from 'gdal-async';
  */
 export const defaultGdalCacheMb = 256;
 
+/**
+ * Uploads are untrusted, so GDAL must not read anything beside them. These are always set, whatever
+ * the environment says:
+ * - `GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR`: drivers see an empty folder, so no sidecar
+ *   (`.aux.xml`, `.ovr`, `.msk`, world files, `.IMD`/`.RPB`, ...) is ever looked for or read;
+ * - `GDAL_PAM_ENABLED=NO`: no `.aux.xml` is read (or written next to our own outputs);
+ * - `GDAL_GEOREF_SOURCES=INTERNAL`: georeferencing only from inside the file;
+ * - `GDAL_VRT_ENABLE_PYTHON=NO`: no Python pixel functions, should a VRT ever be opened.
+ * Which drivers may open a source is decided per file (`source.format.ts`).
+ */
+export const untrustedInputGdalConfig: Readonly<Record<string, string>> = {
+  GDAL_DISABLE_READDIR_ON_OPEN: 'EMPTY_DIR',
+  GDAL_PAM_ENABLED: 'NO',
+  GDAL_GEOREF_SOURCES: 'INTERNAL',
+  GDAL_VRT_ENABLE_PYTHON: 'NO',
+};
+
 export function configureGdal(env: Readonly<Record<string, string | undefined>> = process.env): void {
   if (!env['GDAL_CACHEMAX']) gdal.config.set('GDAL_CACHEMAX', String(defaultGdalCacheMb));
+  for (const [key, value] of Object.entries(untrustedInputGdalConfig)) gdal.config.set(key, value);
 }

@@ -10,16 +10,17 @@ import { openTilingSource } from './source.open.js';
 /** `options` matter when they reproject: the mosaic then has the warped grid the tiles were cut from. */
 export async function describeMosaic(
   sourcePath: string,
+  shownAs: string,
   tiles: Array<{ file: string; window: TileWindow }>,
   options: Pick<IngestOptions, 'targetCrs' | 'resampling'> | undefined,
   scratchVrtPath: string,
 ): Promise<MosaicDescription> {
-  const source = await openTilingSource(sourcePath, options, scratchVrtPath);
+  const source = await openTilingSource(sourcePath, shownAs, options, scratchVrtPath);
   const dataset = source.dataset;
   try {
     const crs = await readCrs(dataset);
     const gt = dataset.geoTransform as GeoTransform | null;
-    if (!crs || !gt) throw new Error(`${sourcePath} lost its georeferencing`);
+    if (!crs || !gt) throw new Error(`${shownAs} lost its georeferencing`);
     const bands = readMosaicBands(dataset);
     // The tiles got NaN nodata when the source declared none (see needsNanNodata); say the same.
     if (needsNanNodata({ bands: bands.map((b) => ({ ...b, hasColorTable: false })) })) for (const band of bands) band.nodata = 'nan';

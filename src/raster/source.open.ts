@@ -1,8 +1,47 @@
-/** Opens a source for tiling: as it is, or reprojected through a warped VRT when the options ask. */
+/**
+ * Opens an untrusted source for reading: only with the one driver its first bytes allow (see
+ * `source.format.ts`), under the process-wide GDAL settings that keep GDAL away from sidecar files
+ * and the network (`gdal.setup.ts`). Then, optionally, reprojects it through a warped VRT of our own.
+ */
+import { open } from 'node:fs/promises';
 import gdal from 'gdal-async';
+import { FailureError, redactLocalPaths } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { readBandInfo } from './raster.inspect.js';
+import { formatSniffBytes, identifySourceFormat } from './source.format.js';
 import { buildWarpVrtArgs } from './warp.command.js';
+
+async function readHead(path: string): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await file.read(Buffer.alloc(formatSniffBytes), 0, formatSniffBytes, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The dataset of an uploaded file at `path` (a local copy), opened with the single driver its
+ * format allows. Refusals and unreadable files throw a `FailureError` whose message names the
+ * file as `shownAs` (its blob name), never by its local path.
+ */
+export async function openUntrustedSource(path: string, shownAs: string): Promise<gdal.Dataset> {
+  const verdict = identifySourceFormat(await readHead(path));
+  if (!verdict.ok) throw new FailureError(verdict.failure);
+  try {
+    return await gdal.openAsync(path, 'r', [verdict.driver]);
+  } catch (error) {
+    const detail = redactLocalPaths(error instanceof Error ? error.message : String(error), [[path, shownAs]]);
+    throw new FailureError({
+      code: 'INVALID_INPUT',
+      message:
+        verdict.driver === 'GTiff'
+          ? `it starts like a TIFF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`
+          : `it starts like netCDF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`,
+    });
+  }
+}
 
 export interface TilingSource {
   /** The dataset tiles are cut from (the source, or its warped VRT). */
@@ -16,8 +55,13 @@ export interface TilingSource {
  * `vrtPath` is where the warped VRT is written when reprojecting (a scratch file next to the
  * caller's other outputs).
  */
-export async function openTilingSource(sourcePath: string, options: Pick<IngestOptions, 'targetCrs' | 'resampling'> | undefined, vrtPath: string): Promise<TilingSource> {
-  const source = await gdal.openAsync(sourcePath);
+export async function openTilingSource(
+  sourcePath: string,
+  shownAs: string,
+  options: Pick<IngestOptions, 'targetCrs' | 'resampling'> | undefined,
+  vrtPath: string,
+): Promise<TilingSource> {
+  const source = await openUntrustedSource(sourcePath, shownAs);
   if (!options?.targetCrs) return { dataset: source, original: source, close: () => source.close() };
   try {
     const bands = [];

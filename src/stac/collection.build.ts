@@ -24,6 +24,13 @@ export interface MergeCollectionInput {
   projCodes?: ReadonlyArray<string | null>;
   /** Collection-level assets to add or replace (e.g. a source's VRT mosaic), by key. */
   assets?: Record<string, StacAsset>;
+  /** Item links to drop: items an earlier version of a source published that the new one does not. */
+  removedItemUrls?: readonly string[];
+  /**
+   * When items were removed the extent may shrink, so it is computed afresh from every item the
+   * collection still publishes (all sources' records) instead of grown from the existing one.
+   */
+  extentFrom?: readonly RegisteredItem[];
 }
 
 const worldBbox: Bbox = [-180, -90, 180, 90];
@@ -60,18 +67,24 @@ export function unionLinks(existing: readonly StacLink[], added: readonly StacLi
  */
 export function mergeCollection(existing: StacCollection | undefined, input: MergeCollectionInput): StacCollection {
   const previousBbox = existing?.extent.spatial.bbox[0];
-  const bboxes: Bbox[] = [...(isBbox(previousBbox) && existing && countItemLinks(existing) > 0 ? [previousBbox] : []), ...input.items.map((item) => item.bbox)];
+  const recomputed = input.extentFrom !== undefined;
+  const extentItems = input.extentFrom ?? input.items;
+  const keepPrevious = !recomputed && isBbox(previousBbox) && existing !== undefined && countItemLinks(existing) > 0;
+  const bboxes: Bbox[] = [...(keepPrevious ? [previousBbox] : []), ...extentItems.map((item) => item.bbox)];
   const bbox = unionLonLatBboxes(bboxes) ?? worldBbox;
-  const interval = mergeInterval(existing?.extent.temporal.interval[0], input.items, input.datetime);
+  const interval = mergeInterval(recomputed ? undefined : existing?.extent.temporal.interval[0], extentItems, input.datetime);
   const selfLinks: StacLink[] = [
     { rel: 'self', href: input.urls.collection, type: mediaTypes.json },
     { rel: 'root', href: input.urls.catalog, type: mediaTypes.json },
     { rel: 'parent', href: input.urls.catalog, type: mediaTypes.json },
   ];
   const itemLinks: StacLink[] = input.items.map((item) => ({ rel: 'item', href: item.itemUrl, type: mediaTypes.geojson, title: item.itemId }));
-  const keptLinks = (existing?.links ?? []).filter((link) => !['self', 'root', 'parent'].includes(link.rel));
+  const removed = new Set(input.removedItemUrls ?? []);
+  const keptLinks = (existing?.links ?? []).filter((link) => !['self', 'root', 'parent'].includes(link.rel) && !(link.rel === 'item' && removed.has(link.href)));
   const links = unionLinks(selfLinks, unionLinks(keptLinks, itemLinks));
-  const codes = new Set<string | null>([...((existing?.summaries?.['proj:code'] as Array<string | null> | undefined) ?? []), ...(input.projCodes ?? [])]);
+  const previousCodes = recomputed ? [] : ((existing?.summaries?.['proj:code'] as Array<string | null> | undefined) ?? []);
+  const addedCodes = recomputed ? extentItems.map((item) => item.projCode ?? null) : (input.projCodes ?? []);
+  const codes = new Set<string | null>([...previousCodes, ...addedCodes]);
   const summaries: Record<string, unknown> = { ...(existing?.summaries ?? {}) };
   if (codes.size > 0) summaries['proj:code'] = [...codes].sort((a, b) => String(a).localeCompare(String(b)));
   return {

@@ -1,7 +1,8 @@
 /** Builds the STAC item of one tile COG. Pure: everything comes from the measured `TileCog`. */
-import type { BandInfo, BandStatistics, TileCog } from '../pipeline/contracts.js';
+import type { BandInfo, BandStatistics, SourceBlob, TileCog } from '../pipeline/contracts.js';
 import { toStacDataType } from '../raster/data.type.js';
 import { toProjTransform } from '../raster/geo.transform.js';
+import { sourceEtagProperty, sourceModifiedProperty, sourceProperty, sourcePathOf } from './source.record.js';
 import { extensionSchemas, mediaTypes, stacVersion, type StacAsset, type StacBand, type StacItem, type StacLink } from './stac.types.js';
 
 /** Absolute URLs of the blobs an item links to. */
@@ -20,8 +21,8 @@ export interface BuildItemInput {
    * `datetime` when the raster's metadata holds no acquisition time.
    */
   datetime: string;
-  /** Where the item came from, for a human reading it. */
-  sourceName: string;
+  /** The source blob the tile was cut from: named in the item, and used to order versions of one source. */
+  source: Pick<SourceBlob, 'container' | 'name' | 'etag' | 'lastModified'>;
   urls: ItemUrls;
 }
 
@@ -90,6 +91,9 @@ export function buildTileItem(input: BuildItemInput): StacItem {
     'proj:bbox': tile.nativeBbox,
     'proj:shape': [tile.height, tile.width],
     'proj:transform': toProjTransform(tile.geoTransform),
+    [sourceProperty]: sourcePathOf(input.source),
+    [sourceEtagProperty]: input.source.etag,
+    [sourceModifiedProperty]: input.source.lastModified,
   };
   // Without an authority code the CRS must travel in full.
   if (crs && crs.code === null) {
@@ -99,7 +103,7 @@ export function buildTileItem(input: BuildItemInput): StacItem {
   const data: StacAsset = {
     href: tile.blob.url,
     type: mediaTypes.cog,
-    title: `Tile ${tile.window.row},${tile.window.col} of ${input.sourceName} (pixels ${tile.window.x},${tile.window.y} ${tile.window.width}×${tile.window.height})`,
+    title: `Tile ${tile.window.row},${tile.window.col} of ${sourcePathOf(input.source)} (pixels ${tile.window.x},${tile.window.y} ${tile.window.width}×${tile.window.height})`,
     roles: ['data'],
     'file:size': tile.size,
     'file:checksum': tile.checksum,

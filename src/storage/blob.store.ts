@@ -141,6 +141,11 @@ export class BlobStore {
     return this.uploadBytes(ref, Buffer.from(JSON.stringify(value, null, 2)), contentType, condition);
   }
 
+  /** Deletes a blob (and its snapshots); a blob already gone is not an error. */
+  async delete(ref: BlobRef): Promise<void> {
+    await this.container(ref.container).getBlobClient(ref.name).deleteIfExists({ deleteSnapshots: 'include' });
+  }
+
   /** Names of the blobs under a prefix. */
   async list(container: string, prefix: string): Promise<string[]> {
     const names: string[] = [];

@@ -139,7 +139,7 @@ if (chromiumMissing) {
     beforeAll(async () => {
       azuriteDir = mkdtempSync(join(tmpdir(), 'stac-browser-azurite-'));
       azurite = await startAzurite({ location: azuriteDir });
-      host = await startLocalHost({ storageConnectionString: azurite.connectionString });
+      host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
       fixtures = createFixtureDir('stac-browser-');
 
       // A small RGB image in 512-pixel tiles (two items, each with a COG and a PNG thumbnail), and

@@ -55,7 +55,7 @@ beforeAll(async () => {
   azuriteDir = mkdtempSync(join(tmpdir(), 'e2e-azurite-'));
   azurite = await startAzurite({ location: azuriteDir });
   store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
-  host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_TILE_SIZE: '512' } });
+  host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_TILE_SIZE: '512', INGEST_SOURCE_CONTAINERS: `uploads,${inbox}` } });
   fixtures = createFixtureDir('e2e-');
 });
 
@@ -66,9 +66,10 @@ afterAll(async () => {
   rmSync(azuriteDir, { recursive: true, force: true });
 });
 
-describe('ingestion through the local host', () => {
-  const completed = new Map<string, JobView>();
+/** Jobs that completed in the first describe block, by source file name (later blocks build on them). */
+const completed = new Map<string, JobView>();
 
+describe('ingestion through the local host', () => {
   it.each([
     ['a multi-band 8-bit image', 'rgb.tif', (dir: string) => writeRgbUint8(dir, 1100, 700)],
     ['a float32 DEM with nodata', 'dem.tif', (dir: string) => writeFloat32Nodata(dir, 1300, 900)],
@@ -78,8 +79,10 @@ describe('ingestion through the local host', () => {
     // Tiles of 768 with 256-pixel blocks: several tiles per source, overviews in each.
     const submitted = await submit({ source: `${inbox}/e2e/${name}`, collection: 'e2e', options: e2eOptions });
     expect(submitted.status).toBe(202);
-    expect(submitted.json).toMatchObject({ id: expect.stringMatching(/^ingest-/), statusQueryGetUri: expect.stringContaining('/runtime/webhooks/durabletask/instances/') });
     const id = submitted.json['id'] as string;
+    // Job submitters get the app's own status URL: never the Durable extension's webhook or its system key.
+    expect(submitted.json).toMatchObject({ id: expect.stringMatching(/^ingest-/), statusQueryGetUri: `${host.baseUrl}/api/jobs/${id}`, attempt: 1 });
+    expect(JSON.stringify(submitted.json)).not.toMatch(/runtime\/webhooks|code=/);
 
     const view = await waitForJob<JobView>(host.baseUrl, id);
     expect(view.errors).toEqual([]);
@@ -88,7 +91,7 @@ describe('ingestion through the local host', () => {
 
     const source = gdal.open(path);
     const expectedTiles = Math.ceil(source.rasterSize.x / e2eOptions.tileSize) * Math.ceil(source.rasterSize.y / e2eOptions.tileSize);
-    expect(view.tiles).toEqual({ done: expectedTiles, total: expectedTiles });
+    expect(view.tiles).toEqual({ done: expectedTiles, failed: 0, total: expectedTiles });
     const output = view.output!;
     expect(output.tiles).toHaveLength(expectedTiles);
     expect(output.bytesIn).toBeGreaterThan(0);
@@ -178,6 +181,10 @@ describe('bad requests and bad rasters', () => {
     const malformed = await submit({ source: 'no-container-here', options: { compression: 'GIF' } });
     expect(malformed.status).toBe(400);
     expect(malformed.json['fields']).toEqual(expect.arrayContaining(['source', 'options.compression']));
+    const outside = await submit({ source: 'stac/catalog.json' });
+    expect(outside).toMatchObject({ status: 400, json: { fields: ['source'], detail: expect.stringMatching(/"stac" is not a source container; jobs may read only from "uploads", "incoming"/) } });
+    const escaping = await submit({ source: 'uploads/../../etc/passwd' });
+    expect(escaping).toMatchObject({ status: 400, json: { fields: ['source'] } });
     const unknownJob = await fetch(`${host.baseUrl}/api/jobs/ingest-0000`);
     expect(unknownJob.status).toBe(404);
     expect(((await unknownJob.json()) as { detail: string }).detail).toContain('ingest-0000');
@@ -189,7 +196,7 @@ describe('bad requests and bad rasters', () => {
   it.each([
     ['a truncated TIFF', 'truncated.tif', (dir: string) => writeTruncated(dir), /truncat|corrupt|could not read/i],
     ['a zero-byte file', 'empty.tif', (dir: string) => writeZeroByte(dir), /empty|zero|0 bytes/i],
-    ['a text file named .tif', 'notes.tif', (dir: string) => writeTextAsTif(dir), /not a raster|not recognized|format/i],
+    ['a text file named .tif', 'notes.tif', (dir: string) => writeTextAsTif(dir), /not a GeoTIFF or netCDF/i],
   ])('fails the job for %s with a reason a person can act on, and keeps serving', async (_label, name, write, reason) => {
     const path = write(fixtures.path);
     await upload(path, `bad/${name}`);
@@ -197,10 +204,46 @@ describe('bad requests and bad rasters', () => {
     expect(submitted.status).toBe(202);
     const view = await waitForJob<JobView>(host.baseUrl, submitted.json['id'] as string);
     expect(view.status).toBe('Failed');
-    expect(view.errors.join(' ')).toMatch(reason);
-    expect(view.errors.join(' ')).toContain(`${inbox}/bad/${name}`);
+    expect(view.source).toBe(`${inbox}/bad/${name}`);
+    expect(view.errors.map((error) => error.message).join(' ')).toMatch(reason);
+    expect(view.errors.every((error) => ['INVALID_INPUT', 'UNSUPPORTED_FORMAT'].includes(error.code))).toBe(true);
+    expect(JSON.stringify(view)).not.toMatch(/\/tmp\/|\n\s+at /);
     // The host is still serving, and other jobs are unaffected.
     expect((await fetch(`${host.baseUrl}/api/jobs`)).status).toBe(200);
+  });
+});
+
+describe('resubmission', () => {
+  it('starts a new attempt, linked to the failed one, when a failed job is submitted again', async () => {
+    await upload(writeTextAsTif(fixtures.path, 'retry-me.tif'), 'retry/retry-me.tif');
+    const first = await submit({ source: `${inbox}/retry/retry-me.tif` });
+    expect(first.status).toBe(202);
+    const firstId = first.json['id'] as string;
+    expect((await waitForJob<JobView>(host.baseUrl, firstId)).status).toBe('Failed');
+
+    const second = await submit({ source: `${inbox}/retry/retry-me.tif` });
+    expect(second.status).toBe(202);
+    expect(second.json).toMatchObject({ id: `${firstId}-a2`, attempt: 2, previousAttempt: firstId });
+    const view = await waitForJob<JobView>(host.baseUrl, second.json['id'] as string);
+    expect(view).toMatchObject({ attempt: 2, previousAttempt: firstId, status: 'Failed' });
+    // While the newest attempt is the answer, the same submission is answered with it.
+    const third = await submit({ source: `${inbox}/retry/retry-me.tif` });
+    expect(third.json).toMatchObject({ id: `${firstId}-a3`, previousAttempt: `${firstId}-a2` });
+    await waitForJob<JobView>(host.baseUrl, third.json['id'] as string);
+  });
+
+  it('re-runs a completed job only with "force", replacing its items without duplicates', async () => {
+    const first = completed.get('rgb.tif')!;
+    const forced = await submit({ source: `${inbox}/e2e/rgb.tif`, collection: 'e2e', options: e2eOptions, force: true });
+    expect(forced.status).toBe(202);
+    expect(forced.json).toMatchObject({ id: `${first.id}-a2`, previousAttempt: first.id });
+    const view = await waitForJob<JobView>(host.baseUrl, forced.json['id'] as string);
+    expect(view.status).toBe('Completed');
+    expect(view.output!.tiles.map((tile) => tile.itemId)).toEqual(first.output!.tiles.map((tile) => tile.itemId));
+    const collection = (await store.readJson<{ links: Array<{ rel: string; href: string }> }>({ container: 'stac', name: 'e2e/collection.json' }))!.value;
+    const itemLinks = collection.links.filter((link) => link.rel === 'item').map((link) => link.href);
+    expect(new Set(itemLinks).size).toBe(itemLinks.length);
+    for (const tile of first.output!.tiles) expect(itemLinks).toContain(tile.itemUrl);
   });
 });
 

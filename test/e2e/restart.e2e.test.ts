@@ -44,7 +44,7 @@ describe('a host killed mid-job', () => {
     const path = writeFloat32Nodata(fixtures.path, 4096, 3072, 'restart.tif');
     await store.uploadFile({ container: 'incoming', name: 'restart/restart.tif' }, path, 'image/tiff');
     // One activity at a time, so the job is still fanned out when the host dies.
-    const env = { DURABLE_MAX_CONCURRENT_ACTIVITIES: '1' };
+    const env = { DURABLE_MAX_CONCURRENT_ACTIVITIES: '1', INGEST_SOURCE_CONTAINERS: 'uploads,incoming' };
     const first = await startLocalHost({ storageConnectionString: azurite.connectionString, env });
     hosts.push(first);
 
@@ -66,7 +66,7 @@ describe('a host killed mid-job', () => {
     expect(view.tiles.done).toBeLessThan(tileCount);
     await first.stop('SIGKILL');
 
-    const second = await startLocalHost({ storageConnectionString: azurite.connectionString });
+    const second = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
     hosts.push(second);
     const done = await waitForJob<JobView>(second.baseUrl, id);
     expect(done.errors).toEqual([]);

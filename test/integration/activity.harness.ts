@@ -11,7 +11,9 @@ import gdal from 'gdal-async';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createActivityDependencies, type ActivityDependencies } from '../../src/activities/activity.dependencies.js';
 import { containers, readIngestSettings } from '../../src/config.js';
-import type { SourceBlob } from '../../src/pipeline/contracts.js';
+import { deriveOutputLocation } from '../../src/jobs/job.id.js';
+import type { OutputLocation, SourceBlob, VersionOrder } from '../../src/pipeline/contracts.js';
+import { ingestOptionsSchema, type IngestOptions } from '../../src/pipeline/options.js';
 import { BlobStore } from '../../src/storage/blob.store.js';
 import { createFixtureDir, type FixtureDir } from '../support/fixtures.js';
 
@@ -20,7 +22,9 @@ export interface ActivityHarness {
   deps: ActivityDependencies;
   /** A per-file prefix so tests sharing one Azurite never see each other's blobs. */
   runId: string;
-  upload(localPath: string, name?: string): Promise<SourceBlob>;
+  upload(localPath: string, name?: string, container?: string): Promise<SourceBlob>;
+  /** The output names and version order a submission would give a job of `source`. */
+  job(source: SourceBlob, collection: string, options?: { options?: IngestOptions; tileSize?: number; jobStarted?: string }): { outputs: OutputLocation; order: VersionOrder };
   close(): void;
 }
 
@@ -33,12 +37,23 @@ export function createActivityHarness(settings: Partial<ReturnType<typeof readIn
     store,
     deps,
     runId,
-    async upload(localPath, name) {
-      const ref = { container: containers.uploads, name: `${runId}/${name ?? localPath.split('/').pop()!}` };
+    async upload(localPath, name, container = containers.uploads) {
+      const ref = { container, name: `${runId}/${name ?? localPath.split('/').pop()!}` };
       await store.uploadFile(ref, localPath, 'image/tiff');
       const stat = await store.stat(ref);
       if (!stat) throw new Error(`uploaded ${ref.name} but cannot see it`);
-      return { container: ref.container, name: ref.name, etag: stat.etag, size: stat.size };
+      return { container: ref.container, name: ref.name, etag: stat.etag, size: stat.size, lastModified: (stat.lastModified ?? new Date(0)).toISOString() };
+    },
+    job(source, collection, job = {}) {
+      const outputs = deriveOutputLocation({
+        container: source.container,
+        name: source.name,
+        etag: source.etag,
+        collection,
+        options: job.options ?? ingestOptionsSchema.parse({}),
+        tileSize: job.tileSize ?? 4096,
+      });
+      return { outputs, order: { sourceModified: source.lastModified, jobStarted: job.jobStarted ?? new Date().toISOString() } };
     },
     close() {
       rmSync(scratch, { recursive: true, force: true });

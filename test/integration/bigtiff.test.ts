@@ -50,14 +50,13 @@ describe('tiles that need BigTIFF (real GDAL, real Azurite)', () => {
     const windows = patternedWindows(size);
     const path = writeSparseLarge(env.fixtures.path, size, windows);
     const source = await env.harness.upload(path);
-    const verdict = await createValidateRaster(env.harness.deps)({ source });
-    if (!verdict.accepted) throw new Error(verdict.reason);
+    const info = await createValidateRaster(env.harness.deps)({ source });
     // Production defaults (DEFLATE, 512-pixel blocks); one tile covers the whole raster.
-    const tiles = planTiles(verdict.info.width, verdict.info.height, size);
+    const tiles = planTiles(info.width, info.height, size);
     expect(tiles).toHaveLength(1);
     const tile = await createCreateTileCog(env.harness.deps)({
       source,
-      collection: `bigtiff-${env.harness.runId}`,
+      outputs: env.harness.job(source, `bigtiff-${env.harness.runId}`).outputs,
       itemId: `sparse-${size}`,
       window: tiles[0]!,
       options: ingestOptionsSchema.parse({ tileSize: size }),

@@ -33,14 +33,14 @@ function pathOf(name: DebianRaster): string {
 async function ingest(name: DebianRaster): Promise<StacItem[]> {
   const path = pathOf(name);
   const source = await env.harness.upload(path, `${name}.tif`);
-  const verdict = await createValidateRaster(env.harness.deps)({ source });
-  if (!verdict.accepted) throw new Error(verdict.reason);
+  const info = await createValidateRaster(env.harness.deps)({ source });
   const collection = `debian-${env.harness.runId}`;
+  const { outputs, order } = env.harness.job(source, collection);
   const original = gdal.open(path);
   const items: StacItem[] = [];
-  for (const window of planTiles(verdict.info.width, verdict.info.height, 128)) {
+  for (const window of planTiles(info.width, info.height, 128)) {
     const itemId = `${name}-r${window.row}-c${window.col}`;
-    const tile = await createCreateTileCog(env.harness.deps)({ source, collection, itemId, window, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
+    const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
     const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
     expect((await validateCog(cogPath)).errors, `${itemId} COG`).toEqual([]);
     const cog = gdal.open(cogPath);
@@ -49,7 +49,7 @@ async function ingest(name: DebianRaster): Promise<StacItem[]> {
       const actual = cog.bands.get(b).pixels.read(0, 0, window.width, window.height);
       expect(samePixels(expected, actual), `${itemId} band ${b}`).toBe(true);
     }
-    await createRegisterTileItem(env.harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' });
+    await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order });
     const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
     if (validator) expect((await validator.validate(item)).errors, `${itemId} STAC`).toEqual([]);
     items.push(item);
@@ -91,7 +91,8 @@ describe.skipIf(unavailable !== undefined)('rasters from Debian packages (real G
 
   it('logo.tif: a local engineering CRS, so rejected with what to do', async () => {
     const source = await env.harness.upload(pathOf('logo'), 'logo.tif');
-    const result = await createValidateRaster(env.harness.deps)({ source });
-    expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/local engineering CRS.*cannot be placed on the Earth.*gdal_edit/) });
+    await expect(createValidateRaster(env.harness.deps)({ source })).rejects.toMatchObject({
+      failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/local engineering CRS.*cannot be placed on the Earth.*gdal_edit/) },
+    });
   });
 });

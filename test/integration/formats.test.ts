@@ -2,7 +2,6 @@
  * Inputs in GDAL formats other than GeoTIFF, and CRSs in other units, go through validation,
  * COG creation and item registration like GeoTIFFs do.
  */
-import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import gdal from 'gdal-async';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
@@ -24,13 +23,13 @@ if (!validator) console.warn(stacSchemasMissingNote);
 /** Ingests a single-tile raster end to end and returns its item and local COG path. */
 async function ingestOne(path: string): Promise<{ item: StacItem; cogPath: string }> {
   const source = await env.harness.upload(path);
-  const verdict = await createValidateRaster(env.harness.deps)({ source });
-  if (!verdict.accepted) throw new Error(verdict.reason);
-  const [window] = planTiles(verdict.info.width, verdict.info.height, 4096);
+  const info = await createValidateRaster(env.harness.deps)({ source });
+  const [window] = planTiles(info.width, info.height, 4096);
   const collection = `formats-${env.harness.runId}`;
+  const { outputs, order } = env.harness.job(source, collection);
   const itemId = source.name.split('/').pop()!.replace(/\./g, '-');
-  const tile = await createCreateTileCog(env.harness.deps)({ source, collection, itemId, window: window!, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
-  await createRegisterTileItem(env.harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' });
+  const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window: window!, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
+  await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order });
   const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
   if (validator) expect((await validator.validate(item)).errors).toEqual([]);
   const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
@@ -48,10 +47,7 @@ function expectSamePixels(aPath: string, bPath: string): void {
 }
 
 describe('other input formats (real GDAL, real Azurite)', () => {
-  it.each([
-    ['netCDF', 'dem.nc', []],
-    ['HFA', 'dem.img', []],
-  ])('ingests %s', async (format, name, options) => {
+  it.each([['netCDF', 'dem.nc', []]])('ingests %s (classic)', async (format, name, options) => {
     const tif = writeInt16Dem(env.fixtures.path, 300, 200, `${name}.tif`);
     const converted = convertRaster(tif, format, name, options);
     const { item, cogPath } = await ingestOne(converted);
@@ -80,29 +76,33 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     expect(gdal.checksumImage(gdal.open(cogPath).bands.get(1))).toBe(gdal.checksumImage(gdal.open(path).bands.get(1)));
   });
 
-  it('rejects a VRT whose source files were not uploaded with it', async () => {
+  it('refuses a VRT even when the file it points at exists on this machine', async () => {
     const tif = writeRgbUint8(env.fixtures.path, 300, 200, 'vrt-base.tif');
     const vrt = convertRaster(tif, 'VRT', 'mosaic.vrt');
     const source = await env.harness.upload(vrt);
-    rmSync(tif);
-    const result = await createValidateRaster(env.harness.deps)({ source });
-    expect(result.accepted).toBe(false);
-    if (!result.accepted) expect(result.reason).toMatch(/cannot be read|not a raster/);
+    await expect(createValidateRaster(env.harness.deps)({ source })).rejects.toMatchObject({
+      failure: { code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(/^VRT files cannot be ingested.*upload the raster itself/) },
+    });
   });
 
-  it('rejects an ASCII grid without a .prj (no CRS) saying how to fix it', async () => {
-    const tif = writeInt16Dem(env.fixtures.path, 100, 80, 'grid.asc.tif');
-    const asc = convertRaster(tif, 'AAIGrid', 'grid.asc');
-    rmSync(asc.replace(/\.asc$/, '.prj'), { force: true });
-    const result = await createValidateRaster(env.harness.deps)({ source: await env.harness.upload(asc) });
-    expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/no coordinate reference system.*gdal_edit/) });
+  it.each([
+    ['HFA', 'dem.img', /Erdas Imagine/],
+    ['AAIGrid', 'grid.asc', /not a GeoTIFF or netCDF classic/],
+    ['PNG', 'image.png', /PNG images/],
+    ['GPKG', 'tiles.gpkg', /SQLite containers/],
+  ])('refuses %s, naming the format and what to upload instead', async (format, name, reason) => {
+    const tif = writeInt16Dem(env.fixtures.path, 100, 80, `${name}.tif`);
+    const converted = convertRaster(tif, format, name, format === 'PNG' || format === 'GPKG' ? ['-ot', 'Byte'] : []);
+    const rejection = createValidateRaster(env.harness.deps)({ source: await env.harness.upload(converted) });
+    await expect(rejection).rejects.toMatchObject({ failure: { code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(reason) } });
+    await expect(rejection).rejects.toMatchObject({ failure: { message: expect.stringMatching(/GeoTIFF/) } });
   });
 
   it('rejects a netCDF file with several variables, listing them', async () => {
     const tif = writeRgbUint8(env.fixtures.path, 120, 80, 'three-vars.tif');
     const nc = convertRaster(tif, 'netCDF', 'three-vars.nc');
-    const result = await createValidateRaster(env.harness.deps)({ source: await env.harness.upload(nc) });
-    expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/3 subdatasets.*Band1.*Band2.*Band3.*gdal_translate/) });
-    if (!result.accepted) expect(result.reason).not.toContain(env.harness.deps.scratchDir);
+    const rejection = createValidateRaster(env.harness.deps)({ source: await env.harness.upload(nc) });
+    await expect(rejection).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/3 subdatasets.*Band1.*Band2.*Band3.*gdal_translate/) } });
+    await expect(rejection).rejects.toSatisfy((error: { failure: { message: string } }) => !error.failure.message.includes(env.harness.deps.scratchDir));
   });
 });

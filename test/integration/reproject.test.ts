@@ -42,19 +42,19 @@ describe('reprojection to a target CRS (real GDAL, real Azurite)', () => {
     const path = make();
     const options = ingestOptionsSchema.parse({ blockSize: 128, targetCrs });
     const source = await env.harness.upload(path);
-    const verdict = await createValidateRaster(env.harness.deps)({ source, options });
-    if (!verdict.accepted) throw new Error(verdict.reason);
-    expect(verdict.info.crs?.code).toBe(targetCrs);
-    expect(verdict.info.driver).toBe('GTiff');
+    const info = await createValidateRaster(env.harness.deps)({ source, options });
+    expect(info.crs?.code).toBe(targetCrs);
+    expect(info.driver).toBe('GTiff');
     const whole = warpWhole(path, options);
-    expect([verdict.info.width, verdict.info.height]).toEqual([whole.rasterSize.x, whole.rasterSize.y]);
-    expect(verdict.info.geoTransform).toEqual(whole.geoTransform);
+    expect([info.width, info.height]).toEqual([whole.rasterSize.x, whole.rasterSize.y]);
+    expect(info.geoTransform).toEqual(whole.geoTransform);
 
     const collection = `warp-${env.harness.runId}`;
+    const { outputs, order } = env.harness.job(source, collection, { options });
     const items: RegisteredItem[] = [];
-    for (const window of planTiles(verdict.info.width, verdict.info.height, 256)) {
+    for (const window of planTiles(info.width, info.height, 256)) {
       const itemId = `${targetCrs.replace(':', '')}-r${window.row}-c${window.col}`;
-      const tile = await createCreateTileCog(env.harness.deps)({ source, collection, itemId, window, options });
+      const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window, options });
       expect(tile.crs?.code).toBe(targetCrs);
       const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
       expect((await validateCog(cogPath)).errors).toEqual([]);
@@ -64,19 +64,19 @@ describe('reprojection to a target CRS (real GDAL, real Azurite)', () => {
         const expected = whole.bands.get(b).pixels.read(window.x, window.y, window.width, window.height);
         expect(samePixels(expected, cog.bands.get(b).pixels.read(0, 0, window.width, window.height)), `${itemId} band ${b}`).toBe(true);
       }
-      items.push(await createRegisterTileItem(env.harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' }));
+      items.push(await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order }));
       const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
       expect(item.properties['proj:code']).toBe(targetCrs);
       if (validator) expect((await validator.validate(item)).errors).toEqual([]);
     }
 
-    await createFinalizeCollection(env.harness.deps)({ collection, source, items, datetime: '2026-11-25T17:00:00.000Z', options });
+    await createFinalizeCollection(env.harness.deps)({ outputs, source, items, datetime: '2026-11-25T17:00:00.000Z', options, order });
     const folder = join(env.fixtures.path, `mosaic-${targetCrs.replace(':', '')}`);
     mkdirSync(folder, { recursive: true });
-    const vrtRef = mosaicBlob(collection, source.name);
+    const vrtRef = mosaicBlob(outputs);
     await env.harness.store.downloadToFile(vrtRef, join(folder, 'mosaic.vrt'));
     for (const item of items) {
-      const ref = cogBlob(collection, source.name, item.itemId);
+      const ref = cogBlob(outputs, item.itemId);
       await env.harness.store.downloadToFile(ref, join(folder, ref.name.split('/').pop()!));
     }
     const mosaic = gdal.open(join(folder, 'mosaic.vrt'));
@@ -87,7 +87,8 @@ describe('reprojection to a target CRS (real GDAL, real Azurite)', () => {
 
   it('rejects a target CRS PROJ does not know', async () => {
     const source = await env.harness.upload(writeRgbUint8(env.fixtures.path, 100, 100, 'bad-target.tif'));
-    const result = await createValidateRaster(env.harness.deps)({ source, options: ingestOptionsSchema.parse({ targetCrs: 'EPSG:999999' }) });
-    expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/cannot be reprojected to EPSG:999999/) });
+    await expect(createValidateRaster(env.harness.deps)({ source, options: ingestOptionsSchema.parse({ targetCrs: 'EPSG:999999' }) })).rejects.toMatchObject({
+      failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/cannot be reprojected to EPSG:999999/) },
+    });
   });
 });

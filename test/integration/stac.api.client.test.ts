@@ -22,7 +22,7 @@ import {
 import type { StacCollection, StacItem } from '../../src/stac/stac.types.js';
 import { createAzureStacApiClient, createAzureTokenProvider, planetaryComputerProScope } from '../../src/stac/stac.api.token.js';
 import { startLoopbackStacApi, type LoopbackStacApi } from '../support/stac.api.server.js';
-import { base, itemUrls, sampleTile } from '../support/stac.sample.js';
+import { base, itemUrls, sampleSource, sampleTile } from '../support/stac.sample.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 
 const schemasPresent = stacSchemasAvailable();
@@ -31,7 +31,7 @@ if (!schemasPresent) console.warn(stacSchemasMissingNote);
 const datetime = '2026-11-25T17:00:00.000Z';
 
 function buildItem(overrides: Partial<TileCog> = {}): StacItem {
-  return buildTileItem({ collection: 'dems', tile: sampleTile(overrides), datetime, sourceName: 'uploads/dem.tif', urls: itemUrls });
+  return buildTileItem({ collection: 'dems', tile: sampleTile(overrides), datetime, source: sampleSource, urls: itemUrls });
 }
 
 function registered(item: StacItem): RegisteredItem {

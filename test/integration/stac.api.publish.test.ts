@@ -10,6 +10,7 @@ import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { deriveItemId } from '../../src/pipeline/ids.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { StacApiClient } from '../../src/stac/stac.api.client.js';
 import { createFixtureDir, writeFloat32NanDem, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
@@ -41,17 +42,17 @@ describe('publishing to a STAC API (loopback Transaction server, real GDAL and A
     const datetime = '2026-11-25T17:00:00.000Z';
     const run = async (path: string): Promise<void> => {
       const source = await harness.upload(path);
-      const verdict = await createValidateRaster(deps)({ source });
-      if (!verdict.accepted) throw new Error(verdict.reason);
+      const info = await createValidateRaster(deps)({ source });
+      const { outputs, order } = harness.job(source, collection);
       const items = [];
-      for (const window of planTiles(verdict.info.width, verdict.info.height, 256)) {
-        const itemId = `${source.name.split('/').pop()!.replace('.tif', '')}-r${window.row}-c${window.col}`;
-        const tile = await createCreateTileCog(deps)({ source, collection, itemId, window, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
-        items.push(await createRegisterTileItem(deps)({ collection, source, tile, datetime }));
+      for (const window of planTiles(info.width, info.height, 256)) {
+        const itemId = deriveItemId(outputs.sourceKey, window);
+        const tile = await createCreateTileCog(deps)({ source, outputs, itemId, window, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
+        items.push(await createRegisterTileItem(deps)({ outputs, source, tile, datetime, order }));
         // Published right away, not at finalize.
         expect(api.item(collection, itemId)).toBeDefined();
       }
-      await createFinalizeCollection(deps)({ collection, source, items, datetime });
+      await createFinalizeCollection(deps)({ outputs, source, items, datetime, order });
     };
     await run(writeRgbUint8(fixtures.path, 400, 300, 'api-rgb.tif'));
     await run(writeRgbUint8(fixtures.path, 400, 300, 'api-rgb.tif'));
@@ -62,7 +63,8 @@ describe('publishing to a STAC API (loopback Transaction server, real GDAL and A
     expect(published.links.some((l) => ['self', 'root', 'parent', 'item'].includes(l.rel))).toBe(false);
     const stored = (await harness.store.readJson<{ extent: unknown }>({ container: 'stac', name: `${collection}/collection.json` }))!.value;
     expect(published.extent).toEqual(stored.extent);
-    const anItem = api.item(collection, 'api-rgb-r0-c0') as { links: Array<{ rel: string }>; assets: Record<string, unknown> };
+    const anItemId = [...(api.items.get(collection)?.keys() ?? [])].find((id) => /-api-rgb-[0-9a-f]{12}-r0-c0$/.test(id))!;
+    const anItem = api.item(collection, anItemId) as { links: Array<{ rel: string }>; assets: Record<string, unknown> };
     expect(anItem.links.some((l) => l.rel === 'self')).toBe(false);
     expect(Object.keys(anItem.assets)).toEqual(['data', 'thumbnail']);
     if (validator) {

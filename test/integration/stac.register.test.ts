@@ -3,7 +3,8 @@ import { createFinalizeCollection, updateJsonBlob } from '../../src/activities/c
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
-import type { RegisteredItem, SourceBlob } from '../../src/pipeline/contracts.js';
+import type { FinalizedCollection, OutputLocation, RegisteredItem, SourceBlob, VersionOrder } from '../../src/pipeline/contracts.js';
+import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob } from '../../src/stac/catalog.layout.js';
@@ -29,21 +30,32 @@ async function expectValidStac(document: unknown): Promise<void> {
 const datetime = '2026-11-25T17:00:00.000Z';
 const options = ingestOptionsSchema.parse({ blockSize: 128 });
 
-/** validate → tiles → items, as the orchestrator sequences them. */
-async function ingestItems(localPath: string, collection: string, tileSize: number, jobTime = datetime): Promise<{ source: SourceBlob; items: RegisteredItem[] }> {
-  const source = await env.harness.upload(localPath);
-  const verdict = await createValidateRaster(env.harness.deps)({ source });
-  if (!verdict.accepted) throw new Error(verdict.reason);
+interface IngestedJob {
+  source: SourceBlob;
+  items: RegisteredItem[];
+  outputs: OutputLocation;
+  order: VersionOrder;
+}
+
+/** validate → tiles → items, as the orchestrator sequences them (item ids as the orchestrator derives them). */
+async function ingestItems(localPath: string, collection: string, tileSize: number, jobTime = datetime, blobName?: string): Promise<IngestedJob> {
+  const source = await env.harness.upload(localPath, blobName);
+  const info = await createValidateRaster(env.harness.deps)({ source });
+  const { outputs, order } = env.harness.job(source, collection, { options, tileSize });
   const createTileCog = createCreateTileCog(env.harness.deps);
   const registerTileItem = createRegisterTileItem(env.harness.deps);
-  const stem = source.name.split('/').pop()!.replace(/\.(tif|nc)$/, '');
   const items = await Promise.all(
-    planTiles(verdict.info.width, verdict.info.height, tileSize).map(async (window) => {
-      const tile = await createTileCog({ source, collection, itemId: `${stem}-r${window.row}-c${window.col}`, window, options });
-      return registerTileItem({ collection, source, tile, datetime: jobTime });
+    planTiles(info.width, info.height, tileSize).map(async (window) => {
+      const tile = await createTileCog({ source, outputs, itemId: deriveItemId(outputs.sourceKey, window), window, options });
+      return registerTileItem({ outputs, source, tile, datetime: jobTime, order });
     }),
   );
-  return { source, items };
+  return { source, items, outputs, order };
+}
+
+/** The fan-in step of a job ingested with `ingestItems`. */
+function finalizeJob(job: IngestedJob, jobTime = datetime): Promise<FinalizedCollection> {
+  return createFinalizeCollection(env.harness.deps)({ outputs: job.outputs, source: job.source, items: job.items, datetime: jobTime, order: job.order });
 }
 
 async function readJson<T>(container: string, name: string): Promise<T> {
@@ -55,7 +67,8 @@ async function readJson<T>(container: string, name: string): Promise<T> {
 describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', () => {
   it('writes schema-valid items, collection and root catalog with absolute links', async () => {
     const collection = `stac-${env.harness.runId}`;
-    const { source, items } = await ingestItems(writeRgbUint8(env.fixtures.path, 700, 500), collection, 512);
+    const job = await ingestItems(writeRgbUint8(env.fixtures.path, 700, 500), collection, 512);
+    const { items } = job;
     expect(items).toHaveLength(2);
     for (const registered of items) {
       const item = await readJson<StacItem>('stac', itemBlob(collection, registered.itemId).name);
@@ -69,12 +82,14 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       expect(item.bbox).toEqual(registered.bbox);
       await expectValidStac(item);
     }
-    const finalized = await createFinalizeCollection(env.harness.deps)({ collection, source, items, datetime });
+    const finalized = await finalizeJob(job);
     expect(finalized).toEqual({
       collectionId: collection,
       collectionUrl: env.harness.store.url(collectionBlob(collection)),
       catalogUrl: env.harness.store.url(catalogBlob()),
       itemCount: 2,
+      replacedItems: 0,
+      superseded: false,
     });
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
     await expectValidStac(stored);
@@ -96,16 +111,17 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       [writeFloat32NanDem(env.fixtures.path, 700, 500, 'mosaic-dem.tif'), 256],
       [writePaletted(env.fixtures.path, 640, 480, 'mosaic-pal.tif'), 300],
     ] as const) {
-      const { source, items } = await ingestItems(path, collection, tileSize);
-      await createFinalizeCollection(env.harness.deps)({ collection, source, items, datetime });
+      const job = await ingestItems(path, collection, tileSize);
+      const { items, outputs } = job;
+      await finalizeJob(job);
       // Mirror the blob layout locally: the VRT refers to its tiles by relative path.
       const folder = join(env.fixtures.path, `${collection}-${items.length}`);
       mkdirSync(folder, { recursive: true });
-      const vrtRef = mosaicBlob(collection, source.name);
+      const vrtRef = mosaicBlob(outputs);
       const vrtPath = join(folder, vrtRef.name.split('/').pop()!);
       await env.harness.store.downloadToFile(vrtRef, vrtPath);
       for (const item of items) {
-        const ref = cogBlob(collection, source.name, item.itemId);
+        const ref = cogBlob(outputs, item.itemId);
         await env.harness.store.downloadToFile(ref, join(folder, ref.name.split('/').pop()!));
       }
       const mosaic = gdal.open(vrtPath);
@@ -138,15 +154,14 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
 
   it('is idempotent on re-ingest and grows when a second source joins the collection', async () => {
     const collection = `grow-${env.harness.runId}`;
-    const finalize = createFinalizeCollection(env.harness.deps);
     const first = await ingestItems(writeRgbUint8(env.fixtures.path, 600, 300, 'first.tif'), collection, 512);
-    await finalize({ collection, source: first.source, items: first.items, datetime });
+    await finalizeJob(first);
     const again = await ingestItems(writeRgbUint8(env.fixtures.path, 600, 300, 'first.tif'), collection, 512);
     expect(again.items.map((i) => i.itemUrl)).toEqual(first.items.map((i) => i.itemUrl));
-    const repeated = await finalize({ collection, source: again.source, items: again.items, datetime });
+    const repeated = await finalizeJob(again);
     expect(repeated.itemCount).toBe(2);
     const second = await ingestItems(writeFloat32NanDem(env.fixtures.path, 300, 300, 'second.tif'), collection, 512, '2026-11-26T08:00:00.000Z');
-    const grown = await finalize({ collection, source: second.source, items: second.items, datetime: '2026-11-26T08:00:00.000Z' });
+    const grown = await finalizeJob(second, '2026-11-26T08:00:00.000Z');
     expect(grown.itemCount).toBe(3);
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
     expect(stored.extent.temporal.interval[0]).toEqual([datetime, '2026-11-26T08:00:00.000Z']);
@@ -178,14 +193,13 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
     expect(plainItem.properties).toMatchObject({ datetime, created: datetime, 'raster-ingest:datetime_source': 'ingestion' });
     for (const item of [tiffItem, netcdfItem, plainItem]) await expectValidStac(item);
 
-    const finalize = createFinalizeCollection(env.harness.deps);
-    for (const ingested of [tiff, netcdf, plain]) await finalize({ collection, source: ingested.source, items: ingested.items, datetime });
+    for (const ingested of [tiff, netcdf, plain]) await finalizeJob(ingested);
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
     expect(stored.extent.temporal.interval).toEqual([['2021-06-14T10:32:05.000Z', datetime]]);
     await expectValidStac(stored);
   });
 
-  it('loses no update when finalizations race on one collection', async () => {
+  it('loses no update when finalizations of different sources race on one collection', async () => {
     const collection = `race-${env.harness.runId}`;
     const finalize = createFinalizeCollection(env.harness.deps);
     const fake = (i: number): RegisteredItem => ({
@@ -195,8 +209,13 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       cogBytes: 1,
       bbox: [i, 0, i + 1, 1],
     });
-    const source: SourceBlob = { container: 'uploads', name: 'race.tif', etag: '"x"', size: 1 };
-    await Promise.all(Array.from({ length: 6 }, (_, i) => finalize({ collection, source, items: [fake(i)], datetime })));
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) => {
+        const source: SourceBlob = { container: 'uploads', name: `race-${i}.tif`, etag: '"x"', size: 1, lastModified: datetime };
+        const { outputs, order } = env.harness.job(source, collection);
+        return finalize({ outputs, source, items: [fake(i)], datetime, order });
+      }),
+    );
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
     expect(stored.links.filter((l) => l.rel === 'item')).toHaveLength(6);
     expect(stored.extent.spatial.bbox[0]).toEqual([0, 0, 6, 1]);
@@ -208,3 +227,101 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
     expect((await env.harness.store.readJson<{ n: number }>(ref))!.value.n).toBe(5);
   });
 });
+
+describe('output identity and versions (untrusted sources never overwrite each other)', () => {
+  /** Every blob under a prefix of the cogs container. */
+  const cogBlobs = async (collection: string): Promise<string[]> => env.harness.store.list('cogs', `${collection}/`);
+
+  it('keeps distinct sources apart: container, case, extension and path separators all count', async () => {
+    const collection = `distinct-${env.harness.runId}`;
+    const tif = writeRgbUint8(env.fixtures.path, 300, 200, 'distinct.tif');
+    const jobs = [
+      await ingestItems(tif, collection, 4096, datetime, 'x.tif'),
+      await ingestItems(tif, collection, 4096, datetime, 'X.tif'),
+      await ingestItems(tif, collection, 4096, datetime, 'x.img'),
+      await ingestItems(tif, collection, 4096, datetime, 'a-b.tif'),
+      await ingestItems(tif, collection, 4096, datetime, 'a/b.tif'),
+    ];
+    const other = await env.harness.upload(tif, 'x.tif', 'incoming');
+    const { outputs, order } = env.harness.job(other, collection, { options, tileSize: 4096 });
+    const tile = await createCreateTileCog(env.harness.deps)({ source: other, outputs, itemId: deriveItemId(outputs.sourceKey, { row: 0, col: 0 }), window: { index: 0, row: 0, col: 0, x: 0, y: 0, width: 300, height: 200 }, options });
+    jobs.push({ source: other, outputs, order, items: [await createRegisterTileItem(env.harness.deps)({ outputs, source: other, tile, datetime, order })] });
+    for (const job of jobs) await finalizeJob(job);
+
+    const itemIds = jobs.flatMap((job) => job.items.map((item) => item.itemId));
+    const cogUrls = jobs.flatMap((job) => job.items.map((item) => item.cogUrl));
+    expect(new Set(itemIds).size).toBe(6);
+    expect(new Set(cogUrls).size).toBe(6);
+    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
+    expect(stored.links.filter((l) => l.rel === 'item').map((l) => l.href).sort()).toEqual(jobs.flatMap((job) => job.items.map((i) => i.itemUrl)).sort());
+    // Each item names its own source.
+    for (const job of jobs) {
+      const item = await readJson<StacItem>('stac', itemBlob(collection, job.items[0]!.itemId).name);
+      expect(item.properties['raster-ingest:source']).toBe(`${job.source.container}/${job.source.name}`);
+    }
+    expect(Object.keys(stored.assets ?? {})).toHaveLength(6);
+  });
+
+  it('replaces an earlier version: stale items, COGs, thumbnails and VRT go, the extent shrinks', async () => {
+    const collection = `versions-${env.harness.runId}`;
+    const neighbour = await ingestItems(writeRgbUint8(env.fixtures.path, 200, 100, 'neighbour.tif'), collection, 4096);
+    await finalizeJob(neighbour);
+    const v1 = await ingestItems(writeRgbUint8(env.fixtures.path, 700, 500, 'scene-v1.tif'), collection, 256, datetime, 'scene.tif');
+    expect(v1.items).toHaveLength(6);
+    await finalizeJob(v1);
+    const wideExtent = (await readJson<StacCollection>('stac', collectionBlob(collection).name)).extent.spatial.bbox[0]!;
+
+    // A new version of the same blob, smaller, ingested with another tile size: 1 tile instead of 6.
+    const v2 = await ingestItems(writeRgbUint8(env.fixtures.path, 250, 150, 'scene-v2.tif'), collection, 512, '2026-11-26T09:00:00.000Z', 'scene.tif');
+    expect(v2.outputs.sourceKey).toBe(v1.outputs.sourceKey);
+    expect(v2.outputs.version).not.toBe(v1.outputs.version);
+    expect(v2.items.map((item) => item.itemId)).toEqual([v1.items[0]!.itemId]);
+    const result = await finalizeJob(v2, '2026-11-26T09:00:00.000Z');
+    expect(result).toMatchObject({ replacedItems: 5, superseded: false, itemCount: 2 });
+
+    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
+    expect(stored.links.filter((l) => l.rel === 'item').map((l) => l.href).sort()).toEqual([...neighbour.items, ...v2.items].map((i) => i.itemUrl).sort());
+    for (const stale of v1.items.slice(1)) expect(await env.harness.store.readJson(itemBlob(collection, stale.itemId))).toBeUndefined();
+    const remaining = await cogBlobs(collection);
+    expect(remaining.some((name) => name.includes(`/${v1.outputs.version}/`))).toBe(false);
+    expect(remaining.filter((name) => name.includes(`/${v2.outputs.version}/`)).map((name) => name.split('.').pop()).sort()).toEqual(['png', 'tif', 'vrt']);
+    // The extent is recomputed from what is published now: smaller than with the 700×500 version.
+    const [w, s, e, n] = stored.extent.spatial.bbox[0]!;
+    expect(e - w).toBeLessThan(wideExtent[2]! - wideExtent[0]!);
+    expect(n - s).toBeLessThan(wideExtent[3]! - wideExtent[1]!);
+    const item = await readJson<StacItem>('stac', itemBlob(collection, v2.items[0]!.itemId).name);
+    expect(item.assets['data']!.href).toBe(v2.items[0]!.cogUrl);
+    await expectValidStac(stored);
+  });
+
+  it('drops the output of an older version that finishes after a newer one', async () => {
+    const collection = `late-${env.harness.runId}`;
+    const older = await ingestItems(writeRgbUint8(env.fixtures.path, 600, 300, 'late-v1.tif'), collection, 256, datetime, 'late.tif');
+    const newer = await ingestItems(writeRgbUint8(env.fixtures.path, 300, 200, 'late-v2.tif'), collection, 4096, '2026-11-26T09:00:00.000Z', 'late.tif');
+    await finalizeJob(newer, '2026-11-26T09:00:00.000Z');
+    const late = await finalizeJob(older);
+    expect(late).toMatchObject({ superseded: true, itemCount: 1 });
+    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
+    expect(stored.links.filter((l) => l.rel === 'item').map((l) => l.href)).toEqual(newer.items.map((i) => i.itemUrl));
+    const item = await readJson<StacItem>('stac', itemBlob(collection, newer.items[0]!.itemId).name);
+    expect(item.assets['data']!.href).toBe(newer.items[0]!.cogUrl);
+    expect((await cogBlobs(collection)).some((name) => name.includes(`/${older.outputs.version}/`))).toBe(false);
+    for (const dropped of older.items.slice(1)) expect(await env.harness.store.readJson(itemBlob(collection, dropped.itemId))).toBeUndefined();
+  });
+
+  it('refuses to overwrite an item or a source record that belongs to another source (OUTPUT_CONFLICT)', async () => {
+    const collection = `conflict-${env.harness.runId}`;
+    const owner = await ingestItems(writeRgbUint8(env.fixtures.path, 300, 200, 'owner.tif'), collection, 4096);
+    await finalizeJob(owner);
+    // Another source forced onto the same names, as a hash collision would.
+    const intruder = await env.harness.upload(writeRgbUint8(env.fixtures.path, 300, 200, 'intruder.tif'));
+    const outputs = { ...owner.outputs, version: 'v000000000000' };
+    const order = { sourceModified: intruder.lastModified, jobStarted: '2026-11-27T00:00:00.000Z' };
+    const tile = await createCreateTileCog(env.harness.deps)({ source: intruder, outputs, itemId: owner.items[0]!.itemId, window: owner.items[0]!.window!, options });
+    await expect(createRegisterTileItem(env.harness.deps)({ outputs, source: intruder, tile, datetime, order })).rejects.toMatchObject({ failure: { code: 'OUTPUT_CONFLICT' } });
+    await expect(createFinalizeCollection(env.harness.deps)({ outputs, source: intruder, items: owner.items, datetime, order })).rejects.toMatchObject({ failure: { code: 'OUTPUT_CONFLICT' } });
+    const item = await readJson<StacItem>('stac', itemBlob(collection, owner.items[0]!.itemId).name);
+    expect(item.properties['raster-ingest:source']).toBe(`${owner.source.container}/${owner.source.name}`);
+  });
+});
+

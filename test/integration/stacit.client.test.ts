@@ -24,6 +24,7 @@ import { createRegisterTileItem } from '../../src/activities/tile.item.register.
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
 import { containers } from '../../src/config.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { deriveItemId } from '../../src/pipeline/ids.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { itemBlob } from '../../src/stac/catalog.layout.js';
 import { extensionSchemas, type StacItem } from '../../src/stac/stac.types.js';
@@ -59,17 +60,16 @@ afterAll(() => {
 /** validate → tiles → items through the real activities; returns the items as stored. */
 async function ingestAndReadItems(localPath: string, tileSize: number): Promise<StacItem[]> {
   const source = await harness.upload(localPath);
-  const verdict = await createValidateRaster(harness.deps)({ source });
-  if (!verdict.accepted) throw new Error(verdict.reason);
+  const info = await createValidateRaster(harness.deps)({ source });
   const collection = `stacit-${harness.runId}`;
-  const stem = source.name.split('/').pop()!.replace(/\.tif$/, '');
-  const windows = planTiles(verdict.info.width, verdict.info.height, tileSize);
+  const { outputs, order } = harness.job(source, collection);
+  const windows = planTiles(info.width, info.height, tileSize);
   expect(windows.length).toBeGreaterThan(1);
   const options = ingestOptionsSchema.parse({ blockSize: 128 });
   const items: StacItem[] = [];
   for (const window of windows) {
-    const tile = await createCreateTileCog(harness.deps)({ source, collection, itemId: `${stem}-r${window.row}-c${window.col}`, window, options });
-    await createRegisterTileItem(harness.deps)({ collection, source, tile, datetime: '2026-11-25T17:00:00.000Z' });
+    const tile = await createCreateTileCog(harness.deps)({ source, outputs, itemId: deriveItemId(outputs.sourceKey, window), window, options });
+    await createRegisterTileItem(harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order });
     items.push((await harness.store.readJson<StacItem>(itemBlob(collection, tile.itemId)))!.value);
   }
   return items;

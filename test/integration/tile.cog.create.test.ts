@@ -5,6 +5,7 @@ import { createValidateRaster } from '../../src/activities/validate.raster.js';
 import type { SourceBlob, TileCog } from '../../src/pipeline/contracts.js';
 import { ingestOptionsSchema, type IngestOptions } from '../../src/pipeline/options.js';
 import { hashFile } from '../../src/raster/checksum.js';
+import { deriveItemId } from '../../src/pipeline/ids.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { validateCog } from '../support/cog.validator.js';
 import {
@@ -30,13 +31,12 @@ const testOptions = (overrides: Partial<IngestOptions> = {}): IngestOptions => i
 /** Validates, plans, creates every tile COG; returns the tiles and the local source path. */
 async function ingestTiles(localPath: string, tileSize: number, options = testOptions()): Promise<{ source: SourceBlob; tiles: TileCog[] }> {
   const source = await env.harness.upload(localPath);
-  const verdict = await createValidateRaster(env.harness.deps)({ source });
-  if (!verdict.accepted) throw new Error(verdict.reason);
+  const info = await createValidateRaster(env.harness.deps)({ source });
   const createTileCog = createCreateTileCog(env.harness.deps);
-  const collection = `it-${env.harness.runId}`;
+  const { outputs } = env.harness.job(source, `it-${env.harness.runId}`, { options, tileSize });
   const tiles = await Promise.all(
-    planTiles(verdict.info.width, verdict.info.height, tileSize).map((window) =>
-      createTileCog({ source, collection, itemId: `${source.name.split('/').pop()!.replace('.tif', '')}-r${window.row}-c${window.col}`, window, options }),
+    planTiles(info.width, info.height, tileSize).map((window) =>
+      createTileCog({ source, outputs, itemId: deriveItemId(outputs.sourceKey, window), window, options }),
     ),
   );
   return { source, tiles };
@@ -75,7 +75,8 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     expect(tiles).toHaveLength(6);
     await expectLosslessValidCogs(path, tiles, true);
     const first = tiles[0]!;
-    expect(first.blob.name).toBe(`it-${env.harness.runId}/${env.harness.runId}-rgb/rgb-r0-c0.tif`);
+    // <collection>/<source key>/<version>/<item id>.tif, the item id starting with the source key.
+    expect(first.blob.name).toMatch(new RegExp(`^it-${env.harness.runId}/${env.harness.runId}-rgb-[0-9a-f]{12}/v[0-9a-f]{12}/${env.harness.runId}-rgb-[0-9a-f]{12}-r0-c0\\.tif$`));
     expect(first.checksum).toMatch(/^1220[0-9a-f]{64}$/);
     expect(first.geoTransform).toEqual([500000, 10, 0, 6000000, 0, -10]);
     expect(tiles[4]!.geoTransform).toEqual([505120, 10, 0, 5994880, 0, -10]);
@@ -83,7 +84,7 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     expect(first.crs?.code).toBe('EPSG:32633');
     expect(first.bands.map((b) => b.colorInterpretation)).toEqual(['Red', 'Green', 'Blue']);
     expect(first.bands[0]!.statistics).toMatchObject({ valid_percent: 100, approximate: false });
-    expect(first.thumbnail?.name).toBe(`it-${env.harness.runId}/${env.harness.runId}-rgb/rgb-r0-c0.png`);
+    expect(first.thumbnail?.name).toBe(first.blob.name.replace(/\.tif$/, '.png'));
     const png = gdal.open(await downloadBlob(env.harness.store, first.thumbnail!.container, first.thumbnail!.name, env.fixtures.path));
     expect(png.driver.description).toBe('PNG');
     expect([png.rasterSize.x, png.rasterSize.y]).toEqual([256, 256]);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyError, isFinalFailure } from '../../src/activities/failure.classify.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
+import { FailureError, type Failure } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { createActivityHarness, type ActivityHarness } from './activity.harness.js';
 import {
@@ -30,15 +32,24 @@ afterAll(() => {
   fixtures.remove();
 });
 
+/** The failure a rejected validation throws. */
+async function rejectionOf(pending: Promise<unknown>): Promise<Failure> {
+  const error = await pending.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof FailureError)) throw new Error(`expected a FailureError, got ${String(error)}`);
+  return error.failure;
+}
+
 describe('validateRaster (real GDAL, real Azurite)', () => {
   it('describes a multi-band uint8 raster', async () => {
     const source = await harness.upload(writeRgbUint8(fixtures.path, 900, 600));
-    const result = await createValidateRaster(harness.deps)({ source });
-    if (!result.accepted) throw new Error(result.reason);
-    expect(result.info).toMatchObject({ driver: 'GTiff', width: 900, height: 600, geoTransform: [500000, 10, 0, 6000000, 0, -10] });
-    expect(result.info.crs?.code).toBe('EPSG:32633');
-    expect(result.info.crs?.wkt2).toMatch(/^PROJCRS\["WGS 84 \/ UTM zone 33N"/);
-    expect(result.info.bands.map((b) => [b.gdalDataType, b.colorInterpretation, b.nodata])).toEqual([
+    const info = await createValidateRaster(harness.deps)({ source });
+    expect(info).toMatchObject({ driver: 'GTiff', width: 900, height: 600, geoTransform: [500000, 10, 0, 6000000, 0, -10] });
+    expect(info.crs?.code).toBe('EPSG:32633');
+    expect(info.crs?.wkt2).toMatch(/^PROJCRS\["WGS 84 \/ UTM zone 33N"/);
+    expect(info.bands.map((b) => [b.gdalDataType, b.colorInterpretation, b.nodata])).toEqual([
       ['Byte', 'Red', null],
       ['Byte', 'Green', null],
       ['Byte', 'Blue', null],
@@ -48,10 +59,9 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
   it('reports int16 nodata, NaN nodata and units', async () => {
     const dem = await createValidateRaster(harness.deps)({ source: await harness.upload(writeInt16Dem(fixtures.path)) });
     const nan = await createValidateRaster(harness.deps)({ source: await harness.upload(writeFloat32NanDem(fixtures.path, 500, 400)) });
-    if (!dem.accepted || !nan.accepted) throw new Error('expected both accepted');
-    expect(dem.info.bands[0]).toMatchObject({ gdalDataType: 'Int16', nodata: -9999, unit: 'm' });
-    expect(dem.info.crs?.code).toBe('EPSG:4326');
-    expect(nan.info.bands[0]).toMatchObject({ gdalDataType: 'Float32', nodata: 'nan', unit: 'metre' });
+    expect(dem.bands[0]).toMatchObject({ gdalDataType: 'Int16', nodata: -9999, unit: 'm' });
+    expect(dem.crs?.code).toBe('EPSG:4326');
+    expect(nan.bands[0]).toMatchObject({ gdalDataType: 'Float32', nodata: 'nan', unit: 'metre' });
   });
 
   it('reports colour tables, rotation and CRSs without an EPSG code', async () => {
@@ -59,13 +69,12 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
     const paletted = await validate({ source: await harness.upload(writePaletted(fixtures.path)) });
     const rotated = await validate({ source: await harness.upload(writeRotated(fixtures.path)) });
     const custom = await validate({ source: await harness.upload(writeNoEpsgProjected(fixtures.path)) });
-    if (!paletted.accepted || !rotated.accepted || !custom.accepted) throw new Error('expected all accepted');
-    expect(paletted.info.bands[0]).toMatchObject({ hasColorTable: true, colorInterpretation: 'Palette' });
-    expect(rotated.info.geoTransform[2]).not.toBe(0);
-    expect(rotated.info.geoTransform[4]).not.toBe(0);
-    expect(custom.info.crs?.code).toBeNull();
-    expect(custom.info.crs?.wkt2).toMatch(/Custom LCC/);
-    expect(custom.info.crs?.projjson).toMatchObject({ type: 'ProjectedCRS', name: 'Custom LCC' });
+    expect(paletted.bands[0]).toMatchObject({ hasColorTable: true, colorInterpretation: 'Palette' });
+    expect(rotated.geoTransform[2]).not.toBe(0);
+    expect(rotated.geoTransform[4]).not.toBe(0);
+    expect(custom.crs?.code).toBeNull();
+    expect(custom.crs?.wkt2).toMatch(/Custom LCC/);
+    expect(custom.crs?.projjson).toMatchObject({ type: 'ProjectedCRS', name: 'Custom LCC' });
   });
 
   describe('rejects, with a reason a person can act on', () => {
@@ -73,31 +82,31 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
       ['a truncated TIFF', () => writeTruncated(fixtures.path), /truncated/],
       ['a truncated COG (tiled, compressed, directory first)', () => writeTruncatedCog(fixtures.path), /truncated/],
       ['a zero-byte file', () => writeZeroByte(fixtures.path), /empty \(0 bytes\)/],
-      ['a text file named .tif', () => writeTextAsTif(fixtures.path), /not a raster GDAL can read/],
+      ['a text file named .tif', () => writeTextAsTif(fixtures.path), /not a GeoTIFF or netCDF classic file/],
       ['a raster without georeferencing', () => writeUngeoreferenced(fixtures.path), /no georeferencing/],
       ['a raster over the size limit', () => writeRgbUint8(fixtures.path, 1200, 300, 'wide.tif'), /1200×300 pixels, over the limit of 1000/],
     ])('%s', async (_kind, make, reason) => {
       const source = await harness.upload(make());
-      const result = await createValidateRaster(harness.deps)({ source });
-      expect(result.accepted).toBe(false);
-      if (result.accepted) return;
-      expect(result.reason).toMatch(reason);
+      const failure = await rejectionOf(createValidateRaster(harness.deps)({ source }));
+      expect(['INVALID_INPUT', 'UNSUPPORTED_FORMAT']).toContain(failure.code);
+      expect(failure.message).toMatch(reason);
       // The orchestrator names the source; the reason must not leak the local scratch path.
-      expect(result.reason).not.toContain(harness.deps.scratchDir);
+      expect(failure.message).not.toContain(harness.deps.scratchDir);
+      expect(failure.message).not.toMatch(/\/tmp\//);
     });
 
     it('a source replaced after submission (ETag changed)', async () => {
       const source = await harness.upload(writeRgbUint8(fixtures.path, 300, 200, 'replaced.tif'));
       await harness.upload(writeRgbUint8(fixtures.path, 310, 200, 'replaced-2.tif'), source.name.split('/').pop());
-      const result = await createValidateRaster(harness.deps)({ source });
-      expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/replaced after this job was submitted/) });
+      const failure = await rejectionOf(createValidateRaster(harness.deps)({ source }));
+      expect(failure).toMatchObject({ code: 'SOURCE_CHANGED', message: expect.stringMatching(/replaced after this job was submitted/) });
     });
 
     it('options the raster cannot take (lossy JPEG on int16)', async () => {
       const source = await harness.upload(writeInt16Dem(fixtures.path, 100, 100, 'jpeg-dem.tif'));
       const options = ingestOptionsSchema.parse({ compression: 'JPEG' });
-      const result = await createValidateRaster(harness.deps)({ source, options });
-      expect(result).toMatchObject({ accepted: false, reason: expect.stringMatching(/options do not fit.*JPEG is lossy.*Int16.*use DEFLATE/) });
+      const failure = await rejectionOf(createValidateRaster(harness.deps)({ source, options }));
+      expect(failure).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/options do not fit.*JPEG is lossy.*Int16.*use DEFLATE/) });
     });
   });
 
@@ -109,7 +118,11 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
     const { SourceCache } = await import('../../src/activities/source.cache.js');
     const dead = new BlobStore(BlobServiceClient.fromConnectionString(deadConnectionString(), { retryOptions: { maxTries: 1 } }));
     const validate = createValidateRaster({ settings: broken.deps.settings, sources: new SourceCache(dead, broken.deps.sources.directory) });
-    await expect(validate({ source: { container: 'uploads', name: 'x.tif', etag: '"0x1"', size: 10 } })).rejects.toThrow();
+    const error = await validate({ source: { container: 'uploads', name: 'x.tif', etag: '"0x1"', size: 10, lastModified: new Date(0).toISOString() } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    // Not a final failure: the activity wrapper throws it again for the retry policy.
+    expect(isFinalFailure(classifyError(error))).toBe(false);
+    expect(classifyError(error).code).toBe('TRANSIENT_STORAGE');
     broken.close();
   });
 });

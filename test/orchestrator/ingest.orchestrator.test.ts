@@ -2,17 +2,26 @@ import { describe, expect, it } from 'vitest';
 import { ingestRasterOrchestrator } from '../../src/orchestrations/ingest.orchestrator.js';
 import { ingestTileOrchestrator, type IngestTileInput } from '../../src/orchestrations/tile.orchestrator.js';
 import type { IngestInput, RasterInfo, RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
+import { FailureError, type Failure } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
 
 const actionType = { callActivityWithRetry: 1, callSubOrchestrator: 2 } as const;
 
 const input: IngestInput = {
-  source: { container: 'uploads', name: 'dem/Alps.tif', etag: '"0x1"', size: 1000 },
+  source: { container: 'uploads', name: 'dem/Alps.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' },
   collection: 'dems',
   options: ingestOptionsSchema.parse({}),
   tileSize: 512,
+  outputs: { collection: 'dems', sourceKey: 'dem-alps', version: 'v0123456789ab' },
+  attempt: 1,
 };
+
+/** What an activity returns to the orchestrator (see ActivityOutcome). */
+const ok = <T>(value: T) => ({ ok: true, value });
+
+/** The reason Durable records for an activity or branch that threw a FailureError. */
+const thrown = (failure: Failure): string => new FailureError(failure).message;
 
 const info: RasterInfo = {
   driver: 'GTiff',
@@ -36,7 +45,7 @@ function validated(): HistoryBuilder {
     .taskScheduled(0, 'validateRaster')
     .episodeDone()
     .episode()
-    .taskCompleted(0, { accepted: true, info });
+    .taskCompleted(0, ok(info));
 }
 
 describe('ingestRaster orchestrator (replayed through the durable-functions SDK)', () => {
@@ -82,8 +91,8 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     expect(finalizing.customStatus).toMatchObject({ stage: 'finalizing', tilesDone: 4, itemsRegistered: 4 });
 
     history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
-    const collection = { collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4 };
-    history.taskCompleted(5, collection);
+    const collection = { collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false };
+    history.taskCompleted(5, ok(collection));
     const done = await replay(ingestRasterOrchestrator, history, input);
     expect(done.isDone).toBe(true);
     expect(done.output).toEqual({
@@ -101,12 +110,16 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
       .taskScheduled(0, 'validateRaster')
       .episodeDone()
       .episode()
-      .taskCompleted(0, { accepted: false, reason: 'the file is truncated: GDAL could not read block 3' });
+      .taskCompleted(0, { ok: false, failure: { code: 'INVALID_INPUT', message: 'the file is truncated: GDAL could not read block 3' } });
     const state = await replay(ingestRasterOrchestrator, history, input);
     // A throwing orchestrator reports `error`; the host then records ExecutionFailed.
     expect(state.error).toContain('Cannot ingest uploads/dem/Alps.tif: the file is truncated');
     expect(flattenActions(state)).toHaveLength(1);
-    expect(state.customStatus).toMatchObject({ stage: 'failed', errors: ['the file is truncated: GDAL could not read block 3'] });
+    expect(state.customStatus).toMatchObject({
+      stage: 'failed',
+      errors: [{ code: 'INVALID_INPUT', message: 'the file is truncated: GDAL could not read block 3' }],
+      errorCount: 1,
+    });
   });
 
   it('counts tiles as they register, without scheduling any branch twice', async () => {
@@ -122,15 +135,31 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
   it('lets every branch finish, then fails the job naming each failed tile and its reason', async () => {
     const history = validated();
     tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
-    history.episodeDone().episode().subOrchestrationCompleted(1, item(tileItemIds[0]!, 1)).subOrchestrationFailed(2, 'disk full', 'at createTileCog');
+    const diskFull: Failure = { code: 'DISK_FULL', message: 'the worker ran out of scratch disk space' };
+    history
+      .episodeDone()
+      .episode()
+      .subOrchestrationCompleted(1, item(tileItemIds[0]!, 1))
+      .subOrchestrationFailed(2, thrown(diskFull), 'FailureError: at runTileSteps (/home/app/dist/src/orchestrations/tile.orchestrator.js:40:11)');
     const waiting = await replay(ingestRasterOrchestrator, history, input);
     expect(waiting.error).toBeUndefined();
-    expect(waiting.customStatus).toMatchObject({ stage: 'creating-cogs', tilesDone: 1, errors: [expect.stringContaining('tile dem-alps-r0-c1: ')] });
+    expect(waiting.customStatus).toMatchObject({ stage: 'creating-cogs', tilesDone: 1, tilesFailed: 1, errors: [{ ...diskFull, itemId: 'dem-alps-r0-c1' }] });
 
-    history.episodeDone().episode().subOrchestrationCompleted(3, item(tileItemIds[2]!, 1)).subOrchestrationCompleted(4, item(tileItemIds[3]!, 1));
+    history.episodeDone().episode().subOrchestrationCompleted(3, item(tileItemIds[2]!, 1)).subOrchestrationFailed(4, 'TypeError: x is undefined', 'at /home/app/secret/path.js:1:1');
     const state = await replay(ingestRasterOrchestrator, history, input);
-    expect(state.error).toMatch(/1 of 4 tiles failed: tile dem-alps-r0-c1: .*disk full/);
-    expect(state.customStatus).toMatchObject({ stage: 'failed', tilesDone: 3 });
+    expect(state.error).toMatch(/2 of 4 tiles failed; tile dem-alps-r0-c1: the worker ran out of scratch disk space \(and 1 more failed tile\)/);
+    expect(state.customStatus).toMatchObject({
+      stage: 'failed',
+      tilesDone: 2,
+      tilesFailed: 2,
+      errorCount: 2,
+      errors: [
+        { ...diskFull, itemId: 'dem-alps-r0-c1' },
+        // A failure without its code travels as a generic internal one: no stack, path or raw text.
+        { code: 'INTERNAL', message: expect.stringMatching(/unexpected error/), itemId: 'dem-alps-r1-c1' },
+      ],
+    });
+    expect(JSON.stringify(state.customStatus)).not.toMatch(/secret|\/home\/app|TypeError/);
     expect(flattenActions(state)).toHaveLength(5);
   });
 });
@@ -138,7 +167,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
 describe('ingestRaster routing', () => {
   it('runs a one-tile raster inline: COG, item and finalize in the job itself, no sub-orchestration', async () => {
     const small = { ...info, width: 300, height: 200 };
-    const history = new HistoryBuilder().episode('ingestRaster', input).taskScheduled(0, 'validateRaster').episodeDone().episode().taskCompleted(0, { accepted: true, info: small });
+    const history = new HistoryBuilder().episode('ingestRaster', input).taskScheduled(0, 'validateRaster').episodeDone().episode().taskCompleted(0, ok(small));
     const cog = await replay(ingestRasterOrchestrator, history, input);
     expect(flattenActions(cog).map((a) => [a.actionType, a.functionName])).toEqual([
       [1, 'validateRaster'],
@@ -147,8 +176,8 @@ describe('ingestRaster routing', () => {
     expect(cog.customStatus).toMatchObject({ stage: 'creating-cogs', route: 'single-tile', tilesTotal: 1 });
 
     const tile = { itemId: 'dem-alps-r0-c0', size: 7 } as TileCog;
-    history.taskScheduled(1, 'createTileCog').episodeDone().episode().taskCompleted(1, tile);
-    history.taskScheduled(2, 'registerTileItem').episodeDone().episode().taskCompleted(2, item('dem-alps-r0-c0', 7));
+    history.taskScheduled(1, 'createTileCog').episodeDone().episode().taskCompleted(1, ok(tile));
+    history.taskScheduled(2, 'registerTileItem').episodeDone().episode().taskCompleted(2, ok(item('dem-alps-r0-c0', 7)));
     const finalizing = await replay(ingestRasterOrchestrator, history, input);
     expect(flattenActions(finalizing).map((a) => a.functionName)).toEqual(['validateRaster', 'createTileCog', 'registerTileItem', 'finalizeCollection']);
     expect(finalizing.customStatus).toMatchObject({ stage: 'finalizing', tilesDone: 1, itemsRegistered: 1 });
@@ -161,29 +190,31 @@ describe('ingestRaster routing', () => {
       .taskScheduled(0, 'validateRaster')
       .episodeDone()
       .episode()
-      .taskCompleted(0, { accepted: true, info: small })
+      .taskCompleted(0, ok(small))
       .taskScheduled(1, 'createTileCog')
       .episodeDone();
     // Four attempts, each followed by its back-off timer (the last one too: see the protocol notes).
     let id = 1;
     for (let attempt = 1; attempt <= 4; attempt++) {
-      history.episode().taskFailed(id, 'no space left on device').timerCreated(id + 1).episodeDone().episode().timerFired(id + 1);
+      history.episode().taskFailed(id, thrown({ code: 'DISK_FULL', message: 'the worker ran out of scratch disk space' })).timerCreated(id + 1).episodeDone().episode().timerFired(id + 1);
       id += 2;
       if (attempt < 4) history.taskScheduled(id, 'createTileCog').episodeDone();
     }
     const state = await replay(ingestRasterOrchestrator, history, input);
-    expect(state.error).toMatch(/1 of 1 tiles failed: tile dem-alps-r0-c0: .*no space left on device/);
+    expect(state.error).toMatch(/1 of 1 tiles failed; tile dem-alps-r0-c0: the worker ran out of scratch disk space/);
+    expect(state.customStatus).toMatchObject({ stage: 'failed', tilesFailed: 1, errors: [{ code: 'DISK_FULL', itemId: 'dem-alps-r0-c0' }] });
   });
 });
 
 describe('ingestTile orchestrator', () => {
   const tileInput: IngestTileInput = {
     source: input.source,
-    collection: 'dems',
+    outputs: input.outputs,
     itemId: 'dem-alps-r0-c0',
     window: { index: 0, row: 0, col: 0, x: 0, y: 0, width: 512, height: 512 },
     options: input.options,
     datetime: '2026-01-01T00:00:02.000Z',
+    order: { sourceModified: input.source.lastModified, jobStarted: '2026-01-01T00:00:02.000Z' },
   };
 
   it('registers the STAC item right after its COG exists', async () => {
@@ -191,12 +222,12 @@ describe('ingestTile orchestrator', () => {
     expect(flattenActions(first)).toEqual([expect.objectContaining({ actionType: 1, functionName: 'createTileCog' })]);
 
     const tile = { itemId: 'dem-alps-r0-c0', size: 42 } as TileCog;
-    const history = new HistoryBuilder().episode('ingestTile', tileInput).taskScheduled(0, 'createTileCog').episodeDone().episode().taskCompleted(0, tile);
+    const history = new HistoryBuilder().episode('ingestTile', tileInput).taskScheduled(0, 'createTileCog').episodeDone().episode().taskCompleted(0, ok(tile));
     const second = await replay(ingestTileOrchestrator, history, tileInput);
-    expect(flattenActions(second).at(-1)).toMatchObject({ functionName: 'registerTileItem', input: { tile, datetime: tileInput.datetime, collection: 'dems' } });
+    expect(flattenActions(second).at(-1)).toMatchObject({ functionName: 'registerTileItem', input: { tile, datetime: tileInput.datetime, outputs: input.outputs, order: tileInput.order } });
     expect(second.customStatus).toMatchObject({ stage: 'registering' });
 
-    history.taskScheduled(1, 'registerTileItem').episodeDone().episode().taskCompleted(1, item('dem-alps-r0-c0', 42));
+    history.taskScheduled(1, 'registerTileItem').episodeDone().episode().taskCompleted(1, ok(item('dem-alps-r0-c0', 42)));
     const done = await replay(ingestTileOrchestrator, history, tileInput);
     expect(done.isDone).toBe(true);
     expect(done.output).toEqual(item('dem-alps-r0-c0', 42));

@@ -37,3 +37,6 @@ export const itemUrls = {
   collection: `${base}/stac/dems/collection.json`,
   catalog: `${base}/stac/catalog.json`,
 };
+
+/** The source blob `sampleTile` was cut from. */
+export const sampleSource = { container: 'uploads', name: 'dem.tif', etag: '"0x8DD0000000000001"', lastModified: '2026-11-25T16:00:00.000Z' };

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { readBlobTriggerSource, readIngestSettings, readStacApiSettings } from '../../src/config.js';
+import { readBlobTriggerSource, readIngestSettings, readSourceContainers, readStacApiSettings } from '../../src/config.js';
 
 describe('settings', () => {
   it('use documented defaults and reject values that are not positive integers', () => {
-    expect(readIngestSettings({})).toEqual({ maxDimension: 200_000, tileSize: 4096, scratchDir: undefined });
+    expect(readIngestSettings({})).toEqual({ maxDimension: 200_000, tileSize: 4096, scratchDir: undefined, sourceContainers: ['uploads'] });
     expect(readIngestSettings({ INGEST_TILE_SIZE: '1024', INGEST_SCRATCH_DIR: '/scratch' })).toMatchObject({ tileSize: 1024, scratchDir: '/scratch' });
     expect(() => readIngestSettings({ INGEST_TILE_SIZE: 'big' })).toThrow(/INGEST_TILE_SIZE must be a positive integer, got "big"/);
   });
@@ -20,5 +20,13 @@ describe('settings', () => {
       scope: 'api://x/.default',
     });
     expect(() => readStacApiSettings({ STAC_API_URL: 'not a url' })).toThrow(/STAC_API_URL must be a URL/);
+  });
+
+  it('source containers: a comma list of valid names, never the app\'s own or the host\'s containers', () => {
+    expect(readSourceContainers({ INGEST_SOURCE_CONTAINERS: ' uploads, incoming ,uploads' })).toEqual(['uploads', 'incoming']);
+    expect(() => readSourceContainers({ INGEST_SOURCE_CONTAINERS: 'Uploads' })).toThrow(/not a valid container name/);
+    expect(() => readSourceContainers({ INGEST_SOURCE_CONTAINERS: 'uploads,cogs' })).toThrow(/cannot be a source/);
+    expect(() => readSourceContainers({ INGEST_SOURCE_CONTAINERS: 'azure-webjobs-hosts' })).toThrow(/cannot be a source/);
+    expect(() => readSourceContainers({ INGEST_SOURCE_CONTAINERS: ' , ' })).toThrow(/names no container/);
   });
 });

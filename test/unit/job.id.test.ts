@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, deriveJobInstanceId, type JobIdentity } from '../../src/jobs/job.id.js';
+import { attemptInstanceId, canonicalJson, deriveJobInstanceId, deriveOutputLocation, deriveSourceKey, type JobIdentity } from '../../src/jobs/job.id.js';
 import { deriveItemId, deriveTileInstanceId, slugifyBlobName } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 
@@ -35,12 +35,48 @@ describe('job instance ids', () => {
 describe('item and tile ids', () => {
   it('slugify blob names into path- and URL-safe ids', () => {
     expect(slugifyBlobName('2024/Scene A (final).TIF')).toBe('2024-scene-a-final');
-    expect(slugifyBlobName('dem.v2.tif')).toBe('dem.v2');
+    expect(slugifyBlobName('dem.v2.tif')).toBe('dem-v2');
     expect(slugifyBlobName('###.tif')).toBe('raster');
+    expect(slugifyBlobName(`${'a'.repeat(80)}.tif`)).toHaveLength(60);
   });
 
-  it('name each tile by row and column, and each tile branch by its index', () => {
-    expect(deriveItemId('dem/alps.tif', { row: 2, col: 3 })).toBe('dem-alps-r2-c3');
+  it('name each tile by source key, row and column, and each tile branch by its index', () => {
+    expect(deriveItemId('dem-alps-0123456789ab', { row: 2, col: 3 })).toBe('dem-alps-0123456789ab-r2-c3');
     expect(deriveTileInstanceId('ingest-abc', { index: 7 })).toBe('ingest-abc-tile-7');
+  });
+});
+
+describe('output identity (issue: distinct sources never overwrite each other)', () => {
+  it('gives every distinct source its own key: container, exact path, case and extension all count', () => {
+    const sources = [
+      ['uploads', 'x.tif'],
+      ['incoming', 'x.tif'],
+      ['uploads', 'Scene.tif'],
+      ['uploads', 'scene.tif'],
+      ['uploads', 'x.img'],
+      ['uploads', 'a-b.tif'],
+      ['uploads', 'a/b.tif'],
+      ['uploads', 'a b.tif'],
+      ['uploads', 'a_b.tif'],
+    ] as const;
+    const keys = sources.map(([container, name]) => deriveSourceKey(container, name));
+    expect(new Set(keys).size).toBe(sources.length);
+    for (const key of keys) expect(key).toMatch(/^[a-z0-9-]+-[0-9a-f]{12}$/);
+  });
+
+  it('keeps keys readable and stable across submissions and versions', () => {
+    expect(deriveSourceKey('uploads', '2024/Scene A.tif')).toMatch(/^2024-scene-a-[0-9a-f]{12}$/);
+    expect(deriveSourceKey('uploads', '2024/Scene A.tif')).toBe(deriveSourceKey('uploads', '2024/Scene A.tif'));
+    const v1 = deriveOutputLocation(identity);
+    const v2 = deriveOutputLocation({ ...identity, etag: '"0x8DD"' });
+    expect(v2.sourceKey).toBe(v1.sourceKey);
+    expect(v2.version).not.toBe(v1.version);
+    expect(deriveOutputLocation({ ...identity, tileSize: 512 }).version).not.toBe(v1.version);
+    expect(v1).toEqual({ collection: 'rasters', sourceKey: v1.sourceKey, version: expect.stringMatching(/^v[0-9a-f]{12}$/) });
+  });
+
+  it('numbers attempts after the first', () => {
+    expect(attemptInstanceId('ingest-abc', 1)).toBe('ingest-abc');
+    expect(attemptInstanceId('ingest-abc', 2)).toBe('ingest-abc-a2');
   });
 });

@@ -19,13 +19,33 @@ describe('job view', () => {
     expect(view.createdTime).toBe('2026-01-01T00:00:00.000Z');
   });
 
-  it('shows the failure reason of a failed job once', () => {
-    const failed = buildJobView({ ...base, runtimeStatus: 'Failed', output: 'Cannot ingest uploads/a.tif: not a raster', customStatus: { ...(base.customStatus as object), stage: 'failed', errors: ['not a raster'] } });
-    expect(failed.stage).toBe('failed');
-    expect(failed.errors).toEqual(['Cannot ingest uploads/a.tif: not a raster']);
-    const failedEarly = buildJobView({ ...base, runtimeStatus: 'Failed', output: 'Orchestrator function crashed', customStatus: null });
-    expect(failedEarly.errors).toEqual(['Orchestrator function crashed']);
-    expect(failedEarly.output).toBeNull();
+  it('shows the structured failures of a failed job, with their count', () => {
+    const errors = [
+      { code: 'UNSUPPORTED_FORMAT', message: 'VRT files cannot be ingested: a VRT points at other files or URLs; upload the raster itself' },
+      { code: 'DISK_FULL', message: 'the worker ran out of scratch disk space', itemId: 'a-r0-c1' },
+    ];
+    const failed = buildJobView({
+      ...base,
+      runtimeStatus: 'Failed',
+      output: 'Cannot ingest uploads/a.tif: ...',
+      customStatus: { ...(base.customStatus as object), stage: 'failed', tilesFailed: 1, errors, errorCount: 31 },
+    });
+    expect(failed).toMatchObject({ stage: 'failed', errors, errorCount: 31, tiles: { done: 3, failed: 1, total: 4 } });
+  });
+
+  it('never shows raw error text: a failure without a recorded reason is a generic one naming the job', () => {
+    const crashed = buildJobView({ ...base, runtimeStatus: 'Failed', output: 'TypeError: x\n    at /home/site/wwwroot/dist/x.js:1:1', customStatus: null });
+    expect(crashed.errors).toEqual([{ code: 'INTERNAL', message: expect.stringContaining('ingest-1') }]);
+    expect(JSON.stringify(crashed)).not.toMatch(/TypeError|wwwroot/);
+    expect(crashed.output).toBeNull();
+    const legacy = buildJobView({ ...base, runtimeStatus: 'Failed', customStatus: { ...(base.customStatus as object), errors: ['Error: at /tmp/x'] } });
+    expect(JSON.stringify(legacy.errors)).not.toContain('/tmp/x');
+  });
+
+  it('links an attempt to the one before it', () => {
+    const view = buildJobView({ ...base, customStatus: { ...(base.customStatus as object), attempt: 2, previousAttempt: 'ingest-1' } });
+    expect(view).toMatchObject({ attempt: 2, previousAttempt: 'ingest-1' });
+    expect(buildJobView(base)).toMatchObject({ attempt: 1, previousAttempt: null });
   });
 
   it('takes source and collection from the status when the instance list omits inputs', () => {

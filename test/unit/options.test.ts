@@ -5,10 +5,11 @@ describe('job request schema', () => {
   it('fills in documented defaults', () => {
     const parsed = submitJobSchema.parse({ source: 'uploads/a.tif' });
     expect(parsed.options).toEqual({ compression: 'DEFLATE', predictor: true, blockSize: 512 });
+    expect(parsed.force).toBe(false);
   });
 
   it('names the field at fault', () => {
-    const result = submitJobSchema.safeParse({ source: 'no-container', options: { blockSize: 100, colour: 'red' } });
+    const result = submitJobSchema.safeParse({ source: '', options: { blockSize: 100, colour: 'red' } });
     expect(result.success).toBe(false);
     const paths = result.error!.issues.map((issue) => issue.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['source', 'options']));

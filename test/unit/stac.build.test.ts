@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RegisteredItem } from '../../src/pipeline/contracts.js';
-import { cogBlob, collectionBlob, itemBlob, sourceStem } from '../../src/stac/catalog.layout.js';
+import { cogBlob, collectionBlob, itemBlob, mosaicBlob, sourceRecordBlob, thumbnailBlob } from '../../src/stac/catalog.layout.js';
 import { countItemLinks, mergeCatalog, mergeCollection } from '../../src/stac/collection.build.js';
 import { buildTileItem, datetimeSourceProperty, itemInterval, statisticsApproximateProperty } from '../../src/stac/item.build.js';
 import { extensionSchemas, mediaTypes } from '../../src/stac/stac.types.js';
-import { base, itemUrls, sampleTile } from '../support/stac.sample.js';
+import { base, itemUrls, sampleSource, sampleTile } from '../support/stac.sample.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 
 const schemasPresent = stacSchemasAvailable();
@@ -23,7 +23,7 @@ async function expectValidStac(document: unknown): Promise<void> {
 
 describe('buildTileItem', () => {
   it('builds a STAC 1.1.0 item with projection v2 and file fields from the tile', async () => {
-    const item = buildTileItem({ collection: 'dems', tile: sampleTile(), datetime: '2026-11-25T17:00:00.000Z', sourceName: 'uploads/dem.tif', urls: itemUrls });
+    const item = buildTileItem({ collection: 'dems', tile: sampleTile(), datetime: '2026-11-25T17:00:00.000Z', source: sampleSource, urls: itemUrls });
     expect(item.stac_extensions).toEqual([extensionSchemas.projection, extensionSchemas.file]);
     expect(item.properties['proj:code']).toBe('EPSG:32633');
     expect(item.properties['proj:shape']).toEqual([300, 512]);
@@ -59,7 +59,7 @@ describe('buildTileItem', () => {
       crs: { code: null, wkt2: 'PROJCRS["Custom LCC"]', projjson: null }, // real PROJJSON is checked in the integration tests
       bands: [rgbBand('Red'), rgbBand('Green'), rgbBand('Blue')],
     });
-    const item = buildTileItem({ collection: 'dems', tile, datetime: '2026-11-25T17:00:00.000Z', sourceName: 'uploads/x.tif', urls: itemUrls });
+    const item = buildTileItem({ collection: 'dems', tile, datetime: '2026-11-25T17:00:00.000Z', source: { ...sampleSource, name: 'x.tif' }, urls: itemUrls });
     expect(item.properties['proj:code']).toBeNull();
     expect(item.properties['proj:wkt2']).toBe('PROJCRS["Custom LCC"]');
     expect(item.stac_extensions).toContain(extensionSchemas.eo);
@@ -69,7 +69,7 @@ describe('buildTileItem', () => {
 
   it('is checked by a validator that does reject bad items', async () => {
     if (!validator) return; // stacSchemasMissingNote says what this skips
-    const item = buildTileItem({ collection: 'dems', tile: sampleTile(), datetime: '2026-11-25T17:00:00.000Z', sourceName: 's', urls: itemUrls });
+    const item = buildTileItem({ collection: 'dems', tile: sampleTile(), datetime: '2026-11-25T17:00:00.000Z', source: sampleSource, urls: itemUrls });
     const withEpsg = { ...item, properties: { ...item.properties, 'proj:epsg': 32633 } };
     const withoutChecksumHex = { ...item, assets: { data: { ...item.assets['data']!, 'file:checksum': 'not-hex' } } };
     expect((await validator.validate(withEpsg)).valid).toBe(false);
@@ -78,18 +78,18 @@ describe('buildTileItem', () => {
 
   it('dates the item by its acquisition time when the raster has one, keeping created = ingestion time', async () => {
     const ingestedAt = '2026-11-25T17:00:00.000Z';
-    const plain = buildTileItem({ collection: 'dems', tile: sampleTile(), datetime: ingestedAt, sourceName: 's', urls: itemUrls });
+    const plain = buildTileItem({ collection: 'dems', tile: sampleTile(), datetime: ingestedAt, source: sampleSource, urls: itemUrls });
     expect(plain.properties).toMatchObject({ datetime: ingestedAt, created: ingestedAt, [datetimeSourceProperty]: 'ingestion' });
     expect(itemInterval(plain)).toEqual([ingestedAt, ingestedAt]);
 
     const instant = { start: '2021-06-14T10:32:05.000Z', end: '2021-06-14T10:32:05.000Z', source: 'TIFFTAG_DATETIME' };
-    const dated = buildTileItem({ collection: 'dems', tile: sampleTile({ acquired: instant }), datetime: ingestedAt, sourceName: 's', urls: itemUrls });
+    const dated = buildTileItem({ collection: 'dems', tile: sampleTile({ acquired: instant }), datetime: ingestedAt, source: sampleSource, urls: itemUrls });
     expect(dated.properties).toMatchObject({ datetime: instant.start, created: ingestedAt, [datetimeSourceProperty]: 'TIFFTAG_DATETIME' });
     expect(dated.properties).not.toHaveProperty('start_datetime');
     await expectValidStac(dated);
 
     const span = { start: '2024-01-01T12:00:00.000Z', end: '2024-01-02T12:00:00.000Z', source: 'netCDF time (days since 2000-01-01)' };
-    const ranged = buildTileItem({ collection: 'dems', tile: sampleTile({ acquired: span }), datetime: ingestedAt, sourceName: 's', urls: itemUrls });
+    const ranged = buildTileItem({ collection: 'dems', tile: sampleTile({ acquired: span }), datetime: ingestedAt, source: sampleSource, urls: itemUrls });
     expect(ranged.properties).toMatchObject({ datetime: span.start, start_datetime: span.start, end_datetime: span.end, created: ingestedAt });
     expect(itemInterval(ranged)).toEqual([span.start, span.end]);
     await expectValidStac(ranged);
@@ -98,7 +98,7 @@ describe('buildTileItem', () => {
   it('marks approximated statistics beside the Statistics Object, which keeps only STAC fields', async () => {
     const tile = sampleTile();
     tile.bands[0]!.statistics!.approximate = true;
-    const item = buildTileItem({ collection: 'dems', tile, datetime: '2026-11-25T17:00:00.000Z', sourceName: 's', urls: itemUrls });
+    const item = buildTileItem({ collection: 'dems', tile, datetime: '2026-11-25T17:00:00.000Z', source: sampleSource, urls: itemUrls });
     const band = item.assets['data']!.bands![0]!;
     expect(band[statisticsApproximateProperty]).toBe(true);
     expect(Object.keys(band.statistics!).sort()).toEqual(['maximum', 'mean', 'minimum', 'stddev', 'valid_percent']);
@@ -163,11 +163,13 @@ describe('mergeCollection and mergeCatalog', () => {
 });
 
 describe('catalog layout', () => {
-  it('names blobs deterministically', () => {
-    expect(cogBlob('dems', 'incoming/2026/Big DEM.v2.tif', 'x-r0-c0')).toEqual({ container: 'cogs', name: 'dems/incoming-2026-big-dem.v2/x-r0-c0.tif' });
-    expect(sourceStem('a/x.tif')).not.toBe(sourceStem('b/x.tif'));
+  it('names blobs deterministically: source key, then version folder', () => {
+    const outputs = { collection: 'dems', sourceKey: 'big-dem-0123456789ab', version: 'vfedcba987654' };
+    expect(cogBlob(outputs, 'big-dem-0123456789ab-r0-c0')).toEqual({ container: 'cogs', name: 'dems/big-dem-0123456789ab/vfedcba987654/big-dem-0123456789ab-r0-c0.tif' });
+    expect(thumbnailBlob(outputs, 'x')).toEqual({ container: 'cogs', name: 'dems/big-dem-0123456789ab/vfedcba987654/x.png' });
+    expect(mosaicBlob(outputs)).toEqual({ container: 'cogs', name: 'dems/big-dem-0123456789ab/vfedcba987654/big-dem-0123456789ab.vrt' });
+    expect(sourceRecordBlob('dems', outputs.sourceKey)).toEqual({ container: 'stac', name: 'dems/sources/big-dem-0123456789ab.json' });
     expect(itemBlob('dems', 'x')).toEqual({ container: 'stac', name: 'dems/x/x.json' });
     expect(collectionBlob('dems')).toEqual({ container: 'stac', name: 'dems/collection.json' });
-    expect(sourceStem('noext')).toBe('noext');
   });
 });
