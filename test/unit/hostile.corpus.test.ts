@@ -1,5 +1,6 @@
 /** The hostile corpus itself: enough cases, every category, every file written, ids usable as blob folders. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateHostileCorpus, sentinelPixelValue, type FileCase, type HostileCorpus, type RequestCase } from '../support/hostile.corpus.js';
 
@@ -47,9 +48,14 @@ describe('hostile corpus', () => {
     for (const id of ['vrt-http-source', 'vrt-vsicurl-canary', 'wms-canary', 'wmts-canary', 'wms-tms-canary', 'stacit-canary']) {
       expect(text(id)).toContain(`${canaryUrl}/${id}/`);
     }
-    for (const id of ['vrt-simple-sentinel', 'vrt-disguised-as-tif', 'vrt-warped-sentinel', 'vrt-pansharpened']) expect(text(id)).toContain(corpus.sentinel.tifPath);
+    // Each case reaches for a sentinel of its own, so an open of it names the case.
+    for (const id of ['vrt-simple-sentinel', 'vrt-disguised-as-tif', 'vrt-warped-sentinel', 'vrt-pansharpened', 'vrt-nested', 'vrt-vsizip-sentinel', 'pds-detached-label']) {
+      const folder = corpus.sentinel.folderOf(id);
+      expect(folder.startsWith(corpus.sentinel.root)).toBe(true);
+      expect(existsSync(join(folder, 'sentinel.tif')), id).toBe(true);
+      expect(text(id)).toContain(folder.replace(/^\/+/, ''));
+    }
     expect(text('vrt-raw-etc-passwd')).toContain('/etc/passwd');
-    expect(corpus.sentinel.watchedPaths).toContain(corpus.sentinel.tifPath);
     expect(String(sentinelPixelValue)).toBe('13371337');
   });
 
