@@ -252,8 +252,9 @@ describe('hostile files end in a clean refusal (or, for sidecars, a clean ingest
     const jobId = await jobIdFor(fileCase);
     const view = await waitForJob<JobView>(host.baseUrl, jobId, jobTimeoutMs);
     const viewText = JSON.stringify(view);
-    // The reason is matched without the source's own name, which spells the case id (e.g. "hdf5-...").
-    const errors = JSON.stringify(view.errors).replaceAll(fileCase.source, '<source>');
+    // The reason is matched without the source's own name, which spells the case id ("hdf5-...") and
+    // the extension ("scene.gpkg"): the reason has to name the format itself.
+    const errors = JSON.stringify(view.errors).replaceAll(fileCase.source, '<source>').replaceAll(fileCase.files[0]!.blobName, '<name>');
     expect(Array.isArray(view.errors)).toBe(true);
     // Soft: a case reports every way it went wrong (status, reason, requests, opened files, leaks).
     if (fileCase.expect.outcome === 'job-failed') {

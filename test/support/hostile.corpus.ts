@@ -225,6 +225,16 @@ type PythonJob =
 
 export function generateHostileCorpus(options: CorpusOptions): HostileCorpus {
   const root = mkdtempSync(join(tmpdir(), 'hostile-corpus-'));
+  try {
+    return writeCorpus(root, options);
+  } catch (error) {
+    // A half-written corpus holds sentinels and hostile files: never leave it behind.
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function writeCorpus(root: string, options: CorpusOptions): HostileCorpus {
   const sentinelDir = join(root, 'sentinel');
   const filesDir = join(root, 'files');
   mkdirSync(sentinelDir);
