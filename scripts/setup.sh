@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
-apt_packages=(libgdal-dev gdal-bin python3-gdal)
+apt_packages=(libgdal-dev gdal-bin python3-gdal python3-h5py inotify-tools)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
