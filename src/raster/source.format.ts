@@ -62,7 +62,10 @@ const textRefusals: ReadonlyArray<{ pattern: RegExp; message: string }> = [
   { pattern: /^<PAMDataset\b/, message: 'GDAL .aux.xml sidecar files cannot be ingested; upload the raster itself' },
   { pattern: /^</, message: `XML documents cannot be ingested: ${convertHint}` },
   { pattern: /^ENVI\b/, message: `ENVI headers cannot be ingested (the data lives in another file); ${convertHint}` },
-  { pattern: /^(?:MEM|NETCDF|HDF5|HDF4_SDS|GTIFF_DIR|VRT|GPKG|PG|WMS|WCS|DAAS|EEDAI|PLMOSAIC|SENTINEL2|RASTERLITE|ECW_ZIP|JP2OpenJPEG):|^\/vsi[a-z0-9_]+\//i, message: 'GDAL dataset names and virtual file paths are not rasters; upload the raster itself' },
+  { pattern: /^[{[]/, message: 'JSON documents (STAC items and collections, GeoJSON, tile matrices) cannot be ingested: they point at other files or URLs; upload the raster itself as a GeoTIFF' },
+  { pattern: /^ncols\b/i, message: `ASCII grids (AAIGrid) cannot be ingested: their CRS lives in a .prj sidecar file; ${convertHint}` },
+  { pattern: /^(?:PDS_VERSION_ID|ODL_VERSION_ID)\b/, message: 'PDS labels cannot be ingested: they point at other files; upload the raster itself as a GeoTIFF' },
+  { pattern: /^(?:MEM|NETCDF|HDF5|HDF4_SDS|GTIFF_DIR|VRT|GPKG|PG|WMS|WCS|DAAS|EEDAI|PLMOSAIC|SENTINEL2|RASTERLITE|ECW_ZIP|JP2OpenJPEG):|^\/vsi[a-z0-9_]+\//i, message: 'GDAL dataset names and virtual file paths are not rasters; upload the raster itself as a GeoTIFF' },
 ];
 
 function leadingText(bytes: Uint8Array): string {

@@ -87,7 +87,7 @@ describe('other input formats (real GDAL, real Azurite)', () => {
 
   it.each([
     ['HFA', 'dem.img', /Erdas Imagine/],
-    ['AAIGrid', 'grid.asc', /not a GeoTIFF or netCDF classic/],
+    ['AAIGrid', 'grid.asc', /ASCII grids \(AAIGrid\)/],
     ['PNG', 'image.png', /PNG images/],
     ['GPKG', 'tiles.gpkg', /SQLite containers/],
   ])('refuses %s, naming the format and what to upload instead', async (format, name, reason) => {
