@@ -11,7 +11,7 @@ import { OrchestrationEngine } from './engine/orchestration.engine.js';
 import { registerFunctionRoutes } from './http/function.routes.js';
 import { registerManagementApi } from './http/management.api.js';
 import type { HostEndpoints } from './http/client.binding.js';
-import { loadSettings, readHostJson, type SettingsOverrides } from './settings.js';
+import { isLoopbackAddress, loadSettings, readHostJson, type SettingsOverrides } from './settings.js';
 import { acquireHubLease, type HubLease } from './storage/hub.lease.js';
 import { setStorageWaitLogger } from './storage/retry.js';
 import { TaskHubStore } from './storage/task.hub.store.js';
@@ -30,6 +30,8 @@ export interface HostOptions extends SettingsOverrides {
 export interface RunningHost {
   url: string;
   port: number;
+  /** The address the HTTP server is bound to (127.0.0.1 unless widened). */
+  listenAddress: string;
   hubName: string;
   storageConnectionString: string;
   stop(): Promise<void>;
@@ -46,11 +48,16 @@ export function projectRoot(): string {
   return dir;
 }
 
+/** Where the host's own clients (the durable client binding) reach the server bound to `address`. */
+function loopbackReachable(address: string): string {
+  // The unspecified addresses accept loopback connections too (IPv4 included for "::").
+  if (address === '0.0.0.0' || address === '::' || address === 'localhost') return '127.0.0.1';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
 function defaultLog(line: string): void {
   process.stdout.write(`[${new Date().toISOString()}] ${line}\n`);
 }
-
-
 
 async function isAzuriteListening(connectionString: string): Promise<boolean> {
   try {
@@ -125,9 +132,10 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
 
     let port = settings.port;
     let ownWebsiteHostname = false;
+    const rpcHost = loopbackReachable(settings.listenAddress);
     const endpoints = (): HostEndpoints => ({
       publicOrigin: `http://${process.env['WEBSITE_HOSTNAME'] ?? `localhost:${port}`}`,
-      rpcOrigin: `http://127.0.0.1:${port}`,
+      rpcOrigin: `http://${rpcHost}:${port}`,
       taskHubName: settings.hubName,
       connectionName: 'Storage',
     });
@@ -137,10 +145,18 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     app.notFound((c) => c.json({ error: `No function or management route matches ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
     const server: ServerType = await new Promise((resolveServer, reject) => {
-      const created = serve({ fetch: app.fetch, port, overrideGlobalObjects: false }, () => resolveServer(created));
+      const created = serve({ fetch: app.fetch, port, hostname: settings.listenAddress, overrideGlobalObjects: false }, () => resolveServer(created));
       created.once('error', reject);
     });
-    port = (server.address() as AddressInfo).port;
+    const bound = server.address() as AddressInfo;
+    port = bound.port;
+    if (!isLoopbackAddress(bound.address)) {
+      log(
+        `WARNING: listening on ${bound.address}, reachable from other machines: anyone who can reach this port can submit, read, ` +
+          'terminate and purge jobs. The local host has no function keys or other authentication; ' +
+          'use --listen 127.0.0.1 (the default) unless the network is yours.',
+      );
+    }
     if (!process.env['WEBSITE_HOSTNAME']) {
       process.env['WEBSITE_HOSTNAME'] = `localhost:${port}`;
       ownWebsiteHostname = true;
@@ -183,6 +199,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     return {
       url,
       port,
+      listenAddress: bound.address,
       hubName: settings.hubName,
       storageConnectionString: storage.connectionString,
       stop: () => (stopping ??= cleanup()),
