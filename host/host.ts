@@ -16,6 +16,7 @@ import { acquireHubLease, type HubLease } from './storage/hub.lease.js';
 import { setStorageWaitLogger } from './storage/retry.js';
 import { TaskHubStore } from './storage/task.hub.store.js';
 import { BlobTriggerPoller } from './triggers/blob.trigger.js';
+import { TimerTriggers } from './triggers/timer.trigger.js';
 import { loadApp, setAppLogger } from './worker.shim.js';
 
 export interface HostOptions extends SettingsOverrides {
@@ -170,11 +171,14 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     });
     cleanups.push(() => engine.stop());
 
+    const hostId = `localhost-${settings.hubName.toLowerCase()}`;
+    const timers = new TimerTriggers({ registrations: registrations.values(), settings: settings.values, hostStorage: storage.connectionString, hostId, endpoints, log });
+    cleanups.push(() => timers.stop());
     const poller = new BlobTriggerPoller({
       registrations: registrations.values(),
       settings: settings.values,
       hostStorage: storage.connectionString,
-      hostId: `localhost-${settings.hubName.toLowerCase()}`,
+      hostId,
       intervalMs: settings.blobPollIntervalMs,
       maxContentBytes: settings.blobMaxContentBytes,
       parallelism: settings.blobParallelism,
@@ -185,13 +189,15 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
 
     const resumed = await engine.start();
     await poller.start();
+    await timers.start();
 
     const url = `http://localhost:${port}`;
     log(`Functions host for ${appRoot} listening on ${url} (task hub ${settings.hubName}, ${engine.activityConcurrency} concurrent activities)`);
     for (const route of routes) log(`  ${route}`);
     for (const registration of registrations.values()) {
-      if (registration.trigger.type !== 'httpTrigger') log(`  ${registration.name}: ${registration.trigger.type}${registration.trigger['path'] ? ` (${String(registration.trigger['path'])})` : ''}`);
+      if (registration.trigger.type !== 'httpTrigger' && registration.trigger.type !== 'timerTrigger') log(`  ${registration.name}: ${registration.trigger.type}${registration.trigger['path'] ? ` (${String(registration.trigger['path'])})` : ''}`);
     }
+    for (const line of timers.describe()) log(`  ${line}`);
     if (resumed) log(`Resumed ${resumed} unfinished orchestration(s) from storage`);
     if (poller.count) log(`Polling ${poller.count} blob trigger(s) every ${settings.blobPollIntervalMs} ms`);
 
