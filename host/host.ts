@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { developmentConnectionString } from '../src/storage/connection.js';
 import { startAzurite, type RunningAzurite } from './azurite.js';
 import { OrchestrationEngine } from './engine/orchestration.engine.js';
+import { readVersioning } from './engine/versioning.js';
 import { registerFunctionRoutes } from './http/function.routes.js';
 import { registerManagementApi } from './http/management.api.js';
 import type { HostEndpoints } from './http/client.binding.js';
@@ -120,6 +121,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     const lease: HubLease = await acquireHubLease(store.leases, settings.hubName, log, leaseWaitMs);
     cleanups.push(() => lease.release());
 
+    const versioning = readVersioning(readHostJson(appRoot).extensions?.durableTask);
     const registrations = await loadApp(appRoot);
     const engine = new OrchestrationEngine({
       store,
@@ -127,7 +129,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       maxConcurrentActivities: settings.maxConcurrentActivities,
       log,
       logActivities: options.logActivities ?? true,
-      defaultVersion: readHostJson(appRoot).extensions?.durableTask?.defaultVersion ?? '',
+      versioning,
       activityTimeoutMs: settings.functionTimeoutMs,
     });
 
@@ -193,6 +195,9 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
 
     const url = `http://localhost:${port}`;
     log(`Functions host for ${appRoot} listening on ${url} (task hub ${settings.hubName}, ${engine.activityConcurrency} concurrent activities)`);
+    if (versioning.defaultVersion) {
+      log(`Orchestration versioning: defaultVersion ${versioning.defaultVersion}, versionMatchStrategy ${versioning.matchStrategy}, versionFailureStrategy ${versioning.failureStrategy}`);
+    }
     for (const route of routes) log(`  ${route}`);
     for (const registration of registrations.values()) {
       if (registration.trigger.type !== 'httpTrigger' && registration.trigger.type !== 'timerTrigger') log(`  ${registration.name}: ${registration.trigger.type}${registration.trigger['path'] ? ` (${String(registration.trigger['path'])})` : ''}`);

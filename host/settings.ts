@@ -51,7 +51,7 @@ export interface HostJson {
   functionTimeout?: string;
   extensions?: {
     http?: { routePrefix?: string };
-    durableTask?: { hubName?: string; defaultVersion?: string; maxConcurrentActivityFunctions?: number };
+    durableTask?: { hubName?: string; defaultVersion?: string; versionMatchStrategy?: string; versionFailureStrategy?: string; maxConcurrentActivityFunctions?: number };
     blobs?: { maxDegreeOfParallelism?: number };
   };
 }

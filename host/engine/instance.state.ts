@@ -64,6 +64,8 @@ export class InstanceState {
   timers = new Map<number, NodeJS.Timeout>();
   writeChain: Promise<unknown> = Promise.resolve();
   episodeRunning = false;
+  /** This host's versioning refused to run the instance (versionFailureStrategy Reject): it waits for a host that may. */
+  versionRejected = false;
   episodeTimer: NodeJS.Timeout | undefined;
   flushTimer: NodeJS.Timeout | undefined;
   lastEpisodeMs = 0;
