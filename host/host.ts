@@ -18,7 +18,7 @@ import { setStorageWaitLogger } from './storage/retry.js';
 import { TaskHubStore } from './storage/task.hub.store.js';
 import { BlobTriggerPoller } from './triggers/blob.trigger.js';
 import { TimerTriggers } from './triggers/timer.trigger.js';
-import { loadApp, setAppLogger } from './worker.shim.js';
+import { loadApp, sdkPatchesApplied, setAppLogger } from './worker.shim.js';
 
 export interface HostOptions extends SettingsOverrides {
   /** Folder with the app's package.json (its "main" names the entry files). Default: this project. */
@@ -123,6 +123,9 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
 
     const versioning = readVersioning(readHostJson(appRoot).extensions?.durableTask);
     const registrations = await loadApp(appRoot);
+    const patches = sdkPatchesApplied();
+    if (!patches.taskIds) log('WARNING: durable-functions internals differ from 3.5.0: task ids are counted, not taken from the SDK (see host/README.md, "SDK patches")');
+    if (!patches.retryTimeouts) log('WARNING: durable-functions internals differ from 3.5.0: retryTimeoutInMilliseconds is not enforced (see host/README.md, "SDK patches")');
     const engine = new OrchestrationEngine({
       store,
       registrations,

@@ -4,7 +4,7 @@ import { terminalStatuses, type InstanceRecord, type RuntimeStatus, type TaskHub
 import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
 import { checkDeterminism, needsAllocation, wakeIdsFor, type ActionScheduler, type EpisodeDraft } from './action.scheduler.js';
 import type { EntityManager, EntityOperation } from './entity.manager.js';
-import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, stateOfOrchestratorError, type HistoryEvent, type OrchestratorState } from './history.js';
+import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, stateOfOrchestratorError, type Action, type HistoryEvent, type OrchestratorState } from './history.js';
 import { lineOf, type EpisodeSnapshot } from './history.log.js';
 import type { HistoryWriter } from './history.writer.js';
 import { InstanceState } from './instance.state.js';
@@ -220,7 +220,8 @@ export class EpisodeRunner {
       } else {
         instance.customStatus = customStatus;
       }
-      const { leaves, topLevel } = flattenActions(state);
+      const { leaves, topLevel, repeats } = flattenActions(state);
+      this.warnRepeats(instance, repeats);
       const mismatch = failure ? undefined : checkDeterminism(instance, leaves);
       if (mismatch) failure = mismatch;
       if (!failure) {
@@ -273,6 +274,25 @@ export class EpisodeRunner {
     for (const effect of effects) effect();
     if (continueWith) await this.continueAsNew(instance, continueWith);
     else if (terminal) await this.finish(instance);
+  }
+
+  /**
+   * Parity with Azure (azure-functions-durable-js#574): a task yielded again inside a new
+   * Task.any / Task.all reaches the host a second time. This host runs it once; Azure's extension
+   * schedules it again, so the pattern that passes here runs work twice there.
+   */
+  private warnRepeats(instance: InstanceState, repeats: Action[]): void {
+    for (const action of repeats) {
+      const taskId = action.taskId!;
+      if (instance.warnedRepeats.has(taskId)) continue;
+      instance.warnedRepeats.add(taskId);
+      const what = action.functionName ? `'${action.functionName}'` : `of action type ${action.actionType}`;
+      this.parts.log(
+        `WARNING: orchestrator '${instance.record.name}' (instance ${instance.id}) yielded its already scheduled task #${taskId} (${what}) again inside a new Task.any/Task.all. ` +
+          'The local host runs it once, but Azure schedules it again (azure-functions-durable-js#574): the work runs twice there and the replay may fail. ' +
+          'Yield a task that is already scheduled on its own (yield task), not in a new Task.any/Task.all.',
+      );
+    }
   }
 
   private async invokeOrchestrator(registration: Registration, instance: InstanceState, newEvents: HistoryEvent[]): Promise<{ state?: OrchestratorState; failure?: string }> {
