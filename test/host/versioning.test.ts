@@ -8,7 +8,12 @@ import { json, projectRoot, startHostProcess, waitForStatus, type HostProcess } 
  * orchestrations. The fixture app exists in two releases (test/host/fixtures/versioning-v1, -v2)
  * with host.json defaultVersion 1.0 and 2.0; an "upgrade" restarts the host on the next release.
  */
-const releases = { v1: join(projectRoot, 'test/host/fixtures/versioning-v1'), v2: join(projectRoot, 'test/host/fixtures/versioning-v2') };
+const releases = {
+  v1: join(projectRoot, 'test/host/fixtures/versioning-v1'),
+  v2: join(projectRoot, 'test/host/fixtures/versioning-v2'),
+  /** The 1.0 code with versionFailureStrategy Fail. */
+  v1Fail: join(projectRoot, 'test/host/fixtures/versioning-v1-fail'),
+};
 
 describe('version rules (as Microsoft documents them)', () => {
   it('compare empty as oldest, System.Version strings numerically, anything else as case-insensitive text', () => {
@@ -106,5 +111,17 @@ describe('an upgrade while orchestrations run, on the local host', () => {
       runtimeStatus: 'Completed',
       output: { version: '2.0', steps: ['validate done', 'scan done', 'approved during the rollback', 'publish to the new catalog done'] },
     });
+  });
+
+  it('fails a 2.0 instance on a 1.0 host whose versionFailureStrategy is Fail', async () => {
+    let host = await run('v2');
+    const newer = await start(host);
+    await host.stop();
+    host = await run('v1Fail');
+    // As in Azure, the check runs when the instance has work: here, its event.
+    await approve(host, newer, 'approved on the wrong release');
+    const status = await waitForStatus(host.url, newer);
+    expect(status['runtimeStatus']).toBe('Failed');
+    expect(String(status['output'])).toContain('its version "2.0" is newer than this app\'s defaultVersion "1.0" (versionMatchStrategy CurrentOrOlder); versionFailureStrategy is Fail');
   });
 });
