@@ -8,15 +8,17 @@ import { Hono } from 'hono';
 import { developmentConnectionString } from '../src/storage/connection.js';
 import { startAzurite, type RunningAzurite } from './azurite.js';
 import { OrchestrationEngine } from './engine/orchestration.engine.js';
+import { readVersioning } from './engine/versioning.js';
 import { registerFunctionRoutes } from './http/function.routes.js';
 import { registerManagementApi } from './http/management.api.js';
 import type { HostEndpoints } from './http/client.binding.js';
-import { loadSettings, readHostJson, type SettingsOverrides } from './settings.js';
+import { isLoopbackAddress, loadSettings, readHostJson, type SettingsOverrides } from './settings.js';
 import { acquireHubLease, type HubLease } from './storage/hub.lease.js';
 import { setStorageWaitLogger } from './storage/retry.js';
 import { TaskHubStore } from './storage/task.hub.store.js';
 import { BlobTriggerPoller } from './triggers/blob.trigger.js';
-import { loadApp, setAppLogger } from './worker.shim.js';
+import { TimerTriggers } from './triggers/timer.trigger.js';
+import { loadApp, sdkPatchesApplied, setAppLogger } from './worker.shim.js';
 
 export interface HostOptions extends SettingsOverrides {
   /** Folder with the app's package.json (its "main" names the entry files). Default: this project. */
@@ -30,6 +32,8 @@ export interface HostOptions extends SettingsOverrides {
 export interface RunningHost {
   url: string;
   port: number;
+  /** The address the HTTP server is bound to (127.0.0.1 unless widened). */
+  listenAddress: string;
   hubName: string;
   storageConnectionString: string;
   stop(): Promise<void>;
@@ -46,11 +50,16 @@ export function projectRoot(): string {
   return dir;
 }
 
+/** Where the host's own clients (the durable client binding) reach the server bound to `address`. */
+function loopbackReachable(address: string): string {
+  // The unspecified addresses accept loopback connections too (IPv4 included for "::").
+  if (address === '0.0.0.0' || address === '::' || address === 'localhost') return '127.0.0.1';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
 function defaultLog(line: string): void {
   process.stdout.write(`[${new Date().toISOString()}] ${line}\n`);
 }
-
-
 
 async function isAzuriteListening(connectionString: string): Promise<boolean> {
   try {
@@ -112,22 +121,27 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     const lease: HubLease = await acquireHubLease(store.leases, settings.hubName, log, leaseWaitMs);
     cleanups.push(() => lease.release());
 
+    const versioning = readVersioning(readHostJson(appRoot).extensions?.durableTask);
     const registrations = await loadApp(appRoot);
+    const patches = sdkPatchesApplied();
+    if (!patches.taskIds) log('WARNING: durable-functions internals differ from 3.5.0: task ids are counted, not taken from the SDK (see host/README.md, "SDK patches")');
+    if (!patches.retryTimeouts) log('WARNING: durable-functions internals differ from 3.5.0: retryTimeoutInMilliseconds is not enforced (see host/README.md, "SDK patches")');
     const engine = new OrchestrationEngine({
       store,
       registrations,
       maxConcurrentActivities: settings.maxConcurrentActivities,
       log,
       logActivities: options.logActivities ?? true,
-      defaultVersion: readHostJson(appRoot).extensions?.durableTask?.defaultVersion ?? '',
+      versioning,
       activityTimeoutMs: settings.functionTimeoutMs,
     });
 
     let port = settings.port;
     let ownWebsiteHostname = false;
+    const rpcHost = loopbackReachable(settings.listenAddress);
     const endpoints = (): HostEndpoints => ({
       publicOrigin: `http://${process.env['WEBSITE_HOSTNAME'] ?? `localhost:${port}`}`,
-      rpcOrigin: `http://127.0.0.1:${port}`,
+      rpcOrigin: `http://${rpcHost}:${port}`,
       taskHubName: settings.hubName,
       connectionName: 'Storage',
     });
@@ -137,10 +151,18 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     app.notFound((c) => c.json({ error: `No function or management route matches ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
     const server: ServerType = await new Promise((resolveServer, reject) => {
-      const created = serve({ fetch: app.fetch, port, overrideGlobalObjects: false }, () => resolveServer(created));
+      const created = serve({ fetch: app.fetch, port, hostname: settings.listenAddress, overrideGlobalObjects: false }, () => resolveServer(created));
       created.once('error', reject);
     });
-    port = (server.address() as AddressInfo).port;
+    const bound = server.address() as AddressInfo;
+    port = bound.port;
+    if (!isLoopbackAddress(bound.address)) {
+      log(
+        `WARNING: listening on ${bound.address}, reachable from other machines: anyone who can reach this port can submit, read, ` +
+          'terminate and purge jobs. The local host has no function keys or other authentication; ' +
+          'use --listen 127.0.0.1 (the default) unless the network is yours.',
+      );
+    }
     if (!process.env['WEBSITE_HOSTNAME']) {
       process.env['WEBSITE_HOSTNAME'] = `localhost:${port}`;
       ownWebsiteHostname = true;
@@ -154,11 +176,14 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     });
     cleanups.push(() => engine.stop());
 
+    const hostId = `localhost-${settings.hubName.toLowerCase()}`;
+    const timers = new TimerTriggers({ registrations: registrations.values(), settings: settings.values, hostStorage: storage.connectionString, hostId, endpoints, log });
+    cleanups.push(() => timers.stop());
     const poller = new BlobTriggerPoller({
       registrations: registrations.values(),
       settings: settings.values,
       hostStorage: storage.connectionString,
-      hostId: `localhost-${settings.hubName.toLowerCase()}`,
+      hostId,
       intervalMs: settings.blobPollIntervalMs,
       maxContentBytes: settings.blobMaxContentBytes,
       parallelism: settings.blobParallelism,
@@ -169,13 +194,18 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
 
     const resumed = await engine.start();
     await poller.start();
+    await timers.start();
 
     const url = `http://localhost:${port}`;
     log(`Functions host for ${appRoot} listening on ${url} (task hub ${settings.hubName}, ${engine.activityConcurrency} concurrent activities)`);
+    if (versioning.defaultVersion) {
+      log(`Orchestration versioning: defaultVersion ${versioning.defaultVersion}, versionMatchStrategy ${versioning.matchStrategy}, versionFailureStrategy ${versioning.failureStrategy}`);
+    }
     for (const route of routes) log(`  ${route}`);
     for (const registration of registrations.values()) {
-      if (registration.trigger.type !== 'httpTrigger') log(`  ${registration.name}: ${registration.trigger.type}${registration.trigger['path'] ? ` (${String(registration.trigger['path'])})` : ''}`);
+      if (registration.trigger.type !== 'httpTrigger' && registration.trigger.type !== 'timerTrigger') log(`  ${registration.name}: ${registration.trigger.type}${registration.trigger['path'] ? ` (${String(registration.trigger['path'])})` : ''}`);
     }
+    for (const line of timers.describe()) log(`  ${line}`);
     if (resumed) log(`Resumed ${resumed} unfinished orchestration(s) from storage`);
     if (poller.count) log(`Polling ${poller.count} blob trigger(s) every ${settings.blobPollIntervalMs} ms`);
 
@@ -183,6 +213,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     return {
       url,
       port,
+      listenAddress: bound.address,
       hubName: settings.hubName,
       storageConnectionString: storage.connectionString,
       stop: () => (stopping ??= cleanup()),

@@ -12,6 +12,7 @@ const program = new Command()
   .name('raster-ingest-host')
   .description('Runs the built Azure Functions app locally with Durable Functions semantics, all state in Azure Storage (Azurite).')
   .option('-p, --port <port>', 'HTTP port (env PORT; default 7071)', integer)
+  .option('--listen <address>', 'address to listen on; 0.0.0.0 opens the unauthenticated API to the network (env HOST_LISTEN_ADDRESS; default 127.0.0.1)')
   .option('--app-root <dir>', 'folder with the app\'s package.json (default: this project)')
   .option('--hub <name>', 'task hub name (default: host.json extensions.durableTask.hubName, else TestHubName)')
   .option('--max-concurrent-activities <n>', 'activities run at once (env DURABLE_MAX_CONCURRENT_ACTIVITIES; default: number of cores)', integer)
@@ -20,12 +21,13 @@ const program = new Command()
   .showHelpAfterError();
 
 program.parse();
-const options = program.opts<{ port?: number; appRoot?: string; hub?: string; maxConcurrentActivities?: number; blobPollMs?: number; quietActivities?: boolean }>();
+const options = program.opts<{ port?: number; listen?: string; appRoot?: string; hub?: string; maxConcurrentActivities?: number; blobPollMs?: number; quietActivities?: boolean }>();
 
 try {
   const host = await startHost({
     ...(options.appRoot ? { appRoot: options.appRoot } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.listen !== undefined ? { listenAddress: options.listen } : {}),
     ...(options.hub ? { hubName: options.hub } : {}),
     ...(options.maxConcurrentActivities !== undefined ? { maxConcurrentActivities: options.maxConcurrentActivities } : {}),
     ...(options.blobPollMs !== undefined ? { blobPollIntervalMs: options.blobPollMs } : {}),

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP, isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
@@ -6,6 +7,8 @@ import { join } from 'node:path';
 export interface HostSettings {
   appRoot: string;
   port: number;
+  /** Address the HTTP server binds to: loopback unless widened on purpose (the API has no keys locally). */
+  listenAddress: string;
   hubName: string;
   maxConcurrentActivities: number;
   blobPollIntervalMs: number;
@@ -21,6 +24,7 @@ export interface HostSettings {
 
 export interface SettingsOverrides {
   port?: number;
+  listenAddress?: string;
   hubName?: string;
   maxConcurrentActivities?: number;
   blobPollIntervalMs?: number;
@@ -47,7 +51,7 @@ export interface HostJson {
   functionTimeout?: string;
   extensions?: {
     http?: { routePrefix?: string };
-    durableTask?: { hubName?: string; defaultVersion?: string; maxConcurrentActivityFunctions?: number };
+    durableTask?: { hubName?: string; defaultVersion?: string; versionMatchStrategy?: string; versionFailureStrategy?: string; maxConcurrentActivityFunctions?: number };
     blobs?: { maxDegreeOfParallelism?: number };
   };
 }
@@ -73,6 +77,23 @@ function positiveInteger(name: string, raw: string | undefined): number | undefi
   return value;
 }
 
+/** The local host's default: loopback only, so nothing else on the network reaches the job API. */
+export const loopbackAddress = '127.0.0.1';
+
+function listenAddress(raw: string | undefined): string {
+  const value = raw?.trim();
+  if (!value) return loopbackAddress;
+  if (isIP(value) === 0 && value !== 'localhost') {
+    throw new Error(`HOST_LISTEN_ADDRESS / --listen must be an IP address such as 127.0.0.1 or 0.0.0.0 (or "localhost"), got "${value}"`);
+  }
+  return value;
+}
+
+/** Whether an address only accepts connections from this machine. */
+export function isLoopbackAddress(address: string): boolean {
+  return address === 'localhost' || address === '::1' || (isIPv4(address) && address.startsWith('127.'));
+}
+
 /**
  * Resolves settings like Core Tools: environment variables win over local.settings.json Values;
  * the merged values are copied into process.env (without overriding) so the app reads them.
@@ -90,6 +111,7 @@ export function loadSettings(appRoot: string, overrides: SettingsOverrides = {})
   return {
     appRoot,
     port: overrides.port ?? positiveInteger('PORT', values['PORT']) ?? 7071,
+    listenAddress: listenAddress(overrides.listenAddress ?? values['HOST_LISTEN_ADDRESS']),
     hubName,
     maxConcurrentActivities:
       overrides.maxConcurrentActivities ??

@@ -201,6 +201,14 @@ function requireSdkModule(appRoot: string, relativePath: string): unknown {
 let taskIdsTagged = false;
 
 /**
+ * The host's in-memory patches of the app's durable-functions (listed in host/README.md) and
+ * whether each could be applied: false means the SDK's internals differ from the pinned 3.5.0.
+ */
+export function sdkPatchesApplied(): { taskIds: boolean; retryTimeouts: boolean } {
+  return { taskIds: taskIdsTagged, retryTimeouts: retryTimeoutsPatched };
+}
+
+/**
  * Makes the SDK write each task's sequence number into its action (`taskId`). The replay
  * protocol loses object identity: an already-scheduled task yielded again inside a new
  * Task.any / Task.all appears in the action list a second time (the SDK bug behind

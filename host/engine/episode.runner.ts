@@ -4,10 +4,11 @@ import { terminalStatuses, type InstanceRecord, type RuntimeStatus, type TaskHub
 import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
 import { checkDeterminism, needsAllocation, wakeIdsFor, type ActionScheduler, type EpisodeDraft } from './action.scheduler.js';
 import type { EntityManager, EntityOperation } from './entity.manager.js';
-import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, stateOfOrchestratorError, type HistoryEvent, type OrchestratorState } from './history.js';
+import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, stateOfOrchestratorError, type Action, type HistoryEvent, type OrchestratorState } from './history.js';
 import { lineOf, type EpisodeSnapshot } from './history.log.js';
 import type { HistoryWriter } from './history.writer.js';
 import { InstanceState } from './instance.state.js';
+import { versionMismatch, type VersioningSettings } from './versioning.js';
 import type { WorkDispatcher } from './work.dispatcher.js';
 
 /**
@@ -46,6 +47,7 @@ export interface EpisodeRunnerParts {
   retire: (instanceId: string) => void;
   ensureActive: (instanceId: string) => Promise<InstanceState | undefined>;
   deliver: (instance: InstanceState, event: HistoryEvent) => void;
+  versioning: VersioningSettings;
 }
 
 export class EpisodeRunner {
@@ -72,6 +74,8 @@ export class EpisodeRunner {
    */
   scheduleEpisode(instance: InstanceState, delayMs?: number): void {
     if (this.parts.isStopping() || instance.episodeRunning || !instance.isRunnable()) return;
+    // A refused version still takes terminate, suspend and resume: they run no orchestrator code.
+    if (instance.versionRejected && !instance.pending.some((e) => controlEventTypes.has(e.EventType))) return;
     const first = instance.history.length === 0;
     if (!first && instance.pending.length === 0) return;
     const now = Date.now();
@@ -104,7 +108,7 @@ export class EpisodeRunner {
     try {
       const control = instance.pending.find((event) => controlEventTypes.has(event.EventType));
       if (control) await this.applyControl(instance, control);
-      else if (instance.status !== 'Suspended') await this.replay(instance);
+      else if (instance.status !== 'Suspended' && !this.rejectVersion(instance)) await this.replay(instance);
     } catch (error) {
       // Memory may no longer match storage: drop this copy and load the instance again from its
       // history (the source of truth); results of work still running are re-created by re-running it.
@@ -120,6 +124,26 @@ export class EpisodeRunner {
       instance.lastEpisodeEnd = Date.now();
     }
     if (instance.pending.length) this.scheduleEpisode(instance);
+  }
+
+  /**
+   * versionFailureStrategy Reject: an instance whose version this host may not run is left as it
+   * is (events keep arriving and are stored) for a host whose defaultVersion accepts it, as Azure
+   * abandons the work item for another worker. Fail is handled in replay().
+   */
+  private rejectVersion(instance: InstanceState): boolean {
+    const { versioning } = this.parts;
+    if (versioning.failureStrategy !== 'Reject') return false;
+    const mismatch = versionMismatch(instance.record.version, versioning);
+    if (!mismatch) return false;
+    if (!instance.versionRejected) {
+      this.parts.log(
+        `WARNING: instance ${instance.id} (${instance.record.name}) is not run by this host: ${mismatch}. ` +
+          'It waits, with its events stored, for a host whose defaultVersion accepts it (versionFailureStrategy Reject).',
+      );
+    }
+    instance.versionRejected = true;
+    return true;
   }
 
   /** Takes pending events for one episode: at most one that makes the host allocate ids, and it last. */
@@ -179,8 +203,12 @@ export class EpisodeRunner {
     const registration = findOrchestrator(this.parts.registrations, instance.record.name);
     let state: OrchestratorState | undefined;
     let failure: string | undefined;
+    const mismatch = versionMismatch(instance.record.version, this.parts.versioning);
     if (!registration) {
       failure = `The orchestrator function '${instance.record.name}' is not registered in this app.`;
+    } else if (mismatch) {
+      // versionFailureStrategy Fail (Reject never gets here).
+      failure = `The orchestration cannot run here: ${mismatch}; versionFailureStrategy is Fail.`;
     } else {
       ({ state, failure } = await this.invokeOrchestrator(registration, instance, newEvents));
     }
@@ -192,7 +220,8 @@ export class EpisodeRunner {
       } else {
         instance.customStatus = customStatus;
       }
-      const { leaves, topLevel } = flattenActions(state);
+      const { leaves, topLevel, repeats } = flattenActions(state);
+      this.warnRepeats(instance, repeats);
       const mismatch = failure ? undefined : checkDeterminism(instance, leaves);
       if (mismatch) failure = mismatch;
       if (!failure) {
@@ -245,6 +274,25 @@ export class EpisodeRunner {
     for (const effect of effects) effect();
     if (continueWith) await this.continueAsNew(instance, continueWith);
     else if (terminal) await this.finish(instance);
+  }
+
+  /**
+   * Parity with Azure (azure-functions-durable-js#574): a task yielded again inside a new
+   * Task.any / Task.all reaches the host a second time. This host runs it once; Azure's extension
+   * schedules it again, so the pattern that passes here runs work twice there.
+   */
+  private warnRepeats(instance: InstanceState, repeats: Action[]): void {
+    for (const action of repeats) {
+      const taskId = action.taskId!;
+      if (instance.warnedRepeats.has(taskId)) continue;
+      instance.warnedRepeats.add(taskId);
+      const what = action.functionName ? `'${action.functionName}'` : `of action type ${action.actionType}`;
+      this.parts.log(
+        `WARNING: orchestrator '${instance.record.name}' (instance ${instance.id}) yielded its already scheduled task #${taskId} (${what}) again inside a new Task.any/Task.all. ` +
+          'The local host runs it once, but Azure schedules it again (azure-functions-durable-js#574): the work runs twice there and the replay may fail. ' +
+          'Yield a task that is already scheduled on its own (yield task), not in a new Task.any/Task.all.',
+      );
+    }
   }
 
   private async invokeOrchestrator(registration: Registration, instance: InstanceState, newEvents: HistoryEvent[]): Promise<{ state?: OrchestratorState; failure?: string }> {

@@ -130,10 +130,12 @@ export function stateOfOrchestratorError(message: string): OrchestratorState | u
 /**
  * Leaves of the action tree in depth-first order, each with the top-level action it belongs to.
  * A task yielded again inside a new Task.any / Task.all repeats its action; repeats (same SDK
- * task id) are dropped, since the SDK gives them no new sequence number.
+ * task id) are dropped, since the SDK gives them no new sequence number, and returned in
+ * `repeats` (Azure schedules them again: azure-functions-durable-js#574).
  */
-export function flattenActions(state: OrchestratorState): { leaves: Action[]; topLevel: Array<{ action: Action; first: number; count: number }> } {
+export function flattenActions(state: OrchestratorState): { leaves: Action[]; topLevel: Array<{ action: Action; first: number; count: number }>; repeats: Action[] } {
   const leaves: Action[] = [];
+  const repeats: Action[] = [];
   const topLevel: Array<{ action: Action; first: number; count: number }> = [];
   const seen = new Set<number>();
   const visit = (action: Action): void => {
@@ -142,6 +144,8 @@ export function flattenActions(state: OrchestratorState): { leaves: Action[]; to
     } else if (typeof action.taskId !== 'number' || !seen.has(action.taskId)) {
       if (typeof action.taskId === 'number') seen.add(action.taskId);
       leaves.push(action);
+    } else {
+      repeats.push(action);
     }
   };
   for (const group of state.actions ?? []) {
@@ -151,7 +155,7 @@ export function flattenActions(state: OrchestratorState): { leaves: Action[]; to
       topLevel.push({ action, first, count: leaves.length - first });
     }
   }
-  return { leaves, topLevel };
+  return { leaves, topLevel, repeats };
 }
 
 /** Actions that take the next sequence number (EventId); external-event waits take none. */

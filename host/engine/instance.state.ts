@@ -64,6 +64,10 @@ export class InstanceState {
   timers = new Map<number, NodeJS.Timeout>();
   writeChain: Promise<unknown> = Promise.resolve();
   episodeRunning = false;
+  /** This host's versioning refused to run the instance (versionFailureStrategy Reject): it waits for a host that may. */
+  versionRejected = false;
+  /** SDK task ids already warned about as re-yielded in a new Task.any / Task.all (one warning per task). */
+  warnedRepeats = new Set<number>();
   episodeTimer: NodeJS.Timeout | undefined;
   flushTimer: NodeJS.Timeout | undefined;
   lastEpisodeMs = 0;

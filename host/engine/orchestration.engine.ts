@@ -6,6 +6,7 @@ import { EpisodeRunner } from './episode.runner.js';
 import { HistoryWriter } from './history.writer.js';
 import { InstanceOperations } from './instance.operations.js';
 import { InstanceRegistry } from './instance.registry.js';
+import { readVersioning, type VersioningSettings } from './versioning.js';
 import { WorkDispatcher } from './work.dispatcher.js';
 
 export interface EngineOptions {
@@ -15,8 +16,8 @@ export interface EngineOptions {
   log: (line: string) => void;
   /** Print one line per activity invocation (orchestrator episodes are always logged). */
   logActivities?: boolean;
-  /** host.json extensions.durableTask.defaultVersion: version of instances started without one. */
-  defaultVersion?: string;
+  /** host.json extensions.durableTask defaultVersion (version of instances started without one) and the strategies that decide which instances this host runs. */
+  versioning?: VersioningSettings;
   /** host.json functionTimeout for activities. */
   activityTimeoutMs?: number | undefined;
 }
@@ -53,6 +54,7 @@ export class OrchestrationEngine {
     this.store = options.store;
     this.registrations = options.registrations;
     this.log = options.log;
+    const versioning = options.versioning ?? readVersioning(undefined);
     this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.instances.deliverEntityResponse(instanceId, requestId, response), this.log);
     this.writer = new HistoryWriter({ store: this.store, log: this.log, isCurrent: (instance) => this.registry.isCurrent(instance) });
     this.registry = new InstanceRegistry({
@@ -92,12 +94,13 @@ export class OrchestrationEngine {
       retire: (instanceId) => this.registry.retire(instanceId),
       ensureActive: (instanceId) => this.registry.ensureActive(instanceId),
       deliver: (instance, event) => this.registry.deliver(instance, event),
+      versioning,
     });
     this.instances = new InstanceOperations({
       store: this.store,
       registrations: this.registrations,
       log: this.log,
-      defaultVersion: options.defaultVersion ?? '',
+      defaultVersion: versioning.defaultVersion,
       entities: this.entities,
       registry: this.registry,
       writer: this.writer,

@@ -89,9 +89,11 @@ describe('actions', () => {
       isDone: false,
       actions: [[{ actionType: 11, compoundActions: [a, b] }, { actionType: 11, compoundActions: [b, c] }]],
     };
-    const { leaves, topLevel } = flattenActions(state);
+    const { leaves, topLevel, repeats } = flattenActions(state);
     expect(leaves.map((l) => l.functionName)).toEqual(['a', 'b', 'c']);
     expect(topLevel.map((t) => t.count)).toEqual([2, 1]);
+    // Reported, so the host can warn that Azure would schedule it again (#574).
+    expect(repeats).toEqual([b]);
   });
 
   it('compute retry back-off like the SDK options say', () => {

@@ -78,6 +78,8 @@ export interface HostProcessOptions {
   blobPollMs?: number;
   quiet?: boolean;
   env?: Record<string, string>;
+  /** More command-line flags for the host. */
+  args?: string[];
 }
 
 /** Starts the compiled host as a child process on a free port and waits until it listens. */
@@ -86,6 +88,7 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   const args = [main, '--app-root', options.appRoot ?? fixtureApp, '--port', '0', '--hub', options.hub, '--blob-poll-ms', String(options.blobPollMs ?? 0)];
   if (options.maxConcurrentActivities) args.push('--max-concurrent-activities', String(options.maxConcurrentActivities));
   if (options.quiet) args.push('--quiet-activities');
+  if (options.args) args.push(...options.args);
   const env: NodeJS.ProcessEnv = { ...process.env, AzureWebJobsStorage: options.storage, ...options.env };
   delete env['WEBSITE_HOSTNAME'];
   delete env['PORT'];

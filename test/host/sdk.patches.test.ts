@@ -1,0 +1,83 @@
+import { createRequire } from 'node:module';
+import * as df from 'durable-functions';
+import type { OrchestrationContext } from 'durable-functions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { retryExpiredField } from '../../host/engine/history.js';
+import { loadApp, sdkPatchesApplied } from '../../host/worker.shim.js';
+import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
+import { fixtureApp } from './support/host.process.js';
+
+/**
+ * The local host patches the app's durable-functions in memory (host/README.md, "SDK patches").
+ * The patches rely on internals of the pinned 3.5.0: this file fails when those change, so an SDK
+ * upgrade cannot silently turn a patch off (the host would fall back, and only warn).
+ */
+const require = createRequire(import.meta.url);
+const sdkRoot = require.resolve('durable-functions').replace(/lib[\\/]src[\\/]index\.js$/, '');
+type Method = (...args: never[]) => unknown;
+const executorPrototype = (require(`${sdkRoot}lib/src/orchestrations/TaskOrchestrationExecutor.js`) as { TaskOrchestrationExecutor: { prototype: Record<string, Method> } }).TaskOrchestrationExecutor.prototype;
+const retryablePrototype = (require(`${sdkRoot}lib/src/task/RetryableTask.js`) as { RetryableTask: { prototype: Record<string, Method> } }).RetryableTask.prototype;
+
+describe('the SDK internals the patches rely on (before patching)', () => {
+  it('are those of durable-functions 3.5.0', () => {
+    expect((require(`${sdkRoot}package.json`) as { version: string }).version, 'durable-functions was upgraded: re-check every patch in host/README.md').toBe('3.5.0');
+  });
+
+  it('TaskOrchestrationExecutor.trackOpenTask(task) numbers atomic tasks from sequenceNumber', () => {
+    const source = executorPrototype['trackOpenTask']!.toString();
+    expect(executorPrototype['trackOpenTask']).toHaveLength(1);
+    expect(source).toMatch(/task\.id = this\.sequenceNumber\+\+/);
+    expect(source).toContain('instanceof task_1.CompoundTask');
+  });
+
+  it('TaskOrchestrationExecutor.processEvent(event) sees every history event; RetryableTask.trySetValue(child, executor) decides on attemptNumber vs maxNumberOfAttempts after its timer', () => {
+    expect(executorPrototype['processEvent']).toHaveLength(1);
+    const trySetValue = retryablePrototype['trySetValue']!;
+    expect(trySetValue).toHaveLength(2);
+    const source = trySetValue.toString();
+    for (const field of ['isWaitingOnTimer', 'attemptNumber', 'retryOptions.maxNumberOfAttempts']) expect(source).toContain(field);
+  });
+});
+
+describe('the patches, once the host has loaded an app', () => {
+  beforeAll(async () => {
+    await loadApp(fixtureApp);
+  });
+
+  it('are all applied', () => {
+    expect(sdkPatchesApplied()).toEqual({ taskIds: true, retryTimeouts: true });
+    expect(executorPrototype['trackOpenTask']!.toString()).not.toMatch(/sequenceNumber\+\+/);
+  });
+
+  it('taskIds: actions carry the SDK sequence number, and a task re-yielded in a new Task.any still repeats its action (#574 is still there)', async () => {
+    function* orchestrator(context: OrchestrationContext): Generator<df.Task, string, unknown> {
+      const a = context.df.callActivity('a');
+      const b = context.df.callActivity('b');
+      yield context.df.Task.any([a, b]);
+      yield context.df.Task.any([b, context.df.callActivity('c')]);
+      return 'done';
+    }
+    const history = new HistoryBuilder().episode('patched', null).taskScheduled(0, 'a').taskScheduled(1, 'b').episodeDone().episode().taskCompleted(0, 'A');
+    const state = await replay(orchestrator, history, null);
+    const leaves = state.actions.flat().flatMap((action) => action.compoundActions ?? [action]);
+    expect(leaves.map((action) => [action.functionName, action.taskId])).toEqual([['a', 0], ['b', 1], ['b', 1], ['c', 2]]);
+    expect(flattenActions(state).map((action) => action.functionName)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('retryTimeouts: a retry timer the host marked RetryExpired ends the retries with the last failure', async () => {
+    function* orchestrator(context: OrchestrationContext): Generator<df.Task, string, unknown> {
+      try {
+        yield context.df.callActivityWithRetry('flaky', new df.RetryOptions(100, 5));
+        return 'succeeded';
+      } catch (error) {
+        return `gave up: ${(error as Error).message.split('\n')[0]}`;
+      }
+    }
+    const history = new HistoryBuilder().episode('retrying', null).taskScheduled(0, 'flaky').episodeDone().episode().taskFailed(0, 'attempt 1 failed').timerCreated(1);
+    history.events.at(-1)![retryExpiredField] = true;
+    history.episodeDone().episode().timerFired(1);
+    const state = await replay(orchestrator, history, null);
+    expect(state.isDone).toBe(true);
+    expect(state.output).toMatch(/^gave up: attempt 1 failed\s*$/);
+  });
+});
