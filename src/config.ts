@@ -30,6 +30,8 @@ export const settingNames = {
   sourceContainers: 'INGEST_SOURCE_CONTAINERS',
   /** Days a finished orchestration instance is kept before the retention timer purges it (default 30). */
   retentionDays: 'DURABLE_RETENTION_DAYS',
+  /** NCRONTAB schedule ({second} {minute} {hour} {day} {month} {day-of-week}, UTC) of the retention purge (default daily 03:00). */
+  retentionSchedule: 'DURABLE_RETENTION_SCHEDULE',
 } as const;
 
 /**

@@ -6,8 +6,6 @@
 import * as df from 'durable-functions';
 import { settingNames, type Environment } from '../config.js';
 
-/** Setting with the NCRONTAB schedule ({second} {minute} {hour} {day} {month} {day-of-week}, UTC) of the purge. */
-export const retentionScheduleSetting = 'DURABLE_RETENTION_SCHEDULE';
 
 export const retentionDefaults = {
   days: 30,
@@ -35,7 +33,7 @@ export function readRetentionDays(env: Environment = process.env): number {
 
 /** `DURABLE_RETENTION_SCHEDULE`, read once when the function is registered; default daily at 03:00 UTC. */
 export function readRetentionSchedule(env: Environment = process.env): string {
-  return env[retentionScheduleSetting]?.trim() || retentionDefaults.schedule;
+  return env[settingNames.retentionSchedule]?.trim() || retentionDefaults.schedule;
 }
 
 /** The purge filter: finished instances created before `now - days` (from the epoch: Azure's HTTP API wants a start). */
