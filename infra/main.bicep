@@ -270,6 +270,7 @@ module roles 'modules/role-assignments.bicep' = {
     serviceBusQueueName: serviceBus.outputs.queueName
     userPrincipalId: principalId
     userPrincipalType: principalType
+    separateDurableStorage: useDurableStorage
     durableStorageAccountName: useDurableStorage ? durableStorage!.outputs.name : ''
     eventsPrincipalId: eventsIdentity.properties.principalId
     deadLetterContainerName: deadLetterContainerName

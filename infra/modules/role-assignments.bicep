@@ -31,7 +31,10 @@ param userPrincipalId string = ''
 ])
 param userPrincipalType string = 'User'
 
-@description('Optional: separate storage account for Durable state; empty means Durable state lives in the main account.')
+@description('Whether Durable state has a storage account of its own (durableStorageAccountName).')
+param separateDurableStorage bool = false
+
+@description('That account\'s name; only read when separateDurableStorage is true.')
 param durableStorageAccountName string = ''
 
 @description('Principal (object) id of the identity Event Grid dead-letters with.')
@@ -52,8 +55,8 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
   }
 }
 
-resource durableStorage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = if (!empty(durableStorageAccountName)) {
-  name: empty(durableStorageAccountName) ? storageAccountName : durableStorageAccountName
+resource durableStorage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = if (separateDurableStorage) {
+  name: separateDurableStorage ? durableStorageAccountName : storageAccountName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -169,7 +172,7 @@ var durableStorageRoles = [
 ]
 
 resource appDurableStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in durableStorageRoles: if (!empty(durableStorageAccountName)) {
+  for roleId in durableStorageRoles: if (separateDurableStorage) {
     name: guid(durableStorage.id, appPrincipalId, roleId)
     scope: durableStorage
     properties: {
