@@ -161,6 +161,23 @@ function appSettingsFor(main: JsonObject, evaluator: ArmEvaluator): { [key: stri
   return value as { [key: string]: Value };
 }
 
+describe('CI/CD workflow (.github/workflows/azure-dev.yml; scripts/check-infra.sh validates its syntax)', () => {
+  const workflow = readFileSync(join(repoRoot, '.github', 'workflows', 'azure-dev.yml'), 'utf8');
+
+  it('signs in to Azure with OIDC (a federated credential, no secret)', () => {
+    expect(workflow).toMatch(/^      id-token: write/m);
+    expect(workflow).toContain('--federated-credential-provider github');
+    expect(workflow).not.toMatch(/secrets\./);
+  });
+
+  it('runs .ci/run first, and deploys only after it passed', () => {
+    expect(workflow).toContain('run: bash .ci/run');
+    expect(workflow).toMatch(/^  deploy:\n(?:    .*\n)*?    needs: checks$/m);
+    expect(workflow.indexOf('azd provision --no-prompt')).toBeLessThan(workflow.indexOf('azd deploy --no-prompt'));
+    expect(workflow).toContain('AZURE_PRINCIPAL_TYPE: ServicePrincipal');
+  });
+});
+
 describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => {
   let main: JsonObject;
   let settings: { [key: string]: Value };
