@@ -15,7 +15,7 @@ param location string = ''
 @description('Object id of the person deploying (azd sets AZURE_PRINCIPAL_ID): granted blob data access to upload rasters and read results. Empty grants nothing.')
 param principalId string = ''
 
-@description('Kind of principal principalId is: User (azd up from a laptop) or ServicePrincipal (CI with OIDC; azd sets AZURE_PRINCIPAL_TYPE).')
+@description('Kind of principal principalId is: User (azd up from a laptop) or ServicePrincipal (CI with OIDC sets AZURE_PRINCIPAL_TYPE).')
 @allowed([
   'User'
   'ServicePrincipal'

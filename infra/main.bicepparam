@@ -8,7 +8,7 @@ param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'raster-ingest
 // Empty: the resource group's region.
 param location = readEnvironmentVariable('AZURE_LOCATION', '')
 param principalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
-// azd sets ServicePrincipal when it runs as one (CI with OIDC).
+// ServicePrincipal when CI deploys: .github/workflows/azure-dev.yml sets AZURE_PRINCIPAL_TYPE.
 param principalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User')
 param publicReadAccess = toLower(readEnvironmentVariable('PUBLIC_READ_ACCESS', 'false')) == 'true'
 param subscribeBlobEvents = toLower(readEnvironmentVariable('SUBSCRIBE_BLOB_EVENTS', 'false')) == 'true'
