@@ -4,12 +4,18 @@
 // because each provision replaces the app settings (docs/deploy.md).
 using 'main.bicep'
 
+// An empty variable (e.g. an unset GitHub repository variable passed as '') means the default.
+var principalTypeSetting = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', '')
+var serviceBusSkuSetting = readEnvironmentVariable('SERVICE_BUS_SKU', '')
+var durableBackendSetting = readEnvironmentVariable('DURABLE_BACKEND', '')
+var durableTaskSchedulerSkuSetting = readEnvironmentVariable('DURABLE_TASK_SCHEDULER_SKU', '')
+
 param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'raster-ingest')
 // Empty: the resource group's region.
 param location = readEnvironmentVariable('AZURE_LOCATION', '')
 param principalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 // ServicePrincipal when CI deploys: .github/workflows/azure-dev.yml sets AZURE_PRINCIPAL_TYPE.
-param principalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User')
+param principalType = empty(principalTypeSetting) ? 'User' : principalTypeSetting
 param publicReadAccess = toLower(readEnvironmentVariable('PUBLIC_READ_ACCESS', 'false')) == 'true'
 param subscribeBlobEvents = toLower(readEnvironmentVariable('SUBSCRIBE_BLOB_EVENTS', 'false')) == 'true'
 param maxDimension = int(readEnvironmentVariable('INGEST_MAX_DIMENSION', '200000'))
@@ -24,9 +30,9 @@ param stacApiVersion = readEnvironmentVariable('STAC_API_VERSION', '')
 param instanceMemoryMB = any(int(readEnvironmentVariable('FLEX_INSTANCE_MEMORY_MB', '4096')))
 param maximumInstanceCount = int(readEnvironmentVariable('FLEX_MAXIMUM_INSTANCE_COUNT', '40'))
 param alwaysReadyDurableInstances = int(readEnvironmentVariable('FLEX_ALWAYS_READY_DURABLE', '1'))
-param serviceBusSku = readEnvironmentVariable('SERVICE_BUS_SKU', 'Basic')
-param durableBackend = readEnvironmentVariable('DURABLE_BACKEND', 'AzureStorage')
-param durableTaskSchedulerSku = readEnvironmentVariable('DURABLE_TASK_SCHEDULER_SKU', 'Consumption')
+param serviceBusSku = empty(serviceBusSkuSetting) ? 'Basic' : serviceBusSkuSetting
+param durableBackend = empty(durableBackendSetting) ? 'AzureStorage' : durableBackendSetting
+param durableTaskSchedulerSku = empty(durableTaskSchedulerSkuSetting) ? 'Consumption' : durableTaskSchedulerSkuSetting
 param separateDurableStorage = toLower(readEnvironmentVariable('SEPARATE_DURABLE_STORAGE', 'false')) == 'true'
 param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
 param failedOrchestrationsThreshold = int(readEnvironmentVariable('ALERT_FAILED_ORCHESTRATIONS_THRESHOLD', '0'))
