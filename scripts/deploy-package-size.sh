@@ -5,6 +5,8 @@
 # project's git state (its .gitignore, what is tracked) enters the count.
 #
 #   bash scripts/deploy-package-size.sh [ignore-file]     # default: .funcignore
+#   DEPLOY_PROJECT_DIR=/tmp/old-tree bash scripts/deploy-package-size.sh /tmp/old-tree/.funcignore
+#                                                         # another checkout (e.g. `git archive` of an older commit)
 #
 # Builds dist/ first (`npx tsc -p tsconfig.json`, what azd's local build step runs), because dist/
 # is on disk when azd packages. The local node_modules is left out whatever the ignore file says:
@@ -12,7 +14,7 @@
 # while azd always meets a real directory.
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+repo_root="$(cd "${DEPLOY_PROJECT_DIR:-$(dirname "${BASH_SOURCE[0]}")/..}" && pwd)"
 ignore_file="$(realpath "${1:-${repo_root}/.funcignore}")"
 scratch="$(mktemp -d)"
 trap 'rm -rf "${scratch}"' EXIT
