@@ -65,7 +65,9 @@ export function JobMap({ tiles, selected, onSelect }: { tiles: TileEntry[]; sele
   const footprints = useRef(new VectorSource());
   const thumbnailLayers = useRef(new Map<string, ImageLayer<Static>>());
   const cogLayer = useRef<{ href: string; layer: WebGLTileLayer } | null>(null);
-  const fitted = useRef(false);
+  /** The view follows the tiles until the user pans or zooms it. */
+  const userMoved = useRef(false);
+  const fittedCount = useRef(0);
   const onSelectRef = useRef(onSelect);
   onSelectRef.current = onSelect;
   const tilesRef = useRef(tiles);
@@ -86,6 +88,11 @@ export function JobMap({ tiles, selected, onSelect }: { tiles: TileEntry[]; sele
       view: new View({ center: [0, 0], zoom: 1 }),
     });
     mapRef.current = map;
+    const noteUserMove = (): void => {
+      userMoved.current = true;
+    };
+    map.on('pointerdrag', noteUserMove);
+    map.getViewport()?.addEventListener('wheel', noteUserMove, { passive: true });
     fetch(new URL('countries-110m.json', window.location.href))
       .then((response) => (response.ok ? response.json() : Promise.reject(new Error(String(response.status)))))
       .then((topology: unknown) => {
@@ -129,15 +136,16 @@ export function JobMap({ tiles, selected, onSelect }: { tiles: TileEntry[]; sele
     }
     footprints.current.clear(true);
     footprints.current.addFeatures(features);
-    if (!fitted.current && !isEmpty(extent)) {
-      fitted.current = true;
+    if (!userMoved.current && features.length !== fittedCount.current && !isEmpty(extent)) {
+      fittedCount.current = features.length;
       map.getView().fit(extent, { padding: [30, 30, 30, 30], maxZoom: 16 });
     }
   }, [tiles, selected?.itemId]);
 
-  // The selected tile's COG, read from its blob with range requests.
-  const cogHref = selected?.state === 'done' ? selected.cogHref : null;
-  const cogItemId = selected?.itemId ?? '';
+  // One COG on the map, read from its blob with range requests: the selected tile's, or the first done one's.
+  const cogTile = selected?.state === 'done' && selected.cogHref ? selected : tiles.find((tile) => tile.state === 'done' && tile.cogHref);
+  const cogHref = cogTile?.cogHref ?? null;
+  const cogItemId = cogTile?.itemId ?? '';
   useEffect(() => {
     const map = mapRef.current;
     if (!map) return;
@@ -156,7 +164,12 @@ export function JobMap({ tiles, selected, onSelect }: { tiles: TileEntry[]; sele
     cogLayer.current = { href: cogHref, layer };
     setCog({ state: 'loading', itemId: cogItemId });
     let current = true;
-    source.on('tileloadend', () => current && setCog({ state: 'drawn', itemId: cogItemId }));
+    let drawn = false;
+    source.on('tileloadend', () => {
+      if (!current || drawn) return;
+      drawn = true;
+      setCog({ state: 'drawn', itemId: cogItemId });
+    });
     source.on('tileloaderror', () => current && setCog({ state: 'not-drawn', itemId: cogItemId, reason: 'a part of it could not be read' }));
     source
       .getView()
@@ -192,9 +205,9 @@ export function JobMap({ tiles, selected, onSelect }: { tiles: TileEntry[]; sele
         Outlines: solid when done, dashed otherwise, red for failed; thumbnails inside done tiles.
       </p>
       <p class="cog-status" data-cog-state=${cog.state} aria-live="polite">
-        ${cog.state === 'none' ? 'Select a done tile to draw its COG.' : null}
+        ${cog.state === 'none' ? 'No tile is done yet: its COG will be drawn here.' : null}
         ${cog.state === 'loading' ? html`Reading the COG of <code>${cog.itemId}</code>…` : null}
-        ${cog.state === 'drawn' ? html`The COG of <code>${cog.itemId}</code> is drawn from its blob (range requests).` : null}
+        ${cog.state === 'drawn' ? html`The COG of <code>${cog.itemId}</code> is drawn from its blob (range requests). Select another done tile to draw its COG.` : null}
         ${cog.state === 'not-drawn' ? html`The COG of <code>${cog.itemId}</code> is not drawn: ${cog.reason}.` : null}
       </p>
     </div>

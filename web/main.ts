@@ -44,4 +44,7 @@ function App() {
   `;
 }
 
-render(html`<${App} />`, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The static "Loading…" placeholder goes; Preact renders into an empty container.
+root.replaceChildren();
+render(html`<${App} />`, root);
