@@ -59,6 +59,7 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' 
       projCode: tile.crs?.code ?? null,
       window: tile.window,
       interval: itemInterval(item),
+      ...(tile.thumbnail ? { thumbnailUrl: tile.thumbnail.url } : {}),
     };
     if (deps.stacApi && written) {
       // Items go out as soon as their COG exists, before finalize: the API needs the collection first.

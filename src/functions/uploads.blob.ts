@@ -9,7 +9,7 @@ import { containers, readBlobTriggerSource, readIngestSettings, settingNames } f
 import { submitJob } from '../jobs/job.submit.js';
 import { defaultCollectionId, ingestOptionsSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
-import { getBlobStore } from './shared.store.js';
+import { getBlobStore, getJobIndex } from './shared.store.js';
 
 export async function ingestUploadHandler(_blob: unknown, context: InvocationContext): Promise<void> {
   const name = String(context.triggerMetadata?.['name'] ?? '');
@@ -21,10 +21,8 @@ export async function ingestUploadHandler(_blob: unknown, context: InvocationCon
     return;
   }
   const result = await submitJob(
-    df.getClient(context),
-    getBlobStore(),
+    { client: df.getClient(context), store: getBlobStore(), jobs: getJobIndex(), settings },
     { source: source.source, collection: defaultCollectionId, options: ingestOptionsSchema.parse({}) },
-    settings,
   );
   context.log(`Upload ${containers.uploads}/${name}: ${result.outcome}${'instanceId' in result ? ` ${result.instanceId}` : ''}`);
 }
