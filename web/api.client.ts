@@ -43,6 +43,7 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly problem: Problem = {},
   ) {
     super(message);
   }
@@ -68,14 +69,13 @@ async function request<T>(path: string, init: RequestInit = {}, signal?: AbortSi
     ...(signal ? { signal } : {}),
   });
   if (!response.ok) {
-    let detail = `${response.status} ${response.statusText}`;
+    let problem: Problem = {};
     try {
-      const problem = (await response.json()) as Problem;
-      detail = problem.detail ?? problem.title ?? detail;
+      problem = (await response.json()) as Problem;
     } catch {
       // Not JSON: the status line says enough.
     }
-    const error = new ApiError(response.status, detail);
+    const error = new ApiError(response.status, problem.detail ?? problem.title ?? `${response.status} ${response.statusText}`, problem);
     if (error.needsKey) keyNeededListeners.forEach((listener) => listener());
     throw error;
   }

@@ -50,6 +50,8 @@ export interface TileEntry {
   error: { code: FailureCode; message: string } | null;
   startedAt: string | null;
   endedAt: string | null;
+  /** Taken over from the previous attempt (a retry), not made again. */
+  reused?: boolean;
   cogUrl: string | null;
   itemUrl: string | null;
   thumbnailUrl: string | null;
@@ -68,10 +70,13 @@ export interface RetryAccepted {
   id: string;
   previousAttempt: string;
   retriedTiles: number;
+  reusedTiles?: number;
 }
 
 export interface Problem {
   title?: string;
   status?: number;
   detail?: string;
+  /** A retry of an attempt that was retried already names the newest attempt. */
+  latest?: string;
 }

@@ -47,16 +47,16 @@ function JobHeader({ job }: { job: JobView }) {
 
 function RetryButton({ job, failedTiles }: { job: JobView; failedTiles: number }) {
   const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
+  const [refusal, setRefusal] = useState<{ message: string; latest: string | null } | null>(null);
   if (job.status !== 'Failed') return null;
   const retry = async (): Promise<void> => {
     setBusy(true);
-    setMessage(null);
+    setRefusal(null);
     try {
       const accepted = await retryJob(job.id);
       window.location.hash = jobHash(accepted.id);
     } catch (error) {
-      setMessage(error instanceof ApiError ? error.message : 'The retry could not be sent');
+      setRefusal(error instanceof ApiError ? { message: error.message, latest: error.problem.latest ?? null } : { message: 'The retry could not be sent', latest: null });
       setBusy(false);
     }
   };
@@ -65,7 +65,9 @@ function RetryButton({ job, failedTiles }: { job: JobView; failedTiles: number }
     <div class="retry">
       <button type="button" class="primary" disabled=${busy} onClick=${retry}>Retry failed tiles</button>
       <span>Re-runs only ${what} as a new attempt; tiles that are done stay as they are.</span>
-      ${message ? html`<p class="error" role="alert">Retry refused: ${message}</p>` : null}
+      ${refusal
+        ? html`<p class="error" role="alert">Retry refused: ${refusal.message}${refusal.latest ? html` <a href=${jobHash(refusal.latest)}>Go to the newest attempt</a>` : null}</p>`
+        : null}
     </div>
   `;
 }

@@ -9,7 +9,8 @@ import { usePolling } from './use.polling.js';
 
 const pageSize = 25;
 const pollMs = 2000;
-const statusChoices = ['Running', 'Pending', 'Completed', 'Failed', 'Terminated', 'Suspended'];
+/** The statuses the API filters on. */
+const statusChoices = ['Running', 'Pending', 'Completed', 'Failed', 'Terminated'];
 const sinceChoices: Array<{ value: string; label: string }> = [
   { value: '', label: 'any time' },
   { value: '30m', label: 'last 30 minutes' },

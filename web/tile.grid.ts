@@ -70,7 +70,7 @@ export function TileDetails({ tile }: { tile: TileEntry }) {
         <div><dt>Row, column</dt><dd>${tile.row}, ${tile.col}</dd></div>
         <div><dt>Source pixels</dt><dd>${tile.window.width} × ${tile.window.height} at (${tile.window.x}, ${tile.window.y})</dd></div>
         <div><dt>Bounding box</dt><dd>${tile.bbox ? tile.bbox.map((v) => v.toFixed(4)).join(', ') : 'not known yet'}</dd></div>
-        <div><dt>Attempts</dt><dd>${tile.attempts}</dd></div>
+        <div><dt>Attempts</dt><dd>${tile.attempts}${tile.reused ? ' (reused from the previous attempt, not made again)' : ''}</dd></div>
         <div><dt>Started</dt><dd>${formatTime(tile.startedAt)}</dd></div>
         <div><dt>Ended</dt><dd>${formatTime(tile.endedAt)}</dd></div>
         <div><dt>Duration</dt><dd>${duration === null ? '–' : formatDuration(duration)}</dd></div>
