@@ -44,6 +44,7 @@ if (!bicep && !inCi) {
  */
 const optionalInAzure: Record<string, string> = {
   [settingNames.scratchDir]: 'defaults to os.tmpdir() on the instance; only set it to point scratch space elsewhere',
+  [settingNames.retentionSchedule]: 'defaults to daily at 03:00 UTC; set it only to purge at another time',
 };
 
 /**
