@@ -8,8 +8,9 @@ import { countByState, formatDuration, formatTime, tileDurationMs, tileStateClas
 
 export function TileLegend({ tiles }: { tiles: TileEntry[] }) {
   const counts = countByState(tiles);
+  const reused = tiles.filter((tile) => tile.reused).length;
   return html`<ul class="legend" aria-label="Tiles by state">
-    ${counts.map(({ state, count }) => html`<li><span class=${`swatch state-${tileStateClass(state)}`} aria-hidden="true">${tileStateMark(state)}</span> ${tileStateLabel(state)}: <strong>${count}</strong></li>`)}
+    ${counts.map(({ state, count }) => html`<li><span class=${`swatch state-${tileStateClass(state)}`} aria-hidden="true">${tileStateMark(state)}</span> ${tileStateLabel(state)}: <strong>${count}</strong>${state === 'done' && reused ? ` (${reused} reused from the previous attempt)` : ''}</li>`)}
     ${tiles.length === 0 ? html`<li>No tiles planned yet.</li>` : null}
   </ul>`;
 }

@@ -11,7 +11,8 @@ const axisHeight = 22;
 
 export function TileTimeline({ tiles, live, onSelect }: { tiles: TileEntry[]; live: boolean; onSelect: (tile: TileEntry) => void }) {
   const layout = layoutTimeline(tiles, Date.now());
-  if (!layout.bars.length) return html`<p>No tile has started yet${live ? '' : '.'}${live ? '; the timeline fills in as tiles start.' : ''}</p>`;
+  const reusedNote = layout.reused ? ` ${layout.reused} ${layout.reused === 1 ? 'tile was' : 'tiles were'} reused from the previous attempt.` : '';
+  if (!layout.bars.length) return html`<p>No tile has started yet${live ? '; the timeline fills in as tiles start.' : '.'}${reusedNote}</p>`;
   const height = axisHeight + layout.bars.length * rowHeight + 4;
   const byIndex = new Map(tiles.map((tile) => [tile.index, tile]));
   const longest = Math.max(...layout.bars.map((bar) => bar.durationMs));
@@ -35,7 +36,7 @@ export function TileTimeline({ tiles, live, onSelect }: { tiles: TileEntry[]; li
       </svg>
       <figcaption id="timeline-summary">
         ${layout.bars.length} ${layout.bars.length === 1 ? 'tile has' : 'tiles have'} started over ${formatDuration(layout.spanMs)}; the longest took ${formatDuration(longest)}.
-        ${layout.waiting ? ` ${layout.waiting} not started yet.` : ''} Bars are coloured by state; hover one for its tile, state and duration.
+        ${layout.waiting ? ` ${layout.waiting} not started yet.` : ''}${reusedNote} Bars are coloured by state; hover one for its tile, state and duration.
       </figcaption>
     </figure>
   `;

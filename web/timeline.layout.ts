@@ -20,16 +20,19 @@ export interface TimelineLayout {
   spanMs: number;
   /** Tiles not started yet. */
   waiting: number;
+  /** Tiles a retry took over from the previous attempt: never run in this one. */
+  reused: number;
 }
 
 /** Bars never shrink below this share of the width, so a 5 ms tile is still visible. */
 const minimumWidth = 0.004;
 
 export function layoutTimeline(tiles: readonly TileEntry[], nowMs: number): TimelineLayout {
+  const reused = tiles.filter((tile) => tile.reused && !tile.startedAt).length;
   const started = tiles
     .map((tile) => ({ tile, start: tile.startedAt ? Date.parse(tile.startedAt) : NaN, end: tile.endedAt ? Date.parse(tile.endedAt) : NaN }))
     .filter((entry) => Number.isFinite(entry.start));
-  if (started.length === 0) return { bars: [], startMs: nowMs, spanMs: 0, waiting: tiles.length };
+  if (started.length === 0) return { bars: [], startMs: nowMs, spanMs: 0, waiting: tiles.length - reused, reused };
   const ends = started.map((entry) => (Number.isFinite(entry.end) ? entry.end : Math.max(nowMs, entry.start)));
   const startMs = Math.min(...started.map((entry) => entry.start));
   const endMs = Math.max(...ends);
@@ -51,7 +54,7 @@ export function layoutTimeline(tiles: readonly TileEntry[], nowMs: number): Time
     .sort((a, b) => a.start - b.start || a.index - b.index);
   // A minimum-width bar at the very end stays inside the chart.
   for (const bar of bars) if (bar.start + bar.width > 1) bar.start = Math.max(0, 1 - bar.width);
-  return { bars, startMs, spanMs, waiting: tiles.length - started.length };
+  return { bars, startMs, spanMs, waiting: tiles.length - started.length - reused, reused };
 }
 
 /** Round tick steps for the time axis: about `count` ticks over the span. */

@@ -250,6 +250,8 @@ if (chromiumMissing) {
       expect(retried.attempt).toBe(2);
       await page.locator(`.tile-grid td[data-item-id="${leasedItemId}"][data-state="done"]`).waitFor();
       expect(await page.locator('.tile-grid td[data-state="done"]').count()).toBe(retried.tiles.total);
+      // Only the failed tile ran again; the page says the others were taken over.
+      await page.getByText(`(${retried.tiles.total - 1} reused from the previous attempt)`).waitFor();
       await page.screenshot({ path: join(screenshots, 'job-retried.png'), fullPage: true });
       expectNoProblems();
     }), 300_000);

@@ -61,7 +61,16 @@ describe('timeline layout', () => {
   });
 
   it('has nothing to draw before any tile starts', () => {
-    expect(layoutTimeline([tile(0, 0, 0)], now)).toMatchObject({ bars: [], waiting: 1 });
+    expect(layoutTimeline([tile(0, 0, 0)], now)).toMatchObject({ bars: [], waiting: 1, reused: 0 });
+  });
+
+  it('counts tiles a retry reused apart from those still waiting', () => {
+    const layout = layoutTimeline(
+      [tile(0, 0, 0, { state: 'done', reused: true }), tile(1, 0, 1, { state: 'done', startedAt: at(0), endedAt: at(2) }), tile(2, 0, 2)],
+      now,
+    );
+    expect(layout).toMatchObject({ waiting: 1, reused: 1 });
+    expect(layout.bars.map((bar) => bar.index)).toEqual([1]);
   });
 
   it('picks round ticks, about five over the span', () => {
