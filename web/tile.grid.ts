@@ -19,8 +19,8 @@ export function TileGrid({ tiles, selected, onSelect }: { tiles: TileEntry[]; se
   const grid = layoutTileGrid(tiles);
   if (!grid.rows) return null;
   return html`
-    <table class="tile-grid" style=${`--cols: ${grid.cols}`}>
-      <caption>Tiles as they lie in the source (row by column). Select one for its details.</caption>
+    <p id="tile-grid-hint" class="hint">Tiles as they lie in the source, row by column. Select one for its details.</p>
+    <table class="tile-grid" style=${`--cols: ${grid.cols}`} aria-describedby="tile-grid-hint">
       <tbody>
         ${grid.cells.map(
           (row, r) => html`<tr>

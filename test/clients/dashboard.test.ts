@@ -196,6 +196,42 @@ if (chromiumMissing) {
       expectNoProblems();
     }), 120_000);
 
+    it('asks for a function key when the API refuses without one, and sends it as x-functions-key, never in a URL', () => inPage(async () => {
+      // The local host checks no keys; in Azure the Functions host answers 401 without a valid one.
+      // That check stands in front of the real API here, in a fresh tab (its own sessionStorage).
+      const key = 'a-function-key';
+      const keyed = await browser!.newContext({ viewport: { width: 1280, height: 1000 } });
+      const sent: Array<{ path: string; key: string | undefined }> = [];
+      await keyed.route(
+        (url) => url.pathname.startsWith('/api/') && !url.pathname.startsWith('/api/dashboard/'),
+        async (route) => {
+          const given = route.request().headers()['x-functions-key'];
+          sent.push({ path: new URL(route.request().url()).pathname, key: given });
+          if (given !== key) return route.fulfill({ status: 401 });
+          return route.continue();
+        },
+      );
+      try {
+        const tab = await keyed.newPage();
+        await tab.goto(`${host.baseUrl}/api/dashboard/#/jobs/${completedJob.id}`);
+        await tab.getByLabel('The API needs a function key (kept for this tab only)').fill(key);
+        await tab.getByRole('button', { name: 'Use key' }).click();
+        await tab.getByText('This job has finished: Completed.').waitFor();
+        // The COG's range requests and the thumbnails carry the key too.
+        await tab.locator('.cog-status[data-cog-state="drawn"]').waitFor();
+        await tab.locator('img.thumbnail').waitFor();
+        expect(sent.some((request) => request.path.startsWith('/api/cogs/') && request.key === key)).toBe(true);
+        expect(sent.filter((request) => request.path.startsWith('/api/jobs/') && request.key === key).length).toBeGreaterThan(0);
+        expect(sent.every((request) => !request.path.includes(key))).toBe(true);
+        expect(tab.url()).not.toContain(key);
+        expect(await tab.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(1);
+        await tab.getByRole('button', { name: 'Forget function key' }).click();
+        expect(await tab.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
+      } finally {
+        await keyed.close();
+      }
+    }), 120_000);
+
     it('follows a job live until a tile fails through a held lease, then shows that tile with its error', () => inPage(async () => {
       // The item blob of the tile at row 0, column 1 exists and is leased before the job starts.
       const name = 'dashboard/leased.tif';
