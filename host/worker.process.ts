@@ -65,7 +65,8 @@ export class WorkerSupervisor {
     if (this.stopping) return;
     const startedAt = Date.now();
     this.starts++;
-    const child = spawn(process.execPath, [this.options.entry], { cwd: this.options.cwd, env: this.options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin is a pipe the host never writes to: it closes when the host dies, even by SIGKILL, so the worker can notice.
+    const child = spawn(process.execPath, [this.options.entry], { cwd: this.options.cwd, env: this.options.env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.options.log(`[worker] ${line}`));
