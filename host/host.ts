@@ -17,7 +17,10 @@ import { acquireHubLease, type HubLease } from './storage/hub.lease.js';
 import { setStorageWaitLogger } from './storage/retry.js';
 import { TaskHubStore } from './storage/task.hub.store.js';
 import { BlobTriggerPoller } from './triggers/blob.trigger.js';
+import { EventGridBlobEvents } from './triggers/eventgrid.trigger.js';
+import { QueueTriggers } from './triggers/queue.trigger.js';
 import { TimerTriggers } from './triggers/timer.trigger.js';
+import { WorkerSupervisor, workerEntry } from './worker.process.js';
 import { loadApp, sdkPatchesApplied, setAppLogger } from './worker.shim.js';
 
 export interface HostOptions extends SettingsOverrides {
@@ -195,9 +198,24 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       log,
     });
     cleanups.push(() => poller.stop());
+    const eventGrid = new EventGridBlobEvents({
+      registrations: registrations.values(),
+      hostStorage: storage.connectionString,
+      hostId,
+      containers: settings.eventGridContainers,
+      intervalMs: settings.blobPollIntervalMs,
+      retryDelaysMs: settings.eventGridRetryDelaysMs,
+      endpoints,
+      log,
+    });
+    cleanups.push(() => eventGrid.stop());
+    const queueTriggers = new QueueTriggers({ registrations: registrations.values(), settings: settings.values, queues: settings.queues, endpoints, log });
+    cleanups.push(() => queueTriggers.stop());
 
     const resumed = await engine.start();
     await poller.start();
+    await eventGrid.start();
+    queueTriggers.start();
     await timers.start();
 
     const url = `http://localhost:${port}`;
@@ -207,11 +225,20 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     }
     for (const route of routes) log(`  ${route}`);
     for (const registration of registrations.values()) {
-      if (registration.trigger.type !== 'httpTrigger' && registration.trigger.type !== 'timerTrigger') log(`  ${registration.name}: ${registration.trigger.type}${registration.trigger['path'] ? ` (${String(registration.trigger['path'])})` : ''}`);
+      if (!['httpTrigger', 'timerTrigger', 'queueTrigger', 'eventGridTrigger'].includes(registration.trigger.type)) log(`  ${registration.name}: ${registration.trigger.type}${registration.trigger['path'] ? ` (${String(registration.trigger['path'])})` : ''}`);
     }
-    for (const line of timers.describe()) log(`  ${line}`);
+    for (const line of [...timers.describe(), ...queueTriggers.describe(), ...eventGrid.describe()]) log(`  ${line}`);
     if (resumed) log(`Resumed ${resumed} unfinished orchestration(s) from storage`);
     if (poller.count) log(`Polling ${poller.count} blob trigger(s) every ${settings.blobPollIntervalMs} ms`);
+    if (eventGrid.count) log(`Event Grid stand-in: BlobCreated events for new blobs in ${settings.eventGridContainers.join(', ')}, checked every ${settings.blobPollIntervalMs} ms`);
+
+    // Started last, stopped first: the worker's storage settings are those the host resolved.
+    if (settings.startWorker) {
+      const worker = new WorkerSupervisor({ entry: join(appRoot, workerEntry), cwd: appRoot, env: { ...process.env, AzureWebJobsStorage: storage.connectionString }, log });
+      if (worker.start()) cleanups.push(() => worker.stop());
+    } else {
+      log('Container worker: not started (--no-worker / HOST_NO_WORKER=1)');
+    }
 
     let stopping: Promise<void> | undefined;
     return {

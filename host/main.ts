@@ -16,12 +16,13 @@ const program = new Command()
   .option('--app-root <dir>', 'folder with the app\'s package.json (default: this project)')
   .option('--hub <name>', 'task hub name (default: host.json extensions.durableTask.hubName, else TestHubName)')
   .option('--max-concurrent-activities <n>', 'activities run at once (env DURABLE_MAX_CONCURRENT_ACTIVITIES; default: number of cores)', integer)
-  .option('--blob-poll-ms <ms>', 'blob trigger polling interval; 0 turns blob triggers off (env BLOB_TRIGGER_POLL_MS; default 2000)', integer)
+  .option('--blob-poll-ms <ms>', 'blob container polling interval (blob triggers and the Event Grid stand-in); 0 turns both off (env BLOB_TRIGGER_POLL_MS; default 2000)', integer)
   .option('--quiet-activities', 'do not print a line per activity invocation')
+  .option('--no-worker', 'do not start the container worker process (env HOST_NO_WORKER=1)')
   .showHelpAfterError();
 
 program.parse();
-const options = program.opts<{ port?: number; listen?: string; appRoot?: string; hub?: string; maxConcurrentActivities?: number; blobPollMs?: number; quietActivities?: boolean }>();
+const options = program.opts<{ port?: number; listen?: string; appRoot?: string; hub?: string; maxConcurrentActivities?: number; blobPollMs?: number; quietActivities?: boolean; worker: boolean }>();
 
 try {
   const host = await startHost({
@@ -31,6 +32,7 @@ try {
     ...(options.hub ? { hubName: options.hub } : {}),
     ...(options.maxConcurrentActivities !== undefined ? { maxConcurrentActivities: options.maxConcurrentActivities } : {}),
     ...(options.blobPollMs !== undefined ? { blobPollIntervalMs: options.blobPollMs } : {}),
+    ...(options.worker ? {} : { startWorker: false }),
     logActivities: !options.quietActivities,
   });
   let stopping = false;

@@ -18,6 +18,14 @@ export interface HostSettings {
   functionTimeoutMs: number | undefined;
   /** Blob trigger content above this many bytes is not downloaded (0: no limit). */
   blobMaxContentBytes: number;
+  /** host.json extensions.queues, with Azure's defaults filled in. */
+  queues: QueuesOptions;
+  /** Containers whose new blobs raise the local stand-in's Event Grid BlobCreated events. */
+  eventGridContainers: string[];
+  /** Waits between Event Grid delivery attempts; one more attempt than entries. */
+  eventGridRetryDelaysMs: number[];
+  /** Whether to start the container worker process (`--no-worker` / HOST_NO_WORKER=1 turn it off). */
+  startWorker: boolean;
   /** Settings as the app sees them: environment first, then local.settings.json Values. */
   values: Record<string, string>;
 }
@@ -28,6 +36,24 @@ export interface SettingsOverrides {
   hubName?: string;
   maxConcurrentActivities?: number;
   blobPollIntervalMs?: number;
+  /** false skips the container worker process (`--no-worker`). */
+  startWorker?: boolean;
+}
+
+/** Storage queue trigger options (host.json `extensions.queues`), as the Storage extension 5.x reads them. */
+export interface QueuesOptions {
+  /** Longest wait between polls of an empty queue (default 1 minute; at least 100 ms). */
+  maxPollingIntervalMs: number;
+  /** How long a failed message stays invisible before it is retried (default 0). */
+  visibilityTimeoutMs: number;
+  /** Messages fetched per poll (default 16, at most 32). */
+  batchSize: number;
+  /** Deliveries before a failing message goes to `<queue>-poison` (default 5). */
+  maxDequeueCount: number;
+  /** A new batch is fetched once no more than this many messages are in flight (default cores × batchSize / 2). */
+  newBatchThreshold: number;
+  /** `base64` (default) or `none`: how message text is encoded on the queue. */
+  messageEncoding: 'base64' | 'none';
 }
 
 function readJson(path: string): unknown {
@@ -53,6 +79,14 @@ export interface HostJson {
     http?: { routePrefix?: string };
     durableTask?: { hubName?: string; defaultVersion?: string; versionMatchStrategy?: string; versionFailureStrategy?: string; maxConcurrentActivityFunctions?: number };
     blobs?: { maxDegreeOfParallelism?: number };
+    queues?: {
+      maxPollingInterval?: string | number;
+      visibilityTimeout?: string | number;
+      batchSize?: number;
+      maxDequeueCount?: number;
+      newBatchThreshold?: number;
+      messageEncoding?: string;
+    };
   };
 }
 
@@ -62,10 +96,10 @@ export function readHostJson(appRoot: string): HostJson {
 }
 
 /** A .NET TimeSpan such as "02:00:00" or "1.00:00:00" in milliseconds ("-1": none). */
-export function timeSpanMs(value: string | undefined): number | undefined {
+export function timeSpanMs(value: string | undefined, settingName = 'functionTimeout'): number | undefined {
   if (!value || value.trim() === '-1') return undefined;
   const match = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(value.trim());
-  if (!match) throw new Error(`host.json functionTimeout "${value}" is not a time span like 00:10:00`);
+  if (!match) throw new Error(`host.json ${settingName} "${value}" is not a time span like 00:10:00`);
   const [, days, hours, minutes, seconds] = match;
   return (((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
 }
@@ -75,6 +109,55 @@ function positiveInteger(name: string, raw: string | undefined): number | undefi
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return value;
+}
+
+/** A host.json duration: a TimeSpan string, or a number of milliseconds (the older form Azure still accepts). */
+function durationMs(value: string | number | undefined, settingName: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new Error(`host.json ${settingName} must be a non-negative number of milliseconds or a time span, got ${value}`);
+    return value;
+  }
+  return timeSpanMs(value, settingName);
+}
+
+/** host.json `extensions.queues` with the Storage extension's defaults and limits. */
+export function readQueuesOptions(queues: NonNullable<HostJson['extensions']>['queues'], cores = availableParallelism()): QueuesOptions {
+  const batchSize = queues?.batchSize ?? 16;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 32) throw new Error(`host.json extensions.queues.batchSize must be 1-32, got ${batchSize}`);
+  const maxDequeueCount = queues?.maxDequeueCount ?? 5;
+  if (!Number.isInteger(maxDequeueCount) || maxDequeueCount < 1) throw new Error(`host.json extensions.queues.maxDequeueCount must be a positive integer, got ${maxDequeueCount}`);
+  const encoding = (queues?.messageEncoding ?? 'base64').toLowerCase();
+  if (encoding !== 'base64' && encoding !== 'none') throw new Error(`host.json extensions.queues.messageEncoding must be base64 or none, got "${queues?.messageEncoding}"`);
+  return {
+    maxPollingIntervalMs: Math.max(100, durationMs(queues?.maxPollingInterval, 'extensions.queues.maxPollingInterval') ?? 60_000),
+    visibilityTimeoutMs: durationMs(queues?.visibilityTimeout, 'extensions.queues.visibilityTimeout') ?? 0,
+    batchSize,
+    maxDequeueCount,
+    newBatchThreshold: queues?.newBatchThreshold ?? Math.ceil((cores * batchSize) / 2),
+    messageEncoding: encoding,
+  };
+}
+
+/** A comma list of millisecond waits, e.g. "10000,30000". */
+function delayList(name: string, raw: string | undefined, fallback: number[]): number[] {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw.split(',').map((part) => {
+    const value = Number(part.trim());
+    if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a comma list of non-negative integers (milliseconds), got "${raw}"`);
+    return value;
+  });
+}
+
+/**
+ * Waits before Event Grid's 2nd-5th delivery attempts: the first steps of its documented retry
+ * schedule (10 s, 30 s, 1 min, 5 min). Azure keeps going (up to 30 attempts over 24 h); the
+ * local stand-in gives up after these five attempts with a log line.
+ */
+export const eventGridRetryDelaysMs = [10_000, 30_000, 60_000, 300_000];
+
+function isOn(raw: string | undefined): boolean {
+  return raw !== undefined && /^(1|true|yes)$/i.test(raw.trim());
 }
 
 /** The local host's default: loopback only, so nothing else on the network reaches the job API. */
@@ -122,6 +205,13 @@ export function loadSettings(appRoot: string, overrides: SettingsOverrides = {})
     blobParallelism: Math.max(1, hostJson.extensions?.blobs?.maxDegreeOfParallelism ?? 1),
     functionTimeoutMs: timeSpanMs(hostJson.functionTimeout),
     blobMaxContentBytes: (positiveInteger('BLOB_TRIGGER_MAX_CONTENT_MB', values['BLOB_TRIGGER_MAX_CONTENT_MB']) ?? 256) * 2 ** 20,
+    queues: readQueuesOptions(hostJson.extensions?.queues),
+    eventGridContainers: (values['LOCAL_EVENTGRID_BLOB_CONTAINERS'] ?? 'uploads')
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+    eventGridRetryDelaysMs: delayList('LOCAL_EVENTGRID_RETRY_DELAYS_MS', values['LOCAL_EVENTGRID_RETRY_DELAYS_MS'], eventGridRetryDelaysMs),
+    startWorker: overrides.startWorker ?? !isOn(values['HOST_NO_WORKER']),
     values,
   };
 }

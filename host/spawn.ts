@@ -37,6 +37,8 @@ export interface LocalHostOptions {
   env?: Record<string, string>;
   port?: number;
   appRoot?: string;
+  /** false: the host starts no container worker process (`--no-worker`). Default: it starts one. */
+  worker?: boolean;
 }
 
 function readPeakMemory(pid: number | undefined): number | undefined {
@@ -62,6 +64,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const port = options.port ?? (await freePort());
   const args = [entry];
   if (options.appRoot) args.push('--app-root', options.appRoot);
+  if (options.worker === false) args.push('--no-worker');
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env: hostEnvironment(options, port),

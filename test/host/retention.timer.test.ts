@@ -64,7 +64,7 @@ describe('retention timer on the local host', () => {
 
     host = await startHostProcess({ storage, hub, appRoot: timerApp, env: { ...env, DURABLE_RETENTION_SCHEDULE: '*/1 * * * * *' } });
     const deadline = Date.now() + 20_000;
-    while (!/Retention: purged 3 finished orchestration instance\(s\) created before/.test(host.output())) {
+    while (!/Retention: purged 3 finished orchestration instance\(s\) and \d+ jobs-index row\(s\) created before/.test(host.output())) {
       if (Date.now() > deadline) throw new Error(`the retention timer did not purge 3 instances:\n${host.output()}`);
       await sleep(100);
     }

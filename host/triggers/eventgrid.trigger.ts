@@ -1,0 +1,270 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import pLimit from 'p-limit';
+import { BlobServiceClient, type BlobItem, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
+import { durableClientInputs, type HostEndpoints } from '../http/client.binding.js';
+import { statusOf, withStorageRetry } from '../storage/retry.js';
+import { invokeRegistration, type Registration } from '../worker.shim.js';
+import { receiptsContainerName } from './blob.trigger.js';
+
+export const blobCreatedEventType = 'Microsoft.Storage.BlobCreated';
+/** Events delivered at once (Event Grid pushes concurrently too). */
+const deliveryParallelism = 4;
+
+/** A `Microsoft.Storage.BlobCreated` event in the Event Grid schema (what Azure delivers to an eventGridTrigger). */
+export interface BlobCreatedEvent {
+  id: string;
+  topic: string;
+  subject: string;
+  eventType: typeof blobCreatedEventType;
+  eventTime: string;
+  data: {
+    api: string;
+    clientRequestId: string;
+    requestId: string;
+    eTag: string;
+    contentType: string;
+    contentLength: number;
+    blobType: string;
+    url: string;
+    sequencer: string;
+    storageDiagnostics: { batchId: string };
+  };
+  dataVersion: string;
+  metadataVersion: '1';
+}
+
+/** A GUID derived from text: an event keeps its id across retries and restarts, as Event Grid redelivers the same event. */
+function stableGuid(text: string): string {
+  const hex = createHash('sha256').update(text).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The event Azure Storage publishes for one blob version; built from the listing only, never the blob's content. */
+export function blobCreatedEvent(accountName: string, container: string, blob: BlobItem, url: string): BlobCreatedEvent {
+  const eTag = (blob.properties.etag ?? '').replace(/^"|"$/g, '');
+  const created = blob.properties.lastModified;
+  const key = `${accountName}/${container}/${blob.name}/${eTag}`;
+  return {
+    id: stableGuid(`event:${key}`),
+    topic: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/local/providers/Microsoft.Storage/storageAccounts/${accountName}`,
+    subject: `/blobServices/default/containers/${container}/blobs/${blob.name}`,
+    eventType: blobCreatedEventType,
+    eventTime: created.toISOString(),
+    data: {
+      api: 'PutBlob',
+      clientRequestId: stableGuid(`client:${key}`),
+      requestId: stableGuid(`request:${key}`),
+      eTag,
+      contentType: blob.properties.contentType ?? 'application/octet-stream',
+      contentLength: blob.properties.contentLength ?? 0,
+      blobType: blob.properties.blobType ?? 'BlockBlob',
+      url,
+      // Storage's sequencer orders the events of one blob: the modification time, zero-padded, does the same here.
+      sequencer: created.getTime().toString(16).padStart(32, '0'),
+      storageDiagnostics: { batchId: stableGuid(`batch:${key}`) },
+    },
+    dataVersion: '',
+    metadataVersion: '1',
+  };
+}
+
+interface Subscription {
+  registration: Registration;
+  container: string;
+  /** Blobs last modified before the subscription existed raise no event (Event Grid delivers only what happens after). */
+  since: Date;
+}
+
+interface PendingRetry {
+  attempts: number;
+  notBefore: number;
+}
+
+export interface EventGridOptions {
+  registrations: Iterable<Registration>;
+  /** Storage the events are about and the receipts live in (AzureWebJobsStorage). */
+  hostStorage: string;
+  hostId: string;
+  /** Containers whose new blobs raise events (LOCAL_EVENTGRID_BLOB_CONTAINERS). */
+  containers: string[];
+  intervalMs: number;
+  /** Waits before the 2nd, 3rd, ... attempt; the delivery is given up after the last. */
+  retryDelaysMs: number[];
+  endpoints: () => HostEndpoints;
+  log: (line: string) => void;
+}
+
+/**
+ * Stands in for an Event Grid subscription on the storage account: for every `app.eventGrid`
+ * function it watches the configured containers and delivers one `Microsoft.Storage.BlobCreated`
+ * event per new blob version (metadata from the listing; the blob is never read). A receipt
+ * under `azure-webjobs-hosts/eventgridreceipts/` records each delivery, so a restart neither
+ * re-delivers nor forgets failed attempts. A failed delivery is retried after Event Grid's first
+ * back-off steps, then given up with a log line (no dead-letter destination locally).
+ */
+export class EventGridBlobEvents {
+  private readonly subscriptions: Subscription[] = [];
+  private readonly blobs: BlobServiceClient;
+  private readonly receipts: ContainerClient;
+  private readonly done = new Set<string>();
+  private readonly pending = new Map<string, PendingRetry>();
+  private readonly registrations: Registration[];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: EventGridOptions) {
+    this.blobs = BlobServiceClient.fromConnectionString(options.hostStorage);
+    this.receipts = this.blobs.getContainerClient(receiptsContainerName);
+    this.registrations = [...options.registrations].filter((registration) => registration.trigger.type === 'eventGridTrigger');
+  }
+
+  get count(): number {
+    return this.options.intervalMs === 0 ? 0 : this.registrations.length;
+  }
+
+  describe(): string[] {
+    return this.registrations.map(
+      (registration) =>
+        `${registration.name}: eventGridTrigger (local stand-in: BlobCreated for ${this.options.containers.map((name) => `${name}/`).join(', ') || 'no container'}${this.options.intervalMs === 0 ? ', off' : ''})`,
+    );
+  }
+
+  private receiptPrefix(): string {
+    return `eventgridreceipts/${this.options.hostId}/`;
+  }
+
+  private functionPrefix(registration: Registration): string {
+    return `${this.receiptPrefix()}Host.Functions.${registration.name}/`;
+  }
+
+  private receiptName(subscription: Subscription, blobName: string, eTag: string): string {
+    return `${this.functionPrefix(subscription.registration)}${eTag}/${subscription.container}/${blobName}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.registrations.length === 0 || this.options.intervalMs === 0) return;
+    await withStorageRetry('creating the receipts container', () => this.receipts.createIfNotExists());
+    for (const registration of this.registrations) {
+      for (const container of this.options.containers) {
+        this.subscriptions.push({ registration, container, since: await this.subscriptionTime(registration, container) });
+      }
+    }
+    for await (const blob of this.receipts.listBlobsFlat({ prefix: this.receiptPrefix(), includeMetadata: true })) {
+      if (blob.metadata?.['delivered'] === 'true' || blob.metadata?.['abandoned'] === 'true') this.done.add(blob.name);
+    }
+    const loop = async (): Promise<void> => {
+      if (this.stopped) return;
+      this.running = this.pollOnce().catch((error: unknown) => this.options.log(`Event Grid stand-in: polling failed (will retry): ${(error as Error).message}`));
+      await this.running;
+      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.options.intervalMs);
+    };
+    void loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** When this function's subscription to the container began: stored on first start, storage's clock. */
+  private async subscriptionTime(registration: Registration, container: string): Promise<Date> {
+    const marker = this.receipts.getBlockBlobClient(`${this.functionPrefix(registration)}subscriptions/${container}`);
+    try {
+      await withStorageRetry('storing an Event Grid subscription marker', () => marker.upload('', 0, { conditions: { ifNoneMatch: '*' } }));
+    } catch (error) {
+      // Already there: the subscription is older than this start.
+      if (statusOf(error) !== 409 && statusOf(error) !== 412) throw error;
+    }
+    const properties = await withStorageRetry('reading an Event Grid subscription marker', () => marker.getProperties());
+    return properties.createdOn ?? properties.lastModified ?? new Date(0);
+  }
+
+  /** One pass over every subscription's container; up to `deliveryParallelism` deliveries at once. */
+  async pollOnce(): Promise<void> {
+    const accountName = this.blobs.accountName;
+    const limit = pLimit(deliveryParallelism);
+    const work: Array<Promise<void>> = [];
+    for (const subscription of this.subscriptions) {
+      const container = this.blobs.getContainerClient(subscription.container);
+      if (!(await container.exists())) continue;
+      for await (const blob of container.listBlobsFlat()) {
+        if (this.stopped) break;
+        // Storage times have whole seconds: a blob written in the subscription's own second still counts (at least once).
+        if (blob.properties.lastModified.getTime() < Math.floor(subscription.since.getTime() / 1000) * 1000) continue;
+        const eTag = (blob.properties.etag ?? '').replace(/^"|"$/g, '');
+        const receiptName = this.receiptName(subscription, blob.name, eTag);
+        if (this.done.has(receiptName)) continue;
+        const retry = this.pending.get(receiptName);
+        if (retry && Date.now() < retry.notBefore) continue;
+        const event = blobCreatedEvent(accountName, subscription.container, blob, container.getBlobClient(blob.name).url);
+        work.push(limit(() => this.deliver(subscription, event, receiptName)));
+      }
+    }
+    const results = await Promise.allSettled(work);
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  private async deliver(subscription: Subscription, event: BlobCreatedEvent, receiptName: string): Promise<void> {
+    const { registration } = subscription;
+    const receipt = this.receipts.getBlockBlobClient(receiptName);
+    let attempts = this.pending.get(receiptName)?.attempts;
+    if (attempts === undefined) {
+      attempts = 0;
+      try {
+        const existing = await receipt.getProperties();
+        if (existing.metadata?.['delivered'] === 'true' || existing.metadata?.['abandoned'] === 'true') {
+          this.done.add(receiptName);
+          return;
+        }
+        attempts = Number(existing.metadata?.['attempts'] ?? 0) || 0;
+        const notBefore = Number(existing.metadata?.['notbefore'] ?? 0) || 0;
+        if (Date.now() < notBefore) {
+          // A retry scheduled before a restart keeps its back-off.
+          this.pending.set(receiptName, { attempts, notBefore });
+          return;
+        }
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    }
+    const maxAttempts = this.options.retryDelaysMs.length + 1;
+    const blobPath = `${subscription.container}/${event.subject.split('/blobs/')[1] ?? ''}`;
+    const started = performance.now();
+    try {
+      await invokeRegistration(registration, {
+        inputData: [{ name: registration.triggerName, data: { json: JSON.stringify(event) } }, ...durableClientInputs(registration, this.options.endpoints())],
+        triggerMetadata: { Data: { json: JSON.stringify(event.data) } },
+        invocationId: randomUUID(),
+      });
+      this.options.log(`Executed 'Functions.${registration.name}' (Succeeded, ${event.eventType} for ${blobPath}, attempt ${attempts + 1}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
+      await this.writeReceipt(receipt, { delivered: 'true', attempts: String(attempts + 1), eventid: event.id });
+      this.pending.delete(receiptName);
+      this.done.add(receiptName);
+      return;
+    } catch (error) {
+      attempts++;
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.log(
+        `Executed 'Functions.${registration.name}' (Failed attempt ${attempts}/${maxAttempts}, ${event.eventType} for ${blobPath}, Duration=${(performance.now() - started).toFixed(0)}ms): ${message}`,
+      );
+      if (attempts >= maxAttempts) {
+        await this.writeReceipt(receipt, { abandoned: 'true', attempts: String(attempts), eventid: event.id });
+        this.pending.delete(receiptName);
+        this.done.add(receiptName);
+        this.options.log(`Event Grid stand-in: gave up delivering ${event.eventType} for ${blobPath} to '${registration.name}' after ${attempts} attempts (event ${event.id}); it will not be retried.`);
+        return;
+      }
+      const notBefore = Date.now() + this.options.retryDelaysMs[attempts - 1]!;
+      await this.writeReceipt(receipt, { attempts: String(attempts), notbefore: String(notBefore), eventid: event.id });
+      this.pending.set(receiptName, { attempts, notBefore });
+    }
+  }
+
+  private async writeReceipt(receipt: BlockBlobClient, metadata: Record<string, string>): Promise<void> {
+    await withStorageRetry('writing an Event Grid delivery receipt', () => receipt.upload('', 0, { metadata }));
+  }
+}
