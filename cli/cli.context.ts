@@ -3,6 +3,7 @@
  * outside effects (files, storage) — injected, so argument parsing is tested without a service.
  */
 import type { Command } from 'commander';
+import type { ProgressStream } from './job.progress.js';
 import { JobsClient } from './jobs.client.js';
 
 /** Exit codes, documented in cli/README.md. */
@@ -48,7 +49,7 @@ export interface CliEnvironment {
   /** A line on stderr. */
   err(text: string): void;
   /** Where progress bars or progress lines go. */
-  progressStream: NodeJS.WriteStream;
+  progressStream: ProgressStream;
   fetch?: typeof fetch;
   isLocalFile(path: string): boolean;
   upload(request: UploadRequest): Promise<void>;

@@ -8,6 +8,9 @@ import { formatTileCounts } from './cli.format.js';
 import type { JobView } from './jobs.api.js';
 import type { JobsClient, WaitOptions } from './jobs.client.js';
 
+/** A terminal (bars) or any other writable stream (a line per change). */
+export type ProgressStream = NodeJS.WritableStream & { isTTY?: boolean };
+
 export interface WatchedJob {
   id: string;
   /** Shown in front of the bar; the id when omitted. */
@@ -16,7 +19,7 @@ export interface WatchedJob {
 
 export interface WatchOptions extends Pick<WaitOptions, 'intervalMs' | 'timeoutMs' | 'signal'> {
   /** Where bars or lines go (stderr by default, so stdout keeps only the result). */
-  stream?: NodeJS.WriteStream;
+  stream?: ProgressStream;
 }
 
 function stageLabel(view: JobView): string {
