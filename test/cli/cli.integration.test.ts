@@ -1,0 +1,145 @@
+/**
+ * The built CLI (`node dist/cli/main.js`) against a running local host on its own Azurite:
+ * a local file uploaded and watched to its end, the job list, one job and its tiles as JSON,
+ * a failed job found by a bulk dry-run retry (which starts nothing), and an error answer shown
+ * with its problem detail and exit code.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { jobViewSchema, tileEntrySchema } from '../../cli/jobs.api.js';
+import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
+import { createFixtureDir, writeRgbUint8, writeTextAsTif, type FixtureDir } from '../support/fixtures.js';
+import { projectRoot, startLocalHost, type LocalHost } from '../support/local.host.js';
+
+const cliEntry = join(projectRoot, 'dist', 'cli', 'main.js');
+
+let azurite: RunningAzurite;
+let azuriteDir: string;
+let host: LocalHost;
+let fixtures: FixtureDir;
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as a user would, pointed at the test host through RASTER_INGEST_URL. */
+function raster(args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cliEntry, ...args],
+      { env: { ...process.env, RASTER_INGEST_URL: host.baseUrl, AzureWebJobsStorage: azurite.connectionString }, timeout: 180_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function parseJson<T>(schema: z.ZodType<T>, result: CliResult): T {
+  expect(result.stderr.includes('error:'), result.stderr).toBe(false);
+  return schema.parse(JSON.parse(result.stdout));
+}
+
+const submitted = z.looseObject({ source: z.string(), submitted: z.looseObject({ id: z.string() }), job: jobViewSchema.nullable() });
+
+beforeAll(async () => {
+  if (!existsSync(cliEntry)) throw new Error(`${cliEntry} is missing: run "npm run build" first`);
+  azuriteDir = mkdtempSync(join(tmpdir(), 'cli-azurite-'));
+  azurite = await startAzurite({ location: azuriteDir });
+  host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
+  fixtures = createFixtureDir('cli-');
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await azurite?.stop();
+  fixtures?.remove();
+  if (azuriteDir) rmSync(azuriteDir, { recursive: true, force: true });
+});
+
+describe('raster-ingest against a running local host', () => {
+  let jobId = '';
+  let tileTotal = 0;
+
+  it('uploads a local file, submits it and watches it to Completed', async () => {
+    const path = writeRgbUint8(fixtures.path, 600, 400, 'cli-rgb.tif');
+    const result = await raster(['submit', path, '--container', 'incoming', '--name', 'cli/cli-rgb.tif', '--collection', 'cli', '--option', 'tileSize=256', '--option', 'blockSize=256', '--watch']);
+    expect(result.code, result.stderr).toBe(0);
+    // Not a terminal: progress as one line per change on stderr, the outcome on stdout.
+    expect(result.stderr).toContain('Uploaded');
+    expect(result.stderr).toMatch(/cli-rgb\.tif: completed, tiles 6\/6 done/);
+    expect(result.stdout).toMatch(/incoming\/cli\/cli-rgb\.tif started job \(attempt 1\) ingest-/);
+    expect(result.stdout).toContain('status      Completed (completed)');
+    jobId = /started job \(attempt 1\) (ingest-\S+)/.exec(result.stdout)![1]!;
+    tileTotal = 6; // 600×400 in tiles of 256: 3 × 2
+  });
+
+  it('lists the job, shows it and its tiles as JSON', async () => {
+    expect(jobId).not.toBe('');
+    const listed = parseJson(z.looseObject({ jobs: z.array(jobViewSchema), continuationToken: z.string().nullable() }), await raster(['jobs', '--collection', 'cli', '--since', '1h', '--json']));
+    expect(listed.jobs.map((job) => job.id)).toEqual([jobId]);
+
+    const view = parseJson(jobViewSchema, await raster(['job', jobId, '--json']));
+    expect(view).toMatchObject({ id: jobId, status: 'Completed', collection: 'cli', tiles: { done: tileTotal, failed: 0, total: tileTotal } });
+
+    const ledger = parseJson(z.looseObject({ jobId: z.string(), tiles: z.array(tileEntrySchema) }), await raster(['tiles', jobId, '--json']));
+    expect(ledger.tiles).toHaveLength(tileTotal);
+    expect(ledger.tiles.map((tile) => tile.index)).toEqual([...Array(tileTotal).keys()]);
+    for (const tile of ledger.tiles) {
+      expect(tile).toMatchObject({ state: 'done', error: null });
+      expect(tile.attempts).toBeGreaterThanOrEqual(1);
+      expect(tile.bbox).not.toBeNull();
+      expect(tile.cogUrl).toMatch(/\/cogs\/cli\//);
+    }
+    // The text table has a header and one row per tile.
+    const table = await raster(['tiles', jobId]);
+    expect(table.stdout.trim().split('\n')).toHaveLength(tileTotal + 1);
+  });
+
+  it('exits 1 when a watched job fails, and a dry-run bulk retry lists it without starting anything', async () => {
+    const path = writeTextAsTif(fixtures.path, 'cli-notes.tif');
+    const failed = await raster(['submit', path, '--container', 'incoming', '--name', 'cli/bad/cli-notes.tif', '--collection', 'cli-bad', '--watch', '--json']);
+    expect(failed.code, failed.stderr).toBe(1);
+    const { job } = submitted.parse(JSON.parse(failed.stdout));
+    expect(job?.status).toBe('Failed');
+    expect(job?.errors[0]?.code).toMatch(/INVALID_INPUT|UNSUPPORTED_FORMAT/);
+
+    const dryRun = parseJson(
+      z.looseObject({ dryRun: z.literal(true), jobs: z.array(z.looseObject({ id: z.string(), errorCodes: z.array(z.string()), retriedAs: z.string().nullable() })) }),
+      await raster(['retry', '--failed', '--since', '1h', '--collection', 'cli-bad', '--dry-run', '--json']),
+    );
+    expect(dryRun.jobs.map((entry) => entry.id)).toEqual([job!.id]);
+    expect(dryRun.jobs[0]!.retriedAs).toBeNull();
+    expect(dryRun.jobs[0]!.errorCodes).toContain(job!.errors[0]!.code);
+    // Nothing was started: the collection still has the one failed job.
+    const after = parseJson(z.looseObject({ jobs: z.array(jobViewSchema) }), await raster(['jobs', '--collection', 'cli-bad', '--json']));
+    expect(after.jobs.map((entry) => [entry.id, entry.status])).toEqual([[job!.id, 'Failed']]);
+
+    const text = await raster(['retry', '--failed', '--since', '1h', '--collection', 'cli-bad', '--dry-run']);
+    expect(text.stdout).toContain('1 job would be retried (dry run: nothing was started).');
+  });
+
+  it('shows an error answer with its problem detail and exit code 3', async () => {
+    const unknown = await raster(['job', 'ingest-00000000000000000000000000000000']);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/^error: GET \/api\/jobs\/ingest-0+ answered 404 Job not found\n {2}No job has id/);
+    // A completed job has nothing to retry.
+    const completed = await raster(['retry', jobId]);
+    expect(completed.code, completed.stdout).toBe(3);
+    expect(completed.stderr).toMatch(/answered 409/);
+  });
+
+  it('reports a service that is not there with exit code 4', async () => {
+    const result = await raster(['--url', 'http://127.0.0.1:9', 'jobs']);
+    expect(result.code).toBe(4);
+    expect(result.stderr).toBe('error: cannot reach http://127.0.0.1:9: ECONNREFUSED\n');
+  });
+});
