@@ -29,12 +29,12 @@ export function collectOptionPair(pair: string, previous: Record<string, string 
   return { ...previous, [key]: value };
 }
 
-/** `--since`: a span back from now (`30m`, `12h`, `1d`) or an ISO 8601 time; passed to the service as written. */
+/** `--since`: an age (`30m`, `12h`, `1d`, `2w`) or an ISO 8601 time; passed to the service as written. */
 export function parseSince(value: string): string {
   const trimmed = value.trim();
-  if (/^\d+[mhd]$/.test(trimmed)) return trimmed;
+  if (/^\d+[mhdw]$/.test(trimmed)) return trimmed;
   if (/^\d{4}-\d{2}-\d{2}/.test(trimmed) && !Number.isNaN(Date.parse(trimmed))) return trimmed;
-  throw new CliUsageError(`--since takes a span such as 30m, 12h or 1d, or an ISO time such as 2026-11-30T08:00:00Z (got "${value}")`);
+  throw new CliUsageError(`--since takes an age such as 30m, 12h, 1d or 2w, or an ISO time such as 2026-11-30T08:00:00Z (got "${value}")`);
 }
 
 export function parsePositiveInteger(value: string, option: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -44,7 +44,7 @@ export function parsePositiveInteger(value: string, option: string, max = Number
 }
 
 /** `Failed,Running` → `['Failed', 'Running']`; runtime statuses are matched case-insensitively and spelled as the service does. */
-export const jobStatuses = ['Pending', 'Running', 'Completed', 'Failed', 'Terminated', 'Suspended'] as const;
+export const jobStatuses = ['Pending', 'Running', 'Completed', 'Failed', 'Terminated'] as const;
 
 export function parseStatusList(value: string): string[] {
   return value

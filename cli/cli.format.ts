@@ -89,14 +89,17 @@ export function formatTileTable(tiles: readonly TileEntry[]): string {
 export function formatBulkRetry(jobs: readonly BulkRetryJob[], dryRun: boolean): string {
   if (jobs.length === 0) return dryRun ? 'No job would be retried.' : 'No job was retried.';
   const table = formatTable(
-    dryRun ? ['JOB', 'ERROR CODES', 'SOURCE'] : ['JOB', 'RETRIED AS', 'ERROR CODES', 'SOURCE'],
+    dryRun ? ['JOB', 'ERROR CODES', 'SOURCE'] : ['JOB', 'OUTCOME', 'RETRIED AS', 'ERROR CODES', 'SOURCE'],
     jobs.map((job) => {
       const codes = job.errorCodes.join(',') || '-';
-      return dryRun ? [job.id, codes, job.source ?? '-'] : [job.id, job.retriedAs ?? '-', codes, job.source ?? '-'];
+      return dryRun ? [job.id, codes, job.source ?? '-'] : [job.id, job.outcome ?? '-', job.retriedAs ?? '-', codes, job.source ?? '-'];
     }),
   );
-  const count = `${jobs.length} job${jobs.length === 1 ? '' : 's'}`;
-  return `${table}\n\n${dryRun ? `${count} would be retried (dry run: nothing was started).` : `${count} retried.`}`;
+  const plural = (count: number): string => `${count} job${count === 1 ? '' : 's'}`;
+  if (dryRun) return `${table}\n\n${plural(jobs.length)} would be retried (dry run: nothing was started).`;
+  // Without an outcome (an older service), every listed job counts as retried.
+  const started = jobs.filter((job) => (job.outcome ?? 'started') === 'started').length;
+  return `${table}\n\n${plural(started)} retried${started < jobs.length ? `, ${jobs.length - started} not (see OUTCOME)` : ''}.`;
 }
 
 /** An error answer for a person: the problem's title and detail, and the fields at fault. */

@@ -97,12 +97,28 @@ export const submitAnswerSchema = z.union([
 ]);
 export type SubmitAnswer = z.infer<typeof submitAnswerSchema>;
 
-export const retryAnswerSchema = z.looseObject({ id: z.string(), previousAttempt: z.string(), statusQueryGetUri: z.string(), retriedTiles: z.number() });
+export const retryAnswerSchema = z.looseObject({
+  id: z.string(),
+  previousAttempt: z.string(),
+  statusQueryGetUri: z.string(),
+  retriedTiles: z.number(),
+  /** Tiles the earlier attempt made, taken as they are. */
+  reusedTiles: z.number().optional(),
+});
 export type RetryAnswer = z.infer<typeof retryAnswerSchema>;
 
 export const bulkRetryPageSchema = z.looseObject({
   dryRun: z.boolean(),
-  jobs: z.array(z.looseObject({ id: z.string(), source: z.string().nullable(), errorCodes: z.array(z.string()), retriedAs: z.string().nullable() })),
+  jobs: z.array(
+    z.looseObject({
+      id: z.string(),
+      source: z.string().nullable(),
+      errorCodes: z.array(z.string()),
+      retriedAs: z.string().nullable(),
+      /** `started`, `running`, `completed`, `superseded`, ... (`dry-run` in a dry run). */
+      outcome: z.string().optional(),
+    }),
+  ),
   continuationToken: z.string().nullable(),
 });
 export type BulkRetryPage = z.infer<typeof bulkRetryPageSchema>;

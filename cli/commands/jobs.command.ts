@@ -28,9 +28,9 @@ export function readJobFilter(options: { status?: string; collection?: string; s
 export function jobsCommand(run: CliRun): Command {
   return new Command('jobs')
     .description('List jobs, newest first')
-    .option('--status <list>', 'comma list: Pending, Running, Completed, Failed, Terminated, Suspended')
+    .option('--status <list>', 'comma list: Pending, Running, Completed, Failed, Terminated')
     .option('--collection <id>', 'only jobs of this STAC collection')
-    .option('--since <span|time>', 'only jobs created since: 30m, 12h, 1d or an ISO time')
+    .option('--since <span|time>', 'only jobs created since: 30m, 12h, 1d, 2w or an ISO time')
     .option('--error-code <code>', 'only jobs with a failure of this code, e.g. TRANSIENT_STORAGE')
     .option('--top <n>', 'jobs per page (1-500)', '50')
     .option('--all', 'follow every page, not just the first')

@@ -8,7 +8,7 @@ import { CliUsageError, parsePositiveInteger } from '../cli.args.js';
 import { createClient, exitCodes, globalOptions, printJson, type CliRun } from '../cli.context.js';
 import { formatBulkRetry, formatJobDetail } from '../cli.format.js';
 import { watchJobs } from '../job.progress.js';
-import type { BulkRetryJob } from '../jobs.api.js';
+import type { BulkRetryJob, RetryAnswer } from '../jobs.api.js';
 import { readJobFilter } from './jobs.command.js';
 
 interface RetryOptions {
@@ -22,6 +22,11 @@ interface RetryOptions {
   watch?: boolean;
 }
 
+function describeRetry(answer: RetryAnswer): string {
+  const reused = answer.reusedTiles ? `; ${answer.reusedTiles} done tile${answer.reusedTiles === 1 ? '' : 's'} kept as they are` : '';
+  return `Retrying ${answer.retriedTiles} failed tile${answer.retriedTiles === 1 ? '' : 's'} of ${answer.previousAttempt} as ${answer.id}${reused}`;
+}
+
 export function retryCommand(run: CliRun): Command {
   return new Command('retry')
     .description('Re-run only the failed tiles: of one job (<id>), or of every failed job a filter matches (--failed)')
@@ -29,7 +34,7 @@ export function retryCommand(run: CliRun): Command {
     .option('--failed', 'bulk: every job the filter matches (default status Failed)')
     .option('--status <list>', 'bulk: statuses to match (default Failed)')
     .option('--collection <id>', 'bulk: only jobs of this collection')
-    .option('--since <span|time>', 'bulk: only jobs created since: 30m, 12h, 1d or an ISO time')
+    .option('--since <span|time>', 'bulk: only jobs created since: 30m, 12h, 1d, 2w or an ISO time')
     .option('--error-code <code>', 'bulk: only jobs with a failure of this code')
     .option('--dry-run', 'bulk: list what would be retried, start nothing')
     .option('--top <n>', 'bulk: jobs per server page (1-500)', '100')
@@ -47,10 +52,10 @@ export function retryCommand(run: CliRun): Command {
         const answer = await client.retry(id);
         if (!options.watch) {
           if (global.json) printJson(run, answer);
-          else run.environment.out(`Retrying ${answer.retriedTiles} failed tile${answer.retriedTiles === 1 ? '' : 's'} of ${answer.previousAttempt} as ${answer.id}`);
+          else run.environment.out(describeRetry(answer));
           return;
         }
-        if (!global.json) run.environment.out(`Retrying ${answer.retriedTiles} failed tile(s) of ${answer.previousAttempt} as ${answer.id}`);
+        if (!global.json) run.environment.out(describeRetry(answer));
         const [view] = await watchJobs(client, [{ id: answer.id }], { intervalMs: run.environment.pollIntervalMs, stream: run.environment.progressStream });
         if (view && view.status !== 'Completed') run.exitCode = exitCodes.jobFailed;
         if (global.json) printJson(run, { retry: answer, job: view });

@@ -1,6 +1,6 @@
-/** `raster-ingest tiles <id>`: the job's tile ledger, every page, optionally only tiles in one state. */
+/** `raster-ingest tiles <id>`: the job's tile ledger (every page), optionally only the tiles in one state. */
 import { Command } from 'commander';
-import { CliUsageError, parsePositiveInteger } from '../cli.args.js';
+import { CliUsageError } from '../cli.args.js';
 import { createClient, globalOptions, printJson, type CliRun } from '../cli.context.js';
 import { formatTileTable } from '../cli.format.js';
 import { tileStates, type TileState } from '../jobs.api.js';
@@ -16,12 +16,10 @@ export function tilesCommand(run: CliRun): Command {
     .description("List a job's tiles: state, attempts, duration, error")
     .argument('<id>', 'the job id (ingest-...)')
     .option('--state <state>', `only tiles in this state: ${tileStates.join(', ')}`)
-    .option('--top <n>', 'tiles per request (the command reads every page)', '500')
-    .action(async (id: string, options: { state?: string; top: string }, command: Command) => {
+    .action(async (id: string, options: { state?: string }, command: Command) => {
       const global = globalOptions(command, run);
       const state = options.state === undefined ? undefined : parseTileState(options.state);
-      const top = parsePositiveInteger(options.top, '--top', 5000);
-      const tiles = (await createClient(run, global).allTiles(id, top)).filter((tile) => state === undefined || tile.state === state);
+      const tiles = (await createClient(run, global).allTiles(id)).filter((tile) => state === undefined || tile.state === state);
       if (global.json) printJson(run, { jobId: id, tiles });
       else run.environment.out(formatTileTable(tiles));
     });

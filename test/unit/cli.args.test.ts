@@ -14,6 +14,7 @@ describe('CLI option values', () => {
   it('takes --since as a span or an ISO time, and names a bad one', () => {
     expect(parseSince('1d')).toBe('1d');
     expect(parseSince('30m')).toBe('30m');
+    expect(parseSince('2w')).toBe('2w');
     expect(parseSince('2026-11-30T08:00:00Z')).toBe('2026-11-30T08:00:00Z');
     expect(() => parseSince('yesterday')).toThrow(/"yesterday"/);
     expect(() => parseSince('2026-13-45')).toThrow(CliUsageError);

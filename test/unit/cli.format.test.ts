@@ -35,7 +35,7 @@ describe('CLI text output', () => {
   it('says what a bulk retry did, or would do', () => {
     const jobs = [{ id: 'ingest-1', source: 'incoming/a.tif', errorCodes: ['TIMEOUT', 'STORAGE_REFUSED'], retriedAs: null }];
     expect(formatBulkRetry(jobs, true)).toMatch(/ingest-1\s+TIMEOUT,STORAGE_REFUSED\s+incoming\/a.tif\n\n1 job would be retried \(dry run: nothing was started\)\./);
-    expect(formatBulkRetry([{ ...jobs[0]!, retriedAs: 'ingest-1-a2' }], false)).toMatch(/ingest-1\s+ingest-1-a2/);
+    expect(formatBulkRetry([{ ...jobs[0]!, retriedAs: 'ingest-1-a2', outcome: 'started' }, { ...jobs[0]!, id: 'ingest-2', retriedAs: null, outcome: 'running' }], false)).toMatch(/ingest-1\s+started\s+ingest-1-a2[^]*ingest-2\s+running\s+-[^]*\n\n1 job retried, 1 not \(see OUTCOME\)\.$/);
     expect(formatBulkRetry([], true)).toBe('No job would be retried.');
   });
 

@@ -129,8 +129,8 @@ describe('raster-ingest command line', () => {
   });
 
   it('retries one job, or every failed job of a filter page by page, with --dry-run', async () => {
-    const one = await cli(['retry', 'ingest-1'], [route('POST', '/api/jobs/ingest-1/retry', () => json(202, { id: 'ingest-1-a2', previousAttempt: 'ingest-1', statusQueryGetUri: 'http://h/api/jobs/ingest-1-a2', retriedTiles: 2 }))]);
-    expect(one.out).toBe('Retrying 2 failed tiles of ingest-1 as ingest-1-a2');
+    const one = await cli(['retry', 'ingest-1'], [route('POST', '/api/jobs/ingest-1/retry', () => json(202, { id: 'ingest-1-a2', previousAttempt: 'ingest-1', statusQueryGetUri: 'http://h/api/jobs/ingest-1-a2', retriedTiles: 2, reusedTiles: 5 }))]);
+    expect(one.out).toBe('Retrying 2 failed tiles of ingest-1 as ingest-1-a2; 5 done tiles kept as they are');
 
     const bulk = await cli(['retry', '--failed', '--since', '1d', '--error-code', 'STORAGE_REFUSED', '--dry-run', '--json'], [
       route('POST', '/api/jobs/retry', (request) => {
