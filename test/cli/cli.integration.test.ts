@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { jobViewSchema, tileEntrySchema } from '../../cli/jobs.api.js';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import { createFixtureDir, writeRgbUint8, writeTextAsTif, type FixtureDir } from '../support/fixtures.js';
-import { projectRoot, startLocalHost, type LocalHost } from '../support/local.host.js';
+import { freePort, projectRoot, startLocalHost, type LocalHost } from '../support/local.host.js';
 
 const cliEntry = join(projectRoot, 'dist', 'cli', 'main.js');
 
@@ -138,8 +138,10 @@ describe('raster-ingest against a running local host', () => {
   });
 
   it('reports a service that is not there with exit code 4', async () => {
-    const result = await raster(['--url', 'http://127.0.0.1:9', 'jobs']);
+    // A port nothing listens on (fetch refuses well-known ports such as 9 outright).
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const result = await raster(['--url', closed, 'jobs']);
     expect(result.code).toBe(4);
-    expect(result.stderr).toBe('error: cannot reach http://127.0.0.1:9: ECONNREFUSED\n');
+    expect(result.stderr).toBe(`error: cannot reach ${closed}: ECONNREFUSED\n`);
   });
 });
