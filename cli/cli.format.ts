@@ -62,9 +62,12 @@ export function formatJobDetail(job: JobView): string {
     lines.push(`  errors      ${job.errorCount}${job.errorCount > job.errors.length ? ` (first ${job.errors.length} shown)` : ''}`);
     for (const failure of job.errors) lines.push(`    ${failure.code}${failure.itemId ? ` ${failure.itemId}` : ''}: ${failure.message}`);
   }
-  if (job.output) {
-    const { output } = job;
-    lines.push(`  output      ${output.tiles.length} COG tiles, ${formatBytes(output.bytesIn)} in, ${formatBytes(output.bytesOut)} out${'partial' in output && output.partial ? ' (partial)' : ''}`);
+  const { output } = job;
+  if (output && 'partial' in output) {
+    lines.push(`  output      partial: ${output.tiles.length} COG tiles made (${formatBytes(output.bytesOut)}), ${output.failedTiles.length} failed`);
+    for (const failure of output.failedTiles) lines.push(`    ${failure.code}${failure.itemId ? ` ${failure.itemId}` : ''}: ${failure.message}`);
+  } else if (output) {
+    lines.push(`  output      ${output.tiles.length} COG tiles, ${formatBytes(output.bytesIn)} in, ${formatBytes(output.bytesOut)} out`);
     lines.push(`  collection  ${output.collection.collectionUrl} (${output.collection.itemCount} items)`);
   }
   if (job.status === 'Failed') lines.push(`\nRe-run only its failed tiles: raster-ingest retry ${job.id}`);

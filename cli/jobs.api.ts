@@ -8,9 +8,11 @@
  */
 import { z } from 'zod';
 import type { JobView } from '../src/jobs/job.view.js';
+import type { TileEntry, TileLedgerPage } from '../src/jobs/tile.ledger.js';
 import { failureCodes, type FailureCode } from '../src/pipeline/failure.js';
 
 export type { JobView } from '../src/jobs/job.view.js';
+export type { TileEntry, TileState } from '../src/jobs/tile.ledger.js';
 export type { FailureCode } from '../src/pipeline/failure.js';
 export { failureCodes } from '../src/pipeline/failure.js';
 
@@ -19,13 +21,14 @@ export const finishedStatuses: ReadonlySet<string> = new Set(['Completed', 'Fail
 
 export const jobStages = ['pending', 'validating', 'creating-cogs', 'finalizing', 'completed', 'failed'] as const;
 export const tileStates = ['pending', 'creating-cog', 'registering', 'done', 'failed', 'queued', 'running'] as const;
-export type TileState = (typeof tileStates)[number];
 
 const failureCodeSchema = z.enum(failureCodes);
 const jobFailureSchema = z.looseObject({ code: failureCodeSchema, message: z.string(), itemId: z.string().optional() });
 const bboxSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 
-const outputSchema = z.looseObject({
+const outputTileSchema = z.looseObject({ itemId: z.string(), cogUrl: z.string(), itemUrl: z.string(), cogBytes: z.number() });
+
+const completedOutputSchema = z.looseObject({
   collection: z.looseObject({
     collectionId: z.string(),
     collectionUrl: z.string(),
@@ -34,12 +37,18 @@ const outputSchema = z.looseObject({
     replacedItems: z.number(),
     superseded: z.boolean(),
   }),
-  tiles: z.array(z.looseObject({ itemId: z.string(), cogUrl: z.string(), itemUrl: z.string(), cogBytes: z.number() })),
+  tiles: z.array(outputTileSchema),
   bytesIn: z.number(),
   bytesOut: z.number(),
-  /** Set on a failed job's output: the items that succeeded, and the tiles that did not. */
-  partial: z.literal(true).optional(),
-  failedTiles: z.array(jobFailureSchema).optional(),
+});
+
+/** A failed job's output: the tiles it made, and every tile that failed with its code. */
+const partialOutputSchema = z.looseObject({
+  partial: z.literal(true),
+  tiles: z.array(outputTileSchema),
+  failedTiles: z.array(jobFailureSchema),
+  bytesIn: z.number(),
+  bytesOut: z.number(),
 });
 
 export const jobViewSchema: z.ZodType<JobView> = z.looseObject({
@@ -55,12 +64,12 @@ export const jobViewSchema: z.ZodType<JobView> = z.looseObject({
   errorCount: z.number(),
   attempt: z.number(),
   previousAttempt: z.string().nullable(),
-  output: outputSchema.nullable(),
+  output: z.union([partialOutputSchema, completedOutputSchema]).nullable(),
   createdTime: z.string(),
   lastUpdatedTime: z.string(),
 });
 
-export const tileEntrySchema = z.looseObject({
+export const tileEntrySchema: z.ZodType<TileEntry> = z.looseObject({
   index: z.number(),
   itemId: z.string(),
   row: z.number(),
@@ -76,19 +85,20 @@ export const tileEntrySchema = z.looseObject({
   error: z.looseObject({ code: failureCodeSchema, message: z.string() }).nullable(),
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
+  /** Taken from the previous attempt rather than made again. */
+  reused: z.boolean(),
   cogUrl: z.string().nullable(),
   itemUrl: z.string().nullable(),
   thumbnailUrl: z.string().nullable(),
   cogHref: z.string().nullable(),
   thumbnailHref: z.string().nullable(),
 });
-export type TileEntry = z.infer<typeof tileEntrySchema>;
 
 export const jobPageSchema = z.looseObject({ jobs: z.array(jobViewSchema), continuationToken: z.string().nullable() });
 export type JobPage = z.infer<typeof jobPageSchema>;
 
-export const tilePageSchema = z.looseObject({ jobId: z.string(), tiles: z.array(tileEntrySchema), continuationToken: z.string().nullable() });
-export type TilePage = z.infer<typeof tilePageSchema>;
+export const tilePageSchema: z.ZodType<TileLedgerPage> = z.looseObject({ jobId: z.string(), total: z.number(), tiles: z.array(tileEntrySchema), continuationToken: z.string().nullable() });
+export type TilePage = TileLedgerPage;
 
 /** `202`: a new job (or attempt) started; `200`: the same upload with the same options already has a job. */
 export const submitAnswerSchema = z.union([

@@ -1,4 +1,4 @@
-// Raster ingestion on Azure: a Durable Functions app (Flex Consumption, Linux, Node.js 20) that turns
+// Raster ingestion on Azure: a Durable Functions app (Flex Consumption, Linux, Node.js 22) that turns
 // uploads into Cloud Optimized GeoTIFFs and a static STAC catalog, with identity-based access to
 // every data plane. Deployed into one resource group by `azd up` (azure.yaml) or by
 // `az deployment group create` (docs/deploy.md).
@@ -15,6 +15,14 @@ param location string = ''
 @description('Object id of the person deploying (azd sets AZURE_PRINCIPAL_ID): granted blob data access to upload rasters and read results. Empty grants nothing.')
 param principalId string = ''
 
+@description('Kind of principal principalId is: User (azd up from a laptop) or ServicePrincipal (CI with OIDC sets AZURE_PRINCIPAL_TYPE).')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
 @description('Opt-in: make the cogs and stac containers anonymously readable (blobs, not listings) so STAC clients can open the catalog without credentials.')
 param publicReadAccess bool = false
 
@@ -30,8 +38,11 @@ param maxDimension int = 200000
 param tileSize int = 4096
 
 @description('Memory (MB) of each Flex Consumption instance: 512, 2048 or 4096.')
-@minValue(512)
-@maxValue(4096)
+@allowed([
+  512
+  2048
+  4096
+])
 param instanceMemoryMB int = 4096
 
 @description('Upper bound of Flex Consumption instances.')
@@ -39,17 +50,61 @@ param instanceMemoryMB int = 4096
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Always-ready instances for the durable group (orchestrators, activities, entities): 0 scales to zero; 1 removes cold starts but bills around the clock.')
+@description('Always-ready instances for the durable group (orchestrators, activities, entities). Microsoft recommends 1 for Durable Functions on Flex; it bills around the clock. 0 scales to zero.')
 @minValue(0)
 @maxValue(10)
-param alwaysReadyDurableInstances int = 0
+param alwaysReadyDurableInstances int = 1
 
-@description('Service Bus tier: Basic (queues only, no base charge) or Standard.')
+@description('Service Bus tier: Basic (queues only, no base charge), Standard, or Premium (needed for a private endpoint with networkIsolation).')
 @allowed([
   'Basic'
   'Standard'
+  'Premium'
 ])
 param serviceBusSku string = 'Basic'
+
+@description('Durable Functions backend: AzureStorage (default) or DurableTaskScheduler (managed; Microsoft\'s recommendation on Flex Consumption). Switching starts with an empty task hub.')
+@allowed([
+  'AzureStorage'
+  'DurableTaskScheduler'
+])
+param durableBackend string = 'AzureStorage'
+
+@description('Durable Task Scheduler billing: Consumption (per action) or Dedicated (reserved capacity unit).')
+@allowed([
+  'Consumption'
+  'Dedicated'
+])
+param durableTaskSchedulerSku string = 'Consumption'
+
+@description('AzureStorage backend only: keep Durable state in a storage account of its own, so heavy orchestration traffic does not share request limits with uploads and COGs.')
+param separateDurableStorage bool = false
+
+@description('Comma list of containers a job may read its source from (INGEST_SOURCE_CONTAINERS). Each is provisioned.')
+param sourceContainers string = 'uploads'
+
+@description('Days a finished orchestration instance is kept before the retention timer purges it (DURABLE_RETENTION_DAYS).')
+@minValue(1)
+param retentionDays int = 30
+
+@description('STAC API landing page (STAC_API_URL); empty writes the static catalog only. A provision sets every app setting from parameters, so set it here, not in the portal.')
+param stacApiUrl string = ''
+
+@description('Entra ID scope of the STAC API token (STAC_API_SCOPE).')
+param stacApiScope string = ''
+
+@description('api-version sent to the STAC API (STAC_API_VERSION).')
+param stacApiVersion string = ''
+
+@description('E-mail address for the alerts\' action group; empty creates the alerts without a receiver.')
+param alertEmail string = ''
+
+@description('Alert when more orchestrations than this fail within 15 minutes.')
+@minValue(0)
+param failedOrchestrationsThreshold int = 0
+
+@description('Network isolation: VNet integration for the app, private endpoints for storage (and Service Bus on Premium), public network access off on them.')
+param networkIsolation bool = false
 
 var region = empty(location) ? resourceGroup().location : location
 var abbrs = loadJsonContent('abbreviations.json')
@@ -65,7 +120,15 @@ var containerNames = {
   cogs: 'cogs'
   stac: 'stac'
 }
+// Every container a job may read from exists (INGEST_SOURCE_CONTAINERS); uploads always does.
+var sourceContainerNames = filter(map(split(sourceContainers, ','), container => trim(container)), container => !empty(container))
 var largeRasterQueueName = 'large-rasters'
+// extensions.durableTask.hubName of host.json: the Durable Task Scheduler task hub must carry the
+// same name (test/infra checks it).
+var taskHubName = 'RasterIngestHub'
+var useScheduler = durableBackend == 'DurableTaskScheduler'
+var useDurableStorage = separateDurableStorage && !useScheduler
+var serviceBusPrivate = networkIsolation && serviceBusSku == 'Premium'
 // Blob Created events that Event Grid could not deliver (app down for a day) land here instead of being dropped.
 var deadLetterContainerName = 'eventgrid-deadletter'
 var blobTriggerFunctionName = 'ingestUpload'
@@ -92,11 +155,14 @@ module storage 'modules/storage.bicep' = {
     name: '${abbrs.storageStorageAccounts}${resourceToken}'
     location: region
     tags: tags
-    appContainerNames: [
-      containerNames.uploads
-      containerNames.cogs
-      containerNames.stac
-    ]
+    appContainerNames: union(
+      [
+        containerNames.uploads
+        containerNames.cogs
+        containerNames.stac
+      ],
+      sourceContainerNames
+    )
     publicContainerNames: [
       containerNames.cogs
       containerNames.stac
@@ -104,6 +170,29 @@ module storage 'modules/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
     publicReadAccess: publicReadAccess
+    networkIsolation: networkIsolation
+  }
+}
+
+module durableStorage 'modules/durable-storage.bicep' = if (useDurableStorage) {
+  name: 'durable-storage'
+  params: {
+    name: '${abbrs.storageStorageAccounts}dt${take(resourceToken, 20)}'
+    location: region
+    tags: tags
+    networkIsolation: networkIsolation
+  }
+}
+
+module scheduler 'modules/durable-task-scheduler.bicep' = if (useScheduler) {
+  name: 'durable-task-scheduler'
+  params: {
+    name: '${abbrs.durableTaskSchedulers}${resourceToken}'
+    location: region
+    tags: tags
+    taskHubName: taskHubName
+    sku: durableTaskSchedulerSku
+    appPrincipalId: appIdentity.properties.principalId
   }
 }
 
@@ -125,6 +214,48 @@ module serviceBus 'modules/service-bus.bicep' = {
     tags: tags
     queueName: largeRasterQueueName
     sku: serviceBusSku
+    disablePublicNetworkAccess: serviceBusPrivate
+  }
+}
+
+// Private endpoints per storage sub-resource (blob, queue, table), for each account, and for Service Bus on Premium.
+var storageSubresources = [
+  'blob'
+  'queue'
+  'table'
+]
+var storagePrivateEndpoints = map(storageSubresources, subresource => {
+  name: '${abbrs.networkPrivateEndpoints}${subresource}-${resourceToken}'
+  resourceId: storage.outputs.id
+  groupId: subresource
+  dnsZone: 'privatelink.${subresource}.${environment().suffixes.storage}'
+})
+var durableStoragePrivateEndpoints = useDurableStorage
+  ? map(storageSubresources, subresource => {
+      name: '${abbrs.networkPrivateEndpoints}durable-${subresource}-${resourceToken}'
+      resourceId: durableStorage!.outputs.id
+      groupId: subresource
+      dnsZone: 'privatelink.${subresource}.${environment().suffixes.storage}'
+    })
+  : []
+var serviceBusPrivateEndpoints = serviceBusPrivate
+  ? [
+      {
+        name: '${abbrs.networkPrivateEndpoints}servicebus-${resourceToken}'
+        resourceId: serviceBus.outputs.id
+        groupId: 'namespace'
+        dnsZone: 'privatelink.servicebus.windows.net'
+      }
+    ]
+  : []
+
+module network 'modules/network.bicep' = if (networkIsolation) {
+  name: 'network'
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: region
+    tags: tags
+    privateEndpoints: concat(storagePrivateEndpoints, durableStoragePrivateEndpoints, serviceBusPrivateEndpoints)
   }
 }
 
@@ -138,6 +269,9 @@ module roles 'modules/role-assignments.bicep' = {
     serviceBusNamespaceName: serviceBus.outputs.name
     serviceBusQueueName: serviceBus.outputs.queueName
     userPrincipalId: principalId
+    userPrincipalType: principalType
+    separateDurableStorage: useDurableStorage
+    durableStorageAccountName: useDurableStorage ? durableStorage!.outputs.name : ''
     eventsPrincipalId: eventsIdentity.properties.principalId
     deadLetterContainerName: deadLetterContainerName
   }
@@ -165,6 +299,21 @@ module functionApp 'modules/function-app.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     alwaysReadyDurableInstances: alwaysReadyDurableInstances
+    sourceContainers: join(sourceContainerNames, ',')
+    retentionDays: retentionDays
+    stacApiUrl: stacApiUrl
+    stacApiScope: stacApiScope
+    stacApiVersion: stacApiVersion
+    durableBackend: durableBackend
+    durableTaskSchedulerEndpoint: useScheduler ? scheduler!.outputs.endpoint : ''
+    durableStorageEndpoints: useDurableStorage
+      ? {
+          blob: durableStorage!.outputs.blobEndpoint
+          queue: durableStorage!.outputs.queueEndpoint
+          table: durableStorage!.outputs.tableEndpoint
+        }
+      : null
+    virtualNetworkSubnetId: networkIsolation ? network!.outputs.appSubnetId : ''
   }
   dependsOn: [
     roles
@@ -191,6 +340,22 @@ module eventGrid 'modules/event-grid.bicep' = {
   ]
 }
 
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    actionGroupName: '${abbrs.insightsActionGroups}${resourceToken}'
+    location: region
+    tags: tags
+    alertEmail: alertEmail
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    storageAccountIds: useDurableStorage ? [storage.outputs.id, durableStorage!.outputs.id] : [storage.outputs.id]
+    systemTopicId: eventGrid.outputs.systemTopicId
+    serviceBusNamespaceId: serviceBus.outputs.id
+    serviceBusQueueName: serviceBus.outputs.queueName
+    failedOrchestrationsThreshold: failedOrchestrationsThreshold
+  }
+}
+
 output AZURE_LOCATION string = region
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
@@ -207,4 +372,6 @@ output SERVICE_BUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output SERVICE_BUS_QUEUE_NAME string = serviceBus.outputs.queueName
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.systemTopicName
 output BLOB_EVENTS_SUBSCRIBED bool = eventGrid.outputs.subscriptionCreated
+output DURABLE_BACKEND string = durableBackend
+output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler!.outputs.endpoint : ''
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.applicationInsightsConnectionString

@@ -1,16 +1,39 @@
 // Parameters for `azd up` / `azd provision` (azd fills these from its environment) and for
 // `az deployment group create --parameters infra/main.bicepparam` (export the variables first).
+// Every app setting comes from here: set values with `azd env set NAME value`, not in the portal,
+// because each provision replaces the app settings (docs/deploy.md).
 using 'main.bicep'
+
+// An empty variable (e.g. an unset GitHub repository variable passed as '') means the default.
+var principalTypeSetting = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', '')
+var serviceBusSkuSetting = readEnvironmentVariable('SERVICE_BUS_SKU', '')
+var durableBackendSetting = readEnvironmentVariable('DURABLE_BACKEND', '')
+var durableTaskSchedulerSkuSetting = readEnvironmentVariable('DURABLE_TASK_SCHEDULER_SKU', '')
 
 param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'raster-ingest')
 // Empty: the resource group's region.
 param location = readEnvironmentVariable('AZURE_LOCATION', '')
 param principalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+// ServicePrincipal when CI deploys: .github/workflows/azure-dev.yml sets AZURE_PRINCIPAL_TYPE.
+param principalType = empty(principalTypeSetting) ? 'User' : principalTypeSetting
 param publicReadAccess = toLower(readEnvironmentVariable('PUBLIC_READ_ACCESS', 'false')) == 'true'
 param subscribeBlobEvents = toLower(readEnvironmentVariable('SUBSCRIBE_BLOB_EVENTS', 'false')) == 'true'
 param maxDimension = int(readEnvironmentVariable('INGEST_MAX_DIMENSION', '200000'))
 param tileSize = int(readEnvironmentVariable('INGEST_TILE_SIZE', '4096'))
-param instanceMemoryMB = int(readEnvironmentVariable('FLEX_INSTANCE_MEMORY_MB', '4096'))
+param sourceContainers = readEnvironmentVariable('INGEST_SOURCE_CONTAINERS', 'uploads')
+param retentionDays = int(readEnvironmentVariable('DURABLE_RETENTION_DAYS', '30'))
+param stacApiUrl = readEnvironmentVariable('STAC_API_URL', '')
+param stacApiScope = readEnvironmentVariable('STAC_API_SCOPE', '')
+param stacApiVersion = readEnvironmentVariable('STAC_API_VERSION', '')
+// any(): a number read from the environment can't be typed as 512 | 2048 | 4096 here; ARM checks
+// the template's allowed values when the deployment starts and rejects any other size.
+param instanceMemoryMB = any(int(readEnvironmentVariable('FLEX_INSTANCE_MEMORY_MB', '4096')))
 param maximumInstanceCount = int(readEnvironmentVariable('FLEX_MAXIMUM_INSTANCE_COUNT', '40'))
-param alwaysReadyDurableInstances = int(readEnvironmentVariable('FLEX_ALWAYS_READY_DURABLE', '0'))
-param serviceBusSku = readEnvironmentVariable('SERVICE_BUS_SKU', 'Basic')
+param alwaysReadyDurableInstances = int(readEnvironmentVariable('FLEX_ALWAYS_READY_DURABLE', '1'))
+param serviceBusSku = empty(serviceBusSkuSetting) ? 'Basic' : serviceBusSkuSetting
+param durableBackend = empty(durableBackendSetting) ? 'AzureStorage' : durableBackendSetting
+param durableTaskSchedulerSku = empty(durableTaskSchedulerSkuSetting) ? 'Consumption' : durableTaskSchedulerSkuSetting
+param separateDurableStorage = toLower(readEnvironmentVariable('SEPARATE_DURABLE_STORAGE', 'false')) == 'true'
+param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
+param failedOrchestrationsThreshold = int(readEnvironmentVariable('ALERT_FAILED_ORCHESTRATIONS_THRESHOLD', '0'))
+param networkIsolation = toLower(readEnvironmentVariable('NETWORK_ISOLATION', 'false')) == 'true'

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compiles and lints every Bicep template and parameters file under infra/ with the Bicep CLI from
-# scripts/install-bicep.sh. Fails on any error or warning: `bicep lint` exits 0 on warnings, so
-# the diagnostics are counted here.
+# scripts/install-bicep.sh (infra/params/ holds the parameter combinations that matter: both Durable
+# backends, network isolation on and off). Fails on any error or warning: `bicep lint` exits 0 on
+# warnings, so the diagnostics are counted here. Then checks the syntax of every GitHub Actions
+# workflow with action-validator (the @action-validator/cli dev dependency).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,3 +38,12 @@ if [[ ${status} -ne 0 || ${errors} -ne 0 || ${warnings} -ne 0 ]]; then
   echo "check-infra: FAILED (every template must build and lint with zero errors and zero warnings)" >&2
   exit 1
 fi
+
+mapfile -t workflows < <(find .github/workflows -type f \( -name '*.yml' -o -name '*.yaml' \) 2>/dev/null | sort)
+for workflow in "${workflows[@]}"; do
+  if ! npx --no-install action-validator "${workflow}"; then
+    echo "check-infra: FAILED (${workflow} is not a valid GitHub Actions workflow)" >&2
+    exit 1
+  fi
+done
+echo "check-infra: ${#workflows[@]} GitHub Actions workflow(s) valid (action-validator)"

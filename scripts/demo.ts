@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     }
     // Each finalize reports the collection as it then stood; the largest count is the latest.
     const collection = views
-      .map((view) => view.output?.collection)
+      .map((view) => (view.output && 'collection' in view.output ? view.output.collection : undefined))
       .filter((c): c is NonNullable<typeof c> => c !== undefined)
       .sort((a, b) => b.itemCount - a.itemCount)[0];
     if (collection) {

@@ -14,8 +14,6 @@ export const settingNames = {
   maxDimension: 'INGEST_MAX_DIMENSION',
   /** Edge length (pixels) of the tiles a source is split into. */
   tileSize: 'INGEST_TILE_SIZE',
-  /** Where blob triggers get their events: `EventGrid` in Azure, container polling locally. */
-  blobTriggerSource: 'BLOB_TRIGGER_SOURCE',
   /** Scratch folder for source copies and COGs being written (default: the OS temp dir). */
   scratchDir: 'INGEST_SCRATCH_DIR',
   /** Landing page of a STAC API with the Transaction extension; unset = static catalog only. */
@@ -32,6 +30,12 @@ export const settingNames = {
   retentionDays: 'DURABLE_RETENTION_DAYS',
   /** NCRONTAB schedule ({second} {minute} {hour} {day} {month} {day-of-week}, UTC) of the retention purge (default daily 03:00). */
   retentionSchedule: 'DURABLE_RETENTION_SCHEDULE',
+  /** Rasters larger than this many MB uncompressed (width × height × bands × bytes per sample) go to the container worker (default 1024). */
+  workerThresholdMb: 'INGEST_WORKER_THRESHOLD_MB',
+  /** Deliveries of one tile message before the worker dead-letters it and fails the tile (default 5). */
+  workerMaxDeliveries: 'INGEST_WORKER_MAX_DELIVERIES',
+  /** Seconds a tile orchestration waits for the worker's result before it sends the tile again (default 1800). */
+  workerTileTimeoutSeconds: 'INGEST_WORKER_TILE_TIMEOUT_SECONDS',
 } as const;
 
 /**
@@ -118,10 +122,6 @@ export function readStacApiSettings(env: Environment = process.env): StacApiSett
   return { url, ...(scope ? { scope } : {}), ...(apiVersion ? { apiVersion } : {}), ...(clientId ? { clientId } : {}) };
 }
 
-/** `EventGrid` when the setting asks for it; otherwise the polling trigger that Azurite supports. */
-export function readBlobTriggerSource(env: Environment = process.env): 'EventGrid' | 'LogsAndContainerScan' {
-  return env[settingNames.blobTriggerSource] === 'EventGrid' ? 'EventGrid' : 'LogsAndContainerScan';
-}
 
 /**
  * Identity-based Service Bus connection for the large-raster route: in Azure the app settings
@@ -131,5 +131,32 @@ export const serviceBusConnection = 'ServiceBusConnection';
 
 /** Service Bus queues the app sends to or triggers on; `infra/` must provision each. */
 export const queues = {
+  /** Tiles for the container worker (Service Bus in Azure; a Storage queue of the same name locally). */
   largeRasters: 'large-rasters',
 } as const;
+
+/** Storage queues the app triggers on; `infra/` must provision each (in the AzureWebJobsStorage account). */
+export const storageQueues = {
+  /** The worker's results, one message per tile; a queue-triggered function raises them as events. */
+  tileResults: 'tile-results',
+} as const;
+
+export const workerDefaults = {
+  thresholdMb: 1024,
+  maxDeliveries: 5,
+  tileTimeoutSeconds: 1800,
+} as const;
+
+export interface WorkerSettings {
+  thresholdBytes: number;
+  maxDeliveries: number;
+  tileTimeoutSeconds: number;
+}
+
+export function readWorkerSettings(env: Environment = process.env): WorkerSettings {
+  return {
+    thresholdBytes: readPositiveInteger(env, settingNames.workerThresholdMb, workerDefaults.thresholdMb) * 1024 * 1024,
+    maxDeliveries: readPositiveInteger(env, settingNames.workerMaxDeliveries, workerDefaults.maxDeliveries),
+    tileTimeoutSeconds: readPositiveInteger(env, settingNames.workerTileTimeoutSeconds, workerDefaults.tileTimeoutSeconds),
+  };
+}

@@ -76,7 +76,12 @@ resource blobCreatedSubscription 'Microsoft.EventGrid/systemTopics/eventSubscrip
     destination: {
       endpointType: 'WebHook'
       properties: {
-        endpointUrl: 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}&code=${listKeys('${functionApp.id}/host/default', hostKeysApiVersion).systemKeys.blobs_extension}'
+        // ARM evaluates reference and list functions of a conditional resource even when its
+        // condition is false (docs/deploy.md, "Sources"): without the ternary, the first provision
+        // (no code deployed, so no host keys) fails on listKeys. if() evaluates only its taken branch.
+        endpointUrl: createSubscription
+          ? 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}&code=${listKeys('${functionApp.id}/host/default', hostKeysApiVersion).systemKeys.blobs_extension}'
+          : ''
       }
     }
     filter: {
@@ -118,4 +123,5 @@ resource blobCreatedSubscription 'Microsoft.EventGrid/systemTopics/eventSubscrip
 }
 
 output systemTopicName string = systemTopic.name
+output systemTopicId string = systemTopic.id
 output subscriptionCreated bool = createSubscription

@@ -1,6 +1,9 @@
-// Linux Function App on the Flex Consumption plan (Node.js 20) running as a user-assigned managed
-// identity. Every connection is identity-based: no account key, SAS or connection string appears in
-// the app settings. Why Flex Consumption: docs/deploy.md ("Hosting plan").
+// Linux Function App on the Flex Consumption plan (Node.js 22) running as a user-assigned managed
+// identity. Every connection is identity-based: no account key, SAS or secret appears in the app
+// settings. Why Flex Consumption: docs/deploy.md ("Hosting plan").
+//
+// Every app setting comes from a parameter: a provision replaces the whole `appsettings` list, so a
+// value set by hand in the portal would be wiped by the next `azd provision` (docs/deploy.md).
 
 @description('Function App name (also its host name prefix).')
 param name string
@@ -52,9 +55,12 @@ param maxDimension int
 @minValue(256)
 param tileSize int
 
-@description('Memory (MB) of each instance, 512, 2048 or 4096: GDAL holds a tile window and its overviews in memory.')
-@minValue(512)
-@maxValue(4096)
+@description('Memory (MB) of each instance: GDAL holds a tile window and its overviews in memory. Flex Consumption offers only these sizes.')
+@allowed([
+  512
+  2048
+  4096
+])
 param instanceMemoryMB int = 4096
 
 @description('Upper bound of instances the plan scales out to.')
@@ -62,9 +68,45 @@ param instanceMemoryMB int = 4096
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
-@description('Always-ready instances for the durable group; 0 lets the app scale to zero.')
+@description('Always-ready instances for the durable group (Microsoft recommends 1 for Durable Functions on Flex); 0 lets the app scale to zero.')
 @minValue(0)
-param alwaysReadyDurableInstances int = 0
+param alwaysReadyDurableInstances int = 1
+
+@description('Comma list of the containers a job may read its source from (INGEST_SOURCE_CONTAINERS).')
+param sourceContainers string
+
+@description('Days a finished orchestration instance is kept before the retention timer purges it (DURABLE_RETENTION_DAYS).')
+@minValue(1)
+param retentionDays int
+
+@description('STAC API landing page (STAC_API_URL); empty publishes the static catalog only.')
+param stacApiUrl string = ''
+
+@description('Entra ID scope of the STAC API token (STAC_API_SCOPE); empty sends no token.')
+param stacApiScope string = ''
+
+@description('api-version sent to the STAC API (STAC_API_VERSION); empty sends none.')
+param stacApiVersion string = ''
+
+@description('Durable Functions backend: AzureStorage (queues, tables and blobs in a storage account) or DurableTaskScheduler.')
+@allowed([
+  'AzureStorage'
+  'DurableTaskScheduler'
+])
+param durableBackend string = 'AzureStorage'
+
+@description('Durable Task Scheduler endpoint (https://<scheduler>.<region>.durabletask.io); only with durableBackend DurableTaskScheduler.')
+param durableTaskSchedulerEndpoint string = ''
+
+@description('Endpoints of a separate storage account for Durable state (AzureStorage backend); empty keeps Durable state in AzureWebJobsStorage.')
+param durableStorageEndpoints {
+  blob: string
+  queue: string
+  table: string
+}?
+
+@description('Subnet (delegated to Microsoft.App/environments) the app joins for outbound traffic; empty means no VNet integration.')
+param virtualNetworkSubnetId string = ''
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -94,6 +136,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Outbound traffic through the VNet, so the storage and Service Bus private endpoints are reached.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
     }
@@ -121,9 +165,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           : []
       }
       // Flex Consumption takes the runtime here, not from FUNCTIONS_WORKER_RUNTIME / WEBSITE_NODE_DEFAULT_VERSION.
+      // Node.js 20 reached end of support on 2026-04-30; the code runs on 20 and 22.
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }
@@ -146,32 +191,71 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   }
 }
 
+// Durable Functions backend, chosen with app settings that override host.json
+// (`AzureFunctionsJobHost__<path>`), so one host.json serves both backends and the local host.
+var durableHostSetting = 'AzureFunctionsJobHost__extensions__durableTask__storageProvider'
+var durableSettings = durableBackend == 'DurableTaskScheduler'
+  ? {
+      '${durableHostSetting}__type': 'azureManaged'
+      '${durableHostSetting}__connectionStringName': 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+      // Endpoint and identity only: the scheduler accepts nothing but Entra ID tokens.
+      DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+    }
+  : union(
+      {
+        // Flex Consumption is sensitive to queue polling delays: Microsoft recommends 10 s or less
+        // (the Azure Storage provider's default is 30 s). Costs more storage transactions.
+        '${durableHostSetting}__maxQueuePollingInterval': '00:00:10'
+      },
+      durableStorageEndpoints == null
+        ? {}
+        : {
+            '${durableHostSetting}__connectionName': 'DurableStorage'
+            DurableStorage__blobServiceUri: durableStorageEndpoints!.blob
+            DurableStorage__queueServiceUri: durableStorageEndpoints!.queue
+            DurableStorage__tableServiceUri: durableStorageEndpoints!.table
+            DurableStorage__credential: 'managedidentity'
+            DurableStorage__clientId: identityClientId
+          }
+    )
+
 // Setting names match src/config.ts (settingNames, identityStorageSuffixes, serviceBusConnection);
 // test/infra checks that they stay in step.
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
-  properties: {
-    // Identity-based AzureWebJobsStorage: the host, Durable Functions (blobs, queues, tables), the
-    // blob trigger and the app's own BlobStore all resolve these.
-    AzureWebJobsStorage__accountName: storageAccountName
-    AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
-    AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
-    AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
-    AzureWebJobsStorage__credential: 'managedidentity'
-    AzureWebJobsStorage__clientId: identityClientId
-    // Service Bus for the large-raster route, identity-based as well.
-    ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
-    ServiceBusConnection__credential: 'managedidentity'
-    ServiceBusConnection__clientId: identityClientId
-    // Telemetry sent with the identity (the component has local auth disabled).
-    APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
-    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-    // Flex Consumption supports only the Event Grid-based blob trigger; locally it stays polling.
-    BLOB_TRIGGER_SOURCE: 'EventGrid'
-    INGEST_MAX_DIMENSION: string(maxDimension)
-    INGEST_TILE_SIZE: string(tileSize)
-  }
+  properties: union(
+    {
+      // Identity-based AzureWebJobsStorage: the host, Durable Functions (blobs, queues, tables), the
+      // blob trigger and the app's own BlobStore all resolve these.
+      AzureWebJobsStorage__accountName: storageAccountName
+      AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+      AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
+      AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
+      AzureWebJobsStorage__credential: 'managedidentity'
+      AzureWebJobsStorage__clientId: identityClientId
+      // Service Bus for the large-raster route, identity-based as well.
+      ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
+      ServiceBusConnection__credential: 'managedidentity'
+      ServiceBusConnection__clientId: identityClientId
+      // Telemetry sent with the identity (the component has local auth disabled).
+      APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+      // Flex Consumption supports only the Event Grid-based blob trigger; locally it stays polling.
+      BLOB_TRIGGER_SOURCE: 'EventGrid'
+      INGEST_MAX_DIMENSION: string(maxDimension)
+      INGEST_TILE_SIZE: string(tileSize)
+      INGEST_SOURCE_CONTAINERS: sourceContainers
+      DURABLE_RETENTION_DAYS: string(retentionDays)
+      // Publishing to a STAC API is opt-in: empty values read as unset (src/config.ts). The token is
+      // requested as the app's user-assigned identity, which DefaultAzureCredential cannot pick alone.
+      STAC_API_URL: stacApiUrl
+      STAC_API_SCOPE: stacApiScope
+      STAC_API_VERSION: stacApiVersion
+      STAC_API_CLIENT_ID: identityClientId
+    },
+    durableSettings
+  )
 }
 
 output name string = functionApp.name

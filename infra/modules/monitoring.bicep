@@ -44,6 +44,7 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
 }
 
 output applicationInsightsName string = applicationInsights.name
+output applicationInsightsId string = applicationInsights.id
 // The connection string names the component and its ingestion endpoint; it is not a secret (with
 // local auth off it cannot be used to send data without an Entra ID token).
 output applicationInsightsConnectionString string = applicationInsights.properties.ConnectionString

@@ -23,6 +23,20 @@ param serviceBusQueueName string
 @description('Optional: object id of the person deploying, granted blob data access to upload rasters and read results. Empty grants nothing.')
 param userPrincipalId string = ''
 
+@description('Kind of principal userPrincipalId is: User for a person, ServicePrincipal when CI deploys.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param userPrincipalType string = 'User'
+
+@description('Whether Durable state has a storage account of its own (durableStorageAccountName).')
+param separateDurableStorage bool = false
+
+@description('That account\'s name; only read when separateDurableStorage is true.')
+param durableStorageAccountName string = ''
+
 @description('Principal (object) id of the identity Event Grid dead-letters with.')
 param eventsPrincipalId string
 
@@ -39,6 +53,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
       name: deadLetterContainerName
     }
   }
+}
+
+resource durableStorage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = if (separateDurableStorage) {
+  name: separateDurableStorage ? durableStorageAccountName : storageAccountName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -141,6 +159,26 @@ resource userBlobDataContributor 'Microsoft.Authorization/roleAssignments@2022-0
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
     principalId: userPrincipalId
-    principalType: 'User'
+    principalType: userPrincipalType
   }
 }
+
+// The Durable state account (optional): the data roles Durable Functions' Azure Storage provider
+// needs with an identity-based connection (queues, tables, and blobs for leases and large messages).
+var durableStorageRoles = [
+  '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+  '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
+  'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
+]
+
+resource appDurableStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in durableStorageRoles: if (separateDurableStorage) {
+    name: guid(durableStorage.id, appPrincipalId, roleId)
+    scope: durableStorage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      principalId: appPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]

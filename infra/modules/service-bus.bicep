@@ -14,25 +14,26 @@ param tags object
 @description('Queue that carries large rasters to their own processing route.')
 param queueName string
 
-@description('Basic has queues and no base charge; Standard adds topics, sessions and duplicate detection.')
+@description('Basic has queues and no base charge; Standard adds topics, sessions and duplicate detection; Premium is the only tier with private endpoints.')
 @allowed([
   'Basic'
   'Standard'
+  'Premium'
 ])
 param sku string = 'Basic'
+
+@description('Turn public network access off (clients use the private endpoint). Service Bus offers private endpoints only on Premium.')
+param disablePublicNetworkAccess bool = false
 
 resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   name: name
   location: location
   tags: tags
-  sku: {
-    name: sku
-    tier: sku
-  }
+  sku: union({ name: sku, tier: sku }, sku == 'Premium' ? { capacity: 1 } : {})
   properties: {
     disableLocalAuth: true
     minimumTlsVersion: '1.2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: disablePublicNetworkAccess ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -50,6 +51,7 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
 }
 
 output name string = namespace.name
+output id string = namespace.id
 output queueName string = queue.name
 // Host name only (e.g. sb-xyz.servicebus.windows.net), the form `__fullyQualifiedNamespace` expects.
 output fullyQualifiedNamespace string = split(replace(namespace.properties.serviceBusEndpoint, 'https://', ''), ':')[0]

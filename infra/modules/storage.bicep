@@ -28,6 +28,9 @@ param deadLetterContainerName string
 @description('Opt-in: let anyone read blobs (not list containers) in publicContainerNames, e.g. to serve the STAC catalog to STAC Browser. Off by default.')
 param publicReadAccess bool = false
 
+@description('Network isolation: turn public network access off; clients come in through private endpoints (modules/network.bicep).')
+param networkIsolation bool = false
+
 @description('Days that deleted blobs and containers stay recoverable.')
 @minValue(1)
 @maxValue(365)
@@ -49,11 +52,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' = {
     defaultToOAuthAuthentication: true
     dnsEndpointType: 'Standard'
     minimumTlsVersion: 'TLS1_2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: networkIsolation ? 'Disabled' : 'Enabled'
     supportsHttpsTrafficOnly: true
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: networkIsolation ? 'Deny' : 'Allow'
     }
   }
 }

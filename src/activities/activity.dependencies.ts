@@ -1,6 +1,7 @@
 /** What the ingestion activities need from the outside world, passed in by whoever registers them. */
 import { join } from 'node:path';
 import type { IngestSettings } from '../config.js';
+import type { JobIndex } from '../jobs/job.index.js';
 import { configureGdal } from '../raster/gdal.setup.js';
 import type { BlobStore } from '../storage/blob.store.js';
 import type { StacApiClient } from '../stac/stac.api.client.js';
@@ -15,10 +16,12 @@ export interface ActivityDependencies {
   scratchDir: string;
   /** When set, items and collections are also published to this STAC API (Transaction extension), besides the static catalog. */
   stacApi?: StacApiClient;
+  /** The jobs index (one row per job, for lists and bulk retry). */
+  jobs: JobIndex;
 }
 
 /** Dependencies with one shared source cache under the configured scratch folder. */
-export function createActivityDependencies(options: { store: BlobStore; settings: IngestSettings; stacApi?: StacApiClient }): ActivityDependencies {
+export function createActivityDependencies(options: { store: BlobStore; settings: IngestSettings; jobs: JobIndex; stacApi?: StacApiClient }): ActivityDependencies {
   configureGdal();
   const scratchDir = resolveScratchDir(options.settings.scratchDir);
   return {
@@ -26,6 +29,7 @@ export function createActivityDependencies(options: { store: BlobStore; settings
     settings: options.settings,
     sources: new SourceCache(options.store, join(scratchDir, 'sources')),
     scratchDir,
+    jobs: options.jobs,
     ...(options.stacApi ? { stacApi: options.stacApi } : {}),
   };
 }

@@ -3,14 +3,9 @@
  * by message text), and decides which failures are final (reported as results, not retried).
  */
 import { RestError } from '@azure/storage-blob';
-import { FailureError, type Failure, type FailureCode } from '../pipeline/failure.js';
+import { FailureError, type Failure } from '../pipeline/failure.js';
 
-/** Failures that no retry can fix: the orchestrator gets them as results at once. */
-const finalCodes = new Set<FailureCode>(['INVALID_INPUT', 'UNSUPPORTED_FORMAT', 'SOURCE_CHANGED', 'SOURCE_MISSING', 'OUTPUT_CONFLICT']);
-
-export function isFinalFailure(failure: Failure): boolean {
-  return finalCodes.has(failure.code);
-}
+export { isFinalFailure } from '../pipeline/failure.js';
 
 const transientHttpStatuses = new Set([408, 429, 500, 502, 503, 504]);
 /** Node and undici network error codes that mean "try again". */

@@ -3,6 +3,7 @@ import type { activities } from '../pipeline/contracts.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import type { ActivityImplementation } from './activity.outcome.js';
 import { createFinalizeCollection } from './collection.finalize.js';
+import { createRecordJob } from './job.record.js';
 import { createCreateTileCog } from './tile.cog.create.js';
 import { createRegisterTileItem } from './tile.item.register.js';
 import { createValidateRaster } from './validate.raster.js';
@@ -17,12 +18,13 @@ export { runToOutcome, type ActivityImplementation } from './activity.outcome.js
 
 export type IngestActivities = { [Name in keyof typeof activities]: ActivityImplementation<(typeof activities)[Name]> };
 
-/** All four activities, each checked against its contract in `contracts.ts`. */
+/** All activities, each checked against its contract in `contracts.ts`. */
 export function createIngestActivities(deps: ActivityDependencies): IngestActivities {
   return {
     validateRaster: createValidateRaster(deps),
     createTileCog: createCreateTileCog(deps),
     registerTileItem: createRegisterTileItem(deps),
     finalizeCollection: createFinalizeCollection(deps),
+    recordJob: createRecordJob(deps),
   };
 }

@@ -34,15 +34,16 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' 
     let written = false;
     for (let attempt = 1; !written; attempt++) {
       const existing = await deps.store.readJson<StacItem>(ref);
-      const existingOwner = existing?.value.properties[sourceProperty];
+      // Whatever is stored there is read defensively: it may not be one of our items at all.
+      const existingOwner = existing?.value?.properties?.[sourceProperty];
       if (existing && typeof existingOwner === 'string' && existingOwner !== owner) {
         throw new FailureError({
           code: 'OUTPUT_CONFLICT',
           message: `its item id ${tile.itemId} is already taken in collection ${collection} by another source; rename the blob and upload it again`,
         });
       }
-      const existingModified = existing?.value.properties[sourceModifiedProperty];
-      if (existing && typeof existingModified === 'string' && compareVersionOrder({ sourceModified: existingModified, jobStarted: existing.value.properties.created }, order) > 0) break;
+      const existingModified = existing?.value?.properties?.[sourceModifiedProperty];
+      if (existing && typeof existingModified === 'string' && compareVersionOrder({ sourceModified: existingModified, jobStarted: String(existing.value.properties.created) }, order) > 0) break;
       try {
         await deps.store.writeJson(ref, item, existing ? { ifMatch: existing.etag } : { ifNoneExists: true }, mediaTypes.geojson);
         written = true;
@@ -59,6 +60,7 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' 
       projCode: tile.crs?.code ?? null,
       window: tile.window,
       interval: itemInterval(item),
+      ...(tile.thumbnail ? { thumbnailUrl: tile.thumbnail.url } : {}),
     };
     if (deps.stacApi && written) {
       // Items go out as soon as their COG exists, before finalize: the API needs the collection first.

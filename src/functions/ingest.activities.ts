@@ -8,7 +8,7 @@ import { readIngestSettings, readStacApiSettings } from '../config.js';
 import { createActivityDependencies, createIngestActivities, runToOutcome, type IngestActivities } from '../activities/index.js';
 import { activities, type ActivityContract } from '../pipeline/contracts.js';
 import { createAzureStacApiClient } from '../stac/stac.api.token.js';
-import { getBlobStore } from './shared.store.js';
+import { getBlobStore, getJobIndex } from './shared.store.js';
 
 let implementations: IngestActivities | undefined;
 
@@ -19,6 +19,7 @@ function getActivities(): IngestActivities {
       createActivityDependencies({
         store: getBlobStore(),
         settings: readIngestSettings(),
+        jobs: getJobIndex(),
         // The static catalog is always written; a STAC API receives the same items as well.
         ...(stacApi ? { stacApi: createAzureStacApiClient(stacApi) } : {}),
       }),
@@ -45,3 +46,4 @@ register(activities.validateRaster, (all) => all.validateRaster);
 register(activities.createTileCog, (all) => all.createTileCog);
 register(activities.registerTileItem, (all) => all.registerTileItem);
 register(activities.finalizeCollection, (all) => all.finalizeCollection);
+register(activities.recordJob, (all) => all.recordJob);

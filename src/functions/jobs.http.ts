@@ -1,5 +1,6 @@
 /**
- * HTTP API for jobs: submit, inspect one, list recent. Thin: parse, delegate to src/jobs, answer.
+ * HTTP API for jobs: submit, inspect one (and its tiles), list (paged, filtered), retry what
+ * failed (one job or many). Thin: parse, delegate to src/jobs, answer.
  *
  * Everything in a request is untrusted: the body is size-capped and schema-checked, the source
  * must be in an allowed container with a plain blob path (400 naming the field otherwise), and an
@@ -11,14 +12,18 @@ import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type In
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { readIngestSettings } from '../config.js';
-import { findInstance } from '../jobs/durable.instances.js';
+import { findInstance, type InstanceStatus } from '../jobs/durable.instances.js';
 import { jobInstancePrefix } from '../jobs/job.id.js';
+import { finalStatuses, type JobQuery } from '../jobs/job.index.js';
+import { retryJob, retryJobs } from '../jobs/job.retry.js';
 import { submitJob } from '../jobs/job.submit.js';
-import { buildJobView } from '../jobs/job.view.js';
-import { orchestratorNames } from '../pipeline/contracts.js';
+import { buildJobView, buildJobViewFromIndex, parseSince, type PartialOutput } from '../jobs/job.view.js';
+import { ledgerJobOf, readRegisteredItems, readTileLedgerPage, type LedgerJob } from '../jobs/tile.ledger.js';
+import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
+import { failureCodes } from '../pipeline/failure.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
-import { getBlobStore } from './shared.store.js';
+import { getBlobStore, getJobIndex } from './shared.store.js';
 
 /** Far above any honest job request (a few hundred bytes). */
 const maxBodyBytes = 64 * 1024;
@@ -79,10 +84,8 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
 
   const client = df.getClient(context);
   const result = await submitJob(
-    client,
-    getBlobStore(),
+    { client, store: getBlobStore(), jobs: getJobIndex(), settings },
     { source: source.source, collection: parsed.data.collection ?? defaultCollectionId, options: parsed.data.options, force: parsed.data.force },
-    settings,
   );
   if (result.outcome === 'source-missing') return problem(404, 'Source not found', result.message, { fields: ['source'] });
   const statusQueryGetUri = jobUrl(request, result.instanceId);
@@ -104,22 +107,148 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
 
 export async function getJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const id = request.params['id'] ?? '';
-  if (!id.startsWith(jobInstancePrefix) || id.length > 200) return problem(404, 'Job not found', 'No job has that id');
-  const status = await findInstance(df.getClient(context), id);
-  if (!status || status.name !== orchestratorNames.ingestRaster) return problem(404, 'Job not found', `No job has id "${id}"`);
-  return { status: 200, jsonBody: buildJobView(status) };
+  const client = df.getClient(context);
+  const status = await findJob(client, id);
+  if (!status) return jobNotFound(id);
+  const view = buildJobView(status);
+  // A failed job still shows what it made: its registered tiles, and every failed tile with its code.
+  const job = ledgerJobOf(status);
+  if (job && (status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated')) view.output = await readPartialOutput(client, job, status.runtimeStatus);
+  return { status: 200, jsonBody: view };
+}
+
+/** The job, or `undefined` when the id names no ingestion job. */
+async function findJob(client: df.DurableClient, id: string): Promise<InstanceStatus | undefined> {
+  if (!id.startsWith(jobInstancePrefix) || id.length > 200) return undefined;
+  const status = await findInstance(client, id);
+  return status && status.name === orchestratorNames.ingestRaster ? status : undefined;
+}
+
+function jobNotFound(id: string): HttpResponseInit {
+  return problem(404, 'Job not found', id.startsWith(jobInstancePrefix) && id.length <= 200 ? `No job has id "${id}"` : 'No job has that id');
+}
+
+async function readPartialOutput(client: df.DurableClient, job: LedgerJob, runtimeStatus: string): Promise<PartialOutput> {
+  const items = await readRegisteredItems(client, job);
+  const failedTiles: JobFailure[] = [];
+  for (let page = 0, more = true; more; page++) {
+    const ledger = await readTileLedgerPage(client, job, runtimeStatus, page, (ref) => getBlobStore().url(ref));
+    for (const tile of ledger.tiles) if (tile.state === 'failed' && tile.error) failedTiles.push({ ...tile.error, itemId: tile.itemId });
+    more = ledger.continuationToken !== null;
+  }
+  return {
+    partial: true,
+    tiles: items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes })),
+    failedTiles,
+    bytesIn: job.input.source.size,
+    bytesOut: items.reduce((sum, item) => sum + item.cogBytes, 0),
+  };
+}
+
+export async function getJobTilesHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const id = request.params['id'] ?? '';
+  const client = df.getClient(context);
+  const status = await findJob(client, id);
+  const job = status ? ledgerJobOf(status) : undefined;
+  if (!status || !job) return jobNotFound(id);
+  const token = request.query.get('continuationToken');
+  const page = token === null ? 0 : Number(token);
+  if (!Number.isInteger(page) || page < 0) return problem(400, 'Invalid request', 'continuationToken: not a token this API gave', { fields: ['continuationToken'] });
+  return { status: 200, jsonBody: await readTileLedgerPage(client, job, status.runtimeStatus, page, (ref) => getBlobStore().url(ref)) };
+}
+
+/** Parses the list filters shared by `GET /api/jobs` and `POST /api/jobs/retry`. */
+const jobFilterSchema = z
+  .object({
+    status: z.union([z.string(), z.array(z.string())]).optional(),
+    collection: z.string().max(63).optional(),
+    since: z.string().max(40).optional(),
+    errorCode: z.enum(failureCodes).optional(),
+    top: z.coerce.number().int().min(1).max(500).default(50),
+    continuationToken: z.string().max(4096).optional(),
+  })
+  .strict();
+
+const knownStatuses = new Set(['Pending', 'Running', 'Completed', 'Failed', 'Terminated']);
+
+function toJobQuery(raw: unknown): { ok: true; query: JobQuery } | { ok: false; response: HttpResponseInit } {
+  const parsed = jobFilterSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, response: problem(400, 'Invalid filter', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.')))] }) };
+  }
+  const { status, collection, since, errorCode, top, continuationToken } = parsed.data;
+  const statuses = (Array.isArray(status) ? status : (status ?? '').split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const unknown = statuses.filter((s) => !knownStatuses.has(s));
+  if (unknown.length > 0) return { ok: false, response: problem(400, 'Invalid filter', `status: use ${[...knownStatuses].join(', ')}`, { fields: ['status'] }) };
+  const sinceTime = since ? parseSince(since, new Date()) : undefined;
+  if (since && !sinceTime) return { ok: false, response: problem(400, 'Invalid filter', 'since: an ISO 8601 time or an age such as 30m, 12h, 1d, 2w', { fields: ['since'] }) };
+  return {
+    ok: true,
+    query: { top, ...(statuses.length ? { statuses } : {}), ...(collection ? { collection } : {}), ...(sinceTime ? { since: sinceTime } : {}), ...(errorCode ? { errorCode } : {}), ...(continuationToken ? { continuationToken } : {}) },
+  };
 }
 
 export async function listJobsHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const top = Math.min(Math.max(Number(request.query.get('top') ?? 50) || 50, 1), 500);
+  const filter = toJobQuery(Object.fromEntries(request.query.entries()));
+  if (!filter.ok) return filter.response;
+  const jobs = getJobIndex();
   const client = df.getClient(context);
-  const statuses = await client.getStatusAll();
-  const jobs = statuses
-    .filter((status) => status.name === orchestratorNames.ingestRaster && status.instanceId.startsWith(jobInstancePrefix))
-    .sort((a, b) => new Date(b.createdTime).getTime() - new Date(a.createdTime).getTime())
-    .slice(0, top)
-    .map((status) => buildJobView(status));
-  return { status: 200, jsonBody: { jobs } };
+  const page = await jobs.page(filter.query);
+  const views = await Promise.all(
+    page.entries.map(async (entry) => {
+      if (finalStatuses.has(entry.status)) return buildJobViewFromIndex(entry);
+      // Still running as far as the index knows: show it live, and repair the row if it ended without saying so.
+      const status = await findInstance(client, entry.id);
+      if (!status) return buildJobViewFromIndex(entry);
+      const view = buildJobView(status);
+      if (finalStatuses.has(status.runtimeStatus) && entry.status !== status.runtimeStatus) {
+        await jobs.record({ key: entry.key, status: status.runtimeStatus === 'Completed' ? 'Completed' : status.runtimeStatus === 'Terminated' ? 'Terminated' : 'Failed', lastUpdatedTime: view.lastUpdatedTime });
+      }
+      return view;
+    }),
+  );
+  return { status: 200, jsonBody: { jobs: views, continuationToken: page.continuationToken } };
+}
+
+export async function retryJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const id = request.params['id'] ?? '';
+  const result = await retryJob({ client: df.getClient(context), jobs: getJobIndex() }, id);
+  switch (result.outcome) {
+    case 'not-found':
+      return jobNotFound(id);
+    case 'running':
+      return problem(409, 'Job still running', `Job "${id}" is ${result.status}; retry it once it has failed`);
+    case 'completed':
+      return problem(409, 'Nothing to retry', `Job "${id}" completed; submit it again with "force": true to re-run it`);
+    case 'superseded':
+      return problem(409, 'Already retried', `Job "${id}" has a newer attempt, "${result.latest}"; retry that one`, { latest: result.latest });
+    case 'started': {
+      const statusQueryGetUri = jobUrl(request, result.instanceId);
+      context.log(`Retrying job ${id} as ${result.instanceId}: ${result.retriedTiles} tile(s) to make, ${result.reusedTiles} reused`);
+      return {
+        status: 202,
+        headers: { Location: statusQueryGetUri },
+        jsonBody: { id: result.instanceId, previousAttempt: result.previousAttempt, statusQueryGetUri, retriedTiles: result.retriedTiles, reusedTiles: result.reusedTiles },
+      };
+    }
+  }
+}
+
+const bulkRetrySchema = jobFilterSchema.extend({ dryRun: z.boolean().default(false), status: z.array(z.string()).optional(), top: z.number().int().min(1).max(500).default(100) });
+
+export async function retryJobsHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  const read = await readJsonBody(request);
+  if (!read.ok) return read.response;
+  const parsed = bulkRetrySchema.safeParse(read.body ?? {});
+  if (!parsed.success) {
+    return problem(400, 'Invalid bulk retry request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.') || 'body'))] });
+  }
+  const { dryRun, ...filter } = parsed.data;
+  const query = toJobQuery(filter);
+  if (!query.ok) return query.response;
+  const result = await retryJobs({ client: df.getClient(context), jobs: getJobIndex() }, query.query, dryRun);
+  if (!dryRun) context.log(`Bulk retry: ${result.jobs.filter((job) => job.outcome === 'started').length} job(s) retried in this page`);
+  return { status: 200, jsonBody: result };
 }
 
 app.http('submitJob', {
@@ -144,4 +273,29 @@ app.http('listJobs', {
   authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(listJobsHandler),
+});
+
+app.http('getJobTiles', {
+  route: 'jobs/{id}/tiles',
+  methods: ['GET'],
+  authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
+  handler: guarded(getJobTilesHandler),
+});
+
+app.http('retryJob', {
+  route: 'jobs/{id}/retry',
+  methods: ['POST'],
+  authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
+  handler: guarded(retryJobHandler),
+});
+
+// Registered before `jobs/{id}` routes would matter: a literal segment, POST only.
+app.http('retryJobs', {
+  route: 'jobs/retry',
+  methods: ['POST'],
+  authLevel: 'function',
+  extraInputs: [df.input.durableClient()],
+  handler: guarded(retryJobsHandler),
 });

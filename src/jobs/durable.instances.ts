@@ -40,6 +40,28 @@ function statusUrl(client: DurableClient, instanceId: string): string {
   return data.managementUrls.statusQueryGetUri.replace(data.managementUrls.id, encodeURIComponent(instanceId));
 }
 
+export interface InstanceListQuery {
+  instanceIdPrefix: string;
+  top: number;
+  continuationToken?: string;
+}
+
+/** One page of the instances whose id starts with a prefix, with their inputs. */
+export async function listInstances(client: DurableClient, query: InstanceListQuery): Promise<{ items: InstanceStatus[]; continuationToken: string | undefined }> {
+  // The list URL is the status URL of "no instance"; the extension reads the filter from the query.
+  const url = new URL(statusUrl(client, ''));
+  url.searchParams.set('instanceIdPrefix', query.instanceIdPrefix);
+  url.searchParams.set('top', String(query.top));
+  url.searchParams.set('showInput', 'true');
+  const response = await fetch(url, { headers: { Accept: 'application/json', ...(query.continuationToken ? { 'x-ms-continuation-token': query.continuationToken } : {}) } });
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new DurableApiError(response.status);
+  }
+  const items = z.array(instanceStatusSchema).parse(await response.json());
+  return { items, continuationToken: response.headers.get('x-ms-continuation-token') ?? undefined };
+}
+
 /** The instance's status, or `undefined` when no instance has that id. */
 export async function findInstance(client: DurableClient, instanceId: string): Promise<InstanceStatus | undefined> {
   const response = await fetch(statusUrl(client, instanceId), { headers: { Accept: 'application/json' } });

@@ -10,6 +10,7 @@ import { orchestratorNames, type IngestInput } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import type { BlobRef, BlobStore } from '../storage/blob.store.js';
 import { findInstance, type InstanceStatus } from './durable.instances.js';
+import { jobIndexKey, type JobIndex } from './job.index.js';
 import { attemptInstanceId, deriveJobInstanceId, deriveOutputLocation, type JobIdentity } from './job.id.js';
 
 export interface SubmitJobCommand {
@@ -42,12 +43,18 @@ async function findLatestAttempt(client: DurableClient, baseInstanceId: string):
   return latest;
 }
 
-export async function submitJob(
-  client: DurableClient,
-  store: BlobStore,
-  command: SubmitJobCommand,
-  settings: IngestSettings = readIngestSettings(),
-): Promise<SubmitJobResult> {
+export interface SubmitDependencies {
+  client: DurableClient;
+  store: BlobStore;
+  jobs: JobIndex;
+  settings?: IngestSettings;
+  /** The submission time (tests pass their own). */
+  now?: () => Date;
+}
+
+export async function submitJob(deps: SubmitDependencies, command: SubmitJobCommand): Promise<SubmitJobResult> {
+  const { client, store } = deps;
+  const settings = deps.settings ?? readIngestSettings();
   const stat = await store.stat(command.source);
   if (!stat) {
     return { outcome: 'source-missing', message: `Blob "${command.source.container}/${command.source.name}" does not exist` };
@@ -63,6 +70,7 @@ export async function submitJob(
   }
   const attempt = (latest?.attempt ?? 0) + 1;
   const instanceId = attemptInstanceId(baseInstanceId, attempt);
+  const createdTime = (deps.now ?? (() => new Date()))();
   const input: IngestInput = {
     source: {
       container: command.source.container,
@@ -77,13 +85,34 @@ export async function submitJob(
     outputs: deriveOutputLocation(identity),
     attempt,
     ...(latest ? { previousAttempt: latest.status.instanceId } : {}),
+    index: { key: jobIndexKey(createdTime, instanceId), createdTime: createdTime.toISOString() },
   };
+  return startJob(deps, input, instanceId);
+}
+
+/** Starts the job orchestration and adds its row to the jobs index. */
+export async function startJob(deps: Pick<SubmitDependencies, 'client' | 'jobs'>, input: IngestInput, instanceId: string): Promise<SubmitJobResult> {
   try {
-    await client.startNew(orchestratorNames.ingestRaster, { instanceId, input });
+    await deps.client.startNew(orchestratorNames.ingestRaster, { instanceId, input });
   } catch (error) {
     // A concurrent submission of the same upload may have won the race: that is the same job.
-    if (await findInstance(client, instanceId)) return { outcome: 'existing', instanceId };
+    if (await findInstance(deps.client, instanceId)) return { outcome: 'existing', instanceId };
     throw error;
   }
-  return { outcome: 'started', instanceId, attempt, ...(latest ? { previousAttempt: latest.status.instanceId } : {}) };
+  // The job writes its own row again when it ends, so a lost write here is repaired then.
+  await deps.jobs.record({
+    key: input.index.key,
+    id: instanceId,
+    source: `${input.source.container}/${input.source.name}`,
+    collection: input.collection,
+    status: 'Pending',
+    createdTime: input.index.createdTime,
+    lastUpdatedTime: input.index.createdTime,
+    attempt: input.attempt,
+    previousAttempt: input.previousAttempt ?? null,
+    tilesDone: 0,
+    tilesFailed: 0,
+    tilesTotal: 0,
+  });
+  return { outcome: 'started', instanceId, attempt: input.attempt, ...(input.previousAttempt ? { previousAttempt: input.previousAttempt } : {}) };
 }

@@ -7,6 +7,16 @@
  */
 import type { IngestInput, IngestOutput, IngestProgress, IngestRoute, JobFailure } from '../pipeline/contracts.js';
 import { failureFrom, isFailure } from '../pipeline/failure.js';
+import type { JobIndexEntry } from './job.index.js';
+
+/** What a failed job made before it failed: its registered tiles, and every failed tile with its code. */
+export interface PartialOutput {
+  partial: true;
+  tiles: IngestOutput['tiles'];
+  failedTiles: JobFailure[];
+  bytesIn: number;
+  bytesOut: number;
+}
 
 /** The fields of a Durable orchestration status this view reads. */
 export interface OrchestrationStatusLike {
@@ -37,7 +47,7 @@ export interface JobView {
   attempt: number;
   /** The id of the attempt before this one, or `null`. */
   previousAttempt: string | null;
-  output: IngestOutput | null;
+  output: IngestOutput | PartialOutput | null;
   createdTime: string;
   lastUpdatedTime: string;
 }
@@ -98,4 +108,44 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     createdTime: toIso(status.createdTime),
     lastUpdatedTime: toIso(status.lastUpdatedTime),
   };
+}
+
+const stageOfIndexedStatus: Readonly<Record<JobIndexEntry['status'], JobView['stage']>> = {
+  Pending: 'pending',
+  Running: 'creating-cogs',
+  Completed: 'completed',
+  Failed: 'failed',
+  Terminated: 'failed',
+};
+
+/** A job as the jobs index has it: enough for a list (no route, no output; the job itself has those). */
+export function buildJobViewFromIndex(entry: JobIndexEntry): JobView {
+  return {
+    id: entry.id,
+    status: entry.status,
+    stage: stageOfIndexedStatus[entry.status],
+    route: null,
+    source: entry.source,
+    collection: entry.collection,
+    tiles: { done: entry.tilesDone, failed: entry.tilesFailed, total: entry.tilesTotal },
+    itemsRegistered: entry.tilesDone,
+    errors: entry.errors,
+    errorCount: Math.max(entry.errors.length, entry.tilesFailed),
+    attempt: entry.attempt,
+    previousAttempt: entry.previousAttempt,
+    output: null,
+    createdTime: entry.createdTime,
+    lastUpdatedTime: entry.lastUpdatedTime,
+  };
+}
+
+/** `since` as a time: an ISO 8601 date-time, or an age such as `30m`, `12h`, `1d`, `2w`. */
+export function parseSince(value: string, now: Date): Date | undefined {
+  const age = /^(\d+)\s*([mhdw])$/.exec(value.trim());
+  if (age) {
+    const unitMs: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+    return new Date(now.getTime() - Number(age[1]) * (unitMs[age[2] ?? ''] ?? 0));
+  }
+  const time = Date.parse(value);
+  return Number.isNaN(time) ? undefined : new Date(time);
 }

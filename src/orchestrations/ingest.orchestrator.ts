@@ -1,13 +1,15 @@
 /**
  * The job orchestrator: validate → plan tiles → fan out one tile sub-orchestration per tile
  * (each makes its COG and registers its STAC item as soon as the COG exists) → fan in:
- * finalize the collection. Deterministic: no I/O, clock, randomness or settings reads here;
- * time comes from `currentUtcDateTime` and everything else from the input and activity results.
+ * finalize the collection → record the job's end in the jobs index. Deterministic: no I/O,
+ * clock, randomness or settings reads here; time comes from `currentUtcDateTime` and everything
+ * else from the input and activity results.
  */
-import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
+import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import {
   activities,
   orchestratorNames,
+  type FinalizedCollection,
   type IngestInput,
   type IngestOutput,
   type IngestProgress,
@@ -17,7 +19,7 @@ import {
   type RegisteredItem,
   type VersionOrder,
 } from '../pipeline/contracts.js';
-import { failureFrom, summarizeFailures, type Failure } from '../pipeline/failure.js';
+import { failureFrom, summarizeFailures, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { planTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
@@ -35,44 +37,89 @@ export class IngestFailedError extends Error {
   }
 }
 
+/** The job's progress (its custom status) and every failure, kept in step. */
+class JobState {
+  readonly progress: IngestProgress;
+  readonly failures: JobFailure[] = [];
+  readonly items: RegisteredItem[] = [];
+
+  constructor(
+    private readonly context: OrchestrationContext,
+    input: IngestInput,
+  ) {
+    this.progress = {
+      source: `${input.source.container}/${input.source.name}`,
+      collection: input.collection,
+      stage: 'validating',
+      tilesDone: 0,
+      tilesFailed: 0,
+      tilesTotal: 0,
+      itemsRegistered: 0,
+      errors: [],
+      errorCount: 0,
+      attempt: input.attempt,
+      ...(input.previousAttempt ? { previousAttempt: input.previousAttempt } : {}),
+    };
+  }
+
+  publish(): void {
+    this.context.df.setCustomStatus(this.progress);
+  }
+
+  recordFailure(failure: JobFailure): void {
+    this.failures.push(failure);
+    // Custom status is limited to 16 KB: keep the first failures, count them all.
+    const { shown, total } = summarizeFailures(this.failures);
+    this.progress.errors = shown;
+    this.progress.errorCount = total;
+  }
+
+  recordItem(item: RegisteredItem): void {
+    this.items.push(item);
+    this.progress.tilesDone = this.items.length;
+    this.progress.itemsRegistered = this.items.length;
+  }
+
+  recordTileFailure(itemId: string, error: unknown): void {
+    this.progress.tilesFailed++;
+    this.recordFailure({ ...failureFrom(error), itemId });
+  }
+
+  get errorCodes(): FailureCode[] {
+    return [...new Set(this.failures.map((failure) => failure.code))];
+  }
+}
+
 export const ingestRasterOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput<IngestInput>();
-  const sourcePath = `${input.source.container}/${input.source.name}`;
-  const progress: IngestProgress = {
-    source: sourcePath,
-    collection: input.collection,
-    stage: 'validating',
-    tilesDone: 0,
-    tilesFailed: 0,
-    tilesTotal: 0,
-    itemsRegistered: 0,
-    errors: [],
-    errorCount: 0,
-    attempt: input.attempt,
-    ...(input.previousAttempt ? { previousAttempt: input.previousAttempt } : {}),
-  };
-  const failures: JobFailure[] = [];
-  const recordFailure = (failure: JobFailure): void => {
-    failures.push(failure);
-    // Custom status is limited to 16 KB: keep the first failures, count them all.
-    const { shown, total } = summarizeFailures(failures);
-    progress.errors = shown;
-    progress.errorCount = total;
-  };
-  /** Ends the job as Failed, with its reasons in the status. */
+  const state = new JobState(context, input);
+  state.publish();
+  try {
+    const output = yield* runJob(context, input, state);
+    yield* recordJobEnd(context, input, state, 'Completed');
+    return output;
+  } catch (error) {
+    // An unexpected fault is a failure of its own, recorded like the expected ones.
+    if (!(error instanceof IngestFailedError)) state.recordFailure(failureFrom(error));
+    state.progress.stage = 'failed';
+    state.publish();
+    yield* recordJobEnd(context, input, state, 'Failed');
+    throw error instanceof IngestFailedError ? error : new IngestFailedError(state.progress.source, state.failures.at(-1)?.message ?? 'the job failed');
+  }
+};
+
+function* runJob(context: OrchestrationContext, input: IngestInput, state: JobState): Generator<Task, IngestOutput, unknown> {
+  const { progress } = state;
   const fail = (reason: string): never => {
-    progress.stage = 'failed';
-    context.df.setCustomStatus(progress);
-    throw new IngestFailedError(sourcePath, reason);
+    throw new IngestFailedError(progress.source, reason);
   };
-  context.df.setCustomStatus(progress);
 
   let info: RasterInfo;
   try {
     info = yield* callActivity(context, activities.validateRaster, { source: input.source, options: input.options });
   } catch (error) {
-    const failure: Failure = failureFrom(error);
-    recordFailure(failure);
+    const failure = failureFrom(error);
+    state.recordFailure(failure);
     return fail(failure.message);
   }
 
@@ -82,7 +129,7 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   const order: VersionOrder = { sourceModified: input.source.lastModified, jobStarted: datetime };
   progress.stage = 'creating-cogs';
   progress.tilesTotal = windows.length;
-  context.df.setCustomStatus(progress);
+  progress.grid = { width: info.width, height: info.height, tileSize: input.tileSize };
 
   const tileInputs = windows.map(
     (window): IngestTileInput => ({
@@ -95,80 +142,104 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
       order,
     }),
   );
+  // A retry takes the tiles the failed attempt made as they are.
+  const reusable = new Map((input.reuse ?? []).map((item) => [item.itemId, item]));
+  const pending: IngestTileInput[] = [];
+  for (const tileInput of tileInputs) {
+    const reused = reusable.get(tileInput.itemId);
+    if (reused) state.recordItem(reused);
+    else pending.push(tileInput);
+  }
+  if (reusable.size > 0) progress.tilesReused = tileInputs.length - pending.length;
 
-  const items: RegisteredItem[] = [];
-  const recordItem = (item: RegisteredItem): void => {
-    items.push(item);
-    progress.tilesDone = items.length;
-    progress.itemsRegistered = items.length;
-  };
-  const recordTileFailure = (itemId: string, error: unknown): void => {
-    progress.tilesFailed++;
-    recordFailure({ ...failureFrom(error), itemId });
-  };
-
-  if (chooseRoute(windows.length) === 'single-tile') {
+  progress.route = chooseRoute(windows.length);
+  state.publish();
+  if (progress.route === 'single-tile') {
     // A small raster is one tile: its steps run inline, without a sub-orchestration to start,
-    // replay and wait for.
-    progress.route = 'single-tile';
-    context.df.setCustomStatus(progress);
-    const tileInput = tileInputs[0]!;
-    try {
-      recordItem(yield* runTileSteps(context, tileInput, () => undefined));
-    } catch (error) {
-      recordTileFailure(tileInput.itemId, error);
+    // replay and wait for. Its progress is part of the job's status.
+    for (const tileInput of pending) {
+      try {
+        state.recordItem(
+          yield* runTileSteps(context, tileInput, (tile) => {
+            progress.tile = tile;
+            state.publish();
+          }),
+        );
+      } catch (error) {
+        state.recordTileFailure(tileInput.itemId, error);
+      }
     }
   } else {
-    progress.route = 'fan-out';
-    context.df.setCustomStatus(progress);
-    const tileTasks = tileInputs.map((tileInput) =>
+    const tileTasks = pending.map((tileInput) =>
       context.df.callSubOrchestrator(orchestratorNames.ingestTile, tileInput, deriveTileInstanceId(context.df.instanceId, tileInput.window)),
     );
     // Task.any schedules every branch at once; each branch is then awaited on its own (yielding
     // an already scheduled task does not schedule it again), so the status counts tiles as they
     // register and one failed branch does not hide the outcome of the others.
-    yield context.df.Task.any(tileTasks);
+    if (tileTasks.length > 0) yield context.df.Task.any(tileTasks);
     for (const [index, task] of tileTasks.entries()) {
-      const tileInput = tileInputs[index]!;
+      const tileInput = pending[index]!;
       try {
         const result: unknown = yield task;
         if (!isRegisteredItem(result)) throw new Error('the tile branch returned no item');
-        recordItem(result);
+        state.recordItem(result);
       } catch (error) {
-        recordTileFailure(tileInput.itemId, error);
+        state.recordTileFailure(tileInput.itemId, error);
       }
-      context.df.setCustomStatus(progress);
+      state.publish();
     }
   }
-  if (failures.length > 0) {
-    const first = failures[0]!;
-    const more = failures.length > 1 ? ` (and ${failures.length - 1} more failed tile${failures.length > 2 ? 's' : ''})` : '';
-    return fail(`${failures.length} of ${windows.length} tiles failed; tile ${first.itemId ?? ''}: ${first.message}${more}`);
+  if (state.failures.length > 0) {
+    const first = state.failures[0]!;
+    const more = state.failures.length > 1 ? ` (and ${state.failures.length - 1} more failed tile${state.failures.length > 2 ? 's' : ''})` : '';
+    return fail(`${state.failures.length} of ${windows.length} tiles failed; tile ${first.itemId ?? ''}: ${first.message}${more}`);
   }
 
   progress.stage = 'finalizing';
-  context.df.setCustomStatus(progress);
+  state.publish();
+  // Items in tile order, whichever finished (or was reused) first.
+  const rank = new Map(tileInputs.map((tileInput, index) => [tileInput.itemId, index]));
+  const items = [...state.items].sort((a, b) => (rank.get(a.itemId) ?? 0) - (rank.get(b.itemId) ?? 0));
 
-  let collection;
+  let collection: FinalizedCollection;
   try {
     collection = yield* callActivity(context, activities.finalizeCollection, { outputs: input.outputs, source: input.source, items, datetime, options: input.options, order });
   } catch (error) {
     const failure = failureFrom(error);
-    recordFailure(failure);
+    state.recordFailure(failure);
     return fail(failure.message);
   }
 
   progress.stage = 'completed';
-  context.df.setCustomStatus(progress);
-
-  const output: IngestOutput = {
+  state.publish();
+  return {
     collection,
     tiles: items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes })),
     bytesIn: input.source.size,
     bytesOut: items.reduce((sum, item) => sum + item.cogBytes, 0),
   };
-  return output;
-};
+}
+
+/** Writes the job's end to the jobs index, so lists and bulk retry filter on its final state. */
+function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state: JobState, status: 'Completed' | 'Failed'): Generator<Task, void, unknown> {
+  const { progress } = state;
+  yield* callActivity(context, activities.recordJob, {
+    key: input.index.key,
+    id: context.df.instanceId,
+    source: progress.source,
+    collection: input.collection,
+    createdTime: input.index.createdTime,
+    attempt: input.attempt,
+    previousAttempt: input.previousAttempt ?? null,
+    status,
+    lastUpdatedTime: context.df.currentUtcDateTime.toISOString(),
+    tilesDone: progress.tilesDone,
+    tilesFailed: progress.tilesFailed,
+    tilesTotal: progress.tilesTotal,
+    errors: progress.errors.slice(0, 5),
+    errorCodes: state.errorCodes,
+  });
+}
 
 /** A sub-orchestration's result is JSON: check its shape before trusting it. */
 function isRegisteredItem(value: unknown): value is RegisteredItem {

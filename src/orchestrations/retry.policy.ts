@@ -1,13 +1,20 @@
 import * as df from 'durable-functions';
 
+/** Attempts and back-off of every activity: transient faults (storage throttling, a worker recycled mid-write) get four tries. */
+export const tileRetryPolicy = {
+  maxAttempts: 4,
+  firstDelayMs: 2_000,
+  backoffCoefficient: 2,
+  maxDelayMs: 30_000,
+} as const;
+
 /**
- * Retry policy for activities that touch storage or GDAL. Transient faults (storage throttling,
- * a worker recycled mid-write) get four attempts with exponential back-off; a deterministic
- * failure (a bad raster) is reported by validation as a result and never reaches retries.
+ * Durable's retry options for activities that touch storage or GDAL. A deterministic failure (a
+ * bad raster) comes back as a result and never reaches retries.
  */
 export function createActivityRetryOptions(): df.RetryOptions {
-  const options = new df.RetryOptions(2_000, 4);
-  options.backoffCoefficient = 2;
-  options.maxRetryIntervalInMilliseconds = 30_000;
+  const options = new df.RetryOptions(tileRetryPolicy.firstDelayMs, tileRetryPolicy.maxAttempts);
+  options.backoffCoefficient = tileRetryPolicy.backoffCoefficient;
+  options.maxRetryIntervalInMilliseconds = tileRetryPolicy.maxDelayMs;
   return options;
 }

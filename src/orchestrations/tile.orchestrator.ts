@@ -1,14 +1,14 @@
 /**
  * One tile's branch of a job: make the COG, then register its STAC item right away, so items
- * appear while other tiles are still being made. A branch retries its own activities; when it
- * fails for good, only this branch has failed (and `rewind` re-runs only it). Its failure carries
- * a code and a message (`FailureError`), which the parent reads back with `failureFrom`.
+ * appear while other tiles are still being made. A branch retries its own steps, reporting each
+ * attempt in its status (the tile ledger reads it); when it fails for good, only this branch has
+ * failed. Its failure carries a code and a message (`FailureError`), read back by the parent.
  */
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import { activities, type OutputLocation, type RegisteredItem, type SourceBlob, type TileWindow, type VersionOrder } from '../pipeline/contracts.js';
+import { activities, type OutputLocation, type RegisteredItem, type SourceBlob, type TileProgress, type TileWindow, type VersionOrder } from '../pipeline/contracts.js';
 import { FailureError, failureFrom } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
-import { callActivity } from './activity.call.js';
+import { callActivityCountingAttempts } from './activity.call.js';
 
 export interface IngestTileInput {
   source: SourceBlob;
@@ -20,44 +20,48 @@ export interface IngestTileInput {
   order: VersionOrder;
 }
 
-export type TileStage = 'creating-cog' | 'registering' | 'registered';
-
 /**
  * The steps of one tile, shared by the tile sub-orchestration and by the parent's single-tile
- * route. `reportStage` lets the caller show progress in its own custom status. Throws a
- * `FailureError` when the tile fails for good.
+ * route. `report` receives the tile's progress after every change, for the caller's own status.
+ * Throws a `FailureError` when the tile fails for good.
  */
-export function* runTileSteps(
-  context: OrchestrationContext,
-  input: IngestTileInput,
-  reportStage: (stage: TileStage) => void,
-): Generator<Task, RegisteredItem, unknown> {
+export function* runTileSteps(context: OrchestrationContext, input: IngestTileInput, report: (progress: TileProgress) => void): Generator<Task, RegisteredItem, unknown> {
+  const progress: TileProgress = { itemId: input.itemId, stage: 'creating-cog', attempts: 0, startedAt: context.df.currentUtcDateTime.toISOString() };
+  const onAttempt = (attempt: number): void => {
+    progress.attempts = attempt;
+    report(progress);
+  };
   try {
-    reportStage('creating-cog');
-    const tile = yield* callActivity(context, activities.createTileCog, {
-      source: input.source,
-      outputs: input.outputs,
-      itemId: input.itemId,
-      window: input.window,
-      options: input.options,
-    });
-    reportStage('registering');
-    const item = yield* callActivity(context, activities.registerTileItem, {
-      outputs: input.outputs,
-      source: input.source,
-      tile,
-      datetime: input.datetime,
-      order: input.order,
-    });
-    reportStage('registered');
+    const tile = yield* callActivityCountingAttempts(
+      context,
+      activities.createTileCog,
+      { source: input.source, outputs: input.outputs, itemId: input.itemId, window: input.window, options: input.options },
+      onAttempt,
+    );
+    progress.stage = 'registering';
+    const item = yield* callActivityCountingAttempts(
+      context,
+      activities.registerTileItem,
+      { outputs: input.outputs, source: input.source, tile, datetime: input.datetime, order: input.order },
+      onAttempt,
+    );
+    progress.stage = 'registered';
+    progress.item = item;
+    progress.endedAt = context.df.currentUtcDateTime.toISOString();
+    report(progress);
     return item;
   } catch (error) {
     // Whatever failed, the branch fails with a code and a message, never with raw error text.
-    throw new FailureError(failureFrom(error));
+    const failure = failureFrom(error);
+    progress.stage = 'failed';
+    progress.error = failure;
+    progress.endedAt = context.df.currentUtcDateTime.toISOString();
+    report(progress);
+    throw new FailureError(failure);
   }
 }
 
 export const ingestTileOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
   const input = context.df.getInput<IngestTileInput>();
-  return yield* runTileSteps(context, input, (stage) => context.df.setCustomStatus({ stage, itemId: input.itemId }));
+  return yield* runTileSteps(context, input, (progress) => context.df.setCustomStatus(progress));
 };

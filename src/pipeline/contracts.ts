@@ -2,7 +2,7 @@
  * The data that flows between the orchestrators and their activities. Pure types and names:
  * the orchestrators import this module, so nothing here may do I/O.
  */
-import type { Failure } from './failure.js';
+import type { Failure, FailureCode } from './failure.js';
 import type { IngestOptions } from './options.js';
 
 export const orchestratorNames = {
@@ -69,6 +69,13 @@ export interface IngestInput {
   attempt: number;
   /** The instance id of the attempt before this one. */
   previousAttempt?: string;
+  /** The job's row in the jobs index (written at submission, updated when the job ends). */
+  index: { key: string; createdTime: string };
+  /**
+   * Tiles an earlier attempt already made and registered (a retry of a failed job): they are
+   * taken as they are, not made again, so their blobs are untouched.
+   */
+  reuse?: RegisteredItem[];
 }
 
 export interface BandInfo {
@@ -185,6 +192,8 @@ export interface RegisteredItem {
   window?: TileWindow;
   /** The item's time: [datetime, datetime] or [start_datetime, end_datetime], for the collection's temporal extent. Optional: added later. */
   interval?: [string, string];
+  /** The tile's PNG preview, when one was rendered. Optional: added later. */
+  thumbnailUrl?: string;
 }
 
 export interface FinalizeCollectionInput {
@@ -217,14 +226,30 @@ export interface JobFailure extends Failure {
   itemId?: string;
 }
 
-/** What one tile's branch ends with: its registered item, or why it failed. */
-export type TileOutcome = { ok: true; item: RegisteredItem } | { ok: false; failure: JobFailure };
+/** What a job writes to the jobs index when it ends. */
+export interface RecordJobInput {
+  key: string;
+  id: string;
+  source: string;
+  collection: string;
+  createdTime: string;
+  attempt: number;
+  previousAttempt: string | null;
+  status: 'Completed' | 'Failed';
+  lastUpdatedTime: string;
+  tilesDone: number;
+  tilesFailed: number;
+  tilesTotal: number;
+  errors: JobFailure[];
+  errorCodes: FailureCode[];
+}
 
 export const activities = {
   validateRaster: activityContract<ValidateRasterInput, RasterInfo>('validateRaster'),
   createTileCog: activityContract<CreateTileCogInput, TileCog>('createTileCog'),
   registerTileItem: activityContract<RegisterTileItemInput, RegisteredItem>('registerTileItem'),
   finalizeCollection: activityContract<FinalizeCollectionInput, FinalizedCollection>('finalizeCollection'),
+  recordJob: activityContract<RecordJobInput, void>('recordJob'),
 } as const;
 
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */
@@ -244,6 +269,25 @@ export interface IngestProgress {
   errorCount: number;
   attempt: number;
   previousAttempt?: string;
+  /** Tiles taken from the previous attempt (a retry), not made again. */
+  tilesReused?: number;
+  /** The grid the tiles were cut from (the tile ledger plans every tile from it). */
+  grid?: { width: number; height: number; tileSize: number };
+  /** On the single-tile route, the one tile's progress (fan-out tiles report in their own status). */
+  tile?: TileProgress;
+}
+
+/** What a tile's branch says about itself while it runs (its custom status), for the tile ledger. */
+export interface TileProgress {
+  itemId: string;
+  stage: 'creating-cog' | 'registering' | 'registered' | 'failed';
+  /** Attempts of the current step so far, counting the one running. */
+  attempts: number;
+  startedAt: string;
+  endedAt?: string;
+  error?: Failure;
+  /** The registered item, once the tile is done. */
+  item?: RegisteredItem;
 }
 
 export interface IngestOutput {

@@ -39,6 +39,13 @@ export interface Failure {
   message: string;
 }
 
+/** Failures that no retry can fix: activities return them as results, and nothing retries them. */
+const finalCodes: ReadonlySet<FailureCode> = new Set<FailureCode>(['INVALID_INPUT', 'UNSUPPORTED_FORMAT', 'SOURCE_CHANGED', 'SOURCE_MISSING', 'OUTPUT_CONFLICT']);
+
+export function isFinalFailure(failure: Failure): boolean {
+  return finalCodes.has(failure.code);
+}
+
 /** A failure thrown from an activity, so that retries still see an exception. */
 export class FailureError extends Error {
   constructor(readonly failure: Failure) {

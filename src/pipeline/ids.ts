@@ -24,7 +24,12 @@ export function deriveItemId(sourceKey: string, window: Pick<TileWindow, 'row' |
   return `${sourceKey}-r${window.row}-c${window.col}`;
 }
 
-/** Instance id of the sub-orchestration that ingests one tile of a job. */
+/** The prefix every tile branch of a job shares, and nothing else does. */
+export function tileInstancePrefix(jobInstanceId: string): string {
+  return `${jobInstanceId}-tile-`;
+}
+
+/** Instance id of the sub-orchestration that ingests one tile of a job; zero-padded so ids sort in tile order. */
 export function deriveTileInstanceId(jobInstanceId: string, window: Pick<TileWindow, 'index'>): string {
-  return `${jobInstanceId}-tile-${window.index}`;
+  return `${tileInstancePrefix(jobInstanceId)}${String(window.index).padStart(6, '0')}`;
 }

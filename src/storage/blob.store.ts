@@ -111,7 +111,8 @@ export class BlobStore {
       });
       return { etag: response.etag ?? '', url: client.url };
     } catch (error) {
-      if (isStatus(error, 409, 412)) throw new WriteConflictError(ref);
+      // Only a failed condition is a lost race; a lease (LeaseIdMissing, 412) or any other refusal stays what it is.
+      if (error instanceof RestError && (error.code === 'ConditionNotMet' || error.code === 'BlobAlreadyExists')) throw new WriteConflictError(ref);
       throw error;
     }
   }
@@ -139,6 +140,11 @@ export class BlobStore {
 
   async writeJson(ref: BlobRef, value: unknown, condition: WriteCondition = {}, contentType = 'application/json'): Promise<{ etag: string; url: string }> {
     return this.uploadBytes(ref, Buffer.from(JSON.stringify(value, null, 2)), contentType, condition);
+  }
+
+  /** `count` bytes of a blob from `offset` (to the end when `count` is omitted). */
+  async readRange(ref: BlobRef, offset: number, count?: number): Promise<Buffer> {
+    return this.container(ref.container).getBlobClient(ref.name).downloadToBuffer(offset, count);
   }
 
   /** Deletes a blob (and its snapshots); a blob already gone is not an error. */

@@ -1,4 +1,5 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { settingNames, type Environment } from '../config.js';
 
@@ -18,7 +19,7 @@ export function developmentConnectionString(host = '127.0.0.1', blobPort = 10000
 /** How to reach the storage account behind a connection setting such as `AzureWebJobsStorage`. */
 export type StorageConnection =
   | { kind: 'connectionString'; connectionString: string }
-  | { kind: 'identity'; blobServiceUri: string; credential: TokenCredential };
+  | { kind: 'identity'; blobServiceUri: string; tableServiceUri: string; credential: TokenCredential };
 
 /**
  * Resolves a Functions connection setting the way the Functions host does: a connection string
@@ -38,16 +39,25 @@ export function resolveStorageConnection(env: Environment = process.env, name: s
       `Storage is not configured: set ${name} to a connection string, or ${name}__accountName (or ${name}__blobServiceUri) for identity-based access`,
     );
   }
+  const tableServiceUri =
+    env[`${name}__tableServiceUri`] ?? (accountName ? `https://${accountName}.table.core.windows.net` : blobServiceUri.replace('.blob.', '.table.'));
   const clientId = env[`${name}__clientId`];
   const credential =
     env[`${name}__credential`] === 'managedidentity'
       ? new ManagedIdentityCredential(clientId ? { clientId } : {})
       : new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
-  return { kind: 'identity', blobServiceUri, credential };
+  return { kind: 'identity', blobServiceUri, tableServiceUri, credential };
 }
 
 export function createBlobServiceClient(connection: StorageConnection): BlobServiceClient {
   return connection.kind === 'connectionString'
     ? BlobServiceClient.fromConnectionString(connection.connectionString)
     : new BlobServiceClient(connection.blobServiceUri, connection.credential);
+}
+
+export function createTableClient(connection: StorageConnection, table: string): TableClient {
+  return connection.kind === 'connectionString'
+    ? // Azurite serves plain HTTP; Azure's connection strings are HTTPS.
+      TableClient.fromConnectionString(connection.connectionString, table, { allowInsecureConnection: connection.connectionString.includes('http://') })
+    : new TableClient(connection.tableServiceUri, table, connection.credential);
 }

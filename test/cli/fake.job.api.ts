@@ -84,6 +84,7 @@ export function sampleTile(index: number, state: TileEntry['state'], error?: Til
     error: error ?? null,
     startedAt: state === 'pending' ? null : '2026-11-30T08:00:10Z',
     endedAt: state === 'done' || state === 'failed' ? '2026-11-30T08:00:12.500Z' : null,
+    reused: false,
     cogUrl: null,
     itemUrl: null,
     thumbnailUrl: null,

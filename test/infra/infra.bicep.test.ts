@@ -5,18 +5,25 @@
  *
  * Needs the Bicep CLI (scripts/install-bicep.sh puts it in .tools/bicep; CI runs that script).
  */
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { containers, identityStorageSuffixes, queues, serviceBusConnection, settingNames } from '../../src/config.js';
 import {
+  ArmEvaluator,
   compileBicep,
+  compileBicepParams,
+  deployedResources,
   findBicep,
+  Opaque,
+  scopesWithDeployments,
+  type Value,
   findResources,
   leafNames,
   resolve,
   resolveParameter,
+  resourcesOf,
   type ArmResource,
   type Json,
   type JsonObject,
@@ -37,11 +44,20 @@ if (!bicep && !inCi) {
  */
 const optionalInAzure: Record<string, string> = {
   [settingNames.scratchDir]: 'defaults to os.tmpdir() on the instance; only set it to point scratch space elsewhere',
-  [settingNames.stacApiUrl]: 'publishing to a STAC API is opt-in; unset, the app writes the static catalog only',
-  [settingNames.stacApiScope]: 'only with STAC_API_URL, and only for APIs that want an Entra ID token',
-  [settingNames.stacApiVersion]: 'only with STAC_API_URL, for APIs that require an api-version parameter',
-  [settingNames.stacApiClientId]: 'only with STAC_API_URL; defaults to the credential DefaultAzureCredential picks',
+  [settingNames.retentionSchedule]: 'defaults to daily at 03:00 UTC; set it only to purge at another time',
 };
+
+/**
+ * Settings whose names contain "connection string" but carry no secret: the Application Insights
+ * connection string names the component and its ingestion endpoint (the component accepts only
+ * Entra ID tokens), and the Durable Task Scheduler's is an endpoint plus `Authentication=ManagedIdentity`.
+ */
+const allowedConnectionStrings = new Set(['APPLICATIONINSIGHTS_CONNECTION_STRING', 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING']);
+
+/** host.json's task hub: the Durable Task Scheduler task hub must carry the same name. */
+const hostJsonHubName = (JSON.parse(readFileSync(join(repoRoot, 'host.json'), 'utf8')) as { extensions: { durableTask: { hubName: string } } }).extensions.durableTask.hubName;
+
+const durableHostSetting = 'AzureFunctionsJobHost__extensions__durableTask__storageProvider';
 
 /** Settings Azure sets in their identity-based form (`<name>__<suffix>`), never as a connection string. */
 const identityBasedInAzure = new Set<string>([settingNames.storage]);
@@ -94,37 +110,86 @@ describe('azure.yaml', () => {
     expect(azureYaml).toMatch(/^services:\n  api:\n(?:    .*\n)*?    remoteBuild: true$/m);
   });
 
-  it('runs a postdeploy hook that exists and is executable', () => {
-    const hook = /postdeploy:\n(?:\s+.*\n)*?\s+run: \.\/(\S+)/.exec(azureYaml)?.[1];
-    expect(hook).toBeDefined();
-    const path = join(repoRoot, hook as string);
-    expect(() => accessSync(path, constants.X_OK)).not.toThrow();
+  it('runs the same Node.js postdeploy hook on posix and on windows, and the script exists', () => {
+    const hooks = /postdeploy:\n((?:    .*\n)+)/.exec(azureYaml)?.[1] ?? '';
+    const runs = [...hooks.matchAll(/^      run: (.+)$/gm)].map((match) => match[1]);
+    expect(hooks).toMatch(/^    posix:$/m);
+    expect(hooks).toMatch(/^    windows:$/m);
+    expect(runs).toEqual(['node ./infra/hooks/postdeploy.mjs', 'node ./infra/hooks/postdeploy.mjs']);
+    expect(() => accessSync(join(repoRoot, 'infra', 'hooks', 'postdeploy.mjs'), constants.R_OK)).not.toThrow();
   });
 
-  // azd requires a .funcignore that excludes node_modules when remoteBuild is true; the file
-  // belongs to the app's packaging, so until it exists this check has nothing to read.
-  it.skipIf(!existsSync(join(repoRoot, '.funcignore')))(
-    'keeps local node_modules (gdal-async linked to Debian GDAL) out of the package (skipped while .funcignore does not exist)',
-    () => {
-      const ignored = readFileSync(join(repoRoot, '.funcignore'), 'utf8').split('\n').map((line) => line.trim());
-      expect(ignored.some((line) => /^\/?node_modules\/?$/.test(line))).toBe(true);
-    },
-  );
+  // azd requires a .funcignore that excludes node_modules when remoteBuild is true.
+  it('keeps local node_modules (gdal-async linked to Debian GDAL) out of the package', () => {
+    const ignored = readFileSync(join(repoRoot, '.funcignore'), 'utf8').split('\n').map((line) => line.trim());
+    expect(ignored.some((line) => /^\/?node_modules\/?$/.test(line))).toBe(true);
+  });
+
+  it('ships only what the app runs and the remote build needs: no local host, benchmarks, tests, scripts or infra', () => {
+    const ignored = new Set(readFileSync(join(repoRoot, '.funcignore'), 'utf8').split('\n').map((line) => line.trim()));
+    for (const left of ['host', 'bench', 'test', 'scripts', 'infra', 'docs', 'dist/host', 'dist/bench', 'dist/scripts', 'dist/test']) {
+      expect(ignored, left).toContain(left);
+    }
+    for (const kept of ['src', 'dist', 'dist/src', 'host.json', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+      expect(ignored, kept).not.toContain(kept);
+    }
+  });
+});
+
+const parameterFiles = new Map<string, JsonObject>();
+
+/** Parameter values of a .bicepparam file, read with a bare environment (azd's variables unset). */
+function parameterFile(file: string): JsonObject {
+  const cached = parameterFiles.get(file);
+  if (cached) return cached;
+  const saved = { ...process.env };
+  try {
+    for (const name of Object.keys(process.env)) if (!['PATH', 'HOME', 'DOTNET_ROOT', 'TMPDIR'].includes(name)) delete process.env[name];
+    const values = compileBicepParams(bicep as string, join(repoRoot, 'infra', file));
+    parameterFiles.set(file, values);
+    return values;
+  } finally {
+    Object.assign(process.env, saved);
+  }
+}
+
+/** The app settings object a parameter combination provisions (values opaque where Azure computes them). */
+function appSettingsFor(main: JsonObject, evaluator: ArmEvaluator): { [key: string]: Value } {
+  const configs = deployedResources(main, evaluator, 'Microsoft.Web/sites/config').filter(({ resource, scope }) => leafNames(resource, scope)?.[0] === 'appsettings');
+  const { resource, scope } = single(configs, 'appsettings resource');
+  const value = evaluator.value(resource.properties as unknown as Json, scope);
+  expect(typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Opaque), 'app settings evaluate to an object').toBe(true);
+  return value as { [key: string]: Value };
+}
+
+describe('CI/CD workflow (.github/workflows/azure-dev.yml; scripts/check-infra.sh validates its syntax)', () => {
+  const workflow = readFileSync(join(repoRoot, '.github', 'workflows', 'azure-dev.yml'), 'utf8');
+
+  it('signs in to Azure with OIDC (a federated credential, no secret)', () => {
+    expect(workflow).toMatch(/^      id-token: write/m);
+    expect(workflow).toContain('--federated-credential-provider github');
+    expect(workflow).not.toMatch(/secrets\./);
+  });
+
+  it('runs .ci/run first, and deploys only after it passed', () => {
+    expect(workflow).toContain('run: bash .ci/run');
+    expect(workflow).toMatch(/^  deploy:\n(?:    .*\n)*?    needs: checks$/m);
+    expect(workflow.indexOf('azd provision --no-prompt')).toBeLessThan(workflow.indexOf('azd deploy --no-prompt'));
+    expect(workflow).toContain('AZURE_PRINCIPAL_TYPE: ServicePrincipal');
+  });
 });
 
 describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => {
   let main: JsonObject;
-  let appSettings: ScopedResource;
-  let settings: JsonObject;
+  let settings: { [key: string]: Value };
+  /** The default deployment (infra/main.bicepparam with azd's variables unset). */
+  let defaults: ArmEvaluator;
 
   beforeAll(() => {
     if (!bicep) throw new Error('CI=true but the Bicep CLI is not installed: run `bash scripts/install-bicep.sh` first');
     main = compileBicep(bicep, join(repoRoot, 'infra', 'main.bicep'));
-    const configs = findResources(main, 'Microsoft.Web/sites/config').filter(
-      ({ resource, scope }) => leafNames(resource, scope)?.[0] === 'appsettings',
-    );
-    appSettings = single(configs, 'appsettings resource');
-    settings = appSettings.resource.properties ?? {};
+    defaults = new ArmEvaluator(parameterFile('main.bicepparam'));
+    settings = appSettingsFor(main, defaults);
   });
 
   describe('app settings match what src/config.ts reads', () => {
@@ -165,9 +230,6 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
     });
 
     it('holds no account key, SAS, connection string or listed key', () => {
-      // The Application Insights connection string names the component and ingestion endpoint; it
-      // is not a secret, and the component accepts only Entra ID tokens (local auth is off).
-      const allowedConnectionStrings = new Set(['APPLICATIONINSIGHTS_CONNECTION_STRING']);
       for (const [name, value] of Object.entries(settings)) {
         const text = String(value);
         expect(text, name).not.toMatch(/AccountKey=|SharedAccessKey|SharedAccessSignature|DefaultEndpointsProtocol|sig=/i);
@@ -178,11 +240,21 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
     });
 
     it('lists keys nowhere but in the Event Grid webhook (the blob extension key)', () => {
-      const everywhere = JSON.stringify(main).match(/listKeys\(/g) ?? [];
+      const everywhere = JSON.stringify(main).match(/list\w*\(/g) ?? [];
       const subscriptions = findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions');
       const inWebhook = JSON.stringify(subscriptions.map(({ resource }) => resource)).match(/listKeys\(/g) ?? [];
+      expect(inWebhook.length).toBeGreaterThan(0);
       expect(everywhere.length).toBe(inWebhook.length);
       expect(JSON.stringify(main['outputs'])).not.toMatch(/list\w*\(/);
+    });
+
+    it('provisions the settings the app reads now: source containers, retention, STAC API as the app identity', () => {
+      expect(settings[settingNames.retentionDays]).toBe('30');
+      expect(settings[settingNames.sourceContainers]).toBe(containers.uploads);
+      expect(String(settings[settingNames.stacApiClientId])).toBe("[parameters('identityClientId')]");
+      expect(String(settings[`${settingNames.storage}__clientId`])).toBe("[parameters('identityClientId')]");
+      // Empty means unset to src/config.ts, so a provision without a STAC API configures none.
+      for (const name of [settingNames.stacApiUrl, settingNames.stacApiScope, settingNames.stacApiVersion]) expect(settings[name], name).toBe('');
     });
 
     it('leaves out settings that Flex Consumption rejects (the runtime is set in functionAppConfig)', () => {
@@ -211,7 +283,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
   });
 
   describe('Function App', () => {
-    it('runs Node.js 20 on Linux Flex Consumption as the user-assigned identity, tagged for azd', () => {
+    it('runs Node.js 22 on Linux Flex Consumption as the user-assigned identity, tagged for azd', () => {
       const plan = single(findResources(main, 'Microsoft.Web/serverfarms'), 'plan').resource as unknown as JsonObject;
       expect(plan['sku']).toEqual({ tier: 'FlexConsumption', name: 'FC1' });
       const { resource: site, scope } = single(findResources(main, 'Microsoft.Web/sites'), 'site');
@@ -219,7 +291,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect((site['identity'] as JsonObject)['type']).toBe('UserAssigned');
       expect(site.properties?.['httpsOnly']).toBe(true);
       const config = site.properties?.['functionAppConfig'] as JsonObject;
-      expect(config['runtime']).toEqual({ name: 'node', version: '20' });
+      expect(config['runtime']).toEqual({ name: 'node', version: '22' });
       const deploymentStorage = (config['deployment'] as JsonObject)['storage'] as JsonObject;
       expect((deploymentStorage['authentication'] as JsonObject)['type']).toBe('UserAssignedIdentity');
       expect(String(site['tags'])).toContain("'azd-service-name'");
@@ -238,22 +310,31 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
 
   describe('storage', () => {
     it('provisions every container in src/config.ts `containers`, and the deployment package container', () => {
-      const found = findResources(main, 'Microsoft.Storage/storageAccounts/blobServices/containers');
-      const names = found.flatMap(({ resource, scope }) => leafNames(resource, scope) ?? []);
+      const found = deployedResources(main, defaults, 'Microsoft.Storage/storageAccounts/blobServices/containers');
+      const names = found.flatMap(({ resource, scope }) =>
+        resource.copy ? (defaults.parameter('appContainerNames', scope) as string[]) : (leafNames(resource, scope) ?? []),
+      );
       for (const container of Object.values(containers)) expect(names, container).toContain(container);
       expect(found.some(({ resource }) => String(resource.name).includes('deploymentContainerName'))).toBe(true);
     });
 
     it('turns shared keys off, requires TLS 1.2 and HTTPS, and allows no public blob access by default', () => {
-      const { resource, scope } = single(findResources(main, 'Microsoft.Storage/storageAccounts'), 'storage account');
+      const { resource, scope } = single(deployedResources(main, defaults, 'Microsoft.Storage/storageAccounts'), 'storage account');
       expect(resource.properties?.['allowSharedKeyAccess']).toBe(false);
       expect(resource.properties?.['minimumTlsVersion']).toBe('TLS1_2');
       expect(resource.properties?.['supportsHttpsTrafficOnly']).toBe(true);
       expect(resolve(resource.properties?.['allowBlobPublicAccess'], scope)).toBe(false);
     });
 
+    it('provisions every container jobs may read from (INGEST_SOURCE_CONTAINERS), trimmed', () => {
+      const evaluator = new ArmEvaluator(parameterFile('params/storage.isolated.bicepparam'));
+      const { scope } = single(deployedResources(main, evaluator, 'Microsoft.Storage/storageAccounts/blobServices/containers').filter(({ resource }) => resource.copy), 'container loop');
+      expect(evaluator.parameter('appContainerNames', scope)).toEqual([containers.uploads, containers.cogs, containers.stac, 'archive']);
+      expect(appSettingsFor(main, evaluator)[settingNames.sourceContainers]).toBe('uploads,archive');
+    });
+
     it('never makes the uploads container public, even when public read access is asked for', () => {
-      const { scope } = single(findResources(main, 'Microsoft.Storage/storageAccounts'), 'storage account');
+      const { scope } = single(deployedResources(main, defaults, 'Microsoft.Storage/storageAccounts'), 'storage account');
       const publicContainers = resolveParameter('publicContainerNames', scope);
       expect(publicContainers).toEqual(expect.arrayContaining([containers.cogs, containers.stac]));
       expect(publicContainers).not.toContain(containers.uploads);
@@ -384,6 +465,231 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(stac).toContain('/catalog.json');
       expect(stac).toContain("variables('containerNames').stac");
       expect(resolve("[variables('containerNames').stac]", { template: main, boundParameters: undefined, parent: undefined })).toBe(containers.stac);
+    });
+  });
+});
+
+/**
+ * Evaluates, as ARM would for one parameter combination, every expression of every resource in the
+ * module deployments that run (resources whose own condition is false included: ARM evaluates their
+ * reference and list functions anyway), and every output. Returns the functions called.
+ */
+function functionsEvaluated(main: JsonObject, parameters: JsonObject): string[] {
+  const evaluator = new ArmEvaluator(parameters);
+  for (const scope of scopesWithDeployments(main)) {
+    // A module whose condition is false never starts its nested deployment: nothing in it is evaluated.
+    if (scope.deployment && evaluator.deployed(scope.deployment.resource, scope.deployment.scope) === false) continue;
+    for (const resource of resourcesOf(scope.template)) {
+      evaluator.value(resource.condition, scope);
+      evaluator.value(resource.name, scope);
+      const properties = resource.properties ?? {};
+      evaluator.value(resource.type === 'Microsoft.Resources/deployments' ? (properties['parameters'] ?? null) : properties, scope);
+    }
+    evaluator.value(scope.template['outputs'] ?? null, scope);
+  }
+  return evaluator.calls;
+}
+
+describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam, infra/params/*.bicepparam)', () => {
+  let main: JsonObject;
+  const combination = (file: string): { parameters: JsonObject; evaluator: ArmEvaluator; settings: { [key: string]: Value } } => {
+    const parameters = parameterFile(file);
+    const evaluator = new ArmEvaluator(parameters);
+    return { parameters, evaluator, settings: appSettingsFor(main, evaluator) };
+  };
+  const deployedNames = (evaluator: ArmEvaluator, type: string): string[] =>
+    deployedResources(main, evaluator, type).flatMap(({ resource, scope }) => leafNames(resource, scope) ?? [String(resource.name)]);
+
+  beforeAll(() => {
+    if (!bicep) throw new Error('CI=true but the Bicep CLI is not installed: run `bash scripts/install-bicep.sh` first');
+    main = compileBicep(bicep, join(repoRoot, 'infra', 'main.bicep'));
+  });
+
+  describe('first provision: no code deployed yet, so no host keys', () => {
+    it('evaluates no list function at all (the host-key listKeys sits in the untaken branch of if())', () => {
+      const parameters = parameterFile('main.bicepparam');
+      expect(parameters['subscribeBlobEvents']).toBe(false);
+      const calls = functionsEvaluated(main, parameters);
+      expect(calls.length).toBeGreaterThan(100);
+      expect(calls.filter((name) => /^list/i.test(name))).toEqual([]);
+    });
+
+    it('does evaluate listKeys once the subscription is asked for (the walk sees it when it is there)', () => {
+      const calls = functionsEvaluated(main, parameterFile('params/storage.isolated.bicepparam'));
+      expect(calls.filter((name) => /^list/i.test(name))).toEqual(['listKeys']);
+    });
+
+    it('keeps the webhook URL, and with it listKeys, behind the subscription parameter', () => {
+      const { resource } = single(findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions'), 'event subscription');
+      const endpoint = stringProperty(resource, ['properties', 'destination', 'properties', 'endpointUrl']);
+      expect(endpoint.startsWith("[if(parameters('createSubscription'), format(")).toBe(true);
+      expect(endpoint.endsWith(", '')]")).toBe(true);
+    });
+  });
+
+  describe('Durable backend: Azure Storage (default)', () => {
+    it('deploys no scheduler and polls the Durable queues at most every 10 s, as Microsoft recommends on Flex', () => {
+      const { evaluator, settings } = combination('main.bicepparam');
+      expect(deployedResources(main, evaluator, 'Microsoft.DurableTask/schedulers')).toEqual([]);
+      expect(settings[`${durableHostSetting}__maxQueuePollingInterval`]).toBe('00:00:10');
+      expect(Object.keys(settings)).not.toContain(`${durableHostSetting}__type`);
+      expect(Object.keys(settings).filter((name) => name.startsWith('DurableStorage__'))).toEqual([]);
+    });
+
+    it('puts Durable state in its own account when asked: identity-based connection, queue/table/blob data roles', () => {
+      const { evaluator, settings } = combination('params/storage.isolated.bicepparam');
+      expect(settings[`${durableHostSetting}__connectionName`]).toBe('DurableStorage');
+      for (const suffix of ['blobServiceUri', 'queueServiceUri', 'tableServiceUri', 'credential', 'clientId']) {
+        expect(Object.keys(settings), suffix).toContain(`DurableStorage__${suffix}`);
+      }
+      expect(settings['DurableStorage__credential']).toBe('managedidentity');
+      const accounts = deployedResources(main, evaluator, 'Microsoft.Storage/storageAccounts');
+      expect(accounts).toHaveLength(2);
+      for (const { resource } of accounts) expect(resource.properties?.['allowSharedKeyAccess']).toBe(false);
+      const durableRoles = deployedResources(main, evaluator, 'Microsoft.Authorization/roleAssignments').filter(({ resource }) =>
+        JSON.stringify(resource.scope).includes('durableStorageAccountName'),
+      );
+      const { resource: loop, scope } = single(durableRoles, 'Durable state role loop');
+      expect(loop.copy).toBeDefined();
+      expect(evaluator.value('[variables(\'durableStorageRoles\')]', scope)).toEqual([
+        roles.storageQueueDataContributor,
+        roles.storageTableDataContributor,
+        roles.storageBlobDataContributor,
+      ]);
+      // and none of them without the separate account
+      const defaults = new ArmEvaluator(parameterFile('main.bicepparam'));
+      expect(deployedResources(main, defaults, 'Microsoft.Authorization/roleAssignments').filter(({ resource }) => JSON.stringify(resource.scope).includes('durableStorageAccountName'))).toEqual([]);
+    });
+  });
+
+  describe('Durable backend: Durable Task Scheduler', () => {
+    it('deploys a scheduler and a task hub named like host.json\'s hubName, and grants the app Durable Task Data Contributor on the task hub', () => {
+      const { evaluator } = combination('params/scheduler.public.bicepparam');
+      expect(deployedResources(main, evaluator, 'Microsoft.DurableTask/schedulers')).toHaveLength(1);
+      const hubs = deployedResources(main, evaluator, 'Microsoft.DurableTask/schedulers/taskHubs');
+      const { resource: hub, scope } = single(hubs, 'task hub');
+      expect(leafNames(hub, scope)).toEqual([hostJsonHubName]);
+      const grants = deployedResources(main, evaluator, 'Microsoft.Authorization/roleAssignments').filter(({ resource }) =>
+        String(resource.properties?.['roleDefinitionId']).includes('0ad04412-c4d5-4796-b79c-f76d14c8d402'),
+      );
+      const { resource: grant } = single(grants, 'Durable Task Data Contributor assignment');
+      expect(String(grant.scope)).toContain("resourceId('Microsoft.DurableTask/schedulers/taskHubs'");
+      expect(grant.properties?.['principalId']).toBe("[parameters('appPrincipalId')]");
+    });
+
+    it('selects the scheduler through app settings (one host.json for both backends), with identity-only authentication', () => {
+      const { settings } = combination('params/scheduler.public.bicepparam');
+      expect(settings[`${durableHostSetting}__type`]).toBe('azureManaged');
+      expect(settings[`${durableHostSetting}__connectionStringName`]).toBe('DURABLE_TASK_SCHEDULER_CONNECTION_STRING');
+      const connection = String(settings['DURABLE_TASK_SCHEDULER_CONNECTION_STRING']);
+      expect(connection).toContain('Authentication=ManagedIdentity;ClientID={1}');
+      expect(connection).toContain("parameters('identityClientId')");
+      expect(Object.keys(settings)).not.toContain(`${durableHostSetting}__maxQueuePollingInterval`);
+      // host.json must not pick a provider itself: the Azure Storage deployment sets no type and
+      // relies on the default, the scheduler deployment overrides it.
+      const hostJson = JSON.parse(readFileSync(join(repoRoot, 'host.json'), 'utf8')) as { extensions?: { durableTask?: { storageProvider?: { type?: string } } } };
+      expect(hostJson.extensions?.durableTask?.storageProvider?.type, 'host.json leaves the provider type to the app settings').toBeUndefined();
+    });
+
+    it('provisions the STAC API settings from parameters, so a provision keeps them', () => {
+      const { settings } = combination('params/scheduler.public.bicepparam');
+      expect(settings[settingNames.stacApiUrl]).toBe('https://stac.example.org/');
+      expect(settings[settingNames.stacApiScope]).toBe('api://stac/.default');
+    });
+
+    it('grants a CI service principal its role as a ServicePrincipal', () => {
+      const { evaluator } = combination('params/scheduler.public.bicepparam');
+      const userGrants = deployedResources(main, evaluator, 'Microsoft.Authorization/roleAssignments').filter(({ resource }) =>
+        String(resource.properties?.['principalId']).includes('userPrincipalId'),
+      );
+      const { resource, scope } = single(userGrants, 'deploying principal assignment');
+      expect(evaluator.value(resource.properties?.['principalType'], scope)).toBe('ServicePrincipal');
+    });
+  });
+
+  describe('Flex Consumption', () => {
+    it('keeps one always-ready durable instance by default and offers only the documented memory sizes', () => {
+      const { evaluator } = combination('main.bicepparam');
+      const { resource, scope } = single(deployedResources(main, evaluator, 'Microsoft.Web/sites'), 'site');
+      const scale = evaluator.value((resource.properties?.['functionAppConfig'] as JsonObject)['scaleAndConcurrency'], scope);
+      expect(JSON.parse(JSON.stringify(scale))).toMatchObject({ alwaysReady: [{ name: 'durable', instanceCount: 1 }], instanceMemoryMB: 4096 });
+      const declared = (main['parameters'] as JsonObject)['instanceMemoryMB'] as JsonObject;
+      expect(declared['allowedValues']).toEqual([512, 2048, 4096]);
+    });
+  });
+
+  describe('network isolation', () => {
+    it('off by default: no VNet, no private endpoint, public endpoints with Entra ID only', () => {
+      const { evaluator } = combination('main.bicepparam');
+      expect(deployedResources(main, evaluator, 'Microsoft.Network/virtualNetworks')).toEqual([]);
+      expect(deployedResources(main, evaluator, 'Microsoft.Network/privateEndpoints')).toEqual([]);
+      const { resource, scope } = single(deployedResources(main, evaluator, 'Microsoft.Storage/storageAccounts'), 'storage account');
+      expect(evaluator.value(resource.properties?.['publicNetworkAccess'], scope)).toBe('Enabled');
+    });
+
+    it('on: the app joins a delegated subnet; blob, queue and table (and Service Bus on Premium) get private endpoints; public access off', () => {
+      const { evaluator } = combination('params/storage.isolated.bicepparam');
+      const { resource: vnet } = single(deployedResources(main, evaluator, 'Microsoft.Network/virtualNetworks'), 'virtual network');
+      expect(JSON.stringify(vnet.properties)).toContain('Microsoft.App/environments');
+      const { resource: site, scope: siteScope } = single(deployedResources(main, evaluator, 'Microsoft.Web/sites'), 'site');
+      expect(String(evaluator.value(site.properties?.['virtualNetworkSubnetId'], siteScope))).toContain('virtualNetworkSubnetId');
+
+      const endpoints = deployedResources(main, evaluator, 'Microsoft.Network/privateEndpoints');
+      const { resource: endpoint, scope } = single(endpoints, 'private endpoint copy loop');
+      const wanted = evaluator.parameter('privateEndpoints', scope);
+      const groups = (wanted as { groupId: string }[]).map((entry) => entry.groupId).sort();
+      expect(groups).toEqual(['blob', 'blob', 'namespace', 'queue', 'queue', 'table', 'table']);
+      expect(JSON.stringify(endpoint.properties)).toContain('groupId');
+
+      for (const { resource: account, scope: accountScope } of deployedResources(main, evaluator, 'Microsoft.Storage/storageAccounts')) {
+        expect(evaluator.value(account.properties?.['publicNetworkAccess'], accountScope)).toBe('Disabled');
+      }
+      const { resource: namespace, scope: namespaceScope } = single(deployedResources(main, evaluator, 'Microsoft.ServiceBus/namespaces'), 'namespace');
+      expect(evaluator.value(namespace.properties?.['publicNetworkAccess'], namespaceScope)).toBe('Disabled');
+    });
+
+    it('on with Service Bus Basic: no Service Bus endpoint (Premium only), so the namespace stays public with Entra ID only', () => {
+      const { evaluator } = combination('params/scheduler.isolated.bicepparam');
+      const { scope } = single(deployedResources(main, evaluator, 'Microsoft.Network/privateEndpoints'), 'private endpoint copy loop');
+      const groups = (evaluator.parameter('privateEndpoints', scope) as { groupId: string }[]).map((entry) => entry.groupId).sort();
+      expect(groups).toEqual(['blob', 'queue', 'table']);
+      const { resource: namespace, scope: namespaceScope } = single(deployedResources(main, evaluator, 'Microsoft.ServiceBus/namespaces'), 'namespace');
+      expect(evaluator.value(namespace.properties?.['publicNetworkAccess'], namespaceScope)).toBe('Enabled');
+    });
+  });
+
+  describe('alerts', () => {
+    it('sends every alert to one action group, e-mailing only when an address is given', () => {
+      for (const [file, receivers] of [
+        ['main.bicepparam', 0],
+        ['params/scheduler.public.bicepparam', 1],
+      ] as const) {
+        const { evaluator } = combination(file);
+        const { resource, scope } = single(deployedResources(main, evaluator, 'Microsoft.Insights/actionGroups'), 'action group');
+        const emails = evaluator.value(resource.properties?.['emailReceivers'], scope);
+        expect(emails, file).toHaveLength(receivers);
+        const logAlerts = deployedNames(evaluator, 'Microsoft.Insights/scheduledQueryRules');
+        expect(logAlerts.sort(), file).toEqual(['failed-orchestrations', 'poison-blob-messages']);
+      }
+    });
+
+    it('watches failed orchestrations, the poison queue, Service Bus dead letters, Event Grid delivery and storage throttling', () => {
+      const { evaluator } = combination('params/storage.isolated.bicepparam');
+      const queries = deployedResources(main, evaluator, 'Microsoft.Insights/scheduledQueryRules').map(({ resource }) => JSON.stringify(resource.properties));
+      expect(queries.some((query) => query.includes('prop__state') && query.includes('Failed'))).toBe(true);
+      expect(queries.some((query) => query.includes('webjobs-blobtrigger-poison'))).toBe(true);
+      const metricAlerts = deployedResources(main, evaluator, 'Microsoft.Insights/metricAlerts').map(({ resource, scope }) => ({
+        text: JSON.stringify(resource.properties),
+        variables: JSON.stringify(scope.template['variables'] ?? {}),
+      }));
+      const metrics = metricAlerts.map(({ text }) => /"metricName":"([^"]+)"/.exec(text)?.[1]);
+      expect(metrics).toContain('DeadletteredMessages');
+      expect(metrics).toContain('Transactions');
+      const eventGridMetrics = JSON.parse(metricAlerts.find(({ text }) => text.includes('Microsoft.EventGrid/systemTopics'))?.variables ?? '{}') as { eventGridMetrics: { metric: string }[] };
+      expect(eventGridMetrics.eventGridMetrics.map((entry) => entry.metric)).toEqual(['DeliveryAttemptFailCount', 'DeadLetteredCount', 'DroppedEventCount']);
+      const throttling = metricAlerts.find(({ text }) => text.includes('Transactions'))?.text ?? '';
+      expect(throttling).toContain('ServerBusyError');
+      expect(throttling).toContain('ClientThrottlingError');
     });
   });
 });

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { createActivityDependencies, type ActivityDependencies } from '../../src/activities/activity.dependencies.js';
 import { containers, readIngestSettings } from '../../src/config.js';
 import { deriveOutputLocation } from '../../src/jobs/job.id.js';
+import { JobIndex } from '../../src/jobs/job.index.js';
 import type { OutputLocation, SourceBlob, VersionOrder } from '../../src/pipeline/contracts.js';
 import { ingestOptionsSchema, type IngestOptions } from '../../src/pipeline/options.js';
 import { BlobStore } from '../../src/storage/blob.store.js';
@@ -31,7 +32,8 @@ export interface ActivityHarness {
 export function createActivityHarness(settings: Partial<ReturnType<typeof readIngestSettings>> = {}): ActivityHarness {
   const store = new BlobStore(BlobServiceClient.fromConnectionString(inject('storageConnectionString')));
   const scratch = mkdtempSync(join(tmpdir(), 'activity-scratch-'));
-  const deps = createActivityDependencies({ store, settings: { ...readIngestSettings({}), scratchDir: scratch, ...settings } });
+  const jobs = JobIndex.fromEnvironment({ AzureWebJobsStorage: inject('storageConnectionString') });
+  const deps = createActivityDependencies({ store, jobs, settings: { ...readIngestSettings({}), scratchDir: scratch, ...settings } });
   const runId = randomUUID().slice(0, 8);
   return {
     store,

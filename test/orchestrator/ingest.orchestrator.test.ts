@@ -6,7 +6,7 @@ import { FailureError, type Failure } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
 
-const actionType = { callActivityWithRetry: 1, callSubOrchestrator: 2 } as const;
+const actionType = { callActivity: 0, callActivityWithRetry: 1, callSubOrchestrator: 2, createTimer: 5 } as const;
 
 const input: IngestInput = {
   source: { container: 'uploads', name: 'dem/Alps.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' },
@@ -15,6 +15,7 @@ const input: IngestInput = {
   tileSize: 512,
   outputs: { collection: 'dems', sourceKey: 'dem-alps', version: 'v0123456789ab' },
   attempt: 1,
+  index: { key: '8232999999999-job-1', createdTime: '2026-01-01T00:00:00.000Z' },
 };
 
 /** What an activity returns to the orchestrator (see ActivityOutcome). */
@@ -65,7 +66,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     expect(actions).toHaveLength(4);
     expect(actions.map((a) => a.actionType)).toEqual([2, 2, 2, 2]);
     expect(actions.map((a) => a.functionName)).toEqual(['ingestTile', 'ingestTile', 'ingestTile', 'ingestTile']);
-    expect(actions.map((a) => a.instanceId)).toEqual(['job-1-tile-0', 'job-1-tile-1', 'job-1-tile-2', 'job-1-tile-3']);
+    expect(actions.map((a) => a.instanceId)).toEqual(['job-1-tile-000000', 'job-1-tile-000001', 'job-1-tile-000002', 'job-1-tile-000003']);
     const tileInputs = actions.map((a) => a.input as IngestTileInput);
     expect(tileInputs.map((t) => t.itemId)).toEqual(tileItemIds);
     expect(tileInputs.map((t) => [t.window.x, t.window.y, t.window.width, t.window.height])).toEqual([
@@ -81,7 +82,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
 
   it('finalizes the collection once every tile has registered, then returns the job summary', async () => {
     const history = validated();
-    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
+    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
     history.episodeDone().episode();
     tileItemIds.forEach((id, i) => history.subOrchestrationCompleted(1 + i, item(id, 100 + i)));
     const finalizing = await replay(ingestRasterOrchestrator, history, input);
@@ -93,6 +94,13 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
     const collection = { collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false };
     history.taskCompleted(5, ok(collection));
+    const recording = await replay(ingestRasterOrchestrator, history, input);
+    // The job writes its end to the jobs index before it completes.
+    expect(flattenActions(recording).at(-1)).toMatchObject({
+      functionName: 'recordJob',
+      input: { key: input.index.key, id: 'job-1', status: 'Completed', tilesDone: 4, tilesFailed: 0, tilesTotal: 4, errors: [], errorCodes: [] },
+    });
+    history.taskScheduled(6, 'recordJob').episodeDone().episode().taskCompleted(6, { ok: true });
     const done = await replay(ingestRasterOrchestrator, history, input);
     expect(done.isDone).toBe(true);
     expect(done.output).toEqual({
@@ -111,10 +119,13 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
       .episodeDone()
       .episode()
       .taskCompleted(0, { ok: false, failure: { code: 'INVALID_INPUT', message: 'the file is truncated: GDAL could not read block 3' } });
+    const recording = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(recording).map((a) => a.functionName)).toEqual(['validateRaster', 'recordJob']);
+    expect(flattenActions(recording).at(-1)).toMatchObject({ input: { status: 'Failed', errorCodes: ['INVALID_INPUT'] } });
+    history.taskScheduled(1, 'recordJob').episodeDone().episode().taskCompleted(1, { ok: true });
     const state = await replay(ingestRasterOrchestrator, history, input);
     // A throwing orchestrator reports `error`; the host then records ExecutionFailed.
     expect(state.error).toContain('Cannot ingest uploads/dem/Alps.tif: the file is truncated');
-    expect(flattenActions(state)).toHaveLength(1);
     expect(state.customStatus).toMatchObject({
       stage: 'failed',
       errors: [{ code: 'INVALID_INPUT', message: 'the file is truncated: GDAL could not read block 3' }],
@@ -124,7 +135,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
 
   it('counts tiles as they register, without scheduling any branch twice', async () => {
     const history = validated();
-    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
+    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
     history.episodeDone().episode().subOrchestrationCompleted(1, item(tileItemIds[0]!, 1)).subOrchestrationCompleted(2, item(tileItemIds[1]!, 1));
     const state = await replay(ingestRasterOrchestrator, history, input);
     expect(state.customStatus).toMatchObject({ stage: 'creating-cogs', tilesDone: 2, tilesTotal: 4, itemsRegistered: 2 });
@@ -134,7 +145,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
 
   it('lets every branch finish, then fails the job naming each failed tile and its reason', async () => {
     const history = validated();
-    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-${i}`));
+    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
     const diskFull: Failure = { code: 'DISK_FULL', message: 'the worker ran out of scratch disk space' };
     history
       .episodeDone()
@@ -146,6 +157,9 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     expect(waiting.customStatus).toMatchObject({ stage: 'creating-cogs', tilesDone: 1, tilesFailed: 1, errors: [{ ...diskFull, itemId: 'dem-alps-r0-c1' }] });
 
     history.episodeDone().episode().subOrchestrationCompleted(3, item(tileItemIds[2]!, 1)).subOrchestrationFailed(4, 'TypeError: x is undefined', 'at /home/app/secret/path.js:1:1');
+    const recording = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(recording).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Failed', tilesFailed: 2, errorCodes: ['DISK_FULL', 'INTERNAL'] } });
+    history.taskScheduled(5, 'recordJob').episodeDone().episode().taskCompleted(5, { ok: true });
     const state = await replay(ingestRasterOrchestrator, history, input);
     expect(state.error).toMatch(/2 of 4 tiles failed; tile dem-alps-r0-c1: the worker ran out of scratch disk space \(and 1 more failed tile\)/);
     expect(state.customStatus).toMatchObject({
@@ -160,7 +174,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
       ],
     });
     expect(JSON.stringify(state.customStatus)).not.toMatch(/secret|\/home\/app|TypeError/);
-    expect(flattenActions(state)).toHaveLength(5);
+    expect(flattenActions(state)).toHaveLength(6);
   });
 });
 
@@ -170,8 +184,8 @@ describe('ingestRaster routing', () => {
     const history = new HistoryBuilder().episode('ingestRaster', input).taskScheduled(0, 'validateRaster').episodeDone().episode().taskCompleted(0, ok(small));
     const cog = await replay(ingestRasterOrchestrator, history, input);
     expect(flattenActions(cog).map((a) => [a.actionType, a.functionName])).toEqual([
-      [1, 'validateRaster'],
-      [1, 'createTileCog'],
+      [actionType.callActivityWithRetry, 'validateRaster'],
+      [actionType.callActivity, 'createTileCog'],
     ]);
     expect(cog.customStatus).toMatchObject({ stage: 'creating-cogs', route: 'single-tile', tilesTotal: 1 });
 
@@ -193,13 +207,18 @@ describe('ingestRaster routing', () => {
       .taskCompleted(0, ok(small))
       .taskScheduled(1, 'createTileCog')
       .episodeDone();
-    // Four attempts, each followed by its back-off timer (the last one too: see the protocol notes).
+    // Four attempts, retried by the tile steps themselves with a back-off timer between them.
     let id = 1;
     for (let attempt = 1; attempt <= 4; attempt++) {
-      history.episode().taskFailed(id, thrown({ code: 'DISK_FULL', message: 'the worker ran out of scratch disk space' })).timerCreated(id + 1).episodeDone().episode().timerFired(id + 1);
+      history.episode().taskFailed(id, thrown({ code: 'DISK_FULL', message: 'the worker ran out of scratch disk space' }));
+      if (attempt === 4) break;
+      history.timerCreated(id + 1).episodeDone().episode().timerFired(id + 1);
       id += 2;
-      if (attempt < 4) history.taskScheduled(id, 'createTileCog').episodeDone();
+      history.taskScheduled(id, 'createTileCog').episodeDone();
     }
+    const recording = await replay(ingestRasterOrchestrator, history, input);
+    expect(recording.customStatus).toMatchObject({ tile: { itemId: 'dem-alps-r0-c0', stage: 'failed', attempts: 4, error: { code: 'DISK_FULL' } } });
+    history.taskScheduled(id + 1, 'recordJob').episodeDone().episode().taskCompleted(id + 1, { ok: true });
     const state = await replay(ingestRasterOrchestrator, history, input);
     expect(state.error).toMatch(/1 of 1 tiles failed; tile dem-alps-r0-c0: the worker ran out of scratch disk space/);
     expect(state.customStatus).toMatchObject({ stage: 'failed', tilesFailed: 1, errors: [{ code: 'DISK_FULL', itemId: 'dem-alps-r0-c0' }] });
@@ -219,7 +238,8 @@ describe('ingestTile orchestrator', () => {
 
   it('registers the STAC item right after its COG exists', async () => {
     const first = await replay(ingestTileOrchestrator, new HistoryBuilder().episode('ingestTile', tileInput), tileInput);
-    expect(flattenActions(first)).toEqual([expect.objectContaining({ actionType: 1, functionName: 'createTileCog' })]);
+    expect(flattenActions(first)).toEqual([expect.objectContaining({ actionType: actionType.callActivity, functionName: 'createTileCog' })]);
+    expect(first.customStatus).toMatchObject({ itemId: 'dem-alps-r0-c0', stage: 'creating-cog', attempts: 1, startedAt: expect.any(String) });
 
     const tile = { itemId: 'dem-alps-r0-c0', size: 42 } as TileCog;
     const history = new HistoryBuilder().episode('ingestTile', tileInput).taskScheduled(0, 'createTileCog').episodeDone().episode().taskCompleted(0, ok(tile));
@@ -247,5 +267,48 @@ describe('ingestTile orchestrator', () => {
     const state = await replay(ingestTileOrchestrator, history, tileInput);
     expect(state.isDone).toBe(false);
     expect(state.error).toBeUndefined();
+    expect(flattenActions(state).map((a) => [a.actionType, a.functionName ?? ''])).toEqual([
+      [actionType.callActivity, 'createTileCog'],
+      [actionType.createTimer, ''],
+      [actionType.callActivity, 'createTileCog'],
+    ]);
+    expect(state.customStatus).toMatchObject({ stage: 'creating-cog', attempts: 2 });
+  });
+
+  it('does not retry a final failure (a conflict), and fails the branch with its code', async () => {
+    const conflict: Failure = { code: 'OUTPUT_CONFLICT', message: 'its item id is already taken' };
+    const tile = { itemId: 'dem-alps-r0-c0', size: 42 } as TileCog;
+    const history = new HistoryBuilder()
+      .episode('ingestTile', tileInput)
+      .taskScheduled(0, 'createTileCog')
+      .episodeDone()
+      .episode()
+      .taskCompleted(0, ok(tile))
+      .taskScheduled(1, 'registerTileItem')
+      .episodeDone()
+      .episode()
+      .taskCompleted(1, { ok: false, failure: conflict });
+    const state = await replay(ingestTileOrchestrator, history, tileInput);
+    expect(state.error).toContain(conflict.message);
+    expect(state.customStatus).toMatchObject({ stage: 'failed', attempts: 1, error: conflict });
+  });
+});
+
+describe('retrying a failed job', () => {
+  it('takes the tiles the failed attempt made as they are and runs only the others', async () => {
+    const retry: IngestInput = { ...input, attempt: 2, previousAttempt: 'job-0', reuse: [item(tileItemIds[0]!, 1), item(tileItemIds[3]!, 4)] };
+    const history = new HistoryBuilder().episode('ingestRaster', retry).taskScheduled(0, 'validateRaster').episodeDone().episode().taskCompleted(0, ok(info));
+    const state = await replay(ingestRasterOrchestrator, history, retry);
+    const branches = flattenActions(state).filter((a) => a.actionType === actionType.callSubOrchestrator);
+    expect(branches.map((a) => a.instanceId)).toEqual(['job-1-tile-000001', 'job-1-tile-000002']);
+    expect(state.customStatus).toMatchObject({ tilesDone: 2, tilesTotal: 4, tilesReused: 2, attempt: 2, previousAttempt: 'job-0' });
+
+    history.subOrchestrationCreated(1, 'ingestTile', 'job-1-tile-000001').subOrchestrationCreated(2, 'ingestTile', 'job-1-tile-000002');
+    history.episodeDone().episode().subOrchestrationCompleted(1, item(tileItemIds[1]!, 2)).subOrchestrationCompleted(2, item(tileItemIds[2]!, 3));
+    const finalizing = await replay(ingestRasterOrchestrator, history, retry);
+    const finalize = flattenActions(finalizing).at(-1)!;
+    expect(finalize.functionName).toBe('finalizeCollection');
+    // All four items, in tile order, reused or not.
+    expect((finalize.input as { items: RegisteredItem[] }).items.map((i) => i.itemId)).toEqual(tileItemIds);
   });
 });

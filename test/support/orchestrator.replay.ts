@@ -77,7 +77,18 @@ export class HistoryBuilder {
 /** Runs one episode of the orchestrator over `history`, as the Durable extension would call it. */
 export async function replay(orchestrator: OrchestrationHandler, history: HistoryBuilder, input: unknown, instanceId = 'job-1'): Promise<OrchestratorState> {
   const handler = createOrchestrator(orchestrator);
-  const trigger = { history: history.events, input, instanceId, isReplaying: true, parentInstanceId: null, upperSchemaVersion: 1, upperSchemaVersionNew: 2 };
+  // Timer settings as the extension sends them (docs/durable-protocol.md); the SDK needs them to create timers.
+  const trigger = {
+    history: history.events,
+    input,
+    instanceId,
+    isReplaying: true,
+    parentInstanceId: null,
+    upperSchemaVersion: 1,
+    upperSchemaVersionNew: 2,
+    longRunningTimerIntervalDuration: '3.00:00:00',
+    maximumShortTimerDuration: '6.00:00:00',
+  };
   const context = new df.DummyOrchestrationContext('orchestrator', 'invocation-1', () => undefined);
   try {
     return (await handler(trigger, context)) as OrchestratorState;

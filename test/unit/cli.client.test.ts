@@ -29,8 +29,8 @@ describe('job API client', () => {
       ),
       route('GET', '/api/jobs/ingest-3/tiles', (request) =>
         request.url.searchParams.get('continuationToken') === 't2'
-          ? json(200, { jobId: 'ingest-3', tiles: [sampleTile(1, 'failed', { code: 'STORAGE_REFUSED', message: 'leased' })], continuationToken: null })
-          : json(200, { jobId: 'ingest-3', tiles: [sampleTile(0, 'done')], continuationToken: 't2' }),
+          ? json(200, { jobId: 'ingest-3', total: 2, tiles: [sampleTile(1, 'failed', { code: 'STORAGE_REFUSED', message: 'leased' })], continuationToken: null })
+          : json(200, { jobId: 'ingest-3', total: 2, tiles: [sampleTile(0, 'done')], continuationToken: 't2' }),
       ),
     ]);
     const client = new JobsClient({ baseUrl, fetch: api.fetch });

@@ -24,6 +24,19 @@ describe('CLI text output', () => {
     expect(detail).toContain('raster-ingest retry ingest-1');
   });
 
+  it("shows a failed job's partial output: the tiles it made and the ones that failed", () => {
+    const job = sampleJob('ingest-1', 'Failed', { done: 1, failed: 1, total: 2 });
+    job.output = {
+      partial: true,
+      tiles: [{ itemId: 'scene-r0-c0', cogUrl: 'http://blob/cogs/a.tif', itemUrl: 'http://blob/stac/a.json', cogBytes: 2048 }],
+      failedTiles: [{ code: 'STORAGE_REFUSED', message: 'the COG blob is leased by another writer', itemId: 'scene-r0-c1' }],
+      bytesIn: 4096,
+      bytesOut: 2048,
+    };
+    const detail = formatJobDetail(job);
+    expect(detail).toContain('output      partial: 1 COG tiles made (2.0 KiB), 1 failed\n    STORAGE_REFUSED scene-r0-c1: the COG blob is leased by another writer');
+  });
+
   it('lists tiles with state, attempts, duration and error', () => {
     const rows = formatTileTable([sampleTile(0, 'done'), sampleTile(1, 'failed', { code: 'TIMEOUT', message: 'the COG took too long' }), sampleTile(2, 'pending')]).split('\n');
     expect(rows[1]).toMatch(/^0\s+scene-r0-c0\s+done\s+1\s+2\.5 s$/);

@@ -121,7 +121,7 @@ describe('raster-ingest command line', () => {
 
   it('lists tiles, optionally only those in one state', async () => {
     const tiles = [sampleTile(0, 'done'), sampleTile(1, 'failed', { code: 'STORAGE_REFUSED', message: 'leased' })];
-    const handler = route('GET', '/api/jobs/ingest-1/tiles', () => json(200, { jobId: 'ingest-1', tiles, continuationToken: null }));
+    const handler = route('GET', '/api/jobs/ingest-1/tiles', () => json(200, { jobId: 'ingest-1', total: 2, tiles, continuationToken: null }));
     const failedOnly = await cli(['tiles', 'ingest-1', '--state', 'failed', '--json'], [handler]);
     expect(JSON.parse(failedOnly.out)).toEqual({ jobId: 'ingest-1', tiles: [tiles[1]] });
     const all = await cli(['tiles', 'ingest-1'], [handler]);

@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { readBlobTriggerSource, readIngestSettings, readSourceContainers, readStacApiSettings } from '../../src/config.js';
+import { readIngestSettings, readSourceContainers, readStacApiSettings } from '../../src/config.js';
 
 describe('settings', () => {
   it('use documented defaults and reject values that are not positive integers', () => {
     expect(readIngestSettings({})).toEqual({ maxDimension: 200_000, tileSize: 4096, scratchDir: undefined, sourceContainers: ['uploads'] });
     expect(readIngestSettings({ INGEST_TILE_SIZE: '1024', INGEST_SCRATCH_DIR: '/scratch' })).toMatchObject({ tileSize: 1024, scratchDir: '/scratch' });
     expect(() => readIngestSettings({ INGEST_TILE_SIZE: 'big' })).toThrow(/INGEST_TILE_SIZE must be a positive integer, got "big"/);
-  });
-
-  it('choose the Event Grid blob trigger only when asked', () => {
-    expect(readBlobTriggerSource({})).toBe('LogsAndContainerScan');
-    expect(readBlobTriggerSource({ BLOB_TRIGGER_SOURCE: 'EventGrid' })).toBe('EventGrid');
   });
 
   it('publish to a STAC API only when STAC_API_URL is set, and name a bad URL', () => {

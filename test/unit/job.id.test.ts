@@ -42,7 +42,7 @@ describe('item and tile ids', () => {
 
   it('name each tile by source key, row and column, and each tile branch by its index', () => {
     expect(deriveItemId('dem-alps-0123456789ab', { row: 2, col: 3 })).toBe('dem-alps-0123456789ab-r2-c3');
-    expect(deriveTileInstanceId('ingest-abc', { index: 7 })).toBe('ingest-abc-tile-7');
+    expect(deriveTileInstanceId('ingest-abc', { index: 7 })).toBe('ingest-abc-tile-000007');
   });
 });
 

@@ -1,0 +1,48 @@
+// Types of infra/hooks/postdeploy.mjs for test/infra (the hook is plain JavaScript so that azd can
+// run it with `node` on any platform without a build).
+
+export declare const requiredVariables: readonly string[];
+export declare const armEndpoint: string;
+
+export declare class HookError extends Error {}
+
+export interface HookSettings {
+  subscriptionId: string;
+  resourceGroup: string;
+  functionAppName: string;
+  functionBaseUrl: string;
+  alreadySubscribed: boolean;
+  tenantId: string | undefined;
+}
+
+export type KeyRead = { state: 'ready'; key: string } | { state: 'pending'; detail: string };
+
+export declare function readHookSettings(env: Record<string, string | undefined>): HookSettings;
+
+export declare function readBlobsExtensionKey(options: {
+  settings: HookSettings;
+  token: string;
+  baseUrl?: string;
+  fetchImpl?: typeof fetch;
+}): Promise<KeyRead>;
+
+export declare function waitForBlobsExtensionKey(options: {
+  readKey: () => Promise<KeyRead>;
+  wake: () => Promise<void>;
+  log: (line: string) => void;
+  attempts?: number;
+  intervalMs?: number;
+  sleep?: (ms: number) => Promise<unknown>;
+}): Promise<string>;
+
+export declare function runPostdeploy(options?: {
+  env?: Record<string, string | undefined>;
+  log?: (line: string) => void;
+  getToken?: (tenantId: string | undefined) => Promise<string>;
+  azd?: (args: string[]) => void;
+  baseUrl?: string;
+  fetchImpl?: typeof fetch;
+  attempts?: number;
+  intervalMs?: number;
+  sleep?: (ms: number) => Promise<unknown>;
+}): Promise<void>;

@@ -1,0 +1,182 @@
+// azd postdeploy hook (posix and windows): subscribes the blob trigger to Blob Created events.
+//
+// Why after the deploy: the Event Grid subscription's webhook carries the Functions host's
+// `blobs_extension` system key, which the host creates only once code with an Event Grid blob
+// trigger has started, and Event Grid validates the webhook when the subscription is created. So:
+// wake the app, wait for the key, then `azd provision` again with SUBSCRIBE_BLOB_EVENTS=true, which
+// adds the subscription to infra/main.bicep's deployment (and keeps it there on later provisions).
+//
+// Needs only what `azd up` already needs: azd (signed in with `azd auth login`) and Node.js. The
+// host keys are read from Azure Resource Manager with azd's own sign-in (no Azure CLI).
+// Every failure names its real cause (an ARM status and error code, or the azd error) and stops.
+import { spawnSync } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+
+/** Provision outputs and azd environment values the hook reads. */
+export const requiredVariables = ['AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME', 'FUNCTION_BASE_URL'];
+
+export const armEndpoint = 'https://management.azure.com';
+const armScope = `${armEndpoint}/.default`;
+const hostKeysApiVersion = '2024-04-01';
+const retryText = 'Once fixed, run: azd env set SUBSCRIBE_BLOB_EVENTS true && azd provision';
+
+/** A failure to report as is: its message is for the operator, without a stack trace. */
+export class HookError extends Error {}
+
+/**
+ * @param {Record<string, string | undefined>} env
+ * @returns {{ subscriptionId: string, resourceGroup: string, functionAppName: string, functionBaseUrl: string, alreadySubscribed: boolean, tenantId: string | undefined }}
+ */
+export function readHookSettings(env) {
+  const missing = requiredVariables.filter((name) => !env[name]?.trim());
+  if (missing.length > 0) {
+    throw new HookError(`postdeploy: ${missing.join(', ')} not set. Run the hook through azd (azd up / azd deploy): these come from the provision outputs and the azd environment.`);
+  }
+  const value = (name) => env[name]?.trim() ?? '';
+  return {
+    subscriptionId: value('AZURE_SUBSCRIPTION_ID'),
+    resourceGroup: value('AZURE_RESOURCE_GROUP'),
+    functionAppName: value('AZURE_FUNCTION_APP_NAME'),
+    functionBaseUrl: value('FUNCTION_BASE_URL').replace(/\/+$/, ''),
+    alreadySubscribed: value('SUBSCRIBE_BLOB_EVENTS').toLowerCase() === 'true',
+    tenantId: value('AZURE_TENANT_ID') || undefined,
+  };
+}
+
+/** ARM's `{ error: { code, message } }`, shortened to one line. */
+async function describeArmError(response) {
+  const text = await response.text().catch(() => '');
+  try {
+    const error = JSON.parse(text)?.error;
+    if (error?.code) return `${response.status} ${error.code}: ${String(error.message ?? '').slice(0, 300)}`;
+  } catch {
+    // not JSON: fall through to the status alone
+  }
+  return `${response.status} ${response.statusText}`.trim();
+}
+
+/**
+ * One read of the host keys through ARM (POST .../host/default/listkeys).
+ * @returns {Promise<{ state: 'ready', key: string } | { state: 'pending', detail: string }>}
+ * `pending` covers what waiting can fix: the key not created yet, the host still starting (5xx),
+ * throttling (429), a network error. Anything else (401, 403, 404, 400) throws a HookError at once.
+ */
+export async function readBlobsExtensionKey({ settings, token, baseUrl = armEndpoint, fetchImpl = fetch }) {
+  const url =
+    `${baseUrl}/subscriptions/${encodeURIComponent(settings.subscriptionId)}/resourceGroups/${encodeURIComponent(settings.resourceGroup)}` +
+    `/providers/Microsoft.Web/sites/${encodeURIComponent(settings.functionAppName)}/host/default/listkeys?api-version=${hostKeysApiVersion}`;
+  let response;
+  try {
+    response = await fetchImpl(url, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+  } catch (error) {
+    return { state: 'pending', detail: `Azure Resource Manager unreachable (${error instanceof Error ? error.message : String(error)})` };
+  }
+  if (response.ok) {
+    const body = await response.json().catch(() => ({}));
+    const key = body?.systemKeys?.blobs_extension;
+    return typeof key === 'string' && key !== '' ? { state: 'ready', key } : { state: 'pending', detail: 'the host has no blobs_extension key yet' };
+  }
+  const detail = await describeArmError(response);
+  if (response.status === 429 || response.status >= 500) return { state: 'pending', detail: `listkeys answered ${detail}` };
+  throw new HookError(
+    `postdeploy: reading the host keys of ${settings.functionAppName} failed: ${detail}. ` +
+      'The identity azd is signed in with needs Microsoft.Web/sites/host/listkeys/action on the app (e.g. Contributor or Website Contributor on the resource group). ' +
+      retryText,
+  );
+}
+
+/**
+ * Wakes the app and polls for the key until it exists or the attempts run out.
+ * @returns {Promise<string>} the key (never logged)
+ */
+export async function waitForBlobsExtensionKey({ readKey, wake, log, attempts = 30, intervalMs = 10_000, sleep = delay }) {
+  let lastDetail = 'no attempt made';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    await wake();
+    const result = await readKey();
+    if (result.state === 'ready') return result.key;
+    lastDetail = result.detail;
+    log(`postdeploy: waiting for the blobs_extension key (${attempt}/${attempts}): ${lastDetail}`);
+    if (attempt < attempts) await sleep(intervalMs);
+  }
+  throw new HookError(
+    `postdeploy: no blobs_extension key after ${attempts} attempts; last: ${lastDetail}. ` +
+      'Check that the deploy succeeded and that the app log shows the blob trigger ingestUpload with source EventGrid. ' +
+      retryText,
+  );
+}
+
+/** Runs azd with the hook's console; a failure reports azd's exit status (azd printed its own error). */
+function runAzd(args) {
+  const result = spawnSync('azd', args, { stdio: 'inherit' });
+  if (result.error) throw new HookError(`postdeploy: could not run azd (${result.error.message}). Install the Azure Developer CLI and put azd on PATH.`);
+  if (result.status !== 0) throw new HookError(`postdeploy: azd ${args.join(' ')} failed with exit status ${result.status}. ${retryText}`);
+}
+
+/** Token for ARM from azd's own sign-in; azd's message explains a failure (e.g. "run azd auth login"). */
+async function armTokenFromAzd(tenantId) {
+  const { AzureDeveloperCliCredential } = await import('@azure/identity');
+  try {
+    const token = await new AzureDeveloperCliCredential(tenantId ? { tenantId } : {}).getToken(armScope);
+    return token.token;
+  } catch (error) {
+    throw new HookError(`postdeploy: azd gave no Azure Resource Manager token: ${error instanceof Error ? error.message : String(error)}. Sign in with: azd auth login`);
+  }
+}
+
+/**
+ * The hook: check prerequisites, wait for the key, provision again with the subscription.
+ * Dependencies are parameters so that tests run it against a fake ARM and a fake azd.
+ */
+export async function runPostdeploy({
+  env = process.env,
+  log = console.log,
+  getToken = armTokenFromAzd,
+  azd = runAzd,
+  baseUrl = armEndpoint,
+  fetchImpl = fetch,
+  attempts = 30,
+  intervalMs = 10_000,
+  sleep = delay,
+} = {}) {
+  const settings = readHookSettings(env);
+  if (settings.alreadySubscribed) {
+    log('postdeploy: the Event Grid subscription is already part of the deployment (SUBSCRIBE_BLOB_EVENTS=true)');
+    return;
+  }
+  // Prerequisites first, so a missing tool or sign-in fails now with its own message.
+  azd(['version']);
+  const token = await getToken(settings.tenantId);
+
+  log(`postdeploy: waking ${settings.functionAppName} so its host creates the blobs_extension key`);
+  let wakeReported = false;
+  const wake = async () => {
+    try {
+      // Any request starts an instance; the answer (401 without a key) does not matter.
+      await fetchImpl(`${settings.functionBaseUrl}/api/jobs`, { signal: AbortSignal.timeout(30_000) });
+    } catch (error) {
+      if (!wakeReported) log(`postdeploy: note: ${settings.functionBaseUrl} did not answer (${error instanceof Error ? error.message : String(error)}); still polling`);
+      wakeReported = true;
+    }
+  };
+  await waitForBlobsExtensionKey({
+    readKey: () => readBlobsExtensionKey({ settings, token, baseUrl, fetchImpl }),
+    wake,
+    log,
+    attempts,
+    intervalMs,
+    sleep,
+  });
+
+  log('postdeploy: key found; provisioning again with the Event Grid subscription');
+  azd(['env', 'set', 'SUBSCRIBE_BLOB_EVENTS', 'true']);
+  azd(['provision', '--no-prompt']);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runPostdeploy().catch((error) => {
+    console.error(error instanceof HookError ? error.message : `postdeploy: unexpected failure: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,280 @@
+// Alerts an operator of the app needs, all sent to one action group (optionally e-mailing someone):
+// failed orchestrations, poison and dead-letter messages, Event Grid delivery failures and storage
+// throttling. Log alerts query Application Insights; the others are platform metric alerts.
+
+@description('Action group name.')
+param actionGroupName string
+
+@description('Region of the log alerts (the Application Insights component\'s); metric alerts and the action group are global.')
+param location string
+
+@description('Tags applied to every resource.')
+param tags object
+
+@description('E-mail address that receives the alerts; empty creates the action group without receivers.')
+param alertEmail string = ''
+
+@description('Resource id of the Application Insights component the app logs to.')
+param applicationInsightsId string
+
+@description('Resource ids of the storage accounts to watch for throttling.')
+param storageAccountIds string[]
+
+@description('Resource id of the Event Grid system topic of the uploads.')
+param systemTopicId string
+
+@description('Resource id of the Service Bus namespace.')
+param serviceBusNamespaceId string
+
+@description('Queue whose dead-letter count is watched.')
+param serviceBusQueueName string
+
+@description('Alert when more orchestrations than this fail within 15 minutes.')
+@minValue(0)
+param failedOrchestrationsThreshold int = 0
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: actionGroupName
+  location: 'global'
+  tags: tags
+  properties: {
+    enabled: true
+    groupShortName: 'rasteringest'
+    emailReceivers: empty(alertEmail)
+      ? []
+      : [
+          {
+            name: 'operator'
+            emailAddress: alertEmail
+            useCommonAlertSchema: true
+          }
+        ]
+  }
+}
+
+// Durable Functions tracks every orchestration state change as a trace of category
+// Host.Triggers.DurableTask, with prop__state and prop__functionType in customDimensions.
+resource failedOrchestrations 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'failed-orchestrations'
+  location: location
+  tags: tags
+  properties: {
+    description: 'Orchestrations that ended in the Failed state (Durable Functions tracking events).'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where customDimensions.Category == "Host.Triggers.DurableTask" | where customDimensions.prop__functionType == "Orchestrator" and customDimensions.prop__state == "Failed"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: failedOrchestrationsThreshold
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
+
+// A blob whose trigger fails maxDequeueCount times lands in the webjobs-blobtrigger-poison queue;
+// the host logs the move. Storage queue metrics are per account, not per queue, so the log is the signal.
+resource poisonBlobMessages 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'poison-blob-messages'
+  location: location
+  tags: tags
+  properties: {
+    description: 'Uploads whose blob trigger failed every attempt and went to the poison queue.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'traces | where message has "webjobs-blobtrigger-poison"'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
+
+resource serviceBusDeadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'servicebus-dead-letters'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Messages in the dead-letter queue of the large-raster queue.'
+    severity: 2
+    enabled: true
+    scopes: [
+      serviceBusNamespaceId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'dead-lettered'
+          metricNamespace: 'Microsoft.ServiceBus/namespaces'
+          metricName: 'DeadletteredMessages'
+          dimensions: [
+            {
+              name: 'EntityName'
+              operator: 'Include'
+              values: [
+                serviceBusQueueName
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Maximum'
+        }
+      ]
+    }
+    actions: [
+      {
+        actionGroupId: actionGroup.id
+      }
+    ]
+  }
+}
+
+// Event Grid: failed delivery attempts (the app did not answer), events dead-lettered after the
+// retries, and events dropped (dead-lettering itself failed).
+var eventGridMetrics = [
+  {
+    name: 'eventgrid-delivery-failures'
+    metric: 'DeliveryAttemptFailCount'
+    description: 'Blob Created events that Event Grid failed to deliver to the blob trigger.'
+  }
+  {
+    name: 'eventgrid-dead-lettered'
+    metric: 'DeadLetteredCount'
+    description: 'Upload events dead-lettered to the eventgrid-deadletter container after all retries.'
+  }
+  {
+    name: 'eventgrid-dropped'
+    metric: 'DroppedEventCount'
+    description: 'Upload events Event Grid dropped: neither delivered nor dead-lettered.'
+  }
+]
+
+resource eventGridAlerts 'Microsoft.Insights/metricAlerts@2018-03-01' = [
+  for alert in eventGridMetrics: {
+    name: alert.name
+    location: 'global'
+    tags: tags
+    properties: {
+      description: alert.description
+      severity: 2
+      enabled: true
+      scopes: [
+        systemTopicId
+      ]
+      evaluationFrequency: 'PT5M'
+      windowSize: 'PT15M'
+      criteria: {
+        'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+        allOf: [
+          {
+            criterionType: 'StaticThresholdCriterion'
+            name: alert.metric
+            metricNamespace: 'Microsoft.EventGrid/systemTopics'
+            metricName: alert.metric
+            operator: 'GreaterThan'
+            threshold: 0
+            timeAggregation: 'Total'
+          }
+        ]
+      }
+      actions: [
+        {
+          actionGroupId: actionGroup.id
+        }
+      ]
+    }
+  }
+]
+
+// Storage throttling: transactions answered with a throttling or server-busy response.
+resource storageThrottling 'Microsoft.Insights/metricAlerts@2018-03-01' = [
+  for (accountId, index) in storageAccountIds: {
+    name: 'storage-throttling-${index}'
+    location: 'global'
+    tags: tags
+    properties: {
+      description: 'Storage requests throttled (Durable Functions and the app slow down, then retry).'
+      severity: 2
+      enabled: true
+      scopes: [
+        accountId
+      ]
+      evaluationFrequency: 'PT5M'
+      windowSize: 'PT15M'
+      criteria: {
+        'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+        allOf: [
+          {
+            criterionType: 'StaticThresholdCriterion'
+            name: 'throttled-transactions'
+            metricNamespace: 'Microsoft.Storage/storageAccounts'
+            metricName: 'Transactions'
+            dimensions: [
+              {
+                name: 'ResponseType'
+                operator: 'Include'
+                values: [
+                  'ServerBusyError'
+                  'ClientThrottlingError'
+                  'ClientAccountRequestThrottlingError'
+                  'ClientAccountBandwidthThrottlingError'
+                ]
+              }
+            ]
+            operator: 'GreaterThan'
+            threshold: 0
+            timeAggregation: 'Total'
+          }
+        ]
+      }
+      actions: [
+        {
+          actionGroupId: actionGroup.id
+        }
+      ]
+    }
+  }
+]
+
+output actionGroupId string = actionGroup.id

@@ -1,0 +1,51 @@
+/**
+ * Upload trigger: an Event Grid `Microsoft.Storage.BlobCreated` event for `uploads/…` starts the
+ * same job a submission would, with default options and the same idempotent id (a repeated event
+ * finds the existing job). The event carries only metadata: the blob's bytes are never loaded
+ * here, whatever its size. In Azure an Event Grid subscription on the storage account delivers
+ * the events; the local host raises the same events for new blobs in `uploads`.
+ */
+import { app, type EventGridEvent, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { containers, readIngestSettings } from '../config.js';
+import { submitJob } from '../jobs/job.submit.js';
+import { defaultCollectionId, ingestOptionsSchema } from '../pipeline/options.js';
+import { parseSourcePath } from '../pipeline/source.path.js';
+import { getBlobStore, getJobIndex } from './shared.store.js';
+
+export const blobCreatedEventType = 'Microsoft.Storage.BlobCreated';
+
+/** `/blobServices/default/containers/<container>/blobs/<name>` → `<container>/<name>`, or `undefined`. */
+export function blobPathOfSubject(subject: string): string | undefined {
+  const match = /^\/blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/.exec(subject);
+  return match ? `${match[1]}/${match[2]}` : undefined;
+}
+
+export async function ingestUploadHandler(event: EventGridEvent, context: InvocationContext): Promise<void> {
+  if (event.eventType !== blobCreatedEventType) {
+    context.log(`Upload trigger: ignored a ${event.eventType} event`);
+    return;
+  }
+  const path = blobPathOfSubject(event.subject);
+  if (!path || !path.startsWith(`${containers.uploads}/`)) {
+    context.warn(`Upload trigger: ignored an event for ${path ?? 'an unrecognised subject'}; only ${containers.uploads}/ starts jobs`);
+    return;
+  }
+  const settings = readIngestSettings();
+  // The same checks as a submission: an upload named to escape its container starts nothing.
+  const source = parseSourcePath(path, settings.sourceContainers);
+  if (!source.ok) {
+    context.warn(`Upload ignored: ${source.problem}`);
+    return;
+  }
+  const result = await submitJob(
+    { client: df.getClient(context), store: getBlobStore(), jobs: getJobIndex(), settings },
+    { source: source.source, collection: defaultCollectionId, options: ingestOptionsSchema.parse({}) },
+  );
+  context.log(`Upload ${path}: ${result.outcome}${'instanceId' in result ? ` ${result.instanceId}` : ''}`);
+}
+
+app.eventGrid('ingestUpload', {
+  extraInputs: [df.input.durableClient()],
+  handler: ingestUploadHandler,
+});

@@ -1,0 +1,196 @@
+/**
+ * The jobs index: one Table Storage row per job, so that `GET /api/jobs` and bulk retry can list
+ * jobs newest first, filtered (status, collection, since, error code) and paged on the server,
+ * whatever else the task hub holds. Durable's own instance list cannot: it is ordered by instance
+ * id and mixes jobs with their tile branches.
+ *
+ * Rows are written at submission (Pending) and by the job itself when it ends (`recordJob`), so
+ * filters see final states; a row still Pending or Running is refreshed from Durable when listed.
+ */
+import { odata, type TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
+import { settingNames, type Environment } from '../config.js';
+import type { JobFailure } from '../pipeline/contracts.js';
+import { isFailure, isFailureCode, type FailureCode } from '../pipeline/failure.js';
+import { createTableClient, resolveStorageConnection } from '../storage/connection.js';
+
+export const jobIndexTableName = 'RasterIngestJobs';
+
+/** One partition: rows sort by key, and the key sorts newest first. */
+const partitionKey = 'job';
+
+/** Milliseconds since the epoch subtracted from this, zero-padded: a later job gets a smaller key. */
+const keyEpoch = 9_999_999_999_999;
+
+export function jobIndexKey(createdTime: Date, instanceId: string): string {
+  return `${String(keyEpoch - createdTime.getTime()).padStart(13, '0')}-${instanceId}`;
+}
+
+/** The key bound for "created at or after `time`": every newer key sorts before it. */
+function keyBound(time: Date): string {
+  return `${String(keyEpoch - time.getTime()).padStart(13, '0')}-~`;
+}
+
+export type IndexedStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated';
+
+export const finalStatuses: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
+
+export interface JobIndexEntry {
+  key: string;
+  id: string;
+  source: string;
+  collection: string;
+  status: IndexedStatus;
+  createdTime: string;
+  lastUpdatedTime: string;
+  attempt: number;
+  previousAttempt: string | null;
+  tilesDone: number;
+  tilesFailed: number;
+  tilesTotal: number;
+  /** The first failures (as the job's status shows them) and every distinct code. */
+  errors: JobFailure[];
+  errorCodes: FailureCode[];
+}
+
+/** What a job writes about itself when it ends. */
+export type JobIndexUpdate = Pick<JobIndexEntry, 'key' | 'status' | 'tilesDone' | 'tilesFailed' | 'tilesTotal' | 'errors' | 'errorCodes'> & { lastUpdatedTime: string };
+
+export interface JobQuery {
+  /** `Running` also matches rows not yet started (`Pending`). */
+  statuses?: readonly string[];
+  collection?: string;
+  since?: Date;
+  errorCode?: FailureCode;
+  top: number;
+  continuationToken?: string;
+}
+
+/** Each code is also a boolean column, so "failed with code X" is a server-side filter. */
+const codeColumn = (code: FailureCode): string => `code_${code}`;
+
+/** The OData filter of a query (pure; unit-tested). */
+export function buildJobFilter(query: Omit<JobQuery, 'top' | 'continuationToken'>): string {
+  const clauses = [odata`PartitionKey eq ${partitionKey}`];
+  if (query.since) clauses.push(odata`RowKey lt ${keyBound(query.since)}`);
+  if (query.collection) clauses.push(odata`collection eq ${query.collection}`);
+  if (query.statuses && query.statuses.length > 0) {
+    const statuses = new Set(query.statuses.flatMap((status) => (status === 'Running' ? ['Running', 'Pending'] : [status])));
+    clauses.push(`(${[...statuses].map((status) => odata`status eq ${status}`).join(' or ')})`);
+  }
+  if (query.errorCode) clauses.push(`${codeColumn(query.errorCode)} eq true`);
+  return clauses.join(' and ');
+}
+
+type JobRow = TableEntity<Record<string, unknown>>;
+
+function toRow(entry: Partial<JobIndexEntry> & { key: string }): JobRow {
+  const row: JobRow = { partitionKey, rowKey: entry.key };
+  for (const [name, value] of Object.entries(entry)) {
+    if (name === 'key' || value === undefined) continue;
+    // Table properties are scalars: lists travel as JSON text.
+    row[name] = name === 'errors' || name === 'errorCodes' ? JSON.stringify(value) : value;
+  }
+  for (const code of entry.errorCodes ?? []) row[codeColumn(code)] = true;
+  return row;
+}
+
+function parseJsonList(value: unknown): unknown[] {
+  if (typeof value !== 'string') return [];
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
+}
+
+const text = (value: unknown, fallback = ''): string => (typeof value === 'string' ? value : fallback);
+const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+
+function isIndexedStatus(value: unknown): value is IndexedStatus {
+  return value === 'Pending' || value === 'Running' || value === 'Completed' || value === 'Failed' || value === 'Terminated';
+}
+
+function fromRow(row: TableEntityResult<Record<string, unknown>>): JobIndexEntry {
+  return {
+    key: row.rowKey ?? '',
+    id: text(row['id']),
+    source: text(row['source']),
+    collection: text(row['collection']),
+    status: isIndexedStatus(row['status']) ? row['status'] : 'Pending',
+    createdTime: text(row['createdTime']),
+    lastUpdatedTime: text(row['lastUpdatedTime'], text(row['createdTime'])),
+    attempt: count(row['attempt']) || 1,
+    previousAttempt: typeof row['previousAttempt'] === 'string' && row['previousAttempt'] !== '' ? row['previousAttempt'] : null,
+    tilesDone: count(row['tilesDone']),
+    tilesFailed: count(row['tilesFailed']),
+    tilesTotal: count(row['tilesTotal']),
+    errors: parseJsonList(row['errors']).filter(isFailure),
+    errorCodes: parseJsonList(row['errorCodes']).filter(isFailureCode),
+  };
+}
+
+export class JobIndex {
+  private ready: Promise<void> | undefined;
+
+  constructor(private readonly table: TableClient) {}
+
+  static fromEnvironment(env: Environment = process.env): JobIndex {
+    return new JobIndex(createTableClient(resolveStorageConnection(env, settingNames.storage), jobIndexTableName));
+  }
+
+  /** Adds a job's row (submission) or merges what changed (the job's end). */
+  async record(entry: Partial<JobIndexEntry> & { key: string }): Promise<void> {
+    await this.ensureTable();
+    await this.table.upsertEntity(toRow(entry), 'Merge');
+  }
+
+  /** One page of jobs, newest first. */
+  async page(query: JobQuery): Promise<{ entries: JobIndexEntry[]; continuationToken: string | null }> {
+    await this.ensureTable();
+    const pages = this.table
+      .listEntities<Record<string, unknown>>({ queryOptions: { filter: buildJobFilter(query) } })
+      .byPage({ maxPageSize: query.top, ...(query.continuationToken ? { continuationToken: decodeToken(query.continuationToken) } : {}) });
+    for await (const page of pages) {
+      return { entries: page.map(fromRow), continuationToken: page.continuationToken ? encodeToken(page.continuationToken) : null };
+    }
+    return { entries: [], continuationToken: null };
+  }
+
+  /** Deletes the rows of finished jobs created before `cutoff` (their instances were purged); returns how many. */
+  async deleteFinishedBefore(cutoff: Date): Promise<number> {
+    await this.ensureTable();
+    let deleted = 0;
+    const filter = `${odata`PartitionKey eq ${partitionKey}`} and ${odata`RowKey gt ${keyBound(cutoff)}`}`;
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['status'] } })) {
+      if (!finalStatuses.has(text(row['status'])) || !row.rowKey) continue;
+      await this.table.deleteEntity(partitionKey, row.rowKey);
+      deleted++;
+    }
+    return deleted;
+  }
+
+  private ensureTable(): Promise<void> {
+    this.ready ??= this.table.createTable().catch((error: unknown) => {
+      this.ready = undefined;
+      // Someone else created it first: that is what we wanted.
+      if (statusOf(error) !== 409) throw error;
+    });
+    return this.ready;
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = typeof error === 'object' && error !== null && 'statusCode' in error ? error.statusCode : undefined;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** Continuation tokens go to clients as one opaque URL-safe string. */
+function encodeToken(token: string): string {
+  return Buffer.from(token, 'utf8').toString('base64url');
+}
+
+function decodeToken(token: string): string {
+  return Buffer.from(token, 'base64url').toString('utf8');
+}
+
