@@ -1,18 +1,21 @@
 /**
  * The built CLI (`node dist/cli/main.js`) against a running local host on its own Azurite:
- * a local file uploaded and watched to its end, the job list, one job and its tiles as JSON,
- * a failed job found by a bulk dry-run retry (which starts nothing), and an error answer shown
- * with its problem detail and exit code.
+ * a local file uploaded and watched to its end; the job list, one job and its tiles as JSON; a
+ * job whose tiles fail through a realistic fault (leases on their item blobs) found by a bulk
+ * dry-run retry that starts nothing, then retried tile-wise once the fault clears; error answers
+ * shown with their problem detail and exit codes.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { jobViewSchema, tileEntrySchema } from '../../cli/jobs.api.js';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
-import { createFixtureDir, writeRgbUint8, writeTextAsTif, type FixtureDir } from '../support/fixtures.js';
+import { deriveSourceKey } from '../../src/jobs/job.id.js';
+import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { freePort, projectRoot, startLocalHost, type LocalHost } from '../support/local.host.js';
 
 const cliEntry = join(projectRoot, 'dist', 'cli', 'main.js');
@@ -20,6 +23,7 @@ const cliEntry = join(projectRoot, 'dist', 'cli', 'main.js');
 let azurite: RunningAzurite;
 let azuriteDir: string;
 let host: LocalHost;
+let blobs: BlobServiceClient;
 let fixtures: FixtureDir;
 
 interface CliResult {
@@ -54,6 +58,7 @@ beforeAll(async () => {
   if (!existsSync(cliEntry)) throw new Error(`${cliEntry} is missing: run "npm run build" first`);
   azuriteDir = mkdtempSync(join(tmpdir(), 'cli-azurite-'));
   azurite = await startAzurite({ location: azuriteDir });
+  blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
   host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
   fixtures = createFixtureDir('cli-');
 });
@@ -68,6 +73,13 @@ afterAll(async () => {
 describe('raster-ingest against a running local host', () => {
   let jobId = '';
   let tileTotal = 0;
+  let opsJobId = '';
+  const opsCollection = 'cli-ops';
+  const opsName = 'cli/ops/scene.tif';
+  // 600×500 in 256-pixel tiles: 3 columns, 2 rows; two of their STAC item blobs are leased away.
+  const opsSourceKey = deriveSourceKey('incoming', opsName);
+  const leasedItems = [`${opsSourceKey}-r0-c1`, `${opsSourceKey}-r1-c2`];
+  const leaseIds = new Map<string, string>();
 
   it('uploads a local file, submits it and watches it to Completed', async () => {
     const path = writeRgbUint8(fixtures.path, 600, 400, 'cli-rgb.tif');
@@ -104,27 +116,45 @@ describe('raster-ingest against a running local host', () => {
     expect(table.stdout.trim().split('\n')).toHaveLength(tileTotal + 1);
   });
 
-  it('exits 1 when a watched job fails, and a dry-run bulk retry lists it without starting anything', async () => {
-    const path = writeTextAsTif(fixtures.path, 'cli-notes.tif');
-    const failed = await raster(['submit', path, '--container', 'incoming', '--name', 'cli/bad/cli-notes.tif', '--collection', 'cli-bad', '--watch', '--json']);
+  it('exits 1 when tiles fail (leases held on their item blobs), lists them, and a dry-run bulk retry starts nothing', async () => {
+    for (const itemId of leasedItems) {
+      const blob = blobs.getContainerClient('stac').getBlockBlobClient(`${opsCollection}/${itemId}/${itemId}.json`);
+      await blobs.getContainerClient('stac').createIfNotExists();
+      await blob.upload('{}', 2);
+      leaseIds.set(itemId, (await blob.getBlobLeaseClient().acquireLease(-1)).leaseId!);
+    }
+    const path = writeRgbUint8(fixtures.path, 600, 500, 'cli-ops.tif');
+    const failed = await raster(['submit', path, '--container', 'incoming', '--name', opsName, '--collection', opsCollection, '--option', 'tileSize=256', '--option', 'blockSize=128', '--watch', '--json']);
     expect(failed.code, failed.stderr).toBe(1);
     const { job } = submitted.parse(JSON.parse(failed.stdout));
-    expect(job?.status).toBe('Failed');
-    expect(job?.errors[0]?.code).toMatch(/INVALID_INPUT|UNSUPPORTED_FORMAT/);
+    expect(job).toMatchObject({ status: 'Failed', tiles: { done: 4, failed: 2, total: 6 }, output: { partial: true } });
+    opsJobId = job!.id;
+
+    const failedTiles = parseJson(z.looseObject({ tiles: z.array(tileEntrySchema) }), await raster(['tiles', opsJobId, '--state', 'failed', '--json']));
+    expect(failedTiles.tiles.map((tile) => [tile.itemId, tile.error?.code])).toEqual(leasedItems.map((itemId) => [itemId, 'STORAGE_REFUSED']));
 
     const dryRun = parseJson(
       z.looseObject({ dryRun: z.literal(true), jobs: z.array(z.looseObject({ id: z.string(), errorCodes: z.array(z.string()), retriedAs: z.string().nullable() })) }),
-      await raster(['retry', '--failed', '--since', '1h', '--collection', 'cli-bad', '--dry-run', '--json']),
+      await raster(['retry', '--failed', '--since', '1h', '--collection', opsCollection, '--dry-run', '--json']),
     );
-    expect(dryRun.jobs.map((entry) => entry.id)).toEqual([job!.id]);
-    expect(dryRun.jobs[0]!.retriedAs).toBeNull();
-    expect(dryRun.jobs[0]!.errorCodes).toContain(job!.errors[0]!.code);
+    expect(dryRun.jobs).toEqual([expect.objectContaining({ id: opsJobId, errorCodes: ['STORAGE_REFUSED'], retriedAs: null })]);
     // Nothing was started: the collection still has the one failed job.
-    const after = parseJson(z.looseObject({ jobs: z.array(jobViewSchema) }), await raster(['jobs', '--collection', 'cli-bad', '--json']));
-    expect(after.jobs.map((entry) => [entry.id, entry.status])).toEqual([[job!.id, 'Failed']]);
-
-    const text = await raster(['retry', '--failed', '--since', '1h', '--collection', 'cli-bad', '--dry-run']);
+    const after = parseJson(z.looseObject({ jobs: z.array(jobViewSchema) }), await raster(['jobs', '--collection', opsCollection, '--json']));
+    expect(after.jobs.map((entry) => [entry.id, entry.status])).toEqual([[opsJobId, 'Failed']]);
+    const text = await raster(['retry', '--failed', '--since', '1h', '--collection', opsCollection, '--dry-run']);
     expect(text.stdout).toContain('1 job would be retried (dry run: nothing was started).');
+  });
+
+  it('retries only the failed tiles once the fault clears, and watches the new attempt to Completed', async () => {
+    expect(opsJobId).not.toBe('');
+    for (const [itemId, leaseId] of leaseIds) {
+      await blobs.getContainerClient('stac').getBlockBlobClient(`${opsCollection}/${itemId}/${itemId}.json`).getBlobLeaseClient(leaseId).releaseLease();
+    }
+    const result = await raster(['retry', opsJobId, '--watch']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`Retrying 2 failed tiles of ${opsJobId} as ${opsJobId}-a2; 4 done tiles kept as they are`);
+    expect(result.stdout).toContain('status      Completed (completed)');
+    expect(result.stdout).toContain(`attempt     2 (after ${opsJobId})`);
   });
 
   it('shows an error answer with its problem detail and exit code 3', async () => {
