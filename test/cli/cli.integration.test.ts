@@ -157,6 +157,16 @@ describe('raster-ingest against a running local host', () => {
     expect(result.stdout).toContain(`attempt     2 (after ${opsJobId})`);
   });
 
+  it('uploads to uploads/ by default: the upload trigger and the submission are the same job', async () => {
+    const path = writeRgbUint8(fixtures.path, 300, 200, 'cli-dropped.tif');
+    const result = await raster(['submit', path, '--name', 'cli/cli-dropped.tif', '--watch', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const { job } = submitted.parse(JSON.parse(result.stdout));
+    expect(job).toMatchObject({ status: 'Completed', source: 'uploads/cli/cli-dropped.tif', collection: 'rasters' });
+    const listed = parseJson(z.looseObject({ jobs: z.array(jobViewSchema) }), await raster(['jobs', '--collection', 'rasters', '--json']));
+    expect(listed.jobs.filter((entry) => entry.source === 'uploads/cli/cli-dropped.tif').map((entry) => entry.id)).toEqual([job!.id]);
+  });
+
   it('shows an error answer with its problem detail and exit code 3', async () => {
     const unknown = await raster(['job', 'ingest-00000000000000000000000000000000']);
     expect(unknown.code).toBe(3);
