@@ -57,19 +57,21 @@ export async function watchJobs(client: JobsClient, jobs: readonly WatchedJob[],
   }
 
   const bars = new cliProgress.MultiBar(
-    { format: ' {label} |{bar}| {done}/{total} tiles, {failed} failed | {stage}', hideCursor: true, clearOnComplete: false, stream },
+    // A narrow bar, so label, counts and stage fit an 80-column terminal.
+    { format: ' {label} |{bar}| {tiles} | {stage}', barsize: 24, hideCursor: true, clearOnComplete: false, stream },
     cliProgress.Presets.shades_classic,
   );
   try {
     return await Promise.all(
       jobs.map((job) => {
-        const bar = bars.create(1, 0, { label: (job.label ?? job.id).padEnd(labelWidth), done: 0, failed: 0, total: '?', stage: 'submitted' });
+        const bar = bars.create(1, 0, { label: (job.label ?? job.id).padEnd(labelWidth), tiles: 'tiles not planned yet', stage: 'submitted' });
         return client.waitForJob(job.id, {
           ...wait,
           onProgress: (view) => {
             // Failed tiles are finished too: the bar fills as tiles end, the counts say how.
             bar.setTotal(Math.max(view.tiles.total, 1));
-            bar.update(view.tiles.done + view.tiles.failed, { done: view.tiles.done, failed: view.tiles.failed, total: view.tiles.total, stage: stageLabel(view) });
+            const tiles = view.tiles.total > 0 ? `tiles ${formatTileCounts(view.tiles)}` : 'tiles not planned yet';
+            bar.update(view.tiles.done + view.tiles.failed, { tiles, stage: stageLabel(view) });
           },
         });
       }),
