@@ -10,6 +10,15 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in the browser (type-checked with the DOM library by web/tsconfig.json).
+    files: ['web/**/*.ts'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'URL', 'URLSearchParams', 'AbortController', 'AbortSignal', 'Event', 'HTMLElement', 'HTMLImageElement', 'HTMLInputElement', 'HTMLSelectElement', 'HTMLDivElement', 'Response', 'Headers', 'sessionStorage'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // Orchestrators replay: determinism is enforced by the linter, not by memory.
     files: ['src/orchestrations/**/*.ts'],
     rules: {

@@ -147,7 +147,11 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     });
     const app = new Hono();
     registerManagementApi(app, engine.instances, endpoints);
-    const routes = registerFunctionRoutes(app, registrations.values(), { routePrefix: readHostJson(appRoot).extensions?.http?.routePrefix ?? 'api', endpoints, log });
+    const routePrefix = readHostJson(appRoot).extensions?.http?.routePrefix ?? 'api';
+    const routes = registerFunctionRoutes(app, registrations.values(), { routePrefix, endpoints, log });
+    // The host's front door leads to the app's dashboard, when the app has one (a function at `/` wins).
+    const dashboard = [...registrations.values()].some((r) => r.trigger.type === 'httpTrigger' && String(r.trigger['route'] ?? '').startsWith('dashboard/'));
+    if (dashboard) app.get('/', (c) => c.redirect(`${routePrefix ? `/${routePrefix.replace(/^\/+|\/+$/g, '')}` : ''}/dashboard/`));
     app.notFound((c) => c.json({ error: `No function or management route matches ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 
     const server: ServerType = await new Promise((resolveServer, reject) => {

@@ -24,6 +24,8 @@ export const settingNames = {
   stacApiVersion: 'STAC_API_VERSION',
   /** Client id of a user-assigned identity for the STAC API token; unset = DefaultAzureCredential's choice. */
   stacApiClientId: 'STAC_API_CLIENT_ID',
+  /** How tiles read their source: `copy` (one local copy per instance) or `in-place` (ranged reads from storage). */
+  sourceRead: 'INGEST_SOURCE_READ',
   /** Comma list of the containers a job may read its source from (default `uploads`); nothing else is ever read. */
   sourceContainers: 'INGEST_SOURCE_CONTAINERS',
   /** Days a finished orchestration instance is kept before the retention timer purges it (default 30). */
@@ -55,6 +57,7 @@ export const defaults = {
   maxDimension: 200_000,
   tileSize: 4096,
   sourceContainers: [containers.uploads],
+  sourceRead: 'copy',
 } as const;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -65,6 +68,7 @@ export interface IngestSettings {
   scratchDir: string | undefined;
   /** Containers a job may read its source from; nothing else is ever read on a caller's say-so. */
   sourceContainers: string[];
+  sourceRead: 'copy' | 'in-place';
 }
 
 function readPositiveInteger(env: Environment, name: string, fallback: number): number {
@@ -94,12 +98,20 @@ export function readSourceContainers(env: Environment = process.env): string[] {
   return names;
 }
 
+export function readSourceRead(env: Environment = process.env): 'copy' | 'in-place' {
+  const raw = env[settingNames.sourceRead]?.trim();
+  if (!raw) return defaults.sourceRead;
+  if (raw !== 'copy' && raw !== 'in-place') throw new Error(`Setting ${settingNames.sourceRead} must be "copy" or "in-place", got "${raw}"`);
+  return raw;
+}
+
 export function readIngestSettings(env: Environment = process.env): IngestSettings {
   return {
     maxDimension: readPositiveInteger(env, settingNames.maxDimension, defaults.maxDimension),
     tileSize: readPositiveInteger(env, settingNames.tileSize, defaults.tileSize),
     scratchDir: env[settingNames.scratchDir] || undefined,
     sourceContainers: readSourceContainers(env),
+    sourceRead: readSourceRead(env),
   };
 }
 

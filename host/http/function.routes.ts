@@ -54,6 +54,9 @@ export function registerFunctionRoutes(app: Hono, registrations: Iterable<Regist
     const methods = ((registration.trigger['methods'] as string[] | undefined) ?? ['GET', 'POST']).map((m) => m.toUpperCase());
     const path = prefix + (toHonoPath(template) === '/' ? '' : toHonoPath(template));
     app.on(methods, path || '/', (c) => invokeHttpFunction(c, registration, options));
+    // Azure lets a trailing catch-all match nothing after a slash too (`files/{*path}` takes `/files/`); Hono's optional parameter does not.
+    const catchAllBase = path.replace(/\/:[A-Za-z_][A-Za-z0-9_]*\{\.\+\}\?$/, '/');
+    if (catchAllBase !== path) app.on(methods, catchAllBase, (c) => invokeHttpFunction(c, registration, options));
     described.push(`${registration.name}: [${methods.join(',')}] ${path}`);
   }
   return described;

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { IngestSettings } from '../config.js';
 import type { JobIndex } from '../jobs/job.index.js';
+import type { QueueSender } from '../queue/message.queue.js';
 import { configureGdal } from '../raster/gdal.setup.js';
 import type { BlobStore } from '../storage/blob.store.js';
 import type { StacApiClient } from '../stac/stac.api.client.js';
@@ -18,10 +19,18 @@ export interface ActivityDependencies {
   stacApi?: StacApiClient;
   /** The jobs index (one row per job, for lists and bulk retry). */
   jobs: JobIndex;
+  /** The work queue of the container worker, opened on first use. */
+  workQueue: () => QueueSender;
 }
 
 /** Dependencies with one shared source cache under the configured scratch folder. */
-export function createActivityDependencies(options: { store: BlobStore; settings: IngestSettings; jobs: JobIndex; stacApi?: StacApiClient }): ActivityDependencies {
+export function createActivityDependencies(options: {
+  store: BlobStore;
+  settings: IngestSettings;
+  jobs: JobIndex;
+  workQueue?: () => QueueSender;
+  stacApi?: StacApiClient;
+}): ActivityDependencies {
   configureGdal();
   const scratchDir = resolveScratchDir(options.settings.scratchDir);
   return {
@@ -30,6 +39,11 @@ export function createActivityDependencies(options: { store: BlobStore; settings
     sources: new SourceCache(options.store, join(scratchDir, 'sources')),
     scratchDir,
     jobs: options.jobs,
+    workQueue:
+      options.workQueue ??
+      (() => {
+        throw new Error('No work queue is configured for the container worker');
+      }),
     ...(options.stacApi ? { stacApi: options.stacApi } : {}),
   };
 }

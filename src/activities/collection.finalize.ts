@@ -10,7 +10,8 @@
  * 3. then the replaced version's blobs (stale items, its COGs, thumbnails and VRT) are deleted.
  */
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FinalizeCollectionInput, FinalizedCollection, OutputLocation, RegisteredItem, SourceBlob } from '../pipeline/contracts.js';
 import { FailureError } from '../pipeline/failure.js';
@@ -59,7 +60,7 @@ export async function updateJsonBlob<T>(
  * collection asset; nothing when the items carry no windows or the source is gone.
  */
 async function writeSourceMosaic(
-  deps: Pick<ActivityDependencies, 'store' | 'sources'>,
+  deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir'>,
   outputs: OutputLocation,
   source: SourceBlob,
   items: readonly RegisteredItem[],
@@ -75,8 +76,10 @@ async function writeSourceMosaic(
   try {
     // Usually still cached from the tile activities on this process; otherwise downloaded again.
     xml = buildMosaicVrt(
-      await deps.sources.withLocalCopy(source, async (sourcePath) => {
-        const warpScratch = `${sourcePath}.${randomUUID()}.warp.vrt`;
+      // The source's grid and bands, read in place: no download for a few header bytes.
+      await deps.sources.withGdalPath(source, 'in-place', async (sourcePath) => {
+        await mkdir(deps.scratchDir, { recursive: true });
+        const warpScratch = join(deps.scratchDir, `${randomUUID()}.warp.vrt`);
         try {
           return await describeMosaic(sourcePath, source.name, tiles, options, warpScratch);
         } finally {
@@ -114,7 +117,7 @@ async function readPublishedItems(store: BlobStore, collection: string): Promise
   return records.flatMap((record) => record?.value.items ?? []);
 }
 
-export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi'>): FinalizeCollection {
+export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir'>): FinalizeCollection {
   return async ({ outputs, source, items, datetime, options, order }) => {
     const { collection } = outputs;
     const collectionUrl = deps.store.url(collectionBlob(collection));

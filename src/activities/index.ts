@@ -4,6 +4,7 @@ import type { ActivityDependencies } from './activity.dependencies.js';
 import type { ActivityImplementation } from './activity.outcome.js';
 import { createFinalizeCollection } from './collection.finalize.js';
 import { createRecordJob } from './job.record.js';
+import { createDispatchTile } from './tile.dispatch.js';
 import { createCreateTileCog } from './tile.cog.create.js';
 import { createRegisterTileItem } from './tile.item.register.js';
 import { createValidateRaster } from './validate.raster.js';
@@ -26,5 +27,6 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     registerTileItem: createRegisterTileItem(deps),
     finalizeCollection: createFinalizeCollection(deps),
     recordJob: createRecordJob(deps),
+    dispatchTile: createDispatchTile(deps),
   };
 }

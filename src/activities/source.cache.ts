@@ -31,6 +31,13 @@ export class SourceMissingError extends FailureError {
   }
 }
 
+/**
+ * How tile activities read a source: one shared local copy per instance (`copy`), or windows
+ * straight from storage (`in-place`). Validation and the mosaic's description always read in
+ * place: they need headers and a few blocks, not the whole file.
+ */
+export type SourceReadMode = 'copy' | 'in-place';
+
 /** Default cap on the bytes of idle copies kept: enough for a few large sources, well below a Functions instance's disk. */
 export const defaultSourceCacheBytes = 16 * 1024 ** 3;
 
@@ -82,6 +89,26 @@ export class SourceCache {
       entry.users--;
       entry.lastUsed = ++this.clock;
     }
+  }
+
+  /**
+   * Runs `use` with a path GDAL can open the source by: the shared local copy (`copy`), or a
+   * short-lived read-only URL of the blob itself (`in-place`: `/vsicurl/…`, nothing lands on
+   * disk). In place, the blob's ETag is checked before and after, so a source replaced meanwhile
+   * is reported, never mixed in. The path is a secret while it lasts: `use` must redact it.
+   */
+  async withGdalPath<T>(source: SourceBlob, mode: SourceReadMode, use: (path: string) => Promise<T>): Promise<T> {
+    if (mode === 'copy') return this.withLocalCopy(source, use);
+    const ref = { container: source.container, name: source.name };
+    const checkVersion = async (): Promise<void> => {
+      const current = await this.store.stat(ref);
+      if (!current) throw new SourceMissingError();
+      if (current.etag !== source.etag) throw new SourceChangedError(source);
+    };
+    await checkVersion();
+    const result = await use(`/vsicurl/${await this.store.readUrl(ref, { version: source.etag })}`);
+    await checkVersion();
+    return result;
   }
 
   /** Deletes the local copy of `source` (after the job no longer needs it). */

@@ -15,13 +15,13 @@ import type { ActivityDependencies } from './activity.dependencies.js';
 
 export type CreateTileCog = (input: CreateTileCogInput) => Promise<TileCog>;
 
-export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir'>): CreateTileCog {
+export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir' | 'settings'>): CreateTileCog {
   return async (input) => {
     await mkdir(deps.scratchDir, { recursive: true });
     const workDir = await mkdtemp(join(deps.scratchDir, 'tile-'));
     try {
       const cogPath = join(workDir, `${input.itemId}.tif`);
-      const acquired = await deps.sources.withLocalCopy(input.source, (sourcePath) => writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options));
+      const acquired = await deps.sources.withGdalPath(input.source, deps.settings.sourceRead, (sourcePath) => writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options));
       // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
       const { size, checksum } = await hashFile(cogPath);
       const description = await describeCog(cogPath);

@@ -4,13 +4,14 @@
  * failure, not retried); storage trouble is retried.
  */
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type gdal from 'gdal-async';
 import type { RasterInfo, ValidateRasterInput } from '../pipeline/contracts.js';
 import { FailureError, redactLocalPaths } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { checkCompressionFits } from '../raster/cog.command.js';
-import { openTilingSource, openUntrustedSource, type TilingSource } from '../raster/source.open.js';
+import { openTilingSource, openUntrustedSource, sourcePathNames, type TilingSource } from '../raster/source.open.js';
 import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readBandInfo, readRasterInfo } from '../raster/raster.inspect.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { isFinalFailure } from './failure.classify.js';
@@ -22,11 +23,12 @@ function reject(why: string): never {
   throw new FailureError({ code: 'INVALID_INPUT', message: why });
 }
 
-export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings' | 'sources'>): ValidateRaster {
+export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings' | 'sources' | 'scratchDir'>): ValidateRaster {
   return async ({ source, options }) => {
     if (source.size === 0) reject('the file is empty (0 bytes); upload it again');
     try {
-      return await deps.sources.withLocalCopy(source, (path) => inspectLocalCopy(path, source.name, deps.settings.maxDimension, options));
+      // Headers and a few blocks, read where the blob is: validation never downloads the source.
+      return await deps.sources.withGdalPath(source, 'in-place', (path) => inspectSource(path, source.name, deps.settings.maxDimension, options, deps.scratchDir));
     } catch (error) {
       // A rejected source has no tiles coming: free its copy now.
       if (error instanceof FailureError && isFinalFailure(error.failure)) await deps.sources.evict(source);
@@ -35,13 +37,13 @@ export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings'
   };
 }
 
-async function inspectLocalCopy(path: string, sourceName: string, maxDimension: number, options: IngestOptions | undefined): Promise<RasterInfo> {
+async function inspectSource(path: string, sourceName: string, maxDimension: number, options: IngestOptions | undefined, scratchDir: string): Promise<RasterInfo> {
   const dataset = await openUntrustedSource(path, sourceName);
   try {
     const problem = (await findProblem(dataset, maxDimension)) ?? (options ? findOptionsProblem(dataset, options) : null);
     // GDAL messages name the local copy; a person knows the file by its blob name.
-    if (problem) reject(redactLocalPaths(problem, [[path, sourceName]]));
-    if (options?.targetCrs) return await describeReprojected(path, sourceName, dataset.driver.description, maxDimension, options);
+    if (problem) reject(redactLocalPaths(problem, sourcePathNames(path, sourceName)));
+    if (options?.targetCrs) return await describeReprojected(path, sourceName, dataset.driver.description, maxDimension, options, scratchDir);
     return await readRasterInfo(dataset);
   } finally {
     dataset.close();
@@ -49,15 +51,16 @@ async function inspectLocalCopy(path: string, sourceName: string, maxDimension: 
 }
 
 /** With a target CRS the tiles are cut from the warped grid, so that grid is what validation reports. */
-async function describeReprojected(path: string, sourceName: string, driver: string, maxDimension: number, options: IngestOptions): Promise<RasterInfo> {
-  const warpScratch = `${path}.${randomUUID()}.warp.vrt`;
+async function describeReprojected(path: string, sourceName: string, driver: string, maxDimension: number, options: IngestOptions, scratchDir: string): Promise<RasterInfo> {
+  await mkdir(scratchDir, { recursive: true });
+  const warpScratch = join(scratchDir, `${randomUUID()}.warp.vrt`);
   let warped: TilingSource;
   try {
     warped = await openTilingSource(path, sourceName, options, warpScratch);
   } catch (error) {
     await rm(warpScratch, { force: true });
     if (error instanceof FailureError) throw error;
-    const detail = redactLocalPaths((error as Error).message, [[warpScratch, 'the warped grid'], [path, sourceName]]);
+    const detail = redactLocalPaths((error as Error).message, [[warpScratch, 'the warped grid'], ...sourcePathNames(path, sourceName)]);
     return reject(`it cannot be reprojected to ${options.targetCrs} (${detail}); choose another target CRS or none`);
   }
   try {

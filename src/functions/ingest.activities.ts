@@ -47,3 +47,4 @@ register(activities.createTileCog, (all) => all.createTileCog);
 register(activities.registerTileItem, (all) => all.registerTileItem);
 register(activities.finalizeCollection, (all) => all.finalizeCollection);
 register(activities.recordJob, (all) => all.recordJob);
+register(activities.dispatchTile, (all) => all.dispatchTile);

@@ -5,7 +5,7 @@
  * submitting again: that starts the next attempt under its own id, linked to the one before.
  */
 import type { DurableClient } from 'durable-functions';
-import { readIngestSettings, type IngestSettings } from '../config.js';
+import { readIngestSettings, readWorkerSettings, type IngestSettings, type WorkerSettings } from '../config.js';
 import { orchestratorNames, type IngestInput } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import type { BlobRef, BlobStore } from '../storage/blob.store.js';
@@ -48,6 +48,7 @@ export interface SubmitDependencies {
   store: BlobStore;
   jobs: JobIndex;
   settings?: IngestSettings;
+  workerSettings?: WorkerSettings;
   /** The submission time (tests pass their own). */
   now?: () => Date;
 }
@@ -55,6 +56,7 @@ export interface SubmitDependencies {
 export async function submitJob(deps: SubmitDependencies, command: SubmitJobCommand): Promise<SubmitJobResult> {
   const { client, store } = deps;
   const settings = deps.settings ?? readIngestSettings();
+  const workerSettings = deps.workerSettings ?? readWorkerSettings();
   const stat = await store.stat(command.source);
   if (!stat) {
     return { outcome: 'source-missing', message: `Blob "${command.source.container}/${command.source.name}" does not exist` };
@@ -86,6 +88,7 @@ export async function submitJob(deps: SubmitDependencies, command: SubmitJobComm
     attempt,
     ...(latest ? { previousAttempt: latest.status.instanceId } : {}),
     index: { key: jobIndexKey(createdTime, instanceId), createdTime: createdTime.toISOString() },
+    worker: { thresholdBytes: workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds },
   };
   return startJob(deps, input, instanceId);
 }

@@ -5,7 +5,7 @@
  * Only structured data is shown: the failures the orchestrator recorded (a code and a message
  * each), never the orchestration's raw output or error text, which could hold a stack trace.
  */
-import type { IngestInput, IngestOutput, IngestProgress, IngestRoute, JobFailure } from '../pipeline/contracts.js';
+import type { IngestInput, IngestOutput, IngestProgress, JobFailure, TileLayout, TileRoute } from '../pipeline/contracts.js';
 import { failureFrom, isFailure } from '../pipeline/failure.js';
 import type { JobIndexEntry } from './job.index.js';
 
@@ -34,8 +34,12 @@ export interface JobView {
   id: string;
   status: string;
   stage: IngestProgress['stage'] | 'pending';
+  /** Where the tiles are made (`functions` or the container `worker`), once validation has sized the raster. */
+  route: TileRoute | null;
+  /** Why: the raster's size against the threshold, or the job's `route` option. */
+  routeReason: string | null;
   /** `single-tile` (inline) or `fan-out` (one branch per tile), once validation has planned the tiles. */
-  route: IngestRoute | null;
+  layout: TileLayout | null;
   source: string | null;
   collection: string | null;
   tiles: { done: number; failed: number; total: number };
@@ -96,6 +100,8 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     status: status.runtimeStatus,
     stage: failed ? 'failed' : (progress?.stage ?? 'pending'),
     route: progress?.route ?? null,
+    routeReason: progress?.routeReason ?? null,
+    layout: progress?.layout ?? null,
     source: progress?.source ?? (input ? `${input.source.container}/${input.source.name}` : null),
     collection: progress?.collection ?? input?.collection ?? null,
     tiles: { done: progress?.tilesDone ?? 0, failed: progress?.tilesFailed ?? 0, total: progress?.tilesTotal ?? 0 },
@@ -125,6 +131,8 @@ export function buildJobViewFromIndex(entry: JobIndexEntry): JobView {
     status: entry.status,
     stage: stageOfIndexedStatus[entry.status],
     route: null,
+    routeReason: null,
+    layout: null,
     source: entry.source,
     collection: entry.collection,
     tiles: { done: entry.tilesDone, failed: entry.tilesFailed, total: entry.tilesTotal },

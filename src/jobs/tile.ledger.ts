@@ -120,6 +120,7 @@ export function buildTileEntry(
   };
   const fromProgress = (progress: TileProgress): void => {
     entry.state = stateOfProgress(progress);
+    entry.route = progress.route ?? 'functions';
     entry.attempts = progress.attempts;
     entry.startedAt = progress.startedAt;
     entry.endedAt = progress.endedAt ?? null;
@@ -177,7 +178,7 @@ export async function readTileLedgerPage(client: DurableClient, job: LedgerJob, 
   const reused = new Map((job.input.reuse ?? []).map((item) => [item.itemId, item]));
 
   const instances = new Map<string, InstanceStatus>();
-  if (job.progress?.route === 'fan-out' && pageWindows.length > 0) {
+  if (job.progress?.layout === 'fan-out' && pageWindows.length > 0) {
     // Ids are `<job>-tile-NNNNNN`: the first three digits select one page of 1,000 branches.
     const prefix = `${tileInstancePrefix(job.id)}${String(page).padStart(3, '0')}`;
     let continuationToken: string | undefined;
@@ -187,7 +188,7 @@ export async function readTileLedgerPage(client: DurableClient, job: LedgerJob, 
       continuationToken = listed.continuationToken;
     } while (continuationToken);
   }
-  const inline = job.progress?.route === 'single-tile' ? job.progress.tile : undefined;
+  const inline = job.progress?.layout === 'single-tile' ? job.progress.tile : undefined;
 
   const tiles = pageWindows.map((window) => {
     const itemId = deriveItemId(job.input.outputs.sourceKey, window);
@@ -212,7 +213,7 @@ export async function readRegisteredItems(client: DurableClient, job: LedgerJob)
   for (const item of job.input.reuse ?? []) items.set(item.itemId, item);
   const inline = job.progress?.tile?.item;
   if (inline && isRegisteredItem(inline)) items.set(inline.itemId, inline);
-  if (job.progress?.route === 'fan-out') {
+  if (job.progress?.layout === 'fan-out') {
     let continuationToken: string | undefined;
     do {
       const listed = await listInstances(client, { instanceIdPrefix: tileInstancePrefix(job.id), top: tilePageSize, ...(continuationToken ? { continuationToken } : {}) });

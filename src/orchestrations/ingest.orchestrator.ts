@@ -13,20 +13,43 @@ import {
   type IngestInput,
   type IngestOutput,
   type IngestProgress,
-  type IngestRoute,
-  type JobFailure,
   type RasterInfo,
+  type TileLayout,
+  type TileRoute,
+  type JobFailure,
   type RegisteredItem,
   type VersionOrder,
 } from '../pipeline/contracts.js';
 import { failureFrom, summarizeFailures, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
+import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
-export function chooseRoute(tileCount: number): IngestRoute {
+export function chooseLayout(tileCount: number): TileLayout {
   return tileCount === 1 ? 'single-tile' : 'fan-out';
+}
+
+/** The raster's size in memory: width × height × the bytes of one pixel across all bands. */
+export function uncompressedBytes(info: Pick<RasterInfo, 'width' | 'height' | 'bands'>): number {
+  return info.width * info.height * info.bands.reduce((sum, band) => sum + bytesPerSample(band.gdalDataType), 0);
+}
+
+function formatMegabytes(bytes: number): string {
+  return `${Math.round(bytes / (1024 * 1024)).toLocaleString('en-US')} MB`;
+}
+
+/**
+ * Functions or the container worker: the job's `route` option when it names one, else the worker
+ * for rasters larger uncompressed than the threshold. Deterministic from the validation result.
+ */
+export function chooseTileRoute(info: Pick<RasterInfo, 'width' | 'height' | 'bands'>, option: 'auto' | 'functions' | 'worker' | undefined, thresholdBytes: number): { route: TileRoute; reason: string } {
+  if (option === 'functions' || option === 'worker') return { route: option, reason: `the job's route option asks for ${option}` };
+  const size = uncompressedBytes(info);
+  return size > thresholdBytes
+    ? { route: 'worker', reason: `${formatMegabytes(size)} uncompressed, over the worker threshold of ${formatMegabytes(thresholdBytes)}` }
+    : { route: 'functions', reason: `${formatMegabytes(size)} uncompressed, within the worker threshold of ${formatMegabytes(thresholdBytes)}` };
 }
 
 /** A rejected or failed job: the message is what an administrator reads as the orchestration's output. */
@@ -127,6 +150,9 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   // The orchestration clock, not the wall clock: replays must produce identical items.
   const datetime = context.df.currentUtcDateTime.toISOString();
   const order: VersionOrder = { sourceModified: input.source.lastModified, jobStarted: datetime };
+  const { route, reason } = chooseTileRoute(info, input.options.route, input.worker.thresholdBytes);
+  progress.route = route;
+  progress.routeReason = reason;
   progress.stage = 'creating-cogs';
   progress.tilesTotal = windows.length;
   progress.grid = { width: info.width, height: info.height, tileSize: input.tileSize };
@@ -140,6 +166,8 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
       options: input.options,
       datetime,
       order,
+      route,
+      worker: input.worker,
     }),
   );
   // A retry takes the tiles the failed attempt made as they are.
@@ -152,9 +180,9 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   }
   if (reusable.size > 0) progress.tilesReused = tileInputs.length - pending.length;
 
-  progress.route = chooseRoute(windows.length);
+  progress.layout = chooseLayout(windows.length);
   state.publish();
-  if (progress.route === 'single-tile') {
+  if (progress.layout === 'single-tile') {
     // A small raster is one tile: its steps run inline, without a sub-orchestration to start,
     // replay and wait for. Its progress is part of the job's status.
     for (const tileInput of pending) {

@@ -71,6 +71,7 @@ export interface IngestInput {
   previousAttempt?: string;
   /** The job's row in the jobs index (written at submission, updated when the job ends). */
   index: { key: string; createdTime: string };
+  worker: WorkerRouting;
   /**
    * Tiles an earlier attempt already made and registered (a retry of a failed job): they are
    * taken as they are, not made again, so their blobs are untouched.
@@ -219,7 +220,26 @@ export interface FinalizedCollection {
 }
 
 /** Small rasters (one tile) run their steps inline; larger ones fan out one branch per tile. */
-export type IngestRoute = 'single-tile' | 'fan-out';
+export type TileLayout = 'single-tile' | 'fan-out';
+
+/** Where tiles are made: in the Functions app, or by the container worker over the work queue. */
+export type TileRoute = 'functions' | 'worker';
+
+/** What the worker route needs, resolved from settings at submission (orchestrators read none). */
+export interface WorkerRouting {
+  /** Rasters larger than this uncompressed go to the worker when the job's route is `auto`. */
+  thresholdBytes: number;
+  /** How long a tile waits for the worker before it is sent again. */
+  tileTimeoutSeconds: number;
+}
+
+/** The worker gets one tile: the orchestration `instanceId` waits for `eventName`. */
+export interface DispatchTileInput {
+  instanceId: string;
+  eventName: string;
+  dispatchId: string;
+  input: CreateTileCogInput;
+}
 
 /** A failure of one tile (or of the job as a whole, without `itemId`). */
 export interface JobFailure extends Failure {
@@ -249,6 +269,7 @@ export const activities = {
   createTileCog: activityContract<CreateTileCogInput, TileCog>('createTileCog'),
   registerTileItem: activityContract<RegisterTileItemInput, RegisteredItem>('registerTileItem'),
   finalizeCollection: activityContract<FinalizeCollectionInput, FinalizedCollection>('finalizeCollection'),
+  dispatchTile: activityContract<DispatchTileInput, void>('dispatchTile'),
   recordJob: activityContract<RecordJobInput, void>('recordJob'),
 } as const;
 
@@ -258,8 +279,12 @@ export interface IngestProgress {
   source: string;
   collection: string;
   stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed';
-  /** How the tiles are made, once known. */
-  route?: IngestRoute;
+  /** Where the tiles are made, once validation has sized the raster. */
+  route?: TileRoute;
+  /** Why the route is what it is (size against the threshold, or the job's option). */
+  routeReason?: string;
+  /** How the tiles are laid out, once known. */
+  layout?: TileLayout;
   tilesDone: number;
   tilesFailed: number;
   tilesTotal: number;
@@ -280,7 +305,10 @@ export interface IngestProgress {
 /** What a tile's branch says about itself while it runs (its custom status), for the tile ledger. */
 export interface TileProgress {
   itemId: string;
-  stage: 'creating-cog' | 'registering' | 'registered' | 'failed';
+  stage: 'creating-cog' | 'queued' | 'running' | 'registering' | 'registered' | 'failed';
+  route: TileRoute;
+  /** Set when a tile that failed on Functions (out of memory, disk full) was sent to the worker. */
+  reroutedBecause?: string;
   /** Attempts of the current step so far, counting the one running. */
   attempts: number;
   startedAt: string;

@@ -114,6 +114,8 @@ export function summarizeFailures<T extends Failure>(failures: readonly T[], lim
 export function redactLocalPaths(text: string, known: ReadonlyArray<readonly [path: string, shownAs: string]> = []): string {
   let redacted = text;
   for (const [path, shownAs] of [...known].sort((a, b) => b[0].length - a[0].length)) redacted = redacted.replaceAll(path, shownAs);
+  // A URL's query may hold a signature (SAS): never shown.
+  redacted = redacted.replace(/(https?:\/\/[^\s?'"`]+)\?[^\s'"`)]*/g, '$1?<redacted>');
   // An absolute path: "/" then at least one more "/"-separated part, not inside a URL or a blob path.
   return redacted.replace(/(?<![\w.:/-])\/(?:[^\s/'"`()<>,;]+\/)+[^\s/'"`()<>,;]*/g, '<path>');
 }

@@ -19,6 +19,11 @@ export const ingestOptionsSchema = z
     tileSize: z.number().int().min(256).max(65536).optional(),
     /** Overview resampling; omitted = nearest for paletted/integer-classified data, average otherwise. */
     resampling: z.enum(['NEAREST', 'AVERAGE', 'BILINEAR', 'CUBIC', 'CUBICSPLINE', 'LANCZOS', 'MODE', 'RMS']).optional(),
+    /**
+     * Where the tiles are made: `functions`, the container `worker`, or `auto` (the default): the
+     * worker when the raster is larger uncompressed than the INGEST_WORKER_THRESHOLD_MB setting.
+     */
+    route: z.enum(['auto', 'functions', 'worker']).optional(),
     /** Reproject to this CRS before tiling (e.g. `EPSG:3857`, `EPSG:4326`); omitted = keep the source CRS. */
     targetCrs: z
       .string()

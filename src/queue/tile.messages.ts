@@ -11,8 +11,8 @@
 import { z } from 'zod';
 import type { ActivityOutcome, CreateTileCogInput, TileCog } from '../pipeline/contracts.js';
 
-/** External event a tile's orchestration waits for. */
-export const tileResultEvent = 'tile-cog-result';
+/** External event a tile's orchestration waits for: the worker's `tile-started`, then its `tile-result`. */
+export const tileResultEvent = 'tile-cog';
 
 export interface TileWorkMessage {
   kind: 'tile-work';
@@ -22,6 +22,15 @@ export interface TileWorkMessage {
   /** Unique per dispatch: a re-sent tile has a new one, so results can be told apart in logs. */
   dispatchId: string;
   input: CreateTileCogInput;
+}
+
+/** Sent when a worker starts on a tile, so the ledger can tell "running" from "queued". */
+export interface TileStartedMessage {
+  kind: 'tile-started';
+  instanceId: string;
+  eventName: string;
+  dispatchId: string;
+  worker: { name: string; deliveryCount: number; startedAt: string };
 }
 
 export interface TileResultMessage {
@@ -39,6 +48,10 @@ const envelope = { instanceId: z.string().min(1).max(300), eventName: z.string()
 /** Envelope checks only: the payload is the activity contract, produced by our own code. */
 export const tileWorkMessageSchema = z.object({ kind: z.literal('tile-work'), ...envelope, input: z.object({ itemId: z.string() }).passthrough() }).passthrough();
 
+export const tileStartedMessageSchema = z
+  .object({ kind: z.literal('tile-started'), ...envelope, worker: z.object({ name: z.string(), deliveryCount: z.number(), startedAt: z.string() }) })
+  .passthrough();
+
 export const tileResultMessageSchema = z
   .object({
     kind: z.literal('tile-result'),
@@ -47,3 +60,27 @@ export const tileResultMessageSchema = z
     worker: z.object({ name: z.string(), deliveryCount: z.number(), startedAt: z.string(), endedAt: z.string() }),
   })
   .passthrough();
+
+/** The fields of a tile COG that registration relies on: enough to trust a worker's result. */
+export function isTileCog(value: unknown): value is TileCog {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'itemId' in value &&
+    typeof value.itemId === 'string' &&
+    'size' in value &&
+    typeof value.size === 'number' &&
+    'checksum' in value &&
+    typeof value.checksum === 'string' &&
+    'blob' in value &&
+    typeof value.blob === 'object' &&
+    'window' in value &&
+    typeof value.window === 'object' &&
+    'bbox' in value &&
+    Array.isArray(value.bbox) &&
+    'bands' in value &&
+    Array.isArray(value.bands) &&
+    'geometry' in value &&
+    typeof value.geometry === 'object'
+  );
+}

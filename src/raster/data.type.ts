@@ -46,3 +46,11 @@ export function toNodata(value: number | null | undefined): BandInfo['nodata'] {
 export function nodataArgument(value: BandInfo['nodata']): string {
   return value === null ? 'none' : String(value);
 }
+
+/** Bytes one sample of a GDAL data type takes uncompressed (complex types: both parts). */
+export function bytesPerSample(gdalDataType: string): number {
+  const bits = /(\d+)$/.exec(gdalDataType)?.[1];
+  if (gdalDataType === 'Byte' || gdalDataType === 'Int8') return 1;
+  if (!bits) throw new Error(`GDAL data type "${gdalDataType}" has no known sample size`);
+  return (Number(bits) / 8) * (isComplexDataType(gdalDataType) ? 2 : 1);
+}

@@ -25,7 +25,20 @@ export const untrustedInputGdalConfig: Readonly<Record<string, string>> = {
   GDAL_VRT_ENABLE_PYTHON: 'NO',
 };
 
+/**
+ * Reads of our own blobs in place (`/vsicurl/` on a signed URL): retry what storage throttles,
+ * merge adjacent ranges into one request, and keep recently read blocks (validation reads a header
+ * and then blocks near it). An explicit value in the environment wins.
+ */
+export const inPlaceReadGdalConfig: Readonly<Record<string, string>> = {
+  GDAL_HTTP_MAX_RETRY: '4',
+  GDAL_HTTP_RETRY_DELAY: '1',
+  GDAL_HTTP_MERGE_CONSECUTIVE_RANGES: 'YES',
+  CPL_VSIL_CURL_CACHE_SIZE: String(128 * 1024 * 1024),
+};
+
 export function configureGdal(env: Readonly<Record<string, string | undefined>> = process.env): void {
   if (!env['GDAL_CACHEMAX']) gdal.config.set('GDAL_CACHEMAX', String(defaultGdalCacheMb));
+  for (const [key, value] of Object.entries(inPlaceReadGdalConfig)) if (!env[key]) gdal.config.set(key, value);
   for (const [key, value] of Object.entries(untrustedInputGdalConfig)) gdal.config.set(key, value);
 }

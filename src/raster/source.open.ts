@@ -11,7 +11,23 @@ import { readBandInfo } from './raster.inspect.js';
 import { formatSniffBytes, identifySourceFormat } from './source.format.js';
 import { buildWarpVrtArgs } from './warp.command.js';
 
+/** The prefix of a source read in place: `/vsicurl/<signed URL of our own blob>`. */
+const inPlacePrefix = '/vsicurl/';
+
+/** Replacements that hide a source's GDAL path (and, read in place, its signed URL) behind its blob name. */
+export function sourcePathNames(path: string, shownAs: string): Array<[string, string]> {
+  return path.startsWith(inPlacePrefix) ? [[path, shownAs], [path.slice(inPlacePrefix.length), shownAs]] : [[path, shownAs]];
+}
+
 async function readHead(path: string): Promise<Uint8Array> {
+  if (path.startsWith(inPlacePrefix)) {
+    const response = await fetch(path.slice(inPlacePrefix.length), { headers: { Range: `bytes=0-${formatSniffBytes - 1}` } });
+    if (response.status !== 206 && response.status !== 200) {
+      await response.body?.cancel();
+      throw new Error(`storage answered HTTP ${response.status} to the first bytes of the source`);
+    }
+    return new Uint8Array(await response.arrayBuffer()).subarray(0, formatSniffBytes);
+  }
   const file = await open(path, 'r');
   try {
     const { buffer, bytesRead } = await file.read(Buffer.alloc(formatSniffBytes), 0, formatSniffBytes, 0);
@@ -32,7 +48,7 @@ export async function openUntrustedSource(path: string, shownAs: string): Promis
   try {
     return await gdal.openAsync(path, 'r', [verdict.driver]);
   } catch (error) {
-    const detail = redactLocalPaths(error instanceof Error ? error.message : String(error), [[path, shownAs]]);
+    const detail = redactLocalPaths(error instanceof Error ? error.message : String(error), sourcePathNames(path, shownAs));
     throw new FailureError({
       code: 'INVALID_INPUT',
       message:

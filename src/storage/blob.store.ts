@@ -1,4 +1,12 @@
-import { RestError, type BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import {
+  BlobSASPermissions,
+  generateBlobSASQueryParameters,
+  RestError,
+  StorageSharedKeyCredential,
+  type BlobServiceClient,
+  type ContainerClient,
+  type UserDelegationKey,
+} from '@azure/storage-blob';
 import { createBlobServiceClient, resolveStorageConnection } from './connection.js';
 import type { Environment } from '../config.js';
 
@@ -55,6 +63,7 @@ function isStatus(error: unknown, ...codes: number[]): boolean {
  */
 export class BlobStore {
   private readonly ensuredContainers = new Map<string, Promise<void>>();
+  private delegationKey: { key: Promise<UserDelegationKey>; expiresOn: Date } | undefined;
 
   constructor(private readonly service: BlobServiceClient) {}
 
@@ -145,6 +154,44 @@ export class BlobStore {
   /** `count` bytes of a blob from `offset` (to the end when `count` is omitted). */
   async readRange(ref: BlobRef, offset: number, count?: number): Promise<Buffer> {
     return this.container(ref.container).getBlobClient(ref.name).downloadToBuffer(offset, count);
+  }
+
+  /**
+   * A read-only URL of one blob, valid for `minutes`: signed with the account key (connection
+   * strings, Azurite) or with a user delegation key from the app's identity (Azure). It is a
+   * secret while it lasts: never log it.
+   *
+   * `version` (the blob's ETag) is signed into the URL as its Content-Disposition, so each version
+   * of a blob gets its own URL: GDAL caches what it reads by URL, and must never serve the bytes
+   * of a replaced version.
+   */
+  async readUrl(ref: BlobRef, options: { minutes?: number; version?: string } = {}): Promise<string> {
+    const blob = this.container(ref.container).getBlobClient(ref.name);
+    const startsOn = new Date(Date.now() - 5 * 60_000); // clock skew
+    const expiresOn = new Date(Date.now() + (options.minutes ?? 60) * 60_000);
+    const permissions = BlobSASPermissions.parse('r');
+    const contentDisposition = options.version ? `inline; filename="v-${options.version.replace(/[^A-Za-z0-9]/g, '')}"` : undefined;
+    if (this.service.credential instanceof StorageSharedKeyCredential) {
+      return blob.generateSasUrl({ permissions, startsOn, expiresOn, ...(contentDisposition ? { contentDisposition } : {}) });
+    }
+    const key = await this.userDelegationKey(expiresOn);
+    const query = generateBlobSASQueryParameters(
+      { containerName: ref.container, blobName: ref.name, permissions, startsOn, expiresOn, ...(contentDisposition ? { contentDisposition } : {}) },
+      key,
+      this.service.accountName,
+    );
+    return `${blob.url}?${query.toString()}`;
+  }
+
+  /** One user delegation key, renewed when a URL would outlive it (keys last up to 7 days; we take a day). */
+  private async userDelegationKey(until: Date): Promise<UserDelegationKey> {
+    if (!this.delegationKey || this.delegationKey.expiresOn.getTime() < until.getTime() + 60_000) {
+      const expiresOn = new Date(Date.now() + 24 * 3600_000);
+      const key: Promise<UserDelegationKey> = this.service.getUserDelegationKey(new Date(Date.now() - 5 * 60_000), expiresOn);
+      key.catch(() => (this.delegationKey = undefined));
+      this.delegationKey = { key, expiresOn };
+    }
+    return this.delegationKey.key;
   }
 
   /** Deletes a blob (and its snapshots); a blob already gone is not an error. */

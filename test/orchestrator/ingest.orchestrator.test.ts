@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ingestRasterOrchestrator } from '../../src/orchestrations/ingest.orchestrator.js';
+import { chooseTileRoute, ingestRasterOrchestrator, uncompressedBytes } from '../../src/orchestrations/ingest.orchestrator.js';
 import { ingestTileOrchestrator, type IngestTileInput } from '../../src/orchestrations/tile.orchestrator.js';
 import type { IngestInput, RasterInfo, RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
 import { FailureError, type Failure } from '../../src/pipeline/failure.js';
@@ -16,6 +16,7 @@ const input: IngestInput = {
   outputs: { collection: 'dems', sourceKey: 'dem-alps', version: 'v0123456789ab' },
   attempt: 1,
   index: { key: '8232999999999-job-1', createdTime: '2026-01-01T00:00:00.000Z' },
+  worker: { thresholdBytes: 1024 * 1024 * 1024, tileTimeoutSeconds: 600 },
 };
 
 /** What an activity returns to the orchestrator (see ActivityOutcome). */
@@ -187,7 +188,7 @@ describe('ingestRaster routing', () => {
       [actionType.callActivityWithRetry, 'validateRaster'],
       [actionType.callActivity, 'createTileCog'],
     ]);
-    expect(cog.customStatus).toMatchObject({ stage: 'creating-cogs', route: 'single-tile', tilesTotal: 1 });
+    expect(cog.customStatus).toMatchObject({ stage: 'creating-cogs', layout: 'single-tile', route: 'functions', tilesTotal: 1 });
 
     const tile = { itemId: 'dem-alps-r0-c0', size: 7 } as TileCog;
     history.taskScheduled(1, 'createTileCog').episodeDone().episode().taskCompleted(1, ok(tile));
@@ -210,18 +211,18 @@ describe('ingestRaster routing', () => {
     // Four attempts, retried by the tile steps themselves with a back-off timer between them.
     let id = 1;
     for (let attempt = 1; attempt <= 4; attempt++) {
-      history.episode().taskFailed(id, thrown({ code: 'DISK_FULL', message: 'the worker ran out of scratch disk space' }));
+      history.episode().taskFailed(id, thrown({ code: 'STORAGE_REFUSED', message: 'storage refused the request with HTTP 403 (AuthorizationFailure)' }));
       if (attempt === 4) break;
       history.timerCreated(id + 1).episodeDone().episode().timerFired(id + 1);
       id += 2;
       history.taskScheduled(id, 'createTileCog').episodeDone();
     }
     const recording = await replay(ingestRasterOrchestrator, history, input);
-    expect(recording.customStatus).toMatchObject({ tile: { itemId: 'dem-alps-r0-c0', stage: 'failed', attempts: 4, error: { code: 'DISK_FULL' } } });
+    expect(recording.customStatus).toMatchObject({ tile: { itemId: 'dem-alps-r0-c0', stage: 'failed', attempts: 4, error: { code: 'STORAGE_REFUSED' } } });
     history.taskScheduled(id + 1, 'recordJob').episodeDone().episode().taskCompleted(id + 1, { ok: true });
     const state = await replay(ingestRasterOrchestrator, history, input);
-    expect(state.error).toMatch(/1 of 1 tiles failed; tile dem-alps-r0-c0: the worker ran out of scratch disk space/);
-    expect(state.customStatus).toMatchObject({ stage: 'failed', tilesFailed: 1, errors: [{ code: 'DISK_FULL', itemId: 'dem-alps-r0-c0' }] });
+    expect(state.error).toMatch(/1 of 1 tiles failed; tile dem-alps-r0-c0: storage refused the request with HTTP 403 \(AuthorizationFailure\)/);
+    expect(state.customStatus).toMatchObject({ stage: 'failed', tilesFailed: 1, errors: [{ code: 'STORAGE_REFUSED', itemId: 'dem-alps-r0-c0' }] });
   });
 });
 
@@ -234,6 +235,8 @@ describe('ingestTile orchestrator', () => {
     options: input.options,
     datetime: '2026-01-01T00:00:02.000Z',
     order: { sourceModified: input.source.lastModified, jobStarted: '2026-01-01T00:00:02.000Z' },
+    route: 'functions',
+    worker: input.worker,
   };
 
   it('registers the STAC item right after its COG exists', async () => {
@@ -310,5 +313,81 @@ describe('retrying a failed job', () => {
     expect(finalize.functionName).toBe('finalizeCollection');
     // All four items, in tile order, reused or not.
     expect((finalize.input as { items: RegisteredItem[] }).items.map((i) => i.itemId)).toEqual(tileItemIds);
+  });
+});
+
+describe('routing: Functions or the container worker', () => {
+  it('chooses by uncompressed size against the threshold, unless the job names a route', () => {
+    const band = (gdalDataType: string) => ({ gdalDataType, nodata: null, colorInterpretation: 'Gray', hasColorTable: false, description: '', unit: null });
+    const big = { width: 20_000, height: 20_000, bands: [band('Float32')] }; // 1,526 MB
+    const small = { width: 1000, height: 1000, bands: [band('Byte'), band('Byte'), band('Byte')] };
+    expect(uncompressedBytes(big)).toBe(20_000 * 20_000 * 4);
+    expect(uncompressedBytes({ width: 10, height: 10, bands: [band('CFloat64'), band('Int16')] })).toBe(100 * (16 + 2));
+    const threshold = 1024 * 1024 * 1024;
+    expect(chooseTileRoute(big, 'auto', threshold)).toEqual({ route: 'worker', reason: '1,526 MB uncompressed, over the worker threshold of 1,024 MB' });
+    expect(chooseTileRoute(small, undefined, threshold)).toMatchObject({ route: 'functions' });
+    expect(chooseTileRoute(small, 'worker', threshold)).toEqual({ route: 'worker', reason: "the job's route option asks for worker" });
+    expect(chooseTileRoute(big, 'functions', threshold)).toMatchObject({ route: 'functions' });
+  });
+
+  const workerTile: IngestTileInput = {
+    source: input.source,
+    outputs: input.outputs,
+    itemId: 'dem-alps-r0-c0',
+    window: { index: 0, row: 0, col: 0, x: 0, y: 0, width: 512, height: 512 },
+    options: input.options,
+    datetime: '2026-01-01T00:00:02.000Z',
+    order: { sourceModified: input.source.lastModified, jobStarted: '2026-01-01T00:00:02.000Z' },
+    route: 'worker',
+    worker: { thresholdBytes: 1, tileTimeoutSeconds: 600 },
+  };
+  const tile = { itemId: 'dem-alps-r0-c0', size: 42, checksum: '1220ab', blob: {}, window: workerTile.window, bbox: [0, 0, 1, 1], bands: [], geometry: {} };
+  const result = (dispatchId: string, outcome: unknown) => ({ kind: 'tile-result', instanceId: 'job-1', eventName: 'tile-cog', dispatchId, outcome, worker: { name: 'w', deliveryCount: 1, startedAt: 'a', endedAt: 'b' } });
+
+  it('sends the tile to the worker, shows it queued then running, and registers the worker\'s COG', async () => {
+    const history = new HistoryBuilder().episode('ingestTile', workerTile);
+    const first = await replay(ingestTileOrchestrator, history, workerTile);
+    const dispatch = flattenActions(first)[0]!;
+    expect(dispatch).toMatchObject({ functionName: 'dispatchTile', input: { instanceId: 'job-1', eventName: 'tile-cog', input: { itemId: 'dem-alps-r0-c0' } } });
+    expect(first.customStatus).toMatchObject({ stage: 'queued', route: 'worker', attempts: 1 });
+    const dispatchId = (dispatch.input as { dispatchId: string }).dispatchId;
+
+    history.taskScheduled(0, 'dispatchTile').episodeDone().episode().taskCompleted(0, { ok: true });
+    const waiting = await replay(ingestTileOrchestrator, history, workerTile);
+    expect(flattenActions(waiting).map((a) => a.actionType)).toEqual([1, 6, 5]);
+    history.timerCreated(1).episodeDone().episode().eventRaised('tile-cog', { kind: 'tile-started', instanceId: 'job-1', eventName: 'tile-cog', dispatchId, worker: { name: 'w', deliveryCount: 1, startedAt: 'a' } });
+    const running = await replay(ingestTileOrchestrator, history, workerTile);
+    expect(running.customStatus).toMatchObject({ stage: 'running', route: 'worker' });
+
+    history.timerCreated(2).episodeDone().episode().eventRaised('tile-cog', result(dispatchId, { ok: true, value: tile }));
+    const registering = await replay(ingestTileOrchestrator, history, workerTile);
+    expect(flattenActions(registering).at(-1)).toMatchObject({ functionName: 'registerTileItem', input: { tile } });
+    expect(registering.customStatus).toMatchObject({ stage: 'registering', route: 'worker' });
+  });
+
+  it('fails the tile with the worker\'s reason (a dead-lettered tile)', async () => {
+    const history = new HistoryBuilder().episode('ingestTile', workerTile);
+    const first = await replay(ingestTileOrchestrator, history, workerTile);
+    const dispatchId = (flattenActions(first)[0]!.input as { dispatchId: string }).dispatchId;
+    history.taskScheduled(0, 'dispatchTile').episodeDone().episode().taskCompleted(0, { ok: true }).timerCreated(1).episodeDone().episode();
+    history.eventRaised('tile-cog', result(dispatchId, { ok: false, failure: { code: 'INTERNAL', message: 'dead-lettered after 5 deliveries: the worker crashed' } }));
+    const state = await replay(ingestTileOrchestrator, history, workerTile);
+    expect(state.error).toContain('dead-lettered after 5 deliveries');
+    expect(state.customStatus).toMatchObject({ stage: 'failed', route: 'worker', error: { code: 'INTERNAL' } });
+  });
+
+  it('re-routes a tile that ran out of memory on Functions to the worker, once, saying why', async () => {
+    const functionsTile: IngestTileInput = { ...workerTile, route: 'functions' };
+    const history = new HistoryBuilder().episode('ingestTile', functionsTile).taskScheduled(0, 'createTileCog').episodeDone().episode();
+    history.taskFailed(0, thrown({ code: 'OUT_OF_MEMORY', message: 'the worker ran out of memory' })).timerCreated(1).episodeDone().episode().timerFired(1);
+    let id = 2;
+    for (let attempt = 2; attempt <= 4; attempt++) {
+      history.taskScheduled(id, 'createTileCog').episodeDone().episode().taskFailed(id, thrown({ code: 'OUT_OF_MEMORY', message: 'the worker ran out of memory' }));
+      if (attempt < 4) history.timerCreated(id + 1).episodeDone().episode().timerFired(id + 1);
+      id += 2;
+    }
+    const state = await replay(ingestTileOrchestrator, history, functionsTile);
+    expect(flattenActions(state).at(-1)).toMatchObject({ functionName: 'dispatchTile' });
+    expect(state.customStatus).toMatchObject({ route: 'worker', stage: 'queued', reroutedBecause: 'OUT_OF_MEMORY on Functions: the worker ran out of memory' });
   });
 });

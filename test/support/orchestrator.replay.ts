@@ -69,6 +69,10 @@ export class HistoryBuilder {
     return this.push(EventType.TimerFired, { TimerId: timerId, FireAt: new Date(this.clock).toISOString() });
   }
 
+  eventRaised(name: string, input: unknown): this {
+    return this.push(EventType.EventRaised, { Name: name, Input: JSON.stringify(input) });
+  }
+
   episodeDone(): this {
     return this.push(EventType.OrchestratorCompleted);
   }

@@ -80,6 +80,7 @@ describe('tile ledger entries', () => {
     outputs: { collection: 'c', sourceKey: 'a-0123456789ab', version: 'vfedcba987654' },
     attempt: 1,
     index: { key: 'k', createdTime: '2026-01-01T00:00:00Z' },
+    worker: { thresholdBytes: 1, tileTimeoutSeconds: 1 },
   };
   const job: LedgerJob = { id: 'ingest-1', input, progress: undefined };
   const window = { index: 4, row: 1, col: 1, x: 256, y: 256, width: 44, height: 100 };

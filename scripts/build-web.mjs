@@ -1,0 +1,48 @@
+// Bundles the dashboard (web/) into dist/web/ with esbuild: one app.js, one app.css, the page and
+// the offline base layer (world-atlas country outlines, fetched by the page rather than inlined,
+// so the script stays small). Everything comes from npm; nothing is loaded from a CDN.
+// Usage: node scripts/build-web.mjs [--watch]
+import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist', 'web');
+const require = createRequire(import.meta.url);
+
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+
+const options = {
+  entryPoints: { app: join(root, 'web', 'main.ts') },
+  outdir,
+  bundle: true,
+  format: 'esm',
+  // geotiff.js loads its decoders (zstd, LERC, ...) with dynamic imports: they become chunks fetched on need.
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+  platform: 'browser',
+  target: ['es2022'],
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+  metafile: true,
+};
+
+copyFileSync(join(root, 'web', 'index.html'), join(outdir, 'index.html'));
+copyFileSync(require.resolve('world-atlas/countries-110m.json'), join(outdir, 'countries-110m.json'));
+
+if (process.argv.includes('--watch')) {
+  const context = await esbuild.context(options);
+  await context.watch();
+  console.log(`watching web/ → ${outdir}`);
+} else {
+  const result = await esbuild.build(options);
+  const sizes = Object.entries(result.metafile.outputs)
+    .filter(([file]) => !file.endsWith('.map') && !file.endsWith('.txt'))
+    .map(([file]) => `${file.split('/').at(-1)} ${(statSync(join(root, file)).size / 1024).toFixed(0)} KiB`);
+  console.log(`dashboard built into dist/web: ${sizes.join(', ')}`);
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { TileEntry } from '../../web/api.types.js';
+import { layoutTileGrid } from '../../web/tile.grid.layout.js';
+import { layoutTimeline, timelineTicks } from '../../web/timeline.layout.js';
+
+function tile(index: number, row: number, col: number, fields: Partial<TileEntry> = {}): TileEntry {
+  return {
+    index, itemId: `src-r${row}-c${col}`, row, col, window: { x: col * 256, y: row * 256, width: 256, height: 256 }, bbox: null,
+    state: 'pending', route: 'functions', attempts: 0, error: null, startedAt: null, endedAt: null,
+    cogUrl: null, itemUrl: null, thumbnailUrl: null, cogHref: null, thumbnailHref: null, ...fields,
+  };
+}
+
+describe('tile grid layout', () => {
+  it('places tiles by row and column and leaves gaps where the ledger has none', () => {
+    const grid = layoutTileGrid([tile(0, 0, 0), tile(1, 0, 2), tile(2, 1, 1)]);
+    expect(grid.rows).toBe(2);
+    expect(grid.cols).toBe(3);
+    expect(grid.cells.map((row) => row.map((cell) => cell?.index ?? null))).toEqual([[0, null, 1], [null, 2, null]]);
+  });
+
+  it('is empty without tiles', () => {
+    expect(layoutTileGrid([])).toEqual({ rows: 0, cols: 0, cells: [] });
+  });
+});
+
+describe('timeline layout', () => {
+  const at = (seconds: number): string => new Date(Date.parse('2026-11-30T08:00:00Z') + seconds * 1000).toISOString();
+  const now = Date.parse(at(20));
+
+  it('draws started tiles from start to end on one scale, in start order; waiting tiles are counted', () => {
+    const layout = layoutTimeline(
+      [
+        tile(0, 0, 0, { state: 'done', startedAt: at(5), endedAt: at(10) }),
+        tile(1, 0, 1, { state: 'failed', startedAt: at(0), endedAt: at(10) }),
+        tile(2, 1, 0),
+      ],
+      now,
+    );
+    expect(layout.waiting).toBe(1);
+    expect(layout.spanMs).toBe(10_000);
+    expect(layout.bars.map((bar) => [bar.index, bar.start, bar.width, bar.durationMs, bar.open])).toEqual([
+      [1, 0, 1, 10_000, false],
+      [0, 0.5, 0.5, 5000, false],
+    ]);
+  });
+
+  it('runs a tile still at work up to now', () => {
+    const layout = layoutTimeline([tile(0, 0, 0, { state: 'creating-cog', startedAt: at(10) }), tile(1, 0, 1, { state: 'done', startedAt: at(0), endedAt: at(4) })], now);
+    const open = layout.bars.find((bar) => bar.index === 0)!;
+    expect(open.open).toBe(true);
+    expect(open.durationMs).toBe(10_000);
+    expect(open.start + open.width).toBeCloseTo(1);
+  });
+
+  it('keeps a very short tile visible and inside the chart', () => {
+    const layout = layoutTimeline([tile(0, 0, 0, { startedAt: at(0), endedAt: at(100) }), tile(1, 0, 1, { startedAt: at(100), endedAt: at(100) })], now);
+    const instant = layout.bars.find((bar) => bar.index === 1)!;
+    expect(instant.width).toBeGreaterThan(0);
+    expect(instant.start + instant.width).toBeLessThanOrEqual(1);
+  });
+
+  it('has nothing to draw before any tile starts', () => {
+    expect(layoutTimeline([tile(0, 0, 0)], now)).toMatchObject({ bars: [], waiting: 1, reused: 0 });
+  });
+
+  it('counts tiles a retry reused apart from those still waiting', () => {
+    const layout = layoutTimeline(
+      [tile(0, 0, 0, { state: 'done', reused: true }), tile(1, 0, 1, { state: 'done', startedAt: at(0), endedAt: at(2) }), tile(2, 0, 2)],
+      now,
+    );
+    expect(layout).toMatchObject({ waiting: 1, reused: 1 });
+    expect(layout.bars.map((bar) => bar.index)).toEqual([1]);
+  });
+
+  it('picks round ticks, about five over the span', () => {
+    expect(timelineTicks(10_000)).toEqual([0, 2000, 4000, 6000, 8000, 10_000]);
+    expect(timelineTicks(95_000)).toEqual([0, 30_000, 60_000, 90_000]);
+    expect(timelineTicks(0)).toEqual([0]);
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { jobHash, jobsHash, jobsQuery, noFilters, parseRoute } from '../../web/hash.route.js';
+
+describe('dashboard routes in the URL fragment', () => {
+  it('reads the jobs page with no fragment, "#" or "#/"', () => {
+    for (const hash of ['', '#', '#/']) expect(parseRoute(hash)).toEqual({ page: 'jobs', filters: noFilters });
+  });
+
+  it('reads the filters of the jobs page', () => {
+    expect(parseRoute('#/?status=Failed,Running&collection=dem&since=1d')).toEqual({
+      page: 'jobs',
+      filters: { status: ['Failed', 'Running'], collection: 'dem', since: '1d' },
+    });
+  });
+
+  it('writes filters back into a fragment that reads the same', () => {
+    const filters = { status: ['Failed'], collection: 'a b', since: '2026-11-30T00:00:00Z' };
+    const route = parseRoute(jobsHash(filters));
+    expect(route).toEqual({ page: 'jobs', filters });
+    expect(jobsHash(noFilters)).toBe('#/');
+  });
+
+  it('reads a job page and round-trips ids with URL-special characters', () => {
+    expect(parseRoute('#/jobs/ingest-abc-a2')).toEqual({ page: 'job', id: 'ingest-abc-a2' });
+    expect(parseRoute(jobHash('odd/id?x'))).toEqual({ page: 'job', id: 'odd/id?x' });
+  });
+
+  it('answers not-found for anything else, malformed escapes included', () => {
+    expect(parseRoute('#/nowhere')).toEqual({ page: 'not-found', hash: '#/nowhere' });
+    expect(parseRoute('#/jobs/%E0%A4%A')).toEqual({ page: 'not-found', hash: '#/jobs/%E0%A4%A' });
+  });
+
+  it('builds the API query for one page of jobs', () => {
+    const query = new URLSearchParams(jobsQuery({ status: ['Failed', 'Running'], collection: ' dem ', since: '' }, 'token/+=', 25));
+    expect(Object.fromEntries(query)).toEqual({ status: 'Failed,Running', collection: 'dem', top: '25', continuationToken: 'token/+=' });
+    expect(jobsQuery(noFilters, null, 50)).toBe('top=50');
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * Calls to the job API from the page. In Azure the API wants a function key: the user pastes one
+ * (kept in sessionStorage for this tab only) and it goes out as `x-functions-key`, never in a URL.
+ * The local host needs none.
+ */
+import type { JobPage, JobView, Problem, RetryAccepted, TileEntry, TilePage } from './api.types.js';
+
+const keyStorageName = 'raster-ingest.functionKey';
+
+/** The API's base: the dashboard is served at `<api>/dashboard/`, so the API is one folder up. */
+export const apiBase = new URL('../', window.location.href);
+
+export function storedFunctionKey(): string | null {
+  try {
+    return window.sessionStorage.getItem(keyStorageName);
+  } catch {
+    return null;
+  }
+}
+
+export function storeFunctionKey(key: string | null): void {
+  if (key) window.sessionStorage.setItem(keyStorageName, key);
+  else window.sessionStorage.removeItem(keyStorageName);
+  keyChangeListeners.forEach((listener) => listener());
+}
+
+const keyChangeListeners = new Set<() => void>();
+const keyNeededListeners = new Set<() => void>();
+
+/** The stored key changed. */
+export function onKeyChange(listener: () => void): () => void {
+  keyChangeListeners.add(listener);
+  return () => keyChangeListeners.delete(listener);
+}
+
+/** The API refused a call for want of a (valid) key: 401 or 403. */
+export function onKeyNeeded(listener: () => void): () => void {
+  keyNeededListeners.add(listener);
+  return () => keyNeededListeners.delete(listener);
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly problem: Problem = {},
+  ) {
+    super(message);
+  }
+  get needsKey(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+export function authHeaders(): Record<string, string> {
+  const key = storedFunctionKey();
+  return key ? { 'x-functions-key': key } : {};
+}
+
+/** Resolves an app-relative href (`/api/cogs/...`) or API path against the page's origin. */
+export function apiUrl(path: string): string {
+  return path.startsWith('/') ? new URL(path, window.location.origin).href : new URL(path, apiBase).href;
+}
+
+async function request<T>(path: string, init: RequestInit = {}, signal?: AbortSignal): Promise<T> {
+  const response = await fetch(apiUrl(path), {
+    ...init,
+    headers: { Accept: 'application/json', ...authHeaders(), ...(init.headers ?? {}) },
+    ...(signal ? { signal } : {}),
+  });
+  if (!response.ok) {
+    let problem: Problem = {};
+    try {
+      problem = (await response.json()) as Problem;
+    } catch {
+      // Not JSON: the status line says enough.
+    }
+    const error = new ApiError(response.status, problem.detail ?? problem.title ?? `${response.status} ${response.statusText}`, problem);
+    if (error.needsKey) keyNeededListeners.forEach((listener) => listener());
+    throw error;
+  }
+  return (await response.json()) as T;
+}
+
+export function listJobs(query: string, signal?: AbortSignal): Promise<JobPage> {
+  return request<JobPage>(`jobs?${query}`, {}, signal);
+}
+
+export function getJob(id: string, signal?: AbortSignal): Promise<JobView> {
+  return request<JobView>(`jobs/${encodeURIComponent(id)}`, {}, signal);
+}
+
+/** Every tile of a job, following the continuation token page by page. */
+export async function getAllTiles(id: string, signal?: AbortSignal): Promise<TileEntry[]> {
+  const tiles: TileEntry[] = [];
+  let token: string | null = null;
+  do {
+    const query = new URLSearchParams({ top: '500' });
+    if (token) query.set('continuationToken', token);
+    const page: TilePage = await request<TilePage>(`jobs/${encodeURIComponent(id)}/tiles?${query}`, {}, signal);
+    tiles.push(...page.tiles);
+    token = page.continuationToken;
+  } while (token);
+  return tiles;
+}
+
+export function retryJob(id: string): Promise<RetryAccepted> {
+  return request<RetryAccepted>(`jobs/${encodeURIComponent(id)}/retry`, { method: 'POST' });
+}
+
+/** An object URL for an app-relative blob (a thumbnail), fetched with the key; the caller revokes it. */
+export async function fetchObjectUrl(href: string, signal?: AbortSignal): Promise<string> {
+  const response = await fetch(apiUrl(href), { headers: authHeaders(), ...(signal ? { signal } : {}) });
+  if (!response.ok) throw new ApiError(response.status, `${response.status} ${response.statusText}`);
+  return URL.createObjectURL(await response.blob());
+}

@@ -1,0 +1,65 @@
+/** The dashboard's pages live in the URL fragment (`#/`, `#/jobs/<id>`), so one static index.html serves them all. */
+
+export interface JobFilters {
+  /** Runtime statuses, any of them (empty = all). */
+  status: string[];
+  collection: string;
+  /** ISO time or a span the API reads (`30m`, `12h`, `1d`); empty = any time. */
+  since: string;
+}
+
+export type Route = { page: 'jobs'; filters: JobFilters } | { page: 'job'; id: string } | { page: 'not-found'; hash: string };
+
+export const noFilters: JobFilters = { status: [], collection: '', since: '' };
+
+export function parseRoute(hash: string): Route {
+  const text = hash.replace(/^#/, '') || '/';
+  const [path = '/', query = ''] = text.split('?', 2);
+  if (path === '/' || path === '') {
+    const params = new URLSearchParams(query);
+    return {
+      page: 'jobs',
+      filters: {
+        status: (params.get('status') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+        collection: params.get('collection') ?? '',
+        since: params.get('since') ?? '',
+      },
+    };
+  }
+  const job = /^\/jobs\/([^/]+)$/.exec(path);
+  if (job) {
+    try {
+      return { page: 'job', id: decodeURIComponent(job[1]!) };
+    } catch {
+      return { page: 'not-found', hash };
+    }
+  }
+  return { page: 'not-found', hash };
+}
+
+export function jobsHash(filters: JobFilters = noFilters): string {
+  const params = filterParams(filters);
+  const query = params.toString();
+  return query ? `#/?${query}` : '#/';
+}
+
+export function jobHash(id: string): string {
+  return `#/jobs/${encodeURIComponent(id)}`;
+}
+
+/** The filters as the API's query parameters (`status=Failed,Running&collection=...&since=1d`). */
+export function filterParams(filters: JobFilters): URLSearchParams {
+  const params = new URLSearchParams();
+  if (filters.status.length) params.set('status', filters.status.join(','));
+  if (filters.collection.trim()) params.set('collection', filters.collection.trim());
+  if (filters.since.trim()) params.set('since', filters.since.trim());
+  return params;
+}
+
+/** `GET /api/jobs` query for one page. */
+export function jobsQuery(filters: JobFilters, continuationToken: string | null, top: number): string {
+  const params = filterParams(filters);
+  params.set('top', String(top));
+  if (continuationToken) params.set('continuationToken', continuationToken);
+  return params.toString();
+}

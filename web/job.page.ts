@@ -1,0 +1,163 @@
+/** One job: its header, the tile grid and failed tiles with Retry, the timeline and the map; live while it runs. */
+import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, getAllTiles, getJob, retryJob } from './api.client.js';
+import type { JobView, TileEntry } from './api.types.js';
+import { jobHash, jobsHash } from './hash.route.js';
+import type { JobMap as JobMapComponent } from './job.map.js';
+import { StatusBadge } from './jobs.page.js';
+import { TileDetails, TileGrid, TileLegend } from './tile.grid.js';
+import { TileTimeline } from './tile.timeline.js';
+import { formatTime, isFinished } from './tile.format.js';
+import { usePolling } from './use.polling.js';
+
+const pollMs = 2000;
+
+/** The map's code (OpenLayers, geotiff.js: most of the bundle) loads with the first job page, not with the jobs table. */
+function LazyJobMap(props: { tiles: TileEntry[]; selected: TileEntry | null; onSelect: (tile: TileEntry) => void }) {
+  const [loaded, setLoaded] = useState<{ JobMap: typeof JobMapComponent } | { failed: true } | null>(null);
+  useEffect(() => {
+    import('./job.map.js').then(({ JobMap }) => setLoaded({ JobMap }), () => setLoaded({ failed: true }));
+  }, []);
+  if (!loaded) return html`<p>Loading the map…</p>`;
+  if ('failed' in loaded) return html`<p class="error">The map could not be loaded.</p>`;
+  return html`<${loaded.JobMap} ...${props} />`;
+}
+
+interface JobData {
+  job: JobView;
+  tiles: TileEntry[];
+}
+
+function JobHeader({ job }: { job: JobView }) {
+  return html`
+    <dl class="job-facts">
+      <div><dt>Status</dt><dd><${StatusBadge} status=${job.status} /></dd></div>
+      <div><dt>Stage</dt><dd>${job.stage}</dd></div>
+      <div><dt>Source</dt><dd class="source">${job.source ?? '–'}</dd></div>
+      <div><dt>Collection</dt><dd>${job.collection ?? '–'}</dd></div>
+      <div><dt>Tiles</dt><dd>${job.tiles.done} done, ${job.tiles.failed} failed, ${job.tiles.total} in all</dd></div>
+      <div><dt>Route</dt><dd>${job.route ?? '–'}</dd></div>
+      <div><dt>Attempt</dt><dd>${job.attempt}${job.previousAttempt ? html` (previous: <a href=${jobHash(job.previousAttempt)}><code>${job.previousAttempt}</code></a>)` : null}</dd></div>
+      <div><dt>Created</dt><dd>${formatTime(job.createdTime)}</dd></div>
+      <div><dt>Updated</dt><dd>${formatTime(job.lastUpdatedTime)}</dd></div>
+    </dl>
+  `;
+}
+
+function RetryButton({ job, failedTiles }: { job: JobView; failedTiles: number }) {
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<{ message: string; latest: string | null } | null>(null);
+  if (job.status !== 'Failed') return null;
+  const retry = async (): Promise<void> => {
+    setBusy(true);
+    setRefusal(null);
+    try {
+      const accepted = await retryJob(job.id);
+      window.location.hash = jobHash(accepted.id);
+    } catch (error) {
+      setRefusal(error instanceof ApiError ? { message: error.message, latest: error.problem.latest ?? null } : { message: 'The retry could not be sent', latest: null });
+      setBusy(false);
+    }
+  };
+  const what = failedTiles === 1 ? 'the failed tile' : failedTiles > 1 ? `the ${failedTiles} failed tiles` : 'what failed';
+  return html`
+    <div class="retry">
+      <button type="button" class="primary" disabled=${busy} onClick=${retry}>Retry failed tiles</button>
+      <span>Re-runs only ${what} as a new attempt; tiles that are done stay as they are.</span>
+      ${refusal
+        ? html`<p class="error" role="alert">Retry refused: ${refusal.message}${refusal.latest ? html` <a href=${jobHash(refusal.latest)}>Go to the newest attempt</a>` : null}</p>`
+        : null}
+    </div>
+  `;
+}
+
+function FailedTiles({ tiles, job, onSelect }: { tiles: TileEntry[]; job: JobView; onSelect: (tile: TileEntry) => void }) {
+  const failed = tiles.filter((tile) => tile.state === 'failed');
+  const tileIds = new Set(failed.map((tile) => tile.itemId));
+  // Job-level failures not tied to a listed tile (validation, finalizing).
+  const other = job.errors.filter((error) => !error.itemId || !tileIds.has(error.itemId));
+  if (!failed.length && !other.length) return null;
+  return html`
+    <section aria-labelledby="failures-heading">
+      <h2 id="failures-heading">Failures</h2>
+      ${failed.length
+        ? html`<table class="failures">
+            <caption>${failed.length} failed ${failed.length === 1 ? 'tile' : 'tiles'}</caption>
+            <thead><tr><th scope="col">Tile</th><th scope="col">Error code</th><th scope="col">Message</th><th scope="col">Attempts</th></tr></thead>
+            <tbody>
+              ${failed.map((tile) => html`<tr class="failed-tile">
+                <td><button type="button" class="link-button" onClick=${() => onSelect(tile)}><code>${tile.itemId}</code></button></td>
+                <td><code class="error-code">${tile.error?.code ?? 'INTERNAL'}</code></td>
+                <td>${tile.error?.message ?? 'no message recorded'}</td>
+                <td class="num">${tile.attempts}</td>
+              </tr>`)}
+            </tbody>
+          </table>`
+        : null}
+      ${other.length
+        ? html`<ul class="job-errors">${other.map((error) => html`<li><code class="error-code">${error.code}</code> ${error.message}</li>`)}</ul>`
+        : null}
+      ${job.errorCount > job.errors.length ? html`<p>${job.errorCount - job.errors.length} more failures are not listed in the job view.</p>` : null}
+    </section>
+  `;
+}
+
+export function JobDetailPage({ id }: { id: string }) {
+  const [finished, setFinished] = useState(false);
+  const polled = usePolling<JobData>(
+    async (signal) => {
+      const job = await getJob(id, signal);
+      const tiles = await getAllTiles(id, signal);
+      setFinished(isFinished(job.status));
+      return { job, tiles };
+    },
+    pollMs,
+    id,
+    !finished,
+  );
+  const [selectedIndex, setSelectedIndex] = useState<number | null>(null);
+  const data = polled.data;
+
+  if (!data) {
+    return html`<main id="main" tabindex="-1">
+      <p><a href=${jobsHash()}>← All jobs</a></p>
+      <h1>Job <code>${id}</code></h1>
+      ${polled.error
+        ? html`<p class="error" role="alert">${polled.error instanceof ApiError && polled.error.status === 404 ? 'No job has this id.' : `Could not load the job: ${polled.error.message}`}</p>`
+        : html`<p aria-live="polite">Loading the job…</p>`}
+    </main>`;
+  }
+  const { job, tiles } = data;
+  const selected = tiles.find((tile) => tile.index === selectedIndex) ?? tiles.find((tile) => tile.state === 'failed') ?? tiles.find((tile) => tile.cogHref) ?? null;
+  const select = (tile: TileEntry): void => setSelectedIndex(tile.index);
+  const failedCount = tiles.filter((tile) => tile.state === 'failed').length;
+
+  return html`
+    <main id="main" tabindex="-1">
+      <p><a href=${jobsHash()}>← All jobs</a></p>
+      <h1>Job <code>${job.id}</code></h1>
+      <p class="live" aria-live="polite">${isFinished(job.status) ? `This job has finished: ${job.status}.` : `Live: updated every ${pollMs / 1000} s while the job runs.`}
+        ${polled.error ? html` <span class="error">Last update failed: ${polled.error.message}</span>` : null}</p>
+      <${JobHeader} job=${job} />
+      <${RetryButton} job=${job} failedTiles=${failedCount} />
+      <${FailedTiles} tiles=${tiles} job=${job} onSelect=${select} />
+      <div class="tiles-and-map">
+        <section aria-labelledby="grid-heading" class="grid-section">
+          <h2 id="grid-heading">Tiles</h2>
+          <${TileLegend} tiles=${tiles} />
+          <${TileGrid} tiles=${tiles} selected=${selected} onSelect=${select} />
+          ${selected ? html`<${TileDetails} tile=${selected} />` : null}
+        </section>
+        <section aria-labelledby="map-heading" class="map-section">
+          <h2 id="map-heading">Map</h2>
+          <${LazyJobMap} tiles=${tiles} selected=${selected} onSelect=${select} />
+        </section>
+      </div>
+      <section aria-labelledby="timeline-heading">
+        <h2 id="timeline-heading">Timeline</h2>
+        <${TileTimeline} tiles=${tiles} live=${!isFinished(job.status)} onSelect=${select} />
+      </section>
+    </main>
+  `;
+}

@@ -1,0 +1,85 @@
+/** The tile grid (one cell per tile, placed by row and column), its legend and the selected tile's details. */
+import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
+import { apiUrl, fetchObjectUrl } from './api.client.js';
+import type { TileEntry } from './api.types.js';
+import { layoutTileGrid } from './tile.grid.layout.js';
+import { countByState, formatDuration, formatTime, tileDurationMs, tileStateClass, tileStateLabel, tileStateMark } from './tile.format.js';
+
+export function TileLegend({ tiles }: { tiles: TileEntry[] }) {
+  const counts = countByState(tiles);
+  const reused = tiles.filter((tile) => tile.reused).length;
+  return html`<ul class="legend" aria-label="Tiles by state">
+    ${counts.map(({ state, count }) => html`<li><span class=${`swatch state-${tileStateClass(state)}`} aria-hidden="true">${tileStateMark(state)}</span> ${tileStateLabel(state)}: <strong>${count}</strong>${state === 'done' && reused ? ` (${reused} reused from the previous attempt)` : ''}</li>`)}
+    ${tiles.length === 0 ? html`<li>No tiles planned yet.</li>` : null}
+  </ul>`;
+}
+
+export function TileGrid({ tiles, selected, onSelect }: { tiles: TileEntry[]; selected: TileEntry | null; onSelect: (tile: TileEntry) => void }) {
+  const grid = layoutTileGrid(tiles);
+  if (!grid.rows) return null;
+  return html`
+    <p id="tile-grid-hint" class="hint">Tiles as they lie in the source, row by column. Select one for its details.</p>
+    <table class="tile-grid" style=${`--cols: ${grid.cols}`} aria-describedby="tile-grid-hint">
+      <tbody>
+        ${grid.cells.map(
+          (row, r) => html`<tr>
+            ${row.map((tile, c) =>
+              tile
+                ? html`<td class=${`tile state-${tileStateClass(tile.state)}${selected?.index === tile.index ? ' selected' : ''}`} data-item-id=${tile.itemId} data-state=${tile.state}>
+                    <button type="button" aria-pressed=${selected?.index === tile.index} title=${`${tile.itemId}: ${tileStateLabel(tile.state)}`} onClick=${() => onSelect(tile)}>
+                      <span aria-hidden="true">${tileStateMark(tile.state)}</span>
+                      <span class="visually-hidden">Row ${r}, column ${c}: ${tileStateLabel(tile.state)}</span>
+                    </button>
+                  </td>`
+                : html`<td class="tile state-none"><span class="visually-hidden">Row ${r}, column ${c}: not listed</span></td>`,
+            )}
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+  `;
+}
+
+/** A thumbnail fetched with the function key (an <img src> cannot send headers). */
+function Thumbnail({ href, alt }: { href: string; alt: string }) {
+  const [url, setUrl] = useState<string | null>(null);
+  useEffect(() => {
+    const controller = new AbortController();
+    let objectUrl: string | null = null;
+    fetchObjectUrl(href, controller.signal)
+      .then((created) => {
+        objectUrl = created;
+        setUrl(created);
+      })
+      .catch(() => setUrl(null));
+    return () => {
+      controller.abort();
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+    };
+  }, [href]);
+  return url ? html`<img class="thumbnail" src=${url} alt=${alt} data-href=${href} />` : null;
+}
+
+export function TileDetails({ tile }: { tile: TileEntry }) {
+  const duration = tileDurationMs(tile, Date.now());
+  return html`
+    <section class="tile-details" aria-labelledby="tile-heading">
+      <h3 id="tile-heading">Tile <code>${tile.itemId}</code></h3>
+      <dl>
+        <div><dt>State</dt><dd><span class=${`swatch state-${tileStateClass(tile.state)}`} aria-hidden="true">${tileStateMark(tile.state)}</span> ${tileStateLabel(tile.state)}</dd></div>
+        <div><dt>Row, column</dt><dd>${tile.row}, ${tile.col}</dd></div>
+        <div><dt>Source pixels</dt><dd>${tile.window.width} × ${tile.window.height} at (${tile.window.x}, ${tile.window.y})</dd></div>
+        <div><dt>Bounding box</dt><dd>${tile.bbox ? tile.bbox.map((v) => v.toFixed(4)).join(', ') : 'not known yet'}</dd></div>
+        <div><dt>Attempts</dt><dd>${tile.attempts}${tile.reused ? ' (reused from the previous attempt, not made again)' : ''}</dd></div>
+        <div><dt>Started</dt><dd>${formatTime(tile.startedAt)}</dd></div>
+        <div><dt>Ended</dt><dd>${formatTime(tile.endedAt)}</dd></div>
+        <div><dt>Duration</dt><dd>${duration === null ? '–' : formatDuration(duration)}</dd></div>
+        ${tile.error ? html`<div><dt>Error</dt><dd><code class="error-code">${tile.error.code}</code> ${tile.error.message}</dd></div>` : null}
+        ${tile.cogHref ? html`<div><dt>COG</dt><dd><a href=${apiUrl(tile.cogHref)}>${tile.cogHref.split('/').at(-1)}</a></dd></div>` : null}
+        ${tile.itemUrl ? html`<div><dt>STAC item</dt><dd><code>${tile.itemUrl}</code></dd></div>` : null}
+      </dl>
+      ${tile.thumbnailHref ? html`<${Thumbnail} href=${tile.thumbnailHref} alt=${`Thumbnail of ${tile.itemId}`} />` : null}
+    </section>
+  `;
+}
