@@ -53,7 +53,7 @@ export function formatJobDetail(job: JobView): string {
     `  status      ${job.status} (${job.stage})`,
     `  source      ${job.source ?? '-'}`,
     `  collection  ${job.collection ?? '-'}`,
-    `  route       ${job.route ?? '-'}`,
+    `  route       ${job.route ? `${job.route}${job.layout ? `, ${job.layout}` : ''}${job.routeReason ? ` (${job.routeReason})` : ''}` : '-'}`,
     `  tiles       ${formatTileCounts(job.tiles)}; ${job.itemsRegistered} STAC items registered`,
     `  attempt     ${job.attempt}${job.previousAttempt ? ` (after ${job.previousAttempt})` : ''}`,
     `  created     ${formatTime(job.createdTime)}, last update ${formatTime(job.lastUpdatedTime)}`,

@@ -55,7 +55,10 @@ export const jobViewSchema: z.ZodType<JobView> = z.looseObject({
   id: z.string(),
   status: z.string(),
   stage: z.enum(jobStages),
-  route: z.enum(['single-tile', 'fan-out']).nullable(),
+  /** Where the tiles are made, and why; how (inline or one branch per tile). */
+  route: z.enum(['functions', 'worker']).nullable(),
+  routeReason: z.string().nullable(),
+  layout: z.enum(['single-tile', 'fan-out']).nullable(),
   source: z.string().nullable(),
   collection: z.string().nullable(),
   tiles: z.looseObject({ done: z.number(), failed: z.number(), total: z.number() }),

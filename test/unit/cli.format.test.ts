@@ -20,6 +20,7 @@ describe('CLI text output', () => {
   it("shows a failed job's failures with their codes and how to retry it", () => {
     const detail = formatJobDetail(sampleJob('ingest-1', 'Failed', { done: 1, failed: 1, total: 2 }));
     expect(detail).toContain('status      Failed (failed)');
+    expect(detail).toContain('route       functions, fan-out (the raster is below the worker threshold)');
     expect(detail).toContain('STORAGE_REFUSED scene-r0-c1: the COG blob is leased by another writer');
     expect(detail).toContain('raster-ingest retry ingest-1');
   });
