@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { startAzurite } from '../host/azurite.js';
 import { startLocalHost } from '../host/spawn.js';
-import type { JobView } from '../src/jobs/job.view.js';
+import type { JobView } from '../cli/jobs.api.js';
+import { JobsClient } from '../cli/jobs.client.js';
 import { BlobStore } from '../src/storage/blob.store.js';
 import { writeSampleDem } from '../scripts/sample.rasters.js';
 
@@ -46,16 +47,11 @@ function summarizeInvocations(hostOutput: string): string[] {
     .map(([name, t]) => `  ${name.padEnd(20)} ${String(t.count).padStart(4)} calls  ${seconds(t.totalMs).padStart(8)} total  ${seconds(t.maxMs).padStart(7)} longest`);
 }
 
-async function waitForCompletion(baseUrl: string, id: string): Promise<JobView> {
-  for (;;) {
-    const response = await fetch(`${baseUrl}/api/jobs/${id}`);
-    if (response.ok) {
-      const view = (await response.json()) as JobView;
-      if (view.status === 'Completed') return view;
-      if (view.status === 'Failed' || view.status === 'Terminated') throw new Error(`job ${id} ${view.status}: ${view.errors.join('; ')}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Waits for the job through the job API client; a job that did not complete ends the bench with its failures. */
+async function waitForCompletion(client: JobsClient, id: string): Promise<JobView> {
+  const view = await client.waitForJob(id, { intervalMs: 200 });
+  if (view.status !== 'Completed') throw new Error(`job ${id} ${view.status}: ${view.errors.map((failure) => `${failure.code}: ${failure.message}`).join('; ')}`);
+  return view;
 }
 
 async function main(): Promise<void> {
@@ -105,13 +101,9 @@ async function main(): Promise<void> {
         const host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SCRATCH_DIR: join(roundDir, 'scratch'), INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
         try {
           const pipelineStart = performance.now();
-          const response = await fetch(`${host.baseUrl}/api/jobs`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({ source: 'incoming/bench/large.tif', collection: 'bench', options: { tileSize: Number(options.tileSize) } }),
-          });
-          const { id } = (await response.json()) as { id: string };
-          lastView = await waitForCompletion(host.baseUrl, id);
+          const client = new JobsClient({ baseUrl: host.baseUrl });
+          const { id } = await client.submit({ source: 'incoming/bench/large.tif', collection: 'bench', options: { tileSize: Number(options.tileSize) } });
+          lastView = await waitForCompletion(client, id);
           pipelineTimes.push(performance.now() - pipelineStart);
           peaks.push(host.peakMemoryBytes() ?? 0);
           hostOutputs.push(host.output());

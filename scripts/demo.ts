@@ -5,11 +5,12 @@
  */
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { Command } from 'commander';
+import { watchJobs } from '../cli/job.progress.js';
+import type { JobView } from '../cli/jobs.api.js';
+import { JobsClient } from '../cli/jobs.client.js';
 import { projectRoot, startLocalHost } from '../host/spawn.js';
 import { containers } from '../src/config.js';
-import type { JobView } from '../src/jobs/job.view.js';
 import { BlobStore } from '../src/storage/blob.store.js';
 import { developmentConnectionString } from '../src/storage/connection.js';
 import { writeSampleDem, writeSampleImage, type SampleRaster } from './sample.rasters.js';
@@ -26,47 +27,6 @@ interface DemoOptions {
   output: string;
   tileSize: string;
   collection: string;
-}
-
-async function submit(baseUrl: string, source: string, collection: string, tileSize: number): Promise<string> {
-  const response = await fetch(`${baseUrl}/api/jobs`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ source, collection, options: { tileSize } }),
-  });
-  const body = (await response.json()) as { id?: string; detail?: string; job?: JobView };
-  if (response.status !== 202 && response.status !== 200) throw new Error(`Submitting ${source} failed (${response.status}): ${body.detail ?? JSON.stringify(body)}`);
-  return body.id ?? body.job!.id;
-}
-
-async function getJob(baseUrl: string, id: string): Promise<JobView> {
-  const response = await fetch(`${baseUrl}/api/jobs/${encodeURIComponent(id)}`);
-  if (!response.ok) throw new Error(`GET /api/jobs/${id} answered ${response.status}`);
-  return (await response.json()) as JobView;
-}
-
-const finished = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
-
-async function watch(baseUrl: string, jobs: Array<{ id: string; label: string }>): Promise<JobView[]> {
-  const bars = new cliProgress.MultiBar(
-    { format: ' {label} |{bar}| {value}/{total} tiles | {stage}', hideCursor: true, clearOnComplete: false, noTTYOutput: true, notTTYSchedule: 3000 },
-    cliProgress.Presets.shades_classic,
-  );
-  const views = new Map<string, JobView>();
-  const jobBars = new Map(jobs.map((job) => [job.id, bars.create(1, 0, { label: job.label.padEnd(24), stage: 'submitted' })]));
-  while (true) {
-    for (const job of jobs) {
-      const view = await getJob(baseUrl, job.id);
-      views.set(job.id, view);
-      const bar = jobBars.get(job.id)!;
-      bar.setTotal(Math.max(view.tiles.total, 1));
-      bar.update(view.tiles.done, { stage: view.status === 'Completed' ? 'completed' : view.status === 'Failed' ? 'FAILED' : view.stage });
-    }
-    if ([...views.values()].every((view) => finished.has(view.status))) break;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  bars.stop();
-  return jobs.map((job) => views.get(job.id)!);
 }
 
 /** Copies the job's COGs and the collection's STAC documents into `outputDir`, keeping blob paths. */
@@ -128,23 +88,25 @@ async function main(): Promise<void> {
 
   try {
     const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: developmentConnectionString() });
+    const client = new JobsClient({ baseUrl });
     const jobs: Array<{ id: string; label: string }> = [];
     for (const raster of rasters) {
       const name = `demo/${basename(raster.path)}`;
       await store.uploadFile({ container: demoContainer, name }, raster.path, 'image/tiff');
-      const id = await submit(baseUrl, `${demoContainer}/${name}`, options.collection, Number(options.tileSize));
+      const { id } = await client.submit({ source: `${demoContainer}/${name}`, collection: options.collection, options: { tileSize: Number(options.tileSize) } });
       console.log(`Submitted ${raster.description} as job ${id}`);
       jobs.push({ id, label: basename(raster.path) });
     }
 
-    const views = await watch(baseUrl, jobs);
+    console.log(`Watch them in the dashboard: ${client.dashboardUrl()}`);
+    const views = await watchJobs(client, jobs);
     rmSync(outputDir, { recursive: true, force: true });
     await mirrorOutputs(store, views.filter((view) => view.status === 'Completed'), outputDir);
 
     console.log('');
     for (const view of views) {
       if (view.status !== 'Completed' || !view.output) {
-        console.log(`✗ ${view.source}: ${view.status} — ${view.errors.join('; ')}`);
+        console.log(`✗ ${view.source}: ${view.status} — ${view.errors.map((failure) => `${failure.code}: ${failure.message}`).join('; ')}`);
         continue;
       }
       const output = view.output;
@@ -171,7 +133,8 @@ async function main(): Promise<void> {
       console.log(`  cat ${join(outputDir, containers.stac, 'catalog.json')}`);
       console.log(`  QGIS: Layer › Add Layer › Add Raster Layer… on ${mosaic}`);
     }
-    console.log(`Job status JSON: ${baseUrl}/api/jobs  (the host log is in ${hostLog})`);
+    console.log(`\nThe host stops with the demo; \`npm start\` serves these jobs again (same .azurite/ data) in the dashboard, ${client.dashboardUrl()}`);
+    console.log(`(the host log is in ${hostLog})`);
     if (views.some((view) => view.status !== 'Completed')) process.exitCode = 1;
   } finally {
     await stopHost();

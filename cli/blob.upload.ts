@@ -1,0 +1,47 @@
+/**
+ * Uploads a local file for `submit`, through the app's own storage interface. Storage is a
+ * connection string, or a blob service URL with DefaultAzureCredential; without either, a
+ * local host's URL means its embedded Azurite.
+ */
+import { DefaultAzureCredential } from '@azure/identity';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobStore } from '../src/storage/blob.store.js';
+import { createBlobServiceClient, resolveStorageConnection } from '../src/storage/connection.js';
+import { CliUsageError } from './cli.args.js';
+import type { UploadRequest } from './cli.context.js';
+import { UploadError } from './cli.program.js';
+
+function isLoopback(url: string): boolean {
+  try {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** The blob service to upload to; a loopback `apiUrl` means the local host's Azurite by default. */
+export function chooseBlobService(request: UploadRequest): BlobServiceClient {
+  if (request.connectionString) return createBlobServiceClient(resolveStorageConnection({ AzureWebJobsStorage: request.connectionString }));
+  if (request.accountUrl) return new BlobServiceClient(request.accountUrl, new DefaultAzureCredential());
+  if (isLoopback(request.apiUrl)) return createBlobServiceClient(resolveStorageConnection({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }));
+  throw new CliUsageError('to upload a local file to Azure, give --account-url https://<account>.blob.core.windows.net (signs in with DefaultAzureCredential) or --connection-string (or set AzureWebJobsStorage)');
+}
+
+/** A storage failure as the status and error code the service gave, never its full text (which may hold a SAS URL). */
+function describeStorageFailure(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
+    const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+    if (status !== undefined || code !== undefined) return [status, code].filter((part) => part !== undefined).join(' ');
+  }
+  return error instanceof Error ? error.name : 'unknown error';
+}
+
+export async function uploadLocalFile(request: UploadRequest): Promise<void> {
+  const store = new BlobStore(chooseBlobService(request));
+  try {
+    await store.uploadFile({ container: request.container, name: request.name }, request.path, request.contentType);
+  } catch (error) {
+    throw new UploadError(`uploading to ${request.container}/${request.name} failed: ${describeStorageFailure(error)}`);
+  }
+}

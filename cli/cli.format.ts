@@ -1,0 +1,114 @@
+/** Text the CLI prints for people (`--json` prints the API's own objects instead). Pure. */
+import type { BulkRetryJob, JobView, Problem, TileEntry } from './jobs.api.js';
+
+/** Left-aligned columns separated by two spaces; the last column is not padded. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** `2026-11-30T08:01:02.345Z` → `2026-11-30 08:01:02Z`. */
+export function formatTime(iso: string | null): string {
+  if (!iso) return '-';
+  const time = new Date(iso);
+  return Number.isNaN(time.getTime()) ? iso : `${time.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+/** `1.2 s`, `3 min 4 s`; `-` without both ends. */
+export function formatDuration(startIso: string | null, endIso: string | null): string {
+  if (!startIso || !endIso) return '-';
+  const ms = Date.parse(endIso) - Date.parse(startIso);
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(1)} GiB`;
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+/** `7/9 done, 1 failed`: tiles count as they finish, in any order. */
+export function formatTileCounts(tiles: JobView['tiles']): string {
+  return `${tiles.done}/${tiles.total} done${tiles.failed ? `, ${tiles.failed} failed` : ''}`;
+}
+
+export function formatJobTable(jobs: readonly JobView[]): string {
+  if (jobs.length === 0) return 'No jobs match.';
+  return formatTable(
+    ['ID', 'STATUS', 'STAGE', 'TILES', 'COLLECTION', 'CREATED', 'SOURCE'],
+    jobs.map((job) => [job.id, job.status, job.stage, formatTileCounts(job.tiles), job.collection ?? '-', formatTime(job.createdTime), job.source ?? '-']),
+  );
+}
+
+export function formatJobDetail(job: JobView): string {
+  const lines = [
+    `Job ${job.id}`,
+    `  status      ${job.status} (${job.stage})`,
+    `  source      ${job.source ?? '-'}`,
+    `  collection  ${job.collection ?? '-'}`,
+    `  route       ${job.route ? `${job.route}${job.layout ? `, ${job.layout}` : ''}${job.routeReason ? ` (${job.routeReason})` : ''}` : '-'}`,
+    `  tiles       ${formatTileCounts(job.tiles)}; ${job.itemsRegistered} STAC items registered`,
+    `  attempt     ${job.attempt}${job.previousAttempt ? ` (after ${job.previousAttempt})` : ''}`,
+    `  created     ${formatTime(job.createdTime)}, last update ${formatTime(job.lastUpdatedTime)}`,
+  ];
+  if (job.errors.length > 0) {
+    lines.push(`  errors      ${job.errorCount}${job.errorCount > job.errors.length ? ` (first ${job.errors.length} shown)` : ''}`);
+    for (const failure of job.errors) lines.push(`    ${failure.code}${failure.itemId ? ` ${failure.itemId}` : ''}: ${failure.message}`);
+  }
+  const { output } = job;
+  if (output && 'partial' in output) {
+    lines.push(`  output      partial: ${output.tiles.length} COG tiles made (${formatBytes(output.bytesOut)}), ${output.failedTiles.length} failed`);
+    for (const failure of output.failedTiles) lines.push(`    ${failure.code}${failure.itemId ? ` ${failure.itemId}` : ''}: ${failure.message}`);
+  } else if (output) {
+    lines.push(`  output      ${output.tiles.length} COG tiles, ${formatBytes(output.bytesIn)} in, ${formatBytes(output.bytesOut)} out`);
+    lines.push(`  collection  ${output.collection.collectionUrl} (${output.collection.itemCount} items)`);
+  }
+  if (job.status === 'Failed') lines.push(`\nRe-run only its failed tiles: raster-ingest retry ${job.id}`);
+  return lines.join('\n');
+}
+
+export function formatTileTable(tiles: readonly TileEntry[]): string {
+  if (tiles.length === 0) return 'No tiles (yet).';
+  return formatTable(
+    ['#', 'ITEM', 'STATE', 'ATTEMPTS', 'DURATION', 'ERROR'],
+    tiles.map((tile) => [
+      String(tile.index),
+      tile.itemId,
+      tile.state,
+      String(tile.attempts),
+      formatDuration(tile.startedAt, tile.endedAt),
+      tile.error ? `${tile.error.code}: ${tile.error.message}` : '',
+    ]),
+  );
+}
+
+export function formatBulkRetry(jobs: readonly BulkRetryJob[], dryRun: boolean): string {
+  if (jobs.length === 0) return dryRun ? 'No job would be retried.' : 'No job was retried.';
+  const table = formatTable(
+    dryRun ? ['JOB', 'ERROR CODES', 'SOURCE'] : ['JOB', 'OUTCOME', 'RETRIED AS', 'ERROR CODES', 'SOURCE'],
+    jobs.map((job) => {
+      const codes = job.errorCodes.join(',') || '-';
+      return dryRun ? [job.id, codes, job.source ?? '-'] : [job.id, job.outcome ?? '-', job.retriedAs ?? '-', codes, job.source ?? '-'];
+    }),
+  );
+  const plural = (count: number): string => `${count} job${count === 1 ? '' : 's'}`;
+  if (dryRun) return `${table}\n\n${plural(jobs.length)} would be retried (dry run: nothing was started).`;
+  // Without an outcome (an older service), every listed job counts as retried.
+  const started = jobs.filter((job) => (job.outcome ?? 'started') === 'started').length;
+  return `${table}\n\n${plural(started)} retried${started < jobs.length ? `, ${jobs.length - started} not (see OUTCOME)` : ''}.`;
+}
+
+/** An error answer for a person: the problem's title and detail, and the fields at fault. */
+export function formatProblem(request: string, status: number, problem: Problem): string {
+  const head = `${request} answered ${status}${problem.title ? ` ${problem.title}` : ''}`;
+  const detail = problem.detail ? `\n  ${problem.detail}` : '';
+  const fields = problem.fields?.length ? `\n  fields: ${problem.fields.join(', ')}` : '';
+  return `${head}${detail}${fields}`;
+}

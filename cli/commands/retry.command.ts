@@ -1,0 +1,77 @@
+/**
+ * `raster-ingest retry <id>` re-runs only the failed tiles of one failed job;
+ * `raster-ingest retry --failed --since 1d [...]` does so for every job the filter matches,
+ * page by page on the server (`--dry-run` lists them and starts nothing).
+ */
+import { Command } from 'commander';
+import { CliUsageError, parsePositiveInteger } from '../cli.args.js';
+import { createClient, exitCodes, globalOptions, printJson, type CliRun } from '../cli.context.js';
+import { formatBulkRetry, formatJobDetail } from '../cli.format.js';
+import { watchJobs } from '../job.progress.js';
+import type { BulkRetryJob, RetryAnswer } from '../jobs.api.js';
+import { readJobFilter } from './jobs.command.js';
+
+interface RetryOptions {
+  failed?: boolean;
+  status?: string;
+  collection?: string;
+  since?: string;
+  errorCode?: string;
+  dryRun?: boolean;
+  top: string;
+  watch?: boolean;
+}
+
+function describeRetry(answer: RetryAnswer): string {
+  const reused = answer.reusedTiles ? `; ${answer.reusedTiles} done tile${answer.reusedTiles === 1 ? '' : 's'} kept as they are` : '';
+  return `Retrying ${answer.retriedTiles} failed tile${answer.retriedTiles === 1 ? '' : 's'} of ${answer.previousAttempt} as ${answer.id}${reused}`;
+}
+
+export function retryCommand(run: CliRun): Command {
+  return new Command('retry')
+    .description('Re-run only the failed tiles: of one job (<id>), or of every failed job a filter matches (--failed)')
+    .argument('[id]', 'the failed job to retry')
+    .option('--failed', 'bulk: every job the filter matches (default status Failed)')
+    .option('--status <list>', 'bulk: statuses to match (default Failed)')
+    .option('--collection <id>', 'bulk: only jobs of this collection')
+    .option('--since <span|time>', 'bulk: only jobs created since: 30m, 12h, 1d, 2w or an ISO time')
+    .option('--error-code <code>', 'bulk: only jobs with a failure of this code')
+    .option('--dry-run', 'bulk: list what would be retried, start nothing')
+    .option('--top <n>', 'bulk: jobs per server page (1-500)', '100')
+    .option('--watch', 'one job: show the new attempt\'s progress until it ends')
+    .action(async (id: string | undefined, options: RetryOptions, command: Command) => {
+      const global = globalOptions(command, run);
+      const bulkOnly = (['status', 'collection', 'since', 'errorCode', 'dryRun'] as const).filter((name) => options[name] !== undefined);
+      if (id !== undefined && options.failed) throw new CliUsageError('give either a job id or --failed with a filter, not both');
+      if (id === undefined && !options.failed) throw new CliUsageError('give the job id to retry, or --failed (with --since, --collection, --error-code) for every failed job');
+      if (id !== undefined && bulkOnly.length > 0) throw new CliUsageError(`--${bulkOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to retry --failed only`);
+      if (id === undefined && options.watch) throw new CliUsageError('--watch applies to retrying one job; follow bulk retries with raster-ingest jobs --status Running');
+      const client = createClient(run, global);
+
+      if (id !== undefined) {
+        const answer = await client.retry(id);
+        if (!options.watch) {
+          if (global.json) printJson(run, answer);
+          else run.environment.out(describeRetry(answer));
+          return;
+        }
+        if (!global.json) run.environment.out(describeRetry(answer));
+        const [view] = await watchJobs(client, [{ id: answer.id }], { intervalMs: run.environment.pollIntervalMs, stream: run.environment.progressStream });
+        if (view && view.status !== 'Completed') run.exitCode = exitCodes.jobFailed;
+        if (global.json) printJson(run, { retry: answer, job: view });
+        else if (view) run.environment.out(`\n${formatJobDetail(view)}`);
+        return;
+      }
+
+      const filter = readJobFilter(options);
+      const dryRun = options.dryRun === true;
+      const top = parsePositiveInteger(options.top, '--top', 500);
+      const jobs: BulkRetryJob[] = [];
+      for await (const page of client.bulkRetryAll({ ...filter, dryRun }, top)) {
+        jobs.push(...page.jobs);
+        if (!global.json && page.continuationToken) run.environment.err(`${jobs.length} jobs so far, next page…`);
+      }
+      if (global.json) printJson(run, { dryRun, jobs });
+      else run.environment.out(formatBulkRetry(jobs, dryRun));
+    });
+}

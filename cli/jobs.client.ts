@@ -1,0 +1,267 @@
+/**
+ * A typed client of the job API (issue 10): submit, read, list, tiles, retry, bulk retry, and
+ * waiting for a job to end. The one place that polls a job: the CLI, the demo, the benchmarks
+ * and the end-to-end tests all use it.
+ *
+ * fetch-based, no dependency beyond zod. In Azure the function key goes in `x-functions-key`
+ * (a header, so it never lands in a URL, a log line or an error message).
+ */
+import type { z } from 'zod';
+import {
+  bulkRetryPageSchema,
+  finishedStatuses,
+  jobPageSchema,
+  jobViewSchema,
+  problemSchema,
+  retryAnswerSchema,
+  submitAnswerSchema,
+  tilePageSchema,
+  type BulkRetryPage,
+  type JobFilter,
+  type JobPage,
+  type JobView,
+  type PageRequest,
+  type Problem,
+  type RetryAnswer,
+  type SubmitAnswer,
+  type SubmitRequest,
+  type TileEntry,
+  type TilePage,
+} from './jobs.api.js';
+
+export interface JobsClientOptions {
+  /** The app's origin, e.g. `http://localhost:7071` or `https://<app>.azurewebsites.net`. */
+  baseUrl: string;
+  /** A function key (Azure); the local host needs none. */
+  key?: string;
+  /** Injected in tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
+}
+
+/** The service answered with an error status; `problem` holds its problem+json body when it sent one. */
+export class JobApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+    readonly request: string,
+  ) {
+    super(`${request} answered ${status}${problem.title ? ` ${problem.title}` : ''}${problem.detail ? `: ${problem.detail}` : ''}`);
+    this.name = 'JobApiError';
+  }
+}
+
+/** The service answered 2xx with a body that is not the contract's shape (another version, or not this app). */
+export class JobApiShapeError extends Error {
+  constructor(
+    readonly request: string,
+    readonly issues: string,
+  ) {
+    super(`${request} answered a body this client does not understand (${issues}); is the URL the raster-ingest app, of the same version?`);
+    this.name = 'JobApiShapeError';
+  }
+}
+
+/** The service could not be reached at all. */
+export class JobApiUnreachableError extends Error {
+  constructor(
+    readonly baseUrl: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach ${baseUrl}: ${reason}`);
+    this.name = 'JobApiUnreachableError';
+  }
+}
+
+export class JobWaitTimeoutError extends Error {
+  constructor(
+    readonly id: string,
+    readonly timeoutMs: number,
+    readonly lastView: JobView | undefined,
+  ) {
+    super(`job ${id} did not finish within ${Math.round(timeoutMs / 1000)} s${lastView ? ` (last seen ${lastView.status}, ${lastView.stage})` : ''}`);
+    this.name = 'JobWaitTimeoutError';
+  }
+}
+
+export interface WaitOptions {
+  /** Between two reads of the job (default 1000 ms). */
+  intervalMs?: number;
+  /** Give up after this long (default: never). */
+  timeoutMs?: number;
+  /** Called with every view read, the last (finished) one included. */
+  onProgress?: (view: JobView) => void;
+  signal?: AbortSignal;
+}
+
+/** Lower-level description of the reason a fetch rejected, without a stack. */
+function describeFetchFailure(error: unknown): string {
+  if (error instanceof Error) {
+    const cause: unknown = error.cause;
+    if (cause instanceof Error && 'code' in cause && typeof cause.code === 'string') return cause.code;
+    if (cause instanceof Error) return cause.message;
+    return error.message;
+  }
+  return String(error);
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+    .join('; ');
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function filterParams(filter: JobFilter, page: PageRequest): URLSearchParams {
+  const params = new URLSearchParams();
+  if (page.top !== undefined) params.set('top', String(page.top));
+  if (page.continuationToken) params.set('continuationToken', page.continuationToken);
+  if (filter.status?.length) params.set('status', filter.status.join(','));
+  if (filter.collection) params.set('collection', filter.collection);
+  if (filter.since) params.set('since', filter.since);
+  if (filter.errorCode) params.set('errorCode', filter.errorCode);
+  return params;
+}
+
+export class JobsClient {
+  readonly baseUrl: string;
+  private readonly key: string | undefined;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: JobsClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.key = options.key || undefined;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** The dashboard served by the app itself. */
+  dashboardUrl(): string {
+    return `${this.baseUrl}/api/dashboard/`;
+  }
+
+  submit(request: SubmitRequest): Promise<SubmitAnswer> {
+    return this.call('POST', '/api/jobs', submitAnswerSchema, request);
+  }
+
+  getJob(id: string): Promise<JobView> {
+    return this.call('GET', `/api/jobs/${encodeURIComponent(id)}`, jobViewSchema);
+  }
+
+  /** One page of jobs, newest first. */
+  listJobs(filter: JobFilter = {}, page: PageRequest = {}): Promise<JobPage> {
+    return this.call('GET', `/api/jobs?${filterParams(filter, page)}`, jobPageSchema);
+  }
+
+  /** Every job the filter matches, page by page; stops when the caller stops iterating. */
+  async *allJobs(filter: JobFilter = {}, pageSize?: number): AsyncGenerator<JobView> {
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.listJobs(filter, { top: pageSize, continuationToken });
+      yield* page.jobs;
+      continuationToken = page.continuationToken ?? undefined;
+    } while (continuationToken);
+  }
+
+  /** One page of a job's tile ledger, by tile index. */
+  listTiles(id: string, page: PageRequest = {}): Promise<TilePage> {
+    const params = filterParams({}, page);
+    return this.call('GET', `/api/jobs/${encodeURIComponent(id)}/tiles?${params}`, tilePageSchema);
+  }
+
+  /** Every tile of a job, all pages. */
+  async allTiles(id: string, pageSize?: number): Promise<TileEntry[]> {
+    const tiles: TileEntry[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.listTiles(id, { top: pageSize, continuationToken });
+      tiles.push(...page.tiles);
+      continuationToken = page.continuationToken ?? undefined;
+    } while (continuationToken);
+    return tiles;
+  }
+
+  /** Re-runs only the failed tiles of a failed job as a new attempt (409 while it runs or when it completed). */
+  retry(id: string): Promise<RetryAnswer> {
+    return this.call('POST', `/api/jobs/${encodeURIComponent(id)}/retry`, retryAnswerSchema);
+  }
+
+  /** One page of the bulk retry: the server retries (or, with `dryRun`, lists) the jobs the filter matches. */
+  bulkRetry(filter: JobFilter & { dryRun?: boolean }, page: PageRequest = {}): Promise<BulkRetryPage> {
+    const body = { ...filter, ...page };
+    return this.call('POST', '/api/jobs/retry', bulkRetryPageSchema, body);
+  }
+
+  /** Every page of a bulk retry, in order, until the continuation token runs out. */
+  async *bulkRetryAll(filter: JobFilter & { dryRun?: boolean }, pageSize?: number): AsyncGenerator<BulkRetryPage> {
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.bulkRetry(filter, { top: pageSize, continuationToken });
+      yield page;
+      continuationToken = page.continuationToken ?? undefined;
+    } while (continuationToken);
+  }
+
+  /**
+   * Reads the job until it has finished (Completed, Failed, Terminated) and returns its last
+   * view. A 404 is read as "not visible yet" (a job just submitted) and a 5xx as a passing fault:
+   * both are read again until the timeout; other errors end the wait.
+   */
+  async waitForJob(id: string, options: WaitOptions = {}): Promise<JobView> {
+    const intervalMs = options.intervalMs ?? 1000;
+    const deadline = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
+    let lastView: JobView | undefined;
+    for (;;) {
+      try {
+        lastView = await this.getJob(id);
+        options.onProgress?.(lastView);
+        if (finishedStatuses.has(lastView.status)) return lastView;
+      } catch (error) {
+        const passing = error instanceof JobApiError && (error.status === 404 || error.status >= 500);
+        if (!passing) throw error;
+      }
+      if (performance.now() + intervalMs > deadline) throw new JobWaitTimeoutError(id, options.timeoutMs ?? 0, lastView);
+      await sleep(intervalMs, options.signal);
+    }
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+    const request = `${method} ${path.split('?')[0]}`;
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (this.key) headers['x-functions-key'] = this.key;
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (error) {
+      throw new JobApiUnreachableError(this.baseUrl, describeFetchFailure(error));
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const problem = problemSchema.safeParse(json);
+      throw new JobApiError(response.status, problem.success ? problem.data : { title: response.statusText }, request);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new JobApiShapeError(request, describeIssues(parsed.error));
+    return parsed.data;
+  }
+}

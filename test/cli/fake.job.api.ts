@@ -1,0 +1,96 @@
+/**
+ * A fake transport for the job API client in unit tests: answers requests from a list of
+ * handlers and records every request it saw. Job views come from the server's own
+ * `buildJobView`, so they have the shape the service sends.
+ */
+import { buildJobView } from '../../src/jobs/job.view.js';
+import type { JobView, TileEntry } from '../../cli/jobs.api.js';
+
+export interface RecordedRequest {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body: unknown;
+}
+
+export type FakeHandler = (request: RecordedRequest) => Response | undefined;
+
+export function json(status: number, body: unknown, contentType = 'application/json'): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': contentType } });
+}
+
+export function problem(status: number, title: string, detail: string, fields?: string[]): Response {
+  return json(status, { title, status, detail, ...(fields ? { fields } : {}) }, 'application/problem+json');
+}
+
+export function fakeJobApi(handlers: FakeHandler[]): { fetch: typeof fetch; requests: RecordedRequest[] } {
+  const requests: RecordedRequest[] = [];
+  const fakeFetch: typeof fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const text = typeof init?.body === 'string' ? init.body : undefined;
+    const request: RecordedRequest = { method: init?.method ?? 'GET', url, headers: new Headers(init?.headers), body: text === undefined ? undefined : JSON.parse(text) };
+    requests.push(request);
+    for (const handler of handlers) {
+      const response = handler(request);
+      if (response) return response;
+    }
+    return problem(404, 'Not found', `no fake route for ${request.method} ${url.pathname}`);
+  };
+  return { fetch: fakeFetch, requests };
+}
+
+export function route(method: string, pathname: string, answer: (request: RecordedRequest) => Response): FakeHandler {
+  return (request) => (request.method === method && request.url.pathname === pathname ? answer(request) : undefined);
+}
+
+/** A job view as the service builds it, from an orchestration status. */
+export function sampleJob(id: string, runtimeStatus: string, progress: { done: number; failed: number; total: number; stage?: string }): JobView {
+  const failed = runtimeStatus === 'Failed';
+  return buildJobView({
+    instanceId: id,
+    name: 'ingestRaster',
+    runtimeStatus,
+    createdTime: '2026-11-30T08:00:00Z',
+    lastUpdatedTime: '2026-11-30T08:01:00Z',
+    input: { source: { container: 'incoming', name: 'scene.tif', etag: 'e', size: 10 }, collection: 'demo', options: {}, tileSize: 512 },
+    output: null,
+    customStatus: {
+      source: 'incoming/scene.tif',
+      collection: 'demo',
+      stage: progress.stage ?? (failed ? 'failed' : runtimeStatus === 'Completed' ? 'completed' : 'creating-cogs'),
+      route: 'functions',
+      routeReason: 'the raster is below the worker threshold',
+      layout: 'fan-out',
+      tilesDone: progress.done,
+      tilesFailed: progress.failed,
+      tilesTotal: progress.total,
+      itemsRegistered: progress.done,
+      errors: failed ? [{ code: 'STORAGE_REFUSED', message: 'the COG blob is leased by another writer', itemId: 'scene-r0-c1' }] : [],
+      errorCount: failed ? 1 : 0,
+      attempt: 1,
+    },
+  });
+}
+
+export function sampleTile(index: number, state: TileEntry['state'], error?: TileEntry['error']): TileEntry {
+  return {
+    index,
+    itemId: `scene-r0-c${index}`,
+    row: 0,
+    col: index,
+    window: { x: index * 512, y: 0, width: 512, height: 512 },
+    bbox: state === 'done' ? [10, 50, 11, 51] : null,
+    state,
+    route: 'functions',
+    attempts: state === 'pending' ? 0 : 1,
+    error: error ?? null,
+    startedAt: state === 'pending' ? null : '2026-11-30T08:00:10Z',
+    endedAt: state === 'done' || state === 'failed' ? '2026-11-30T08:00:12.500Z' : null,
+    reused: false,
+    cogUrl: null,
+    itemUrl: null,
+    thumbnailUrl: null,
+    cogHref: null,
+    thumbnailHref: null,
+  };
+}
