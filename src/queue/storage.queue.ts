@@ -66,7 +66,8 @@ export class StorageQueueSender implements QueueSender {
     protected readonly options: Pick<StorageQueueOptions, 'encoding' | 'createIfMissing'> = {},
   ) {}
 
-  async send(body: unknown): Promise<void> {
+  /** Storage queues have no duplicate detection: a `messageId` is accepted for the interface and not used. */
+  async send(body: unknown, _options?: { messageId?: string }): Promise<void> {
     const text = encodeMessageText(body, this.options.encoding ?? 'json');
     await this.ensureQueues();
     await this.queue.sendMessage(text);
