@@ -65,19 +65,24 @@ async function main(): Promise<void> {
     log,
   });
 
-  let stopped: Promise<void> | undefined;
+  // A signal ends the program once the tiles in flight finished or were given back, even if their
+  // GDAL work is still running (the process exit ends it).
+  let shuttingDown: Promise<void> | undefined;
+  let signalled: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => (signalled = resolve));
   const shutdown = (signal: string): void => {
-    if (stopped) return;
+    if (shuttingDown) return;
     log.info(`${options.name}: ${signal}: no new tiles; ${worker.tilesInFlight} in flight get ${options.graceSeconds} s to finish`);
     worker.stop();
-    stopped = worker.drain(options.graceSeconds * 1000);
+    shuttingDown = worker.drain(options.graceSeconds * 1000);
+    signalled();
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   log.info(`${options.name}: taking tiles from ${queue.transport === 'service-bus' ? 'Service Bus' : 'the Storage queue'} (concurrency ${options.concurrency}, dead-letter after ${maxDeliveries} deliveries)`);
-  await worker.run();
-  await stopped;
+  await Promise.race([worker.run(), stopRequested]);
+  await shuttingDown;
   await Promise.allSettled([queue.close(), results.close()]);
   log.info(`${options.name}: stopped`);
 }
