@@ -16,8 +16,9 @@
 import type { CreateTileCog } from '../src/activities/tile.cog.create.js';
 import { runToOutcome } from '../src/activities/activity.outcome.js';
 import type { ActivityOutcome, TileCog } from '../src/pipeline/contracts.js';
-import { failureFrom, type Failure } from '../src/pipeline/failure.js';
-import type { LockedMessage, QueueReceiver, QueueSender } from '../src/queue/message.queue.js';
+import { failureFrom, isFailureCode, type Failure } from '../src/pipeline/failure.js';
+import type { QueueSender } from '../src/queue/message.queue.js';
+import type { MessageNotes, NotedLockedMessage, NotedQueueReceiver } from '../src/queue/queue.factory.js';
 import { tileWorkMessageSchema, type TileResultMessage } from '../src/queue/tile.messages.js';
 import { readTileInput } from './tile.input.js';
 
@@ -36,7 +37,7 @@ export interface TileWorkerOptions {
   once: boolean;
   /** Deliveries of one message before it is dead-lettered (INGEST_WORKER_MAX_DELIVERIES). */
   maxDeliveries: number;
-  receiver: QueueReceiver;
+  receiver: NotedQueueReceiver;
   results: QueueSender;
   createTileCog: CreateTileCog;
   /** How long one receive waits for a message; also bounds how quickly `stop` is noticed. Default 5 s. */
@@ -51,9 +52,7 @@ const pauseAfterQueueErrorMs = 2000;
 
 export class TileWorker {
   private stopping = false;
-  private readonly inFlight = new Map<LockedMessage, Promise<unknown>>();
-  /** The last retryable failure of each message this process worked on, for the dead-letter reason. */
-  private readonly lastFailures = new Map<string, Failure>();
+  private readonly inFlight = new Map<NotedLockedMessage, Promise<unknown>>();
 
   constructor(private readonly options: TileWorkerOptions) {}
 
@@ -89,7 +88,7 @@ export class TileWorker {
 
   private async slot(): Promise<void> {
     while (!this.stopping) {
-      let messages: LockedMessage[];
+      let messages: NotedLockedMessage[];
       try {
         messages = await this.options.receiver.receive(1, this.options.receiveWaitMs ?? 5000);
       } catch (error) {
@@ -120,7 +119,7 @@ export class TileWorker {
     }
   }
 
-  private async handle(message: LockedMessage): Promise<TileDisposition> {
+  private async handle(message: NotedLockedMessage): Promise<TileDisposition> {
     const { log, name, maxDeliveries } = this.options;
     const startedAt = new Date();
     const envelope = tileWorkMessageSchema.safeParse(message.body);
@@ -145,7 +144,7 @@ export class TileWorker {
     const seconds = (): string => ((Date.now() - startedAt.getTime()) / 1000).toFixed(1);
 
     if (message.deliveryCount > maxDeliveries) {
-      const last = this.lastFailures.get(message.messageId);
+      const last = lastFailureOf(message.notes);
       const attempts = message.deliveryCount - 1;
       const failure: Failure = {
         code: last?.code ?? 'INTERNAL',
@@ -153,7 +152,6 @@ export class TileWorker {
       };
       await report({ ok: false, failure });
       await message.deadLetter('MaxDeliveriesExceeded', failure.message);
-      this.lastFailures.delete(message.messageId);
       log.info(`${name}: ${label} dead-lettered (${failure.code}): ${failure.message}`);
       return 'dead-lettered';
     }
@@ -182,8 +180,7 @@ export class TileWorker {
     } catch (error) {
       // Worth retrying: redeliver, remembering why in case it never succeeds.
       const failure = failureFrom(error);
-      this.lastFailures.set(message.messageId, failure);
-      await message.abandon();
+      await message.abandon(failureNotes(failure));
       log.info(`${name}: ${label} will be retried (${failure.code}): ${failure.message} [${seconds()} s]`);
       return 'retry';
     } finally {
@@ -191,8 +188,18 @@ export class TileWorker {
     }
     await report(outcome);
     await message.complete();
-    this.lastFailures.delete(message.messageId);
     log.info(outcome.ok ? `${name}: ${label} completed: ${outcome.value.blob.name} [${seconds()} s]` : `${name}: ${label} failed (${outcome.failure.code}): ${outcome.failure.message} [${seconds()} s]`);
     return outcome.ok ? 'completed' : 'failed';
   }
+}
+
+/** The failure a redelivered message carries from the delivery before (see `failureNotes`). */
+function lastFailureOf(notes: MessageNotes): Failure | undefined {
+  const code = notes['failureCode'];
+  const message = notes['failureMessage'];
+  return isFailureCode(code) && message !== undefined ? { code, message } : undefined;
+}
+
+function failureNotes(failure: Failure): MessageNotes {
+  return { failureCode: failure.code, failureMessage: failure.message };
 }

@@ -13,14 +13,34 @@
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { queues, settingNames, storageQueues, type Environment } from '../config.js';
 import { resolveStorageConnection } from '../storage/connection.js';
-import type { QueueReceiver, QueueSender } from './message.queue.js';
+import type { LockedMessage, QueueReceiver, QueueSender } from './message.queue.js';
 import { createServiceBusClient, createServiceBusQueue, hasServiceBusConnection, readServiceBusConnection } from './servicebus.queue.js';
 import { deadLetterQueueName, StorageQueue, StorageQueueSender, type StorageQueueOptions } from './storage.queue.js';
+
+/**
+ * Short text notes that travel with a message from one delivery to the next: an abandoning
+ * receiver leaves them, whoever receives the message next reads them (another replica, or a new
+ * process after a crash). Service Bus keeps them as application properties; the Storage stand-in
+ * in the message text. The worker uses them for the last failure, the reason given when a tile is
+ * finally dead-lettered. (An extension of `message.queue.ts`, kept here until it moves there.)
+ */
+export type MessageNotes = Readonly<Record<string, string>>;
+
+export interface NotedLockedMessage extends LockedMessage {
+  /** What earlier deliveries noted (empty on the first). */
+  readonly notes: MessageNotes;
+  /** Makes the message visible again at once, with `notes` replacing the ones it had. */
+  abandon(notes?: MessageNotes): Promise<void>;
+}
+
+export interface NotedQueueReceiver extends QueueReceiver {
+  receive(maxMessages: number, maxWaitMs: number): Promise<NotedLockedMessage[]>;
+}
 
 export interface WorkQueue {
   transport: 'service-bus' | 'storage';
   sender: QueueSender;
-  receiver: QueueReceiver;
+  receiver: NotedQueueReceiver;
   close(): Promise<void>;
 }
 

@@ -11,7 +11,8 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { ServiceBusClient, type ServiceBusMessage, type ServiceBusReceivedMessage, type ServiceBusReceiver, type ServiceBusSender } from '@azure/service-bus';
 import { serviceBusConnection, type Environment } from '../config.js';
-import type { LockedMessage, QueueReceiver, QueueSender } from './message.queue.js';
+import type { QueueSender } from './message.queue.js';
+import type { MessageNotes, NotedLockedMessage, NotedQueueReceiver } from './queue.factory.js';
 import { defaultLockDurationMs } from './storage.queue.js';
 
 /** How to reach the namespace behind `ServiceBusConnection`, resolved the way the Functions host resolves it. */
@@ -96,13 +97,28 @@ export class ServiceBusQueueSender implements QueueSender {
 
 type SettlingReceiver = Pick<ServiceBusReceiver, 'receiveMessages' | 'completeMessage' | 'abandonMessage' | 'deadLetterMessage' | 'renewMessageLock' | 'close'>;
 
-export class ServiceBusQueueReceiver implements QueueReceiver {
+/** Notes are application properties prefixed with `note.`; other properties are not ours. */
+const notePrefix = 'note.';
+
+export function notesOf(message: Pick<ServiceBusReceivedMessage, 'applicationProperties'>): MessageNotes {
+  const notes: Record<string, string> = {};
+  for (const [key, value] of Object.entries(message.applicationProperties ?? {})) {
+    if (key.startsWith(notePrefix) && typeof value === 'string') notes[key.slice(notePrefix.length)] = value;
+  }
+  return notes;
+}
+
+export function notesAsProperties(notes: MessageNotes): Record<string, string> {
+  return Object.fromEntries(Object.entries(notes).map(([key, value]) => [`${notePrefix}${key}`, value]));
+}
+
+export class ServiceBusQueueReceiver implements NotedQueueReceiver {
   constructor(
     private readonly receiver: SettlingReceiver,
     readonly lockDurationMs: number = defaultLockDurationMs,
   ) {}
 
-  async receive(maxMessages: number, maxWaitMs: number): Promise<LockedMessage[]> {
+  async receive(maxMessages: number, maxWaitMs: number): Promise<NotedLockedMessage[]> {
     const messages = await this.receiver.receiveMessages(Math.max(1, maxMessages), { maxWaitTimeInMs: maxWaitMs });
     return messages.map((message) => this.lock(message));
   }
@@ -111,14 +127,15 @@ export class ServiceBusQueueReceiver implements QueueReceiver {
     return this.receiver.close();
   }
 
-  private lock(message: ServiceBusReceivedMessage): LockedMessage {
+  private lock(message: ServiceBusReceivedMessage): NotedLockedMessage {
     const receiver = this.receiver;
     return {
       body: bodyOf(message),
+      notes: notesOf(message),
       messageId: messageIdOf(message),
       deliveryCount: deliveryCountOf(message),
       complete: () => receiver.completeMessage(message),
-      abandon: () => receiver.abandonMessage(message),
+      abandon: (notes) => (notes === undefined ? receiver.abandonMessage(message) : receiver.abandonMessage(message, notesAsProperties(notes))),
       deadLetter: (reason, description) => receiver.deadLetterMessage(message, { deadLetterReason: reason, deadLetterErrorDescription: description }),
       renewLock: async () => {
         await receiver.renewMessageLock(message);
@@ -128,7 +145,7 @@ export class ServiceBusQueueReceiver implements QueueReceiver {
 }
 
 /** Sender and peek-lock receiver of one Service Bus queue, sharing one connection. The SDK's own lock renewal is off: the worker renews while it works, and only then. */
-export function createServiceBusQueue(client: ServiceBusClient, queueName: string, lockDurationMs: number = defaultLockDurationMs): { sender: QueueSender; receiver: QueueReceiver } {
+export function createServiceBusQueue(client: ServiceBusClient, queueName: string, lockDurationMs: number = defaultLockDurationMs): { sender: QueueSender; receiver: NotedQueueReceiver } {
   return {
     sender: new ServiceBusQueueSender(client.createSender(queueName)),
     receiver: new ServiceBusQueueReceiver(client.createReceiver(queueName, { receiveMode: 'peekLock', maxAutoLockRenewalDurationInMs: 0 }), lockDurationMs),

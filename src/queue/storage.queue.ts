@@ -14,7 +14,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { RestError } from '@azure/storage-blob';
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
-import type { DeadLetteredMessage, LockedMessage, QueueReceiver, QueueSender } from './message.queue.js';
+import type { DeadLetteredMessage, QueueSender } from './message.queue.js';
+import type { MessageNotes, NotedLockedMessage, NotedQueueReceiver } from './queue.factory.js';
 
 /** How message text is written: plain JSON, or base64 of it (what an Azure Functions queue trigger decodes by default). */
 export type QueueTextEncoding = 'json' | 'base64-json';
@@ -57,6 +58,23 @@ export function decodeMessageText(text: string, encoding: QueueTextEncoding): un
   }
 }
 
+/** Marks a message text rewritten with notes by an abandon: `{ "$noted": 1, body, notes }`. */
+const notedMarker = '$noted';
+
+/** The body and the notes of a stored message (plain bodies have none). */
+export function unwrapNotes(stored: unknown): { body: unknown; notes: MessageNotes } {
+  if (typeof stored !== 'object' || stored === null || !(notedMarker in stored) || !('body' in stored) || !('notes' in stored)) return { body: stored, notes: {} };
+  const notes: Record<string, string> = {};
+  if (typeof stored.notes === 'object' && stored.notes !== null) {
+    for (const [key, value] of Object.entries(stored.notes)) if (typeof value === 'string') notes[key] = value;
+  }
+  return { body: stored.body, notes };
+}
+
+export function wrapNotes(body: unknown, notes: MessageNotes): unknown {
+  return Object.keys(notes).length === 0 ? body : { [notedMarker]: 1, body, notes };
+}
+
 /** Sends JSON messages to a Storage queue (the worker's results; the stand-in work queue). */
 export class StorageQueueSender implements QueueSender {
   private ready: Promise<void> | undefined;
@@ -92,7 +110,7 @@ export class StorageQueueSender implements QueueSender {
 }
 
 /** The peek-lock queue on Storage: sender, receiver and dead-letter reader of one queue. */
-export class StorageQueue extends StorageQueueSender implements QueueReceiver {
+export class StorageQueue extends StorageQueueSender implements NotedQueueReceiver {
   readonly lockDurationMs: number;
   private readonly lockSeconds: number;
   private readonly pollIntervalMs: number;
@@ -113,7 +131,7 @@ export class StorageQueue extends StorageQueueSender implements QueueReceiver {
     return this.queue.name;
   }
 
-  async receive(maxMessages: number, maxWaitMs: number): Promise<LockedMessage[]> {
+  async receive(maxMessages: number, maxWaitMs: number): Promise<NotedLockedMessage[]> {
     await this.ensureQueues();
     const deadline = Date.now() + maxWaitMs;
     for (;;) {
@@ -136,11 +154,12 @@ export class StorageQueue extends StorageQueueSender implements QueueReceiver {
     await Promise.all([this.queue.createIfNotExists(), this.deadLetters.createIfNotExists()]);
   }
 
-  private lock(item: DequeuedMessageItem): LockedMessage {
+  private lock(item: DequeuedMessageItem): NotedLockedMessage {
     const queue = this.queue;
     const deadLetters = this.deadLetters;
     const lockSeconds = this.lockSeconds;
-    const body = decodeMessageText(item.messageText, this.options.encoding ?? 'json');
+    const encoding = this.options.encoding ?? 'json';
+    const { body, notes } = unwrapNotes(decodeMessageText(item.messageText, encoding));
     // Every update hands back a new pop receipt; the old one no longer settles the message.
     let popReceipt = item.popReceipt;
     const settle = async (action: () => Promise<unknown>): Promise<void> => {
@@ -153,10 +172,16 @@ export class StorageQueue extends StorageQueueSender implements QueueReceiver {
     };
     return {
       body,
+      notes,
       messageId: item.messageId,
       deliveryCount: item.dequeueCount,
       complete: () => settle(() => queue.deleteMessage(item.messageId, popReceipt)),
-      abandon: () => settle(async () => (popReceipt = (await queue.updateMessage(item.messageId, popReceipt, undefined, 0)).popReceipt ?? popReceipt)),
+      // With notes, the text is rewritten (Storage updates text and visibility in one call).
+      abandon: (newNotes) =>
+        settle(async () => {
+          const text = newNotes === undefined ? undefined : encodeMessageText(wrapNotes(body, newNotes), encoding);
+          popReceipt = (await queue.updateMessage(item.messageId, popReceipt, text, 0)).popReceipt ?? popReceipt;
+        }),
       renewLock: () => settle(async () => (popReceipt = (await queue.updateMessage(item.messageId, popReceipt, undefined, lockSeconds)).popReceipt ?? popReceipt)),
       deadLetter: (reason, description) =>
         settle(async () => {

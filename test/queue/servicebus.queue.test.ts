@@ -9,6 +9,8 @@ import {
   deliveryCountOf,
   hasServiceBusConnection,
   messageIdOf,
+  notesAsProperties,
+  notesOf,
   readServiceBusConnection,
   ServiceBusQueueReceiver,
   ServiceBusQueueSender,
@@ -63,6 +65,12 @@ describe('Service Bus message mapping', () => {
     expect(deliveryCountOf({})).toBe(1);
   });
 
+  it('keeps notes as prefixed application properties, and reads back only those', () => {
+    expect(notesAsProperties({ failureCode: 'TIMEOUT', failureMessage: 'an operation timed out' })).toEqual({ 'note.failureCode': 'TIMEOUT', 'note.failureMessage': 'an operation timed out' });
+    expect(notesOf({ applicationProperties: { 'note.failureCode': 'TIMEOUT', other: 'x', 'note.count': 3 } })).toEqual({ failureCode: 'TIMEOUT' });
+    expect(notesOf({})).toEqual({});
+  });
+
   it('turns every kind of message id into text', () => {
     expect(messageIdOf({ messageId: 'abc' })).toBe('abc');
     expect(messageIdOf({ messageId: 42 })).toBe('42');
@@ -79,7 +87,7 @@ function recordingReceiver(messages: ServiceBusReceivedMessage[]): { receiver: S
       return messages;
     },
     completeMessage: async (message) => void calls.push(['complete', message.messageId]),
-    abandonMessage: async (message) => void calls.push(['abandon', message.messageId]),
+    abandonMessage: async (message, properties) => void calls.push(['abandon', message.messageId, properties]),
     deadLetterMessage: async (message, options) => void calls.push(['deadLetter', message.messageId, options]),
     renewMessageLock: async (message) => {
       calls.push(['renew', message.messageId]);
@@ -99,19 +107,21 @@ describe('ServiceBusQueueReceiver', () => {
     const { receiver, calls } = recordingReceiver([received({ messageId: 'm1', deliveryCount: 2, body: { kind: 'tile-work' } }), received({ messageId: 'm2', body: '{"n":1}' })]);
     expect(receiver.lockDurationMs).toBe(90_000);
     const [first, second] = await receiver.receive(2, 5000);
-    expect(first).toMatchObject({ messageId: 'm1', deliveryCount: 3, body: { kind: 'tile-work' } });
+    expect(first).toMatchObject({ messageId: 'm1', deliveryCount: 3, body: { kind: 'tile-work' }, notes: {} });
     // JSON that arrived as text (another sender) is parsed.
     expect(second).toMatchObject({ messageId: 'm2', deliveryCount: 1, body: { n: 1 } });
     await first!.renewLock();
     await first!.deadLetter('MaxDeliveriesExceeded', 'dead-lettered after 5 deliveries: timed out');
     await second!.abandon();
+    await second!.abandon({ failureCode: 'TIMEOUT' });
     await second!.complete();
     await receiver.close();
     expect(calls).toEqual([
       ['receive', 2, { maxWaitTimeInMs: 5000 }],
       ['renew', 'm1'],
       ['deadLetter', 'm1', { deadLetterReason: 'MaxDeliveriesExceeded', deadLetterErrorDescription: 'dead-lettered after 5 deliveries: timed out' }],
-      ['abandon', 'm2'],
+      ['abandon', 'm2', undefined],
+      ['abandon', 'm2', { 'note.failureCode': 'TIMEOUT' }],
       ['complete', 'm2'],
       ['close'],
     ]);

@@ -1,14 +1,14 @@
 /**
  * The Storage-queue stand-in for Service Bus, against real Azurite: a lock hides the message,
  * renewing extends it, an expired lock redelivers with deliveryCount + 1, abandon redelivers at
- * once, complete deletes, dead-lettering keeps the body and the reason.
+ * once (with notes for the next delivery), complete deletes, dead-lettering keeps the body and
+ * the reason.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { describe, expect, it } from 'vitest';
-import type { LockedMessage } from '../../src/queue/message.queue.js';
-import { createResultsQueueClient, createResultsSender, createStorageWorkQueue, createWorkQueue } from '../../src/queue/queue.factory.js';
+import { createResultsQueueClient, createResultsSender, createStorageWorkQueue, createWorkQueue, type NotedLockedMessage } from '../../src/queue/queue.factory.js';
 import { LockLostError, StorageQueue } from '../../src/queue/storage.queue.js';
 import { takeMessages, usePrivateAzurite } from '../worker/worker.support.js';
 
@@ -22,7 +22,7 @@ function freshQueue(lockDurationMs = 1000): StorageQueue {
   return createStorageWorkQueue(environment(), { lockDurationMs, pollIntervalMs: 100 }, name);
 }
 
-async function receiveOne(queue: StorageQueue, maxWaitMs = 10_000): Promise<LockedMessage> {
+async function receiveOne(queue: StorageQueue, maxWaitMs = 10_000): Promise<NotedLockedMessage> {
   const [message] = await queue.receive(1, maxWaitMs);
   if (!message) throw new Error(`nothing arrived on ${queue.name} within ${maxWaitMs} ms`);
   return message;
@@ -88,6 +88,21 @@ describe('StorageQueue (Azurite)', () => {
     expect(again.messageId).toBe(message.messageId);
     expect(again.deliveryCount).toBe(2);
     await again.complete();
+  });
+
+  it('abandon with notes: the next delivery reads them, the body unchanged', async () => {
+    const queue = freshQueue(60_000);
+    await queue.send({ n: 8 });
+    const message = await receiveOne(queue);
+    expect(message.notes).toEqual({});
+    await message.abandon({ failureCode: 'TIMEOUT', failureMessage: 'an operation timed out' });
+    const again = await receiveOne(queue, 5000);
+    expect(again.body).toEqual({ n: 8 });
+    expect(again.notes).toEqual({ failureCode: 'TIMEOUT', failureMessage: 'an operation timed out' });
+    expect(again.deliveryCount).toBe(2);
+    // Dead letters keep the body, not the wrapper.
+    await again.deadLetter('MaxDeliveriesExceeded', 'dead-lettered after 1 deliveries: an operation timed out');
+    expect((await queue.readDeadLetters()).map((letter) => letter.body)).toEqual([{ n: 8 }]);
   });
 
   it('dead-lettering moves the body aside with its reason; readDeadLetters reads it back', async () => {

@@ -8,35 +8,42 @@ import type { CreateTileCog } from '../../src/activities/tile.cog.create.js';
 import type { CreateTileCogInput, TileCog } from '../../src/pipeline/contracts.js';
 import { FailureError } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
-import type { LockedMessage, QueueReceiver, QueueSender } from '../../src/queue/message.queue.js';
+import type { QueueSender } from '../../src/queue/message.queue.js';
+import type { MessageNotes, NotedLockedMessage, NotedQueueReceiver } from '../../src/queue/queue.factory.js';
 import { tileResultEvent, type TileWorkMessage } from '../../src/queue/tile.messages.js';
 import { TileWorker, type WorkerLog } from '../../worker/tile.worker.js';
 import { waitFor } from './worker.support.js';
 
 type Call = string;
 
-class MemoryQueue implements QueueReceiver, QueueSender {
+class MemoryQueue implements NotedQueueReceiver, QueueSender {
   readonly calls: Call[] = [];
   readonly sent: unknown[] = [];
-  private readonly waiting: LockedMessage[] = [];
+  /** Notes left by the last abandon. */
+  abandonedWith: MessageNotes | undefined;
+  private readonly waiting: NotedLockedMessage[] = [];
 
   constructor(readonly lockDurationMs: number) {}
 
-  add(body: unknown, deliveryCount = 1): void {
+  add(body: unknown, deliveryCount = 1, notes: MessageNotes = {}): void {
     const calls = this.calls;
     const id = `m${this.waiting.length + 1}`;
     this.waiting.push({
       body,
+      notes,
       messageId: id,
       deliveryCount,
       complete: async () => void calls.push(`complete ${id}`),
-      abandon: async () => void calls.push(`abandon ${id}`),
+      abandon: async (newNotes) => {
+        calls.push(`abandon ${id}`);
+        this.abandonedWith = newNotes;
+      },
       deadLetter: async (reason) => void calls.push(`deadLetter ${id} ${reason}`),
       renewLock: async () => void calls.push(`renew ${id}`),
     });
   }
 
-  async receive(): Promise<LockedMessage[]> {
+  async receive(): Promise<NotedLockedMessage[]> {
     const next = this.waiting.shift();
     return next ? [next] : [];
   }
@@ -115,21 +122,32 @@ describe('TileWorker', () => {
     expect(log.lines.filter((line) => / completed: /.test(line))).toHaveLength(1);
   });
 
-  it('abandons on a retryable failure and names it when the message comes back once too often', async () => {
+  it('abandons on a retryable failure noting it on the message; whoever gets it once too often gives it as the reason', async () => {
     const queue = new MemoryQueue(60_000);
     queue.add(work());
     const failing: CreateTileCog = async () => {
       throw new FailureError({ code: 'TRANSIENT_STORAGE', message: 'storage answered HTTP 503; retrying later may succeed' });
     };
-    const { worker } = workerOn(queue, failing, 1);
-    await worker.run();
+    await workerOn(queue, failing, 1).worker.run();
     expect(queue.calls).toEqual(['abandon m1']);
-    // The same message (same id) redelivered past the limit.
-    queue.add(work(), 2);
-    await worker.run();
+    expect(queue.abandonedWith).toEqual({ failureCode: 'TRANSIENT_STORAGE', failureMessage: 'storage answered HTTP 503; retrying later may succeed' });
+    // Redelivered past the limit, with its notes, to another worker (a new process knows nothing else).
+    queue.add(work(), 2, queue.abandonedWith);
+    await workerOn(queue, failing, 1).worker.run();
     expect(queue.calls.slice(1)).toEqual(['send result', 'deadLetter m1 MaxDeliveriesExceeded']);
     expect(queue.sent).toEqual([
       expect.objectContaining({ outcome: { ok: false, failure: { code: 'TRANSIENT_STORAGE', message: 'dead-lettered after 1 deliveries: storage answered HTTP 503; retrying later may succeed' } } }),
+    ]);
+  });
+
+  it('without notes (the worker stopped or lost the lock each time), says so when it dead-letters', async () => {
+    const queue = new MemoryQueue(60_000);
+    queue.add(work(), 4);
+    await workerOn(queue, async () => {
+      throw new Error('must not be called');
+    }).worker.run();
+    expect(queue.sent).toEqual([
+      expect.objectContaining({ outcome: { ok: false, failure: { code: 'INTERNAL', message: 'dead-lettered after 3 deliveries: each delivery ended without a result (the worker stopped or lost the lock)' } } }),
     ]);
   });
 
