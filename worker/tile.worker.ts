@@ -19,7 +19,7 @@ import type { ActivityOutcome, TileCog } from '../src/pipeline/contracts.js';
 import { failureFrom, isFailureCode, type Failure } from '../src/pipeline/failure.js';
 import type { QueueSender } from '../src/queue/message.queue.js';
 import type { MessageNotes, NotedLockedMessage, NotedQueueReceiver } from '../src/queue/queue.factory.js';
-import { tileWorkMessageSchema, type TileResultMessage } from '../src/queue/tile.messages.js';
+import { tileWorkMessageSchema, type TileResultMessage, type TileStartedMessage } from '../src/queue/tile.messages.js';
 import { readTileInput } from './tile.input.js';
 
 export interface WorkerLog {
@@ -166,6 +166,15 @@ export class TileWorker {
     }
 
     log.info(`${name}: ${label} started`);
+    // The tile's orchestration shows "running" from here (until the result, or a redelivery).
+    const started: TileStartedMessage = {
+      kind: 'tile-started',
+      instanceId: work.instanceId,
+      eventName: work.eventName,
+      dispatchId: work.dispatchId,
+      worker: { name, deliveryCount: message.deliveryCount, startedAt: startedAt.toISOString() },
+    };
+    await this.options.results.send(started, { messageId: `${work.dispatchId}-${message.deliveryCount}-started` });
     const renewal = setInterval(() => {
       message.renewLock().catch((error: unknown) => log.error(`${name}: renewing the lock of ${label} failed; it may be delivered again`, error));
     }, Math.max(500, Math.floor(this.options.receiver.lockDurationMs / 3)));

@@ -1,8 +1,11 @@
 import { JobIndex } from '../jobs/job.index.js';
+import type { QueueSender } from '../queue/message.queue.js';
+import { createWorkQueue } from '../queue/queue.factory.js';
 import { BlobStore } from '../storage/blob.store.js';
 
 let store: BlobStore | undefined;
 let jobs: JobIndex | undefined;
+let workQueue: QueueSender | undefined;
 
 /** One BlobStore per worker process, created on first use (settings are read then, not at import). */
 export function getBlobStore(): BlobStore {
@@ -14,4 +17,10 @@ export function getBlobStore(): BlobStore {
 export function getJobIndex(): JobIndex {
   jobs ??= JobIndex.fromEnvironment();
   return jobs;
+}
+
+/** The container worker's work queue (Service Bus in Azure, the Storage stand-in locally), opened on first use. */
+export function getWorkQueueSender(): QueueSender {
+  workQueue ??= createWorkQueue().sender;
+  return workQueue;
 }
