@@ -7,7 +7,8 @@
  * host still ingests a good GeoTIFF.
  *
  * The host's GDAL is given `GDAL_HTTP_PROXY` = the canary, so any HTTP request GDAL makes, to any
- * address (169.254.169.254, a storage account), is counted; and an Azure account for /vsiaz/, so
+ * address (169.254.169.254, a storage account), is counted, except the service's own storage
+ * (reached as `localhost`, the one `NO_PROXY` name); and an Azure account for /vsiaz/, so
  * a /vsiaz/ read becomes such a request instead of a local configuration error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -208,8 +209,12 @@ beforeAll(async () => {
   azurite = await startAzurite({ location: azuriteDir });
   store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
   host = await startLocalHost({
-    storageConnectionString: azurite.connectionString,
+    // The host reaches its own storage as `localhost`, and only that name bypasses the canary proxy
+    // (NO_PROXY below): the service's own signed reads of uploads (validation reads in place) are
+    // not counted, while every other address GDAL could be made to reach, 127.0.0.1 included, is.
+    storageConnectionString: azurite.connectionString.replaceAll('127.0.0.1', 'localhost'),
     env: {
+      NO_PROXY: 'localhost',
       INGEST_SOURCE_CONTAINERS: 'uploads,incoming',
       INGEST_TILE_SIZE: '512',
       INGEST_SCRATCH_DIR: scratchDir,
