@@ -1,6 +1,6 @@
 // Alerts an operator of the app needs, all sent to one action group (optionally e-mailing someone):
-// failed orchestrations, poison and dead-letter messages, Event Grid delivery failures and storage
-// throttling. Log alerts query Application Insights; the others are platform metric alerts.
+// failed orchestrations, poison tile results and dead-lettered tiles, Event Grid delivery failures
+// and storage throttling. Log alerts query Application Insights; the others are platform metric alerts.
 
 @description('Action group name.')
 param actionGroupName string
@@ -28,6 +28,9 @@ param serviceBusNamespaceId string
 
 @description('Queue whose dead-letter count is watched.')
 param serviceBusQueueName string
+
+@description('Storage queue whose poison queue (<name>-poison) is watched: the worker\'s results.')
+param resultsQueueName string
 
 @description('Alert when more orchestrations than this fail within 15 minutes.')
 @minValue(0)
@@ -89,14 +92,16 @@ resource failedOrchestrations 'Microsoft.Insights/scheduledQueryRules@2023-12-01
   }
 }
 
-// A blob whose trigger fails maxDequeueCount times lands in the webjobs-blobtrigger-poison queue;
-// the host logs the move. Storage queue metrics are per account, not per queue, so the log is the signal.
-resource poisonBlobMessages 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
-  name: 'poison-blob-messages'
+// A tile result the app's queue trigger fails to handle maxDequeueCount times moves to
+// <queue>-poison; the host logs the move, naming the poison queue. Storage queue metrics are per
+// account, not per queue, so the log is the signal. Such a tile waits for its timeout and is sent
+// to the worker again; the alert says something keeps failing.
+resource poisonResultMessages 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'poison-tile-results'
   location: location
   tags: tags
   properties: {
-    description: 'Uploads whose blob trigger failed every attempt and went to the poison queue.'
+    description: 'Worker results the app could not handle after every attempt: moved to the ${resultsQueueName}-poison queue.'
     severity: 2
     enabled: true
     scopes: [
@@ -107,7 +112,7 @@ resource poisonBlobMessages 'Microsoft.Insights/scheduledQueryRules@2023-12-01' 
     criteria: {
       allOf: [
         {
-          query: 'traces | where message has "webjobs-blobtrigger-poison"'
+          query: 'traces | where message has "${resultsQueueName}-poison"'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
@@ -131,7 +136,7 @@ resource serviceBusDeadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   location: 'global'
   tags: tags
   properties: {
-    description: 'Messages in the dead-letter queue of the large-raster queue.'
+    description: 'Tiles dead-lettered on the large-raster queue: the worker gave up on them (with the reason) or they expired.'
     severity: 2
     enabled: true
     scopes: [
@@ -176,7 +181,7 @@ var eventGridMetrics = [
   {
     name: 'eventgrid-delivery-failures'
     metric: 'DeliveryAttemptFailCount'
-    description: 'Blob Created events that Event Grid failed to deliver to the blob trigger.'
+    description: 'Blob Created events that Event Grid failed to deliver to the upload function.'
   }
   {
     name: 'eventgrid-dead-lettered'
