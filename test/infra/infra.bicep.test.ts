@@ -819,6 +819,30 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
     });
   });
 
+  describe('main.bicepparam and the CI workflow', () => {
+    it('reads an empty variable (an unset GitHub repository variable) as the default for every worker setting the workflow passes', () => {
+      const workflow = readFileSync(join(repoRoot, '.github', 'workflows', 'azure-dev.yml'), 'utf8');
+      const passed = ['INGEST_WORKER_THRESHOLD_MB', 'INGEST_WORKER_MAX_DELIVERIES', 'INGEST_WORKER_TILE_TIMEOUT_SECONDS', 'WORKER_CPU', 'WORKER_MAX_EXECUTIONS', 'WORKER_REPLICA_TIMEOUT_SECONDS'];
+      for (const name of passed) expect(workflow, name).toContain(`${name}: \${{ vars.${name} }}`);
+      const saved = { ...process.env };
+      try {
+        for (const name of passed) process.env[name] = '';
+        const values = compileBicepParams(bicep as string, join(repoRoot, 'infra', 'main.bicepparam'));
+        expect(values).toMatchObject({
+          workerThresholdMb: workerDefaults.thresholdMb,
+          workerMaxDeliveries: workerDefaults.maxDeliveries,
+          workerTileTimeoutSeconds: workerDefaults.tileTimeoutSeconds,
+          workerCpu: '2.0',
+          workerMaxExecutions: 10,
+          workerReplicaTimeoutSeconds: 7200,
+        });
+      } finally {
+        for (const name of passed) delete process.env[name];
+        Object.assign(process.env, saved);
+      }
+    });
+  });
+
   describe('Flex Consumption', () => {
     it('keeps one always-ready durable instance by default and offers only the documented memory sizes', () => {
       const { evaluator } = combination('main.bicepparam');
