@@ -1,4 +1,4 @@
-// Storage account for the Functions host (Durable Functions state, blob trigger receipts), the app's
+// Storage account for the Functions host (Durable Functions state, the tile-results queue), the app's
 // own containers and the Flex Consumption deployment package. Keys are disabled: every client,
 // the platform included, authenticates with Microsoft Entra ID.
 
