@@ -464,6 +464,7 @@ module alerts 'modules/alerts.bicep' = {
     serviceBusNamespaceId: serviceBus.outputs.id
     serviceBusQueueName: serviceBus.outputs.queueName
     resultsQueueName: tileResultsQueueName
+    workerJobId: worker.outputs.jobId
     failedOrchestrationsThreshold: failedOrchestrationsThreshold
   }
 }

@@ -1,6 +1,6 @@
 // Alerts an operator of the app needs, all sent to one action group (optionally e-mailing someone):
-// failed orchestrations, poison tile results and dead-lettered tiles, Event Grid delivery failures
-// and storage throttling. Log alerts query Application Insights; the others are platform metric alerts.
+// failed orchestrations, poison tile results, dead-lettered tiles and failed worker executions,
+// Event Grid delivery failures and storage throttling. Log alerts query Application Insights; the others are platform metric alerts.
 
 @description('Action group name.')
 param actionGroupName string
@@ -31,6 +31,9 @@ param serviceBusQueueName string
 
 @description('Storage queue whose poison queue (<name>-poison) is watched: the worker\'s results.')
 param resultsQueueName string
+
+@description('Resource id of the container worker\'s Container Apps job.')
+param workerJobId string
 
 @description('Alert when more orchestrations than this fail within 15 minutes.')
 @minValue(0)
@@ -164,6 +167,52 @@ resource serviceBusDeadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = {
           operator: 'GreaterThan'
           threshold: 0
           timeAggregation: 'Maximum'
+        }
+      ]
+    }
+    actions: [
+      {
+        actionGroupId: actionGroup.id
+      }
+    ]
+  }
+}
+
+// Worker executions that ended in failure (a crash, an out-of-memory kill, the replica timeout):
+// their tiles come back through Service Bus, but repeated failures mean the worker needs a look.
+resource workerFailedExecutions 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'worker-failed-executions'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Executions of the container worker job that failed.'
+    severity: 2
+    enabled: true
+    scopes: [
+      workerJobId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'failed-executions'
+          metricNamespace: 'Microsoft.App/jobs'
+          metricName: 'Executions'
+          dimensions: [
+            {
+              name: 'state'
+              operator: 'Include'
+              values: [
+                'Failed'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
         }
       ]
     }

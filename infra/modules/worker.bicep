@@ -255,3 +255,4 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
 
 output environmentName string = environment.name
 output jobName string = job.name
+output jobId string = job.id

@@ -922,6 +922,9 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
       }));
       const metrics = metricAlerts.map(({ text }) => /"metricName":"([^"]+)"/.exec(text)?.[1]);
       expect(metrics).toContain('DeadletteredMessages');
+      const workerAlert = metricAlerts.find(({ text }) => text.includes('Microsoft.App/jobs'))?.text ?? '';
+      expect(workerAlert).toContain('"metricName":"Executions"');
+      expect(workerAlert).toContain('"Failed"');
       expect(metrics).toContain('Transactions');
       const eventGridMetrics = JSON.parse(metricAlerts.find(({ text }) => text.includes('Microsoft.EventGrid/systemTopics'))?.variables ?? '{}') as { eventGridMetrics: { metric: string }[] };
       expect(eventGridMetrics.eventGridMetrics.map((entry) => entry.metric)).toEqual(['DeliveryAttemptFailCount', 'DeadLetteredCount', 'DroppedEventCount']);
