@@ -26,7 +26,7 @@ param principalType string = 'User'
 @description('Opt-in: make the cogs and stac containers anonymously readable (blobs, not listings) so STAC clients can open the catalog without credentials.')
 param publicReadAccess bool = false
 
-@description('Second step, after the code is deployed: subscribe the blob trigger to Blob Created events (infra/hooks/postdeploy.sh sets it).')
+@description('Second step, after the code is deployed: subscribe the upload function (Event Grid trigger ingestUpload) to Blob Created events (infra/hooks/postdeploy.mjs sets it).')
 param subscribeBlobEvents bool = false
 
 @description('Largest raster width or height (pixels) accepted by validation (INGEST_MAX_DIMENSION).')
@@ -36,6 +36,45 @@ param maxDimension int = 200000
 @description('Edge length (pixels) of the tiles a source is split into (INGEST_TILE_SIZE).')
 @minValue(256)
 param tileSize int = 4096
+
+@description('Rasters larger than this many MB uncompressed (width × height × bands × bytes per sample) go to the container worker (INGEST_WORKER_THRESHOLD_MB).')
+@minValue(1)
+param workerThresholdMb int = 1024
+
+@description('Deliveries of one tile message before the worker dead-letters it and the tile fails with the reason (INGEST_WORKER_MAX_DELIVERIES).')
+@minValue(1)
+@maxValue(50)
+param workerMaxDeliveries int = 5
+
+@description('Seconds a tile waits for the worker\'s result before the app sends it again (INGEST_WORKER_TILE_TIMEOUT_SECONDS).')
+@minValue(60)
+param workerTileTimeoutSeconds int = 1800
+
+@description('Worker image (azd sets SERVICE_WORKER_IMAGE_NAME after it deployed one); empty runs a public placeholder until the first `azd deploy`.')
+param workerImage string = ''
+
+@description('vCPU of a worker replica; its memory is twice that in GiB.')
+@allowed([
+  '0.5'
+  '1.0'
+  '1.5'
+  '2.0'
+  '2.5'
+  '3.0'
+  '3.5'
+  '4.0'
+])
+param workerCpu string = '2.0'
+
+@description('Most worker job executions at once.')
+@minValue(1)
+@maxValue(100)
+param workerMaxExecutions int = 10
+
+@description('Seconds one worker execution may run (a stopped execution\'s tile is delivered again).')
+@minValue(300)
+@maxValue(86400)
+param workerReplicaTimeoutSeconds int = 7200
 
 @description('Memory (MB) of each Flex Consumption instance: 512, 2048 or 4096.')
 @allowed([
@@ -113,8 +152,8 @@ var tags = {
   'azd-env-name': environmentName
 }
 
-// Containers, queue and function names the code uses (src/config.ts `containers`, `queues`;
-// the blob trigger in src/functions). test/infra checks they stay in step.
+// Containers, queue and function names the code uses (src/config.ts `containers`, `queues`,
+// `storageQueues`; the Event Grid trigger in src/functions). test/infra checks they stay in step.
 var containerNames = {
   uploads: 'uploads'
   cogs: 'cogs'
@@ -123,6 +162,13 @@ var containerNames = {
 // Every container a job may read from exists (INGEST_SOURCE_CONTAINERS); uploads always does.
 var sourceContainerNames = filter(map(split(sourceContainers, ','), container => trim(container)), container => !empty(container))
 var largeRasterQueueName = 'large-rasters'
+var tileResultsQueueName = 'tile-results'
+// Service Bus' own dead-lettering stays behind the worker's (which gives the reason): it only
+// catches a tile whose worker dies on every delivery.
+var serviceBusMaxDeliveryCount = max(10, workerMaxDeliveries + 5)
+// Microsoft's public sample image for jobs: it exits at once. The job exists from the first
+// provision (so the scale rule and roles do), but runs the real worker only after `azd deploy`.
+var workerPlaceholderImage = 'mcr.microsoft.com/k8se/quickstart-jobs:latest'
 // extensions.durableTask.hubName of host.json: the Durable Task Scheduler task hub must carry the
 // same name (test/infra checks it).
 var taskHubName = 'RasterIngestHub'
@@ -131,7 +177,7 @@ var useDurableStorage = separateDurableStorage && !useScheduler
 var serviceBusPrivate = networkIsolation && serviceBusSku == 'Premium'
 // Blob Created events that Event Grid could not deliver (app down for a day) land here instead of being dropped.
 var deadLetterContainerName = 'eventgrid-deadletter'
-var blobTriggerFunctionName = 'ingestUpload'
+var uploadFunctionName = 'ingestUpload'
 
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
@@ -145,6 +191,14 @@ resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-3
 // Event Grid's own identity, used only to write undeliverable events to the dead-letter container.
 resource eventsIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${abbrs.managedIdentityUserAssignedIdentities}events-${resourceToken}'
+  location: region
+  tags: tags
+}
+
+// The worker job's KEDA scale rule reads the queue length with this identity (Manage right on the
+// queue only); the worker code runs as appIdentity.
+resource scalerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${abbrs.managedIdentityUserAssignedIdentities}scaler-${resourceToken}'
   location: region
   tags: tags
 }
@@ -169,6 +223,10 @@ module storage 'modules/storage.bicep' = {
     ]
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    queueNames: [
+      tileResultsQueueName
+      '${tileResultsQueueName}-poison'
+    ]
     publicReadAccess: publicReadAccess
     networkIsolation: networkIsolation
   }
@@ -213,8 +271,18 @@ module serviceBus 'modules/service-bus.bicep' = {
     location: region
     tags: tags
     queueName: largeRasterQueueName
+    maxDeliveryCount: serviceBusMaxDeliveryCount
     sku: serviceBusSku
     disablePublicNetworkAccess: serviceBusPrivate
+  }
+}
+
+module registry 'modules/container-registry.bicep' = {
+  name: 'container-registry'
+  params: {
+    name: '${abbrs.containerRegistryRegistries}${resourceToken}'
+    location: region
+    tags: tags
   }
 }
 
@@ -274,6 +342,8 @@ module roles 'modules/role-assignments.bicep' = {
     durableStorageAccountName: useDurableStorage ? durableStorage!.outputs.name : ''
     eventsPrincipalId: eventsIdentity.properties.principalId
     deadLetterContainerName: deadLetterContainerName
+    scalerPrincipalId: scalerIdentity.properties.principalId
+    registryName: registry.outputs.name
   }
 }
 
@@ -301,6 +371,9 @@ module functionApp 'modules/function-app.bicep' = {
     alwaysReadyDurableInstances: alwaysReadyDurableInstances
     sourceContainers: join(sourceContainerNames, ',')
     retentionDays: retentionDays
+    workerThresholdMb: workerThresholdMb
+    workerMaxDeliveries: workerMaxDeliveries
+    workerTileTimeoutSeconds: workerTileTimeoutSeconds
     stacApiUrl: stacApiUrl
     stacApiScope: stacApiScope
     stacApiVersion: stacApiVersion
@@ -320,6 +393,44 @@ module functionApp 'modules/function-app.bicep' = {
   ]
 }
 
+// The container worker: a Container Apps job scaled by KEDA on the large-raster queue. Created
+// after the roles, so its first execution can already pull its image and read its queue.
+module worker 'modules/worker.bicep' = {
+  name: 'worker'
+  params: {
+    environmentName: '${abbrs.appManagedEnvironments}${resourceToken}'
+    jobName: '${abbrs.appContainerAppsJobs}worker-${take(resourceToken, 10)}'
+    location: region
+    tags: tags
+    azdServiceName: 'worker'
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+    infrastructureSubnetId: networkIsolation ? network!.outputs.jobsSubnetId : ''
+    identityId: appIdentity.id
+    identityClientId: appIdentity.properties.clientId
+    scalerIdentityId: scalerIdentity.id
+    registryLoginServer: registry.outputs.loginServer
+    image: empty(workerImage) ? workerPlaceholderImage : workerImage
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    serviceBusNamespaceName: serviceBus.outputs.name
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    // The name itself (not the module's output) so that test/infra can follow it to src/config.ts.
+    queueName: largeRasterQueueName
+    maxDimension: maxDimension
+    tileSize: tileSize
+    sourceContainers: join(sourceContainerNames, ',')
+    maxDeliveries: workerMaxDeliveries
+    cpu: workerCpu
+    maxExecutions: workerMaxExecutions
+    replicaTimeoutSeconds: workerReplicaTimeoutSeconds
+  }
+  dependsOn: [
+    roles
+  ]
+}
+
 module eventGrid 'modules/event-grid.bicep' = {
   name: 'event-grid'
   params: {
@@ -329,7 +440,7 @@ module eventGrid 'modules/event-grid.bicep' = {
     storageAccountName: storage.outputs.name
     createSubscription: subscribeBlobEvents
     functionAppName: functionApp.outputs.name
-    blobTriggerFunctionName: blobTriggerFunctionName
+    uploadFunctionName: uploadFunctionName
     uploadsContainerName: containerNames.uploads
     subscriptionName: '${abbrs.eventGridEventSubscriptions}${containerNames.uploads}-blob-created'
     eventsIdentityId: eventsIdentity.id
@@ -352,6 +463,8 @@ module alerts 'modules/alerts.bicep' = {
     systemTopicId: eventGrid.outputs.systemTopicId
     serviceBusNamespaceId: serviceBus.outputs.id
     serviceBusQueueName: serviceBus.outputs.queueName
+    resultsQueueName: tileResultsQueueName
+    workerJobId: worker.outputs.jobId
     failedOrchestrationsThreshold: failedOrchestrationsThreshold
   }
 }
@@ -370,6 +483,12 @@ output UPLOADS_CONTAINER_URL string = '${storage.outputs.blobEndpoint}${containe
 output STAC_CATALOG_URL string = '${storage.outputs.blobEndpoint}${containerNames.stac}/catalog.json'
 output SERVICE_BUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output SERVICE_BUS_QUEUE_NAME string = serviceBus.outputs.queueName
+output TILE_RESULTS_QUEUE_NAME string = tileResultsQueueName
+// azd pushes the worker's image here (and reads it under this name); the job pulls it with the app identity.
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
+output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
+output CONTAINER_APPS_ENVIRONMENT_NAME string = worker.outputs.environmentName
+output WORKER_JOB_NAME string = worker.outputs.jobName
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.systemTopicName
 output BLOB_EVENTS_SUBSCRIBED bool = eventGrid.outputs.subscriptionCreated
 output DURABLE_BACKEND string = durableBackend

@@ -9,6 +9,12 @@ var principalTypeSetting = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', '')
 var serviceBusSkuSetting = readEnvironmentVariable('SERVICE_BUS_SKU', '')
 var durableBackendSetting = readEnvironmentVariable('DURABLE_BACKEND', '')
 var durableTaskSchedulerSkuSetting = readEnvironmentVariable('DURABLE_TASK_SCHEDULER_SKU', '')
+var workerCpuSetting = readEnvironmentVariable('WORKER_CPU', '')
+var workerThresholdSetting = readEnvironmentVariable('INGEST_WORKER_THRESHOLD_MB', '')
+var workerMaxDeliveriesSetting = readEnvironmentVariable('INGEST_WORKER_MAX_DELIVERIES', '')
+var workerTileTimeoutSetting = readEnvironmentVariable('INGEST_WORKER_TILE_TIMEOUT_SECONDS', '')
+var workerMaxExecutionsSetting = readEnvironmentVariable('WORKER_MAX_EXECUTIONS', '')
+var workerReplicaTimeoutSetting = readEnvironmentVariable('WORKER_REPLICA_TIMEOUT_SECONDS', '')
 
 param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'raster-ingest')
 // Empty: the resource group's region.
@@ -22,6 +28,16 @@ param maxDimension = int(readEnvironmentVariable('INGEST_MAX_DIMENSION', '200000
 param tileSize = int(readEnvironmentVariable('INGEST_TILE_SIZE', '4096'))
 param sourceContainers = readEnvironmentVariable('INGEST_SOURCE_CONTAINERS', 'uploads')
 param retentionDays = int(readEnvironmentVariable('DURABLE_RETENTION_DAYS', '30'))
+param workerThresholdMb = int(empty(workerThresholdSetting) ? '1024' : workerThresholdSetting)
+param workerMaxDeliveries = int(empty(workerMaxDeliveriesSetting) ? '5' : workerMaxDeliveriesSetting)
+param workerTileTimeoutSeconds = int(empty(workerTileTimeoutSetting) ? '1800' : workerTileTimeoutSetting)
+// azd records the image it deployed for the `worker` service here; a provision keeps it instead of
+// putting the placeholder back (the hook's second provision included).
+param workerImage = readEnvironmentVariable('SERVICE_WORKER_IMAGE_NAME', '')
+// any(): as for instanceMemoryMB below, ARM checks the allowed values when the deployment starts.
+param workerCpu = any(empty(workerCpuSetting) ? '2.0' : workerCpuSetting)
+param workerMaxExecutions = int(empty(workerMaxExecutionsSetting) ? '10' : workerMaxExecutionsSetting)
+param workerReplicaTimeoutSeconds = int(empty(workerReplicaTimeoutSetting) ? '7200' : workerReplicaTimeoutSetting)
 param stacApiUrl = readEnvironmentVariable('STAC_API_URL', '')
 param stacApiScope = readEnvironmentVariable('STAC_API_SCOPE', '')
 param stacApiVersion = readEnvironmentVariable('STAC_API_VERSION', '')

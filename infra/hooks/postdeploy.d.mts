@@ -3,6 +3,7 @@
 
 export declare const requiredVariables: readonly string[];
 export declare const armEndpoint: string;
+export declare const uploadFunctionName: string;
 
 export declare class HookError extends Error {}
 
@@ -15,25 +16,27 @@ export interface HookSettings {
   tenantId: string | undefined;
 }
 
-export type KeyRead = { state: 'ready'; key: string } | { state: 'pending'; detail: string };
+export type FunctionLookup = { state: 'ready' } | { state: 'pending'; detail: string };
 
 export declare function readHookSettings(env: Record<string, string | undefined>): HookSettings;
 
-export declare function readBlobsExtensionKey(options: {
+export declare function checkFunctionApp(options: { settings: HookSettings; token: string; baseUrl?: string; fetchImpl?: typeof fetch }): Promise<void>;
+
+export declare function readUploadFunction(options: {
   settings: HookSettings;
   token: string;
   baseUrl?: string;
   fetchImpl?: typeof fetch;
-}): Promise<KeyRead>;
+}): Promise<FunctionLookup>;
 
-export declare function waitForBlobsExtensionKey(options: {
-  readKey: () => Promise<KeyRead>;
+export declare function waitForUploadFunction(options: {
+  readFunction: () => Promise<FunctionLookup>;
   wake: () => Promise<void>;
   log: (line: string) => void;
   attempts?: number;
   intervalMs?: number;
   sleep?: (ms: number) => Promise<unknown>;
-}): Promise<string>;
+}): Promise<void>;
 
 export declare function runPostdeploy(options?: {
   env?: Record<string, string | undefined>;

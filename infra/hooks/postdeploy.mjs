@@ -1,14 +1,16 @@
-// azd postdeploy hook (posix and windows): subscribes the blob trigger to Blob Created events.
+// azd postdeploy hook (posix and windows): subscribes the upload function to Blob Created events.
 //
-// Why after the deploy: the Event Grid subscription's webhook carries the Functions host's
-// `blobs_extension` system key, which the host creates only once code with an Event Grid blob
-// trigger has started, and Event Grid validates the webhook when the subscription is created. So:
-// wake the app, wait for the key, then `azd provision` again with SUBSCRIBE_BLOB_EVENTS=true, which
-// adds the subscription to infra/main.bicep's deployment (and keeps it there on later provisions).
+// Why after the deploy: the Event Grid subscription delivers to the Event Grid trigger function
+// `ingestUpload` by its resource id (endpoint type AzureFunction, no key), and ARM checks that the
+// function exists when the subscription is created. A function exists only once the deployed code
+// has been indexed by its host. So: wake the app, wait until ARM lists the function, then
+// `azd provision` again with SUBSCRIBE_BLOB_EVENTS=true, which adds the subscription to
+// infra/main.bicep's deployment (and keeps it there on later provisions).
 //
 // Needs only what `azd up` already needs: azd (signed in with `azd auth login`) and Node.js. The
-// host keys are read from Azure Resource Manager with azd's own sign-in (no Azure CLI).
-// Every failure names its real cause (an ARM status and error code, or the azd error) and stops.
+// function is looked up in Azure Resource Manager with azd's own sign-in (no Azure CLI). No key of
+// the app is read. Every failure names its real cause (an ARM status and error code, or the azd
+// error) and stops.
 import { spawnSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +20,9 @@ export const requiredVariables = ['AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP
 
 export const armEndpoint = 'https://management.azure.com';
 const armScope = `${armEndpoint}/.default`;
-const hostKeysApiVersion = '2024-04-01';
+const webApiVersion = '2024-04-01';
+/** The Event Grid trigger the subscription delivers to (src/functions/uploads.eventgrid.ts). */
+export const uploadFunctionName = 'ingestUpload';
 const retryText = 'Once fixed, run: azd env set SUBSCRIBE_BLOB_EVENTS true && azd provision';
 
 /** A failure to report as is: its message is for the operator, without a stack trace. */
@@ -56,53 +60,75 @@ async function describeArmError(response) {
   return `${response.status} ${response.statusText}`.trim();
 }
 
-/**
- * One read of the host keys through ARM (POST .../host/default/listkeys).
- * @returns {Promise<{ state: 'ready', key: string } | { state: 'pending', detail: string }>}
- * `pending` covers what waiting can fix: the key not created yet, the host still starting (5xx),
- * throttling (429), a network error. Anything else (401, 403, 404, 400) throws a HookError at once.
- */
-export async function readBlobsExtensionKey({ settings, token, baseUrl = armEndpoint, fetchImpl = fetch }) {
-  const url =
+function siteUrl(settings, baseUrl) {
+  return (
     `${baseUrl}/subscriptions/${encodeURIComponent(settings.subscriptionId)}/resourceGroups/${encodeURIComponent(settings.resourceGroup)}` +
-    `/providers/Microsoft.Web/sites/${encodeURIComponent(settings.functionAppName)}/host/default/listkeys?api-version=${hostKeysApiVersion}`;
+    `/providers/Microsoft.Web/sites/${encodeURIComponent(settings.functionAppName)}`
+  );
+}
+
+/**
+ * The Function App itself must be readable: a 404 or 403 here is a wrong name or missing access,
+ * which no amount of waiting fixes, so it fails at once (a 404 on the function later means "not yet").
+ */
+export async function checkFunctionApp({ settings, token, baseUrl = armEndpoint, fetchImpl = fetch }) {
   let response;
   try {
-    response = await fetchImpl(url, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+    response = await fetchImpl(`${siteUrl(settings, baseUrl)}?api-version=${webApiVersion}`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(60_000),
+    });
   } catch (error) {
-    return { state: 'pending', detail: `Azure Resource Manager unreachable (${error instanceof Error ? error.message : String(error)})` };
+    throw new HookError(`postdeploy: Azure Resource Manager unreachable (${error instanceof Error ? error.message : String(error)}). ${retryText}`);
   }
-  if (response.ok) {
-    const body = await response.json().catch(() => ({}));
-    const key = body?.systemKeys?.blobs_extension;
-    return typeof key === 'string' && key !== '' ? { state: 'ready', key } : { state: 'pending', detail: 'the host has no blobs_extension key yet' };
-  }
+  if (response.ok) return;
   const detail = await describeArmError(response);
-  if (response.status === 429 || response.status >= 500) return { state: 'pending', detail: `listkeys answered ${detail}` };
   throw new HookError(
-    `postdeploy: reading the host keys of ${settings.functionAppName} failed: ${detail}. ` +
-      'The identity azd is signed in with needs Microsoft.Web/sites/host/listkeys/action on the app (e.g. Contributor or Website Contributor on the resource group). ' +
+    `postdeploy: reading the Function App ${settings.functionAppName} failed: ${detail}. ` +
+      'The identity azd is signed in with needs read access to the app (e.g. Reader or Contributor on the resource group). ' +
       retryText,
   );
 }
 
 /**
- * Wakes the app and polls for the key until it exists or the attempts run out.
- * @returns {Promise<string>} the key (never logged)
+ * One look at the upload function through ARM (GET .../sites/<app>/functions/ingestUpload).
+ * @returns {Promise<{ state: 'ready' } | { state: 'pending', detail: string }>}
+ * `pending` covers what waiting can fix: the function not indexed yet (404), the host still
+ * starting (5xx), throttling (429), a network error. Anything else (401, 403, 400) throws a HookError at once.
  */
-export async function waitForBlobsExtensionKey({ readKey, wake, log, attempts = 30, intervalMs = 10_000, sleep = delay }) {
+export async function readUploadFunction({ settings, token, baseUrl = armEndpoint, fetchImpl = fetch }) {
+  const url = `${siteUrl(settings, baseUrl)}/functions/${uploadFunctionName}?api-version=${webApiVersion}`;
+  let response;
+  try {
+    response = await fetchImpl(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+  } catch (error) {
+    return { state: 'pending', detail: `Azure Resource Manager unreachable (${error instanceof Error ? error.message : String(error)})` };
+  }
+  if (response.ok) return { state: 'ready' };
+  const detail = await describeArmError(response);
+  if (response.status === 404) return { state: 'pending', detail: `the app does not list ${uploadFunctionName} yet (${detail})` };
+  if (response.status === 429 || response.status >= 500) return { state: 'pending', detail: `ARM answered ${detail}` };
+  throw new HookError(
+    `postdeploy: reading the function ${uploadFunctionName} of ${settings.functionAppName} failed: ${detail}. ` +
+      'The identity azd is signed in with needs read access to the app (e.g. Reader or Contributor on the resource group). ' +
+      retryText,
+  );
+}
+
+/** Wakes the app and looks for the function until it exists or the attempts run out. */
+export async function waitForUploadFunction({ readFunction, wake, log, attempts = 30, intervalMs = 10_000, sleep = delay }) {
   let lastDetail = 'no attempt made';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     await wake();
-    const result = await readKey();
-    if (result.state === 'ready') return result.key;
+    const result = await readFunction();
+    if (result.state === 'ready') return;
     lastDetail = result.detail;
-    log(`postdeploy: waiting for the blobs_extension key (${attempt}/${attempts}): ${lastDetail}`);
+    log(`postdeploy: waiting for the function ${uploadFunctionName} (${attempt}/${attempts}): ${lastDetail}`);
     if (attempt < attempts) await sleep(intervalMs);
   }
   throw new HookError(
-    `postdeploy: no blobs_extension key after ${attempts} attempts; last: ${lastDetail}. ` +
-      'Check that the deploy succeeded and that the app log shows the blob trigger ingestUpload with source EventGrid. ' +
+    `postdeploy: no function ${uploadFunctionName} after ${attempts} attempts; last: ${lastDetail}. ` +
+      `Check that the deploy succeeded and that the app log shows the Event Grid trigger ${uploadFunctionName}. ` +
       retryText,
   );
 }
@@ -126,7 +152,7 @@ async function armTokenFromAzd(tenantId) {
 }
 
 /**
- * The hook: check prerequisites, wait for the key, provision again with the subscription.
+ * The hook: check prerequisites, wait for the function, provision again with the subscription.
  * Dependencies are parameters so that tests run it against a fake ARM and a fake azd.
  */
 export async function runPostdeploy({
@@ -148,8 +174,9 @@ export async function runPostdeploy({
   // Prerequisites first, so a missing tool or sign-in fails now with its own message.
   azd(['version']);
   const token = await getToken(settings.tenantId);
+  await checkFunctionApp({ settings, token, baseUrl, fetchImpl });
 
-  log(`postdeploy: waking ${settings.functionAppName} so its host creates the blobs_extension key`);
+  log(`postdeploy: waking ${settings.functionAppName} so its host indexes ${uploadFunctionName}`);
   let wakeReported = false;
   const wake = async () => {
     try {
@@ -160,8 +187,8 @@ export async function runPostdeploy({
       wakeReported = true;
     }
   };
-  await waitForBlobsExtensionKey({
-    readKey: () => readBlobsExtensionKey({ settings, token, baseUrl, fetchImpl }),
+  await waitForUploadFunction({
+    readFunction: () => readUploadFunction({ settings, token, baseUrl, fetchImpl }),
     wake,
     log,
     attempts,
@@ -169,7 +196,7 @@ export async function runPostdeploy({
     sleep,
   });
 
-  log('postdeploy: key found; provisioning again with the Event Grid subscription');
+  log(`postdeploy: ${uploadFunctionName} found; provisioning again with the Event Grid subscription`);
   azd(['env', 'set', 'SUBSCRIBE_BLOB_EVENTS', 'true']);
   azd(['provision', '--no-prompt']);
 }

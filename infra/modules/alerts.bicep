@@ -1,6 +1,6 @@
 // Alerts an operator of the app needs, all sent to one action group (optionally e-mailing someone):
-// failed orchestrations, poison and dead-letter messages, Event Grid delivery failures and storage
-// throttling. Log alerts query Application Insights; the others are platform metric alerts.
+// failed orchestrations, poison tile results, dead-lettered tiles and failed worker executions,
+// Event Grid delivery failures and storage throttling. Log alerts query Application Insights; the others are platform metric alerts.
 
 @description('Action group name.')
 param actionGroupName string
@@ -28,6 +28,12 @@ param serviceBusNamespaceId string
 
 @description('Queue whose dead-letter count is watched.')
 param serviceBusQueueName string
+
+@description('Storage queue whose poison queue (<name>-poison) is watched: the worker\'s results.')
+param resultsQueueName string
+
+@description('Resource id of the container worker\'s Container Apps job.')
+param workerJobId string
 
 @description('Alert when more orchestrations than this fail within 15 minutes.')
 @minValue(0)
@@ -89,14 +95,16 @@ resource failedOrchestrations 'Microsoft.Insights/scheduledQueryRules@2023-12-01
   }
 }
 
-// A blob whose trigger fails maxDequeueCount times lands in the webjobs-blobtrigger-poison queue;
-// the host logs the move. Storage queue metrics are per account, not per queue, so the log is the signal.
-resource poisonBlobMessages 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
-  name: 'poison-blob-messages'
+// A tile result the app's queue trigger fails to handle maxDequeueCount times moves to
+// <queue>-poison; the host logs the move, naming the poison queue. Storage queue metrics are per
+// account, not per queue, so the log is the signal. Such a tile waits for its timeout and is sent
+// to the worker again; the alert says something keeps failing.
+resource poisonResultMessages 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'poison-tile-results'
   location: location
   tags: tags
   properties: {
-    description: 'Uploads whose blob trigger failed every attempt and went to the poison queue.'
+    description: 'Worker results the app could not handle after every attempt: moved to the ${resultsQueueName}-poison queue.'
     severity: 2
     enabled: true
     scopes: [
@@ -107,7 +115,7 @@ resource poisonBlobMessages 'Microsoft.Insights/scheduledQueryRules@2023-12-01' 
     criteria: {
       allOf: [
         {
-          query: 'traces | where message has "webjobs-blobtrigger-poison"'
+          query: 'traces | where message has "${resultsQueueName}-poison"'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0
@@ -131,7 +139,7 @@ resource serviceBusDeadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   location: 'global'
   tags: tags
   properties: {
-    description: 'Messages in the dead-letter queue of the large-raster queue.'
+    description: 'Tiles dead-lettered on the large-raster queue: the worker gave up on them (with the reason) or they expired.'
     severity: 2
     enabled: true
     scopes: [
@@ -170,13 +178,59 @@ resource serviceBusDeadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   }
 }
 
+// Worker executions that ended in failure (a crash, an out-of-memory kill, the replica timeout):
+// their tiles come back through Service Bus, but repeated failures mean the worker needs a look.
+resource workerFailedExecutions 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'worker-failed-executions'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Executions of the container worker job that failed.'
+    severity: 2
+    enabled: true
+    scopes: [
+      workerJobId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'failed-executions'
+          metricNamespace: 'Microsoft.App/jobs'
+          metricName: 'Executions'
+          dimensions: [
+            {
+              name: 'state'
+              operator: 'Include'
+              values: [
+                'Failed'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
+        }
+      ]
+    }
+    actions: [
+      {
+        actionGroupId: actionGroup.id
+      }
+    ]
+  }
+}
+
 // Event Grid: failed delivery attempts (the app did not answer), events dead-lettered after the
 // retries, and events dropped (dead-lettering itself failed).
 var eventGridMetrics = [
   {
     name: 'eventgrid-delivery-failures'
     metric: 'DeliveryAttemptFailCount'
-    description: 'Blob Created events that Event Grid failed to deliver to the blob trigger.'
+    description: 'Blob Created events that Event Grid failed to deliver to the upload function.'
   }
   {
     name: 'eventgrid-dead-lettered'

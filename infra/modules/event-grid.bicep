@@ -1,11 +1,13 @@
 // Event Grid system topic on the storage account, and (once the app's code runs) the subscription
-// that delivers Blob Created events for the uploads container to the blob extension's webhook,
-// which drives the blob trigger declared with source 'EventGrid'.
+// that delivers Blob Created events for the uploads container to the Event Grid trigger function
+// `ingestUpload` (src/functions/uploads.eventgrid.ts). The event carries metadata only, never the
+// blob's bytes.
 //
-// The webhook needs the host's `blobs_extension` system key, which the Functions host creates only
-// after code with an Event Grid blob trigger has started; Event Grid also validates the endpoint
-// when the subscription is created. So the subscription is deployed in a second step
-// (createSubscription = true), after the code: azd does it in infra/hooks/postdeploy.sh.
+// The destination is the function itself (endpoint type AzureFunction, by resource id): Event Grid
+// calls it with its own platform authentication, so no function or host key is read, stored or
+// sent. ARM checks that the function exists when the subscription is created, and the function
+// exists only once the code is deployed. So the subscription is deployed in a second step
+// (createSubscription = true), after the code: azd does it in infra/hooks/postdeploy.mjs.
 
 @description('System topic name.')
 param systemTopicName string
@@ -22,13 +24,13 @@ param storageAccountName string
 @description('Create the subscription (needs the deployed code; see the header).')
 param createSubscription bool
 
-@description('Function App that hosts the blob trigger.')
+@description('Function App that hosts the Event Grid trigger.')
 param functionAppName string
 
-@description('Name the blob trigger is registered under (app.storageBlob(<name>, ...)).')
-param blobTriggerFunctionName string
+@description('Name the Event Grid trigger is registered under (app.eventGrid(<name>, ...)).')
+param uploadFunctionName string
 
-@description('Container the blob trigger watches.')
+@description('Container whose new blobs start jobs.')
 param uploadsContainerName string
 
 @description('Event subscription name.')
@@ -48,9 +50,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
 
-// The host's keys, read with the list function: Bicep ships no types for Microsoft.Web/sites/host,
-// so a resource symbol for it would draw a BCP081 warning.
-var hostKeysApiVersion = '2024-04-01'
+resource uploadFunction 'Microsoft.Web/sites/functions@2024-04-01' existing = {
+  parent: functionApp
+  name: uploadFunctionName
+}
 
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   name: systemTopicName
@@ -74,14 +77,12 @@ resource blobCreatedSubscription 'Microsoft.EventGrid/systemTopics/eventSubscrip
   properties: {
     eventDeliverySchema: 'EventGridSchema'
     destination: {
-      endpointType: 'WebHook'
+      endpointType: 'AzureFunction'
       properties: {
-        // ARM evaluates reference and list functions of a conditional resource even when its
-        // condition is false (docs/deploy.md, "Sources"): without the ternary, the first provision
-        // (no code deployed, so no host keys) fails on listKeys. if() evaluates only its taken branch.
-        endpointUrl: createSubscription
-          ? 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${blobTriggerFunctionName}&code=${listKeys('${functionApp.id}/host/default', hostKeysApiVersion).systemKeys.blobs_extension}'
-          : ''
+        resourceId: uploadFunction.id
+        // One event per call: each upload starts (or finds) its own job.
+        maxEventsPerBatch: 1
+        preferredBatchSizeInKilobytes: 64
       }
     }
     filter: {

@@ -26,7 +26,7 @@ param identityId string
 @description('Client id of that identity: identity-based connections name it, because an app may hold several identities.')
 param identityClientId string
 
-@description('Storage account used as AzureWebJobsStorage (Durable state, blob trigger, app containers).')
+@description('Storage account used as AzureWebJobsStorage (Durable state, the tile-results queue, app containers).')
 param storageAccountName string
 
 @description('Blob endpoint of that account (https://<account>.blob.<suffix>/).')
@@ -54,6 +54,18 @@ param maxDimension int
 @description('Edge length (pixels) of the tiles a source is split into.')
 @minValue(256)
 param tileSize int
+
+@description('Rasters larger than this many MB uncompressed go to the container worker (INGEST_WORKER_THRESHOLD_MB).')
+@minValue(1)
+param workerThresholdMb int
+
+@description('Deliveries of one tile message before the worker dead-letters it (INGEST_WORKER_MAX_DELIVERIES).')
+@minValue(1)
+param workerMaxDeliveries int
+
+@description('Seconds a tile waits for the worker\'s result before it is sent again (INGEST_WORKER_TILE_TIMEOUT_SECONDS).')
+@minValue(1)
+param workerTileTimeoutSeconds int
 
 @description('Memory (MB) of each instance: GDAL holds a tile window and its overviews in memory. Flex Consumption offers only these sizes.')
 @allowed([
@@ -227,26 +239,28 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   properties: union(
     {
       // Identity-based AzureWebJobsStorage: the host, Durable Functions (blobs, queues, tables), the
-      // blob trigger and the app's own BlobStore all resolve these.
+      // tile-results queue trigger and the app's own BlobStore all resolve these.
       AzureWebJobsStorage__accountName: storageAccountName
       AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
       AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
       AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
       AzureWebJobsStorage__credential: 'managedidentity'
       AzureWebJobsStorage__clientId: identityClientId
-      // Service Bus for the large-raster route, identity-based as well.
+      // Service Bus for the large-raster route (the app sends tiles), identity-based as well.
       ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace
       ServiceBusConnection__credential: 'managedidentity'
       ServiceBusConnection__clientId: identityClientId
       // Telemetry sent with the identity (the component has local auth disabled).
       APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-      // Flex Consumption supports only the Event Grid-based blob trigger; locally it stays polling.
-      BLOB_TRIGGER_SOURCE: 'EventGrid'
       INGEST_MAX_DIMENSION: string(maxDimension)
       INGEST_TILE_SIZE: string(tileSize)
       INGEST_SOURCE_CONTAINERS: sourceContainers
       DURABLE_RETENTION_DAYS: string(retentionDays)
+      // The route to the container worker (modules/worker.bicep) and how long a tile waits for it.
+      INGEST_WORKER_THRESHOLD_MB: string(workerThresholdMb)
+      INGEST_WORKER_MAX_DELIVERIES: string(workerMaxDeliveries)
+      INGEST_WORKER_TILE_TIMEOUT_SECONDS: string(workerTileTimeoutSeconds)
       // Publishing to a STAC API is opt-in: empty values read as unset (src/config.ts). The token is
       // requested as the app's user-assigned identity, which DefaultAzureCredential cannot pick alone.
       STAC_API_URL: stacApiUrl

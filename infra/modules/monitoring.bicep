@@ -49,3 +49,4 @@ output applicationInsightsId string = applicationInsights.id
 // local auth off it cannot be used to send data without an Entra ID token).
 output applicationInsightsConnectionString string = applicationInsights.properties.ConnectionString
 output logAnalyticsName string = logAnalytics.name
+output logAnalyticsId string = logAnalytics.id

@@ -1,5 +1,6 @@
 // Optional network isolation: a virtual network whose `app` subnet the Function App joins (Flex
-// Consumption VNet integration needs a subnet delegated to Microsoft.App/environments), and private
+// Consumption VNet integration needs a subnet delegated to Microsoft.App/environments), a `jobs`
+// subnet for the container worker's Container Apps environment (delegated the same way), and private
 // endpoints in the `private-endpoints` subnet, with private DNS zones so that the usual host names
 // (st<token>.blob.core.windows.net, ...) resolve to the private addresses inside the VNet.
 
@@ -17,6 +18,9 @@ param addressPrefix string = '10.60.0.0/16'
 
 @description('Subnet the Function App integrates with (outbound).')
 param appSubnetPrefix string = '10.60.0.0/24'
+
+@description('Subnet of the container worker\'s Container Apps environment (workload profiles: /27 or larger).')
+param jobsSubnetPrefix string = '10.60.2.0/24'
 
 @description('Subnet of the private endpoints.')
 param privateEndpointSubnetPrefix string = '10.60.1.0/24'
@@ -61,6 +65,20 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
         }
       }
       {
+        name: 'jobs'
+        properties: {
+          addressPrefix: jobsSubnetPrefix
+          delegations: [
+            {
+              name: 'container-apps'
+              properties: {
+                serviceName: 'Microsoft.App/environments'
+              }
+            }
+          ]
+        }
+      }
+      {
         name: 'private-endpoints'
         properties: {
           addressPrefix: privateEndpointSubnetPrefix
@@ -72,6 +90,10 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
 
   resource appSubnet 'subnets' existing = {
     name: 'app'
+  }
+
+  resource jobsSubnet 'subnets' existing = {
+    name: 'jobs'
   }
 
   resource privateEndpointSubnet 'subnets' existing = {
@@ -147,4 +169,5 @@ resource endpointDnsGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGro
 ]
 
 output appSubnetId string = vnet::appSubnet.id
+output jobsSubnetId string = vnet::jobsSubnet.id
 output name string = vnet.name

@@ -1,6 +1,7 @@
-// Service Bus namespace and queue for the large-raster route. SAS keys are disabled: senders and
-// receivers authenticate with Microsoft Entra ID (the role module grants the app's identity the
-// data roles on this queue only).
+// Service Bus namespace and queue for the large-raster route: the app sends one message per tile,
+// the container worker (modules/worker.bicep) receives them. SAS keys are disabled: senders,
+// receivers and the worker's KEDA scaler authenticate with Microsoft Entra ID (the role module
+// grants each identity its data role on this queue only).
 
 @description('Service Bus namespace name.')
 param name string
@@ -22,6 +23,10 @@ param queueName string
 ])
 param sku string = 'Basic'
 
+@description('Deliveries before Service Bus itself dead-letters a message. Above the app\'s INGEST_WORKER_MAX_DELIVERIES: the worker dead-letters a tile first, with the reason; this is the backstop for a worker that dies every time.')
+@minValue(1)
+param maxDeliveryCount int = 10
+
 @description('Turn public network access off (clients use the private endpoint). Service Bus offers private endpoints only on Premium.')
 param disablePublicNetworkAccess bool = false
 
@@ -41,10 +46,10 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2024-01-01' = {
   parent: namespace
   name: queueName
   properties: {
-    // A raster job message is small (a blob name and options); processing is long, so the lock is
-    // the longest Service Bus allows and the trigger renews it while the function runs.
+    // A tile message is small (a few KB); making its COG is long, so the lock is the longest
+    // Service Bus allows and the worker renews it while it works.
     lockDuration: 'PT5M'
-    maxDeliveryCount: 5
+    maxDeliveryCount: maxDeliveryCount
     deadLetteringOnMessageExpiration: true
     defaultMessageTimeToLive: 'P14D'
   }

@@ -1,4 +1,4 @@
-// Storage account for the Functions host (Durable Functions state, blob trigger receipts), the app's
+// Storage account for the Functions host (Durable Functions state, the tile-results queue), the app's
 // own containers and the Flex Consumption deployment package. Keys are disabled: every client,
 // the platform included, authenticates with Microsoft Entra ID.
 
@@ -24,6 +24,9 @@ param deploymentContainerName string
 
 @description('Container where Event Grid writes events it could not deliver.')
 param deadLetterContainerName string
+
+@description('Storage queues the app triggers on and the worker sends to (tile-results), with their poison queues.')
+param queueNames string[] = []
 
 @description('Opt-in: let anyone read blobs (not list containers) in publicContainerNames, e.g. to serve the STAC catalog to STAC Browser. Off by default.')
 param publicReadAccess bool = false
@@ -115,6 +118,20 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
     publicAccess: 'None'
   }
 }
+
+// Queues exist before any code runs: the worker may report a tile before the app's queue trigger
+// has ever started, and an operator can look into the poison queue from the first day.
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2024-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2024-01-01' = [
+  for queueName in queueNames: {
+    parent: queueService
+    name: queueName
+  }
+]
 
 output name string = storage.name
 output id string = storage.id

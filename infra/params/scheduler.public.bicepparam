@@ -1,5 +1,5 @@
 // Check combination: Durable Task Scheduler backend, no network isolation, deployed by CI as a
-// service principal, alerts e-mailed, a STAC API configured.
+// service principal, alerts e-mailed, a STAC API configured, the largest worker replicas.
 using '../main.bicep'
 
 param environmentName = 'check-scheduler-public'
@@ -10,3 +10,7 @@ param alertEmail = 'operator@example.org'
 param stacApiUrl = 'https://stac.example.org/'
 param stacApiScope = 'api://stac/.default'
 param alwaysReadyDurableInstances = 0
+param workerCpu = '4.0'
+param workerMaxExecutions = 20
+param workerMaxDeliveries = 8
+param workerThresholdMb = 512

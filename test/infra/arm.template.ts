@@ -433,6 +433,20 @@ export class ArmEvaluator {
     switch (name) {
       case 'equals':
         return JSON.stringify(args[0]) === JSON.stringify(args[1]);
+      case 'add':
+        return typeof first === 'number' && typeof second === 'number' ? first + second : opaque;
+      case 'max':
+        return args.length > 0 && args.every((arg) => typeof arg === 'number') ? Math.max(...(args as number[])) : opaque;
+      case 'min':
+        return args.length > 0 && args.every((arg) => typeof arg === 'number') ? Math.min(...(args as number[])) : opaque;
+      case 'json': {
+        if (typeof first !== 'string') return opaque;
+        try {
+          return JSON.parse(first) as Value;
+        } catch {
+          return opaque;
+        }
+      }
       case 'greater':
         return typeof first === 'number' && typeof second === 'number' ? first > second : opaque;
       case 'less':

@@ -9,7 +9,7 @@ import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { containers, identityStorageSuffixes, queues, serviceBusConnection, settingNames } from '../../src/config.js';
+import { containers, identityStorageSuffixes, queues, serviceBusConnection, settingNames, storageQueues, workerDefaults } from '../../src/config.js';
 import {
   ArmEvaluator,
   compileBicep,
@@ -71,6 +71,9 @@ const roles = {
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39',
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0',
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419',
+  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
+  acrPush: '8311e382-0749-4cb8-b61a-304f252e45ec',
 } as const;
 
 /** Broad control-plane roles that least privilege rules out. */
@@ -117,6 +120,18 @@ describe('azure.yaml', () => {
     expect(hooks).toMatch(/^    windows:$/m);
     expect(runs).toEqual(['node ./infra/hooks/postdeploy.mjs', 'node ./infra/hooks/postdeploy.mjs']);
     expect(() => accessSync(join(repoRoot, 'infra', 'hooks', 'postdeploy.mjs'), constants.R_OK)).not.toThrow();
+  });
+
+  it('deploys the worker service to a Container Apps job from worker/Dockerfile, built from the repository root', () => {
+    const worker = /^  worker:\n((?:    .*\n)+)/m.exec(azureYaml)?.[1] ?? '';
+    expect(worker).toMatch(/^    host: containerapp$/m);
+    expect(worker).toMatch(/^    language: docker$/m);
+    const project = /^    project: (.+)$/m.exec(worker)?.[1] ?? '';
+    const dockerfile = /^      path: (.+)$/m.exec(worker)?.[1] ?? '';
+    const context = /^      context: (.+)$/m.exec(worker)?.[1] ?? '';
+    // azd resolves docker.path and docker.context against the service's project folder.
+    expect(resolvePath(repoRoot, project, dockerfile)).toBe(join(repoRoot, 'worker', 'Dockerfile'));
+    expect(resolvePath(repoRoot, project, context)).toBe(repoRoot);
   });
 
   // azd requires a .funcignore that excludes node_modules when remoteBuild is true.
@@ -209,8 +224,14 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       }
     });
 
-    it('switches the blob trigger to Event Grid, the only blob trigger Flex Consumption runs', () => {
-      expect(settings[settingNames.blobTriggerSource]).toBe('EventGrid');
+    it('provisions the worker route\'s settings with the code\'s defaults', () => {
+      expect(settings[settingNames.workerThresholdMb]).toBe(String(workerDefaults.thresholdMb));
+      expect(settings[settingNames.workerMaxDeliveries]).toBe(String(workerDefaults.maxDeliveries));
+      expect(settings[settingNames.workerTileTimeoutSeconds]).toBe(String(workerDefaults.tileTimeoutSeconds));
+    });
+
+    it('sets nothing for the blob trigger that the Event Grid trigger replaced', () => {
+      expect(Object.keys(settings)).not.toContain('BLOB_TRIGGER_SOURCE');
     });
 
     it('connects to storage with the managed identity, never with a connection string', () => {
@@ -239,13 +260,8 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(String(settings['APPLICATIONINSIGHTS_AUTHENTICATION_STRING'])).toContain('Authorization=AAD');
     });
 
-    it('lists keys nowhere but in the Event Grid webhook (the blob extension key)', () => {
-      const everywhere = JSON.stringify(main).match(/list\w*\(/g) ?? [];
-      const subscriptions = findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions');
-      const inWebhook = JSON.stringify(subscriptions.map(({ resource }) => resource)).match(/listKeys\(/g) ?? [];
-      expect(inWebhook.length).toBeGreaterThan(0);
-      expect(everywhere.length).toBe(inWebhook.length);
-      expect(JSON.stringify(main['outputs'])).not.toMatch(/list\w*\(/);
+    it('lists no key anywhere: no list function in the whole template (Event Grid delivers to the function by resource id)', () => {
+      expect(JSON.stringify(main).match(/list\w*\(/gi) ?? []).toEqual([]);
     });
 
     it('provisions the settings the app reads now: source containers, retention, STAC API as the app identity', () => {
@@ -354,10 +370,41 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       const { resource } = single(findResources(main, 'Microsoft.ServiceBus/namespaces'), 'Service Bus namespace');
       expect(resource.properties?.['disableLocalAuth']).toBe(true);
     });
+
+    it('locks a tile for 5 minutes (the worker renews), dead-letters expired ones, and lets the worker dead-letter first', () => {
+      for (const file of ['main.bicepparam', 'params/scheduler.public.bicepparam']) {
+        const evaluator = new ArmEvaluator(parameterFile(file));
+        const { resource, scope } = single(deployedResources(main, evaluator, 'Microsoft.ServiceBus/namespaces/queues'), 'queue');
+        const properties = evaluator.value(resource.properties as unknown as Json, scope) as { [key: string]: Value };
+        expect(properties['lockDuration'], file).toBe('PT5M');
+        expect(properties['deadLetteringOnMessageExpiration'], file).toBe(true);
+        const appMaxDeliveries = Number(appSettingsFor(main, evaluator)[settingNames.workerMaxDeliveries]);
+        expect(Number.isInteger(appMaxDeliveries), file).toBe(true);
+        expect(properties['maxDeliveryCount'], file).toBeGreaterThan(appMaxDeliveries);
+      }
+    });
+  });
+
+  describe('Storage queues', () => {
+    it('provisions every queue in src/config.ts `storageQueues`, and its poison queue, in the AzureWebJobsStorage account', () => {
+      const found = deployedResources(main, defaults, 'Microsoft.Storage/storageAccounts/queueServices/queues');
+      const { resource, scope } = single(found, 'queue loop');
+      expect(resource.copy).toBeDefined();
+      const names = defaults.parameter('queueNames', scope) as string[];
+      for (const queue of Object.values(storageQueues)) {
+        expect(names, queue).toContain(queue);
+        expect(names, `${queue}-poison`).toContain(`${queue}-poison`);
+      }
+      // the same account the app's AzureWebJobsStorage names
+      const { resource: account, scope: accountScope } = single(deployedResources(main, defaults, 'Microsoft.Storage/storageAccounts'), 'storage account');
+      expect(resource.name).toContain("parameters('name')");
+      expect(String(account.name)).toBe("[parameters('name')]");
+      expect(scope.template).toBe(accountScope.template);
+    });
   });
 
   describe('Event Grid', () => {
-    it('delivers Blob Created events for the uploads container to the blob trigger registered in src/functions', () => {
+    it('delivers Blob Created events for the uploads container to the Event Grid trigger registered in src/functions, by resource id and without a key', () => {
       const topic = single(findResources(main, 'Microsoft.EventGrid/systemTopics'), 'system topic').resource;
       expect(topic.properties?.['topicType']).toBe('Microsoft.Storage.StorageAccounts');
 
@@ -367,19 +414,161 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(String(filter['subjectBeginsWith'])).toContain("/blobServices/default/containers/{0}/blobs/', parameters('uploadsContainerName')");
       expect(resolveParameter('uploadsContainerName', scope)).toBe(containers.uploads);
 
-      const endpoint = stringProperty(resource, ['properties', 'destination', 'properties', 'endpointUrl']);
-      expect(endpoint).toContain('/runtime/webhooks/blobs?functionName=Host.Functions.{1}');
-      expect(endpoint).toContain('systemKeys.blobs_extension');
-      const functionName = resolveParameter('blobTriggerFunctionName', scope);
+      const destination = (resource.properties?.['destination'] as JsonObject) ?? {};
+      expect(destination['endpointType']).toBe('AzureFunction');
+      const target = stringProperty(resource, ['properties', 'destination', 'properties', 'resourceId']);
+      expect(target).toBe("[resourceId('Microsoft.Web/sites/functions', parameters('functionAppName'), parameters('uploadFunctionName'))]");
+      expect(JSON.stringify(destination)).not.toMatch(/endpointUrl|code=|key/i);
+      const functionName = resolveParameter('uploadFunctionName', scope);
+      expect(typeof functionName).toBe('string');
+
+      // The function app the subscription names is the one the template creates.
+      const boundApp = (scope.boundParameters?.['functionAppName'] as JsonObject | undefined)?.['value'];
+      expect(String(boundApp)).toContain("'function-app'");
 
       const sources = readFunctionSources();
-      // The options object, up to the `});` that closes the registration.
-      const registration = new RegExp(`app\\.storageBlob\\(\\s*'${String(functionName)}',\\s*\\{([\\s\\S]*?)\\n\\}\\);`).exec(sources);
-      expect(registration, `app.storageBlob('${String(functionName)}', ...) in src/functions`).not.toBeNull();
-      const options = registration?.[1] ?? '';
-      expect(options).toMatch(/path:\s*`\$\{containers\.uploads\}\//);
-      expect(options).toMatch(/connection:\s*settingNames\.storage/);
-      expect(options).toMatch(/source:\s*readBlobTriggerSource\(\)/);
+      const registration = new RegExp(`app\\.eventGrid\\(\\s*'${String(functionName)}',\\s*\\{([\\s\\S]*?)\\n\\}\\);`).exec(sources);
+      expect(registration, `app.eventGrid('${String(functionName)}', ...) in src/functions`).not.toBeNull();
+      expect(sources).toMatch(/blobCreatedEventType = 'Microsoft\.Storage\.BlobCreated'/);
+    });
+  });
+
+  describe('container worker (Container Apps job)', () => {
+    const jobOf = (evaluator: ArmEvaluator): { job: { [key: string]: Value }; scope: ScopedResource['scope']; resource: ArmResource } => {
+      const { resource, scope } = single(deployedResources(main, evaluator, 'Microsoft.App/jobs'), 'Container Apps job');
+      const job = evaluator.value(resource as unknown as Json, scope) as { [key: string]: Value };
+      return { job, scope, resource };
+    };
+    const at = (value: Value | undefined, ...path: (string | number)[]): Value | undefined => {
+      let current: Value | undefined = value;
+      for (const key of path) {
+        if (Array.isArray(current) && typeof key === 'number') current = current[key];
+        else if (current !== null && typeof current === 'object' && !Array.isArray(current) && !(current instanceof Opaque) && typeof key === 'string') {
+          current = (current as { [key: string]: Value })[key];
+        } else return undefined;
+      }
+      return current;
+    };
+
+    it('is event-driven: KEDA azure-servicebus on the large-raster queue, one execution per waiting tile, from 0 up to a bound', () => {
+      const { job } = jobOf(defaults);
+      expect(at(job, 'properties', 'configuration', 'triggerType')).toBe('Event');
+      const scale = at(job, 'properties', 'configuration', 'eventTriggerConfig', 'scale');
+      expect(at(scale, 'minExecutions')).toBe(0);
+      expect(at(scale, 'maxExecutions')).toBe(10);
+      const rules = at(scale, 'rules') as Value[];
+      expect(rules).toHaveLength(1);
+      const rule = rules[0];
+      expect(at(rule, 'type')).toBe('azure-servicebus');
+      expect(at(rule, 'metadata', 'queueName')).toBe(queues.largeRasters);
+      expect(at(rule, 'metadata', 'messageCount')).toBe('1');
+      expect(String(at(rule, 'metadata', 'namespace'))).toBe("[parameters('serviceBusNamespaceName')]");
+      // identity-based: no connection string secret in the rule
+      expect(at(rule, 'auth')).toBeUndefined();
+      expect(at(job, 'properties', 'configuration', 'secrets')).toBeUndefined();
+    });
+
+    it('runs as the app\'s user-assigned identity; the scale rule uses an identity of its own', () => {
+      const { job, scope } = jobOf(defaults);
+      expect(at(job, 'identity', 'type')).toBe('UserAssigned');
+      const assigned = Object.keys((at(job, 'identity', 'userAssignedIdentities') as { [key: string]: Value }) ?? {});
+      expect(assigned.sort()).toEqual(["[format('{0}', parameters('identityId'))]", "[format('{0}', parameters('scalerIdentityId'))]"]);
+      const rule = (at(job, 'properties', 'configuration', 'eventTriggerConfig', 'scale', 'rules') as Value[])[0];
+      expect(String(at(rule, 'identity'))).toBe("[parameters('scalerIdentityId')]");
+      expect(String(at(job, 'properties', 'configuration', 'registries', 0, 'identity'))).toBe("[parameters('identityId')]");
+      const bound = (name: string): string => String(((scope.boundParameters?.[name] as JsonObject | undefined) ?? {})['value']);
+      expect(bound('identityId')).toContain('Microsoft.ManagedIdentity/userAssignedIdentities');
+      expect(bound('identityId')).not.toContain('scaler-');
+      expect(bound('scalerIdentityId')).toContain("'{0}scaler-{1}'");
+      // the site runs as the same identity
+      const { scope: siteScope } = single(findResources(main, 'Microsoft.Web/sites'), 'site');
+      expect(String(((siteScope.boundParameters?.['identityId'] as JsonObject | undefined) ?? {})['value'])).toBe(bound('identityId'));
+    });
+
+    it('gets the app\'s identity-based storage and Service Bus settings, under the same names and from the same sources', () => {
+      const { job, scope } = jobOf(defaults);
+      const env = Object.fromEntries(
+        ((at(job, 'properties', 'template', 'containers', 0, 'env') as Value[]) ?? []).map((entry) => [String(at(entry, 'name')), String(at(entry, 'value'))]),
+      );
+      const { scope: appScope } = single(
+        deployedResources(main, defaults, 'Microsoft.Web/sites/config').filter(({ resource, scope: configScope }) => leafNames(resource, configScope)?.[0] === 'appsettings'),
+        'appsettings',
+      );
+      const mirrored = Object.keys(settings).filter((name) => name.startsWith(`${settingNames.storage}__`) || name.startsWith(`${serviceBusConnection}__`));
+      expect(mirrored.length).toBe(identityStorageSuffixes.length + 3);
+      for (const name of mirrored) {
+        expect(Object.keys(env), name).toContain(name);
+        // `[parameters('x')]` in both modules, bound to the same expression in main.bicep
+        const appValue = String(settings[name]);
+        const jobValue = env[name] ?? '';
+        const source = (value: string, where: ScopedResource['scope']): string => {
+          const parameter = /^\[parameters\('([^']+)'\)\]$/.exec(value)?.[1];
+          return parameter ? String(((where.boundParameters?.[parameter] as JsonObject | undefined) ?? {})['value']) : value;
+        };
+        expect(source(jobValue, scope), name).toBe(source(appValue, appScope));
+      }
+      expect(env['AzureWebJobsStorage__credential']).toBe('managedidentity');
+      expect(env[settingNames.workerMaxDeliveries]).toBe(String(workerDefaults.maxDeliveries));
+      for (const name of [settingNames.tileSize, settingNames.maxDimension, settingNames.sourceContainers]) expect(env[name], name).toBe(String(settings[name]));
+      expect(JSON.stringify(env)).not.toMatch(/AccountKey=|SharedAccessKey|DefaultEndpointsProtocol/);
+    });
+
+    it('sizes a replica at 2 vCPU / 4 GiB and lets one run longer than a tile waits for it', () => {
+      const { job } = jobOf(defaults);
+      const resources = at(job, 'properties', 'template', 'containers', 0, 'resources');
+      expect(at(resources, 'cpu')).toBe(2);
+      expect(at(resources, 'memory')).toBe('4Gi');
+      const timeout = at(job, 'properties', 'configuration', 'replicaTimeout');
+      expect(typeof timeout).toBe('number');
+      expect(timeout as number).toBeGreaterThanOrEqual(workerDefaults.tileTimeoutSeconds);
+      expect(at(job, 'properties', 'template', 'containers', 0, 'args')).toEqual(['dist/worker/main.js', '--once']);
+    });
+
+    it('is found by azd as the worker service, pulls from the template\'s registry, and runs a placeholder until the first deploy', () => {
+      const { job, scope } = jobOf(defaults);
+      expect(resolveParameter('azdServiceName', scope)).toBe('worker');
+      expect(at(job, 'tags', 'azd-service-name')).toBe('worker');
+      expect(at(job, 'properties', 'template', 'containers', 0, 'image')).toBe('mcr.microsoft.com/k8se/quickstart-jobs:latest');
+      const deployed = jobOf(new ArmEvaluator({ ...parameterFile('main.bicepparam'), workerImage: 'crabc.azurecr.io/raster-ingest/worker-dev:azd-deploy-1' }));
+      expect(at(deployed.job, 'properties', 'template', 'containers', 0, 'image')).toBe('crabc.azurecr.io/raster-ingest/worker-dev:azd-deploy-1');
+      expect(String(at(job, 'properties', 'configuration', 'registries', 0, 'server'))).toBe("[parameters('registryLoginServer')]");
+      const { resource: registry } = single(deployedResources(main, defaults, 'Microsoft.ContainerRegistry/registries'), 'container registry');
+      expect(registry.properties?.['adminUserEnabled']).toBe(false);
+      expect(registry.properties?.['anonymousPullEnabled']).toBe(false);
+      const outputs = main['outputs'] as JsonObject;
+      expect(Object.keys(outputs)).toContain('AZURE_CONTAINER_REGISTRY_ENDPOINT');
+    });
+
+    it('logs to the Log Analytics workspace through Azure Monitor, with no workspace key', () => {
+      const { resource: environment } = single(deployedResources(main, defaults, 'Microsoft.App/managedEnvironments'), 'Container Apps environment');
+      expect((environment.properties?.['appLogsConfiguration'] as JsonObject)['destination']).toBe('azure-monitor');
+      const diagnostics = deployedResources(main, defaults, 'Microsoft.Insights/diagnosticSettings');
+      const { resource: setting } = single(diagnostics, 'diagnostic setting');
+      expect(String(setting.properties?.['workspaceId'])).toBe("[parameters('logAnalyticsWorkspaceId')]");
+    });
+
+    it('joins the VNet with network isolation (to reach the private endpoints), and none without', () => {
+      const { resource, scope } = single(deployedResources(main, defaults, 'Microsoft.App/managedEnvironments'), 'Container Apps environment');
+      expect(defaults.value(resource.properties?.['vnetConfiguration'], scope)).toBeNull();
+      expect(String(resource.properties?.['vnetConfiguration'])).toContain("createObject('infrastructureSubnetId', parameters('infrastructureSubnetId'), 'internal', true())");
+      const isolated = new ArmEvaluator(parameterFile('params/storage.isolated.bicepparam'));
+      const { scope: inVnetScope } = single(deployedResources(main, isolated, 'Microsoft.App/managedEnvironments'), 'Container Apps environment');
+      // The subnet id is a module output (opaque here): the binding shows where it comes from.
+      // Bicep compiles a conditional binding to `if(..., createObject('value', ...), ...)`.
+      const bound = JSON.stringify(inVnetScope.boundParameters?.['infrastructureSubnetId']);
+      expect(bound).toContain("if(parameters('networkIsolation')");
+      expect(bound).toContain('.outputs.jobsSubnetId.value');
+      const { resource: network } = single(deployedResources(main, isolated, 'Microsoft.Network/virtualNetworks'), 'virtual network');
+      const subnets = (network.properties?.['subnets'] as JsonObject[]).map((subnet) => subnet['name']);
+      expect(subnets).toContain('jobs');
+    });
+
+    it('takes its size and bounds from parameters', () => {
+      const { job } = jobOf(new ArmEvaluator(parameterFile('params/scheduler.public.bicepparam')));
+      const resources = at(job, 'properties', 'template', 'containers', 0, 'resources');
+      expect(at(resources, 'cpu')).toBe(4);
+      expect(at(resources, 'memory')).toBe('8Gi');
+      expect(at(job, 'properties', 'configuration', 'eventTriggerConfig', 'scale', 'maxExecutions')).toBe(20);
     });
   });
 
@@ -417,6 +606,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       ['Monitoring Metrics Publisher', roles.monitoringMetricsPublisher, 'Microsoft.Insights/components'],
       ['Azure Service Bus Data Sender', roles.serviceBusDataSender, 'Microsoft.ServiceBus/namespaces/queues'],
       ['Azure Service Bus Data Receiver', roles.serviceBusDataReceiver, 'Microsoft.ServiceBus/namespaces/queues'],
+      ['AcrPull', roles.acrPull, 'Microsoft.ContainerRegistry/registries'],
     ])('grants the app identity %s on the narrowest scope', (_name, roleId, scopeType) => {
       const matching = assignments().filter(({ resource }) => roleOf(resource) === roleId && resource.properties?.['principalId'] === "[parameters('appPrincipalId')]");
       const { resource } = single(matching, `${_name} assignment`);
@@ -436,6 +626,29 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(JSON.stringify(site['identity'])).toContain("parameters('identityId')");
     });
 
+    it('lets the scaler identity manage the large-raster queue only, and gives nothing like it to the app identity', () => {
+      const owners = assignments().filter(({ resource }) => roleOf(resource) === roles.serviceBusDataOwner);
+      const { resource } = single(owners, 'Azure Service Bus Data Owner assignment');
+      expect(resource.properties?.['principalId']).toBe("[parameters('scalerPrincipalId')]");
+      expect(String(resource.scope)).toContain("[resourceId('Microsoft.ServiceBus/namespaces/queues',");
+      const scalerGrants = assignments().filter(({ resource: assignment }) => assignment.properties?.['principalId'] === "[parameters('scalerPrincipalId')]");
+      expect(scalerGrants).toHaveLength(1);
+      const { scope } = single(owners, 'Azure Service Bus Data Owner assignment');
+      expect(String(((scope.boundParameters?.['scalerPrincipalId'] as JsonObject | undefined) ?? {})['value'])).toContain("'{0}scaler-{1}'");
+    });
+
+    it('covers what the worker does with the app identity it shares: receive and dead-letter tiles, read sources and write COGs, send results', () => {
+      const appRoles = assignments()
+        .filter(({ resource }) => resource.properties?.['principalId'] === "[parameters('appPrincipalId')]")
+        .map(({ resource }) => `${roleOf(resource)} ${String(resource.scope)}`);
+      // Listen covers receive, renew, complete, abandon and dead-letter; the worker sends nothing to Service Bus.
+      expect(appRoles.some((entry) => entry.startsWith(roles.serviceBusDataReceiver) && entry.includes('Microsoft.ServiceBus/namespaces/queues'))).toBe(true);
+      // Blob data on the account: sources in, COGs out (Owner, which the Functions host needs anyway).
+      expect(appRoles.some((entry) => entry.startsWith(roles.storageBlobDataOwner) && entry.includes("'Microsoft.Storage/storageAccounts'"))).toBe(true);
+      // tile-results: the worker adds messages, the app's queue trigger reads and deletes them.
+      expect(appRoles.some((entry) => entry.startsWith(roles.storageQueueDataContributor) && entry.includes("'Microsoft.Storage/storageAccounts'"))).toBe(true);
+    });
+
     it('uses deterministic guid() names, resource scopes, and no broad control-plane role', () => {
       const all = assignments();
       expect(all.length).toBeGreaterThanOrEqual(6);
@@ -446,12 +659,10 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       }
     });
 
-    it('grants the person deploying only Storage Blob Data Contributor, and only when a principal id is given', () => {
-      const userAssignments = assignments().filter(({ resource }) => resource.properties?.['principalType'] === 'User');
-      for (const { resource } of userAssignments) {
-        expect(roleOf(resource)).toBe(roles.storageBlobDataContributor);
-        expect(String(resource.condition)).toContain('empty(parameters(');
-      }
+    it('grants the person deploying only Storage Blob Data Contributor and AcrPush, and only when a principal id is given', () => {
+      const userAssignments = assignments().filter(({ resource }) => String(resource.properties?.['principalId']).includes('userPrincipalId'));
+      expect(userAssignments.map(({ resource }) => roleOf(resource)).sort()).toEqual([roles.storageBlobDataContributor, roles.acrPush].sort());
+      for (const { resource } of userAssignments) expect(String(resource.condition)).toContain('empty(parameters(');
     });
   });
 
@@ -505,25 +716,26 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
     main = compileBicep(bicep, join(repoRoot, 'infra', 'main.bicep'));
   });
 
-  describe('first provision: no code deployed yet, so no host keys', () => {
-    it('evaluates no list function at all (the host-key listKeys sits in the untaken branch of if())', () => {
+  describe('first provision: no code deployed yet, so no function and no host keys', () => {
+    it('evaluates no list function at all, and deploys no event subscription (ARM would reject one to a function that does not exist yet)', () => {
       const parameters = parameterFile('main.bicepparam');
       expect(parameters['subscribeBlobEvents']).toBe(false);
       const calls = functionsEvaluated(main, parameters);
       expect(calls.length).toBeGreaterThan(100);
       expect(calls.filter((name) => /^list/i.test(name))).toEqual([]);
+      expect(deployedResources(main, new ArmEvaluator(parameters), 'Microsoft.EventGrid/systemTopics/eventSubscriptions')).toEqual([]);
     });
 
-    it('does evaluate listKeys once the subscription is asked for (the walk sees it when it is there)', () => {
-      const calls = functionsEvaluated(main, parameterFile('params/storage.isolated.bicepparam'));
-      expect(calls.filter((name) => /^list/i.test(name))).toEqual(['listKeys']);
-    });
-
-    it('keeps the webhook URL, and with it listKeys, behind the subscription parameter', () => {
-      const { resource } = single(findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions'), 'event subscription');
-      const endpoint = stringProperty(resource, ['properties', 'destination', 'properties', 'endpointUrl']);
-      expect(endpoint.startsWith("[if(parameters('createSubscription'), format(")).toBe(true);
-      expect(endpoint.endsWith(", '')]")).toBe(true);
+    it('once subscribed, the walk reaches the subscription and still evaluates no list function: the function is named by resource id, no key', () => {
+      const parameters = parameterFile('params/storage.isolated.bicepparam');
+      expect(parameters['subscribeBlobEvents']).toBe(true);
+      const calls = functionsEvaluated(main, parameters);
+      expect(calls.filter((name) => /^list/i.test(name))).toEqual([]);
+      const evaluator = new ArmEvaluator(parameters);
+      const { resource, scope } = single(deployedResources(main, evaluator, 'Microsoft.EventGrid/systemTopics/eventSubscriptions'), 'event subscription');
+      const destination = evaluator.value(resource.properties?.['destination'], scope) as { [key: string]: Value };
+      expect(destination['endpointType']).toBe('AzureFunction');
+      expect(String((destination['properties'] as { [key: string]: Value })['resourceId'])).toContain("resourceId('Microsoft.Web/sites/functions'");
     });
   });
 
@@ -602,8 +814,32 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
       const userGrants = deployedResources(main, evaluator, 'Microsoft.Authorization/roleAssignments').filter(({ resource }) =>
         String(resource.properties?.['principalId']).includes('userPrincipalId'),
       );
-      const { resource, scope } = single(userGrants, 'deploying principal assignment');
-      expect(evaluator.value(resource.properties?.['principalType'], scope)).toBe('ServicePrincipal');
+      expect(userGrants).toHaveLength(2);
+      for (const { resource, scope } of userGrants) expect(evaluator.value(resource.properties?.['principalType'], scope)).toBe('ServicePrincipal');
+    });
+  });
+
+  describe('main.bicepparam and the CI workflow', () => {
+    it('reads an empty variable (an unset GitHub repository variable) as the default for every worker setting the workflow passes', () => {
+      const workflow = readFileSync(join(repoRoot, '.github', 'workflows', 'azure-dev.yml'), 'utf8');
+      const passed = ['INGEST_WORKER_THRESHOLD_MB', 'INGEST_WORKER_MAX_DELIVERIES', 'INGEST_WORKER_TILE_TIMEOUT_SECONDS', 'WORKER_CPU', 'WORKER_MAX_EXECUTIONS', 'WORKER_REPLICA_TIMEOUT_SECONDS'];
+      for (const name of passed) expect(workflow, name).toContain(`${name}: \${{ vars.${name} }}`);
+      const saved = { ...process.env };
+      try {
+        for (const name of passed) process.env[name] = '';
+        const values = compileBicepParams(bicep as string, join(repoRoot, 'infra', 'main.bicepparam'));
+        expect(values).toMatchObject({
+          workerThresholdMb: workerDefaults.thresholdMb,
+          workerMaxDeliveries: workerDefaults.maxDeliveries,
+          workerTileTimeoutSeconds: workerDefaults.tileTimeoutSeconds,
+          workerCpu: '2.0',
+          workerMaxExecutions: 10,
+          workerReplicaTimeoutSeconds: 7200,
+        });
+      } finally {
+        for (const name of passed) delete process.env[name];
+        Object.assign(process.env, saved);
+      }
     });
   });
 
@@ -669,21 +905,26 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
         const emails = evaluator.value(resource.properties?.['emailReceivers'], scope);
         expect(emails, file).toHaveLength(receivers);
         const logAlerts = deployedNames(evaluator, 'Microsoft.Insights/scheduledQueryRules');
-        expect(logAlerts.sort(), file).toEqual(['failed-orchestrations', 'poison-blob-messages']);
+        expect(logAlerts.sort(), file).toEqual(['failed-orchestrations', 'poison-tile-results']);
       }
     });
 
-    it('watches failed orchestrations, the poison queue, Service Bus dead letters, Event Grid delivery and storage throttling', () => {
+    it('watches failed orchestrations, the tile-results poison queue, Service Bus dead letters, Event Grid delivery and storage throttling', () => {
       const { evaluator } = combination('params/storage.isolated.bicepparam');
-      const queries = deployedResources(main, evaluator, 'Microsoft.Insights/scheduledQueryRules').map(({ resource }) => JSON.stringify(resource.properties));
+      const queries = deployedResources(main, evaluator, 'Microsoft.Insights/scheduledQueryRules').map(({ resource, scope }) =>
+        JSON.stringify(evaluator.value(resource.properties as unknown as Json, scope)),
+      );
       expect(queries.some((query) => query.includes('prop__state') && query.includes('Failed'))).toBe(true);
-      expect(queries.some((query) => query.includes('webjobs-blobtrigger-poison'))).toBe(true);
+      expect(queries.some((query) => query.includes(`${storageQueues.tileResults}-poison`))).toBe(true);
       const metricAlerts = deployedResources(main, evaluator, 'Microsoft.Insights/metricAlerts').map(({ resource, scope }) => ({
         text: JSON.stringify(resource.properties),
         variables: JSON.stringify(scope.template['variables'] ?? {}),
       }));
       const metrics = metricAlerts.map(({ text }) => /"metricName":"([^"]+)"/.exec(text)?.[1]);
       expect(metrics).toContain('DeadletteredMessages');
+      const workerAlert = metricAlerts.find(({ text }) => text.includes('Microsoft.App/jobs'))?.text ?? '';
+      expect(workerAlert).toContain('"metricName":"Executions"');
+      expect(workerAlert).toContain('"Failed"');
       expect(metrics).toContain('Transactions');
       const eventGridMetrics = JSON.parse(metricAlerts.find(({ text }) => text.includes('Microsoft.EventGrid/systemTopics'))?.variables ?? '{}') as { eventGridMetrics: { metric: string }[] };
       expect(eventGridMetrics.eventGridMetrics.map((entry) => entry.metric)).toEqual(['DeliveryAttemptFailCount', 'DeadLetteredCount', 'DroppedEventCount']);

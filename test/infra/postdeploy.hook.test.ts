@@ -1,42 +1,54 @@
 /**
  * The azd postdeploy hook (infra/hooks/postdeploy.mjs) against a fake Azure Resource Manager and a
  * fake Function App on loopback, and a recorded azd: it checks its prerequisites first, waits while
- * the key is missing or ARM is briefly unavailable, fails at once with ARM's own error when access is
- * denied, never prints the key, and provisions again only once the key exists.
+ * the upload function is not indexed yet or ARM is briefly unavailable, fails at once with ARM's
+ * own error when access is denied or the app does not exist, never reads a key, and provisions
+ * again only once the function exists.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HookError, readHookSettings, runPostdeploy } from '../../infra/hooks/postdeploy.mjs';
+import { HookError, readHookSettings, runPostdeploy, uploadFunctionName } from '../../infra/hooks/postdeploy.mjs';
 
 type Reply = { status: number; body: unknown };
 
 interface FakeAzure {
   baseUrl: string;
-  /** Replies to successive listkeys calls; the last one repeats. */
-  listKeysReplies: Reply[];
-  listKeysCalls: { url: string; authorization: string | undefined }[];
+  siteReply: Reply;
+  /** Replies to successive function lookups; the last one repeats. */
+  functionReplies: Reply[];
+  functionCalls: { url: string; method: string; authorization: string | undefined }[];
+  /** Every ARM request, to prove that no key is ever listed. */
+  armCalls: { url: string; method: string }[];
   wakeCalls: number;
 }
-
-const secretKey = 'blobs-extension-key-value';
 
 let server: Server;
 let fake: FakeAzure;
 
+const sitePath = '/subscriptions/00000000-0000-0000-0000-00000000000a/resourceGroups/rg-raster/providers/Microsoft.Web/sites/func-abc';
+
 beforeEach(async () => {
-  fake = { baseUrl: '', listKeysReplies: [], listKeysCalls: [], wakeCalls: 0 };
+  fake = { baseUrl: '', siteReply: { status: 200, body: { name: 'func-abc' } }, functionReplies: [], functionCalls: [], armCalls: [], wakeCalls: 0 };
   server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = request.url ?? '';
-    if (request.method === 'POST' && url.includes('/host/default/listkeys')) {
-      fake.listKeysCalls.push({ url, authorization: request.headers.authorization });
-      const reply = fake.listKeysReplies[Math.min(fake.listKeysCalls.length - 1, fake.listKeysReplies.length - 1)] ?? { status: 500, body: {} };
-      response.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
-      return;
-    }
+    const method = request.method ?? 'GET';
     if (url.startsWith('/api/jobs')) {
       fake.wakeCalls++;
       response.writeHead(401).end();
+      return;
+    }
+    fake.armCalls.push({ url, method });
+    const reply = (chosen: Reply): void => {
+      response.writeHead(chosen.status, { 'content-type': 'application/json' }).end(JSON.stringify(chosen.body));
+    };
+    if (method === 'GET' && url.startsWith(`${sitePath}/functions/`)) {
+      fake.functionCalls.push({ url, method, authorization: request.headers.authorization });
+      reply(fake.functionReplies[Math.min(fake.functionCalls.length - 1, fake.functionReplies.length - 1)] ?? { status: 500, body: {} });
+      return;
+    }
+    if (method === 'GET' && url.startsWith(`${sitePath}?`)) {
+      reply(fake.siteReply);
       return;
     }
     response.writeHead(404).end();
@@ -80,6 +92,9 @@ async function runHook(env: Record<string, string | undefined>, getToken: () => 
   return { outcome, lines, azdCalls };
 }
 
+const notFound: Reply = { status: 404, body: { error: { code: 'NotFound', message: 'Function not found' } } };
+const found: Reply = { status: 200, body: { name: `func-abc/${uploadFunctionName}`, properties: { config: { bindings: [{ type: 'eventGridTrigger' }] } } } };
+
 describe('postdeploy hook', () => {
   it('names every missing azd variable instead of running half-configured', () => {
     expect(() => readHookSettings({ AZURE_RESOURCE_GROUP: 'rg' })).toThrow(HookError);
@@ -90,7 +105,7 @@ describe('postdeploy hook', () => {
     const { outcome, azdCalls } = await runHook(azdEnvironment({ SUBSCRIBE_BLOB_EVENTS: 'True' }));
     expect(outcome).toBeUndefined();
     expect(azdCalls).toEqual([]);
-    expect(fake.listKeysCalls).toHaveLength(0);
+    expect(fake.armCalls).toHaveLength(0);
   });
 
   it('checks azd and its sign-in before touching Azure, and reports azd\'s own error', async () => {
@@ -100,44 +115,57 @@ describe('postdeploy hook', () => {
     expect(outcome).toBeInstanceOf(HookError);
     expect((outcome as Error).message).toContain('azd auth login');
     expect(azdCalls).toEqual([['version']]);
-    expect(fake.listKeysCalls).toHaveLength(0);
+    expect(fake.armCalls).toHaveLength(0);
   });
 
-  it('waits while the key is missing or ARM is briefly unavailable, then provisions with the subscription', async () => {
-    fake.listKeysReplies = [
-      { status: 200, body: { masterKey: 'm', systemKeys: {} } },
-      { status: 503, body: { error: { code: 'ServiceUnavailable', message: 'host starting' } } },
-      { status: 200, body: { masterKey: 'm', systemKeys: { blobs_extension: secretKey } } },
-    ];
+  it('waits while the function is not indexed yet or ARM is briefly unavailable, then provisions with the subscription', async () => {
+    fake.functionReplies = [notFound, { status: 503, body: { error: { code: 'ServiceUnavailable', message: 'host starting' } } }, found];
     const { outcome, lines, azdCalls } = await runHook(azdEnvironment());
     expect(outcome).toBeUndefined();
-    expect(fake.listKeysCalls).toHaveLength(3);
-    expect(fake.listKeysCalls[0]?.authorization).toBe('Bearer arm-token');
-    expect(fake.listKeysCalls[0]?.url).toBe(
-      '/subscriptions/00000000-0000-0000-0000-00000000000a/resourceGroups/rg-raster/providers/Microsoft.Web/sites/func-abc/host/default/listkeys?api-version=2024-04-01',
-    );
+    expect(fake.functionCalls).toHaveLength(3);
+    expect(fake.functionCalls[0]?.authorization).toBe('Bearer arm-token');
+    expect(fake.functionCalls[0]?.url).toBe(`${sitePath}/functions/ingestUpload?api-version=2024-04-01`);
     expect(fake.wakeCalls).toBe(3);
     expect(lines.join('\n')).toContain('503 ServiceUnavailable');
-    expect(lines.join('\n')).not.toContain(secretKey);
     expect(azdCalls).toEqual([['version'], ['env', 'set', 'SUBSCRIBE_BLOB_EVENTS', 'true'], ['provision', '--no-prompt']]);
   });
 
-  it('fails at once with ARM\'s error when the signed-in identity may not read the keys', async () => {
-    fake.listKeysReplies = [{ status: 403, body: { error: { code: 'AuthorizationFailed', message: 'does not have authorization to perform action listkeys' } } }];
+  it('reads no key of the app: only GETs of the site and of the function', async () => {
+    fake.functionReplies = [notFound, found];
+    const { outcome } = await runHook(azdEnvironment());
+    expect(outcome).toBeUndefined();
+    expect(fake.armCalls.length).toBeGreaterThan(0);
+    for (const call of fake.armCalls) {
+      expect(call.method, call.url).toBe('GET');
+      expect(call.url.toLowerCase(), call.url).not.toMatch(/key|secret|publishxml|config\/appsettings\/list/);
+    }
+  });
+
+  it('fails at once with ARM\'s error when the app is missing or may not be read', async () => {
+    fake.siteReply = { status: 404, body: { error: { code: 'ResourceNotFound', message: "The Resource 'Microsoft.Web/sites/func-abc' was not found" } } };
+    const { outcome, azdCalls } = await runHook(azdEnvironment());
+    expect(outcome).toBeInstanceOf(HookError);
+    expect((outcome as Error).message).toMatch(/404 ResourceNotFound: The Resource/);
+    expect((outcome as Error).message).toContain('azd env set SUBSCRIBE_BLOB_EVENTS true && azd provision');
+    expect(fake.functionCalls).toHaveLength(0);
+    expect(azdCalls).toEqual([['version']]);
+  });
+
+  it('fails at once with ARM\'s error when the signed-in identity may not read the function', async () => {
+    fake.functionReplies = [{ status: 403, body: { error: { code: 'AuthorizationFailed', message: 'does not have authorization to perform action read' } } }];
     const { outcome, azdCalls } = await runHook(azdEnvironment());
     expect(outcome).toBeInstanceOf(HookError);
     expect((outcome as Error).message).toMatch(/403 AuthorizationFailed: does not have authorization/);
-    expect((outcome as Error).message).toContain('azd env set SUBSCRIBE_BLOB_EVENTS true && azd provision');
-    expect(fake.listKeysCalls).toHaveLength(1);
+    expect(fake.functionCalls).toHaveLength(1);
     expect(azdCalls).toEqual([['version']]);
   });
 
   it('gives up after its attempts with the last thing it saw, and provisions nothing', async () => {
-    fake.listKeysReplies = [{ status: 200, body: { systemKeys: {} } }];
+    fake.functionReplies = [notFound];
     const { outcome, azdCalls } = await runHook(azdEnvironment());
     expect(outcome).toBeInstanceOf(HookError);
-    expect((outcome as Error).message).toMatch(/no blobs_extension key after 4 attempts; last: the host has no blobs_extension key yet/);
-    expect(fake.listKeysCalls).toHaveLength(4);
+    expect((outcome as Error).message).toMatch(/no function ingestUpload after 4 attempts; last: the app does not list ingestUpload yet \(404 NotFound/);
+    expect(fake.functionCalls).toHaveLength(4);
     expect(azdCalls).toEqual([['version']]);
   });
 });
