@@ -45,6 +45,7 @@ if (!bicep && !inCi) {
 const optionalInAzure: Record<string, string> = {
   [settingNames.scratchDir]: 'defaults to os.tmpdir() on the instance; only set it to point scratch space elsewhere',
   [settingNames.retentionSchedule]: 'defaults to daily at 03:00 UTC; set it only to purge at another time',
+  [settingNames.sourceRead]: 'defaults to the measured choice (README, "Benchmarks"); set it only to override it',
 };
 
 /**
@@ -140,14 +141,16 @@ describe('azure.yaml', () => {
     expect(ignored.some((line) => /^\/?node_modules\/?$/.test(line))).toBe(true);
   });
 
-  it('ships only what the app runs and the remote build needs: no local host, benchmarks, tests, scripts or infra', () => {
+  it('ships only what the app runs and the remote build needs: no local host, worker, CLI, benchmarks, tests, scripts or infra', () => {
     const ignored = new Set(readFileSync(join(repoRoot, '.funcignore'), 'utf8').split('\n').map((line) => line.trim()));
-    for (const left of ['host', 'bench', 'test', 'scripts', 'infra', 'docs', 'dist/host', 'dist/bench', 'dist/scripts', 'dist/test']) {
+    for (const left of ['host', 'worker', 'cli', 'bench', 'test', 'scripts/*', 'infra', 'docs', 'dist/host', 'dist/worker', 'dist/cli', 'dist/bench', 'dist/scripts', 'dist/test']) {
       expect(ignored, left).toContain(left);
     }
-    for (const kept of ['src', 'dist', 'dist/src', 'host.json', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    for (const kept of ['src', 'web', 'dist', 'dist/src', 'dist/web', 'host.json', 'package.json', 'package-lock.json', 'tsconfig.json']) {
       expect(ignored, kept).not.toContain(kept);
     }
+    // The remote build's `npm run build` bundles the dashboard with this one script.
+    expect(ignored).toContain('!scripts/build-web.mjs');
   });
 });
 
