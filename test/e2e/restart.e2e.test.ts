@@ -71,7 +71,7 @@ describe('a host killed mid-job', () => {
     const done = await waitForJob<JobView>(second.baseUrl, id);
     expect(done.errors).toEqual([]);
     expect(done.status).toBe('Completed');
-    expect(done.tiles).toEqual({ done: tileCount, total: tileCount });
+    expect(done.tiles).toEqual({ done: tileCount, failed: 0, total: tileCount });
     const itemIds = done.output!.tiles.map((tile) => tile.itemId);
     expect(new Set(itemIds).size).toBe(tileCount);
 

@@ -1,0 +1,132 @@
+/**
+ * The container-worker route end to end, through the local host and the worker process it runs
+ * (the Storage-queue stand-in of Service Bus): with a low threshold the job takes the worker route
+ * and its tile mosaic equals the source pixels; a tile that fails on every delivery is
+ * dead-lettered and fails its job with the reason; and a source read in place never lands in the
+ * scratch folder. (SIGKILL of a worker mid-tile is in test/worker/worker.e2e.test.ts.)
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import gdal from 'gdal-async';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
+import { deriveOutputLocation } from '../../src/jobs/job.id.js';
+import type { JobView } from '../../src/jobs/job.view.js';
+import type { TileLedgerPage } from '../../src/jobs/tile.ledger.js';
+import { deriveItemId } from '../../src/pipeline/ids.js';
+import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { cogBlob } from '../../src/stac/catalog.layout.js';
+import { createStorageWorkQueue } from '../../src/queue/queue.factory.js';
+import { BlobStore } from '../../src/storage/blob.store.js';
+import { createFixtureDir, writeFloat32Nodata, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
+import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
+
+let azurite: RunningAzurite;
+let azuriteDir: string;
+let scratchDir: string;
+let host: LocalHost;
+let store: BlobStore;
+let fixtures: FixtureDir;
+
+async function submit(body: unknown): Promise<{ status: number; json: { id: string } }> {
+  const response = await fetch(`${host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, json: (await response.json()) as { id: string } };
+}
+
+beforeAll(async () => {
+  azuriteDir = mkdtempSync(join(tmpdir(), 'worker-route-azurite-'));
+  scratchDir = mkdtempSync(join(tmpdir(), 'worker-route-scratch-'));
+  azurite = await startAzurite({ location: azuriteDir });
+  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  host = await startLocalHost({
+    storageConnectionString: azurite.connectionString,
+    env: {
+      INGEST_SOURCE_CONTAINERS: 'uploads,incoming',
+      // Every raster over 1 MB uncompressed goes to the worker.
+      INGEST_WORKER_THRESHOLD_MB: '1',
+      INGEST_WORKER_MAX_DELIVERIES: '2',
+      // Tiles read their windows from storage: no copy of the source on disk.
+      INGEST_SOURCE_READ: 'in-place',
+      INGEST_SCRATCH_DIR: scratchDir,
+    },
+  });
+  fixtures = createFixtureDir('worker-route-');
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await azurite?.stop();
+  fixtures?.remove();
+  rmSync(azuriteDir, { recursive: true, force: true });
+  rmSync(scratchDir, { recursive: true, force: true });
+});
+
+describe('the container-worker route', () => {
+  it('takes the worker route for a large raster, reads it in place, and its tiles mosaic to the source pixels', async () => {
+    // Anything created under the scratch folder's `sources/` would be a whole copy of a source.
+    const created: string[] = [];
+    const watcher: FSWatcher = watch(scratchDir, { recursive: true }, (_event, name) => {
+      if (name) created.push(String(name));
+    });
+    try {
+      const path = writeFloat32Nodata(fixtures.path, 1100, 700, 'big.tif'); // 3 MB uncompressed
+      await store.uploadFile({ container: 'incoming', name: 'worker/big.tif' }, path, 'image/tiff');
+      const submitted = await submit({ source: 'incoming/worker/big.tif', collection: 'worker', options: { tileSize: 512, blockSize: 256 } });
+      expect(submitted.status).toBe(202);
+      const view = await waitForJob<JobView>(host.baseUrl, submitted.json.id);
+      expect(view).toMatchObject({ status: 'Completed', route: 'worker', layout: 'fan-out', tiles: { done: 6, failed: 0, total: 6 } });
+      expect(view.routeReason).toMatch(/over the worker threshold of 1 MB/);
+
+      const ledger = (await (await fetch(`${host.baseUrl}/api/jobs/${view.id}/tiles`)).json()) as TileLedgerPage;
+      expect(ledger.tiles.every((tile) => tile.route === 'worker' && tile.state === 'done')).toBe(true);
+
+      const source = gdal.open(path);
+      const workDir = mkdtempSync(join(tmpdir(), 'worker-route-cogs-'));
+      try {
+        for (const tile of ledger.tiles) {
+          const local = join(workDir, `${tile.itemId}.tif`);
+          await store.downloadToFile({ container: 'cogs', name: decodeURIComponent(tile.cogHref!.replace('/api/cogs/', '')) }, local);
+          const cog = gdal.open(local);
+          const expected = source.bands.get(1).pixels.read(tile.window.x, tile.window.y, tile.window.width, tile.window.height);
+          const actual = cog.bands.get(1).pixels.read(0, 0, tile.window.width, tile.window.height);
+          expect(actual.length).toBe(expected.length);
+          for (let i = 0; i < actual.length; i++) {
+            if (actual[i] !== expected[i] && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) throw new Error(`${tile.itemId}: pixel ${i} differs`);
+          }
+          cog.close();
+        }
+      } finally {
+        rmSync(workDir, { recursive: true, force: true });
+      }
+    } finally {
+      watcher.close();
+    }
+    expect(created.filter((name) => name.startsWith('sources'))).toEqual([]);
+    expect(existsSync(join(scratchDir, 'sources')) ? readdirSync(join(scratchDir, 'sources')) : []).toEqual([]);
+  });
+
+  it('dead-letters a tile that fails on every delivery, and fails its job with the reason', async () => {
+    const name = 'worker/poison.tif';
+    const path = writeRgbUint8(fixtures.path, 900, 700, 'poison.tif'); // 1.8 MB uncompressed: the worker route
+    await store.uploadFile({ container: 'incoming', name }, path, 'image/tiff');
+    const stat = (await store.stat({ container: 'incoming', name }))!;
+    // A lease on the tile's COG blob makes every upload of it fail (a retryable storage refusal).
+    const options = ingestOptionsSchema.parse({ tileSize: 4096 });
+    const outputs = deriveOutputLocation({ container: 'incoming', name, etag: stat.etag, collection: 'poison', options, tileSize: 4096 });
+    const ref = cogBlob(outputs, deriveItemId(outputs.sourceKey, { row: 0, col: 0 }));
+    const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
+    await blobs.getContainerClient('cogs').createIfNotExists();
+    const blob = blobs.getContainerClient('cogs').getBlockBlobClient(ref.name);
+    await blob.upload('held', 4);
+    await blob.getBlobLeaseClient().acquireLease(-1);
+
+    const submitted = await submit({ source: `incoming/${name}`, collection: 'poison', options: { tileSize: 4096 } });
+    const view = await waitForJob<JobView>(host.baseUrl, submitted.json.id);
+    expect(view).toMatchObject({ status: 'Failed', route: 'worker', layout: 'single-tile' });
+    expect(view.errors[0]).toMatchObject({ code: 'STORAGE_REFUSED', message: expect.stringMatching(/^dead-lettered after 2 deliveries: storage refused the request with HTTP 412 \(LeaseIdMissing\)/) });
+    const deadLetters = await createStorageWorkQueue({ AzureWebJobsStorage: azurite.connectionString }).readDeadLetters();
+    expect(deadLetters.some((letter) => letter.reason === 'MaxDeliveriesExceeded' && /LeaseIdMissing/.test(letter.description))).toBe(true);
+  });
+});
