@@ -92,7 +92,8 @@ describe('Event Grid triggers (local stand-in)', () => {
 
     let host = await start();
     // No container worker is built in the fixture app: the host says so and carries on.
-    expect(host.output()).toContain('Container worker: dist/worker/main.js not found');
+    // (Logged once the host listens: wait for the line, not for a moment.)
+    await waitFor('the container worker line', async () => host.output().includes('Container worker: dist/worker/main.js not found'));
     expect(host.output()).toContain(`onBlobCreated: eventGridTrigger (local stand-in: BlobCreated for ${containerName}/)`);
 
     const good = `good-${stamp}.tif`;

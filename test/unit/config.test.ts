@@ -3,7 +3,7 @@ import { readIngestSettings, readSourceContainers, readStacApiSettings } from '.
 
 describe('settings', () => {
   it('use documented defaults and reject values that are not positive integers', () => {
-    expect(readIngestSettings({})).toEqual({ maxDimension: 200_000, tileSize: 4096, scratchDir: undefined, sourceContainers: ['uploads'] });
+    expect(readIngestSettings({})).toEqual({ maxDimension: 200_000, tileSize: 4096, scratchDir: undefined, sourceContainers: ['uploads'], sourceRead: 'copy' });
     expect(readIngestSettings({ INGEST_TILE_SIZE: '1024', INGEST_SCRATCH_DIR: '/scratch' })).toMatchObject({ tileSize: 1024, scratchDir: '/scratch' });
     expect(() => readIngestSettings({ INGEST_TILE_SIZE: 'big' })).toThrow(/INGEST_TILE_SIZE must be a positive integer, got "big"/);
   });

@@ -19,6 +19,7 @@ type Call = string;
 class MemoryQueue implements NotedQueueReceiver, QueueSender {
   readonly calls: Call[] = [];
   readonly sent: unknown[] = [];
+  readonly started: unknown[] = [];
   /** Notes left by the last abandon. */
   abandonedWith: MessageNotes | undefined;
   private readonly waiting: NotedLockedMessage[] = [];
@@ -49,6 +50,11 @@ class MemoryQueue implements NotedQueueReceiver, QueueSender {
   }
 
   async send(body: unknown): Promise<void> {
+    // "started" messages are kept apart, so the call sequences below read as results and settlements.
+    if (typeof body === 'object' && body !== null && 'kind' in body && body.kind === 'tile-started') {
+      this.started.push(body);
+      return;
+    }
     this.sent.push(body);
     this.calls.push('send result');
   }
@@ -109,6 +115,8 @@ describe('TileWorker', () => {
     const renewals = queue.calls.filter((call) => call === 'renew m1').length;
     expect(renewals).toBeGreaterThanOrEqual(2);
     expect(queue.calls.slice(renewals)).toEqual(['send result', 'complete m1']);
+    // The tile's orchestration heard that the worker started on it (the ledger shows "running").
+    expect(queue.started).toEqual([expect.objectContaining({ kind: 'tile-started', instanceId: 'job-1:tile-0', worker: expect.objectContaining({ name: 'w', deliveryCount: 1 }) })]);
     expect(queue.sent).toEqual([
       expect.objectContaining({
         kind: 'tile-result',
