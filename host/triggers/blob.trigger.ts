@@ -5,6 +5,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { statusOf, withStorageRetry } from '../storage/retry.js';
 import { durableClientInputs, type HostEndpoints } from '../http/client.binding.js';
 import { invokeRegistration, type Registration, type TypedData } from '../worker.shim.js';
+import { PollingLoop } from './polling.loop.js';
 
 /** Attempts before a blob is given up on, as in Azure Functions. */
 export const maxBlobAttempts = 5;
@@ -74,11 +75,10 @@ export class BlobTriggerPoller {
   private readonly triggers: BlobTrigger[] = [];
   private readonly receipts: ContainerClient;
   private readonly done = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly loop: PollingLoop;
 
   constructor(private readonly options: BlobTriggerOptions) {
+    this.loop = new PollingLoop(() => this.pollOnce(), options.intervalMs, (error) => options.log(`Blob trigger polling failed (will retry): ${(error as Error).message}`));
     this.receipts = BlobServiceClient.fromConnectionString(options.hostStorage).getContainerClient(receiptsContainerName);
     for (const registration of options.registrations) {
       if (registration.trigger.type !== 'blobTrigger') continue;
@@ -106,19 +106,11 @@ export class BlobTriggerPoller {
     for await (const blob of this.receipts.listBlobsFlat({ prefix: this.receiptPrefix(), includeMetadata: true })) {
       if (blob.metadata?.['completed'] === 'true' || blob.metadata?.['poisoned'] === 'true') this.done.add(blob.name);
     }
-    const loop = async (): Promise<void> => {
-      if (this.stopped) return;
-      this.running = this.pollOnce().catch((error: unknown) => this.options.log(`Blob trigger polling failed (will retry): ${(error as Error).message}`));
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.options.intervalMs);
-    };
-    void loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   private receiptPrefix(): string {
@@ -137,7 +129,7 @@ export class BlobTriggerPoller {
       const container = trigger.blobs.getContainerClient(trigger.container);
       if (!(await container.exists())) continue;
       for await (const blob of container.listBlobsFlat({ prefix: trigger.prefix, includeMetadata: true })) {
-        if (this.stopped) break;
+        if (this.loop.stopped) break;
         const match = trigger.pattern.exec(blob.name);
         if (!match) continue;
         const etag = blob.properties.etag ?? '';
@@ -176,7 +168,7 @@ export class BlobTriggerPoller {
     }
     const blobClient = container.getBlobClient(blobName);
     let lastError = '';
-    while (failures < maxBlobAttempts && !this.stopped) {
+    while (failures < maxBlobAttempts && !this.loop.stopped) {
       const started = performance.now();
       try {
         const size = Number(properties['contentLength'] ?? 0);

@@ -6,6 +6,7 @@ import { durableClientInputs, type HostEndpoints } from '../http/client.binding.
 import { statusOf, withStorageRetry } from '../storage/retry.js';
 import { invokeRegistration, type Registration } from '../worker.shim.js';
 import { receiptsContainerName } from './blob.trigger.js';
+import { PollingLoop } from './polling.loop.js';
 
 export const blobCreatedEventType = 'Microsoft.Storage.BlobCreated';
 /** Events delivered at once (Event Grid pushes concurrently too). */
@@ -110,11 +111,10 @@ export class EventGridBlobEvents {
   private readonly done = new Set<string>();
   private readonly pending = new Map<string, PendingRetry>();
   private readonly registrations: Registration[];
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly loop: PollingLoop;
 
   constructor(private readonly options: EventGridOptions) {
+    this.loop = new PollingLoop(() => this.pollOnce(), options.intervalMs, (error) => options.log(`Event Grid stand-in: polling failed (will retry): ${(error as Error).message}`));
     this.blobs = BlobServiceClient.fromConnectionString(options.hostStorage);
     this.receipts = this.blobs.getContainerClient(receiptsContainerName);
     this.registrations = [...options.registrations].filter((registration) => registration.trigger.type === 'eventGridTrigger');
@@ -154,19 +154,11 @@ export class EventGridBlobEvents {
     for await (const blob of this.receipts.listBlobsFlat({ prefix: this.receiptPrefix(), includeMetadata: true })) {
       if (blob.metadata?.['delivered'] === 'true' || blob.metadata?.['abandoned'] === 'true') this.done.add(blob.name);
     }
-    const loop = async (): Promise<void> => {
-      if (this.stopped) return;
-      this.running = this.pollOnce().catch((error: unknown) => this.options.log(`Event Grid stand-in: polling failed (will retry): ${(error as Error).message}`));
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.options.intervalMs);
-    };
-    void loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** When this function's subscription to the container began: stored on first start, storage's clock. */
@@ -191,7 +183,7 @@ export class EventGridBlobEvents {
       const container = this.blobs.getContainerClient(subscription.container);
       if (!(await container.exists())) continue;
       for await (const blob of container.listBlobsFlat()) {
-        if (this.stopped) break;
+        if (this.loop.stopped) break;
         // Storage times have whole seconds: a blob written in the subscription's own second still counts (at least once).
         if (blob.properties.lastModified.getTime() < Math.floor(subscription.since.getTime() / 1000) * 1000) continue;
         const eTag = (blob.properties.etag ?? '').replace(/^"|"$/g, '');

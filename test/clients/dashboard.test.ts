@@ -117,7 +117,7 @@ if (chromiumMissing) {
       fixtures = createFixtureDir('dashboard-');
       store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
 
-      completedJob = await waitForJob<JobView>(host.baseUrl, await submit('dashboard/first.tif'));
+      completedJob = await waitForJob(host.baseUrl, await submit('dashboard/first.tif'));
       expect(completedJob.status).toBe('Completed');
       expect(completedJob.tiles.total).toBeGreaterThan(2);
 
@@ -280,7 +280,7 @@ if (chromiumMissing) {
       await page.getByRole('link', { name: failingJobId }).waitFor();
 
       await page.getByText('This job has finished: Completed.').waitFor({ timeout: 180_000 });
-      const retried = await waitForJob<JobView>(host.baseUrl, retryId);
+      const retried = await waitForJob(host.baseUrl, retryId);
       expect(retried.status).toBe('Completed');
       expect(retried.previousAttempt).toBe(failingJobId);
       expect(retried.attempt).toBe(2);

@@ -153,7 +153,7 @@ if (chromiumMissing) {
           body: JSON.stringify({ source: `incoming/browser/${name}`, collection: collectionId, options: { tileSize: 512, blockSize: 256 } }),
         });
         expect(response.status).toBe(202);
-        const job = await waitForJob<JobView>(host.baseUrl, ((await response.json()) as { id: string }).id);
+        const job = await waitForJob(host.baseUrl, ((await response.json()) as { id: string }).id);
         expect(job.errors).toEqual([]);
         expect(job.status).toBe('Completed');
         return job;

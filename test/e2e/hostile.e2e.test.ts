@@ -255,7 +255,7 @@ describe('hostile corpus', () => {
 describe('hostile files end in a clean refusal (or, for sidecars, a clean ingestion)', () => {
   it.each(fileCases.map((fileCase) => [fileCase.id, fileCase] as const))('%s', async (id, fileCase) => {
     const jobId = await jobIdFor(fileCase);
-    const view = await waitForJob<JobView>(host.baseUrl, jobId, jobTimeoutMs);
+    const view = await waitForJob(host.baseUrl, jobId, jobTimeoutMs);
     const viewText = JSON.stringify(view);
     // The reason is matched without the source's own name, which spells the case id ("hdf5-...") and
     // the extension ("scene.gpkg"): the reason has to name the format itself.
@@ -391,7 +391,7 @@ describe('afterwards', () => {
       await store.uploadFile({ container: 'incoming', name: 'hostile/good/good.tif' }, path, 'image/tiff');
       const answer = await post(JSON.stringify({ source: 'incoming/hostile/good/good.tif', collection }));
       expect(answer.status, answer.text).toBe(202);
-      const view = await waitForJob<JobView>(host.baseUrl, (answer.json as { id: string }).id, jobTimeoutMs);
+      const view = await waitForJob(host.baseUrl, (answer.json as { id: string }).id, jobTimeoutMs);
       expect(view.errors).toEqual([]);
       expect(view.status).toBe('Completed');
       expect(view.output?.tiles.length).toBeGreaterThan(0);

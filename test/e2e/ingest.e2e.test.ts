@@ -84,7 +84,7 @@ describe('ingestion through the local host', () => {
     expect(submitted.json).toMatchObject({ id: expect.stringMatching(/^ingest-/), statusQueryGetUri: `${host.baseUrl}/api/jobs/${id}`, attempt: 1 });
     expect(JSON.stringify(submitted.json)).not.toMatch(/runtime\/webhooks|code=/);
 
-    const view = await waitForJob<JobView>(host.baseUrl, id);
+    const view = await waitForJob(host.baseUrl, id);
     expect(view.errors).toEqual([]);
     expect(view.status).toBe('Completed');
     completed.set(name, view);
@@ -202,7 +202,7 @@ describe('bad requests and bad rasters', () => {
     await upload(path, `bad/${name}`);
     const submitted = await submit({ source: `${inbox}/bad/${name}` });
     expect(submitted.status).toBe(202);
-    const view = await waitForJob<JobView>(host.baseUrl, submitted.json['id'] as string);
+    const view = await waitForJob(host.baseUrl, submitted.json['id'] as string);
     expect(view.status).toBe('Failed');
     expect(view.source).toBe(`${inbox}/bad/${name}`);
     expect(view.errors.map((error) => error.message).join(' ')).toMatch(reason);
@@ -219,17 +219,17 @@ describe('resubmission', () => {
     const first = await submit({ source: `${inbox}/retry/retry-me.tif` });
     expect(first.status).toBe(202);
     const firstId = first.json['id'] as string;
-    expect((await waitForJob<JobView>(host.baseUrl, firstId)).status).toBe('Failed');
+    expect((await waitForJob(host.baseUrl, firstId)).status).toBe('Failed');
 
     const second = await submit({ source: `${inbox}/retry/retry-me.tif` });
     expect(second.status).toBe(202);
     expect(second.json).toMatchObject({ id: `${firstId}-a2`, attempt: 2, previousAttempt: firstId });
-    const view = await waitForJob<JobView>(host.baseUrl, second.json['id'] as string);
+    const view = await waitForJob(host.baseUrl, second.json['id'] as string);
     expect(view).toMatchObject({ attempt: 2, previousAttempt: firstId, status: 'Failed' });
     // While the newest attempt is the answer, the same submission is answered with it.
     const third = await submit({ source: `${inbox}/retry/retry-me.tif` });
     expect(third.json).toMatchObject({ id: `${firstId}-a3`, previousAttempt: `${firstId}-a2` });
-    await waitForJob<JobView>(host.baseUrl, third.json['id'] as string);
+    await waitForJob(host.baseUrl, third.json['id'] as string);
   });
 
   it('re-runs a completed job only with "force", replacing its items without duplicates', async () => {
@@ -237,7 +237,7 @@ describe('resubmission', () => {
     const forced = await submit({ source: `${inbox}/e2e/rgb.tif`, collection: 'e2e', options: e2eOptions, force: true });
     expect(forced.status).toBe(202);
     expect(forced.json).toMatchObject({ id: `${first.id}-a2`, previousAttempt: first.id });
-    const view = await waitForJob<JobView>(host.baseUrl, forced.json['id'] as string);
+    const view = await waitForJob(host.baseUrl, forced.json['id'] as string);
     expect(view.status).toBe('Completed');
     expect(view.output!.tiles.map((tile) => tile.itemId)).toEqual(first.output!.tiles.map((tile) => tile.itemId));
     const collection = (await store.readJson<{ links: Array<{ rel: string; href: string }> }>({ container: 'stac', name: 'e2e/collection.json' }))!.value;
@@ -259,7 +259,7 @@ describe('upload trigger', () => {
       if (!job) await new Promise((r) => setTimeout(r, 500));
     }
     expect(job, `no job started for uploads/drop/dropped.tif; host output:\n${host.output().split("\n").filter((line) => !line.includes("listJobs")).join("\n").slice(-3000)}`).toBeDefined();
-    const done = await waitForJob<JobView>(host.baseUrl, job!.id);
+    const done = await waitForJob(host.baseUrl, job!.id);
     expect(done.status).toBe('Completed');
     expect(done.collection).toBe('rasters');
     // Polling again later must not start a second job for the same blob version.

@@ -5,49 +5,28 @@
  * and the job completes. Also: paged and filtered job lists, bulk retry with dryRun, and the
  * read-only COG endpoint with Range requests.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { deriveSourceKey } from '../../src/jobs/job.id.js';
 import type { JobView } from '../../src/jobs/job.view.js';
 import type { TileLedgerPage } from '../../src/jobs/tile.ledger.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
-import { createFixtureDir, writeRgbUint8, writeTextAsTif, type FixtureDir } from '../support/fixtures.js';
-import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
+import { writeRgbUint8, writeTextAsTif } from '../support/fixtures.js';
+import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
 
-let azurite: RunningAzurite;
-let azuriteDir: string;
-let host: LocalHost;
-let store: BlobStore;
+const env = useHostOnOwnAzurite('ops', { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' });
 let blobs: BlobServiceClient;
-let fixtures: FixtureDir;
 
 const collection = 'ops';
 const options = { tileSize: 256, blockSize: 128 };
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<{ status: number; json: T }> {
-  const response = await fetch(`${host.baseUrl}${path}`, { ...init, headers: { 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
+  const response = await fetch(`${env.host.baseUrl}${path}`, { ...init, headers: { 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
   const text = await response.text();
   return { status: response.status, json: (text ? JSON.parse(text) : undefined) as T };
 }
 
-beforeAll(async () => {
-  azuriteDir = mkdtempSync(join(tmpdir(), 'ops-azurite-'));
-  azurite = await startAzurite({ location: azuriteDir });
-  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
-  blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
-  host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
-  fixtures = createFixtureDir('ops-');
-});
-
-afterAll(async () => {
-  await host?.stop();
-  await azurite?.stop();
-  fixtures?.remove();
-  rmSync(azuriteDir, { recursive: true, force: true });
+beforeAll(() => {
+  blobs = BlobServiceClient.fromConnectionString(env.azurite.connectionString);
 });
 
 describe('re-running only what failed', () => {
@@ -66,10 +45,10 @@ describe('re-running only what failed', () => {
       const lease = await blob.getBlobLeaseClient().acquireLease(-1);
       leaseIds.set(itemId, lease.leaseId!);
     }
-    await store.uploadFile({ container: 'incoming', name }, writeRgbUint8(fixtures.path, 600, 500, 'scene.tif'), 'image/tiff');
+    await env.store.uploadFile({ container: 'incoming', name }, writeRgbUint8(env.fixtures.path, 600, 500, 'scene.tif'), 'image/tiff');
     const submitted = await api<{ id: string }>('/api/jobs', { method: 'POST', body: JSON.stringify({ source: `incoming/${name}`, collection, options }) });
     expect(submitted.status).toBe(202);
-    failedJob = await waitForJob<JobView>(host.baseUrl, submitted.json.id);
+    failedJob = await waitForJob(env.host.baseUrl, submitted.json.id);
     expect(failedJob.status).toBe('Failed');
     expect(failedJob.tiles).toEqual({ done: 4, failed: 2, total: 6 });
     expect(failedJob.errors.map((error) => [error.itemId, error.code])).toEqual(expect.arrayContaining(leasedItems.map((itemId) => [itemId, 'STORAGE_REFUSED'])));
@@ -97,12 +76,12 @@ describe('re-running only what failed', () => {
   it('serves a tile COG to browsers with Range requests', async () => {
     const { json: ledger } = await api<TileLedgerPage>(`/api/jobs/${failedJob.id}/tiles`);
     const done = ledger.tiles.find((tile) => tile.state === 'done')!;
-    const head = await fetch(`${host.baseUrl}${done.cogHref}`, { headers: { Range: 'bytes=0-15' } });
+    const head = await fetch(`${env.host.baseUrl}${done.cogHref}`, { headers: { Range: 'bytes=0-15' } });
     expect(head.status).toBe(206);
     expect(head.headers.get('content-range')).toMatch(/^bytes 0-15\/\d+$/);
     expect(Buffer.from(await head.arrayBuffer()).subarray(0, 4).toString('latin1')).toBe('II*\0');
-    expect((await fetch(`${host.baseUrl}/api/cogs/${collection}/nothing-here.tif`)).status).toBe(404);
-    expect((await fetch(`${host.baseUrl}${done.cogHref}`, { headers: { Range: 'bytes=99999999-' } })).status).toBe(416);
+    expect((await fetch(`${env.host.baseUrl}/api/cogs/${collection}/nothing-here.tif`)).status).toBe(404);
+    expect((await fetch(`${env.host.baseUrl}${done.cogHref}`, { headers: { Range: 'bytes=99999999-' } })).status).toBe(416);
   });
 
   it('re-runs only the failed tiles once the fault clears: the others keep their blobs', async () => {
@@ -110,7 +89,7 @@ describe('re-running only what failed', () => {
     const cogsBefore = new Map<string, string>();
     for (const tile of ledger.tiles.filter((t) => t.state === 'done')) {
       const blobName = decodeURIComponent(tile.cogHref!.replace('/api/cogs/', ''));
-      cogsBefore.set(blobName, (await store.stat({ container: 'cogs', name: blobName }))!.lastModified!.toISOString());
+      cogsBefore.set(blobName, (await env.store.stat({ container: 'cogs', name: blobName }))!.lastModified!.toISOString());
     }
     for (const [itemId, leaseId] of leaseIds) {
       await blobs.getContainerClient('stac').getBlockBlobClient(`${collection}/${itemId}/${itemId}.json`).getBlobLeaseClient(leaseId).releaseLease();
@@ -122,15 +101,15 @@ describe('re-running only what failed', () => {
     const again = await api<{ latest: string }>(`/api/jobs/${failedJob.id}/retry`, { method: 'POST' });
     expect(again).toMatchObject({ status: 409, json: { latest: retried.json.id } });
 
-    const done = await waitForJob<JobView>(host.baseUrl, retried.json.id);
+    const done = await waitForJob(env.host.baseUrl, retried.json.id);
     expect(done).toMatchObject({ status: 'Completed', attempt: 2, previousAttempt: failedJob.id, tiles: { done: 6, failed: 0, total: 6 } });
     for (const [blobName, lastModified] of cogsBefore) {
-      expect((await store.stat({ container: 'cogs', name: blobName }))!.lastModified!.toISOString(), blobName).toBe(lastModified);
+      expect((await env.store.stat({ container: 'cogs', name: blobName }))!.lastModified!.toISOString(), blobName).toBe(lastModified);
     }
     const { json: newLedger } = await api<TileLedgerPage>(`/api/jobs/${retried.json.id}/tiles`);
     expect(newLedger.tiles.filter((tile) => tile.reused)).toHaveLength(4);
     expect(newLedger.tiles.every((tile) => tile.state === 'done')).toBe(true);
-    const stored = (await store.readJson<{ links: Array<{ rel: string }> }>({ container: 'stac', name: `${collection}/collection.json` }))!.value;
+    const stored = (await env.store.readJson<{ links: Array<{ rel: string }> }>({ container: 'stac', name: `${collection}/collection.json` }))!.value;
     expect(stored.links.filter((link) => link.rel === 'item')).toHaveLength(6);
 
     expect((await api(`/api/jobs/${retried.json.id}/retry`, { method: 'POST' })).status).toBe(409);
@@ -144,10 +123,10 @@ describe('finding jobs: paged, filtered lists and bulk retry', () => {
   it('lists jobs newest first, in pages, filtered on the server', async () => {
     for (const n of [1, 2, 3]) {
       const name = `ops/bad-${n}.tif`;
-      await store.uploadFile({ container: 'incoming', name }, writeTextAsTif(fixtures.path, `bad-${n}.tif`), 'image/tiff');
+      await env.store.uploadFile({ container: 'incoming', name }, writeTextAsTif(env.fixtures.path, `bad-${n}.tif`), 'image/tiff');
       const submitted = await api<{ id: string }>('/api/jobs', { method: 'POST', body: JSON.stringify({ source: `incoming/${name}`, collection: 'bad' }) });
       invalid.push(submitted.json.id);
-      await waitForJob<JobView>(host.baseUrl, submitted.json.id);
+      await waitForJob(env.host.baseUrl, submitted.json.id);
     }
     const first = await api<{ jobs: JobView[]; continuationToken: string | null }>('/api/jobs?top=2');
     expect(first.status).toBe(200);
@@ -191,7 +170,7 @@ describe('finding jobs: paged, filtered lists and bulk retry', () => {
     expect(real.json.jobs).toHaveLength(2);
     expect(real.json.jobs.every((job) => job.outcome === 'started' && job.retriedAs === `${job.id}-a2`)).toBe(true);
     expect(real.json.continuationToken).toEqual(expect.any(String));
-    for (const job of real.json.jobs) expect((await waitForJob<JobView>(host.baseUrl, job.retriedAs!)).attempt).toBe(2);
+    for (const job of real.json.jobs) expect((await waitForJob(env.host.baseUrl, job.retriedAs!)).attempt).toBe(2);
     const invalidBody = await api('/api/jobs/retry', { method: 'POST', body: JSON.stringify({ dryRun: 'yes' }) });
     expect(invalidBody.status).toBe(400);
   });

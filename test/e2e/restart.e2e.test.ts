@@ -68,7 +68,7 @@ describe('a host killed mid-job', () => {
 
     const second = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
     hosts.push(second);
-    const done = await waitForJob<JobView>(second.baseUrl, id);
+    const done = await waitForJob(second.baseUrl, id);
     expect(done.errors).toEqual([]);
     expect(done.status).toBe('Completed');
     expect(done.tiles).toEqual({ done: tileCount, failed: 0, total: tileCount });

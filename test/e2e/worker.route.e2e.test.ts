@@ -10,58 +10,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import gdal from 'gdal-async';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { deriveOutputLocation } from '../../src/jobs/job.id.js';
-import type { JobView } from '../../src/jobs/job.view.js';
 import type { TileLedgerPage } from '../../src/jobs/tile.ledger.js';
 import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { cogBlob } from '../../src/stac/catalog.layout.js';
 import { createStorageWorkQueue } from '../../src/queue/queue.factory.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
-import { createFixtureDir, writeFloat32Nodata, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
-import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
+import { writeFloat32Nodata, writeRgbUint8 } from '../support/fixtures.js';
+import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
 
-let azurite: RunningAzurite;
-let azuriteDir: string;
-let scratchDir: string;
-let host: LocalHost;
-let store: BlobStore;
-let fixtures: FixtureDir;
+const scratchDir = mkdtempSync(join(tmpdir(), 'worker-route-scratch-'));
+const env = useHostOnOwnAzurite('worker-route', {
+  INGEST_SOURCE_CONTAINERS: 'uploads,incoming',
+  // Every raster over 1 MB uncompressed goes to the worker.
+  INGEST_WORKER_THRESHOLD_MB: '1',
+  INGEST_WORKER_MAX_DELIVERIES: '2',
+  // Tiles read their windows from storage: no copy of the source on disk.
+  INGEST_SOURCE_READ: 'in-place',
+  INGEST_SCRATCH_DIR: scratchDir,
+});
 
 async function submit(body: unknown): Promise<{ status: number; json: { id: string } }> {
-  const response = await fetch(`${host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`${env.host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   return { status: response.status, json: (await response.json()) as { id: string } };
 }
 
-beforeAll(async () => {
-  azuriteDir = mkdtempSync(join(tmpdir(), 'worker-route-azurite-'));
-  scratchDir = mkdtempSync(join(tmpdir(), 'worker-route-scratch-'));
-  azurite = await startAzurite({ location: azuriteDir });
-  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
-  host = await startLocalHost({
-    storageConnectionString: azurite.connectionString,
-    env: {
-      INGEST_SOURCE_CONTAINERS: 'uploads,incoming',
-      // Every raster over 1 MB uncompressed goes to the worker.
-      INGEST_WORKER_THRESHOLD_MB: '1',
-      INGEST_WORKER_MAX_DELIVERIES: '2',
-      // Tiles read their windows from storage: no copy of the source on disk.
-      INGEST_SOURCE_READ: 'in-place',
-      INGEST_SCRATCH_DIR: scratchDir,
-    },
-  });
-  fixtures = createFixtureDir('worker-route-');
-});
-
-afterAll(async () => {
-  await host?.stop();
-  await azurite?.stop();
-  fixtures?.remove();
-  rmSync(azuriteDir, { recursive: true, force: true });
-  rmSync(scratchDir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(scratchDir, { recursive: true, force: true }));
 
 describe('the container-worker route', () => {
   it('takes the worker route for a large raster, reads it in place, and its tiles mosaic to the source pixels', async () => {
@@ -71,15 +46,15 @@ describe('the container-worker route', () => {
       if (name) created.push(String(name));
     });
     try {
-      const path = writeFloat32Nodata(fixtures.path, 1100, 700, 'big.tif'); // 3 MB uncompressed
-      await store.uploadFile({ container: 'incoming', name: 'worker/big.tif' }, path, 'image/tiff');
+      const path = writeFloat32Nodata(env.fixtures.path, 1100, 700, 'big.tif'); // 3 MB uncompressed
+      await env.store.uploadFile({ container: 'incoming', name: 'worker/big.tif' }, path, 'image/tiff');
       const submitted = await submit({ source: 'incoming/worker/big.tif', collection: 'worker', options: { tileSize: 512, blockSize: 256 } });
       expect(submitted.status).toBe(202);
-      const view = await waitForJob<JobView>(host.baseUrl, submitted.json.id);
+      const view = await waitForJob(env.host.baseUrl, submitted.json.id);
       expect(view).toMatchObject({ status: 'Completed', route: 'worker', layout: 'fan-out', tiles: { done: 6, failed: 0, total: 6 } });
       expect(view.routeReason).toMatch(/over the worker threshold of 1 MB/);
 
-      const ledger = (await (await fetch(`${host.baseUrl}/api/jobs/${view.id}/tiles`)).json()) as TileLedgerPage;
+      const ledger = (await (await fetch(`${env.host.baseUrl}/api/jobs/${view.id}/tiles`)).json()) as TileLedgerPage;
       expect(ledger.tiles.every((tile) => tile.route === 'worker' && tile.state === 'done')).toBe(true);
 
       const source = gdal.open(path);
@@ -87,7 +62,7 @@ describe('the container-worker route', () => {
       try {
         for (const tile of ledger.tiles) {
           const local = join(workDir, `${tile.itemId}.tif`);
-          await store.downloadToFile({ container: 'cogs', name: decodeURIComponent(tile.cogHref!.replace('/api/cogs/', '')) }, local);
+          await env.store.downloadToFile({ container: 'cogs', name: decodeURIComponent(tile.cogHref!.replace('/api/cogs/', '')) }, local);
           const cog = gdal.open(local);
           const expected = source.bands.get(1).pixels.read(tile.window.x, tile.window.y, tile.window.width, tile.window.height);
           const actual = cog.bands.get(1).pixels.read(0, 0, tile.window.width, tile.window.height);
@@ -109,24 +84,24 @@ describe('the container-worker route', () => {
 
   it('dead-letters a tile that fails on every delivery, and fails its job with the reason', async () => {
     const name = 'worker/poison.tif';
-    const path = writeRgbUint8(fixtures.path, 900, 700, 'poison.tif'); // 1.8 MB uncompressed: the worker route
-    await store.uploadFile({ container: 'incoming', name }, path, 'image/tiff');
-    const stat = (await store.stat({ container: 'incoming', name }))!;
+    const path = writeRgbUint8(env.fixtures.path, 900, 700, 'poison.tif'); // 1.8 MB uncompressed: the worker route
+    await env.store.uploadFile({ container: 'incoming', name }, path, 'image/tiff');
+    const stat = (await env.store.stat({ container: 'incoming', name }))!;
     // A lease on the tile's COG blob makes every upload of it fail (a retryable storage refusal).
     const options = ingestOptionsSchema.parse({ tileSize: 4096 });
     const outputs = deriveOutputLocation({ container: 'incoming', name, etag: stat.etag, collection: 'poison', options, tileSize: 4096 });
     const ref = cogBlob(outputs, deriveItemId(outputs.sourceKey, { row: 0, col: 0 }));
-    const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
+    const blobs = BlobServiceClient.fromConnectionString(env.azurite.connectionString);
     await blobs.getContainerClient('cogs').createIfNotExists();
     const blob = blobs.getContainerClient('cogs').getBlockBlobClient(ref.name);
     await blob.upload('held', 4);
     await blob.getBlobLeaseClient().acquireLease(-1);
 
     const submitted = await submit({ source: `incoming/${name}`, collection: 'poison', options: { tileSize: 4096 } });
-    const view = await waitForJob<JobView>(host.baseUrl, submitted.json.id);
+    const view = await waitForJob(env.host.baseUrl, submitted.json.id);
     expect(view).toMatchObject({ status: 'Failed', route: 'worker', layout: 'single-tile' });
     expect(view.errors[0]).toMatchObject({ code: 'STORAGE_REFUSED', message: expect.stringMatching(/^dead-lettered after 2 deliveries: storage refused the request with HTTP 412 \(LeaseIdMissing\)/) });
-    const deadLetters = await createStorageWorkQueue({ AzureWebJobsStorage: azurite.connectionString }).readDeadLetters();
+    const deadLetters = await createStorageWorkQueue({ AzureWebJobsStorage: env.azurite.connectionString }).readDeadLetters();
     expect(deadLetters.some((letter) => letter.reason === 'MaxDeliveriesExceeded' && /LeaseIdMissing/.test(letter.description))).toBe(true);
   });
 });
