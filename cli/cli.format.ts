@@ -68,7 +68,8 @@ export function formatJobDetail(job: JobView): string {
     for (const failure of output.failedTiles) lines.push(`    ${failure.code}${failure.itemId ? ` ${failure.itemId}` : ''}: ${failure.message}`);
   } else if (output) {
     lines.push(`  output      ${output.tiles.length} COG tiles, ${formatBytes(output.bytesIn)} in, ${formatBytes(output.bytesOut)} out`);
-    lines.push(`  collection  ${output.collection.collectionUrl} (${output.collection.itemCount} items)`);
+    if (output.collection) lines.push(`  collection  ${output.collection.collectionUrl} (${output.collection.itemCount} items)`);
+    else lines.push('  collection  finalized by its batch');
   }
   if (job.status === 'Failed') lines.push(`\nRe-run only its failed tiles: raster-ingest retry ${job.id}`);
   return lines.join('\n');

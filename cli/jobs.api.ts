@@ -29,14 +29,24 @@ const bboxSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 const outputTileSchema = z.looseObject({ itemId: z.string(), cogUrl: z.string(), itemUrl: z.string(), cogBytes: z.number() });
 
 const completedOutputSchema = z.looseObject({
-  collection: z.looseObject({
+  collection: z.nullable(
+    z.looseObject({
     collectionId: z.string(),
     collectionUrl: z.string(),
     catalogUrl: z.string(),
     itemCount: z.number(),
     replacedItems: z.number(),
     superseded: z.boolean(),
-  }),
+    sources: z.array(
+      z.looseObject({
+        sourceKey: z.string(),
+        outcome: z.enum(['published', 'superseded', 'conflict']),
+        replacedItems: z.number(),
+        failure: z.looseObject({ code: failureCodeSchema, message: z.string() }).optional(),
+      }),
+    ),
+    }),
+  ),
   tiles: z.array(outputTileSchema),
   bytesIn: z.number(),
   bytesOut: z.number(),

@@ -1,6 +1,7 @@
 /**
- * Activity: publish a job's items in its collection, replacing what an earlier version of the
- * same source published, and make the root catalog link the collection.
+ * Activity: publish a job's items in its collection (or, for a batch, a chunk of jobs' items at
+ * once), replacing what an earlier version of each source published, and make the root catalog
+ * link the collection.
  *
  * Order of writes, each under an ETag condition so concurrent jobs never lose each other's items:
  * 1. the source's record (`sources/<source key>.json`): the newer version wins; an older job
@@ -10,11 +11,12 @@
  * 3. then the replaced version's blobs (stale items, its COGs, thumbnails and VRT) are deleted.
  */
 import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FinalizeCollectionInput, FinalizedCollection, OutputLocation, RegisteredItem, SourceBlob } from '../pipeline/contracts.js';
-import { FailureError } from '../pipeline/failure.js';
+import type { FinalizeCollectionInput, FinalizedCollection, OutputLocation, PublicationOutcome, RegisteredItem, SourceBlob, SourcePublication } from '../pipeline/contracts.js';
+import { FailureError, type Failure } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { describeMosaic } from '../raster/mosaic.describe.js';
 import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
@@ -117,71 +119,122 @@ async function readPublishedItems(store: BlobStore, collection: string): Promise
   return records.flatMap((record) => record?.value.items ?? []);
 }
 
+/** What the source's record decided for one publication. */
+type Decision =
+  | { publication: SourcePublication; outcome: 'publish'; previous?: SourceRecord }
+  | { publication: SourcePublication; outcome: 'superseded'; newer: SourceRecord }
+  | { publication: SourcePublication; outcome: 'conflict'; failure: Failure };
+
+/** Step 1 for one source: its record decides whether this output is the one to publish. */
+async function decide(store: BlobStore, collection: string, publication: SourcePublication): Promise<Decision> {
+  const { outputs, source, items, order } = publication;
+  const owner = sourcePathOf(source);
+  let decision: Decision = { publication, outcome: 'publish' };
+  await updateJsonBlob<SourceRecord>(store, sourceRecordBlob(collection, outputs.sourceKey), (existing) => {
+    if (existing && existing.source !== owner) {
+      decision = {
+        publication,
+        outcome: 'conflict',
+        failure: { code: 'OUTPUT_CONFLICT', message: `its output names in collection ${collection} are already taken by another source; rename the blob and upload it again` },
+      };
+      return undefined;
+    }
+    if (existing && compareVersionOrder(existing.order, order) > 0) {
+      decision = { publication, outcome: 'superseded', newer: existing };
+      return undefined;
+    }
+    decision = existing ? { publication, outcome: 'publish', previous: existing } : { publication, outcome: 'publish' };
+    return buildSourceRecord(source, outputs, order, items);
+  });
+  return decision;
+}
+
+/** A newer version is published: drop what this job wrote that it does not use. */
+async function dropSuperseded(store: BlobStore, collection: string, publication: SourcePublication, newer: SourceRecord): Promise<void> {
+  const published = new Set(newer.items.map((item) => item.itemId));
+  await Promise.all(publication.items.filter((item) => !published.has(item.itemId)).map((item) => store.delete(itemBlob(collection, item.itemId))));
+  if (newer.version !== publication.outputs.version) await deleteVersion(store, publication.outputs);
+}
+
+/** How many sources' records and mosaics are worked on at once in one chunk. */
+const sourceConcurrency = 8;
+
+function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T) => Promise<R>): Promise<R[]> {
+  const bounded = pLimit(limit);
+  return Promise.all(values.map((value) => bounded(() => map(value))));
+}
+
+/**
+ * Publishes one job's output, or a batch chunk's: each source's record first, then the collection
+ * merged once for them all, then the replaced versions' blobs deleted. One job's conflict is its
+ * failure; in a chunk it is reported per source and the others are published.
+ */
 export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir'>): FinalizeCollection {
-  return async ({ outputs, source, items, datetime, options, order }) => {
-    const { collection } = outputs;
+  return async ({ collection, publications, datetime }) => {
     const collectionUrl = deps.store.url(collectionBlob(collection));
     const catalogUrl = deps.store.url(catalogBlob());
-    const owner = sourcePathOf(source);
 
-    // 1. The source's record decides whether this job's output is the one to publish.
-    const decision: { previous?: SourceRecord; newer?: SourceRecord } = {};
-    await updateJsonBlob<SourceRecord>(deps.store, sourceRecordBlob(collection, outputs.sourceKey), (existing) => {
-      if (existing && existing.source !== owner) {
-        throw new FailureError({
-          code: 'OUTPUT_CONFLICT',
-          message: `its output names in collection ${collection} are already taken by another source; rename the blob and upload it again`,
-        });
-      }
-      delete decision.previous;
-      delete decision.newer;
-      if (existing && compareVersionOrder(existing.order, order) > 0) {
-        decision.newer = existing;
-        return undefined;
-      }
-      if (existing) decision.previous = existing;
-      return buildSourceRecord(source, outputs, order, items);
-    });
+    // 1. Each source's record decides.
+    const decisions = await mapBounded(publications, sourceConcurrency, (publication) => decide(deps.store, collection, publication));
+    const only = decisions.length === 1 ? decisions[0] : undefined;
+    if (only?.outcome === 'conflict') throw new FailureError(only.failure);
+    for (const decision of decisions) if (decision.outcome === 'superseded') await dropSuperseded(deps.store, collection, decision.publication, decision.newer);
 
-    const { previous, newer } = decision;
-    if (newer) {
-      // A newer version is published: drop what this job wrote that it does not use.
-      const published = new Set(newer.items.map((item) => item.itemId));
-      await Promise.all(items.filter((item) => !published.has(item.itemId)).map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
-      if (newer.version !== outputs.version) await deleteVersion(deps.store, outputs);
-      await deps.sources.evict(source);
-      const existing = await deps.store.readJson<StacCollection>(collectionBlob(collection));
-      return { collectionId: collection, collectionUrl, catalogUrl, itemCount: existing ? countItemLinks(existing.value) : 0, replacedItems: 0, superseded: true };
+    // 2. The collection, once: every published source's items added, replaced versions' stale ones dropped.
+    const publishing = decisions.filter((decision): decision is Extract<Decision, { outcome: 'publish' }> => decision.outcome === 'publish');
+    const stale = publishing.map((decision) => staleItems(decision.previous, decision.publication.items));
+    const allStale = stale.flat();
+    const assetsBySource = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
+      writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options),
+    );
+    const items = publishing.flatMap(({ publication }) => publication.items);
+    let published: StacCollection | undefined;
+    if (publishing.length > 0) {
+      ({ value: published } = await updateJsonBlob<StacCollection>(deps.store, collectionBlob(collection), async (existing) =>
+        mergeCollection(existing, {
+          collectionId: collection,
+          items,
+          datetime,
+          urls: { collection: collectionUrl, catalog: catalogUrl },
+          projCodes: items.map((item) => item.projCode ?? null),
+          assets: Object.assign({}, ...assetsBySource),
+          removedItemUrls: allStale.map((item) => item.itemUrl),
+          // Read after the collection (each attempt), so a source merged before it is in a record read here.
+          ...(allStale.length > 0 ? { extentFrom: await readPublishedItems(deps.store, collection) } : {}),
+        }),
+      ));
+      await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) => mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }));
     }
 
-    // 2. The collection: add this job's items, drop the replaced version's stale ones.
-    const assets = await writeSourceMosaic(deps, outputs, source, items, options);
-    const stale = staleItems(previous, items);
-    const { value } = await updateJsonBlob<StacCollection>(deps.store, collectionBlob(collection), async (existing) =>
-      mergeCollection(existing, {
-        collectionId: collection,
-        items,
-        datetime,
-        urls: { collection: collectionUrl, catalog: catalogUrl },
-        projCodes: items.map((item) => item.projCode ?? null),
-        assets,
-        removedItemUrls: stale.map((item) => item.itemUrl),
-        // Read after the collection (each attempt), so a source merged before it is in a record read here.
-        ...(stale.length > 0 ? { extentFrom: await readPublishedItems(deps.store, collection) } : {}),
-      }),
-    );
-    await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) => mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }));
+    // 3. The replaced versions' blobs, now that nothing links them.
+    await Promise.all(allStale.map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
+    for (const { publication, previous } of publishing) {
+      if (previous && previous.version !== publication.outputs.version) await deleteVersion(deps.store, { ...publication.outputs, version: previous.version });
+    }
+    if (published) {
+      const document = published;
+      // The static collection is the merged truth (all jobs' extents and items); the API gets it without the links it makes itself.
+      await deps.stacApi?.updateCollection<StacCollection>(collection, () => withoutInferredLinks(document));
+      await Promise.all(allStale.map((item) => deps.stacApi?.deleteItem(collection, item.itemId)));
+    }
+    // The jobs are done with their sources here; free the local copies.
+    for (const { publication } of decisions) await deps.sources.evict(publication.source);
 
-    // 3. The replaced version's blobs, now that nothing links them.
-    await Promise.all(stale.map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
-    if (previous && previous.version !== outputs.version) await deleteVersion(deps.store, { ...outputs, version: previous.version });
-
-    const published = value!;
-    // The static collection is the merged truth (all jobs' extents and items); the API gets it without the links it makes itself.
-    await deps.stacApi?.updateCollection<StacCollection>(collection, () => withoutInferredLinks(published));
-    await Promise.all(stale.map((item) => deps.stacApi?.deleteItem(collection, item.itemId)));
-    // The job is done with its source here; free the local copy.
-    await deps.sources.evict(source);
-    return { collectionId: collection, collectionUrl, catalogUrl, itemCount: countItemLinks(published), replacedItems: stale.length, superseded: false };
+    const current = published ?? (await deps.store.readJson<StacCollection>(collectionBlob(collection)))?.value;
+    const outcomes: PublicationOutcome[] = decisions.map((decision) => {
+      const sourceKey = decision.publication.outputs.sourceKey;
+      if (decision.outcome === 'conflict') return { sourceKey, outcome: 'conflict', replacedItems: 0, failure: decision.failure };
+      if (decision.outcome === 'superseded') return { sourceKey, outcome: 'superseded', replacedItems: 0 };
+      return { sourceKey, outcome: 'published', replacedItems: staleItems(decision.previous, decision.publication.items).length };
+    });
+    return {
+      collectionId: collection,
+      collectionUrl,
+      catalogUrl,
+      itemCount: current ? countItemLinks(current) : 0,
+      replacedItems: allStale.length,
+      superseded: outcomes.length > 0 && outcomes.every((outcome) => outcome.outcome === 'superseded'),
+      sources: outcomes,
+    };
   };
 }

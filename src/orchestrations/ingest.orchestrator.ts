@@ -18,6 +18,7 @@ import {
   type TileRoute,
   type JobFailure,
   type RegisteredItem,
+  type SourcePublication,
   type VersionOrder,
 } from '../pipeline/contracts.js';
 import { failureFrom, summarizeFailures, type FailureCode } from '../pipeline/failure.js';
@@ -229,9 +230,18 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   const rank = new Map(tileInputs.map((tileInput, index) => [tileInput.itemId, index]));
   const items = [...state.items].sort((a, b) => (rank.get(a.itemId) ?? 0) - (rank.get(b.itemId) ?? 0));
 
+  const publication: SourcePublication = { outputs: input.outputs, source: input.source, items, order, options: input.options };
+  const tiles = items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes }));
+  const bytesOut = items.reduce((sum, item) => sum + item.cogBytes, 0);
+  if (input.deferFinalize) {
+    progress.stage = 'completed';
+    state.publish();
+    return { collection: null, publication, tiles, bytesIn: input.source.size, bytesOut };
+  }
+
   let collection: FinalizedCollection;
   try {
-    collection = yield* callActivity(context, activities.finalizeCollection, { outputs: input.outputs, source: input.source, items, datetime, options: input.options, order });
+    collection = yield* callActivity(context, activities.finalizeCollection, { collection: input.collection, publications: [publication], datetime });
   } catch (error) {
     const failure = failureFrom(error);
     state.recordFailure(failure);
@@ -240,12 +250,7 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 
   progress.stage = 'completed';
   state.publish();
-  return {
-    collection,
-    tiles: items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes })),
-    bytesIn: input.source.size,
-    bytesOut: items.reduce((sum, item) => sum + item.cogBytes, 0),
-  };
+  return { collection, tiles, bytesIn: input.source.size, bytesOut };
 }
 
 /** Writes the job's end to the jobs index, so lists and bulk retry filter on its final state. */

@@ -72,6 +72,8 @@ export interface IngestInput {
   /** The job's row in the jobs index (written at submission, updated when the job ends). */
   index: { key: string; createdTime: string };
   worker: WorkerRouting;
+  /** A job of a batch leaves the collection to its batch, which finalizes many sources at once. */
+  deferFinalize?: boolean;
   /**
    * Tiles an earlier attempt already made and registered (a retry of a failed job): they are
    * taken as they are, not made again, so their blobs are untouched.
@@ -197,15 +199,30 @@ export interface RegisteredItem {
   thumbnailUrl?: string;
 }
 
-export interface FinalizeCollectionInput {
+/** What one job publishes of one source: its items, in its version folder, in its version order. */
+export interface SourcePublication {
   outputs: OutputLocation;
   source: SourceBlob;
   items: RegisteredItem[];
-  datetime: string;
-  /** Decides whether this job's output replaces the source's current one (newer) or is dropped (older). */
+  /** Decides whether this output replaces the source's current one (newer) or is dropped (older). */
   order: VersionOrder;
-  /** The job's options; needed for the VRT mosaic when they reproject (`targetCrs`). Optional: added later. */
+  /** The job's options; needed for the VRT mosaic when they reproject (`targetCrs`). */
   options?: IngestOptions;
+}
+
+/** One job's publication, or a batch chunk's (the collection is then merged once for all). */
+export interface FinalizeCollectionInput {
+  collection: string;
+  publications: SourcePublication[];
+  datetime: string;
+}
+
+/** What became of one source's publication. */
+export interface PublicationOutcome {
+  sourceKey: string;
+  outcome: 'published' | 'superseded' | 'conflict';
+  replacedItems: number;
+  failure?: Failure;
 }
 
 export interface FinalizedCollection {
@@ -213,10 +230,12 @@ export interface FinalizedCollection {
   collectionUrl: string;
   catalogUrl: string;
   itemCount: number;
-  /** Items of an earlier version of this source that this job's output replaced (and deleted). */
+  /** Items of earlier versions of these sources that this output replaced (and deleted). */
   replacedItems: number;
-  /** `true` when a newer version of the source had already been published: this job's output was discarded. */
+  /** `true` when newer versions of every source had already been published: this output was discarded. */
   superseded: boolean;
+  /** Per source, in the order given. */
+  sources: PublicationOutcome[];
 }
 
 /** Small rasters (one tile) run their steps inline; larger ones fan out one branch per tile. */
@@ -319,7 +338,10 @@ export interface TileProgress {
 }
 
 export interface IngestOutput {
-  collection: FinalizedCollection;
+  /** `null` for a job of a batch: the batch finalizes the collection once per chunk (see `publication`). */
+  collection: FinalizedCollection | null;
+  /** What the job publishes, when its batch finalizes it. */
+  publication?: SourcePublication;
   tiles: Array<{ itemId: string; cogUrl: string; itemUrl: string; cogBytes: number }>;
   bytesIn: number;
   bytesOut: number;

@@ -70,7 +70,7 @@ describe('reprojection to a target CRS (real GDAL, real Azurite)', () => {
       if (validator) expect((await validator.validate(item)).errors).toEqual([]);
     }
 
-    await createFinalizeCollection(env.harness.deps)({ outputs, source, items, datetime: '2026-11-25T17:00:00.000Z', options, order });
+    await createFinalizeCollection(env.harness.deps)({ collection, publications: [{ outputs, source, items, options, order }], datetime: '2026-11-25T17:00:00.000Z' });
     const folder = join(env.fixtures.path, `mosaic-${targetCrs.replace(':', '')}`);
     mkdirSync(folder, { recursive: true });
     const vrtRef = mosaicBlob(outputs);

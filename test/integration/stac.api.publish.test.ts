@@ -52,7 +52,7 @@ describe('publishing to a STAC API (loopback Transaction server, real GDAL and A
         // Published right away, not at finalize.
         expect(api.item(collection, itemId)).toBeDefined();
       }
-      await createFinalizeCollection(deps)({ outputs, source, items, datetime, order });
+      await createFinalizeCollection(deps)({ collection, publications: [{ outputs, source, items, order }], datetime });
     };
     await run(writeRgbUint8(fixtures.path, 400, 300, 'api-rgb.tif'));
     await run(writeRgbUint8(fixtures.path, 400, 300, 'api-rgb.tif'));

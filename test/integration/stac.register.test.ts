@@ -55,7 +55,7 @@ async function ingestItems(localPath: string, collection: string, tileSize: numb
 
 /** The fan-in step of a job ingested with `ingestItems`. */
 function finalizeJob(job: IngestedJob, jobTime = datetime): Promise<FinalizedCollection> {
-  return createFinalizeCollection(env.harness.deps)({ outputs: job.outputs, source: job.source, items: job.items, datetime: jobTime, order: job.order });
+  return createFinalizeCollection(env.harness.deps)({ collection: job.outputs.collection, publications: [{ outputs: job.outputs, source: job.source, items: job.items, order: job.order }], datetime: jobTime });
 }
 
 async function readJson<T>(container: string, name: string): Promise<T> {
@@ -90,6 +90,7 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       itemCount: 2,
       replacedItems: 0,
       superseded: false,
+      sources: [{ sourceKey: job.outputs.sourceKey, outcome: 'published', replacedItems: 0 }],
     });
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
     await expectValidStac(stored);
@@ -213,7 +214,7 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       Array.from({ length: 6 }, (_, i) => {
         const source: SourceBlob = { container: 'uploads', name: `race-${i}.tif`, etag: '"x"', size: 1, lastModified: datetime };
         const { outputs, order } = env.harness.job(source, collection);
-        return finalize({ outputs, source, items: [fake(i)], datetime, order });
+        return finalize({ collection, publications: [{ outputs, source, items: [fake(i)], order }], datetime });
       }),
     );
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
@@ -319,9 +320,37 @@ describe('output identity and versions (untrusted sources never overwrite each o
     const order = { sourceModified: intruder.lastModified, jobStarted: '2026-11-27T00:00:00.000Z' };
     const tile = await createCreateTileCog(env.harness.deps)({ source: intruder, outputs, itemId: owner.items[0]!.itemId, window: owner.items[0]!.window!, options });
     await expect(createRegisterTileItem(env.harness.deps)({ outputs, source: intruder, tile, datetime, order })).rejects.toMatchObject({ failure: { code: 'OUTPUT_CONFLICT' } });
-    await expect(createFinalizeCollection(env.harness.deps)({ outputs, source: intruder, items: owner.items, datetime, order })).rejects.toMatchObject({ failure: { code: 'OUTPUT_CONFLICT' } });
+    await expect(createFinalizeCollection(env.harness.deps)({ collection, publications: [{ outputs, source: intruder, items: owner.items, order }], datetime })).rejects.toMatchObject({ failure: { code: 'OUTPUT_CONFLICT' } });
     const item = await readJson<StacItem>('stac', itemBlob(collection, owner.items[0]!.itemId).name);
     expect(item.properties['raster-ingest:source']).toBe(`${owner.source.container}/${owner.source.name}`);
+  });
+
+  it('publishes a chunk of sources at once: one collection merge, each source decided on its own', async () => {
+    const collection = `chunk-${env.harness.runId}`;
+    const jobs = [
+      await ingestItems(writeRgbUint8(env.fixtures.path, 300, 200, 'chunk-a.tif'), collection, 4096),
+      await ingestItems(writeRgbUint8(env.fixtures.path, 300, 200, 'chunk-b.tif'), collection, 4096),
+      await ingestItems(writeFloat32NanDem(env.fixtures.path, 200, 200, 'chunk-c.tif'), collection, 4096),
+    ];
+    // A fourth publication names an owner's source key from another source: a conflict, reported for it alone.
+    const intruder = await env.harness.upload(writeRgbUint8(env.fixtures.path, 300, 200, 'chunk-x.tif'));
+    const conflicting = { outputs: jobs[0]!.outputs, source: intruder, items: jobs[0]!.items, order: jobs[0]!.order };
+    const first = await createFinalizeCollection(env.harness.deps)({ collection, publications: jobs.map((job) => ({ outputs: job.outputs, source: job.source, items: job.items, order: job.order })), datetime });
+    expect(first).toMatchObject({ itemCount: 3, superseded: false });
+    expect(first.sources.map((source) => source.outcome)).toEqual(['published', 'published', 'published']);
+    const second = await createFinalizeCollection(env.harness.deps)({ collection, publications: [conflicting], datetime }).catch((error: unknown) => error);
+    expect(second).toMatchObject({ failure: { code: 'OUTPUT_CONFLICT' } });
+    const mixed = await createFinalizeCollection(env.harness.deps)({
+      collection,
+      publications: [conflicting, { outputs: jobs[1]!.outputs, source: jobs[1]!.source, items: jobs[1]!.items, order: jobs[1]!.order }],
+      datetime,
+    });
+    expect(mixed.sources.map((source) => source.outcome)).toEqual(['conflict', 'published']);
+    expect(mixed.sources[0]!.failure?.code).toBe('OUTPUT_CONFLICT');
+    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
+    expect(stored.links.filter((l) => l.rel === 'item')).toHaveLength(3);
+    expect(Object.keys(stored.assets ?? {})).toHaveLength(3);
+    await expectValidStac(stored);
   });
 });
 

@@ -89,11 +89,11 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     const finalizing = await replay(ingestRasterOrchestrator, history, input);
     const finalize = flattenActions(finalizing).at(-1)!;
     expect(finalize).toMatchObject({ actionType: 1, functionName: 'finalizeCollection' });
-    expect((finalize.input as { items: RegisteredItem[] }).items.map((i) => i.itemId)).toEqual(tileItemIds);
+    expect((finalize.input as { publications: Array<{ items: RegisteredItem[] }> }).publications[0]!.items.map((i) => i.itemId)).toEqual(tileItemIds);
     expect(finalizing.customStatus).toMatchObject({ stage: 'finalizing', tilesDone: 4, itemsRegistered: 4 });
 
     history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
-    const collection = { collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false };
+    const collection = { collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false, sources: [] };
     history.taskCompleted(5, ok(collection));
     const recording = await replay(ingestRasterOrchestrator, history, input);
     // The job writes its end to the jobs index before it completes.
@@ -312,7 +312,7 @@ describe('retrying a failed job', () => {
     const finalize = flattenActions(finalizing).at(-1)!;
     expect(finalize.functionName).toBe('finalizeCollection');
     // All four items, in tile order, reused or not.
-    expect((finalize.input as { items: RegisteredItem[] }).items.map((i) => i.itemId)).toEqual(tileItemIds);
+    expect((finalize.input as { publications: Array<{ items: RegisteredItem[] }> }).publications[0]!.items.map((i) => i.itemId)).toEqual(tileItemIds);
   });
 });
 
