@@ -38,6 +38,10 @@ export const settingNames = {
   workerMaxDeliveries: 'INGEST_WORKER_MAX_DELIVERIES',
   /** Seconds a tile orchestration waits for the worker's result before it sends the tile again (default 1800). */
   workerTileTimeoutSeconds: 'INGEST_WORKER_TILE_TIMEOUT_SECONDS',
+  /** Sources a batch ingests at once (default 8). */
+  batchWindow: 'INGEST_BATCH_WINDOW',
+  /** Sources per batch chunk: listed, ingested and finalized together (default 500). */
+  batchChunkSize: 'INGEST_BATCH_CHUNK_SIZE',
 } as const;
 
 /**
@@ -152,6 +156,23 @@ export const storageQueues = {
   /** The worker's results, one message per tile; a queue-triggered function raises them as events. */
   tileResults: 'tile-results',
 } as const;
+
+export const batchDefaults = {
+  window: 8,
+  chunkSize: 500,
+} as const;
+
+export interface BatchSettings {
+  window: number;
+  chunkSize: number;
+}
+
+export function readBatchSettings(env: Environment = process.env): BatchSettings {
+  return {
+    window: readPositiveInteger(env, settingNames.batchWindow, batchDefaults.window),
+    chunkSize: readPositiveInteger(env, settingNames.batchChunkSize, batchDefaults.chunkSize),
+  };
+}
 
 export const workerDefaults = {
   thresholdMb: 1024,

@@ -3,6 +3,7 @@ import type { activities } from '../pipeline/contracts.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import type { ActivityImplementation } from './activity.outcome.js';
 import { createFinalizeCollection } from './collection.finalize.js';
+import { createListBatchSources, createPrepareBatchJobs } from './batch.sources.js';
 import { createRecordJob } from './job.record.js';
 import { createDispatchTile } from './tile.dispatch.js';
 import { createCreateTileCog } from './tile.cog.create.js';
@@ -28,5 +29,7 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     finalizeCollection: createFinalizeCollection(deps),
     recordJob: createRecordJob(deps),
     dispatchTile: createDispatchTile(deps),
+    listBatchSources: createListBatchSources(deps),
+    prepareBatchJobs: createPrepareBatchJobs(deps),
   };
 }

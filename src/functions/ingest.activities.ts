@@ -49,3 +49,5 @@ register(activities.registerTileItem, (all) => all.registerTileItem);
 register(activities.finalizeCollection, (all) => all.finalizeCollection);
 register(activities.recordJob, (all) => all.recordJob);
 register(activities.dispatchTile, (all) => all.dispatchTile);
+register(activities.listBatchSources, (all) => all.listBatchSources);
+register(activities.prepareBatchJobs, (all) => all.prepareBatchJobs);

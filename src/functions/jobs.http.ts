@@ -8,7 +8,7 @@
  * link to the app's own `/api/jobs/{id}`, so job submitters never see the Durable extension's
  * system key (the management webhook stays for administrators).
  */
-import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { readIngestSettings } from '../config.js';
@@ -23,48 +23,8 @@ import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
 import { failureCodes } from '../pipeline/failure.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
+import { describeIssues, guarded, jobUrl, problem, readJsonBody } from './http.problem.js';
 import { getBlobStore, getJobIndex } from './shared.store.js';
-
-/** Far above any honest job request (a few hundred bytes). */
-const maxBodyBytes = 64 * 1024;
-
-function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}): HttpResponseInit {
-  return { status, jsonBody: { title, status, detail, ...extra }, headers: { 'Content-Type': 'application/problem+json' } };
-}
-
-/** "options.tileSize: Too small: expected number to be >=256" — names the field at fault. */
-function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`).join('; ');
-}
-
-/** The app's own status URL of a job, on the origin the caller used. */
-function jobUrl(request: HttpRequest, id: string): string {
-  return new URL(`/api/jobs/${encodeURIComponent(id)}`, request.url).href;
-}
-
-/** Runs a handler; an unexpected fault is logged in full and answered without any of its text. */
-function guarded(handler: HttpHandler): HttpHandler {
-  return async (request, context) => {
-    try {
-      return await handler(request, context);
-    } catch (error) {
-      context.error(`${request.method} ${new URL(request.url).pathname} failed`, error);
-      return problem(500, 'Internal error', `The request could not be completed; the service logs have the details (invocation ${context.invocationId}).`);
-    }
-  };
-}
-
-async function readJsonBody(request: HttpRequest): Promise<{ ok: true; body: unknown } | { ok: false; response: HttpResponseInit }> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > maxBodyBytes) return { ok: false, response: problem(413, 'Request too large', `The body may be at most ${maxBodyBytes} bytes`) };
-  const text = await request.text();
-  if (Buffer.byteLength(text) > maxBodyBytes) return { ok: false, response: problem(413, 'Request too large', `The body may be at most ${maxBodyBytes} bytes`) };
-  try {
-    return { ok: true, body: JSON.parse(text) };
-  } catch {
-    return { ok: false, response: problem(400, 'Invalid JSON', 'The request body must be a JSON object like {"source": "uploads/scene.tif"}', { fields: ['body'] }) };
-  }
-}
 
 export async function submitJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
@@ -164,6 +124,7 @@ const jobFilterSchema = z
     collection: z.string().max(63).optional(),
     since: z.string().max(40).optional(),
     errorCode: z.enum(failureCodes).optional(),
+    batch: z.string().max(200).optional(),
     top: z.coerce.number().int().min(1).max(500).default(50),
     continuationToken: z.string().max(4096).optional(),
   })
@@ -176,7 +137,7 @@ function toJobQuery(raw: unknown): { ok: true; query: JobQuery } | { ok: false; 
   if (!parsed.success) {
     return { ok: false, response: problem(400, 'Invalid filter', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.')))] }) };
   }
-  const { status, collection, since, errorCode, top, continuationToken } = parsed.data;
+  const { status, collection, since, errorCode, batch, top, continuationToken } = parsed.data;
   const statuses = (Array.isArray(status) ? status : (status ?? '').split(',')).map((s) => s.trim()).filter((s) => s !== '');
   const unknown = statuses.filter((s) => !knownStatuses.has(s));
   if (unknown.length > 0) return { ok: false, response: problem(400, 'Invalid filter', `status: use ${[...knownStatuses].join(', ')}`, { fields: ['status'] }) };
@@ -184,7 +145,7 @@ function toJobQuery(raw: unknown): { ok: true; query: JobQuery } | { ok: false; 
   if (since && !sinceTime) return { ok: false, response: problem(400, 'Invalid filter', 'since: an ISO 8601 time or an age such as 30m, 12h, 1d, 2w', { fields: ['since'] }) };
   return {
     ok: true,
-    query: { top, ...(statuses.length ? { statuses } : {}), ...(collection ? { collection } : {}), ...(sinceTime ? { since: sinceTime } : {}), ...(errorCode ? { errorCode } : {}), ...(continuationToken ? { continuationToken } : {}) },
+    query: { top, ...(statuses.length ? { statuses } : {}), ...(collection ? { collection } : {}), ...(sinceTime ? { since: sinceTime } : {}), ...(errorCode ? { errorCode } : {}), ...(batch ? { batch } : {}), ...(continuationToken ? { continuationToken } : {}) },
   };
 }
 

@@ -1,13 +1,14 @@
 /**
  * Upload trigger: an Event Grid `Microsoft.Storage.BlobCreated` event for `uploads/…` starts the
  * same job a submission would, with default options and the same idempotent id (a repeated event
- * finds the existing job). The event carries only metadata: the blob's bytes are never loaded
+ * finds the existing job); a manifest dropped in `uploads/batches/` starts a batch instead. The event carries only metadata: the blob's bytes are never loaded
  * here, whatever its size. In Azure an Event Grid subscription on the storage account delivers
  * the events; the local host raises the same events for new blobs in `uploads`.
  */
 import { app, type EventGridEvent, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { containers, readIngestSettings } from '../config.js';
+import { isManifestUpload, submitBatch } from '../jobs/batch.submit.js';
 import { submitJob } from '../jobs/job.submit.js';
 import { defaultCollectionId, ingestOptionsSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
@@ -36,6 +37,15 @@ export async function ingestUploadHandler(event: EventGridEvent, context: Invoca
   const source = parseSourcePath(path, settings.sourceContainers);
   if (!source.ok) {
     context.warn(`Upload ignored: ${source.problem}`);
+    return;
+  }
+  if (isManifestUpload(source.source.name)) {
+    // A manifest in uploads/batches/ starts a batch over the sources it lists, once per version.
+    const batch = await submitBatch(
+      { client: df.getClient(context), store: getBlobStore(), settings },
+      { selection: { kind: 'manifest', path }, collection: defaultCollectionId, options: ingestOptionsSchema.parse({}), filters: {}, oncePerVersion: true },
+    );
+    context.log(`Manifest ${path}: batch ${batch.outcome}${'instanceId' in batch ? ` ${batch.instanceId}` : `: ${'problem' in batch ? batch.problem : ''}`}`);
     return;
   }
   const result = await submitJob(

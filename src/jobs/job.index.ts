@@ -47,6 +47,8 @@ export interface JobIndexEntry {
   tilesDone: number;
   tilesFailed: number;
   tilesTotal: number;
+  /** The batch the job belongs to, if any. */
+  batch?: string;
   /** The first failures (as the job's status shows them) and every distinct code. */
   errors: JobFailure[];
   errorCodes: FailureCode[];
@@ -61,6 +63,7 @@ export interface JobQuery {
   collection?: string;
   since?: Date;
   errorCode?: FailureCode;
+  batch?: string;
   top: number;
   continuationToken?: string;
 }
@@ -78,6 +81,7 @@ export function buildJobFilter(query: Omit<JobQuery, 'top' | 'continuationToken'
     clauses.push(`(${[...statuses].map((status) => odata`status eq ${status}`).join(' or ')})`);
   }
   if (query.errorCode) clauses.push(`${codeColumn(query.errorCode)} eq true`);
+  if (query.batch) clauses.push(odata`batch eq ${query.batch}`);
   return clauses.join(' and ');
 }
 
@@ -125,6 +129,7 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): JobIndexEntry
     tilesDone: count(row['tilesDone']),
     tilesFailed: count(row['tilesFailed']),
     tilesTotal: count(row['tilesTotal']),
+    ...(typeof row['batch'] === 'string' ? { batch: row['batch'] } : {}),
     errors: parseJsonList(row['errors']).filter(isFailure),
     errorCodes: parseJsonList(row['errorCodes']).filter(isFailureCode),
   };

@@ -33,7 +33,7 @@ const retryableStatuses = new Set(['Failed', 'Terminated', 'Canceled']);
 const maxAttempts = 1000;
 
 /** The newest attempt for this upload and these options, if any. */
-async function findLatestAttempt(client: DurableClient, baseInstanceId: string): Promise<{ attempt: number; status: InstanceStatus } | undefined> {
+export async function findLatestAttempt(client: DurableClient, baseInstanceId: string): Promise<{ attempt: number; status: InstanceStatus } | undefined> {
   let latest: { attempt: number; status: InstanceStatus } | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const status = await findInstance(client, attemptInstanceId(baseInstanceId, attempt));

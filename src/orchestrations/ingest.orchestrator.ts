@@ -21,7 +21,7 @@ import {
   type SourcePublication,
   type VersionOrder,
 } from '../pipeline/contracts.js';
-import { failureFrom, summarizeFailures, type FailureCode } from '../pipeline/failure.js';
+import { encodeFailure, failureFrom, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles } from '../raster/tile.plan.js';
@@ -53,10 +53,13 @@ export function chooseTileRoute(info: Pick<RasterInfo, 'width' | 'height' | 'ban
     : { route: 'functions', reason: `${formatMegabytes(size)} uncompressed, within the worker threshold of ${formatMegabytes(thresholdBytes)}` };
 }
 
-/** A rejected or failed job: the message is what an administrator reads as the orchestration's output. */
+/**
+ * A rejected or failed job: the message is what an administrator reads as the orchestration's
+ * output, and carries the first failure's code for whoever awaits the job (a batch).
+ */
 export class IngestFailedError extends Error {
-  constructor(source: string, reason: string) {
-    super(`Cannot ingest ${source}: ${reason}`);
+  constructor(source: string, reason: string, failure?: Failure) {
+    super(`Cannot ingest ${source}: ${reason}${failure ? ` ${encodeFailure(failure)}` : ''}`);
     this.name = 'IngestFailedError';
   }
 }
@@ -128,14 +131,14 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
     state.progress.stage = 'failed';
     state.publish();
     yield* recordJobEnd(context, input, state, 'Failed');
-    throw error instanceof IngestFailedError ? error : new IngestFailedError(state.progress.source, state.failures.at(-1)?.message ?? 'the job failed');
+    throw error instanceof IngestFailedError ? error : new IngestFailedError(state.progress.source, state.failures.at(-1)?.message ?? 'the job failed', state.failures.at(-1));
   }
 };
 
 function* runJob(context: OrchestrationContext, input: IngestInput, state: JobState): Generator<Task, IngestOutput, unknown> {
   const { progress } = state;
   const fail = (reason: string): never => {
-    throw new IngestFailedError(progress.source, reason);
+    throw new IngestFailedError(progress.source, reason, state.failures[0]);
   };
 
   let info: RasterInfo;
@@ -259,6 +262,7 @@ function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state:
   yield* callActivity(context, activities.recordJob, {
     key: input.index.key,
     id: context.df.instanceId,
+    ...(input.batchId ? { batch: input.batchId } : {}),
     source: progress.source,
     collection: input.collection,
     createdTime: input.index.createdTime,

@@ -8,6 +8,7 @@ import type { IngestOptions } from './options.js';
 export const orchestratorNames = {
   ingestRaster: 'ingestRaster',
   ingestTile: 'ingestTile',
+  ingestBatch: 'ingestBatch',
 } as const;
 
 /**
@@ -74,6 +75,8 @@ export interface IngestInput {
   worker: WorkerRouting;
   /** A job of a batch leaves the collection to its batch, which finalizes many sources at once. */
   deferFinalize?: boolean;
+  /** The batch this job belongs to. */
+  batchId?: string;
   /**
    * Tiles an earlier attempt already made and registered (a retry of a failed job): they are
    * taken as they are, not made again, so their blobs are untouched.
@@ -269,6 +272,8 @@ export interface JobFailure extends Failure {
 export interface RecordJobInput {
   key: string;
   id: string;
+  /** The batch the job belongs to, if any (the jobs list filters on it). */
+  batch?: string;
   source: string;
   collection: string;
   createdTime: string;
@@ -289,6 +294,8 @@ export const activities = {
   registerTileItem: activityContract<RegisterTileItemInput, RegisteredItem>('registerTileItem'),
   finalizeCollection: activityContract<FinalizeCollectionInput, FinalizedCollection>('finalizeCollection'),
   dispatchTile: activityContract<DispatchTileInput, void>('dispatchTile'),
+  listBatchSources: activityContract<ListBatchSourcesInput, BatchSourcePage>('listBatchSources'),
+  prepareBatchJobs: activityContract<PrepareBatchJobsInput, PreparedBatchJob[]>('prepareBatchJobs'),
   recordJob: activityContract<RecordJobInput, void>('recordJob'),
 } as const;
 
@@ -345,4 +352,114 @@ export interface IngestOutput {
   tiles: Array<{ itemId: string; cogUrl: string; itemUrl: string; cogBytes: number }>;
   bytesIn: number;
   bytesOut: number;
+}
+
+/** What a batch ingests: every blob under a prefix, or the sources a manifest blob lists. */
+export type BatchSelection =
+  | { kind: 'prefix'; container: string; prefix: string }
+  | { kind: 'manifest'; container: string; name: string; etag: string };
+
+export interface BatchFilters {
+  /** A glob on blob names (picomatch), e.g. `**\/*.tif`. */
+  include?: string;
+  /** Only blobs modified at or after this time (ISO 8601). */
+  since?: string;
+  /** At most this many sources. */
+  limit?: number;
+}
+
+/** Counts a batch keeps across its chunks (and its `continueAsNew`s). */
+export interface BatchCounts {
+  /** Sources found (after filters). */
+  total: number;
+  done: number;
+  failed: number;
+  /** Already ingested with the same blob version and options. */
+  skipped: number;
+  /** Manifest entries that name no blob (or one outside the allowed containers). */
+  missing: number;
+}
+
+export interface BatchInput {
+  batchId: string;
+  selection: BatchSelection;
+  collection: string;
+  options: IngestOptions;
+  tileSize: number;
+  filters: BatchFilters;
+  /** Sources ingested at once. */
+  window: number;
+  /** Sources per chunk: listed, ingested and finalized together, then the batch continues as new. */
+  chunkSize: number;
+  worker: WorkerRouting;
+  attempt: number;
+  previousAttempt?: string;
+  /** Carried from chunk to chunk; absent on the first. */
+  carry?: BatchCarry;
+}
+
+export interface BatchCarry {
+  cursor: string | null;
+  chunk: number;
+  counts: BatchCounts;
+  /** The first failures and missing entries, for the batch view (bounded). */
+  failures: Array<JobFailure & { source: string; jobId?: string }>;
+  missing: string[];
+  startedAt: string;
+}
+
+export interface ListBatchSourcesInput {
+  selection: BatchSelection;
+  filters: BatchFilters;
+  /** Where the previous page ended (`null` on the first page). */
+  cursor: string | null;
+  pageSize: number;
+  /** Sources taken so far, for `filters.limit`. */
+  taken: number;
+}
+
+export interface BatchSourcePage {
+  sources: SourceBlob[];
+  /** Manifest entries that name no readable blob, with why. */
+  missing: Array<{ entry: string; reason: string }>;
+  cursor: string | null;
+}
+
+export interface PrepareBatchJobsInput {
+  batchId: string;
+  chunk: number;
+  sources: SourceBlob[];
+  collection: string;
+  options: IngestOptions;
+  tileSize: number;
+  worker: WorkerRouting;
+}
+
+/** One source of a chunk: its job's id and input, or why it is skipped. */
+export type PreparedBatchJob =
+  | { kind: 'run'; source: string; instanceId: string; input: IngestInput }
+  | { kind: 'skip'; source: string; reason: string };
+
+/** Shown in a batch's `customStatus` and by `GET /api/batches/{id}`. */
+export interface BatchProgress {
+  stage: 'listing' | 'ingesting' | 'finalizing' | 'completed' | 'failed';
+  collection: string;
+  selection: string;
+  chunk: number;
+  counts: BatchCounts;
+  /** Sources being ingested right now. */
+  running: number;
+  failures: BatchCarry['failures'];
+  missing: string[];
+  startedAt: string;
+  attempt: number;
+  previousAttempt?: string;
+  /** Why the batch failed, when it did. */
+  reason?: string;
+}
+
+export interface BatchOutput {
+  collection: string;
+  counts: BatchCounts;
+  chunks: number;
 }

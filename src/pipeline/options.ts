@@ -52,4 +52,24 @@ export const submitJobSchema = z
 
 export type SubmitJobRequest = z.output<typeof submitJobSchema>;
 
+/** `POST /api/batches`: a prefix or a manifest, never both. Paths are checked by `parseSourcePath` after this. */
+export const submitBatchSchema = z
+  .object({
+    /** `"<container>/<prefix>"`: every blob under it. */
+    source: z.string().min(1).max(1100).optional(),
+    /** `"<container>/<blob>"`: a text list, CSV or JSON array of sources. */
+    manifest: z.string().min(1).max(1100).optional(),
+    collection: collectionIdSchema.optional(),
+    options: ingestOptionsSchema.default(() => ingestOptionsSchema.parse({})),
+    /** A glob on blob names, e.g. `**\/*.tif`. */
+    include: z.string().min(1).max(500).optional(),
+    /** Only blobs modified at or after this ISO 8601 time. */
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .strict()
+  .refine((body) => (body.source === undefined) !== (body.manifest === undefined), { message: 'give either "source" (a prefix) or "manifest", not both', path: ['source'] });
+
+export type SubmitBatchRequest = z.output<typeof submitBatchSchema>;
+
 export const defaultCollectionId = 'rasters';

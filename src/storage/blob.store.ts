@@ -53,6 +53,10 @@ export function parseBlobPath(path: string): BlobRef {
   return { container: trimmed.slice(0, slash), name: trimmed.slice(slash + 1) };
 }
 
+function quotedEtag(etag: string): string {
+  return etag === '' || etag.startsWith('"') || etag.startsWith('W/') ? etag : `"${etag}"`;
+}
+
 function isStatus(error: unknown, ...codes: number[]): boolean {
   return error instanceof RestError && error.statusCode !== undefined && codes.includes(error.statusCode);
 }
@@ -197,6 +201,30 @@ export class BlobStore {
   /** Deletes a blob (and its snapshots); a blob already gone is not an error. */
   async delete(ref: BlobRef): Promise<void> {
     await this.container(ref.container).getBlobClient(ref.name).deleteIfExists({ deleteSnapshots: 'include' });
+  }
+
+  /** One page of the blobs under a prefix, with their properties, and where the next page starts. */
+  async listPage(container: string, prefix: string, continuationToken: string | undefined, pageSize: number): Promise<{ blobs: Array<BlobStat & { name: string }>; continuationToken: string | undefined }> {
+    try {
+      const pages = this.container(container).listBlobsFlat({ prefix }).byPage({ maxPageSize: pageSize, ...(continuationToken ? { continuationToken } : {}) });
+      for await (const page of pages) {
+        return {
+          blobs: page.segment.blobItems.map((blob) => ({
+            name: blob.name,
+            // Listings give the ETag bare; every other answer gives it quoted, as HTTP does.
+            etag: quotedEtag(blob.properties.etag ?? ''),
+            size: blob.properties.contentLength ?? 0,
+            contentType: blob.properties.contentType,
+            lastModified: blob.properties.lastModified,
+          })),
+          continuationToken: page.continuationToken || undefined,
+        };
+      }
+    } catch (error) {
+      if (isStatus(error, 404)) return { blobs: [], continuationToken: undefined };
+      throw error;
+    }
+    return { blobs: [], continuationToken: undefined };
   }
 
   /** Names of the blobs under a prefix. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ingestBatchOrchestrator } from '../../src/orchestrations/batch.orchestrator.js';
 import { chooseTileRoute, ingestRasterOrchestrator, uncompressedBytes } from '../../src/orchestrations/ingest.orchestrator.js';
 import { ingestTileOrchestrator, type IngestTileInput } from '../../src/orchestrations/tile.orchestrator.js';
-import type { IngestInput, RasterInfo, RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
+import type { BatchInput, IngestInput, RasterInfo, RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
 import { FailureError, type Failure } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
@@ -389,5 +390,62 @@ describe('routing: Functions or the container worker', () => {
     const state = await replay(ingestTileOrchestrator, history, functionsTile);
     expect(flattenActions(state).at(-1)).toMatchObject({ functionName: 'dispatchTile' });
     expect(state.customStatus).toMatchObject({ route: 'worker', stage: 'queued', reroutedBecause: 'OUT_OF_MEMORY on Functions: the worker ran out of memory' });
+  });
+});
+
+describe('ingestBatch orchestrator', () => {
+  const batch: BatchInput = {
+    batchId: 'batch-1',
+    selection: { kind: 'prefix', container: 'uploads', prefix: 'scenes/' },
+    collection: 'dems',
+    options: input.options,
+    tileSize: 512,
+    filters: {},
+    window: 2,
+    chunkSize: 3,
+    worker: input.worker,
+    attempt: 1,
+  };
+  const source = (name: string) => ({ container: 'uploads', name, etag: '"e"', size: 10, lastModified: '2026-01-01T00:00:00.000Z' });
+  const run = (i: number) => ({ kind: 'run', source: `uploads/scenes/${i}.tif`, instanceId: `ingest-b1-0-${i}`, input: { ...input, deferFinalize: true } });
+  const publication = (i: number) => ({ outputs: { ...input.outputs, sourceKey: `s${i}` }, source: source(`scenes/${i}.tif`), items: [item(`s${i}-r0-c0`, 1)], order: { sourceModified: 'a', jobStarted: 'b' } });
+
+  it('lists a chunk, skips what is published, runs the rest a window at a time, finalizes once, then continues as new', async () => {
+    const history = new HistoryBuilder().episode('ingestBatch', batch);
+    const listing = await replay(ingestBatchOrchestrator, history, batch, 'batch-1');
+    expect(flattenActions(listing)[0]).toMatchObject({ functionName: 'listBatchSources', input: { cursor: null, pageSize: 3, taken: 0 } });
+    history.taskScheduled(0, 'listBatchSources').episodeDone().episode();
+    history.taskCompleted(0, ok({ sources: [source('scenes/0.tif'), source('scenes/1.tif'), source('scenes/2.tif')], missing: [], cursor: 'page-2' }));
+    history.taskScheduled(1, 'prepareBatchJobs').episodeDone().episode();
+    history.taskCompleted(1, ok([run(0), { kind: 'skip', source: 'uploads/scenes/1.tif', reason: 'already ingested' }, run(2)]));
+    const waves = await replay(ingestBatchOrchestrator, history, batch, 'batch-1');
+    const branches = flattenActions(waves).filter((a) => a.actionType === actionType.callSubOrchestrator);
+    // The window is 2, and one source was skipped: one wave of both runs.
+    expect(branches.map((a) => a.instanceId)).toEqual(['ingest-b1-0-0', 'ingest-b1-0-2']);
+    expect(waves.customStatus).toMatchObject({ stage: 'ingesting', running: 2, counts: { total: 3, skipped: 1 } });
+
+    history.subOrchestrationCreated(2, 'ingestRaster', 'ingest-b1-0-0').subOrchestrationCreated(3, 'ingestRaster', 'ingest-b1-0-2').episodeDone().episode();
+    history.subOrchestrationCompleted(2, { collection: null, publication: publication(0), tiles: [], bytesIn: 1, bytesOut: 1 });
+    history.subOrchestrationFailed(3, thrown({ code: 'UNSUPPORTED_FORMAT', message: 'VRT files cannot be ingested' }));
+    const finalizing = await replay(ingestBatchOrchestrator, history, batch, 'batch-1');
+    const finalize = flattenActions(finalizing).at(-1)!;
+    expect(finalize).toMatchObject({ functionName: 'finalizeCollection', input: { collection: 'dems', publications: [expect.objectContaining({ outputs: expect.objectContaining({ sourceKey: 's0' }) })] } });
+    expect(finalizing.customStatus).toMatchObject({ stage: 'finalizing', counts: { done: 1, failed: 1 }, failures: [{ code: 'UNSUPPORTED_FORMAT', source: 'uploads/scenes/2.tif', jobId: 'ingest-b1-0-2' }] });
+
+    history.taskScheduled(4, 'finalizeCollection').episodeDone().episode();
+    history.taskCompleted(4, ok({ collectionId: 'dems', collectionUrl: 'c', catalogUrl: 'k', itemCount: 1, replacedItems: 0, superseded: false, sources: [{ sourceKey: 's0', outcome: 'published', replacedItems: 0 }] }));
+    const next = await replay(ingestBatchOrchestrator, history, batch, 'batch-1');
+    // Continued as new with the cursor and the counts: the next chunk starts with a fresh history.
+    const continued = flattenActions(next).at(-1)!;
+    expect(continued.actionType).toBe(4);
+    expect(continued).toMatchObject({ input: { carry: { cursor: 'page-2', chunk: 1, counts: { total: 3, done: 1, failed: 1, skipped: 1 } } } });
+  });
+
+  it('fails a batch that selects nothing, saying why', async () => {
+    const history = new HistoryBuilder().episode('ingestBatch', batch).taskScheduled(0, 'listBatchSources').episodeDone().episode();
+    history.taskCompleted(0, ok({ sources: [], missing: [], cursor: null }));
+    const state = await replay(ingestBatchOrchestrator, history, batch, 'batch-1');
+    expect(state.error).toMatch(/selects no blobs/);
+    expect(state.customStatus).toMatchObject({ stage: 'failed', reason: expect.stringMatching(/selects no blobs/) });
   });
 });

@@ -90,14 +90,14 @@ const utm33 = (): gdal.SpatialReference => gdal.SpatialReference.fromEPSG(32633)
 const wgs84 = (): gdal.SpatialReference => gdal.SpatialReference.fromEPSG(4326);
 
 /** 3-band RGB uint8 in UTM 33N (EPSG:32633), 10 m pixels. */
-export function writeRgbUint8(dir: string, width = 1100, height = 700, name = 'rgb.tif'): string {
+export function writeRgbUint8(dir: string, width = 1100, height = 700, name = 'rgb.tif', placement: { originX?: number } = {}): string {
   return writeRaster(join(dir, name), {
     width,
     height,
     bands: 3,
     dataType: gdal.GDT_Byte,
     srs: utm33(),
-    geoTransform: [500000, 10, 0, 6000000, 0, -10],
+    geoTransform: [placement.originX ?? 500000, 10, 0, 6000000, 0, -10],
     colorInterpretations: [gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand],
     value: (x, y, b) => Math.floor(((x + y * b) % 200) + noise(x, y, b) * 55),
   });

@@ -1,0 +1,53 @@
+/**
+ * What the app's HTTP functions share: problem+json answers, a size-capped JSON body, links on the
+ * caller's own origin, and a guard that answers an unexpected fault without any of its text.
+ */
+import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { z } from 'zod';
+
+/** Far above any honest job request (a few hundred bytes). */
+const maxBodyBytes = 64 * 1024;
+
+export function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}): HttpResponseInit {
+  return { status, jsonBody: { title, status, detail, ...extra }, headers: { 'Content-Type': 'application/problem+json' } };
+}
+
+/** "options.tileSize: Too small: expected number to be >=256" — names the field at fault. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`).join('; ');
+}
+
+/** A URL of the app's own API (`/api/<collection>/<id>`), on the origin the caller used. */
+export function appUrl(request: HttpRequest, collection: 'jobs' | 'batches', id: string): string {
+  return new URL(`/api/${collection}/${encodeURIComponent(id)}`, request.url).href;
+}
+
+/** The app's own status URL of a job. */
+export function jobUrl(request: HttpRequest, id: string): string {
+  return appUrl(request, 'jobs', id);
+}
+
+/** Runs a handler; an unexpected fault is logged in full and answered without any of its text. */
+export function guarded(handler: HttpHandler): HttpHandler {
+  return async (request, context) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      context.error(`${request.method} ${new URL(request.url).pathname} failed`, error);
+      return problem(500, 'Internal error', `The request could not be completed; the service logs have the details (invocation ${context.invocationId}).`);
+    }
+  };
+}
+
+export async function readJsonBody(request: HttpRequest): Promise<{ ok: true; body: unknown } | { ok: false; response: HttpResponseInit }> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > maxBodyBytes) return { ok: false, response: problem(413, 'Request too large', `The body may be at most ${maxBodyBytes} bytes`) };
+  const text = await request.text();
+  if (Buffer.byteLength(text) > maxBodyBytes) return { ok: false, response: problem(413, 'Request too large', `The body may be at most ${maxBodyBytes} bytes`) };
+  try {
+    return { ok: true, body: JSON.parse(text) };
+  } catch {
+    return { ok: false, response: problem(400, 'Invalid JSON', 'The request body must be a JSON object like {"source": "uploads/scene.tif"}', { fields: ['body'] }) };
+  }
+}
+

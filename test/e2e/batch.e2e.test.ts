@@ -1,0 +1,127 @@
+/**
+ * Batches through the local host's HTTP API: a prefix of generated rasters ingested as one DAG in
+ * chunks (continueAsNew between them), the collection finalized once per chunk and holding every
+ * item exactly once; submitting the same batch again skips everything; a manifest that names
+ * missing blobs reports them; a manifest dropped in uploads/batches/ starts a batch by itself.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BatchView } from '../../src/jobs/batch.view.js';
+import type { JobView } from '../../src/jobs/job.view.js';
+import type { StacCollection } from '../../src/stac/stac.types.js';
+import { writeRgbUint8 } from '../support/fixtures.js';
+import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
+
+const env = useHostOnOwnAzurite('batch', {
+  INGEST_SOURCE_CONTAINERS: 'uploads,incoming',
+  INGEST_BATCH_CHUNK_SIZE: '5',
+  INGEST_BATCH_WINDOW: '3',
+});
+
+const sourceCount = 12;
+
+async function api<T>(path: string, init: RequestInit = {}): Promise<{ status: number; json: T }> {
+  const response = await fetch(`${env.host.baseUrl}${path}`, { ...init, headers: { 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
+  const text = await response.text();
+  return { status: response.status, json: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Polls the batch until it has finished (observable state, not a fixed wait). */
+async function waitForBatch(id: string, timeoutMs = 240_000): Promise<BatchView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { json } = await api<BatchView>(`/api/batches/${id}`);
+    if (['Completed', 'Failed', 'Terminated'].includes(json.status)) return json;
+    if (Date.now() > deadline) throw new Error(`batch ${id} did not finish: ${JSON.stringify(json)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+describe('batches', () => {
+  let firstBatch: BatchView;
+
+  it('ingests a prefix in chunks, finalizing once per chunk, every item exactly once', async () => {
+    for (let i = 0; i < sourceCount; i++) {
+      // Side by side, 10 km apart, so the collection's extent must cover all of them.
+      const path = writeRgbUint8(env.fixtures.path, 64, 48, `scene-${i}.tif`, { originX: 500_000 + i * 10_000 });
+      await env.store.uploadFile({ container: 'incoming', name: `batch/scenes/scene-${i}.tif` }, path, 'image/tiff');
+    }
+    await env.store.uploadFile({ container: 'incoming', name: 'batch/scenes/notes.txt' }, writeRgbUint8(env.fixtures.path, 8, 8, 'notes.tif'), 'text/plain');
+
+    const submitted = await api<{ id: string; statusQueryGetUri: string }>('/api/batches', {
+      method: 'POST',
+      body: JSON.stringify({ source: 'incoming/batch/scenes/', collection: 'batch', include: '**/*.tif' }),
+    });
+    expect(submitted.status).toBe(202);
+    expect(submitted.json.statusQueryGetUri).toBe(`${env.host.baseUrl}/api/batches/${submitted.json.id}`);
+    firstBatch = await waitForBatch(submitted.json.id);
+    expect(firstBatch, JSON.stringify(firstBatch.failures)).toMatchObject({ status: 'Completed', stage: 'completed', counts: { total: sourceCount, done: sourceCount, failed: 0, skipped: 0, missing: 0 } });
+    // 12 sources in chunks of 5: three chunks, the batch continued as new between them.
+    expect(firstBatch.output).toMatchObject({ chunks: 3 });
+    expect(firstBatch.throughputPerMinute).toBeGreaterThan(0);
+
+    const collection = (await env.store.readJson<StacCollection>({ container: 'stac', name: 'batch/collection.json' }))!.value;
+    const itemLinks = collection.links.filter((link) => link.rel === 'item').map((link) => link.href);
+    expect(itemLinks).toHaveLength(sourceCount);
+    expect(new Set(itemLinks).size).toBe(sourceCount);
+    const [west, , east] = collection.extent.spatial.bbox[0]!;
+    expect(east - west).toBeGreaterThan(0.9); // 11 × 10 km at 60°N is about 2° of longitude
+
+    const jobs = await api<{ jobs: JobView[] }>(`/api/jobs?batch=${firstBatch.id}&top=50`);
+    expect(jobs.json.jobs).toHaveLength(sourceCount);
+    expect(jobs.json.jobs.every((job) => job.status === 'Completed')).toBe(true);
+  });
+
+  it('skips everything when the same batch is submitted again', async () => {
+    const again = await api<{ id: string; previousAttempt: string }>('/api/batches', {
+      method: 'POST',
+      body: JSON.stringify({ source: 'incoming/batch/scenes/', collection: 'batch', include: '**/*.tif' }),
+    });
+    expect(again.status).toBe(202);
+    expect(again.json.previousAttempt).toBe(firstBatch.id);
+    const view = await waitForBatch(again.json.id);
+    expect(view.counts).toMatchObject({ total: sourceCount, done: 0, skipped: sourceCount, failed: 0 });
+    const collection = (await env.store.readJson<StacCollection>({ container: 'stac', name: 'batch/collection.json' }))!.value;
+    expect(collection.links.filter((link) => link.rel === 'item')).toHaveLength(sourceCount);
+  });
+
+  it('reports the entries of a manifest that name no blob, and ingests the others', async () => {
+    await env.store.uploadBytes({ container: 'incoming', name: 'batch/bad.tif' }, Buffer.from('not a raster at all'), 'image/tiff');
+    const manifest = ['source', 'incoming/batch/scenes/scene-0.tif', 'incoming/batch/missing.tif', 'cogs/batch/secret.tif', 'incoming/batch/scenes/scene-1.tif', 'incoming/batch/bad.tif'].join('\n');
+    await env.store.uploadBytes({ container: 'incoming', name: 'batch/manifest.csv' }, Buffer.from(manifest), 'text/csv');
+    const submitted = await api<{ id: string }>('/api/batches', { method: 'POST', body: JSON.stringify({ manifest: 'incoming/batch/manifest.csv', collection: 'manifested' }) });
+    expect(submitted.status).toBe(202);
+    const view = await waitForBatch(submitted.json.id);
+    expect(view).toMatchObject({ status: 'Completed', counts: { total: 3, done: 2, failed: 1, missing: 2 } });
+    // A failed source is listed with its code and its job (which the retry API re-runs).
+    expect(view.failures).toEqual([expect.objectContaining({ code: 'UNSUPPORTED_FORMAT', source: 'incoming/batch/bad.tif', jobId: expect.stringMatching(/^ingest-b/) })]);
+    expect(view.missing).toEqual(expect.arrayContaining([expect.stringMatching(/^incoming\/batch\/missing\.tif: no such blob/), expect.stringMatching(/"cogs" is not a source container/)]));
+  });
+
+  it('answers bad batch requests with 400 or 404 naming the field', async () => {
+    expect(await api('/api/batches', { method: 'POST', body: JSON.stringify({ source: 'stac/' }) })).toMatchObject({ status: 400, json: { fields: ['source'] } });
+    expect(await api('/api/batches', { method: 'POST', body: JSON.stringify({ source: 'incoming/../x/' }) })).toMatchObject({ status: 400, json: { fields: ['source'] } });
+    expect(await api('/api/batches', { method: 'POST', body: JSON.stringify({ source: 'incoming/nothing-here/' }) })).toMatchObject({ status: 404, json: { fields: ['source'] } });
+    expect(await api('/api/batches', { method: 'POST', body: JSON.stringify({ manifest: 'incoming/no-such.csv' }) })).toMatchObject({ status: 404, json: { fields: ['manifest'] } });
+    expect((await api('/api/batches', { method: 'POST', body: JSON.stringify({ source: 'incoming/batch/', manifest: 'incoming/batch/manifest.csv' }) })).status).toBe(400);
+    await env.store.uploadBytes({ container: 'incoming', name: 'batch/broken.json' }, Buffer.from('{"not": "a list"}'), 'application/json');
+    const broken = await api<{ id: string }>('/api/batches', { method: 'POST', body: JSON.stringify({ manifest: 'incoming/batch/broken.json' }) });
+    const failed = await waitForBatch(broken.json.id);
+    expect(failed).toMatchObject({ status: 'Failed', stage: 'failed', reason: expect.stringMatching(/must be an array/) });
+  });
+
+  it('starts a batch when a manifest is dropped in uploads/batches/, once per version', async () => {
+    await env.store.uploadBytes({ container: 'uploads', name: 'batches/nightly.txt' }, Buffer.from('incoming/batch/scenes/scene-2.tif\n'), 'text/plain');
+    const deadline = Date.now() + 60_000;
+    let batch: BatchView | undefined;
+    while (!batch && Date.now() < deadline) {
+      const { json } = await api<{ batches: BatchView[] }>('/api/batches?top=50');
+      batch = json.batches.find((candidate) => candidate.selection === 'manifest uploads/batches/nightly.txt');
+      if (!batch) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(batch, 'no batch started for uploads/batches/nightly.txt').toBeDefined();
+    const done = await waitForBatch(batch!.id);
+    expect(done).toMatchObject({ status: 'Completed', collection: 'rasters', counts: { total: 1, done: 1 } });
+    const job = await waitForJob(env.host.baseUrl, (await api<{ jobs: JobView[] }>(`/api/jobs?batch=${done.id}`)).json.jobs[0]!.id);
+    expect(job.status).toBe('Completed');
+  });
+});
