@@ -42,6 +42,10 @@ export const settingNames = {
   batchWindow: 'INGEST_BATCH_WINDOW',
   /** Sources per batch chunk: listed, ingested and finalized together (default 500). */
   batchChunkSize: 'INGEST_BATCH_CHUNK_SIZE',
+  /** NCRONTAB schedule of the scheduled batch (e.g. `0 0 3 * * *`, daily at 03:00 UTC); unset = no scheduled batch. */
+  batchSchedule: 'INGEST_BATCH_SCHEDULE',
+  /** `<container>/<prefix>` the scheduled batch takes what arrived in since its last run. */
+  batchSchedulePrefix: 'INGEST_BATCH_SCHEDULE_PREFIX',
 } as const;
 
 /**
@@ -165,6 +169,15 @@ export const batchDefaults = {
 export interface BatchSettings {
   window: number;
   chunkSize: number;
+}
+
+/** The scheduled batch ("run at 3 am after X"): when, and over which prefix; `undefined` when not set up. */
+export function readBatchSchedule(env: Environment = process.env): { schedule: string; prefix: string } | undefined {
+  const schedule = env[settingNames.batchSchedule]?.trim();
+  const prefix = env[settingNames.batchSchedulePrefix]?.trim();
+  if (!schedule && !prefix) return undefined;
+  if (!schedule || !prefix) throw new Error(`Settings ${settingNames.batchSchedule} and ${settingNames.batchSchedulePrefix} go together: set both or neither`);
+  return { schedule, prefix };
 }
 
 export function readBatchSettings(env: Environment = process.env): BatchSettings {

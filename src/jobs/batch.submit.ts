@@ -26,6 +26,8 @@ export interface SubmitBatchCommand {
   filters: BatchFilters;
   /** The upload trigger starts a batch once per manifest version, even after it finished. */
   oncePerVersion?: boolean;
+  /** Selecting nothing completes the batch with nothing done (the scheduled batch) instead of failing it. */
+  allowEmpty?: boolean;
 }
 
 export type SubmitBatchResult =
@@ -93,6 +95,7 @@ export async function submitBatch(deps: SubmitBatchDependencies, command: Submit
     worker: { thresholdBytes: workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds },
     attempt,
     ...(latest ? { previousAttempt: latest.status.instanceId } : {}),
+    ...(command.allowEmpty ? { allowEmpty: true } : {}),
   };
   try {
     await deps.client.startNew(orchestratorNames.ingestBatch, { instanceId, input });

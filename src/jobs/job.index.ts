@@ -17,6 +17,8 @@ export const jobIndexTableName = 'RasterIngestJobs';
 
 /** One partition: rows sort by key, and the key sorts newest first. */
 const partitionKey = 'job';
+/** Where scheduled batches remember their last run (a handful of rows). */
+const schedulePartitionKey = 'schedule';
 
 /** Milliseconds since the epoch subtracted from this, zero-padded: a later job gets a smaller key. */
 const keyEpoch = 9_999_999_999_999;
@@ -160,6 +162,23 @@ export class JobIndex {
       return { entries: page.map(fromRow), continuationToken: page.continuationToken ? encodeToken(page.continuationToken) : null };
     }
     return { entries: [], continuationToken: null };
+  }
+
+  /** When the scheduled batch named `name` last ran, or `undefined` before its first run. */
+  async readScheduleMark(name: string): Promise<Date | undefined> {
+    await this.ensureTable();
+    try {
+      const row = await this.table.getEntity<Record<string, unknown>>(schedulePartitionKey, name);
+      return typeof row['lastRun'] === 'string' ? new Date(row['lastRun']) : undefined;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async writeScheduleMark(name: string, lastRun: Date): Promise<void> {
+    await this.ensureTable();
+    await this.table.upsertEntity({ partitionKey: schedulePartitionKey, rowKey: name, lastRun: lastRun.toISOString() }, 'Replace');
   }
 
   /** Deletes the rows of finished jobs created before `cutoff` (their instances were purged); returns how many. */

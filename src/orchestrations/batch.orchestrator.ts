@@ -86,7 +86,7 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
   counts.total += page.sources.length;
   counts.missing += page.missing.length;
   for (const missing of page.missing) if (progress.missing.length < maxListedInBatchStatus) progress.missing.push(`${missing.entry}: ${missing.reason}`);
-  if (carry.chunk === 0 && counts.total === 0 && page.cursor === null) {
+  if (carry.chunk === 0 && counts.total === 0 && page.cursor === null && !input.allowEmpty) {
     return fail(counts.missing > 0 ? `none of its ${counts.missing} manifest entries names a blob it may read` : 'it selects no blobs (check the prefix and the filters)');
   }
 

@@ -391,6 +391,8 @@ export interface BatchInput {
   window: number;
   /** Sources per chunk: listed, ingested and finalized together, then the batch continues as new. */
   chunkSize: number;
+  /** A scheduled batch that finds nothing new completes with nothing done, rather than failing. */
+  allowEmpty?: boolean;
   worker: WorkerRouting;
   attempt: number;
   previousAttempt?: string;

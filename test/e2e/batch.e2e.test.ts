@@ -125,3 +125,42 @@ describe('batches', () => {
     expect(job.status).toBe('Completed');
   });
 });
+
+describe('the scheduled batch', () => {
+  const scheduled = useHostOnOwnAzurite('scheduled-batch', {
+    INGEST_SOURCE_CONTAINERS: 'uploads,incoming',
+    // Every 2 seconds, so the test sees two runs; in Azure e.g. `0 0 3 * * *`.
+    INGEST_BATCH_SCHEDULE: '*/2 * * * * *',
+    INGEST_BATCH_SCHEDULE_PREFIX: 'incoming/nightly/',
+  });
+
+  async function batches(): Promise<BatchView[]> {
+    const response = await fetch(`${scheduled.host.baseUrl}/api/batches?top=200`);
+    return ((await response.json()) as { batches: BatchView[] }).batches;
+  }
+
+  /** Waits for a finished scheduled batch that ingested sources, other than `seen`. */
+  async function nextBatchWithWork(seen: Set<string>): Promise<BatchView> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const found = (await batches()).find((batch) => !seen.has(batch.id) && batch.status === 'Completed' && batch.counts.total > 0);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no scheduled batch with work: ${JSON.stringify(await batches())}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  it('takes what arrived under its prefix since its last run', async () => {
+    for (const n of [1, 2]) {
+      await scheduled.store.uploadFile({ container: 'incoming', name: `nightly/a-${n}.tif` }, writeRgbUint8(scheduled.fixtures.path, 32, 32, `a-${n}.tif`), 'image/tiff');
+    }
+    const first = await nextBatchWithWork(new Set());
+    expect(first.counts).toMatchObject({ total: 2, done: 2 });
+    expect(first.selection).toBe('incoming/nightly/');
+
+    await scheduled.store.uploadFile({ container: 'incoming', name: 'nightly/b-1.tif' }, writeRgbUint8(scheduled.fixtures.path, 32, 32, 'b-1.tif'), 'image/tiff');
+    const second = await nextBatchWithWork(new Set([first.id]));
+    // Only the newcomer: the earlier two arrived before the last run.
+    expect(second.counts).toMatchObject({ total: 1, done: 1 });
+  });
+});

@@ -48,6 +48,8 @@ const optionalInAzure: Record<string, string> = {
   [settingNames.sourceRead]: 'defaults to the measured choice (README, "Benchmarks"); set it only to override it',
   [settingNames.batchWindow]: 'defaults to 8 sources at once per batch; set it only to tune batches',
   [settingNames.batchChunkSize]: 'defaults to 500 sources per batch chunk; set it only to tune batches',
+  [settingNames.batchSchedule]: 'the scheduled batch is opt-in; unset, no timer runs',
+  [settingNames.batchSchedulePrefix]: 'only with INGEST_BATCH_SCHEDULE',
 };
 
 /**

@@ -1,0 +1,50 @@
+/**
+ * The scheduled batch ("run at 3 am after X"): on INGEST_BATCH_SCHEDULE, a batch over
+ * INGEST_BATCH_SCHEDULE_PREFIX takes the blobs that arrived since its last run (the first run
+ * takes everything there). Registered only when both settings are set.
+ */
+import { createHash } from 'node:crypto';
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import * as df from 'durable-functions';
+import { readBatchSchedule } from '../config.js';
+import { submitBatch } from '../jobs/batch.submit.js';
+import { defaultCollectionId, ingestOptionsSchema } from '../pipeline/options.js';
+import { getBlobStore, getJobIndex } from './shared.store.js';
+
+export async function scheduledBatchHandler(timer: Timer, context: InvocationContext): Promise<void> {
+  const schedule = readBatchSchedule();
+  if (!schedule) return;
+  const mark = `batch-${createHash('sha256').update(schedule.prefix).digest('hex').slice(0, 16)}`;
+  const jobs = getJobIndex();
+  const since = await jobs.readScheduleMark(mark);
+  // Taken before listing: a blob written while this run lists is picked up next time.
+  const startedAt = new Date();
+  const result = await submitBatch(
+    { client: df.getClient(context), store: getBlobStore() },
+    {
+      selection: { kind: 'prefix', path: schedule.prefix },
+      collection: defaultCollectionId,
+      options: ingestOptionsSchema.parse({}),
+      filters: since ? { since: since.toISOString() } : {},
+      allowEmpty: true,
+    },
+  );
+  if (result.outcome === 'invalid') {
+    context.error(`Scheduled batch over ${schedule.prefix}: ${result.problem}`);
+    return;
+  }
+  await jobs.writeScheduleMark(mark, startedAt);
+  context.log(
+    `Scheduled batch over ${schedule.prefix} since ${since?.toISOString() ?? 'the beginning'}: ${result.outcome === 'missing' ? 'nothing there yet' : `${result.outcome} ${result.instanceId}`}` +
+      (timer.isPastDue ? ' (past due)' : ''),
+  );
+}
+
+const schedule = readBatchSchedule();
+if (schedule) {
+  app.timer('scheduledBatch', {
+    schedule: schedule.schedule,
+    extraInputs: [df.input.durableClient()],
+    handler: scheduledBatchHandler,
+  });
+}
