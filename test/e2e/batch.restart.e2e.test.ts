@@ -1,0 +1,80 @@
+/**
+ * A batch survives its host dying mid-batch: SIGKILL the local host once some of the batch's
+ * COGs exist, start a new host on the same storage, and the batch completes with every source
+ * ingested once and every item linked exactly once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
+import type { BatchView } from '../../src/jobs/batch.view.js';
+import { BlobStore } from '../../src/storage/blob.store.js';
+import type { StacCollection } from '../../src/stac/stac.types.js';
+import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
+import { startLocalHost, type LocalHost } from '../support/local.host.js';
+
+let azurite: RunningAzurite;
+let azuriteDir: string;
+let fixtures: FixtureDir;
+let store: BlobStore;
+const hosts: LocalHost[] = [];
+const sourceCount = 24;
+// Small chunks and one source at a time, so the batch is mid-way when its host dies.
+const env = { INGEST_SOURCE_CONTAINERS: 'uploads,incoming', INGEST_BATCH_CHUNK_SIZE: '8', INGEST_BATCH_WINDOW: '1', DURABLE_MAX_CONCURRENT_ACTIVITIES: '1' };
+
+beforeAll(async () => {
+  azuriteDir = mkdtempSync(join(tmpdir(), 'e2e-batch-restart-azurite-'));
+  azurite = await startAzurite({ location: azuriteDir });
+  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  fixtures = createFixtureDir('e2e-batch-restart-');
+});
+
+afterAll(async () => {
+  for (const host of hosts) await host.stop();
+  await azurite?.stop();
+  fixtures?.remove();
+  rmSync(azuriteDir, { recursive: true, force: true });
+});
+
+describe('a host killed mid-batch', () => {
+  it('resumes the batch after a restart and completes it with every source once', async () => {
+    for (let i = 0; i < sourceCount; i++) {
+      await store.uploadFile({ container: 'incoming', name: `restart/scene-${i}.tif` }, writeRgbUint8(fixtures.path, 96, 64, `scene-${i}.tif`, { originX: 500_000 + i * 2_000 }), 'image/tiff');
+    }
+    const first = await startLocalHost({ storageConnectionString: azurite.connectionString, env });
+    hosts.push(first);
+    const response = await fetch(`${first.baseUrl}/api/batches`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ source: 'incoming/restart/', collection: 'restart' }),
+    });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+
+    // Kill once a few COGs exist, watched in storage itself.
+    const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => name.endsWith('.tif')).length;
+    const deadline = Date.now() + 120_000;
+    while ((await countCogs()) < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await countCogs()).toBeLessThan(sourceCount);
+    await first.stop('SIGKILL');
+
+    const second = await startLocalHost({ storageConnectionString: azurite.connectionString, env });
+    hosts.push(second);
+    let view: BatchView | undefined;
+    const finish = Date.now() + 240_000;
+    while (Date.now() < finish) {
+      view = (await (await fetch(`${second.baseUrl}/api/batches/${id}`)).json()) as BatchView;
+      if (['Completed', 'Failed'].includes(view.status)) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(view).toMatchObject({ status: 'Completed', counts: { total: sourceCount, done: sourceCount, failed: 0 } });
+    expect(view!.output).toMatchObject({ chunks: 3 });
+    // Every source once: one COG per source, and one item link per item.
+    expect(await countCogs()).toBe(sourceCount);
+    const collection = (await store.readJson<StacCollection>({ container: 'stac', name: 'restart/collection.json' }))!.value;
+    const links = collection.links.filter((link) => link.rel === 'item').map((link) => link.href);
+    expect(links).toHaveLength(sourceCount);
+    expect(new Set(links).size).toBe(sourceCount);
+  });
+});
