@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
@@ -62,8 +63,8 @@ interface HttpAnswer {
 /** Submissions made in beforeAll, so every job runs while the cases before it are checked. */
 const submissions = new Map<string, Promise<HttpAnswer>>();
 
-async function post(body: string): Promise<HttpAnswer> {
-  const response = await fetch(`${host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+async function post(body: string, endpoint: RequestCase['endpoint'] = '/api/jobs'): Promise<HttpAnswer> {
+  const response = await fetch(`${host.baseUrl}${endpoint}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
   const text = await response.text();
   let json: unknown = undefined;
   try {
@@ -331,7 +332,7 @@ describe('hostile files end in a clean refusal (or, for sidecars, a clean ingest
 
 describe('hostile requests are refused with 4xx, never 500', () => {
   it.each(requestCases.map((requestCase) => [requestCase.id, requestCase] as const))('%s', async (id, requestCase) => {
-    const answer = await post(requestCase.body);
+    const answer = await post(requestCase.body, requestCase.endpoint);
     const context = `${requestCase.attack}: ${answer.status} ${answer.text.slice(0, 500)}`;
     expect(answer.status, context).not.toBeGreaterThanOrEqual(500);
     const expectation = requestCase.expect;
@@ -350,6 +351,38 @@ describe('hostile requests are refused with 4xx, never 500', () => {
       }
     }
     expectNoLeaks(`answer to ${id}`, answer.text, answer.json);
+  });
+});
+
+describe('a hostile manifest', () => {
+  it('reports every entry that names nothing it may read, refuses hostile files in it, and fetches nothing', async () => {
+    const vrtCase = fileCases.find((fileCase) => fileCase.id === 'vrt-raw-etc-passwd' && fileCase.container === 'incoming') ?? fileCases.find((fileCase) => fileCase.category.startsWith('VRT') && fileCase.container === 'incoming')!;
+    const entries = [
+      '/etc/passwd',
+      'stac/catalog.json',
+      'azure-webjobs-hosts/locks/x',
+      'incoming/../etc/passwd',
+      `/vsicurl/${canary.baseUrl}/manifest-entry.tif`,
+      `${canary.baseUrl}/manifest-entry.tif`,
+      `${vrtCase.container}/${vrtCase.source}`,
+    ];
+    const name = 'hostile/manifest.txt';
+    const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('incoming');
+    await blobs.getBlockBlobClient(name).upload(entries.join('\n'), Buffer.byteLength(entries.join('\n')));
+    const answer = await post(JSON.stringify({ manifest: `incoming/${name}`, collection: 'hostile-batch' }), '/api/batches');
+    expect(answer.status, answer.text).toBe(202);
+    const id = (answer.json as { id: string }).id;
+    let view: Record<string, unknown> = {};
+    const deadline = Date.now() + jobTimeoutMs;
+    while (Date.now() < deadline) {
+      view = (await (await fetch(`${host.baseUrl}/api/batches/${id}`)).json()) as Record<string, unknown>;
+      if (['Completed', 'Failed'].includes(String(view['status']))) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(view).toMatchObject({ status: 'Completed', counts: { total: 1, failed: 1, missing: 6 } });
+    expect(view['failures']).toEqual([expect.objectContaining({ code: 'UNSUPPORTED_FORMAT' })]);
+    const text = JSON.stringify(view);
+    expect(text).not.toMatch(/\n\s+at |sig=|AccountKey/);
   });
 });
 

@@ -66,7 +66,9 @@ export interface FileCase extends CaseBase {
 
 export interface RequestCase extends CaseBase {
   kind: 'request';
-  /** The raw request body of `POST /api/jobs`. */
+  /** Where the body is posted: the job API (default) or the batch API. */
+  endpoint: '/api/jobs' | '/api/batches';
+  /** The raw request body. */
   body: string;
 }
 
@@ -766,8 +768,8 @@ function writeCorpus(root: string, options: CorpusOptions): HostileCorpus {
   });
 
   // --- Bad request bodies --------------------------------------------------------------------
-  const requestCase = (id: string, attack: string, body: unknown, expect: Expectation): void => {
-    cases.push({ kind: 'request', id, category: 'request', attack, body: typeof body === 'string' ? body : JSON.stringify(body), expect });
+  const requestCase = (id: string, attack: string, body: unknown, expect: Expectation, endpoint: RequestCase['endpoint'] = '/api/jobs'): void => {
+    cases.push({ kind: 'request', id, category: 'request', endpoint, attack, body: typeof body === 'string' ? body : JSON.stringify(body), expect });
   };
   const sourceRefused = (extra: Partial<Extract<Expectation, { outcome: 'http-400' }>> = {}): Expectation => ({ outcome: 'http-400', fields: ['source'], ...extra });
   const existing = `incoming/${folder}/sidecar-msk/masked.tif`;
@@ -799,6 +801,22 @@ function writeCorpus(root: string, options: CorpusOptions): HostileCorpus {
   requestCase('collection-traversal', 'a collection id with ../', { source: existing, collection: '../stac' }, { outcome: 'http-400', fields: ['collection'] });
   requestCase('target-crs-proj-string', 'a targetCrs that is a PROJ string with +init=/etc/passwd', { source: existing, options: { targetCrs: '+init=/etc/passwd:x' } }, { outcome: 'http-400', fields: ['options.targetCrs'] });
   requestCase('source-missing-blob', 'a well-formed source that does not exist', { source: `incoming/${folder}/does-not-exist.tif` }, { outcome: 'http-404' });
+
+  // The batch API takes a prefix or a manifest: the same rules for both.
+  const batchCase = (id: string, attack: string, body: unknown, expect: Expectation): void => requestCase(id, attack, body, expect, '/api/batches');
+  const manifestRefused = (extra: Partial<Extract<Expectation, { outcome: 'http-400' }>> = {}): Expectation => ({ outcome: 'http-400', fields: ['manifest'], ...extra });
+  batchCase('batch-prefix-container-not-allowed', 'a batch over a container outside INGEST_SOURCE_CONTAINERS', { source: 'stac/' }, sourceRefused({ detailMentions: ['uploads', 'incoming'] }));
+  batchCase('batch-prefix-webjobs', "a batch over the host's azure-webjobs-secrets container", { source: 'azure-webjobs-secrets/' }, sourceRefused());
+  batchCase('batch-prefix-dot-dot', 'a batch prefix with `..`', { source: `incoming/${folder}/../../` }, sourceRefused());
+  batchCase('batch-prefix-control', 'a batch prefix with a control character', { source: 'incoming/a\u0001/' }, sourceRefused());
+  batchCase('batch-manifest-container-not-allowed', 'a manifest in a container outside the allowed ones', { manifest: 'azure-webjobs-hosts/list.txt' }, manifestRefused({ detailMentions: ['uploads', 'incoming'] }));
+  batchCase('batch-manifest-dot-dot', 'a manifest path with `..`', { manifest: `incoming/${folder}/../list.txt` }, manifestRefused());
+  batchCase('batch-both', 'a prefix and a manifest at once', { source: 'incoming/', manifest: 'incoming/list.txt' }, { outcome: 'http-400' });
+  batchCase('batch-unknown-field', 'an unknown field naming a URL', { source: 'incoming/', manifestUrl: canaryUrl('batch-unknown-field', 'list.txt') }, { outcome: 'http-400' });
+  batchCase('batch-huge-glob', 'an include glob of 10,000 characters', { source: 'incoming/', include: `${'{a,'.repeat(3000)}b` }, { outcome: 'http-400', fields: ['include'] });
+  batchCase('batch-limit-negative', 'a negative limit', { source: 'incoming/', limit: -1 }, { outcome: 'http-400', fields: ['limit'] });
+  batchCase('batch-collection-traversal', 'a collection id with ../', { source: 'incoming/', collection: '../stac' }, { outcome: 'http-400', fields: ['collection'] });
+  batchCase('batch-missing-prefix', 'a prefix with no blobs', { source: `incoming/${folder}/nothing-here/` }, { outcome: 'http-404' });
 
   runPython(python, pythonJobs, notes);
 
