@@ -125,7 +125,8 @@ async function main(): Promise<void> {
     const firstTile = views.find((view) => view.output)?.output?.tiles[0];
     if (firstTile) {
       const localCog = join(outputDir, containers.cogs, decodeURIComponent(new URL(firstTile.cogUrl).pathname.split(`/${containers.cogs}/`)[1]!));
-      const mosaic = join(dirname(localCog), `${basename(dirname(localCog))}.vrt`);
+      // Output names: <collection>/<source key>/<version>/<item id>.tif, and the VRT is <source key>.vrt beside it.
+      const mosaic = join(dirname(localCog), `${basename(dirname(dirname(localCog)))}.vrt`);
       console.log(`\nCopies of the COGs, thumbnails, VRT mosaics and the STAC catalog are in ${outputDir}/. Look at them with:`);
       console.log(`  gdalinfo ${localCog}`);
       console.log(`  /usr/bin/python3 -m osgeo_utils.samples.validate_cloud_optimized_geotiff ${localCog}`);
