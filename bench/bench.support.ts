@@ -30,6 +30,11 @@ export function spreadOfTimes(values: number[]): string {
   return `${seconds(median(values))} (${(Math.min(...values) / 1000).toFixed(1)}–${(Math.max(...values) / 1000).toFixed(1)})`;
 }
 
+/** "median (min–max)" of short times, in ms. */
+export function spreadOfMs(values: number[]): string {
+  return `${median(values).toFixed(0)} ms (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)})`;
+}
+
 /** "median (min–max)" of ratios. */
 export function spreadOfRatios(values: number[]): string {
   return `${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
