@@ -77,6 +77,6 @@ export async function writeShape(name: ShapeName, directory: string): Promise<Be
 export async function writeScalingSource(edge: number, directory: string): Promise<BenchShape> {
   mkdirSync(directory, { recursive: true });
   const path = join(directory, `etopo-${edge}.tif`);
-  if (!existsSync(path)) await writeEtopo(path, edge, edge, ['TILED=YES', 'COMPRESS=ZSTD', 'LEVEL=1', 'PREDICTOR=3', 'BIGTIFF=YES', 'NUM_THREADS=ALL_CPUS']);
+  if (!existsSync(path)) await writeEtopo(path, edge, edge, ['TILED=YES', 'COMPRESS=ZSTD', 'ZSTD_LEVEL=1', 'PREDICTOR=3', 'BIGTIFF=YES', 'NUM_THREADS=ALL_CPUS']);
   return { name: `etopo-${edge}`, path, description: `etopo5 resampled to ${edge}×${edge} float32 (${((edge * edge * 4) / 1e9).toFixed(2)} GB uncompressed), tiled ZSTD` };
 }

@@ -50,17 +50,61 @@ async function timed<T>(action: () => Promise<T>): Promise<{ ms: number; value: 
   return { ms: performance.now() - started, value };
 }
 
+/** Times the lists on a hub that holds the jobs: the index-backed API and the old full scan, in the same rounds. */
+async function measureLists(baseUrl: string, client: JobsClient, jobCount: number, completedCount: number, rounds: number, idleWaitMs: number): Promise<void> {
+  const total = jobCount + completedCount;
+  const filters: Array<{ name: string; filter: JobFilter }> = [
+    { name: 'no filter', filter: {} },
+    { name: 'status=Failed', filter: { status: ['Failed'] } },
+    { name: `status=Completed (${completedCount} of ${jobCount + completedCount})`, filter: { status: ['Completed'] } },
+    { name: 'collection=bench-b', filter: { collection: 'bench-b' } },
+    { name: 'since=1d', filter: { since: '1d' } },
+    { name: 'errorCode=UNSUPPORTED_FORMAT', filter: { errorCode: 'UNSUPPORTED_FORMAT' } },
+  ];
+  const times = new Map<string, number[]>();
+  const add = (name: string, ms: number): void => void times.set(name, [...(times.get(name) ?? []), ms]);
+  let scanned = 0;
+  console.log(`\nbefore the lists: ${await waitForIdle(0.15, idleWaitMs)}`);
+  for (let round = 1; round <= rounds; round++) {
+    for (const { name, filter } of filters) {
+      const first = await timed(() => client.listJobs(filter, { top: 50 }));
+      if (first.value.jobs.length === 0 && !name.startsWith('status=Completed')) throw new Error(`${name}: empty first page`);
+      add(`GET /api/jobs?top=50 ${name}`, first.ms);
+      if (name === 'no filter') {
+        const token = first.value.continuationToken;
+        if (!token) throw new Error('no continuation token after the first page');
+        const second = await timed(() => client.listJobs(filter, { top: 50, continuationToken: token }));
+        if (second.value.jobs.length !== 50) throw new Error(`second page held ${second.value.jobs.length} jobs`);
+        add('GET /api/jobs?top=50 second page (token)', second.ms);
+      }
+    }
+    // The old approach, in the same round: everything, then sorted.
+    const old = await timed(() => listByScanning(baseUrl, 50));
+    scanned = old.value.scanned;
+    add('old: every instance via the Durable HTTP API, sorted', old.ms);
+    console.log(`round ${round} done`);
+  }
+  console.log(`\n${total} jobs (${scanned} instances in the hub); medians (min–max) of ${rounds} rounds, each list in every round:`);
+  for (const [name, values] of times) console.log(`  ${name.padEnd(58)} ${spreadOfMs(values)}`);
+}
+
 async function main(): Promise<void> {
   const options = new Command()
     .option('--jobs <n>', 'text uploads submitted as jobs (each fails validation)', '10000')
     .option('--completed <n>', 'small GeoTIFF jobs that complete', '20')
     .option('--rounds <n>', 'rounds of each list (medians and min–max)', '5')
     .option('--parallel <n>', 'submissions in flight while filling the hub', '16')
+    .option('--url <baseUrl>', 'measure the lists of a running host that already holds the jobs (no fill)')
+    .option('--no-settle', 'measure as soon as every job is submitted, without waiting for them to end')
     .parse()
-    .opts<{ jobs: string; completed: string; rounds: string; parallel: string }>();
+    .opts<{ jobs: string; completed: string; rounds: string; parallel: string; url?: string; settle: boolean }>();
   const jobCount = Number(options.jobs);
   const completedCount = Number(options.completed);
   const rounds = Math.max(1, Number(options.rounds));
+  if (options.url) {
+    await measureLists(options.url, new JobsClient({ baseUrl: options.url }), jobCount, completedCount, rounds, 0);
+    return;
+  }
   const work = mkdtempSync(join(tmpdir(), 'jobs-list-bench-'));
   const azurite = await startAzurite({ location: join(work, 'azurite') });
   try {
@@ -96,6 +140,7 @@ async function main(): Promise<void> {
       );
       // Wait until every job has ended, so the lists below read a settled hub.
       for (;;) {
+        if (!options.settle) break;
         const page = await client.listJobs({ status: ['Pending', 'Running'] }, { top: 1 });
         if (page.jobs.length === 0) break;
         await new Promise((resolveWait) => setTimeout(resolveWait, 1000));
@@ -104,39 +149,7 @@ async function main(): Promise<void> {
       const total = jobCount + completedCount;
       console.log(`hub filled with ${total} jobs in ${fillSeconds.toFixed(0)} s (${(total / fillSeconds).toFixed(0)} jobs/s), host peak ${mib(host.peakMemoryBytes() ?? 0)}`);
 
-      const filters: Array<{ name: string; filter: JobFilter }> = [
-        { name: 'no filter', filter: {} },
-        { name: 'status=Failed', filter: { status: ['Failed'] } },
-        { name: 'status=Completed (20 of 10,020)', filter: { status: ['Completed'] } },
-        { name: 'collection=bench-b', filter: { collection: 'bench-b' } },
-        { name: 'since=1d', filter: { since: '1d' } },
-        { name: 'errorCode=UNSUPPORTED_FORMAT', filter: { errorCode: 'UNSUPPORTED_FORMAT' } },
-      ];
-      const times = new Map<string, number[]>();
-      const add = (name: string, ms: number): void => void times.set(name, [...(times.get(name) ?? []), ms]);
-      let scanned = 0;
-      console.log(`\nbefore the lists: ${await waitForIdle()}`);
-      for (let round = 1; round <= rounds; round++) {
-        for (const { name, filter } of filters) {
-          const first = await timed(() => client.listJobs(filter, { top: 50 }));
-          if (first.value.jobs.length === 0 && !name.startsWith('status=Completed')) throw new Error(`${name}: empty first page`);
-          add(`GET /api/jobs?top=50 ${name}`, first.ms);
-          if (name === 'no filter') {
-            const token = first.value.continuationToken;
-            if (!token) throw new Error('no continuation token after the first page');
-            const second = await timed(() => client.listJobs(filter, { top: 50, continuationToken: token }));
-            if (second.value.jobs.length !== 50) throw new Error(`second page held ${second.value.jobs.length} jobs`);
-            add('GET /api/jobs?top=50 second page (token)', second.ms);
-          }
-        }
-        // The old approach, in the same round: everything, then sorted.
-        const old = await timed(() => listByScanning(host.baseUrl, 50));
-        scanned = old.value.scanned;
-        add('old: every instance via the Durable HTTP API, sorted', old.ms);
-        console.log(`round ${round} done`);
-      }
-      console.log(`\n${total} jobs (${scanned} instances in the hub); medians (min–max) of ${rounds} rounds, each list in every round:`);
-      for (const [name, values] of times) console.log(`  ${name.padEnd(58)} ${spreadOfMs(values)}`);
+      await measureLists(host.baseUrl, client, jobCount, completedCount, rounds, options.settle ? 300_000 : 0);
       console.log(`host peak memory ${mib(peakMemoryOf(host.process.pid) ?? 0)}`);
     } finally {
       await host.stop();
