@@ -46,13 +46,18 @@ export interface PipelineRun {
   output: string;
 }
 
-/** The environment of each route; the worker route sends every tile to the worker (threshold 1 MB). */
+/**
+ * The environment of each route: the Functions routes keep every source on Functions (a threshold
+ * of 1 TiB; a 3 GB source would otherwise go to the worker), the worker route sends every tile to
+ * the worker (threshold 1 MB).
+ */
 export function routeEnvironment(route: BenchRoute, workerRead: string | undefined): Record<string, string> {
+  const functionsOnly = { INGEST_WORKER_THRESHOLD_MB: String(1024 * 1024) };
   switch (route) {
     case 'copy':
-      return { INGEST_SOURCE_READ: 'copy' };
+      return { ...functionsOnly, INGEST_SOURCE_READ: 'copy' };
     case 'in-place':
-      return { INGEST_SOURCE_READ: 'in-place' };
+      return { ...functionsOnly, INGEST_SOURCE_READ: 'in-place' };
     case 'worker':
       return { INGEST_WORKER_THRESHOLD_MB: '1', ...(workerRead ? { INGEST_SOURCE_READ: workerRead } : {}) };
   }
@@ -86,7 +91,8 @@ export async function timePipeline(source: BenchShape, route: BenchRoute, roundD
       workerPeak = peakMemoryOf(workerPidFrom(host.output())) ?? workerPeak;
       const scratchPeak = scratchWatch.stop();
       if (view.status !== 'Completed') throw new Error(`${source.name} on ${route}: job ${view.status}: ${view.errors.map((failure) => `${failure.code}: ${failure.message}`).join('; ')}`);
-      if (route === 'worker' && view.route !== 'worker') throw new Error(`${source.name}: the job took the ${view.route} route, not the worker`);
+      const expectedRoute = route === 'worker' ? 'worker' : 'functions';
+      if (view.route !== expectedRoute) throw new Error(`${source.name}: the job took the ${view.route} route, not ${expectedRoute}`);
       return { ms, uploadMs, hostPeak: host.peakMemoryBytes() ?? 0, workerPeak, scratchPeak, tiles: view.output?.tiles.length ?? 0, bytesOut: view.output?.bytesOut ?? 0, output: host.output() };
     } finally {
       await host.stop();

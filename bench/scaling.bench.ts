@@ -22,11 +22,14 @@ async function main(): Promise<void> {
     .option('--large <pixels>', 'edge of the large source (28000 → 3.14 GB float32)', '28000')
     .option('--small <pixels>', 'edge of the small source (8854 → ten times fewer pixels)', '8854')
     .option('--routes <list>', `comma list of ${routes.join(', ')}`, 'copy,worker')
+    .option('--env <KEY=VALUE...>', 'extra settings for the host (e.g. DURABLE_MAX_CONCURRENT_ACTIVITIES=1)', [])
     .option('--data <dir>', 'folder for the generated sources (kept between runs when given)')
     .parse()
-    .opts<{ rounds: string; large: string; small: string; routes: string; data?: string }>();
+    .opts<{ rounds: string; large: string; small: string; routes: string; env: string[]; data?: string }>();
   const rounds = Math.max(1, Number(options.rounds));
   const chosen = options.routes.split(',').filter((route): route is BenchRoute => (routes as readonly string[]).includes(route));
+  const extraEnv: Record<string, string> = Object.fromEntries(options.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  if (options.env.length) console.log(`extra host settings: ${options.env.join(' ')}`);
   const work = mkdtempSync(join(tmpdir(), 'scaling-bench-'));
   try {
     const dataDir = options.data ?? join(work, 'data');
@@ -38,7 +41,7 @@ async function main(): Promise<void> {
       for (const route of chosen) {
         for (const source of [small, large]) {
           const state = await waitForIdle();
-          const result = await timePipeline(source, route, join(work, `run-${route}-${source.name}`));
+          const result = await timePipeline(source, route, join(work, `run-${route}-${source.name}`), extraEnv);
           results.set(`${route} ${source.name}`, [...(results.get(`${route} ${source.name}`) ?? []), result]);
           console.log(`round ${round} ${route} ${source.name} (${state}): ${seconds(result.ms)}, host peak ${mib(result.hostPeak)}${result.workerPeak ? `, worker peak ${mib(result.workerPeak)}` : ''}, scratch peak ${mib(result.scratchPeak)}, ${result.tiles} tiles`);
         }
