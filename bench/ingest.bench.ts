@@ -1,140 +1,192 @@
 /**
- * Ingestion speed: a large float32 raster through the local host (Azurite persistence, the
- * unchanged app) against `gdal_translate -of COG` on the same file with all cores, in the same
- * run. Prints both times, their ratio and the host's peak memory.
+ * Ingestion speed (issue 9): each bench shape through the local host on its own fresh Azurite —
+ * the Functions route reading a local copy (`INGEST_SOURCE_READ=copy`), the Functions route
+ * reading in place, and the container worker route — against `gdal_translate -of COG` with the
+ * same options on all cores, in alternating rounds. Prints medians with min–max, ratios, the
+ * host's (and worker's) peak memory, the scratch folder's peak size and where the time went.
  *
- *   npm run build && node dist/bench/ingest.bench.js [--size 9000] [--tile-size 4096] [--rounds 3]
+ *   npm run build && node dist/bench/ingest.bench.js [--rounds 5] [--shapes square,etopo5x3,landsat8bit] [--routes copy,in-place,worker]
+ *
+ * The upload to Azurite is not timed: the source is in storage before the job is submitted.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { startAzurite } from '../host/azurite.js';
 import { startLocalHost } from '../host/spawn.js';
-import type { JobView } from '../cli/jobs.api.js';
 import { JobsClient } from '../cli/jobs.client.js';
 import { BlobStore } from '../src/storage/blob.store.js';
-import { writeSampleDem } from '../scripts/sample.rasters.js';
+import { writeShape, shapeNames, type BenchShape, type ShapeName } from './bench.rasters.js';
+import { loadLine, mib, peakMemoryOf, run, seconds, spreadOfRatios, spreadOfTimes, summarizeTime, waitForIdle, watchFolderPeak, workerPidFrom } from './bench.support.js';
 
-const run = promisify(execFile);
+export const routes = ['copy', 'in-place', 'worker'] as const;
+export type BenchRoute = (typeof routes)[number];
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+/** The COG options the pipeline uses by default (cog.command.ts), for the baseline. */
+export const baselineCreationOptions = ['COMPRESS=DEFLATE', 'PREDICTOR=YES', 'BLOCKSIZE=512', 'NUM_THREADS=ALL_CPUS', 'BIGTIFF=IF_SAFER', 'OVERVIEWS=AUTO', 'OVERVIEW_RESAMPLING=AVERAGE'];
+
+export async function timeBaseline(sourcePath: string, outputPath: string): Promise<{ ms: number; bytes: number }> {
+  const started = performance.now();
+  await run('gdal_translate', ['-q', '-of', 'COG', ...baselineCreationOptions.flatMap((option) => ['-co', option]), sourcePath, outputPath], { timeout: 3_600_000 });
+  const ms = performance.now() - started;
+  const bytes = statSync(outputPath).size;
+  rmSync(outputPath);
+  return { ms, bytes };
 }
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
+export interface PipelineRun {
+  ms: number;
+  uploadMs: number;
+  hostPeak: number;
+  workerPeak: number | undefined;
+  scratchPeak: number;
+  tiles: number;
+  bytesOut: number;
+  output: string;
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / (1 << 20)).toFixed(0)} MiB`;
-}
-
-/** Sums the host's per-invocation log lines by function: where the pipeline's time went. */
-function summarizeInvocations(hostOutput: string): string[] {
-  const totals = new Map<string, { count: number; totalMs: number; maxMs: number }>();
-  for (const match of hostOutput.matchAll(/Executed 'Functions\.(\w+)' \([^)]*Duration=(\d+)ms\)/g)) {
-    const entry = totals.get(match[1]!) ?? { count: 0, totalMs: 0, maxMs: 0 };
-    const ms = Number(match[2]);
-    totals.set(match[1]!, { count: entry.count + 1, totalMs: entry.totalMs + ms, maxMs: Math.max(entry.maxMs, ms) });
+/**
+ * The environment of each route: the Functions routes keep every source on Functions (a threshold
+ * of 1 TiB; a 3 GB source would otherwise go to the worker), the worker route sends every tile to
+ * the worker (threshold 1 MB).
+ */
+export function routeEnvironment(route: BenchRoute, workerRead: string | undefined): Record<string, string> {
+  const functionsOnly = { INGEST_WORKER_THRESHOLD_MB: String(1024 * 1024) };
+  switch (route) {
+    case 'copy':
+      return { ...functionsOnly, INGEST_SOURCE_READ: 'copy' };
+    case 'in-place':
+      return { ...functionsOnly, INGEST_SOURCE_READ: 'in-place' };
+    case 'worker':
+      return { INGEST_WORKER_THRESHOLD_MB: '1', ...(workerRead ? { INGEST_SOURCE_READ: workerRead } : {}) };
   }
-  return [...totals.entries()]
-    .sort((a, b) => b[1].totalMs - a[1].totalMs)
-    .map(([name, t]) => `  ${name.padEnd(20)} ${String(t.count).padStart(4)} calls  ${seconds(t.totalMs).padStart(8)} total  ${seconds(t.maxMs).padStart(7)} longest`);
 }
 
-/** Waits for the job through the job API client; a job that did not complete ends the bench with its failures. */
-async function waitForCompletion(client: JobsClient, id: string): Promise<JobView> {
-  const view = await client.waitForJob(id, { intervalMs: 200 });
-  if (view.status !== 'Completed') throw new Error(`job ${id} ${view.status}: ${view.errors.map((failure) => `${failure.code}: ${failure.message}`).join('; ')}`);
-  return view;
+/** One job through a fresh Azurite and host: upload (not timed), then submit → Completed (timed). */
+export async function timePipeline(source: BenchShape, route: BenchRoute, roundDir: string, extraEnv: Record<string, string> = {}): Promise<PipelineRun> {
+  const azurite = await startAzurite({ location: join(roundDir, 'azurite') });
+  try {
+    const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+    const uploadStart = performance.now();
+    await store.uploadFile({ container: 'incoming', name: `bench/${source.name}.tif` }, source.path, 'image/tiff');
+    const uploadMs = performance.now() - uploadStart;
+    const scratch = join(roundDir, 'scratch');
+    const host = await startLocalHost({
+      storageConnectionString: azurite.connectionString,
+      worker: route === 'worker',
+      env: { INGEST_SCRATCH_DIR: scratch, INGEST_SOURCE_CONTAINERS: 'uploads,incoming', ...extraEnv, ...routeEnvironment(route, extraEnv['INGEST_SOURCE_READ']) },
+    });
+    try {
+      const client = new JobsClient({ baseUrl: host.baseUrl });
+      const scratchWatch = watchFolderPeak(scratch);
+      let workerPeak: number | undefined;
+      // The worker's peak is read while it still runs (its /proc entry goes with it).
+      const workerWatch = setInterval(() => (workerPeak = peakMemoryOf(workerPidFrom(host.output())) ?? workerPeak), 500);
+      const started = performance.now();
+      const { id } = await client.submit({ source: `incoming/bench/${source.name}.tif`, collection: 'bench' });
+      const view = await client.waitForJob(id, { intervalMs: 200 });
+      const ms = performance.now() - started;
+      clearInterval(workerWatch);
+      workerPeak = peakMemoryOf(workerPidFrom(host.output())) ?? workerPeak;
+      const scratchPeak = scratchWatch.stop();
+      if (view.status !== 'Completed') throw new Error(`${source.name} on ${route}: job ${view.status}: ${view.errors.map((failure) => `${failure.code}: ${failure.message}`).join('; ')}`);
+      const expectedRoute = route === 'worker' ? 'worker' : 'functions';
+      if (view.route !== expectedRoute) throw new Error(`${source.name}: the job took the ${view.route} route, not ${expectedRoute}`);
+      return { ms, uploadMs, hostPeak: host.peakMemoryBytes() ?? 0, workerPeak, scratchPeak, tiles: view.output?.tiles.length ?? 0, bytesOut: view.output?.bytesOut ?? 0, output: host.output() };
+    } finally {
+      await host.stop();
+    }
+  } finally {
+    await azurite.stop();
+    rmSync(roundDir, { recursive: true, force: true });
+  }
+}
+
+function parseList<T extends string>(raw: string, allowed: readonly T[], what: string): T[] {
+  const values = raw.split(',').map((value) => value.trim());
+  for (const value of values) if (!allowed.includes(value as T)) throw new Error(`unknown ${what} "${value}" (one of ${allowed.join(', ')})`);
+  return values.filter((value): value is T => allowed.includes(value as T));
 }
 
 async function main(): Promise<void> {
   const options = new Command()
-    .option('--size <pixels>', 'edge of the square float32 raster (9000 → 324 MB)', '9000')
-    .option('--tile-size <pixels>', 'tile edge used by the pipeline', '4096')
-    .option('--rounds <n>', 'alternating baseline/pipeline rounds (medians are reported)', '3')
+    .option('--rounds <n>', 'alternating rounds (medians and min–max are reported)', '5')
+    .option('--shapes <list>', `comma list of ${shapeNames.join(', ')}`, shapeNames.join(','))
+    .option('--routes <list>', `comma list of ${routes.join(', ')}`, routes.join(','))
+    .option('--worker-read <mode>', 'INGEST_SOURCE_READ of the worker route (default: the app default)')
+    .option('--env <KEY=VALUE...>', 'extra settings for the host on every route (e.g. DURABLE_MAX_CONCURRENT_ACTIVITIES=1)', [])
+    .option('--logs <dir>', 'keep each run\'s host output there')
+    .option('--data <dir>', 'folder for the generated sources (kept between runs when given)')
     .parse()
-    .opts<{ size: string; tileSize: string; rounds: string }>();
-  const size = Number(options.size);
+    .opts<{ rounds: string; shapes: string; routes: string; workerRead?: string; env: string[]; logs?: string; data?: string }>();
   const rounds = Math.max(1, Number(options.rounds));
+  const shapes = parseList<ShapeName>(options.shapes, shapeNames, 'shape');
+  const chosenRoutes = parseList<BenchRoute>(options.routes, routes, 'route');
   const work = mkdtempSync(join(tmpdir(), 'ingest-bench-'));
+  const dataDir = options.data ?? join(work, 'data');
   try {
-    const sourcePath = join(work, 'large.tif');
-    console.log(`Generating a ${size}×${size} float32 raster…`);
-    // Uncompressed and striped, like a typical export: neither side gets a head start.
-    await writeSampleDem(sourcePath, size, size, []);
-    const sourceBytes = statSync(sourcePath).size;
-    console.log(`Source: ${mib(sourceBytes)} float32, nodata -9999`);
-
-    // Alternate baseline and pipeline rounds so both see the same machine load; report medians.
-    const baselineTimes: number[] = [];
-    const pipelineTimes: number[] = [];
-    const uploadTimes: number[] = [];
-    const peaks: number[] = [];
-    const hostOutputs: string[] = [];
-    let baselineBytes = 0;
-    let lastView: JobView | undefined;
-    for (let round = 1; round <= rounds; round++) {
-      // Baseline: GDAL's own COG conversion, all cores, the same compression the pipeline uses.
-      const baselineStart = performance.now();
-      await run('gdal_translate', ['-q', '-of', 'COG', '-co', 'COMPRESS=DEFLATE', '-co', 'PREDICTOR=YES', '-co', 'BLOCKSIZE=512', '-co', 'NUM_THREADS=ALL_CPUS', '-co', 'BIGTIFF=IF_SAFER', sourcePath, join(work, 'baseline.tif')]);
-      baselineTimes.push(performance.now() - baselineStart);
-      baselineBytes = statSync(join(work, 'baseline.tif')).size;
-      rmSync(join(work, 'baseline.tif'));
-
-      // Fresh storage and host each round: Azurite serves blobs more slowly as its data grows,
-      // and every round should ingest like a first ingestion.
-      const roundDir = join(work, `round-${round}`);
-      const azurite = await startAzurite({ location: join(roundDir, 'azurite') });
-      try {
-        const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
-        const uploadStart = performance.now();
-        await store.uploadFile({ container: 'incoming', name: 'bench/large.tif' }, sourcePath, 'image/tiff');
-        uploadTimes.push(performance.now() - uploadStart);
-
-        const host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SCRATCH_DIR: join(roundDir, 'scratch'), INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
-        try {
-          const pipelineStart = performance.now();
-          const client = new JobsClient({ baseUrl: host.baseUrl });
-          const { id } = await client.submit({ source: 'incoming/bench/large.tif', collection: 'bench', options: { tileSize: Number(options.tileSize) } });
-          lastView = await waitForCompletion(client, id);
-          pipelineTimes.push(performance.now() - pipelineStart);
-          peaks.push(host.peakMemoryBytes() ?? 0);
-          hostOutputs.push(host.output());
-        } finally {
-          await host.stop();
-        }
-      } finally {
-        await azurite.stop();
-        rmSync(roundDir, { recursive: true, force: true });
-      }
-      console.log(`round ${round}: baseline ${seconds(baselineTimes.at(-1)!)}, pipeline ${seconds(pipelineTimes.at(-1)!)}`);
+    const sources: BenchShape[] = [];
+    for (const name of shapes) {
+      console.log(`Preparing ${name}…`);
+      sources.push(await writeShape(name, dataDir));
     }
-    const baselineMs = median(baselineTimes);
-    const pipelineMs = median(pipelineTimes);
-    const peak = Math.max(...peaks);
+    console.log(`before the first round: ${await waitForIdle()}`);
+    const extraEnv: Record<string, string> = Object.fromEntries(options.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    if (options.env.length) console.log(`extra host settings: ${options.env.join(' ')}`);
 
-    console.log('');
-    console.log(`medians of ${rounds} alternating rounds:`);
-    console.log(`gdal_translate -of COG (baseline)   ${seconds(baselineMs).padStart(8)}   → 1 COG, ${mib(baselineBytes)}`);
-    console.log(`pipeline via local host             ${seconds(pipelineMs).padStart(8)}   → ${lastView!.output!.tiles.length} COG tiles + STAC, ${mib(lastView!.output!.bytesOut)}`);
-    console.log(`ratio pipeline / baseline           ${(pipelineMs / baselineMs).toFixed(2).padStart(8)}   (target ≤ 1.25)`);
-    console.log(`host peak memory (VmHWM, max)       ${(peak ? mib(peak) : 'n/a').padStart(8)}   (target ≤ 1536 MiB)`);
-    console.log(`upload to Azurite (not in the ratio) ${seconds(median(uploadTimes)).padStart(7)}`);
-    console.log('\nwhere the pipeline spent its time, all rounds (activities overlap):');
-    for (const line of summarizeInvocations(hostOutputs.join('\n'))) console.log(line);
+    const results = new Map<string, { baseline: number[]; baselineBytes: number; runs: Map<BenchRoute, PipelineRun[]> }>();
+    for (const source of sources) results.set(source.name, { baseline: [], baselineBytes: 0, runs: new Map(chosenRoutes.map((route) => [route, []])) });
+    for (let round = 1; round <= rounds; round++) {
+      for (const source of sources) {
+        const entry = results.get(source.name)!;
+        const line = [`round ${round} ${source.name} (${await waitForIdle()}):`];
+        const baseline = await timeBaseline(source.path, join(work, 'baseline.tif'));
+        entry.baseline.push(baseline.ms);
+        entry.baselineBytes = baseline.bytes;
+        line.push(`gdal_translate ${seconds(baseline.ms)}`);
+        for (const route of chosenRoutes) {
+          const result = await timePipeline(source, route, join(work, `round-${round}-${route}`), { ...extraEnv, ...(route === 'worker' && options.workerRead ? { INGEST_SOURCE_READ: options.workerRead } : {}) });
+          entry.runs.get(route)!.push(result);
+          if (options.logs) {
+            mkdirSync(options.logs, { recursive: true });
+            writeFileSync(join(options.logs, `${source.name}-${route}-${round}.log`), result.output);
+          }
+          line.push(`${route} ${seconds(result.ms)} (${(result.ms / baseline.ms).toFixed(2)}×)`);
+        }
+        console.log(line.join(', '));
+      }
+    }
+
+    console.log(`\nafter the last round: ${loadLine()}`);
+    console.log(`\nmedians (min–max) of ${rounds} alternating rounds; the upload to Azurite is not timed (the source is in storage before submit):`);
+    for (const source of sources) {
+      const entry = results.get(source.name)!;
+      console.log(`\n${source.name}: ${source.description}`);
+      console.log(`  gdal_translate -of COG         ${spreadOfTimes(entry.baseline)} → 1 COG, ${mib(entry.baselineBytes)}`);
+      for (const [route, runs] of entry.runs) {
+        const ratios = runs.map((result, index) => result.ms / entry.baseline[index]!);
+        const last = runs.at(-1)!;
+        const workerPeaks = runs.map((result) => result.workerPeak ?? 0);
+        console.log(
+          `  pipeline ${route.padEnd(9)}            ${spreadOfTimes(runs.map((result) => result.ms))} → ${last.tiles} COGs, ${mib(last.bytesOut)}; ratio ${spreadOfRatios(ratios)}; ` +
+            `host peak ${mib(Math.max(...runs.map((result) => result.hostPeak)))}` +
+            (route === 'worker' ? `, worker peak ${mib(Math.max(...workerPeaks))}` : '') +
+            `; scratch peak ${mib(Math.max(...runs.map((result) => result.scratchPeak)))}; upload (untimed) ${seconds(runs.map((result) => result.uploadMs).reduce((a, b) => a + b, 0) / runs.length)}`,
+        );
+        console.log(`  where the ${route} time went (sum over the rounds; activities overlap):`);
+        for (const timeLine of summarizeTime(runs.map((result) => result.output))) console.log(timeLine);
+      }
+    }
+    console.log('\ntargets: ratio ≤ 1.00 on every shape, host peak ≤ 1536 MiB');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
