@@ -17,8 +17,11 @@ export async function scheduledBatchHandler(timer: Timer, context: InvocationCon
   const mark = `batch-${createHash('sha256').update(schedule.prefix).digest('hex').slice(0, 16)}`;
   const jobs = getJobIndex();
   const since = await jobs.readScheduleMark(mark);
-  // Taken before listing: a blob written while this run lists is picked up next time.
-  const startedAt = new Date();
+  // Taken before listing, so a blob written while this run lists is picked up next time; floored
+  // to the second because blob Last-Modified times are whole seconds (a blob written later in the
+  // same second would otherwise fall before the mark and be missed for good). A blob taken twice
+  // this way is skipped the second time as already published.
+  const startedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
   const result = await submitBatch(
     { client: df.getClient(context), store: getBlobStore() },
     {

@@ -139,13 +139,13 @@ describe('the scheduled batch', () => {
     return ((await response.json()) as { batches: BatchView[] }).batches;
   }
 
-  /** Waits for a finished scheduled batch that ingested sources, other than `seen`. */
+  /** Waits for a finished scheduled batch that ingested sources (a source seen again is skipped, not done), other than `seen`. */
   async function nextBatchWithWork(seen: Set<string>): Promise<BatchView> {
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 50_000;
     for (;;) {
-      const found = (await batches()).find((batch) => !seen.has(batch.id) && batch.status === 'Completed' && batch.counts.total > 0);
+      const found = (await batches()).find((batch) => !seen.has(batch.id) && batch.status === 'Completed' && batch.counts.done > 0);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no scheduled batch with work: ${JSON.stringify(await batches())}`);
+      if (Date.now() > deadline) throw new Error(`no scheduled batch with work: ${JSON.stringify(await batches())}\n${scheduled.host.output().slice(-6000)}`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
