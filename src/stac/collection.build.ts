@@ -47,12 +47,19 @@ function timeSpan(times: readonly string[]): [string, string] | undefined {
   return [sorted[0]!, sorted[sorted.length - 1]!];
 }
 
+/** Degrees to 1e-7 (about a centimetre), rounded outwards so the box still covers what it summarizes. */
+function outwardBbox([west, south, east, north]: Bbox): Bbox {
+  const scale = 1e7;
+  return [Math.floor(west * scale) / scale, Math.floor(south * scale) / scale, Math.ceil(east * scale) / scale, Math.ceil(north * scale) / scale];
+}
+
 /**
  * What `items` cover: their count, bbox (a union across the antimeridian when that is smaller),
  * time span (acquisition times where known, else `datetime`, the ingestion time) and CRS codes.
  */
 export function summarizeItems(items: readonly RegisteredItem[], datetime: string): ExtentSummary {
-  const bbox = unionLonLatBboxes(items.map((item) => item.bbox));
+  const union = unionLonLatBboxes(items.map((item) => item.bbox));
+  const bbox = union ? outwardBbox(union) : undefined;
   const interval = timeSpan(items.flatMap((item) => item.interval ?? [datetime]));
   return { items: items.length, ...(bbox ? { bbox } : {}), ...(items.length > 0 && interval ? { interval } : {}), projCodes: sortedCodes(items.map((item) => item.projCode ?? null)) };
 }
@@ -214,8 +221,9 @@ export function collectionItemCount(collection: StacCollection): number {
  * catalog's shard links and this project's bookkeeping of them.
  */
 export function collectionForApi(collection: StacCollection): StacCollection {
-  const { [collectionShardsProperty]: _shards, ...rest } = collection;
-  return { ...rest, links: rest.links.filter((link) => link.rel !== 'child' && !inferredLinkRels.has(link.rel)) };
+  const forApi: StacCollection = { ...collection, links: collection.links.filter((link) => link.rel !== 'child' && !inferredLinkRels.has(link.rel)) };
+  delete forApi[collectionShardsProperty];
+  return forApi;
 }
 
 /** A collection for a STAC API that has none yet, from the first items registered in it. */
