@@ -84,6 +84,11 @@ export function collectionMosaicBlob(collection: string, group: string): BlobRef
   return { container: containers.cogs, name: `${collection}/${collection}.mosaic.${group}.vrt` };
 }
 
+/** The prefix every collection mosaic VRT of the collection starts with (to find stale ones). */
+export function collectionMosaicPrefix(collection: string): BlobRef {
+  return { container: containers.cogs, name: `${collection}/${collection}.mosaic.` };
+}
+
 /** The low-resolution overview COG of the whole collection. */
 export function collectionOverviewBlob(collection: string): BlobRef {
   return { container: containers.cogs, name: `${collection}/${collection}.overview.tif` };
