@@ -4,6 +4,8 @@
  * check the catalog is browsable (every item reachable, every document small).
  */
 import pLimit from 'p-limit';
+import { containers } from '../config.js';
+import type { BlobStore } from '../storage/blob.store.js';
 import type { StacLink } from './stac.types.js';
 
 export interface WalkedDocument {
@@ -50,4 +52,18 @@ export async function walkCatalog(
   };
   await visit(startUrl);
   return walk;
+}
+
+/** `walkCatalog` over documents in the `stac` container of `store`, read by their URLs (which `store.url` made). */
+export function walkStoredCatalog(store: BlobStore, startUrl: string, options: Parameters<typeof walkCatalog>[2] = {}): Promise<CatalogWalk> {
+  const marker = 'x';
+  const containerUrl = store.url({ container: containers.stac, name: marker }).slice(0, -marker.length);
+  return walkCatalog(
+    startUrl,
+    async (url) => {
+      if (!url.startsWith(containerUrl)) throw new Error(`${url} is not in the ${containers.stac} container`);
+      return (await store.readBytes({ container: containers.stac, name: decodeURIComponent(url.slice(containerUrl.length)) }))?.toString('utf8');
+    },
+    options,
+  );
 }

@@ -8,7 +8,7 @@ import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, sourceCatalogBlob } from '../../src/stac/catalog.layout.js';
-import { walkCatalog, type CatalogWalk } from '../../src/stac/catalog.walk.js';
+import { walkStoredCatalog, type CatalogWalk } from '../../src/stac/catalog.walk.js';
 import type { StacCatalog, StacCollection, StacItem } from '../../src/stac/stac.types.js';
 import { writeFloat32NanDem, writeNetcdfWithTime, writeNoEpsgProjected, writePaletted, writeRgbUint8, writeTiffDated } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
@@ -74,7 +74,7 @@ function stacNameOf(url: string): string {
 
 /** Walks the collection's documents down from it, reading them from the `stac` container by URL. */
 async function walkCollection(collection: string): Promise<CatalogWalk> {
-  return walkCatalog(env.harness.store.url(collectionBlob(collection)), async (url) => (await env.harness.store.readBytes({ container: 'stac', name: stacNameOf(url) }))?.toString('utf8'));
+  return walkStoredCatalog(env.harness.store, env.harness.store.url(collectionBlob(collection)));
 }
 
 /** The item URLs reachable from the collection by links, sorted. */

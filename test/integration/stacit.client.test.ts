@@ -31,7 +31,7 @@ import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { deriveItemId } from '../../src/pipeline/ids.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { catalogBlob, collectionBlob } from '../../src/stac/catalog.layout.js';
-import { walkCatalog } from '../../src/stac/catalog.walk.js';
+import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
 import { extensionSchemas, type StacItem } from '../../src/stac/stac.types.js';
 import { createFixtureDir, writeInt16Dem, writeNoEpsgProjected, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
@@ -87,7 +87,7 @@ async function ingestAndReadItems(localPath: string, tileSize: number, collectio
   const rootUrl = harness.store.url(catalogBlob());
   const collectionUrl = harness.store.url(collectionBlob(collection));
   // Other collections hang under the same root; only this one is followed.
-  const walk = await walkCatalog(rootUrl, readStacUrl, { follow: (link, from) => from !== rootUrl || link.href === collectionUrl });
+  const walk = await walkStoredCatalog(harness.store, rootUrl, { follow: (link, from) => from !== rootUrl || link.href === collectionUrl });
   expect(walk.missing).toEqual([]);
   expect(walk.itemUrls).toHaveLength(windows.length);
   return Promise.all(walk.itemUrls.map(async (url) => JSON.parse((await readStacUrl(url))!) as StacItem));
