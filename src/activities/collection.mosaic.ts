@@ -43,15 +43,20 @@ function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T) =
   return Promise.all(values.map((value) => bounded(() => map(value))));
 }
 
+/** What the collection publishes, as of when it was read: its shard summaries, compared again before the assets are registered. */
+function publishedState(collection: StacCollection | undefined): string {
+  return JSON.stringify(collection?.[collectionShardsProperty] ?? {});
+}
+
 /** Every source record the collection publishes, found through its shards (no listing of the container). */
-async function readPublishedRecords(store: BlobStore, collection: string): Promise<SourceRecord[]> {
+async function readPublishedRecords(store: BlobStore, collection: string): Promise<{ records: SourceRecord[]; state: string }> {
   const stored = await store.readJson<StacCollection>(collectionBlob(collection));
-  if (!stored) return [];
+  if (!stored) return { records: [], state: publishedState(undefined) };
   const shards = Object.keys(stored.value[collectionShardsProperty] ?? {});
   const shardCatalogs = await mapBounded(shards, readConcurrency, (shard) => store.readJson<StacCatalog>(shardCatalogBlob(collection, shard)));
   const sourceKeys = shardCatalogs.flatMap((catalog) => Object.keys(catalog?.value[shardSourcesProperty] ?? {})).sort();
   const records = await mapBounded(sourceKeys, readConcurrency, async (sourceKey) => (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value);
-  return records.flatMap((record) => (record && record.items.length > 0 ? [record] : []));
+  return { records: records.flatMap((record) => (record && record.items.length > 0 ? [record] : [])), state: publishedState(stored.value) };
 }
 
 type Measured = { source: CollectionMosaicSource } | { skipped: string };
@@ -140,70 +145,89 @@ async function buildOverview(store: BlobStore, collection: string, groups: reado
   }
 }
 
+/**
+ * How many times the mosaic is built when jobs keep publishing meanwhile. A build whose collection
+ * changed before its assets were registered is built again; the last one registers regardless
+ * (the next job's rebuild catches up).
+ */
+const maxRounds = 3;
+
 export function createBuildCollectionMosaic(deps: Pick<ActivityDependencies, 'store' | 'scratchDir'>): BuildCollectionMosaic {
   return async ({ collection }) => {
-    const { store } = deps;
-    const records = await readPublishedRecords(store, collection);
-    const measured = await mapBounded(records, readConcurrency, (record) => measureSource(store, collection, record));
-    const skipped: CollectionMosaicOutput['skipped'] = [];
-    const sources: CollectionMosaicSource[] = [];
-    measured.forEach((result, index) => {
-      if ('source' in result) sources.push(result.source);
-      else if (skipped.length < maxListedSkipped) skipped.push({ sourceKey: records[index]!.sourceKey, reason: result.skipped });
-    });
-    const groups = groupMosaicSources(sources);
-
-    const mosaics: CollectionMosaicOutput['mosaics'] = [];
-    const assets: Record<string, StacAsset> = {};
-    for (const [index, group] of groups.entries()) {
-      const { url } = await store.uploadBytes(collectionMosaicBlob(collection, group.key), Buffer.from(buildCollectionMosaicVrt(group)), mediaTypes.vrt);
-      mosaics.push({ group: group.key, url, sources: group.sources.length, tiles: group.tileCount });
-      assets[index === 0 ? sourceMosaicAssetKey : `${extraMosaicPrefix}${group.key}`] = {
-        href: url,
-        type: mediaTypes.vrt,
-        title: `GDAL VRT mosaic of the collection's ${group.key} tiles (${group.sources.length} sources, ${group.tileCount} tiles)`,
-        roles: ['data', 'mosaic'],
-      };
+    for (let round = 1; ; round++) {
+      const built = await buildOnce(deps, collection, round >= maxRounds);
+      if (built) return built;
     }
-
-    let overview: CollectionMosaicOutput['overview'];
-    const overviewGroups = groups.filter((group) => group.bandSignature === groups[0]?.bandSignature);
-    if (overviewGroups.length > 0) {
-      const scratch = join(deps.scratchDir, `mosaic-${randomUUID()}`);
-      await mkdir(scratch, { recursive: true });
-      try {
-        const built = await buildOverview(store, collection, overviewGroups, scratch);
-        const { url } = await store.uploadFile(collectionOverviewBlob(collection), built.path, mediaTypes.cog);
-        overview = { url, width: built.width, height: built.height, groups: overviewGroups.map((group) => group.key) };
-        assets[overviewAssetKey] = {
-          href: url,
-          type: mediaTypes.cog,
-          title: `Overview of the collection (${built.width}×${built.height}, EPSG:4326)`,
-          roles: ['overview', 'visual'],
-        };
-      } finally {
-        await rm(scratch, { recursive: true, force: true });
-      }
-    } else {
-      await store.delete(collectionOverviewBlob(collection));
-    }
-
-    // The collection's assets: this activity's keys replaced whole, everything else kept.
-    await updateJsonBlob<StacCollection>(store, collectionBlob(collection), (existing) => {
-      if (!existing) return undefined;
-      const kept = Object.entries(existing.assets ?? {}).filter(([key]) => key !== sourceMosaicAssetKey && key !== overviewAssetKey && !key.startsWith(extraMosaicPrefix));
-      const merged = { ...Object.fromEntries(kept), ...assets };
-      const updated: StacCollection = { ...existing, assets: merged };
-      if (Object.keys(merged).length === 0) delete updated.assets;
-      return updated;
-    }, { compact: true });
-
-    // Mosaics of groups that are gone (their last source replaced or moved to another CRS).
-    const current = new Set(groups.map((group) => collectionMosaicBlob(collection, group.key).name));
-    const prefix = collectionMosaicPrefix(collection);
-    for (const name of await store.list(prefix.container, prefix.name)) {
-      if (!current.has(name) && name.endsWith('.vrt')) await store.delete({ container: prefix.container, name });
-    }
-    return { collection, mosaics, ...(overview ? { overview } : {}), skipped };
   };
+}
+
+/** One build; `undefined` when the collection changed while it ran (and `force` is off). */
+async function buildOnce(deps: Pick<ActivityDependencies, 'store' | 'scratchDir'>, collection: string, force: boolean): Promise<CollectionMosaicOutput | undefined> {
+  const { store } = deps;
+  const { records, state } = await readPublishedRecords(store, collection);
+  const measured = await mapBounded(records, readConcurrency, (record) => measureSource(store, collection, record));
+  const skipped: CollectionMosaicOutput['skipped'] = [];
+  const sources: CollectionMosaicSource[] = [];
+  measured.forEach((result, index) => {
+    if ('source' in result) sources.push(result.source);
+    else if (skipped.length < maxListedSkipped) skipped.push({ sourceKey: records[index]!.sourceKey, reason: result.skipped });
+  });
+  const groups = groupMosaicSources(sources);
+
+  const mosaics: CollectionMosaicOutput['mosaics'] = [];
+  const assets: Record<string, StacAsset> = {};
+  for (const [index, group] of groups.entries()) {
+    const { url } = await store.uploadBytes(collectionMosaicBlob(collection, group.key), Buffer.from(buildCollectionMosaicVrt(group)), mediaTypes.vrt);
+    mosaics.push({ group: group.key, url, sources: group.sources.length, tiles: group.tileCount });
+    assets[index === 0 ? sourceMosaicAssetKey : `${extraMosaicPrefix}${group.key}`] = {
+      href: url,
+      type: mediaTypes.vrt,
+      title: `GDAL VRT mosaic of the collection's ${group.key} tiles (${group.sources.length} sources, ${group.tileCount} tiles)`,
+      roles: ['data', 'mosaic'],
+    };
+  }
+
+  let overview: CollectionMosaicOutput['overview'];
+  const overviewGroups = groups.filter((group) => group.bandSignature === groups[0]?.bandSignature);
+  if (overviewGroups.length > 0) {
+    const scratch = join(deps.scratchDir, `mosaic-${randomUUID()}`);
+    await mkdir(scratch, { recursive: true });
+    try {
+      const built = await buildOverview(store, collection, overviewGroups, scratch);
+      const { url } = await store.uploadFile(collectionOverviewBlob(collection), built.path, mediaTypes.cog);
+      overview = { url, width: built.width, height: built.height, groups: overviewGroups.map((group) => group.key) };
+      assets[overviewAssetKey] = {
+        href: url,
+        type: mediaTypes.cog,
+        title: `Overview of the collection (${built.width}×${built.height}, EPSG:4326)`,
+        roles: ['overview', 'visual'],
+      };
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  } else {
+    await store.delete(collectionOverviewBlob(collection));
+  }
+
+  // The collection's assets: this activity's keys replaced whole, everything else kept.
+  let changed = false;
+  await updateJsonBlob<StacCollection>(store, collectionBlob(collection), (existing) => {
+    if (!existing) return undefined;
+    changed = !force && publishedState(existing) !== state;
+    if (changed) return undefined;
+    const kept = Object.entries(existing.assets ?? {}).filter(([key]) => key !== sourceMosaicAssetKey && key !== overviewAssetKey && !key.startsWith(extraMosaicPrefix));
+    const merged = { ...Object.fromEntries(kept), ...assets };
+    const updated: StacCollection = { ...existing, assets: merged };
+    if (Object.keys(merged).length === 0) delete updated.assets;
+    return updated;
+  }, { compact: true });
+  if (changed) return undefined;
+
+  // Mosaics of groups that are gone (their last source replaced or moved to another CRS).
+  const current = new Set(groups.map((group) => collectionMosaicBlob(collection, group.key).name));
+  const prefix = collectionMosaicPrefix(collection);
+  for (const name of await store.list(prefix.container, prefix.name)) {
+    if (!current.has(name) && name.endsWith('.vrt')) await store.delete({ container: prefix.container, name });
+  }
+  return { collection, mosaics, ...(overview ? { overview } : {}), skipped };
 }

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import gdal from 'gdal-async';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
 import { createBuildCollectionMosaic, overviewMaxSide } from '../../src/activities/collection.mosaic.js';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
@@ -120,12 +120,24 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     expect(stored.assets?.['overview']).toMatchObject({ href: first.overview!.url, type: 'image/tiff; application=geotiff; profile=cloud-optimized' });
     if (validator) expect((await validator.validate(stored)).errors).toEqual([]);
 
-    // A later job adds a float32 DEM (another band type: its own mosaic) and a third RGB source; rebuilt.
+    // A later job adds a float32 DEM (another band type: its own mosaic); rebuilt. A third RGB
+    // source is published while that rebuild runs (as its overview is uploaded): the build sees the
+    // collection changed before registering its assets, and builds again with it.
     const dem = writeFloat32NanDem(env.fixtures.path, 200, 150, 'dem.tif');
     const south = writeRgbUint8(env.fixtures.path, 100, 100, 'third.tif', { originX: 506000 });
     await ingest(dem, collection, 128);
-    await ingest(south, collection, 4096);
+    const uploadFile = env.harness.store.uploadFile.bind(env.harness.store);
+    let published = false;
+    const uploads = vi.spyOn(env.harness.store, 'uploadFile').mockImplementation(async (ref, path, contentType) => {
+      if (!published && ref.name === collectionOverviewBlob(collection).name) {
+        published = true;
+        await ingest(south, collection, 4096);
+      }
+      return uploadFile(ref, path, contentType);
+    });
     const second = await build({ collection });
+    uploads.mockRestore();
+    expect(published).toBe(true);
     expect(second.mosaics.map((m) => [m.group, m.sources])).toEqual([
       ['epsg-32633-3xbyte', 3],
       ['epsg-32633-1xfloat32', 1],
