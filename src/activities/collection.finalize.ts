@@ -28,7 +28,7 @@ import type { IngestOptions } from '../pipeline/options.js';
 import { describeMosaic } from '../raster/mosaic.describe.js';
 import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
 import { WriteConflictError, type BlobRef, type BlobStore } from '../storage/blob.store.js';
-import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceRecordBlob, versionFolder } from '../stac/catalog.layout.js';
+import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceCatalogPageBlob, sourceCatalogPagesPrefix, sourceRecordBlob, versionFolder } from '../stac/catalog.layout.js';
 import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, mergeCatalog, mergeCollection, mergeShardCatalog, summarizeItems, summarizeShard } from '../stac/collection.build.js';
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
 import { mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
@@ -166,19 +166,29 @@ function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T, i
  * newer version took the record meanwhile, that version's job writes the catalog, not this one.
  */
 async function writeSourceCatalog(store: BlobStore, collection: string, publication: SourcePublication, mosaic: StacAsset | undefined, catalogUrl: string): Promise<void> {
-  const { sourceKey } = publication.outputs;
+  const { sourceKey, version } = publication.outputs;
   const ref = sourceCatalogBlob(collection, sourceKey);
   await updateJsonBlob<StacCatalog>(store, ref, async () => {
     const record = (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value;
-    if (!record || record.version !== publication.outputs.version) return undefined;
-    return buildSourceCatalog({
+    if (!record || record.version !== version) return undefined;
+    const { catalog, pages } = buildSourceCatalog({
       sourceKey,
       source: record.source,
       items: record.items,
       urls: { self: store.url(ref), parent: store.url(shardCatalogBlob(collection, shardOf(sourceKey))), root: catalogUrl },
       ...(mosaic ? { mosaic } : {}),
+      pageUrl: (page) => store.url(sourceCatalogPageBlob(collection, sourceKey, version, page)),
     });
+    // Pages before the catalog that links them; they belong to this version (same content whoever writes them).
+    await Promise.all(pages.map(({ page, document }) => store.uploadBytes(sourceCatalogPageBlob(collection, sourceKey, version, page), Buffer.from(JSON.stringify(document)), mediaTypes.json)));
+    return catalog;
   }, { compact: true });
+}
+
+/** The pages of item links a replaced version of a source had (only sources with many tiles have any). */
+async function deleteSourceCatalogPages(store: BlobStore, collection: string, sourceKey: string, version: string): Promise<void> {
+  const prefix = sourceCatalogPagesPrefix(collection, sourceKey, version);
+  await Promise.all((await store.list(prefix.container, prefix.name)).map((name) => store.delete({ container: prefix.container, name })));
 }
 
 /** Links a shard's sources and sets their summaries, from their records as they are now (read after the shard). */
@@ -245,7 +255,10 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     // 3. The replaced versions' blobs, now that nothing links them.
     await Promise.all(allStale.map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
     for (const { publication, previous } of publishing) {
-      if (previous && previous.version !== publication.outputs.version) await deleteVersion(deps.store, { ...publication.outputs, version: previous.version });
+      if (previous && previous.version !== publication.outputs.version) {
+        await deleteVersion(deps.store, { ...publication.outputs, version: previous.version });
+        await deleteSourceCatalogPages(deps.store, collection, publication.outputs.sourceKey, previous.version);
+      }
     }
     if (published) {
       const document = published;

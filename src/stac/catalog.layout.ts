@@ -39,6 +39,18 @@ export function sourceCatalogBlob(collection: string, sourceKey: string): BlobRe
   return { container: containers.stac, name: `${collection}/catalogs/${shardOf(sourceKey)}/${sourceKey}/catalog.json` };
 }
 
+/**
+ * One page of a large source's item links (see `sourceCatalogPageSize`), in a folder per version so
+ * a version's pages are written before its source catalog links them and go when it is replaced.
+ */
+export function sourceCatalogPageBlob(collection: string, sourceKey: string, version: string, page: number): BlobRef {
+  return { container: containers.stac, name: `${sourceCatalogPagesPrefix(collection, sourceKey, version).name}items-${page}.json` };
+}
+
+export function sourceCatalogPagesPrefix(collection: string, sourceKey: string, version: string): BlobRef {
+  return { container: containers.stac, name: `${collection}/catalogs/${shardOf(sourceKey)}/${sourceKey}/${version}/` };
+}
+
 /** Item ids are unique per source within a collection (they start with the source key). */
 export function itemBlob(collection: string, itemId: string): BlobRef {
   return { container: containers.stac, name: `${collection}/${itemId}/${itemId}.json` };

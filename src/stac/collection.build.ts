@@ -101,6 +101,9 @@ function withoutOwnLinks(links: readonly StacLink[] | undefined): StacLink[] {
   return (links ?? []).filter((link) => !['self', 'root', 'parent'].includes(link.rel));
 }
 
+/** Most item links in one catalog document: a source with more tiles gets pages of this many. */
+export const sourceCatalogPageSize = 250;
+
 export interface SourceCatalogInput {
   sourceKey: string;
   /** `<container>/<blob path>`: the catalog's title. */
@@ -109,24 +112,49 @@ export interface SourceCatalogInput {
   urls: CatalogUrls;
   /** The source's VRT mosaic, when one was written. */
   mosaic?: StacAsset;
+  /** URLs of the item pages, by page number: used when the source has more than `sourceCatalogPageSize` items. */
+  pageUrl: (page: number) => string;
+}
+
+/** A source's catalog and, for a source with many tiles, its pages of item links. */
+export interface SourceCatalogDocuments {
+  catalog: StacCatalog;
+  pages: Array<{ page: number; document: StacCatalog }>;
 }
 
 /**
  * The catalog of one source: one `item` link per item of the version the collection publishes
  * (written whole from the source's record, so a replaced version's items are gone) and the
- * source's VRT mosaic. It grows with one source's tiles only, never with the collection.
+ * source's VRT mosaic. A source with more than `sourceCatalogPageSize` items links pages of that
+ * many instead (`child` links), so no document grows with a source's tile count either.
  */
-export function buildSourceCatalog(input: SourceCatalogInput): StacCatalog {
+export function buildSourceCatalog(input: SourceCatalogInput): SourceCatalogDocuments {
   const itemLinks: StacLink[] = input.items.map((item) => ({ rel: 'item', href: item.itemUrl, type: mediaTypes.geojson, title: item.itemId }));
-  return {
+  const paged = itemLinks.length > sourceCatalogPageSize;
+  const pages = paged
+    ? Array.from({ length: Math.ceil(itemLinks.length / sourceCatalogPageSize) }, (_, page) => {
+        const links = itemLinks.slice(page * sourceCatalogPageSize, (page + 1) * sourceCatalogPageSize);
+        const document: StacCatalog = {
+          type: 'Catalog',
+          stac_version: stacVersion,
+          id: `${input.sourceKey}-items-${page}`,
+          title: `${input.source}, tiles ${page * sourceCatalogPageSize + 1}–${page * sourceCatalogPageSize + links.length}`,
+          description: `Tiles ${page * sourceCatalogPageSize + 1} to ${page * sourceCatalogPageSize + links.length} of ${input.source}.`,
+          links: [...ownLinks({ self: input.pageUrl(page), parent: input.urls.self, root: input.urls.root }), ...links],
+        };
+        return { page, document };
+      })
+    : [];
+  const catalog: StacCatalog = {
     type: 'Catalog',
     stac_version: stacVersion,
     id: input.sourceKey,
     title: input.source,
     description: `Tiles of ${input.source}, as Cloud Optimized GeoTIFFs.`,
-    links: [...ownLinks(input.urls), ...itemLinks],
+    links: [...ownLinks(input.urls), ...(paged ? pages.map(({ page, document }) => ({ rel: 'child', href: input.pageUrl(page), type: mediaTypes.json, title: document.title! })) : itemLinks)],
     ...(input.mosaic ? { assets: { [sourceMosaicAssetKey]: input.mosaic } } : {}),
   };
+  return { catalog, pages };
 }
 
 export interface ShardSource {

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
 import type { RegisteredItem, SourceBlob, SourcePublication } from '../../src/pipeline/contracts.js';
-import { catalogBlob, collectionBlob, itemBlob, shardCatalogBlob, shardCount, shardOf, sourceCatalogBlob, sourceRecordBlob } from '../../src/stac/catalog.layout.js';
+import { catalogBlob, collectionBlob, itemBlob, shardCatalogBlob, shardCount, shardOf, sourceCatalogBlob, sourceCatalogPagesPrefix, sourceRecordBlob } from '../../src/stac/catalog.layout.js';
 import { collectionItemCount } from '../../src/stac/collection.build.js';
 import { walkCatalog, type WalkedDocument } from '../../src/stac/catalog.walk.js';
 import type { StacCatalog, StacCollection } from '../../src/stac/stac.types.js';
@@ -181,5 +181,30 @@ describe(`a collection of ${sourceCount * itemsPerSource} items (real finalize, 
     expect(walk.itemUrls.sort()).toEqual(publications.flatMap((p) => p.items.map((i) => i.itemUrl)).sort());
     const stored = (await env.harness.store.readJson<StacCollection>(collectionBlob(collection)))!.value;
     expect(collectionItemCount(stored)).toBe(1200);
+  }, 300_000);
+
+  it('pages a source with more tiles than a page holds, and drops the pages of a version it replaced', async () => {
+    const collection = `scale-big-${env.harness.runId}`;
+    const finalize = createFinalizeCollection(env.harness.deps);
+    const big = publication(collection, 7, 2_500);
+    await finalize({ collection, publications: [big], datetime });
+    let walk = await walkCatalog(env.harness.store.url(collectionBlob(collection)), readText);
+    expect(walk.missing).toEqual([]);
+    expect(walk.itemUrls.sort()).toEqual(big.items.map((i) => i.itemUrl).sort());
+    const pages = walk.documents.filter((d) => d.itemCount > 0);
+    expect(pages.map((d) => d.itemCount)).toEqual(Array.from({ length: 10 }, () => 250));
+    // A page holds 250 item links (about 240 B each here): bounded whatever the source's size.
+    for (const document of walk.documents) expect(document.bytes, document.url).toBeLessThan(64 * 1024);
+    console.log(`a source of 2,500 tiles: source catalog ${walk.documents.find((d) => d.childCount === 10)!.bytes} B, largest page ${Math.max(...pages.map((d) => d.bytes))} B`);
+    const pagesOf = async (version: string): Promise<string[]> => env.harness.store.list('stac', sourceCatalogPagesPrefix(collection, big.outputs.sourceKey, version).name);
+    expect(await pagesOf(big.outputs.version)).toHaveLength(10);
+
+    const smaller = publication(collection, 7, 1_200, '2026-11-26T09:00:00.000Z');
+    await finalize({ collection, publications: [smaller], datetime });
+    walk = await walkCatalog(env.harness.store.url(collectionBlob(collection)), readText);
+    expect(walk.itemUrls).toHaveLength(1_200);
+    expect(await pagesOf(big.outputs.version)).toEqual([]);
+    expect(await pagesOf(smaller.outputs.version)).toHaveLength(5);
+    if (validator) for (const document of walk.documents) expect((await validator.validate(JSON.parse((await readText(document.url))!))).errors).toEqual([]);
   }, 300_000);
 });

@@ -10,6 +10,7 @@ import {
   mergeCatalog,
   mergeCollection,
   mergeShardCatalog,
+  sourceCatalogPageSize,
   summarizeItems,
   summarizeShard,
 } from '../../src/stac/collection.build.js';
@@ -156,18 +157,35 @@ describe('source, shard and collection documents', () => {
     expect(combineSummaries([summarizeItems([registered('w', [179, 0, 180, 1])], t0), summarizeItems([registered('e', [-180, 0, -179, 1])], t1)]).bbox).toEqual([179, 0, -179, 1]);
   });
 
+  const sourceUrl = `${base}/stac/dems/catalogs/3f/dem-0123456789ab/catalog.json`;
+  const pageUrl = (page: number): string => `${base}/stac/dems/catalogs/3f/dem-0123456789ab/v1/items-${page}.json`;
+
   it('builds a source catalog linking its items, under its shard, with its VRT mosaic', async () => {
-    const catalog = buildSourceCatalog({
+    const { catalog, pages } = buildSourceCatalog({
       sourceKey: 'dem-0123456789ab',
       source: 'uploads/dem.tif',
       items: [registered('a', [10, 40, 11, 41]), registered('b', [11, 40, 12, 41])],
-      urls: { self: `${shardUrl('3f')}/x`, parent: shardUrl('3f'), root: itemUrls.catalog },
+      urls: { self: sourceUrl, parent: shardUrl('3f'), root: itemUrls.catalog },
       mosaic: { href: `${base}/cogs/dems/dem/v1/dem.vrt`, type: mediaTypes.vrt, roles: ['data', 'mosaic'] },
+      pageUrl,
     });
+    expect(pages).toEqual([]);
     expect(catalog.links.filter((l) => l.rel === 'item').map((l) => l.title)).toEqual(['a', 'b']);
     expect(catalog.links.find((l) => l.rel === 'parent')!.href).toBe(shardUrl('3f'));
     expect(catalog.assets!['mosaic']!.roles).toEqual(['data', 'mosaic']);
     await expectValidStac(catalog);
+  });
+
+  it('pages the item links of a source with more tiles than a page holds', async () => {
+    const items = Array.from({ length: sourceCatalogPageSize * 2 + 1 }, (_, i) => registered(`t${i}`, [0, 0, 1, 1]));
+    const { catalog, pages } = buildSourceCatalog({ sourceKey: 'big-0123456789ab', source: 'uploads/big.tif', items, urls: { self: sourceUrl, parent: shardUrl('3f'), root: itemUrls.catalog }, pageUrl });
+    expect(catalog.links.some((l) => l.rel === 'item')).toBe(false);
+    expect(catalog.links.filter((l) => l.rel === 'child').map((l) => l.href)).toEqual([pageUrl(0), pageUrl(1), pageUrl(2)]);
+    expect(pages.map(({ document }) => document.links.filter((l) => l.rel === 'item').length)).toEqual([sourceCatalogPageSize, sourceCatalogPageSize, 1]);
+    expect(pages.flatMap(({ document }) => document.links.filter((l) => l.rel === 'item').map((l) => l.href))).toEqual(items.map((i) => i.itemUrl));
+    expect(pages[1]!.document.links.find((l) => l.rel === 'parent')!.href).toBe(sourceUrl);
+    await expectValidStac(catalog);
+    await expectValidStac(pages[2]!.document);
   });
 
   it('keeps one child link and one summary per source in a shard, replaced when a source is republished', async () => {
