@@ -252,7 +252,7 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
       );
     }
 
-    // 3. The replaced versions' blobs, now that nothing links them.
+    // 6. The replaced versions' blobs (and item pages), now that nothing links them.
     await Promise.all(allStale.map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
     for (const { publication, previous } of publishing) {
       if (previous && previous.version !== publication.outputs.version) {
