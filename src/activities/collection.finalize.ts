@@ -28,10 +28,10 @@ import type { IngestOptions } from '../pipeline/options.js';
 import { describeMosaic } from '../raster/mosaic.describe.js';
 import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
 import { WriteConflictError, type BlobRef, type BlobStore } from '../storage/blob.store.js';
-import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceCatalogPageBlob, sourceCatalogPagesPrefix, sourceRecordBlob, versionFolder } from '../stac/catalog.layout.js';
+import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceCatalogPageBlob, sourceCatalogPagesPrefix, sourceRecordBlob, sourceRecordsPrefix, versionFolder } from '../stac/catalog.layout.js';
 import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, mergeCatalog, mergeCollection, mergeShardCatalog, summarizeItems, summarizeShard } from '../stac/collection.build.js';
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
-import { mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
+import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { SourceChangedError, SourceMissingError } from './source.cache.js';
 
@@ -162,27 +162,46 @@ function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T, i
 }
 
 /**
- * Writes a source's catalog from its record, read after the catalog on every attempt: when a
- * newer version took the record meanwhile, that version's job writes the catalog, not this one.
+ * Writes a source's catalog from its record, read after the catalog on every attempt: when another
+ * version took the record meanwhile (`version` given and different), that version's job writes the
+ * catalog, not this one.
  */
-async function writeSourceCatalog(store: BlobStore, collection: string, publication: SourcePublication, mosaic: StacAsset | undefined, catalogUrl: string): Promise<void> {
-  const { sourceKey, version } = publication.outputs;
+async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string): Promise<void> {
   const ref = sourceCatalogBlob(collection, sourceKey);
   await updateJsonBlob<StacCatalog>(store, ref, async () => {
     const record = (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value;
-    if (!record || record.version !== version) return undefined;
+    if (!record || (version !== undefined && record.version !== version)) return undefined;
     const { catalog, pages } = buildSourceCatalog({
       sourceKey,
       source: record.source,
       items: record.items,
       urls: { self: store.url(ref), parent: store.url(shardCatalogBlob(collection, shardOf(sourceKey))), root: catalogUrl },
       ...(mosaic ? { mosaic } : {}),
-      pageUrl: (page) => store.url(sourceCatalogPageBlob(collection, sourceKey, version, page)),
+      pageUrl: (page) => store.url(sourceCatalogPageBlob(collection, sourceKey, record.version, page)),
     });
     // Pages before the catalog that links them; they belong to this version (same content whoever writes them).
-    await Promise.all(pages.map(({ page, document }) => store.uploadBytes(sourceCatalogPageBlob(collection, sourceKey, version, page), Buffer.from(JSON.stringify(document)), mediaTypes.json)));
+    await Promise.all(pages.map(({ page, document }) => store.uploadBytes(sourceCatalogPageBlob(collection, sourceKey, record.version, page), Buffer.from(JSON.stringify(document)), mediaTypes.json)));
     return catalog;
   }, { compact: true });
+}
+
+/**
+ * A collection written by the earlier layout (item links on the collection, no shards): the
+ * sources it published, found by listing their records once, with their mosaic assets, so the
+ * first finalize in the new layout hangs them all in shards before it drops the item links.
+ */
+async function legacySources(store: BlobStore, collection: string): Promise<Array<{ sourceKey: string; mosaic?: StacAsset }>> {
+  const existing = (await store.readJson<StacCollection>(collectionBlob(collection)))?.value;
+  if (!existing || existing[collectionShardsProperty] || !existing.links.some((link) => link.rel === 'item')) return [];
+  const prefix = sourceRecordsPrefix(collection);
+  const names = await store.list(prefix.container, prefix.name);
+  return names
+    .filter((name) => name.endsWith('.json') && !name.slice(prefix.name.length).includes('/'))
+    .map((name) => {
+      const sourceKey = name.slice(prefix.name.length, -'.json'.length);
+      const mosaic = existing.assets?.[`mosaic-${sourceKey}`];
+      return mosaic ? { sourceKey, mosaic } : { sourceKey };
+    });
 }
 
 /** The pages of item links a replaced version of a source had (only sources with many tiles have any). */
@@ -225,14 +244,19 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
       writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options),
     );
-    await mapBounded(publishing, sourceConcurrency, ({ publication }, index) => writeSourceCatalog(deps.store, collection, publication, mosaics[index], catalogUrl));
+    await mapBounded(publishing, sourceConcurrency, ({ publication }, index) =>
+      writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl),
+    );
+    // Once per collection of the earlier layout: its other sources get their catalogs too.
+    const publishedKeys = new Set(publishing.map(({ publication }) => publication.outputs.sourceKey));
+    const legacy = publishing.length > 0 ? (await legacySources(deps.store, collection)).filter(({ sourceKey }) => !publishedKeys.has(sourceKey)) : [];
+    await mapBounded(legacy, sourceConcurrency, ({ sourceKey, mosaic }) => writeSourceCatalog(deps.store, collection, sourceKey, undefined, mosaic, catalogUrl));
 
     // 3. Each touched shard once, 4. the collection once, 5. the root catalog if it lacks the collection.
     let published: StacCollection | undefined;
     if (publishing.length > 0) {
       const byShard = new Map<string, string[]>();
-      for (const { publication } of publishing) {
-        const { sourceKey } = publication.outputs;
+      for (const sourceKey of [...publishedKeys, ...legacy.map((source) => source.sourceKey)]) {
         byShard.set(shardOf(sourceKey), [...(byShard.get(shardOf(sourceKey)) ?? []), sourceKey]);
       }
       await mapBounded([...byShard], sourceConcurrency, ([shard, sourceKeys]) => writeShardCatalog(deps.store, collection, shard, sourceKeys, datetime, { collectionUrl, catalogUrl }));

@@ -62,6 +62,11 @@ export function sourceRecordBlob(collection: string, sourceKey: string): BlobRef
 }
 
 
+/** Where source records are, to find the sources of a collection written by the earlier layout (once). */
+export function sourceRecordsPrefix(collection: string): BlobRef {
+  return { container: containers.stac, name: `${collection}/sources/` };
+}
+
 /** The folder of one version of one source's tiles: `<collection>/<source key>/<version>/` in `cogs`. */
 export function versionFolder(outputs: OutputLocation): BlobRef {
   return { container: containers.cogs, name: `${outputs.collection}/${outputs.sourceKey}/${outputs.version}/` };

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
 import type { RegisteredItem, SourceBlob, SourcePublication } from '../../src/pipeline/contracts.js';
 import { catalogBlob, collectionBlob, itemBlob, shardCatalogBlob, shardCount, shardOf, sourceCatalogBlob, sourceCatalogPagesPrefix, sourceRecordBlob } from '../../src/stac/catalog.layout.js';
-import { collectionItemCount } from '../../src/stac/collection.build.js';
+import { collectionItemCount, mergeCollection } from '../../src/stac/collection.build.js';
+import { buildSourceRecord } from '../../src/stac/source.record.js';
 import { walkCatalog, type WalkedDocument } from '../../src/stac/catalog.walk.js';
 import type { StacCatalog, StacCollection } from '../../src/stac/stac.types.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
@@ -207,4 +208,29 @@ describe(`a collection of ${sourceCount * itemsPerSource} items (real finalize, 
     expect(await pagesOf(smaller.outputs.version)).toHaveLength(5);
     if (validator) for (const document of walk.documents) expect((await validator.validate(JSON.parse((await readText(document.url))!))).errors).toEqual([]);
   }, 300_000);
+
+  it('moves a collection of the earlier layout (item links on the collection) into shards at its first finalize, losing no source', async () => {
+    const collection = `scale-legacy-${env.harness.runId}`;
+    const { store } = env.harness;
+    const legacy = [0, 1, 2].map((i) => publication(collection, 100 + i, 3));
+    // What the earlier layout left: a record per source, and a collection linking every item, with a mosaic asset per source.
+    for (const p of legacy) await store.writeJson(sourceRecordBlob(collection, p.outputs.sourceKey), buildSourceRecord(p.source, p.outputs, p.order, p.items));
+    const urls = { collection: store.url(collectionBlob(collection)), catalog: store.url(catalogBlob()) };
+    const old = mergeCollection(undefined, { collectionId: collection, datetime, urls, shards: [] });
+    delete old['raster-ingest:shards'];
+    old.links.push(...legacy.flatMap((p) => p.items.map((item) => ({ rel: 'item', href: item.itemUrl }))));
+    old.assets = Object.fromEntries(legacy.map((p) => [`mosaic-${p.outputs.sourceKey}`, { href: `${p.outputs.sourceKey}.vrt`, type: 'application/xml', roles: ['data', 'mosaic'] }]));
+    await store.writeJson(collectionBlob(collection), old);
+
+    const added = publication(collection, 200, 2);
+    const finalized = await createFinalizeCollection(env.harness.deps)({ collection, publications: [added], datetime });
+    expect(finalized.itemCount).toBe(3 * 3 + 2);
+    const walk = await walkCatalog(urls.collection, readText);
+    expect(walk.itemUrls.sort()).toEqual([...legacy, added].flatMap((p) => p.items.map((i) => i.itemUrl)).sort());
+    const stored = (await store.readJson<StacCollection>(collectionBlob(collection)))!.value;
+    expect(stored.links.some((l) => l.rel === 'item')).toBe(false);
+    expect(stored.assets ?? {}).toEqual({});
+    const moved = (await store.readJson<StacCatalog>(sourceCatalogBlob(collection, legacy[0]!.outputs.sourceKey)))!.value;
+    expect(moved.assets?.['mosaic']?.href).toBe(`${legacy[0]!.outputs.sourceKey}.vrt`);
+  });
 });
