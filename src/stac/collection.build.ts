@@ -6,7 +6,6 @@
 import type { RegisteredItem } from '../pipeline/contracts.js';
 import { unionLonLatBboxes } from '../raster/footprint.js';
 import type { Bbox } from '../raster/geo.transform.js';
-import { sourceMosaicAssetKey } from './catalog.layout.js';
 import { inferredLinkRels } from './stac.api.client.js';
 import {
   collectionShardsProperty,
@@ -125,7 +124,7 @@ export interface SourceCatalogDocuments {
 /**
  * The catalog of one source: one `item` link per item of the version the collection publishes
  * (written whole from the source's record, so a replaced version's items are gone) and the
- * source's VRT mosaic. A source with more than `sourceCatalogPageSize` items links pages of that
+ * source's VRT mosaic (a `related` link). A source with more than `sourceCatalogPageSize` items links pages of that
  * many instead (`child` links), so no document grows with a source's tile count either.
  */
 export function buildSourceCatalog(input: SourceCatalogInput): SourceCatalogDocuments {
@@ -151,8 +150,12 @@ export function buildSourceCatalog(input: SourceCatalogInput): SourceCatalogDocu
     id: input.sourceKey,
     title: input.source,
     description: `Tiles of ${input.source}, as Cloud Optimized GeoTIFFs.`,
-    links: [...ownLinks(input.urls), ...(paged ? pages.map(({ page, document }) => ({ rel: 'child', href: input.pageUrl(page), type: mediaTypes.json, title: document.title! })) : itemLinks)],
-    ...(input.mosaic ? { assets: { [sourceMosaicAssetKey]: input.mosaic } } : {}),
+    links: [
+      ...ownLinks(input.urls),
+      // A link, not an asset: STAC Browser 4.0.1 fails to render a catalog that has assets.
+      ...(input.mosaic ? [{ rel: 'related', href: input.mosaic.href, type: input.mosaic.type, ...(input.mosaic.title ? { title: input.mosaic.title } : {}) }] : []),
+      ...(paged ? pages.map(({ page, document }) => ({ rel: 'child', href: input.pageUrl(page), type: mediaTypes.json, title: document.title! })) : itemLinks),
+    ],
   };
   return { catalog, pages };
 }

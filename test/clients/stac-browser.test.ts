@@ -223,7 +223,7 @@ if (chromiumMissing) {
       await page.getByRole('heading', { level: 1, name: collectionId }).waitFor();
       expect(new URL(page.url()).pathname).toBe(`/${collectionId}/collection.json`);
       for (const item of [items[0]!, demItems[0]!]) await page.getByRole('link', { name: `Sources ${shardOfItem(item)}`, exact: true }).waitFor();
-      await page.getByText('Assets in Items').waitFor();
+      await page.getByText('Assets in Items').first().waitFor();
       await page.waitForLoadState('networkidle');
       await page.screenshot({ path: join(screenshots, 'collection.png'), fullPage: true });
       await expectNoProblems();

@@ -231,6 +231,6 @@ describe(`a collection of ${sourceCount * itemsPerSource} items (real finalize, 
     expect(stored.links.some((l) => l.rel === 'item')).toBe(false);
     expect(stored.assets ?? {}).toEqual({});
     const moved = (await store.readJson<StacCatalog>(sourceCatalogBlob(collection, legacy[0]!.outputs.sourceKey)))!.value;
-    expect(moved.assets?.['mosaic']?.href).toBe(`${legacy[0]!.outputs.sourceKey}.vrt`);
+    expect(moved.links.find((l) => l.rel === 'related')?.href).toBe(`${legacy[0]!.outputs.sourceKey}.vrt`);
   });
 });

@@ -168,7 +168,7 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       expect(samePixels(mosaic.bands.get(1).pixels.read(0, 0, x, y), original.bands.get(1).pixels.read(0, 0, x, y))).toBe(true);
       expect(mosaic.bands.get(1).colorTable?.count() ?? 0).toBe(original.bands.get(1).colorTable?.count() ?? 0);
       const sourceCatalog = await readSourceCatalog(job);
-      expect(sourceCatalog.assets?.['mosaic']).toMatchObject({ href: env.harness.store.url(vrtRef), roles: ['data', 'mosaic'] });
+      expect(sourceCatalog.links.find((l) => l.rel === 'related')).toMatchObject({ href: env.harness.store.url(vrtRef), type: 'application/xml' });
       await expectValidStac(sourceCatalog);
     }
   });
@@ -293,7 +293,7 @@ describe('output identity and versions (untrusted sources never overwrite each o
       const item = await readJson<StacItem>('stac', itemBlob(collection, job.items[0]!.itemId).name);
       expect(item.properties['raster-ingest:source']).toBe(`${job.source.container}/${job.source.name}`);
     }
-    for (const job of jobs) expect((await readSourceCatalog(job)).assets?.['mosaic']).toBeDefined();
+    for (const job of jobs) expect((await readSourceCatalog(job)).links.some((l) => l.rel === 'related')).toBe(true);
   });
 
   it('replaces an earlier version: stale items, COGs, thumbnails and VRT go, the extent shrinks', async () => {
@@ -381,7 +381,7 @@ describe('output identity and versions (untrusted sources never overwrite each o
     expect(mixed.sources[0]!.failure?.code).toBe('OUTPUT_CONFLICT');
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
     expect(await publishedItemUrls(collection)).toEqual(jobs.flatMap((job) => job.items.map((i) => i.itemUrl)).sort());
-    for (const job of jobs) expect((await readSourceCatalog(job)).assets?.['mosaic']).toBeDefined();
+    for (const job of jobs) expect((await readSourceCatalog(job)).links.some((l) => l.rel === 'related')).toBe(true);
     await expectValidStac(stored);
   });
 });

@@ -172,7 +172,8 @@ describe('source, shard and collection documents', () => {
     expect(pages).toEqual([]);
     expect(catalog.links.filter((l) => l.rel === 'item').map((l) => l.title)).toEqual(['a', 'b']);
     expect(catalog.links.find((l) => l.rel === 'parent')!.href).toBe(shardUrl('3f'));
-    expect(catalog.assets!['mosaic']!.roles).toEqual(['data', 'mosaic']);
+    expect(catalog.links.find((l) => l.rel === 'related')).toMatchObject({ href: `${base}/cogs/dems/dem/v1/dem.vrt`, type: mediaTypes.vrt });
+    expect(catalog).not.toHaveProperty('assets');
     await expectValidStac(catalog);
   });
 
