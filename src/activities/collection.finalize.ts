@@ -3,12 +3,19 @@
  * once), replacing what an earlier version of each source published, and make the root catalog
  * link the collection.
  *
- * Order of writes, each under an ETag condition so concurrent jobs never lose each other's items:
- * 1. the source's record (`sources/<source key>.json`): the newer version wins; an older job
+ * The static catalog is a tree whose documents stay small however many items there are:
+ * root catalog → collection → ≤ 256 shard catalogs → one catalog per source → its items (see
+ * docs/raster-output.md, "STAC"). Writes, each under an ETag condition so concurrent jobs never
+ * lose each other's items, each document once per publication:
+ * 1. each source's record (`sources/<source key>.json`): the newer version wins; an older job
  *    finishing late is "superseded" and removes only its own outputs;
- * 2. the collection: this job's item links added, the replaced version's stale ones dropped, the
- *    extent recomputed from every source's record when something was dropped;
- * 3. then the replaced version's blobs (stale items, its COGs, thumbnails and VRT) are deleted.
+ * 2. each published source's catalog, written whole from its record (its items, its VRT mosaic);
+ * 3. each touched shard: a child link per source and each source's summary (count, extent);
+ * 4. the collection: a child link per shard, each shard's summary, extent recomputed from them;
+ * 5. the root catalog, only when it does not link the collection yet;
+ * 6. then the replaced versions' blobs (stale items, their COGs, thumbnails and VRT) are deleted.
+ * Each level is recomputed from the current state of the level below, read after the level's own
+ * document on every attempt, so whichever writer comes last has seen every earlier write below.
  */
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
@@ -21,11 +28,10 @@ import type { IngestOptions } from '../pipeline/options.js';
 import { describeMosaic } from '../raster/mosaic.describe.js';
 import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
 import { WriteConflictError, type BlobRef, type BlobStore } from '../storage/blob.store.js';
-import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicAssetKey, mosaicBlob, sourceRecordBlob, sourceRecordsPrefix, versionFolder } from '../stac/catalog.layout.js';
-import { countItemLinks, mergeCatalog, mergeCollection } from '../stac/collection.build.js';
+import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceCatalogPageBlob, sourceCatalogPagesPrefix, sourceRecordBlob, sourceRecordsPrefix, versionFolder } from '../stac/catalog.layout.js';
+import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, mergeCatalog, mergeCollection, mergeShardCatalog, summarizeItems, summarizeShard } from '../stac/collection.build.js';
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
-import { withoutInferredLinks } from '../stac/stac.api.client.js';
-import { mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
+import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { SourceChangedError, SourceMissingError } from './source.cache.js';
 
@@ -36,18 +42,24 @@ const maxAttempts = 20;
 /**
  * Read, change, write-if-unchanged; on a lost race re-read and try again. `change` may read
  * more (it runs again on every attempt) and returns `undefined` to leave the blob as it is.
+ * `compact` writes JSON without indentation: the catalog's larger documents (a collection with 256
+ * shard summaries, a shard with hundreds of sources) are a third of their indented size.
  */
 export async function updateJsonBlob<T>(
   store: BlobStore,
   ref: BlobRef,
   change: (current: T | undefined) => T | undefined | Promise<T | undefined>,
+  options: { compact?: boolean } = {},
 ): Promise<{ value: T | undefined; url: string }> {
   for (let attempt = 1; ; attempt++) {
     const current = await store.readJson<T>(ref);
     const value = await change(current?.value);
     if (value === undefined) return { value: current?.value, url: store.url(ref) };
+    const condition = current ? { ifMatch: current.etag } : { ifNoneExists: true };
     try {
-      const { url } = await store.writeJson(ref, value, current ? { ifMatch: current.etag } : { ifNoneExists: true });
+      const { url } = options.compact
+        ? await store.uploadBytes(ref, Buffer.from(JSON.stringify(value)), mediaTypes.json, condition)
+        : await store.writeJson(ref, value, condition);
       return { value, url };
     } catch (error) {
       if (!(error instanceof WriteConflictError) || attempt >= maxAttempts) throw error;
@@ -58,8 +70,8 @@ export async function updateJsonBlob<T>(
 }
 
 /**
- * Writes the VRT that mosaics this job's tiles (next to them, relative paths) and returns it as a
- * collection asset; nothing when the items carry no windows or the source is gone.
+ * Writes the VRT that mosaics this job's tiles (next to them, relative paths) and returns it as
+ * its source catalog's asset; nothing when the items carry no windows or the source is gone.
  */
 async function writeSourceMosaic(
   deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir'>,
@@ -67,13 +79,13 @@ async function writeSourceMosaic(
   source: SourceBlob,
   items: readonly RegisteredItem[],
   options: IngestOptions | undefined,
-): Promise<Record<string, StacAsset>> {
+): Promise<StacAsset | undefined> {
   const tiles: Array<{ file: string; window: NonNullable<RegisteredItem['window']> }> = [];
   for (const item of items) {
-    if (!item.window) return {};
+    if (!item.window) return undefined;
     tiles.push({ file: cogBlob(outputs, item.itemId).name.split('/').pop()!, window: item.window });
   }
-  if (tiles.length === 0) return {};
+  if (tiles.length === 0) return undefined;
   let xml: string;
   try {
     // Usually still cached from the tile activities on this process; otherwise downloaded again.
@@ -90,18 +102,11 @@ async function writeSourceMosaic(
       }),
     );
   } catch (error) {
-    if (error instanceof SourceChangedError || error instanceof SourceMissingError) return {};
+    if (error instanceof SourceChangedError || error instanceof SourceMissingError) return undefined;
     throw error;
   }
   const { url } = await deps.store.uploadBytes(mosaicBlob(outputs), Buffer.from(xml), mediaTypes.vrt);
-  return {
-    [mosaicAssetKey(outputs.sourceKey)]: {
-      href: url,
-      type: mediaTypes.vrt,
-      title: `GDAL VRT mosaic of all tiles of ${sourcePathOf(source)}`,
-      roles: ['data', 'mosaic'],
-    },
-  };
+  return { href: url, type: mediaTypes.vrt, title: `GDAL VRT mosaic of all tiles of ${sourcePathOf(source)}`, roles: ['data', 'mosaic'] };
 }
 
 /** Deletes every blob of one version's folder (COGs, thumbnails, VRT). */
@@ -109,14 +114,6 @@ async function deleteVersion(store: BlobStore, outputs: OutputLocation): Promise
   const folder = versionFolder(outputs);
   const names = await store.list(folder.container, folder.name);
   await Promise.all(names.map((name) => store.delete({ container: folder.container, name })));
-}
-
-/** Every item the collection publishes, from all sources' records (to recompute its extent). */
-async function readPublishedItems(store: BlobStore, collection: string): Promise<RegisteredItem[]> {
-  const prefix = sourceRecordsPrefix(collection);
-  const names = await store.list(prefix.container, prefix.name);
-  const records = await Promise.all(names.map((name) => store.readJson<SourceRecord>({ container: prefix.container, name })));
-  return records.flatMap((record) => record?.value.items ?? []);
 }
 
 /** What the source's record decided for one publication. */
@@ -159,9 +156,70 @@ async function dropSuperseded(store: BlobStore, collection: string, publication:
 /** How many sources' records and mosaics are worked on at once in one chunk. */
 const sourceConcurrency = 8;
 
-function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T) => Promise<R>): Promise<R[]> {
+function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T, index: number) => Promise<R>): Promise<R[]> {
   const bounded = pLimit(limit);
-  return Promise.all(values.map((value) => bounded(() => map(value))));
+  return Promise.all(values.map((value, index) => bounded(() => map(value, index))));
+}
+
+/**
+ * Writes a source's catalog from its record, read after the catalog on every attempt: when another
+ * version took the record meanwhile (`version` given and different), that version's job writes the
+ * catalog, not this one.
+ */
+async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string): Promise<void> {
+  const ref = sourceCatalogBlob(collection, sourceKey);
+  await updateJsonBlob<StacCatalog>(store, ref, async () => {
+    const record = (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value;
+    if (!record || (version !== undefined && record.version !== version)) return undefined;
+    const { catalog, pages } = buildSourceCatalog({
+      sourceKey,
+      source: record.source,
+      items: record.items,
+      urls: { self: store.url(ref), parent: store.url(shardCatalogBlob(collection, shardOf(sourceKey))), root: catalogUrl },
+      ...(mosaic ? { mosaic } : {}),
+      pageUrl: (page) => store.url(sourceCatalogPageBlob(collection, sourceKey, record.version, page)),
+    });
+    // Pages before the catalog that links them; they belong to this version (same content whoever writes them).
+    await Promise.all(pages.map(({ page, document }) => store.uploadBytes(sourceCatalogPageBlob(collection, sourceKey, record.version, page), Buffer.from(JSON.stringify(document)), mediaTypes.json)));
+    return catalog;
+  }, { compact: true });
+}
+
+/**
+ * A collection written by the earlier layout (item links on the collection, no shards): the
+ * sources it published, found by listing their records once, with their mosaic assets, so the
+ * first finalize in the new layout hangs them all in shards before it drops the item links.
+ */
+async function legacySources(store: BlobStore, collection: string): Promise<Array<{ sourceKey: string; mosaic?: StacAsset }>> {
+  const existing = (await store.readJson<StacCollection>(collectionBlob(collection)))?.value;
+  if (!existing || existing[collectionShardsProperty] || !existing.links.some((link) => link.rel === 'item')) return [];
+  const prefix = sourceRecordsPrefix(collection);
+  const names = await store.list(prefix.container, prefix.name);
+  return names
+    .filter((name) => name.endsWith('.json') && !name.slice(prefix.name.length).includes('/'))
+    .map((name) => {
+      const sourceKey = name.slice(prefix.name.length, -'.json'.length);
+      const mosaic = existing.assets?.[`mosaic-${sourceKey}`];
+      return mosaic ? { sourceKey, mosaic } : { sourceKey };
+    });
+}
+
+/** The pages of item links a replaced version of a source had (only sources with many tiles have any). */
+async function deleteSourceCatalogPages(store: BlobStore, collection: string, sourceKey: string, version: string): Promise<void> {
+  const prefix = sourceCatalogPagesPrefix(collection, sourceKey, version);
+  await Promise.all((await store.list(prefix.container, prefix.name)).map((name) => store.delete({ container: prefix.container, name })));
+}
+
+/** Links a shard's sources and sets their summaries, from their records as they are now (read after the shard). */
+async function writeShardCatalog(store: BlobStore, collection: string, shard: string, sourceKeys: readonly string[], datetime: string, urls: { collectionUrl: string; catalogUrl: string }): Promise<void> {
+  const ref = shardCatalogBlob(collection, shard);
+  await updateJsonBlob<StacCatalog>(store, ref, async (existing) => {
+    const records = await Promise.all(sourceKeys.map(async (sourceKey) => (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value));
+    const sources = records.flatMap((record) =>
+      record ? [{ sourceKey: record.sourceKey, title: record.source, url: store.url(sourceCatalogBlob(collection, record.sourceKey)), summary: summarizeItems(record.items, datetime) }] : [],
+    );
+    return mergeShardCatalog(existing, { shard, collectionId: collection, urls: { self: store.url(ref), parent: urls.collectionUrl, root: urls.catalogUrl }, sources });
+  }, { compact: true });
 }
 
 /**
@@ -180,41 +238,56 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     if (only?.outcome === 'conflict') throw new FailureError(only.failure);
     for (const decision of decisions) if (decision.outcome === 'superseded') await dropSuperseded(deps.store, collection, decision.publication, decision.newer);
 
-    // 2. The collection, once: every published source's items added, replaced versions' stale ones dropped.
+    // 2. Each published source's catalog, from its record as it is now.
     const publishing = decisions.filter((decision): decision is Extract<Decision, { outcome: 'publish' }> => decision.outcome === 'publish');
-    const stale = publishing.map((decision) => staleItems(decision.previous, decision.publication.items));
-    const allStale = stale.flat();
-    const assetsBySource = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
+    const allStale = publishing.flatMap((decision) => staleItems(decision.previous, decision.publication.items));
+    const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
       writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options),
     );
-    const items = publishing.flatMap(({ publication }) => publication.items);
+    await mapBounded(publishing, sourceConcurrency, ({ publication }, index) =>
+      writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl),
+    );
+    // Once per collection of the earlier layout: its other sources get their catalogs too.
+    const publishedKeys = new Set(publishing.map(({ publication }) => publication.outputs.sourceKey));
+    const legacy = publishing.length > 0 ? (await legacySources(deps.store, collection)).filter(({ sourceKey }) => !publishedKeys.has(sourceKey)) : [];
+    await mapBounded(legacy, sourceConcurrency, ({ sourceKey, mosaic }) => writeSourceCatalog(deps.store, collection, sourceKey, undefined, mosaic, catalogUrl));
+
+    // 3. Each touched shard once, 4. the collection once, 5. the root catalog if it lacks the collection.
     let published: StacCollection | undefined;
     if (publishing.length > 0) {
-      ({ value: published } = await updateJsonBlob<StacCollection>(deps.store, collectionBlob(collection), async (existing) =>
-        mergeCollection(existing, {
-          collectionId: collection,
-          items,
-          datetime,
-          urls: { collection: collectionUrl, catalog: catalogUrl },
-          projCodes: items.map((item) => item.projCode ?? null),
-          assets: Object.assign({}, ...assetsBySource),
-          removedItemUrls: allStale.map((item) => item.itemUrl),
-          // Read after the collection (each attempt), so a source merged before it is in a record read here.
-          ...(allStale.length > 0 ? { extentFrom: await readPublishedItems(deps.store, collection) } : {}),
-        }),
-      ));
-      await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) => mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }));
+      const byShard = new Map<string, string[]>();
+      for (const sourceKey of [...publishedKeys, ...legacy.map((source) => source.sourceKey)]) {
+        byShard.set(shardOf(sourceKey), [...(byShard.get(shardOf(sourceKey)) ?? []), sourceKey]);
+      }
+      await mapBounded([...byShard], sourceConcurrency, ([shard, sourceKeys]) => writeShardCatalog(deps.store, collection, shard, sourceKeys, datetime, { collectionUrl, catalogUrl }));
+      ({ value: published } = await updateJsonBlob<StacCollection>(deps.store, collectionBlob(collection), async (existing) => {
+        // Read after the collection (each attempt): a shard written before another writer's collection is seen here.
+        const shards = await Promise.all(
+          [...byShard.keys()].map(async (shard) => {
+            const ref = shardCatalogBlob(collection, shard);
+            const current = await deps.store.readJson<StacCatalog>(ref);
+            return { shard, url: deps.store.url(ref), summary: current ? summarizeShard(current.value) : summarizeItems([], datetime) };
+          }),
+        );
+        return mergeCollection(existing, { collectionId: collection, datetime, urls: { collection: collectionUrl, catalog: catalogUrl }, shards });
+      }, { compact: true }));
+      await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) =>
+        linksChild(existing, collectionUrl) ? undefined : mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }),
+      );
     }
 
-    // 3. The replaced versions' blobs, now that nothing links them.
+    // 6. The replaced versions' blobs (and item pages), now that nothing links them.
     await Promise.all(allStale.map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
     for (const { publication, previous } of publishing) {
-      if (previous && previous.version !== publication.outputs.version) await deleteVersion(deps.store, { ...publication.outputs, version: previous.version });
+      if (previous && previous.version !== publication.outputs.version) {
+        await deleteVersion(deps.store, { ...publication.outputs, version: previous.version });
+        await deleteSourceCatalogPages(deps.store, collection, publication.outputs.sourceKey, previous.version);
+      }
     }
     if (published) {
       const document = published;
       // The static collection is the merged truth (all jobs' extents and items); the API gets it without the links it makes itself.
-      await deps.stacApi?.updateCollection<StacCollection>(collection, () => withoutInferredLinks(document));
+      await deps.stacApi?.updateCollection<StacCollection>(collection, () => collectionForApi(document));
       await Promise.all(allStale.map((item) => deps.stacApi?.deleteItem(collection, item.itemId)));
     }
     // The jobs are done with their sources here; free the local copies.
@@ -231,7 +304,7 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
       collectionId: collection,
       collectionUrl,
       catalogUrl,
-      itemCount: current ? countItemLinks(current) : 0,
+      itemCount: current ? collectionItemCount(current) : 0,
       replacedItems: allStale.length,
       superseded: outcomes.length > 0 && outcomes.every((outcome) => outcome.outcome === 'superseded'),
       sources: outcomes,

@@ -3,6 +3,7 @@ import type { activities } from '../pipeline/contracts.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import type { ActivityImplementation } from './activity.outcome.js';
 import { createFinalizeCollection } from './collection.finalize.js';
+import { createBuildCollectionMosaic } from './collection.mosaic.js';
 import { createListBatchSources, createPrepareBatchJobs } from './batch.sources.js';
 import { createRecordJob } from './job.record.js';
 import { createDispatchTile } from './tile.dispatch.js';
@@ -15,6 +16,7 @@ export { createValidateRaster, type ValidateRaster } from './validate.raster.js'
 export { createCreateTileCog, type CreateTileCog } from './tile.cog.create.js';
 export { createRegisterTileItem, type RegisterTileItem } from './tile.item.register.js';
 export { createFinalizeCollection, type FinalizeCollection } from './collection.finalize.js';
+export { createBuildCollectionMosaic, type BuildCollectionMosaic } from './collection.mosaic.js';
 export { SourceCache, SourceChangedError, SourceMissingError } from './source.cache.js';
 export { runToOutcome, type ActivityImplementation } from './activity.outcome.js';
 
@@ -31,5 +33,6 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     dispatchTile: createDispatchTile(deps),
     listBatchSources: createListBatchSources(deps),
     prepareBatchJobs: createPrepareBatchJobs(deps),
+    buildCollectionMosaic: createBuildCollectionMosaic(deps),
   };
 }

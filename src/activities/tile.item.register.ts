@@ -7,9 +7,10 @@
 import type { RegisteredItem, RegisterTileItemInput } from '../pipeline/contracts.js';
 import { FailureError } from '../pipeline/failure.js';
 import { WriteConflictError } from '../storage/blob.store.js';
-import { catalogBlob, collectionBlob, itemBlob } from '../stac/catalog.layout.js';
-import { mergeCollection } from '../stac/collection.build.js';
+import { catalogBlob, collectionBlob, itemBlob, sourceCatalogBlob } from '../stac/catalog.layout.js';
+import { collectionOfItems } from '../stac/collection.build.js';
 import { buildTileItem, itemInterval } from '../stac/item.build.js';
+import { softwareVersions } from '../stac/software.js';
 import { withoutInferredLinks } from '../stac/stac.api.client.js';
 import { compareVersionOrder, sourceModifiedProperty, sourcePathOf, sourceProperty } from '../stac/source.record.js';
 import { mediaTypes, type StacCollection, type StacItem } from '../stac/stac.types.js';
@@ -27,9 +28,11 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' 
       item: deps.store.url(ref),
       collection: deps.store.url(collectionBlob(collection)),
       catalog: deps.store.url(catalogBlob()),
+      parent: deps.store.url(sourceCatalogBlob(collection, outputs.sourceKey)),
+      source: deps.store.url({ container: source.container, name: source.name }),
       ...(tile.thumbnail ? { thumbnail: tile.thumbnail.url } : {}),
     };
-    const item = buildTileItem({ collection, tile, datetime, source, urls });
+    const item = buildTileItem({ collection, tile, datetime, source, urls, software: softwareVersions() });
     const owner = sourcePathOf(source);
     let written = false;
     for (let attempt = 1; !written; attempt++) {
@@ -66,7 +69,7 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' 
       // Items go out as soon as their COG exists, before finalize: the API needs the collection first.
       if (!(await deps.stacApi.getCollection(collection))) {
         await deps.stacApi.updateCollection<StacCollection>(collection, (existing) =>
-          existing ?? withoutInferredLinks(mergeCollection(undefined, { collectionId: collection, items: [registered], datetime, urls })),
+          existing ?? collectionOfItems(collection, [registered], datetime, urls),
         );
       }
       await deps.stacApi.upsertItem(collection, withoutInferredLinks(item));

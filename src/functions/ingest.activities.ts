@@ -51,3 +51,4 @@ register(activities.recordJob, (all) => all.recordJob);
 register(activities.dispatchTile, (all) => all.dispatchTile);
 register(activities.listBatchSources, (all) => all.listBatchSources);
 register(activities.prepareBatchJobs, (all) => all.prepareBatchJobs);
+register(activities.buildCollectionMosaic, (all) => all.buildCollectionMosaic);

@@ -241,6 +241,22 @@ export interface FinalizedCollection {
   sources: PublicationOutcome[];
 }
 
+/** Rebuild a collection's mosaic and overview from every tile it publishes. */
+export interface BuildCollectionMosaicInput {
+  collection: string;
+}
+
+/** What the collection mosaic activity made (and registered as the collection's assets). */
+export interface CollectionMosaicOutput {
+  collection: string;
+  /** One VRT per CRS and band types, largest first; the first is the collection's `mosaic` asset. */
+  mosaics: Array<{ group: string; url: string; sources: number; tiles: number }>;
+  /** The low-resolution overview COG, when one was made. */
+  overview?: { url: string; width: number; height: number; groups: string[] };
+  /** Sources left out (no tile windows, or their tiles could not be read), with why; the first 20. */
+  skipped: Array<{ sourceKey: string; reason: string }>;
+}
+
 /** Small rasters (one tile) run their steps inline; larger ones fan out one branch per tile. */
 export type TileLayout = 'single-tile' | 'fan-out';
 
@@ -297,6 +313,7 @@ export const activities = {
   listBatchSources: activityContract<ListBatchSourcesInput, BatchSourcePage>('listBatchSources'),
   prepareBatchJobs: activityContract<PrepareBatchJobsInput, PreparedBatchJob[]>('prepareBatchJobs'),
   recordJob: activityContract<RecordJobInput, void>('recordJob'),
+  buildCollectionMosaic: activityContract<BuildCollectionMosaicInput, CollectionMosaicOutput>('buildCollectionMosaic'),
 } as const;
 
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */

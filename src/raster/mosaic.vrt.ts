@@ -24,7 +24,7 @@ export interface MosaicDescription {
   tiles: Array<{ file: string; window: TileWindow }>;
 }
 
-function escapeXml(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 

@@ -10,6 +10,10 @@ export interface ItemUrls {
   item: string;
   collection: string;
   catalog: string;
+  /** The item's parent: its source's catalog (the collection when absent). */
+  parent?: string;
+  /** The source blob the item was made from (`derived_from`). */
+  source?: string;
   thumbnail?: string;
 }
 
@@ -24,6 +28,8 @@ export interface BuildItemInput {
   /** The source blob the tile was cut from: named in the item, and used to order versions of one source. */
   source: Pick<SourceBlob, 'container' | 'name' | 'etag' | 'lastModified'>;
   urls: ItemUrls;
+  /** The software that made the item, by name (`processing:software`): the app's and GDAL's versions. */
+  software?: Record<string, string>;
 }
 
 /** eo `common_name` for GDAL colour interpretations that have one. */
@@ -94,6 +100,7 @@ export function buildTileItem(input: BuildItemInput): StacItem {
     [sourceProperty]: sourcePathOf(input.source),
     [sourceEtagProperty]: input.source.etag,
     [sourceModifiedProperty]: input.source.lastModified,
+    ...(input.software ? { 'processing:software': input.software } : {}),
   };
   // Without an authority code the CRS must travel in full.
   if (crs && crs.code === null) {
@@ -114,13 +121,14 @@ export function buildTileItem(input: BuildItemInput): StacItem {
   const links: StacLink[] = [
     { rel: 'self', href: urls.item, type: mediaTypes.geojson },
     { rel: 'root', href: urls.catalog, type: mediaTypes.json },
-    { rel: 'parent', href: urls.collection, type: mediaTypes.json },
+    { rel: 'parent', href: urls.parent ?? urls.collection, type: mediaTypes.json },
     { rel: 'collection', href: urls.collection, type: mediaTypes.json },
+    ...(urls.source ? [{ rel: 'derived_from', href: urls.source, title: `Source raster ${sourcePathOf(input.source)}` }] : []),
   ];
   return {
     type: 'Feature',
     stac_version: stacVersion,
-    stac_extensions: [extensionSchemas.projection, extensionSchemas.file, ...(usesEo ? [extensionSchemas.eo] : [])],
+    stac_extensions: [extensionSchemas.projection, extensionSchemas.file, ...(usesEo ? [extensionSchemas.eo] : []), ...(input.software ? [extensionSchemas.processing] : [])],
     id: tile.itemId,
     collection: input.collection,
     geometry: tile.geometry,

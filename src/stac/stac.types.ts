@@ -7,6 +7,7 @@ export const extensionSchemas = {
   projection: 'https://stac-extensions.github.io/projection/v2.0.0/schema.json',
   file: 'https://stac-extensions.github.io/file/v2.1.0/schema.json',
   eo: 'https://stac-extensions.github.io/eo/v2.0.0/schema.json',
+  processing: 'https://stac-extensions.github.io/processing/v1.2.0/schema.json',
 } as const;
 
 export const mediaTypes = {
@@ -99,13 +100,35 @@ export interface StacCollection {
   assets?: Record<string, StacAsset>;
   /** What every item's assets look like (STAC 1.1 core), so clients know before opening an item. */
   item_assets?: Record<string, Omit<StacAsset, 'href'>>;
+  [collectionShardsProperty]?: Record<string, ExtentSummary>;
 }
+
+/**
+ * What a part of the catalog holds, kept in its parent so extents and counts are recomputed from
+ * the parent alone: a shard keeps one per source, the collection one per shard.
+ */
+export interface ExtentSummary {
+  items: number;
+  /** WGS84; absent when there are no items. */
+  bbox?: Bbox;
+  interval?: [string, string];
+  /** The items' `proj:code`s (`null` for a CRS without one). */
+  projCodes: Array<string | null>;
+}
+
+/** This project's field on a shard catalog: a summary per source it links, by source key. */
+export const shardSourcesProperty = 'raster-ingest:sources';
+/** This project's field on a collection: a summary per shard it links, by shard. */
+export const collectionShardsProperty = 'raster-ingest:shards';
 
 export interface StacCatalog {
   type: 'Catalog';
   stac_version: typeof stacVersion;
+  stac_extensions?: string[];
   id: string;
   title?: string;
   description: string;
   links: StacLink[];
+  assets?: Record<string, StacAsset>;
+  [shardSourcesProperty]?: Record<string, ExtentSummary>;
 }

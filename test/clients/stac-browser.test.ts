@@ -43,6 +43,7 @@ interface StacAsset {
 interface StacItem {
   id: string;
   assets: Record<string, StacAsset>;
+  links: Array<{ rel: string; href: string }>;
 }
 
 /** Builds STAC Browser (a no-op once built) and installs Chromium if missing; returns the build folder. */
@@ -217,20 +218,31 @@ if (chromiumMissing) {
       await expectNoProblems();
     }));
 
-    it('follows the catalog’s link to the collection, which lists every item with its thumbnail', () => inPage(async () => {
+    it('follows the catalog’s link to the collection, which links its shard catalogs and summarises its items', () => inPage(async () => {
       await page.getByRole('link', { name: collectionId, exact: true }).click();
       await page.getByRole('heading', { level: 1, name: collectionId }).waitFor();
       expect(new URL(page.url()).pathname).toBe(`/${collectionId}/collection.json`);
+      for (const item of [items[0]!, demItems[0]!]) await page.getByRole('link', { name: `Sources ${shardOfItem(item)}`, exact: true }).waitFor();
+      await page.getByText('Assets in Items').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      await page.screenshot({ path: join(screenshots, 'collection.png'), fullPage: true });
+      await expectNoProblems();
+    }));
+
+    it('goes on to a shard and to a source’s catalog, which lists every item of the source with its thumbnail and holds its VRT mosaic', () => inPage(async () => {
       expect(items.length).toBeGreaterThan(1);
-      for (const item of [...items, ...demItems]) {
+      await page.getByRole('link', { name: `Sources ${shardOfItem(items[0]!)}`, exact: true }).click();
+      const source = 'incoming/browser/rgb.tif';
+      await page.getByRole('link', { name: source, exact: true }).click();
+      await page.getByRole('heading', { level: 1, name: source }).waitFor();
+      expect(page.url()).toContain('/catalogs/');
+      for (const item of items) {
         await page.getByRole('link', { name: item.id, exact: true }).waitFor();
         await waitForImage(page, item.assets['thumbnail']!.href);
       }
-      // The collection's VRT mosaic asset for each source, and the item assets STAC Browser summarises.
-      for (const source of ['rgb.tif', 'dem.tif']) await page.getByText(`GDAL VRT mosaic of all tiles of incoming/browser/${source}`).waitFor();
-      await page.getByText('Assets in Items').waitFor();
+      await page.getByText(`GDAL VRT mosaic of all tiles of ${source}`).waitFor();
       await page.waitForLoadState('networkidle');
-      await page.screenshot({ path: join(screenshots, 'collection.png'), fullPage: true });
+      await page.screenshot({ path: join(screenshots, 'source-catalog.png'), fullPage: true });
       await expectNoProblems();
     }));
 
@@ -283,6 +295,14 @@ if (chromiumMissing) {
       await expectNoProblems();
     }));
   });
+}
+
+/** The shard an item's source hangs under: the item's parent (its source catalog) sits in `catalogs/<shard>/`. */
+function shardOfItem(item: StacItem): string {
+  const parent = item.links.find((link) => link.rel === 'parent')!.href;
+  const shard = /\/catalogs\/([0-9a-f]{2})\/[^/]+\/catalog\.json$/.exec(parent)?.[1];
+  if (!shard) throw new Error(`the item's parent ${parent} is not a source catalog`);
+  return shard;
 }
 
 /** Waits until an <img> with this source has loaded real pixels. */

@@ -7,7 +7,7 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
-import { mergeCollection } from '../../src/stac/collection.build.js';
+import { collectionForApi, mergeCollection, summarizeItems } from '../../src/stac/collection.build.js';
 import { buildTileItem } from '../../src/stac/item.build.js';
 import {
   StacApiClient,
@@ -38,8 +38,19 @@ function registered(item: StacItem): RegisteredItem {
   return { itemId: item.id, itemUrl: `${base}/stac/dems/${item.id}/${item.id}.json`, cogUrl: item.assets['data']!.href, cogBytes: 123456, bbox: item.bbox, projCode: 'EPSG:32633' };
 }
 
+/** The collection after adding `items`, each as a part of its own (the merge under test is the API client's, not the catalog's). */
+function mergeItems(existing: StacCollection | undefined, items: StacItem[]): StacCollection {
+  const shards = items.map((item) => ({ shard: item.id, url: `${base}/stac/dems/catalogs/${item.id}.json`, summary: summarizeItems([registered(item)], datetime) }));
+  return mergeCollection(existing, { collectionId: 'dems', datetime, urls: { collection: itemUrls.collection, catalog: itemUrls.catalog }, shards });
+}
+
+/** The items a collection built by `mergeItems` holds, by id. */
+function itemIdsOf(collection: StacCollection | undefined): string[] {
+  return Object.keys(collection?.['raster-ingest:shards'] ?? {}).sort();
+}
+
 function buildCollection(items: StacItem[] = [buildItem()]): StacCollection {
-  return mergeCollection(undefined, { collectionId: 'dems', items: items.map(registered), datetime, urls: { collection: itemUrls.collection, catalog: itemUrls.catalog }, projCodes: ['EPSG:32633'] });
+  return mergeItems(undefined, items);
 }
 
 let api: LoopbackStacApi;
@@ -206,18 +217,18 @@ describe('StacApiClient: ETag conflicts', () => {
       if (method === 'PUT' && path === '/collections/dems' && !raced) {
         raced = true;
         const current = api.collection('dems') as unknown as StacCollection;
-        api.putCollectionDirectly(mergeCollection(current, { collectionId: 'dems', items: [registered(third)], datetime, urls: { collection: itemUrls.collection, catalog: itemUrls.catalog } }) as unknown as Record<string, unknown> & { id: string });
+        api.putCollectionDirectly(mergeItems(current, [third]) as unknown as Record<string, unknown> & { id: string });
       }
     });
     const seen: Array<number> = [];
     const result = await stac.updateCollection<StacCollection>('dems', (existing) => {
-      seen.push(existing?.links.filter((l) => l.rel === 'item').length ?? -1);
-      return mergeCollection(existing, { collectionId: 'dems', items: [registered(second)], datetime, urls: { collection: itemUrls.collection, catalog: itemUrls.catalog } });
+      seen.push(existing ? itemIdsOf(existing).length : -1);
+      return mergeItems(existing, [second]);
     });
     expect(result.outcome).toBe('replaced');
     expect(seen).toEqual([1, 2]); // called again with the other writer's collection
     const stored = api.collection('dems') as unknown as StacCollection;
-    expect(stored.links.filter((l) => l.rel === 'item').map((l) => l.title).sort()).toEqual(['dem-r0-c1', 'dem-r0-c2', 'dem-r0-c3']);
+    expect(itemIdsOf(stored)).toEqual(['dem-r0-c1', 'dem-r0-c2', 'dem-r0-c3']);
     expect(stored.extent.spatial.bbox).toEqual([[15, 53.9, 15.3, 54]]);
   });
 
@@ -442,7 +453,9 @@ describe('withoutInferredLinks', () => {
     const item = buildItem();
     const withLicense = { ...item, links: [...item.links, { rel: 'license', href: 'https://example.org/licence' }] };
     expect(withoutInferredLinks(withLicense).links).toEqual([{ rel: 'license', href: 'https://example.org/licence' }]);
-    expect(withoutInferredLinks(buildCollection()).links).toEqual([]);
+    // A static collection also links its shard catalogs (`child`), which an API gets without (collectionForApi).
+    expect(withoutInferredLinks(buildCollection()).links.map((l) => l.rel)).toEqual(['child']);
+    expect(collectionForApi(buildCollection()).links).toEqual([]);
     expect(withLicense.links).toHaveLength(5); // not mutated
   });
 });

@@ -7,7 +7,8 @@ import type { FinalizedCollection, OutputLocation, RegisteredItem, SourceBlob, V
 import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
-import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob } from '../../src/stac/catalog.layout.js';
+import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, sourceCatalogBlob } from '../../src/stac/catalog.layout.js';
+import { walkStoredCatalog, type CatalogWalk } from '../../src/stac/catalog.walk.js';
 import type { StacCatalog, StacCollection, StacItem } from '../../src/stac/stac.types.js';
 import { writeFloat32NanDem, writeNetcdfWithTime, writeNoEpsgProjected, writePaletted, writeRgbUint8, writeTiffDated } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
@@ -64,6 +65,30 @@ async function readJson<T>(container: string, name: string): Promise<T> {
   return stored.value;
 }
 
+/** The blob name in the `stac` container of a document's URL. */
+function stacNameOf(url: string): string {
+  const stacBase = env.harness.store.url(catalogBlob()).replace(/catalog\.json$/, '');
+  if (!url.startsWith(stacBase)) throw new Error(`${url} is outside the stac container`);
+  return decodeURIComponent(url.slice(stacBase.length));
+}
+
+/** Walks the collection's documents down from it, reading them from the `stac` container by URL. */
+async function walkCollection(collection: string): Promise<CatalogWalk> {
+  return walkStoredCatalog(env.harness.store, env.harness.store.url(collectionBlob(collection)));
+}
+
+/** The item URLs reachable from the collection by links, sorted. */
+async function publishedItemUrls(collection: string): Promise<string[]> {
+  const walk = await walkCollection(collection);
+  expect(walk.missing).toEqual([]);
+  return walk.itemUrls.sort();
+}
+
+/** The source catalog of a job (its items and its VRT mosaic). */
+function readSourceCatalog(job: IngestedJob): Promise<StacCatalog> {
+  return readJson<StacCatalog>('stac', sourceCatalogBlob(job.outputs.collection, job.outputs.sourceKey).name);
+}
+
 describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', () => {
   it('writes schema-valid items, collection and root catalog with absolute links', async () => {
     const collection = `stac-${env.harness.runId}`;
@@ -75,6 +100,10 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       expect(registered.itemUrl).toBe(env.harness.store.url(itemBlob(collection, registered.itemId)));
       expect(item.links.find((l) => l.rel === 'self')!.href).toBe(registered.itemUrl);
       expect(item.links.find((l) => l.rel === 'collection')!.href).toBe(env.harness.store.url(collectionBlob(collection)));
+      // Lineage: the parent is the source's catalog, derived_from the source blob, and the software says who made it.
+      expect(item.links.find((l) => l.rel === 'parent')!.href).toBe(env.harness.store.url(sourceCatalogBlob(collection, job.outputs.sourceKey)));
+      expect(item.links.find((l) => l.rel === 'derived_from')!.href).toBe(env.harness.store.url({ container: job.source.container, name: job.source.name }));
+      expect(item.properties['processing:software']).toEqual({ 'raster-ingest': expect.stringMatching(/^\d+\.\d+\.\d+/), GDAL: gdal.version });
       expect(item.assets['data']!.href).toBe(registered.cogUrl);
       expect(item.assets['thumbnail']).toMatchObject({ type: 'image/png', roles: ['thumbnail'], href: registered.cogUrl.replace(/\.tif$/, '.png') });
       expect(item.properties['proj:shape'][0]).toBe(500);
@@ -104,6 +133,11 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
     const catalog = await readJson<StacCatalog>('stac', catalogBlob().name);
     await expectValidStac(catalog);
     expect(catalog.links).toContainEqual(expect.objectContaining({ rel: 'child', href: finalized.collectionUrl }));
+    // collection → shard → source catalog → items, every document schema-valid.
+    const walk = await walkCollection(collection);
+    expect(walk.documents.map((d) => d.type)).toEqual(['Collection', 'Catalog', 'Catalog']);
+    expect(walk.itemUrls.sort()).toEqual(items.map((i) => i.itemUrl).sort());
+    for (const document of walk.documents) await expectValidStac(await readJson<unknown>('stac', stacNameOf(document.url)));
   });
 
   it('writes a VRT mosaic per source that reassembles the source pixel for pixel', async () => {
@@ -133,10 +167,9 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       const { x, y } = original.rasterSize;
       expect(samePixels(mosaic.bands.get(1).pixels.read(0, 0, x, y), original.bands.get(1).pixels.read(0, 0, x, y))).toBe(true);
       expect(mosaic.bands.get(1).colorTable?.count() ?? 0).toBe(original.bands.get(1).colorTable?.count() ?? 0);
-      const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
-      const asset = Object.values(stored.assets ?? {}).find((a) => a.href === env.harness.store.url(vrtRef));
-      expect(asset).toMatchObject({ roles: ['data', 'mosaic'] });
-      await expectValidStac(stored);
+      const sourceCatalog = await readSourceCatalog(job);
+      expect(sourceCatalog.links.find((l) => l.rel === 'related')).toMatchObject({ href: env.harness.store.url(vrtRef), type: 'application/xml' });
+      await expectValidStac(sourceCatalog);
     }
   });
 
@@ -166,7 +199,8 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
     expect(grown.itemCount).toBe(3);
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
     expect(stored.extent.temporal.interval[0]).toEqual([datetime, '2026-11-26T08:00:00.000Z']);
-    const itemLinks = stored.links.filter((l) => l.rel === 'item').map((l) => l.href);
+    const itemLinks = await publishedItemUrls(collection);
+    expect(itemLinks).toHaveLength(3);
     expect(new Set(itemLinks).size).toBe(itemLinks.length);
     await expectValidStac(stored);
     const catalog = await readJson<StacCatalog>('stac', catalogBlob().name);
@@ -218,7 +252,7 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       }),
     );
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
-    expect(stored.links.filter((l) => l.rel === 'item')).toHaveLength(6);
+    expect(await publishedItemUrls(collection)).toEqual(Array.from({ length: 6 }, (_, i) => env.harness.store.url(itemBlob(collection, `race-${i}`))).sort());
     expect(stored.extent.spatial.bbox[0]).toEqual([0, 0, 6, 1]);
   });
 
@@ -253,14 +287,13 @@ describe('output identity and versions (untrusted sources never overwrite each o
     const cogUrls = jobs.flatMap((job) => job.items.map((item) => item.cogUrl));
     expect(new Set(itemIds).size).toBe(6);
     expect(new Set(cogUrls).size).toBe(6);
-    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
-    expect(stored.links.filter((l) => l.rel === 'item').map((l) => l.href).sort()).toEqual(jobs.flatMap((job) => job.items.map((i) => i.itemUrl)).sort());
+    expect(await publishedItemUrls(collection)).toEqual(jobs.flatMap((job) => job.items.map((i) => i.itemUrl)).sort());
     // Each item names its own source.
     for (const job of jobs) {
       const item = await readJson<StacItem>('stac', itemBlob(collection, job.items[0]!.itemId).name);
       expect(item.properties['raster-ingest:source']).toBe(`${job.source.container}/${job.source.name}`);
     }
-    expect(Object.keys(stored.assets ?? {})).toHaveLength(6);
+    for (const job of jobs) expect((await readSourceCatalog(job)).links.some((l) => l.rel === 'related')).toBe(true);
   });
 
   it('replaces an earlier version: stale items, COGs, thumbnails and VRT go, the extent shrinks', async () => {
@@ -281,7 +314,7 @@ describe('output identity and versions (untrusted sources never overwrite each o
     expect(result).toMatchObject({ replacedItems: 5, superseded: false, itemCount: 2 });
 
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
-    expect(stored.links.filter((l) => l.rel === 'item').map((l) => l.href).sort()).toEqual([...neighbour.items, ...v2.items].map((i) => i.itemUrl).sort());
+    expect(await publishedItemUrls(collection)).toEqual([...neighbour.items, ...v2.items].map((i) => i.itemUrl).sort());
     for (const stale of v1.items.slice(1)) expect(await env.harness.store.readJson(itemBlob(collection, stale.itemId))).toBeUndefined();
     const remaining = await cogBlobs(collection);
     expect(remaining.some((name) => name.includes(`/${v1.outputs.version}/`))).toBe(false);
@@ -302,8 +335,7 @@ describe('output identity and versions (untrusted sources never overwrite each o
     await finalizeJob(newer, '2026-11-26T09:00:00.000Z');
     const late = await finalizeJob(older);
     expect(late).toMatchObject({ superseded: true, itemCount: 1 });
-    const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
-    expect(stored.links.filter((l) => l.rel === 'item').map((l) => l.href)).toEqual(newer.items.map((i) => i.itemUrl));
+    expect(await publishedItemUrls(collection)).toEqual(newer.items.map((i) => i.itemUrl));
     const item = await readJson<StacItem>('stac', itemBlob(collection, newer.items[0]!.itemId).name);
     expect(item.assets['data']!.href).toBe(newer.items[0]!.cogUrl);
     expect((await cogBlobs(collection)).some((name) => name.includes(`/${older.outputs.version}/`))).toBe(false);
@@ -348,8 +380,8 @@ describe('output identity and versions (untrusted sources never overwrite each o
     expect(mixed.sources.map((source) => source.outcome)).toEqual(['conflict', 'published']);
     expect(mixed.sources[0]!.failure?.code).toBe('OUTPUT_CONFLICT');
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
-    expect(stored.links.filter((l) => l.rel === 'item')).toHaveLength(3);
-    expect(Object.keys(stored.assets ?? {})).toHaveLength(3);
+    expect(await publishedItemUrls(collection)).toEqual(jobs.flatMap((job) => job.items.map((i) => i.itemUrl)).sort());
+    for (const job of jobs) expect((await readSourceCatalog(job)).links.some((l) => l.rel === 'related')).toBe(true);
     await expectValidStac(stored);
   });
 });

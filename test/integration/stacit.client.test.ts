@@ -13,12 +13,16 @@
  *
  * Our containers are private, so the hrefs get a read-only SAS appended, as any client of a
  * private container does (Planetary Computer signs hrefs the same way).
+ *
+ * The items are found as a client finds them: from the root catalog down the links (collection →
+ * shard catalog → source catalog → items), not by their blob names.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobServiceClient, ContainerSASPermissions } from '@azure/storage-blob';
 import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
@@ -26,7 +30,8 @@ import { containers } from '../../src/config.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { deriveItemId } from '../../src/pipeline/ids.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
-import { itemBlob } from '../../src/stac/catalog.layout.js';
+import { catalogBlob, collectionBlob } from '../../src/stac/catalog.layout.js';
+import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
 import { extensionSchemas, type StacItem } from '../../src/stac/stac.types.js';
 import { createFixtureDir, writeInt16Dem, writeNoEpsgProjected, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
@@ -57,22 +62,35 @@ afterAll(() => {
   fixtures.remove();
 });
 
-/** validate → tiles → items through the real activities; returns the items as stored. */
-async function ingestAndReadItems(localPath: string, tileSize: number): Promise<StacItem[]> {
+/** A `stac` container document by its URL, as text. */
+async function readStacUrl(url: string): Promise<string | undefined> {
+  const stacBase = harness.store.url(catalogBlob()).replace(/catalog\.json$/, '');
+  if (!url.startsWith(stacBase)) throw new Error(`${url} is outside the stac container`);
+  return (await harness.store.readBytes({ container: containers.stac, name: decodeURIComponent(url.slice(stacBase.length)) }))?.toString('utf8');
+}
+
+/** validate → tiles → items → finalize through the real activities; returns the items reached from the root catalog by links. */
+async function ingestAndReadItems(localPath: string, tileSize: number, collection: string): Promise<StacItem[]> {
   const source = await harness.upload(localPath);
   const info = await createValidateRaster(harness.deps)({ source });
-  const collection = `stacit-${harness.runId}`;
   const { outputs, order } = harness.job(source, collection);
   const windows = planTiles(info.width, info.height, tileSize);
   expect(windows.length).toBeGreaterThan(1);
   const options = ingestOptionsSchema.parse({ blockSize: 128 });
-  const items: StacItem[] = [];
+  const datetime = '2026-11-25T17:00:00.000Z';
+  const registered = [];
   for (const window of windows) {
     const tile = await createCreateTileCog(harness.deps)({ source, outputs, itemId: deriveItemId(outputs.sourceKey, window), window, options });
-    await createRegisterTileItem(harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order });
-    items.push((await harness.store.readJson<StacItem>(itemBlob(collection, tile.itemId)))!.value);
+    registered.push(await createRegisterTileItem(harness.deps)({ outputs, source, tile, datetime, order }));
   }
-  return items;
+  await createFinalizeCollection(harness.deps)({ collection, publications: [{ outputs, source, items: registered, order, options }], datetime });
+  const rootUrl = harness.store.url(catalogBlob());
+  const collectionUrl = harness.store.url(collectionBlob(collection));
+  // Other collections hang under the same root; only this one is followed.
+  const walk = await walkStoredCatalog(harness.store, rootUrl, { follow: (link, from) => from !== rootUrl || link.href === collectionUrl });
+  expect(walk.missing).toEqual([]);
+  expect(walk.itemUrls).toHaveLength(windows.length);
+  return Promise.all(walk.itemUrls.map(async (url) => JSON.parse((await readStacUrl(url))!) as StacItem));
 }
 
 /** An item whose properties follow another projection version than ours. */
@@ -131,8 +149,8 @@ describe(`GDAL ${gdal.version} STACIT reads our items (real GDAL, real Azurite)`
     ['a CRS without an EPSG code (proj:code null, proj:wkt2)', () => writeNoEpsgProjected(fixtures.path, 400, 300, 'stacit-lcc.tif'), 256],
   ])('%s', async (_kind, make, tileSize) => {
     const sourcePath = make();
-    const items = await ingestAndReadItems(sourcePath, tileSize);
     const stem = sourcePath.split('/').pop()!.replace(/\.tif$/, '');
+    const items = await ingestAndReadItems(sourcePath, tileSize, `stacit-${harness.runId}-${stem}`);
 
     const published = writeItemCollection(items, `${stem}-items.json`);
     if (stacitKnowsProjCode) {

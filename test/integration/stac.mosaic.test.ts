@@ -1,0 +1,157 @@
+/**
+ * The collection mosaic (issue 11, section 3; section 7: "the mosaic VRT's pixels equal the
+ * sources'"): a few small sources ingested through the real activities, the collection finalized,
+ * then the mosaic activity run; the VRT is read back with its tiles mirrored locally (its paths are
+ * relative) and compared pixel for pixel with the sources.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import gdal from 'gdal-async';
+import { describe, expect, it, vi } from 'vitest';
+import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
+import { createBuildCollectionMosaic, overviewMaxSide } from '../../src/activities/collection.mosaic.js';
+import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
+import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
+import { createValidateRaster } from '../../src/activities/validate.raster.js';
+import { containers } from '../../src/config.js';
+import type { SourcePublication } from '../../src/pipeline/contracts.js';
+import { deriveItemId } from '../../src/pipeline/ids.js';
+import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { planTiles } from '../../src/raster/tile.plan.js';
+import { collectionBlob, collectionMosaicBlob, collectionOverviewBlob } from '../../src/stac/catalog.layout.js';
+import type { StacCollection } from '../../src/stac/stac.types.js';
+import { writeFloat32NanDem, writeRgbUint8 } from '../support/fixtures.js';
+import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { samePixels, useActivityHarness } from './activity.harness.js';
+
+const env = useActivityHarness('collection-mosaic-');
+const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
+if (!validator) console.warn(stacSchemasMissingNote);
+const datetime = '2026-11-25T17:00:00.000Z';
+const options = ingestOptionsSchema.parse({ blockSize: 128 });
+
+/** validate → tiles → items through the real activities, then finalize: one published source. */
+async function ingest(localPath: string, collection: string, tileSize: number): Promise<SourcePublication> {
+  const source = await env.harness.upload(localPath);
+  const info = await createValidateRaster(env.harness.deps)({ source });
+  const { outputs, order } = env.harness.job(source, collection, { options, tileSize });
+  const items = await Promise.all(
+    planTiles(info.width, info.height, tileSize).map(async (window) => {
+      const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId: deriveItemId(outputs.sourceKey, window), window, options });
+      return createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime, order });
+    }),
+  );
+  const publication = { outputs, source, items, order, options };
+  await createFinalizeCollection(env.harness.deps)({ collection, publications: [publication], datetime });
+  return publication;
+}
+
+/** Downloads a mosaic VRT and every tile it names into a local mirror of the collection's folder. */
+async function mirrorMosaic(collection: string, group: string, into: string): Promise<string> {
+  const vrt = collectionMosaicBlob(collection, group);
+  const vrtPath = join(into, vrt.name.slice(collection.length + 1));
+  mkdirSync(into, { recursive: true });
+  await env.harness.store.downloadToFile(vrt, vrtPath);
+  const xml = (await env.harness.store.readBytes(vrt))!.toString('utf8');
+  // Stored mosaics name their tiles relatively: never a signed URL, never a local path.
+  expect(xml).not.toMatch(/vsicurl|sig=|relativeToVRT="0"|\/tmp\//);
+  const paths = new Set([...xml.matchAll(/<SourceFilename relativeToVRT="1">([^<]+)<\/SourceFilename>/g)].map((m) => m[1]!));
+  for (const path of paths) {
+    mkdirSync(dirname(join(into, path)), { recursive: true });
+    await env.harness.store.downloadToFile({ container: containers.cogs, name: `${collection}/${path}` }, join(into, path));
+  }
+  return vrtPath;
+}
+
+/** The mosaic holds each source's pixels at the source's place on its grid. */
+function expectSourceInMosaic(mosaic: gdal.Dataset, sourcePath: string): void {
+  const source = gdal.open(sourcePath);
+  try {
+    const [mx, mpx, , my, , mpy] = mosaic.geoTransform!;
+    const [sx, , , sy] = source.geoTransform!;
+    const xOff = Math.round((sx - mx) / mpx);
+    const yOff = Math.round((sy - my) / mpy);
+    const { x, y } = source.rasterSize;
+    for (let b = 1; b <= source.bands.count(); b++) {
+      expect(samePixels(mosaic.bands.get(b).pixels.read(xOff, yOff, x, y), source.bands.get(b).pixels.read(0, 0, x, y)), `band ${b} of ${sourcePath}`).toBe(true);
+    }
+  } finally {
+    source.close();
+  }
+}
+
+describe('the collection mosaic (real GDAL, real Azurite)', () => {
+  it('mosaics every tile of every source per CRS and band types, pixel for pixel, with an overview, and rebuilds when sources are added', async () => {
+    const collection = `mosaic-${env.harness.runId}`;
+    const build = createBuildCollectionMosaic(env.harness.deps);
+    // Two RGB sources side by side on one UTM grid (3 km apart: 300 px of 10 m), in tiles of 128 px.
+    const west = writeRgbUint8(env.fixtures.path, 300, 200, 'west.tif', { originX: 500000 });
+    const east = writeRgbUint8(env.fixtures.path, 250, 200, 'east.tif', { originX: 503000 });
+    await ingest(west, collection, 128);
+    await ingest(east, collection, 128);
+
+    const first = await build({ collection });
+    expect(first.skipped).toEqual([]);
+    expect(first.mosaics).toEqual([{ group: 'epsg-32633-3xbyte', url: env.harness.store.url(collectionMosaicBlob(collection, 'epsg-32633-3xbyte')), sources: 2, tiles: 6 + 4 }]);
+    const local = join(env.fixtures.path, `${collection}-1`);
+    const mosaic = gdal.open(await mirrorMosaic(collection, 'epsg-32633-3xbyte', local));
+    expect([mosaic.rasterSize.x, mosaic.rasterSize.y]).toEqual([550, 200]);
+    expect(mosaic.geoTransform).toEqual([500000, 10, 0, 6000000, 0, -10]);
+    expectSourceInMosaic(mosaic, west);
+    expectSourceInMosaic(mosaic, east);
+    mosaic.close();
+
+    // The overview: a COG in EPSG:4326, no larger than the limit, covering both sources.
+    expect(first.overview).toMatchObject({ url: env.harness.store.url(collectionOverviewBlob(collection)), groups: ['epsg-32633-3xbyte'] });
+    expect(Math.max(first.overview!.width, first.overview!.height)).toBeLessThanOrEqual(overviewMaxSide);
+    const overviewPath = join(local, 'overview.tif');
+    await env.harness.store.downloadToFile(collectionOverviewBlob(collection), overviewPath);
+    const overview = gdal.open(overviewPath);
+    expect(overview.driver.description).toBe('GTiff');
+    expect(overview.getMetadata('IMAGE_STRUCTURE')['LAYOUT']).toBe('COG');
+    expect(overview.srs!.getAuthorityCode()).toBe('4326');
+    expect(overview.bands.count()).toBe(3);
+    const { x: ow, y: oh } = overview.rasterSize;
+    expect(Math.max(...overview.bands.get(1).pixels.read(0, 0, ow, oh))).toBeGreaterThan(0);
+    overview.close();
+
+    let stored = (await env.harness.store.readJson<StacCollection>(collectionBlob(collection)))!.value;
+    expect(stored.assets?.['mosaic']).toMatchObject({ href: first.mosaics[0]!.url, roles: ['data', 'mosaic'] });
+    expect(stored.assets?.['overview']).toMatchObject({ href: first.overview!.url, type: 'image/tiff; application=geotiff; profile=cloud-optimized' });
+    if (validator) expect((await validator.validate(stored)).errors).toEqual([]);
+
+    // A later job adds a float32 DEM (another band type: its own mosaic); rebuilt. A third RGB
+    // source is published while that rebuild runs (as its overview is uploaded): the build sees the
+    // collection changed before registering its assets, and builds again with it.
+    const dem = writeFloat32NanDem(env.fixtures.path, 200, 150, 'dem.tif');
+    const south = writeRgbUint8(env.fixtures.path, 100, 100, 'third.tif', { originX: 506000 });
+    await ingest(dem, collection, 128);
+    const uploadFile = env.harness.store.uploadFile.bind(env.harness.store);
+    let published = false;
+    const uploads = vi.spyOn(env.harness.store, 'uploadFile').mockImplementation(async (ref, path, contentType) => {
+      if (!published && ref.name === collectionOverviewBlob(collection).name) {
+        published = true;
+        await ingest(south, collection, 4096);
+      }
+      return uploadFile(ref, path, contentType);
+    });
+    const second = await build({ collection });
+    uploads.mockRestore();
+    expect(published).toBe(true);
+    expect(second.mosaics.map((m) => [m.group, m.sources])).toEqual([
+      ['epsg-32633-3xbyte', 3],
+      ['epsg-32633-1xfloat32', 1],
+    ]);
+    stored = (await env.harness.store.readJson<StacCollection>(collectionBlob(collection)))!.value;
+    expect(Object.keys(stored.assets ?? {}).sort()).toEqual(['mosaic', 'mosaic_epsg-32633-1xfloat32', 'overview']);
+    const local2 = join(env.fixtures.path, `${collection}-2`);
+    const rebuilt = gdal.open(await mirrorMosaic(collection, 'epsg-32633-3xbyte', local2));
+    expect(rebuilt.rasterSize.x).toBe(700);
+    for (const path of [west, east, south]) expectSourceInMosaic(rebuilt, path);
+    rebuilt.close();
+    const demMosaic = gdal.open(await mirrorMosaic(collection, 'epsg-32633-1xfloat32', local2));
+    expectSourceInMosaic(demMosaic, dem);
+    demMosaic.close();
+    if (validator) expect((await validator.validate(stored)).errors).toEqual([]);
+  }, 300_000);
+});
