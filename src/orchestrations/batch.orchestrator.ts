@@ -160,8 +160,21 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
     context.df.continueAsNew(next);
     return undefined;
   }
+  // Once per batch, every chunk in: the collection mosaic and overview over all its tiles (issue 11,
+  // section 3). Best effort: every source is published already; a failure is reported, not fatal.
+  let mosaic: BatchOutput['mosaic'];
+  if (counts.done > 0) {
+    progress.stage = 'finalizing';
+    publish();
+    try {
+      const built = yield* callActivity(context, activities.buildCollectionMosaic, { collection: input.collection });
+      mosaic = { mosaics: built.mosaics.map((m) => m.url), ...(built.overview ? { overview: built.overview.url } : {}), skipped: built.skipped.length };
+    } catch (error) {
+      mosaic = { error: failureFrom(error).message };
+    }
+  }
   progress.stage = 'completed';
   publish();
-  const output: BatchOutput = { collection: input.collection, counts, chunks: carry.chunk + 1 };
+  const output: BatchOutput = { collection: input.collection, counts, chunks: carry.chunk + 1, ...(mosaic ? { mosaic } : {}) };
   return output;
 };

@@ -250,6 +250,14 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
     state.recordFailure(failure);
     return fail(failure.message);
   }
+  // The collection mosaic, now with this source (issue 11, section 3). Best effort: the job's output is published.
+  if (!collection.superseded) {
+    try {
+      yield* callActivity(context, activities.buildCollectionMosaic, { collection: input.collection });
+    } catch {
+      // Not the job's failure: its items are published, and the next job or batch rebuilds the mosaic.
+    }
+  }
 
   progress.stage = 'completed';
   state.publish();

@@ -481,4 +481,6 @@ export interface BatchOutput {
   collection: string;
   counts: BatchCounts;
   chunks: number;
+  /** The collection mosaic built at the end (absent when nothing was ingested), or why it failed. */
+  mosaic?: { mosaics: string[]; overview?: string; skipped: number } | { error: string };
 }

@@ -10,6 +10,8 @@ import type { JobView } from '../../src/jobs/job.view.js';
 import type { StacCollection } from '../../src/stac/stac.types.js';
 import { writeRgbUint8 } from '../support/fixtures.js';
 import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
+import { collectionBlob } from '../../src/stac/catalog.layout.js';
+import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
 
 const env = useHostOnOwnAzurite('batch', {
   INGEST_SOURCE_CONTAINERS: 'uploads,incoming',
@@ -60,11 +62,16 @@ describe('batches', () => {
     expect(firstBatch.throughputPerMinute).toBeGreaterThan(0);
 
     const collection = (await env.store.readJson<StacCollection>({ container: 'stac', name: 'batch/collection.json' }))!.value;
-    const itemLinks = collection.links.filter((link) => link.rel === 'item').map((link) => link.href);
+    // Items are reached from the collection through its shard and source catalogs.
+    const itemLinks = (await walkStoredCatalog(env.store, env.store.url(collectionBlob('batch')))).itemUrls;
     expect(itemLinks).toHaveLength(sourceCount);
     expect(new Set(itemLinks).size).toBe(sourceCount);
     const [west, , east] = collection.extent.spatial.bbox[0]!;
     expect(east - west).toBeGreaterThan(0.9); // 11 × 10 km at 60°N is about 2° of longitude
+    // At the end of the batch, the collection mosaic and overview over every tile.
+    expect(collection.assets?.['mosaic']).toMatchObject({ roles: ['data', 'mosaic'] });
+    expect(collection.assets?.['overview']).toMatchObject({ type: 'image/tiff; application=geotiff; profile=cloud-optimized' });
+    expect(firstBatch.output).toMatchObject({ mosaic: { mosaics: [collection.assets!['mosaic']!.href], skipped: 0 } });
 
     const jobs = await api<{ jobs: JobView[] }>(`/api/jobs?batch=${firstBatch.id}&top=50`);
     expect(jobs.json.jobs).toHaveLength(sourceCount);
@@ -80,8 +87,7 @@ describe('batches', () => {
     expect(again.json.previousAttempt).toBe(firstBatch.id);
     const view = await waitForBatch(again.json.id);
     expect(view.counts).toMatchObject({ total: sourceCount, done: 0, skipped: sourceCount, failed: 0 });
-    const collection = (await env.store.readJson<StacCollection>({ container: 'stac', name: 'batch/collection.json' }))!.value;
-    expect(collection.links.filter((link) => link.rel === 'item')).toHaveLength(sourceCount);
+    expect((await walkStoredCatalog(env.store, env.store.url(collectionBlob('batch')))).itemUrls).toHaveLength(sourceCount);
   });
 
   it('reports the entries of a manifest that name no blob, and ingests the others', async () => {

@@ -12,6 +12,8 @@ import type { JobView } from '../../src/jobs/job.view.js';
 import type { TileLedgerPage } from '../../src/jobs/tile.ledger.js';
 import { writeRgbUint8, writeTextAsTif } from '../support/fixtures.js';
 import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
+import { collectionBlob } from '../../src/stac/catalog.layout.js';
+import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
 
 const env = useHostOnOwnAzurite('ops', { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' });
 let blobs: BlobServiceClient;
@@ -109,8 +111,7 @@ describe('re-running only what failed', () => {
     const { json: newLedger } = await api<TileLedgerPage>(`/api/jobs/${retried.json.id}/tiles`);
     expect(newLedger.tiles.filter((tile) => tile.reused)).toHaveLength(4);
     expect(newLedger.tiles.every((tile) => tile.state === 'done')).toBe(true);
-    const stored = (await env.store.readJson<{ links: Array<{ rel: string }> }>({ container: 'stac', name: `${collection}/collection.json` }))!.value;
-    expect(stored.links.filter((link) => link.rel === 'item')).toHaveLength(6);
+    expect((await walkStoredCatalog(env.store, env.store.url(collectionBlob(collection)))).itemUrls).toHaveLength(6);
 
     expect((await api(`/api/jobs/${retried.json.id}/retry`, { method: 'POST' })).status).toBe(409);
     expect((await api('/api/jobs/ingest-00000000000000000000000000000000/retry', { method: 'POST' })).status).toBe(404);

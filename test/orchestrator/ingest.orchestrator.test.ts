@@ -96,13 +96,17 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
     const collection = { collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false, sources: [] };
     history.taskCompleted(5, ok(collection));
+    // Then the collection mosaic, now with this source.
+    const mosaicking = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(mosaicking).at(-1)).toMatchObject({ functionName: 'buildCollectionMosaic', input: { collection: 'dems' } });
+    history.taskScheduled(6, 'buildCollectionMosaic').episodeDone().episode().taskCompleted(6, ok({ collection: 'dems', mosaics: [], skipped: [] }));
     const recording = await replay(ingestRasterOrchestrator, history, input);
     // The job writes its end to the jobs index before it completes.
     expect(flattenActions(recording).at(-1)).toMatchObject({
       functionName: 'recordJob',
       input: { key: input.index.key, id: 'job-1', status: 'Completed', tilesDone: 4, tilesFailed: 0, tilesTotal: 4, errors: [], errorCodes: [] },
     });
-    history.taskScheduled(6, 'recordJob').episodeDone().episode().taskCompleted(6, { ok: true });
+    history.taskScheduled(7, 'recordJob').episodeDone().episode().taskCompleted(7, { ok: true });
     const done = await replay(ingestRasterOrchestrator, history, input);
     expect(done.isDone).toBe(true);
     expect(done.output).toEqual({
@@ -439,6 +443,24 @@ describe('ingestBatch orchestrator', () => {
     const continued = flattenActions(next).at(-1)!;
     expect(continued.actionType).toBe(4);
     expect(continued).toMatchObject({ input: { carry: { cursor: 'page-2', chunk: 1, counts: { total: 3, done: 1, failed: 1, skipped: 1 } } } });
+  });
+
+  it('builds the collection mosaic once, after the last chunk, and completes with it (a mosaic failure is reported, not fatal)', async () => {
+    for (const mosaicOutcome of [ok({ collection: 'dems', mosaics: [{ group: 'epsg-32633-1xfloat32', url: 'm', sources: 1, tiles: 1 }], overview: { url: 'o', width: 10, height: 10, groups: [] }, skipped: [] }), { ok: false, failure: { code: 'INTERNAL', message: 'no' } }]) {
+      const history = new HistoryBuilder().episode('ingestBatch', batch).taskScheduled(0, 'listBatchSources').episodeDone().episode();
+      history.taskCompleted(0, ok({ sources: [source('scenes/0.tif')], missing: [], cursor: null }));
+      history.taskScheduled(1, 'prepareBatchJobs').episodeDone().episode().taskCompleted(1, ok([run(0)]));
+      history.subOrchestrationCreated(2, 'ingestRaster', 'ingest-b1-0-0').episodeDone().episode();
+      history.subOrchestrationCompleted(2, { collection: null, publication: publication(0), tiles: [], bytesIn: 1, bytesOut: 1 });
+      history.taskScheduled(3, 'finalizeCollection').episodeDone().episode();
+      history.taskCompleted(3, ok({ collectionId: 'dems', collectionUrl: 'c', catalogUrl: 'k', itemCount: 1, replacedItems: 0, superseded: false, sources: [{ sourceKey: 's0', outcome: 'published', replacedItems: 0 }] }));
+      const mosaicking = await replay(ingestBatchOrchestrator, history, batch, 'batch-1');
+      expect(flattenActions(mosaicking).at(-1)).toMatchObject({ functionName: 'buildCollectionMosaic', input: { collection: 'dems' } });
+      history.taskScheduled(4, 'buildCollectionMosaic').episodeDone().episode().taskCompleted(4, mosaicOutcome);
+      const done = await replay(ingestBatchOrchestrator, history, batch, 'batch-1');
+      expect(done.isDone).toBe(true);
+      expect(done.output).toMatchObject({ counts: { done: 1 }, mosaic: mosaicOutcome.ok ? { mosaics: ['m'], overview: 'o', skipped: 0 } : { error: expect.stringMatching(/no/) } });
+    }
   });
 
   it('fails a batch that selects nothing, saying why', async () => {
