@@ -4,7 +4,7 @@
  * tile COG per source and says where each tile lives; this builds the groups and the XML.
  */
 import { createHash } from 'node:crypto';
-import { escapeXml, type MosaicBand } from './mosaic.vrt.js';
+import { escapeXml, writeVrt, type MosaicBand } from './mosaic.vrt.js';
 
 /** One tile COG: where it is and which part of its source's grid it covers (native CRS units). */
 export interface CollectionMosaicTile {
@@ -105,37 +105,27 @@ export function buildCollectionMosaicVrt(group: CollectionMosaicGroup, relativeP
   const grid = mosaicGrid(group);
   const [west, pixelWidth, , north, , negativePixelHeight] = grid.geoTransform;
   const pixelHeight = -negativePixelHeight;
-  const lines: string[] = [`<VRTDataset rasterXSize="${grid.width}" rasterYSize="${grid.height}">`];
-  lines.push(`  <SRS dataAxisToSRSAxisMapping="1,2">${escapeXml(group.srsWkt)}</SRS>`);
-  lines.push(`  <GeoTransform>${grid.geoTransform.map((v) => v.toPrecision(17)).join(', ')}</GeoTransform>`);
-  group.bands.forEach((band, index) => {
-    lines.push(`  <VRTRasterBand dataType="${band.gdalDataType}" band="${index + 1}">`);
-    if (band.nodata !== null) lines.push(`    <NoDataValue>${band.nodata}</NoDataValue>`);
-    lines.push(`    <ColorInterp>${escapeXml(band.colorInterpretation)}</ColorInterp>`);
-    if (band.colorTable && band.colorTable.length > 0) {
-      lines.push('    <ColorTable>');
-      for (const [c1, c2, c3, c4] of band.colorTable) lines.push(`      <Entry c1="${c1}" c2="${c2}" c3="${c3}" c4="${c4}"/>`);
-      lines.push('    </ColorTable>');
-    }
-    const kind = band.nodata !== null ? 'ComplexSource' : 'SimpleSource';
-    for (const source of group.sources) {
-      for (const tile of source.tiles) {
-        const [minX, , maxX, maxY] = tile.bounds;
-        lines.push(
-          `    <${kind}>`,
-          `      <SourceFilename relativeToVRT="${relativePaths ? 1 : 0}">${escapeXml(tile.path)}</SourceFilename>`,
-          `      <SourceBand>${index + 1}</SourceBand>`,
-          `      <SrcRect xOff="0" yOff="0" xSize="${tile.width}" ySize="${tile.height}"/>`,
-          `      <DstRect xOff="${pixels((minX - west) / pixelWidth)}" yOff="${pixels((north - maxY) / pixelHeight)}" xSize="${pixels((maxX - minX) / pixelWidth)}" ySize="${pixels((tile.bounds[3] - tile.bounds[1]) / pixelHeight)}"/>`,
-          ...(kind === 'ComplexSource' ? [`      <NODATA>${band.nodata}</NODATA>`] : []),
-          `    </${kind}>`,
-        );
-      }
-    }
-    lines.push('  </VRTRasterBand>');
-  });
-  lines.push('</VRTDataset>', '');
-  return lines.join('\n');
+  return writeVrt(
+    { width: grid.width, height: grid.height, srsWkt: group.srsWkt, geoTransform: grid.geoTransform },
+    group.bands,
+    (band, bandNumber) => {
+      const kind = band.nodata !== null ? 'ComplexSource' : 'SimpleSource';
+      return group.sources.flatMap((source) =>
+        source.tiles.flatMap((tile) => {
+          const [minX, minY, maxX, maxY] = tile.bounds;
+          return [
+            `    <${kind}>`,
+            `      <SourceFilename relativeToVRT="${relativePaths ? 1 : 0}">${escapeXml(tile.path)}</SourceFilename>`,
+            `      <SourceBand>${bandNumber}</SourceBand>`,
+            `      <SrcRect xOff="0" yOff="0" xSize="${tile.width}" ySize="${tile.height}"/>`,
+            `      <DstRect xOff="${pixels((minX - west) / pixelWidth)}" yOff="${pixels((north - maxY) / pixelHeight)}" xSize="${pixels((maxX - minX) / pixelWidth)}" ySize="${pixels((maxY - minY) / pixelHeight)}"/>`,
+            ...(kind === 'ComplexSource' ? [`      <NODATA>${band.nodata}</NODATA>`] : []),
+            `    </${kind}>`,
+          ];
+        }),
+      );
+    },
+  );
 }
 
 /** The overview's size: the long side at most `maxSide` pixels, never more than full resolution. */

@@ -28,11 +28,23 @@ export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function buildMosaicVrt(mosaic: MosaicDescription): string {
-  const lines: string[] = [`<VRTDataset rasterXSize="${mosaic.width}" rasterYSize="${mosaic.height}">`];
-  lines.push(`  <SRS dataAxisToSRSAxisMapping="1,2">${escapeXml(mosaic.srsWkt)}</SRS>`);
-  lines.push(`  <GeoTransform>${mosaic.geoTransform.map((v) => v.toPrecision(17)).join(', ')}</GeoTransform>`);
-  mosaic.bands.forEach((band, index) => {
+/** The grid a VRT lays its sources on. */
+export interface VrtGrid {
+  width: number;
+  height: number;
+  srsWkt: string;
+  geoTransform: GeoTransform;
+}
+
+/**
+ * A VRT document: the grid, then per band its header (nodata, colour interpretation and table)
+ * followed by the source elements `sourcesOf` gives for that band (1-based band number).
+ */
+export function writeVrt(grid: VrtGrid, bands: MosaicBand[], sourcesOf: (band: MosaicBand, bandNumber: number) => string[]): string {
+  const lines: string[] = [`<VRTDataset rasterXSize="${grid.width}" rasterYSize="${grid.height}">`];
+  lines.push(`  <SRS dataAxisToSRSAxisMapping="1,2">${escapeXml(grid.srsWkt)}</SRS>`);
+  lines.push(`  <GeoTransform>${grid.geoTransform.map((v) => v.toPrecision(17)).join(', ')}</GeoTransform>`);
+  bands.forEach((band, index) => {
     lines.push(`  <VRTRasterBand dataType="${band.gdalDataType}" band="${index + 1}">`);
     if (band.nodata !== null) lines.push(`    <NoDataValue>${band.nodata}</NoDataValue>`);
     lines.push(`    <ColorInterp>${escapeXml(band.colorInterpretation)}</ColorInterp>`);
@@ -41,18 +53,22 @@ export function buildMosaicVrt(mosaic: MosaicDescription): string {
       for (const [c1, c2, c3, c4] of band.colorTable) lines.push(`      <Entry c1="${c1}" c2="${c2}" c3="${c3}" c4="${c4}"/>`);
       lines.push('    </ColorTable>');
     }
-    for (const { file, window } of mosaic.tiles) {
-      lines.push(
-        '    <SimpleSource>',
-        `      <SourceFilename relativeToVRT="1">${escapeXml(file)}</SourceFilename>`,
-        `      <SourceBand>${index + 1}</SourceBand>`,
-        `      <SrcRect xOff="0" yOff="0" xSize="${window.width}" ySize="${window.height}"/>`,
-        `      <DstRect xOff="${window.x}" yOff="${window.y}" xSize="${window.width}" ySize="${window.height}"/>`,
-        '    </SimpleSource>',
-      );
-    }
+    lines.push(...sourcesOf(band, index + 1));
     lines.push('  </VRTRasterBand>');
   });
   lines.push('</VRTDataset>', '');
   return lines.join('\n');
+}
+
+export function buildMosaicVrt(mosaic: MosaicDescription): string {
+  return writeVrt(mosaic, mosaic.bands, (_band, bandNumber) =>
+    mosaic.tiles.flatMap(({ file, window }) => [
+      '    <SimpleSource>',
+      `      <SourceFilename relativeToVRT="1">${escapeXml(file)}</SourceFilename>`,
+      `      <SourceBand>${bandNumber}</SourceBand>`,
+      `      <SrcRect xOff="0" yOff="0" xSize="${window.width}" ySize="${window.height}"/>`,
+      `      <DstRect xOff="${window.x}" yOff="${window.y}" xSize="${window.width}" ySize="${window.height}"/>`,
+      '    </SimpleSource>',
+    ]),
+  );
 }
