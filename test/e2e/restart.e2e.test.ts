@@ -12,7 +12,7 @@ import type { JobView } from '../../src/jobs/job.view.js';
 import { BlobStore } from '../../src/storage/blob.store.js';
 import { createFixtureDir, writeFloat32Nodata, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
-import { collectionBlob } from '../../src/stac/catalog.layout.js';
+import { collectionBlob, collectionOverviewBlob } from '../../src/stac/catalog.layout.js';
 import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
 
 let azurite: RunningAzurite;
@@ -59,7 +59,8 @@ describe('a host killed mid-job', () => {
     const { id } = (await response.json()) as { id: string };
 
     // Kill once a few COGs exist, watched in storage itself (status polling can lag under load).
-    const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => name.endsWith('.tif')).length;
+    // Tile COGs only: the collection's overview COG sits beside them.
+    const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => name.endsWith('.tif') && name !== collectionOverviewBlob('restart').name).length;
     const deadline = Date.now() + 120_000;
     while ((await countCogs()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const view = await getJob(first, id);
