@@ -18,6 +18,7 @@ import {
 } from '../pipeline/contracts.js';
 import { failureFrom } from '../pipeline/failure.js';
 import { callActivity } from './activity.call.js';
+import { buildsCollectionMosaic } from './versions.js';
 
 /** How many failures and missing entries the batch's status spells out (custom status is capped at 16 KB). */
 export const maxListedInBatchStatus = 20;
@@ -163,7 +164,7 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
   // Once per batch, every chunk in: the collection mosaic and overview over all its tiles (issue 11,
   // section 3). Best effort: every source is published already; a failure is reported, not fatal.
   let mosaic: BatchOutput['mosaic'];
-  if (counts.done > 0) {
+  if (counts.done > 0 && buildsCollectionMosaic(context.df.version)) {
     progress.stage = 'finalizing';
     publish();
     try {

@@ -26,6 +26,7 @@ import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
+import { buildsCollectionMosaic } from './versions.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
 export function chooseLayout(tileCount: number): TileLayout {
@@ -251,7 +252,7 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
     return fail(failure.message);
   }
   // The collection mosaic, now with this source (issue 11, section 3). Best effort: the job's output is published.
-  if (!collection.superseded) {
+  if (!collection.superseded && buildsCollectionMosaic(context.df.version)) {
     try {
       yield* callActivity(context, activities.buildCollectionMosaic, { collection: input.collection });
     } catch {

@@ -42,9 +42,9 @@ function item(itemId: string, cogBytes: number): RegisteredItem {
 const tileItemIds = ['dem-alps-r0-c0', 'dem-alps-r0-c1', 'dem-alps-r1-c0', 'dem-alps-r1-c1'];
 
 /** History up to the point where validation has accepted the source. */
-function validated(): HistoryBuilder {
+function validated(version = ''): HistoryBuilder {
   return new HistoryBuilder()
-    .episode('ingestRaster', input)
+    .episode('ingestRaster', input, version)
     .taskScheduled(0, 'validateRaster')
     .episodeDone()
     .episode()
@@ -80,6 +80,17 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     // Item datetimes come from the orchestration clock, so every replay builds the same items.
     expect(new Set(tileInputs.map((t) => t.datetime))).toEqual(new Set(['2026-01-01T00:00:02.000Z']));
     expect(state.customStatus).toMatchObject({ stage: 'creating-cogs', tilesTotal: 4, tilesDone: 0 });
+  });
+
+  it('replays an instance of version 1.0 as it ran then: no collection mosaic after the finalize', async () => {
+    const history = validated('1.0');
+    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
+    history.episodeDone().episode();
+    tileItemIds.forEach((id, i) => history.subOrchestrationCompleted(1 + i, item(id, 100 + i)));
+    history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
+    history.taskCompleted(5, ok({ collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false, sources: [] }));
+    const next = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(next).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed' } });
   });
 
   it('finalizes the collection once every tile has registered, then returns the job summary', async () => {

@@ -29,11 +29,11 @@ export class HistoryBuilder {
     return this;
   }
 
-  /** Starts an episode; the first one also records ExecutionStarted. */
-  episode(name?: string, input?: unknown): this {
+  /** Starts an episode; the first one also records ExecutionStarted (with the instance's orchestration version). */
+  episode(name?: string, input?: unknown, version = ''): this {
     this.clock += 1000;
     this.push(EventType.OrchestratorStarted);
-    if (name !== undefined) this.push(EventType.ExecutionStarted, { Name: name, Input: JSON.stringify(input), Version: '' });
+    if (name !== undefined) this.push(EventType.ExecutionStarted, { Name: name, Input: JSON.stringify(input), Version: version });
     return this;
   }
 
