@@ -56,8 +56,29 @@ export function writeVrt(grid: VrtGrid, bands: MosaicBand[], sourcesOf: (band: M
     lines.push(...sourcesOf(band, index + 1));
     lines.push('  </VRTRasterBand>');
   });
+  const factors = virtualOverviewFactors(grid.width, grid.height);
+  if (factors.length > 0) {
+    const paletted = bands.some((band) => (band.colorTable?.length ?? 0) > 0);
+    lines.push(`  <OverviewList resampling="${paletted ? 'nearest' : 'average'}">${factors.join(' ')}</OverviewList>`);
+  }
   lines.push('</VRTDataset>', '');
   return lines.join('\n');
+}
+
+/** A mosaic's virtual overviews stop here: below this long side a reader gains nothing from them. */
+export const smallestVirtualOverview = 256;
+
+/**
+ * The VRT's virtual overview factors (GDAL's `OverviewList`, 3.2 and later): powers of two while
+ * the long side stays at least `smallestVirtualOverview`. Each one reads the tiles' own overviews
+ * where they have them, so a zoomed-out read (a client's, or the collection overview's warp)
+ * costs a fraction of the pixels; without it GDAL 3.6 gives a mosaic of `ComplexSource`s no
+ * overviews at all and reads every full-resolution pixel.
+ */
+export function virtualOverviewFactors(width: number, height: number): number[] {
+  const factors: number[] = [];
+  for (let factor = 2; Math.max(width, height) / factor >= smallestVirtualOverview; factor *= 2) factors.push(factor);
+  return factors;
 }
 
 export function buildMosaicVrt(mosaic: MosaicDescription): string {

@@ -94,9 +94,12 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     expect(first.skipped).toEqual([]);
     expect(first.mosaics).toEqual([{ group: 'epsg-32633-3xbyte', url: env.harness.store.url(collectionMosaicBlob(collection, 'epsg-32633-3xbyte')), sources: 2, tiles: 6 + 4 }]);
     const local = join(env.fixtures.path, `${collection}-1`);
-    const mosaic = gdal.open(await mirrorMosaic(collection, 'epsg-32633-3xbyte', local));
+    const mosaicPath = await mirrorMosaic(collection, 'epsg-32633-3xbyte', local);
+    const mosaic = gdal.open(mosaicPath);
     expect([mosaic.rasterSize.x, mosaic.rasterSize.y]).toEqual([550, 200]);
     expect(mosaic.geoTransform).toEqual([500000, 10, 0, 6000000, 0, -10]);
+    // Virtual overviews (OverviewList), so zoomed-out reads take the tiles' own overviews.
+    expect(mosaic.bands.get(1).overviews.count()).toBe(1);
     expectSourceInMosaic(mosaic, west);
     expectSourceInMosaic(mosaic, east);
     mosaic.close();
@@ -113,6 +116,19 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     expect(overview.bands.count()).toBe(3);
     const { x: ow, y: oh } = overview.rasterSize;
     expect(Math.max(...overview.bands.get(1).pixels.read(0, 0, ow, oh))).toBeGreaterThan(0);
+    // Its pixels are the mosaic's, warped to the same grid from full resolution: every band within
+    // one grey level (the overview reads the tiles' own overviews where they have them).
+    const gt = overview.geoTransform!;
+    const source = gdal.open(mosaicPath);
+    const reference = gdal.warp(join(local, 'reference.tif'), null, [source], ['-of', 'GTiff', '-t_srs', 'EPSG:4326', '-te', String(gt[0]), String(gt[3] + oh * gt[5]), String(gt[0] + ow * gt[1]), String(gt[3]), '-ts', String(ow), String(oh), '-r', 'average']);
+    for (let band = 1; band <= 3; band++) {
+      const expected = reference.bands.get(band).pixels.read(0, 0, ow, oh);
+      const actual = overview.bands.get(band).pixels.read(0, 0, ow, oh);
+      const off = actual.filter((value, index) => Math.abs(value - expected[index]!) > 1).length;
+      expect(off, `band ${band}: pixels more than 1 off`).toBe(0);
+    }
+    reference.close();
+    source.close();
     overview.close();
 
     let stored = (await env.harness.store.readJson<StacCollection>(collectionBlob(collection)))!.value;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildMosaicVrt } from '../../src/raster/mosaic.vrt.js';
+import { buildMosaicVrt, virtualOverviewFactors } from '../../src/raster/mosaic.vrt.js';
 
 describe('buildMosaicVrt', () => {
   const xml = buildMosaicVrt({
@@ -26,5 +26,18 @@ describe('buildMosaicVrt', () => {
     expect(xml).toContain('<Entry c1="1" c2="2" c3="3" c4="255"/>');
     expect(xml).toContain('PROJCRS[&quot;A &amp; B&quot;]');
     expect(xml).toContain('<GeoTransform>400000.00000000000, 30.000000000000000, 0.0000000000000000, 5500000.0000000000, 0.0000000000000000, -30.000000000000000</GeoTransform>');
+  });
+
+  it('declares virtual overviews, nearest for a colour table', () => {
+    expect(xml).toContain('<OverviewList resampling="nearest">2</OverviewList>');
+  });
+});
+
+describe('virtualOverviewFactors', () => {
+  it('halves the long side until it would drop below 256 pixels', () => {
+    expect(virtualOverviewFactors(9000, 9000)).toEqual([2, 4, 8, 16, 32]);
+    expect(virtualOverviewFactors(300, 12960)).toEqual([2, 4, 8, 16, 32]);
+    expect(virtualOverviewFactors(512, 100)).toEqual([2]);
+    expect(virtualOverviewFactors(511, 511)).toEqual([]);
   });
 });
