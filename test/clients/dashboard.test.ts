@@ -44,6 +44,12 @@ function isBenign(text: string): boolean {
   return text.startsWith('[.WebGL-');
 }
 
+/** The pages' polls: the job and batch lists and views (not COG reads, thumbnails or the page's own files). */
+function isPollOfTheApi(url: string): boolean {
+  const { pathname } = new URL(url);
+  return /^\/api\/(jobs|batches)(\/|$)/.test(pathname) && !pathname.startsWith('/api/dashboard/');
+}
+
 function isLoopback(url: string): boolean {
   const { hostname, protocol } = new URL(url);
   return protocol === 'data:' || protocol === 'blob:' || hostname === '127.0.0.1' || hostname === 'localhost';
@@ -137,7 +143,11 @@ if (chromiumMissing) {
         if ((message.type() === 'error' || message.type() === 'warning') && !isBenign(message.text())) problems.push(`console ${message.type()}: ${message.text()}`);
       });
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}: ${request.failure()?.errorText}`));
+      page.on('requestfailed', (request) => {
+        // A page aborts its own poll of the API when it is left for another (the batch page's jobs, the jobs list).
+        if (request.failure()?.errorText === 'net::ERR_ABORTED' && isPollOfTheApi(request.url())) return;
+        problems.push(`request failed: ${request.url()}: ${request.failure()?.errorText}`);
+      });
       page.on('response', (response) => {
         if (new URL(response.url()).pathname.startsWith('/api/cogs/')) cogReads.push(response.status());
       });
