@@ -9,7 +9,7 @@ import { JobsClient } from './jobs.client.js';
 /** Exit codes, documented in cli/README.md. */
 export const exitCodes = {
   ok: 0,
-  /** A watched job ended Failed, Terminated or Canceled. */
+  /** A watched job ended Failed, Terminated or Canceled; a watched batch did, or completed with failed sources. */
   jobFailed: 1,
   /** Bad arguments. */
   usage: 2,

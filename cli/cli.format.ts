@@ -1,5 +1,5 @@
 /** Text the CLI prints for people (`--json` prints the API's own objects instead). Pure. */
-import type { BulkRetryJob, JobView, Problem, TileEntry } from './jobs.api.js';
+import type { BatchView, BulkRetryJob, JobView, Problem, TileEntry } from './jobs.api.js';
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -104,6 +104,80 @@ export function formatBulkRetry(jobs: readonly BulkRetryJob[], dryRun: boolean):
   // Without an outcome (an older service), every listed job counts as retried.
   const started = jobs.filter((job) => (job.outcome ?? 'started') === 'started').length;
   return `${table}\n\n${plural(started)} retried${started < jobs.length ? `, ${jobs.length - started} not (see OUTCOME)` : ''}.`;
+}
+
+/** `45 s`, `3 min 5 s`, `2 h 7 min`; `-` when unknown. */
+export function formatSeconds(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return '-';
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** `7/12 ended: 5 done, 1 failed, 1 skipped`: sources count as they end, in any order. */
+export function formatBatchCounts(counts: BatchView['counts']): string {
+  const ended = counts.done + counts.failed + counts.skipped;
+  return `${ended}/${counts.total} ended: ${counts.done} done, ${counts.failed} failed, ${counts.skipped} skipped`;
+}
+
+/** A batch that ended with every source ingested or skipped. */
+export function batchSucceeded(batch: BatchView): boolean {
+  return batch.status === 'Completed' && batch.counts.failed === 0;
+}
+
+export function formatBatchTable(batches: readonly BatchView[]): string {
+  if (batches.length === 0) return 'No batches match.';
+  return formatTable(
+    ['ID', 'STATUS', 'STAGE', 'TOTAL', 'DONE', 'FAILED', 'SKIPPED', 'RUNNING', 'RATE/MIN', 'LEFT', 'CREATED', 'SELECTION'],
+    batches.map((batch) => [
+      batch.id,
+      batch.status,
+      batch.stage,
+      String(batch.counts.total),
+      String(batch.counts.done),
+      String(batch.counts.failed),
+      String(batch.counts.skipped),
+      String(batch.counts.running),
+      batch.throughputPerMinute === null ? '-' : String(batch.throughputPerMinute),
+      formatSeconds(batch.estimatedSecondsLeft),
+      formatTime(batch.createdTime),
+      batch.selection ?? '-',
+    ]),
+  );
+}
+
+export function formatBatchDetail(batch: BatchView): string {
+  const { counts } = batch;
+  const rate = batch.throughputPerMinute === null ? '-' : `${batch.throughputPerMinute} sources/min`;
+  const lines = [
+    `Batch ${batch.id}`,
+    `  status      ${batch.status} (${batch.stage}${batch.chunk ? `, chunk ${batch.chunk + 1}` : ''})`,
+    `  selection   ${batch.selection ?? '-'}`,
+    `  collection  ${batch.collection ?? '-'}`,
+    `  sources     ${counts.total} in all: ${counts.done} done, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.running} running${counts.missing ? `; ${counts.missing} manifest entries missing` : ''}`,
+    `  throughput  ${rate}${batch.estimatedSecondsLeft === null ? '' : `, about ${formatSeconds(batch.estimatedSecondsLeft)} left`}`,
+    `  attempt     ${batch.attempt}${batch.previousAttempt ? ` (after ${batch.previousAttempt})` : ''}`,
+    `  created     ${formatTime(batch.createdTime)}, last update ${formatTime(batch.lastUpdatedTime)}`,
+  ];
+  if (batch.reason) lines.push(`  reason      ${batch.reason}`);
+  if (batch.failures.length > 0) {
+    lines.push(`  failures    ${counts.failed}${counts.failed > batch.failures.length ? ` (first ${batch.failures.length} shown)` : ''}`);
+    for (const failure of batch.failures) lines.push(`    ${failure.code} ${failure.source}${failure.jobId ? ` (${failure.jobId})` : ''}: ${failure.message}`);
+  }
+  if (batch.missing.length > 0) {
+    lines.push(`  missing     ${counts.missing}${counts.missing > batch.missing.length ? ` (first ${batch.missing.length} shown)` : ''}`);
+    for (const entry of batch.missing) lines.push(`    ${entry}`);
+  }
+  const { output } = batch;
+  if (output) {
+    const mosaic = !output.mosaic ? '' : 'error' in output.mosaic ? `; collection mosaic failed: ${output.mosaic.error}` : `; collection mosaic ${output.mosaic.mosaics.join(', ')}`;
+    lines.push(`  output      ${output.chunks} chunk${output.chunks === 1 ? '' : 's'} into ${output.collection}${mosaic}`);
+  }
+  lines.push(`
+Its jobs: raster-ingest jobs --batch ${batch.id}`);
+  if (counts.failed > 0 && ['Completed', 'Failed', 'Terminated'].includes(batch.status)) lines.push(`Re-run its failed sources: raster-ingest retry --batch ${batch.id}`);
+  return lines.join('\n');
 }
 
 /** An error answer for a person: the problem's title and detail, and the fields at fault. */

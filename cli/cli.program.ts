@@ -7,6 +7,8 @@ import { Command, CommanderError } from 'commander';
 import { CliUsageError } from './cli.args.js';
 import { exitCodes, type CliEnvironment, type CliRun } from './cli.context.js';
 import { formatProblem } from './cli.format.js';
+import { batchCommand } from './commands/batch.command.js';
+import { batchesCommand } from './commands/batches.command.js';
 import { dashboardCommand } from './commands/dashboard.command.js';
 import { jobCommand } from './commands/job.command.js';
 import { jobsCommand } from './commands/jobs.command.js';
@@ -28,7 +30,7 @@ export class UploadError extends Error {
 export function buildProgram(run: CliRun): Command {
   const { env } = run.environment;
   const program = new Command('raster-ingest')
-    .description('Submit rasters, follow jobs and their tiles, and re-run only what failed, through the raster-ingest job API')
+    .description('Submit rasters and batches, follow jobs, batches and tiles, and re-run only what failed, through the raster-ingest job API')
     .option('--url <url>', 'the app (env RASTER_INGEST_URL)', env['RASTER_INGEST_URL'] || defaultUrl)
     .option('--key <key>', 'function key for Azure, sent as x-functions-key (env RASTER_INGEST_KEY)')
     .option('--json', 'print machine-readable JSON instead of text')
@@ -38,9 +40,13 @@ export function buildProgram(run: CliRun): Command {
       writeErr: (text) => run.environment.err(text.trimEnd()),
     })
     .exitOverride();
-  for (const command of [submitCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), dashboardCommand(run)]) {
-    // Subcommands report their usage errors the same way as the program.
+  // Subcommands (and theirs: batch submit) report their usage errors the same way as the program.
+  const reportLikeProgram = (command: Command): void => {
     command.exitOverride().configureOutput({ writeOut: (text) => run.environment.out(text.trimEnd()), writeErr: (text) => run.environment.err(text.trimEnd()) });
+    command.commands.forEach(reportLikeProgram);
+  };
+  for (const command of [submitCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), batchesCommand(run), batchCommand(run), dashboardCommand(run)]) {
+    reportLikeProgram(command);
     program.addCommand(command);
   }
   return program;
@@ -52,7 +58,7 @@ export function describeFailure(error: unknown): { message: string; exitCode: nu
   if (error instanceof JobApiError) return { message: `error: ${formatProblem(error.request, error.status, error.problem)}`, exitCode: exitCodes.apiError };
   if (error instanceof JobApiUnreachableError || error instanceof JobApiShapeError) return { message: `error: ${error.message}`, exitCode: exitCodes.unreachable };
   if (error instanceof UploadError) return { message: `error: ${error.message}`, exitCode: exitCodes.uploadFailed };
-  if (error instanceof JobWaitTimeoutError) return { message: `error: ${error.message}; it goes on running, follow it with raster-ingest job ${error.id}`, exitCode: exitCodes.timeout };
+  if (error instanceof JobWaitTimeoutError) return { message: `error: ${error.message}; it goes on running, follow it with raster-ingest ${error.kind} ${error.id}`, exitCode: exitCodes.timeout };
   // Unexpected: the message only (no stack: it would show local paths).
   return { message: `error: ${error instanceof Error ? error.message : String(error)}`, exitCode: exitCodes.unreachable };
 }

@@ -7,10 +7,12 @@
  * loose: fields the service adds later pass through untouched.
  */
 import { z } from 'zod';
+import type { BatchView } from '../src/jobs/batch.view.js';
 import type { JobView } from '../src/jobs/job.view.js';
 import type { TileEntry, TileLedgerPage } from '../src/jobs/tile.ledger.js';
 import { failureCodes, type FailureCode } from '../src/pipeline/failure.js';
 
+export type { BatchView } from '../src/jobs/batch.view.js';
 export type { JobView } from '../src/jobs/job.view.js';
 export type { TileEntry, TileState } from '../src/jobs/tile.ledger.js';
 export type { FailureCode } from '../src/pipeline/failure.js';
@@ -147,6 +149,65 @@ export const bulkRetryPageSchema = z.looseObject({
 export type BulkRetryPage = z.infer<typeof bulkRetryPageSchema>;
 export type BulkRetryJob = BulkRetryPage['jobs'][number];
 
+export const batchStages = ['pending', 'listing', 'ingesting', 'finalizing', 'completed', 'failed'] as const;
+
+const batchCountsSchema = z.looseObject({ total: z.number(), done: z.number(), failed: z.number(), skipped: z.number(), missing: z.number() });
+
+/** The batch view is the server's own type (`src/jobs/batch.view.ts`), like the job view. */
+export const batchViewSchema: z.ZodType<BatchView> = z.looseObject({
+  id: z.string(),
+  status: z.string(),
+  stage: z.enum(batchStages),
+  selection: z.string().nullable(),
+  collection: z.string().nullable(),
+  chunk: z.number(),
+  counts: batchCountsSchema.extend({ running: z.number() }),
+  throughputPerMinute: z.number().nullable(),
+  estimatedSecondsLeft: z.number().nullable(),
+  reason: z.string().nullable(),
+  failures: z.array(
+    z.looseObject({ code: failureCodeSchema, message: z.string(), itemId: z.string().optional(), source: z.string(), jobId: z.string().optional() }),
+  ),
+  missing: z.array(z.string()),
+  attempt: z.number(),
+  previousAttempt: z.string().nullable(),
+  jobs: z.string(),
+  output: z
+    .looseObject({
+      collection: z.string(),
+      counts: batchCountsSchema,
+      chunks: z.number(),
+      mosaic: z.union([z.looseObject({ mosaics: z.array(z.string()), overview: z.string().optional(), skipped: z.number() }), z.looseObject({ error: z.string() })]).optional(),
+    })
+    .nullable(),
+  createdTime: z.string(),
+  lastUpdatedTime: z.string(),
+});
+
+export const batchPageSchema = z.looseObject({ batches: z.array(batchViewSchema), continuationToken: z.string().nullable() });
+export type BatchPage = z.infer<typeof batchPageSchema>;
+
+/** `202`: a new batch (or attempt) started; `200`: the same batch is still running. */
+export const submitBatchAnswerSchema = z.union([
+  z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), existing: z.literal(true), batch: batchViewSchema.nullable() }),
+  z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), attempt: z.number(), previousAttempt: z.string().nullable() }),
+]);
+export type SubmitBatchAnswer = z.infer<typeof submitBatchAnswerSchema>;
+
+/** What `POST /api/batches` takes: a prefix (`source`) or a manifest, not both. */
+export interface SubmitBatchRequest {
+  /** `<container>/<prefix>` */
+  source?: string;
+  /** `<container>/<blob>` */
+  manifest?: string;
+  collection?: string;
+  /** A glob on blob names, e.g. `**\/*.tif`. */
+  include?: string;
+  /** An ISO 8601 time with an offset. */
+  since?: string;
+  limit?: number;
+}
+
 /** `application/problem+json` (RFC 9457) as the app answers errors. */
 export const problemSchema = z.looseObject({
   title: z.string().optional(),
@@ -171,6 +232,8 @@ export interface JobFilter {
   collection?: string;
   since?: string;
   errorCode?: FailureCode;
+  /** Only the jobs of this batch. */
+  batch?: string;
 }
 
 export interface PageRequest {

@@ -1,6 +1,6 @@
 /**
  * A typed client of the job API (issue 10): submit, read, list, tiles, retry, bulk retry, and
- * waiting for a job to end. The one place that polls a job: the CLI, the demo, the benchmarks
+ * waiting for a job to end; batches (issue 11): submit, read, list, and waiting for one to end. The one place that polls a job: the CLI, the demo, the benchmarks
  * and the end-to-end tests all use it.
  *
  * fetch-based, no dependency beyond zod. In Azure the function key goes in `x-functions-key`
@@ -8,6 +8,8 @@
  */
 import type { z } from 'zod';
 import {
+  batchPageSchema,
+  batchViewSchema,
   bulkRetryPageSchema,
   finishedStatuses,
   jobPageSchema,
@@ -15,7 +17,10 @@ import {
   problemSchema,
   retryAnswerSchema,
   submitAnswerSchema,
+  submitBatchAnswerSchema,
   tilePageSchema,
+  type BatchPage,
+  type BatchView,
   type BulkRetryPage,
   type JobFilter,
   type JobPage,
@@ -24,6 +29,8 @@ import {
   type Problem,
   type RetryAnswer,
   type SubmitAnswer,
+  type SubmitBatchAnswer,
+  type SubmitBatchRequest,
   type SubmitRequest,
   type TileEntry,
   type TilePage,
@@ -76,20 +83,21 @@ export class JobWaitTimeoutError extends Error {
   constructor(
     readonly id: string,
     readonly timeoutMs: number,
-    readonly lastView: JobView | undefined,
+    readonly lastView: { status: string; stage: string } | undefined,
+    readonly kind: 'job' | 'batch' = 'job',
   ) {
-    super(`job ${id} did not finish within ${Math.round(timeoutMs / 1000)} s${lastView ? ` (last seen ${lastView.status}, ${lastView.stage})` : ''}`);
+    super(`${kind} ${id} did not finish within ${Math.round(timeoutMs / 1000)} s${lastView ? ` (last seen ${lastView.status}, ${lastView.stage})` : ''}`);
     this.name = 'JobWaitTimeoutError';
   }
 }
 
-export interface WaitOptions {
+export interface WaitOptions<View = JobView> {
   /** Between two reads of the job (default 1000 ms). */
   intervalMs?: number;
   /** Give up after this long (default: never). */
   timeoutMs?: number;
   /** Called with every view read, the last (finished) one included. */
-  onProgress?: (view: JobView) => void;
+  onProgress?: (view: View) => void;
   signal?: AbortSignal;
 }
 
@@ -134,6 +142,7 @@ function filterParams(filter: JobFilter, page: PageRequest): URLSearchParams {
   if (filter.collection) params.set('collection', filter.collection);
   if (filter.since) params.set('since', filter.since);
   if (filter.errorCode) params.set('errorCode', filter.errorCode);
+  if (filter.batch) params.set('batch', filter.batch);
   return params;
 }
 
@@ -215,25 +224,48 @@ export class JobsClient {
     } while (continuationToken);
   }
 
+  /** Starts a batch over a prefix or a manifest (202), or finds the same batch still running (200). */
+  submitBatch(request: SubmitBatchRequest): Promise<SubmitBatchAnswer> {
+    return this.call('POST', '/api/batches', submitBatchAnswerSchema, request);
+  }
+
+  getBatch(id: string): Promise<BatchView> {
+    return this.call('GET', `/api/batches/${encodeURIComponent(id)}`, batchViewSchema);
+  }
+
+  /** One page of batches, in the task hub's (id) order. */
+  listBatches(page: PageRequest = {}): Promise<BatchPage> {
+    return this.call('GET', `/api/batches?${filterParams({}, page)}`, batchPageSchema);
+  }
+
   /**
    * Reads the job until it has finished (Completed, Failed, Terminated) and returns its last
    * view. A 404 is read as "not visible yet" (a job just submitted) and a 5xx as a passing fault:
    * both are read again until the timeout; other errors end the wait.
    */
-  async waitForJob(id: string, options: WaitOptions = {}): Promise<JobView> {
+  waitForJob(id: string, options: WaitOptions = {}): Promise<JobView> {
+    return this.waitUntilFinished('job', id, () => this.getJob(id), options);
+  }
+
+  /** Reads the batch until it has finished, like `waitForJob`. */
+  waitForBatch(id: string, options: WaitOptions<BatchView> = {}): Promise<BatchView> {
+    return this.waitUntilFinished('batch', id, () => this.getBatch(id), options);
+  }
+
+  private async waitUntilFinished<View extends { status: string; stage: string }>(kind: 'job' | 'batch', id: string, read: () => Promise<View>, options: WaitOptions<View>): Promise<View> {
     const intervalMs = options.intervalMs ?? 1000;
     const deadline = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
-    let lastView: JobView | undefined;
+    let lastView: View | undefined;
     for (;;) {
       try {
-        lastView = await this.getJob(id);
+        lastView = await read();
         options.onProgress?.(lastView);
         if (finishedStatuses.has(lastView.status)) return lastView;
       } catch (error) {
         const passing = error instanceof JobApiError && (error.status === 404 || error.status >= 500);
         if (!passing) throw error;
       }
-      if (performance.now() + intervalMs > deadline) throw new JobWaitTimeoutError(id, options.timeoutMs ?? 0, lastView);
+      if (performance.now() + intervalMs > deadline) throw new JobWaitTimeoutError(id, options.timeoutMs ?? 0, lastView, kind);
       await sleep(intervalMs, options.signal);
     }
   }

@@ -3,7 +3,7 @@
  * (kept in sessionStorage for this tab only) and it goes out as `x-functions-key`, never in a URL.
  * The local host needs none.
  */
-import type { JobPage, JobView, Problem, RetryAccepted, TileEntry, TilePage } from './api.types.js';
+import type { BatchPage, BatchView, BulkRetryResult, JobPage, JobView, Problem, RetryAccepted, TileEntry, TilePage } from './api.types.js';
 
 const keyStorageName = 'raster-ingest.functionKey';
 
@@ -106,6 +106,27 @@ export async function getAllTiles(id: string, signal?: AbortSignal): Promise<Til
 
 export function retryJob(id: string): Promise<RetryAccepted> {
   return request<RetryAccepted>(`jobs/${encodeURIComponent(id)}/retry`, { method: 'POST' });
+}
+
+export function listBatches(query: string, signal?: AbortSignal): Promise<BatchPage> {
+  return request<BatchPage>(`batches?${query}`, {}, signal);
+}
+
+export function getBatch(id: string, signal?: AbortSignal): Promise<BatchView> {
+  return request<BatchView>(`batches/${encodeURIComponent(id)}`, {}, signal);
+}
+
+/** The bulk retry API with the batch filter, every page: each failed job of the batch is retried as its next attempt. */
+export async function retryBatchFailures(batchId: string): Promise<BulkRetryResult['jobs']> {
+  const jobs: BulkRetryResult['jobs'] = [];
+  let continuationToken: string | null = null;
+  do {
+    const body: Record<string, unknown> = { batch: batchId, top: 500, ...(continuationToken ? { continuationToken } : {}) };
+    const page: BulkRetryResult = await request<BulkRetryResult>('jobs/retry', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    jobs.push(...page.jobs);
+    continuationToken = page.continuationToken;
+  } while (continuationToken);
+  return jobs;
 }
 
 /** An object URL for an app-relative blob (a thumbnail), fetched with the key; the caller revokes it. */

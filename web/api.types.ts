@@ -80,3 +80,55 @@ export interface Problem {
   /** A retry of an attempt that was retried already names the newest attempt. */
   latest?: string;
 }
+
+/** Counts of a batch's sources (src/pipeline/contracts.ts `BatchCounts`, plus `running`). */
+export interface BatchCounts {
+  total: number;
+  done: number;
+  failed: number;
+  skipped: number;
+  missing: number;
+  running: number;
+}
+
+export interface BatchFailure {
+  code: FailureCode;
+  message: string;
+  source: string;
+  jobId?: string;
+  itemId?: string;
+}
+
+/** `GET /api/batches/{id}` (src/jobs/batch.view.ts `BatchView`); only the fields the page uses. */
+export interface BatchView {
+  id: string;
+  status: JobStatus;
+  stage: string;
+  selection: string | null;
+  collection: string | null;
+  chunk: number;
+  counts: BatchCounts;
+  /** Sources finished per minute since the batch started. */
+  throughputPerMinute: number | null;
+  estimatedSecondsLeft: number | null;
+  reason: string | null;
+  failures: BatchFailure[];
+  /** Manifest entries that name no blob. */
+  missing: string[];
+  attempt: number;
+  previousAttempt: string | null;
+  createdTime: string;
+  lastUpdatedTime: string;
+}
+
+export interface BatchPage {
+  batches: BatchView[];
+  continuationToken: string | null;
+}
+
+/** `POST /api/jobs/retry`: one page of the jobs the filter matched, each with what its retry did. */
+export interface BulkRetryResult {
+  dryRun: boolean;
+  jobs: Array<{ id: string; source: string; errorCodes: string[]; retriedAs: string | null; outcome: string }>;
+  continuationToken: string | null;
+}

@@ -1,4 +1,4 @@
-/** The dashboard's pages live in the URL fragment (`#/`, `#/jobs/<id>`), so one static index.html serves them all. */
+/** The dashboard's pages live in the URL fragment (`#/`, `#/jobs/<id>`, `#/batches`, `#/batches/<id>`), so one static index.html serves them all. */
 
 export interface JobFilters {
   /** Runtime statuses, any of them (empty = all). */
@@ -8,7 +8,12 @@ export interface JobFilters {
   since: string;
 }
 
-export type Route = { page: 'jobs'; filters: JobFilters } | { page: 'job'; id: string } | { page: 'not-found'; hash: string };
+export type Route =
+  | { page: 'jobs'; filters: JobFilters }
+  | { page: 'job'; id: string }
+  | { page: 'batches' }
+  | { page: 'batch'; id: string }
+  | { page: 'not-found'; hash: string };
 
 export const noFilters: JobFilters = { status: [], collection: '', since: '' };
 
@@ -26,10 +31,12 @@ export function parseRoute(hash: string): Route {
       },
     };
   }
-  const job = /^\/jobs\/([^/]+)$/.exec(path);
-  if (job) {
+  if (path === '/batches' || path === '/batches/') return { page: 'batches' };
+  const one = /^\/(jobs|batches)\/([^/]+)$/.exec(path);
+  if (one) {
     try {
-      return { page: 'job', id: decodeURIComponent(job[1]!) };
+      const id = decodeURIComponent(one[2]!);
+      return one[1] === 'jobs' ? { page: 'job', id } : { page: 'batch', id };
     } catch {
       return { page: 'not-found', hash };
     }
@@ -45,6 +52,14 @@ export function jobsHash(filters: JobFilters = noFilters): string {
 
 export function jobHash(id: string): string {
   return `#/jobs/${encodeURIComponent(id)}`;
+}
+
+export function batchesHash(): string {
+  return '#/batches';
+}
+
+export function batchHash(id: string): string {
+  return `#/batches/${encodeURIComponent(id)}`;
 }
 
 /** The filters as the API's query parameters (`status=Failed,Running&collection=...&since=1d`). */

@@ -1,10 +1,12 @@
-/** The dashboard: a jobs table and a page per job, routed by the URL fragment. */
+/** The dashboard: jobs and batches, each a table and a page per item, routed by the URL fragment. */
 import 'ol/ol.css';
 import './app.css';
 import { html, render } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { onKeyChange, storedFunctionKey } from './api.client.js';
-import { parseRoute, jobsHash, type Route } from './hash.route.js';
+import { BatchDetailPage } from './batch.page.js';
+import { BatchesPage } from './batches.page.js';
+import { batchesHash, parseRoute, jobsHash, type Route } from './hash.route.js';
 import { JobDetailPage } from './job.page.js';
 import { JobsPage } from './jobs.page.js';
 import { KeyForm } from './key.form.js';
@@ -19,25 +21,44 @@ function useRoute(): Route {
   return route;
 }
 
+function pageTitle(route: Route): string {
+  switch (route.page) {
+    case 'job':
+      return `Job ${route.id}`;
+    case 'batch':
+      return `Batch ${route.id}`;
+    case 'batches':
+      return 'Batches';
+    default:
+      return 'Jobs';
+  }
+}
+
 function App() {
   const route = useRoute();
   const [, setKeyVersion] = useState(0);
   useEffect(() => onKeyChange(() => setKeyVersion((n) => n + 1)), []);
 
   useEffect(() => {
-    document.title = route.page === 'job' ? `Job ${route.id} · raster-ingest` : 'Jobs · raster-ingest';
+    document.title = `${pageTitle(route)} · raster-ingest`;
   }, [route]);
 
   let page;
   if (route.page === 'jobs') page = html`<${JobsPage} filters=${route.filters} />`;
   else if (route.page === 'job') page = html`<${JobDetailPage} key=${route.id} id=${route.id} />`;
-  else page = html`<main id="main"><h1>Page not found</h1><p>Nothing lives at <code>${route.hash}</code>. <a href=${jobsHash()}>See all jobs</a>.</p></main>`;
+  else if (route.page === 'batches') page = html`<${BatchesPage} />`;
+  else if (route.page === 'batch') page = html`<${BatchDetailPage} key=${route.id} id=${route.id} />`;
+  else page = html`<main id="main"><h1>Page not found</h1><p>Nothing lives at <code>${route.hash}</code>. <a href=${jobsHash()}>See all jobs</a> or <a href=${batchesHash()}>all batches</a>.</p></main>`;
 
   return html`
     <a class="skip-link" href="#main" onClick=${(event: Event) => { event.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
     <header class="site-header">
       <a class="brand" href=${jobsHash()}>raster-ingest</a>
       <span class="brand-note">ingest jobs: rasters to Cloud Optimized GeoTIFFs and STAC</span>
+      <nav class="site-nav" aria-label="Sections">
+        <a href=${jobsHash()} aria-current=${route.page === 'jobs' || route.page === 'job' ? 'page' : undefined}>Jobs</a>
+        <a href=${batchesHash()} aria-current=${route.page === 'batches' || route.page === 'batch' ? 'page' : undefined}>Batches</a>
+      </nav>
       <${KeyForm} hasKey=${storedFunctionKey() !== null} />
     </header>
     ${page}

@@ -1,7 +1,8 @@
 /**
  * `raster-ingest retry <id>` re-runs only the failed tiles of one failed job;
  * `raster-ingest retry --failed --since 1d [...]` does so for every job the filter matches,
- * page by page on the server (`--dry-run` lists them and starts nothing).
+ * page by page on the server (`--dry-run` lists them and starts nothing);
+ * `raster-ingest retry --batch <id>` re-runs the failed sources of a batch the same way.
  */
 import { Command } from 'commander';
 import { CliUsageError, parsePositiveInteger } from '../cli.args.js';
@@ -17,6 +18,7 @@ interface RetryOptions {
   collection?: string;
   since?: string;
   errorCode?: string;
+  batch?: string;
   dryRun?: boolean;
   top: string;
   watch?: boolean;
@@ -29,21 +31,23 @@ function describeRetry(answer: RetryAnswer): string {
 
 export function retryCommand(run: CliRun): Command {
   return new Command('retry')
-    .description('Re-run only the failed tiles: of one job (<id>), or of every failed job a filter matches (--failed)')
+    .description('Re-run only the failed tiles: of one job (<id>), of every failed job a filter matches (--failed), or of a batch\'s failed sources (--batch)')
     .argument('[id]', 'the failed job to retry')
     .option('--failed', 'bulk: every job the filter matches (default status Failed)')
     .option('--status <list>', 'bulk: statuses to match (default Failed)')
     .option('--collection <id>', 'bulk: only jobs of this collection')
     .option('--since <span|time>', 'bulk: only jobs created since: 30m, 12h, 1d, 2w or an ISO time')
     .option('--error-code <code>', 'bulk: only jobs with a failure of this code')
+    .option('--batch <id>', 'bulk: the failed jobs of this batch (implies --failed)')
     .option('--dry-run', 'bulk: list what would be retried, start nothing')
     .option('--top <n>', 'bulk: jobs per server page (1-500)', '100')
     .option('--watch', 'one job: show the new attempt\'s progress until it ends')
     .action(async (id: string | undefined, options: RetryOptions, command: Command) => {
       const global = globalOptions(command, run);
-      const bulkOnly = (['status', 'collection', 'since', 'errorCode', 'dryRun'] as const).filter((name) => options[name] !== undefined);
+      const bulkOnly = (['status', 'collection', 'since', 'errorCode', 'batch', 'dryRun'] as const).filter((name) => options[name] !== undefined);
+      const bulk = options.failed === true || options.batch !== undefined;
       if (id !== undefined && options.failed) throw new CliUsageError('give either a job id or --failed with a filter, not both');
-      if (id === undefined && !options.failed) throw new CliUsageError('give the job id to retry, or --failed (with --since, --collection, --error-code) for every failed job');
+      if (id === undefined && !bulk) throw new CliUsageError('give the job id to retry, --failed (with --since, --collection, --error-code) for every failed job, or --batch <id> for a batch\'s failed sources');
       if (id !== undefined && bulkOnly.length > 0) throw new CliUsageError(`--${bulkOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to retry --failed only`);
       if (id === undefined && options.watch) throw new CliUsageError('--watch applies to retrying one job; follow bulk retries with raster-ingest jobs --status Running');
       const client = createClient(run, global);

@@ -106,6 +106,8 @@ export async function startJob(deps: Pick<SubmitDependencies, 'client' | 'jobs'>
   await deps.jobs.record({
     key: input.index.key,
     id: instanceId,
+    // A retried job of a batch is listed with its batch (`GET /api/jobs?batch=`) while it runs, not only once it ends.
+    ...(input.batchId ? { batch: input.batchId } : {}),
     source: `${input.source.container}/${input.source.name}`,
     collection: input.collection,
     status: 'Pending',

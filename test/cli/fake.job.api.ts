@@ -1,10 +1,12 @@
 /**
  * A fake transport for the job API client in unit tests: answers requests from a list of
- * handlers and records every request it saw. Job views come from the server's own
- * `buildJobView`, so they have the shape the service sends.
+ * handlers and records every request it saw. Job and batch views come from the server's own
+ * `buildJobView` and `buildBatchView`, so they have the shape the service sends.
  */
+import { buildBatchView } from '../../src/jobs/batch.view.js';
 import { buildJobView } from '../../src/jobs/job.view.js';
-import type { JobView, TileEntry } from '../../cli/jobs.api.js';
+import type { BatchProgress } from '../../src/pipeline/contracts.js';
+import type { BatchView, JobView, TileEntry } from '../../cli/jobs.api.js';
 
 export interface RecordedRequest {
   method: string;
@@ -93,4 +95,41 @@ export function sampleTile(index: number, state: TileEntry['state'], error?: Til
     cogHref: null,
     thumbnailHref: null,
   };
+}
+
+/** A batch view as the service builds it, from an orchestration status (running, or ended as `runtimeStatus`). */
+export function sampleBatch(
+  id: string,
+  runtimeStatus: string,
+  counts: { total: number; done: number; failed?: number; skipped?: number; missing?: number; running?: number },
+  extra: Partial<Pick<BatchProgress, 'failures' | 'missing' | 'reason' | 'stage'>> = {},
+): BatchView {
+  const full = { failed: 0, skipped: 0, missing: 0, ...counts };
+  const ended = runtimeStatus === 'Completed';
+  const progress: BatchProgress = {
+    stage: extra.stage ?? (ended ? 'completed' : runtimeStatus === 'Failed' ? 'failed' : 'ingesting'),
+    collection: 'demo',
+    selection: 'incoming/scenes/',
+    chunk: 0,
+    counts: { total: full.total, done: full.done, failed: full.failed, skipped: full.skipped, missing: full.missing },
+    running: counts.running ?? 0,
+    failures: extra.failures ?? [],
+    missing: extra.missing ?? [],
+    startedAt: '2026-11-30T08:00:00Z',
+    attempt: 1,
+    ...(extra.reason ? { reason: extra.reason } : {}),
+  };
+  return buildBatchView(
+    {
+      instanceId: id,
+      name: 'ingestBatch',
+      runtimeStatus,
+      createdTime: '2026-11-30T08:00:00Z',
+      lastUpdatedTime: '2026-11-30T08:02:00Z',
+      input: null,
+      output: ended ? { collection: 'demo', counts: progress.counts, chunks: 1 } : null,
+      customStatus: progress,
+    },
+    new Date('2026-11-30T08:02:00Z'),
+  );
 }

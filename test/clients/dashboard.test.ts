@@ -3,7 +3,9 @@
  * local host on its own Azurite: the jobs page lists jobs and filters them, a job page shows its
  * tiles, timeline and map (the COG read from the blob with range requests), updates live while the
  * job runs, shows a tile failed by a real fault with its error, and its Retry button starts a new
- * attempt that completes once the fault is gone.
+ * attempt that completes once the fault is gone. A real batch over a prefix (one of its sources not
+ * a raster) shows on the batches page and its own page, counts reaching the total, its failed
+ * source with code and message, its jobs linking to their pages, and "Re-run failed sources".
  *
  * The fault: a lease held on one tile's STAC item blob before the job starts. A leased blob
  * refuses writes, so that tile fails after its retries while the others succeed.
@@ -17,6 +19,7 @@ import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import { deriveSourceKey } from '../../src/jobs/job.id.js';
+import type { BatchView } from '../../src/jobs/batch.view.js';
 import type { JobView } from '../../src/jobs/job.view.js';
 import type { TileEntry, TileLedgerPage } from '../../src/jobs/tile.ledger.js';
 import { BlobStore } from '../../src/storage/blob.store.js';
@@ -39,6 +42,12 @@ const dashboardMissing = existsSync(join(projectRoot, 'dist', 'web', 'index.html
 /** Console lines that say nothing about the page: software-GL performance notes. */
 function isBenign(text: string): boolean {
   return text.startsWith('[.WebGL-');
+}
+
+/** The pages' polls: the job and batch lists and views (not COG reads, thumbnails or the page's own files). */
+function isPollOfTheApi(url: string): boolean {
+  const { pathname } = new URL(url);
+  return /^\/api\/(jobs|batches)(\/|$)/.test(pathname) && !pathname.startsWith('/api/dashboard/');
 }
 
 function isLoopback(url: string): boolean {
@@ -134,7 +143,11 @@ if (chromiumMissing) {
         if ((message.type() === 'error' || message.type() === 'warning') && !isBenign(message.text())) problems.push(`console ${message.type()}: ${message.text()}`);
       });
       page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}: ${request.failure()?.errorText}`));
+      page.on('requestfailed', (request) => {
+        // A page aborts its own poll of the API when it is left for another (the batch page's jobs, the jobs list).
+        if (request.failure()?.errorText === 'net::ERR_ABORTED' && isPollOfTheApi(request.url())) return;
+        problems.push(`request failed: ${request.url()}: ${request.failure()?.errorText}`);
+      });
       page.on('response', (response) => {
         if (new URL(response.url()).pathname.startsWith('/api/cogs/')) cogReads.push(response.status());
       });
@@ -289,6 +302,62 @@ if (chromiumMissing) {
       // Only the failed tile ran again; the page says the others were taken over.
       await page.getByText(`(${retried.tiles.total - 1} reused from the previous attempt)`).waitFor();
       await page.screenshot({ path: join(screenshots, 'job-retried.png'), fullPage: true });
+      expectNoProblems();
+    }), 300_000);
+
+    it('shows a batch over a prefix: on the batches page, then its counts reaching the total, its failed source, its jobs, and a re-run', () => inPage(async () => {
+      // Three rasters and one upload that is not a raster, in a container other than uploads/ (whose trigger would start jobs by itself).
+      const prefix = 'dashboard-batch/';
+      for (let i = 0; i < 3; i++) {
+        await store.uploadFile({ container: 'incoming', name: `${prefix}scene-${i}.tif` }, writeRgbUint8(fixtures.path, 64, 48, `batch-scene-${i}.tif`, { originX: 500_000 + i * 10_000 }), 'image/tiff');
+      }
+      await store.uploadBytes({ container: 'incoming', name: `${prefix}broken.tif` }, Buffer.from('not a raster at all'), 'image/tiff');
+      const response = await fetch(`${host.baseUrl}/api/batches`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ source: `incoming/${prefix}`, collection: 'dashboard-batch' }),
+      });
+      expect(response.status).toBe(202);
+      const batchId = ((await response.json()) as { id: string }).id;
+
+      await page.goto(`${host.baseUrl}/api/dashboard/`);
+      await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Batches' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Batches' }).waitFor();
+      const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: batchId }) });
+      await row.getByText('incoming/dashboard-batch/').waitFor();
+      await row.getByRole('link', { name: batchId }).click();
+
+      await page.getByRole('heading', { level: 1, name: `Batch ${batchId}` }).waitFor();
+      await page.getByText('This batch has finished: Completed.').waitFor({ timeout: 180_000 });
+      await page.locator('.batch-counts', { hasText: '4 in all: 3 done, 1 failed, 0 skipped, 0 running' }).waitFor();
+      await page.getByText('4 of 4 sources (100 %)').waitFor();
+      const bar = page.getByRole('progressbar', { name: 'Sources ended' });
+      expect([await bar.getAttribute('value'), await bar.getAttribute('max')]).toEqual(['4', '4']);
+
+      // What the page shows is what the API says.
+      const view = (await (await fetch(`${host.baseUrl}/api/batches/${batchId}`)).json()) as BatchView;
+      expect(view.counts).toMatchObject({ total: 4, done: 3, failed: 1 });
+      const failure = view.failures[0]!;
+      expect(failure.source).toBe(`incoming/${prefix}broken.tif`);
+      const failureRow = page.locator('.batch-failures tbody tr', { hasText: failure.source });
+      await failureRow.getByText(failure.code, { exact: true }).waitFor();
+      await failureRow.getByText(failure.message, { exact: true }).waitFor();
+      // Its four jobs, each linking to its job page.
+      const jobRows = page.locator('section[aria-labelledby="jobs-heading"] tbody tr');
+      await page.locator('section[aria-labelledby="jobs-heading"] tbody tr a').nth(3).waitFor();
+      expect(await jobRows.count()).toBe(4);
+      await page.screenshot({ path: join(screenshots, 'batch.png'), fullPage: true });
+
+      await page.getByRole('button', { name: 'Re-run failed sources' }).click();
+      await page.getByRole('status').getByText('Re-ran 1 failed source.').waitFor();
+      // The new attempt joins the batch's jobs as soon as it starts.
+      await page.locator('section[aria-labelledby="jobs-heading"]').getByRole('link', { name: `${failure.jobId}-a2` }).waitFor();
+
+      const doneJob = page.getByRole('row').filter({ hasText: `incoming/${prefix}scene-0.tif` }).getByRole('link');
+      const doneJobId = (await doneJob.innerText()).trim();
+      await doneJob.click();
+      await page.getByRole('heading', { level: 1, name: `Job ${doneJobId}` }).waitFor();
+      await page.getByText('This job has finished: Completed.').waitFor();
       expectNoProblems();
     }), 300_000);
   });

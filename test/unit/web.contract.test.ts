@@ -5,8 +5,10 @@
  */
 import { describe, expectTypeOf, it } from 'vitest';
 import type { TileEntry as LedgerTileEntry, TileLedgerPage } from '../../src/jobs/tile.ledger.js';
+import type { BatchView as ServerBatchView } from '../../src/jobs/batch.view.js';
+import type { BulkRetryResult as ServerBulkRetryResult } from '../../src/jobs/job.retry.js';
 import type { JobView as ServerJobView } from '../../src/jobs/job.view.js';
-import type { JobView, TileEntry, TilePage } from '../../web/api.types.js';
+import type { BatchView, BulkRetryResult, JobView, TileEntry, TilePage } from '../../web/api.types.js';
 
 describe('the dashboard reads what the job API sends', () => {
   it('a tile ledger entry and page', () => {
@@ -16,5 +18,10 @@ describe('the dashboard reads what the job API sends', () => {
 
   it('a job view', () => {
     expectTypeOf<ServerJobView>().toExtend<JobView>();
+  });
+
+  it('a batch view and a bulk retry page', () => {
+    expectTypeOf<ServerBatchView>().toExtend<BatchView>();
+    expectTypeOf<ServerBulkRetryResult>().toExtend<BulkRetryResult>();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobHash, jobsHash, jobsQuery, noFilters, parseRoute } from '../../web/hash.route.js';
+import { batchHash, batchesHash, jobHash, jobsHash, jobsQuery, noFilters, parseRoute } from '../../web/hash.route.js';
 
 describe('dashboard routes in the URL fragment', () => {
   it('reads the jobs page with no fragment, "#" or "#/"', () => {
@@ -23,6 +23,13 @@ describe('dashboard routes in the URL fragment', () => {
   it('reads a job page and round-trips ids with URL-special characters', () => {
     expect(parseRoute('#/jobs/ingest-abc-a2')).toEqual({ page: 'job', id: 'ingest-abc-a2' });
     expect(parseRoute(jobHash('odd/id?x'))).toEqual({ page: 'job', id: 'odd/id?x' });
+  });
+
+  it('reads the batches page and a batch page', () => {
+    expect(parseRoute(batchesHash())).toEqual({ page: 'batches' });
+    expect(parseRoute('#/batches/')).toEqual({ page: 'batches' });
+    expect(parseRoute(batchHash('batch-abc-a2'))).toEqual({ page: 'batch', id: 'batch-abc-a2' });
+    expect(parseRoute('#/batches/%E0%A4%A')).toEqual({ page: 'not-found', hash: '#/batches/%E0%A4%A' });
   });
 
   it('answers not-found for anything else, malformed escapes included', () => {
