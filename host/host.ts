@@ -11,7 +11,7 @@ import { OrchestrationEngine } from './engine/orchestration.engine.js';
 import { readVersioning } from './engine/versioning.js';
 import { registerFunctionRoutes } from './http/function.routes.js';
 import { registerManagementApi } from './http/management.api.js';
-import type { HostEndpoints } from './http/client.binding.js';
+import { durableClientInputs, type HostEndpoints } from './http/client.binding.js';
 import { isLoopbackAddress, loadSettings, readHostJson, type SettingsOverrides } from './settings.js';
 import { acquireHubLease, type HubLease } from './storage/hub.lease.js';
 import { setStorageWaitLogger } from './storage/retry.js';
@@ -129,16 +129,6 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     const patches = sdkPatchesApplied();
     if (!patches.taskIds) log('WARNING: durable-functions internals differ from 3.5.0: task ids are counted, not taken from the SDK (see host/README.md, "SDK patches")');
     if (!patches.retryTimeouts) log('WARNING: durable-functions internals differ from 3.5.0: retryTimeoutInMilliseconds is not enforced (see host/README.md, "SDK patches")');
-    const engine = new OrchestrationEngine({
-      store,
-      registrations,
-      maxConcurrentActivities: settings.maxConcurrentActivities,
-      log,
-      logActivities: options.logActivities ?? true,
-      versioning,
-      activityTimeoutMs: settings.functionTimeoutMs,
-    });
-
     let port = settings.port;
     let ownWebsiteHostname = false;
     const rpcHost = loopbackReachable(settings.listenAddress);
@@ -148,6 +138,17 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       taskHubName: settings.hubName,
       connectionName: 'Storage',
     });
+    const engine = new OrchestrationEngine({
+      store,
+      registrations,
+      maxConcurrentActivities: settings.maxConcurrentActivities,
+      log,
+      logActivities: options.logActivities ?? true,
+      versioning,
+      activityTimeoutMs: settings.functionTimeoutMs,
+      activityInputs: (registration) => durableClientInputs(registration, endpoints()),
+    });
+
     const app = new Hono();
     registerManagementApi(app, engine.instances, endpoints);
     const routePrefix = readHostJson(appRoot).extensions?.http?.routePrefix ?? 'api';

@@ -7,7 +7,7 @@ import { HistoryWriter } from './history.writer.js';
 import { InstanceOperations } from './instance.operations.js';
 import { InstanceRegistry } from './instance.registry.js';
 import { readVersioning, type VersioningSettings } from './versioning.js';
-import { WorkDispatcher } from './work.dispatcher.js';
+import { WorkDispatcher, type ActivityInputs } from './work.dispatcher.js';
 
 export interface EngineOptions {
   store: TaskHubStore;
@@ -20,6 +20,8 @@ export interface EngineOptions {
   versioning?: VersioningSettings;
   /** host.json functionTimeout for activities. */
   activityTimeoutMs?: number | undefined;
+  /** The extra input bindings of an activity (a durable client, as Azure gives any function that declares one). */
+  activityInputs?: ActivityInputs;
 }
 
 /**
@@ -73,6 +75,7 @@ export class OrchestrationEngine {
       maxConcurrentActivities: options.maxConcurrentActivities,
       logActivities: options.logActivities ?? true,
       activityTimeoutMs: options.activityTimeoutMs,
+      activityInputs: options.activityInputs ?? (() => []),
       isStopping: () => this.stopping,
       deliver: (instance, event) => this.registry.deliver(instance, event),
       activate: (record) => this.registry.activate(record),

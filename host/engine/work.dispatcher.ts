@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { terminalStatuses, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
-import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
+import { invokeRegistration, typedDataToJson, type Registration, type TypedData } from '../worker.shim.js';
 import { EventType, nowIso, type DurableHttpRequest, type HistoryEvent } from './history.js';
 import type { InstanceState, ScheduledWork } from './instance.state.js';
 
@@ -13,6 +13,9 @@ import type { InstanceState, ScheduledWork } from './instance.state.js';
 
 const maxTimerDelayMs = 2 ** 31 - 1;
 
+/** Input data an activity gets besides its trigger (its durable client bindings). */
+export type ActivityInputs = (registration: Registration) => Array<{ name: string; data: TypedData }>;
+
 export interface WorkDispatcherParts {
   store: TaskHubStore;
   registrations: Map<string, Registration>;
@@ -22,6 +25,7 @@ export interface WorkDispatcherParts {
   logActivities: boolean;
   /** host.json functionTimeout for activities. */
   activityTimeoutMs: number | undefined;
+  activityInputs: ActivityInputs;
   isStopping: () => boolean;
   /** Hands an incoming event (a result) to the instance. */
   deliver: (instance: InstanceState, event: HistoryEvent) => void;
@@ -89,7 +93,7 @@ export class WorkDispatcher {
           throw new Error(`The activity function '${work.name}' is not registered in this app.`);
         }
         const invocation = invokeRegistration(registration, {
-          inputData: [{ name: registration.triggerName, data: work.input === undefined ? undefined : { string: work.input } }],
+          inputData: [{ name: registration.triggerName, data: work.input === undefined ? undefined : { string: work.input } }, ...this.parts.activityInputs(registration)],
         });
         const response = await this.withTimeout(invocation, work.name);
         event = { EventType: EventType.TaskCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Result: typedDataToJson(response.returnValue) };

@@ -18,9 +18,13 @@ export { createRegisterTileItem, type RegisterTileItem } from './tile.item.regis
 export { createFinalizeCollection, type FinalizeCollection } from './collection.finalize.js';
 export { createBuildCollectionMosaic, type BuildCollectionMosaic } from './collection.mosaic.js';
 export { SourceCache, SourceChangedError, SourceMissingError } from './source.cache.js';
+export { createRequestCollectionMosaic, type RequestCollectionMosaic } from './collection.mosaic.request.js';
 export { runToOutcome, type ActivityImplementation } from './activity.outcome.js';
 
-export type IngestActivities = { [Name in keyof typeof activities]: ActivityImplementation<(typeof activities)[Name]> };
+/** Activities that use the invocation's durable client: built per call where they are registered. */
+export type DurableClientActivityName = 'requestCollectionMosaic';
+
+export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName>]: ActivityImplementation<(typeof activities)[Name]> };
 
 /** All activities, each checked against its contract in `contracts.ts`. */
 export function createIngestActivities(deps: ActivityDependencies): IngestActivities {

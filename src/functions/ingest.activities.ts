@@ -5,8 +5,8 @@
 import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { readIngestSettings, readStacApiSettings } from '../config.js';
-import { createActivityDependencies, createIngestActivities, runToOutcome, type IngestActivities } from '../activities/index.js';
-import { activities, type ActivityContract } from '../pipeline/contracts.js';
+import { createActivityDependencies, createIngestActivities, createRequestCollectionMosaic, runToOutcome, type IngestActivities } from '../activities/index.js';
+import { activities, type ActivityContract, type ActivityOutcome, type RequestCollectionMosaicInput } from '../pipeline/contracts.js';
 import { createAzureStacApiClient } from '../stac/stac.api.token.js';
 import { getBlobStore, getJobIndex, getWorkQueueSender } from './shared.store.js';
 
@@ -29,17 +29,17 @@ function getActivities(): IngestActivities {
   return implementations;
 }
 
+function runLogged<Output>(name: string, context: InvocationContext, run: () => Promise<Output>): Promise<ActivityOutcome<Output>> {
+  return runToOutcome(run, (failure, error) => {
+    // The person-facing failure goes to the orchestrator; the raw error only to the logs.
+    const log = failure.code === 'INTERNAL' ? context.error.bind(context) : context.warn.bind(context);
+    log(`${name} failed (${failure.code}): ${failure.message}`, error);
+  });
+}
+
 function register<Input, Output>(contract: ActivityContract<Input, Output>, pick: (all: IngestActivities) => (input: Input) => Promise<Output>): void {
   df.app.activity(contract.name, {
-    handler: (input: Input, context: InvocationContext) =>
-      runToOutcome(
-        () => pick(getActivities())(input),
-        (failure, error) => {
-          // The person-facing failure goes to the orchestrator; the raw error only to the logs.
-          const log = failure.code === 'INTERNAL' ? context.error.bind(context) : context.warn.bind(context);
-          log(`${contract.name} failed (${failure.code}): ${failure.message}`, error);
-        },
-      ),
+    handler: (input: Input, context: InvocationContext) => runLogged(contract.name, context, () => pick(getActivities())(input)),
   });
 }
 
@@ -52,3 +52,10 @@ register(activities.dispatchTile, (all) => all.dispatchTile);
 register(activities.listBatchSources, (all) => all.listBatchSources);
 register(activities.prepareBatchJobs, (all) => all.prepareBatchJobs);
 register(activities.buildCollectionMosaic, (all) => all.buildCollectionMosaic);
+
+// It starts an orchestration, so it takes the durable client binding (any function may have one).
+df.app.activity(activities.requestCollectionMosaic.name, {
+  extraInputs: [df.input.durableClient()],
+  handler: (input: RequestCollectionMosaicInput, context: InvocationContext) =>
+    runLogged(activities.requestCollectionMosaic.name, context, () => createRequestCollectionMosaic(df.getClient(context))(input)),
+});

@@ -1,9 +1,13 @@
 import * as df from 'durable-functions';
 import { ingestBatchOrchestrator } from '../orchestrations/batch.orchestrator.js';
 import { ingestRasterOrchestrator } from '../orchestrations/ingest.orchestrator.js';
+import { collectionMosaicOrchestrator } from '../orchestrations/mosaic.orchestrator.js';
+import { collectionMosaicRequestsEntity } from '../orchestrations/mosaic.requests.entity.js';
 import { ingestTileOrchestrator } from '../orchestrations/tile.orchestrator.js';
-import { orchestratorNames } from '../pipeline/contracts.js';
+import { entityNames, orchestratorNames } from '../pipeline/contracts.js';
 
 df.app.orchestration(orchestratorNames.ingestRaster, ingestRasterOrchestrator);
 df.app.orchestration(orchestratorNames.ingestTile, ingestTileOrchestrator);
 df.app.orchestration(orchestratorNames.ingestBatch, ingestBatchOrchestrator);
+df.app.orchestration(orchestratorNames.collectionMosaic, collectionMosaicOrchestrator);
+df.app.entity(entityNames.collectionMosaicRequests, collectionMosaicRequestsEntity);

@@ -26,7 +26,7 @@ import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
-import { buildsCollectionMosaic } from './versions.js';
+import { collectionMosaicStep } from './versions.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
 export function chooseLayout(tileCount: number): TileLayout {
@@ -252,9 +252,11 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
     return fail(failure.message);
   }
   // The collection mosaic, now with this source (issue 11, section 3). Best effort: the job's output is published.
-  if (!collection.superseded && buildsCollectionMosaic(context.df.version)) {
+  const mosaicStep = collectionMosaicStep(context.df.version);
+  if (!collection.superseded && mosaicStep !== 'none') {
     try {
-      yield* callActivity(context, activities.buildCollectionMosaic, { collection: input.collection });
+      if (mosaicStep === 'inline') yield* callActivity(context, activities.buildCollectionMosaic, { collection: input.collection });
+      else yield* callActivity(context, activities.requestCollectionMosaic, { collection: input.collection });
     } catch {
       // Not the job's failure: its items are published, and the next job or batch rebuilds the mosaic.
     }

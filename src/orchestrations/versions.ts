@@ -4,7 +4,21 @@
  * later is taken only by instances of a version that has it, and older ones replay unchanged.
  */
 
-/** Instances started before the collection mosaic existed (version 1.0) never schedule it. */
+/**
+ * How a job brings its collection's mosaic up to date:
+ * - `none` (1.0, before the collection mosaic existed);
+ * - `inline` (1.1): it builds the mosaic itself before completing;
+ * - `requested` (1.2 on): it asks a `collectionMosaic` run for it and completes at once.
+ */
+export type CollectionMosaicStep = 'none' | 'inline' | 'requested';
+
+export function collectionMosaicStep(version: string | undefined): CollectionMosaicStep {
+  if (version === '1.0') return 'none';
+  if (version === '1.1') return 'inline';
+  return 'requested';
+}
+
+/** Batches build the mosaic themselves, once, after their last chunk (every version but 1.0). */
 export function buildsCollectionMosaic(version: string | undefined): boolean {
-  return version !== '1.0';
+  return collectionMosaicStep(version) !== 'none';
 }

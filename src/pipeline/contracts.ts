@@ -9,6 +9,21 @@ export const orchestratorNames = {
   ingestRaster: 'ingestRaster',
   ingestTile: 'ingestTile',
   ingestBatch: 'ingestBatch',
+  collectionMosaic: 'collectionMosaic',
+} as const;
+
+/** Durable entities of the app (their keys are collection names). */
+export const entityNames = {
+  /** Whether a collection's mosaic needs building again: jobs mark it, the mosaic orchestration claims it. */
+  collectionMosaicRequests: 'collectionMosaicRequests',
+} as const;
+
+/** Operations of the `collectionMosaicRequests` entity. */
+export const mosaicRequestOperations = {
+  /** A job published into the collection: its mosaic is out of date. */
+  request: 'request',
+  /** Returns whether a build was requested since the last claim, and clears the mark. */
+  claim: 'claim',
 } as const;
 
 /**
@@ -246,6 +261,28 @@ export interface BuildCollectionMosaicInput {
   collection: string;
 }
 
+/** Ask for the collection's mosaic to be rebuilt, without waiting for it. */
+export interface RequestCollectionMosaicInput {
+  collection: string;
+}
+
+/** The mosaic orchestration the request started (it may find the work already done and stop). */
+export interface CollectionMosaicRequested {
+  instanceId: string;
+}
+
+/** Input of the `collectionMosaic` orchestration. */
+export interface CollectionMosaicRun {
+  collection: string;
+}
+
+/** How a `collectionMosaic` orchestration ended. */
+export type CollectionMosaicRunOutput =
+  | { collection: string; outcome: 'built'; mosaic: CollectionMosaicOutput }
+  /** Another run claimed the request first: it builds with this job's items. */
+  | { collection: string; outcome: 'coalesced' }
+  | { collection: string; outcome: 'failed'; failure: Failure };
+
 /** What the collection mosaic activity made (and registered as the collection's assets). */
 export interface CollectionMosaicOutput {
   collection: string;
@@ -314,6 +351,7 @@ export const activities = {
   prepareBatchJobs: activityContract<PrepareBatchJobsInput, PreparedBatchJob[]>('prepareBatchJobs'),
   recordJob: activityContract<RecordJobInput, void>('recordJob'),
   buildCollectionMosaic: activityContract<BuildCollectionMosaicInput, CollectionMosaicOutput>('buildCollectionMosaic'),
+  requestCollectionMosaic: activityContract<RequestCollectionMosaicInput, CollectionMosaicRequested>('requestCollectionMosaic'),
 } as const;
 
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */

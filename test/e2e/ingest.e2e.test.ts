@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { JobView } from '../../src/jobs/job.view.js';
 import { BlobStore } from '../../src/storage/blob.store.js';
@@ -15,7 +15,8 @@ import { validateCog } from '../support/cog.validator.js';
 import { createFixtureDir, writeFloat32Nodata, writeRgbUint8, writeTextAsTif, writeTruncated, writeZeroByte, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
-import { collectionBlob } from '../../src/stac/catalog.layout.js';
+import { collectionBlob, collectionMosaicBlob } from '../../src/stac/catalog.layout.js';
+import type { StacCollection } from '../../src/stac/stac.types.js';
 import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
 
 let azurite: RunningAzurite;
@@ -173,6 +174,64 @@ describe('ingestion through the local host', () => {
     expect(ids).toEqual(expect.arrayContaining([...completed.values()].map((view) => view.id)));
     const times = jobs.map((job) => Date.parse(job.createdTime));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
+  });
+});
+
+describe('the collection mosaic', () => {
+  interface InstanceStatus {
+    name: string;
+    instanceId: string;
+    runtimeStatus: string;
+    input: unknown;
+    output: unknown;
+  }
+
+  /** The `collectionMosaic` runs of `collection`, through the Durable management API. */
+  async function mosaicRuns(collection: string): Promise<InstanceStatus[]> {
+    const response = await fetch(`${host.baseUrl}/runtime/webhooks/durabletask/instances?top=1000&showInput=true`);
+    expect(response.status).toBe(200);
+    const all = (await response.json()) as InstanceStatus[];
+    return all.filter((status) => status.name === 'collectionMosaic' && JSON.stringify(status.input) === JSON.stringify({ collection }));
+  }
+
+  it('is rebuilt after jobs complete, off their path, one build for a burst of jobs', async () => {
+    const collection = 'e2e-mosaic';
+    const names = ['m1.tif', 'm2.tif', 'm3.tif'];
+    // Three sources side by side on one grid, submitted at once.
+    const ids = await Promise.all(
+      names.map(async (name, index) => {
+        const path = writeRgbUint8(fixtures.path, 600, 400, name, { originX: 500000 + index * 6000 });
+        await upload(path, `e2e-mosaic/${name}`);
+        const submitted = await submit({ source: `${inbox}/e2e-mosaic/${name}`, collection, options: e2eOptions });
+        expect(submitted.status).toBe(202);
+        return submitted.json['id'] as string;
+      }),
+    );
+    const views = await Promise.all(ids.map((id) => waitForJob(host.baseUrl, id)));
+    expect(views.map((view) => view.status)).toEqual(['Completed', 'Completed', 'Completed']);
+    const tileCount = views.reduce((sum, view) => sum + view.output!.tiles.length, 0);
+
+    // Each job asked for one run; the runs take turns, and only a run that finds a request
+    // outstanding builds (the others were covered by a build that started after their job published).
+    const runs = await vi.waitFor(
+      async () => {
+        const found = await mosaicRuns(collection);
+        expect(found).toHaveLength(names.length);
+        expect(found.map((run) => run.runtimeStatus)).toEqual(names.map(() => 'Completed'));
+        return found;
+      },
+      { timeout: 120_000, interval: 500 },
+    );
+    const outcomes = runs.map((run) => (run.output as { outcome: string }).outcome);
+    expect(outcomes).not.toContain('failed');
+    expect(outcomes.filter((outcome) => outcome === 'built').length).toBeGreaterThanOrEqual(1);
+
+    // The last build has every tile of the three sources, and the collection links it.
+    const stored = (await store.readJson<StacCollection>(collectionBlob(collection)))!.value;
+    expect(stored.assets?.['mosaic']).toMatchObject({ href: store.url(collectionMosaicBlob(collection, 'epsg-32633-3xbyte')), roles: ['data', 'mosaic'] });
+    expect(stored.assets?.['overview']).toMatchObject({ type: 'image/tiff; application=geotiff; profile=cloud-optimized' });
+    const vrt = (await store.readBytes(collectionMosaicBlob(collection, 'epsg-32633-3xbyte')))!.toString('utf8');
+    expect(vrt.match(/<SourceFilename/g)).toHaveLength(tileCount * 3);
   });
 });
 

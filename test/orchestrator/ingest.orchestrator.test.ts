@@ -82,6 +82,20 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     expect(state.customStatus).toMatchObject({ stage: 'creating-cogs', tilesTotal: 4, tilesDone: 0 });
   });
 
+  it('replays an instance of version 1.1 as it ran then: it builds the collection mosaic itself', async () => {
+    const history = validated('1.1');
+    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
+    history.episodeDone().episode();
+    tileItemIds.forEach((id, i) => history.subOrchestrationCompleted(1 + i, item(id, 100 + i)));
+    history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
+    history.taskCompleted(5, ok({ collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false, sources: [] }));
+    const mosaicking = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(mosaicking).at(-1)).toMatchObject({ functionName: 'buildCollectionMosaic', input: { collection: 'dems' } });
+    history.taskScheduled(6, 'buildCollectionMosaic').episodeDone().episode().taskCompleted(6, ok({ collection: 'dems', mosaics: [], skipped: [] }));
+    const next = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(next).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed' } });
+  });
+
   it('replays an instance of version 1.0 as it ran then: no collection mosaic after the finalize', async () => {
     const history = validated('1.0');
     tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
@@ -107,10 +121,10 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
     const collection = { collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false, sources: [] };
     history.taskCompleted(5, ok(collection));
-    // Then the collection mosaic, now with this source.
+    // Then it asks for the collection mosaic, now with this source, without waiting for the build.
     const mosaicking = await replay(ingestRasterOrchestrator, history, input);
-    expect(flattenActions(mosaicking).at(-1)).toMatchObject({ functionName: 'buildCollectionMosaic', input: { collection: 'dems' } });
-    history.taskScheduled(6, 'buildCollectionMosaic').episodeDone().episode().taskCompleted(6, ok({ collection: 'dems', mosaics: [], skipped: [] }));
+    expect(flattenActions(mosaicking).at(-1)).toMatchObject({ functionName: 'requestCollectionMosaic', input: { collection: 'dems' } });
+    history.taskScheduled(6, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(6, ok({ instanceId: 'mosaic-run' }));
     const recording = await replay(ingestRasterOrchestrator, history, input);
     // The job writes its end to the jobs index before it completes.
     expect(flattenActions(recording).at(-1)).toMatchObject({

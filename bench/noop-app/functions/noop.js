@@ -62,3 +62,5 @@ register(activities.finalizeCollection, ({ collection, publications }) => ({
   superseded: false,
   sources: publications.map((publication) => ({ sourceKey: publication.outputs.sourceKey, outcome: 'published', replacedItems: 0 })),
 }));
+register(activities.buildCollectionMosaic, ({ collection }) => ({ collection, mosaics: [], skipped: [] }));
+register(activities.requestCollectionMosaic, () => ({ instanceId: 'none' }));
