@@ -82,6 +82,32 @@ export function peakMemoryOf(pid: number | undefined): number | undefined {
   }
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux builds we run on). */
+const ticksPerSecond = 100;
+
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] is the state. */
+function statFields(pid: number | 'self'): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system, all threads) a live process has used so far; `undefined` once it is gone. */
+export function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const fields = statFields(pid);
+  return fields ? (Number(fields[11]) + Number(fields[12])) / ticksPerSecond : undefined;
+}
+
+/** CPU seconds used by this process's children that have exited (a finished `gdal_translate`). */
+export function exitedChildrenCpuSeconds(): number {
+  const fields = statFields('self')!;
+  return (Number(fields[13]) + Number(fields[14])) / ticksPerSecond;
+}
+
 /** The container worker's process id, from the host's "Container worker started (pid N)" line. */
 export function workerPidFrom(hostOutput: string): number | undefined {
   const matches = [...hostOutput.matchAll(/Container worker started \(pid (\d+)\)/g)];

@@ -10,7 +10,7 @@
  * The upload to Azurite is not timed: the source is in storage before the job is submitted.
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { startAzurite } from '../host/azurite.js';
@@ -18,7 +18,7 @@ import { startLocalHost } from '../host/spawn.js';
 import { JobsClient } from '../cli/jobs.client.js';
 import { BlobStore } from '../src/storage/blob.store.js';
 import { writeShape, shapeNames, type BenchShape, type ShapeName } from './bench.rasters.js';
-import { loadLine, mib, peakMemoryOf, run, seconds, spreadOfRatios, spreadOfTimes, summarizeTime, waitForIdle, watchFolderPeak, workerPidFrom } from './bench.support.js';
+import { cpuSecondsOf, exitedChildrenCpuSeconds, loadLine, median, mib, peakMemoryOf, run, seconds, spreadOfRatios, spreadOfTimes, summarizeTime, waitForIdle, watchFolderPeak, workerPidFrom } from './bench.support.js';
 
 export const routes = ['copy', 'in-place', 'worker'] as const;
 export type BenchRoute = (typeof routes)[number];
@@ -26,17 +26,21 @@ export type BenchRoute = (typeof routes)[number];
 /** The COG options the pipeline uses by default (cog.command.ts), for the baseline. */
 export const baselineCreationOptions = ['COMPRESS=DEFLATE', 'PREDICTOR=YES', 'BLOCKSIZE=512', 'NUM_THREADS=ALL_CPUS', 'BIGTIFF=IF_SAFER', 'OVERVIEWS=AUTO', 'OVERVIEW_RESAMPLING=AVERAGE'];
 
-export async function timeBaseline(sourcePath: string, outputPath: string): Promise<{ ms: number; bytes: number }> {
+export async function timeBaseline(sourcePath: string, outputPath: string): Promise<{ ms: number; bytes: number; cpuSeconds: number }> {
+  const cpuBefore = exitedChildrenCpuSeconds();
   const started = performance.now();
   await run('gdal_translate', ['-q', '-of', 'COG', ...baselineCreationOptions.flatMap((option) => ['-co', option]), sourcePath, outputPath], { timeout: 3_600_000 });
   const ms = performance.now() - started;
+  const cpuSeconds = exitedChildrenCpuSeconds() - cpuBefore;
   const bytes = statSync(outputPath).size;
   rmSync(outputPath);
-  return { ms, bytes };
+  return { ms, bytes, cpuSeconds };
 }
 
 export interface PipelineRun {
   ms: number;
+  /** CPU seconds from submit to Completed: the host (GDAL runs in it), Azurite, and the worker when it ran. */
+  cpu: { host: number; azurite: number; worker: number };
   uploadMs: number;
   hostPeak: number;
   workerPeak: number | undefined;
@@ -83,17 +87,25 @@ export async function timePipeline(source: BenchShape, route: BenchRoute, roundD
       let workerPeak: number | undefined;
       // The worker's peak is read while it still runs (its /proc entry goes with it).
       const workerWatch = setInterval(() => (workerPeak = peakMemoryOf(workerPidFrom(host.output())) ?? workerPeak), 500);
+      const cpuNow = (): PipelineRun['cpu'] => ({
+        host: cpuSecondsOf(host.process.pid) ?? 0,
+        azurite: cpuSecondsOf(azurite.process.pid) ?? 0,
+        worker: cpuSecondsOf(workerPidFrom(host.output())) ?? 0,
+      });
+      const cpuBefore = cpuNow();
       const started = performance.now();
       const { id } = await client.submit({ source: `incoming/bench/${source.name}.tif`, collection: 'bench' });
       const view = await client.waitForJob(id, { intervalMs: 200 });
       const ms = performance.now() - started;
+      const cpuAfter = cpuNow();
+      const cpu = { host: cpuAfter.host - cpuBefore.host, azurite: cpuAfter.azurite - cpuBefore.azurite, worker: cpuAfter.worker - cpuBefore.worker };
       clearInterval(workerWatch);
       workerPeak = peakMemoryOf(workerPidFrom(host.output())) ?? workerPeak;
       const scratchPeak = scratchWatch.stop();
       if (view.status !== 'Completed') throw new Error(`${source.name} on ${route}: job ${view.status}: ${view.errors.map((failure) => `${failure.code}: ${failure.message}`).join('; ')}`);
       const expectedRoute = route === 'worker' ? 'worker' : 'functions';
       if (view.route !== expectedRoute) throw new Error(`${source.name}: the job took the ${view.route} route, not ${expectedRoute}`);
-      return { ms, uploadMs, hostPeak: host.peakMemoryBytes() ?? 0, workerPeak, scratchPeak, tiles: view.output?.tiles.length ?? 0, bytesOut: view.output?.bytesOut ?? 0, output: host.output() };
+      return { ms, cpu, uploadMs, hostPeak: host.peakMemoryBytes() ?? 0, workerPeak, scratchPeak, tiles: view.output?.tiles.length ?? 0, bytesOut: view.output?.bytesOut ?? 0, output: host.output() };
     } finally {
       await host.stop();
     }
@@ -135,14 +147,15 @@ async function main(): Promise<void> {
     const extraEnv: Record<string, string> = Object.fromEntries(options.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
     if (options.env.length) console.log(`extra host settings: ${options.env.join(' ')}`);
 
-    const results = new Map<string, { baseline: number[]; baselineBytes: number; runs: Map<BenchRoute, PipelineRun[]> }>();
-    for (const source of sources) results.set(source.name, { baseline: [], baselineBytes: 0, runs: new Map(chosenRoutes.map((route) => [route, []])) });
+    const results = new Map<string, { baseline: number[]; baselineCpu: number[]; baselineBytes: number; runs: Map<BenchRoute, PipelineRun[]> }>();
+    for (const source of sources) results.set(source.name, { baseline: [], baselineCpu: [], baselineBytes: 0, runs: new Map(chosenRoutes.map((route) => [route, []])) });
     for (let round = 1; round <= rounds; round++) {
       for (const source of sources) {
         const entry = results.get(source.name)!;
         const line = [`round ${round} ${source.name} (${await waitForIdle()}):`];
         const baseline = await timeBaseline(source.path, join(work, 'baseline.tif'));
         entry.baseline.push(baseline.ms);
+        entry.baselineCpu.push(baseline.cpuSeconds);
         entry.baselineBytes = baseline.bytes;
         line.push(`gdal_translate ${seconds(baseline.ms)}`);
         for (const route of chosenRoutes) {
@@ -163,7 +176,8 @@ async function main(): Promise<void> {
     for (const source of sources) {
       const entry = results.get(source.name)!;
       console.log(`\n${source.name}: ${source.description}`);
-      console.log(`  gdal_translate -of COG         ${spreadOfTimes(entry.baseline)} → 1 COG, ${mib(entry.baselineBytes)}`);
+      const baselineCpu = median(entry.baselineCpu);
+      console.log(`  gdal_translate -of COG         ${spreadOfTimes(entry.baseline)} → 1 COG, ${mib(entry.baselineBytes)}; CPU ${baselineCpu.toFixed(1)} s (${(baselineCpu / (median(entry.baseline) / 1000)).toFixed(2)} of ${cpus().length} cores busy)`);
       for (const [route, runs] of entry.runs) {
         const ratios = runs.map((result, index) => result.ms / entry.baseline[index]!);
         const last = runs.at(-1)!;
@@ -173,6 +187,13 @@ async function main(): Promise<void> {
             `host peak ${mib(Math.max(...runs.map((result) => result.hostPeak)))}` +
             (route === 'worker' ? `, worker peak ${mib(Math.max(...workerPeaks))}` : '') +
             `; scratch peak ${mib(Math.max(...runs.map((result) => result.scratchPeak)))}; upload (untimed) ${seconds(runs.map((result) => result.uploadMs).reduce((a, b) => a + b, 0) / runs.length)}`,
+        );
+        // Wall time cannot drop below the CPU work spread over every core: the floor this shape has here.
+        const cpu = { host: median(runs.map((result) => result.cpu.host)), azurite: median(runs.map((result) => result.cpu.azurite)), worker: median(runs.map((result) => result.cpu.worker)) };
+        const cpuTotal = cpu.host + cpu.azurite + cpu.worker;
+        console.log(
+          `    CPU ${cpuTotal.toFixed(1)} s (host ${cpu.host.toFixed(1)} s, Azurite ${cpu.azurite.toFixed(1)} s${route === 'worker' ? `, worker ${cpu.worker.toFixed(1)} s` : ''}) against gdal_translate's ${baselineCpu.toFixed(1)} s: ` +
+            `on ${cpus().length} cores no schedule finishes before ${seconds((cpuTotal / cpus().length) * 1000)} (ratio ≥ ${((cpuTotal / cpus().length) * 1000 / median(entry.baseline)).toFixed(2)})`,
         );
         console.log(`  where the ${route} time went (sum over the rounds; activities overlap):`);
         for (const timeLine of summarizeTime(runs.map((result) => result.output))) console.log(timeLine);

@@ -22,3 +22,8 @@ export function collectionMosaicStep(version: string | undefined): CollectionMos
 export function buildsCollectionMosaic(version: string | undefined): boolean {
   return collectionMosaicStep(version) !== 'none';
 }
+
+/** Batches of 1.2 on keep their window full (a job starts when any ends); older ones ran in waves. */
+export function slidesBatchWindow(version: string | undefined): boolean {
+  return version !== '1.0' && version !== '1.1';
+}
