@@ -5,7 +5,7 @@
 import gdal from 'gdal-async';
 import type { BandInfo, BandStatistics, CrsInfo, TileWindow } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
-import { buildCogTranslateArgs } from './cog.command.js';
+import { buildCogCreationArgs, buildCogTranslateArgs, buildTileReadArgs, chooseOverviewResampling, cogOverviewFactors, tileFitsInMemory } from './cog.command.js';
 import { buildThumbnailTranslateArgs } from './thumbnail.command.js';
 import { computeBandStatistics } from './band.statistics.js';
 import { computeWgs84Footprint } from './footprint.transform.js';
@@ -45,9 +45,20 @@ export async function writeTileCog(
   try {
     const bands: BandInfo[] = [];
     for (let i = 1; i <= source.dataset.bands.count(); i++) bands.push(readBandInfo(source.dataset.bands.get(i)));
-    const args = buildCogTranslateArgs(window, options, { bands });
-    const output = await gdal.translateAsync(destinationPath, source.dataset, args);
-    output.close();
+    const traits = { bands };
+    if (tileFitsInMemory(window, traits)) {
+      // Read once, overviews made in memory, then written: see `inMemoryTileLimitBytes`.
+      const tile = await gdal.translateAsync('', source.dataset, buildTileReadArgs(window, traits));
+      try {
+        const factors = cogOverviewFactors(window.width, window.height, options.blockSize);
+        if (factors.length > 0) await tile.buildOverviewsAsync(chooseOverviewResampling(options, traits), factors);
+        (await gdal.translateAsync(destinationPath, tile, buildCogCreationArgs(options, traits))).close();
+      } finally {
+        tile.close();
+      }
+    } else {
+      (await gdal.translateAsync(destinationPath, source.dataset, buildCogTranslateArgs(window, options, traits))).close();
+    }
     return findAcquisitionTime(readTimeMetadata(source.original));
   } finally {
     source.close();

@@ -7,6 +7,10 @@ import { ingestOptionsSchema, type IngestOptions } from '../../src/pipeline/opti
 import { hashFile } from '../../src/raster/checksum.js';
 import { deriveItemId } from '../../src/pipeline/ids.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
+import { join } from 'node:path';
+import { buildCogTranslateArgs, cogOverviewFactors, tileFitsInMemory } from '../../src/raster/cog.command.js';
+import { writeTileCog } from '../../src/raster/cog.create.js';
+import { readBandInfo } from '../../src/raster/raster.inspect.js';
 import { validateCog } from '../support/cog.validator.js';
 import {
   writeAntimeridian,
@@ -67,6 +71,39 @@ async function expectLosslessValidCogs(localPath: string, tiles: TileCog[], expe
   }
   sourceDataset.close();
 }
+
+describe('writeTileCog paths', () => {
+  it('writes the same pixels through memory as straight from the source, with overviews down to one block', async () => {
+    // 700×450 float32 with NaN nodata, tiles of 300 with 128-pixel blocks: uneven last tiles.
+    const local = writeFloat32NanDem(env.fixtures.path, 700, 450, 'paths.tif');
+    const source = gdal.open(local);
+    const options = testOptions();
+    const bands = [readBandInfo(source.bands.get(1))];
+    for (const window of planTiles(700, 450, 300)) {
+      const viaMemory = join(env.fixtures.path, `mem-${window.index}.tif`);
+      const direct = join(env.fixtures.path, `direct-${window.index}.tif`);
+      expect(tileFitsInMemory(window, { bands })).toBe(true);
+      await writeTileCog(local, 'paths.tif', viaMemory, window, options);
+      (await gdal.translateAsync(direct, source, buildCogTranslateArgs(window, options, { bands }))).close();
+      const validation = await validateCog(viaMemory);
+      expect(validation.errors, validation.output).toEqual([]);
+      const [a, b] = [gdal.open(viaMemory), gdal.open(direct)];
+      expect(a.rasterSize).toEqual(b.rasterSize);
+      expect(a.geoTransform).toEqual(b.geoTransform);
+      expect(Number.isNaN(a.bands.get(1).noDataValue) === Number.isNaN(b.bands.get(1).noDataValue)).toBe(true);
+      expect(samePixels(readWindow(a, 1, 0, 0, window.width, window.height), readWindow(b, 1, 0, 0, window.width, window.height))).toBe(true);
+      const overviews = a.bands.get(1).overviews;
+      expect(overviews.count()).toBe(cogOverviewFactors(window.width, window.height, options.blockSize).length);
+      if (overviews.count() > 0) {
+        const smallest = overviews.get(overviews.count() - 1).size;
+        expect(Math.max(smallest.x, smallest.y)).toBeLessThanOrEqual(options.blockSize);
+      }
+      a.close();
+      b.close();
+    }
+    source.close();
+  });
+});
 
 describe('createTileCog (real GDAL, real Azurite)', () => {
   it('turns a multi-band uint8 raster into valid lossless COG tiles that mosaic to the source', async () => {

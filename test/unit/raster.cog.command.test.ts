@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCogTranslateArgs, chooseOverviewResampling } from '../../src/raster/cog.command.js';
+import { buildCogCreationArgs, buildCogTranslateArgs, buildTileReadArgs, chooseOverviewResampling, cogOverviewFactors, inMemoryTileLimitBytes, tileFitsInMemory } from '../../src/raster/cog.command.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import type { TileWindow } from '../../src/pipeline/contracts.js';
 
@@ -69,5 +69,37 @@ describe('buildCogTranslateArgs', () => {
     expect(chooseOverviewResampling({}, paletted)).toBe('NEAREST');
     expect(chooseOverviewResampling({}, float)).toBe('AVERAGE');
     expect(chooseOverviewResampling({ resampling: 'MODE' }, float)).toBe('MODE');
+  });
+});
+
+describe('the in-memory tile path', () => {
+  it('reads the window into MEM, declaring NaN nodata where the source declares none, and writes with the same creation options', () => {
+    expect(buildTileReadArgs(window, float)).toEqual(['-of', 'MEM', '-srcwin', '4096', '4096', '1000', '500']);
+    expect(buildTileReadArgs(window, floatWithoutNodata)).toEqual(['-of', 'MEM', '-srcwin', '4096', '4096', '1000', '500', '-a_nodata', 'nan']);
+    const options = ingestOptionsSchema.parse({});
+    const creation = buildCogCreationArgs(options, float);
+    expect(creation.slice(0, 2)).toEqual(['-of', 'COG']);
+    expect(creation).not.toContain('-srcwin');
+    expect(creationOptions(creation)).toEqual(creationOptions(buildCogTranslateArgs(window, options, float)));
+  });
+
+  it('gives overviews down to one block, sized as GDAL sizes them (rounding up)', () => {
+    expect(cogOverviewFactors(4096, 4096, 512)).toEqual([2, 4, 8]);
+    expect(cogOverviewFactors(4097, 1025, 512)).toEqual([2, 4, 8, 16]);
+    expect(cogOverviewFactors(672, 6483, 512)).toEqual([2, 4, 8, 16]);
+    expect(cogOverviewFactors(513, 300, 512)).toEqual([2]);
+    expect(cogOverviewFactors(512, 512, 512)).toEqual([]);
+    expect(cogOverviewFactors(300, 200, 128)).toEqual([2, 4]);
+  });
+
+  it('keeps tiles whose pixels and overviews exceed the limit out of memory', () => {
+    const manyBands = { bands: Array.from({ length: 200 }, () => float.bands[0]!) };
+    expect(tileFitsInMemory({ width: 4096, height: 4096 }, float)).toBe(true);
+    expect(tileFitsInMemory({ width: 4096, height: 4096 }, rgb)).toBe(true);
+    expect(tileFitsInMemory({ width: 4096, height: 4096 }, manyBands)).toBe(false);
+    // 8192² float32 is 256 MiB, a third more with overviews: in; 16384² is not.
+    expect(tileFitsInMemory({ width: 8192, height: 8192 }, float)).toBe(true);
+    expect(tileFitsInMemory({ width: 16384, height: 16384 }, float)).toBe(false);
+    expect(inMemoryTileLimitBytes).toBe(512 * 1024 ** 2);
   });
 });
