@@ -8,6 +8,7 @@ import { createListBatchSources, createPrepareBatchJobs } from './batch.sources.
 import { createRecordJob } from './job.record.js';
 import { createDispatchTile } from './tile.dispatch.js';
 import { createCreateTileCog } from './tile.cog.create.js';
+import { createCreateAndRegisterTile } from './tile.create.register.js';
 import { createRegisterTileItem } from './tile.item.register.js';
 import { createValidateRaster } from './validate.raster.js';
 
@@ -28,10 +29,13 @@ export type IngestActivities = { [Name in Exclude<keyof typeof activities, Durab
 
 /** All activities, each checked against its contract in `contracts.ts`. */
 export function createIngestActivities(deps: ActivityDependencies): IngestActivities {
+  const createTileCog = createCreateTileCog(deps);
+  const registerTileItem = createRegisterTileItem(deps);
   return {
     validateRaster: createValidateRaster(deps),
-    createTileCog: createCreateTileCog(deps),
-    registerTileItem: createRegisterTileItem(deps),
+    createTileCog,
+    createAndRegisterTile: createCreateAndRegisterTile({ createTileCog, registerTileItem }),
+    registerTileItem,
     finalizeCollection: createFinalizeCollection(deps),
     recordJob: createRecordJob(deps),
     dispatchTile: createDispatchTile(deps),

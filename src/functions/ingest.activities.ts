@@ -45,6 +45,7 @@ function register<Input, Output>(contract: ActivityContract<Input, Output>, pick
 
 register(activities.validateRaster, (all) => all.validateRaster);
 register(activities.createTileCog, (all) => all.createTileCog);
+register(activities.createAndRegisterTile, (all) => all.createAndRegisterTile);
 register(activities.registerTileItem, (all) => all.registerTileItem);
 register(activities.finalizeCollection, (all) => all.finalizeCollection);
 register(activities.recordJob, (all) => all.recordJob);

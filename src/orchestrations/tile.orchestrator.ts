@@ -22,6 +22,7 @@ import { FailureError, failureFrom, isFailure } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { isTileCog, tileResultEvent, tileResultMessageSchema, tileStartedMessageSchema } from '../queue/tile.messages.js';
 import { callActivity, callActivityCountingAttempts } from './activity.call.js';
+import { registersTileWithItsCog } from './versions.js';
 
 /** Times a tile is sent to the worker before it fails with TIMEOUT (each wait is the routing's tile timeout). */
 export const maxWorkerDispatches = 3;
@@ -57,12 +58,17 @@ export function* runTileSteps(context: OrchestrationContext, input: IngestTileIn
   };
   const cogInput: CreateTileCogInput = { source: input.source, outputs: input.outputs, itemId: input.itemId, window: input.window, options: input.options };
   try {
-    let tile: TileCog;
+    let item: RegisteredItem | undefined;
+    let tile: TileCog | undefined;
     if (input.route === 'worker') {
       tile = yield* makeCogOnWorker(context, cogInput, input.worker, progress, report);
     } else {
       try {
-        tile = yield* callActivityCountingAttempts(context, activities.createTileCog, cogInput, onAttempt);
+        if (registersTileWithItsCog(context.df.version)) {
+          item = yield* callActivityCountingAttempts(context, activities.createAndRegisterTile, { ...cogInput, datetime: input.datetime, order: input.order }, onAttempt);
+        } else {
+          tile = yield* callActivityCountingAttempts(context, activities.createTileCog, cogInput, onAttempt);
+        }
       } catch (error) {
         const failure = failureFrom(error);
         if (failure.code !== 'OUT_OF_MEMORY' && failure.code !== 'DISK_FULL') throw error;
@@ -72,13 +78,16 @@ export function* runTileSteps(context: OrchestrationContext, input: IngestTileIn
         tile = yield* makeCogOnWorker(context, cogInput, input.worker, progress, report);
       }
     }
-    progress.stage = 'registering';
-    const item = yield* callActivityCountingAttempts(
-      context,
-      activities.registerTileItem,
-      { outputs: input.outputs, source: input.source, tile, datetime: input.datetime, order: input.order },
-      onAttempt,
-    );
+    if (!item) {
+      if (!tile) throw new FailureError({ code: 'INTERNAL', message: 'the tile has neither a COG nor an item' });
+      progress.stage = 'registering';
+      item = yield* callActivityCountingAttempts(
+        context,
+        activities.registerTileItem,
+        { outputs: input.outputs, source: input.source, tile, datetime: input.datetime, order: input.order },
+        onAttempt,
+      );
+    }
     progress.stage = 'registered';
     progress.item = item;
     progress.endedAt = context.df.currentUtcDateTime.toISOString();

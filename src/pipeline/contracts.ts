@@ -201,6 +201,13 @@ export interface RegisterTileItemInput {
   order: VersionOrder;
 }
 
+/** Make a tile's COG and register its item in one step (the Functions route, version 1.2 on). */
+export interface CreateAndRegisterTileInput extends CreateTileCogInput {
+  /** ISO timestamp from the orchestration clock, so replays produce the same item. */
+  datetime: string;
+  order: VersionOrder;
+}
+
 export interface RegisteredItem {
   itemId: string;
   itemUrl: string;
@@ -344,6 +351,7 @@ export interface RecordJobInput {
 export const activities = {
   validateRaster: activityContract<ValidateRasterInput, RasterInfo>('validateRaster'),
   createTileCog: activityContract<CreateTileCogInput, TileCog>('createTileCog'),
+  createAndRegisterTile: activityContract<CreateAndRegisterTileInput, RegisteredItem>('createAndRegisterTile'),
   registerTileItem: activityContract<RegisterTileItemInput, RegisteredItem>('registerTileItem'),
   finalizeCollection: activityContract<FinalizeCollectionInput, FinalizedCollection>('finalizeCollection'),
   dispatchTile: activityContract<DispatchTileInput, void>('dispatchTile'),

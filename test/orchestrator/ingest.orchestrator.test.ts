@@ -216,15 +216,13 @@ describe('ingestRaster routing', () => {
     const cog = await replay(ingestRasterOrchestrator, history, input);
     expect(flattenActions(cog).map((a) => [a.actionType, a.functionName])).toEqual([
       [actionType.callActivityWithRetry, 'validateRaster'],
-      [actionType.callActivity, 'createTileCog'],
+      [actionType.callActivity, 'createAndRegisterTile'],
     ]);
     expect(cog.customStatus).toMatchObject({ stage: 'creating-cogs', layout: 'single-tile', route: 'functions', tilesTotal: 1 });
 
-    const tile = { itemId: 'dem-alps-r0-c0', size: 7 } as TileCog;
-    history.taskScheduled(1, 'createTileCog').episodeDone().episode().taskCompleted(1, ok(tile));
-    history.taskScheduled(2, 'registerTileItem').episodeDone().episode().taskCompleted(2, ok(item('dem-alps-r0-c0', 7)));
+    history.taskScheduled(1, 'createAndRegisterTile').episodeDone().episode().taskCompleted(1, ok(item('dem-alps-r0-c0', 7)));
     const finalizing = await replay(ingestRasterOrchestrator, history, input);
-    expect(flattenActions(finalizing).map((a) => a.functionName)).toEqual(['validateRaster', 'createTileCog', 'registerTileItem', 'finalizeCollection']);
+    expect(flattenActions(finalizing).map((a) => a.functionName)).toEqual(['validateRaster', 'createAndRegisterTile', 'finalizeCollection']);
     expect(finalizing.customStatus).toMatchObject({ stage: 'finalizing', tilesDone: 1, itemsRegistered: 1 });
   });
 
@@ -236,7 +234,7 @@ describe('ingestRaster routing', () => {
       .episodeDone()
       .episode()
       .taskCompleted(0, ok(small))
-      .taskScheduled(1, 'createTileCog')
+      .taskScheduled(1, 'createAndRegisterTile')
       .episodeDone();
     // Four attempts, retried by the tile steps themselves with a back-off timer between them.
     let id = 1;
@@ -245,7 +243,7 @@ describe('ingestRaster routing', () => {
       if (attempt === 4) break;
       history.timerCreated(id + 1).episodeDone().episode().timerFired(id + 1);
       id += 2;
-      history.taskScheduled(id, 'createTileCog').episodeDone();
+      history.taskScheduled(id, 'createAndRegisterTile').episodeDone();
     }
     const recording = await replay(ingestRasterOrchestrator, history, input);
     expect(recording.customStatus).toMatchObject({ tile: { itemId: 'dem-alps-r0-c0', stage: 'failed', attempts: 4, error: { code: 'STORAGE_REFUSED' } } });
@@ -269,13 +267,30 @@ describe('ingestTile orchestrator', () => {
     worker: input.worker,
   };
 
-  it('registers the STAC item right after its COG exists', async () => {
+  it('makes the COG and registers its STAC item in one activity, so the item appears as soon as the COG exists', async () => {
     const first = await replay(ingestTileOrchestrator, new HistoryBuilder().episode('ingestTile', tileInput), tileInput);
-    expect(flattenActions(first)).toEqual([expect.objectContaining({ actionType: actionType.callActivity, functionName: 'createTileCog' })]);
+    expect(flattenActions(first)).toEqual([
+      expect.objectContaining({
+        actionType: actionType.callActivity,
+        functionName: 'createAndRegisterTile',
+        input: { source: input.source, outputs: input.outputs, itemId: 'dem-alps-r0-c0', window: tileInput.window, options: input.options, datetime: tileInput.datetime, order: tileInput.order },
+      }),
+    ]);
     expect(first.customStatus).toMatchObject({ itemId: 'dem-alps-r0-c0', stage: 'creating-cog', attempts: 1, startedAt: expect.any(String) });
 
+    const history = new HistoryBuilder().episode('ingestTile', tileInput).taskScheduled(0, 'createAndRegisterTile').episodeDone().episode().taskCompleted(0, ok(item('dem-alps-r0-c0', 42)));
+    const done = await replay(ingestTileOrchestrator, history, tileInput);
+    expect(done.isDone).toBe(true);
+    expect(done.output).toEqual(item('dem-alps-r0-c0', 42));
+    expect(done.customStatus).toMatchObject({ stage: 'registered', item: item('dem-alps-r0-c0', 42) });
+  });
+
+  it('replays a tile of version 1.1 as it ran then: the COG, then the item in its own activity', async () => {
+    const first = await replay(ingestTileOrchestrator, new HistoryBuilder().episode('ingestTile', tileInput, '1.1'), tileInput);
+    expect(flattenActions(first)).toEqual([expect.objectContaining({ actionType: actionType.callActivity, functionName: 'createTileCog' })]);
+
     const tile = { itemId: 'dem-alps-r0-c0', size: 42 } as TileCog;
-    const history = new HistoryBuilder().episode('ingestTile', tileInput).taskScheduled(0, 'createTileCog').episodeDone().episode().taskCompleted(0, ok(tile));
+    const history = new HistoryBuilder().episode('ingestTile', tileInput, '1.1').taskScheduled(0, 'createTileCog').episodeDone().episode().taskCompleted(0, ok(tile));
     const second = await replay(ingestTileOrchestrator, history, tileInput);
     expect(flattenActions(second).at(-1)).toMatchObject({ functionName: 'registerTileItem', input: { tile, datetime: tileInput.datetime, outputs: input.outputs, order: tileInput.order } });
     expect(second.customStatus).toMatchObject({ stage: 'registering' });
@@ -289,7 +304,7 @@ describe('ingestTile orchestrator', () => {
   it('retries a failed COG attempt after the back-off timer, without re-running anything else', async () => {
     const history = new HistoryBuilder()
       .episode('ingestTile', tileInput)
-      .taskScheduled(0, 'createTileCog')
+      .taskScheduled(0, 'createAndRegisterTile')
       .episodeDone()
       .episode()
       .taskFailed(0, 'storage busy')
@@ -301,26 +316,21 @@ describe('ingestTile orchestrator', () => {
     expect(state.isDone).toBe(false);
     expect(state.error).toBeUndefined();
     expect(flattenActions(state).map((a) => [a.actionType, a.functionName ?? ''])).toEqual([
-      [actionType.callActivity, 'createTileCog'],
+      [actionType.callActivity, 'createAndRegisterTile'],
       [actionType.createTimer, ''],
-      [actionType.callActivity, 'createTileCog'],
+      [actionType.callActivity, 'createAndRegisterTile'],
     ]);
     expect(state.customStatus).toMatchObject({ stage: 'creating-cog', attempts: 2 });
   });
 
   it('does not retry a final failure (a conflict), and fails the branch with its code', async () => {
     const conflict: Failure = { code: 'OUTPUT_CONFLICT', message: 'its item id is already taken' };
-    const tile = { itemId: 'dem-alps-r0-c0', size: 42 } as TileCog;
     const history = new HistoryBuilder()
       .episode('ingestTile', tileInput)
-      .taskScheduled(0, 'createTileCog')
+      .taskScheduled(0, 'createAndRegisterTile')
       .episodeDone()
       .episode()
-      .taskCompleted(0, ok(tile))
-      .taskScheduled(1, 'registerTileItem')
-      .episodeDone()
-      .episode()
-      .taskCompleted(1, { ok: false, failure: conflict });
+      .taskCompleted(0, { ok: false, failure: conflict });
     const state = await replay(ingestTileOrchestrator, history, tileInput);
     expect(state.error).toContain(conflict.message);
     expect(state.customStatus).toMatchObject({ stage: 'failed', attempts: 1, error: conflict });

@@ -64,3 +64,4 @@ register(activities.finalizeCollection, ({ collection, publications }) => ({
 }));
 register(activities.buildCollectionMosaic, ({ collection }) => ({ collection, mosaics: [], skipped: [] }));
 register(activities.requestCollectionMosaic, () => ({ instanceId: 'none' }));
+register(activities.createAndRegisterTile, ({ itemId }) => ({ itemId, itemUrl: `http://stac/${itemId}.json`, cogUrl: `http://cogs/${itemId}.tif`, cogBytes: 1, bbox: [0, 0, 1, 1] }));
