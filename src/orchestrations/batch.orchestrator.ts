@@ -18,7 +18,7 @@ import {
 } from '../pipeline/contracts.js';
 import { failureFrom } from '../pipeline/failure.js';
 import { callActivity } from './activity.call.js';
-import { buildsCollectionMosaic, slidesBatchWindow } from './versions.js';
+import { buildsCollectionMosaic } from './versions.js';
 
 /** How many failures and missing entries the batch's status spells out (custom status is capped at 16 KB). */
 export const maxListedInBatchStatus = 20;
@@ -120,42 +120,19 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
       recordFailure(failureFrom(error), job.source, job.instanceId);
     }
   };
-  if (slidesBatchWindow(context.df.version)) {
-    // A sliding window: a job starts as soon as any other ends, so one slow source holds one
-    // slot, not a whole wave. Each job is settled on its own: one failure hides no other outcome.
-    const inFlight = new Map<Task, (typeof runs)[number]>();
-    let next = 0;
-    const fill = (): void => {
-      while (inFlight.size < input.window && next < runs.length) {
-        const job = runs[next++]!;
-        inFlight.set(context.df.callSubOrchestrator(orchestratorNames.ingestRaster, job.input, job.instanceId), job);
-      }
-      progress.running = inFlight.size;
+  // A window of jobs at a time; each is awaited on its own, so one failure hides no other outcome.
+  // Not a sliding window: that needs `Task.any` again over jobs still pending, which the JS SDK
+  // schedules a second time (azure-functions-durable-js #574).
+  for (let start = 0; start < runs.length; start += input.window) {
+    const wave = runs.slice(start, start + input.window);
+    const tasks = wave.map((job) => context.df.callSubOrchestrator(orchestratorNames.ingestRaster, job.input, job.instanceId));
+    progress.running = wave.length;
+    publish();
+    yield context.df.Task.any(tasks);
+    for (const [index, task] of tasks.entries()) {
+      yield* settle(task, wave[index]!);
+      progress.running--;
       publish();
-    };
-    fill();
-    while (inFlight.size > 0) {
-      yield context.df.Task.any([...inFlight.keys()]);
-      for (const [task, job] of [...inFlight]) {
-        if (!task.isCompleted && !task.isFaulted) continue;
-        inFlight.delete(task);
-        yield* settle(task, job);
-      }
-      fill();
-    }
-  } else {
-    // Version 1.1 and older: waves of a window of jobs, each wave awaited whole.
-    for (let start = 0; start < runs.length; start += input.window) {
-      const wave = runs.slice(start, start + input.window);
-      const tasks = wave.map((job) => context.df.callSubOrchestrator(orchestratorNames.ingestRaster, job.input, job.instanceId));
-      progress.running = wave.length;
-      publish();
-      yield context.df.Task.any(tasks);
-      for (const [index, task] of tasks.entries()) {
-        yield* settle(task, wave[index]!);
-        progress.running--;
-        publish();
-      }
     }
   }
 

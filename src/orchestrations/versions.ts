@@ -23,16 +23,11 @@ export function buildsCollectionMosaic(version: string | undefined): boolean {
   return collectionMosaicStep(version) !== 'none';
 }
 
-/** Batches of 1.2 on keep their window full (a job starts when any ends); older ones ran in waves. */
-export function slidesBatchWindow(version: string | undefined): boolean {
-  return version !== '1.0' && version !== '1.1';
-}
-
 /**
  * Tiles on the Functions route of 1.2 on make their COG and register their item in one activity
  * (`createAndRegisterTile`), so each item appears as soon as its COG exists; 1.1 and older called
  * `createTileCog`, then `registerTileItem`.
  */
 export function registersTileWithItsCog(version: string | undefined): boolean {
-  return slidesBatchWindow(version);
+  return version !== '1.0' && version !== '1.1';
 }
