@@ -171,7 +171,13 @@ export function formatBatchDetail(batch: BatchView): string {
   }
   const { output } = batch;
   if (output) {
-    const mosaic = !output.mosaic ? '' : 'error' in output.mosaic ? `; collection mosaic failed: ${output.mosaic.error}` : `; collection mosaic ${output.mosaic.mosaics.join(', ')}`;
+    const mosaic = !output.mosaic
+      ? ''
+      : 'error' in output.mosaic
+        ? `; collection mosaic failed: ${output.mosaic.error}`
+        : 'requested' in output.mosaic
+          ? `; collection mosaic requested (run ${output.mosaic.requested})`
+          : `; collection mosaic ${output.mosaic.mosaics.join(', ')}`;
     lines.push(`  output      ${output.chunks} chunk${output.chunks === 1 ? '' : 's'} into ${output.collection}${mosaic}`);
   }
   lines.push(`

@@ -177,7 +177,9 @@ export const batchViewSchema: z.ZodType<BatchView> = z.looseObject({
       collection: z.string(),
       counts: batchCountsSchema,
       chunks: z.number(),
-      mosaic: z.union([z.looseObject({ mosaics: z.array(z.string()), overview: z.string().optional(), skipped: z.number() }), z.looseObject({ error: z.string() })]).optional(),
+      mosaic: z
+        .union([z.looseObject({ requested: z.string() }), z.looseObject({ mosaics: z.array(z.string()), overview: z.string().optional(), skipped: z.number() }), z.looseObject({ error: z.string() })])
+        .optional(),
     })
     .nullable(),
   createdTime: z.string(),

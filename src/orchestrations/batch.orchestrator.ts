@@ -18,7 +18,7 @@ import {
 } from '../pipeline/contracts.js';
 import { failureFrom } from '../pipeline/failure.js';
 import { callActivity } from './activity.call.js';
-import { buildsCollectionMosaic } from './versions.js';
+import { collectionMosaicStep } from './versions.js';
 
 /** How many failures and missing entries the batch's status spells out (custom status is capped at 16 KB). */
 export const maxListedInBatchStatus = 20;
@@ -167,13 +167,19 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
   }
   // Once per batch, every chunk in: the collection mosaic and overview over all its tiles (issue 11,
   // section 3). Best effort: every source is published already; a failure is reported, not fatal.
+  // From version 1.2 the batch asks a `collectionMosaic` run for it, as jobs do, and completes.
   let mosaic: BatchOutput['mosaic'];
-  if (counts.done > 0 && buildsCollectionMosaic(context.df.version)) {
+  const mosaicStep = collectionMosaicStep(context.df.version);
+  if (counts.done > 0 && mosaicStep !== 'none') {
     progress.stage = 'finalizing';
     publish();
     try {
-      const built = yield* callActivity(context, activities.buildCollectionMosaic, { collection: input.collection });
-      mosaic = { mosaics: built.mosaics.map((m) => m.url), ...(built.overview ? { overview: built.overview.url } : {}), skipped: built.skipped.length };
+      if (mosaicStep === 'requested') {
+        mosaic = { requested: (yield* callActivity(context, activities.requestCollectionMosaic, { collection: input.collection })).instanceId };
+      } else {
+        const built = yield* callActivity(context, activities.buildCollectionMosaic, { collection: input.collection });
+        mosaic = { mosaics: built.mosaics.map((m) => m.url), ...(built.overview ? { overview: built.overview.url } : {}), skipped: built.skipped.length };
+      }
     } catch (error) {
       mosaic = { error: failureFrom(error).message };
     }

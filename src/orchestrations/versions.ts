@@ -5,7 +5,7 @@
  */
 
 /**
- * How a job brings its collection's mosaic up to date:
+ * How a job (and a batch, after its last chunk) brings its collection's mosaic up to date:
  * - `none` (1.0, before the collection mosaic existed);
  * - `inline` (1.1): it builds the mosaic itself before completing;
  * - `requested` (1.2 on): it asks a `collectionMosaic` run for it and completes at once.
@@ -16,11 +16,6 @@ export function collectionMosaicStep(version: string | undefined): CollectionMos
   if (version === '1.0') return 'none';
   if (version === '1.1') return 'inline';
   return 'requested';
-}
-
-/** Batches build the mosaic themselves, once, after their last chunk (every version but 1.0). */
-export function buildsCollectionMosaic(version: string | undefined): boolean {
-  return collectionMosaicStep(version) !== 'none';
 }
 
 /**

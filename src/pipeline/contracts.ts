@@ -527,6 +527,10 @@ export interface BatchOutput {
   collection: string;
   counts: BatchCounts;
   chunks: number;
-  /** The collection mosaic built at the end (absent when nothing was ingested), or why it failed. */
-  mosaic?: { mosaics: string[]; overview?: string; skipped: number } | { error: string };
+  /**
+   * The collection mosaic after the last chunk (absent when nothing was ingested): the
+   * `collectionMosaic` run asked to build it (version 1.2 on), or, for 1.1 batches, what was built
+   * or why it failed.
+   */
+  mosaic?: { requested: string } | { mosaics: string[]; overview?: string; skipped: number } | { error: string };
 }

@@ -50,6 +50,8 @@ export async function writeTileCog(
       // Read once, overviews made in memory, then written: see `inMemoryTileLimitBytes`.
       const tile = await gdal.translateAsync('', source.dataset, buildTileReadArgs(window, traits));
       try {
+        // GDAL 3.6 drops band units on the way into MEM (offset, scale and metadata survive).
+        for (let i = 1; i <= tile.bands.count(); i++) tile.bands.get(i).unitType = source.dataset.bands.get(i).unitType;
         const factors = cogOverviewFactors(window.width, window.height, options.blockSize);
         if (factors.length > 0) await tile.buildOverviewsAsync(chooseOverviewResampling(options, traits), factors);
         (await gdal.translateAsync(destinationPath, tile, buildCogCreationArgs(options, traits))).close();

@@ -4,7 +4,7 @@
  * item exactly once; submitting the same batch again skips everything; a manifest that names
  * missing blobs reports them; a manifest dropped in uploads/batches/ starts a batch by itself.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BatchView } from '../../src/jobs/batch.view.js';
 import type { JobView } from '../../src/jobs/job.view.js';
 import type { StacCollection } from '../../src/stac/stac.types.js';
@@ -61,6 +61,20 @@ describe('batches', () => {
     expect(firstBatch.output).toMatchObject({ chunks: 3 });
     expect(firstBatch.throughputPerMinute).toBeGreaterThan(0);
 
+    // After the last chunk the batch asked a collectionMosaic run for the mosaic and overview over
+    // every tile; it builds them once the batch has completed.
+    expect(firstBatch.output).toMatchObject({ mosaic: { requested: expect.any(String) } });
+    const mosaicRun = (firstBatch.output!.mosaic as { requested: string }).requested;
+    const run = await vi.waitFor(
+      async () => {
+        const status = (await api<{ runtimeStatus: string; output: unknown }>(`/runtime/webhooks/durabletask/instances/${mosaicRun}`)).json;
+        expect(status.runtimeStatus).toBe('Completed');
+        return status.output as { outcome: string; mosaic?: { mosaics: Array<{ url: string; tiles: number }>; skipped: unknown[] } };
+      },
+      { timeout: 120_000, interval: 500 },
+    );
+    expect(run).toMatchObject({ outcome: 'built', mosaic: { mosaics: [{ tiles: sourceCount }], skipped: [] } });
+
     const collection = (await env.store.readJson<StacCollection>({ container: 'stac', name: 'batch/collection.json' }))!.value;
     // Items are reached from the collection through its shard and source catalogs.
     const itemLinks = (await walkStoredCatalog(env.store, env.store.url(collectionBlob('batch')))).itemUrls;
@@ -68,10 +82,9 @@ describe('batches', () => {
     expect(new Set(itemLinks).size).toBe(sourceCount);
     const [west, , east] = collection.extent.spatial.bbox[0]!;
     expect(east - west).toBeGreaterThan(0.9); // 11 × 10 km at 60°N is about 2° of longitude
-    // At the end of the batch, the collection mosaic and overview over every tile.
-    expect(collection.assets?.['mosaic']).toMatchObject({ roles: ['data', 'mosaic'] });
+    // The collection links that mosaic and its overview.
+    expect(collection.assets?.['mosaic']).toMatchObject({ href: run.mosaic!.mosaics[0]!.url, roles: ['data', 'mosaic'] });
     expect(collection.assets?.['overview']).toMatchObject({ type: 'image/tiff; application=geotiff; profile=cloud-optimized' });
-    expect(firstBatch.output).toMatchObject({ mosaic: { mosaics: [collection.assets!['mosaic']!.href], skipped: 0 } });
 
     const jobs = await api<{ jobs: JobView[] }>(`/api/jobs?batch=${firstBatch.id}&top=50`);
     expect(jobs.json.jobs).toHaveLength(sourceCount);

@@ -90,6 +90,8 @@ describe('writeTileCog paths', () => {
       const [a, b] = [gdal.open(viaMemory), gdal.open(direct)];
       expect(a.rasterSize).toEqual(b.rasterSize);
       expect(a.geoTransform).toEqual(b.geoTransform);
+      // The fixture's unit survives the trip through memory (GDAL 3.6's MEM copy drops it; we restore it).
+      expect(a.bands.get(1).unitType).toBe('metre');
       expect(Number.isNaN(a.bands.get(1).noDataValue) === Number.isNaN(b.bands.get(1).noDataValue)).toBe(true);
       expect(samePixels(readWindow(a, 1, 0, 0, window.width, window.height), readWindow(b, 1, 0, 0, window.width, window.height))).toBe(true);
       const overviews = a.bands.get(1).overviews;
