@@ -1,0 +1,123 @@
+/**
+ * The COG work alone, without storage or orchestration (issue 9): each bench shape's tiles written
+ * two at a time in this process — straight from the source (`gdal_translate -srcwin … -of COG`,
+ * the path for tiles over the in-memory limit) and through memory (`writeTileCog`, the path every
+ * bench tile takes) — against `gdal_translate -of COG` of the whole file, in alternating rounds.
+ * Prints medians with min–max of wall time and CPU seconds (this process's for the tiles, the
+ * exited child's for `gdal_translate`).
+ *
+ *   npm run build && node dist/bench/tile.paths.bench.js [--rounds 3] [--shapes square,etopo5x3,landsat8bit] [--data <dir>]
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import gdal from 'gdal-async';
+import pLimit from 'p-limit';
+import { ingestOptionsSchema } from '../src/pipeline/options.js';
+import { buildCogTranslateArgs, tileFitsInMemory } from '../src/raster/cog.command.js';
+import { writeTileCog } from '../src/raster/cog.create.js';
+import { configureGdal } from '../src/raster/gdal.setup.js';
+import { readBandInfo } from '../src/raster/raster.inspect.js';
+import { planTiles } from '../src/raster/tile.plan.js';
+import { shapeNames, writeShape, type ShapeName } from './bench.rasters.js';
+import { median, seconds, spreadOfTimes, waitForIdle } from './bench.support.js';
+import { timeBaseline } from './ingest.bench.js';
+
+/** Tiles at once, as host.json's two activities make them. */
+const tilesAtOnce = 2;
+const tileSize = 4096;
+
+type TilePath = 'direct' | 'in-memory';
+
+async function timeTiles(sourcePath: string, outputDir: string, path: TilePath): Promise<{ ms: number; cpuSeconds: number }> {
+  const options = ingestOptionsSchema.parse({});
+  const probe = gdal.open(sourcePath);
+  const bands = probe.bands.map((band) => readBandInfo(band));
+  const windows = planTiles(probe.rasterSize.x, probe.rasterSize.y, tileSize);
+  probe.close();
+  if (path === 'in-memory' && !windows.every((window) => tileFitsInMemory(window, { bands }))) throw new Error('a tile of this shape is over the in-memory limit');
+  const limit = pLimit(tilesAtOnce);
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(
+    windows.map((window) =>
+      limit(async () => {
+        const destination = join(outputDir, `${path}-${window.index}.tif`);
+        if (path === 'in-memory') {
+          await writeTileCog(sourcePath, 'bench', destination, window, options);
+        } else {
+          // Each tile opens the source itself, as each activity does.
+          const source = await gdal.openAsync(sourcePath);
+          try {
+            (await gdal.translateAsync(destination, source, buildCogTranslateArgs(window, options, { bands }))).close();
+          } finally {
+            source.close();
+          }
+        }
+        rmSync(destination);
+      }),
+    ),
+  );
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { ms, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .option('--rounds <n>', 'alternating rounds (medians and min–max are reported)', '3')
+    .option('--shapes <list>', `comma list of ${shapeNames.join(', ')}`, shapeNames.join(','))
+    .option('--data <dir>', 'folder for the generated sources (kept between runs when given)')
+    .parse()
+    .opts<{ rounds: string; shapes: string; data?: string }>();
+  configureGdal();
+  const rounds = Math.max(1, Number(options.rounds));
+  const shapes = options.shapes.split(',').filter((name): name is ShapeName => (shapeNames as readonly string[]).includes(name));
+  const work = mkdtempSync(join(tmpdir(), 'tile-paths-bench-'));
+  const dataDir = options.data ?? join(work, 'data');
+  const outputDir = join(work, 'out');
+  mkdirSync(outputDir, { recursive: true });
+  try {
+    const results = new Map<string, Record<'gdal_translate' | TilePath, Array<{ ms: number; cpuSeconds: number }>>>();
+    const sources = [];
+    for (const name of shapes) sources.push(await writeShape(name, dataDir));
+    for (let round = 1; round <= rounds; round++) {
+      for (const source of sources) {
+        const entry = results.get(source.name) ?? { gdal_translate: [], direct: [], 'in-memory': [] };
+        results.set(source.name, entry);
+        const line = [`round ${round} ${source.name} (${await waitForIdle()}):`];
+        const baseline = await timeBaseline(source.path, join(outputDir, 'baseline.tif'));
+        entry.gdal_translate.push({ ms: baseline.ms, cpuSeconds: baseline.cpuSeconds });
+        line.push(`gdal_translate ${seconds(baseline.ms)}`);
+        for (const path of ['direct', 'in-memory'] as const) {
+          const timed = await timeTiles(source.path, outputDir, path);
+          entry[path].push(timed);
+          line.push(`${path} ${seconds(timed.ms)} (${(timed.ms / baseline.ms).toFixed(2)}×)`);
+        }
+        console.log(line.join(', '));
+      }
+    }
+    console.log(`\nmedians (min–max) of ${rounds} alternating rounds; tiles of ${tileSize}, ${tilesAtOnce} at once, the pipeline's COG options:`);
+    for (const source of sources) {
+      const entry = results.get(source.name)!;
+      console.log(`\n${source.name}: ${source.description}`);
+      for (const [label, runs] of Object.entries(entry)) {
+        const ratios = runs.map((run, index) => run.ms / entry.gdal_translate[index]!.ms);
+        console.log(
+          `  ${label.padEnd(15)} ${spreadOfTimes(runs.map((run) => run.ms))}; CPU ${median(runs.map((run) => run.cpuSeconds)).toFixed(1)} s` +
+            (label === 'gdal_translate' ? '' : `; ratio ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`),
+        );
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
