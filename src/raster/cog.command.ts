@@ -114,8 +114,8 @@ export function cogOverviewFactors(width: number, height: number, blockSize: num
  */
 export const inMemoryTileLimitBytes = 512 * 1024 ** 2;
 
-export function tileFitsInMemory(window: Pick<TileWindow, 'width' | 'height'>, source: CogSourceTraits): boolean {
+export function tileFitsInMemory(window: Pick<TileWindow, 'width' | 'height'>, source: CogSourceTraits, limitBytes = inMemoryTileLimitBytes): boolean {
   const pixelBytes = source.bands.reduce((sum, band) => sum + bytesPerSample(band.gdalDataType), 0);
   // Overviews add a third of the image.
-  return (window.width * window.height * pixelBytes * 4) / 3 <= inMemoryTileLimitBytes;
+  return (window.width * window.height * pixelBytes * 4) / 3 <= limitBytes;
 }

@@ -5,7 +5,7 @@
 import gdal from 'gdal-async';
 import type { BandInfo, BandStatistics, CrsInfo, TileWindow } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
-import { buildCogCreationArgs, buildCogTranslateArgs, buildTileReadArgs, chooseOverviewResampling, cogOverviewFactors, tileFitsInMemory } from './cog.command.js';
+import { buildCogCreationArgs, buildCogTranslateArgs, buildTileReadArgs, chooseOverviewResampling, cogOverviewFactors, inMemoryTileLimitBytes, tileFitsInMemory } from './cog.command.js';
 import { buildThumbnailTranslateArgs } from './thumbnail.command.js';
 import { computeBandStatistics } from './band.statistics.js';
 import { computeWgs84Footprint } from './footprint.transform.js';
@@ -39,6 +39,8 @@ export async function writeTileCog(
   destinationPath: string,
   window: TileWindow,
   options: IngestOptions,
+  /** Tiles whose pixels (and overviews) exceed this go straight from the source; tests lower it. */
+  inMemoryLimitBytes = inMemoryTileLimitBytes,
 ): Promise<AcquisitionTime | null> {
   // When reprojecting, the window is in the warped grid (validation planned the tiles on it).
   const source = await openTilingSource(sourcePath, shownAs, options, `${destinationPath}.warp.vrt`);
@@ -46,7 +48,7 @@ export async function writeTileCog(
     const bands: BandInfo[] = [];
     for (let i = 1; i <= source.dataset.bands.count(); i++) bands.push(readBandInfo(source.dataset.bands.get(i)));
     const traits = { bands };
-    if (tileFitsInMemory(window, traits)) {
+    if (tileFitsInMemory(window, traits, inMemoryLimitBytes)) {
       // Read once, overviews made in memory, then written: see `inMemoryTileLimitBytes`.
       const tile = await gdal.translateAsync('', source.dataset, buildTileReadArgs(window, traits));
       try {

@@ -73,6 +73,29 @@ async function expectLosslessValidCogs(localPath: string, tiles: TileCog[], expe
 }
 
 describe('writeTileCog paths', () => {
+  it('never reads a tile over the memory budget into memory: a tile declaring more than the budget goes straight from the source', async () => {
+    // An odd width tells the paths apart: the COG driver halves rounding down (301 → 150 → 75),
+    // our in-memory overviews round up as GDAL's BuildOverviews does (301 → 151 → 76).
+    const local = writeFloat32NanDem(env.fixtures.path, 301, 200, 'budget.tif');
+    const window = planTiles(301, 200, 512)[0]!;
+    const options = testOptions();
+    const bands = [readBandInfo(gdal.open(local).bands.get(1))];
+    const overBudget = 301 * 200 * 4; // the pixels fit, their overviews do not
+    expect(tileFitsInMemory(window, { bands }, overBudget)).toBe(false);
+    expect(tileFitsInMemory(window, { bands }, 2 * overBudget)).toBe(true);
+    const firstOverviewWidth = async (name: string, limit: number): Promise<number> => {
+      const path = join(env.fixtures.path, name);
+      await writeTileCog(local, 'budget.tif', path, window, options, limit);
+      const cog = gdal.open(path);
+      const width = cog.bands.get(1).overviews.get(0).size.x;
+      cog.close();
+      return width;
+    };
+    expect(await firstOverviewWidth('budget-direct.tif', overBudget)).toBe(150);
+    expect(await firstOverviewWidth('budget-memory.tif', 2 * overBudget)).toBe(151);
+  });
+
+
   it('writes the same pixels through memory as straight from the source, with overviews down to one block', async () => {
     // 700×450 float32 with NaN nodata, tiles of 300 with 128-pixel blocks: uneven last tiles.
     const local = writeFloat32NanDem(env.fixtures.path, 700, 450, 'paths.tif');
