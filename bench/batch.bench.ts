@@ -20,7 +20,7 @@ import { startAzurite } from '../host/azurite.js';
 import { startLocalHost } from '../host/spawn.js';
 import { fetchDebianRasters } from '../scripts/debian.rasters.js';
 import { BlobStore } from '../src/storage/blob.store.js';
-import { cpuSecondsOf, exitedChildrenCpuSeconds, median, summarizeTime } from './bench.support.js';
+import { cpuSecondsOf, exitedChildrenCpuSeconds, median, parseEnvPairs, summarizeTime } from './bench.support.js';
 
 const run = promisify(execFile);
 
@@ -31,7 +31,7 @@ const options = new Command()
   .option('--env <KEY=VALUE...>', 'extra settings for the host (e.g. DURABLE_MAX_CONCURRENT_ACTIVITIES=8)', [])
   .parse()
   .opts<{ count: string; size: string; rounds: string; env: string[] }>();
-const extraEnv: Record<string, string> = Object.fromEntries(options.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+const extraEnv: Record<string, string> = parseEnvPairs(options.env);
 const count = Number(options.count);
 const size = Number(options.size);
 const rounds = Number(options.rounds);

@@ -174,3 +174,8 @@ export function summarizeTime(outputs: string[]): string[] {
     .sort((a, b) => b[1].totalMs - a[1].totalMs)
     .map(([name, t]) => `    ${name.padEnd(22)} ${String(t.count).padStart(5)} calls ${seconds(t.totalMs).padStart(9)} total ${seconds(t.maxMs).padStart(8)} longest`);
 }
+
+/** `--env KEY=VALUE` pairs as an environment (the value may itself hold `=`). */
+export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}

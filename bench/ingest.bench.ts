@@ -18,7 +18,7 @@ import { startLocalHost } from '../host/spawn.js';
 import { JobsClient } from '../cli/jobs.client.js';
 import { BlobStore } from '../src/storage/blob.store.js';
 import { writeShape, shapeNames, type BenchShape, type ShapeName } from './bench.rasters.js';
-import { cpuSecondsOf, exitedChildrenCpuSeconds, loadLine, median, mib, peakMemoryOf, run, seconds, spreadOfRatios, spreadOfTimes, summarizeTime, waitForIdle, watchFolderPeak, workerPidFrom } from './bench.support.js';
+import { cpuSecondsOf, exitedChildrenCpuSeconds, loadLine, median, mib, parseEnvPairs, peakMemoryOf, run, seconds, spreadOfRatios, spreadOfTimes, summarizeTime, waitForIdle, watchFolderPeak, workerPidFrom } from './bench.support.js';
 
 export const routes = ['copy', 'in-place', 'worker'] as const;
 export type BenchRoute = (typeof routes)[number];
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       sources.push(await writeShape(name, dataDir));
     }
     console.log(`before the first round: ${await waitForIdle()}`);
-    const extraEnv: Record<string, string> = Object.fromEntries(options.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+    const extraEnv: Record<string, string> = parseEnvPairs(options.env);
     if (options.env.length) console.log(`extra host settings: ${options.env.join(' ')}`);
 
     const results = new Map<string, { baseline: number[]; baselineCpu: number[]; baselineBytes: number; runs: Map<BenchRoute, PipelineRun[]> }>();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { writeScalingSource } from './bench.rasters.js';
-import { mib, median, seconds, spreadOfTimes, summarizeTime, waitForIdle } from './bench.support.js';
+import { median, mib, parseEnvPairs, seconds, spreadOfTimes, summarizeTime, waitForIdle } from './bench.support.js';
 import { routes, timePipeline, type BenchRoute, type PipelineRun } from './ingest.bench.js';
 
 async function main(): Promise<void> {
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     .opts<{ rounds: string; large: string; small: string; routes: string; env: string[]; data?: string }>();
   const rounds = Math.max(1, Number(options.rounds));
   const chosen = options.routes.split(',').filter((route): route is BenchRoute => (routes as readonly string[]).includes(route));
-  const extraEnv: Record<string, string> = Object.fromEntries(options.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  const extraEnv: Record<string, string> = parseEnvPairs(options.env);
   if (options.env.length) console.log(`extra host settings: ${options.env.join(' ')}`);
   const work = mkdtempSync(join(tmpdir(), 'scaling-bench-'));
   try {

@@ -14,8 +14,12 @@ export type CollectionMosaicStep = 'none' | 'inline' | 'requested';
 
 export function collectionMosaicStep(version: string | undefined): CollectionMosaicStep {
   if (version === '1.0') return 'none';
-  if (version === '1.1') return 'inline';
-  return 'requested';
+  return startedBefore12(version) ? 'inline' : 'requested';
+}
+
+/** Instances of 1.0 and 1.1; any other version (and none: the default) has 1.2's steps. */
+function startedBefore12(version: string | undefined): boolean {
+  return version === '1.0' || version === '1.1';
 }
 
 /**
@@ -24,5 +28,5 @@ export function collectionMosaicStep(version: string | undefined): CollectionMos
  * `createTileCog`, then `registerTileItem`.
  */
 export function registersTileWithItsCog(version: string | undefined): boolean {
-  return version !== '1.0' && version !== '1.1';
+  return !startedBefore12(version);
 }

@@ -51,6 +51,16 @@ function validated(version = ''): HistoryBuilder {
     .taskCompleted(0, ok(info));
 }
 
+/** History up to the collection's finalize: every tile branch registered its item. */
+function finalized(version: string): HistoryBuilder {
+  const history = validated(version);
+  tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
+  history.episodeDone().episode();
+  tileItemIds.forEach((id, i) => history.subOrchestrationCompleted(1 + i, item(id, 100 + i)));
+  history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
+  return history.taskCompleted(5, ok({ collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false, sources: [] }));
+}
+
 describe('ingestRaster orchestrator (replayed through the durable-functions SDK)', () => {
   it('starts by validating the source, with retries, and reports the stage', async () => {
     const state = await replay(ingestRasterOrchestrator, new HistoryBuilder().episode('ingestRaster', input), input);
@@ -83,12 +93,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
   });
 
   it('replays an instance of version 1.1 as it ran then: it builds the collection mosaic itself', async () => {
-    const history = validated('1.1');
-    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
-    history.episodeDone().episode();
-    tileItemIds.forEach((id, i) => history.subOrchestrationCompleted(1 + i, item(id, 100 + i)));
-    history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
-    history.taskCompleted(5, ok({ collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false, sources: [] }));
+    const history = finalized('1.1');
     const mosaicking = await replay(ingestRasterOrchestrator, history, input);
     expect(flattenActions(mosaicking).at(-1)).toMatchObject({ functionName: 'buildCollectionMosaic', input: { collection: 'dems' } });
     history.taskScheduled(6, 'buildCollectionMosaic').episodeDone().episode().taskCompleted(6, ok({ collection: 'dems', mosaics: [], skipped: [] }));
@@ -97,12 +102,7 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
   });
 
   it('replays an instance of version 1.0 as it ran then: no collection mosaic after the finalize', async () => {
-    const history = validated('1.0');
-    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
-    history.episodeDone().episode();
-    tileItemIds.forEach((id, i) => history.subOrchestrationCompleted(1 + i, item(id, 100 + i)));
-    history.taskScheduled(5, 'finalizeCollection').episodeDone().episode();
-    history.taskCompleted(5, ok({ collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 4, replacedItems: 0, superseded: false, sources: [] }));
+    const history = finalized('1.0');
     const next = await replay(ingestRasterOrchestrator, history, input);
     expect(flattenActions(next).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed' } });
   });
