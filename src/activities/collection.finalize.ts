@@ -33,7 +33,7 @@ import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, 
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
-import { SourceChangedError, SourceMissingError } from './source.cache.js';
+import { inspectionReadMode, SourceChangedError, SourceMissingError } from './source.cache.js';
 
 export type FinalizeCollection = (input: FinalizeCollectionInput) => Promise<FinalizedCollection>;
 
@@ -74,7 +74,7 @@ export async function updateJsonBlob<T>(
  * its source catalog's asset; nothing when the items carry no windows or the source is gone.
  */
 async function writeSourceMosaic(
-  deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir'>,
+  deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir' | 'settings'>,
   outputs: OutputLocation,
   source: SourceBlob,
   items: readonly RegisteredItem[],
@@ -88,10 +88,9 @@ async function writeSourceMosaic(
   if (tiles.length === 0) return undefined;
   let xml: string;
   try {
-    // Usually still cached from the tile activities on this process; otherwise downloaded again.
     xml = buildMosaicVrt(
-      // The source's grid and bands, read in place: no download for a few header bytes.
-      await deps.sources.withGdalPath(source, 'in-place', async (sourcePath) => {
+      // The source's grid and bands: read in place, or from the copy a small source's tiles left on this process.
+      await deps.sources.withGdalPath(source, inspectionReadMode(source, deps.settings.sourceRead), async (sourcePath) => {
         await mkdir(deps.scratchDir, { recursive: true });
         const warpScratch = join(deps.scratchDir, `${randomUUID()}.warp.vrt`);
         try {
@@ -227,7 +226,7 @@ async function writeShardCatalog(store: BlobStore, collection: string, shard: st
  * merged once for them all, then the replaced versions' blobs deleted. One job's conflict is its
  * failure; in a chunk it is reported per source and the others are published.
  */
-export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir'>): FinalizeCollection {
+export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir' | 'settings'>): FinalizeCollection {
   return async ({ collection, publications, datetime }) => {
     const collectionUrl = deps.store.url(collectionBlob(collection));
     const catalogUrl = deps.store.url(catalogBlob());

@@ -33,10 +33,22 @@ export class SourceMissingError extends FailureError {
 
 /**
  * How tile activities read a source: one shared local copy per instance (`copy`), or windows
- * straight from storage (`in-place`). Validation and the mosaic's description always read in
- * place: they need headers and a few blocks, not the whole file.
+ * straight from storage (`in-place`). Validation and the mosaic's description read in place
+ * (headers and a few blocks, not the whole file), except small sources: see `inspectionReadMode`.
  */
 export type SourceReadMode = 'copy' | 'in-place';
+
+/**
+ * When tiles read local copies, sources up to this size are inspected from that copy too: one
+ * download replaces the two ETag checks, GDAL's HEAD and its three or more range reads (a
+ * small-raster batch made 12 requests per source to read a 100 KB file), and the tiles reuse it.
+ */
+export const wholeDownloadMaxBytes = 4 * 1024 ** 2;
+
+/** How validation and the mosaic's description read a source, given how its tiles do: see `wholeDownloadMaxBytes`. */
+export function inspectionReadMode(source: SourceBlob, tileReadMode: SourceReadMode): SourceReadMode {
+  return tileReadMode === 'copy' && source.size <= wholeDownloadMaxBytes ? 'copy' : 'in-place';
+}
 
 /** Default cap on the bytes of idle copies kept: enough for a few large sources, well below a Functions instance's disk. */
 export const defaultSourceCacheBytes = 16 * 1024 ** 3;

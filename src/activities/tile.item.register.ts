@@ -36,7 +36,9 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' 
     const owner = sourcePathOf(source);
     let written = false;
     for (let attempt = 1; !written; attempt++) {
-      const existing = await deps.store.readJson<StacItem>(ref);
+      // Most items are new: the first attempt creates without reading, and only a blob already
+      // there (a re-run, a newer version, another source) makes the next attempts read it first.
+      const existing = attempt === 1 ? undefined : await deps.store.readJson<StacItem>(ref);
       // Whatever is stored there is read defensively: it may not be one of our items at all.
       const existingOwner = existing?.value?.properties?.[sourceProperty];
       if (existing && typeof existingOwner === 'string' && existingOwner !== owner) {

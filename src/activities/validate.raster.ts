@@ -15,6 +15,7 @@ import { openTilingSource, openUntrustedSource, sourcePathNames, type TilingSour
 import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readBandInfo, readRasterInfo } from '../raster/raster.inspect.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { isFinalFailure } from './failure.classify.js';
+import { inspectionReadMode } from './source.cache.js';
 
 export type ValidateRaster = (input: ValidateRasterInput) => Promise<RasterInfo>;
 
@@ -27,8 +28,8 @@ export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings'
   return async ({ source, options }) => {
     if (source.size === 0) reject('the file is empty (0 bytes); upload it again');
     try {
-      // Headers and a few blocks, read where the blob is: validation never downloads the source.
-      return await deps.sources.withGdalPath(source, 'in-place', (path) => inspectSource(path, source.name, deps.settings.maxDimension, options, deps.scratchDir));
+      // Headers and a few blocks, read where the blob is; a small source is downloaded whole (see inspectionReadMode).
+      return await deps.sources.withGdalPath(source, inspectionReadMode(source, deps.settings.sourceRead), (path) => inspectSource(path, source.name, deps.settings.maxDimension, options, deps.scratchDir));
     } catch (error) {
       // A rejected source has no tiles coming: free its copy now.
       if (error instanceof FailureError && isFinalFailure(error.failure)) await deps.sources.evict(source);

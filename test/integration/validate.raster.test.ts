@@ -110,6 +110,23 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
     });
   });
 
+  it('reads a small source through the local copy its tiles reuse, and never copies when tiles read in place', async () => {
+    const path = writeRgbUint8(fixtures.path, 120, 80, 'small.tif');
+    const source = await harness.upload(path);
+    const copied = harness.deps.sources.cachedBytes;
+    await createValidateRaster(harness.deps)({ source });
+    expect(harness.deps.sources.cachedBytes - copied).toBe(source.size);
+
+    const inPlace = createActivityHarness({ sourceRead: 'in-place' });
+    try {
+      const elsewhere = await inPlace.upload(path);
+      await createValidateRaster(inPlace.deps)({ source: elsewhere });
+      expect(inPlace.deps.sources.cachedBytes).toBe(0);
+    } finally {
+      inPlace.close();
+    }
+  });
+
   it('throws (so the orchestrator retries) when storage itself fails', async () => {
     const broken = createActivityHarness();
     // Point the cache at a store whose account does not answer: a transient-looking failure.
