@@ -44,15 +44,18 @@ const maxAttempts = 20;
  * more (it runs again on every attempt) and returns `undefined` to leave the blob as it is.
  * `compact` writes JSON without indentation: the catalog's larger documents (a collection with 256
  * shard summaries, a shard with hundreds of sources) are a third of their indented size.
+ * `createFirst`, for blobs usually absent (a new source's record and catalog): the first attempt
+ * skips the read and creates only if nothing is there; a blob already there fails that write, and
+ * the next attempt reads it as usual.
  */
 export async function updateJsonBlob<T>(
   store: BlobStore,
   ref: BlobRef,
   change: (current: T | undefined) => T | undefined | Promise<T | undefined>,
-  options: { compact?: boolean } = {},
+  options: { compact?: boolean; createFirst?: boolean } = {},
 ): Promise<{ value: T | undefined; url: string }> {
   for (let attempt = 1; ; attempt++) {
-    const current = await store.readJson<T>(ref);
+    const current = options.createFirst && attempt === 1 ? undefined : await store.readJson<T>(ref);
     const value = await change(current?.value);
     if (value === undefined) return { value: current?.value, url: store.url(ref) };
     const condition = current ? { ifMatch: current.etag } : { ifNoneExists: true };
@@ -141,7 +144,7 @@ async function decide(store: BlobStore, collection: string, publication: SourceP
     }
     decision = existing ? { publication, outcome: 'publish', previous: existing } : { publication, outcome: 'publish' };
     return buildSourceRecord(source, outputs, order, items);
-  });
+  }, { createFirst: true });
   return decision;
 }
 
@@ -163,9 +166,9 @@ function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T, i
 /**
  * Writes a source's catalog from its record, read after the catalog on every attempt: when another
  * version took the record meanwhile (`version` given and different), that version's job writes the
- * catalog, not this one.
+ * catalog, not this one. `isNew`: the source had no record before, so it has no catalog either (usually).
  */
-async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string): Promise<void> {
+async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string, isNew = false): Promise<void> {
   const ref = sourceCatalogBlob(collection, sourceKey);
   await updateJsonBlob<StacCatalog>(store, ref, async () => {
     const record = (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value;
@@ -181,7 +184,7 @@ async function writeSourceCatalog(store: BlobStore, collection: string, sourceKe
     // Pages before the catalog that links them; they belong to this version (same content whoever writes them).
     await Promise.all(pages.map(({ page, document }) => store.uploadBytes(sourceCatalogPageBlob(collection, sourceKey, record.version, page), Buffer.from(JSON.stringify(document)), mediaTypes.json)));
     return catalog;
-  }, { compact: true });
+  }, { compact: true, createFirst: isNew });
 }
 
 /**
@@ -243,8 +246,8 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
       writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options),
     );
-    await mapBounded(publishing, sourceConcurrency, ({ publication }, index) =>
-      writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl),
+    await mapBounded(publishing, sourceConcurrency, ({ publication, previous }, index) =>
+      writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl, previous === undefined),
     );
     // Once per collection of the earlier layout: its other sources get their catalogs too.
     const publishedKeys = new Set(publishing.map(({ publication }) => publication.outputs.sourceKey));

@@ -261,6 +261,19 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
     await Promise.all(Array.from({ length: 5 }, () => updateJsonBlob<{ n: number }>(env.harness.store, ref, (current) => ({ n: (current?.n ?? 0) + 1 }))));
     expect((await env.harness.store.readJson<{ n: number }>(ref))!.value.n).toBe(5);
   });
+
+  it('updateJsonBlob with createFirst creates without a read, and still merges with a blob already there', async () => {
+    const ref = { container: 'stac', name: `${env.harness.runId}/created-first.json` };
+    const increment = (current: { n: number } | undefined): { n: number } => ({ n: (current?.n ?? 0) + 1 });
+    const seen: Array<number | undefined> = [];
+    const counting = (current: { n: number } | undefined): { n: number } => (seen.push(current?.n), increment(current));
+    await updateJsonBlob<{ n: number }>(env.harness.store, ref, counting, { createFirst: true });
+    await updateJsonBlob<{ n: number }>(env.harness.store, ref, counting, { createFirst: true });
+    await Promise.all(Array.from({ length: 4 }, () => updateJsonBlob<{ n: number }>(env.harness.store, ref, increment, { createFirst: true })));
+    // The second call's create lost to the first's blob, so its next attempt read it: nothing is overwritten.
+    expect(seen).toEqual([undefined, undefined, 1]);
+    expect((await env.harness.store.readJson<{ n: number }>(ref))!.value.n).toBe(6);
+  });
 });
 
 describe('output identity and versions (untrusted sources never overwrite each other)', () => {
