@@ -71,7 +71,8 @@ async function main(): Promise<void> {
     .option('--data <dir>', 'folder for the generated sources (kept between runs when given)')
     .parse()
     .opts<{ rounds: string; shapes: string; data?: string }>();
-  configureGdal();
+  // As the pipeline with its default copy route (tiles read local files).
+  configureGdal(process.env, { tilesReadLocalCopies: true });
   const rounds = Math.max(1, Number(options.rounds));
   const shapes = options.shapes.split(',').filter((name): name is ShapeName => (shapeNames as readonly string[]).includes(name));
   const work = mkdtempSync(join(tmpdir(), 'tile-paths-bench-'));

@@ -31,7 +31,7 @@ export function createActivityDependencies(options: {
   workQueue?: () => QueueSender;
   stacApi?: StacApiClient;
 }): ActivityDependencies {
-  configureGdal();
+  configureGdal(process.env, { tilesReadLocalCopies: options.settings.sourceRead === 'copy' });
   const scratchDir = resolveScratchDir(options.settings.scratchDir);
   return {
     store: options.store,

@@ -37,8 +37,19 @@ export const inPlaceReadGdalConfig: Readonly<Record<string, string>> = {
   CPL_VSIL_CURL_CACHE_SIZE: String(128 * 1024 * 1024),
 };
 
-export function configureGdal(env: Readonly<Record<string, string | undefined>> = process.env): void {
+/**
+ * When tiles read local copies: an uncompressed striped GeoTIFF (a common export) otherwise goes
+ * through the block cache a whole scanline at a time, so a tile 808 pixels wide of a 9000-pixel
+ * raster copied eleven times its bytes; GDAL's direct path reads the window's bytes alone (tiles
+ * of the bench shapes 10–35 % faster). Never over HTTP, where it would make a request per row.
+ */
+export const localSourceReadGdalConfig: Readonly<Record<string, string>> = {
+  GTIFF_DIRECT_IO: 'YES',
+};
+
+export function configureGdal(env: Readonly<Record<string, string | undefined>> = process.env, reads: { tilesReadLocalCopies: boolean } = { tilesReadLocalCopies: false }): void {
   if (!env['GDAL_CACHEMAX']) gdal.config.set('GDAL_CACHEMAX', String(defaultGdalCacheMb));
+  if (reads.tilesReadLocalCopies) for (const [key, value] of Object.entries(localSourceReadGdalConfig)) if (!env[key]) gdal.config.set(key, value);
   for (const [key, value] of Object.entries(inPlaceReadGdalConfig)) if (!env[key]) gdal.config.set(key, value);
   for (const [key, value] of Object.entries(untrustedInputGdalConfig)) gdal.config.set(key, value);
 }

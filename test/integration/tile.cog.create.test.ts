@@ -23,6 +23,7 @@ import {
   writePaletted,
   writeRgbUint8,
   writeRotated,
+  writeRaster,
   writeUsFeet,
 } from '../support/fixtures.js';
 import { downloadBlob, readWindow, samePixels, useActivityHarness } from './activity.harness.js';
@@ -151,6 +152,27 @@ describe('createTileCog (real GDAL, real Azurite)', () => {
     expect(png.driver.description).toBe('PNG');
     expect([png.rasterSize.x, png.rasterSize.y]).toEqual([256, 256]);
     expect(png.bands.count()).toBe(4);
+  });
+
+  it('reads uncompressed striped sources (GDAL direct I/O on local copies) pixel for pixel, uneven last tiles included', async () => {
+    expect(gdal.config.get('GTIFF_DIRECT_IO')).toBe('YES');
+    const striped = ['COMPRESS=NONE', 'TILED=NO'];
+    const cases = [
+      writeRaster(join(env.fixtures.path, 'striped-float.tif'), {
+        width: 1100, height: 700, bands: 1, dataType: gdal.GDT_Float32, srs: gdal.SpatialReference.fromEPSG(32633), geoTransform: [500000, 10, 0, 6000000, 0, -10],
+        creationOptions: striped, value: (x, y) => x * 0.25 - y * 1.5,
+      }),
+      writeRaster(join(env.fixtures.path, 'striped-pixel-interleaved.tif'), {
+        width: 1100, height: 700, bands: 3, dataType: gdal.GDT_Byte, srs: gdal.SpatialReference.fromEPSG(32633), geoTransform: [500000, 10, 0, 6000000, 0, -10],
+        creationOptions: [...striped, 'INTERLEAVE=PIXEL'], value: (x, y, b) => (x * b + y) % 251,
+      }),
+    ];
+    for (const [index, path] of cases.entries()) {
+      const { tiles } = await ingestTiles(path, 512);
+      expect(tiles.map((tile) => tile.window.width)).toEqual([512, 512, 76, 512, 512, 76]);
+      // Float without nodata gets NaN declared by us (see needsNanNodata).
+      await expectLosslessValidCogs(path, tiles, true, index === 0);
+    }
   });
 
   it('keeps NaN nodata through float32 tiles, and statistics skip it', async () => {
