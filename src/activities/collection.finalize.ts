@@ -74,7 +74,8 @@ export async function updateJsonBlob<T>(
 
 /**
  * Writes the VRT that mosaics this job's tiles (next to them, relative paths) and returns it as
- * its source catalog's asset; nothing when the items carry no windows or the source is gone.
+ * its source catalog's asset (a source of one tile: that tile's COG); nothing when the items carry
+ * no windows or the source is gone.
  */
 async function writeSourceMosaic(
   deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir' | 'settings'>,
@@ -89,6 +90,10 @@ async function writeSourceMosaic(
     tiles.push({ file: cogBlob(outputs, item.itemId).name.split('/').pop()!, window: item.window });
   }
   if (tiles.length === 0) return undefined;
+  // One tile is the whole source: its COG is the mosaic (no VRT to write, no source to open; in a
+  // batch of small rasters these VRTs were a third of the chunk's finalize).
+  const [only] = items;
+  if (only && items.length === 1) return { href: only.cogUrl, type: mediaTypes.cog, title: `${sourcePathOf(source)} whole, as its one tile's COG`, roles: ['data', 'mosaic'] };
   let xml: string;
   try {
     xml = buildMosaicVrt(

@@ -109,7 +109,7 @@ export interface SourceCatalogInput {
   source: string;
   items: readonly RegisteredItem[];
   urls: CatalogUrls;
-  /** The source's VRT mosaic, when one was written. */
+  /** The source's mosaic: its VRT, or for a source of one tile that tile's COG. */
   mosaic?: StacAsset;
   /** URLs of the item pages, by page number: used when the source has more than `sourceCatalogPageSize` items. */
   pageUrl: (page: number) => string;
@@ -124,8 +124,9 @@ export interface SourceCatalogDocuments {
 /**
  * The catalog of one source: one `item` link per item of the version the collection publishes
  * (written whole from the source's record, so a replaced version's items are gone) and the
- * source's VRT mosaic (a `related` link). A source with more than `sourceCatalogPageSize` items links pages of that
- * many instead (`child` links), so no document grows with a source's tile count either.
+ * source's mosaic (a `related` link: its VRT, or a one-tile source's COG). A source with more
+ * than `sourceCatalogPageSize` items links pages of that many instead (`child` links), so no
+ * document grows with a source's tile count either.
  */
 export function buildSourceCatalog(input: SourceCatalogInput): SourceCatalogDocuments {
   const itemLinks: StacLink[] = input.items.map((item) => ({ rel: 'item', href: item.itemUrl, type: mediaTypes.geojson, title: item.itemId }));

@@ -9,7 +9,7 @@ import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, sourceCatalogBlob } from '../../src/stac/catalog.layout.js';
 import { walkStoredCatalog, type CatalogWalk } from '../../src/stac/catalog.walk.js';
-import type { StacCatalog, StacCollection, StacItem } from '../../src/stac/stac.types.js';
+import { mediaTypes, type StacCatalog, type StacCollection, type StacItem } from '../../src/stac/stac.types.js';
 import { writeFloat32NanDem, writeNetcdfWithTime, writeNoEpsgProjected, writePaletted, writeRgbUint8, writeTiffDated } from '../support/fixtures.js';
 import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
 import { mkdirSync } from 'node:fs';
@@ -331,7 +331,9 @@ describe('output identity and versions (untrusted sources never overwrite each o
     for (const stale of v1.items.slice(1)) expect(await env.harness.store.readJson(itemBlob(collection, stale.itemId))).toBeUndefined();
     const remaining = await cogBlobs(collection);
     expect(remaining.some((name) => name.includes(`/${v1.outputs.version}/`))).toBe(false);
-    expect(remaining.filter((name) => name.includes(`/${v2.outputs.version}/`)).map((name) => name.split('.').pop()).sort()).toEqual(['png', 'tif', 'vrt']);
+    // One tile: the source catalog's mosaic is that tile's COG, so the version has no VRT (v1's went with v1).
+    expect(remaining.filter((name) => name.includes(`/${v2.outputs.version}/`)).map((name) => name.split('.').pop()).sort()).toEqual(['png', 'tif']);
+    expect((await readSourceCatalog(v2)).links.filter((link) => link.rel === 'related')).toEqual([expect.objectContaining({ href: v2.items[0]!.cogUrl, type: mediaTypes.cog })]);
     // The extent is recomputed from what is published now: smaller than with the 700×500 version.
     const [w, s, e, n] = stored.extent.spatial.bbox[0]!;
     expect(e - w).toBeLessThan(wideExtent[2]! - wideExtent[0]!);
