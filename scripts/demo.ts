@@ -122,11 +122,13 @@ async function main(): Promise<void> {
       console.log(`\nSTAC catalog: ${collection.catalogUrl}`);
       console.log(`STAC collection "${collection.collectionId}": ${collection.collectionUrl} (${collection.itemCount} items)`);
     }
-    const firstTile = views.find((view) => view.output)?.output?.tiles[0];
-    if (firstTile) {
+    // A source of several tiles shows its VRT mosaic; a source of one tile has none (its COG is the whole source).
+    const shown = views.find((view) => (view.output?.tiles.length ?? 0) > 1)?.output ?? views.find((view) => view.output)?.output;
+    const firstTile = shown?.tiles[0];
+    if (shown && firstTile) {
       const localCog = join(outputDir, containers.cogs, decodeURIComponent(new URL(firstTile.cogUrl).pathname.split(`/${containers.cogs}/`)[1]!));
       // Output names: <collection>/<source key>/<version>/<item id>.tif, and the VRT is <source key>.vrt beside it.
-      const mosaic = join(dirname(localCog), `${basename(dirname(dirname(localCog)))}.vrt`);
+      const mosaic = shown.tiles.length > 1 ? join(dirname(localCog), `${basename(dirname(dirname(localCog)))}.vrt`) : localCog;
       console.log(`\nCopies of the COGs, thumbnails, VRT mosaics and the STAC catalog are in ${outputDir}/. Look at them with:`);
       console.log(`  gdalinfo ${localCog}`);
       console.log(`  /usr/bin/python3 -m osgeo_utils.samples.validate_cloud_optimized_geotiff ${localCog}`);
