@@ -41,7 +41,9 @@ export const inPlaceReadGdalConfig: Readonly<Record<string, string>> = {
  * When tiles read local copies: an uncompressed striped GeoTIFF (a common export) otherwise goes
  * through the block cache a whole scanline at a time, so a tile 808 pixels wide of a 9000-pixel
  * raster copied eleven times its bytes; GDAL's direct path reads the window's bytes alone (tiles
- * of the bench shapes 10–35 % faster). Never over HTTP, where it would make a request per row.
+ * of the bench shapes 10–35 % faster). Not set when tiles read in place: a tile window over HTTP
+ * would become a request per row (validation of a large source, in place either way, reads only a
+ * few blocks).
  */
 export const localSourceReadGdalConfig: Readonly<Record<string, string>> = {
   GTIFF_DIRECT_IO: 'YES',
