@@ -179,3 +179,12 @@ export function summarizeTime(outputs: string[]): string[] {
 export function parseEnvPairs(pairs: readonly string[]): Record<string, string> {
   return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 }
+
+/** Runs a bench's `main` when its file is the program (tests import the benches' helpers), exiting 1 if it fails. */
+export function runIfMain(moduleUrl: string, main: () => Promise<void>): void {
+  if (moduleUrl !== `file://${process.argv[1]}`) return;
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -18,7 +18,7 @@ import { startLocalHost } from '../host/spawn.js';
 import { JobsClient } from '../cli/jobs.client.js';
 import { BlobStore } from '../src/storage/blob.store.js';
 import { writeShape, shapeNames, type BenchShape, type ShapeName } from './bench.rasters.js';
-import { cpuSecondsOf, exitedChildrenCpuSeconds, loadLine, median, mib, parseEnvPairs, peakMemoryOf, run, seconds, spreadOfRatios, spreadOfTimes, summarizeTime, waitForIdle, watchFolderPeak, workerPidFrom } from './bench.support.js';
+import { cpuSecondsOf, exitedChildrenCpuSeconds, loadLine, median, mib, parseEnvPairs, peakMemoryOf, run, runIfMain, seconds, spreadOfRatios, spreadOfTimes, summarizeTime, waitForIdle, watchFolderPeak, workerPidFrom } from './bench.support.js';
 
 export const routes = ['copy', 'in-place', 'worker'] as const;
 export type BenchRoute = (typeof routes)[number];
@@ -205,9 +205,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

@@ -21,7 +21,7 @@ import { configureGdal } from '../src/raster/gdal.setup.js';
 import { readBandInfo } from '../src/raster/raster.inspect.js';
 import { planTiles } from '../src/raster/tile.plan.js';
 import { shapeNames, writeShape, type ShapeName } from './bench.rasters.js';
-import { median, seconds, spreadOfTimes, waitForIdle } from './bench.support.js';
+import { median, runIfMain, seconds, spreadOfTimes, waitForIdle } from './bench.support.js';
 import { timeBaseline } from './ingest.bench.js';
 
 /** Tiles at once, as host.json's two activities make them. */
@@ -116,9 +116,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, main);

@@ -505,14 +505,20 @@ describe('ingestBatch orchestrator', () => {
     expect(subOrchestrations(await replay(ingestBatchOrchestrator, history, { ...batch, chunkSize: 4 }, 'batch-1')).slice(2)).toEqual(['ingest-b1-0-2', 'ingest-b1-0-3']);
   });
 
-  it('asks for the collection mosaic once, after the last chunk, and completes with the run it started', async () => {
-    const history = new HistoryBuilder().episode('ingestBatch', batch).taskScheduled(0, 'listBatchSources').episodeDone().episode();
+  /** A one-source batch up to its chunk's finalize, completed (of `version`; '' is the current one). */
+  const finalizedOneSourceBatch = (version = ''): HistoryBuilder => {
+    const history = new HistoryBuilder().episode('ingestBatch', batch, version).taskScheduled(0, 'listBatchSources').episodeDone().episode();
     history.taskCompleted(0, ok({ sources: [source('scenes/0.tif')], missing: [], cursor: null }));
     history.taskScheduled(1, 'prepareBatchJobs').episodeDone().episode().taskCompleted(1, ok([run(0)]));
     history.subOrchestrationCreated(2, 'ingestRaster', 'ingest-b1-0-0').episodeDone().episode();
     history.subOrchestrationCompleted(2, { collection: null, publication: publication(0), tiles: [], bytesIn: 1, bytesOut: 1 });
     history.taskScheduled(3, 'finalizeCollection').episodeDone().episode();
     history.taskCompleted(3, ok({ collectionId: 'dems', collectionUrl: 'c', catalogUrl: 'k', itemCount: 1, replacedItems: 0, superseded: false, sources: [{ sourceKey: 's0', outcome: 'published', replacedItems: 0 }] }));
+    return history;
+  };
+
+  it('asks for the collection mosaic once, after the last chunk, and completes with the run it started', async () => {
+    const history = finalizedOneSourceBatch();
     const requesting = await replay(ingestBatchOrchestrator, history, batch, 'batch-1');
     expect(flattenActions(requesting).at(-1)).toMatchObject({ functionName: 'requestCollectionMosaic', input: { collection: 'dems' } });
     history.taskScheduled(4, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(4, ok({ instanceId: 'mosaic-run' }));
@@ -523,13 +529,7 @@ describe('ingestBatch orchestrator', () => {
 
   it('replays a batch of version 1.1 as it ran then: it built the mosaic itself (a mosaic failure is reported, not fatal)', async () => {
     for (const mosaicOutcome of [ok({ collection: 'dems', mosaics: [{ group: 'epsg-32633-1xfloat32', url: 'm', sources: 1, tiles: 1 }], overview: { url: 'o', width: 10, height: 10, groups: [] }, skipped: [] }), { ok: false, failure: { code: 'INTERNAL', message: 'no' } }]) {
-      const history = new HistoryBuilder().episode('ingestBatch', batch, '1.1').taskScheduled(0, 'listBatchSources').episodeDone().episode();
-      history.taskCompleted(0, ok({ sources: [source('scenes/0.tif')], missing: [], cursor: null }));
-      history.taskScheduled(1, 'prepareBatchJobs').episodeDone().episode().taskCompleted(1, ok([run(0)]));
-      history.subOrchestrationCreated(2, 'ingestRaster', 'ingest-b1-0-0').episodeDone().episode();
-      history.subOrchestrationCompleted(2, { collection: null, publication: publication(0), tiles: [], bytesIn: 1, bytesOut: 1 });
-      history.taskScheduled(3, 'finalizeCollection').episodeDone().episode();
-      history.taskCompleted(3, ok({ collectionId: 'dems', collectionUrl: 'c', catalogUrl: 'k', itemCount: 1, replacedItems: 0, superseded: false, sources: [{ sourceKey: 's0', outcome: 'published', replacedItems: 0 }] }));
+      const history = finalizedOneSourceBatch('1.1');
       const mosaicking = await replay(ingestBatchOrchestrator, history, batch, 'batch-1');
       expect(flattenActions(mosaicking).at(-1)).toMatchObject({ functionName: 'buildCollectionMosaic', input: { collection: 'dems' } });
       history.taskScheduled(4, 'buildCollectionMosaic').episodeDone().episode().taskCompleted(4, mosaicOutcome);
