@@ -5,7 +5,7 @@
  * ServiceBusConnection when the queue is Service Bus) and uses the app's raster code, not the
  * Functions runtime.
  *
- *   node dist/worker/main.js [--concurrency 1] [--once] [--name worker-1]
+ *   node dist/worker/main.js [--concurrency 2] [--once] [--name worker-1]
  *
  * SIGTERM or SIGINT: stop receiving, let tiles in flight finish for `--grace-seconds`, give the
  * rest back to the queue, exit.
@@ -19,6 +19,9 @@ import { JobIndex } from '../src/jobs/job.index.js';
 import { createResultsSender, createWorkQueue } from '../src/queue/queue.factory.js';
 import { BlobStore } from '../src/storage/blob.store.js';
 import { TileWorker, type WorkerLog } from './tile.worker.js';
+
+/** Tiles at once unless `--concurrency` says otherwise (infra passes one per vCPU). */
+const defaultConcurrency = 2;
 
 interface WorkerCommandOptions {
   concurrency: number;
@@ -42,7 +45,9 @@ const log: WorkerLog = {
 async function main(): Promise<void> {
   const program = new Command('raster-ingest-worker')
     .description('Makes tile COGs from the large-rasters queue and reports each to tile-results')
-    .option('--concurrency <n>', 'tiles worked on at once', positiveInteger, 1)
+    // Two keep both cores of a 2-vCPU replica busy: a tile's single-threaded steps (reading its
+    // window, its overviews) and its upload overlap the other's multi-threaded compression.
+    .option('--concurrency <n>', 'tiles worked on at once', positiveInteger, defaultConcurrency)
     .option('--once', 'exit when the queue is empty', false)
     .option('--name <name>', 'name in logs and results', `${hostname()}-${process.pid}`)
     .option('--lock-seconds <n>', "the queue's lock duration (Service Bus: the queue's lockDuration); locks are renewed every third of it", positiveInteger, 60)

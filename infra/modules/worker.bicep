@@ -118,6 +118,18 @@ var memoryByCpu = {
   '3.5': '7Gi'
   '4.0': '8Gi'
 }
+// Tiles one replica works on at once (the worker's --concurrency): one per whole vCPU. Each holds
+// at most one in-memory tile (512 MiB) plus GDAL's cache, well inside 2 GiB per vCPU.
+var concurrencyByCpu = {
+  '0.5': 1
+  '1.0': 1
+  '1.5': 1
+  '2.0': 2
+  '2.5': 2
+  '3.0': 3
+  '3.5': 3
+  '4.0': 4
+}
 var workloadProfileName = 'Consumption'
 
 resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
@@ -223,6 +235,8 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
           args: [
             'dist/worker/main.js'
             '--once'
+            '--concurrency'
+            string(concurrencyByCpu[cpu])
           ]
           resources: {
             cpu: json(cpu)

@@ -523,7 +523,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(JSON.stringify(env)).not.toMatch(/AccountKey=|SharedAccessKey|DefaultEndpointsProtocol/);
     });
 
-    it('sizes a replica at 2 vCPU / 4 GiB and lets one run longer than a tile waits for it', () => {
+    it('sizes a replica at 2 vCPU / 4 GiB working on a tile per vCPU, and lets one run longer than a tile waits for it', () => {
       const { job } = jobOf(defaults);
       const resources = at(job, 'properties', 'template', 'containers', 0, 'resources');
       expect(at(resources, 'cpu')).toBe(2);
@@ -531,7 +531,11 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       const timeout = at(job, 'properties', 'configuration', 'replicaTimeout');
       expect(typeof timeout).toBe('number');
       expect(timeout as number).toBeGreaterThanOrEqual(workerDefaults.tileTimeoutSeconds);
-      expect(at(job, 'properties', 'template', 'containers', 0, 'args')).toEqual(['dist/worker/main.js', '--once']);
+      // One tile at a time per whole vCPU: two on the default replica, four on the largest.
+      expect(at(job, 'properties', 'template', 'containers', 0, 'args')).toEqual(['dist/worker/main.js', '--once', '--concurrency', '2']);
+      const largest = jobOf(new ArmEvaluator({ ...parameterFile('main.bicepparam'), workerCpu: '4.0' })).job;
+      expect(at(largest, 'properties', 'template', 'containers', 0, 'resources', 'memory')).toBe('8Gi');
+      expect(at(largest, 'properties', 'template', 'containers', 0, 'args')).toEqual(['dist/worker/main.js', '--once', '--concurrency', '4']);
     });
 
     it('is found by azd as the worker service, pulls from the template\'s registry, and runs a placeholder until the first deploy', () => {
