@@ -100,8 +100,9 @@ export function timeSpanMs(value: string | undefined, settingName = 'functionTim
   if (!value || value.trim() === '-1') return undefined;
   const match = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(value.trim());
   if (!match) throw new Error(`host.json ${settingName} "${value}" is not a time span like 00:10:00`);
-  const [, days, hours, minutes, seconds] = match;
-  return (((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
+  const [, days, hours, minutes, seconds, fraction] = match;
+  // The fraction is of a second: "00:00:00.5" and "00:00:00.500" are both 500 ms.
+  return (((Number(days ?? 0) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(`${seconds}.${fraction ?? '0'}`)) * 1000;
 }
 
 function positiveInteger(name: string, raw: string | undefined): number | undefined {

@@ -136,6 +136,8 @@ describe('host.json time spans', () => {
     expect(timeSpanMs('00:05:00')).toBe(300_000);
     expect(timeSpanMs('02:00:00')).toBe(7_200_000);
     expect(timeSpanMs('1.00:00:01')).toBe(86_401_000);
+    expect(timeSpanMs('00:00:00.500')).toBe(500);
+    expect(timeSpanMs('00:00:01.5')).toBe(1500);
     expect(timeSpanMs('-1')).toBeUndefined();
     expect(() => timeSpanMs('ten minutes')).toThrow(/time span/);
   });
