@@ -41,6 +41,9 @@ interface Timed {
   cpuSeconds: number;
 }
 
+/** `cpuSeconds` counts this process and Azurite; `azuriteCpuSeconds` is Azurite's part. */
+type StorageTimed = Timed & { azuriteCpuSeconds: number };
+
 /** Writes every tile of the source by `path`; the in-memory tiles stay in `outputDir` for the storage step. */
 async function timeTiles(sourcePath: string, outputDir: string, path: TilePath): Promise<Timed> {
   const options = ingestOptionsSchema.parse({});
@@ -81,7 +84,7 @@ async function timeTiles(sourcePath: string, outputDir: string, path: TilePath):
  * as the copy route moves them (downloads and uploads of one job do not overlap each other much:
  * the tiles wait for the copy). CPU: this process and Azurite's.
  */
-async function timeStorage(store: BlobStore, azuritePid: number | undefined, sourceName: string, tilesDir: string, downloadPath: string): Promise<Timed & { azuriteCpuSeconds: number }> {
+async function timeStorage(store: BlobStore, azuritePid: number | undefined, sourceName: string, tilesDir: string, downloadPath: string): Promise<StorageTimed> {
   const cpuBefore = process.cpuUsage();
   const azuriteBefore = cpuSecondsOf(azuritePid) ?? 0;
   const started = performance.now();
@@ -115,8 +118,7 @@ async function main(): Promise<void> {
   const azurite = await startAzurite({ location: join(work, 'azurite') });
   try {
     const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
-    const results = new Map<string, Record<'gdal_translate' | TilePath | 'storage', Timed[]>>();
-    const azuriteCpu = new Map<string, number[]>();
+    const results = new Map<string, Record<'gdal_translate' | TilePath, Timed[]> & { storage: StorageTimed[] }>();
     const sources = [];
     for (const name of shapes) {
       const source = await writeShape(name, dataDir);
@@ -138,7 +140,6 @@ async function main(): Promise<void> {
         }
         const storage = await timeStorage(store, azurite.process.pid, `bench/${source.name}.tif`, outputDir, join(outputDir, 'download.tif'));
         entry.storage.push(storage);
-        azuriteCpu.set(source.name, [...(azuriteCpu.get(source.name) ?? []), storage.azuriteCpuSeconds]);
         line.push(`storage ${seconds(storage.ms)}, CPU ${storage.cpuSeconds.toFixed(1)} s`);
         console.log(line.join(', '));
       }
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
         const ratios = runs.map((run, index) => run.ms / entry.gdal_translate[index]!.ms);
         console.log(
           `  ${label.padEnd(15)} ${spreadOfTimes(runs.map((run) => run.ms))}; CPU ${median(runs.map((run) => run.cpuSeconds)).toFixed(1)} s` +
-            (label === 'storage' ? ` (Azurite ${median(azuriteCpu.get(source.name) ?? []).toFixed(1)} s)` : '') +
+            (label === 'storage' ? ` (Azurite ${median(entry.storage.map((run) => run.azuriteCpuSeconds)).toFixed(1)} s)` : '') +
             (label === 'gdal_translate' ? '' : `; ratio ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`),
         );
       }

@@ -21,56 +21,21 @@ import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FinalizeCollectionInput, FinalizedCollection, OutputLocation, PublicationOutcome, RegisteredItem, SourceBlob, SourcePublication } from '../pipeline/contracts.js';
 import { FailureError, type Failure } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { describeMosaic } from '../raster/mosaic.describe.js';
 import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
-import { WriteConflictError, type BlobRef, type BlobStore } from '../storage/blob.store.js';
+import type { BlobStore } from '../storage/blob.store.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceCatalogPageBlob, sourceCatalogPagesPrefix, sourceRecordBlob, sourceRecordsPrefix, versionFolder } from '../stac/catalog.layout.js';
 import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, mergeCatalog, mergeCollection, mergeShardCatalog, summarizeItems, summarizeShard } from '../stac/collection.build.js';
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
+import { updateJsonBlob } from './json.blob.update.js';
 import { inspectionReadMode, SourceChangedError, SourceMissingError } from './source.cache.js';
 
 export type FinalizeCollection = (input: FinalizeCollectionInput) => Promise<FinalizedCollection>;
-
-const maxAttempts = 20;
-
-/**
- * Read, change, write-if-unchanged; on a lost race re-read and try again. `change` may read
- * more (it runs again on every attempt) and returns `undefined` to leave the blob as it is.
- * `compact` writes JSON without indentation: the catalog's larger documents (a collection with 256
- * shard summaries, a shard with hundreds of sources) are a third of their indented size.
- * `createFirst`, for blobs usually absent (a new source's record and catalog): the first attempt
- * skips the read and creates only if nothing is there; a blob already there fails that write, and
- * the next attempt reads it as usual.
- */
-export async function updateJsonBlob<T>(
-  store: BlobStore,
-  ref: BlobRef,
-  change: (current: T | undefined) => T | undefined | Promise<T | undefined>,
-  options: { compact?: boolean; createFirst?: boolean } = {},
-): Promise<{ value: T | undefined; url: string }> {
-  for (let attempt = 1; ; attempt++) {
-    const current = options.createFirst && attempt === 1 ? undefined : await store.readJson<T>(ref);
-    const value = await change(current?.value);
-    if (value === undefined) return { value: current?.value, url: store.url(ref) };
-    const condition = current ? { ifMatch: current.etag } : { ifNoneExists: true };
-    try {
-      const { url } = options.compact
-        ? await store.uploadBytes(ref, Buffer.from(JSON.stringify(value)), mediaTypes.json, condition)
-        : await store.writeJson(ref, value, condition);
-      return { value, url };
-    } catch (error) {
-      if (!(error instanceof WriteConflictError) || attempt >= maxAttempts) throw error;
-      // Jittered back-off so racing writers spread out.
-      await sleep(Math.random() * 50 * Math.min(attempt, 8));
-    }
-  }
-}
 
 /**
  * Writes the VRT that mosaics this job's tiles (next to them, relative paths) and returns it as

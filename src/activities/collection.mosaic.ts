@@ -26,7 +26,7 @@ import { cogBlob, collectionBlob, collectionMosaicBlob, collectionMosaicPrefix, 
 import type { SourceRecord } from '../stac/source.record.js';
 import { collectionShardsProperty, mediaTypes, shardSourcesProperty, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
-import { updateJsonBlob } from './collection.finalize.js';
+import { updateJsonBlob } from './json.blob.update.js';
 
 export type BuildCollectionMosaic = (input: BuildCollectionMosaicInput) => Promise<CollectionMosaicOutput>;
 

@@ -6,7 +6,6 @@
  */
 import type { RegisteredItem, RegisterTileItemInput } from '../pipeline/contracts.js';
 import { FailureError } from '../pipeline/failure.js';
-import { WriteConflictError } from '../storage/blob.store.js';
 import { catalogBlob, collectionBlob, itemBlob, sourceCatalogBlob } from '../stac/catalog.layout.js';
 import { collectionOfItems } from '../stac/collection.build.js';
 import { buildTileItem, itemInterval } from '../stac/item.build.js';
@@ -15,10 +14,9 @@ import { withoutInferredLinks } from '../stac/stac.api.client.js';
 import { compareVersionOrder, sourceModifiedProperty, sourcePathOf, sourceProperty } from '../stac/source.record.js';
 import { mediaTypes, type StacCollection, type StacItem } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
+import { updateJsonBlob } from './json.blob.update.js';
 
 export type RegisterTileItem = (input: RegisterTileItemInput) => Promise<RegisteredItem>;
-
-const maxWriteAttempts = 10;
 
 export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' | 'stacApi'>): RegisterTileItem {
   return async ({ outputs, source, tile, datetime, order }) => {
@@ -34,28 +32,29 @@ export function createRegisterTileItem(deps: Pick<ActivityDependencies, 'store' 
     };
     const item = buildTileItem({ collection, tile, datetime, source, urls, software: softwareVersions() });
     const owner = sourcePathOf(source);
+    // Most items are new, so the first attempt creates without reading; only a blob already there
+    // (a re-run, a newer version, another source) makes the next attempts read it first.
     let written = false;
-    for (let attempt = 1; !written; attempt++) {
-      // Most items are new: the first attempt creates without reading, and only a blob already
-      // there (a re-run, a newer version, another source) makes the next attempts read it first.
-      const existing = attempt === 1 ? undefined : await deps.store.readJson<StacItem>(ref);
-      // Whatever is stored there is read defensively: it may not be one of our items at all.
-      const existingOwner = existing?.value?.properties?.[sourceProperty];
-      if (existing && typeof existingOwner === 'string' && existingOwner !== owner) {
-        throw new FailureError({
-          code: 'OUTPUT_CONFLICT',
-          message: `its item id ${tile.itemId} is already taken in collection ${collection} by another source; rename the blob and upload it again`,
-        });
-      }
-      const existingModified = existing?.value?.properties?.[sourceModifiedProperty];
-      if (existing && typeof existingModified === 'string' && compareVersionOrder({ sourceModified: existingModified, jobStarted: String(existing.value.properties.created) }, order) > 0) break;
-      try {
-        await deps.store.writeJson(ref, item, existing ? { ifMatch: existing.etag } : { ifNoneExists: true }, mediaTypes.geojson);
+    await updateJsonBlob<StacItem>(
+      deps.store,
+      ref,
+      (existing) => {
+        written = false;
+        // Whatever is stored there is read defensively: it may not be one of our items at all.
+        const existingOwner = existing?.properties?.[sourceProperty];
+        if (existing && typeof existingOwner === 'string' && existingOwner !== owner) {
+          throw new FailureError({
+            code: 'OUTPUT_CONFLICT',
+            message: `its item id ${tile.itemId} is already taken in collection ${collection} by another source; rename the blob and upload it again`,
+          });
+        }
+        const existingModified = existing?.properties?.[sourceModifiedProperty];
+        if (existing && typeof existingModified === 'string' && compareVersionOrder({ sourceModified: existingModified, jobStarted: String(existing.properties.created) }, order) > 0) return undefined;
         written = true;
-      } catch (error) {
-        if (!(error instanceof WriteConflictError) || attempt >= maxWriteAttempts) throw error;
-      }
-    }
+        return item;
+      },
+      { createFirst: true, contentType: mediaTypes.geojson },
+    );
     const registered: RegisteredItem = {
       itemId: tile.itemId,
       itemUrl: urls.item,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createFinalizeCollection, updateJsonBlob } from '../../src/activities/collection.finalize.js';
+import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
+import { updateJsonBlob } from '../../src/activities/json.blob.update.js';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
