@@ -20,6 +20,11 @@ export const failureCodes = [
   'SOURCE_MISSING',
   /** Another source already owns an output this job would write. */
   'OUTPUT_CONFLICT',
+  /**
+   * The upload hit a processing limit (time, memory, declared size against bytes present, tiles
+   * per job): the input itself, or the limit's setting, must change. Never retried.
+   */
+  'INPUT_LIMIT',
   /** Storage answered with throttling, a timeout or a server error; retrying later may work. */
   'TRANSIENT_STORAGE',
   /** Storage refused the request (permission, lease, missing container, ...). */
@@ -40,7 +45,7 @@ export interface Failure {
 }
 
 /** Failures that no retry can fix: activities return them as results, and nothing retries them. */
-const finalCodes: ReadonlySet<FailureCode> = new Set<FailureCode>(['INVALID_INPUT', 'UNSUPPORTED_FORMAT', 'SOURCE_CHANGED', 'SOURCE_MISSING', 'OUTPUT_CONFLICT']);
+const finalCodes: ReadonlySet<FailureCode> = new Set<FailureCode>(['INVALID_INPUT', 'UNSUPPORTED_FORMAT', 'SOURCE_CHANGED', 'SOURCE_MISSING', 'OUTPUT_CONFLICT', 'INPUT_LIMIT']);
 
 export function isFinalFailure(failure: Failure): boolean {
   return finalCodes.has(failure.code);
