@@ -11,11 +11,15 @@
  * reach them from any scratch folder, through /vsizip/, or through HDF5 links and external storage.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import gdal from 'gdal-async';
 import { convertRaster, writeRaster } from './fixtures.js';
+import { writeCrsCases } from './hostile.crs.js';
+import { writeMetadataCases } from './hostile.metadata.js';
+import { writeRequestCases } from './hostile.requests.js';
+import { writeSizeCases } from './hostile.sizes.js';
 
 /** Filled into every sentinel pixel: exact in float32, and far from any value a fixture holds. */
 export const sentinelPixelValue = 13371337;
@@ -27,52 +31,8 @@ export const passwdMarker = 'root:x:0:0';
 /** GDAL's mask flags (GMF_*), which gdal-async does not export. */
 export const maskFlags = { allValid: 0x01, perDataset: 0x02 } as const;
 
-/** Containers the host under test is configured to read (`INGEST_SOURCE_CONTAINERS`). */
-export const allowedContainers = ['uploads', 'incoming'] as const;
-export type SourceContainer = (typeof allowedContainers)[number];
-
-export type Expectation =
-  /** The submission is refused: 400 problem+json naming `fields` (when given); a status in `statuses` when more than one is right. */
-  | { outcome: 'http-400'; fields?: string[]; detailMentions?: string[]; statuses?: number[] }
-  | { outcome: 'http-404' }
-  /** Accepted (202), then the job ends Failed with a reason matching `reason`. */
-  | { outcome: 'job-failed'; reason: RegExp }
-  /** Accepted and completed; nothing from the sidecars shows in its COGs or items. `noMask`: the COG has no mask band. */
-  | { outcome: 'job-completed-clean'; noMask?: boolean };
-
-interface CaseBase {
-  id: string;
-  category: string;
-  /** What the case tries to make the service do. */
-  attack: string;
-  expect: Expectation;
-}
-
-export interface UploadedFile {
-  /** Blob name relative to the case's folder in its container. */
-  blobName: string;
-  localPath: string;
-}
-
-export interface FileCase extends CaseBase {
-  kind: 'file';
-  container: SourceContainer;
-  /** The blob the job is submitted for (`<container>/<source>`). */
-  source: string;
-  /** The source file first, then its sidecars; all uploaded next to each other. */
-  files: UploadedFile[];
-  options?: Record<string, unknown>;
-}
-
-export interface RequestCase extends CaseBase {
-  kind: 'request';
-  /** Where the body is posted: the job API (default) or the batch API. */
-  endpoint: '/api/jobs' | '/api/batches';
-  /** The raw request body. */
-  body: string;
-}
-
-export type HostileCase = FileCase | RequestCase;
+import type { Expectation, FileCase, HostileCase, RequestCase, SourceContainer, UploadedFile } from './hostile.cases.js';
+export { allowedContainers, type BatchCase, type BatchExpectation, type Expectation, type FileCase, type HostileCase, type HostRole, type QueryCase, type RequestCase, type SourceContainer, type UploadedFile } from './hostile.cases.js';
 
 export interface HostileCorpus {
   root: string;
@@ -85,6 +45,17 @@ export interface HostileCorpus {
   /** Generator notes (cases skipped because a tool was missing). */
   notes: string[];
   cases: HostileCase[];
+  /**
+   * Environment for the hosts under test: PROJ's network on (pointed at the canary) and HOME and
+   * XDG_DATA_HOME inside the sentinel folder, so that a CRS reaching for `~/…` or for PROJ's
+   * user-writable grid folder opens a watched file.
+   */
+  hostEnvironment: Record<string, string>;
+  /**
+   * Opens every named pipe of the corpus for writing and closes it again, so that a reader blocked
+   * on one goes on; returns the pipes that had a reader (someone opened them).
+   */
+  releaseFifos(paths?: readonly string[]): string[];
   remove(): void;
 }
 
@@ -93,6 +64,27 @@ export interface CorpusOptions {
   canaryUrl: string;
   /** Folder prefix of every blob name, e.g. `hostile`. */
   blobFolder?: string;
+}
+
+/** What the class generators of issue 18 write with (one per corpus). */
+export interface CorpusContext {
+  /** Folder prefix of every blob name. */
+  folder: string;
+  /** A canary URL under the case's own path. */
+  canaryUrl(caseId: string, path: string): string;
+  canaryPort: number;
+  /** A new file path for a case's upload (`files/<case id>/<name>`). */
+  caseFile(caseId: string, name: string): string;
+  /** The case's sentinel folder (created). */
+  sentinelFolder(caseId: string): string;
+  /** The hosts' HOME and XDG_DATA_HOME (inside the sentinel folder). */
+  homeDir: string;
+  userDataDir: string;
+  /** Named pipes made so far. */
+  fifos: string[];
+  notes: string[];
+  fileCase(spec: Omit<FileCase, 'kind' | 'container' | 'source' | 'files'> & { container?: SourceContainer; files: Array<string | UploadedFile> }): void;
+  addCase(entry: HostileCase): void;
 }
 
 const utm33Wkt = (): string => gdal.SpatialReference.fromEPSG(32633).toWKT();
@@ -820,13 +812,61 @@ function writeCorpus(root: string, options: CorpusOptions): HostileCorpus {
 
   runPython(python, pythonJobs, notes);
 
+  // --- Issue 18: CRSs, declared sizes, inspection limits, request fields, metadata ranges ------
+  const homeDir = join(sentinelDir, 'home');
+  const userDataDir = join(sentinelDir, 'user-data');
+  mkdirSync(join(homeDir, '~'), { recursive: true });
+  mkdirSync(join(userDataDir, 'proj'), { recursive: true });
+  const fifos: string[] = [];
+  const context: CorpusContext = {
+    folder,
+    canaryUrl,
+    canaryPort: Number(new URL(canary).port),
+    caseFile: (caseId, name) => {
+      mkdirSync(join(filesDir, caseId), { recursive: true });
+      return join(filesDir, caseId, name);
+    },
+    sentinelFolder,
+    homeDir,
+    userDataDir,
+    fifos,
+    notes,
+    fileCase,
+    addCase: (entry) => void cases.push(entry),
+  };
+  writeCrsCases(context);
+  writeSizeCases(context);
+  writeMetadataCases(context);
+  writeRequestCases(context);
+
   return {
     root,
     sentinel: { root: sentinelDir, folderOf: (caseId: string) => join(sentinelDir, caseId) },
     notes,
     cases,
-    remove: () => rmSync(root, { recursive: true, force: true }),
+    hostEnvironment: {
+      PROJ_NETWORK: 'ON',
+      PROJ_NETWORK_ENDPOINT: `${canary}/proj-cdn`,
+      HOME: homeDir,
+      XDG_DATA_HOME: userDataDir,
+    },
+    releaseFifos: (paths = fifos) => paths.filter(releaseFifo),
+    remove: () => {
+      // A reader still blocked on a pipe would keep its process (the host) from ever stopping.
+      fifos.forEach(releaseFifo);
+      rmSync(root, { recursive: true, force: true });
+    },
   };
+}
+
+/** Opens a named pipe for writing without blocking: succeeds (and lets a blocked reader go on) only when someone has it open for reading. */
+function releaseFifo(path: string): boolean {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+    return true;
+  } catch {
+    return false; // ENXIO: no reader; ENOENT: removed
+  }
 }
 
 function fillWithSentinel(path: string): void {
