@@ -132,6 +132,8 @@ export interface ValidateRasterInput {
   source: SourceBlob;
   /** When given, validation also rejects options this raster cannot take (e.g. JPEG on float data). Optional: added later. */
   options?: IngestOptions;
+  /** The job's tile size: validation refuses a raster of more tiles than a job may plan. Absent in instances started before it: options, then the setting. */
+  tileSize?: number;
 }
 
 /** A pixel window of the source, in source pixel coordinates. */
