@@ -191,6 +191,11 @@ export interface TileCog {
    * instant), and the metadata key it came from; `null` when it has none. Optional: added later.
    */
   acquired?: { start: string; end: string; source: string } | null;
+  /**
+   * Metadata of the upload left out of the COG or the item (out of range, not a number, too long),
+   * one short sentence each, at most 20; absent when there are none. Optional: added later.
+   */
+  notes?: string[];
 }
 
 export interface RegisterTileItemInput {
