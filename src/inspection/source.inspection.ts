@@ -21,6 +21,7 @@ import { readContainerHeader } from '../raster/container.header.js';
 import { crsReferenceFailure, findCrsFileReference, type CrsReferenceRules } from '../raster/crs.references.js';
 import { checkDeclaredSize, checkTileCount } from '../raster/declared.size.js';
 import { projDataDirectory } from '../raster/gdal.setup.js';
+import { checkBandCount, checkIngestibleBands } from '../raster/metadata.bounds.js';
 import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readBandInfo, readRasterInfo } from '../raster/raster.inspect.js';
 import { formatSniffBytes, identifySourceFormat } from '../raster/source.format.js';
 import { openTilingSource, openUntrustedSource, sourcePathNames, type TilingSource } from '../raster/source.open.js';
@@ -127,6 +128,11 @@ async function findProblem(dataset: gdal.Dataset, request: InspectionRequest): P
     }
     return 'it has no raster bands';
   }
+  // Before any band is described: more bands than a TIFF holds, or a type STAC cannot name, never becomes a COG.
+  checkBandCount(dataset.bands.count());
+  const bands = [];
+  for (let i = 1; i <= dataset.bands.count(); i++) bands.push(readBandInfo(dataset.bands.get(i)));
+  checkIngestibleBands(bands);
   const { x: width, y: height } = dataset.rasterSize;
   if (width > request.maxDimension || height > request.maxDimension) {
     return `it is ${width}×${height} pixels, over the limit of ${request.maxDimension} pixels a side (setting INGEST_MAX_DIMENSION); split it first or raise the limit`;

@@ -19,7 +19,9 @@ interface GdalInfoJson {
 }
 
 export async function readGdalInfo(dataset: gdal.Dataset): Promise<GdalInfoJson> {
-  return JSON.parse(await gdal.infoAsync(dataset, ['-json', '-nomd', '-norat', '-noct'])) as GdalInfoJson;
+  // GDAL 3.6 writes a NaN or infinite scale, offset or nodata as bare `nan`/`inf`, which is not JSON.
+  const text = (await gdal.infoAsync(dataset, ['-json', '-nomd', '-norat', '-noct'])).replace(/([:[,]\s*)-?(?:nan|inf(?:inity)?)(?=\s*[,\]}])/gi, '$1null');
+  return JSON.parse(text) as GdalInfoJson;
 }
 
 /**
