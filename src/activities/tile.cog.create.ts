@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import type { CreateTileCogInput, TileCog } from '../pipeline/contracts.js';
 import { hashFile } from '../raster/checksum.js';
 import { describeCog, writeThumbnail, writeTileCog } from '../raster/cog.create.js';
+import { describeUndecodableSource } from '../raster/source.decode.js';
+import { sourcePathNames } from '../raster/source.open.js';
+import { FailureError } from '../pipeline/failure.js';
 import { cogBlob, thumbnailBlob } from '../stac/catalog.layout.js';
 import { mediaTypes } from '../stac/stac.types.js';
 import { canRenderThumbnail } from '../raster/thumbnail.command.js';
@@ -23,7 +26,13 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
     const workDir = await mkdtemp(join(deps.scratchDir, 'tile-'));
     try {
       const cogPath = join(workDir, `${input.itemId}.tif`);
-      const written = await deps.sources.withGdalPath(input.source, deps.settings.sourceRead, (sourcePath) => writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options));
+      const written = await deps.sources.withGdalPath(input.source, deps.settings.sourceRead, (sourcePath) =>
+        writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options).catch((error: unknown) => {
+          // Validation decodes a few blocks; one corrupt in the middle shows only here, and is the upload's, not ours.
+          const corrupt = error instanceof Error ? describeUndecodableSource(error.message, sourcePathNames(sourcePath, input.source.name)) : null;
+          throw corrupt ? new FailureError(corrupt) : error;
+        }),
+      );
       // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
       const { size, checksum } = await hashFile(cogPath);
       const measured = await describeCog(cogPath);
