@@ -30,7 +30,7 @@ const env = useActivityHarness('metadata-bounds-');
 const ingestedAt = '2026-11-25T17:00:00.000Z';
 const options = ingestOptionsSchema.parse({ blockSize: 128 });
 
-// Unconditional: the point is that these items stay valid, so the schemas must be there (../shared/stac-schemas).
+// Unconditional: the point is that these items stay valid, and the schemas are in the repository (test/support/stac-schemas).
 let validator: StacValidator;
 beforeAll(() => {
   validator = new StacValidator();

@@ -7,7 +7,7 @@ import { StacValidator } from '../support/stac.validator.js';
 
 const ingestedAt = '2026-11-25T17:00:00.000Z';
 
-// Unconditional: these tests are about items staying valid, so the schemas must be there (../shared/stac-schemas).
+// Unconditional: these tests are about items staying valid, and the schemas are in the repository (test/support/stac-schemas).
 let validator: StacValidator;
 beforeAll(() => {
   validator = new StacValidator();
