@@ -46,6 +46,14 @@ export const settingNames = {
   batchSchedule: 'INGEST_BATCH_SCHEDULE',
   /** `<container>/<prefix>` the scheduled batch takes what arrived in since its last run. */
   batchSchedulePrefix: 'INGEST_BATCH_SCHEDULE_PREFIX',
+  /** Seconds validation may spend inspecting one upload (in its own process) before it is stopped and the upload refused (default 60). */
+  inspectTimeoutSeconds: 'INGEST_INSPECT_TIMEOUT_SECONDS',
+  /** Address space (MB) of the process that inspects one upload; more refuses the upload (default 2048). */
+  inspectMemoryMb: 'INGEST_INSPECT_MEMORY_MB',
+  /** Tiles one job may plan; more refuses the upload before any plan is built (default 2500). */
+  maxTilesPerJob: 'INGEST_MAX_TILES_PER_JOB',
+  /** Decoded pixel bytes a GeoTIFF may declare per byte of the upload, sparse and compressed blocks alike (default 2000; docs/security.md). */
+  maxExpansionRatio: 'INGEST_MAX_EXPANSION_RATIO',
 } as const;
 
 /**
@@ -64,6 +72,10 @@ export const containers = {
 export const defaults = {
   maxDimension: 200_000,
   tileSize: 4096,
+  inspectTimeoutSeconds: 60,
+  inspectMemoryMb: 2048,
+  maxTilesPerJob: 2500,
+  maxExpansionRatio: 2000,
   sourceContainers: [containers.uploads],
   sourceRead: 'copy',
 } as const;
@@ -77,6 +89,29 @@ export interface IngestSettings {
   /** Containers a job may read its source from; nothing else is ever read on a caller's say-so. */
   sourceContainers: string[];
   sourceRead: 'copy' | 'in-place';
+  /** Limits on what one upload may cost validation (settings INGEST_INSPECT_*, INGEST_MAX_*). */
+  inspection: InspectionLimits;
+}
+
+export interface InspectionLimits {
+  timeoutSeconds: number;
+  memoryMb: number;
+  maxTilesPerJob: number;
+  maxExpansionRatio: number;
+}
+
+/** Below this the inspecting process cannot load Node and GDAL at all. */
+export const minInspectMemoryMb = 1024;
+
+export function readInspectionLimits(env: Environment = process.env): InspectionLimits {
+  const memoryMb = readPositiveInteger(env, settingNames.inspectMemoryMb, defaults.inspectMemoryMb);
+  if (memoryMb < minInspectMemoryMb) throw new Error(`Setting ${settingNames.inspectMemoryMb} must be at least ${minInspectMemoryMb} (Node.js and GDAL alone need about that), got ${memoryMb}`);
+  return {
+    timeoutSeconds: readPositiveInteger(env, settingNames.inspectTimeoutSeconds, defaults.inspectTimeoutSeconds),
+    memoryMb,
+    maxTilesPerJob: readPositiveInteger(env, settingNames.maxTilesPerJob, defaults.maxTilesPerJob),
+    maxExpansionRatio: readPositiveInteger(env, settingNames.maxExpansionRatio, defaults.maxExpansionRatio),
+  };
 }
 
 function readPositiveInteger(env: Environment, name: string, fallback: number): number {
@@ -120,6 +155,7 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
     scratchDir: env[settingNames.scratchDir] || undefined,
     sourceContainers: readSourceContainers(env),
     sourceRead: readSourceRead(env),
+    inspection: readInspectionLimits(env),
   };
 }
 

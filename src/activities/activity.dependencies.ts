@@ -1,6 +1,7 @@
 /** What the ingestion activities need from the outside world, passed in by whoever registers them. */
 import { join } from 'node:path';
 import type { IngestSettings } from '../config.js';
+import { SourceInspector } from '../inspection/source.inspector.js';
 import type { JobIndex } from '../jobs/job.index.js';
 import type { QueueSender } from '../queue/message.queue.js';
 import { configureGdal } from '../raster/gdal.setup.js';
@@ -21,7 +22,12 @@ export interface ActivityDependencies {
   jobs: JobIndex;
   /** The work queue of the container worker, opened on first use. */
   workQueue: () => QueueSender;
+  /** Inspects untrusted uploads for validation, in child processes with time and memory limits. */
+  inspector: SourceInspector;
 }
+
+/** Inspections at once: as many as activities run at once (host.json's maxConcurrentActivityFunctions). */
+const inspectorProcesses = 2;
 
 /** Dependencies with one shared source cache under the configured scratch folder. */
 export function createActivityDependencies(options: {
@@ -39,6 +45,7 @@ export function createActivityDependencies(options: {
     sources: new SourceCache(options.store, join(scratchDir, 'sources')),
     scratchDir,
     jobs: options.jobs,
+    inspector: new SourceInspector({ timeoutSeconds: options.settings.inspection.timeoutSeconds, memoryMb: options.settings.inspection.memoryMb, processes: inspectorProcesses }),
     workQueue:
       options.workQueue ??
       (() => {

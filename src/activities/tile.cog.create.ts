@@ -1,16 +1,21 @@
 /**
  * Activity: write the COG of one tile window, measure it, and upload it under a deterministic
  * name in its version's folder (a retry overwrites the same blob; another version or another
- * source never does).
+ * source never does). What it returns is bounded (`metadata.bounds.ts`): the orchestration
+ * history stores it, and the worker sends it in one queue message.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CreateTileCogInput, TileCog } from '../pipeline/contracts.js';
 import { hashFile } from '../raster/checksum.js';
 import { describeCog, writeThumbnail, writeTileCog } from '../raster/cog.create.js';
+import { describeUndecodableSource } from '../raster/source.decode.js';
+import { sourcePathNames } from '../raster/source.open.js';
+import { FailureError } from '../pipeline/failure.js';
 import { cogBlob, thumbnailBlob } from '../stac/catalog.layout.js';
 import { mediaTypes } from '../stac/stac.types.js';
 import { canRenderThumbnail } from '../raster/thumbnail.command.js';
+import { boundCrs, boundMeasuredBand, boundNotes } from '../raster/metadata.bounds.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 
 export type CreateTileCog = (input: CreateTileCogInput) => Promise<TileCog>;
@@ -21,10 +26,20 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
     const workDir = await mkdtemp(join(deps.scratchDir, 'tile-'));
     try {
       const cogPath = join(workDir, `${input.itemId}.tif`);
-      const acquired = await deps.sources.withGdalPath(input.source, deps.settings.sourceRead, (sourcePath) => writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options));
+      const written = await deps.sources.withGdalPath(input.source, deps.settings.sourceRead, (sourcePath) =>
+        writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options).catch((error: unknown) => {
+          // Validation decodes a few blocks; one corrupt in the middle shows only here, and is the upload's, not ours.
+          const corrupt = error instanceof Error ? describeUndecodableSource(error.message, sourcePathNames(sourcePath, input.source.name)) : null;
+          throw corrupt ? new FailureError(corrupt) : error;
+        }),
+      );
       // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
       const { size, checksum } = await hashFile(cogPath);
-      const description = await describeCog(cogPath);
+      const measured = await describeCog(cogPath);
+      // The COG carries the upload's band descriptions, units and CRS name as they are: bound them here.
+      const notes = [...written.notes];
+      const description = { ...measured, bands: measured.bands.map((band, index) => boundMeasuredBand(band, index, notes)), crs: boundCrs(measured.crs, notes) };
+      const boundedNotes = boundNotes(notes);
       const ref = cogBlob(input.outputs, input.itemId);
       const thumbnailRef = thumbnailBlob(input.outputs, input.itemId);
       const pngPath = join(workDir, `${input.itemId}.png`);
@@ -50,7 +65,8 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
         geometry: description.geometry,
         bbox: description.bbox,
         nativeBbox: description.nativeBbox,
-        acquired,
+        acquired: written.acquired,
+        ...(boundedNotes.length > 0 ? { notes: boundedNotes } : {}),
         ...(thumbnail ? { thumbnail: { ...thumbnailRef, url: thumbnail.url } } : {}),
       };
     } finally {

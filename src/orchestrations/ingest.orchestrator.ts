@@ -144,7 +144,7 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 
   let info: RasterInfo;
   try {
-    info = yield* callActivity(context, activities.validateRaster, { source: input.source, options: input.options });
+    info = yield* callActivity(context, activities.validateRaster, { source: input.source, options: input.options, tileSize: input.tileSize });
   } catch (error) {
     const failure = failureFrom(error);
     state.recordFailure(failure);

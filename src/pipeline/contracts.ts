@@ -132,6 +132,8 @@ export interface ValidateRasterInput {
   source: SourceBlob;
   /** When given, validation also rejects options this raster cannot take (e.g. JPEG on float data). Optional: added later. */
   options?: IngestOptions;
+  /** The job's tile size: validation refuses a raster of more tiles than a job may plan. Absent in instances started before it: options, then the setting. */
+  tileSize?: number;
 }
 
 /** A pixel window of the source, in source pixel coordinates. */
@@ -189,6 +191,11 @@ export interface TileCog {
    * instant), and the metadata key it came from; `null` when it has none. Optional: added later.
    */
   acquired?: { start: string; end: string; source: string } | null;
+  /**
+   * Metadata of the upload left out of the COG or the item (out of range, not a number, too long),
+   * one short sentence each, at most 20; absent when there are none. Optional: added later.
+   */
+  notes?: string[];
 }
 
 export interface RegisterTileItemInput {

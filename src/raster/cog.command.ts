@@ -95,6 +95,14 @@ export function buildTileReadArgs(window: TileWindow, source: CogSourceTraits): 
 }
 
 /**
+ * Arguments for `gdal.translate('', source, args)` making an in-memory VRT of `window` (no pixel
+ * is read), whose band values can be changed before the COG is written from it.
+ */
+export function buildTileVrtArgs(window: TileWindow, source: CogSourceTraits): string[] {
+  return ['-of', 'VRT', ...windowArgs(window, source)];
+}
+
+/**
  * Overview factors for a `width` × `height` tile: powers of two until the smallest level fits in
  * one block, with levels sized as GDAL sizes them when it builds overviews (rounding up: 4097 px
  * at factor 2 is 2049). 4096 → 2, 4, 8 (as the COG driver gives); 4097 → 2, 4, 8, 16; 512 → none.

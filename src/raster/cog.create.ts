@@ -5,7 +5,7 @@
 import gdal from 'gdal-async';
 import type { BandInfo, BandStatistics, CrsInfo, TileWindow } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
-import { buildCogCreationArgs, buildCogTranslateArgs, buildTileReadArgs, chooseOverviewResampling, cogOverviewFactors, inMemoryTileLimitBytes, tileFitsInMemory } from './cog.command.js';
+import { buildCogCreationArgs, buildCogTranslateArgs, buildTileReadArgs, buildTileVrtArgs, chooseOverviewResampling, cogOverviewFactors, inMemoryTileLimitBytes, tileFitsInMemory } from './cog.command.js';
 import { buildThumbnailTranslateArgs } from './thumbnail.command.js';
 import { computeBandStatistics } from './band.statistics.js';
 import { computeWgs84Footprint } from './footprint.transform.js';
@@ -13,6 +13,7 @@ import type { FootprintGeometry } from './footprint.js';
 import { nativeBounds, type Bbox, type GeoTransform } from './geo.transform.js';
 import { readBandInfo, readCrs, readTimeMetadata } from './raster.inspect.js';
 import { findAcquisitionTime, type AcquisitionTime } from './acquisition.time.js';
+import { checkBandCount, checkIngestibleBands, findCogBandOverride, type CogBandOverride } from './metadata.bounds.js';
 import { openTilingSource } from './source.open.js';
 
 /** What a written COG is, measured from the file itself. */
@@ -28,10 +29,35 @@ export interface CogDescription {
   overviewCount: number;
 }
 
+/** What writing a tile's COG learned from the source's metadata. */
+export interface WrittenTileCog {
+  /** The source's acquisition time, or `null` when its metadata holds none. */
+  acquired: AcquisitionTime | null;
+  /** Metadata values left out of the COG or not used for the item's time, one short sentence each. */
+  notes: string[];
+}
+
+/** The values the source's bands would hand the COG, and what replaces the out-of-bounds ones. */
+function findCogBandOverrides(dataset: gdal.Dataset, notes: string[]): Array<CogBandOverride | null> {
+  const overrides: Array<CogBandOverride | null> = [];
+  for (let i = 1; i <= dataset.bands.count(); i++) {
+    const band = dataset.bands.get(i);
+    overrides.push(findCogBandOverride({ unit: band.unitType ?? '', scale: band.scale, offset: band.offset }, i - 1, notes));
+  }
+  return overrides;
+}
+
+function applyCogBandOverride(band: gdal.RasterBand, override: CogBandOverride | null): void {
+  if (override?.unit !== undefined) band.unitType = override.unit;
+  if (override?.scale !== undefined) band.scale = override.scale;
+  if (override?.offset !== undefined) band.offset = override.offset;
+}
+
 /**
  * Writes the COG of `window` of the raster at `sourcePath` (an upload, named `shownAs` in errors)
- * to `destinationPath`; returns the
- * source's acquisition time (from its metadata), or `null` when it has none.
+ * to `destinationPath`; returns the source's acquisition time (from its metadata) and notes on the
+ * metadata values that were left out. A raster that cannot become a COG at all (too many bands, a
+ * data type STAC cannot name) is an `INVALID_INPUT` failure.
  */
 export async function writeTileCog(
   sourcePath: string,
@@ -41,21 +67,39 @@ export async function writeTileCog(
   options: IngestOptions,
   /** Tiles whose pixels (and overviews) exceed this go straight from the source; tests lower it. */
   inMemoryLimitBytes = inMemoryTileLimitBytes,
-): Promise<AcquisitionTime | null> {
+): Promise<WrittenTileCog> {
   // When reprojecting, the window is in the warped grid (validation planned the tiles on it).
   const source = await openTilingSource(sourcePath, shownAs, options, `${destinationPath}.warp.vrt`);
   try {
+    const bandCount = source.dataset.bands.count();
+    // Checked before reading a description of each of, say, 100,000 bands.
+    checkBandCount(bandCount);
     const bands: BandInfo[] = [];
-    for (let i = 1; i <= source.dataset.bands.count(); i++) bands.push(readBandInfo(source.dataset.bands.get(i)));
+    for (let i = 1; i <= bandCount; i++) bands.push(readBandInfo(source.dataset.bands.get(i)));
+    checkIngestibleBands(bands);
+    const notes: string[] = [];
+    const overrides = findCogBandOverrides(source.dataset, notes);
     const traits = { bands };
     if (tileFitsInMemory(window, traits, inMemoryLimitBytes)) {
       // Read once, overviews made in memory, then written: see `inMemoryTileLimitBytes`.
       const tile = await gdal.translateAsync('', source.dataset, buildTileReadArgs(window, traits));
       try {
-        // GDAL 3.6 drops band units on the way into MEM (offset, scale and metadata survive).
-        for (let i = 1; i <= tile.bands.count(); i++) tile.bands.get(i).unitType = source.dataset.bands.get(i).unitType;
+        for (let i = 1; i <= tile.bands.count(); i++) {
+          // GDAL 3.6 drops band units on the way into MEM (offset, scale and metadata survive).
+          tile.bands.get(i).unitType = source.dataset.bands.get(i).unitType;
+          applyCogBandOverride(tile.bands.get(i), overrides[i - 1] ?? null);
+        }
         const factors = cogOverviewFactors(window.width, window.height, options.blockSize);
         if (factors.length > 0) await tile.buildOverviewsAsync(chooseOverviewResampling(options, traits), factors);
+        (await gdal.translateAsync(destinationPath, tile, buildCogCreationArgs(options, traits))).close();
+      } finally {
+        tile.close();
+      }
+    } else if (overrides.some((override) => override !== null)) {
+      // The window as an in-memory VRT (no pixels read) takes the overrides; the COG is written from it.
+      const tile = await gdal.translateAsync('', source.dataset, buildTileVrtArgs(window, traits));
+      try {
+        for (let i = 1; i <= tile.bands.count(); i++) applyCogBandOverride(tile.bands.get(i), overrides[i - 1] ?? null);
         (await gdal.translateAsync(destinationPath, tile, buildCogCreationArgs(options, traits))).close();
       } finally {
         tile.close();
@@ -63,7 +107,8 @@ export async function writeTileCog(
     } else {
       (await gdal.translateAsync(destinationPath, source.dataset, buildCogTranslateArgs(window, options, traits))).close();
     }
-    return findAcquisitionTime(readTimeMetadata(source.original));
+    const time = findAcquisitionTime(readTimeMetadata(source.original));
+    return { acquired: time.acquired, notes: [...notes, ...time.notes] };
   } finally {
     source.close();
   }

@@ -18,9 +18,14 @@ const stacDataTypes: Readonly<Record<string, string>> = {
   CFloat64: 'cfloat64',
 };
 
+/** Whether a GDAL data type has a STAC `data_type` name (`Unknown`, or a type newer than this table, has none). */
+export function hasStacDataType(gdalDataType: string): boolean {
+  return Object.hasOwn(stacDataTypes, gdalDataType);
+}
+
 /** The STAC `data_type` name of a GDAL data type, e.g. `Byte` → `uint8`. */
 export function toStacDataType(gdalDataType: string): string {
-  const name = stacDataTypes[gdalDataType];
+  const name = hasStacDataType(gdalDataType) ? stacDataTypes[gdalDataType] : undefined;
   if (!name) throw new Error(`GDAL data type "${gdalDataType}" has no STAC data_type name`);
   return name;
 }

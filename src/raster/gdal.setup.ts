@@ -1,4 +1,7 @@
 /** Process-wide GDAL settings for the activities, applied once when their dependencies are built. */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import gdal from 'gdal-async';
 
 /**
@@ -49,9 +52,53 @@ export const localSourceReadGdalConfig: Readonly<Record<string, string>> = {
   GTIFF_DIRECT_IO: 'YES',
 };
 
+/** Where a system PROJ keeps its data (proj.db and grids), by distribution. */
+const systemProjDataCandidates = ['/usr/share/proj', '/usr/local/share/proj', '/opt/homebrew/share/proj', '/opt/conda/share/proj'];
+
+/**
+ * PROJ's own data folder: the one bundled with gdal-async's prebuilt binary, else the system's.
+ * Never taken from the environment: that is what `pinProj` overrides.
+ */
+export function projDataDirectory(): string | undefined {
+  if ((gdal as { bundled?: boolean }).bundled) {
+    const bundled = join(dirname(createRequire(import.meta.url).resolve('gdal-async/package.json')), 'deps', 'libproj', 'proj', 'data');
+    if (existsSync(join(bundled, 'proj.db'))) return bundled;
+  }
+  return systemProjDataCandidates.find((candidate) => existsSync(join(candidate, 'proj.db')));
+}
+
+/**
+ * The environment PROJ must see, whatever the process's says: its data folder pinned to its own,
+ * its user folder unread, its network off. A CRS in an upload may name grids, and PROJ would
+ * otherwise look for them wherever `PROJ_DATA` points and fetch them when `PROJ_NETWORK=ON` (or
+ * proj.ini) allows. `crs.references.ts` refuses paths and URLs; this keeps plain names inside
+ * PROJ's own data.
+ */
+export function pinnedProjEnvironment(dataDirectory = projDataDirectory()): Record<string, string> {
+  return {
+    PROJ_NETWORK: 'OFF',
+    PROJ_SKIP_READ_USER_WRITABLE_DIRECTORY: 'YES',
+    ...(dataDirectory ? { PROJ_DATA: dataDirectory, PROJ_USER_WRITABLE_DIRECTORY: dataDirectory } : {}),
+  };
+}
+
+/**
+ * Applies `pinnedProjEnvironment` to this process: PROJ reads these variables when GDAL first
+ * makes a PROJ context on a thread, and GDAL's search path wins over `PROJ_DATA` for all of them.
+ * `PROJ_LIB` (deprecated) is removed so it cannot point elsewhere.
+ */
+export function pinProj(): void {
+  const dataDirectory = projDataDirectory();
+  delete process.env['PROJ_LIB'];
+  Object.assign(process.env, pinnedProjEnvironment(dataDirectory));
+  const setSearchPath = (gdal as unknown as { setPROJSearchPath?: (path: string) => void }).setPROJSearchPath;
+  if (dataDirectory && setSearchPath) setSearchPath(dataDirectory);
+}
+
 export function configureGdal(env: Readonly<Record<string, string | undefined>> = process.env, reads: { tilesReadLocalCopies: boolean } = { tilesReadLocalCopies: false }): void {
   if (!env['GDAL_CACHEMAX']) gdal.config.set('GDAL_CACHEMAX', String(defaultGdalCacheMb));
   if (reads.tilesReadLocalCopies) for (const [key, value] of Object.entries(localSourceReadGdalConfig)) if (!env[key]) gdal.config.set(key, value);
   for (const [key, value] of Object.entries(inPlaceReadGdalConfig)) if (!env[key]) gdal.config.set(key, value);
   for (const [key, value] of Object.entries(untrustedInputGdalConfig)) gdal.config.set(key, value);
+  pinProj();
 }

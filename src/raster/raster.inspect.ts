@@ -4,6 +4,7 @@
  */
 import gdal from 'gdal-async';
 import type { BandInfo, CrsInfo, RasterInfo } from '../pipeline/contracts.js';
+import { FailureError } from '../pipeline/failure.js';
 import { toNodata } from './data.type.js';
 import type { MosaicBand } from './mosaic.vrt.js';
 import type { RasterTimeMetadata } from './acquisition.time.js';
@@ -18,7 +19,9 @@ interface GdalInfoJson {
 }
 
 export async function readGdalInfo(dataset: gdal.Dataset): Promise<GdalInfoJson> {
-  return JSON.parse(await gdal.infoAsync(dataset, ['-json', '-nomd', '-norat', '-noct'])) as GdalInfoJson;
+  // GDAL 3.6 writes a NaN or infinite scale, offset or nodata as bare `nan`/`inf`, which is not JSON.
+  const text = (await gdal.infoAsync(dataset, ['-json', '-nomd', '-norat', '-noct'])).replace(/([:[,]\s*)-?(?:nan|inf(?:inity)?)(?=\s*[,\]}])/gi, '$1null');
+  return JSON.parse(text) as GdalInfoJson;
 }
 
 /**
@@ -117,6 +120,9 @@ export function findGeoreferencingProblem(dataset: gdal.Dataset): string | null 
   return null;
 }
 
+/** How GDAL reports an allocation it could not make. */
+const outOfMemory = /cannot allocate|out of memory|bad_alloc/i;
+
 /**
  * Reads blocks at the end of every band. GDAL opens a truncated TIFF from its headers alone; the
  * missing bytes only show when pixels stored at the end of the file are read. Writers store
@@ -128,17 +134,19 @@ export async function findUnreadablePixels(dataset: gdal.Dataset): Promise<strin
   for (let i = 1; i <= dataset.bands.count(); i++) {
     const band = dataset.bands.get(i);
     const blockWidth = Math.max(1, Math.min(width, band.blockSize.x));
-    const blockHeight = Math.max(1, Math.min(height, band.blockSize.y));
     const blockColumns = Math.ceil(width / blockWidth);
-    const top = Math.floor((height - 1) / blockHeight) * blockHeight;
     const sampled = new Set<number>();
     for (let k = 0; k < 8; k++) sampled.add(Math.round(((blockColumns - 1) * k) / 7));
     for (const column of sampled) {
       const x = column * blockWidth;
       try {
         // As Float64: gdal-async has no arrays for complex types; GDAL converts (real part).
-        await band.pixels.readAsync(x, top, Math.min(blockWidth, width - x), height - top, undefined, { data_type: gdal.GDT_Float64 });
+        // One row: the whole block is still decoded (a missing byte still shows), but only a row is kept.
+        await band.pixels.readAsync(x, height - 1, Math.min(blockWidth, width - x), 1, undefined, { data_type: gdal.GDT_Float64 });
       } catch (error) {
+        if (outOfMemory.test((error as Error).message)) {
+          throw new FailureError({ code: 'INPUT_LIMIT', message: `decoding one block of band ${i} needs more memory than validation may use (setting INGEST_INSPECT_MEMORY_MB); re-tile it into smaller blocks first (for example \`gdal_translate -co TILED=YES in.tif out.tif\`)` });
+        }
         return `band ${i} cannot be read to the end (${(error as Error).message}); the file is probably truncated or corrupt — upload it again`;
       }
     }

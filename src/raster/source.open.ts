@@ -3,10 +3,10 @@
  * `source.format.ts`), under the process-wide GDAL settings that keep GDAL away from sidecar files
  * and the network (`gdal.setup.ts`). Then, optionally, reprojects it through a warped VRT of our own.
  */
-import { open } from 'node:fs/promises';
 import gdal from 'gdal-async';
 import { FailureError, redactLocalPaths } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
+import { openByteSource } from './byte.source.js';
 import { readBandInfo } from './raster.inspect.js';
 import { formatSniffBytes, identifySourceFormat } from './source.format.js';
 import { buildWarpVrtArgs } from './warp.command.js';
@@ -20,20 +20,11 @@ export function sourcePathNames(path: string, shownAs: string): Array<[string, s
 }
 
 async function readHead(path: string): Promise<Uint8Array> {
-  if (path.startsWith(inPlacePrefix)) {
-    const response = await fetch(path.slice(inPlacePrefix.length), { headers: { Range: `bytes=0-${formatSniffBytes - 1}` } });
-    if (response.status !== 206 && response.status !== 200) {
-      await response.body?.cancel();
-      throw new Error(`storage answered HTTP ${response.status} to the first bytes of the source`);
-    }
-    return new Uint8Array(await response.arrayBuffer()).subarray(0, formatSniffBytes);
-  }
-  const file = await open(path, 'r');
+  const bytes = await openByteSource(path, formatSniffBytes);
   try {
-    const { buffer, bytesRead } = await file.read(Buffer.alloc(formatSniffBytes), 0, formatSniffBytes, 0);
-    return buffer.subarray(0, bytesRead);
+    return await bytes.read(0, formatSniffBytes);
   } finally {
-    await file.close();
+    await bytes.close();
   }
 }
 

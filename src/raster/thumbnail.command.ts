@@ -16,12 +16,16 @@ export function thumbnailSize(width: number, height: number, maxSize = thumbnail
   return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
 }
 
-/** The value range shown black to white: mean ± 2 standard deviations within [min, max]. */
+/**
+ * The value range shown black to white: mean ± 2 standard deviations within [min, max]. Always
+ * two finite numbers (they become `-scale` arguments), whatever infinities the band holds.
+ */
 export function stretchRange(statistics: BandStatistics | null): [number, number] {
   if (!statistics) return [0, 1];
   let low = Math.max(statistics.minimum, statistics.mean - 2 * statistics.stddev);
   let high = Math.min(statistics.maximum, statistics.mean + 2 * statistics.stddev);
   if (!(high > low)) [low, high] = [statistics.minimum, statistics.minimum + 1];
+  if (!Number.isFinite(low) || !Number.isFinite(high) || !(high > low)) return [0, 1];
   return [low, high];
 }
 

@@ -1,6 +1,12 @@
-/** Builds the STAC item of one tile COG. Pure: everything comes from the measured `TileCog`. */
+/**
+ * Builds the STAC item of one tile COG. Pure: everything comes from the measured `TileCog`. Values
+ * that came from the upload are bounded again here (`metadata.bounds.ts`), so a tile measured by an
+ * older version (stored in a history, or sent by an older worker) still makes a valid item.
+ */
 import type { BandInfo, BandStatistics, SourceBlob, TileCog } from '../pipeline/contracts.js';
+import { isWritableTimestamp } from '../raster/acquisition.time.js';
 import { toStacDataType } from '../raster/data.type.js';
+import { boundCrs, boundMeasuredBand, boundNotes, quoteValue } from '../raster/metadata.bounds.js';
 import { toProjTransform } from '../raster/geo.transform.js';
 import { sourceEtagProperty, sourceModifiedProperty, sourceProperty, sourcePathOf } from './source.record.js';
 import { extensionSchemas, mediaTypes, stacVersion, type StacAsset, type StacBand, type StacItem, type StacLink } from './stac.types.js';
@@ -65,12 +71,22 @@ export const ingestionTimeSource = 'ingestion';
 export const datetimeSourceProperty = 'raster-ingest:datetime_source';
 
 /**
+ * Item property listing the upload's metadata values that were left out of the item or its COG
+ * (out of range, not a number, too long), one short sentence each; absent when there are none.
+ */
+export const notesProperty = 'raster-ingest:notes';
+
+/**
  * `datetime` is the acquisition time from the raster's metadata (a range as
  * `start_datetime`/`end_datetime`, `datetime` then being its start), else the ingestion time;
  * `created` is always the ingestion time.
  */
-function buildTimeProperties(tile: TileCog, ingestedAt: string): Pick<StacItem['properties'], 'datetime' | 'created' | 'start_datetime' | 'end_datetime'> & Record<string, string> {
-  const acquired = tile.acquired ?? null;
+function buildTimeProperties(tile: TileCog, ingestedAt: string, notes: string[]): Pick<StacItem['properties'], 'datetime' | 'created' | 'start_datetime' | 'end_datetime'> & Record<string, string> {
+  let acquired = tile.acquired ?? null;
+  if (acquired && !(isWritableTimestamp(acquired.start) && isWritableTimestamp(acquired.end) && Date.parse(acquired.start) <= Date.parse(acquired.end))) {
+    notes.push(`datetime: ${quoteValue(String(acquired.source))} gave ${quoteValue(String(acquired.start))} to ${quoteValue(String(acquired.end))}, not a time span within the years 0001–9999; not used`);
+    acquired = null;
+  }
   if (!acquired) return { datetime: ingestedAt, created: ingestedAt, [datetimeSourceProperty]: ingestionTimeSource };
   return {
     datetime: acquired.start,
@@ -88,11 +104,12 @@ export function itemInterval(item: StacItem): [string, string] {
 
 export function buildTileItem(input: BuildItemInput): StacItem {
   const { tile, urls } = input;
-  const bands = tile.bands.map(buildStacBand);
+  const notes = [...(tile.notes ?? [])];
+  const bands = tile.bands.map((band, index) => buildStacBand(boundMeasuredBand(band, index, notes), index));
   const usesEo = bands.some((band) => band['eo:common_name'] !== undefined);
-  const crs = tile.crs;
+  const crs = boundCrs(tile.crs, notes);
   const properties: StacItem['properties'] = {
-    ...buildTimeProperties(tile, input.datetime),
+    ...buildTimeProperties(tile, input.datetime, notes),
     'proj:code': crs?.code ?? null,
     'proj:bbox': tile.nativeBbox,
     'proj:shape': [tile.height, tile.width],
@@ -102,11 +119,13 @@ export function buildTileItem(input: BuildItemInput): StacItem {
     [sourceModifiedProperty]: input.source.lastModified,
     ...(input.software ? { 'processing:software': input.software } : {}),
   };
-  // Without an authority code the CRS must travel in full.
+  // Without an authority code the CRS must travel in full (unless it was too long to carry: noted).
   if (crs && crs.code === null) {
-    properties['proj:wkt2'] = crs.wkt2;
+    if (crs.wkt2) properties['proj:wkt2'] = crs.wkt2;
     if (crs.projjson) properties['proj:projjson'] = crs.projjson;
   }
+  const boundedNotes = boundNotes(notes);
+  if (boundedNotes.length > 0) properties[notesProperty] = boundedNotes;
   const data: StacAsset = {
     href: tile.blob.url,
     type: mediaTypes.cog,

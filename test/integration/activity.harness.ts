@@ -58,6 +58,7 @@ export function createActivityHarness(settings: Partial<ReturnType<typeof readIn
       return { outputs, order: { sourceModified: source.lastModified, jobStarted: job.jobStarted ?? new Date().toISOString() } };
     },
     close() {
+      deps.inspector.close();
       rmSync(scratch, { recursive: true, force: true });
     },
   };

@@ -13,14 +13,13 @@ import { itemBlob } from '../../src/stac/catalog.layout.js';
 import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
 import { fetchDebianRasters, type DebianRaster } from '../support/debian.rasters.js';
-import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { StacValidator } from '../support/stac.validator.js';
 import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
 const fetched = await fetchDebianRasters();
 const unavailable = 'unavailable' in fetched ? fetched.unavailable : undefined;
 if (unavailable) console.warn(`Debian raster tests skipped: ${unavailable}. The generated fixtures still cover every raster kind.`);
-const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
-if (!validator) console.warn(stacSchemasMissingNote);
+const validator = new StacValidator();
 
 const env = useActivityHarness();
 
@@ -51,7 +50,7 @@ async function ingest(name: DebianRaster): Promise<StacItem[]> {
     }
     await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order });
     const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
-    if (validator) expect((await validator.validate(item)).errors, `${itemId} STAC`).toEqual([]);
+    expect((await validator.validate(item)).errors, `${itemId} STAC`).toEqual([]);
     items.push(item);
   }
   return items;

@@ -13,12 +13,11 @@ import { itemBlob } from '../../src/stac/catalog.layout.js';
 import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
 import { convertRaster, writeComplexInt16, writeInt16Dem, writeRgbUint8, writeUsFeet } from '../support/fixtures.js';
-import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { StacValidator } from '../support/stac.validator.js';
 import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
 const env = useActivityHarness();
-const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
-if (!validator) console.warn(stacSchemasMissingNote);
+const validator = new StacValidator();
 
 /** Ingests a single-tile raster end to end and returns its item and local COG path. */
 async function ingestOne(path: string): Promise<{ item: StacItem; cogPath: string }> {
@@ -31,7 +30,7 @@ async function ingestOne(path: string): Promise<{ item: StacItem; cogPath: strin
   const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window: window!, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
   await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order });
   const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
-  if (validator) expect((await validator.validate(item)).errors).toEqual([]);
+  expect((await validator.validate(item)).errors).toEqual([]);
   const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
   expect((await validateCog(cogPath)).errors).toEqual([]);
   return { item, cogPath };

@@ -16,12 +16,11 @@ import { cogBlob, itemBlob, mosaicBlob } from '../../src/stac/catalog.layout.js'
 import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
 import { writeFloat32Nodata, writeRgbUint8 } from '../support/fixtures.js';
-import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { StacValidator } from '../support/stac.validator.js';
 import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
 const env = useActivityHarness();
-const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
-if (!validator) console.warn(stacSchemasMissingNote);
+const validator = new StacValidator();
 
 /** The whole source warped independently (gdalwarp to a VRT with the same arguments). */
 const openSources: gdal.Dataset[] = [];
@@ -67,7 +66,7 @@ describe('reprojection to a target CRS (real GDAL, real Azurite)', () => {
       items.push(await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order }));
       const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
       expect(item.properties['proj:code']).toBe(targetCrs);
-      if (validator) expect((await validator.validate(item)).errors).toEqual([]);
+      expect((await validator.validate(item)).errors).toEqual([]);
     }
 
     await createFinalizeCollection(env.harness.deps)({ collection, publications: [{ outputs, source, items, options, order }], datetime: '2026-11-25T17:00:00.000Z' });

@@ -23,10 +23,8 @@ import type { StacCollection, StacItem } from '../../src/stac/stac.types.js';
 import { createAzureStacApiClient, createAzureTokenProvider, planetaryComputerProScope } from '../../src/stac/stac.api.token.js';
 import { startLoopbackStacApi, type LoopbackStacApi } from '../support/stac.api.server.js';
 import { base, itemUrls, sampleSource, sampleTile } from '../support/stac.sample.js';
-import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { StacValidator } from '../support/stac.validator.js';
 
-const schemasPresent = stacSchemasAvailable();
-if (!schemasPresent) console.warn(stacSchemasMissingNote);
 
 const datetime = '2026-11-25T17:00:00.000Z';
 
@@ -419,9 +417,9 @@ describe('StacApiClient: delete', () => {
 });
 
 describe('items and collections from the real STAC builders', () => {
-  let validator: StacValidator | undefined;
+  let validator: StacValidator;
   beforeAll(() => {
-    if (schemasPresent) validator = new StacValidator();
+    validator = new StacValidator();
   });
 
   it('round-trip through the API unchanged and still validate', async () => {
@@ -442,9 +440,9 @@ describe('items and collections from the real STAC builders', () => {
       const fetched = await stac.getItem<StacItem>('dems', item.id);
       expect(fetched?.document).toEqual(item);
       expect(fetched?.document.assets['data']!.bands![0]!.nodata ?? null).toEqual(item.assets['data']!.bands![0]!.nodata ?? null);
-      if (validator) expect((await validator.validate(fetched!.document)).errors).toEqual([]); // else stacSchemasMissingNote says what this skips
+      expect((await validator.validate(fetched!.document)).errors).toEqual([]);
     }
-    if (validator) expect((await validator.validate(fetchedCollection!.document)).errors).toEqual([]);
+    expect((await validator.validate(fetchedCollection!.document)).errors).toEqual([]);
   });
 });
 

@@ -15,14 +15,13 @@ import { planTiles } from '../../src/raster/tile.plan.js';
 import { StacApiClient } from '../../src/stac/stac.api.client.js';
 import { createFixtureDir, writeFloat32NanDem, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { startLoopbackStacApi, type LoopbackStacApi } from '../support/stac.api.server.js';
-import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { StacValidator } from '../support/stac.validator.js';
 import { createActivityHarness, type ActivityHarness } from './activity.harness.js';
 
 let harness: ActivityHarness;
 let fixtures: FixtureDir;
 let api: LoopbackStacApi;
-const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
-if (!validator) console.warn(stacSchemasMissingNote);
+const validator = new StacValidator();
 
 beforeAll(async () => {
   harness = createActivityHarness();
@@ -67,11 +66,9 @@ describe('publishing to a STAC API (loopback Transaction server, real GDAL and A
     const anItem = api.item(collection, anItemId) as { links: Array<{ rel: string }>; assets: Record<string, unknown> };
     expect(anItem.links.some((l) => l.rel === 'self')).toBe(false);
     expect(Object.keys(anItem.assets)).toEqual(['data', 'thumbnail']);
-    if (validator) {
-      // As served: the API adds the links it owns (an item with `collection` needs a collection link).
-      const served = { ...anItem, links: [{ rel: 'collection', href: `${api.url}/collections/${collection}` }] };
-      expect((await validator.validate(served)).errors).toEqual([]);
-      expect((await validator.validate(published)).errors).toEqual([]);
-    }
+    // As served: the API adds the links it owns (an item with `collection` needs a collection link).
+    const served = { ...anItem, links: [{ rel: 'collection', href: `${api.url}/collections/${collection}` }] };
+    expect((await validator.validate(served)).errors).toEqual([]);
+    expect((await validator.validate(published)).errors).toEqual([]);
   });
 });

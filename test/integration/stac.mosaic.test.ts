@@ -21,12 +21,11 @@ import { planTiles } from '../../src/raster/tile.plan.js';
 import { collectionBlob, collectionMosaicBlob, collectionOverviewBlob } from '../../src/stac/catalog.layout.js';
 import type { StacCollection } from '../../src/stac/stac.types.js';
 import { writeFloat32NanDem, writeRgbUint8 } from '../support/fixtures.js';
-import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { StacValidator } from '../support/stac.validator.js';
 import { samePixels, useActivityHarness } from './activity.harness.js';
 
 const env = useActivityHarness('collection-mosaic-');
-const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
-if (!validator) console.warn(stacSchemasMissingNote);
+const validator = new StacValidator();
 const datetime = '2026-11-25T17:00:00.000Z';
 const options = ingestOptionsSchema.parse({ blockSize: 128 });
 
@@ -134,7 +133,7 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     let stored = (await env.harness.store.readJson<StacCollection>(collectionBlob(collection)))!.value;
     expect(stored.assets?.['mosaic']).toMatchObject({ href: first.mosaics[0]!.url, roles: ['data', 'mosaic'] });
     expect(stored.assets?.['overview']).toMatchObject({ href: first.overview!.url, type: 'image/tiff; application=geotiff; profile=cloud-optimized' });
-    if (validator) expect((await validator.validate(stored)).errors).toEqual([]);
+    expect((await validator.validate(stored)).errors).toEqual([]);
 
     // A later job adds a float32 DEM (another band type: its own mosaic); rebuilt. A third RGB
     // source is published while that rebuild runs (as its overview is uploaded): the build sees the
@@ -168,6 +167,6 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     const demMosaic = gdal.open(await mirrorMosaic(collection, 'epsg-32633-1xfloat32', local2));
     expectSourceInMosaic(demMosaic, dem);
     demMosaic.close();
-    if (validator) expect((await validator.validate(stored)).errors).toEqual([]);
+    expect((await validator.validate(stored)).errors).toEqual([]);
   }, 300_000);
 });

@@ -34,14 +34,13 @@ import { catalogBlob, collectionBlob } from '../../src/stac/catalog.layout.js';
 import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
 import { extensionSchemas, type StacItem } from '../../src/stac/stac.types.js';
 import { createFixtureDir, writeInt16Dem, writeNoEpsgProjected, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
-import { StacValidator, stacSchemasAvailable, stacSchemasMissingNote } from '../support/stac.validator.js';
+import { StacValidator } from '../support/stac.validator.js';
 import { createActivityHarness, samePixels, type ActivityHarness } from './activity.harness.js';
 
 let harness: ActivityHarness;
 let fixtures: FixtureDir;
 let readSas: string;
-const validator = stacSchemasAvailable() ? new StacValidator() : undefined;
-if (!validator) console.warn(stacSchemasMissingNote);
+const validator = new StacValidator();
 
 const projectionV1 = 'https://stac-extensions.github.io/projection/v1.1.0/schema.json';
 const [gdalMajor, gdalMinor] = gdal.version.split('.').map(Number) as [number, number];
@@ -162,7 +161,7 @@ describe(`GDAL ${gdal.version} STACIT reads our items (real GDAL, real Azurite)`
     }
 
     const migrated = items.map(toProjectionV1);
-    if (validator) for (const item of migrated) expect((await validator.validate(item)).errors).toEqual([]);
+    for (const item of migrated) expect((await validator.validate(item)).errors).toEqual([]);
     const mosaic = openStacit(writeItemCollection(migrated, `${stem}-items-projection-v1.json`));
     try {
       expectSameRaster(mosaic, sourcePath);

@@ -7,7 +7,9 @@ import { ingestOptionsSchema, type IngestOptions } from '../../src/pipeline/opti
 import { hashFile } from '../../src/raster/checksum.js';
 import { deriveItemId } from '../../src/pipeline/ids.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FailureError } from '../../src/pipeline/failure.js';
 import { buildCogTranslateArgs, cogOverviewFactors, tileFitsInMemory } from '../../src/raster/cog.command.js';
 import { writeTileCog } from '../../src/raster/cog.create.js';
 import { readBandInfo } from '../../src/raster/raster.inspect.js';
@@ -132,6 +134,32 @@ describe('writeTileCog paths', () => {
 });
 
 describe('createTileCog (real GDAL, real Azurite)', () => {
+  it('fails a tile whose stored pixels do not decode as INVALID_INPUT (the upload is corrupt), not as an internal error to retry', async () => {
+    // A tiled DEFLATE GeoTIFF whose first tile is garbage: validation decodes only the last row of blocks.
+    const path = writeRaster(join(env.fixtures.path, 'corrupt-middle.tif'), {
+      width: 512,
+      height: 512,
+      bands: 1,
+      dataType: gdal.GDT_Byte,
+      srs: gdal.SpatialReference.fromEPSG(32633),
+      geoTransform: [500000, 10, 0, 6000000, 0, -10],
+      creationOptions: ['TILED=YES', 'COMPRESS=DEFLATE'],
+      value: (x, y) => (x * 7 + y * 13) % 251,
+    });
+    // GDAL writes the four 256² tiles in order after the header: a quarter of the way in lies in the first row of tiles.
+    const bytes = readFileSync(path);
+    const offset = Math.floor(bytes.length * 0.25);
+    bytes.fill(0xa5, offset, offset + 64);
+    writeFileSync(path, bytes);
+    const error = await ingestTiles(path, 512).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(FailureError);
+    expect((error as FailureError).failure).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/cannot be decoded.*corrupt — upload it again/) });
+    expect((error as FailureError).failure.message).not.toContain(env.fixtures.path);
+  });
+
   it('turns a multi-band uint8 raster into valid lossless COG tiles that mosaic to the source', async () => {
     const path = writeRgbUint8(env.fixtures.path, 1100, 700);
     const { tiles } = await ingestTiles(path, 512);

@@ -134,7 +134,7 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
     const { BlobServiceClient } = await import('@azure/storage-blob');
     const { SourceCache } = await import('../../src/activities/source.cache.js');
     const dead = new BlobStore(BlobServiceClient.fromConnectionString(deadConnectionString(), { retryOptions: { maxTries: 1 } }));
-    const validate = createValidateRaster({ settings: broken.deps.settings, scratchDir: broken.deps.scratchDir, sources: new SourceCache(dead, broken.deps.sources.directory) });
+    const validate = createValidateRaster({ settings: broken.deps.settings, scratchDir: broken.deps.scratchDir, inspector: broken.deps.inspector, sources: new SourceCache(dead, broken.deps.sources.directory) });
     const error = await validate({ source: { container: 'uploads', name: 'x.tif', etag: '"0x1"', size: 10, lastModified: new Date(0).toISOString() } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     // Not a final failure: the activity wrapper throws it again for the retry policy.

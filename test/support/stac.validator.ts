@@ -1,7 +1,8 @@
 /**
- * Validates STAC documents against the official JSON Schemas kept offline in
- * `../shared/stac-schemas` (each schema at its URL's path without the scheme). Core schema by
- * document type, plus every schema the document lists in `stac_extensions`.
+ * Validates STAC documents against the official JSON Schemas kept in the repository, in
+ * `test/support/stac-schemas` (each schema at its URL's path without the scheme; see its README).
+ * Core schema by document type, plus every schema the document lists in `stac_extensions`.
+ * Always there, so every STAC check always runs: a clone of this repository alone validates.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -11,17 +12,8 @@ import addFormatsModule from 'ajv-formats';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Where the shared schemas live; override with STAC_SCHEMAS_DIR. */
-export const stacSchemasDir = process.env['STAC_SCHEMAS_DIR'] ?? resolve(projectRoot, '../shared/stac-schemas');
-
-export function stacSchemasAvailable(): boolean {
-  return existsSync(join(stacSchemasDir, 'schemas.stacspec.org'));
-}
-
-/** The sentence tests print when the schemas are absent, saying what was not checked. */
-export const stacSchemasMissingNote =
-  `STAC schema validation skipped: ${stacSchemasDir} is absent, so items, collections and the catalog ` +
-  'were NOT checked against the official STAC 1.1.0 / projection / file / eo schemas (everything else still ran).';
+/** The schemas, in the repository. */
+export const stacSchemasDir = resolve(projectRoot, 'test/support/stac-schemas');
 
 const coreSchemas = {
   Feature: 'https://schemas.stacspec.org/v1.1.0/item-spec/json-schema/item.json',
@@ -42,7 +34,7 @@ function readSchema(url: string): AnySchemaObject {
 }
 
 /**
- * Extensions whose schema is not kept in ../shared/stac-schemas: documents that declare them are
+ * Extensions whose schema is not kept in test/support/stac-schemas: documents that declare them are
  * checked against everything else, and this note is printed once. Only these; any other missing
  * schema is an error.
  */

@@ -3,7 +3,16 @@ import { readIngestSettings, readSourceContainers, readStacApiSettings } from '.
 
 describe('settings', () => {
   it('use documented defaults and reject values that are not positive integers', () => {
-    expect(readIngestSettings({})).toEqual({ maxDimension: 200_000, tileSize: 4096, scratchDir: undefined, sourceContainers: ['uploads'], sourceRead: 'copy' });
+    expect(readIngestSettings({})).toEqual({
+      maxDimension: 200_000,
+      tileSize: 4096,
+      scratchDir: undefined,
+      sourceContainers: ['uploads'],
+      sourceRead: 'copy',
+      inspection: { timeoutSeconds: 60, memoryMb: 2048, maxTilesPerJob: 2500, maxExpansionRatio: 2000 },
+    });
+    expect(readIngestSettings({ INGEST_INSPECT_TIMEOUT_SECONDS: '5', INGEST_MAX_TILES_PER_JOB: '10' }).inspection).toMatchObject({ timeoutSeconds: 5, maxTilesPerJob: 10 });
+    expect(() => readIngestSettings({ INGEST_INSPECT_MEMORY_MB: '512' })).toThrow(/INGEST_INSPECT_MEMORY_MB must be at least 1024/);
     expect(readIngestSettings({ INGEST_TILE_SIZE: '1024', INGEST_SCRATCH_DIR: '/scratch' })).toMatchObject({ tileSize: 1024, scratchDir: '/scratch' });
     expect(() => readIngestSettings({ INGEST_TILE_SIZE: 'big' })).toThrow(/INGEST_TILE_SIZE must be a positive integer, got "big"/);
   });

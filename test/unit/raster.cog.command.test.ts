@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCogCreationArgs, buildCogTranslateArgs, buildTileReadArgs, chooseOverviewResampling, cogOverviewFactors, inMemoryTileLimitBytes, tileFitsInMemory } from '../../src/raster/cog.command.js';
+import { buildCogCreationArgs, buildCogTranslateArgs, buildTileReadArgs, buildTileVrtArgs, chooseOverviewResampling, cogOverviewFactors, inMemoryTileLimitBytes, tileFitsInMemory } from '../../src/raster/cog.command.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import type { TileWindow } from '../../src/pipeline/contracts.js';
 
@@ -81,6 +81,11 @@ describe('the in-memory tile path', () => {
     expect(creation.slice(0, 2)).toEqual(['-of', 'COG']);
     expect(creation).not.toContain('-srcwin');
     expect(creationOptions(creation)).toEqual(creationOptions(buildCogTranslateArgs(window, options, float)));
+  });
+
+  it('cuts the same window as an in-memory VRT when band values must change before a large tile is written', () => {
+    expect(buildTileVrtArgs(window, float)).toEqual(['-of', 'VRT', '-srcwin', '4096', '4096', '1000', '500']);
+    expect(buildTileVrtArgs(window, floatWithoutNodata).slice(2)).toEqual(buildTileReadArgs(window, floatWithoutNodata).slice(2));
   });
 
   it('gives overviews down to one block, sized as GDAL sizes them (rounding up)', () => {

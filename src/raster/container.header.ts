@@ -1,0 +1,479 @@
+/**
+ * What an upload's own header declares, read from its bytes before GDAL (or PROJ) sees the file:
+ * the raster's size and sample layout, the bytes that back its pixels, and the raw text of every
+ * place a CRS can come from. Validation judges these first: a CRS that names a file is refused
+ * before anything parses it (`crs.references.ts`), and a size the bytes cannot back is refused
+ * before anything plans tiles for it (`declared.size.ts`).
+ *
+ * Readers exist for the formats that may be opened (`source.format.ts`): TIFF/BigTIFF and netCDF
+ * classic. Each is bounded: a header that asks for more than a few MiB of reading is refused.
+ * No GDAL here: bytes come through `ByteSource`.
+ */
+import type { Failure } from '../pipeline/failure.js';
+import type { SourceDriver } from './source.format.js';
+
+/** Random access to an upload's bytes (a local copy, or ranged reads of the blob). */
+export interface ByteSource {
+  /** Total bytes of the upload. */
+  readonly size: number;
+  /** Up to `length` bytes from `offset`; fewer only at the end of the file. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** Raw text of one place a CRS can come from, e.g. `GeoAsciiParams` or `crs#spatial_ref`. */
+export interface CrsText {
+  where: string;
+  text: string;
+}
+
+/** One block of pixels as the header places it: where its bytes are, and how many pixel bytes it decodes to. */
+export interface DeclaredRaster {
+  width: number;
+  height: number;
+  bands: number;
+  bytesPerSample: number;
+  /** Pixel bytes once decoded: width × height × bands × bytes per sample. */
+  declaredBytes: number;
+  /** Bytes the header says back the pixels (blocks with data; sparse blocks count 0). */
+  storedBytes: number;
+  /** Blocks whose offset and byte count are both 0 (GDAL's SPARSE_OK): read back as nodata. */
+  sparseBlocks: number;
+  totalBlocks: number;
+  /** The largest block once decoded, in bytes (a whole strip or tile is decoded to read any pixel of it). */
+  largestBlockBytes: number;
+  /** Whether blocks are compressed (uncompressed blocks are read in part). */
+  compressed: boolean;
+}
+
+export interface ContainerHeader {
+  driver: SourceDriver;
+  /** The raster GDAL would open (TIFF: the first image; netCDF: each gridded variable). */
+  rasters: Array<DeclaredRaster & { name: string }>;
+  crsTexts: CrsText[];
+}
+
+export type HeaderVerdict = { ok: true; header: ContainerHeader } | { ok: false; failure: Failure };
+
+/** At most this many bytes of header (IFDs, tag arrays, netCDF header) are read. */
+export const maxHeaderBytes = 64 * 1024 * 1024;
+
+class HeaderError extends Error {
+  constructor(
+    readonly failure: Failure,
+  ) {
+    super(failure.message);
+  }
+}
+
+function invalid(message: string): never {
+  throw new HeaderError({ code: 'INVALID_INPUT', message });
+}
+
+function overLimit(message: string): never {
+  throw new HeaderError({ code: 'INPUT_LIMIT', message });
+}
+
+/** Reads the header of `bytes` as `driver` would, or says why it cannot be ingested. */
+export async function readContainerHeader(bytes: ByteSource, driver: SourceDriver): Promise<HeaderVerdict> {
+  try {
+    const header = driver === 'GTiff' ? await readTiffHeader(bytes) : await readNetcdfClassicHeader(bytes);
+    return { ok: true, header };
+  } catch (error) {
+    if (error instanceof HeaderError) return { ok: false, failure: error.failure };
+    throw error;
+  }
+}
+
+/** Counts header bytes read so a crafted header cannot make us read the whole file in tiny pieces. */
+class BoundedReader {
+  private budget = maxHeaderBytes;
+  constructor(private readonly source: ByteSource) {}
+
+  get size(): number {
+    return this.source.size;
+  }
+
+  async read(offset: number, length: number, what: string): Promise<DataView> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.source.size) {
+      invalid(`its header places ${what} at byte ${offset}, past the end of the ${this.source.size}-byte file; the file is probably truncated or corrupt — upload it again`);
+    }
+    this.budget -= length;
+    if (this.budget < 0) overLimit(`its header is larger than ${maxHeaderBytes / 1024 / 1024} MiB; it cannot be ingested as it is`);
+    const chunk = await this.source.read(offset, length);
+    if (chunk.length < length) invalid(`it ends inside its own header (${what}); the file is probably truncated — upload it again`);
+    return new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TIFF / BigTIFF
+// ---------------------------------------------------------------------------------------------
+
+const tiffTypeSizes: Readonly<Record<number, number>> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
+
+const tag = {
+  imageWidth: 256,
+  imageLength: 257,
+  bitsPerSample: 258,
+  compression: 259,
+  stripOffsets: 273,
+  samplesPerPixel: 277,
+  rowsPerStrip: 278,
+  stripByteCounts: 279,
+  planarConfig: 284,
+  tileWidth: 322,
+  tileLength: 323,
+  tileOffsets: 324,
+  tileByteCounts: 325,
+  geoAsciiParams: 34737,
+} as const;
+
+/** More entries than any real first IFD carries (GDAL writes about 20). */
+const maxIfdEntries = 4096;
+
+interface TiffEntry {
+  type: number;
+  count: number;
+  /** Where the values are: inside the entry or at an offset. */
+  valueOffset: number;
+}
+
+async function readTiffHeader(source: ByteSource): Promise<ContainerHeader> {
+  const reader = new BoundedReader(source);
+  if (source.size < 8) invalid('it is too short to be a TIFF; the file is probably truncated — upload it again');
+  const head = await reader.read(0, Math.min(16, source.size), 'the TIFF header');
+  const little = head.getUint8(0) === 0x49;
+  const big = head.getUint16(2, little) === 43;
+  if (big && source.size < 16) invalid('it is too short to be a BigTIFF; the file is probably truncated — upload it again');
+  const ifdOffset = big ? Number(head.getBigUint64(8, little)) : head.getUint32(4, little);
+  const entrySize = big ? 20 : 12;
+  const countView = await reader.read(ifdOffset, big ? 8 : 2, 'the first image directory');
+  const entryCount = big ? Number(countView.getBigUint64(0, little)) : countView.getUint16(0, little);
+  if (entryCount === 0) invalid('its first image directory is empty; the file is corrupt — upload it again');
+  if (entryCount > maxIfdEntries) overLimit(`its first image directory has ${entryCount} entries, more than the ${maxIfdEntries} any raster needs`);
+  const entriesStart = ifdOffset + (big ? 8 : 2);
+  const entries = await reader.read(entriesStart, entryCount * entrySize, 'the first image directory');
+  const byTag = new Map<number, TiffEntry>();
+  for (let i = 0; i < entryCount; i++) {
+    const at = i * entrySize;
+    const id = entries.getUint16(at, little);
+    const type = entries.getUint16(at + 2, little);
+    const count = big ? Number(entries.getBigUint64(at + 4, little)) : entries.getUint32(at + 4, little);
+    const size = (tiffTypeSizes[type] ?? 1) * count;
+    const inline = size <= (big ? 8 : 4);
+    const valueOffset = inline ? entriesStart + at + (big ? 12 : 8) : big ? Number(entries.getBigUint64(at + 12, little)) : entries.getUint32(at + 8, little);
+    byTag.set(id, { type, count, valueOffset });
+  }
+
+  const numbers = async (id: number, what: string): Promise<number[]> => {
+    const entry = byTag.get(id);
+    if (!entry) return [];
+    const size = tiffTypeSizes[entry.type];
+    if (size === undefined || ![1, 3, 4, 16].includes(entry.type)) invalid(`its TIFF tag ${id} (${what}) has an unexpected type ${entry.type}; the file is corrupt — upload it again`);
+    const view = await reader.read(entry.valueOffset, entry.count * size, what);
+    const values: number[] = new Array<number>(entry.count);
+    for (let i = 0; i < entry.count; i++) {
+      values[i] = size === 1 ? view.getUint8(i) : size === 2 ? view.getUint16(i * 2, little) : size === 4 ? view.getUint32(i * 4, little) : Number(view.getBigUint64(i * 8, little));
+    }
+    return values;
+  };
+  const one = async (id: number, what: string, fallback?: number): Promise<number> => {
+    const values = await numbers(id, what);
+    const value = values[0] ?? fallback;
+    if (value === undefined) invalid(`it has no ${what} (TIFF tag ${id}); the file is corrupt — upload it again`);
+    return value;
+  };
+
+  const width = await one(tag.imageWidth, 'image width');
+  const height = await one(tag.imageLength, 'image height');
+  const bands = await one(tag.samplesPerPixel, 'samples per pixel', 1);
+  const bits = await numbers(tag.bitsPerSample, 'bits per sample');
+  const bitsPerSample = Math.max(1, ...(bits.length > 0 ? bits : [1]));
+  const bytesPerSample = Math.max(1, Math.ceil(bitsPerSample / 8));
+  const compressed = (await one(tag.compression, 'compression', 1)) !== 1;
+  const planar = (await one(tag.planarConfig, 'planar configuration', 1)) === 2;
+  if (width === 0 || height === 0 || bands === 0) invalid(`its header declares an empty raster (${width}×${height}, ${bands} bands); the file is corrupt — upload it again`);
+
+  const tiled = byTag.has(tag.tileOffsets);
+  const blockWidth = tiled ? await one(tag.tileWidth, 'tile width') : width;
+  const blockHeight = tiled ? await one(tag.tileLength, 'tile length') : Math.min(height, await one(tag.rowsPerStrip, 'rows per strip', height));
+  if (blockWidth === 0 || blockHeight === 0) invalid('its header declares blocks of zero size; the file is corrupt — upload it again');
+  const offsets = await numbers(tiled ? tag.tileOffsets : tag.stripOffsets, tiled ? 'tile offsets' : 'strip offsets');
+  const byteCounts = await numbers(tiled ? tag.tileByteCounts : tag.stripByteCounts, tiled ? 'tile byte counts' : 'strip byte counts');
+  const blocksPerPlane = Math.ceil(width / blockWidth) * Math.ceil(height / blockHeight);
+  const expectedBlocks = blocksPerPlane * (planar ? bands : 1);
+  if (offsets.length < expectedBlocks || byteCounts.length < expectedBlocks) {
+    invalid(`its header lists ${Math.min(offsets.length, byteCounts.length)} blocks where ${expectedBlocks} are needed; the file is corrupt — upload it again`);
+  }
+  let storedBytes = 0;
+  let sparseBlocks = 0;
+  for (let i = 0; i < expectedBlocks; i++) {
+    const offset = offsets[i]!;
+    const count = byteCounts[i]!;
+    if (offset === 0 && count === 0) {
+      sparseBlocks++;
+      continue;
+    }
+    if (offset + count > source.size) {
+      invalid(`block ${i} of its pixels lies past the end of the file (bytes ${offset}–${offset + count} of ${source.size}); the file is probably truncated — upload it again`);
+    }
+    storedBytes += count;
+  }
+  const samplesPerBlockPixel = planar ? 1 : bands;
+  const largestBlockBytes = blockWidth * blockHeight * samplesPerBlockPixel * bytesPerSample;
+
+  const crsTexts: CrsText[] = [];
+  const ascii = byTag.get(tag.geoAsciiParams);
+  if (ascii) {
+    const view = await reader.read(ascii.valueOffset, ascii.count, 'GeoTIFF ASCII parameters');
+    crsTexts.push({ where: 'GeoTIFF ASCII parameters (citations)', text: new TextDecoder('latin1').decode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)) });
+  }
+  return {
+    driver: 'GTiff',
+    rasters: [
+      {
+        name: 'the image',
+        width,
+        height,
+        bands,
+        bytesPerSample,
+        declaredBytes: width * height * bands * bytesPerSample,
+        storedBytes,
+        sparseBlocks,
+        totalBlocks: expectedBlocks,
+        largestBlockBytes,
+        compressed,
+      },
+    ],
+    crsTexts,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// netCDF classic (CDF-1), 64-bit offset (CDF-2), 64-bit data (CDF-5)
+// ---------------------------------------------------------------------------------------------
+
+const ncTag = { dimension: 0x0a, variable: 0x0b, attribute: 0x0c } as const;
+const ncTypeSizes: Readonly<Record<number, number>> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 4, 6: 8, 7: 1, 8: 2, 9: 4, 10: 8, 11: 8 };
+const ncChar = 2;
+/** netCDF's own limits (NC_MAX_DIMS, NC_MAX_VARS are larger in recent libraries; these bound a crafted header). */
+const maxNcDimensions = 1024;
+const maxNcVariables = 8192;
+const maxNcAttributes = 8192;
+const maxNcNameLength = 1024;
+
+/**
+ * Attributes of free text that may quote a command line (e.g. `history` holding a gdalwarp call
+ * with `+nadgrids=`): GDAL never reads a CRS from them, so they are not CRS text.
+ */
+const freeTextAttributes = new Set([
+  'history', 'comment', 'title', 'summary', 'references', 'source', 'institution', 'description', 'long_name', 'standard_name', 'units', 'calendar', 'axis',
+  'positive', 'conventions', 'license', 'acknowledgement', 'acknowledgment', 'keywords', 'project', 'creator_name', 'creator_email', 'creator_url',
+  'publisher_name', 'publisher_email', 'publisher_url', 'date_created', 'date_modified', 'time_coverage_start', 'time_coverage_end', 'product_version', 'platform', 'instrument',
+]);
+
+interface NcVariable {
+  name: string;
+  dimensionIds: number[];
+  type: number;
+  begin: number;
+}
+
+/** A cursor over a header read in growing chunks. */
+class NcCursor {
+  private view: DataView = new DataView(new ArrayBuffer(0));
+  private start = 0;
+  position = 0;
+
+  constructor(
+    private readonly reader: BoundedReader,
+    private readonly wide: boolean,
+  ) {}
+
+  private async ensure(length: number): Promise<void> {
+    if (this.position + length <= this.start + this.view.byteLength) return;
+    const want = Math.max(length, 64 * 1024);
+    const available = this.reader.size - this.position;
+    if (available < length) invalid('it ends inside its own netCDF header; the file is probably truncated — upload it again');
+    this.start = this.position;
+    this.view = await this.reader.read(this.position, Math.min(want, available), 'the netCDF header');
+  }
+
+  async uint32(): Promise<number> {
+    await this.ensure(4);
+    const value = this.view.getUint32(this.position - this.start, false);
+    this.position += 4;
+    return value;
+  }
+
+  async uint64(): Promise<number> {
+    await this.ensure(8);
+    const value = this.view.getBigUint64(this.position - this.start, false);
+    this.position += 8;
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) invalid('its netCDF header holds a size past 2^53; the file is corrupt — upload it again');
+    return Number(value);
+  }
+
+  /** NON_NEG: 32 bits, or 64 in CDF-5. */
+  async count(): Promise<number> {
+    return this.wide ? this.uint64() : this.uint32();
+  }
+
+  async bytes(length: number): Promise<Uint8Array> {
+    const padded = Math.ceil(length / 4) * 4;
+    await this.ensure(padded);
+    const at = this.position - this.start;
+    const out = new Uint8Array(this.view.buffer, this.view.byteOffset + at, length);
+    this.position += padded;
+    return out;
+  }
+
+  async name(): Promise<string> {
+    const length = await this.count();
+    if (length > maxNcNameLength) overLimit(`its netCDF header has a name of ${length} characters, over the ${maxNcNameLength} allowed`);
+    return new TextDecoder('utf-8', { fatal: false }).decode(await this.bytes(length));
+  }
+}
+
+async function readNcAttributes(cursor: NcCursor, owner: string, crsTexts: CrsText[]): Promise<Map<string, string>> {
+  const texts = new Map<string, string>();
+  const listTag = await cursor.uint32();
+  const count = await cursor.count();
+  if (listTag === 0 && count === 0) return texts;
+  if (listTag !== ncTag.attribute) invalid(`its netCDF header is malformed (attributes of ${owner}); the file is corrupt — upload it again`);
+  if (count > maxNcAttributes) overLimit(`its netCDF header gives ${owner} ${count} attributes, over the ${maxNcAttributes} allowed`);
+  for (let i = 0; i < count; i++) {
+    const name = await cursor.name();
+    const type = await cursor.uint32();
+    const size = ncTypeSizes[type];
+    if (size === undefined) invalid(`attribute ${name} of ${owner} has an unknown netCDF type ${type}; the file is corrupt — upload it again`);
+    const values = await cursor.count();
+    const raw = await cursor.bytes(values * size);
+    if (type === ncChar) {
+      const text = new TextDecoder('utf-8', { fatal: false }).decode(raw).replace(/\0+$/, '');
+      texts.set(name, text);
+      if (!freeTextAttributes.has(name.toLowerCase())) crsTexts.push({ where: `${owner} attribute ${name}`, text });
+    }
+  }
+  return texts;
+}
+
+async function readNetcdfClassicHeader(source: ByteSource): Promise<ContainerHeader> {
+  const reader = new BoundedReader(source);
+  const magic = await reader.read(0, 4, 'the netCDF signature');
+  const version = magic.getUint8(3);
+  const wide = version === 5;
+  const cursor = new NcCursor(reader, wide);
+  cursor.position = 4;
+  const streaming = !wide && (await peekStreaming(reader));
+  let records = streaming ? 0 : await cursor.count();
+  if (streaming) cursor.position += 4;
+
+  // Dimensions.
+  const dimensions: Array<{ name: string; length: number }> = [];
+  {
+    const listTag = await cursor.uint32();
+    const count = await cursor.count();
+    if (!(listTag === 0 && count === 0)) {
+      if (listTag !== ncTag.dimension) invalid('its netCDF header is malformed (dimensions); the file is corrupt — upload it again');
+      if (count > maxNcDimensions) overLimit(`its netCDF header declares ${count} dimensions, over the ${maxNcDimensions} allowed`);
+      for (let i = 0; i < count; i++) dimensions.push({ name: await cursor.name(), length: await cursor.count() });
+    }
+  }
+  const crsTexts: CrsText[] = [];
+  await readNcAttributes(cursor, 'the file', crsTexts);
+
+  // Variables.
+  const variables: NcVariable[] = [];
+  {
+    const listTag = await cursor.uint32();
+    const count = await cursor.count();
+    if (!(listTag === 0 && count === 0)) {
+      if (listTag !== ncTag.variable) invalid('its netCDF header is malformed (variables); the file is corrupt — upload it again');
+      if (count > maxNcVariables) overLimit(`its netCDF header declares ${count} variables, over the ${maxNcVariables} allowed`);
+      for (let i = 0; i < count; i++) {
+        const name = await cursor.name();
+        const rank = await cursor.count();
+        if (rank > maxNcDimensions) overLimit(`variable ${name} has ${rank} dimensions, over the ${maxNcDimensions} allowed`);
+        const dimensionIds: number[] = [];
+        for (let d = 0; d < rank; d++) {
+          const id = await cursor.count();
+          if (id >= dimensions.length) invalid(`variable ${name} names dimension ${id}, which the file does not declare; the file is corrupt — upload it again`);
+          dimensionIds.push(id);
+        }
+        await readNcAttributes(cursor, `variable ${name}`, crsTexts);
+        const type = await cursor.uint32();
+        if (ncTypeSizes[type] === undefined) invalid(`variable ${name} has an unknown netCDF type ${type}; the file is corrupt — upload it again`);
+        await cursor.count(); // vsize: recomputed below (it saturates for variables over 4 GiB)
+        const begin = version === 1 ? await cursor.uint32() : await cursor.uint64();
+        variables.push({ name, dimensionIds, type, begin });
+      }
+    }
+  }
+
+  const isRecordDimension = (id: number): boolean => dimensions[id]!.length === 0;
+  const isRecordVariable = (variable: NcVariable): boolean => variable.dimensionIds.length > 0 && isRecordDimension(variable.dimensionIds[0]!);
+  // Bytes of one record (record variables) or of the whole variable (others), padded as written.
+  const sliceBytes = (variable: NcVariable): number => {
+    const dims = isRecordVariable(variable) ? variable.dimensionIds.slice(1) : variable.dimensionIds;
+    return dims.reduce((product, id) => product * dimensions[id]!.length, ncTypeSizes[variable.type]!);
+  };
+  const recordVariables = variables.filter(isRecordVariable);
+  const padded = (bytes: number): number => Math.ceil(bytes / 4) * 4;
+  // One record variable alone is not padded (netCDF's special case).
+  const recordBytes = recordVariables.length === 1 ? sliceBytes(recordVariables[0]!) : recordVariables.reduce((sum, variable) => sum + padded(sliceBytes(variable)), 0);
+  if (streaming && recordVariables.length > 0 && recordBytes > 0) {
+    const recordsStart = Math.min(...recordVariables.map((variable) => variable.begin));
+    records = Math.max(0, Math.floor((source.size - recordsStart) / recordBytes));
+  }
+
+  const rasters: ContainerHeader['rasters'] = [];
+  for (const variable of variables) {
+    const slice = sliceBytes(variable);
+    // The last byte the variable's data needs, with every record written.
+    const end = isRecordVariable(variable) ? (records === 0 ? variable.begin : variable.begin + (records - 1) * recordBytes + slice) : variable.begin + slice;
+    const holds = Math.max(0, source.size - variable.begin);
+    if (!Number.isSafeInteger(end) || end > source.size) {
+      invalid(
+        `its variable ${variable.name} declares ${formatBytes(isRecordVariable(variable) ? slice * records : slice)} of data but the file holds ${formatBytes(Math.min(holds, source.size))} from where that data starts; ` +
+          'the file is truncated or has no data written — upload it again',
+      );
+    }
+    // Gridded variables (two dimensions or more) are what GDAL opens as rasters.
+    const spatial = variable.dimensionIds.slice(-2);
+    if (spatial.length < 2) continue;
+    const [yId, xId] = spatial as [number, number];
+    const height = isRecordDimension(yId) ? records : dimensions[yId]!.length;
+    const width = isRecordDimension(xId) ? records : dimensions[xId]!.length;
+    const others = variable.dimensionIds.slice(0, -2).reduce((product, id) => product * (isRecordDimension(id) ? records : dimensions[id]!.length), 1);
+    const bytesPerSample = ncTypeSizes[variable.type]!;
+    const declaredBytes = width * height * others * bytesPerSample;
+    rasters.push({
+      name: `variable ${variable.name}`,
+      width,
+      height,
+      bands: others,
+      bytesPerSample,
+      declaredBytes,
+      storedBytes: declaredBytes,
+      sparseBlocks: 0,
+      totalBlocks: 1,
+      largestBlockBytes: width * bytesPerSample,
+      compressed: false,
+    });
+  }
+  return { driver: 'netCDF', rasters, crsTexts };
+}
+
+/** CDF-1/2 headers written while streaming say 0xFFFFFFFF records. */
+async function peekStreaming(reader: BoundedReader): Promise<boolean> {
+  return (await reader.read(4, 4, 'the netCDF record count')).getUint32(0, false) === 0xffffffff;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 4) return `${(bytes / 1024 ** 4).toFixed(1)} TiB`;
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
+}
