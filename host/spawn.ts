@@ -39,6 +39,14 @@ export interface LocalHostOptions {
   appRoot?: string;
   /** false: the host starts no container worker process (`--no-worker`). Default: it starts one. */
   worker?: boolean;
+  /**
+   * Caps the host's writable memory (`ulimit -d`, inherited by its worker and inspection
+   * processes) and its JavaScript heap at about half of it: for tests of uploads that once took a
+   * host to gigabytes, so that a regression fails the test instead of the machine. The data limit
+   * leaves address-space reservations alone (WebAssembly reserves gigabytes it never touches, so
+   * `ulimit -v` would stop Node itself).
+   */
+  memoryLimitMb?: number;
 }
 
 function readPeakMemory(pid: number | undefined): number | undefined {
@@ -65,9 +73,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const args = [entry];
   if (options.appRoot) args.push('--app-root', options.appRoot);
   if (options.worker === false) args.push('--no-worker');
-  const child = spawn(process.execPath, args, {
+  const env = hostEnvironment(options, port);
+  // Through sh so the limit is set before Node starts; `exec` keeps the host's process id.
+  const [command, commandArgs] =
+    options.memoryLimitMb === undefined
+      ? [process.execPath, args]
+      : ['/bin/sh', ['-c', 'ulimit -d "$HOST_MEMORY_LIMIT_KB" && exec "$0" "$@"', process.execPath, `--max-old-space-size=${Math.floor(options.memoryLimitMb / 2)}`, ...args]];
+  if (options.memoryLimitMb !== undefined) env['HOST_MEMORY_LIMIT_KB'] = String(options.memoryLimitMb * 1024);
+  const child = spawn(command, commandArgs, {
     cwd: projectRoot,
-    env: hostEnvironment(options, port),
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

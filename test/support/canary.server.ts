@@ -9,8 +9,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 export interface CanaryRequest {
+  /** The HTTP method, or `TLS` for a TLS handshake sent straight to the canary (an https:// URL naming it). */
   method: string;
-  /** The request target as sent: a path, an absolute URL (proxy form) or host:port (CONNECT). */
+  /** The request target as sent: a path, an absolute URL (proxy form), host:port (CONNECT), or the server name a TLS handshake asked for (SNI). */
   target: string;
   userAgent: string | undefined;
 }
@@ -40,6 +41,13 @@ export async function startCanaryServer(): Promise<CanaryServer> {
     response.end('canary: this request should never have been made\n');
   });
   server.on('connection', () => connections++);
+  // An https:// URL naming the canary itself starts with a TLS ClientHello, which the HTTP parser
+  // rejects: record it, with the server name it asked for (a case's id in `<id>.localhost`).
+  server.on('clientError', (error: Error & { rawPacket?: Buffer }, socket: Duplex) => {
+    const packet = error.rawPacket;
+    if (packet && packet[0] === 0x16) seen.push({ method: 'TLS', target: serverNameOf(packet) ?? '(no server name)', userAgent: undefined });
+    socket.destroy();
+  });
   // HTTPS through a proxy starts with CONNECT; refuse the tunnel, but count the attempt.
   server.on('connect', (request: IncomingMessage, socket: Duplex) => {
     record(request);
@@ -63,4 +71,30 @@ export async function startCanaryServer(): Promise<CanaryServer> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** The server name (SNI) of a TLS ClientHello record, or `undefined` (RFC 8446 4.1.2, RFC 6066 3). */
+export function serverNameOf(record: Buffer): string | undefined {
+  try {
+    // Record header (5), handshake header (4), version (2), random (32).
+    let at = 5 + 4 + 2 + 32;
+    at += 1 + record.readUInt8(at); // session id
+    at += 2 + record.readUInt16BE(at); // cipher suites
+    at += 1 + record.readUInt8(at); // compression methods
+    const end = at + 2 + record.readUInt16BE(at);
+    at += 2;
+    while (at + 4 <= end) {
+      const type = record.readUInt16BE(at);
+      const length = record.readUInt16BE(at + 2);
+      if (type === 0) {
+        // server_name: list length (2), name type (1), name length (2), name.
+        const nameLength = record.readUInt16BE(at + 4 + 3);
+        return record.toString('latin1', at + 4 + 5, at + 4 + 5 + nameLength);
+      }
+      at += 4 + length;
+    }
+  } catch {
+    // A record cut short: no name.
+  }
+  return undefined;
 }

@@ -21,6 +21,8 @@ export function writeTimeNetcdf(path: string, time: { units: string; values: num
     ],
     attributes: { Conventions: 'CF-1.7' },
     variables: [
+      // A CF grid mapping gives GDAL the CRS; lat/lon coordinates alone only give it the geotransform.
+      { name: 'crs', dimensions: [], type: 'int', attributes: { grid_mapping_name: 'latitude_longitude', semi_major_axis: 6378137, inverse_flattening: 298.257223563 }, value: () => 0 },
       {
         name: 'time',
         dimensions: ['time'],
@@ -30,7 +32,7 @@ export function writeTimeNetcdf(path: string, time: { units: string; values: num
       },
       { name: 'lat', dimensions: ['lat'], type: 'double', attributes: { standard_name: 'latitude', units: 'degrees_north' }, value: (i) => 50 - (i + 0.5) * 0.01 },
       { name: 'lon', dimensions: ['lon'], type: 'double', attributes: { standard_name: 'longitude', units: 'degrees_east' }, value: (i) => 10 + (i + 0.5) * 0.01 },
-      { name: 'z', dimensions: ['time', 'lat', 'lon'], type: 'float', attributes: { units: 'K' }, value: (i) => 270 + (i % 30) },
+      { name: 'z', dimensions: ['time', 'lat', 'lon'], type: 'float', attributes: { units: 'K', grid_mapping: 'crs' }, value: (i) => 270 + (i % 30) },
     ],
   });
 }

@@ -220,12 +220,60 @@ export function writeSizeCases(context: CorpusContext): void {
   const legitPath = writeFieldTiff(context.caseFile('size-ok-well-compressed', 'field-2048.tif'), 2048);
   capped('size-ok-well-compressed', 'declared size', 'legitimate: a 2,048 × 2,048 field compressed about 1:60 (the same kind of data as the tile-cap case): ingested', legitPath, { outcome: 'job-completed-clean' });
 
-  // --- Class C: inspection limits (hosts with INGEST_INSPECT_TIMEOUT_SECONDS=1 or INGEST_INSPECT_MEMORY_MB=256) -----
+  // --- Class C: inspection limits ------------------------------------------------------------
+  // The bombs above are refused by the block policy before anything is decoded. These files pass
+  // every header policy (blocks of at most 256 MB decoded, 1,000 bytes declared per stored byte at
+  // most) and still cost inspection seconds and hundreds of megabytes: only the limits stop them.
   const inspectLimit: Expectation = { outcome: 'job-failed', reason: /limit|time|memory|declares|bytes|holds/i, codes: ['INPUT_LIMIT'], tilesTotal: 0, oneAttempt: true };
   const limitCase = (id: string, attack: string, file: string, host: HostRole): void =>
     fileCase({ id, category: 'inspection limit', attack, files: [{ blobName: file.slice(file.lastIndexOf('/') + 1), localPath: file }], expect: inspectLimit, host });
-  limitCase('limit-time-bomb-strip', 'the one-strip bomb on a host whose inspection may take 1 s (INGEST_INSPECT_TIMEOUT_SECONDS=1): stopped, not retried', stripBomb, 'inspect-timeout');
-  limitCase('limit-time-bomb-tile', 'the one-tile bomb on the 1 s inspection host', tileBomb, 'inspect-timeout');
-  limitCase('limit-memory-bomb-float64', 'the float64 bomb on a host whose inspection may use 256 MB (INGEST_INSPECT_MEMORY_MB=256)', floatBomb, 'inspect-memory');
-  limitCase('limit-memory-bomb-strip', 'the Byte one-strip bomb on the 256 MB inspection host', stripBomb, 'inspect-memory');
+  const block256 = zlibOfZeros(256_000_000);
+  const slowBlocks = writeGeoTiff(context.caseFile('limit-time-eight-full-blocks', 'blocks.tif'), {
+    width: 128_000,
+    height: 16_000,
+    compression: 8,
+    layout: { tile: 16_000 },
+    // Eight copies, not one shared: a file of one stored block would be over the expansion ratio.
+    block: () => Buffer.from(block256),
+    georeferencing: { origin: [300000, 5700000], pixelSize: [1, 1] },
+    geoKeys: epsg32632Keys,
+  });
+  limitCase('limit-time-eight-full-blocks', 'eight 16,000 × 16,000 tiles of zeros (2 MB stored, 2 GB declared, each block at the 256 MB limit): inspection decodes all eight, seconds past INGEST_INSPECT_TIMEOUT_SECONDS=1', slowBlocks, 'inspect-timeout');
+  limitCase('limit-time-bomb-strip', 'the one-strip bomb on the host whose inspection may take 1 s: refused, not retried', stripBomb, 'inspect-timeout');
+  const bigBlock = writeGeoTiff(context.caseFile('limit-memory-one-256mb-block', 'block.tif'), {
+    width: 16_000,
+    height: 16_000,
+    compression: 8,
+    block: () => block256,
+    georeferencing: { origin: [300000, 5700000], pixelSize: [1, 1] },
+    geoKeys: epsg32632Keys,
+  });
+  // 32,768 bands (the most GDAL's netCDF driver opens) of 2 × 2 pixels, 512 KB: every band is described and read.
+  const manyBands = context.caseFile('limit-time-32768-bands', 'bands.nc');
+  writeNetcdfClassic(manyBands, {
+    dimensions: [
+      ['band', 32_768],
+      ['lat', 2],
+      ['lon', 2],
+    ],
+    attributes: { Conventions: 'CF-1.7' },
+    variables: [
+      { name: 'crs', dimensions: [], type: 'int', attributes: { grid_mapping_name: 'latitude_longitude', semi_major_axis: 6378137, inverse_flattening: 298.257223563 }, value: () => 0 },
+      { name: 'lat', dimensions: ['lat'], type: 'double', attributes: { standard_name: 'latitude', units: 'degrees_north' }, value: (i) => 49.995 - i * 0.01 },
+      { name: 'lon', dimensions: ['lon'], type: 'double', attributes: { standard_name: 'longitude', units: 'degrees_east' }, value: (i) => 10.005 + i * 0.01 },
+      { name: 'z', dimensions: ['band', 'lat', 'lon'], type: 'float', attributes: { grid_mapping: 'crs' }, value: (i) => i },
+    ],
+  });
+  limitCase('limit-time-32768-bands', 'a netCDF classic of 32,768 bands of 2 × 2 pixels (512 KB; GDAL opens at most 32,768): within every header policy, but each band is described and read, seconds past the 1 s inspection limit', manyBands, 'inspect-timeout');
+  // With the least memory the app allows (1,024 MB; issue 18 asked for 256, below what Node and GDAL
+  // need to start) a 256 MB block still decodes: refused or ingested, never INTERNAL or a dead host.
+  fileCase({
+    id: 'limit-memory-one-256mb-block',
+    category: 'inspection limit',
+    attack: 'one 16,000 × 16,000 strip of zeros (256 MB decoded, 249 KB stored, within the header policies) on the host whose inspection may use the least memory allowed',
+    files: [bigBlock],
+    expect: { outcome: 'job-completed-or-refused', reason: /limit|memory/i, codes: ['INPUT_LIMIT'] },
+    host: 'inspect-memory',
+  });
+  limitCase('limit-memory-bomb-float64', 'the float64 bomb on the same low-memory host: refused, not retried', floatBomb, 'inspect-memory');
 }

@@ -6,10 +6,12 @@
  */
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { createInflate } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
 import gdal from 'gdal-async';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCanaryServer } from '../support/canary.server.js';
 import { generateHostileCorpus, sentinelPixelValue, type BatchCase, type FileCase, type HostileCorpus, type QueryCase, type RequestCase } from '../support/hostile.corpus.js';
 import { geoKeys, readTiffSummary } from '../support/hostile.geotiff.js';
 import { explosiveGlobs, garbageTokens, globBlobNames } from '../support/hostile.requests.js';
@@ -342,5 +344,34 @@ describe('issue 18, class D: request fields', () => {
     const sources = parseCsv(readFileSync(batch('batch-csv-newline-in-source').blobs.at(-1)!.localPath), { columns: true }) as Array<Record<string, string>>;
     expect(sources).toHaveLength(2);
     expect(sources[0]!['source']).toMatch(/x\ny\.tif$/);
+  });
+});
+
+describe('the canary and https:// payloads', () => {
+  it('records a TLS handshake sent straight to it, with the server name that names the case', async () => {
+    const canary = await startCanaryServer();
+    try {
+      await new Promise<void>((resolve) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: Number(canary.hostPort.split(':')[1]), servername: 'crs-tif-pe-grids-https.localhost', rejectUnauthorized: false });
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+      });
+      await vi.waitFor(() => expect(canary.requests()).toEqual([{ method: 'TLS', target: 'crs-tif-pe-grids-https.localhost', userAgent: undefined }]));
+    } finally {
+      await canary.close();
+    }
+  });
+});
+
+describe('issue 18, class C: files only the inspection limits stop', () => {
+  it('eight full-size blocks and 32,768 bands stay within the header policies', () => {
+    const blocks = readTiffSummary(bytesOf('limit-time-eight-full-blocks'));
+    expect([blocks.width, blocks.height, blocks.blocks.length]).toEqual([128_000, 16_000, 8]);
+    // Eight stored copies (one shared block would be over the expansion ratio): about 1,000 bytes declared per stored byte.
+    expect(new Set(blocks.blocks.map((block) => block.offset)).size).toBe(8);
+    expect((128_000 * 16_000) / statSync(sourceOf('limit-time-eight-full-blocks')).size).toBeLessThan(2000);
+    const one = readTiffSummary(bytesOf('limit-memory-one-256mb-block'));
+    expect([one.width, one.height, one.blocks.length]).toEqual([16_000, 16_000, 1]);
+    expect(withDataset('limit-time-32768-bands', (dataset) => [dataset.bands.count(), dataset.rasterSize])).toEqual([32_768, { x: 2, y: 2 }]);
   });
 });
