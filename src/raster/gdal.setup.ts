@@ -18,7 +18,8 @@ export const defaultGdalCacheMb = 256;
  *   (`.aux.xml`, `.ovr`, `.msk`, world files, `.IMD`/`.RPB`, ...) is ever looked for or read;
  * - `GDAL_PAM_ENABLED=NO`: no `.aux.xml` is read (or written next to our own outputs);
  * - `GDAL_GEOREF_SOURCES=INTERNAL`: georeferencing only from inside the file;
- * - `GDAL_VRT_ENABLE_PYTHON=NO`: no Python pixel functions, should a VRT ever be opened.
+ * - `GDAL_VRT_ENABLE_PYTHON=NO`: no Python pixel functions, should a VRT ever be opened;
+ * - `GML_DOWNLOAD_SCHEMA=NO`, `GML_SKIP_RESOLVE_ELEMS=ALL`: GML inside a JP2 fetches nothing.
  * Which drivers may open a source is decided per file (`source.format.ts`).
  */
 export const untrustedInputGdalConfig: Readonly<Record<string, string>> = {
@@ -26,6 +27,9 @@ export const untrustedInputGdalConfig: Readonly<Record<string, string>> = {
   GDAL_PAM_ENABLED: 'NO',
   GDAL_GEOREF_SOURCES: 'INTERNAL',
   GDAL_VRT_ENABLE_PYTHON: 'NO',
+  // A JP2's GML box is also read as GML features: never fetch their schemas or resolve their links.
+  GML_DOWNLOAD_SCHEMA: 'NO',
+  GML_SKIP_RESOLVE_ELEMS: 'ALL',
 };
 
 /**

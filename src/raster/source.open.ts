@@ -8,8 +8,11 @@ import { FailureError, redactLocalPaths } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { openByteSource } from './byte.source.js';
 import { readBandInfo } from './raster.inspect.js';
-import { formatSniffBytes, identifySourceFormat } from './source.format.js';
+import { formatSniffBytes, identifySourceFormat, type SourceDriver } from './source.format.js';
 import { buildWarpVrtArgs } from './warp.command.js';
+
+/** How messages name what a file starts like. */
+const formatNames: Readonly<Record<SourceDriver, string>> = { GTiff: 'a TIFF', netCDF: 'netCDF', JP2OpenJPEG: 'JPEG 2000' };
 
 /** The prefix of a source read in place: `/vsicurl/<signed URL of our own blob>`. */
 const inPlacePrefix = '/vsicurl/';
@@ -43,9 +46,7 @@ export async function openUntrustedSource(path: string, shownAs: string): Promis
     throw new FailureError({
       code: 'INVALID_INPUT',
       message:
-        verdict.driver === 'GTiff'
-          ? `it starts like a TIFF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`
-          : `it starts like netCDF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`,
+        `it starts like ${formatNames[verdict.driver]} but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`,
     });
   }
 }

@@ -3,6 +3,8 @@
  * COG creation and item registration like GeoTIFFs do.
  */
 import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
@@ -12,7 +14,7 @@ import { planTiles } from '../../src/raster/tile.plan.js';
 import { itemBlob } from '../../src/stac/catalog.layout.js';
 import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
-import { convertRaster, writeComplexInt16, writeInt16Dem, writeRgbUint8, writeUsFeet } from '../support/fixtures.js';
+import { convertRaster, writeComplexInt16, writeInt16Dem, writeRaster, writeRgbUint8, writeUsFeet } from '../support/fixtures.js';
 import { StacValidator } from '../support/stac.validator.js';
 import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
@@ -53,6 +55,45 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'int16', nodata: -9999 });
     expect(item.properties['proj:code']).toBe('EPSG:4326');
     expectSamePixels(tif, cogPath);
+  });
+
+  it('ingests a Sentinel-2-like JPEG 2000 (15-bit uint16, tiled, several resolutions, GMLJP2 and GeoJP2 boxes) with the same pixels', async () => {
+    // Lossless JP2 of a generated 15-bit raster; debian.rasters.test.ts does the same with the Landsat sample.
+    const tif = writeRaster(join(env.fixtures.path, 's2-like.tif'), {
+      width: 700,
+      height: 600,
+      bands: 1,
+      dataType: gdal.GDT_UInt16,
+      srs: gdal.SpatialReference.fromEPSG(32633),
+      geoTransform: [499980, 10, 0, 5900040, 0, -10],
+      value: (x, y) => (x * 37 + y * 101) % 32767,
+    });
+    const jp2 = convertRaster(tif, 'JP2OpenJPEG', 's2-like.jp2', ['-co', 'QUALITY=100', '-co', 'REVERSIBLE=YES', '-co', 'NBITS=15', '-co', 'RESOLUTIONS=4', '-co', 'BLOCKXSIZE=256', '-co', 'BLOCKYSIZE=256', '-co', 'GMLJP2=YES', '-co', 'GeoJP2=YES']);
+    const { item, cogPath } = await ingestOne(jp2);
+    expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'uint16' });
+    expect(item.properties['proj:code']).toBe('EPSG:32633');
+    expectSamePixels(tif, cogPath);
+  });
+
+  it('refuses a JPEG 2000 whose GML box links to another document, and one whose codestream declares far more pixels than it holds', async () => {
+    const tif = writeRgbUint8(env.fixtures.path, 300, 200, 'jp2-base.tif');
+    const jp2 = readFileSync(convertRaster(tif, 'JP2OpenJPEG', 'jp2-base.jp2', ['-co', 'QUALITY=100', '-co', 'REVERSIBLE=YES']));
+    const xml = Buffer.from('<gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml" xmlns:xlink="http://www.w3.org/1999/xlink"><gml:featureMember xlink:href="http://127.0.0.1:9/remote.gml"/></gml:FeatureCollection>');
+    const box = Buffer.alloc(8);
+    box.writeUInt32BE(8 + xml.length, 0);
+    box.write('xml ', 4, 'latin1');
+    const linked = join(env.fixtures.path, 'linked.jp2');
+    writeFileSync(linked, Buffer.concat([jp2, box, xml]));
+    const linkedSource = await env.harness.upload(linked);
+    await expect(createValidateRaster(env.harness.deps)({ source: linkedSource })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/links to another document/) } });
+    const inflated = Buffer.from(jp2);
+    const siz = inflated.indexOf(Buffer.from([0xff, 0x4f, 0xff, 0x51]));
+    inflated.writeUInt32BE(150_000, siz + 8);
+    inflated.writeUInt32BE(150_000, siz + 12);
+    const bomb = join(env.fixtures.path, 'inflated.jp2');
+    writeFileSync(bomb, inflated);
+    const bombSource = await env.harness.upload(bomb);
+    await expect(createValidateRaster(env.harness.deps)({ source: bombSource })).rejects.toMatchObject({ failure: { code: 'INPUT_LIMIT', message: expect.stringMatching(/150000×150000.*bytes per stored byte/) } });
   });
 
   it('ingests a CRS in US survey feet and places it in New York', async () => {
