@@ -3,7 +3,8 @@
  * without storage. Entries are untrusted like any request field: each is checked as a source path
  * (`parseSourcePath`) by the caller.
  */
-import picomatch from 'picomatch';
+import { FailureError } from '../pipeline/failure.js';
+import { compileGlob } from './glob.js';
 
 /** Largest manifest read (100,000 entries of ~100 characters, with room). */
 export const maxManifestBytes = 32 * 1024 * 1024;
@@ -77,9 +78,15 @@ export function parseManifest(text: string, name: string): ManifestParse {
   return { ok: true, entries: lines.map((line) => line.trim()) };
 }
 
-/** Blob names a batch takes: matching the `include` glob (when given) and modified since `since`. */
+/**
+ * Blob names a batch takes: matching the `include` glob (when given; RE2, linear in the name) and
+ * modified since `since`. A glob the submission would refuse now (a batch submitted before the
+ * limits) fails the batch with `INVALID_INPUT`, saying why.
+ */
 export function createSourceFilter(filters: { include?: string; since?: string }): (name: string, lastModified: Date | undefined) => boolean {
-  const matches = filters.include ? picomatch(filters.include, { dot: true }) : () => true;
+  const glob = filters.include ? compileGlob(filters.include) : undefined;
+  if (glob && !glob.ok) throw new FailureError({ code: 'INVALID_INPUT', message: `include: ${glob.problem}` });
+  const matches = glob?.ok ? glob.matches : () => true;
   const since = filters.since ? Date.parse(filters.since) : undefined;
   return (name, lastModified) => matches(name) && (since === undefined || (lastModified !== undefined && lastModified.getTime() >= since));
 }
