@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSourceFilter, parseManifest, readManifest } from '../../src/batches/manifest.js';
 import { buildBatchView } from '../../src/jobs/batch.view.js';
+import { batchStatusBounds } from '../../src/pipeline/batch.status.js';
 
 describe('batch manifests', () => {
   it('reads a plain list, skipping blank lines and comments', async () => {
@@ -98,5 +99,39 @@ describe('batch view', () => {
       new Date('2026-01-01T00:02:00Z'),
     );
     expect(view).toMatchObject({ stage: 'ingesting', counts: { total: 100, done: 20, running: 3 }, throughputPerMinute: 15, estimatedSecondsLeft: 280, jobs: '/api/jobs?batch=batch-1', reason: null });
+  });
+
+  it('bounds what a status written before the bounds lists: names keep a hash, lists their first entries', () => {
+    const name = (i: number) => `uploads/${'n'.repeat(1010)}-${i}.tif`;
+    const view = buildBatchView(
+      {
+        instanceId: 'batch-2',
+        name: 'ingestBatch',
+        runtimeStatus: 'Failed',
+        createdTime: '2026-01-01T00:00:00Z',
+        lastUpdatedTime: '2026-01-01T00:01:00Z',
+        customStatus: {
+          stage: 'failed',
+          collection: 'c',
+          selection: `uploads/${'p'.repeat(1050)}/`,
+          chunk: 0,
+          counts: { total: 20, done: 0, failed: 20, skipped: 0, missing: 20 },
+          running: 0,
+          failures: Array.from({ length: 20 }, (_, i) => ({ code: 'UNSUPPORTED_FORMAT', message: `${name(i)} is not a raster`, source: name(i), jobId: `ingest-b-0-${i}` })),
+          missing: Array.from({ length: 20 }, (_, i) => `${name(i)}: no such blob`),
+          startedAt: '2026-01-01T00:00:00Z',
+          attempt: 1,
+          reason: `the manifest ${'m'.repeat(2000)} is not valid`,
+        },
+      },
+      new Date('2026-01-01T00:02:00Z'),
+    );
+    expect(view.failures).toHaveLength(batchStatusBounds.listed);
+    expect(view.missing).toHaveLength(batchStatusBounds.listed);
+    expect(new Set(view.failures.map((failure) => failure.source)).size).toBe(batchStatusBounds.listed);
+    expect(view.failures[0]).toMatchObject({ source: expect.stringMatching(/^uploads\/n+…#[0-9a-f]{8}$/), jobId: 'ingest-b-0-0' });
+    expect(view.selection!.length).toBe(batchStatusBounds.selection);
+    expect(view.reason!.length).toBe(batchStatusBounds.reason);
+    expect(JSON.stringify(view).length).toBeLessThan(8 * 1024);
   });
 });
