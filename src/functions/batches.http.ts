@@ -8,7 +8,8 @@ import * as df from 'durable-functions';
 import { z } from 'zod';
 import { batchInstancePrefix, submitBatch } from '../jobs/batch.submit.js';
 import { buildBatchView } from '../jobs/batch.view.js';
-import { findInstance, listInstances } from '../jobs/durable.instances.js';
+import { decodeBatchesToken, encodeBatchesToken, InvalidContinuationTokenError, maxContinuationTokenLength } from '../jobs/continuation.token.js';
+import { DurableApiError, findInstance, listInstances } from '../jobs/durable.instances.js';
 import { orchestratorNames } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitBatchSchema } from '../pipeline/options.js';
 import { appUrl, describeIssues, guarded, problem, readJsonBody } from './http.problem.js';
@@ -56,23 +57,28 @@ export async function getBatchHandler(request: HttpRequest, context: InvocationC
   return { status: 200, jsonBody: buildBatchView(status, new Date()) };
 }
 
-const listQuerySchema = z.object({ top: z.coerce.number().int().min(1).max(500).default(50), continuationToken: z.string().max(4096).optional() }).strict();
+const listQuerySchema = z.object({ top: z.coerce.number().int().min(1).max(500).default(50), continuationToken: z.string().max(maxContinuationTokenLength).optional() }).strict();
 
 export async function listBatchesHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const parsed = listQuerySchema.safeParse(Object.fromEntries(request.query.entries()));
   if (!parsed.success) return problem(400, 'Invalid request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((issue) => issue.path.join('.')))] });
+  // Checked before the task hub sees it (a 400 naming the field, never a 500).
+  const continuationToken = parsed.data.continuationToken === undefined ? undefined : decodeBatchesToken(parsed.data.continuationToken);
   // Batches are few beside jobs: the task hub lists them by their id prefix, a page at a time.
-  const page = await listInstances(df.getClient(context), {
-    instanceIdPrefix: batchInstancePrefix,
-    top: parsed.data.top,
-    ...(parsed.data.continuationToken ? { continuationToken: Buffer.from(parsed.data.continuationToken, 'base64url').toString('utf8') } : {}),
-  });
+  let page: Awaited<ReturnType<typeof listInstances>>;
+  try {
+    page = await listInstances(df.getClient(context), { instanceIdPrefix: batchInstancePrefix, top: parsed.data.top, ...(continuationToken ? { continuationToken } : {}) });
+  } catch (error) {
+    // Our wrapping, around a token the task hub cannot read (its own form is opaque to us).
+    if (continuationToken && error instanceof DurableApiError && (error.status === 400 || error.status === 500)) throw new InvalidContinuationTokenError('the task hub did not accept it; start again without it');
+    throw error;
+  }
   const now = new Date();
   return {
     status: 200,
     jsonBody: {
       batches: page.items.filter((status) => status.name === orchestratorNames.ingestBatch).map((status) => buildBatchView(status, now)),
-      continuationToken: page.continuationToken ? Buffer.from(page.continuationToken, 'utf8').toString('base64url') : null,
+      continuationToken: page.continuationToken ? encodeBatchesToken(page.continuationToken) : null,
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { z } from 'zod';
+import { InvalidContinuationTokenError } from '../jobs/continuation.token.js';
 
 /** Far above any honest job request (a few hundred bytes). */
 const maxBodyBytes = 64 * 1024;
@@ -27,12 +28,17 @@ export function jobUrl(request: HttpRequest, id: string): string {
   return appUrl(request, 'jobs', id);
 }
 
-/** Runs a handler; an unexpected fault is logged in full and answered without any of its text. */
+/**
+ * Runs a handler; an unexpected fault is logged in full and answered without any of its text. A
+ * continuation token refused where it is decoded (`InvalidContinuationTokenError`) is a 400.
+ */
 export function guarded(handler: HttpHandler): HttpHandler {
   return async (request, context) => {
     try {
       return await handler(request, context);
     } catch (error) {
+      // A list token this API did not give: the caller's fault, found where the token is read.
+      if (error instanceof InvalidContinuationTokenError) return problem(400, 'Invalid request', error.message, { fields: ['continuationToken'] });
       context.error(`${request.method} ${new URL(request.url).pathname} failed`, error);
       return problem(500, 'Internal error', `The request could not be completed; the service logs have the details (invocation ${context.invocationId}).`);
     }

@@ -430,7 +430,7 @@ export type BatchSelection =
   | { kind: 'manifest'; container: string; name: string; etag: string };
 
 export interface BatchFilters {
-  /** A glob on blob names (picomatch), e.g. `**\/*.tif`. */
+  /** A glob on blob names (src/batches/glob.ts, evaluated by RE2), e.g. `**\/*.tif`. */
   include?: string;
   /** Only blobs modified at or after this time (ISO 8601). */
   since?: string;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileGlob, globLimits } from '../batches/glob.js';
 
 /**
  * Options a caller may set on a job. Defaults are applied here, once, at submission, so the
@@ -61,8 +62,16 @@ export const submitBatchSchema = z
     manifest: z.string().min(1).max(1100).optional(),
     collection: collectionIdSchema.optional(),
     options: ingestOptionsSchema.default(() => ingestOptionsSchema.parse({})),
-    /** A glob on blob names, e.g. `**\/*.tif`. */
-    include: z.string().min(1).max(500).optional(),
+    /** A glob on blob names, e.g. `**\/*.tif`: compiled for RE2 (linear time), within limits on its size and complexity. */
+    include: z
+      .string()
+      .min(1)
+      .max(globLimits.maxLength)
+      .superRefine((glob, context) => {
+        const compiled = compileGlob(glob);
+        if (!compiled.ok) context.addIssue({ code: 'custom', message: compiled.problem });
+      })
+      .optional(),
     /** Only blobs modified at or after this ISO 8601 time. */
     since: z.iso.datetime({ offset: true }).optional(),
     limit: z.number().int().min(1).max(1_000_000).optional(),
