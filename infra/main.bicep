@@ -158,6 +158,7 @@ var containerNames = {
   uploads: 'uploads'
   cogs: 'cogs'
   stac: 'stac'
+  batchManifests: 'batch-manifests'
 }
 // Every container a job may read from exists (INGEST_SOURCE_CONTAINERS); uploads always does.
 var sourceContainerNames = filter(map(split(sourceContainers, ','), container => trim(container)), container => !empty(container))
@@ -214,6 +215,7 @@ module storage 'modules/storage.bicep' = {
         containerNames.uploads
         containerNames.cogs
         containerNames.stac
+        containerNames.batchManifests
       ],
       sourceContainerNames
     )

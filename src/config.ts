@@ -67,6 +67,8 @@ export const containers = {
   uploads: 'uploads',
   cogs: 'cogs',
   stac: 'stac',
+  /** A batch's manifest, parsed once and kept in parts while its pages are ingested (src/batches/manifest.pages.ts). */
+  batchManifests: 'batch-manifests',
 } as const;
 
 export const defaults = {
@@ -125,7 +127,7 @@ function readPositiveInteger(env: Environment, name: string, fallback: number): 
 }
 
 /** The app's own containers: never a source, whatever the setting says (a job must not re-ingest or read its outputs). */
-const ownContainers: readonly string[] = [containers.cogs, containers.stac];
+const ownContainers: readonly string[] = [containers.cogs, containers.stac, containers.batchManifests];
 
 export function readSourceContainers(env: Environment = process.env): string[] {
   const raw = env[settingNames.sourceContainers]?.trim();

@@ -12,10 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
+import { containers } from '../config.js';
 import type { BlobStore } from '../storage/blob.store.js';
 
-/** Created on first use (the app's identity may create containers); private like `uploads`. */
-export const parsedManifestContainer = 'batch-manifests';
+/** Provisioned with the app's other containers (and created on first use locally); private like `uploads`. */
+export const parsedManifestContainer = containers.batchManifests;
 
 export const entriesPerPart = 1000;
 
