@@ -52,6 +52,8 @@ export const settingNames = {
   inspectMemoryMb: 'INGEST_INSPECT_MEMORY_MB',
   /** Tiles one job may plan; more refuses the upload before any plan is built (default 2500). */
   maxTilesPerJob: 'INGEST_MAX_TILES_PER_JOB',
+  /** `false` turns off assuming EPSG:4326 for netCDF grids on CF longitude/latitude coordinates without a grid_mapping (default on). */
+  assumeCfLonLat: 'INGEST_ASSUME_CF_LONLAT',
   /** Decoded pixel bytes a GeoTIFF may declare per byte of the upload, sparse and compressed blocks alike (default 2000; docs/security.md). */
   maxExpansionRatio: 'INGEST_MAX_EXPANSION_RATIO',
 } as const;
@@ -91,6 +93,8 @@ export interface IngestSettings {
   /** Containers a job may read its source from; nothing else is ever read on a caller's say-so. */
   sourceContainers: string[];
   sourceRead: 'copy' | 'in-place';
+  /** EPSG:4326 for netCDF grids on CF longitude/latitude coordinates without a grid_mapping (docs/raster-output.md). */
+  assumeCfLonLat: boolean;
   /** Limits on what one upload may cost validation (settings INGEST_INSPECT_*, INGEST_MAX_*). */
   inspection: InspectionLimits;
 }
@@ -126,6 +130,14 @@ function readPositiveInteger(env: Environment, name: string, fallback: number): 
   return value;
 }
 
+function readBoolean(env: Environment, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new Error(`Setting ${name} must be true or false, got "${env[name]}"`);
+}
+
 /** The app's own containers: never a source, whatever the setting says (a job must not re-ingest or read its outputs). */
 const ownContainers: readonly string[] = [containers.cogs, containers.stac, containers.batchManifests];
 
@@ -157,6 +169,7 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
     scratchDir: env[settingNames.scratchDir] || undefined,
     sourceContainers: readSourceContainers(env),
     sourceRead: readSourceRead(env),
+    assumeCfLonLat: readBoolean(env, settingNames.assumeCfLonLat, true),
     inspection: readInspectionLimits(env),
   };
 }

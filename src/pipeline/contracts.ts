@@ -126,6 +126,8 @@ export interface RasterInfo {
   crs: CrsInfo | null;
   /** GDAL order: [originX, pixelWidth, rowRotation, originY, columnRotation, pixelHeight]. */
   geoTransform: [number, number, number, number, number, number];
+  /** The CRS assumed for a source that declares none (e.g. `EPSG:4326` for CF longitude/latitude grids); absent when it declares one. */
+  crsAssumed?: string;
 }
 
 export interface ValidateRasterInput {

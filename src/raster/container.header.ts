@@ -47,8 +47,11 @@ export interface DeclaredRaster {
 
 export interface ContainerHeader {
   driver: SourceDriver;
-  /** The raster GDAL would open (TIFF: the first image; netCDF: each gridded variable). */
-  rasters: Array<DeclaredRaster & { name: string }>;
+  /**
+   * The raster GDAL would open (TIFF: the first image; netCDF: each gridded variable).
+   * `cfLonLat`: a netCDF variable on CF longitude and latitude coordinates without a grid_mapping.
+   */
+  rasters: Array<DeclaredRaster & { name: string; cfLonLat?: boolean }>;
   crsTexts: CrsText[];
 }
 
@@ -279,6 +282,17 @@ interface NcVariable {
   dimensionIds: number[];
   type: number;
   begin: number;
+  /** Its text attributes (units, standard_name, grid_mapping, …). */
+  texts: Map<string, string>;
+}
+
+/** CF's spellings of longitude and latitude units (CF conventions, 4.1 and 4.2). */
+const longitudeUnits = new Set(['degrees_east', 'degree_east', 'degree_e', 'degrees_e', 'degreee', 'degreese']);
+const latitudeUnits = new Set(['degrees_north', 'degree_north', 'degree_n', 'degrees_n', 'degreen', 'degreesn']);
+
+function isCfAxis(variable: NcVariable | undefined, units: ReadonlySet<string>, standardName: string): boolean {
+  if (!variable) return false;
+  return units.has((variable.texts.get('units') ?? '').trim().toLowerCase()) || (variable.texts.get('standard_name') ?? '').trim().toLowerCase() === standardName;
 }
 
 /** A cursor over a header read in growing chunks. */
@@ -403,12 +417,12 @@ async function readNetcdfClassicHeader(source: ByteSource): Promise<ContainerHea
           if (id >= dimensions.length) invalid(`variable ${name} names dimension ${id}, which the file does not declare; the file is corrupt — upload it again`);
           dimensionIds.push(id);
         }
-        await readNcAttributes(cursor, `variable ${name}`, crsTexts);
+        const texts = await readNcAttributes(cursor, `variable ${name}`, crsTexts);
         const type = await cursor.uint32();
         if (ncTypeSizes[type] === undefined) invalid(`variable ${name} has an unknown netCDF type ${type}; the file is corrupt — upload it again`);
         await cursor.count(); // vsize: recomputed below (it saturates for variables over 4 GiB)
         const begin = version === 1 ? await cursor.uint32() : await cursor.uint64();
-        variables.push({ name, dimensionIds, type, begin });
+        variables.push({ name, dimensionIds, type, begin, texts });
       }
     }
   }
@@ -450,7 +464,11 @@ async function readNetcdfClassicHeader(source: ByteSource): Promise<ContainerHea
     const others = variable.dimensionIds.slice(0, -2).reduce((product, id) => product * (isRecordDimension(id) ? records : dimensions[id]!.length), 1);
     const bytesPerSample = ncTypeSizes[variable.type]!;
     const declaredBytes = width * height * others * bytesPerSample;
+    // CF: coordinate variables share their dimension's name; degrees east and north make longitude and latitude.
+    const coordinate = (id: number): NcVariable | undefined => variables.find((candidate) => candidate.name === dimensions[id]!.name && candidate.dimensionIds.length === 1);
+    const cfLonLat = !variable.texts.has('grid_mapping') && isCfAxis(coordinate(xId), longitudeUnits, 'longitude') && isCfAxis(coordinate(yId), latitudeUnits, 'latitude');
     rasters.push({
+      cfLonLat,
       name: `variable ${variable.name}`,
       width,
       height,

@@ -3,6 +3,7 @@
  * COG creation and item registration like GeoTIFFs do.
  */
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
@@ -96,6 +97,27 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     await expect(createValidateRaster(env.harness.deps)({ source: bombSource })).rejects.toMatchObject({ failure: { code: 'INPUT_LIMIT', message: expect.stringMatching(/150000×150000.*bytes per stored byte/) } });
   });
 
+  it('assumes EPSG:4326 for a netCDF grid on CF longitude/latitude without a grid_mapping (0–360°), says so in the item, and keeps the grid', async () => {
+    const path = cfLonLatNetcdf(join(env.fixtures.path, 'cf-lonlat.nc'));
+    const { item, cogPath } = await ingestOne(path);
+    expect(item.properties['proj:code']).toBe('EPSG:4326');
+    expect(item.properties['raster-ingest:notes']).toEqual([expect.stringMatching(/EPSG:4326 assumed.*CF longitude and latitude/)]);
+    // The COG keeps the source's 0–360° grid; the footprint is split at the antimeridian.
+    expect(item.properties['proj:transform']).toEqual([2, 0, -1, 0, -2, 90]);
+    expect(item.geometry.type).toBe('MultiPolygon');
+    expect(item.bbox).toEqual([-180, -90, 180, 90]);
+    expectSamePixels(path, cogPath);
+  });
+
+  it('refuses the same grid as having no CRS when INGEST_ASSUME_CF_LONLAT is off, and a grid that names a grid_mapping is never assumed', async () => {
+    const path = cfLonLatNetcdf(join(env.fixtures.path, 'cf-lonlat-off.nc'));
+    const source = await env.harness.upload(path);
+    const strict = { ...env.harness.deps, settings: { ...env.harness.deps.settings, assumeCfLonLat: false } };
+    await expect(createValidateRaster(strict)({ source })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/no coordinate reference system/) } });
+    const mapped = await env.harness.upload(cfLonLatNetcdf(join(env.fixtures.path, 'cf-mapped.nc'), 'v:grid_mapping = "nowhere" ;'));
+    await expect(createValidateRaster(env.harness.deps)({ source: mapped })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT' } });
+  });
+
   it('ingests a CRS in US survey feet and places it in New York', async () => {
     const { item } = await ingestOne(writeUsFeet(env.fixtures.path));
     expect(item.properties['proj:code']).toBe('EPSG:2263');
@@ -146,3 +168,26 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     await expect(rejection).rejects.toSatisfy((error: { failure: { message: string } }) => !error.failure.message.includes(env.harness.deps.scratchDir));
   });
 });
+
+/** A netCDF classic grid of 180 × 90 two-degree cells on CF longitude 0–358° and latitude, with no grid_mapping (as ferret's etopo5.cdf is). */
+function cfLonLatNetcdf(path: string, extra = ''): string {
+  const lon = Array.from({ length: 180 }, (_, i) => i * 2);
+  const lat = Array.from({ length: 90 }, (_, i) => 89 - i * 2);
+  const values = Array.from({ length: 180 * 90 }, (_, i) => (i * 37) % 1000);
+  const cdl = `netcdf cf {
+dimensions:
+  lat = 90 ; lon = 180 ;
+variables:
+  double lat(lat) ; lat:units = "degrees_north" ;
+  double lon(lon) ; lon:units = "degrees_east" ;
+  short v(lat, lon) ; v:long_name = "relief" ; ${extra}
+data:
+  lat = ${lat.join(', ')} ;
+  lon = ${lon.join(', ')} ;
+  v = ${values.join(', ')} ;
+}
+`;
+  writeFileSync(`${path}.cdl`, cdl);
+  execFileSync('ncgen', ['-k', 'classic', '-o', path, `${path}.cdl`]);
+  return path;
+}
