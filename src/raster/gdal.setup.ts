@@ -91,9 +91,12 @@ export function pinnedProjEnvironment(dataDirectory = projDataDirectory()): Reco
  * makes a PROJ context on a thread, and GDAL's search path wins over `PROJ_DATA` for all of them.
  * `PROJ_LIB` (deprecated) is removed so it cannot point elsewhere.
  */
+/** Older spellings of PROJ's data folder, which could point elsewhere (not settings: they are removed, never read). */
+const droppedProjVariables = ['PROJ_LIB'] as const;
+
 export function pinProj(): void {
   const dataDirectory = projDataDirectory();
-  delete process.env['PROJ_LIB'];
+  for (const name of droppedProjVariables) delete process.env[name];
   Object.assign(process.env, pinnedProjEnvironment(dataDirectory));
   const setSearchPath = (gdal as unknown as { setPROJSearchPath?: (path: string) => void }).setPROJSearchPath;
   if (dataDirectory && setSearchPath) setSearchPath(dataDirectory);

@@ -53,6 +53,7 @@ const optionalInAzure: Record<string, string> = {
   [settingNames.inspectTimeoutSeconds]: 'defaults to 60 s per upload inspected (docs/security.md); set it only to change the limit',
   [settingNames.inspectMemoryMb]: 'defaults to 2048 MB per inspecting process, within a Flex instance of 2 GB or more (docs/security.md)',
   [settingNames.maxTilesPerJob]: 'defaults to 2,500 tiles per job (docs/security.md); set it only to change the cap',
+  [settingNames.assumeCfLonLat]: 'defaults to on (docs/raster-output.md); set it to false only to refuse CF longitude/latitude grids without a grid_mapping',
   [settingNames.maxExpansionRatio]: 'defaults to 2,000 decoded bytes per stored byte (docs/security.md); set it only to change the bound',
 };
 
@@ -359,7 +360,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
     it('provisions every container jobs may read from (INGEST_SOURCE_CONTAINERS), trimmed', () => {
       const evaluator = new ArmEvaluator(parameterFile('params/storage.isolated.bicepparam'));
       const { scope } = single(deployedResources(main, evaluator, 'Microsoft.Storage/storageAccounts/blobServices/containers').filter(({ resource }) => resource.copy), 'container loop');
-      expect(evaluator.parameter('appContainerNames', scope)).toEqual([containers.uploads, containers.cogs, containers.stac, 'archive']);
+      expect(evaluator.parameter('appContainerNames', scope)).toEqual([containers.uploads, containers.cogs, containers.stac, containers.batchManifests, 'archive']);
       expect(appSettingsFor(main, evaluator)[settingNames.sourceContainers]).toBe('uploads,archive');
     });
 
