@@ -6,7 +6,7 @@
  * before anything plans tiles for it (`declared.size.ts`).
  *
  * Readers exist for the formats that may be opened (`source.format.ts`): TIFF/BigTIFF, netCDF
- * classic and JPEG 2000 (JP2). Each is bounded: a header that asks for more than a few MiB of reading is refused.
+ * classic, JPEG 2000 (JP2) and Erdas Imagine (HFA). Each is bounded: a header that asks for more than a few MiB of reading is refused.
  * No GDAL here: bytes come through `ByteSource`.
  */
 import type { Failure } from '../pipeline/failure.js';
@@ -79,7 +79,8 @@ function overLimit(message: string): never {
 /** Reads the header of `bytes` as `driver` would, or says why it cannot be ingested. */
 export async function readContainerHeader(bytes: ByteSource, driver: SourceDriver): Promise<HeaderVerdict> {
   try {
-    const header = driver === 'GTiff' ? await readTiffHeader(bytes) : driver === 'netCDF' ? await readNetcdfClassicHeader(bytes) : await readJp2Header(bytes);
+    const readers: Record<SourceDriver, (source: ByteSource) => Promise<ContainerHeader>> = { GTiff: readTiffHeader, netCDF: readNetcdfClassicHeader, JP2OpenJPEG: readJp2Header, HFA: readHfaHeader };
+    const header = await readers[driver](bytes);
     return { ok: true, header };
   } catch (error) {
     if (error instanceof HeaderError) return { ok: false, failure: error.failure };
@@ -603,6 +604,89 @@ async function readJp2Header(source: ByteSource): Promise<ContainerHeader> {
     ],
     crsTexts,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Erdas Imagine (HFA): a tree of typed nodes
+// ---------------------------------------------------------------------------------------------
+
+/** Nodes that make GDAL open another file: spill files (.ige) and dependent files (.rrd, a base .img). */
+const hfaExternalTypes = new Set(['ImgExternalRaster', 'Eimg_DependentFile', 'Eimg_DependentLayerName']);
+const hfaExternalNames = new Set(['ExternalRasterDMS', 'DependentFile', 'DependentLayerName']);
+/** HFA pixel types (Eimg_Layer's pixelType enum) in bits per sample. */
+const hfaPixelBits = [1, 2, 4, 8, 8, 16, 16, 32, 32, 32, 64, 64, 128];
+/** More nodes than any real .img holds (a few hundred for a multi-band file with statistics). */
+const maxHfaNodes = 65_536;
+/** Node data read to look for CRS text: projection and datum nodes are small. */
+const maxHfaNodeText = 64 * 1024;
+
+async function readHfaHeader(source: ByteSource): Promise<ContainerHeader> {
+  const reader = new BoundedReader(source);
+  const head = await reader.read(0, 20, 'the HFA header');
+  const fileStruct = head.getUint32(16, true);
+  const file = await reader.read(fileStruct, 18, 'the HFA file record');
+  const root = file.getUint32(8, true);
+  const rasters: ContainerHeader['rasters'] = [];
+  const crsTexts: CrsText[] = [];
+  const seen = new Set<number>();
+  const pending: number[] = [root];
+  while (pending.length > 0) {
+    const at = pending.pop()!;
+    if (at === 0 || seen.has(at)) continue;
+    seen.add(at);
+    if (seen.size > maxHfaNodes) overLimit(`its Erdas Imagine node tree has more than ${maxHfaNodes.toLocaleString('en-US')} nodes`);
+    const entry = await reader.read(at, 124, 'an Erdas Imagine node');
+    const next = entry.getUint32(0, true);
+    const child = entry.getUint32(12, true);
+    const data = entry.getUint32(16, true);
+    const dataSize = entry.getInt32(20, true);
+    const text = (offset: number, length: number): string => {
+      const bytes = new Uint8Array(entry.buffer, entry.byteOffset + offset, length);
+      const end = bytes.indexOf(0);
+      return new TextDecoder('latin1').decode(end >= 0 ? bytes.subarray(0, end) : bytes);
+    };
+    const name = text(24, 64);
+    const type = text(88, 32);
+    if (hfaExternalTypes.has(type) || hfaExternalNames.has(name)) {
+      throw new HeaderError({
+        code: 'UNSUPPORTED_FORMAT',
+        message: `it is an Erdas Imagine file whose pixels or overviews live in another file (its "${name.replace(/[^\w .-]/g, '?').slice(0, 40)}" node names a spill or dependent file), which was not uploaded and may not be read; convert it to a GeoTIFF (for example \`gdal_translate -of COG in.img out.tif\`) and upload that`,
+      });
+    }
+    if (type === 'Eimg_Layer' && data > 0 && dataSize >= 20) {
+      const layer = await reader.read(data, 20, 'an Erdas Imagine layer');
+      const width = layer.getInt32(0, true);
+      const height = layer.getInt32(4, true);
+      const bits = hfaPixelBits[layer.getUint16(10, true)];
+      const blockWidth = layer.getInt32(12, true);
+      const blockHeight = layer.getInt32(16, true);
+      if (bits === undefined || width <= 0 || height <= 0 || blockWidth <= 0 || blockHeight <= 0) invalid(`its Erdas Imagine layer ${name.slice(0, 40)} declares an impossible size or pixel type; the file is corrupt — upload it again`);
+      const bytesPerSample = Math.max(1, Math.ceil(bits / 8));
+      rasters.push({
+        name: `layer ${name.slice(0, 40)}`,
+        width,
+        height,
+        bands: 1,
+        bytesPerSample,
+        declaredBytes: width * height * bytesPerSample,
+        storedBytes: source.size,
+        sparseBlocks: 0,
+        totalBlocks: Math.ceil(width / blockWidth) * Math.ceil(height / blockHeight),
+        largestBlockBytes: Math.min(width, blockWidth) * Math.min(height, blockHeight) * bytesPerSample,
+        // Erdas blocks may be run-length compressed.
+        compressed: true,
+      });
+    } else if (data > 0 && dataSize > 0 && /proj|datum|map|coord|spheroid/i.test(`${type} ${name}`)) {
+      const view = await reader.read(data, Math.min(dataSize, maxHfaNodeText), 'an Erdas Imagine projection node');
+      crsTexts.push({ where: `its Erdas Imagine node ${name.slice(0, 40)}`, text: new TextDecoder('latin1').decode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)) });
+    }
+    pending.push(next, child);
+  }
+  if (rasters.length === 0) invalid('its Erdas Imagine file holds no raster layer; the file is corrupt — upload it again');
+  // Bands of one image are layers of the same size: the declared size is theirs together.
+  const [first] = rasters;
+  const declaredBytes = rasters.reduce((sum, raster) => sum + raster.declaredBytes, 0);
+  return { driver: 'HFA', rasters: [{ ...first!, name: 'the image', bands: rasters.length, declaredBytes, bytesPerSample: Math.max(...rasters.map((raster) => raster.bytesPerSample)) }], crsTexts };
 }
 
 /** CDF-1/2 headers written while streaming say 0xFFFFFFFF records. */

@@ -62,6 +62,7 @@ const policies: Readonly<Record<SourceDriver, readonly DeclaredSizePolicy[]>> = 
   netCDF: [],
   // Lossy JPEG 2000 is legitimately compressed far more than lossless data, within the same ratio.
   JP2OpenJPEG: [blockPolicy, expansionPolicy],
+  HFA: [blockPolicy, expansionPolicy],
 };
 
 /** Why the declared size cannot be taken on (INPUT_LIMIT), or `null`. */

@@ -13,7 +13,7 @@ import { formatSniffBytes, identifySourceFormat, type SourceDriver } from './sou
 import { buildWarpVrtArgs } from './warp.command.js';
 
 /** How messages name what a file starts like. */
-const formatNames: Readonly<Record<SourceDriver, string>> = { GTiff: 'a TIFF', netCDF: 'netCDF', JP2OpenJPEG: 'JPEG 2000' };
+const formatNames: Readonly<Record<SourceDriver, string>> = { GTiff: 'a TIFF', netCDF: 'netCDF', JP2OpenJPEG: 'JPEG 2000', HFA: 'Erdas Imagine' };
 
 /** The prefix of a source read in place: `/vsicurl/<signed URL of our own blob>`. */
 const inPlacePrefix = '/vsicurl/';

@@ -118,6 +118,18 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     await expect(createValidateRaster(env.harness.deps)({ source: mapped })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT' } });
   });
 
+  it('ingests an Erdas Imagine (.img) file with the same pixels, and refuses one whose pixels live in a spill file or whose datum names a grid by path', async () => {
+    const tif = writeInt16Dem(env.fixtures.path, 300, 200, 'hfa-base.tif');
+    const { item, cogPath } = await ingestOne(convertRaster(tif, 'HFA', 'dem.img'));
+    expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'int16' });
+    expectSamePixels(tif, cogPath);
+    const spilled = await env.harness.upload(convertRaster(tif, 'HFA', 'spilled.img', ['-co', 'USE_SPILL=YES']));
+    await expect(createValidateRaster(env.harness.deps)({ source: spilled })).rejects.toMatchObject({ failure: { code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(/Erdas Imagine.*spill or dependent file.*GeoTIFF/) } });
+    // GDAL writes the datum grid into the .img (and complains that it cannot find it while writing: that is this test's process, not the service).
+    const gridded = await env.harness.upload(convertRaster(tif, 'HFA', 'gridded.img', ['-a_srs', `+proj=longlat +ellps=GRS80 +nadgrids=${join(env.fixtures.path, 'absent.gsb')} +no_defs`]));
+    await expect(createValidateRaster(env.harness.deps)({ source: gridded })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/names a path or URL through (PROJ4_GRIDS|\+nadgrids)/) } });
+  });
+
   it('ingests a CRS in US survey feet and places it in New York', async () => {
     const { item } = await ingestOne(writeUsFeet(env.fixtures.path));
     expect(item.properties['proj:code']).toBe('EPSG:2263');
@@ -148,7 +160,6 @@ describe('other input formats (real GDAL, real Azurite)', () => {
   });
 
   it.each([
-    ['HFA', 'dem.img', /Erdas Imagine/],
     ['AAIGrid', 'grid.asc', /ASCII grids \(AAIGrid\)/],
     ['PNG', 'image.png', /PNG images/],
     ['GPKG', 'tiles.gpkg', /SQLite containers/],
