@@ -8,7 +8,7 @@ import type { JobMap as JobMapComponent } from './job.map.js';
 import { StatusBadge } from './jobs.page.js';
 import { TileDetails, TileGrid, TileLegend } from './tile.grid.js';
 import { TileTimeline } from './tile.timeline.js';
-import { formatTime, isFinished } from './tile.format.js';
+import { formatTileSummary, formatTime, isFinished, summarizeTiles } from './tile.format.js';
 import { usePolling } from './use.polling.js';
 
 const pollMs = 2000;
@@ -29,14 +29,14 @@ interface JobData {
   tiles: TileEntry[];
 }
 
-function JobHeader({ job }: { job: JobView }) {
+function JobHeader({ job, tiles }: { job: JobView; tiles: TileEntry[] }) {
   return html`
     <dl class="job-facts">
       <div><dt>Status</dt><dd><${StatusBadge} status=${job.status} /></dd></div>
       <div><dt>Stage</dt><dd>${job.stage}</dd></div>
       <div><dt>Source</dt><dd class="source">${job.source ?? '–'}</dd></div>
       <div><dt>Collection</dt><dd>${job.collection ?? '–'}</dd></div>
-      <div><dt>Tiles</dt><dd>${job.tiles.done} done, ${job.tiles.failed} failed, ${job.tiles.total} in all</dd></div>
+      <div><dt>Tiles</dt><dd class="tile-counts">${formatTileSummary(summarizeTiles(job, tiles))}</dd></div>
       <div><dt>Route</dt><dd>${job.route ?? '–'}</dd></div>
       <div><dt>Attempt</dt><dd>${job.attempt}${job.previousAttempt ? html` (previous: <a href=${jobHash(job.previousAttempt)}><code>${job.previousAttempt}</code></a>)` : null}</dd></div>
       <div><dt>Created</dt><dd>${formatTime(job.createdTime)}</dd></div>
@@ -139,7 +139,7 @@ export function JobDetailPage({ id }: { id: string }) {
       <h1>Job <code>${job.id}</code></h1>
       <p class="live" aria-live="polite">${isFinished(job.status) ? `This job has finished: ${job.status}.` : `Live: updated every ${pollMs / 1000} s while the job runs.`}
         ${polled.error ? html` <span class="error">Last update failed: ${polled.error.message}</span>` : null}</p>
-      <${JobHeader} job=${job} />
+      <${JobHeader} job=${job} tiles=${tiles} />
       <${RetryButton} job=${job} failedTiles=${failedCount} />
       <${FailedTiles} tiles=${tiles} job=${job} onSelect=${select} />
       <div class="tiles-and-map">

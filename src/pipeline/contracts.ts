@@ -381,6 +381,8 @@ export interface IngestProgress {
   /** The first failures (custom status is capped at 16 KB); `errorCount` says how many there were. */
   errors: JobFailure[];
   errorCount: number;
+  /** Every distinct code among all failures (not only the first ones shown). Optional: added later. */
+  errorCodes?: FailureCode[];
   attempt: number;
   previousAttempt?: string;
   /** Tiles taken from the previous attempt (a retry), not made again. */
