@@ -46,6 +46,8 @@ export const settingNames = {
   batchSchedule: 'INGEST_BATCH_SCHEDULE',
   /** `<container>/<prefix>` the scheduled batch takes what arrived in since its last run. */
   batchSchedulePrefix: 'INGEST_BATCH_SCHEDULE_PREFIX',
+  /** Hours a job's COGs stay readable after a newer version of its source replaced them (default 24; 0 deletes them at once). */
+  supersededGraceHours: 'INGEST_SUPERSEDED_GRACE_HOURS',
 } as const;
 
 /**

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { IngestSettings } from '../config.js';
 import type { JobIndex } from '../jobs/job.index.js';
+import type { RetiredOutputs } from '../jobs/retired.outputs.js';
 import type { QueueSender } from '../queue/message.queue.js';
 import { configureGdal } from '../raster/gdal.setup.js';
 import type { BlobStore } from '../storage/blob.store.js';
@@ -19,6 +20,8 @@ export interface ActivityDependencies {
   stacApi?: StacApiClient;
   /** The jobs index (one row per job, for lists and bulk retry). */
   jobs: JobIndex;
+  /** Replaced versions of sources' outputs, kept readable for the grace period before the retention timer deletes them. */
+  retired: RetiredOutputs;
   /** The work queue of the container worker, opened on first use. */
   workQueue: () => QueueSender;
 }
@@ -28,6 +31,7 @@ export function createActivityDependencies(options: {
   store: BlobStore;
   settings: IngestSettings;
   jobs: JobIndex;
+  retired: RetiredOutputs;
   workQueue?: () => QueueSender;
   stacApi?: StacApiClient;
 }): ActivityDependencies {
@@ -39,6 +43,7 @@ export function createActivityDependencies(options: {
     sources: new SourceCache(options.store, join(scratchDir, 'sources')),
     scratchDir,
     jobs: options.jobs,
+    retired: options.retired,
     workQueue:
       options.workQueue ??
       (() => {

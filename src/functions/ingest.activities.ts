@@ -8,7 +8,7 @@ import { readIngestSettings, readStacApiSettings } from '../config.js';
 import { createActivityDependencies, createIngestActivities, createRequestCollectionMosaic, runToOutcome, type IngestActivities } from '../activities/index.js';
 import { activities, type ActivityContract, type ActivityOutcome, type RequestCollectionMosaicInput } from '../pipeline/contracts.js';
 import { createAzureStacApiClient } from '../stac/stac.api.token.js';
-import { getBlobStore, getJobIndex, getWorkQueueSender } from './shared.store.js';
+import { getBlobStore, getJobIndex, getRetiredOutputs, getWorkQueueSender } from './shared.store.js';
 
 let implementations: IngestActivities | undefined;
 
@@ -20,6 +20,7 @@ function getActivities(): IngestActivities {
         store: getBlobStore(),
         settings: readIngestSettings(),
         jobs: getJobIndex(),
+        retired: getRetiredOutputs(),
         workQueue: getWorkQueueSender,
         // The static catalog is always written; a STAC API receives the same items as well.
         ...(stacApi ? { stacApi: createAzureStacApiClient(stacApi) } : {}),

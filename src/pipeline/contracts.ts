@@ -233,6 +233,8 @@ export interface SourcePublication {
   order: VersionOrder;
   /** The job's options; needed for the VRT mosaic when they reproject (`targetCrs`). */
   options?: IngestOptions;
+  /** The job that made it: the source's record keeps it, so the job it replaces can name it. Optional: added later. */
+  jobId?: string;
 }
 
 /** One job's publication, or a batch chunk's (the collection is then merged once for all). */
@@ -255,7 +257,7 @@ export interface FinalizedCollection {
   collectionUrl: string;
   catalogUrl: string;
   itemCount: number;
-  /** Items of earlier versions of these sources that this output replaced (and deleted). */
+  /** Items of earlier versions of these sources that this output replaced (unlinked; their COGs are deleted after the grace period). */
   replacedItems: number;
   /** `true` when newer versions of every source had already been published: this output was discarded. */
   superseded: boolean;
