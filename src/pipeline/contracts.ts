@@ -504,10 +504,15 @@ export interface PrepareBatchJobsInput {
   worker: WorkerRouting;
 }
 
-/** One source of a chunk: its job's id and input, or why it is skipped. */
+/**
+ * One source of a chunk: its job's id and input, or why it is skipped, or the job that exists
+ * already for its upload, collection and options (started by the upload trigger, a submission or
+ * another batch): the batch does not start a second one.
+ */
 export type PreparedBatchJob =
   | { kind: 'run'; source: string; instanceId: string; input: IngestInput }
-  | { kind: 'skip'; source: string; reason: string };
+  | { kind: 'skip'; source: string; reason: string }
+  | { kind: 'existing'; source: string; instanceId: string; status: string; failure?: Failure };
 
 /** Shown in a batch's `customStatus` and by `GET /api/batches/{id}`. */
 export interface BatchProgress {
