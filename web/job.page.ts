@@ -45,10 +45,24 @@ function JobHeader({ job, tiles }: { job: JobView; tiles: TileEntry[] }) {
   `;
 }
 
+/** What a retry of this job would run again, in the words of its button and its note. */
+function retryWording(job: JobView, failedTiles: number): { label: string; note: string } {
+  if (failedTiles > 0) {
+    const what = failedTiles === 1 ? 'the failed tile' : `the ${failedTiles} failed tiles`;
+    return { label: 'Retry failed tiles', note: `Re-runs only ${what} as a new attempt; tiles that are done stay as they are.` };
+  }
+  if (job.tiles.total > 0 && job.tiles.done === job.tiles.total) return { label: 'Retry the finalize step', note: 'No tile failed: re-runs only the step that publishes them, as a new attempt; every tile stays as it is.' };
+  return { label: 'Retry the job', note: 'It failed before making any tile: re-runs the whole job as a new attempt.' };
+}
+
+/** Retry, offered only where it can help; otherwise why not and what to do instead. */
 function RetryButton({ job, failedTiles }: { job: JobView; failedTiles: number }) {
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<{ message: string; latest: string | null } | null>(null);
-  if (job.status !== 'Failed') return null;
+  if (job.status !== 'Failed' && job.status !== 'Terminated') return null;
+  if (!job.retry.offered) {
+    return html`<div class="retry no-retry"><p role="note"><strong>No retry:</strong> ${job.retry.reason ?? 'a retry cannot help this job.'}</p></div>`;
+  }
   const retry = async (): Promise<void> => {
     setBusy(true);
     setRefusal(null);
@@ -60,16 +74,22 @@ function RetryButton({ job, failedTiles }: { job: JobView; failedTiles: number }
       setBusy(false);
     }
   };
-  const what = failedTiles === 1 ? 'the failed tile' : failedTiles > 1 ? `the ${failedTiles} failed tiles` : 'what failed';
+  const { label, note } = retryWording(job, failedTiles);
   return html`
     <div class="retry">
-      <button type="button" class="primary" disabled=${busy} onClick=${retry}>Retry failed tiles</button>
-      <span>Re-runs only ${what} as a new attempt; tiles that are done stay as they are.</span>
+      <button type="button" class="primary" disabled=${busy} onClick=${retry}>${label}</button>
+      <span>${note}</span>
       ${refusal
         ? html`<p class="error" role="alert">Retry refused: ${refusal.message}${refusal.latest ? html` <a href=${jobHash(refusal.latest)}>Go to the newest attempt</a>` : null}</p>`
         : null}
     </div>
   `;
+}
+
+/** A newer version of the source replaced this job's output (or upload): by which job, and until when its COGs stay. */
+function SupersededNotice({ job }: { job: JobView }) {
+  if (!job.superseded) return null;
+  return html`<p class="superseded" role="note"><strong>Superseded${job.superseded.by ? html` by <a href=${jobHash(job.superseded.by)}><code>${job.superseded.by}</code></a>` : ''}:</strong> ${job.superseded.message}</p>`;
 }
 
 function FailedTiles({ tiles, job, onSelect }: { tiles: TileEntry[]; job: JobView; onSelect: (tile: TileEntry) => void }) {
@@ -140,6 +160,7 @@ export function JobDetailPage({ id }: { id: string }) {
       <p class="live" aria-live="polite">${isFinished(job.status) ? `This job has finished: ${job.status}.` : `Live: updated every ${pollMs / 1000} s while the job runs.`}
         ${polled.error ? html` <span class="error">Last update failed: ${polled.error.message}</span>` : null}</p>
       <${JobHeader} job=${job} tiles=${tiles} />
+      <${SupersededNotice} job=${job} />
       <${RetryButton} job=${job} failedTiles=${failedCount} />
       <${FailedTiles} tiles=${tiles} job=${job} onSelect=${select} />
       <div class="tiles-and-map">
