@@ -126,6 +126,10 @@ param sourceContainers string = 'uploads'
 @minValue(1)
 param retentionDays int = 30
 
+@description('Hours the COGs a newer version of their source replaced stay readable before the retention timer deletes them (INGEST_SUPERSEDED_GRACE_HOURS); 0 deletes them when they are replaced.')
+@minValue(0)
+param supersededGraceHours int = 24
+
 @description('STAC API landing page (STAC_API_URL); empty writes the static catalog only. A provision sets every app setting from parameters, so set it here, not in the portal.')
 param stacApiUrl string = ''
 
@@ -373,6 +377,7 @@ module functionApp 'modules/function-app.bicep' = {
     alwaysReadyDurableInstances: alwaysReadyDurableInstances
     sourceContainers: join(sourceContainerNames, ',')
     retentionDays: retentionDays
+    supersededGraceHours: supersededGraceHours
     workerThresholdMb: workerThresholdMb
     workerMaxDeliveries: workerMaxDeliveries
     workerTileTimeoutSeconds: workerTileTimeoutSeconds

@@ -56,6 +56,8 @@ export const settingNames = {
   assumeCfLonLat: 'INGEST_ASSUME_CF_LONLAT',
   /** Decoded pixel bytes a GeoTIFF may declare per byte of the upload, sparse and compressed blocks alike (default 2000; docs/security.md). */
   maxExpansionRatio: 'INGEST_MAX_EXPANSION_RATIO',
+  /** Hours a job's COGs stay readable after a newer version of its source replaced them (default 24; 0 deletes them at once). */
+  supersededGraceHours: 'INGEST_SUPERSEDED_GRACE_HOURS',
 } as const;
 
 /**

@@ -1,15 +1,17 @@
 /**
  * Activities of a batch: list its sources a page at a time (a prefix may hold millions of blobs,
  * a manifest thousands of entries), and prepare each source's job (or skip it when the same blob
- * version and options are already published in the collection).
+ * version and options are already published in the collection). A batch's job is the job any
+ * other submission of that upload, collection and options gets (one id for all): when one exists
+ * already (the upload trigger's, a submission's, another batch's), the batch takes it as it is.
  */
 import pLimit from 'p-limit';
 import { createSourceFilter, manifestLimits, readManifest, shownName } from '../batches/manifest.js';
 import { deleteParsedManifest, parsedManifestFolder, readParsedPage, writeParsedManifest, type ManifestVersion } from '../batches/manifest.pages.js';
-import { deriveOutputLocation } from '../jobs/job.id.js';
+import { deriveJobInstanceId, deriveOutputLocation } from '../jobs/job.id.js';
 import { jobIndexKey } from '../jobs/job.index.js';
 import type { BatchSourcePage, IngestInput, ListBatchSourcesInput, PrepareBatchJobsInput, PreparedBatchJob, SourceBlob } from '../pipeline/contracts.js';
-import { FailureError } from '../pipeline/failure.js';
+import { FailureError, type Failure } from '../pipeline/failure.js';
 import { findBlobNameProblem, parseSourcePath } from '../pipeline/source.path.js';
 import { sourceRecordBlob } from '../stac/catalog.layout.js';
 import type { SourceRecord } from '../stac/source.record.js';
@@ -106,21 +108,47 @@ async function readManifestPage(store: BlobStore, manifest: ManifestVersion, off
   return { entries: parsed.entries.slice(offset, offset + count), total: parsed.entries.length };
 }
 
-export function createPrepareBatchJobs(deps: Pick<ActivityDependencies, 'store'>): PrepareBatchJobs {
-  return async ({ batchId, chunk, sources, collection, options, tileSize, worker }) => {
+/** A job that exists for an upload, collection and options (its newest attempt), as a batch sees it. */
+export interface ExistingJob {
+  instanceId: string;
+  runtimeStatus: string;
+  /** Its first failure, when it failed. */
+  failure?: Failure;
+}
+
+export interface PrepareBatchJobsDependencies extends Pick<ActivityDependencies, 'store'> {
+  /** The newest attempt of the job whose first attempt has this id, if any. */
+  findJob: (baseInstanceId: string) => Promise<ExistingJob | undefined>;
+}
+
+const failedStatuses: ReadonlySet<string> = new Set(['Failed', 'Terminated', 'Canceled']);
+
+export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): PrepareBatchJobs {
+  return async ({ batchId, sources, collection, options, tileSize, worker }) => {
     const limit = pLimit(statConcurrency);
     const now = new Date();
     return Promise.all(
-      sources.map((source, index) =>
+      sources.map((source) =>
         limit(async (): Promise<PreparedBatchJob> => {
           const path = `${source.container}/${source.name}`;
-          const outputs = deriveOutputLocation({ container: source.container, name: source.name, etag: source.etag, collection, options, tileSize });
+          const identity = { container: source.container, name: source.name, etag: source.etag, collection, options, tileSize };
+          const outputs = deriveOutputLocation(identity);
           const record = await deps.store.readJson<SourceRecord>(sourceRecordBlob(collection, outputs.sourceKey));
           if (record?.value.version === outputs.version && record.value.source === path) {
             return { kind: 'skip', source: path, reason: 'already ingested with the same blob version and options' };
           }
-          // The batch's own job ids: `ingest-` like every job, unique per batch attempt, chunk and source.
-          const instanceId = `ingest-${batchId.replace(/^batch-/, 'b')}-${chunk}-${index}`;
+          // The id every entry point derives for this upload, collection and options.
+          const instanceId = deriveJobInstanceId(identity);
+          const existing = await deps.findJob(instanceId);
+          if (existing) {
+            return {
+              kind: 'existing',
+              source: path,
+              instanceId: existing.instanceId,
+              status: existing.runtimeStatus,
+              ...(failedStatuses.has(existing.runtimeStatus) ? { failure: existing.failure ?? { code: 'INTERNAL', message: `its job ${existing.instanceId} failed` } } : {}),
+            };
+          }
           const input: IngestInput = {
             source,
             collection,

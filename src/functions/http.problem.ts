@@ -45,11 +45,13 @@ export function guarded(handler: HttpHandler): HttpHandler {
   };
 }
 
-export async function readJsonBody(request: HttpRequest): Promise<{ ok: true; body: unknown } | { ok: false; response: HttpResponseInit }> {
+/** The JSON body; with `optional`, an empty body is `undefined` rather than a 400. */
+export async function readJsonBody(request: HttpRequest, options: { optional?: boolean } = {}): Promise<{ ok: true; body: unknown } | { ok: false; response: HttpResponseInit }> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > maxBodyBytes) return { ok: false, response: problem(413, 'Request too large', `The body may be at most ${maxBodyBytes} bytes`) };
   const text = await request.text();
   if (Buffer.byteLength(text) > maxBodyBytes) return { ok: false, response: problem(413, 'Request too large', `The body may be at most ${maxBodyBytes} bytes`) };
+  if (options.optional && text.trim() === '') return { ok: true, body: undefined };
   try {
     return { ok: true, body: JSON.parse(text) };
   } catch {

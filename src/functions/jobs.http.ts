@@ -15,16 +15,18 @@ import { readIngestSettings } from '../config.js';
 import { findInstance, type InstanceStatus } from '../jobs/durable.instances.js';
 import { jobInstancePrefix } from '../jobs/job.id.js';
 import { finalStatuses, type JobQuery } from '../jobs/job.index.js';
-import { retryJob, retryJobs } from '../jobs/job.retry.js';
+import { describeRefusal, retryJob, retryJobs, type RetryDependencies } from '../jobs/job.retry.js';
+import { maxBulkRetryTop } from '../jobs/retry.advice.js';
 import { submitJob } from '../jobs/job.submit.js';
-import { buildJobView, buildJobViewFromIndex, parseSince, type PartialOutput } from '../jobs/job.view.js';
+import { findSupersession } from '../jobs/job.supersession.js';
+import { buildJobView, buildJobViewFromIndex, parseSince, withSupersession, type PartialOutput } from '../jobs/job.view.js';
 import { ledgerJobOf, readRegisteredItems, readTileLedgerPage, type LedgerJob } from '../jobs/tile.ledger.js';
 import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
 import { failureCodes } from '../pipeline/failure.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
 import { describeIssues, guarded, jobUrl, problem, readJsonBody } from './http.problem.js';
-import { getBlobStore, getJobIndex } from './shared.store.js';
+import { getBlobStore, getJobIndex, getRetiredOutputs } from './shared.store.js';
 
 export async function submitJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
@@ -74,7 +76,9 @@ export async function getJobHandler(request: HttpRequest, context: InvocationCon
   // A failed job still shows what it made: its registered tiles, and every failed tile with its code.
   const job = ledgerJobOf(status);
   if (job && (status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated')) view.output = await readPartialOutput(client, job, status.runtimeStatus);
-  return { status: 200, jsonBody: view };
+  // A newer version of its source may have replaced its output (or its upload): the view says by which job.
+  const superseded = job ? await findSupersession({ client, store: getBlobStore(), retired: getRetiredOutputs() }, status, job) : null;
+  return { status: 200, jsonBody: withSupersession(view, superseded) };
 }
 
 /** The job, or `undefined` when the id names no ingestion job. */
@@ -171,31 +175,48 @@ export async function listJobsHandler(request: HttpRequest, context: InvocationC
   return { status: 200, jsonBody: { jobs: views, continuationToken: page.continuationToken } };
 }
 
+/** `POST /api/jobs/{id}/retry`, with an optional body `{"force": true}`: retry a permanent failure anyway. */
+const retryRequestSchema = z.object({ force: z.boolean().default(false) }).strict();
+
 export async function retryJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const id = request.params['id'] ?? '';
-  const result = await retryJob({ client: df.getClient(context), jobs: getJobIndex() }, id);
+  const read = await readJsonBody(request, { optional: true });
+  if (!read.ok) return read.response;
+  const parsed = retryRequestSchema.safeParse(read.body ?? {});
+  if (!parsed.success) return problem(400, 'Invalid retry request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.') || 'body'))] });
+  const result = await retryJob(retryDependencies(context), id, { force: parsed.data.force });
   switch (result.outcome) {
     case 'not-found':
       return jobNotFound(id);
     case 'running':
-      return problem(409, 'Job still running', `Job "${id}" is ${result.status}; retry it once it has failed`);
+      return problem(409, 'Job still running', describeRefusal(id, result), { outcome: result.outcome });
     case 'completed':
-      return problem(409, 'Nothing to retry', `Job "${id}" completed; submit it again with "force": true to re-run it`);
+      return problem(409, 'Nothing to retry', describeRefusal(id, result), { outcome: result.outcome });
+    case 'already-retried':
+      return problem(409, 'Already retried', describeRefusal(id, result), { outcome: result.outcome, latest: result.latest });
+    case 'permanent':
+      // What to do: a new upload, or `force` (here or on submission) to run the same input again.
+      return problem(409, 'A retry cannot help', describeRefusal(id, result), { outcome: result.outcome, codes: result.codes, retryable: false });
     case 'superseded':
-      return problem(409, 'Already retried', `Job "${id}" has a newer attempt, "${result.latest}"; retry that one`, { latest: result.latest });
+      return problem(409, 'Superseded', describeRefusal(id, result), { outcome: result.outcome, supersededBy: result.by, retryable: false });
     case 'started': {
       const statusQueryGetUri = jobUrl(request, result.instanceId);
-      context.log(`Retrying job ${id} as ${result.instanceId}: ${result.retriedTiles} tile(s) to make, ${result.reusedTiles} reused`);
+      context.log(`Retrying job ${id} as ${result.instanceId} (${result.reruns}): ${result.retriedTiles} tile(s) to make, ${result.reusedTiles} reused`);
       return {
         status: 202,
         headers: { Location: statusQueryGetUri },
-        jsonBody: { id: result.instanceId, previousAttempt: result.previousAttempt, statusQueryGetUri, retriedTiles: result.retriedTiles, reusedTiles: result.reusedTiles },
+        jsonBody: { id: result.instanceId, previousAttempt: result.previousAttempt, statusQueryGetUri, retriedTiles: result.retriedTiles, reusedTiles: result.reusedTiles, reruns: result.reruns },
       };
     }
   }
 }
 
-const bulkRetrySchema = jobFilterSchema.extend({ dryRun: z.boolean().default(false), status: z.array(z.string()).optional(), top: z.number().int().min(1).max(500).default(100) });
+function retryDependencies(context: InvocationContext): RetryDependencies {
+  return { client: df.getClient(context), jobs: getJobIndex(), store: getBlobStore(), retired: getRetiredOutputs() };
+}
+
+/** Bounded per request (`top` ≤ maxBulkRetryTop): each job it retries costs a few lookups and a start. */
+const bulkRetrySchema = jobFilterSchema.extend({ dryRun: z.boolean().default(false), status: z.array(z.string()).optional(), top: z.number().int().min(1).max(maxBulkRetryTop).default(maxBulkRetryTop) });
 
 export async function retryJobsHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
@@ -207,8 +228,8 @@ export async function retryJobsHandler(request: HttpRequest, context: Invocation
   const { dryRun, ...filter } = parsed.data;
   const query = toJobQuery(filter);
   if (!query.ok) return query.response;
-  const result = await retryJobs({ client: df.getClient(context), jobs: getJobIndex() }, query.query, dryRun);
-  if (!dryRun) context.log(`Bulk retry: ${result.jobs.filter((job) => job.outcome === 'started').length} job(s) retried in this page`);
+  const result = await retryJobs(retryDependencies(context), query.query, dryRun);
+  if (!dryRun) context.log(`Bulk retry: ${result.jobs.filter((job) => job.outcome === 'started').length} job(s) retried in this page, ${result.jobs.filter((job) => job.outcome !== 'started').length} not`);
   return { status: 200, jsonBody: result };
 }
 

@@ -1,7 +1,9 @@
 /**
  * Upload trigger: an Event Grid `Microsoft.Storage.BlobCreated` event for `uploads/…` starts the
- * same job a submission would, with default options and the same idempotent id (a repeated event
- * finds the existing job); a manifest dropped in `uploads/batches/` starts a batch instead. The event carries only metadata: the blob's bytes are never loaded
+ * same job a submission would, with default options and the same idempotent id: when that job
+ * exists (a submission got there first, or the event is delivered again), running, completed or
+ * failed, it is the answer, and nothing starts; a trigger never starts a new attempt of a failed
+ * job. A manifest dropped in `uploads/batches/` starts a batch instead. The event carries only metadata: the blob's bytes are never loaded
  * here, whatever its size. In Azure an Event Grid subscription on the storage account delivers
  * the events; the local host raises the same events for new blobs in `uploads`.
  */

@@ -105,14 +105,21 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
   });
   counts.skipped += prepared.filter((job) => job.kind === 'skip').length;
   const runs = prepared.flatMap((job) => (job.kind === 'run' ? [job] : []));
-
-  progress.stage = 'ingesting';
-  publish();
-  const publications: SourcePublication[] = [];
   const recordFailure = (failure: ReturnType<typeof failureFrom>, source: string, jobId: string): void => {
     counts.failed++;
     if (progress.failures.length < maxListedInBatchStatus) progress.failures.push(listedFailure(failure, source, jobId));
   };
+  // A source whose job exists already (the upload trigger's, a submission's, another batch's) is
+  // not started again: a failed one is this batch's failure too (its job retries it), any other is skipped.
+  for (const job of prepared) {
+    if (job.kind !== 'existing') continue;
+    if (job.failure) recordFailure(job.failure, job.source, job.instanceId);
+    else counts.skipped++;
+  }
+
+  progress.stage = 'ingesting';
+  publish();
+  const publications: SourcePublication[] = [];
   const settle = function* (task: Task, job: (typeof runs)[number]): Generator<Task, void, unknown> {
     try {
       const output: unknown = yield task;

@@ -46,7 +46,7 @@ export const submitJobSchema = z
     source: z.string().min(1, 'must be "<container>/<blob path>"').max(1100, 'is too long for a blob path'),
     collection: collectionIdSchema.optional(),
     options: ingestOptionsSchema.default(() => ingestOptionsSchema.parse({})),
-    /** Run again although a job for the same upload and options has completed. */
+    /** Start a new attempt although a job for the same upload, collection and options has completed or failed. */
     force: z.boolean().default(false),
   })
   .strict();

@@ -270,22 +270,24 @@ describe('bad requests and bad rasters', () => {
 });
 
 describe('resubmission', () => {
-  it('starts a new attempt, linked to the failed one, when a failed job is submitted again', async () => {
+  it('answers a second submission of a failed upload with the failed job; only "force" starts a new attempt, linked to it', async () => {
     await upload(writeTextAsTif(fixtures.path, 'retry-me.tif'), 'retry/retry-me.tif');
     const first = await submit({ source: `${inbox}/retry/retry-me.tif` });
     expect(first.status).toBe(202);
     const firstId = first.json['id'] as string;
     expect((await waitForJob(host.baseUrl, firstId)).status).toBe('Failed');
 
+    // One job per upload version, collection and options: the same submission finds it, failed as it is.
     const second = await submit({ source: `${inbox}/retry/retry-me.tif` });
-    expect(second.status).toBe(202);
-    expect(second.json).toMatchObject({ id: `${firstId}-a2`, attempt: 2, previousAttempt: firstId });
-    const view = await waitForJob(host.baseUrl, second.json['id'] as string);
+    expect(second).toMatchObject({ status: 200, json: { id: firstId, existing: true, job: { status: 'Failed' } } });
+    const forced = await submit({ source: `${inbox}/retry/retry-me.tif`, force: true });
+    expect(forced.status).toBe(202);
+    expect(forced.json).toMatchObject({ id: `${firstId}-a2`, attempt: 2, previousAttempt: firstId });
+    const view = await waitForJob(host.baseUrl, forced.json['id'] as string);
     expect(view).toMatchObject({ attempt: 2, previousAttempt: firstId, status: 'Failed' });
-    // While the newest attempt is the answer, the same submission is answered with it.
+    // The newest attempt is the answer from then on.
     const third = await submit({ source: `${inbox}/retry/retry-me.tif` });
-    expect(third.json).toMatchObject({ id: `${firstId}-a3`, previousAttempt: `${firstId}-a2` });
-    await waitForJob(host.baseUrl, third.json['id'] as string);
+    expect(third).toMatchObject({ status: 200, json: { id: `${firstId}-a2`, existing: true } });
   });
 
   it('re-runs a completed job only with "force", replacing its items without duplicates', async () => {

@@ -9,6 +9,7 @@ import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { supersededGraceDefaults } from '../../src/jobs/retired.outputs.js';
 import { containers, identityStorageSuffixes, queues, serviceBusConnection, settingNames, storageQueues, workerDefaults } from '../../src/config.js';
 import {
   ArmEvaluator,
@@ -281,6 +282,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
 
     it('provisions the settings the app reads now: source containers, retention, STAC API as the app identity', () => {
       expect(settings[settingNames.retentionDays]).toBe('30');
+      expect(settings[settingNames.supersededGraceHours]).toBe(String(supersededGraceDefaults.hours));
       expect(settings[settingNames.sourceContainers]).toBe(containers.uploads);
       expect(String(settings[settingNames.stacApiClientId])).toBe("[parameters('identityClientId')]");
       expect(String(settings[`${settingNames.storage}__clientId`])).toBe("[parameters('identityClientId')]");
