@@ -21,6 +21,7 @@ import {
   type SourcePublication,
   type VersionOrder,
 } from '../pipeline/contracts.js';
+import { boundText } from '../pipeline/bounded.text.js';
 import { encodeFailure, failureFrom, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
@@ -28,6 +29,13 @@ import { planTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
 import { collectionMosaicStep } from './versions.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
+
+/**
+ * What one job's custom status may hold: Azure limits it to 16 KB of UTF-16 JSON (8,192
+ * characters), and a blob name alone may be 1,024. Ten errors of 300 characters, a 300-character
+ * source and the counts stay near 4,000.
+ */
+export const statusBounds = { source: 300, errors: 10, errorMessage: 300 } as const;
 
 export function chooseLayout(tileCount: number): TileLayout {
   return tileCount === 1 ? 'single-tile' : 'fan-out';
@@ -95,7 +103,8 @@ class JobState {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below are the status's own properties
     const state = this;
     this.progress = {
-      source: `${input.source.container}/${input.source.name}`,
+      // A blob name may be 1,024 characters: the status shows it cut, with a hash of the whole.
+      source: boundText(`${input.source.container}/${input.source.name}`, statusBounds.source),
       collection: input.collection,
       stage: 'validating',
       get tilesDone() {
@@ -108,9 +117,9 @@ class JobState {
       get itemsRegistered() {
         return state.items.length;
       },
-      // Custom status is limited to 16 KB: the first failures, counted all.
+      // Custom status is limited to 16 KB of UTF-16 (8,192 characters): the first failures, counted all.
       get errors() {
-        return summarizeFailures(state.failures).shown;
+        return summarizeFailures(state.failures, statusBounds.errors, statusBounds.errorMessage).shown;
       },
       get errorCount() {
         return state.failures.length;
@@ -327,7 +336,8 @@ function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state:
     key: input.index.key,
     id: context.df.instanceId,
     ...(input.batchId ? { batch: input.batchId } : {}),
-    source: progress.source,
+    // The index keeps the whole name: lists filter on it.
+    source: `${input.source.container}/${input.source.name}`,
     collection: input.collection,
     createdTime: input.index.createdTime,
     attempt: input.attempt,
