@@ -12,6 +12,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { readIngestSettings } from '../config.js';
+import { boundText, logTextBound } from '../pipeline/bounded.text.js';
 import { findInstance, type InstanceStatus } from '../jobs/durable.instances.js';
 import { jobInstancePrefix } from '../jobs/job.id.js';
 import { finalStatuses, type JobQuery } from '../jobs/job.index.js';
@@ -59,7 +60,7 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
       jsonBody: { id: result.instanceId, statusQueryGetUri, existing: true, job: status ? buildJobView(status) : null },
     };
   }
-  context.log(`Started job ${result.instanceId} (attempt ${result.attempt}) for ${source.source.container}/${source.source.name}`);
+  context.log(`Started job ${result.instanceId} (attempt ${result.attempt}) for ${boundText(`${source.source.container}/${source.source.name}`, logTextBound)}`);
   return {
     status: 202,
     headers: { Location: statusQueryGetUri, 'Retry-After': '2' },
