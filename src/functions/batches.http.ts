@@ -7,12 +7,12 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { batchInstancePrefix, submitBatch } from '../jobs/batch.submit.js';
-import { buildBatchView } from '../jobs/batch.view.js';
+import { buildBatchView, type BatchView } from '../jobs/batch.view.js';
 import { decodeBatchesToken, encodeBatchesToken, InvalidContinuationTokenError, maxContinuationTokenLength } from '../jobs/continuation.token.js';
 import { DurableApiError, findInstance, listInstances } from '../jobs/durable.instances.js';
 import { orchestratorNames } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitBatchSchema } from '../pipeline/options.js';
-import { appUrl, describeIssues, guarded, problem, readJsonBody } from './http.problem.js';
+import { describeIssues, guarded, problem, readJsonBody, statusUrl } from './http.problem.js';
 import { getBlobStore } from './shared.store.js';
 
 export async function submitBatchHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -39,11 +39,11 @@ export async function submitBatchHandler(request: HttpRequest, context: Invocati
       return problem(404, 'Nothing to ingest', `${result.field}: ${result.problem}`, { fields: [result.field] });
     case 'existing': {
       const status = await findInstance(df.getClient(context), result.instanceId);
-      const statusQueryGetUri = appUrl(request, 'batches', result.instanceId);
+      const statusQueryGetUri = statusUrl(request, 'batches', result.instanceId);
       return { status: 200, headers: { Location: statusQueryGetUri }, jsonBody: { id: result.instanceId, statusQueryGetUri, existing: true, batch: status ? buildBatchView(status, new Date()) : null } };
     }
     case 'started': {
-      const statusQueryGetUri = appUrl(request, 'batches', result.instanceId);
+      const statusQueryGetUri = statusUrl(request, 'batches', result.instanceId);
       context.log(`Started batch ${result.instanceId} (attempt ${result.attempt})`);
       return { status: 202, headers: { Location: statusQueryGetUri }, jsonBody: { id: result.instanceId, statusQueryGetUri, attempt: result.attempt, previousAttempt: result.previousAttempt ?? null } };
     }
@@ -51,10 +51,19 @@ export async function submitBatchHandler(request: HttpRequest, context: Invocati
 }
 
 export async function getBatchHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const id = request.params['id'] ?? '';
-  const status = id.startsWith(batchInstancePrefix) && id.length <= 200 ? await findInstance(df.getClient(context), id) : undefined;
-  if (!status || status.name !== orchestratorNames.ingestBatch) return problem(404, 'Batch not found', 'No batch has that id');
-  return { status: 200, jsonBody: buildBatchView(status, new Date()) };
+  const view = await readBatchView(df.getClient(context), request.params['id'] ?? '');
+  return view ? { status: 200, jsonBody: view } : batchNotFound();
+}
+
+/** The batch's view as `GET /api/batches/{id}` answers it, or `undefined` for an unknown id. */
+export async function readBatchView(client: df.DurableClient, id: string): Promise<BatchView | undefined> {
+  const status = id.startsWith(batchInstancePrefix) && id.length <= 200 ? await findInstance(client, id) : undefined;
+  if (!status || status.name !== orchestratorNames.ingestBatch) return undefined;
+  return buildBatchView(status, new Date());
+}
+
+export function batchNotFound(): HttpResponseInit {
+  return problem(404, 'Batch not found', 'No batch has that id');
 }
 
 const listQuerySchema = z.object({ top: z.coerce.number().int().min(1).max(500).default(50), continuationToken: z.string().max(maxContinuationTokenLength).optional() }).strict();

@@ -23,9 +23,16 @@ export function appUrl(request: HttpRequest, collection: 'jobs' | 'batches', id:
   return new URL(`/api/${collection}/${encodeURIComponent(id)}`, request.url).href;
 }
 
-/** The app's own status URL of a job. */
-export function jobUrl(request: HttpRequest, id: string): string {
-  return appUrl(request, 'jobs', id);
+/**
+ * The `statusQueryGetUri` of a job or batch: Durable's instance-status shape at the app's own URL
+ * (`/api/<collection>/<id>/status`, `src/functions/status.http.ts`); the richer view stays at `/api/<collection>/<id>`.
+ */
+export function statusUrl(request: HttpRequest, collection: 'jobs' | 'batches', id: string): string {
+  return `${appUrl(request, collection, id)}/status`;
+}
+
+export function jobStatusUrl(request: HttpRequest, id: string): string {
+  return statusUrl(request, 'jobs', id);
 }
 
 /**

@@ -20,13 +20,13 @@ import { describeRefusal, retryJob, retryJobs, type RetryDependencies } from '..
 import { maxBulkRetryTop } from '../jobs/retry.advice.js';
 import { submitJob } from '../jobs/job.submit.js';
 import { findSupersession } from '../jobs/job.supersession.js';
-import { buildJobView, buildJobViewFromIndex, parseSince, withSupersession, type PartialOutput } from '../jobs/job.view.js';
+import { buildJobView, buildJobViewFromIndex, parseSince, withSupersession, type JobView, type PartialOutput } from '../jobs/job.view.js';
 import { ledgerJobOf, readRegisteredItems, readTileLedgerPage, type LedgerJob } from '../jobs/tile.ledger.js';
 import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
 import { failureCodes } from '../pipeline/failure.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
-import { describeIssues, guarded, jobUrl, problem, readJsonBody } from './http.problem.js';
+import { describeIssues, guarded, jobStatusUrl, problem, readJsonBody } from './http.problem.js';
 import { getBlobStore, getJobIndex, getRetiredOutputs } from './shared.store.js';
 
 export async function submitJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -51,7 +51,7 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
     { source: source.source, collection: parsed.data.collection ?? defaultCollectionId, options: parsed.data.options, force: parsed.data.force },
   );
   if (result.outcome === 'source-missing') return problem(404, 'Source not found', result.message, { fields: ['source'] });
-  const statusQueryGetUri = jobUrl(request, result.instanceId);
+  const statusQueryGetUri = jobStatusUrl(request, result.instanceId);
   if (result.outcome === 'existing') {
     const status = await findInstance(client, result.instanceId);
     return {
@@ -70,16 +70,21 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
 
 export async function getJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const id = request.params['id'] ?? '';
-  const client = df.getClient(context);
+  const view = await readJobView(df.getClient(context), id);
+  return view ? { status: 200, jsonBody: view } : jobNotFound(id);
+}
+
+/** The job's view as `GET /api/jobs/{id}` answers it, or `undefined` for an unknown id. */
+export async function readJobView(client: df.DurableClient, id: string): Promise<JobView | undefined> {
   const status = await findJob(client, id);
-  if (!status) return jobNotFound(id);
+  if (!status) return undefined;
   const view = buildJobView(status);
   // A failed job still shows what it made: its registered tiles, and every failed tile with its code.
   const job = ledgerJobOf(status);
   if (job && (status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated')) view.output = await readPartialOutput(client, job, status.runtimeStatus);
   // A newer version of its source may have replaced its output (or its upload): the view says by which job.
   const superseded = job ? await findSupersession({ client, store: getBlobStore(), retired: getRetiredOutputs() }, status, job) : null;
-  return { status: 200, jsonBody: withSupersession(view, superseded) };
+  return withSupersession(view, superseded);
 }
 
 /** The job, or `undefined` when the id names no ingestion job. */
@@ -89,7 +94,7 @@ async function findJob(client: df.DurableClient, id: string): Promise<InstanceSt
   return status && status.name === orchestratorNames.ingestRaster ? status : undefined;
 }
 
-function jobNotFound(id: string): HttpResponseInit {
+export function jobNotFound(id: string): HttpResponseInit {
   return problem(404, 'Job not found', id.startsWith(jobInstancePrefix) && id.length <= 200 ? `No job has id "${id}"` : 'No job has that id');
 }
 
@@ -201,7 +206,7 @@ export async function retryJobHandler(request: HttpRequest, context: InvocationC
     case 'superseded':
       return problem(409, 'Superseded', describeRefusal(id, result), { outcome: result.outcome, supersededBy: result.by, retryable: false });
     case 'started': {
-      const statusQueryGetUri = jobUrl(request, result.instanceId);
+      const statusQueryGetUri = jobStatusUrl(request, result.instanceId);
       context.log(`Retrying job ${id} as ${result.instanceId} (${result.reruns}): ${result.retriedTiles} tile(s) to make, ${result.reusedTiles} reused`);
       return {
         status: 202,

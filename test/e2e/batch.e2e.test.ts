@@ -54,7 +54,7 @@ describe('batches', () => {
       body: JSON.stringify({ source: 'incoming/batch/scenes/', collection: 'batch', include: '**/*.tif' }),
     });
     expect(submitted.status).toBe(202);
-    expect(submitted.json.statusQueryGetUri).toBe(`${env.host.baseUrl}/api/batches/${submitted.json.id}`);
+    expect(submitted.json.statusQueryGetUri).toBe(`${env.host.baseUrl}/api/batches/${submitted.json.id}/status`);
     firstBatch = await waitForBatch(submitted.json.id);
     expect(firstBatch, JSON.stringify(firstBatch.failures)).toMatchObject({ status: 'Completed', stage: 'completed', counts: { total: sourceCount, done: sourceCount, failed: 0, skipped: 0, missing: 0 } });
     // 12 sources in chunks of 5: three chunks, the batch continued as new between them.

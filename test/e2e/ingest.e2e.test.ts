@@ -84,8 +84,25 @@ describe('ingestion through the local host', () => {
     expect(submitted.status).toBe(202);
     const id = submitted.json['id'] as string;
     // Job submitters get the app's own status URL: never the Durable extension's webhook or its system key.
-    expect(submitted.json).toMatchObject({ id: expect.stringMatching(/^ingest-/), statusQueryGetUri: `${host.baseUrl}/api/jobs/${id}`, attempt: 1 });
+    expect(submitted.json).toMatchObject({ id: expect.stringMatching(/^ingest-/), statusQueryGetUri: `${host.baseUrl}/api/jobs/${id}/status`, attempt: 1 });
     expect(JSON.stringify(submitted.json)).not.toMatch(/runtime\/webhooks|code=/);
+
+    // Durable's async HTTP pattern, as Logic Apps and Data Factory follow it: 202 with Location (itself) while running, then 200.
+    const statusUri = submitted.json['statusQueryGetUri'] as string;
+    const answers: Array<{ status: number; location: string | null; body: { runtimeStatus: string; instanceId: string; customStatus: unknown; output: unknown } }> = [];
+    await expect
+      .poll(
+        async () => {
+          const response = await fetch(statusUri);
+          answers.push({ status: response.status, location: response.headers.get('location'), body: (await response.json()) as (typeof answers)[number]['body'] });
+          return response.status;
+        },
+        { timeout: 240_000, interval: 250 },
+      )
+      .toBe(200);
+    for (const running of answers.slice(0, -1)) expect(running).toMatchObject({ status: 202, location: statusUri, body: { instanceId: id, runtimeStatus: expect.stringMatching(/^(Pending|Running)$/) } });
+    const ended = answers.at(-1)!;
+    expect(ended.body).toMatchObject({ instanceId: id, runtimeStatus: 'Completed', customStatus: { stage: 'completed' }, output: { tiles: expect.any(Array) } });
 
     const view = await waitForJob(host.baseUrl, id);
     expect(view.errors).toEqual([]);
@@ -244,6 +261,8 @@ describe('bad requests and bad rasters', () => {
     const unknownJob = await fetch(`${host.baseUrl}/api/jobs/ingest-0000`);
     expect(unknownJob.status).toBe(404);
     expect(((await unknownJob.json()) as { detail: string }).detail).toContain('ingest-0000');
+    expect((await fetch(`${host.baseUrl}/api/jobs/ingest-0000/status`)).status).toBe(404);
+    expect((await fetch(`${host.baseUrl}/api/batches/batch-0000/status`)).status).toBe(404);
     const missing = await submit({ source: `${inbox}/does/not/exist.tif` });
     expect(missing.status).toBe(404);
     expect(String(missing.json['detail'])).toContain('does/not/exist.tif');
@@ -264,6 +283,12 @@ describe('bad requests and bad rasters', () => {
     expect(view.errors.map((error) => error.message).join(' ')).toMatch(reason);
     expect(view.errors.every((error) => ['INVALID_INPUT', 'UNSUPPORTED_FORMAT'].includes(error.code))).toBe(true);
     expect(JSON.stringify(view)).not.toMatch(/\/tmp\/|\n\s+at /);
+    // Durable's status shape: 200 once ended, runtimeStatus Failed, the output is the job's first failure (sanitized).
+    const durable = await fetch(submitted.json['statusQueryGetUri'] as string);
+    expect(durable.status).toBe(200);
+    const durableBody = (await durable.json()) as { runtimeStatus: string; output: { error: { code: string; message: string } } };
+    expect(durableBody).toMatchObject({ runtimeStatus: 'Failed', output: { error: { code: view.errors[0]!.code, message: view.errors[0]!.message } } });
+    expect(JSON.stringify(durableBody)).not.toMatch(/\/tmp\/|\n\s+at |failure:/);
     // The host is still serving, and other jobs are unaffected.
     expect((await fetch(`${host.baseUrl}/api/jobs`)).status).toBe(200);
   });
