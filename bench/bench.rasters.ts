@@ -3,7 +3,7 @@
  * shipped in Debian packages (fetched at run time with `apt-get download` + `dpkg -x`, never
  * committed): etopo5 from `ferret-datasets` and L7_ETMs.tif from `r-cran-stars`.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSampleDem } from '../scripts/sample.rasters.js';
@@ -36,7 +36,7 @@ export interface BenchShape {
   path: string;
 }
 
-export const shapeNames = ['square', 'etopo5x3', 'landsat8bit'] as const;
+export const shapeNames = ['square', 'etopo5x3', 'landsat8bit', 'sentinel2jp2'] as const;
 export type ShapeName = (typeof shapeNames)[number];
 
 /**
@@ -52,7 +52,7 @@ async function writeEtopo(path: string, width: number, height: number, creationO
 
 export async function writeShape(name: ShapeName, directory: string): Promise<BenchShape> {
   mkdirSync(directory, { recursive: true });
-  const path = join(directory, `${name}.tif`);
+  const path = join(directory, name === 'sentinel2jp2' ? `${name}.jp2` : `${name}.tif`);
   // A source kept from an earlier run (--data) is reused: generating one takes longer than a round.
   const reuse = existsSync(path);
   switch (name) {
@@ -66,6 +66,16 @@ export async function writeShape(name: ShapeName, directory: string): Promise<Be
     case 'landsat8bit': {
       if (!reuse) await run('gdal_translate', ['-q', '-of', 'GTiff', '-outsize', '2000%', '2000%', '-r', 'cubic', await debianFile('landsat'), path], { timeout: 1_800_000 });
       return { name, path, description: 'L7_ETMs.tif (r-cran-stars) ×20: 6980×7040, 6 bands uint8, UTM 25S, striped uncompressed (281 MiB)' };
+    }
+    case 'sentinel2jp2': {
+      // Like a Sentinel-2 L1C band: one 15-bit uint16 band, 1024² JPEG 2000 tiles, 5 resolutions, GMLJP2 and GeoJP2, reversible.
+      if (!reuse) {
+        const scaled = join(directory, 'sentinel2jp2.source.tif');
+        await run('gdal_translate', ['-q', '-of', 'GTiff', '-b', '4', '-ot', 'UInt16', '-scale', '0', '255', '0', '32767', '-outsize', '1500%', '1500%', '-r', 'cubic', await debianFile('landsat'), scaled], { timeout: 1_800_000 });
+        await run('gdal_translate', ['-q', '-of', 'JP2OpenJPEG', ...['QUALITY=100', 'REVERSIBLE=YES', 'NBITS=15', 'RESOLUTIONS=5', 'BLOCKXSIZE=1024', 'BLOCKYSIZE=1024', 'GMLJP2=YES', 'GeoJP2=YES'].flatMap((option) => ['-co', option]), scaled, path], { timeout: 1_800_000 });
+        rmSync(scaled);
+      }
+      return { name, path, description: 'L7_ETMs.tif (r-cran-stars) band 4 ×15 as a Sentinel-2-like JP2: 5235×5280 uint16 (15-bit), 1024² tiles, 5 resolutions, reversible' };
     }
   }
 }

@@ -5,7 +5,7 @@
  * same options on all cores, in alternating rounds. Prints medians with min–max, ratios, the
  * host's (and worker's) peak memory, the scratch folder's peak size and where the time went.
  *
- *   npm run build && node dist/bench/ingest.bench.js [--rounds 5] [--shapes square,etopo5x3,landsat8bit] [--routes copy,in-place,worker]
+ *   npm run build && node dist/bench/ingest.bench.js [--rounds 5] [--shapes square,etopo5x3,landsat8bit,sentinel2jp2] [--routes copy,in-place,worker]
  *
  * The upload to Azurite is not timed: the source is in storage before the job is submitted.
  */

@@ -71,7 +71,9 @@ export function formatJobDetail(job: JobView): string {
     if (output.collection) lines.push(`  collection  ${output.collection.collectionUrl} (${output.collection.itemCount} items)`);
     else lines.push('  collection  finalized by its batch');
   }
-  if (job.status === 'Failed') lines.push(`\nRe-run only its failed tiles: raster-ingest retry ${job.id}`);
+  if (job.superseded) lines.push(`  superseded  ${job.superseded.message}`);
+  if (job.retry.offered) lines.push(`\nRe-run what failed: raster-ingest retry ${job.id}`);
+  else if (job.status === 'Failed' || job.status === 'Terminated') lines.push(`\nNo retry: ${job.retry.reason ?? 'a retry cannot help this job'}`);
   return lines.join('\n');
 }
 
@@ -92,18 +94,21 @@ export function formatTileTable(tiles: readonly TileEntry[]): string {
 
 export function formatBulkRetry(jobs: readonly BulkRetryJob[], dryRun: boolean): string {
   if (jobs.length === 0) return dryRun ? 'No job would be retried.' : 'No job was retried.';
+  // Without an outcome (an older service), every listed job counts as retried (or, in a dry run, would be).
+  const outcomeOf = (job: BulkRetryJob): string => job.outcome ?? (dryRun ? 'dry-run' : 'started');
   const table = formatTable(
-    dryRun ? ['JOB', 'ERROR CODES', 'SOURCE'] : ['JOB', 'OUTCOME', 'RETRIED AS', 'ERROR CODES', 'SOURCE'],
+    ['JOB', 'OUTCOME', 'RETRIED AS', 'ERROR CODES', 'SOURCE', 'REASON'],
     jobs.map((job) => {
-      const codes = job.errorCodes.join(',') || '-';
-      return dryRun ? [job.id, codes, job.source ?? '-'] : [job.id, job.outcome ?? '-', job.retriedAs ?? '-', codes, job.source ?? '-'];
+      const outcome = outcomeOf(job);
+      return [job.id, outcome === 'dry-run' ? 'would retry' : outcome, job.retriedAs ?? '-', job.errorCodes.join(',') || '-', job.source ?? '-', job.reason ?? ''];
     }),
   );
   const plural = (count: number): string => `${count} job${count === 1 ? '' : 's'}`;
-  if (dryRun) return `${table}\n\n${plural(jobs.length)} would be retried (dry run: nothing was started).`;
-  // Without an outcome (an older service), every listed job counts as retried.
-  const started = jobs.filter((job) => (job.outcome ?? 'started') === 'started').length;
-  return `${table}\n\n${plural(started)} retried${started < jobs.length ? `, ${jobs.length - started} not (see OUTCOME)` : ''}.`;
+  const retried = jobs.filter((job) => outcomeOf(job) === (dryRun ? 'dry-run' : 'started')).length;
+  const skipped = jobs.length - retried;
+  const not = skipped ? `, ${skipped} not (see OUTCOME and REASON)` : '';
+  if (dryRun) return `${table}\n\n${plural(retried)} would be retried${not} (dry run: nothing was started).`;
+  return `${table}\n\n${plural(retried)} retried${not}.`;
 }
 
 /** `45 s`, `3 min 5 s`, `2 h 7 min`; `-` when unknown. */

@@ -79,6 +79,10 @@ export const jobViewSchema: z.ZodType<JobView> = z.looseObject({
   errorCount: z.number(),
   attempt: z.number(),
   previousAttempt: z.string().nullable(),
+  /** Whether a retry can help; a service from before retry advice sends none (then none is offered: `job` says so). */
+  retry: z.looseObject({ offered: z.boolean(), reason: z.string().nullable() }).default({ offered: false, reason: null }),
+  /** A newer version of the source replaced this job's output (or upload). */
+  superseded: z.looseObject({ by: z.string().nullable(), message: z.string() }).nullable().default(null),
   output: z.union([partialOutputSchema, completedOutputSchema]).nullable(),
   createdTime: z.string(),
   lastUpdatedTime: z.string(),
@@ -129,6 +133,8 @@ export const retryAnswerSchema = z.looseObject({
   retriedTiles: z.number(),
   /** Tiles the earlier attempt made, taken as they are. */
   reusedTiles: z.number().optional(),
+  /** What runs again: the failed `tiles`, only the `finalize` step (every tile was made), or the whole `job` (it failed before any tile). */
+  reruns: z.enum(['tiles', 'finalize', 'job']).optional(),
 });
 export type RetryAnswer = z.infer<typeof retryAnswerSchema>;
 
@@ -140,8 +146,10 @@ export const bulkRetryPageSchema = z.looseObject({
       source: z.string().nullable(),
       errorCodes: z.array(z.string()),
       retriedAs: z.string().nullable(),
-      /** `started`, `running`, `completed`, `superseded`, ... (`dry-run` in a dry run). */
+      /** `started` (`dry-run`: would start), or why not: `permanent`, `superseded`, `already-retried`, `running`, `completed`, `not-found`. */
       outcome: z.string().optional(),
+      /** Why a job was not (or would not be) retried, and what to do instead; what would run again in a dry run. */
+      reason: z.string().nullable().optional(),
     }),
   ),
   continuationToken: z.string().nullable(),

@@ -203,9 +203,13 @@ export class JobsClient {
     return tiles;
   }
 
-  /** Re-runs only the failed tiles of a failed job as a new attempt (409 while it runs or when it completed). */
-  retry(id: string): Promise<RetryAnswer> {
-    return this.call('POST', `/api/jobs/${encodeURIComponent(id)}/retry`, retryAnswerSchema);
+  /**
+   * Re-runs what failed of a failed job as a new attempt; 409 when a retry cannot help (a permanent
+   * failure, a replaced source; `force` retries a permanent failure anyway), while it runs, when it
+   * completed, or when it was retried already.
+   */
+  retry(id: string, options: { force?: boolean } = {}): Promise<RetryAnswer> {
+    return this.call('POST', `/api/jobs/${encodeURIComponent(id)}/retry`, retryAnswerSchema, options.force ? { force: true } : undefined);
   }
 
   /** One page of the bulk retry: the server retries (or, with `dryRun`, lists) the jobs the filter matches. */

@@ -126,6 +126,10 @@ param sourceContainers string = 'uploads'
 @minValue(1)
 param retentionDays int = 30
 
+@description('Hours the COGs a newer version of their source replaced stay readable before the retention timer deletes them (INGEST_SUPERSEDED_GRACE_HOURS); 0 deletes them when they are replaced.')
+@minValue(0)
+param supersededGraceHours int = 24
+
 @description('STAC API landing page (STAC_API_URL); empty writes the static catalog only. A provision sets every app setting from parameters, so set it here, not in the portal.')
 param stacApiUrl string = ''
 
@@ -158,6 +162,7 @@ var containerNames = {
   uploads: 'uploads'
   cogs: 'cogs'
   stac: 'stac'
+  batchManifests: 'batch-manifests'
 }
 // Every container a job may read from exists (INGEST_SOURCE_CONTAINERS); uploads always does.
 var sourceContainerNames = filter(map(split(sourceContainers, ','), container => trim(container)), container => !empty(container))
@@ -214,6 +219,7 @@ module storage 'modules/storage.bicep' = {
         containerNames.uploads
         containerNames.cogs
         containerNames.stac
+        containerNames.batchManifests
       ],
       sourceContainerNames
     )
@@ -371,6 +377,7 @@ module functionApp 'modules/function-app.bicep' = {
     alwaysReadyDurableInstances: alwaysReadyDurableInstances
     sourceContainers: join(sourceContainerNames, ',')
     retentionDays: retentionDays
+    supersededGraceHours: supersededGraceHours
     workerThresholdMb: workerThresholdMb
     workerMaxDeliveries: workerMaxDeliveries
     workerTileTimeoutSeconds: workerTileTimeoutSeconds

@@ -28,6 +28,7 @@ param maxDimension = int(readEnvironmentVariable('INGEST_MAX_DIMENSION', '200000
 param tileSize = int(readEnvironmentVariable('INGEST_TILE_SIZE', '4096'))
 param sourceContainers = readEnvironmentVariable('INGEST_SOURCE_CONTAINERS', 'uploads')
 param retentionDays = int(readEnvironmentVariable('DURABLE_RETENTION_DAYS', '30'))
+param supersededGraceHours = int(readEnvironmentVariable('INGEST_SUPERSEDED_GRACE_HOURS', '24'))
 param workerThresholdMb = int(empty(workerThresholdSetting) ? '1024' : workerThresholdSetting)
 param workerMaxDeliveries = int(empty(workerMaxDeliveriesSetting) ? '5' : workerMaxDeliveriesSetting)
 param workerTileTimeoutSeconds = int(empty(workerTileTimeoutSetting) ? '1800' : workerTileTimeoutSetting)

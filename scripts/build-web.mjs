@@ -1,7 +1,8 @@
 // Bundles the dashboard (web/) into dist/web/ with esbuild: one app.js, one app.css, the page and
 // the offline base layer (world-atlas country outlines, fetched by the page rather than inlined,
-// so the script stays small). Everything comes from npm; nothing is loaded from a CDN.
-// Usage: node scripts/build-web.mjs [--watch]
+// so the script stays small). Everything comes from npm; nothing is loaded from a CDN. No source
+// maps: they would publish the dashboard's sources (and local build paths) to anyone.
+// Usage: node scripts/build-web.mjs [--watch] [--outdir <folder>] (default dist/web)
 import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -9,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = join(root, 'dist', 'web');
+const outdirFlag = process.argv.indexOf('--outdir');
+const outdir = outdirFlag > 0 && process.argv[outdirFlag + 1] ? resolve(process.argv[outdirFlag + 1]) : join(root, 'dist', 'web');
 const require = createRequire(import.meta.url);
 
 rmSync(outdir, { recursive: true, force: true });
@@ -26,10 +28,12 @@ const options = {
   platform: 'browser',
   target: ['es2022'],
   minify: true,
-  sourcemap: 'linked',
+  sourcemap: false,
   legalComments: 'linked',
   logLevel: 'warning',
   metafile: true,
+  // Output paths in the metafile are relative to this.
+  absWorkingDir: root,
 };
 
 copyFileSync(join(root, 'web', 'index.html'), join(outdir, 'index.html'));
@@ -42,7 +46,7 @@ if (process.argv.includes('--watch')) {
 } else {
   const result = await esbuild.build(options);
   const sizes = Object.entries(result.metafile.outputs)
-    .filter(([file]) => !file.endsWith('.map') && !file.endsWith('.txt'))
-    .map(([file]) => `${file.split('/').at(-1)} ${(statSync(join(root, file)).size / 1024).toFixed(0)} KiB`);
-  console.log(`dashboard built into dist/web: ${sizes.join(', ')}`);
+    .filter(([file]) => !file.endsWith('.txt'))
+    .map(([file]) => `${file.split('/').at(-1)} ${(statSync(resolve(root, file)).size / 1024).toFixed(0)} KiB`);
+  console.log(`dashboard built into ${outdir}: ${sizes.join(', ')}`);
 }

@@ -52,8 +52,12 @@ export const settingNames = {
   inspectMemoryMb: 'INGEST_INSPECT_MEMORY_MB',
   /** Tiles one job may plan; more refuses the upload before any plan is built (default 2500). */
   maxTilesPerJob: 'INGEST_MAX_TILES_PER_JOB',
+  /** `false` turns off assuming EPSG:4326 for netCDF grids on CF longitude/latitude coordinates without a grid_mapping (default on). */
+  assumeCfLonLat: 'INGEST_ASSUME_CF_LONLAT',
   /** Decoded pixel bytes a GeoTIFF may declare per byte of the upload, sparse and compressed blocks alike (default 2000; docs/security.md). */
   maxExpansionRatio: 'INGEST_MAX_EXPANSION_RATIO',
+  /** Hours a job's COGs stay readable after a newer version of its source replaced them (default 24; 0 deletes them at once). */
+  supersededGraceHours: 'INGEST_SUPERSEDED_GRACE_HOURS',
 } as const;
 
 /**
@@ -67,6 +71,8 @@ export const containers = {
   uploads: 'uploads',
   cogs: 'cogs',
   stac: 'stac',
+  /** A batch's manifest, parsed once and kept in parts while its pages are ingested (src/batches/manifest.pages.ts). */
+  batchManifests: 'batch-manifests',
 } as const;
 
 export const defaults = {
@@ -89,6 +95,8 @@ export interface IngestSettings {
   /** Containers a job may read its source from; nothing else is ever read on a caller's say-so. */
   sourceContainers: string[];
   sourceRead: 'copy' | 'in-place';
+  /** EPSG:4326 for netCDF grids on CF longitude/latitude coordinates without a grid_mapping (docs/raster-output.md). */
+  assumeCfLonLat: boolean;
   /** Limits on what one upload may cost validation (settings INGEST_INSPECT_*, INGEST_MAX_*). */
   inspection: InspectionLimits;
 }
@@ -124,8 +132,16 @@ function readPositiveInteger(env: Environment, name: string, fallback: number): 
   return value;
 }
 
+function readBoolean(env: Environment, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new Error(`Setting ${name} must be true or false, got "${env[name]}"`);
+}
+
 /** The app's own containers: never a source, whatever the setting says (a job must not re-ingest or read its outputs). */
-const ownContainers: readonly string[] = [containers.cogs, containers.stac];
+const ownContainers: readonly string[] = [containers.cogs, containers.stac, containers.batchManifests];
 
 export function readSourceContainers(env: Environment = process.env): string[] {
   const raw = env[settingNames.sourceContainers]?.trim();
@@ -155,6 +171,7 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
     scratchDir: env[settingNames.scratchDir] || undefined,
     sourceContainers: readSourceContainers(env),
     sourceRead: readSourceRead(env),
+    assumeCfLonLat: readBoolean(env, settingNames.assumeCfLonLat, true),
     inspection: readInspectionLimits(env),
   };
 }

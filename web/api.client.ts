@@ -116,12 +116,19 @@ export function getBatch(id: string, signal?: AbortSignal): Promise<BatchView> {
   return request<BatchView>(`batches/${encodeURIComponent(id)}`, {}, signal);
 }
 
-/** The bulk retry API with the batch filter, every page: each failed job of the batch is retried as its next attempt. */
-export async function retryBatchFailures(batchId: string): Promise<BulkRetryResult['jobs']> {
+/** Jobs per bulk retry request: the API's bound (src/jobs/retry.advice.ts `maxBulkRetryTop`). */
+const bulkRetryPage = 100;
+
+/**
+ * The bulk retry API with the batch filter, every page: each failed job of the batch a retry can
+ * help is retried as its next attempt; the others come back with the reason. With `dryRun`, says
+ * what would be retried and starts nothing.
+ */
+export async function retryBatchFailures(batchId: string, options: { dryRun?: boolean } = {}): Promise<BulkRetryResult['jobs']> {
   const jobs: BulkRetryResult['jobs'] = [];
   let continuationToken: string | null = null;
   do {
-    const body: Record<string, unknown> = { batch: batchId, top: 500, ...(continuationToken ? { continuationToken } : {}) };
+    const body: Record<string, unknown> = { batch: batchId, top: bulkRetryPage, ...(options.dryRun ? { dryRun: true } : {}), ...(continuationToken ? { continuationToken } : {}) };
     const page: BulkRetryResult = await request<BulkRetryResult>('jobs/retry', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     jobs.push(...page.jobs);
     continuationToken = page.continuationToken;

@@ -25,6 +25,10 @@ export interface JobView {
   errorCount: number;
   attempt: number;
   previousAttempt: string | null;
+  /** Whether a retry can help (only failed jobs whose every failure may pass), and if not, why and what to do. */
+  retry: { offered: boolean; reason: string | null };
+  /** A newer version of the source replaced this job's output (or its upload). */
+  superseded: { by: string | null; message: string } | null;
   createdTime: string;
   lastUpdatedTime: string;
 }
@@ -71,6 +75,8 @@ export interface RetryAccepted {
   previousAttempt: string;
   retriedTiles: number;
   reusedTiles?: number;
+  /** What runs again: the failed tiles, only the finalize step, or the whole job. */
+  reruns?: 'tiles' | 'finalize' | 'job';
 }
 
 export interface Problem {
@@ -79,6 +85,8 @@ export interface Problem {
   detail?: string;
   /** A retry of an attempt that was retried already names the newest attempt. */
   latest?: string;
+  /** Why a retry was refused: `permanent`, `superseded`, `already-retried`, `running`, `completed`. */
+  outcome?: string;
 }
 
 /** Counts of a batch's sources (src/pipeline/contracts.ts `BatchCounts`, plus `running`). */
@@ -129,6 +137,7 @@ export interface BatchPage {
 /** `POST /api/jobs/retry`: one page of the jobs the filter matched, each with what its retry did. */
 export interface BulkRetryResult {
   dryRun: boolean;
-  jobs: Array<{ id: string; source: string; errorCodes: string[]; retriedAs: string | null; outcome: string }>;
+  /** Per job: `started` (`dry-run`: would start) or why not (`permanent`, `superseded`, `already-retried`, ...), with the reason. */
+  jobs: Array<{ id: string; source: string; errorCodes: string[]; retriedAs: string | null; outcome: string; reason: string | null }>;
   continuationToken: string | null;
 }

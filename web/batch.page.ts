@@ -4,7 +4,7 @@
  * its job page), and "Re-run failed sources" through the bulk retry API; live while it runs.
  */
 import { html } from 'htm/preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getBatch, listJobs, retryBatchFailures } from './api.client.js';
 import type { BatchView, BulkRetryResult, JobPage } from './api.types.js';
 import { finishedSources, formatProgress, formatThroughput, formatTimeLeft } from './batch.format.js';
@@ -45,12 +45,41 @@ function BatchProgressBar({ batch }: { batch: BatchView }) {
   `;
 }
 
+/** `permanent: 2, superseded: 1`: why sources were not (or would not be) re-run. */
+function summarizeSkipped(jobs: BulkRetryResult['jobs']): string {
+  const counts = new Map<string, number>();
+  for (const job of jobs) counts.set(job.outcome, (counts.get(job.outcome) ?? 0) + 1);
+  return [...counts].map(([outcome, count]) => `${count} ${outcome}`).join(', ');
+}
+
+function SkippedSources({ jobs }: { jobs: BulkRetryResult['jobs'] }) {
+  if (!jobs.length) return null;
+  return html`<ul class="job-errors rerun-skipped">${jobs.map((job) => html`<li><a href=${jobHash(job.id)}><code>${job.id}</code></a> <code class="error-code">${job.outcome}</code> ${job.reason ?? ''}</li>`)}</ul>`;
+}
+
+/**
+ * "Re-run failed sources", offered only for the failed sources a retry can help: a dry run of the
+ * bulk retry (once the batch has ended) says which would run again and why the others would not.
+ */
 function RerunFailedSources({ batch, onRetried }: { batch: BatchView; onRetried: () => void }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<BulkRetryResult['jobs'] | null>(null);
+  const [preview, setPreview] = useState<BulkRetryResult['jobs'] | null>(null);
   const [refusal, setRefusal] = useState<{ message: string; conflict: boolean } | null>(null);
-  if (batch.counts.failed === 0 && batch.failures.length === 0) return null;
   const running = !isFinished(batch.status);
+  const hasFailures = batch.counts.failed > 0 || batch.failures.length > 0;
+  useEffect(() => {
+    if (running || !hasFailures) return;
+    let live = true;
+    retryBatchFailures(batch.id, { dryRun: true }).then(
+      (jobs) => live && setPreview(jobs),
+      () => live && setPreview(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [batch.id, running, hasFailures, result]);
+  if (!hasFailures) return null;
   const rerun = async (): Promise<void> => {
     setBusy(true);
     setRefusal(null);
@@ -64,13 +93,24 @@ function RerunFailedSources({ batch, onRetried }: { batch: BatchView; onRetried:
     }
   };
   const started = result?.filter((job) => job.outcome === 'started').length ?? 0;
+  const wouldRetry = preview?.filter((job) => job.outcome === 'dry-run') ?? [];
+  const wouldSkip = preview?.filter((job) => job.outcome !== 'dry-run') ?? [];
+  const offered = !running && preview !== null && wouldRetry.length > 0;
+  const note = running
+    ? 'Available once the batch has ended.'
+    : preview === null
+      ? 'Checking which failed sources a retry can help…'
+      : wouldRetry.length > 0
+        ? `Retries ${wouldRetry.length} failed ${wouldRetry.length === 1 ? 'job' : 'jobs'} of this batch as new attempts; only what failed runs again.${wouldSkip.length ? ` ${wouldSkip.length} not (${summarizeSkipped(wouldSkip)}): a retry cannot help them.` : ''}`
+        : `No failed source of this batch can be helped by a retry (${summarizeSkipped(wouldSkip)}).`;
   return html`
     <div class="retry">
-      <button type="button" class="primary" disabled=${busy || running || refusal?.conflict === true} onClick=${rerun}>Re-run failed sources</button>
-      <span>${running ? 'Available once the batch has ended.' : 'Retries each failed job of this batch as a new attempt; only its failed tiles run again.'}</span>
+      ${offered || result ? html`<button type="button" class="primary" disabled=${busy || !offered || refusal?.conflict === true} onClick=${rerun}>Re-run failed sources</button>` : null}
+      <span>${note}</span>
       ${result
-        ? html`<p class="retry-result" role="status">Re-ran ${started} failed ${started === 1 ? 'source' : 'sources'}${result.length > started ? `; ${result.length - started} not (${[...new Set(result.filter((job) => job.outcome !== 'started').map((job) => job.outcome))].join(', ')})` : ''}.</p>`
+        ? html`<p class="retry-result" role="status">Re-ran ${started} failed ${started === 1 ? 'source' : 'sources'}${result.length > started ? `; ${result.length - started} not (${summarizeSkipped(result.filter((job) => job.outcome !== 'started'))})` : ''}.</p>`
         : null}
+      ${!result && !running ? html`<${SkippedSources} jobs=${wouldSkip} />` : null}
       ${refusal ? html`<p class="error" role="alert">Re-run refused: ${refusal.message}</p>` : null}
     </div>
   `;

@@ -8,7 +8,7 @@ import type { JobMap as JobMapComponent } from './job.map.js';
 import { StatusBadge } from './jobs.page.js';
 import { TileDetails, TileGrid, TileLegend } from './tile.grid.js';
 import { TileTimeline } from './tile.timeline.js';
-import { formatTime, isFinished } from './tile.format.js';
+import { formatTileSummary, formatTime, isFinished, summarizeTiles } from './tile.format.js';
 import { usePolling } from './use.polling.js';
 
 const pollMs = 2000;
@@ -29,14 +29,14 @@ interface JobData {
   tiles: TileEntry[];
 }
 
-function JobHeader({ job }: { job: JobView }) {
+function JobHeader({ job, tiles }: { job: JobView; tiles: TileEntry[] }) {
   return html`
     <dl class="job-facts">
       <div><dt>Status</dt><dd><${StatusBadge} status=${job.status} /></dd></div>
       <div><dt>Stage</dt><dd>${job.stage}</dd></div>
       <div><dt>Source</dt><dd class="source">${job.source ?? '–'}</dd></div>
       <div><dt>Collection</dt><dd>${job.collection ?? '–'}</dd></div>
-      <div><dt>Tiles</dt><dd>${job.tiles.done} done, ${job.tiles.failed} failed, ${job.tiles.total} in all</dd></div>
+      <div><dt>Tiles</dt><dd class="tile-counts">${formatTileSummary(summarizeTiles(job, tiles))}</dd></div>
       <div><dt>Route</dt><dd>${job.route ?? '–'}</dd></div>
       <div><dt>Attempt</dt><dd>${job.attempt}${job.previousAttempt ? html` (previous: <a href=${jobHash(job.previousAttempt)}><code>${job.previousAttempt}</code></a>)` : null}</dd></div>
       <div><dt>Created</dt><dd>${formatTime(job.createdTime)}</dd></div>
@@ -45,10 +45,24 @@ function JobHeader({ job }: { job: JobView }) {
   `;
 }
 
+/** What a retry of this job would run again, in the words of its button and its note. */
+function retryWording(job: JobView, failedTiles: number): { label: string; note: string } {
+  if (failedTiles > 0) {
+    const what = failedTiles === 1 ? 'the failed tile' : `the ${failedTiles} failed tiles`;
+    return { label: 'Retry failed tiles', note: `Re-runs only ${what} as a new attempt; tiles that are done stay as they are.` };
+  }
+  if (job.tiles.total > 0 && job.tiles.done === job.tiles.total) return { label: 'Retry the finalize step', note: 'No tile failed: re-runs only the step that publishes them, as a new attempt; every tile stays as it is.' };
+  return { label: 'Retry the job', note: 'It failed before making any tile: re-runs the whole job as a new attempt.' };
+}
+
+/** Retry, offered only where it can help; otherwise why not and what to do instead. */
 function RetryButton({ job, failedTiles }: { job: JobView; failedTiles: number }) {
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<{ message: string; latest: string | null } | null>(null);
-  if (job.status !== 'Failed') return null;
+  if (job.status !== 'Failed' && job.status !== 'Terminated') return null;
+  if (!job.retry.offered) {
+    return html`<div class="retry no-retry"><p role="note"><strong>No retry:</strong> ${job.retry.reason ?? 'a retry cannot help this job.'}</p></div>`;
+  }
   const retry = async (): Promise<void> => {
     setBusy(true);
     setRefusal(null);
@@ -60,16 +74,22 @@ function RetryButton({ job, failedTiles }: { job: JobView; failedTiles: number }
       setBusy(false);
     }
   };
-  const what = failedTiles === 1 ? 'the failed tile' : failedTiles > 1 ? `the ${failedTiles} failed tiles` : 'what failed';
+  const { label, note } = retryWording(job, failedTiles);
   return html`
     <div class="retry">
-      <button type="button" class="primary" disabled=${busy} onClick=${retry}>Retry failed tiles</button>
-      <span>Re-runs only ${what} as a new attempt; tiles that are done stay as they are.</span>
+      <button type="button" class="primary" disabled=${busy} onClick=${retry}>${label}</button>
+      <span>${note}</span>
       ${refusal
         ? html`<p class="error" role="alert">Retry refused: ${refusal.message}${refusal.latest ? html` <a href=${jobHash(refusal.latest)}>Go to the newest attempt</a>` : null}</p>`
         : null}
     </div>
   `;
+}
+
+/** A newer version of the source replaced this job's output (or upload): by which job, and until when its COGs stay. */
+function SupersededNotice({ job }: { job: JobView }) {
+  if (!job.superseded) return null;
+  return html`<p class="superseded" role="note"><strong>Superseded${job.superseded.by ? html` by <a href=${jobHash(job.superseded.by)}><code>${job.superseded.by}</code></a>` : ''}:</strong> ${job.superseded.message}</p>`;
 }
 
 function FailedTiles({ tiles, job, onSelect }: { tiles: TileEntry[]; job: JobView; onSelect: (tile: TileEntry) => void }) {
@@ -139,7 +159,8 @@ export function JobDetailPage({ id }: { id: string }) {
       <h1>Job <code>${job.id}</code></h1>
       <p class="live" aria-live="polite">${isFinished(job.status) ? `This job has finished: ${job.status}.` : `Live: updated every ${pollMs / 1000} s while the job runs.`}
         ${polled.error ? html` <span class="error">Last update failed: ${polled.error.message}</span>` : null}</p>
-      <${JobHeader} job=${job} />
+      <${JobHeader} job=${job} tiles=${tiles} />
+      <${SupersededNotice} job=${job} />
       <${RetryButton} job=${job} failedTiles=${failedCount} />
       <${FailedTiles} tiles=${tiles} job=${job} onSelect=${select} />
       <div class="tiles-and-map">

@@ -1,5 +1,5 @@
 /** Words for states, durations and times: every colour on the page has a text beside it. */
-import type { TileEntry, TileState } from './api.types.js';
+import type { JobView, TileEntry, TileState } from './api.types.js';
 
 export const tileStates: readonly TileState[] = ['pending', 'queued', 'running', 'creating-cog', 'registering', 'done', 'failed'];
 
@@ -59,6 +59,25 @@ export function countByState(tiles: readonly Pick<TileEntry, 'state'>[]): Array<
   const known = tileStates.filter((state) => counts.has(state)).map((state) => ({ state: String(state), count: counts.get(state)! }));
   const unknown = [...counts].filter(([state]) => !isKnownState(state)).map(([state, count]) => ({ state, count }));
   return [...known, ...unknown];
+}
+
+/**
+ * Tiles done, failed and in all, as the job page's header shows them: counted from the ledger the
+ * legend and the grid show (one poll, one set of tiles, so they always agree) once it holds every
+ * tile, else from the job view (before the tiles are planned). Done and failed count in any order.
+ */
+export function summarizeTiles(job: Pick<JobView, 'tiles'>, tiles: readonly Pick<TileEntry, 'state'>[]): { done: number; failed: number; total: number } {
+  if (tiles.length === 0 || tiles.length !== job.tiles.total) return { ...job.tiles };
+  return {
+    done: tiles.filter((tile) => tile.state === 'done').length,
+    failed: tiles.filter((tile) => tile.state === 'failed').length,
+    total: tiles.length,
+  };
+}
+
+/** `3 done, 0 failed, 4 in all`: the header's words for `summarizeTiles`. */
+export function formatTileSummary(counts: { done: number; failed: number; total: number }): string {
+  return `${counts.done} done, ${counts.failed} failed, ${counts.total} in all`;
 }
 
 /** `850 ms`, `12.4 s`, `3 min 05 s`, `2 h 07 min`. */

@@ -16,6 +16,7 @@ import { createActivityDependencies } from '../src/activities/activity.dependenc
 import { createCreateTileCog } from '../src/activities/tile.cog.create.js';
 import { readIngestSettings, readWorkerSettings } from '../src/config.js';
 import { JobIndex } from '../src/jobs/job.index.js';
+import { RetiredOutputs } from '../src/jobs/retired.outputs.js';
 import { createResultsSender, createWorkQueue } from '../src/queue/queue.factory.js';
 import { BlobStore } from '../src/storage/blob.store.js';
 import { TileWorker, type WorkerLog } from './tile.worker.js';
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   const options = program.opts<WorkerCommandOptions>();
   const env = process.env;
   const { maxDeliveries } = readWorkerSettings(env);
-  const deps = createActivityDependencies({ store: BlobStore.fromEnvironment(env), settings: readIngestSettings(env), jobs: JobIndex.fromEnvironment(env) });
+  const deps = createActivityDependencies({ store: BlobStore.fromEnvironment(env), settings: readIngestSettings(env), jobs: JobIndex.fromEnvironment(env), retired: RetiredOutputs.fromEnvironment(env) });
   const queue = createWorkQueue(env, { lockDurationMs: options.lockSeconds * 1000 });
   const results = createResultsSender(env);
   const worker = new TileWorker({

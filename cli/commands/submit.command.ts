@@ -8,10 +8,15 @@ import { CliUsageError, collectOptionPair, contentTypeOf, parsePositiveInteger, 
 import { createClient, exitCodes, globalOptions, printJson, type CliRun } from '../cli.context.js';
 import { formatJobDetail } from '../cli.format.js';
 import { watchJobs } from '../job.progress.js';
-import type { JobView, SubmitRequest } from '../jobs.api.js';
+import type { JobView, SubmitAnswer, SubmitRequest } from '../jobs.api.js';
 
 /** The container whose blob trigger starts a job with default options for every upload. */
 export const triggerContainer = 'uploads';
+
+/** `200 existing`: the upload already had this job (its view, when the service could read it). */
+function isExistingAnswer(answer: SubmitAnswer): answer is SubmitAnswer & { existing: true; job: JobView | null } {
+  return answer['existing'] === true;
+}
 
 interface SubmitOptions {
   collection?: string;
@@ -31,7 +36,7 @@ export function submitCommand(run: CliRun): Command {
     .argument('<source>', 'a local file, or <container>/<blob> (a path that exists locally is taken as a file)')
     .option('--collection <id>', 'STAC collection to ingest into (the service default: rasters)')
     .option('--option <key=value>', 'an ingest option, repeatable: tileSize=1024, compression=ZSTD, targetCrs=EPSG:3857, ...', collectOptionPair, {})
-    .option('--force', 're-run even when the same upload with the same options already completed')
+    .option('--force', 'start a new attempt even when the same upload with the same options already has a job that completed or failed')
     .option('--watch', 'show progress until the job ends; exit code 1 when it fails')
     .option('--timeout <seconds>', 'with --watch: stop waiting after this long (exit code 6)')
     .option('--container <name>', `local file: the container to upload to; "${triggerContainer}" starts a job with default options by itself`, triggerContainer)
@@ -77,8 +82,13 @@ export function submitCommand(run: CliRun): Command {
       const answer = await client.submit(request);
 
       if (!global.json) {
-        const how = 'existing' in answer ? 'already has job' : `started job (attempt ${answer.attempt})`;
+        // One job per upload version, collection and options: a second submission is answered with the first job, whatever its state.
+        const existing = isExistingAnswer(answer) ? answer.job : undefined;
+        const how = 'existing' in answer ? `already has job${existing ? ` (${existing.status})` : ''}` : `started job (attempt ${answer.attempt})`;
         run.environment.out(`${source} ${how} ${answer.id}`);
+        if (existing && (existing.status === 'Failed' || existing.status === 'Terminated')) {
+          run.environment.out(existing.retry.offered ? `It failed; re-run what failed: raster-ingest retry ${answer.id}` : `It failed; no retry: ${existing.retry.reason ?? 'a retry cannot help'}`);
+        }
       }
       let finalView: JobView | null = null;
       if (options.watch) {

@@ -18,7 +18,7 @@ import type { WorkDispatcher } from './work.dispatcher.js';
  * running the orchestrator; continue-as-new starts the next execution.
  */
 
-/** Azure limits custom status to 16 KB. */
+/** Azure limits custom status to 16 KB of UTF-16 JSON text: 8,192 UTF-16 code units. */
 const customStatusLimitBytes = 16 * 1024;
 /** How long completions may wait while the orchestrator is known to be blocked on a Task.all. */
 const maxWakeDelayMs = 2000;
@@ -215,8 +215,8 @@ export class EpisodeRunner {
 
     if (state) {
       const customStatus = state.customStatus === undefined || state.customStatus === null ? undefined : JSON.stringify(state.customStatus);
-      if (customStatus !== undefined && Buffer.byteLength(customStatus) > customStatusLimitBytes) {
-        failure ??= `The custom status is ${Buffer.byteLength(customStatus)} bytes of JSON; Azure limits it to ${customStatusLimitBytes} bytes (16 KB). Keep only a summary in setCustomStatus.`;
+      if (customStatus !== undefined && customStatus.length * 2 > customStatusLimitBytes) {
+        failure ??= `The custom status is ${customStatus.length * 2} bytes of UTF-16 JSON; Azure limits it to ${customStatusLimitBytes} bytes (16 KB). Keep only a summary in setCustomStatus.`;
       } else {
         instance.customStatus = customStatus;
       }

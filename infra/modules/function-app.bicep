@@ -91,6 +91,10 @@ param sourceContainers string
 @minValue(1)
 param retentionDays int
 
+@description('Hours replaced COGs stay readable before the retention timer deletes them (INGEST_SUPERSEDED_GRACE_HOURS).')
+@minValue(0)
+param supersededGraceHours int
+
 @description('STAC API landing page (STAC_API_URL); empty publishes the static catalog only.')
 param stacApiUrl string = ''
 
@@ -257,6 +261,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       INGEST_TILE_SIZE: string(tileSize)
       INGEST_SOURCE_CONTAINERS: sourceContainers
       DURABLE_RETENTION_DAYS: string(retentionDays)
+      INGEST_SUPERSEDED_GRACE_HOURS: string(supersededGraceHours)
       // The route to the container worker (modules/worker.bicep) and how long a tile waits for it.
       INGEST_WORKER_THRESHOLD_MB: string(workerThresholdMb)
       INGEST_WORKER_MAX_DELIVERIES: string(workerMaxDeliveries)

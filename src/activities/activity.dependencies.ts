@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { IngestSettings } from '../config.js';
 import { SourceInspector } from '../inspection/source.inspector.js';
 import type { JobIndex } from '../jobs/job.index.js';
+import type { RetiredOutputs } from '../jobs/retired.outputs.js';
 import type { QueueSender } from '../queue/message.queue.js';
 import { configureGdal } from '../raster/gdal.setup.js';
 import type { BlobStore } from '../storage/blob.store.js';
@@ -20,6 +21,8 @@ export interface ActivityDependencies {
   stacApi?: StacApiClient;
   /** The jobs index (one row per job, for lists and bulk retry). */
   jobs: JobIndex;
+  /** Replaced versions of sources' outputs, kept readable for the grace period before the retention timer deletes them. */
+  retired: RetiredOutputs;
   /** The work queue of the container worker, opened on first use. */
   workQueue: () => QueueSender;
   /** Inspects untrusted uploads for validation, in child processes with time and memory limits. */
@@ -34,6 +37,7 @@ export function createActivityDependencies(options: {
   store: BlobStore;
   settings: IngestSettings;
   jobs: JobIndex;
+  retired: RetiredOutputs;
   workQueue?: () => QueueSender;
   stacApi?: StacApiClient;
 }): ActivityDependencies {
@@ -46,6 +50,7 @@ export function createActivityDependencies(options: {
     scratchDir,
     jobs: options.jobs,
     inspector: new SourceInspector({ timeoutSeconds: options.settings.inspection.timeoutSeconds, memoryMb: options.settings.inspection.memoryMb, processes: inspectorProcesses }),
+    retired: options.retired,
     workQueue:
       options.workQueue ??
       (() => {

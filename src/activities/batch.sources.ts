@@ -1,17 +1,21 @@
 /**
  * Activities of a batch: list its sources a page at a time (a prefix may hold millions of blobs,
  * a manifest thousands of entries), and prepare each source's job (or skip it when the same blob
- * version and options are already published in the collection).
+ * version and options are already published in the collection). A batch's job is the job any
+ * other submission of that upload, collection and options gets (one id for all): when one exists
+ * already (the upload trigger's, a submission's, another batch's), the batch takes it as it is.
  */
 import pLimit from 'p-limit';
-import { createSourceFilter, maxManifestBytes, parseManifest } from '../batches/manifest.js';
-import { deriveOutputLocation } from '../jobs/job.id.js';
+import { createSourceFilter, manifestLimits, readManifest, shownName } from '../batches/manifest.js';
+import { deleteParsedManifest, parsedManifestFolder, readParsedPage, writeParsedManifest, type ManifestVersion } from '../batches/manifest.pages.js';
+import { deriveJobInstanceId, deriveOutputLocation } from '../jobs/job.id.js';
 import { jobIndexKey } from '../jobs/job.index.js';
 import type { BatchSourcePage, IngestInput, ListBatchSourcesInput, PrepareBatchJobsInput, PreparedBatchJob, SourceBlob } from '../pipeline/contracts.js';
-import { FailureError } from '../pipeline/failure.js';
+import { FailureError, type Failure } from '../pipeline/failure.js';
 import { findBlobNameProblem, parseSourcePath } from '../pipeline/source.path.js';
 import { sourceRecordBlob } from '../stac/catalog.layout.js';
 import type { SourceRecord } from '../stac/source.record.js';
+import type { BlobStore } from '../storage/blob.store.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 
 export type ListBatchSources = (input: ListBatchSourcesInput) => Promise<BatchSourcePage>;
@@ -30,7 +34,11 @@ export function createListBatchSources(deps: Pick<ActivityDependencies, 'store' 
   return async ({ selection, filters, cursor, pageSize, taken }) => {
     const accept = createSourceFilter(filters);
     const room = filters.limit === undefined ? pageSize : Math.max(0, Math.min(pageSize, filters.limit - taken));
-    if (room === 0) return { sources: [], missing: [], cursor: null };
+    if (room === 0) {
+      // The limit is reached before the manifest's end: its parsed entries are not needed any more.
+      if (selection.kind === 'manifest' && cursor !== null) await deleteParsedManifest(deps.store, parsedManifestFolder(selection)).catch(() => undefined);
+      return { sources: [], missing: [], cursor: null };
+    }
 
     if (selection.kind === 'prefix') {
       const page = await deps.store.listPage(selection.container, selection.prefix, cursor ?? undefined, room);
@@ -41,52 +49,106 @@ export function createListBatchSources(deps: Pick<ActivityDependencies, 'store' 
     }
 
     // A manifest, pinned to the version the batch was submitted with.
-    const ref = { container: selection.container, name: selection.name };
-    const stat = await deps.store.stat(ref);
-    if (!stat) throw new FailureError({ code: 'SOURCE_MISSING', message: `the manifest ${selection.container}/${selection.name} no longer exists` });
-    if (stat.etag !== selection.etag) throw new FailureError({ code: 'SOURCE_CHANGED', message: `the manifest ${selection.container}/${selection.name} was replaced after the batch was submitted; the new version is a batch of its own` });
-    if (stat.size > maxManifestBytes) throw new FailureError({ code: 'INVALID_INPUT', message: `the manifest is ${stat.size} bytes, over the limit of ${maxManifestBytes}; split it` });
-    const parsed = parseManifest((await deps.store.readBytes(ref))?.toString('utf8') ?? '', selection.name);
-    if (!parsed.ok) throw new FailureError({ code: 'INVALID_INPUT', message: parsed.problem });
-    const offset = cursor ? Number(cursor) : 0;
-    const entries = parsed.entries.slice(offset, offset + room);
+    const shown = shownName(`${selection.container}/${selection.name}`);
+    const stat = await deps.store.stat({ container: selection.container, name: selection.name });
+    if (!stat) throw new FailureError({ code: 'SOURCE_MISSING', message: `the manifest ${shown} no longer exists` });
+    if (stat.etag !== selection.etag) throw new FailureError({ code: 'SOURCE_CHANGED', message: `the manifest ${shown} was replaced after the batch was submitted; the new version is a batch of its own` });
+    if (stat.size > manifestLimits.maxBytes) throw new FailureError({ code: 'INPUT_LIMIT', message: `the manifest is ${stat.size} bytes, over the limit of ${manifestLimits.maxBytes}; split it into several` });
+    const offset = cursor === null ? 0 : Number(cursor);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`listBatchSources: cursor "${cursor}" is not an entry offset`);
+    const page = await readManifestPage(deps.store, selection, offset, room);
     const limit = pLimit(statConcurrency);
     const checked = await Promise.all(
-      entries.map((entry) =>
+      page.entries.map((entry) =>
         limit(async (): Promise<{ source: SourceBlob } | { missing: { entry: string; reason: string } } | undefined> => {
           const path = parseSourcePath(entry, deps.settings.sourceContainers);
-          if (!path.ok) return { missing: { entry: entry.slice(0, 300), reason: path.problem } };
+          if (!path.ok) return { missing: { entry: shownName(entry), reason: path.problem } };
           const blob = await deps.store.stat(path.source);
-          if (!blob) return { missing: { entry, reason: 'no such blob' } };
+          if (!blob) return { missing: { entry: shownName(entry), reason: 'no such blob' } };
           if (!accept(path.source.name, blob.lastModified)) return undefined;
           return { source: toSource(path.source.container, { name: path.source.name, ...blob }) };
         }),
       ),
     );
-    const next = offset + entries.length;
+    const next = offset + page.entries.length;
+    const more = next < page.total && page.entries.length > 0;
+    // The last page: the parsed entries have served (best effort; the retention timer sweeps what is left).
+    if (!more && offset > 0) await deleteParsedManifest(deps.store, parsedManifestFolder(selection), page.total).catch(() => undefined);
     return {
       sources: checked.flatMap((result) => (result && 'source' in result ? [result.source] : [])),
       missing: checked.flatMap((result) => (result && 'missing' in result ? [result.missing] : [])),
-      cursor: next < parsed.entries.length && entries.length > 0 ? String(next) : null,
+      cursor: more ? String(next) : null,
     };
   };
 }
 
-export function createPrepareBatchJobs(deps: Pick<ActivityDependencies, 'store'>): PrepareBatchJobs {
-  return async ({ batchId, chunk, sources, collection, options, tileSize, worker }) => {
+/**
+ * `count` entries of the manifest from `offset`, and how many it has: from its parsed parts when
+ * an earlier page left them, else parsed here (streamed, within the manifest limits), its parts
+ * written for the pages after this one.
+ */
+async function readManifestPage(store: BlobStore, manifest: ManifestVersion, offset: number, count: number): Promise<{ entries: string[]; total: number }> {
+  const folder = parsedManifestFolder(manifest);
+  if (offset > 0) {
+    const stored = await readParsedPage(store, folder, offset, count);
+    if (stored) return stored;
+  }
+  const shown = shownName(`${manifest.container}/${manifest.name}`);
+  const opened = await store.openRead({ container: manifest.container, name: manifest.name }, manifest.etag);
+  if (!opened.ok) {
+    throw new FailureError(
+      opened.reason === 'missing'
+        ? { code: 'SOURCE_MISSING', message: `the manifest ${shown} no longer exists` }
+        : { code: 'SOURCE_CHANGED', message: `the manifest ${shown} was replaced after the batch was submitted; the new version is a batch of its own` },
+    );
+  }
+  const parsed = await readManifest(opened.stream as AsyncIterable<Buffer>, manifest.name);
+  if (!parsed.ok) throw new FailureError(parsed.failure);
+  if (offset + count < parsed.entries.length) await writeParsedManifest(store, folder, parsed.entries);
+  return { entries: parsed.entries.slice(offset, offset + count), total: parsed.entries.length };
+}
+
+/** A job that exists for an upload, collection and options (its newest attempt), as a batch sees it. */
+export interface ExistingJob {
+  instanceId: string;
+  runtimeStatus: string;
+  /** Its first failure, when it failed. */
+  failure?: Failure;
+}
+
+export interface PrepareBatchJobsDependencies extends Pick<ActivityDependencies, 'store'> {
+  /** The newest attempt of the job whose first attempt has this id, if any. */
+  findJob: (baseInstanceId: string) => Promise<ExistingJob | undefined>;
+}
+
+const failedStatuses: ReadonlySet<string> = new Set(['Failed', 'Terminated', 'Canceled']);
+
+export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): PrepareBatchJobs {
+  return async ({ batchId, sources, collection, options, tileSize, worker }) => {
     const limit = pLimit(statConcurrency);
     const now = new Date();
     return Promise.all(
-      sources.map((source, index) =>
+      sources.map((source) =>
         limit(async (): Promise<PreparedBatchJob> => {
           const path = `${source.container}/${source.name}`;
-          const outputs = deriveOutputLocation({ container: source.container, name: source.name, etag: source.etag, collection, options, tileSize });
+          const identity = { container: source.container, name: source.name, etag: source.etag, collection, options, tileSize };
+          const outputs = deriveOutputLocation(identity);
           const record = await deps.store.readJson<SourceRecord>(sourceRecordBlob(collection, outputs.sourceKey));
           if (record?.value.version === outputs.version && record.value.source === path) {
             return { kind: 'skip', source: path, reason: 'already ingested with the same blob version and options' };
           }
-          // The batch's own job ids: `ingest-` like every job, unique per batch attempt, chunk and source.
-          const instanceId = `ingest-${batchId.replace(/^batch-/, 'b')}-${chunk}-${index}`;
+          // The id every entry point derives for this upload, collection and options.
+          const instanceId = deriveJobInstanceId(identity);
+          const existing = await deps.findJob(instanceId);
+          if (existing) {
+            return {
+              kind: 'existing',
+              source: path,
+              instanceId: existing.instanceId,
+              status: existing.runtimeStatus,
+              ...(failedStatuses.has(existing.runtimeStatus) ? { failure: existing.failure ?? { code: 'INTERNAL', message: `its job ${existing.instanceId} failed` } } : {}),
+            };
+          }
           const input: IngestInput = {
             source,
             collection,

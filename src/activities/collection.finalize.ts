@@ -13,7 +13,9 @@
  * 3. each touched shard: a child link per source and each source's summary (count, extent);
  * 4. the collection: a child link per shard, each shard's summary, extent recomputed from them;
  * 5. the root catalog, only when it does not link the collection yet;
- * 6. then the replaced versions' blobs (stale items, their COGs, thumbnails and VRT) are deleted.
+ * 6. then the replaced versions' stale items and item pages are deleted, and their COGs,
+ *    thumbnails and VRT retired: readable for the grace period (`INGEST_SUPERSEDED_GRACE_HOURS`),
+ *    then deleted by the retention timer (src/jobs/retired.outputs.ts).
  * Each level is recomputed from the current state of the level below, read after the level's own
  * document on every attempt, so whichever writer comes last has seen every earlier write below.
  */
@@ -21,13 +23,14 @@ import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { retireVersion, type RetiredOutputs } from '../jobs/retired.outputs.js';
 import type { FinalizeCollectionInput, FinalizedCollection, OutputLocation, PublicationOutcome, RegisteredItem, SourceBlob, SourcePublication } from '../pipeline/contracts.js';
 import { FailureError, type Failure } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { describeMosaic } from '../raster/mosaic.describe.js';
 import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
 import type { BlobStore } from '../storage/blob.store.js';
-import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceCatalogPageBlob, sourceCatalogPagesPrefix, sourceRecordBlob, sourceRecordsPrefix, versionFolder } from '../stac/catalog.layout.js';
+import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceCatalogPageBlob, sourceCatalogPagesPrefix, sourceRecordBlob, sourceRecordsPrefix } from '../stac/catalog.layout.js';
 import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, mergeCatalog, mergeCollection, mergeShardCatalog, summarizeItems, summarizeShard } from '../stac/collection.build.js';
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
@@ -81,13 +84,6 @@ async function writeSourceMosaic(
   return { href: url, type: mediaTypes.vrt, title: `GDAL VRT mosaic of all tiles of ${sourcePathOf(source)}`, roles: ['data', 'mosaic'] };
 }
 
-/** Deletes every blob of one version's folder (COGs, thumbnails, VRT). */
-async function deleteVersion(store: BlobStore, outputs: OutputLocation): Promise<void> {
-  const folder = versionFolder(outputs);
-  const names = await store.list(folder.container, folder.name);
-  await Promise.all(names.map((name) => store.delete({ container: folder.container, name })));
-}
-
 /** What the source's record decided for one publication. */
 type Decision =
   | { publication: SourcePublication; outcome: 'publish'; previous?: SourceRecord }
@@ -113,16 +109,19 @@ async function decide(store: BlobStore, collection: string, publication: SourceP
       return undefined;
     }
     decision = existing ? { publication, outcome: 'publish', previous: existing } : { publication, outcome: 'publish' };
-    return buildSourceRecord(source, outputs, order, items);
+    return buildSourceRecord(source, outputs, order, items, publication.jobId);
   }, { createFirst: true });
   return decision;
 }
 
-/** A newer version is published: drop what this job wrote that it does not use. */
-async function dropSuperseded(store: BlobStore, collection: string, publication: SourcePublication, newer: SourceRecord): Promise<void> {
+/**
+ * A newer version is published: drop the items this job wrote that it does not use, and retire its
+ * COGs (readable for the grace period, as a replaced version's are).
+ */
+async function dropSuperseded(deps: { store: BlobStore; retired: RetiredOutputs }, collection: string, publication: SourcePublication, newer: SourceRecord): Promise<void> {
   const published = new Set(newer.items.map((item) => item.itemId));
-  await Promise.all(publication.items.filter((item) => !published.has(item.itemId)).map((item) => store.delete(itemBlob(collection, item.itemId))));
-  if (newer.version !== publication.outputs.version) await deleteVersion(store, publication.outputs);
+  await Promise.all(publication.items.filter((item) => !published.has(item.itemId)).map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
+  if (newer.version !== publication.outputs.version) await retireVersion(deps, publication.outputs, { jobId: publication.jobId ?? null, replacedBy: newer.jobId ?? null });
 }
 
 /** How many sources' records and mosaics are worked on at once in one chunk. */
@@ -199,7 +198,7 @@ async function writeShardCatalog(store: BlobStore, collection: string, shard: st
  * merged once for them all, then the replaced versions' blobs deleted. One job's conflict is its
  * failure; in a chunk it is reported per source and the others are published.
  */
-export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir' | 'settings'>): FinalizeCollection {
+export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir' | 'settings' | 'retired'>): FinalizeCollection {
   return async ({ collection, publications, datetime }) => {
     const collectionUrl = deps.store.url(collectionBlob(collection));
     const catalogUrl = deps.store.url(catalogBlob());
@@ -208,7 +207,7 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     const decisions = await mapBounded(publications, sourceConcurrency, (publication) => decide(deps.store, collection, publication));
     const only = decisions.length === 1 ? decisions[0] : undefined;
     if (only?.outcome === 'conflict') throw new FailureError(only.failure);
-    for (const decision of decisions) if (decision.outcome === 'superseded') await dropSuperseded(deps.store, collection, decision.publication, decision.newer);
+    for (const decision of decisions) if (decision.outcome === 'superseded') await dropSuperseded(deps, collection, decision.publication, decision.newer);
 
     // 2. Each published source's catalog, from its record as it is now.
     const publishing = decisions.filter((decision): decision is Extract<Decision, { outcome: 'publish' }> => decision.outcome === 'publish');
@@ -248,11 +247,12 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
       );
     }
 
-    // 6. The replaced versions' blobs (and item pages), now that nothing links them.
+    // 6. The replaced versions' items and item pages, now that nothing links them; their COGs stay
+    // readable for the grace period (the replaced job's view and its users' links still name them).
     await Promise.all(allStale.map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
     for (const { publication, previous } of publishing) {
       if (previous && previous.version !== publication.outputs.version) {
-        await deleteVersion(deps.store, { ...publication.outputs, version: previous.version });
+        await retireVersion(deps, { ...publication.outputs, version: previous.version }, { jobId: previous.jobId ?? null, replacedBy: publication.jobId ?? null });
         await deleteSourceCatalogPages(deps.store, collection, publication.outputs.sourceKey, previous.version);
       }
     }

@@ -4,7 +4,7 @@ import type { ActivityDependencies } from './activity.dependencies.js';
 import type { ActivityImplementation } from './activity.outcome.js';
 import { createFinalizeCollection } from './collection.finalize.js';
 import { createBuildCollectionMosaic } from './collection.mosaic.js';
-import { createListBatchSources, createPrepareBatchJobs } from './batch.sources.js';
+import { createListBatchSources } from './batch.sources.js';
 import { createRecordJob } from './job.record.js';
 import { createDispatchTile } from './tile.dispatch.js';
 import { createCreateTileCog } from './tile.cog.create.js';
@@ -20,10 +20,11 @@ export { createFinalizeCollection, type FinalizeCollection } from './collection.
 export { createBuildCollectionMosaic, type BuildCollectionMosaic } from './collection.mosaic.js';
 export { SourceCache, SourceChangedError, SourceMissingError } from './source.cache.js';
 export { createRequestCollectionMosaic, type RequestCollectionMosaic } from './collection.mosaic.request.js';
+export { createPrepareBatchJobs, type ExistingJob } from './batch.sources.js';
 export { runToOutcome, type ActivityImplementation } from './activity.outcome.js';
 
 /** Activities that use the invocation's durable client: built per call where they are registered. */
-export type DurableClientActivityName = 'requestCollectionMosaic';
+export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs';
 
 export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName>]: ActivityImplementation<(typeof activities)[Name]> };
 
@@ -40,7 +41,6 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     recordJob: createRecordJob(deps),
     dispatchTile: createDispatchTile(deps),
     listBatchSources: createListBatchSources(deps),
-    prepareBatchJobs: createPrepareBatchJobs(deps),
     buildCollectionMosaic: createBuildCollectionMosaic(deps),
   };
 }

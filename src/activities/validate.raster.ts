@@ -39,6 +39,7 @@ export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings'
           maxDimension: settings.maxDimension,
           declaredSize: { ...defaultDeclaredSizeLimits, maxExpansionRatio: settings.inspection.maxExpansionRatio },
           scratchDir: deps.scratchDir,
+          assumeCfLonLat: settings.assumeCfLonLat,
         }),
       );
     } catch (error) {

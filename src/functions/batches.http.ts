@@ -7,11 +7,12 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { batchInstancePrefix, submitBatch } from '../jobs/batch.submit.js';
-import { buildBatchView } from '../jobs/batch.view.js';
-import { findInstance, listInstances } from '../jobs/durable.instances.js';
+import { buildBatchView, type BatchView } from '../jobs/batch.view.js';
+import { decodeBatchesToken, encodeBatchesToken, InvalidContinuationTokenError, maxContinuationTokenLength } from '../jobs/continuation.token.js';
+import { DurableApiError, findInstance, listInstances } from '../jobs/durable.instances.js';
 import { orchestratorNames } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitBatchSchema } from '../pipeline/options.js';
-import { appUrl, describeIssues, guarded, problem, readJsonBody } from './http.problem.js';
+import { describeIssues, guarded, problem, readJsonBody, statusUrl } from './http.problem.js';
 import { getBlobStore } from './shared.store.js';
 
 export async function submitBatchHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
@@ -38,11 +39,11 @@ export async function submitBatchHandler(request: HttpRequest, context: Invocati
       return problem(404, 'Nothing to ingest', `${result.field}: ${result.problem}`, { fields: [result.field] });
     case 'existing': {
       const status = await findInstance(df.getClient(context), result.instanceId);
-      const statusQueryGetUri = appUrl(request, 'batches', result.instanceId);
+      const statusQueryGetUri = statusUrl(request, 'batches', result.instanceId);
       return { status: 200, headers: { Location: statusQueryGetUri }, jsonBody: { id: result.instanceId, statusQueryGetUri, existing: true, batch: status ? buildBatchView(status, new Date()) : null } };
     }
     case 'started': {
-      const statusQueryGetUri = appUrl(request, 'batches', result.instanceId);
+      const statusQueryGetUri = statusUrl(request, 'batches', result.instanceId);
       context.log(`Started batch ${result.instanceId} (attempt ${result.attempt})`);
       return { status: 202, headers: { Location: statusQueryGetUri }, jsonBody: { id: result.instanceId, statusQueryGetUri, attempt: result.attempt, previousAttempt: result.previousAttempt ?? null } };
     }
@@ -50,29 +51,43 @@ export async function submitBatchHandler(request: HttpRequest, context: Invocati
 }
 
 export async function getBatchHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const id = request.params['id'] ?? '';
-  const status = id.startsWith(batchInstancePrefix) && id.length <= 200 ? await findInstance(df.getClient(context), id) : undefined;
-  if (!status || status.name !== orchestratorNames.ingestBatch) return problem(404, 'Batch not found', 'No batch has that id');
-  return { status: 200, jsonBody: buildBatchView(status, new Date()) };
+  const view = await readBatchView(df.getClient(context), request.params['id'] ?? '');
+  return view ? { status: 200, jsonBody: view } : batchNotFound();
 }
 
-const listQuerySchema = z.object({ top: z.coerce.number().int().min(1).max(500).default(50), continuationToken: z.string().max(4096).optional() }).strict();
+/** The batch's view as `GET /api/batches/{id}` answers it, or `undefined` for an unknown id. */
+export async function readBatchView(client: df.DurableClient, id: string): Promise<BatchView | undefined> {
+  const status = id.startsWith(batchInstancePrefix) && id.length <= 200 ? await findInstance(client, id) : undefined;
+  if (!status || status.name !== orchestratorNames.ingestBatch) return undefined;
+  return buildBatchView(status, new Date());
+}
+
+export function batchNotFound(): HttpResponseInit {
+  return problem(404, 'Batch not found', 'No batch has that id');
+}
+
+const listQuerySchema = z.object({ top: z.coerce.number().int().min(1).max(500).default(50), continuationToken: z.string().max(maxContinuationTokenLength).optional() }).strict();
 
 export async function listBatchesHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const parsed = listQuerySchema.safeParse(Object.fromEntries(request.query.entries()));
   if (!parsed.success) return problem(400, 'Invalid request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((issue) => issue.path.join('.')))] });
+  // Checked before the task hub sees it (a 400 naming the field, never a 500).
+  const continuationToken = parsed.data.continuationToken === undefined ? undefined : decodeBatchesToken(parsed.data.continuationToken);
   // Batches are few beside jobs: the task hub lists them by their id prefix, a page at a time.
-  const page = await listInstances(df.getClient(context), {
-    instanceIdPrefix: batchInstancePrefix,
-    top: parsed.data.top,
-    ...(parsed.data.continuationToken ? { continuationToken: Buffer.from(parsed.data.continuationToken, 'base64url').toString('utf8') } : {}),
-  });
+  let page: Awaited<ReturnType<typeof listInstances>>;
+  try {
+    page = await listInstances(df.getClient(context), { instanceIdPrefix: batchInstancePrefix, top: parsed.data.top, ...(continuationToken ? { continuationToken } : {}) });
+  } catch (error) {
+    // Our wrapping, around a token the task hub cannot read (its own form is opaque to us).
+    if (continuationToken && error instanceof DurableApiError && (error.status === 400 || error.status === 500)) throw new InvalidContinuationTokenError('the task hub did not accept it; start again without it');
+    throw error;
+  }
   const now = new Date();
   return {
     status: 200,
     jsonBody: {
       batches: page.items.filter((status) => status.name === orchestratorNames.ingestBatch).map((status) => buildBatchView(status, now)),
-      continuationToken: page.continuationToken ? Buffer.from(page.continuationToken, 'utf8').toString('base64url') : null,
+      continuationToken: page.continuationToken ? encodeBatchesToken(page.continuationToken) : null,
     },
   };
 }

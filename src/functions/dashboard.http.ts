@@ -5,7 +5,7 @@
  * Anonymous on purpose, and only for these files: the page holds no data. Everything it shows
  * comes from the job API, which keeps its function keys (in Azure the page asks for one).
  * Only files that the build wrote are served, looked up by exact name, so no request path ever
- * reaches the file system.
+ * reaches the file system; never source maps (the build writes none; one copied in is not served).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
@@ -19,7 +19,6 @@ const contentTypes: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json',
-  '.map': 'application/json',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
   '.txt': 'text/plain; charset=utf-8',
@@ -40,21 +39,26 @@ const contentSecurityPolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-let builtFiles: Promise<Set<string>> | undefined;
-
-/** The names of the files the build wrote (flat folder), read once per worker. */
-function listBuiltFiles(): Promise<Set<string>> {
-  builtFiles ??= readdir(webRoot, { withFileTypes: true })
+/** The names of the files the build wrote in `root` (a flat folder) that may be served. */
+function listBuiltFiles(root: string): Promise<Set<string>> {
+  return readdir(root, { withFileTypes: true })
     .then((entries) => new Set(entries.filter((entry) => entry.isFile() && contentTypes[extname(entry.name)]).map((entry) => entry.name)))
     .catch(() => new Set<string>());
-  return builtFiles;
 }
 
 function notFound(detail: string): HttpResponseInit {
   return { status: 404, jsonBody: { title: 'Not found', status: 404, detail }, headers: { 'Content-Type': 'application/problem+json' } };
 }
 
-export async function dashboardHandler(request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> {
+/** The handler serving the built files of `root` (read once per worker). */
+export function createDashboardHandler(root: string): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
+  let builtFiles: Promise<Set<string>> | undefined;
+  return (request) => serveDashboardFile(request, root, (builtFiles ??= listBuiltFiles(root)));
+}
+
+export const dashboardHandler = createDashboardHandler(webRoot);
+
+async function serveDashboardFile(request: HttpRequest, root: string, builtFiles: Promise<Set<string>>): Promise<HttpResponseInit> {
   const url = new URL(request.url);
   const requested = request.params['path'] ?? '';
   if (requested === '' && !url.pathname.endsWith('/')) {
@@ -62,10 +66,10 @@ export async function dashboardHandler(request: HttpRequest, _context: Invocatio
     return { status: 301, headers: { Location: `${url.pathname}/${url.search}` } };
   }
   const name = requested === '' ? 'index.html' : requested;
-  const files = await listBuiltFiles();
+  const files = await builtFiles;
   if (files.size === 0) return notFound('The dashboard is not built: run "npm run build"');
   if (!files.has(name)) return notFound('No such dashboard file');
-  const body = await readFile(join(webRoot, name));
+  const body = await readFile(join(root, name));
   return {
     status: 200,
     body,

@@ -4,6 +4,7 @@
  */
 import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { z } from 'zod';
+import { InvalidContinuationTokenError } from '../jobs/continuation.token.js';
 
 /** Far above any honest job request (a few hundred bytes). */
 const maxBodyBytes = 64 * 1024;
@@ -22,28 +23,42 @@ export function appUrl(request: HttpRequest, collection: 'jobs' | 'batches', id:
   return new URL(`/api/${collection}/${encodeURIComponent(id)}`, request.url).href;
 }
 
-/** The app's own status URL of a job. */
-export function jobUrl(request: HttpRequest, id: string): string {
-  return appUrl(request, 'jobs', id);
+/**
+ * The `statusQueryGetUri` of a job or batch: Durable's instance-status shape at the app's own URL
+ * (`/api/<collection>/<id>/status`, `src/functions/status.http.ts`); the richer view stays at `/api/<collection>/<id>`.
+ */
+export function statusUrl(request: HttpRequest, collection: 'jobs' | 'batches', id: string): string {
+  return `${appUrl(request, collection, id)}/status`;
 }
 
-/** Runs a handler; an unexpected fault is logged in full and answered without any of its text. */
+export function jobStatusUrl(request: HttpRequest, id: string): string {
+  return statusUrl(request, 'jobs', id);
+}
+
+/**
+ * Runs a handler; an unexpected fault is logged in full and answered without any of its text. A
+ * continuation token refused where it is decoded (`InvalidContinuationTokenError`) is a 400.
+ */
 export function guarded(handler: HttpHandler): HttpHandler {
   return async (request, context) => {
     try {
       return await handler(request, context);
     } catch (error) {
+      // A list token this API did not give: the caller's fault, found where the token is read.
+      if (error instanceof InvalidContinuationTokenError) return problem(400, 'Invalid request', error.message, { fields: ['continuationToken'] });
       context.error(`${request.method} ${new URL(request.url).pathname} failed`, error);
       return problem(500, 'Internal error', `The request could not be completed; the service logs have the details (invocation ${context.invocationId}).`);
     }
   };
 }
 
-export async function readJsonBody(request: HttpRequest): Promise<{ ok: true; body: unknown } | { ok: false; response: HttpResponseInit }> {
+/** The JSON body; with `optional`, an empty body is `undefined` rather than a 400. */
+export async function readJsonBody(request: HttpRequest, options: { optional?: boolean } = {}): Promise<{ ok: true; body: unknown } | { ok: false; response: HttpResponseInit }> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > maxBodyBytes) return { ok: false, response: problem(413, 'Request too large', `The body may be at most ${maxBodyBytes} bytes`) };
   const text = await request.text();
   if (Buffer.byteLength(text) > maxBodyBytes) return { ok: false, response: problem(413, 'Request too large', `The body may be at most ${maxBodyBytes} bytes`) };
+  if (options.optional && text.trim() === '') return { ok: true, body: undefined };
   try {
     return { ok: true, body: JSON.parse(text) };
   } catch {

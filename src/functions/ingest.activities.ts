@@ -5,10 +5,12 @@
 import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { readIngestSettings, readStacApiSettings } from '../config.js';
-import { createActivityDependencies, createIngestActivities, createRequestCollectionMosaic, runToOutcome, type IngestActivities } from '../activities/index.js';
-import { activities, type ActivityContract, type ActivityOutcome, type RequestCollectionMosaicInput } from '../pipeline/contracts.js';
+import { createActivityDependencies, createIngestActivities, createPrepareBatchJobs, createRequestCollectionMosaic, runToOutcome, type ExistingJob, type IngestActivities } from '../activities/index.js';
+import { buildJobView } from '../jobs/job.view.js';
+import { findLatestAttempt } from '../jobs/job.submit.js';
+import { activities, type ActivityContract, type ActivityOutcome, type PrepareBatchJobsInput, type RequestCollectionMosaicInput } from '../pipeline/contracts.js';
 import { createAzureStacApiClient } from '../stac/stac.api.token.js';
-import { getBlobStore, getJobIndex, getWorkQueueSender } from './shared.store.js';
+import { getBlobStore, getJobIndex, getRetiredOutputs, getWorkQueueSender } from './shared.store.js';
 
 let implementations: IngestActivities | undefined;
 
@@ -20,6 +22,7 @@ function getActivities(): IngestActivities {
         store: getBlobStore(),
         settings: readIngestSettings(),
         jobs: getJobIndex(),
+        retired: getRetiredOutputs(),
         workQueue: getWorkQueueSender,
         // The static catalog is always written; a STAC API receives the same items as well.
         ...(stacApi ? { stacApi: createAzureStacApiClient(stacApi) } : {}),
@@ -51,7 +54,6 @@ register(activities.finalizeCollection, (all) => all.finalizeCollection);
 register(activities.recordJob, (all) => all.recordJob);
 register(activities.dispatchTile, (all) => all.dispatchTile);
 register(activities.listBatchSources, (all) => all.listBatchSources);
-register(activities.prepareBatchJobs, (all) => all.prepareBatchJobs);
 register(activities.buildCollectionMosaic, (all) => all.buildCollectionMosaic);
 
 // It starts an orchestration, so it takes the durable client binding (any function may have one).
@@ -59,4 +61,22 @@ df.app.activity(activities.requestCollectionMosaic.name, {
   extraInputs: [df.input.durableClient()],
   handler: (input: RequestCollectionMosaicInput, context: InvocationContext) =>
     runLogged(activities.requestCollectionMosaic.name, context, () => createRequestCollectionMosaic(df.getClient(context))(input)),
+});
+
+/** The newest attempt of a job, as a batch preparing its sources needs it: a batch never starts a second job for one upload. */
+async function findExistingJob(client: df.DurableClient, baseInstanceId: string): Promise<ExistingJob | undefined> {
+  const latest = await findLatestAttempt(client, baseInstanceId);
+  if (!latest) return undefined;
+  const [failure] = buildJobView(latest.status).errors;
+  return { instanceId: latest.status.instanceId, runtimeStatus: latest.status.runtimeStatus, ...(failure ? { failure: { code: failure.code, message: failure.message } } : {}) };
+}
+
+// It looks up the jobs that exist for its sources (one job per upload, collection and options), so it takes the durable client too.
+df.app.activity(activities.prepareBatchJobs.name, {
+  extraInputs: [df.input.durableClient()],
+  handler: (input: PrepareBatchJobsInput, context: InvocationContext) =>
+    runLogged(activities.prepareBatchJobs.name, context, () => {
+      const client = df.getClient(context);
+      return createPrepareBatchJobs({ store: getBlobStore(), findJob: (baseInstanceId) => findExistingJob(client, baseInstanceId) })(input);
+    }),
 });

@@ -12,19 +12,22 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from 'durable-functions';
 import { z } from 'zod';
 import { readIngestSettings } from '../config.js';
+import { boundText, logTextBound } from '../pipeline/bounded.text.js';
 import { findInstance, type InstanceStatus } from '../jobs/durable.instances.js';
 import { jobInstancePrefix } from '../jobs/job.id.js';
 import { finalStatuses, type JobQuery } from '../jobs/job.index.js';
-import { retryJob, retryJobs } from '../jobs/job.retry.js';
+import { describeRefusal, retryJob, retryJobs, type RetryDependencies } from '../jobs/job.retry.js';
+import { maxBulkRetryTop } from '../jobs/retry.advice.js';
 import { submitJob } from '../jobs/job.submit.js';
-import { buildJobView, buildJobViewFromIndex, parseSince, type PartialOutput } from '../jobs/job.view.js';
+import { findSupersession } from '../jobs/job.supersession.js';
+import { buildJobView, buildJobViewFromIndex, parseSince, withSupersession, type JobView, type PartialOutput } from '../jobs/job.view.js';
 import { ledgerJobOf, readRegisteredItems, readTileLedgerPage, type LedgerJob } from '../jobs/tile.ledger.js';
 import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
 import { failureCodes } from '../pipeline/failure.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
-import { describeIssues, guarded, jobUrl, problem, readJsonBody } from './http.problem.js';
-import { getBlobStore, getJobIndex } from './shared.store.js';
+import { describeIssues, guarded, jobStatusUrl, problem, readJsonBody } from './http.problem.js';
+import { getBlobStore, getJobIndex, getRetiredOutputs } from './shared.store.js';
 
 export async function submitJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
@@ -48,7 +51,7 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
     { source: source.source, collection: parsed.data.collection ?? defaultCollectionId, options: parsed.data.options, force: parsed.data.force },
   );
   if (result.outcome === 'source-missing') return problem(404, 'Source not found', result.message, { fields: ['source'] });
-  const statusQueryGetUri = jobUrl(request, result.instanceId);
+  const statusQueryGetUri = jobStatusUrl(request, result.instanceId);
   if (result.outcome === 'existing') {
     const status = await findInstance(client, result.instanceId);
     return {
@@ -57,7 +60,7 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
       jsonBody: { id: result.instanceId, statusQueryGetUri, existing: true, job: status ? buildJobView(status) : null },
     };
   }
-  context.log(`Started job ${result.instanceId} (attempt ${result.attempt}) for ${source.source.container}/${source.source.name}`);
+  context.log(`Started job ${result.instanceId} (attempt ${result.attempt}) for ${boundText(`${source.source.container}/${source.source.name}`, logTextBound)}`);
   return {
     status: 202,
     headers: { Location: statusQueryGetUri, 'Retry-After': '2' },
@@ -67,14 +70,21 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
 
 export async function getJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const id = request.params['id'] ?? '';
-  const client = df.getClient(context);
+  const view = await readJobView(df.getClient(context), id);
+  return view ? { status: 200, jsonBody: view } : jobNotFound(id);
+}
+
+/** The job's view as `GET /api/jobs/{id}` answers it, or `undefined` for an unknown id. */
+export async function readJobView(client: df.DurableClient, id: string): Promise<JobView | undefined> {
   const status = await findJob(client, id);
-  if (!status) return jobNotFound(id);
+  if (!status) return undefined;
   const view = buildJobView(status);
   // A failed job still shows what it made: its registered tiles, and every failed tile with its code.
   const job = ledgerJobOf(status);
   if (job && (status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated')) view.output = await readPartialOutput(client, job, status.runtimeStatus);
-  return { status: 200, jsonBody: view };
+  // A newer version of its source may have replaced its output (or its upload): the view says by which job.
+  const superseded = job ? await findSupersession({ client, store: getBlobStore(), retired: getRetiredOutputs() }, status, job) : null;
+  return withSupersession(view, superseded);
 }
 
 /** The job, or `undefined` when the id names no ingestion job. */
@@ -84,7 +94,7 @@ async function findJob(client: df.DurableClient, id: string): Promise<InstanceSt
   return status && status.name === orchestratorNames.ingestRaster ? status : undefined;
 }
 
-function jobNotFound(id: string): HttpResponseInit {
+export function jobNotFound(id: string): HttpResponseInit {
   return problem(404, 'Job not found', id.startsWith(jobInstancePrefix) && id.length <= 200 ? `No job has id "${id}"` : 'No job has that id');
 }
 
@@ -171,31 +181,48 @@ export async function listJobsHandler(request: HttpRequest, context: InvocationC
   return { status: 200, jsonBody: { jobs: views, continuationToken: page.continuationToken } };
 }
 
+/** `POST /api/jobs/{id}/retry`, with an optional body `{"force": true}`: retry a permanent failure anyway. */
+const retryRequestSchema = z.object({ force: z.boolean().default(false) }).strict();
+
 export async function retryJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const id = request.params['id'] ?? '';
-  const result = await retryJob({ client: df.getClient(context), jobs: getJobIndex() }, id);
+  const read = await readJsonBody(request, { optional: true });
+  if (!read.ok) return read.response;
+  const parsed = retryRequestSchema.safeParse(read.body ?? {});
+  if (!parsed.success) return problem(400, 'Invalid retry request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.') || 'body'))] });
+  const result = await retryJob(retryDependencies(context), id, { force: parsed.data.force });
   switch (result.outcome) {
     case 'not-found':
       return jobNotFound(id);
     case 'running':
-      return problem(409, 'Job still running', `Job "${id}" is ${result.status}; retry it once it has failed`);
+      return problem(409, 'Job still running', describeRefusal(id, result), { outcome: result.outcome });
     case 'completed':
-      return problem(409, 'Nothing to retry', `Job "${id}" completed; submit it again with "force": true to re-run it`);
+      return problem(409, 'Nothing to retry', describeRefusal(id, result), { outcome: result.outcome });
+    case 'already-retried':
+      return problem(409, 'Already retried', describeRefusal(id, result), { outcome: result.outcome, latest: result.latest });
+    case 'permanent':
+      // What to do: a new upload, or `force` (here or on submission) to run the same input again.
+      return problem(409, 'A retry cannot help', describeRefusal(id, result), { outcome: result.outcome, codes: result.codes, retryable: false });
     case 'superseded':
-      return problem(409, 'Already retried', `Job "${id}" has a newer attempt, "${result.latest}"; retry that one`, { latest: result.latest });
+      return problem(409, 'Superseded', describeRefusal(id, result), { outcome: result.outcome, supersededBy: result.by, retryable: false });
     case 'started': {
-      const statusQueryGetUri = jobUrl(request, result.instanceId);
-      context.log(`Retrying job ${id} as ${result.instanceId}: ${result.retriedTiles} tile(s) to make, ${result.reusedTiles} reused`);
+      const statusQueryGetUri = jobStatusUrl(request, result.instanceId);
+      context.log(`Retrying job ${id} as ${result.instanceId} (${result.reruns}): ${result.retriedTiles} tile(s) to make, ${result.reusedTiles} reused`);
       return {
         status: 202,
         headers: { Location: statusQueryGetUri },
-        jsonBody: { id: result.instanceId, previousAttempt: result.previousAttempt, statusQueryGetUri, retriedTiles: result.retriedTiles, reusedTiles: result.reusedTiles },
+        jsonBody: { id: result.instanceId, previousAttempt: result.previousAttempt, statusQueryGetUri, retriedTiles: result.retriedTiles, reusedTiles: result.reusedTiles, reruns: result.reruns },
       };
     }
   }
 }
 
-const bulkRetrySchema = jobFilterSchema.extend({ dryRun: z.boolean().default(false), status: z.array(z.string()).optional(), top: z.number().int().min(1).max(500).default(100) });
+function retryDependencies(context: InvocationContext): RetryDependencies {
+  return { client: df.getClient(context), jobs: getJobIndex(), store: getBlobStore(), retired: getRetiredOutputs() };
+}
+
+/** Bounded per request (`top` ≤ maxBulkRetryTop): each job it retries costs a few lookups and a start. */
+const bulkRetrySchema = jobFilterSchema.extend({ dryRun: z.boolean().default(false), status: z.array(z.string()).optional(), top: z.number().int().min(1).max(maxBulkRetryTop).default(maxBulkRetryTop) });
 
 export async function retryJobsHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
@@ -207,8 +234,8 @@ export async function retryJobsHandler(request: HttpRequest, context: Invocation
   const { dryRun, ...filter } = parsed.data;
   const query = toJobQuery(filter);
   if (!query.ok) return query.response;
-  const result = await retryJobs({ client: df.getClient(context), jobs: getJobIndex() }, query.query, dryRun);
-  if (!dryRun) context.log(`Bulk retry: ${result.jobs.filter((job) => job.outcome === 'started').length} job(s) retried in this page`);
+  const result = await retryJobs(retryDependencies(context), query.query, dryRun);
+  if (!dryRun) context.log(`Bulk retry: ${result.jobs.filter((job) => job.outcome === 'started').length} job(s) retried in this page, ${result.jobs.filter((job) => job.outcome !== 'started').length} not`);
   return { status: 200, jsonBody: result };
 }
 

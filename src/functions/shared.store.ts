@@ -1,4 +1,5 @@
 import { JobIndex } from '../jobs/job.index.js';
+import { RetiredOutputs } from '../jobs/retired.outputs.js';
 import type { QueueSender } from '../queue/message.queue.js';
 import { createWorkQueue } from '../queue/queue.factory.js';
 import { BlobStore } from '../storage/blob.store.js';
@@ -6,6 +7,7 @@ import { BlobStore } from '../storage/blob.store.js';
 let store: BlobStore | undefined;
 let jobs: JobIndex | undefined;
 let workQueue: QueueSender | undefined;
+let retired: RetiredOutputs | undefined;
 
 /** One BlobStore per worker process, created on first use (settings are read then, not at import). */
 export function getBlobStore(): BlobStore {
@@ -17,6 +19,12 @@ export function getBlobStore(): BlobStore {
 export function getJobIndex(): JobIndex {
   jobs ??= JobIndex.fromEnvironment();
   return jobs;
+}
+
+/** Replaced outputs awaiting deletion, created on first use. */
+export function getRetiredOutputs(): RetiredOutputs {
+  retired ??= RetiredOutputs.fromEnvironment();
+  return retired;
 }
 
 /** The container worker's work queue (Service Bus in Azure, the Storage stand-in locally), opened on first use. */

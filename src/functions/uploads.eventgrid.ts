@@ -1,13 +1,16 @@
 /**
  * Upload trigger: an Event Grid `Microsoft.Storage.BlobCreated` event for `uploads/…` starts the
- * same job a submission would, with default options and the same idempotent id (a repeated event
- * finds the existing job); a manifest dropped in `uploads/batches/` starts a batch instead. The event carries only metadata: the blob's bytes are never loaded
+ * same job a submission would, with default options and the same idempotent id: when that job
+ * exists (a submission got there first, or the event is delivered again), running, completed or
+ * failed, it is the answer, and nothing starts; a trigger never starts a new attempt of a failed
+ * job. A manifest dropped in `uploads/batches/` starts a batch instead. The event carries only metadata: the blob's bytes are never loaded
  * here, whatever its size. In Azure an Event Grid subscription on the storage account delivers
  * the events; the local host raises the same events for new blobs in `uploads`.
  */
 import { app, type EventGridEvent, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { containers, readIngestSettings } from '../config.js';
+import { boundText, logTextBound } from '../pipeline/bounded.text.js';
 import { isManifestUpload, submitBatch } from '../jobs/batch.submit.js';
 import { submitJob } from '../jobs/job.submit.js';
 import { defaultCollectionId, ingestOptionsSchema } from '../pipeline/options.js';
@@ -29,14 +32,14 @@ export async function ingestUploadHandler(event: EventGridEvent, context: Invoca
   }
   const path = blobPathOfSubject(event.subject);
   if (!path || !path.startsWith(`${containers.uploads}/`)) {
-    context.warn(`Upload trigger: ignored an event for ${path ?? 'an unrecognised subject'}; only ${containers.uploads}/ starts jobs`);
+    context.warn(`Upload trigger: ignored an event for ${path ? boundText(path, logTextBound) : 'an unrecognised subject'}; only ${containers.uploads}/ starts jobs`);
     return;
   }
   const settings = readIngestSettings();
   // The same checks as a submission: an upload named to escape its container starts nothing.
   const source = parseSourcePath(path, settings.sourceContainers);
   if (!source.ok) {
-    context.warn(`Upload ignored: ${source.problem}`);
+    context.warn(`Upload ignored: ${boundText(source.problem, logTextBound)}`);
     return;
   }
   if (isManifestUpload(source.source.name)) {
@@ -45,14 +48,14 @@ export async function ingestUploadHandler(event: EventGridEvent, context: Invoca
       { client: df.getClient(context), store: getBlobStore(), settings },
       { selection: { kind: 'manifest', path }, collection: defaultCollectionId, options: ingestOptionsSchema.parse({}), filters: {}, oncePerVersion: true },
     );
-    context.log(`Manifest ${path}: batch ${batch.outcome}${'instanceId' in batch ? ` ${batch.instanceId}` : `: ${'problem' in batch ? batch.problem : ''}`}`);
+    context.log(`Manifest ${boundText(path, logTextBound)}: batch ${batch.outcome}${'instanceId' in batch ? ` ${batch.instanceId}` : `: ${'problem' in batch ? batch.problem : ''}`}`);
     return;
   }
   const result = await submitJob(
     { client: df.getClient(context), store: getBlobStore(), jobs: getJobIndex(), settings },
     { source: source.source, collection: defaultCollectionId, options: ingestOptionsSchema.parse({}) },
   );
-  context.log(`Upload ${path}: ${result.outcome}${'instanceId' in result ? ` ${result.instanceId}` : ''}`);
+  context.log(`Upload ${boundText(path, logTextBound)}: ${result.outcome}${'instanceId' in result ? ` ${result.instanceId}` : ''}`);
 }
 
 app.eventGrid('ingestUpload', {

@@ -22,6 +22,8 @@ export interface InspectionRequest {
   declaredSize: DeclaredSizeLimits;
   /** Where a warped VRT may be written when the options reproject. */
   scratchDir: string;
+  /** Setting INGEST_ASSUME_CF_LONLAT: EPSG:4326 for netCDF grids on CF longitude/latitude without a grid_mapping. */
+  assumeCfLonLat: boolean;
 }
 
 export type InspectionAnswer = { id: number; ok: true; info: RasterInfo } | { id: number; ok: false; failure: Failure };

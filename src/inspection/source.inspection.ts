@@ -24,7 +24,7 @@ import { projDataDirectory } from '../raster/gdal.setup.js';
 import { checkBandCount, checkIngestibleBands } from '../raster/metadata.bounds.js';
 import { findGeoreferencingProblem, findUnreadablePixels, listSubdatasets, readBandInfo, readRasterInfo } from '../raster/raster.inspect.js';
 import { formatSniffBytes, identifySourceFormat } from '../raster/source.format.js';
-import { openTilingSource, openUntrustedSource, sourcePathNames, type TilingSource } from '../raster/source.open.js';
+import { openTilingSource, sourcePathNames, type TilingSource } from '../raster/source.open.js';
 import type { InspectionRequest } from './inspection.protocol.js';
 
 /** Plain names PROJ may resolve: files in its own pinned data folder. */
@@ -74,17 +74,23 @@ function checkOpenedCrs(dataset: gdal.Dataset, rules: CrsReferenceRules): void {
 
 export async function inspectUntrustedSource(request: InspectionRequest, rules: CrsReferenceRules = projDataRules()): Promise<RasterInfo> {
   await checkHeader(request, rules);
-  const { path, shownAs } = request;
-  const dataset = await openUntrustedSource(path, shownAs);
+  const { path, shownAs, scratchDir } = request;
+  await mkdir(scratchDir, { recursive: true });
+  const crsScratch = join(scratchDir, `${randomUUID()}.vrt`);
+  // The source as tiles will see it: with the CRS its grid implies when it declares none.
+  const source = await openTilingSource(path, shownAs, undefined, crsScratch, { assumeCfLonLat: request.assumeCfLonLat, size: request.size });
   try {
-    checkOpenedCrs(dataset, rules);
+    const dataset = source.dataset;
+    checkOpenedCrs(source.original, rules);
     const problem = (await findProblem(dataset, request)) ?? (request.options ? findOptionsProblem(dataset, request.options) : null);
     // GDAL messages name the local copy; a person knows the file by its blob name.
     if (problem) reject(redactLocalPaths(problem, sourcePathNames(path, shownAs)));
-    if (request.options?.targetCrs) return await describeReprojected(request, dataset.driver.description);
-    return await readRasterInfo(dataset);
+    const driver = source.original.driver.description;
+    if (request.options?.targetCrs) return await describeReprojected(request, driver);
+    return { ...(await readRasterInfo(dataset)), driver, ...(source.assumedCrs ? { crsAssumed: source.assumedCrs } : {}) };
   } finally {
-    dataset.close();
+    source.close();
+    await rm(`${crsScratch}.crs.vrt`, { force: true });
   }
 }
 
@@ -96,9 +102,10 @@ async function describeReprojected(request: InspectionRequest, driver: string): 
   const warpScratch = join(scratchDir, `${randomUUID()}.warp.vrt`);
   let warped: TilingSource;
   try {
-    warped = await openTilingSource(path, shownAs, options, warpScratch);
+    warped = await openTilingSource(path, shownAs, options, warpScratch, { assumeCfLonLat: request.assumeCfLonLat, size: request.size });
   } catch (error) {
     await rm(warpScratch, { force: true });
+    await rm(`${warpScratch}.crs.vrt`, { force: true });
     if (error instanceof FailureError) throw error;
     const detail = redactLocalPaths((error as Error).message, [[warpScratch, 'the warped grid'], ...sourcePathNames(path, shownAs)]);
     return reject(`it cannot be reprojected to ${options.targetCrs} (${detail}); choose another target CRS or none`);
@@ -116,6 +123,7 @@ async function describeReprojected(request: InspectionRequest, driver: string): 
   } finally {
     warped.close();
     await rm(warpScratch, { force: true });
+    await rm(`${warpScratch}.crs.vrt`, { force: true });
   }
 }
 

@@ -1,4 +1,6 @@
 /** What a person sees of a batch: counts, throughput, time left, failures, and where its jobs are. Pure. */
+import { batchStatusBounds } from '../pipeline/batch.status.js';
+import { boundText } from '../pipeline/bounded.text.js';
 import type { BatchCounts, BatchOutput, BatchProgress } from '../pipeline/contracts.js';
 import type { InstanceStatus } from './durable.instances.js';
 
@@ -16,7 +18,9 @@ export interface BatchView {
   estimatedSecondsLeft: number | null;
   /** Why the batch failed, when it did. */
   reason: string | null;
+  /** The first failures (each with its source and job), strings bounded; `counts.failed` says how many. */
   failures: BatchProgress['failures'];
+  /** The first manifest entries that name no blob, with why; `counts.missing` says how many. */
   missing: string[];
   attempt: number;
   previousAttempt: string | null;
@@ -50,15 +54,16 @@ export function buildBatchView(status: InstanceStatus, now: Date): BatchView {
     id: status.instanceId,
     status: status.runtimeStatus,
     stage: failed ? 'failed' : output ? 'completed' : (progress?.stage ?? 'pending'),
-    selection: progress?.selection ?? null,
+    selection: progress ? boundText(progress.selection, batchStatusBounds.selection) : null,
     collection: progress?.collection ?? output?.collection ?? null,
     chunk: progress?.chunk ?? 0,
     counts: { ...counts, running: output ? 0 : (progress?.running ?? 0) },
     throughputPerMinute: throughput === null ? null : Math.round(throughput * 10) / 10,
     estimatedSecondsLeft: throughput === null || output || failed ? null : Math.round((left / throughput) * 60),
-    reason: failed ? (progress?.reason ?? 'the batch failed unexpectedly; the service logs have the details') : null,
-    failures: progress?.failures ?? [],
-    missing: progress?.missing ?? [],
+    reason: failed ? boundText(progress?.reason ?? 'the batch failed unexpectedly; the service logs have the details', batchStatusBounds.reason) : null,
+    // Bounded by the orchestrator already; again here for statuses written before it did.
+    failures: (progress?.failures ?? []).slice(0, batchStatusBounds.listed).map((failure) => ({ ...failure, source: boundText(failure.source, batchStatusBounds.source), message: boundText(failure.message, batchStatusBounds.message) })),
+    missing: (progress?.missing ?? []).slice(0, batchStatusBounds.listed).map((missing) => boundText(missing, batchStatusBounds.source + 2 + batchStatusBounds.missingReason)),
     attempt: progress?.attempt ?? 1,
     previousAttempt: progress?.previousAttempt ?? null,
     jobs: `/api/jobs?batch=${encodeURIComponent(status.instanceId)}`,

@@ -12,6 +12,7 @@ import { settingNames, type Environment } from '../config.js';
 import type { JobFailure } from '../pipeline/contracts.js';
 import { isFailure, isFailureCode, type FailureCode } from '../pipeline/failure.js';
 import { createTableClient, resolveStorageConnection } from '../storage/connection.js';
+import { decodeJobsToken, encodeJobsToken, InvalidContinuationTokenError } from './continuation.token.js';
 
 export const jobIndexTableName = 'RasterIngestJobs';
 
@@ -154,12 +155,20 @@ export class JobIndex {
 
   /** One page of jobs, newest first. */
   async page(query: JobQuery): Promise<{ entries: JobIndexEntry[]; continuationToken: string | null }> {
+    // Checked before anything is asked of the table: a token this API did not give is a 400, not a 500.
+    const continuationToken = query.continuationToken === undefined ? undefined : decodeJobsToken(query.continuationToken);
     await this.ensureTable();
     const pages = this.table
       .listEntities<Record<string, unknown>>({ queryOptions: { filter: buildJobFilter(query) } })
-      .byPage({ maxPageSize: query.top, ...(query.continuationToken ? { continuationToken: decodeToken(query.continuationToken) } : {}) });
-    for await (const page of pages) {
-      return { entries: page.map(fromRow), continuationToken: page.continuationToken ? encodeToken(page.continuationToken) : null };
+      .byPage({ maxPageSize: query.top, ...(continuationToken ? { continuationToken } : {}) });
+    try {
+      for await (const page of pages) {
+        return { entries: page.map(fromRow), continuationToken: page.continuationToken ? encodeJobsToken(page.continuationToken) : null };
+      }
+    } catch (error) {
+      // Well formed, but keys the table service refuses.
+      if (continuationToken && statusOf(error) === 400) throw new InvalidContinuationTokenError('the jobs index did not accept it; start again without it');
+      throw error;
     }
     return { entries: [], continuationToken: null };
   }
@@ -208,13 +217,3 @@ function statusOf(error: unknown): number | undefined {
   const status = typeof error === 'object' && error !== null && 'statusCode' in error ? error.statusCode : undefined;
   return typeof status === 'number' ? status : undefined;
 }
-
-/** Continuation tokens go to clients as one opaque URL-safe string. */
-function encodeToken(token: string): string {
-  return Buffer.from(token, 'utf8').toString('base64url');
-}
-
-function decodeToken(token: string): string {
-  return Buffer.from(token, 'base64url').toString('utf8');
-}
-

@@ -1,8 +1,11 @@
 /**
- * Starting a job, shared by the HTTP submit endpoint and the upload blob trigger: pin the source
- * blob to its current ETag, derive the idempotent instance id, and start the orchestration unless
- * a job for the same upload and options is running or has completed. A failed job is retried by
- * submitting again: that starts the next attempt under its own id, linked to the one before.
+ * Starting a job, shared by the HTTP submit endpoint, the upload trigger and the CLI: pin the
+ * source blob to its current ETag, derive the idempotent instance id (blob version, collection,
+ * options), and start the orchestration unless that job exists. One job per upload version,
+ * collection and options, whatever starts it: a second submission — the upload trigger firing
+ * after `raster-ingest submit`, a repeated event, a batch — is answered with the job there is,
+ * running, completed or failed. Only `force` (or an explicit retry, `job.retry.ts`) starts a
+ * new attempt, under its own id, linked to the one before.
  */
 import type { DurableClient } from 'durable-functions';
 import { readIngestSettings, readWorkerSettings, type IngestSettings, type WorkerSettings } from '../config.js';
@@ -17,7 +20,7 @@ export interface SubmitJobCommand {
   source: BlobRef;
   collection: string;
   options: IngestOptions;
-  /** Run again even when a job for the same upload and options has completed. */
+  /** Start a new attempt although a job for the same upload and options has completed or failed. */
   force?: boolean;
 }
 
@@ -26,8 +29,8 @@ export type SubmitJobResult =
   | { outcome: 'existing'; instanceId: string }
   | { outcome: 'source-missing'; message: string };
 
-/** Runtime statuses after which submitting the same upload again starts a new attempt. */
-const retryableStatuses = new Set(['Failed', 'Terminated', 'Canceled']);
+/** Runtime statuses after which `force` starts a new attempt (a running job is the answer, forced or not). */
+const finishedStatuses = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
 
 /** Far more attempts than anyone makes by hand; bounds the look-ups a submission can cause. */
 const maxAttempts = 1000;
@@ -66,10 +69,7 @@ export async function submitJob(deps: SubmitDependencies, command: SubmitJobComm
   const baseInstanceId = deriveJobInstanceId(identity);
 
   const latest = await findLatestAttempt(client, baseInstanceId);
-  if (latest) {
-    const again = retryableStatuses.has(latest.status.runtimeStatus) || (command.force === true && latest.status.runtimeStatus === 'Completed');
-    if (!again) return { outcome: 'existing', instanceId: latest.status.instanceId };
-  }
+  if (latest && !(command.force === true && finishedStatuses.has(latest.status.runtimeStatus))) return { outcome: 'existing', instanceId: latest.status.instanceId };
   const attempt = (latest?.attempt ?? 0) + 1;
   const instanceId = attemptInstanceId(baseInstanceId, attempt);
   const createdTime = (deps.now ?? (() => new Date()))();

@@ -6,8 +6,9 @@
  * each), never the orchestration's raw output or error text, which could hold a stack trace.
  */
 import type { IngestInput, IngestOutput, IngestProgress, JobFailure, TileLayout, TileRoute } from '../pipeline/contracts.js';
-import { failureFrom, isFailure } from '../pipeline/failure.js';
+import { failureFrom, isFailure, isFailureCode, type FailureCode } from '../pipeline/failure.js';
 import type { JobIndexEntry } from './job.index.js';
+import { adviseRetry, type RetryAdvice } from './retry.advice.js';
 
 /** What a failed job made before it failed: its registered tiles, and every failed tile with its code. */
 export interface PartialOutput {
@@ -16,6 +17,14 @@ export interface PartialOutput {
   failedTiles: JobFailure[];
   bytesIn: number;
   bytesOut: number;
+}
+
+/** A newer version of the job's source took its place: what replaced it, and what that means. */
+export interface Supersession {
+  /** The job whose output (or upload) replaced this one's, when known. */
+  by: string | null;
+  /** For a person: what replaced it, and how long this job's COGs stay readable. */
+  message: string;
 }
 
 /** The fields of a Durable orchestration status this view reads. */
@@ -51,6 +60,10 @@ export interface JobView {
   attempt: number;
   /** The id of the attempt before this one, or `null`. */
   previousAttempt: string | null;
+  /** Whether a retry can help (a failed job whose every failure may pass), and if not, why and what to do instead. */
+  retry: RetryAdvice;
+  /** Set (by `GET /api/jobs/{id}`) when a newer version of the source replaced this job's output or upload; `null` otherwise. */
+  superseded: Supersession | null;
   output: IngestOutput | PartialOutput | null;
   createdTime: string;
   lastUpdatedTime: string;
@@ -81,6 +94,17 @@ function readFailures(progress: IngestProgress | undefined): JobFailure[] {
   });
 }
 
+/** Every distinct code: those recorded for all failures, and those of the failures shown. */
+function codesOf(recorded: readonly FailureCode[], shown: readonly JobFailure[]): FailureCode[] {
+  return [...new Set([...recorded, ...shown.map((failure) => failure.code)])];
+}
+
+/** The view of a job a newer version replaced: it says so, and a retry is not offered (the version it read is gone). */
+export function withSupersession(view: JobView, superseded: Supersession | null): JobView {
+  if (!superseded) return view;
+  return { ...view, superseded, retry: view.retry.offered ? { offered: false, reason: superseded.message } : view.retry };
+}
+
 export function buildJobView(status: OrchestrationStatusLike): JobView {
   const progress = isProgress(status.customStatus) ? status.customStatus : undefined;
   const input = isIngestInput(status.input) ? status.input : undefined;
@@ -95,6 +119,8 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
   }
   const attempt = progress?.attempt ?? input?.attempt ?? 1;
   const previousAttempt = progress?.previousAttempt ?? input?.previousAttempt ?? null;
+  const source = progress?.source ?? (input ? `${input.source.container}/${input.source.name}` : null);
+  const codes = (progress?.errorCodes ?? []).filter(isFailureCode);
   return {
     id: status.instanceId,
     status: status.runtimeStatus,
@@ -102,7 +128,7 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     route: progress?.route ?? null,
     routeReason: progress?.routeReason ?? null,
     layout: progress?.layout ?? null,
-    source: progress?.source ?? (input ? `${input.source.container}/${input.source.name}` : null),
+    source,
     collection: progress?.collection ?? input?.collection ?? null,
     tiles: { done: progress?.tilesDone ?? 0, failed: progress?.tilesFailed ?? 0, total: progress?.tilesTotal ?? 0 },
     itemsRegistered: progress?.itemsRegistered ?? 0,
@@ -110,6 +136,8 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     errorCount: Math.max(progress?.errorCount ?? 0, errors.length),
     attempt,
     previousAttempt,
+    retry: adviseRetry({ status: status.runtimeStatus, errorCodes: codesOf(codes, errors), source }),
+    superseded: null,
     output: status.runtimeStatus === 'Completed' && isIngestOutput(status.output) ? status.output : null,
     createdTime: toIso(status.createdTime),
     lastUpdatedTime: toIso(status.lastUpdatedTime),
@@ -141,6 +169,8 @@ export function buildJobViewFromIndex(entry: JobIndexEntry): JobView {
     errorCount: Math.max(entry.errors.length, entry.tilesFailed),
     attempt: entry.attempt,
     previousAttempt: entry.previousAttempt,
+    retry: adviseRetry({ status: entry.status, errorCodes: codesOf(entry.errorCodes, entry.errors), source: entry.source }),
+    superseded: null,
     output: null,
     createdTime: entry.createdTime,
     lastUpdatedTime: entry.lastUpdatedTime,

@@ -16,16 +16,18 @@ import {
   type BatchSelection,
   type SourcePublication,
 } from '../pipeline/contracts.js';
+import { batchStatusBounds, fitBatchProgress, listedFailure, listedMissing } from '../pipeline/batch.status.js';
+import { boundText } from '../pipeline/bounded.text.js';
 import { failureFrom } from '../pipeline/failure.js';
 import { callActivity } from './activity.call.js';
 import { collectionMosaicStep } from './versions.js';
 
-/** How many failures and missing entries the batch's status spells out (custom status is capped at 16 KB). */
-export const maxListedInBatchStatus = 20;
+/** How many failures and missing entries the batch's status spells out (custom status is capped at 16 KB; see batch.status.ts). */
+export const maxListedInBatchStatus = batchStatusBounds.listed;
 
 export class BatchFailedError extends Error {
   constructor(selection: string, reason: string) {
-    super(`Batch ${selection} failed: ${reason}`);
+    super(`Batch ${boundText(selection, batchStatusBounds.selection)} failed: ${boundText(reason, batchStatusBounds.reason)}`);
     this.name = 'BatchFailedError';
   }
 }
@@ -68,7 +70,8 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
     attempt: input.attempt,
     ...(input.previousAttempt ? { previousAttempt: input.previousAttempt } : {}),
   };
-  const publish = (): void => context.df.setCustomStatus(progress);
+  // Every upload-derived string bounded and the lists trimmed to fit Azure's 16 KB, each time.
+  const publish = (): void => context.df.setCustomStatus(fitBatchProgress(progress));
   const fail = (reason: string): never => {
     progress.stage = 'failed';
     progress.reason = reason;
@@ -86,7 +89,7 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
   }
   counts.total += page.sources.length;
   counts.missing += page.missing.length;
-  for (const missing of page.missing) if (progress.missing.length < maxListedInBatchStatus) progress.missing.push(`${missing.entry}: ${missing.reason}`);
+  for (const missing of page.missing) if (progress.missing.length < maxListedInBatchStatus) progress.missing.push(listedMissing(missing.entry, missing.reason));
   if (carry.chunk === 0 && counts.total === 0 && page.cursor === null && !input.allowEmpty) {
     return fail(counts.missing > 0 ? `none of its ${counts.missing} manifest entries names a blob it may read` : 'it selects no blobs (check the prefix and the filters)');
   }
@@ -102,14 +105,21 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
   });
   counts.skipped += prepared.filter((job) => job.kind === 'skip').length;
   const runs = prepared.flatMap((job) => (job.kind === 'run' ? [job] : []));
+  const recordFailure = (failure: ReturnType<typeof failureFrom>, source: string, jobId: string): void => {
+    counts.failed++;
+    if (progress.failures.length < maxListedInBatchStatus) progress.failures.push(listedFailure(failure, source, jobId));
+  };
+  // A source whose job exists already (the upload trigger's, a submission's, another batch's) is
+  // not started again: a failed one is this batch's failure too (its job retries it), any other is skipped.
+  for (const job of prepared) {
+    if (job.kind !== 'existing') continue;
+    if (job.failure) recordFailure(job.failure, job.source, job.instanceId);
+    else counts.skipped++;
+  }
 
   progress.stage = 'ingesting';
   publish();
   const publications: SourcePublication[] = [];
-  const recordFailure = (failure: ReturnType<typeof failureFrom>, source: string, jobId: string): void => {
-    counts.failed++;
-    if (progress.failures.length < maxListedInBatchStatus) progress.failures.push({ ...failure, source, jobId });
-  };
   const settle = function* (task: Task, job: (typeof runs)[number]): Generator<Task, void, unknown> {
     try {
       const output: unknown = yield task;
@@ -158,6 +168,7 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
   }
 
   if (page.cursor !== null && page.cursor !== undefined) {
+    fitBatchProgress(progress);
     const next: BatchInput = {
       ...input,
       carry: { cursor: page.cursor, chunk: carry.chunk + 1, counts, failures: progress.failures, missing: progress.missing, startedAt: carry.startedAt },
@@ -181,7 +192,7 @@ export const ingestBatchOrchestrator: OrchestrationHandler = function* (context:
         mosaic = { mosaics: built.mosaics.map((m) => m.url), ...(built.overview ? { overview: built.overview.url } : {}), skipped: built.skipped.length };
       }
     } catch (error) {
-      mosaic = { error: failureFrom(error).message };
+      mosaic = { error: boundText(failureFrom(error).message, batchStatusBounds.reason) };
     }
   }
   progress.stage = 'completed';

@@ -21,6 +21,7 @@ import {
   type SourcePublication,
   type VersionOrder,
 } from '../pipeline/contracts.js';
+import { boundText } from '../pipeline/bounded.text.js';
 import { encodeFailure, failureFrom, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
@@ -28,6 +29,13 @@ import { planTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
 import { collectionMosaicStep } from './versions.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
+
+/**
+ * What one job's custom status may hold: Azure limits it to 16 KB of UTF-16 JSON (8,192
+ * characters), and a blob name alone may be 1,024. Ten errors of 300 characters, a 300-character
+ * source and the counts stay near 4,000.
+ */
+export const statusBounds = { source: 300, errors: 10, errorMessage: 300 } as const;
 
 export function chooseLayout(tileCount: number): TileLayout {
   return tileCount === 1 ? 'single-tile' : 'fan-out';
@@ -65,26 +73,60 @@ export class IngestFailedError extends Error {
   }
 }
 
-/** The job's progress (its custom status) and every failure, kept in step. */
+/** A tile branch of a fan-out: counted as soon as its task has finished, in whatever order branches finish. */
+interface TileBranch {
+  itemId: string;
+  task: Task;
+}
+
+/**
+ * The job's progress (its custom status) and every failure, kept in step. Tiles done and failed,
+ * items and errors are read from what has finished each time the status is read: the SDK applies
+ * every history event of an episode to its task before the status is serialized, so a branch that
+ * finished is counted even while the orchestrator still awaits an earlier one (tiles 1–3 done and
+ * tile 0 running is 3 done, not 0). Nothing here schedules anything.
+ */
 class JobState {
   readonly progress: IngestProgress;
-  readonly failures: JobFailure[] = [];
-  readonly items: RegisteredItem[] = [];
+  /** Failures of the job itself and of its inline tile, in the order they happened. */
+  private readonly recorded: JobFailure[] = [];
+  /** Items taken from the previous attempt, or made inline. */
+  private readonly settledItems: RegisteredItem[] = [];
+  private inlineTilesFailed = 0;
+  private branches: readonly TileBranch[] = [];
 
   constructor(
     private readonly context: OrchestrationContext,
     input: IngestInput,
   ) {
+    // Getters, so every read (the SDK's serialization, the job's end record) sees what has finished.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getters below are the status's own properties
+    const state = this;
     this.progress = {
-      source: `${input.source.container}/${input.source.name}`,
+      // A blob name may be 1,024 characters: the status shows it cut, with a hash of the whole.
+      source: boundText(`${input.source.container}/${input.source.name}`, statusBounds.source),
       collection: input.collection,
       stage: 'validating',
-      tilesDone: 0,
-      tilesFailed: 0,
+      get tilesDone() {
+        return state.items.length;
+      },
+      get tilesFailed() {
+        return state.tilesFailed;
+      },
       tilesTotal: 0,
-      itemsRegistered: 0,
-      errors: [],
-      errorCount: 0,
+      get itemsRegistered() {
+        return state.items.length;
+      },
+      // Custom status is limited to 16 KB of UTF-16 (8,192 characters): the first failures, counted all.
+      get errors() {
+        return summarizeFailures(state.failures, statusBounds.errors, statusBounds.errorMessage).shown;
+      },
+      get errorCount() {
+        return state.failures.length;
+      },
+      get errorCodes() {
+        return state.errorCodes;
+      },
       attempt: input.attempt,
       ...(input.previousAttempt ? { previousAttempt: input.previousAttempt } : {}),
     };
@@ -94,27 +136,49 @@ class JobState {
     this.context.df.setCustomStatus(this.progress);
   }
 
+  /** The branches of a fan-out, once scheduled. */
+  trackBranches(branches: readonly TileBranch[]): void {
+    this.branches = branches;
+  }
+
   recordFailure(failure: JobFailure): void {
-    this.failures.push(failure);
-    // Custom status is limited to 16 KB: keep the first failures, count them all.
-    const { shown, total } = summarizeFailures(this.failures);
-    this.progress.errors = shown;
-    this.progress.errorCount = total;
+    this.recorded.push(failure);
   }
 
   recordItem(item: RegisteredItem): void {
-    this.items.push(item);
-    this.progress.tilesDone = this.items.length;
-    this.progress.itemsRegistered = this.items.length;
+    this.settledItems.push(item);
   }
 
   recordTileFailure(itemId: string, error: unknown): void {
-    this.progress.tilesFailed++;
+    this.inlineTilesFailed++;
     this.recordFailure({ ...failureFrom(error), itemId });
+  }
+
+  /** Every item registered so far: reused and inline ones, then each branch that finished with one. */
+  get items(): RegisteredItem[] {
+    const made = this.branches.flatMap(({ task }) => (task.isCompleted && isRegisteredItem(task.result) ? [task.result] : []));
+    return [...this.settledItems, ...made];
+  }
+
+  get tilesFailed(): number {
+    return this.inlineTilesFailed + this.branchFailures().length;
+  }
+
+  /** Every failure so far: failed branches in tile order, then the job's own. */
+  get failures(): JobFailure[] {
+    return [...this.branchFailures(), ...this.recorded];
   }
 
   get errorCodes(): FailureCode[] {
     return [...new Set(this.failures.map((failure) => failure.code))];
+  }
+
+  private branchFailures(): JobFailure[] {
+    return this.branches.flatMap(({ itemId, task }): JobFailure[] => {
+      if (task.isFaulted) return [{ ...failureFrom(task.result), itemId }];
+      if (task.isCompleted && !isRegisteredItem(task.result)) return [{ code: 'INTERNAL', message: 'the tile branch returned no item', itemId }];
+      return [];
+    });
   }
 }
 
@@ -206,20 +270,18 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
     const tileTasks = pending.map((tileInput) =>
       context.df.callSubOrchestrator(orchestratorNames.ingestTile, tileInput, deriveTileInstanceId(context.df.instanceId, tileInput.window)),
     );
+    state.trackBranches(tileTasks.map((task, index) => ({ itemId: pending[index]!.itemId, task })));
     // Task.any schedules every branch at once; each branch is then awaited on its own (yielding
-    // an already scheduled task does not schedule it again), so the status counts tiles as they
-    // register and one failed branch does not hide the outcome of the others.
+    // an already scheduled task does not schedule it again, while a new Task.any over the pending
+    // ones would: azure-functions-durable-js #574). The status counts each branch as it finishes,
+    // in any order (see JobState), and one failed branch does not hide the outcome of the others.
     if (tileTasks.length > 0) yield context.df.Task.any(tileTasks);
-    for (const [index, task] of tileTasks.entries()) {
-      const tileInput = pending[index]!;
+    for (const task of tileTasks) {
       try {
-        const result: unknown = yield task;
-        if (!isRegisteredItem(result)) throw new Error('the tile branch returned no item');
-        state.recordItem(result);
-      } catch (error) {
-        state.recordTileFailure(tileInput.itemId, error);
+        yield task;
+      } catch {
+        // Read from the task itself: JobState.failures.
       }
-      state.publish();
     }
   }
   if (state.failures.length > 0) {
@@ -234,7 +296,7 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   const rank = new Map(tileInputs.map((tileInput, index) => [tileInput.itemId, index]));
   const items = [...state.items].sort((a, b) => (rank.get(a.itemId) ?? 0) - (rank.get(b.itemId) ?? 0));
 
-  const publication: SourcePublication = { outputs: input.outputs, source: input.source, items, order, options: input.options };
+  const publication: SourcePublication = { outputs: input.outputs, source: input.source, items, order, options: input.options, jobId: context.df.instanceId };
   const tiles = items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes }));
   const bytesOut = items.reduce((sum, item) => sum + item.cogBytes, 0);
   if (input.deferFinalize) {
@@ -274,7 +336,8 @@ function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state:
     key: input.index.key,
     id: context.df.instanceId,
     ...(input.batchId ? { batch: input.batchId } : {}),
-    source: progress.source,
+    // The index keeps the whole name: lists filter on it.
+    source: `${input.source.container}/${input.source.name}`,
     collection: input.collection,
     createdTime: input.index.createdTime,
     attempt: input.attempt,

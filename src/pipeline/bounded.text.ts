@@ -31,3 +31,6 @@ export function boundText(text: string, max = defaultTextBound): string {
   if (keep > 0 && last >= 0xd800 && last <= 0xdbff) keep--;
   return `${text.slice(0, keep)}${suffix}`;
 }
+
+/** Upload-derived names in log lines. */
+export const logTextBound = 200;

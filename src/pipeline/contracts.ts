@@ -126,6 +126,8 @@ export interface RasterInfo {
   crs: CrsInfo | null;
   /** GDAL order: [originX, pixelWidth, rowRotation, originY, columnRotation, pixelHeight]. */
   geoTransform: [number, number, number, number, number, number];
+  /** The CRS assumed for a source that declares none (e.g. `EPSG:4326` for CF longitude/latitude grids); absent when it declares one. */
+  crsAssumed?: string;
 }
 
 export interface ValidateRasterInput {
@@ -240,6 +242,8 @@ export interface SourcePublication {
   order: VersionOrder;
   /** The job's options; needed for the VRT mosaic when they reproject (`targetCrs`). */
   options?: IngestOptions;
+  /** The job that made it: the source's record keeps it, so the job it replaces can name it. Optional: added later. */
+  jobId?: string;
 }
 
 /** One job's publication, or a batch chunk's (the collection is then merged once for all). */
@@ -262,7 +266,7 @@ export interface FinalizedCollection {
   collectionUrl: string;
   catalogUrl: string;
   itemCount: number;
-  /** Items of earlier versions of these sources that this output replaced (and deleted). */
+  /** Items of earlier versions of these sources that this output replaced (unlinked; their COGs are deleted after the grace period). */
   replacedItems: number;
   /** `true` when newer versions of every source had already been published: this output was discarded. */
   superseded: boolean;
@@ -388,6 +392,8 @@ export interface IngestProgress {
   /** The first failures (custom status is capped at 16 KB); `errorCount` says how many there were. */
   errors: JobFailure[];
   errorCount: number;
+  /** Every distinct code among all failures (not only the first ones shown). Optional: added later. */
+  errorCodes?: FailureCode[];
   attempt: number;
   previousAttempt?: string;
   /** Tiles taken from the previous attempt (a retry), not made again. */
@@ -430,7 +436,7 @@ export type BatchSelection =
   | { kind: 'manifest'; container: string; name: string; etag: string };
 
 export interface BatchFilters {
-  /** A glob on blob names (picomatch), e.g. `**\/*.tif`. */
+  /** A glob on blob names (src/batches/glob.ts, evaluated by RE2), e.g. `**\/*.tif`. */
   include?: string;
   /** Only blobs modified at or after this time (ISO 8601). */
   since?: string;
@@ -507,10 +513,15 @@ export interface PrepareBatchJobsInput {
   worker: WorkerRouting;
 }
 
-/** One source of a chunk: its job's id and input, or why it is skipped. */
+/**
+ * One source of a chunk: its job's id and input, or why it is skipped, or the job that exists
+ * already for its upload, collection and options (started by the upload trigger, a submission or
+ * another batch): the batch does not start a second one.
+ */
 export type PreparedBatchJob =
   | { kind: 'run'; source: string; instanceId: string; input: IngestInput }
-  | { kind: 'skip'; source: string; reason: string };
+  | { kind: 'skip'; source: string; reason: string }
+  | { kind: 'existing'; source: string; instanceId: string; status: string; failure?: Failure };
 
 /** Shown in a batch's `customStatus` and by `GET /api/batches/{id}`. */
 export interface BatchProgress {

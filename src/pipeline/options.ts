@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileGlob, globLimits } from '../batches/glob.js';
 
 /**
  * Options a caller may set on a job. Defaults are applied here, once, at submission, so the
@@ -45,7 +46,7 @@ export const submitJobSchema = z
     source: z.string().min(1, 'must be "<container>/<blob path>"').max(1100, 'is too long for a blob path'),
     collection: collectionIdSchema.optional(),
     options: ingestOptionsSchema.default(() => ingestOptionsSchema.parse({})),
-    /** Run again although a job for the same upload and options has completed. */
+    /** Start a new attempt although a job for the same upload, collection and options has completed or failed. */
     force: z.boolean().default(false),
   })
   .strict();
@@ -61,8 +62,16 @@ export const submitBatchSchema = z
     manifest: z.string().min(1).max(1100).optional(),
     collection: collectionIdSchema.optional(),
     options: ingestOptionsSchema.default(() => ingestOptionsSchema.parse({})),
-    /** A glob on blob names, e.g. `**\/*.tif`. */
-    include: z.string().min(1).max(500).optional(),
+    /** A glob on blob names, e.g. `**\/*.tif`: compiled for RE2 (linear time), within limits on its size and complexity. */
+    include: z
+      .string()
+      .min(1)
+      .max(globLimits.maxLength)
+      .superRefine((glob, context) => {
+        const compiled = compileGlob(glob);
+        if (!compiled.ok) context.addIssue({ code: 'custom', message: compiled.problem });
+      })
+      .optional(),
     /** Only blobs modified at or after this ISO 8601 time. */
     since: z.iso.datetime({ offset: true }).optional(),
     limit: z.number().int().min(1).max(1_000_000).optional(),

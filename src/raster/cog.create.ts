@@ -14,7 +14,8 @@ import { nativeBounds, type Bbox, type GeoTransform } from './geo.transform.js';
 import { readBandInfo, readCrs, readTimeMetadata } from './raster.inspect.js';
 import { findAcquisitionTime, type AcquisitionTime } from './acquisition.time.js';
 import { checkBandCount, checkIngestibleBands, findCogBandOverride, type CogBandOverride } from './metadata.bounds.js';
-import { openTilingSource } from './source.open.js';
+import { cfLonLatNote } from './crs.assumed.js';
+import { openTilingSource, type CrsAssumption } from './source.open.js';
 
 /** What a written COG is, measured from the file itself. */
 export interface CogDescription {
@@ -67,9 +68,11 @@ export async function writeTileCog(
   options: IngestOptions,
   /** Tiles whose pixels (and overviews) exceed this go straight from the source; tests lower it. */
   inMemoryLimitBytes = inMemoryTileLimitBytes,
+  /** How a source without a CRS may get one (as validation decided); none when absent. */
+  assumption?: CrsAssumption,
 ): Promise<WrittenTileCog> {
   // When reprojecting, the window is in the warped grid (validation planned the tiles on it).
-  const source = await openTilingSource(sourcePath, shownAs, options, `${destinationPath}.warp.vrt`);
+  const source = await openTilingSource(sourcePath, shownAs, options, `${destinationPath}.warp.vrt`, assumption);
   try {
     const bandCount = source.dataset.bands.count();
     // Checked before reading a description of each of, say, 100,000 bands.
@@ -77,7 +80,7 @@ export async function writeTileCog(
     const bands: BandInfo[] = [];
     for (let i = 1; i <= bandCount; i++) bands.push(readBandInfo(source.dataset.bands.get(i)));
     checkIngestibleBands(bands);
-    const notes: string[] = [];
+    const notes: string[] = source.assumedCrs ? [cfLonLatNote] : [];
     const overrides = findCogBandOverrides(source.dataset, notes);
     const traits = { bands };
     if (tileFitsInMemory(window, traits, inMemoryLimitBytes)) {

@@ -5,8 +5,8 @@
  * before anything parses it (`crs.references.ts`), and a size the bytes cannot back is refused
  * before anything plans tiles for it (`declared.size.ts`).
  *
- * Readers exist for the formats that may be opened (`source.format.ts`): TIFF/BigTIFF and netCDF
- * classic. Each is bounded: a header that asks for more than a few MiB of reading is refused.
+ * Readers exist for the formats that may be opened (`source.format.ts`): TIFF/BigTIFF, netCDF
+ * classic, JPEG 2000 (JP2) and Erdas Imagine (HFA). Each is bounded: a header that asks for more than a few MiB of reading is refused.
  * No GDAL here: bytes come through `ByteSource`.
  */
 import type { Failure } from '../pipeline/failure.js';
@@ -47,8 +47,11 @@ export interface DeclaredRaster {
 
 export interface ContainerHeader {
   driver: SourceDriver;
-  /** The raster GDAL would open (TIFF: the first image; netCDF: each gridded variable). */
-  rasters: Array<DeclaredRaster & { name: string }>;
+  /**
+   * The raster GDAL would open (TIFF: the first image; netCDF: each gridded variable).
+   * `cfLonLat`: a netCDF variable on CF longitude and latitude coordinates without a grid_mapping.
+   */
+  rasters: Array<DeclaredRaster & { name: string; cfLonLat?: boolean }>;
   crsTexts: CrsText[];
 }
 
@@ -76,7 +79,8 @@ function overLimit(message: string): never {
 /** Reads the header of `bytes` as `driver` would, or says why it cannot be ingested. */
 export async function readContainerHeader(bytes: ByteSource, driver: SourceDriver): Promise<HeaderVerdict> {
   try {
-    const header = driver === 'GTiff' ? await readTiffHeader(bytes) : await readNetcdfClassicHeader(bytes);
+    const readers: Record<SourceDriver, (source: ByteSource) => Promise<ContainerHeader>> = { GTiff: readTiffHeader, netCDF: readNetcdfClassicHeader, JP2OpenJPEG: readJp2Header, HFA: readHfaHeader };
+    const header = await readers[driver](bytes);
     return { ok: true, header };
   } catch (error) {
     if (error instanceof HeaderError) return { ok: false, failure: error.failure };
@@ -138,7 +142,7 @@ interface TiffEntry {
   valueOffset: number;
 }
 
-async function readTiffHeader(source: ByteSource): Promise<ContainerHeader> {
+async function readTiffHeader(source: ByteSource, options: { georeferencingOnly?: boolean } = {}): Promise<ContainerHeader> {
   const reader = new BoundedReader(source);
   if (source.size < 8) invalid('it is too short to be a TIFF; the file is probably truncated — upload it again');
   const head = await reader.read(0, Math.min(16, source.size), 'the TIFF header');
@@ -184,6 +188,14 @@ async function readTiffHeader(source: ByteSource): Promise<ContainerHeader> {
     return value;
   };
 
+  const crsTexts: CrsText[] = [];
+  const ascii = byTag.get(tag.geoAsciiParams);
+  if (ascii) {
+    const view = await reader.read(ascii.valueOffset, ascii.count, 'GeoTIFF ASCII parameters');
+    crsTexts.push({ where: 'GeoTIFF ASCII parameters (citations)', text: new TextDecoder('latin1').decode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)) });
+  }
+  if (options.georeferencingOnly) return { driver: 'GTiff', rasters: [], crsTexts };
+
   const width = await one(tag.imageWidth, 'image width');
   const height = await one(tag.imageLength, 'image height');
   const bands = await one(tag.samplesPerPixel, 'samples per pixel', 1);
@@ -222,12 +234,6 @@ async function readTiffHeader(source: ByteSource): Promise<ContainerHeader> {
   const samplesPerBlockPixel = planar ? 1 : bands;
   const largestBlockBytes = blockWidth * blockHeight * samplesPerBlockPixel * bytesPerSample;
 
-  const crsTexts: CrsText[] = [];
-  const ascii = byTag.get(tag.geoAsciiParams);
-  if (ascii) {
-    const view = await reader.read(ascii.valueOffset, ascii.count, 'GeoTIFF ASCII parameters');
-    crsTexts.push({ where: 'GeoTIFF ASCII parameters (citations)', text: new TextDecoder('latin1').decode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)) });
-  }
   return {
     driver: 'GTiff',
     rasters: [
@@ -277,6 +283,17 @@ interface NcVariable {
   dimensionIds: number[];
   type: number;
   begin: number;
+  /** Its text attributes (units, standard_name, grid_mapping, …). */
+  texts: Map<string, string>;
+}
+
+/** CF's spellings of longitude and latitude units (CF conventions, 4.1 and 4.2). */
+const longitudeUnits = new Set(['degrees_east', 'degree_east', 'degree_e', 'degrees_e', 'degreee', 'degreese']);
+const latitudeUnits = new Set(['degrees_north', 'degree_north', 'degree_n', 'degrees_n', 'degreen', 'degreesn']);
+
+function isCfAxis(variable: NcVariable | undefined, units: ReadonlySet<string>, standardName: string): boolean {
+  if (!variable) return false;
+  return units.has((variable.texts.get('units') ?? '').trim().toLowerCase()) || (variable.texts.get('standard_name') ?? '').trim().toLowerCase() === standardName;
 }
 
 /** A cursor over a header read in growing chunks. */
@@ -401,12 +418,12 @@ async function readNetcdfClassicHeader(source: ByteSource): Promise<ContainerHea
           if (id >= dimensions.length) invalid(`variable ${name} names dimension ${id}, which the file does not declare; the file is corrupt — upload it again`);
           dimensionIds.push(id);
         }
-        await readNcAttributes(cursor, `variable ${name}`, crsTexts);
+        const texts = await readNcAttributes(cursor, `variable ${name}`, crsTexts);
         const type = await cursor.uint32();
         if (ncTypeSizes[type] === undefined) invalid(`variable ${name} has an unknown netCDF type ${type}; the file is corrupt — upload it again`);
         await cursor.count(); // vsize: recomputed below (it saturates for variables over 4 GiB)
         const begin = version === 1 ? await cursor.uint32() : await cursor.uint64();
-        variables.push({ name, dimensionIds, type, begin });
+        variables.push({ name, dimensionIds, type, begin, texts });
       }
     }
   }
@@ -448,7 +465,11 @@ async function readNetcdfClassicHeader(source: ByteSource): Promise<ContainerHea
     const others = variable.dimensionIds.slice(0, -2).reduce((product, id) => product * (isRecordDimension(id) ? records : dimensions[id]!.length), 1);
     const bytesPerSample = ncTypeSizes[variable.type]!;
     const declaredBytes = width * height * others * bytesPerSample;
+    // CF: coordinate variables share their dimension's name; degrees east and north make longitude and latitude.
+    const coordinate = (id: number): NcVariable | undefined => variables.find((candidate) => candidate.name === dimensions[id]!.name && candidate.dimensionIds.length === 1);
+    const cfLonLat = !variable.texts.has('grid_mapping') && isCfAxis(coordinate(xId), longitudeUnits, 'longitude') && isCfAxis(coordinate(yId), latitudeUnits, 'latitude');
     rasters.push({
+      cfLonLat,
       name: `variable ${variable.name}`,
       width,
       height,
@@ -463,6 +484,209 @@ async function readNetcdfClassicHeader(source: ByteSource): Promise<ContainerHea
     });
   }
   return { driver: 'netCDF', rasters, crsTexts };
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG 2000 (JP2 boxes around a codestream)
+// ---------------------------------------------------------------------------------------------
+
+/** Boxes that hold other boxes (ISO/IEC 15444-1 and -2, GMLJP2's association boxes). */
+const jp2SuperBoxes = new Set(['jp2h', 'res ', 'uinf', 'asoc', 'jpch', 'jplh', 'cgrp', 'ftbl', 'comp']);
+/** GeoJP2: a degenerate GeoTIFF inside a UUID box. */
+const geoJp2Uuid = 'b14bf8bd083d4b43a5ae8cd7d5a6ce03';
+/** More boxes than any real JP2 holds (GDAL writes about ten). */
+const maxJp2Boxes = 1024;
+/** XML boxes are read whole to be checked: GML boxes of real files are a few kB. */
+const maxJp2XmlBytes = 1024 * 1024;
+
+/**
+ * What an XML or GML box may not do: link to a document outside the file (`xlink:href` to anything
+ * but `gmljp2://` inside the file or a `#` fragment), include one (XInclude), or declare entities.
+ */
+function findXmlReference(xml: string): string | null {
+  if (/<!ENTITY|<!DOCTYPE[^>]*\[/i.test(xml)) return 'declares XML entities';
+  if (/<(?:\w+:)?include\b[^>]*\bhref\s*=/i.test(xml)) return 'includes another document (XInclude)';
+  for (const match of xml.matchAll(/\b(?:xlink:)?href\s*=\s*(["'])(.*?)\1/gis)) {
+    const target = match[2]!.trim();
+    if (!/^gmljp2:\/\//i.test(target) && !target.startsWith('#')) return 'links to another document (xlink:href)';
+  }
+  if (/\bschemaLocation\s*=\s*["'][^"']*(?:file:|\/vsi)/i.test(xml)) return 'points its schema at a local file';
+  return null;
+}
+
+interface Jp2Box {
+  type: string;
+  /** Where the box's content starts, and its length. */
+  contentOffset: number;
+  contentLength: number;
+}
+
+async function readJp2Boxes(reader: BoundedReader, start: number, end: number, depth: number, out: Jp2Box[]): Promise<void> {
+  let offset = start;
+  while (offset + 8 <= end) {
+    if (out.length >= maxJp2Boxes) overLimit(`it holds more than ${maxJp2Boxes} JPEG 2000 boxes`);
+    const head = await reader.read(offset, 8, 'a JPEG 2000 box header');
+    let length = head.getUint32(0, false);
+    const type = String.fromCharCode(head.getUint8(4), head.getUint8(5), head.getUint8(6), head.getUint8(7));
+    let headerLength = 8;
+    if (length === 1) {
+      const extended = await reader.read(offset + 8, 8, 'a JPEG 2000 box length');
+      const value = extended.getBigUint64(0, false);
+      if (value > BigInt(Number.MAX_SAFE_INTEGER)) invalid('a JPEG 2000 box declares a length past 2^53; the file is corrupt — upload it again');
+      length = Number(value);
+      headerLength = 16;
+    } else if (length === 0) {
+      length = end - offset;
+    }
+    if (length < headerLength || offset + length > end) invalid(`its JPEG 2000 box "${type.replace(/[^\x20-\x7e]/g, '?')}" runs past the end of the file; the file is probably truncated — upload it again`);
+    out.push({ type, contentOffset: offset + headerLength, contentLength: length - headerLength });
+    if (jp2SuperBoxes.has(type) && depth < 8) await readJp2Boxes(reader, offset + headerLength, offset + length, depth + 1, out);
+    offset += length;
+  }
+}
+
+async function readJp2Header(source: ByteSource): Promise<ContainerHeader> {
+  const reader = new BoundedReader(source);
+  const boxes: Jp2Box[] = [];
+  await readJp2Boxes(reader, 0, source.size, 0, boxes);
+  const crsTexts: CrsText[] = [];
+  for (const box of boxes) {
+    if (box.type === 'xml ') {
+      if (box.contentLength > maxJp2XmlBytes) overLimit(`it holds an XML box of ${formatBytes(box.contentLength)}, over the ${formatBytes(maxJp2XmlBytes)} allowed`);
+      const view = await reader.read(box.contentOffset, box.contentLength, 'a JPEG 2000 XML box');
+      const xml = new TextDecoder('utf-8', { fatal: false }).decode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      const reference = findXmlReference(xml);
+      if (reference) {
+        throw new HeaderError({ code: 'INVALID_INPUT', message: `its GML or XML box ${reference}; a JP2 must describe itself — write it again without external references (for example \`gdal_translate -of JP2OpenJPEG -co GMLJP2=NO -co GeoJP2=YES in out.jp2\`) and upload that` });
+      }
+      crsTexts.push({ where: 'a JPEG 2000 GML/XML box', text: xml });
+    } else if (box.type === 'uuid' && box.contentLength > 16) {
+      const id = await reader.read(box.contentOffset, 16, 'a JPEG 2000 UUID box');
+      const hex = Array.from(new Uint8Array(id.buffer, id.byteOffset, 16), (byte) => byte.toString(16).padStart(2, '0')).join('');
+      if (hex === geoJp2Uuid) {
+        const embedded: ByteSource = { size: box.contentLength - 16, read: (offset, length) => source.read(box.contentOffset + 16 + offset, Math.min(length, box.contentLength - 16 - offset)) };
+        const geoTiff = await readTiffHeader(embedded, { georeferencingOnly: true });
+        crsTexts.push(...geoTiff.crsTexts.map((text) => ({ ...text, where: `the GeoJP2 box's ${text.where}` })));
+      }
+    }
+  }
+  const codestream = boxes.find((box) => box.type === 'jp2c');
+  if (!codestream) invalid('it has no JPEG 2000 codestream box; the file is corrupt — upload it again');
+  // SOC, then the SIZ marker segment: image and tile sizes, and each component's depth.
+  const siz = await reader.read(codestream.contentOffset, Math.min(codestream.contentLength, 42), 'the JPEG 2000 codestream header');
+  if (siz.byteLength < 42 || siz.getUint16(0, false) !== 0xff4f || siz.getUint16(2, false) !== 0xff51) invalid('its JPEG 2000 codestream does not start with SOC and SIZ markers; the file is corrupt — upload it again');
+  const width = siz.getUint32(8, false) - siz.getUint32(16, false);
+  const height = siz.getUint32(12, false) - siz.getUint32(20, false);
+  const tileWidth = Math.min(width, siz.getUint32(24, false));
+  const tileHeight = Math.min(height, siz.getUint32(28, false));
+  const components = siz.getUint16(40, false);
+  if (width <= 0 || height <= 0 || components === 0 || tileWidth <= 0 || tileHeight <= 0) invalid(`its JPEG 2000 codestream declares an empty image (${width}×${height}, ${components} components); the file is corrupt — upload it again`);
+  const depths = await reader.read(codestream.contentOffset + 42, Math.min(components * 3, codestream.contentLength - 42), 'the JPEG 2000 component depths');
+  let bytesPerSample = 1;
+  for (let c = 0; c < Math.min(components, Math.floor(depths.byteLength / 3)); c++) bytesPerSample = Math.max(bytesPerSample, Math.ceil(((depths.getUint8(c * 3) & 0x7f) + 1) / 8));
+  return {
+    driver: 'JP2OpenJPEG',
+    rasters: [
+      {
+        name: 'the image',
+        width,
+        height,
+        bands: components,
+        bytesPerSample,
+        declaredBytes: width * height * components * bytesPerSample,
+        storedBytes: codestream.contentLength,
+        sparseBlocks: 0,
+        totalBlocks: Math.ceil(width / tileWidth) * Math.ceil(height / tileHeight),
+        // A JPEG 2000 tile is decoded whole to read any pixel of it.
+        largestBlockBytes: tileWidth * tileHeight * components * bytesPerSample,
+        compressed: true,
+      },
+    ],
+    crsTexts,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Erdas Imagine (HFA): a tree of typed nodes
+// ---------------------------------------------------------------------------------------------
+
+/** Nodes that make GDAL open another file: spill files (.ige) and dependent files (.rrd, a base .img). */
+const hfaExternalTypes = new Set(['ImgExternalRaster', 'Eimg_DependentFile', 'Eimg_DependentLayerName']);
+const hfaExternalNames = new Set(['ExternalRasterDMS', 'DependentFile', 'DependentLayerName']);
+/** HFA pixel types (Eimg_Layer's pixelType enum) in bits per sample. */
+const hfaPixelBits = [1, 2, 4, 8, 8, 16, 16, 32, 32, 32, 64, 64, 128];
+/** More nodes than any real .img holds (a few hundred for a multi-band file with statistics). */
+const maxHfaNodes = 65_536;
+/** Node data read to look for CRS text: projection and datum nodes are small. */
+const maxHfaNodeText = 64 * 1024;
+
+async function readHfaHeader(source: ByteSource): Promise<ContainerHeader> {
+  const reader = new BoundedReader(source);
+  const head = await reader.read(0, 20, 'the HFA header');
+  const fileStruct = head.getUint32(16, true);
+  const file = await reader.read(fileStruct, 18, 'the HFA file record');
+  const root = file.getUint32(8, true);
+  const rasters: ContainerHeader['rasters'] = [];
+  const crsTexts: CrsText[] = [];
+  const seen = new Set<number>();
+  const pending: number[] = [root];
+  while (pending.length > 0) {
+    const at = pending.pop()!;
+    if (at === 0 || seen.has(at)) continue;
+    seen.add(at);
+    if (seen.size > maxHfaNodes) overLimit(`its Erdas Imagine node tree has more than ${maxHfaNodes.toLocaleString('en-US')} nodes`);
+    const entry = await reader.read(at, 124, 'an Erdas Imagine node');
+    const next = entry.getUint32(0, true);
+    const child = entry.getUint32(12, true);
+    const data = entry.getUint32(16, true);
+    const dataSize = entry.getInt32(20, true);
+    const text = (offset: number, length: number): string => {
+      const bytes = new Uint8Array(entry.buffer, entry.byteOffset + offset, length);
+      const end = bytes.indexOf(0);
+      return new TextDecoder('latin1').decode(end >= 0 ? bytes.subarray(0, end) : bytes);
+    };
+    const name = text(24, 64);
+    const type = text(88, 32);
+    if (hfaExternalTypes.has(type) || hfaExternalNames.has(name)) {
+      throw new HeaderError({
+        code: 'UNSUPPORTED_FORMAT',
+        message: `it is an Erdas Imagine file whose pixels or overviews live in another file (its "${name.replace(/[^\w .-]/g, '?').slice(0, 40)}" node names a spill or dependent file), which was not uploaded and may not be read; convert it to a GeoTIFF (for example \`gdal_translate -of COG in.img out.tif\`) and upload that`,
+      });
+    }
+    if (type === 'Eimg_Layer' && data > 0 && dataSize >= 20) {
+      const layer = await reader.read(data, 20, 'an Erdas Imagine layer');
+      const width = layer.getInt32(0, true);
+      const height = layer.getInt32(4, true);
+      const bits = hfaPixelBits[layer.getUint16(10, true)];
+      const blockWidth = layer.getInt32(12, true);
+      const blockHeight = layer.getInt32(16, true);
+      if (bits === undefined || width <= 0 || height <= 0 || blockWidth <= 0 || blockHeight <= 0) invalid(`its Erdas Imagine layer ${name.slice(0, 40)} declares an impossible size or pixel type; the file is corrupt — upload it again`);
+      const bytesPerSample = Math.max(1, Math.ceil(bits / 8));
+      rasters.push({
+        name: `layer ${name.slice(0, 40)}`,
+        width,
+        height,
+        bands: 1,
+        bytesPerSample,
+        declaredBytes: width * height * bytesPerSample,
+        storedBytes: source.size,
+        sparseBlocks: 0,
+        totalBlocks: Math.ceil(width / blockWidth) * Math.ceil(height / blockHeight),
+        largestBlockBytes: Math.min(width, blockWidth) * Math.min(height, blockHeight) * bytesPerSample,
+        // Erdas blocks may be run-length compressed.
+        compressed: true,
+      });
+    } else if (data > 0 && dataSize > 0 && /proj|datum|map|coord|spheroid/i.test(`${type} ${name}`)) {
+      const view = await reader.read(data, Math.min(dataSize, maxHfaNodeText), 'an Erdas Imagine projection node');
+      crsTexts.push({ where: `its Erdas Imagine node ${name.slice(0, 40)}`, text: new TextDecoder('latin1').decode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)) });
+    }
+    pending.push(next, child);
+  }
+  if (rasters.length === 0) invalid('its Erdas Imagine file holds no raster layer; the file is corrupt — upload it again');
+  // Bands of one image are layers of the same size: the declared size is theirs together.
+  const [first] = rasters;
+  const declaredBytes = rasters.reduce((sum, raster) => sum + raster.declaredBytes, 0);
+  return { driver: 'HFA', rasters: [{ ...first!, name: 'the image', bands: rasters.length, declaredBytes, bytesPerSample: Math.max(...rasters.map((raster) => raster.bytesPerSample)) }], crsTexts };
 }
 
 /** CDF-1/2 headers written while streaming say 0xFFFFFFFF records. */

@@ -12,6 +12,8 @@
  *   its pixels decodes all of it).
  * - netCDF classic stores every byte it declares (no compression, no sparse data): the header
  *   reader's presence check is its whole policy.
+ * - JPEG 2000: the same ratio over its codestream, and a codestream tile (decoded whole) over the
+ *   block bound is refused.
  */
 import type { Failure } from '../pipeline/failure.js';
 import { formatBytes, type ContainerHeader, type DeclaredRaster } from './container.header.js';
@@ -58,6 +60,9 @@ const blockPolicy: DeclaredSizePolicy = (raster, _uploadBytes, limits) => {
 const policies: Readonly<Record<SourceDriver, readonly DeclaredSizePolicy[]>> = {
   GTiff: [blockPolicy, expansionPolicy],
   netCDF: [],
+  // Lossy JPEG 2000 is legitimately compressed far more than lossless data, within the same ratio.
+  JP2OpenJPEG: [blockPolicy, expansionPolicy],
+  HFA: [blockPolicy, expansionPolicy],
 };
 
 /** Why the declared size cannot be taken on (INPUT_LIMIT), or `null`. */

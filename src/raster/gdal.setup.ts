@@ -18,7 +18,8 @@ export const defaultGdalCacheMb = 256;
  *   (`.aux.xml`, `.ovr`, `.msk`, world files, `.IMD`/`.RPB`, ...) is ever looked for or read;
  * - `GDAL_PAM_ENABLED=NO`: no `.aux.xml` is read (or written next to our own outputs);
  * - `GDAL_GEOREF_SOURCES=INTERNAL`: georeferencing only from inside the file;
- * - `GDAL_VRT_ENABLE_PYTHON=NO`: no Python pixel functions, should a VRT ever be opened.
+ * - `GDAL_VRT_ENABLE_PYTHON=NO`: no Python pixel functions, should a VRT ever be opened;
+ * - `GML_DOWNLOAD_SCHEMA=NO`, `GML_SKIP_RESOLVE_ELEMS=ALL`: GML inside a JP2 fetches nothing.
  * Which drivers may open a source is decided per file (`source.format.ts`).
  */
 export const untrustedInputGdalConfig: Readonly<Record<string, string>> = {
@@ -26,6 +27,9 @@ export const untrustedInputGdalConfig: Readonly<Record<string, string>> = {
   GDAL_PAM_ENABLED: 'NO',
   GDAL_GEOREF_SOURCES: 'INTERNAL',
   GDAL_VRT_ENABLE_PYTHON: 'NO',
+  // A JP2's GML box is also read as GML features: never fetch their schemas or resolve their links.
+  GML_DOWNLOAD_SCHEMA: 'NO',
+  GML_SKIP_RESOLVE_ELEMS: 'ALL',
 };
 
 /**
@@ -87,9 +91,12 @@ export function pinnedProjEnvironment(dataDirectory = projDataDirectory()): Reco
  * makes a PROJ context on a thread, and GDAL's search path wins over `PROJ_DATA` for all of them.
  * `PROJ_LIB` (deprecated) is removed so it cannot point elsewhere.
  */
+/** Older spellings of PROJ's data folder, which could point elsewhere (not settings: they are removed, never read). */
+const droppedProjVariables = ['PROJ_LIB'] as const;
+
 export function pinProj(): void {
   const dataDirectory = projDataDirectory();
-  delete process.env['PROJ_LIB'];
+  for (const name of droppedProjVariables) delete process.env[name];
   Object.assign(process.env, pinnedProjEnvironment(dataDirectory));
   const setSearchPath = (gdal as unknown as { setPROJSearchPath?: (path: string) => void }).setPROJSearchPath;
   if (dataDirectory && setSearchPath) setSearchPath(dataDirectory);

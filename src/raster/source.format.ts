@@ -4,20 +4,22 @@
  * Uploads are untrusted. Many GDAL formats can make GDAL read other files or fetch URLs: VRT
  * and its relatives, XML service descriptions (WMS, WMTS, ...), archives, multi-file formats,
  * HDF5 external links (netCDF-4 is HDF5). So a source is opened only with one driver, picked
- * here from an allowlist of self-contained formats: GeoTIFF and netCDF classic. Everything else
- * is refused with a reason a person can act on. Pure: tested without GDAL.
+ * here from an allowlist of formats whose references are read from raw bytes and refused before
+ * GDAL opens them (`container.header.ts`): GeoTIFF, netCDF classic, JPEG 2000 (JP2) and Erdas
+ * Imagine (HFA, without spill or dependent files). Everything
+ * else is refused with a reason a person can act on. Pure: tested without GDAL.
  */
 import type { Failure } from '../pipeline/failure.js';
 
 /** The GDAL drivers a source may be opened with. */
-export type SourceDriver = 'GTiff' | 'netCDF';
+export type SourceDriver = 'GTiff' | 'netCDF' | 'JP2OpenJPEG' | 'HFA';
 
 export type SourceFormatVerdict = { ok: true; driver: SourceDriver } | { ok: false; failure: Failure };
 
 /** Bytes to read from the start of a file for `identifySourceFormat`. */
 export const formatSniffBytes = 4096;
 
-const convertHint = 'upload the raster itself as a GeoTIFF (for example `gdal_translate -of COG in out.tif`) or netCDF classic';
+const convertHint = 'upload the raster itself as a GeoTIFF (for example `gdal_translate -of COG in out.tif`), netCDF classic or JPEG 2000 (JP2)';
 
 function refuse(message: string): SourceFormatVerdict {
   return { ok: false, failure: { code: 'UNSUPPORTED_FORMAT', message } };
@@ -46,10 +48,8 @@ const knownRefusals: ReadonlyArray<{ signature: readonly number[]; offset?: numb
   { signature: [0x37, 0x7a, 0xbc, 0xaf], message: `archives (7z) cannot be ingested: ${convertHint}` },
   { signature: [0x89, 0x50, 0x4e, 0x47], message: `PNG images cannot be ingested (they carry no georeferencing of their own); ${convertHint}` },
   { signature: [0xff, 0xd8, 0xff], message: `JPEG images cannot be ingested (they carry no georeferencing of their own); ${convertHint}` },
-  { signature: [0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20], message: `JPEG 2000 files cannot be ingested (their GML boxes can reference other documents); ${convertHint}` },
-  { signature: [0xff, 0x4f, 0xff, 0x51], message: `JPEG 2000 codestreams cannot be ingested; ${convertHint}` },
+  { signature: [0xff, 0x4f, 0xff, 0x51], message: `raw JPEG 2000 codestreams (.j2k, .j2c) cannot be ingested: they carry no georeferencing; upload the JP2 file (with its GeoJP2 or GML box), or ${convertHint}` },
   { signature: [0x47, 0x49, 0x46, 0x38], message: `GIF images cannot be ingested; ${convertHint}` },
-  { signature: [0x45, 0x48, 0x46, 0x41, 0x5f], message: `Erdas Imagine (.img) files cannot be ingested (they can reference external spill files); ${convertHint}` },
   { signature: [0x53, 0x51, 0x4c, 0x69, 0x74, 0x65], message: `SQLite containers (GeoPackage, MBTiles, Rasterlite) cannot be ingested; ${convertHint}` },
 ];
 
@@ -81,6 +81,10 @@ export function identifySourceFormat(head: Uint8Array): SourceFormatVerdict {
   if (tiffSignatures.some((signature) => startsWith(head, signature))) return { ok: true, driver: 'GTiff' };
   // netCDF classic (CDF-1), 64-bit offset (CDF-2) and 64-bit data (CDF-5): self-contained formats.
   if (startsWith(head, [0x43, 0x44, 0x46]) && [0x01, 0x02, 0x05].includes(head[3] ?? -1)) return { ok: true, driver: 'netCDF' };
+  // JP2: the signature box, then a file type box; its GML and XML boxes are checked before GDAL opens it.
+  if (startsWith(head, [0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a])) return { ok: true, driver: 'JP2OpenJPEG' };
+  // Erdas Imagine: its spill and dependent-file nodes are refused before GDAL opens it.
+  if (startsWith(head, Array.from('EHFA_HEADER_TAG\0', (char) => char.charCodeAt(0)))) return { ok: true, driver: 'HFA' };
   // HDF5 (and so netCDF-4) may start at 0 or after a user block of 512, 1024, 2048... bytes.
   for (const offset of [0, 512, 1024, 2048]) {
     if (startsWith(head, hdf5Signature, offset)) {
@@ -90,5 +94,5 @@ export function identifySourceFormat(head: Uint8Array): SourceFormatVerdict {
   for (const refusal of knownRefusals) if (startsWith(head, refusal.signature, refusal.offset)) return refuse(refusal.message);
   const text = leadingText(head);
   for (const refusal of textRefusals) if (refusal.pattern.test(text)) return refuse(refusal.message);
-  return refuse(`it is not a GeoTIFF or netCDF classic file (its first bytes match neither); ${convertHint}`);
+  return refuse(`it is not a GeoTIFF, netCDF classic or JPEG 2000 file (its first bytes match none of them); ${convertHint}`);
 }

@@ -7,9 +7,13 @@ import gdal from 'gdal-async';
 import { FailureError, redactLocalPaths } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { openByteSource } from './byte.source.js';
+import { findAssumedCrs } from './crs.assumed.js';
 import { readBandInfo } from './raster.inspect.js';
-import { formatSniffBytes, identifySourceFormat } from './source.format.js';
+import { formatSniffBytes, identifySourceFormat, type SourceDriver } from './source.format.js';
 import { buildWarpVrtArgs } from './warp.command.js';
+
+/** How messages name what a file starts like. */
+const formatNames: Readonly<Record<SourceDriver, string>> = { GTiff: 'a TIFF', netCDF: 'netCDF', JP2OpenJPEG: 'JPEG 2000', HFA: 'Erdas Imagine' };
 
 /** The prefix of a source read in place: `/vsicurl/<signed URL of our own blob>`. */
 const inPlacePrefix = '/vsicurl/';
@@ -43,9 +47,7 @@ export async function openUntrustedSource(path: string, shownAs: string): Promis
     throw new FailureError({
       code: 'INVALID_INPUT',
       message:
-        verdict.driver === 'GTiff'
-          ? `it starts like a TIFF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`
-          : `it starts like netCDF but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`,
+        `it starts like ${formatNames[verdict.driver]} but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`,
     });
   }
 }
@@ -55,35 +57,52 @@ export interface TilingSource {
   dataset: gdal.Dataset;
   /** The source as uploaded, for what a warp does not carry (e.g. its metadata). */
   original: gdal.Dataset;
+  /** The CRS assumed for a source that declares none (`crs.assumed.ts`), or `null`. */
+  assumedCrs: string | null;
   close(): void;
+}
+
+/** How a source without a CRS of its own may get one: see `findAssumedCrs`. */
+export interface CrsAssumption {
+  /** Setting INGEST_ASSUME_CF_LONLAT. */
+  assumeCfLonLat: boolean;
+  /** The upload's size in bytes (its header is read again to decide). */
+  size: number;
 }
 
 /**
  * `vrtPath` is where the warped VRT is written when reprojecting (a scratch file next to the
- * caller's other outputs).
+ * caller's other outputs); `${vrtPath}.crs.vrt` when a CRS is assumed.
  */
 export async function openTilingSource(
   sourcePath: string,
   shownAs: string,
   options: Pick<IngestOptions, 'targetCrs' | 'resampling'> | undefined,
   vrtPath: string,
+  assumption?: CrsAssumption,
 ): Promise<TilingSource> {
   const source = await openUntrustedSource(sourcePath, shownAs);
-  if (!options?.targetCrs) return { dataset: source, original: source, close: () => source.close() };
+  const opened: gdal.Dataset[] = [source];
+  const close = (): void => {
+    for (const dataset of opened.reverse()) dataset.close();
+  };
   try {
-    const bands = [];
-    for (let i = 1; i <= source.bands.count(); i++) bands.push(readBandInfo(source.bands.get(i)));
-    const warped = await gdal.warpAsync(vrtPath, null, [source], buildWarpVrtArgs(options.targetCrs, options, bands));
-    return {
-      dataset: warped,
-      original: source,
-      close: () => {
-        warped.close();
-        source.close();
-      },
-    };
+    let dataset = source;
+    const assumedCrs = assumption ? await findAssumedCrs(sourcePath, source, assumption) : null;
+    if (assumedCrs) {
+      // Our own VRT over the source, with the CRS the grid's coordinates imply.
+      dataset = await gdal.translateAsync(`${vrtPath}.crs.vrt`, source, ['-of', 'VRT', '-a_srs', assumedCrs]);
+      opened.push(dataset);
+    }
+    if (options?.targetCrs) {
+      const bands = [];
+      for (let i = 1; i <= dataset.bands.count(); i++) bands.push(readBandInfo(dataset.bands.get(i)));
+      dataset = await gdal.warpAsync(vrtPath, null, [dataset], buildWarpVrtArgs(options.targetCrs, options, bands));
+      opened.push(dataset);
+    }
+    return { dataset, original: source, assumedCrs, close };
   } catch (error) {
-    source.close();
+    close();
     throw error;
   }
 }

@@ -15,6 +15,8 @@ export interface SourceRecord {
   version: string;
   order: VersionOrder;
   items: RegisteredItem[];
+  /** The job whose output this is (its view names it when it replaces an older one). Optional: added later. */
+  jobId?: string;
 }
 
 /** Item property naming the source (`<container>/<blob path>`) an item was made from. */
@@ -34,8 +36,8 @@ export function compareVersionOrder(a: VersionOrder, b: VersionOrder): number {
   return Date.parse(a.jobStarted) - Date.parse(b.jobStarted);
 }
 
-export function buildSourceRecord(source: SourceBlob, outputs: OutputLocation, order: VersionOrder, items: readonly RegisteredItem[]): SourceRecord {
-  return { source: sourcePathOf(source), sourceKey: outputs.sourceKey, etag: source.etag, version: outputs.version, order, items: [...items] };
+export function buildSourceRecord(source: SourceBlob, outputs: OutputLocation, order: VersionOrder, items: readonly RegisteredItem[], jobId?: string): SourceRecord {
+  return { source: sourcePathOf(source), sourceKey: outputs.sourceKey, etag: source.etag, version: outputs.version, order, items: [...items], ...(jobId ? { jobId } : {}) };
 }
 
 /** Items the previous version published that the new one does not (their blobs are to be deleted). */

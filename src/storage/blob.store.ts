@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   BlobSASPermissions,
   generateBlobSASQueryParameters,
@@ -129,6 +130,23 @@ export class BlobStore {
     } catch (error) {
       // Only a failed condition is a lost race; a lease (LeaseIdMissing, 412) or any other refusal stays what it is.
       if (error instanceof RestError && (error.code === 'ConditionNotMet' || error.code === 'BlobAlreadyExists')) throw new WriteConflictError(ref);
+      throw error;
+    }
+  }
+
+  /**
+   * A blob's bytes as a stream, pinned to `etag` when given (`changed` once the blob was replaced),
+   * so a large blob is read without holding it whole; stop reading and the download stops.
+   */
+  async openRead(ref: BlobRef, etag?: string): Promise<{ ok: true; stream: NodeJS.ReadableStream } | { ok: false; reason: 'missing' | 'changed' }> {
+    try {
+      const response = await this.container(ref.container)
+        .getBlobClient(ref.name)
+        .download(0, undefined, { conditions: etag ? { ifMatch: etag } : undefined });
+      return { ok: true, stream: response.readableStreamBody ?? Readable.from([]) };
+    } catch (error) {
+      if (isStatus(error, 404)) return { ok: false, reason: 'missing' };
+      if (isStatus(error, 412)) return { ok: false, reason: 'changed' };
       throw error;
     }
   }

@@ -213,7 +213,7 @@ describe('a batch\'s jobs and failed sources', () => {
   it('re-runs the failed sources of a batch through the bulk retry API, every page', async () => {
     const pages: Record<string, unknown> = {
       '': { dryRun: false, jobs: [{ id: 'ingest-1', source: 'incoming/scenes/a.tif', errorCodes: ['TIMEOUT'], retriedAs: 'ingest-1-a2', outcome: 'started' }], continuationToken: 'p2' },
-      p2: { dryRun: false, jobs: [{ id: 'ingest-2', source: 'incoming/scenes/b.tif', errorCodes: ['TIMEOUT'], retriedAs: 'ingest-2-a2', outcome: 'superseded' }], continuationToken: null },
+      p2: { dryRun: false, jobs: [{ id: 'ingest-2', source: 'incoming/scenes/b.tif', errorCodes: ['TIMEOUT'], retriedAs: 'ingest-2-a2', outcome: 'already-retried', reason: 'Job "ingest-2" was retried already as "ingest-2-a2"' }], continuationToken: null },
     };
     const result = await cli(['retry', '--batch', batchId], [route('POST', '/api/jobs/retry', (request) => json(200, pages[String((request.body as { continuationToken?: string }).continuationToken ?? '')]))]);
     expect(result.exitCode, result.err).toBe(0);
@@ -221,7 +221,8 @@ describe('a batch\'s jobs and failed sources', () => {
       { batch: batchId, dryRun: false, top: 100 },
       { batch: batchId, dryRun: false, top: 100, continuationToken: 'p2' },
     ]);
-    expect(result.out).toContain('1 job retried, 1 not (see OUTCOME).');
+    expect(result.out).toContain('1 job retried, 1 not (see OUTCOME and REASON).');
+    expect(result.out).toMatch(/ingest-2\s+already-retried\s+ingest-2-a2\s+TIMEOUT\s+incoming\/scenes\/b.tif\s+Job "ingest-2" was retried already/);
   });
 
   it('refuses --batch together with a job id', async () => {

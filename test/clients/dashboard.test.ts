@@ -305,7 +305,7 @@ if (chromiumMissing) {
       expectNoProblems();
     }), 300_000);
 
-    it('shows a batch over a prefix: on the batches page, then its counts reaching the total, its failed source, its jobs, and a re-run', () => inPage(async () => {
+    it('shows a batch over a prefix: on the batches page, then its counts reaching the total, its failed source, its jobs, and why no re-run is offered for it', () => inPage(async () => {
       // Three rasters and one upload that is not a raster, in a container other than uploads/ (whose trigger would start jobs by itself).
       const prefix = 'dashboard-batch/';
       for (let i = 0; i < 3; i++) {
@@ -348,10 +348,16 @@ if (chromiumMissing) {
       expect(await jobRows.count()).toBe(4);
       await page.screenshot({ path: join(screenshots, 'batch.png'), fullPage: true });
 
-      await page.getByRole('button', { name: 'Re-run failed sources' }).click();
-      await page.getByRole('status').getByText('Re-ran 1 failed source.').waitFor();
-      // The new attempt joins the batch's jobs as soon as it starts.
-      await page.locator('section[aria-labelledby="jobs-heading"]').getByRole('link', { name: `${failure.jobId}-a2` }).waitFor();
+      // Its one failed source is not a raster: a permanent failure, so no re-run is offered, and the page says why.
+      await page.getByText('No failed source of this batch can be helped by a retry (1 permanent).').waitFor();
+      await page.locator('.rerun-skipped li', { hasText: failure.jobId! }).getByText(/permanent failure/).waitFor();
+      expect(await page.getByRole('button', { name: 'Re-run failed sources' }).count()).toBe(0);
+      const failedJob = page.locator('section[aria-labelledby="jobs-heading"]').getByRole('link', { name: failure.jobId! });
+      await failedJob.click();
+      await page.getByRole('heading', { level: 1, name: `Job ${failure.jobId}` }).waitFor();
+      await page.getByRole('note').getByText(/is a permanent failure/).waitFor();
+      expect(await page.getByRole('button', { name: /^Retry/ }).count()).toBe(0);
+      await page.goBack();
 
       const doneJob = page.getByRole('row').filter({ hasText: `incoming/${prefix}scene-0.tif` }).getByRole('link');
       const doneJobId = (await doneJob.innerText()).trim();

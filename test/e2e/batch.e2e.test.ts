@@ -54,7 +54,7 @@ describe('batches', () => {
       body: JSON.stringify({ source: 'incoming/batch/scenes/', collection: 'batch', include: '**/*.tif' }),
     });
     expect(submitted.status).toBe(202);
-    expect(submitted.json.statusQueryGetUri).toBe(`${env.host.baseUrl}/api/batches/${submitted.json.id}`);
+    expect(submitted.json.statusQueryGetUri).toBe(`${env.host.baseUrl}/api/batches/${submitted.json.id}/status`);
     firstBatch = await waitForBatch(submitted.json.id);
     expect(firstBatch, JSON.stringify(firstBatch.failures)).toMatchObject({ status: 'Completed', stage: 'completed', counts: { total: sourceCount, done: sourceCount, failed: 0, skipped: 0, missing: 0 } });
     // 12 sources in chunks of 5: three chunks, the batch continued as new between them.
@@ -112,7 +112,7 @@ describe('batches', () => {
     const view = await waitForBatch(submitted.json.id);
     expect(view).toMatchObject({ status: 'Completed', counts: { total: 3, done: 2, failed: 1, missing: 2 } });
     // A failed source is listed with its code and its job (which the retry API re-runs).
-    expect(view.failures).toEqual([expect.objectContaining({ code: 'UNSUPPORTED_FORMAT', source: 'incoming/batch/bad.tif', jobId: expect.stringMatching(/^ingest-b/) })]);
+    expect(view.failures).toEqual([expect.objectContaining({ code: 'UNSUPPORTED_FORMAT', source: 'incoming/batch/bad.tif', jobId: expect.stringMatching(/^ingest-[0-9a-f]{32}$/) })]);
     expect(view.missing).toEqual(expect.arrayContaining([expect.stringMatching(/^incoming\/batch\/missing\.tif: no such blob/), expect.stringMatching(/"cogs" is not a source container/)]));
   });
 

@@ -84,8 +84,25 @@ describe('ingestion through the local host', () => {
     expect(submitted.status).toBe(202);
     const id = submitted.json['id'] as string;
     // Job submitters get the app's own status URL: never the Durable extension's webhook or its system key.
-    expect(submitted.json).toMatchObject({ id: expect.stringMatching(/^ingest-/), statusQueryGetUri: `${host.baseUrl}/api/jobs/${id}`, attempt: 1 });
+    expect(submitted.json).toMatchObject({ id: expect.stringMatching(/^ingest-/), statusQueryGetUri: `${host.baseUrl}/api/jobs/${id}/status`, attempt: 1 });
     expect(JSON.stringify(submitted.json)).not.toMatch(/runtime\/webhooks|code=/);
+
+    // Durable's async HTTP pattern, as Logic Apps and Data Factory follow it: 202 with Location (itself) while running, then 200.
+    const statusUri = submitted.json['statusQueryGetUri'] as string;
+    const answers: Array<{ status: number; location: string | null; body: { runtimeStatus: string; instanceId: string; customStatus: unknown; output: unknown } }> = [];
+    await expect
+      .poll(
+        async () => {
+          const response = await fetch(statusUri);
+          answers.push({ status: response.status, location: response.headers.get('location'), body: (await response.json()) as (typeof answers)[number]['body'] });
+          return response.status;
+        },
+        { timeout: 240_000, interval: 250 },
+      )
+      .toBe(200);
+    for (const running of answers.slice(0, -1)) expect(running).toMatchObject({ status: 202, location: statusUri, body: { instanceId: id, runtimeStatus: expect.stringMatching(/^(Pending|Running)$/) } });
+    const ended = answers.at(-1)!;
+    expect(ended.body).toMatchObject({ instanceId: id, runtimeStatus: 'Completed', customStatus: { stage: 'completed' }, output: { tiles: expect.any(Array) } });
 
     const view = await waitForJob(host.baseUrl, id);
     expect(view.errors).toEqual([]);
@@ -244,6 +261,8 @@ describe('bad requests and bad rasters', () => {
     const unknownJob = await fetch(`${host.baseUrl}/api/jobs/ingest-0000`);
     expect(unknownJob.status).toBe(404);
     expect(((await unknownJob.json()) as { detail: string }).detail).toContain('ingest-0000');
+    expect((await fetch(`${host.baseUrl}/api/jobs/ingest-0000/status`)).status).toBe(404);
+    expect((await fetch(`${host.baseUrl}/api/batches/batch-0000/status`)).status).toBe(404);
     const missing = await submit({ source: `${inbox}/does/not/exist.tif` });
     expect(missing.status).toBe(404);
     expect(String(missing.json['detail'])).toContain('does/not/exist.tif');
@@ -252,7 +271,7 @@ describe('bad requests and bad rasters', () => {
   it.each([
     ['a truncated TIFF', 'truncated.tif', (dir: string) => writeTruncated(dir), /truncat|corrupt|could not read/i],
     ['a zero-byte file', 'empty.tif', (dir: string) => writeZeroByte(dir), /empty|zero|0 bytes/i],
-    ['a text file named .tif', 'notes.tif', (dir: string) => writeTextAsTif(dir), /not a GeoTIFF or netCDF/i],
+    ['a text file named .tif', 'notes.tif', (dir: string) => writeTextAsTif(dir), /not a GeoTIFF, netCDF classic or JPEG 2000/i],
   ])('fails the job for %s with a reason a person can act on, and keeps serving', async (_label, name, write, reason) => {
     const path = write(fixtures.path);
     await upload(path, `bad/${name}`);
@@ -264,28 +283,36 @@ describe('bad requests and bad rasters', () => {
     expect(view.errors.map((error) => error.message).join(' ')).toMatch(reason);
     expect(view.errors.every((error) => ['INVALID_INPUT', 'UNSUPPORTED_FORMAT'].includes(error.code))).toBe(true);
     expect(JSON.stringify(view)).not.toMatch(/\/tmp\/|\n\s+at /);
+    // Durable's status shape: 200 once ended, runtimeStatus Failed, the output is the job's first failure (sanitized).
+    const durable = await fetch(submitted.json['statusQueryGetUri'] as string);
+    expect(durable.status).toBe(200);
+    const durableBody = (await durable.json()) as { runtimeStatus: string; output: { error: { code: string; message: string } } };
+    expect(durableBody).toMatchObject({ runtimeStatus: 'Failed', output: { error: { code: view.errors[0]!.code, message: view.errors[0]!.message } } });
+    expect(JSON.stringify(durableBody)).not.toMatch(/\/tmp\/|\n\s+at |failure:/);
     // The host is still serving, and other jobs are unaffected.
     expect((await fetch(`${host.baseUrl}/api/jobs`)).status).toBe(200);
   });
 });
 
 describe('resubmission', () => {
-  it('starts a new attempt, linked to the failed one, when a failed job is submitted again', async () => {
+  it('answers a second submission of a failed upload with the failed job; only "force" starts a new attempt, linked to it', async () => {
     await upload(writeTextAsTif(fixtures.path, 'retry-me.tif'), 'retry/retry-me.tif');
     const first = await submit({ source: `${inbox}/retry/retry-me.tif` });
     expect(first.status).toBe(202);
     const firstId = first.json['id'] as string;
     expect((await waitForJob(host.baseUrl, firstId)).status).toBe('Failed');
 
+    // One job per upload version, collection and options: the same submission finds it, failed as it is.
     const second = await submit({ source: `${inbox}/retry/retry-me.tif` });
-    expect(second.status).toBe(202);
-    expect(second.json).toMatchObject({ id: `${firstId}-a2`, attempt: 2, previousAttempt: firstId });
-    const view = await waitForJob(host.baseUrl, second.json['id'] as string);
+    expect(second).toMatchObject({ status: 200, json: { id: firstId, existing: true, job: { status: 'Failed' } } });
+    const forced = await submit({ source: `${inbox}/retry/retry-me.tif`, force: true });
+    expect(forced.status).toBe(202);
+    expect(forced.json).toMatchObject({ id: `${firstId}-a2`, attempt: 2, previousAttempt: firstId });
+    const view = await waitForJob(host.baseUrl, forced.json['id'] as string);
     expect(view).toMatchObject({ attempt: 2, previousAttempt: firstId, status: 'Failed' });
-    // While the newest attempt is the answer, the same submission is answered with it.
+    // The newest attempt is the answer from then on.
     const third = await submit({ source: `${inbox}/retry/retry-me.tif` });
-    expect(third.json).toMatchObject({ id: `${firstId}-a3`, previousAttempt: `${firstId}-a2` });
-    await waitForJob(host.baseUrl, third.json['id'] as string);
+    expect(third).toMatchObject({ status: 200, json: { id: `${firstId}-a2`, existing: true } });
   });
 
   it('re-runs a completed job only with "force", replacing its items without duplicates', async () => {

@@ -2,8 +2,8 @@
  * Operators through the local host's HTTP API: a job whose tiles fail through a realistic fault
  * (leases held on their item blobs) ends Failed with partial output and a tile ledger that says
  * why; once the fault clears, retry re-runs only those tiles (the others' blobs are untouched)
- * and the job completes. Also: paged and filtered job lists, bulk retry with dryRun, and the
- * read-only COG endpoint with Range requests.
+ * and the job completes. Also: paged and filtered job lists, bulk retry (and dryRun) skipping
+ * permanent failures, and the read-only COG endpoint with Range requests.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -154,24 +154,25 @@ describe('finding jobs: paged, filtered lists and bulk retry', () => {
     expect((await api('/api/jobs?since=yesterday-ish')).status).toBe(400);
   });
 
-  it('bulk retry lists what would re-run (dryRun), then retries it, a page at a time', async () => {
-    const dry = await api<{ dryRun: boolean; jobs: Array<{ id: string; outcome: string; errorCodes: string[] }>; continuationToken: string | null }>('/api/jobs/retry', {
+  it('bulk retry and its dry run skip permanent failures, per job with the reason, a page at a time', async () => {
+    const dry = await api<{ dryRun: boolean; jobs: Array<{ id: string; outcome: string; errorCodes: string[]; reason: string | null }>; continuationToken: string | null }>('/api/jobs/retry', {
       method: 'POST',
       body: JSON.stringify({ dryRun: true, collection: 'bad', since: '1d', errorCode: 'UNSUPPORTED_FORMAT' }),
     });
     expect(dry.status).toBe(200);
     expect(dry.json.dryRun).toBe(true);
     expect(dry.json.jobs.map((job) => job.id).sort()).toEqual([...invalid].sort());
-    expect(dry.json.jobs.every((job) => job.outcome === 'dry-run' && job.errorCodes.includes('UNSUPPORTED_FORMAT'))).toBe(true);
+    // UNSUPPORTED_FORMAT is permanent: the same file fails the same way, so none would run again.
+    expect(dry.json.jobs.every((job) => job.outcome === 'permanent' && job.errorCodes.includes('UNSUPPORTED_FORMAT') && /Upload a new version/.test(job.reason ?? ''))).toBe(true);
 
     const real = await api<{ jobs: Array<{ id: string; retriedAs: string | null; outcome: string }>; continuationToken: string | null }>('/api/jobs/retry', {
       method: 'POST',
       body: JSON.stringify({ collection: 'bad', top: 2 }),
     });
     expect(real.json.jobs).toHaveLength(2);
-    expect(real.json.jobs.every((job) => job.outcome === 'started' && job.retriedAs === `${job.id}-a2`)).toBe(true);
+    expect(real.json.jobs.every((job) => job.outcome === 'permanent' && job.retriedAs === null)).toBe(true);
     expect(real.json.continuationToken).toEqual(expect.any(String));
-    for (const job of real.json.jobs) expect((await waitForJob(env.host.baseUrl, job.retriedAs!)).attempt).toBe(2);
+    for (const job of real.json.jobs) expect((await fetch(`${env.host.baseUrl}/runtime/webhooks/durabletask/instances/${job.id}-a2`)).status).toBe(404);
     const invalidBody = await api('/api/jobs/retry', { method: 'POST', body: JSON.stringify({ dryRun: 'yes' }) });
     expect(invalidBody.status).toBe(400);
   });

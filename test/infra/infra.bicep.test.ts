@@ -9,6 +9,7 @@ import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { supersededGraceDefaults } from '../../src/jobs/retired.outputs.js';
 import { containers, identityStorageSuffixes, queues, serviceBusConnection, settingNames, storageQueues, workerDefaults } from '../../src/config.js';
 import {
   ArmEvaluator,
@@ -53,6 +54,7 @@ const optionalInAzure: Record<string, string> = {
   [settingNames.inspectTimeoutSeconds]: 'defaults to 60 s per upload inspected (docs/security.md); set it only to change the limit',
   [settingNames.inspectMemoryMb]: 'defaults to 2048 MB per inspecting process, within a Flex instance of 2 GB or more (docs/security.md)',
   [settingNames.maxTilesPerJob]: 'defaults to 2,500 tiles per job (docs/security.md); set it only to change the cap',
+  [settingNames.assumeCfLonLat]: 'defaults to on (docs/raster-output.md); set it to false only to refuse CF longitude/latitude grids without a grid_mapping',
   [settingNames.maxExpansionRatio]: 'defaults to 2,000 decoded bytes per stored byte (docs/security.md); set it only to change the bound',
 };
 
@@ -280,6 +282,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
 
     it('provisions the settings the app reads now: source containers, retention, STAC API as the app identity', () => {
       expect(settings[settingNames.retentionDays]).toBe('30');
+      expect(settings[settingNames.supersededGraceHours]).toBe(String(supersededGraceDefaults.hours));
       expect(settings[settingNames.sourceContainers]).toBe(containers.uploads);
       expect(String(settings[settingNames.stacApiClientId])).toBe("[parameters('identityClientId')]");
       expect(String(settings[`${settingNames.storage}__clientId`])).toBe("[parameters('identityClientId')]");
@@ -359,7 +362,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
     it('provisions every container jobs may read from (INGEST_SOURCE_CONTAINERS), trimmed', () => {
       const evaluator = new ArmEvaluator(parameterFile('params/storage.isolated.bicepparam'));
       const { scope } = single(deployedResources(main, evaluator, 'Microsoft.Storage/storageAccounts/blobServices/containers').filter(({ resource }) => resource.copy), 'container loop');
-      expect(evaluator.parameter('appContainerNames', scope)).toEqual([containers.uploads, containers.cogs, containers.stac, 'archive']);
+      expect(evaluator.parameter('appContainerNames', scope)).toEqual([containers.uploads, containers.cogs, containers.stac, containers.batchManifests, 'archive']);
       expect(appSettingsFor(main, evaluator)[settingNames.sourceContainers]).toBe('uploads,archive');
     });
 

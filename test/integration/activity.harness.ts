@@ -13,6 +13,7 @@ import { createActivityDependencies, type ActivityDependencies } from '../../src
 import { containers, readIngestSettings } from '../../src/config.js';
 import { deriveOutputLocation } from '../../src/jobs/job.id.js';
 import { JobIndex } from '../../src/jobs/job.index.js';
+import { RetiredOutputs } from '../../src/jobs/retired.outputs.js';
 import type { OutputLocation, SourceBlob, VersionOrder } from '../../src/pipeline/contracts.js';
 import { ingestOptionsSchema, type IngestOptions } from '../../src/pipeline/options.js';
 import { BlobStore } from '../../src/storage/blob.store.js';
@@ -33,7 +34,8 @@ export function createActivityHarness(settings: Partial<ReturnType<typeof readIn
   const store = new BlobStore(BlobServiceClient.fromConnectionString(inject('storageConnectionString')));
   const scratch = mkdtempSync(join(tmpdir(), 'activity-scratch-'));
   const jobs = JobIndex.fromEnvironment({ AzureWebJobsStorage: inject('storageConnectionString') });
-  const deps = createActivityDependencies({ store, jobs, settings: { ...readIngestSettings({}), scratchDir: scratch, ...settings } });
+  const retired = RetiredOutputs.fromEnvironment({ AzureWebJobsStorage: inject('storageConnectionString') });
+  const deps = createActivityDependencies({ store, jobs, retired, settings: { ...readIngestSettings({}), scratchDir: scratch, ...settings } });
   const runId = randomUUID().slice(0, 8);
   return {
     store,

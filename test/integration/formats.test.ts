@@ -3,6 +3,9 @@
  * COG creation and item registration like GeoTIFFs do.
  */
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
@@ -12,7 +15,7 @@ import { planTiles } from '../../src/raster/tile.plan.js';
 import { itemBlob } from '../../src/stac/catalog.layout.js';
 import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
-import { convertRaster, writeComplexInt16, writeInt16Dem, writeRgbUint8, writeUsFeet } from '../support/fixtures.js';
+import { convertRaster, writeComplexInt16, writeInt16Dem, writeRaster, writeRgbUint8, writeUsFeet } from '../support/fixtures.js';
 import { StacValidator } from '../support/stac.validator.js';
 import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
@@ -55,6 +58,78 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     expectSamePixels(tif, cogPath);
   });
 
+  it('ingests a Sentinel-2-like JPEG 2000 (15-bit uint16, tiled, several resolutions, GMLJP2 and GeoJP2 boxes) with the same pixels', async () => {
+    // Lossless JP2 of a generated 15-bit raster; debian.rasters.test.ts does the same with the Landsat sample.
+    const tif = writeRaster(join(env.fixtures.path, 's2-like.tif'), {
+      width: 700,
+      height: 600,
+      bands: 1,
+      dataType: gdal.GDT_UInt16,
+      srs: gdal.SpatialReference.fromEPSG(32633),
+      geoTransform: [499980, 10, 0, 5900040, 0, -10],
+      value: (x, y) => (x * 37 + y * 101) % 32767,
+    });
+    const jp2 = convertRaster(tif, 'JP2OpenJPEG', 's2-like.jp2', ['-co', 'QUALITY=100', '-co', 'REVERSIBLE=YES', '-co', 'NBITS=15', '-co', 'RESOLUTIONS=4', '-co', 'BLOCKXSIZE=256', '-co', 'BLOCKYSIZE=256', '-co', 'GMLJP2=YES', '-co', 'GeoJP2=YES']);
+    const { item, cogPath } = await ingestOne(jp2);
+    expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'uint16' });
+    expect(item.properties['proj:code']).toBe('EPSG:32633');
+    expectSamePixels(tif, cogPath);
+  });
+
+  it('refuses a JPEG 2000 whose GML box links to another document, and one whose codestream declares far more pixels than it holds', async () => {
+    const tif = writeRgbUint8(env.fixtures.path, 300, 200, 'jp2-base.tif');
+    const jp2 = readFileSync(convertRaster(tif, 'JP2OpenJPEG', 'jp2-base.jp2', ['-co', 'QUALITY=100', '-co', 'REVERSIBLE=YES']));
+    const xml = Buffer.from('<gml:FeatureCollection xmlns:gml="http://www.opengis.net/gml" xmlns:xlink="http://www.w3.org/1999/xlink"><gml:featureMember xlink:href="http://127.0.0.1:9/remote.gml"/></gml:FeatureCollection>');
+    const box = Buffer.alloc(8);
+    box.writeUInt32BE(8 + xml.length, 0);
+    box.write('xml ', 4, 'latin1');
+    const linked = join(env.fixtures.path, 'linked.jp2');
+    writeFileSync(linked, Buffer.concat([jp2, box, xml]));
+    const linkedSource = await env.harness.upload(linked);
+    await expect(createValidateRaster(env.harness.deps)({ source: linkedSource })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/links to another document/) } });
+    const inflated = Buffer.from(jp2);
+    const siz = inflated.indexOf(Buffer.from([0xff, 0x4f, 0xff, 0x51]));
+    inflated.writeUInt32BE(150_000, siz + 8);
+    inflated.writeUInt32BE(150_000, siz + 12);
+    const bomb = join(env.fixtures.path, 'inflated.jp2');
+    writeFileSync(bomb, inflated);
+    const bombSource = await env.harness.upload(bomb);
+    await expect(createValidateRaster(env.harness.deps)({ source: bombSource })).rejects.toMatchObject({ failure: { code: 'INPUT_LIMIT', message: expect.stringMatching(/150000×150000.*bytes per stored byte/) } });
+  });
+
+  it('assumes EPSG:4326 for a netCDF grid on CF longitude/latitude without a grid_mapping (0–360°), says so in the item, and keeps the grid', async () => {
+    const path = cfLonLatNetcdf(join(env.fixtures.path, 'cf-lonlat.nc'));
+    const { item, cogPath } = await ingestOne(path);
+    expect(item.properties['proj:code']).toBe('EPSG:4326');
+    expect(item.properties['raster-ingest:notes']).toEqual([expect.stringMatching(/EPSG:4326 assumed.*CF longitude and latitude/)]);
+    // The COG keeps the source's 0–360° grid; the footprint is split at the antimeridian.
+    expect(item.properties['proj:transform']).toEqual([2, 0, -1, 0, -2, 90]);
+    expect(item.geometry.type).toBe('MultiPolygon');
+    expect(item.bbox).toEqual([-180, -90, 180, 90]);
+    expectSamePixels(path, cogPath);
+  });
+
+  it('refuses the same grid as having no CRS when INGEST_ASSUME_CF_LONLAT is off, and a grid that names a grid_mapping is never assumed', async () => {
+    const path = cfLonLatNetcdf(join(env.fixtures.path, 'cf-lonlat-off.nc'));
+    const source = await env.harness.upload(path);
+    const strict = { ...env.harness.deps, settings: { ...env.harness.deps.settings, assumeCfLonLat: false } };
+    await expect(createValidateRaster(strict)({ source })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/no coordinate reference system/) } });
+    const mapped = await env.harness.upload(cfLonLatNetcdf(join(env.fixtures.path, 'cf-mapped.nc'), 'v:grid_mapping = "nowhere" ;'));
+    await expect(createValidateRaster(env.harness.deps)({ source: mapped })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT' } });
+  });
+
+  it('ingests an Erdas Imagine (.img) file with the same pixels, and refuses one whose pixels live in a spill file or whose datum names a grid by path', async () => {
+    const tif = writeInt16Dem(env.fixtures.path, 300, 200, 'hfa-base.tif');
+    const { item, cogPath } = await ingestOne(convertRaster(tif, 'HFA', 'dem.img'));
+    expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'int16' });
+    expectSamePixels(tif, cogPath);
+    const spilled = await env.harness.upload(convertRaster(tif, 'HFA', 'spilled.img', ['-co', 'USE_SPILL=YES']));
+    await expect(createValidateRaster(env.harness.deps)({ source: spilled })).rejects.toMatchObject({ failure: { code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(/Erdas Imagine.*spill or dependent file.*GeoTIFF/) } });
+    // GDAL writes the datum grid into the .img (and complains that it cannot find it while writing: that is this test's process, not the service).
+    const gridded = await env.harness.upload(convertRaster(tif, 'HFA', 'gridded.img', ['-a_srs', `+proj=longlat +ellps=GRS80 +nadgrids=${join(env.fixtures.path, 'absent.gsb')} +no_defs`]));
+    await expect(createValidateRaster(env.harness.deps)({ source: gridded })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/names a path or URL through (PROJ4_GRIDS|\+nadgrids)/) } });
+  });
+
   it('ingests a CRS in US survey feet and places it in New York', async () => {
     const { item } = await ingestOne(writeUsFeet(env.fixtures.path));
     expect(item.properties['proj:code']).toBe('EPSG:2263');
@@ -85,7 +160,6 @@ describe('other input formats (real GDAL, real Azurite)', () => {
   });
 
   it.each([
-    ['HFA', 'dem.img', /Erdas Imagine/],
     ['AAIGrid', 'grid.asc', /ASCII grids \(AAIGrid\)/],
     ['PNG', 'image.png', /PNG images/],
     ['GPKG', 'tiles.gpkg', /SQLite containers/],
@@ -105,3 +179,26 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     await expect(rejection).rejects.toSatisfy((error: { failure: { message: string } }) => !error.failure.message.includes(env.harness.deps.scratchDir));
   });
 });
+
+/** A netCDF classic grid of 180 × 90 two-degree cells on CF longitude 0–358° and latitude, with no grid_mapping (as ferret's etopo5.cdf is). */
+function cfLonLatNetcdf(path: string, extra = ''): string {
+  const lon = Array.from({ length: 180 }, (_, i) => i * 2);
+  const lat = Array.from({ length: 90 }, (_, i) => 89 - i * 2);
+  const values = Array.from({ length: 180 * 90 }, (_, i) => (i * 37) % 1000);
+  const cdl = `netcdf cf {
+dimensions:
+  lat = 90 ; lon = 180 ;
+variables:
+  double lat(lat) ; lat:units = "degrees_north" ;
+  double lon(lon) ; lon:units = "degrees_east" ;
+  short v(lat, lon) ; v:long_name = "relief" ; ${extra}
+data:
+  lat = ${lat.join(', ')} ;
+  lon = ${lon.join(', ')} ;
+  v = ${values.join(', ')} ;
+}
+`;
+  writeFileSync(`${path}.cdl`, cdl);
+  execFileSync('ncgen', ['-k', 'classic', '-o', path, `${path}.cdl`]);
+  return path;
+}

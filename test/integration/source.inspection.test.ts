@@ -48,7 +48,7 @@ async function header(path: string, driver: 'GTiff' | 'netCDF'): Promise<Contain
 }
 
 function request(path: string, overrides: Partial<InspectionRequest> = {}): InspectionRequest {
-  return { path, shownAs: 'upload.bin', size: 0, tileSize: 4096, maxTilesPerJob: 2500, maxDimension: 200_000, declaredSize: defaultDeclaredSizeLimits, scratchDir: fixtures.path, ...overrides };
+  return { path, shownAs: 'upload.bin', size: 0, tileSize: 4096, maxTilesPerJob: 2500, maxDimension: 200_000, declaredSize: defaultDeclaredSizeLimits, scratchDir: fixtures.path, assumeCfLonLat: true, ...overrides };
 }
 
 async function refusal(path: string, overrides: Partial<InspectionRequest> = {}, using = inspector): Promise<Failure> {

@@ -36,7 +36,7 @@ afterAll(async () => {
 
 describe('publishing to a STAC API (loopback Transaction server, real GDAL and Azurite)', () => {
   it('publishes every item as it registers and the finalized collection, idempotently', async () => {
-    const deps = { ...createActivityDependencies({ store: harness.store, jobs: harness.deps.jobs, settings: harness.deps.settings, stacApi: new StacApiClient({ baseUrl: api.url, initialDelayMs: 1 }) }), sources: harness.deps.sources };
+    const deps = { ...createActivityDependencies({ store: harness.store, jobs: harness.deps.jobs, retired: harness.deps.retired, settings: harness.deps.settings, stacApi: new StacApiClient({ baseUrl: api.url, initialDelayMs: 1 }) }), sources: harness.deps.sources };
     const collection = `api-${harness.runId}`;
     const datetime = '2026-11-25T17:00:00.000Z';
     const run = async (path: string): Promise<void> => {

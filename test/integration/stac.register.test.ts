@@ -5,6 +5,7 @@ import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
 import type { FinalizedCollection, OutputLocation, RegisteredItem, SourceBlob, VersionOrder } from '../../src/pipeline/contracts.js';
+import { sweepRetiredOutputs } from '../../src/jobs/retired.outputs.js';
 import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
@@ -52,9 +53,9 @@ async function ingestItems(localPath: string, collection: string, tileSize: numb
   return { source, items, outputs, order };
 }
 
-/** The fan-in step of a job ingested with `ingestItems`. */
-function finalizeJob(job: IngestedJob, jobTime = datetime): Promise<FinalizedCollection> {
-  return createFinalizeCollection(env.harness.deps)({ collection: job.outputs.collection, publications: [{ outputs: job.outputs, source: job.source, items: job.items, order: job.order }], datetime: jobTime });
+/** The fan-in step of a job ingested with `ingestItems` (as job `jobId`, when given). */
+function finalizeJob(job: IngestedJob, jobTime = datetime, jobId?: string): Promise<FinalizedCollection> {
+  return createFinalizeCollection(env.harness.deps)({ collection: job.outputs.collection, publications: [{ outputs: job.outputs, source: job.source, items: job.items, order: job.order, ...(jobId ? { jobId } : {}) }], datetime: jobTime });
 }
 
 async function readJson<T>(container: string, name: string): Promise<T> {
@@ -307,13 +308,13 @@ describe('output identity and versions (untrusted sources never overwrite each o
     for (const job of jobs) expect((await readSourceCatalog(job)).links.some((l) => l.rel === 'related')).toBe(true);
   });
 
-  it('replaces an earlier version: stale items, COGs, thumbnails and VRT go, the extent shrinks', async () => {
+  it('replaces an earlier version: stale items go at once, its COGs, thumbnails and VRT after the grace period; the extent shrinks', async () => {
     const collection = `versions-${env.harness.runId}`;
     const neighbour = await ingestItems(writeRgbUint8(env.fixtures.path, 200, 100, 'neighbour.tif'), collection, 4096);
     await finalizeJob(neighbour);
     const v1 = await ingestItems(writeRgbUint8(env.fixtures.path, 700, 500, 'scene-v1.tif'), collection, 256, datetime, 'scene.tif');
     expect(v1.items).toHaveLength(6);
-    await finalizeJob(v1);
+    await finalizeJob(v1, datetime, 'ingest-v1');
     const wideExtent = (await readJson<StacCollection>('stac', collectionBlob(collection).name)).extent.spatial.bbox[0]!;
 
     // A new version of the same blob, smaller, ingested with another tile size: 1 tile instead of 6.
@@ -321,12 +322,27 @@ describe('output identity and versions (untrusted sources never overwrite each o
     expect(v2.outputs.sourceKey).toBe(v1.outputs.sourceKey);
     expect(v2.outputs.version).not.toBe(v1.outputs.version);
     expect(v2.items.map((item) => item.itemId)).toEqual([v1.items[0]!.itemId]);
-    const result = await finalizeJob(v2, '2026-11-26T09:00:00.000Z');
+    const replacedAt = new Date();
+    const result = await finalizeJob(v2, '2026-11-26T09:00:00.000Z', 'ingest-v2');
     expect(result).toMatchObject({ replacedItems: 5, superseded: false, itemCount: 2 });
 
     const stored = await readJson<StacCollection>('stac', collectionBlob(collection).name);
     expect(await publishedItemUrls(collection)).toEqual([...neighbour.items, ...v2.items].map((i) => i.itemUrl).sort());
     for (const stale of v1.items.slice(1)) expect(await env.harness.store.readJson(itemBlob(collection, stale.itemId))).toBeUndefined();
+    // v1's COGs are no longer linked, but stay readable for the grace period: v1's job view and its users still name them.
+    const v1Cogs = (await cogBlobs(collection)).filter((name) => name.includes(`/${v1.outputs.version}/`));
+    expect(v1Cogs.filter((name) => name.endsWith('.tif'))).toHaveLength(6);
+    const retired = await env.harness.deps.retired.find(v1.outputs);
+    expect(retired).toMatchObject({ version: v1.outputs.version, jobId: 'ingest-v1', replacedBy: 'ingest-v2' });
+    const graceMs = env.harness.deps.retired.graceHours * 3_600_000;
+    expect(Date.parse(retired!.deleteAfter) - Date.parse(retired!.retiredAt)).toBe(graceMs);
+    expect(Date.parse(retired!.retiredAt)).toBeGreaterThanOrEqual(replacedAt.getTime());
+    // The retention timer's sweep: nothing goes before the period ends, v1's folder after it.
+    await sweepRetiredOutputs(env.harness.deps, new Date(Date.parse(retired!.deleteAfter) - 1000));
+    expect((await cogBlobs(collection)).filter((name) => name.includes(`/${v1.outputs.version}/`))).toEqual(v1Cogs);
+    expect(await env.harness.deps.retired.find(v1.outputs)).toBeDefined();
+    expect((await sweepRetiredOutputs(env.harness.deps, new Date(Date.parse(retired!.deleteAfter) + 1000))).deleted).toBeGreaterThanOrEqual(1);
+    expect(await env.harness.deps.retired.find(v1.outputs)).toBeUndefined();
     const remaining = await cogBlobs(collection);
     expect(remaining.some((name) => name.includes(`/${v1.outputs.version}/`))).toBe(false);
     // One tile: the source catalog's mosaic is that tile's COG, so the version has no VRT (v1's went with v1).
@@ -345,12 +361,16 @@ describe('output identity and versions (untrusted sources never overwrite each o
     const collection = `late-${env.harness.runId}`;
     const older = await ingestItems(writeRgbUint8(env.fixtures.path, 600, 300, 'late-v1.tif'), collection, 256, datetime, 'late.tif');
     const newer = await ingestItems(writeRgbUint8(env.fixtures.path, 300, 200, 'late-v2.tif'), collection, 4096, '2026-11-26T09:00:00.000Z', 'late.tif');
-    await finalizeJob(newer, '2026-11-26T09:00:00.000Z');
-    const late = await finalizeJob(older);
+    await finalizeJob(newer, '2026-11-26T09:00:00.000Z', 'ingest-newer');
+    const late = await finalizeJob(older, datetime, 'ingest-older');
     expect(late).toMatchObject({ superseded: true, itemCount: 1 });
     expect(await publishedItemUrls(collection)).toEqual(newer.items.map((i) => i.itemUrl));
     const item = await readJson<StacItem>('stac', itemBlob(collection, newer.items[0]!.itemId).name);
     expect(item.assets['data']!.href).toBe(newer.items[0]!.cogUrl);
+    // Its COGs were never published; they go after the grace period like a replaced version's.
+    expect((await cogBlobs(collection)).some((name) => name.includes(`/${older.outputs.version}/`))).toBe(true);
+    expect(await env.harness.deps.retired.find(older.outputs)).toMatchObject({ jobId: 'ingest-older', replacedBy: 'ingest-newer' });
+    await sweepRetiredOutputs(env.harness.deps, new Date(Date.now() + env.harness.deps.retired.graceHours * 3_600_000 + 60_000));
     expect((await cogBlobs(collection)).some((name) => name.includes(`/${older.outputs.version}/`))).toBe(false);
     for (const dropped of older.items.slice(1)) expect(await env.harness.store.readJson(itemBlob(collection, dropped.itemId))).toBeUndefined();
   });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ingestBatchOrchestrator } from '../../src/orchestrations/batch.orchestrator.js';
 import { chooseTileRoute, ingestRasterOrchestrator, uncompressedBytes } from '../../src/orchestrations/ingest.orchestrator.js';
 import { ingestTileOrchestrator, type IngestTileInput } from '../../src/orchestrations/tile.orchestrator.js';
-import type { BatchInput, IngestInput, RasterInfo, RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
+import { buildJobView } from '../../src/jobs/job.view.js';
+import type { BatchInput, IngestInput, IngestProgress, RasterInfo, RegisteredItem, TileCog } from '../../src/pipeline/contracts.js';
 import { FailureError, type Failure } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
@@ -172,6 +173,40 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     expect(state.customStatus).toMatchObject({ stage: 'creating-cogs', tilesDone: 2, tilesTotal: 4, itemsRegistered: 2 });
     // validate + 4 branches: awaiting each branch again adds no action.
     expect(flattenActions(state)).toHaveLength(5);
+  });
+
+  it('counts tiles as they finish, in any order: tiles 1–3 done while tile 0 still runs is 3 done', async () => {
+    const history = validated();
+    tileItemIds.forEach((_id, i) => history.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
+    history.episodeDone();
+    // One episode per branch, as they end: 3, then 1, then 2; tile 0 is still being made.
+    for (const i of [3, 1, 2]) history.episode().subOrchestrationCompleted(1 + i, item(tileItemIds[i]!, 1)).episodeDone();
+    history.episode();
+    const running = await replay(ingestRasterOrchestrator, history, input);
+    expect(running.isDone).toBe(false);
+    // The status as the host and Azure store it (JSON), and as the object the SDK returned.
+    const stored = JSON.parse(JSON.stringify(running.customStatus)) as IngestProgress;
+    expect(stored).toMatchObject({ stage: 'creating-cogs', tilesDone: 3, tilesFailed: 0, tilesTotal: 4, itemsRegistered: 3 });
+    expect(running.customStatus).toMatchObject({ tilesDone: 3, itemsRegistered: 3 });
+    const view = buildJobView({ instanceId: 'job-1', name: 'ingestRaster', runtimeStatus: 'Running', createdTime: '2026-01-01T00:00:00Z', lastUpdatedTime: '2026-01-01T00:00:05Z', input, customStatus: stored });
+    expect(view.tiles).toEqual({ done: 3, failed: 0, total: 4 });
+    // validate + 4 branches, each scheduled once.
+    expect(flattenActions(running).map((a) => a.instanceId ?? a.functionName)).toEqual(['validateRaster', 'job-1-tile-000000', 'job-1-tile-000001', 'job-1-tile-000002', 'job-1-tile-000003']);
+
+    // A failed branch counts at once too, before the one it follows in tile order.
+    const failing = validated();
+    tileItemIds.forEach((_id, i) => failing.subOrchestrationCreated(1 + i, 'ingestTile', `job-1-tile-00000${i}`));
+    failing.episodeDone().episode().subOrchestrationFailed(3, thrown({ code: 'DISK_FULL', message: 'no space left' })).subOrchestrationCompleted(4, item(tileItemIds[3]!, 1));
+    const failed = JSON.parse(JSON.stringify((await replay(ingestRasterOrchestrator, failing, input)).customStatus)) as IngestProgress;
+    expect(failed).toMatchObject({ tilesDone: 1, tilesFailed: 1, errorCount: 1, errors: [{ code: 'DISK_FULL', itemId: 'dem-alps-r1-c0' }], errorCodes: ['DISK_FULL'] });
+
+    // Tile 0 ends last: the job finalizes with all four items in tile order, having scheduled nothing twice.
+    history.subOrchestrationCompleted(1, item(tileItemIds[0]!, 1));
+    const finalizing = await replay(ingestRasterOrchestrator, history, input);
+    expect(JSON.parse(JSON.stringify(finalizing.customStatus))).toMatchObject({ stage: 'finalizing', tilesDone: 4, tilesTotal: 4 });
+    const actions = flattenActions(finalizing);
+    expect(actions.map((a) => a.instanceId ?? a.functionName)).toEqual(['validateRaster', 'job-1-tile-000000', 'job-1-tile-000001', 'job-1-tile-000002', 'job-1-tile-000003', 'finalizeCollection']);
+    expect((actions.at(-1)!.input as { publications: Array<{ items: RegisteredItem[] }> }).publications[0]!.items.map((i) => i.itemId)).toEqual(tileItemIds);
   });
 
   it('lets every branch finish, then fails the job naming each failed tile and its reason', async () => {

@@ -22,7 +22,15 @@ describe('CLI text output', () => {
     expect(detail).toContain('status      Failed (failed)');
     expect(detail).toContain('route       functions, fan-out (the raster is below the worker threshold)');
     expect(detail).toContain('STORAGE_REFUSED scene-r0-c1: the COG blob is leased by another writer');
-    expect(detail).toContain('raster-ingest retry ingest-1');
+    expect(detail).toContain('Re-run what failed: raster-ingest retry ingest-1');
+  });
+
+  it('offers no retry for a permanent failure, and says what to do instead', () => {
+    const job = sampleJob('ingest-1', 'Failed', { done: 0, failed: 0, total: 0, stage: 'failed' });
+    const permanent = { ...job, errors: [{ code: 'INVALID_INPUT' as const, message: 'the raster has no CRS' }], retry: { offered: false, reason: 'INVALID_INPUT is a permanent failure: ...' } };
+    const detail = formatJobDetail(permanent);
+    expect(detail).not.toContain('raster-ingest retry');
+    expect(detail).toContain('No retry: INVALID_INPUT is a permanent failure');
   });
 
   it("shows a failed job's partial output: the tiles it made and the ones that failed", () => {
@@ -47,9 +55,12 @@ describe('CLI text output', () => {
   });
 
   it('says what a bulk retry did, or would do', () => {
-    const jobs = [{ id: 'ingest-1', source: 'incoming/a.tif', errorCodes: ['TIMEOUT', 'STORAGE_REFUSED'], retriedAs: null }];
-    expect(formatBulkRetry(jobs, true)).toMatch(/ingest-1\s+TIMEOUT,STORAGE_REFUSED\s+incoming\/a.tif\n\n1 job would be retried \(dry run: nothing was started\)\./);
-    expect(formatBulkRetry([{ ...jobs[0]!, retriedAs: 'ingest-1-a2', outcome: 'started' }, { ...jobs[0]!, id: 'ingest-2', retriedAs: null, outcome: 'running' }], false)).toMatch(/ingest-1\s+started\s+ingest-1-a2[^]*ingest-2\s+running\s+-[^]*\n\n1 job retried, 1 not \(see OUTCOME\)\.$/);
+    const jobs = [{ id: 'ingest-1', source: 'incoming/a.tif', errorCodes: ['TIMEOUT', 'STORAGE_REFUSED'], retriedAs: null, outcome: 'dry-run', reason: 'would retry: re-runs 2 failed tiles' }];
+    const permanent = { id: 'ingest-9', source: 'incoming/bad.tif', errorCodes: ['INVALID_INPUT'], retriedAs: null, outcome: 'permanent', reason: 'INVALID_INPUT is a permanent failure' };
+    expect(formatBulkRetry(jobs, true)).toMatch(/ingest-1\s+would retry\s+-\s+TIMEOUT,STORAGE_REFUSED\s+incoming\/a.tif\s+would retry: re-runs 2 failed tiles\n\n1 job would be retried \(dry run: nothing was started\)\./);
+    // The dry run says which it would skip, and why.
+    expect(formatBulkRetry([...jobs, permanent], true)).toMatch(/ingest-9\s+permanent\s+-\s+INVALID_INPUT\s+incoming\/bad.tif\s+INVALID_INPUT is a permanent failure\n\n1 job would be retried, 1 not \(see OUTCOME and REASON\) \(dry run: nothing was started\)\./);
+    expect(formatBulkRetry([{ ...jobs[0]!, retriedAs: 'ingest-1-a2', outcome: 'started' }, { ...jobs[0]!, id: 'ingest-2', retriedAs: null, outcome: 'running' }], false)).toMatch(/ingest-1\s+started\s+ingest-1-a2[^]*ingest-2\s+running\s+-[^]*\n\n1 job retried, 1 not \(see OUTCOME and REASON\)\.$/);
     expect(formatBulkRetry([], true)).toBe('No job would be retried.');
   });
 

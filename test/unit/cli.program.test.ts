@@ -131,6 +131,14 @@ describe('raster-ingest command line', () => {
   it('retries one job, or every failed job of a filter page by page, with --dry-run', async () => {
     const one = await cli(['retry', 'ingest-1'], [route('POST', '/api/jobs/ingest-1/retry', () => json(202, { id: 'ingest-1-a2', previousAttempt: 'ingest-1', statusQueryGetUri: 'http://h/api/jobs/ingest-1-a2', retriedTiles: 2, reusedTiles: 5 }))]);
     expect(one.out).toBe('Retrying 2 failed tiles of ingest-1 as ingest-1-a2; 5 done tiles kept as they are');
+    // No failed tile: never "Retrying 0 failed tiles", but what runs again.
+    const finalize = await cli(['retry', 'ingest-3'], [route('POST', '/api/jobs/ingest-3/retry', () => json(202, { id: 'ingest-3-a2', previousAttempt: 'ingest-3', statusQueryGetUri: 'http://h/api/jobs/ingest-3-a2', retriedTiles: 0, reusedTiles: 4, reruns: 'finalize' }))]);
+    expect(finalize.out).toBe('No tile of ingest-3 failed: re-running its finalize step as ingest-3-a2; 4 done tiles kept as they are');
+    const whole = await cli(['retry', 'ingest-4'], [route('POST', '/api/jobs/ingest-4/retry', () => json(202, { id: 'ingest-4-a2', previousAttempt: 'ingest-4', statusQueryGetUri: 'http://h/api/jobs/ingest-4-a2', retriedTiles: 0, reusedTiles: 0, reruns: 'job' }))]);
+    expect(whole.out).toBe('ingest-4 failed before making any tile: re-running the whole job as ingest-4-a2');
+    // --force retries a permanent failure anyway; without it the service's 409 says why not.
+    const forced = await cli(['retry', 'ingest-5', '--force'], [route('POST', '/api/jobs/ingest-5/retry', (request) => (request.body && (request.body as { force?: boolean }).force ? json(202, { id: 'ingest-5-a2', previousAttempt: 'ingest-5', statusQueryGetUri: 'h', retriedTiles: 0, reusedTiles: 0, reruns: 'job' }) : problem(409, 'A retry cannot help', 'INVALID_INPUT is a permanent failure')))]);
+    expect(forced.out).toContain('re-running the whole job as ingest-5-a2');
 
     const bulk = await cli(['retry', '--failed', '--since', '1d', '--error-code', 'STORAGE_REFUSED', '--dry-run', '--json'], [
       route('POST', '/api/jobs/retry', (request) => {

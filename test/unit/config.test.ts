@@ -9,10 +9,13 @@ describe('settings', () => {
       scratchDir: undefined,
       sourceContainers: ['uploads'],
       sourceRead: 'copy',
+      assumeCfLonLat: true,
       inspection: { timeoutSeconds: 60, memoryMb: 2048, maxTilesPerJob: 2500, maxExpansionRatio: 2000 },
     });
     expect(readIngestSettings({ INGEST_INSPECT_TIMEOUT_SECONDS: '5', INGEST_MAX_TILES_PER_JOB: '10' }).inspection).toMatchObject({ timeoutSeconds: 5, maxTilesPerJob: 10 });
     expect(() => readIngestSettings({ INGEST_INSPECT_MEMORY_MB: '512' })).toThrow(/INGEST_INSPECT_MEMORY_MB must be at least 1024/);
+    expect(readIngestSettings({ INGEST_ASSUME_CF_LONLAT: 'false' }).assumeCfLonLat).toBe(false);
+    expect(() => readIngestSettings({ INGEST_ASSUME_CF_LONLAT: 'maybe' })).toThrow(/INGEST_ASSUME_CF_LONLAT must be true or false/);
     expect(readIngestSettings({ INGEST_TILE_SIZE: '1024', INGEST_SCRATCH_DIR: '/scratch' })).toMatchObject({ tileSize: 1024, scratchDir: '/scratch' });
     expect(() => readIngestSettings({ INGEST_TILE_SIZE: 'big' })).toThrow(/INGEST_TILE_SIZE must be a positive integer, got "big"/);
   });

@@ -11,6 +11,8 @@ describe('source format allowlist (decided from the first bytes, before GDAL see
     ['BigTIFF', bytes(0x49, 0x49, 0x2b, 0x00, 8, 0, 0, 0), 'GTiff'],
     ['netCDF classic', bytes(0x43, 0x44, 0x46, 0x01, 0, 0, 0, 0), 'netCDF'],
     ['netCDF 64-bit offset', bytes(0x43, 0x44, 0x46, 0x02, 0, 0, 0, 0), 'netCDF'],
+    ['Erdas Imagine', text('EHFA_HEADER_TAG\0\x14\0\0\0'), 'HFA'],
+    ['JPEG 2000 (JP2)', bytes(0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a), 'JP2OpenJPEG'],
   ])('opens %s with one driver', (_kind, head, driver) => {
     expect(identifySourceFormat(head)).toEqual({ ok: true, driver });
   });
@@ -40,11 +42,10 @@ describe('source format allowlist (decided from the first bytes, before GDAL see
     ['a gzip', bytes(0x1f, 0x8b, 0x08), /gzip/],
     ['a PNG', bytes(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a), /PNG images/],
     ['a JPEG', bytes(0xff, 0xd8, 0xff, 0xe0), /JPEG images/],
-    ['a JPEG 2000', bytes(0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20), /JPEG 2000/],
-    ['an Erdas Imagine file', text('EHFA_HEADER_TAG'), /Erdas Imagine/],
+    ['a raw JPEG 2000 codestream (no georeferencing)', bytes(0xff, 0x4f, 0xff, 0x51, 0, 0x2f), /raw JPEG 2000 codestreams/],
     ['a GeoPackage', text('SQLite format 3\u0000'), /SQLite containers/],
-    ['an empty head', new Uint8Array(0), /not a GeoTIFF or netCDF classic/],
-    ['random text', text('hello world'), /not a GeoTIFF or netCDF classic/],
+    ['an empty head', new Uint8Array(0), /not a GeoTIFF, netCDF classic or JPEG 2000/],
+    ['random text', text('hello world'), /not a GeoTIFF, netCDF classic or JPEG 2000/],
   ])('refuses %s, saying what to upload instead', (_kind, head, reason) => {
     const verdict = identifySourceFormat(head);
     expect(verdict.ok).toBe(false);

@@ -1,0 +1,184 @@
+/**
+ * Outputs a newer version of their source replaced. The catalog stops linking them at once, but
+ * their COGs, thumbnails and VRT stay readable for a grace period (`INGEST_SUPERSEDED_GRACE_HOURS`,
+ * default 24 h): whoever read the replaced job's view, or a client still holding its URLs, is not
+ * left with dead links seconds after the newer job completes. The retention timer deletes them
+ * once the period has passed.
+ *
+ * One Table Storage row per replaced version (collection, source key, version), with the job that
+ * made it, the job that replaced it and when it may go; the timer finds the due rows by time.
+ */
+import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
+import { settingNames, type Environment } from '../config.js';
+import type { OutputLocation } from '../pipeline/contracts.js';
+import { sourceRecordBlob, versionFolder } from '../stac/catalog.layout.js';
+import type { SourceRecord } from '../stac/source.record.js';
+import type { BlobStore } from '../storage/blob.store.js';
+import { createTableClient, resolveStorageConnection } from '../storage/connection.js';
+
+export const retiredOutputsTableName = 'RasterIngestRetiredOutputs';
+const partitionKey = 'retired';
+
+export const supersededGraceDefaults = { hours: 24 } as const;
+
+const hourMs = 60 * 60 * 1000;
+
+/** `INGEST_SUPERSEDED_GRACE_HOURS`: hours (fractions allowed) replaced outputs stay readable; 0 deletes them at once. */
+export function readSupersededGraceHours(env: Environment = process.env): number {
+  const raw = env[settingNames.supersededGraceHours];
+  if (raw === undefined || raw.trim() === '') return supersededGraceDefaults.hours;
+  const hours = Number(raw);
+  if (!Number.isFinite(hours) || hours < 0) throw new Error(`Setting ${settingNames.supersededGraceHours} must be a number of hours, 0 or more, got "${raw}"`);
+  return hours;
+}
+
+/** One replaced version of a source's output. */
+export interface RetiredVersion {
+  collection: string;
+  sourceKey: string;
+  version: string;
+  /** The job that made it, when its record named one. */
+  jobId: string | null;
+  /** The job whose output replaced it, when known. */
+  replacedBy: string | null;
+  retiredAt: string;
+  /** When the timer may delete it (ISO 8601). */
+  deleteAfter: string;
+}
+
+function rowKeyOf(location: Pick<OutputLocation, 'collection' | 'sourceKey' | 'version'>): string {
+  // Collection ids, source keys and versions hold none of "|", "/", "\", "#", "?".
+  return `${location.collection}|${location.sourceKey}|${location.version}`;
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+const textOrNull = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+
+function fromRow(row: TableEntityResult<Record<string, unknown>>): RetiredVersion {
+  return {
+    collection: text(row['collection']),
+    sourceKey: text(row['sourceKey']),
+    version: text(row['version']),
+    jobId: textOrNull(row['jobId']),
+    replacedBy: textOrNull(row['replacedBy']),
+    retiredAt: text(row['retiredAt']),
+    deleteAfter: text(row['deleteAfter']),
+  };
+}
+
+export class RetiredOutputs {
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    private readonly table: TableClient,
+    /** How long a replaced version stays readable; 0: deleted when it is replaced. */
+    readonly graceHours: number,
+  ) {}
+
+  static fromEnvironment(env: Environment = process.env): RetiredOutputs {
+    return new RetiredOutputs(createTableClient(resolveStorageConnection(env, settingNames.storage), retiredOutputsTableName), readSupersededGraceHours(env));
+  }
+
+  /** Records a replaced version, to be deleted after the grace period (a version replaced again gets a new period). */
+  async retire(entry: Pick<RetiredVersion, 'collection' | 'sourceKey' | 'version' | 'jobId' | 'replacedBy'>, now: Date): Promise<RetiredVersion> {
+    await this.ensureTable();
+    const retired: RetiredVersion = { ...entry, retiredAt: now.toISOString(), deleteAfter: new Date(now.getTime() + this.graceHours * hourMs).toISOString() };
+    await this.table.upsertEntity({ partitionKey, rowKey: rowKeyOf(entry), ...retired, jobId: retired.jobId ?? '', replacedBy: retired.replacedBy ?? '' }, 'Replace');
+    return retired;
+  }
+
+  /** The record of a replaced version, or `undefined` (never replaced, or already deleted). */
+  async find(location: Pick<OutputLocation, 'collection' | 'sourceKey' | 'version'>): Promise<RetiredVersion | undefined> {
+    await this.ensureTable();
+    try {
+      return fromRow(await this.table.getEntity<Record<string, unknown>>(partitionKey, rowKeyOf(location)));
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Up to `limit` versions whose grace period has passed at `now`. */
+  async listDue(now: Date, limit: number): Promise<RetiredVersion[]> {
+    await this.ensureTable();
+    // ISO 8601 times in UTC sort as text.
+    const filter = odata`PartitionKey eq ${partitionKey} and deleteAfter le ${now.toISOString()}`;
+    const due: RetiredVersion[] = [];
+    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      due.push(fromRow(row));
+      if (due.length >= limit) break;
+    }
+    return due;
+  }
+
+  async forget(location: Pick<OutputLocation, 'collection' | 'sourceKey' | 'version'>): Promise<void> {
+    await this.ensureTable();
+    try {
+      await this.table.deleteEntity(partitionKey, rowKeyOf(location));
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+
+  private ensureTable(): Promise<void> {
+    this.ready ??= this.table.createTable().catch((error: unknown) => {
+      this.ready = undefined;
+      // Someone else created it first: that is what we wanted.
+      if (statusOf(error) !== 409) throw error;
+    });
+    return this.ready;
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = typeof error === 'object' && error !== null && 'statusCode' in error ? error.statusCode : undefined;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** Deletes every blob of one version's folder (COGs, thumbnails, VRT); returns how many. */
+export async function deleteVersionBlobs(store: Pick<BlobStore, 'list' | 'delete'>, outputs: OutputLocation): Promise<number> {
+  const folder = versionFolder(outputs);
+  const names = await store.list(folder.container, folder.name);
+  await Promise.all(names.map((name) => store.delete({ container: folder.container, name })));
+  return names.length;
+}
+
+/**
+ * A version a newer one replaced: kept readable for the grace period and deleted by the retention
+ * timer, or deleted now when the grace period is 0.
+ */
+export async function retireVersion(
+  deps: { store: Pick<BlobStore, 'list' | 'delete'>; retired: RetiredOutputs },
+  outputs: OutputLocation,
+  jobs: { jobId: string | null; replacedBy: string | null },
+  now: Date = new Date(),
+): Promise<void> {
+  if (deps.retired.graceHours === 0) {
+    await deleteVersionBlobs(deps.store, outputs);
+    return;
+  }
+  await deps.retired.retire({ collection: outputs.collection, sourceKey: outputs.sourceKey, version: outputs.version, ...jobs }, now);
+}
+
+/** Versions deleted per timer run at most; the next run takes the rest. */
+const sweepLimit = 1000;
+
+/**
+ * Deletes the replaced versions whose grace period has passed. A version its source publishes again
+ * (a forced re-run of it won the record back) is kept; either way its row goes.
+ */
+export async function sweepRetiredOutputs(deps: { store: Pick<BlobStore, 'list' | 'delete' | 'readJson'>; retired: RetiredOutputs }, now: Date): Promise<{ deleted: number; kept: number }> {
+  let deleted = 0;
+  let kept = 0;
+  for (const due of await deps.retired.listDue(now, sweepLimit)) {
+    const outputs: OutputLocation = { collection: due.collection, sourceKey: due.sourceKey, version: due.version };
+    const record = await deps.store.readJson<SourceRecord>(sourceRecordBlob(due.collection, due.sourceKey));
+    if (record?.value.version === due.version) kept++;
+    else {
+      await deleteVersionBlobs(deps.store, outputs);
+      deleted++;
+    }
+    await deps.retired.forget(outputs);
+  }
+  return { deleted, kept };
+}
