@@ -624,18 +624,18 @@ function writeCorpus(root: string, options: CorpusOptions): HostileCorpus {
   const base = writeByteTiff(local('format-base.tif'));
   fileCase({
     id: 'hfa-img',
-    category: 'format not allowed',
-    attack: 'Erdas Imagine .img (HFA can name external spill and overview files); dropped in uploads/ for the upload trigger',
+    category: 'format, checked from raw bytes',
+    attack: 'Erdas Imagine .img (HFA can name external spill and overview files); dropped in uploads/ for the upload trigger. Allowed since issue 18 (its node tree is walked from raw bytes first): a plain one is ingested',
     container: 'uploads',
     files: [convertRaster(base, 'HFA', 'scene.img')],
-    expect: { outcome: 'job-failed', reason: /HFA|Imagine/i },
+    expect: { outcome: 'job-completed-clean' },
   });
   fileCase({
     id: 'jpeg2000',
-    category: 'format not allowed',
-    attack: 'JPEG2000 (GMLJP2 boxes can carry links)',
+    category: 'format, checked from raw bytes',
+    attack: 'JPEG2000 (GMLJP2 boxes can carry links). Allowed since issue 18 (its boxes are read from raw bytes first): a plain one is ingested',
     files: [convertRaster(base, 'JP2OpenJPEG', 'scene.jp2')],
-    expect: { outcome: 'job-failed', reason: /JPEG ?2000|JP2/i },
+    expect: { outcome: 'job-completed-clean' },
   });
   const png = convertRaster(base, 'PNG', 'scene.png', ['-co', 'WORLDFILE=YES']);
   fileCase({
