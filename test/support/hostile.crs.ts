@@ -14,13 +14,13 @@
  * those cases hold the app's own check to the issue's rule; a GeoTIFF written by GDAL from a PROJ
  * string keeps only a datum *name* mentioning the grid.
  */
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
 import type { CorpusContext } from './hostile.corpus.js';
 import type { Expectation, HostRole } from './hostile.cases.js';
-import { geoKeys, modelTypes, writeGeoTiff } from './hostile.geotiff.js';
+import { encodeGeoTiff, geoKeys, modelTypes, writeGeoTiff } from './hostile.geotiff.js';
 import { writeNetcdfClassic, type NetcdfAttributeValue } from './hostile.netcdf.js';
 
 /** A real NTv2 grid that covers the corpus rasters (Germany), copied as each case's sentinel grid. */
@@ -172,6 +172,46 @@ function writeTinshift(path: string): string {
   return path;
 }
 
+/** The GeoJP2 box's UUID (a degenerate GeoTIFF inside a JP2 `uuid` box, which GDAL reads as the JP2's georeferencing). */
+const geoJp2Uuid = Buffer.from('b14bf8bd083d4b43a5ae8cd7d5a6ce03', 'hex');
+
+/**
+ * A 16×16 Byte JP2 whose GeoJP2 box is replaced by `geoTiff` (a 1×1 GeoTIFF of our own), so its
+ * GeoKeys and citations reach GDAL's GeoTIFF CRS reader through the JP2 driver. GDAL writes the
+ * JP2 (GMLJP2 off, so the GeoJP2 box is the only georeferencing); the box is swapped byte by byte.
+ */
+export function writeJp2WithGeoJp2(path: string, geoTiff: Buffer): string {
+  const plain = `${path}.plain.tif`;
+  const source = gdal.open(plain, 'w', 'GTiff', 16, 16, 1, gdal.GDT_Byte);
+  source.srs = gdal.SpatialReference.fromEPSG(4326);
+  source.geoTransform = [10, 0.01, 0, 50, 0, -0.01];
+  source.bands.get(1).pixels.write(0, 0, 16, 16, new Uint8Array(tinyPixels));
+  source.close();
+  gdal.translate(path, gdal.open(plain), ['-of', 'JP2OpenJPEG', '-co', 'GMLJP2=NO', '-co', 'GeoJP2=YES']).close();
+  rmSync(plain, { force: true });
+  rmSync(`${path}.aux.xml`, { force: true });
+  const bytes = readFileSync(path);
+  const boxes: Buffer[] = [];
+  let replaced = false;
+  for (let at = 0; at < bytes.length; ) {
+    const length = bytes.readUInt32BE(at) || bytes.length - at;
+    const type = bytes.toString('latin1', at + 4, at + 8);
+    if (type === 'uuid' && bytes.subarray(at + 8, at + 24).equals(geoJp2Uuid)) {
+      const header = Buffer.alloc(8);
+      header.writeUInt32BE(8 + 16 + geoTiff.length);
+      header.write('uuid', 4, 'latin1');
+      boxes.push(header, geoJp2Uuid, geoTiff);
+      replaced = true;
+    } else {
+      boxes.push(bytes.subarray(at, at + length));
+    }
+    at += length;
+  }
+  if (!replaced) throw new Error('GDAL wrote no GeoJP2 box');
+  writeFileSync(path, Buffer.concat(boxes));
+  return path;
+}
+
 export function writeCrsCases(context: CorpusContext): void {
   const { fileCase } = context;
   /** The case's sentinel grid: a real NTv2 grid at a known path (written after any GDAL call of the generator). */
@@ -285,6 +325,43 @@ export function writeCrsCases(context: CorpusContext): void {
     files: [gdalWritten],
     expect: { outcome: 'job-completed-or-refused', reason: /CRS|coordinate reference system/i, codes: ['INVALID_INPUT'] },
   });
+
+  // --- Erdas Imagine and JPEG 2000 (allowed since issue 18): their CRS carriers -------------
+  // GDAL's HFA writer keeps a +nadgrids path in the .img's datum node (it complains, while writing,
+  // that it cannot find the grid: this process, not the service; the grid is written afterwards).
+  const hfa = (id: string, attack: string, grids: string, makeSentinel: () => void): void => {
+    const base = context.caseFile(id, 'base.tif');
+    const dataset = gdal.open(base, 'w', 'GTiff', 16, 16, 1, gdal.GDT_Byte);
+    dataset.geoTransform = [10, 0.01, 0, 50, 0, -0.01];
+    dataset.bands.get(1).pixels.write(0, 0, 16, 16, new Uint8Array(tinyPixels));
+    dataset.close();
+    const img = context.caseFile(id, 'scene.img');
+    gdal.translate(img, gdal.open(base), ['-of', 'HFA', '-a_srs', `+proj=longlat +ellps=GRS80 +nadgrids=${grids} +no_defs`]).close();
+    // This process's GDAL also wrote a .aux.xml beside it (PAM); only the .img is uploaded.
+    rmSync(base, { force: true });
+    rmSync(`${img}.aux.xml`, { force: true });
+    makeSentinel();
+    fileCase({ id, category: 'CRS, Erdas Imagine', attack, files: [img], expect: crsRefusal(parameter.nadgrids) });
+  };
+  const id50 = 'crs-img-datum-grid-absolute';
+  const grid50 = join(context.sentinelFolder(id50), 'grid.gsb');
+  hfa(id50, "an Erdas Imagine .img whose datum node names a local grid by absolute path (GDAL's HFA writer keeps +nadgrids there)", grid50, () => grid(id50));
+  const id51 = 'crs-img-datum-grid-http';
+  hfa(id51, 'an Erdas Imagine .img whose datum node names an http:// grid on the canary', canaryGrid(id51), () => undefined);
+  const geoJp2 = (id: string, attack: string, wkt: string, names: RegExp): void => {
+    const tiff = encodeGeoTiff({
+      width: 1,
+      height: 1,
+      block: () => Buffer.from([0]),
+      georeferencing: geographicPlacement,
+      geoKeys: { [geoKeys.modelType]: modelTypes.userDefined, [geoKeys.rasterType]: 1, [geoKeys.pcsCitation]: `ESRI PE String = ${wkt}` },
+    });
+    fileCase({ id, category: 'CRS, JPEG 2000', attack, files: [writeJp2WithGeoJp2(context.caseFile(id, 'scene.jp2'), tiff)], expect: crsRefusal(names) });
+  };
+  const id52 = 'crs-jp2-geojp2-pe-grids-absolute';
+  geoJp2(id52, "a JP2 whose GeoJP2 box (a small GeoTIFF) carries an ESRI PE String with PROJ4_GRIDS naming a local grid", geogcsWithGrids(grid(id52)), parameter.proj4Grids);
+  const id53 = 'crs-jp2-geojp2-pe-parameterfile-https';
+  geoJp2(id53, 'a JP2 whose GeoJP2 box carries a BOUNDCRS whose PARAMETERFILE is an https:// URL on the canary', boundCrsWithParameterFile(canaryHttpsGrid(id53)), parameter.parameterFile);
 
   // --- netCDF classic: the grid mapping variable's attributes -------------------------------
   const id20 = 'crs-nc-spatial-ref-grids-absolute';

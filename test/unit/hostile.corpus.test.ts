@@ -375,3 +375,18 @@ describe('issue 18, class C: files only the inspection limits stop', () => {
     expect(withDataset('limit-time-32768-bands', (dataset) => [dataset.bands.count(), dataset.rasterSize])).toEqual([32_768, { x: 2, y: 2 }]);
   });
 });
+
+describe('issue 18, class A: the CRS carriers of Erdas Imagine and JPEG 2000', () => {
+  it('the .img keeps the grid path in its datum, and the JP2\'s GeoJP2 box carries our PE citation', () => {
+    for (const id of ['crs-img-datum-grid-absolute', 'crs-img-datum-grid-http']) {
+      const text = bytesOf(id).toString('latin1');
+      expect(text, id).toMatch(/EXTENSION\["PROJ4_GRIDS","(\/|http:)[^"]+grid\.gsb"\]/);
+      expect(withDataset(id, (dataset) => dataset.driver.description), id).toBe('HFA');
+    }
+    expect(withDataset('crs-jp2-geojp2-pe-grids-absolute', (dataset) => [dataset.driver.description, dataset.srs?.toProj4()])).toEqual([
+      'JP2OpenJPEG',
+      expect.stringContaining(`+nadgrids=${join(corpus.sentinel.folderOf('crs-jp2-geojp2-pe-grids-absolute'), 'grid.gsb')}`),
+    ]);
+    expect(bytesOf('crs-jp2-geojp2-pe-parameterfile-https').toString('latin1')).toContain('ESRI PE String = BOUNDCRS[');
+  });
+});
