@@ -126,8 +126,18 @@ export async function request(url: string, init: RequestInit = {}, timeoutMs = 2
     }
     return { status: response.status, text, json, contentType: response.headers.get('content-type') ?? '', location: response.headers.get('location') };
   } catch (error) {
-    return { status: 0, text: '', json: undefined, contentType: '', location: null, error: (error as Error).message };
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return { status: 0, text: '', json: undefined, contentType: '', location: null, error: `${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}` };
   }
+}
+
+/**
+ * A connection the host closed while it sat idle in the client's pool (the host's keep-alive is
+ * 5 s; a client busy decoding COGs for longer finds it closed only when it reuses it) fails at
+ * once, not after a wait: such a failure is asked again once, on a new connection.
+ */
+function isStaleConnection(answer: HttpAnswer): boolean {
+  return answer.status === 0 && !/timeout|aborted/i.test(answer.error ?? '') && /fetch failed|other side closed|ECONNRESET|socket/i.test(answer.error ?? '');
 }
 
 export const finishedStatuses = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
@@ -177,7 +187,9 @@ export function probeResponsiveness(baseUrl: string, options: { intervalMs?: num
   let stopped = false;
   const ask = (path: string): Promise<void> => {
     const started = performance.now();
-    const asking = request(`${baseUrl}${path}`, {}, timeoutMs).then((answer) => {
+    const asking = request(`${baseUrl}${path}`, {}, timeoutMs)
+      .then((answer) => (isStaleConnection(answer) ? request(`${baseUrl}${path}`, {}, timeoutMs) : answer))
+      .then((answer) => {
       seen.push({ path, status: answer.status, ms: performance.now() - started, ...(answer.error ? { error: answer.error } : {}) });
     });
     inFlight.add(asking);
