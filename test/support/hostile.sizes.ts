@@ -11,7 +11,7 @@
  * before their fixes, some of them took a host to gigabytes.
  */
 import { deflateRawSync, deflateSync, constants as zlibConstants } from 'node:zlib';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import gdal from 'gdal-async';
 import type { CorpusContext } from './hostile.corpus.js';
 import type { Expectation, HostRole } from './hostile.cases.js';
@@ -220,6 +220,21 @@ export function writeSizeCases(context: CorpusContext): void {
   const legitPath = writeFieldTiff(context.caseFile('size-ok-well-compressed', 'field-2048.tif'), 2048);
   capped('size-ok-well-compressed', 'declared size', 'legitimate: a 2,048 × 2,048 field compressed about 1:60 (the same kind of data as the tile-cap case): ingested', legitPath, { outcome: 'job-completed-clean' });
 
+  // JPEG 2000 (allowed since issue 18): a 16 × 16 JP2 whose image header and codestream (SIZ) are
+  // patched to declare 200,000 × 200,000 in one tile, its few hundred bytes of code unchanged.
+  const jp2Path = context.caseFile('size-jp2-declares-200k', 'declared.jp2');
+  const jp2Base = `${jp2Path}.base.tif`;
+  const jp2Source = gdal.open(jp2Base, 'w', 'GTiff', 16, 16, 1, gdal.GDT_Byte);
+  jp2Source.srs = gdal.SpatialReference.fromEPSG(4326);
+  jp2Source.geoTransform = [-90, 0.0009, 0, 90, 0, -0.0009];
+  jp2Source.bands.get(1).pixels.write(0, 0, 16, 16, new Uint8Array(256).map((_, i) => i));
+  jp2Source.close();
+  gdal.translate(jp2Path, gdal.open(jp2Base), ['-of', 'JP2OpenJPEG', '-co', 'GMLJP2=NO', '-co', 'GeoJP2=YES']).close();
+  rmSync(jp2Base, { force: true });
+  rmSync(`${jp2Path}.aux.xml`, { force: true });
+  writeFileSync(jp2Path, declareJp2Size(readFileSync(jp2Path), 200_000));
+  capped('size-jp2-declares-200k', 'declared size', 'a JPEG 2000 whose image header and codestream declare 200,000 × 200,000 in one tile over a few hundred bytes of code (a 16 × 16 image patched)', jp2Path, missingBytes);
+
   // --- Class C: inspection limits ------------------------------------------------------------
   // The bombs above are refused by the block policy before anything is decoded. These files pass
   // every header policy (blocks of at most 256 MB decoded, 1,000 bytes declared per stored byte at
@@ -276,4 +291,18 @@ export function writeSizeCases(context: CorpusContext): void {
     host: 'inspect-memory',
   });
   limitCase('limit-memory-bomb-float64', 'the float64 bomb on the same low-memory host: refused, not retried', floatBomb, 'inspect-memory');
+}
+
+/** A JP2's `ihdr` box and the codestream's SIZ marker rewritten to declare `size` × `size` pixels in one tile. */
+export function declareJp2Size(bytes: Buffer, size: number): Buffer {
+  const patched = Buffer.from(bytes);
+  const ihdr = patched.indexOf('ihdr', 0, 'latin1');
+  if (ihdr < 0) throw new Error('no ihdr box');
+  patched.writeUInt32BE(size, ihdr + 4); // HEIGHT
+  patched.writeUInt32BE(size, ihdr + 8); // WIDTH
+  const siz = patched.indexOf(Buffer.from([0xff, 0x51]), patched.indexOf('jp2c', 0, 'latin1'));
+  if (siz < 0) throw new Error('no SIZ marker');
+  // SIZ: marker, Lsiz, Rsiz, then Xsiz, Ysiz, XOsiz, YOsiz, XTsiz, YTsiz (32 bits each).
+  for (const offset of [6, 10, 22, 26]) patched.writeUInt32BE(size, siz + offset);
+  return patched;
 }

@@ -390,3 +390,10 @@ describe('issue 18, class A: the CRS carriers of Erdas Imagine and JPEG 2000', (
     expect(bytesOf('crs-jp2-geojp2-pe-parameterfile-https').toString('latin1')).toContain('ESRI PE String = BOUNDCRS[');
   });
 });
+
+describe('issue 18, class B: a JPEG 2000 declaring what it does not hold', () => {
+  it('a JP2 of a few hundred bytes whose header and codestream declare 200,000 × 200,000', () => {
+    expect(statSync(sourceOf('size-jp2-declares-200k')).size).toBeLessThan(2048);
+    expect(withDataset('size-jp2-declares-200k', (dataset) => [dataset.driver.description, dataset.rasterSize])).toEqual(['JP2OpenJPEG', { x: 200_000, y: 200_000 }]);
+  });
+});
