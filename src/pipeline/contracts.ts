@@ -132,7 +132,7 @@ export interface RasterInfo {
 
 export interface ValidateRasterInput {
   source: SourceBlob;
-  /** When given, validation also rejects options this raster cannot take (e.g. JPEG on float data). Optional: added later. */
+  /** When given, validation also rejects options this raster cannot take (e.g. JPEG on float data). Absent in histories recorded before it existed. */
   options?: IngestOptions;
   /** The job's tile size: validation refuses a raster of more tiles than a job may plan. Absent in instances started before it: options, then the setting. */
   tileSize?: number;
@@ -186,16 +186,16 @@ export interface TileCog {
   bbox: [number, number, number, number];
   /** Bounds in the native CRS: [minX, minY, maxX, maxY]. */
   nativeBbox: [number, number, number, number];
-  /** PNG preview uploaded next to the COG. Optional: added later. */
+  /** PNG preview uploaded next to the COG. Absent in histories recorded before it existed. */
   thumbnail?: { container: string; name: string; url: string };
   /**
    * When the source was acquired, from its metadata (ISO 8601 UTC; `start === end` for an
-   * instant), and the metadata key it came from; `null` when it has none. Optional: added later.
+   * instant), and the metadata key it came from; `null` when it has none. Absent in histories recorded before it existed.
    */
   acquired?: { start: string; end: string; source: string } | null;
   /**
    * Metadata of the upload left out of the COG or the item (out of range, not a number, too long),
-   * one short sentence each, at most 20; absent when there are none. Optional: added later.
+   * one short sentence each, at most 20; absent when there are none. Absent in histories recorded before it existed.
    */
   notes?: string[];
 }
@@ -223,13 +223,13 @@ export interface RegisteredItem {
   cogUrl: string;
   cogBytes: number;
   bbox: [number, number, number, number];
-  /** The tile's `proj:code` (`null` without an EPSG code), summarised by the collection. Optional: added later. */
+  /** The tile's `proj:code` (`null` without an EPSG code), summarised by the collection. Absent in histories recorded before it existed. */
   projCode?: string | null;
-  /** The tile's pixel window in the source, for the collection's VRT mosaic. Optional: added later. */
+  /** The tile's pixel window in the source, for the collection's VRT mosaic. Absent in histories recorded before it existed. */
   window?: TileWindow;
-  /** The item's time: [datetime, datetime] or [start_datetime, end_datetime], for the collection's temporal extent. Optional: added later. */
+  /** The item's time: [datetime, datetime] or [start_datetime, end_datetime], for the collection's temporal extent. Absent in histories recorded before it existed. */
   interval?: [string, string];
-  /** The tile's PNG preview, when one was rendered. Optional: added later. */
+  /** The tile's PNG preview, when one was rendered. Absent in histories recorded before it existed. */
   thumbnailUrl?: string;
 }
 
@@ -242,7 +242,7 @@ export interface SourcePublication {
   order: VersionOrder;
   /** The job's options; needed for the VRT mosaic when they reproject (`targetCrs`). */
   options?: IngestOptions;
-  /** The job that made it: the source's record keeps it, so the job it replaces can name it. Optional: added later. */
+  /** The job that made it: the source's record keeps it, so the job it replaces can name it. Absent in histories recorded before it existed. */
   jobId?: string;
 }
 
@@ -392,7 +392,7 @@ export interface IngestProgress {
   /** The first failures (custom status is capped at 16 KB); `errorCount` says how many there were. */
   errors: JobFailure[];
   errorCount: number;
-  /** Every distinct code among all failures (not only the first ones shown). Optional: added later. */
+  /** Every distinct code among all failures (not only the first ones shown). Absent in histories recorded before it existed. */
   errorCodes?: FailureCode[];
   attempt: number;
   previousAttempt?: string;
