@@ -91,7 +91,15 @@ export interface IngestSettings {
   sourceRead: 'copy' | 'in-place';
   /** Limits on what one upload may cost validation (settings INGEST_INSPECT_*, INGEST_MAX_*). */
   inspection: InspectionLimits;
+  /** Test hook only (`testPauseDirSetting`): where tests hold the tile work at named points. */
+  testPauseDir?: string;
 }
+
+/**
+ * Test-only, and not an app setting (infra never sets it): a folder whose hold files stop this
+ * process at named points of the tile work (src/activities/pause.points.ts), for the crash tests.
+ */
+export const testPauseDirSetting = 'INGEST_TEST_PAUSE_DIR';
 
 export interface InspectionLimits {
   timeoutSeconds: number;
@@ -156,6 +164,7 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
     sourceContainers: readSourceContainers(env),
     sourceRead: readSourceRead(env),
     inspection: readInspectionLimits(env),
+    ...(env[testPauseDirSetting] ? { testPauseDir: env[testPauseDirSetting] } : {}),
   };
 }
 
