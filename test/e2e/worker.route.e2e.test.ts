@@ -26,6 +26,8 @@ const env = useHostOnOwnAzurite('worker-route', {
   // Every raster over 1 MB uncompressed goes to the worker.
   INGEST_WORKER_THRESHOLD_MB: '1',
   INGEST_WORKER_MAX_DELIVERIES: '2',
+  // The poison tile's retries wait 1 s, then 2 s (not the default 10 s doubling).
+  INGEST_WORKER_RETRY_DELAY_SECONDS: '1',
   // Tiles read their windows from storage: no copy of the source on disk.
   INGEST_SOURCE_READ: 'in-place',
   INGEST_SCRATCH_DIR: scratchDir,
