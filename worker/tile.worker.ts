@@ -194,6 +194,8 @@ export class TileWorker {
           if (failure.code === 'INTERNAL') log.error(`${name}: ${label} failed (INTERNAL)`, error);
         },
       );
+      // The result's `worker.startedAt`/`endedAt` say when the tile was made: the outcome's own `ran` is left out.
+      delete outcome.ran;
     } catch (error) {
       // Worth retrying: redeliver after a back-off, remembering why in case it never succeeds.
       const failure = failureFrom(error);
