@@ -43,8 +43,31 @@ function activityContract<Input, Output>(name: string): ActivityContract<Input, 
 /**
  * What every activity returns: its value, or a final failure (one no retry can fix, e.g. a bad
  * upload). Failures worth retrying are thrown instead, so the Durable retry policy sees them.
+ * `ran` is when the activity itself ran (its own clock): the time it waited for a slot is not in
+ * it. Optional: added later.
  */
-export type ActivityOutcome<Output> = { ok: true; value: Output } | { ok: false; failure: Failure };
+export type ActivityOutcome<Output> = ({ ok: true; value: Output } | { ok: false; failure: Failure }) & { ran?: WorkSpan };
+
+/** When a piece of work ran, by the clock of whoever ran it (ISO 8601). */
+export interface WorkSpan {
+  startedAt: string;
+  endedAt: string;
+}
+
+/**
+ * Where an activity says it has started: it raises `eventName` on the orchestration `instanceId`
+ * with a `WorkStartedEvent`, so the tile shows `queued` while it waits for an activity slot and
+ * working from then on (version 1.3 on).
+ */
+export interface StartNotice {
+  instanceId: string;
+  eventName: string;
+}
+
+export interface WorkStartedEvent {
+  kind: 'work-started';
+  startedAt: string;
+}
 
 /** The uploaded blob a job ingests, pinned to the ETag it had when the job was submitted. */
 export interface SourceBlob {
@@ -215,6 +238,8 @@ export interface CreateAndRegisterTileInput extends CreateTileCogInput {
   /** ISO timestamp from the orchestration clock, so replays produce the same item. */
   datetime: string;
   order: VersionOrder;
+  /** Where to say the work started (version 1.3 on). */
+  startNotice?: StartNotice;
 }
 
 export interface RegisteredItem {
@@ -404,6 +429,16 @@ export interface IngestProgress {
   tile?: TileProgress;
 }
 
+/** How long a tile waited and worked, over all its steps and attempts that reported so far. */
+export interface TileTiming {
+  /** When its work first started (the activity's or the worker's clock); absent while it has only waited. */
+  startedAt?: string;
+  /** Milliseconds between asking for a slot (or sending the tile to the worker) and the work starting, summed. */
+  waitMs: number;
+  /** Milliseconds of work as the activity or the worker measured it, summed. */
+  workMs: number;
+}
+
 /** What a tile's branch says about itself while it runs (its custom status), for the tile ledger. */
 export interface TileProgress {
   itemId: string;
@@ -413,8 +448,15 @@ export interface TileProgress {
   reroutedBecause?: string;
   /** Attempts of the current step so far, counting the one running. */
   attempts: number;
+  /** When the branch started (orchestration clock): it asked for its first slot or sent the tile to the worker. */
   startedAt: string;
   endedAt?: string;
+  /**
+   * Waiting told apart from working, when the branch can (the worker route; the Functions route
+   * from version 1.3 on, where the activity says when it started). Absent in older branches:
+   * their `startedAt`→`endedAt` holds both.
+   */
+  timing?: TileTiming;
   error?: Failure;
   /** The registered item, once the tile is done. */
   item?: RegisteredItem;
