@@ -22,10 +22,24 @@ export function formatTime(iso: string | null): string {
 /** `1.2 s`, `3 min 4 s`; `-` without both ends. */
 export function formatDuration(startIso: string | null, endIso: string | null): string {
   if (!startIso || !endIso) return '-';
-  const ms = Date.parse(endIso) - Date.parse(startIso);
-  if (!Number.isFinite(ms) || ms < 0) return '-';
+  return formatMilliseconds(Date.parse(endIso) - Date.parse(startIso));
+}
+
+/** `0.1 s`, `3 min 4 s`; `-` when unknown. */
+export function formatMilliseconds(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms) || ms < 0) return '-';
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** A tile's work: as the activity or the worker measured it, else from its start to its end. Queue wait is not in it. */
+export function formatTileWork(tile: Pick<TileEntry, 'startedAt' | 'endedAt' | 'workMs'>): string {
+  return tile.workMs !== null ? formatMilliseconds(tile.workMs) : formatDuration(tile.startedAt, tile.endedAt);
+}
+
+/** How long a tile waited for an activity slot or the worker (`-` while it still waits, or when the service does not say). */
+export function formatTileWait(tile: Pick<TileEntry, 'queuedAt' | 'startedAt' | 'waitMs'>): string {
+  return tile.waitMs !== null ? formatMilliseconds(tile.waitMs) : formatDuration(tile.queuedAt, tile.startedAt);
 }
 
 export function formatBytes(bytes: number): string {
@@ -80,13 +94,14 @@ export function formatJobDetail(job: JobView): string {
 export function formatTileTable(tiles: readonly TileEntry[]): string {
   if (tiles.length === 0) return 'No tiles (yet).';
   return formatTable(
-    ['#', 'ITEM', 'STATE', 'ATTEMPTS', 'DURATION', 'ERROR'],
+    ['#', 'ITEM', 'STATE', 'ATTEMPTS', 'QUEUED', 'DURATION', 'ERROR'],
     tiles.map((tile) => [
       String(tile.index),
       tile.itemId,
       tile.state,
       String(tile.attempts),
-      formatDuration(tile.startedAt, tile.endedAt),
+      formatTileWait(tile),
+      formatTileWork(tile),
       tile.error ? `${tile.error.code}: ${tile.error.message}` : '',
     ]),
   );

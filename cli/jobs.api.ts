@@ -102,8 +102,14 @@ export const tileEntrySchema: z.ZodType<TileEntry> = z.looseObject({
   /** COG attempts so far (0 while pending). */
   attempts: z.number(),
   error: z.looseObject({ code: failureCodeSchema, message: z.string() }).nullable(),
+  /** When it began to wait for a slot or the worker (`null` from services that do not tell waiting from working). */
+  queuedAt: z.string().nullable().default(null),
+  /** When its work started (`null` while queued). */
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
+  /** Waited and worked, in milliseconds (`null` until known, or from services that do not tell them apart). */
+  waitMs: z.number().nullable().default(null),
+  workMs: z.number().nullable().default(null),
   /** Taken from the previous attempt rather than made again. */
   reused: z.boolean(),
   cogUrl: z.string().nullable(),

@@ -38,6 +38,8 @@ export const settingNames = {
   workerMaxDeliveries: 'INGEST_WORKER_MAX_DELIVERIES',
   /** Seconds a tile orchestration waits for the worker's result before it sends the tile again (default 1800). */
   workerTileTimeoutSeconds: 'INGEST_WORKER_TILE_TIMEOUT_SECONDS',
+  /** Seconds before the worker's first retry of a failed tile; each later delivery waits twice as long, at most 5 minutes (default 10). */
+  workerRetryDelaySeconds: 'INGEST_WORKER_RETRY_DELAY_SECONDS',
   /** Sources a batch ingests at once (default 8). */
   batchWindow: 'INGEST_BATCH_WINDOW',
   /** Sources per batch chunk: listed, ingested and finalized together (default 500). */
@@ -99,7 +101,15 @@ export interface IngestSettings {
   assumeCfLonLat: boolean;
   /** Limits on what one upload may cost validation (settings INGEST_INSPECT_*, INGEST_MAX_*). */
   inspection: InspectionLimits;
+  /** Test hook only (`testPauseDirSetting`): where tests hold the tile work at named points. */
+  testPauseDir?: string;
 }
+
+/**
+ * Test-only, and not an app setting (infra never sets it): a folder whose hold files stop this
+ * process at named points of the tile work (src/activities/pause.points.ts), for the crash tests.
+ */
+export const testPauseDirSetting = 'INGEST_TEST_PAUSE_DIR';
 
 export interface InspectionLimits {
   timeoutSeconds: number;
@@ -173,6 +183,7 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
     sourceRead: readSourceRead(env),
     assumeCfLonLat: readBoolean(env, settingNames.assumeCfLonLat, true),
     inspection: readInspectionLimits(env),
+    ...(env[testPauseDirSetting] ? { testPauseDir: env[testPauseDirSetting] } : {}),
   };
 }
 
@@ -244,12 +255,15 @@ export const workerDefaults = {
   thresholdMb: 1024,
   maxDeliveries: 5,
   tileTimeoutSeconds: 1800,
+  retryDelaySeconds: 10,
 } as const;
 
 export interface WorkerSettings {
   thresholdBytes: number;
   maxDeliveries: number;
   tileTimeoutSeconds: number;
+  /** Before the first retry of a failed tile; doubling with each delivery (`workerRetryDelayMs`). */
+  retryDelaySeconds: number;
 }
 
 export function readWorkerSettings(env: Environment = process.env): WorkerSettings {
@@ -257,5 +271,18 @@ export function readWorkerSettings(env: Environment = process.env): WorkerSettin
     thresholdBytes: readPositiveInteger(env, settingNames.workerThresholdMb, workerDefaults.thresholdMb) * 1024 * 1024,
     maxDeliveries: readPositiveInteger(env, settingNames.workerMaxDeliveries, workerDefaults.maxDeliveries),
     tileTimeoutSeconds: readPositiveInteger(env, settingNames.workerTileTimeoutSeconds, workerDefaults.tileTimeoutSeconds),
+    retryDelaySeconds: readPositiveInteger(env, settingNames.workerRetryDelaySeconds, workerDefaults.retryDelaySeconds),
   };
+}
+
+/** The longest wait before a retry of a failed tile. */
+export const workerMaxRetryDelayMs = 5 * 60_000;
+
+/**
+ * How long a tile that failed on its `deliveryCount`-th delivery waits before the next one: the
+ * first delay, doubled per delivery, at most 5 minutes (with 5 deliveries and 10 s: 10, 20, 40,
+ * 80 s). Without it a failing tile used its deliveries within milliseconds.
+ */
+export function workerRetryDelayMs(settings: Pick<WorkerSettings, 'retryDelaySeconds'>, deliveryCount: number): number {
+  return Math.min(settings.retryDelaySeconds * 1000 * 2 ** Math.max(0, deliveryCount - 1), workerMaxRetryDelayMs);
 }

@@ -52,8 +52,14 @@ export interface TileEntry {
   route: string;
   attempts: number;
   error: { code: FailureCode; message: string } | null;
+  /** When it began to wait for an activity slot or the worker (absent or `null` where the service does not tell waiting from working). */
+  queuedAt?: string | null;
+  /** When its work started (`null` while it waits). */
   startedAt: string | null;
   endedAt: string | null;
+  /** Waited for a slot or the worker, and worked, in milliseconds (`null` until known). */
+  waitMs?: number | null;
+  workMs?: number | null;
   /** Taken over from the previous attempt (a retry), not made again. */
   reused?: boolean;
   cogUrl: string | null;

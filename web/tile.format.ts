@@ -92,12 +92,22 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
 }
 
-/** How long a tile took, or has taken so far while it runs. */
-export function tileDurationMs(tile: Pick<TileEntry, 'startedAt' | 'endedAt'>, nowMs: number): number | null {
+/** How long a tile worked (as measured by whoever did the work, when known), or has so far while it runs; the wait for a slot is not in it. */
+export function tileDurationMs(tile: Pick<TileEntry, 'startedAt' | 'endedAt' | 'workMs'>, nowMs: number): number | null {
+  if (tile.endedAt && typeof tile.workMs === 'number') return tile.workMs;
   if (!tile.startedAt) return null;
   const start = Date.parse(tile.startedAt);
   const end = tile.endedAt ? Date.parse(tile.endedAt) : nowMs;
   return Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, end - start) : null;
+}
+
+/** How long a tile waited for an activity slot or the worker, or has so far while queued; `null` where the service does not say. */
+export function tileWaitMs(tile: Pick<TileEntry, 'queuedAt' | 'startedAt' | 'waitMs'>, nowMs: number): number | null {
+  if (typeof tile.waitMs === 'number') return tile.waitMs;
+  if (!tile.queuedAt) return null;
+  const queued = Date.parse(tile.queuedAt);
+  const end = tile.startedAt ? Date.parse(tile.startedAt) : nowMs;
+  return Number.isFinite(queued) && Number.isFinite(end) ? Math.max(0, end - queued) : null;
 }
 
 /** `2026-11-30 07:41:05 UTC`: one unambiguous form for every time on the page. */

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { apiUrl, fetchObjectUrl } from './api.client.js';
 import type { TileEntry } from './api.types.js';
 import { layoutTileGrid } from './tile.grid.layout.js';
-import { countByState, formatDuration, formatTime, tileDurationMs, tileStateClass, tileStateLabel, tileStateMark } from './tile.format.js';
+import { countByState, formatDuration, formatTime, tileDurationMs, tileStateClass, tileStateLabel, tileStateMark, tileWaitMs } from './tile.format.js';
 
 export function TileLegend({ tiles }: { tiles: TileEntry[] }) {
   const counts = countByState(tiles);
@@ -63,6 +63,7 @@ function Thumbnail({ href, alt }: { href: string; alt: string }) {
 
 export function TileDetails({ tile }: { tile: TileEntry }) {
   const duration = tileDurationMs(tile, Date.now());
+  const waited = tileWaitMs(tile, Date.now());
   return html`
     <section class="tile-details" aria-labelledby="tile-heading">
       <h3 id="tile-heading">Tile <code>${tile.itemId}</code></h3>
@@ -72,6 +73,7 @@ export function TileDetails({ tile }: { tile: TileEntry }) {
         <div><dt>Source pixels</dt><dd>${tile.window.width} × ${tile.window.height} at (${tile.window.x}, ${tile.window.y})</dd></div>
         <div><dt>Bounding box</dt><dd>${tile.bbox ? tile.bbox.map((v) => v.toFixed(4)).join(', ') : 'not known yet'}</dd></div>
         <div><dt>Attempts</dt><dd>${tile.attempts}${tile.reused ? ' (reused from the previous attempt, not made again)' : ''}</dd></div>
+        ${tile.queuedAt ? html`<div><dt>Queued</dt><dd>${formatTime(tile.queuedAt)}; waited ${waited === null ? '–' : formatDuration(waited)}${tile.startedAt ? '' : ' so far'}</dd></div>` : null}
         <div><dt>Started</dt><dd>${formatTime(tile.startedAt)}</dd></div>
         <div><dt>Ended</dt><dd>${formatTime(tile.endedAt)}</dd></div>
         <div><dt>Duration</dt><dd>${duration === null ? '–' : formatDuration(duration)}</dd></div>

@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { createActivityDependencies } from '../src/activities/activity.dependencies.js';
 import { createCreateTileCog } from '../src/activities/tile.cog.create.js';
-import { readIngestSettings, readWorkerSettings } from '../src/config.js';
+import { readIngestSettings, readWorkerSettings, workerRetryDelayMs } from '../src/config.js';
 import { JobIndex } from '../src/jobs/job.index.js';
 import { RetiredOutputs } from '../src/jobs/retired.outputs.js';
 import { createResultsSender, createWorkQueue } from '../src/queue/queue.factory.js';
@@ -56,7 +56,8 @@ async function main(): Promise<void> {
     .parse();
   const options = program.opts<WorkerCommandOptions>();
   const env = process.env;
-  const { maxDeliveries } = readWorkerSettings(env);
+  const workerSettings = readWorkerSettings(env);
+  const { maxDeliveries } = workerSettings;
   const deps = createActivityDependencies({ store: BlobStore.fromEnvironment(env), settings: readIngestSettings(env), jobs: JobIndex.fromEnvironment(env), retired: RetiredOutputs.fromEnvironment(env) });
   const queue = createWorkQueue(env, { lockDurationMs: options.lockSeconds * 1000 });
   const results = createResultsSender(env);
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
     receiver: queue.receiver,
     results,
     createTileCog: createCreateTileCog(deps),
+    retryDelayMs: (deliveryCount) => workerRetryDelayMs(workerSettings, deliveryCount),
     log,
   });
 
@@ -86,10 +88,12 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 
-  log.info(`${options.name}: taking tiles from ${queue.transport === 'service-bus' ? 'Service Bus' : 'the Storage queue'} (concurrency ${options.concurrency}, dead-letter after ${maxDeliveries} deliveries)`);
+  log.info(
+    `${options.name}: taking tiles from ${queue.transport === 'service-bus' ? 'Service Bus' : 'the Storage queue'} (concurrency ${options.concurrency}, retries after ${workerSettings.retryDelaySeconds} s doubling, dead-letter after ${maxDeliveries} deliveries)`,
+  );
   await Promise.race([worker.run(), stopRequested]);
   await shuttingDown;
-  await Promise.allSettled([queue.close(), results.close()]);
+  await Promise.allSettled([queue.close(), results.close(), deps.scratch.close()]);
   log.info(`${options.name}: stopped`);
 }
 

@@ -8,8 +8,9 @@
  *   and the tile is reported failed with that reason;
  * - otherwise the COG is made while the lock is renewed every third of its duration. A value or
  *   a final failure (bad source, source gone) is sent as the result and the message completed; a
- *   failure worth retrying abandons the message for redelivery, and is remembered (by message id,
- *   in this process) as the reason should the tile end up dead-lettered.
+ *   failure worth retrying abandons the message for a redelivery after a back-off that doubles
+ *   with each delivery (`retryDelayMs`), noting the failure on it as the reason should the tile
+ *   end up dead-lettered.
  * The result is sent before the message is settled: a crash in between redelivers the tile, which
  * makes the same blobs again and sends a second result the app ignores.
  */
@@ -42,6 +43,8 @@ export interface TileWorkerOptions {
   createTileCog: CreateTileCog;
   /** How long one receive waits for a message; also bounds how quickly `stop` is noticed. Default 5 s. */
   receiveWaitMs?: number;
+  /** How long a tile that failed on its `deliveryCount`-th delivery waits before the next (config.ts `workerRetryDelayMs`). Default: no wait. */
+  retryDelayMs?: (deliveryCount: number) => number;
   log: WorkerLog;
 }
 
@@ -49,10 +52,14 @@ export interface TileWorkerOptions {
 export type TileDisposition = 'completed' | 'failed' | 'retry' | 'dead-lettered';
 
 const pauseAfterQueueErrorMs = 2000;
+/** With `once`, how long past a retry's due time the worker still waits for it to show. */
+const retryDueSlackMs = 2000;
 
 export class TileWorker {
   private stopping = false;
   private readonly inFlight = new Map<NotedLockedMessage, Promise<unknown>>();
+  /** With `once`: the latest time a tile this worker gave back for a later retry comes due. */
+  private retriesDueBy = 0;
 
   constructor(private readonly options: TileWorkerOptions) {}
 
@@ -98,7 +105,8 @@ export class TileWorker {
       }
       const [message] = messages;
       if (!message) {
-        if (this.options.once) return;
+        // The queue looks empty, but a tile given back with a delay is still to come.
+        if (this.options.once && Date.now() >= this.retriesDueBy) return;
         continue;
       }
       if (this.stopping) {
@@ -186,11 +194,15 @@ export class TileWorker {
           if (failure.code === 'INTERNAL') log.error(`${name}: ${label} failed (INTERNAL)`, error);
         },
       );
+      // The result's `worker.startedAt`/`endedAt` say when the tile was made: the outcome's own `ran` is left out.
+      delete outcome.ran;
     } catch (error) {
-      // Worth retrying: redeliver, remembering why in case it never succeeds.
+      // Worth retrying: redeliver after a back-off, remembering why in case it never succeeds.
       const failure = failureFrom(error);
-      await message.abandon(failureNotes(failure));
-      log.info(`${name}: ${label} will be retried (${failure.code}): ${failure.message} [${seconds()} s]`);
+      const delayMs = this.options.retryDelayMs?.(message.deliveryCount) ?? 0;
+      await message.abandon(failureNotes(failure), { delayMs });
+      this.retriesDueBy = Math.max(this.retriesDueBy, Date.now() + delayMs + retryDueSlackMs);
+      log.info(`${name}: ${label} will be retried in ${(delayMs / 1000).toFixed(1)} s (${failure.code}): ${failure.message} [${seconds()} s]`);
       return 'retry';
     } finally {
       clearInterval(renewal);

@@ -8,6 +8,8 @@ import type { QueueSender } from '../queue/message.queue.js';
 import { configureGdal } from '../raster/gdal.setup.js';
 import type { BlobStore } from '../storage/blob.store.js';
 import type { StacApiClient } from '../stac/stac.api.client.js';
+import { createFilePausePoint, noPause, type PausePoint } from './pause.points.js';
+import { ScratchSpace } from './scratch.space.js';
 import { resolveScratchDir, SourceCache } from './source.cache.js';
 
 export interface ActivityDependencies {
@@ -15,8 +17,12 @@ export interface ActivityDependencies {
   settings: IngestSettings;
   /** Local source copies, shared by the activities of one process. */
   sources: SourceCache;
-  /** Folder for temporary outputs (COGs before upload). */
+  /** Folder for temporary outputs (COGs before upload): this process's own, under the scratch root. */
   scratchDir: string;
+  /** This process's part of the scratch root (its folder, heartbeat and the sweep of dead processes' folders). */
+  scratch: ScratchSpace;
+  /** Test hook: named points where a test can hold this process (`pause.points.ts`); a no-op unless set. */
+  pause: PausePoint;
   /** When set, items and collections are also published to this STAC API (Transaction extension), besides the static catalog. */
   stacApi?: StacApiClient;
   /** The jobs index (one row per job, for lists and bulk retry). */
@@ -32,7 +38,10 @@ export interface ActivityDependencies {
 /** Inspections at once: as many as activities run at once (host.json's maxConcurrentActivityFunctions). */
 const inspectorProcesses = 2;
 
-/** Dependencies with one shared source cache under the configured scratch folder. */
+/**
+ * Dependencies with one shared source cache, in this process's own folder under the configured
+ * scratch root (`scratch.space.ts`: processes sharing the root never delete each other's files).
+ */
 export function createActivityDependencies(options: {
   store: BlobStore;
   settings: IngestSettings;
@@ -42,12 +51,15 @@ export function createActivityDependencies(options: {
   stacApi?: StacApiClient;
 }): ActivityDependencies {
   configureGdal(process.env, { tilesReadLocalCopies: options.settings.sourceRead === 'copy' });
-  const scratchDir = resolveScratchDir(options.settings.scratchDir);
+  const scratch = new ScratchSpace(resolveScratchDir(options.settings.scratchDir), { log: (line) => console.log(line) });
+  const pause = options.settings.testPauseDir ? createFilePausePoint(options.settings.testPauseDir) : noPause;
   return {
     store: options.store,
     settings: options.settings,
-    sources: new SourceCache(options.store, join(scratchDir, 'sources')),
-    scratchDir,
+    sources: new SourceCache(options.store, join(scratch.folder, 'sources'), undefined, pause),
+    scratchDir: scratch.folder,
+    scratch,
+    pause,
     jobs: options.jobs,
     inspector: new SourceInspector({ timeoutSeconds: options.settings.inspection.timeoutSeconds, memoryMb: options.settings.inspection.memoryMb, processes: inspectorProcesses }),
     retired: options.retired,

@@ -1,5 +1,5 @@
 /** How every activity answers the orchestrator: a value, a final failure as data, or a retryable failure thrown. */
-import type { ActivityContract, ActivityOutcome } from '../pipeline/contracts.js';
+import type { ActivityContract, ActivityOutcome, WorkSpan } from '../pipeline/contracts.js';
 import { FailureError, type Failure } from '../pipeline/failure.js';
 import { classifyError, isFinalFailure } from './failure.classify.js';
 
@@ -10,15 +10,19 @@ export type ActivityImplementation<Contract> = Contract extends ActivityContract
  * Runs an activity. A final failure (bad upload, conflict) comes back as `{ok: false}` so the
  * orchestrator does not retry it; anything else is thrown as a `FailureError` for the retry
  * policy, its message carrying only the code and the person-facing text. `report` sees the raw
- * error, for the service's own logs.
+ * error, for the service's own logs. An outcome says when the activity ran (`ran`), so its wait
+ * for a slot can be told from its work.
  */
 export async function runToOutcome<Output>(run: () => Promise<Output>, report: (failure: Failure, error: unknown) => void): Promise<ActivityOutcome<Output>> {
+  const startedAt = new Date().toISOString();
+  const ran = (): WorkSpan => ({ startedAt, endedAt: new Date().toISOString() });
   try {
-    return { ok: true, value: await run() };
+    const value = await run();
+    return { ok: true, value, ran: ran() };
   } catch (error) {
     const failure = classifyError(error);
     report(failure, error);
-    if (isFinalFailure(failure)) return { ok: false, failure };
+    if (isFinalFailure(failure)) return { ok: false, failure, ran: ran() };
     throw new FailureError(failure);
   }
 }

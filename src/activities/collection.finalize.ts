@@ -36,7 +36,7 @@ import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type 
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { updateJsonBlob } from './json.blob.update.js';
-import { inspectionReadMode, SourceChangedError, SourceMissingError } from './source.cache.js';
+import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError } from './source.cache.js';
 
 export type FinalizeCollection = (input: FinalizeCollectionInput) => Promise<FinalizedCollection>;
 
@@ -263,7 +263,8 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
       await Promise.all(allStale.map((item) => deps.stacApi?.deleteItem(collection, item.itemId)));
     }
     // The jobs are done with their sources here; free the local copies.
-    for (const { publication } of decisions) await deps.sources.evict(publication.source);
+    // Other jobs on the same source (another collection or tile size) keep the copy until they evict it too.
+    for (const { publication } of decisions) await deps.sources.evict(publication.source, jobKeyOf(publication.outputs));
 
     const current = published ?? (await deps.store.readJson<StacCollection>(collectionBlob(collection)))?.value;
     const outcomes: PublicationOutcome[] = decisions.map((decision) => {

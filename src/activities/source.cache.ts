@@ -2,15 +2,21 @@
  * Local copies of source blobs, shared by the activities running in one process: validation
  * downloads a source once and the tile activities that follow read the same file. Each copy is
  * pinned to the ETag the job was submitted with, so a blob replaced mid-job is never mixed in.
+ *
+ * The folder is this process's own (`scratch.space.ts`): no other process reads or deletes these
+ * copies. Within the process, a copy is never deleted while an activity reads it, and a job's
+ * eviction leaves it to the other jobs that said they read it (several jobs on one source). A
+ * copy that disappears anyway (removed by hand, by a temp cleaner) is downloaded again.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestError } from '@azure/storage-blob';
-import type { SourceBlob } from '../pipeline/contracts.js';
+import type { OutputLocation, SourceBlob } from '../pipeline/contracts.js';
 import { FailureError } from '../pipeline/failure.js';
 import type { BlobStore } from '../storage/blob.store.js';
+import { noPause, type PausePoint } from './pause.points.js';
 
 /** The source blob no longer has the ETag the job was submitted with. */
 export class SourceChangedError extends FailureError {
@@ -59,7 +65,17 @@ interface CacheEntry {
   size: number;
   /** Activities currently reading the copy; it is never deleted under them. */
   users: number;
+  /** Jobs that read the copy and have not evicted it yet (`JobKey`s): one job's eviction keeps it for the others. */
+  jobs: Set<string>;
   lastUsed: number;
+}
+
+/** Names the job a read is for, so that its eviction leaves the copy to other jobs (see `jobKeyOf`). */
+export type JobKey = string;
+
+/** A job's key from its output location: one per collection, source version and options. */
+export function jobKeyOf(outputs: OutputLocation): JobKey {
+  return `${outputs.collection}/${outputs.sourceKey}/${outputs.version}`;
 }
 
 export class SourceCache {
@@ -68,35 +84,35 @@ export class SourceCache {
 
   constructor(
     private readonly store: BlobStore,
-    /** Folder the copies live in; created on first use. */
+    /** Folder the copies live in, this process's own; created on first use. */
     readonly directory: string,
     /** Idle copies beyond this many bytes are deleted, least recently used first (jobs that failed never evict theirs). */
     private readonly maxBytes: number = defaultSourceCacheBytes,
+    /** Test hook: `source-copy` is reached with the download complete and not yet under its final name. */
+    private readonly pause: PausePoint = noPause,
   ) {}
 
   /**
    * Runs `use` with the local path of `source`, downloading it once (concurrent callers share
-   * one download); the copy is not trimmed while `use` runs.
+   * one download); the copy is not trimmed while `use` runs. A copy found missing is fetched
+   * again, before `use` or when `use` failed because it vanished under it (then `use` runs once
+   * more). `job` names the job reading it, for `evict`.
    */
-  async withLocalCopy<T>(source: SourceBlob, use: (path: string) => Promise<T>): Promise<T> {
+  async withLocalCopy<T>(source: SourceBlob, use: (path: string) => Promise<T>, job?: JobKey): Promise<T> {
     const key = cacheKey(source);
-    let entry = this.entries.get(key);
-    if (!entry) {
-      const path = this.pathFor(key);
-      const created: CacheEntry = { path, size: source.size, users: 0, lastUsed: 0, ready: this.download(source, path) };
-      // A failed download must not poison later attempts (the orchestrator retries).
-      created.ready.catch(() => {
-        if (this.entries.get(key) === created) this.entries.delete(key);
-      });
-      this.entries.set(key, created);
-      entry = created;
-    }
+    const entry = this.entryFor(key, source);
     entry.users++;
     entry.lastUsed = ++this.clock;
+    if (job !== undefined) entry.jobs.add(job);
     try {
-      const path = await entry.ready;
+      const path = await this.present(key, entry, source);
       await this.trim();
-      return await use(path);
+      try {
+        return await use(path);
+      } catch (error) {
+        if (await isFile(path)) throw error;
+        return await use(await this.present(key, entry, source));
+      }
     } finally {
       entry.users--;
       entry.lastUsed = ++this.clock;
@@ -109,8 +125,8 @@ export class SourceCache {
    * disk). In place, the blob's ETag is checked before and after, so a source replaced meanwhile
    * is reported, never mixed in. The path is a secret while it lasts: `use` must redact it.
    */
-  async withGdalPath<T>(source: SourceBlob, mode: SourceReadMode, use: (path: string) => Promise<T>): Promise<T> {
-    if (mode === 'copy') return this.withLocalCopy(source, use);
+  async withGdalPath<T>(source: SourceBlob, mode: SourceReadMode, use: (path: string) => Promise<T>, job?: JobKey): Promise<T> {
+    if (mode === 'copy') return this.withLocalCopy(source, use, job);
     const ref = { container: source.container, name: source.name };
     const checkVersion = async (): Promise<void> => {
       const current = await this.store.stat(ref);
@@ -123,11 +139,19 @@ export class SourceCache {
     return result;
   }
 
-  /** Deletes the local copy of `source` (after the job no longer needs it). */
-  async evict(source: SourceBlob): Promise<void> {
+  /**
+   * The job no longer needs its copy of `source` (its tiles are done): deleted, unless an
+   * activity is reading it or another job read it and has not evicted it yet. Without `job`
+   * (validation refused the source), only copies no job holds are deleted.
+   */
+  async evict(source: SourceBlob, job?: JobKey): Promise<void> {
     const key = cacheKey(source);
     const entry = this.entries.get(key);
-    if (entry && entry.users > 0) return; // someone is still reading it; trimming will get it later
+    if (entry) {
+      if (job !== undefined) entry.jobs.delete(job);
+      // Someone still reads it, or will: trimming gets it later if it grows idle.
+      if (entry.users > 0 || entry.jobs.size > 0) return;
+    }
     this.entries.delete(key);
     await rm(this.pathFor(key), { force: true });
   }
@@ -137,6 +161,34 @@ export class SourceCache {
     let total = 0;
     for (const entry of this.entries.values()) total += entry.size;
     return total;
+  }
+
+  private entryFor(key: string, source: SourceBlob): CacheEntry {
+    const existing = this.entries.get(key);
+    if (existing) return existing;
+    const path = this.pathFor(key);
+    const created: CacheEntry = { path, size: source.size, users: 0, jobs: new Set(), lastUsed: 0, ready: this.download(source, path) };
+    // A failed download must not poison later attempts (the orchestrator retries).
+    created.ready.catch(() => {
+      if (this.entries.get(key) === created) this.entries.delete(key);
+    });
+    this.entries.set(key, created);
+    return created;
+  }
+
+  /** The copy's path once it exists on disk: downloaded again (once for every waiting caller) when it vanished. */
+  private async present(key: string, entry: CacheEntry, source: SourceBlob): Promise<string> {
+    const ready = entry.ready;
+    const path = await ready;
+    if (await isFile(path)) return path;
+    if (entry.ready === ready) {
+      entry.ready = this.download(source, entry.path);
+      const again = entry.ready;
+      again.catch(() => {
+        if (this.entries.get(key) === entry && entry.ready === again) this.entries.delete(key);
+      });
+    }
+    return entry.ready;
   }
 
   private async trim(): Promise<void> {
@@ -156,13 +208,14 @@ export class SourceCache {
 
   private async download(source: SourceBlob, path: string): Promise<string> {
     await mkdir(this.directory, { recursive: true });
-    // A complete copy from an earlier run of this process (or another one) is reused: copies
-    // only appear under their final name once fully downloaded.
+    // A complete copy already in this folder is reused: copies only appear under their final
+    // name once fully downloaded (a process killed mid-download leaves a .part, never a copy).
     const existing = await stat(path).catch(() => undefined);
     if (existing && existing.size === source.size) return path;
     const partial = `${path}.${randomUUID()}.part`;
     try {
       await this.store.downloadToFile({ container: source.container, name: source.name }, partial, source.etag);
+      await this.pause('source-copy');
       await rename(partial, path);
     } catch (error) {
       await rm(partial, { force: true });
@@ -176,6 +229,11 @@ export class SourceCache {
     }
     return path;
   }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  const found = await stat(path).catch(() => undefined);
+  return found?.isFile() ?? false;
 }
 
 function cacheKey(source: SourceBlob): string {

@@ -17,22 +17,28 @@ import { mediaTypes } from '../stac/stac.types.js';
 import { canRenderThumbnail } from '../raster/thumbnail.command.js';
 import { boundCrs, boundMeasuredBand, boundNotes } from '../raster/metadata.bounds.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
+import { jobKeyOf } from './source.cache.js';
 
 export type CreateTileCog = (input: CreateTileCogInput) => Promise<TileCog>;
 
-export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir' | 'settings'>): CreateTileCog {
+export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir' | 'settings' | 'pause'>): CreateTileCog {
   return async (input) => {
     await mkdir(deps.scratchDir, { recursive: true });
     const workDir = await mkdtemp(join(deps.scratchDir, 'tile-'));
     try {
       const cogPath = join(workDir, `${input.itemId}.tif`);
-      const written = await deps.sources.withGdalPath(input.source, deps.settings.sourceRead, (sourcePath) =>
-        writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options, undefined, { assumeCfLonLat: deps.settings.assumeCfLonLat, size: input.source.size }).catch((error: unknown) => {
-          // Validation decodes a few blocks; one corrupt in the middle shows only here, and is the upload's, not ours.
-          const corrupt = error instanceof Error ? describeUndecodableSource(error.message, sourcePathNames(sourcePath, input.source.name)) : null;
-          throw corrupt ? new FailureError(corrupt) : error;
-        }),
+      const written = await deps.sources.withGdalPath(
+        input.source,
+        deps.settings.sourceRead,
+        (sourcePath) =>
+          writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options, undefined, { assumeCfLonLat: deps.settings.assumeCfLonLat, size: input.source.size }).catch((error: unknown) => {
+            // Validation decodes a few blocks; one corrupt in the middle shows only here, and is the upload's, not ours.
+            const corrupt = error instanceof Error ? describeUndecodableSource(error.message, sourcePathNames(sourcePath, input.source.name)) : null;
+            throw corrupt ? new FailureError(corrupt) : error;
+          }),
+        jobKeyOf(input.outputs),
       );
+      await deps.pause('tile-written');
       // Hash before describing: reading statistics may leave a .aux.xml beside it, never inside it.
       const { size, checksum } = await hashFile(cogPath);
       const measured = await describeCog(cogPath);
@@ -46,7 +52,10 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
       const withThumbnail = canRenderThumbnail(description.bands);
       if (withThumbnail) await writeThumbnail(cogPath, pngPath, description);
       const [{ url }, thumbnail] = await Promise.all([
-        deps.store.uploadFile(ref, cogPath, mediaTypes.cog),
+        deps.store.uploadFile(ref, cogPath, mediaTypes.cog).then(async (uploaded) => {
+          await deps.pause('tile-upload');
+          return uploaded;
+        }),
         withThumbnail ? deps.store.uploadFile(thumbnailRef, pngPath, mediaTypes.png) : undefined,
       ]);
       return {

@@ -3,12 +3,22 @@
  * cache) are built on first use, so settings are read when the worker runs, not at import.
  */
 import type { InvocationContext } from '@azure/functions';
+import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
 import { readIngestSettings, readStacApiSettings } from '../config.js';
 import { createActivityDependencies, createIngestActivities, createPrepareBatchJobs, createRequestCollectionMosaic, runToOutcome, type ExistingJob, type IngestActivities } from '../activities/index.js';
 import { buildJobView } from '../jobs/job.view.js';
 import { findLatestAttempt } from '../jobs/job.submit.js';
-import { activities, type ActivityContract, type ActivityOutcome, type PrepareBatchJobsInput, type RequestCollectionMosaicInput } from '../pipeline/contracts.js';
+import {
+  activities,
+  type ActivityContract,
+  type ActivityOutcome,
+  type CreateAndRegisterTileInput,
+  type PrepareBatchJobsInput,
+  type RequestCollectionMosaicInput,
+  type StartNotice,
+  type WorkStartedEvent,
+} from '../pipeline/contracts.js';
 import { createAzureStacApiClient } from '../stac/stac.api.token.js';
 import { getBlobStore, getJobIndex, getRetiredOutputs, getWorkQueueSender } from './shared.store.js';
 
@@ -48,13 +58,41 @@ function register<Input, Output>(contract: ActivityContract<Input, Output>, pick
 
 register(activities.validateRaster, (all) => all.validateRaster);
 register(activities.createTileCog, (all) => all.createTileCog);
-register(activities.createAndRegisterTile, (all) => all.createAndRegisterTile);
 register(activities.registerTileItem, (all) => all.registerTileItem);
 register(activities.finalizeCollection, (all) => all.finalizeCollection);
 register(activities.recordJob, (all) => all.recordJob);
 register(activities.dispatchTile, (all) => all.dispatchTile);
 register(activities.listBatchSources, (all) => all.listBatchSources);
 register(activities.buildCollectionMosaic, (all) => all.buildCollectionMosaic);
+
+/**
+ * Tells the tile's orchestration that the work has started (it waited for an activity slot until
+ * now), by the event it waits for. Best effort: without it the tile shows queued until it ends.
+ */
+async function announceStart(client: DurableClient, notice: StartNotice, context: InvocationContext): Promise<void> {
+  const event: WorkStartedEvent = { kind: 'work-started', startedAt: new Date().toISOString() };
+  try {
+    await client.raiseEvent(notice.instanceId, notice.eventName, event);
+  } catch (error) {
+    context.log(`${activities.createAndRegisterTile.name}: could not tell ${notice.instanceId} that the tile started: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+// It says when it starts (1.3 on: `startNotice`), through the durable client binding.
+df.app.activity(activities.createAndRegisterTile.name, {
+  extraInputs: [df.input.durableClient()],
+  handler: (input: CreateAndRegisterTileInput, context: InvocationContext) => {
+    const { startNotice, ...work } = input;
+    const announced = startNotice ? announceStart(df.getClient(context), startNotice, context) : undefined;
+    return runLogged(activities.createAndRegisterTile.name, context, async () => {
+      try {
+        return await getActivities().createAndRegisterTile(work);
+      } finally {
+        await announced;
+      }
+    });
+  },
+});
 
 // It starts an orchestration, so it takes the durable client binding (any function may have one).
 df.app.activity(activities.requestCollectionMosaic.name, {

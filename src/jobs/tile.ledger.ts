@@ -32,8 +32,19 @@ export interface TileEntry {
   route: 'functions' | 'worker';
   attempts: number;
   error: Failure | null;
+  /**
+   * When the tile began to wait for an activity slot or for the worker; `null` where the branch
+   * did not tell waiting from working (jobs of version 1.2 and older on the Functions route): its
+   * `startedAt` is then when it began to wait.
+   */
+  queuedAt: string | null;
+  /** When its work started: `null` while it waits (`pending`, `queued`). */
   startedAt: string | null;
   endedAt: string | null;
+  /** Milliseconds waited for a slot or the worker, summed over its steps and attempts; `null` until its work started, or when not told. */
+  waitMs: number | null;
+  /** Milliseconds of work as the activity or the worker measured them, summed; `null` until the tile ended, or when not told. */
+  workMs: number | null;
   /** Taken from the previous attempt rather than made again. */
   reused: boolean;
   cogUrl: string | null;
@@ -95,8 +106,11 @@ export function buildTileEntry(
     route: 'functions',
     attempts: 0,
     error: null,
+    queuedAt: null,
     startedAt: null,
     endedAt: null,
+    waitMs: null,
+    workMs: null,
     reused: false,
     cogUrl: null,
     itemUrl: null,
@@ -122,8 +136,17 @@ export function buildTileEntry(
     entry.state = stateOfProgress(progress);
     entry.route = progress.route ?? 'functions';
     entry.attempts = progress.attempts;
-    entry.startedAt = progress.startedAt;
     entry.endedAt = progress.endedAt ?? null;
+    const timing = progress.timing;
+    if (timing) {
+      // Waiting told from working: the branch's start is when it began to wait.
+      entry.queuedAt = progress.startedAt;
+      entry.startedAt = timing.startedAt ?? null;
+      entry.waitMs = timing.startedAt ? timing.waitMs : null;
+      entry.workMs = progress.endedAt ? timing.workMs : null;
+    } else {
+      entry.startedAt = progress.startedAt;
+    }
     if (progress.error && isFailure(progress.error)) entry.error = { code: progress.error.code, message: progress.error.message };
     if (progress.item && isRegisteredItem(progress.item)) done(progress.item);
   };
@@ -137,7 +160,8 @@ export function buildTileEntry(
   const instance = known.instance;
   if (instance) {
     if (isTileProgress(instance.customStatus)) fromProgress(instance.customStatus);
-    entry.startedAt ??= instance.createdTime;
+    // A branch with no status yet has only just started.
+    else entry.startedAt ??= instance.createdTime;
     if (instance.runtimeStatus === 'Completed' && isRegisteredItem(instance.output)) {
       done(instance.output);
       entry.endedAt ??= instance.lastUpdatedTime;

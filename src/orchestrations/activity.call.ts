@@ -4,7 +4,7 @@
  * thrown after the retries ran out, both surface as an exception that `failureFrom` reads.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import type { ActivityContract, ActivityOutcome } from '../pipeline/contracts.js';
+import type { ActivityContract, ActivityOutcome, WorkSpan } from '../pipeline/contracts.js';
 import { FailureError, failureFrom, isFailure, isFinalFailure } from '../pipeline/failure.js';
 import { createActivityRetryOptions, tileRetryPolicy } from './retry.policy.js';
 
@@ -16,11 +16,30 @@ function isOutcome<Output>(value: unknown): value is ActivityOutcome<Output> {
   return value.ok === false && 'failure' in value && isFailure(value.failure);
 }
 
-function* unwrap<Input, Output>(contract: ActivityContract<Input, Output>, task: Task): Generator<Task, Output, unknown> {
+function* unwrap<Input, Output>(contract: ActivityContract<Input, Output>, task: Task, onRan?: (ran: WorkSpan | undefined) => void): Generator<Task, Output, unknown> {
   const outcome: unknown = yield task;
   if (!isOutcome<Output>(outcome)) throw new FailureError({ code: 'INTERNAL', message: `the step ${contract.name} returned an unexpected result` });
+  onRan?.(isWorkSpan(outcome.ran) ? outcome.ran : undefined);
   if (!outcome.ok) throw new FailureError(outcome.failure);
   return outcome.value;
+}
+
+function isWorkSpan(value: unknown): value is WorkSpan {
+  return typeof value === 'object' && value !== null && 'startedAt' in value && typeof value.startedAt === 'string' && 'endedAt' in value && typeof value.endedAt === 'string';
+}
+
+/**
+ * The value of an activity task already scheduled (by the caller, e.g. inside a `Task.any`),
+ * with the same checks as `callActivity`; `onRan` hears when the activity ran (its outcome's
+ * `ran`), also when it returned a final failure.
+ */
+export function unwrapActivity<Input, Output>(contract: ActivityContract<Input, Output>, task: Task, onRan: (ran: WorkSpan | undefined) => void): Generator<Task, Output, unknown> {
+  return unwrap(contract, task, onRan);
+}
+
+/** The back-off before attempt `attempt + 1` of a step retried in the orchestrator (`tileRetryPolicy`). */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(tileRetryPolicy.firstDelayMs * tileRetryPolicy.backoffCoefficient ** (attempt - 1), tileRetryPolicy.maxDelayMs);
 }
 
 /** Calls an activity with the standard retry policy (Durable's own retries, with back-off). */
@@ -45,8 +64,7 @@ export function* callActivityCountingAttempts<Input, Output>(
     } catch (error) {
       const failure = failureFrom(error);
       if (isFinalFailure(failure) || attempt >= tileRetryPolicy.maxAttempts) throw new FailureError(failure);
-      const delay = Math.min(tileRetryPolicy.firstDelayMs * tileRetryPolicy.backoffCoefficient ** (attempt - 1), tileRetryPolicy.maxDelayMs);
-      yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + delay));
+      yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + retryDelayMs(attempt)));
     }
   }
 }

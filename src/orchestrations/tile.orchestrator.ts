@@ -3,11 +3,18 @@
  * appear while other tiles are still being made. A branch retries its own steps, reporting each
  * attempt in its status (the tile ledger reads it); when it fails for good, only this branch has
  * failed. Its failure carries a code and a message (`FailureError`), read back by the parent.
+ *
+ * A branch tells waiting from working: a tile is `queued` until an activity slot takes it (its
+ * activity says so by an event, version 1.3 on) or a worker starts on it (the worker's
+ * `tile-started`), and its status adds up the time waited and the time worked (`TileTiming`),
+ * from the times in its history only.
  */
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import {
   activities,
+  type ActivityContract,
   type CreateTileCogInput,
+  type StartNotice,
   type OutputLocation,
   type RegisteredItem,
   type SourceBlob,
@@ -17,12 +24,15 @@ import {
   type TileWindow,
   type VersionOrder,
   type WorkerRouting,
+  type WorkSpan,
+  type WorkStartedEvent,
 } from '../pipeline/contracts.js';
-import { FailureError, failureFrom, isFailure } from '../pipeline/failure.js';
+import { FailureError, failureFrom, isFailure, isFinalFailure } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { isTileCog, tileResultEvent, tileResultMessageSchema, tileStartedMessageSchema } from '../queue/tile.messages.js';
-import { callActivity, callActivityCountingAttempts } from './activity.call.js';
-import { registersTileWithItsCog } from './versions.js';
+import { callActivity, callActivityCountingAttempts, retryDelayMs, unwrapActivity } from './activity.call.js';
+import { tileRetryPolicy } from './retry.policy.js';
+import { announcesWorkStart, registersTileWithItsCog } from './versions.js';
 
 /** Times a tile is sent to the worker before it fails with TIMEOUT (each wait is the routing's tile timeout). */
 export const maxWorkerDispatches = 3;
@@ -39,19 +49,62 @@ export interface IngestTileInput {
   worker: WorkerRouting;
 }
 
+/** Names of the events activities raise when they start: one per attempt, so a late one never counts for the next. */
+export const workStartedEventPrefix = 'work-started';
+
+/**
+ * Adds one attempt of one step to the tile's timing: the wait from `queuedAtMs` (when it was
+ * scheduled or sent) to the work's start, and the work as whoever did it measured it. A start may
+ * be heard twice (the event, then the outcome's `ran`); the wait counts once.
+ */
+class StepClock {
+  private waitCounted = false;
+
+  constructor(
+    private readonly progress: TileProgress,
+    private readonly queuedAtMs: number,
+  ) {}
+
+  started(at: string): void {
+    const timing = this.progress.timing;
+    const startedMs = Date.parse(at);
+    if (!timing || this.waitCounted || !Number.isFinite(startedMs)) return;
+    this.waitCounted = true;
+    timing.startedAt ??= at;
+    // Clocks of different machines may disagree by a little: never a negative wait.
+    timing.waitMs += Math.max(0, startedMs - this.queuedAtMs);
+  }
+
+  ran(span: WorkSpan | undefined): void {
+    if (!span) return;
+    this.started(span.startedAt);
+    const workMs = Date.parse(span.endedAt) - Date.parse(span.startedAt);
+    if (this.progress.timing && Number.isFinite(workMs)) this.progress.timing.workMs += Math.max(0, workMs);
+  }
+}
+
+function isWorkStarted(value: unknown): value is WorkStartedEvent {
+  return typeof value === 'object' && value !== null && 'kind' in value && value.kind === 'work-started' && 'startedAt' in value && typeof value.startedAt === 'string';
+}
+
 /**
  * The steps of one tile, shared by the tile sub-orchestration and by the parent's single-tile
  * route. `report` receives the tile's progress after every change, for the caller's own status.
  * Throws a `FailureError` when the tile fails for good.
  */
 export function* runTileSteps(context: OrchestrationContext, input: IngestTileInput, report: (progress: TileProgress) => void): Generator<Task, RegisteredItem, unknown> {
+  const announce = input.route === 'functions' && announcesWorkStart(context.df.version);
   const progress: TileProgress = {
     itemId: input.itemId,
-    stage: input.route === 'worker' ? 'queued' : 'creating-cog',
+    stage: input.route === 'worker' || announce ? 'queued' : 'creating-cog',
     route: input.route,
     attempts: 0,
     startedAt: context.df.currentUtcDateTime.toISOString(),
+    // Branches that hear when work starts keep the time waited apart from the time worked.
+    ...(input.route === 'worker' || announce ? { timing: { waitMs: 0, workMs: 0 } } : {}),
   };
+  let notices = 0;
+  const nextNotice = (): StartNotice => ({ instanceId: context.df.instanceId, eventName: `${workStartedEventPrefix}-${++notices}` });
   const onAttempt = (attempt: number): void => {
     progress.attempts = attempt;
     report(progress);
@@ -65,7 +118,10 @@ export function* runTileSteps(context: OrchestrationContext, input: IngestTileIn
     } else {
       try {
         if (registersTileWithItsCog(context.df.version)) {
-          item = yield* callActivityCountingAttempts(context, activities.createAndRegisterTile, { ...cogInput, datetime: input.datetime, order: input.order }, onAttempt);
+          item = yield* callTileStep(context, activities.createAndRegisterTile, { ...cogInput, datetime: input.datetime, order: input.order }, progress, report, {
+            working: 'creating-cog',
+            ...(announce ? { notice: nextNotice } : {}),
+          });
         } else {
           tile = yield* callActivityCountingAttempts(context, activities.createTileCog, cogInput, onAttempt);
         }
@@ -80,12 +136,13 @@ export function* runTileSteps(context: OrchestrationContext, input: IngestTileIn
     }
     if (!item) {
       if (!tile) throw new FailureError({ code: 'INTERNAL', message: 'the tile has neither a COG nor an item' });
-      progress.stage = 'registering';
-      item = yield* callActivityCountingAttempts(
+      item = yield* callTileStep(
         context,
         activities.registerTileItem,
         { outputs: input.outputs, source: input.source, tile, datetime: input.datetime, order: input.order },
-        onAttempt,
+        progress,
+        report,
+        { working: 'registering' },
       );
     }
     progress.stage = 'registered';
@@ -101,6 +158,54 @@ export function* runTileSteps(context: OrchestrationContext, input: IngestTileIn
     progress.endedAt = context.df.currentUtcDateTime.toISOString();
     report(progress);
     throw new FailureError(failure);
+  }
+}
+
+/**
+ * One step of a tile in an activity, retried here (as `callActivityCountingAttempts` does, with
+ * the same back-off) so each attempt is seen and timed. With `notice` (1.3 on) the activity gets a
+ * `startNotice` and the step waits for its "started" event alongside it: the tile is `queued`
+ * until the event (or the outcome) arrives, then `working`. Without it the step schedules exactly
+ * what older versions did: the activity alone, `working` from the start.
+ */
+function* callTileStep<Input extends object, Output>(
+  context: OrchestrationContext,
+  contract: ActivityContract<Input, Output>,
+  input: Input,
+  progress: TileProgress,
+  report: (progress: TileProgress) => void,
+  options: { working: 'creating-cog' | 'registering'; notice?: () => StartNotice },
+): Generator<Task, Output, unknown> {
+  for (let attempt = 1; ; attempt++) {
+    progress.attempts = attempt;
+    const clock = new StepClock(progress, context.df.currentUtcDateTime.getTime());
+    let task: Task;
+    if (options.notice) {
+      const startNotice = options.notice();
+      task = context.df.callActivity(contract.name, { ...input, startNotice });
+      const started = context.df.waitForExternalEvent(startNotice.eventName);
+      progress.stage = 'queued';
+      report(progress);
+      // The same activity task is yielded again below: that waits for it, it does not schedule it twice.
+      const first: unknown = yield context.df.Task.any([task, started]);
+      if (first === started) {
+        const event: unknown = started.result;
+        if (isWorkStarted(event)) clock.started(event.startedAt);
+        progress.stage = options.working;
+        report(progress);
+      }
+    } else {
+      progress.stage = options.working;
+      report(progress);
+      task = context.df.callActivity(contract.name, input);
+    }
+    try {
+      return yield* unwrapActivity(contract, task, (ran) => clock.ran(ran));
+    } catch (error) {
+      const failure = failureFrom(error);
+      if (isFinalFailure(failure) || attempt >= tileRetryPolicy.maxAttempts) throw new FailureError(failure);
+      yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + retryDelayMs(attempt)));
+    }
   }
 }
 
@@ -122,6 +227,7 @@ function* makeCogOnWorker(
     progress.stage = 'queued';
     progress.attempts = dispatch;
     report(progress);
+    const clock = new StepClock(progress, context.df.currentUtcDateTime.getTime());
     const dispatchId = context.df.newGuid(`${context.df.instanceId}/${input.itemId}/${dispatch}`);
     yield* callActivity(context, activities.dispatchTile, { instanceId: context.df.instanceId, eventName: tileResultEvent, dispatchId, input });
     for (;;) {
@@ -132,13 +238,16 @@ function* makeCogOnWorker(
       if (winner !== event) break;
       timer.cancel();
       const message: unknown = event.result;
-      if (tileStartedMessageSchema.safeParse(message).success) {
+      const startedMessage = tileStartedMessageSchema.safeParse(message);
+      if (startedMessage.success) {
+        clock.started(startedMessage.data.worker.startedAt);
         progress.stage = 'running';
         report(progress);
         continue;
       }
       const result = tileResultMessageSchema.safeParse(message);
       if (!result.success) continue;
+      clock.ran({ startedAt: result.data.worker.startedAt, endedAt: result.data.worker.endedAt });
       const outcome = result.data.outcome;
       if (!outcome.ok) throw new FailureError(isFailure(outcome.failure) ? outcome.failure : { code: 'INTERNAL', message: 'the container worker failed the tile' });
       if (!isTileCog(outcome.value)) throw new FailureError({ code: 'INTERNAL', message: 'the container worker sent a result without a tile' });

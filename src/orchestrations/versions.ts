@@ -30,3 +30,21 @@ function startedBefore12(version: string | undefined): boolean {
 export function registersTileWithItsCog(version: string | undefined): boolean {
   return !startedBefore12(version);
 }
+
+/**
+ * Tiles on the Functions route of 1.3 on pass their activity a `startNotice` and wait for its
+ * "work started" event alongside it, so a tile shows `queued` while it waits for an activity slot
+ * and the ledger tells that wait from the work. Instances of 1.2 and older (and of no version:
+ * started before versioning) schedule the activity alone, as they did.
+ */
+export function announcesWorkStart(version: string | undefined): boolean {
+  return atLeast(version, [1, 3]);
+}
+
+/** `major.minor[.…]` at least `minimum`; anything that does not parse is older. */
+function atLeast(version: string | undefined, minimum: readonly [number, number]): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(version ?? '');
+  if (!match) return false;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  return major > minimum[0] || (major === minimum[0] && minor >= minimum[1]);
+}

@@ -43,8 +43,31 @@ function activityContract<Input, Output>(name: string): ActivityContract<Input, 
 /**
  * What every activity returns: its value, or a final failure (one no retry can fix, e.g. a bad
  * upload). Failures worth retrying are thrown instead, so the Durable retry policy sees them.
+ * `ran` is when the activity itself ran (its own clock): the time it waited for a slot is not in
+ * it. Optional: added later.
  */
-export type ActivityOutcome<Output> = { ok: true; value: Output } | { ok: false; failure: Failure };
+export type ActivityOutcome<Output> = ({ ok: true; value: Output } | { ok: false; failure: Failure }) & { ran?: WorkSpan };
+
+/** When a piece of work ran, by the clock of whoever ran it (ISO 8601). */
+export interface WorkSpan {
+  startedAt: string;
+  endedAt: string;
+}
+
+/**
+ * Where an activity says it has started: it raises `eventName` on the orchestration `instanceId`
+ * with a `WorkStartedEvent`, so the tile shows `queued` while it waits for an activity slot and
+ * working from then on (version 1.3 on).
+ */
+export interface StartNotice {
+  instanceId: string;
+  eventName: string;
+}
+
+export interface WorkStartedEvent {
+  kind: 'work-started';
+  startedAt: string;
+}
 
 /** The uploaded blob a job ingests, pinned to the ETag it had when the job was submitted. */
 export interface SourceBlob {
@@ -132,7 +155,7 @@ export interface RasterInfo {
 
 export interface ValidateRasterInput {
   source: SourceBlob;
-  /** When given, validation also rejects options this raster cannot take (e.g. JPEG on float data). Optional: added later. */
+  /** When given, validation also rejects options this raster cannot take (e.g. JPEG on float data). Absent in histories recorded before it existed. */
   options?: IngestOptions;
   /** The job's tile size: validation refuses a raster of more tiles than a job may plan. Absent in instances started before it: options, then the setting. */
   tileSize?: number;
@@ -186,16 +209,16 @@ export interface TileCog {
   bbox: [number, number, number, number];
   /** Bounds in the native CRS: [minX, minY, maxX, maxY]. */
   nativeBbox: [number, number, number, number];
-  /** PNG preview uploaded next to the COG. Optional: added later. */
+  /** PNG preview uploaded next to the COG. Absent in histories recorded before it existed. */
   thumbnail?: { container: string; name: string; url: string };
   /**
    * When the source was acquired, from its metadata (ISO 8601 UTC; `start === end` for an
-   * instant), and the metadata key it came from; `null` when it has none. Optional: added later.
+   * instant), and the metadata key it came from; `null` when it has none. Absent in histories recorded before it existed.
    */
   acquired?: { start: string; end: string; source: string } | null;
   /**
    * Metadata of the upload left out of the COG or the item (out of range, not a number, too long),
-   * one short sentence each, at most 20; absent when there are none. Optional: added later.
+   * one short sentence each, at most 20; absent when there are none. Absent in histories recorded before it existed.
    */
   notes?: string[];
 }
@@ -215,6 +238,8 @@ export interface CreateAndRegisterTileInput extends CreateTileCogInput {
   /** ISO timestamp from the orchestration clock, so replays produce the same item. */
   datetime: string;
   order: VersionOrder;
+  /** Where to say the work started (version 1.3 on). */
+  startNotice?: StartNotice;
 }
 
 export interface RegisteredItem {
@@ -223,13 +248,13 @@ export interface RegisteredItem {
   cogUrl: string;
   cogBytes: number;
   bbox: [number, number, number, number];
-  /** The tile's `proj:code` (`null` without an EPSG code), summarised by the collection. Optional: added later. */
+  /** The tile's `proj:code` (`null` without an EPSG code), summarised by the collection. Absent in histories recorded before it existed. */
   projCode?: string | null;
-  /** The tile's pixel window in the source, for the collection's VRT mosaic. Optional: added later. */
+  /** The tile's pixel window in the source, for the collection's VRT mosaic. Absent in histories recorded before it existed. */
   window?: TileWindow;
-  /** The item's time: [datetime, datetime] or [start_datetime, end_datetime], for the collection's temporal extent. Optional: added later. */
+  /** The item's time: [datetime, datetime] or [start_datetime, end_datetime], for the collection's temporal extent. Absent in histories recorded before it existed. */
   interval?: [string, string];
-  /** The tile's PNG preview, when one was rendered. Optional: added later. */
+  /** The tile's PNG preview, when one was rendered. Absent in histories recorded before it existed. */
   thumbnailUrl?: string;
 }
 
@@ -242,7 +267,7 @@ export interface SourcePublication {
   order: VersionOrder;
   /** The job's options; needed for the VRT mosaic when they reproject (`targetCrs`). */
   options?: IngestOptions;
-  /** The job that made it: the source's record keeps it, so the job it replaces can name it. Optional: added later. */
+  /** The job that made it: the source's record keeps it, so the job it replaces can name it. Absent in histories recorded before it existed. */
   jobId?: string;
 }
 
@@ -392,7 +417,7 @@ export interface IngestProgress {
   /** The first failures (custom status is capped at 16 KB); `errorCount` says how many there were. */
   errors: JobFailure[];
   errorCount: number;
-  /** Every distinct code among all failures (not only the first ones shown). Optional: added later. */
+  /** Every distinct code among all failures (not only the first ones shown). Absent in histories recorded before it existed. */
   errorCodes?: FailureCode[];
   attempt: number;
   previousAttempt?: string;
@@ -404,6 +429,16 @@ export interface IngestProgress {
   tile?: TileProgress;
 }
 
+/** How long a tile waited and worked, over all its steps and attempts that reported so far. */
+export interface TileTiming {
+  /** When its work first started (the activity's or the worker's clock); absent while it has only waited. */
+  startedAt?: string;
+  /** Milliseconds between asking for a slot (or sending the tile to the worker) and the work starting, summed. */
+  waitMs: number;
+  /** Milliseconds of work as the activity or the worker measured it, summed. */
+  workMs: number;
+}
+
 /** What a tile's branch says about itself while it runs (its custom status), for the tile ledger. */
 export interface TileProgress {
   itemId: string;
@@ -413,8 +448,15 @@ export interface TileProgress {
   reroutedBecause?: string;
   /** Attempts of the current step so far, counting the one running. */
   attempts: number;
+  /** When the branch started (orchestration clock): it asked for its first slot or sent the tile to the worker. */
   startedAt: string;
   endedAt?: string;
+  /**
+   * Waiting told apart from working, when the branch can (the worker route; the Functions route
+   * from version 1.3 on, where the activity says when it started). Absent in older branches:
+   * their `startedAt`→`endedAt` holds both.
+   */
+  timing?: TileTiming;
   error?: Failure;
   /** The registered item, once the tile is done. */
   item?: RegisteredItem;

@@ -51,7 +51,6 @@ export const submitJobSchema = z
   })
   .strict();
 
-export type SubmitJobRequest = z.output<typeof submitJobSchema>;
 
 /** `POST /api/batches`: a prefix or a manifest, never both. Paths are checked by `parseSourcePath` after this. */
 export const submitBatchSchema = z

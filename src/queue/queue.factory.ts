@@ -29,8 +29,16 @@ export type MessageNotes = Readonly<Record<string, string>>;
 export interface NotedLockedMessage extends LockedMessage {
   /** What earlier deliveries noted (empty on the first). */
   readonly notes: MessageNotes;
-  /** Makes the message visible again at once, with `notes` replacing the ones it had. */
-  abandon(notes?: MessageNotes): Promise<void>;
+  /**
+   * Gives the message back for another delivery, with `notes` replacing the ones it had: at once,
+   * or not before `delayMs` (a retry with back-off). Either way the next delivery counts one more.
+   */
+  abandon(notes?: MessageNotes, options?: AbandonOptions): Promise<void>;
+}
+
+export interface AbandonOptions {
+  /** The message is delivered again no sooner than this (Storage: its visibility timeout; Service Bus: a scheduled copy). */
+  delayMs?: number;
 }
 
 export interface NotedQueueReceiver extends QueueReceiver {

@@ -7,6 +7,11 @@
  * tells the worker how often to renew, so keep the two equal. The queue's `maxDeliveryCount` must
  * exceed INGEST_WORKER_MAX_DELIVERIES, so the worker (not the broker) dead-letters a poison tile,
  * with its reason, and reports the tile failed.
+ *
+ * A delayed abandon (a retry with back-off) has no Service Bus operation of its own: the receiver
+ * schedules a copy of the message for later, carrying its notes and the deliveries so far
+ * (`retryCopyOf`), then completes the original. A crash between the two leaves both; the tile is
+ * then made twice, which writes the same blobs and sends a result no one waits for.
  */
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { ServiceBusClient, type ServiceBusMessage, type ServiceBusReceivedMessage, type ServiceBusReceiver, type ServiceBusSender } from '@azure/service-bus';
@@ -57,12 +62,33 @@ export function toServiceBusMessage(body: unknown, options: { messageId?: string
   return { body, contentType: 'application/json', ...(options.messageId ? { messageId: options.messageId } : {}) };
 }
 
+/** Application property of a retry copy: the deliveries of the messages it replaces. */
+export const carriedDeliveriesProperty = 'retry.deliveries';
+
 /**
  * Deliveries so far, counting this one. The JavaScript SDK passes the AMQP header's
- * delivery-count through, which counts earlier attempts only (0 on the first delivery).
+ * delivery-count through, which counts earlier attempts only (0 on the first delivery); a retry
+ * copy (`retryCopyOf`) adds the deliveries of the messages before it.
  */
-export function deliveryCountOf(message: Pick<ServiceBusReceivedMessage, 'deliveryCount'>): number {
-  return (message.deliveryCount ?? 0) + 1;
+export function deliveryCountOf(message: Pick<ServiceBusReceivedMessage, 'deliveryCount' | 'applicationProperties'>): number {
+  const carried = message.applicationProperties?.[carriedDeliveriesProperty];
+  return (typeof carried === 'number' && Number.isInteger(carried) && carried > 0 ? carried : 0) + (message.deliveryCount ?? 0) + 1;
+}
+
+/**
+ * The copy of `message` scheduled for a later delivery: same body and content type, `notes`
+ * (else the ones it had), the deliveries so far, and a message id of its own per delivery (so
+ * duplicate detection drops a second schedule of the same retry, not the retry itself).
+ */
+export function retryCopyOf(message: ServiceBusReceivedMessage, notes: MessageNotes | undefined): ServiceBusMessage {
+  const deliveries = deliveryCountOf(message);
+  const kept = Object.fromEntries(Object.entries(message.applicationProperties ?? {}).filter(([key]) => !key.startsWith(notePrefix) && key !== carriedDeliveriesProperty));
+  return {
+    body: message.body,
+    ...(message.contentType ? { contentType: message.contentType } : {}),
+    messageId: `${messageIdOf(message)}~${deliveries}`.slice(-128),
+    applicationProperties: { ...kept, ...notesAsProperties(notes ?? notesOf(message)), [carriedDeliveriesProperty]: deliveries },
+  };
 }
 
 export function messageIdOf(message: Pick<ServiceBusReceivedMessage, 'messageId' | 'sequenceNumber'>): string {
@@ -96,6 +122,8 @@ export class ServiceBusQueueSender implements QueueSender {
 }
 
 type SettlingReceiver = Pick<ServiceBusReceiver, 'receiveMessages' | 'completeMessage' | 'abandonMessage' | 'deadLetterMessage' | 'renewMessageLock' | 'close'>;
+/** Schedules the retry copies of delayed abandons (a sender on the same queue). */
+type SchedulingSender = Pick<ServiceBusSender, 'scheduleMessages'>;
 
 /** Notes are application properties prefixed with `note.`; other properties are not ours. */
 const notePrefix = 'note.';
@@ -116,6 +144,7 @@ export class ServiceBusQueueReceiver implements NotedQueueReceiver {
   constructor(
     private readonly receiver: SettlingReceiver,
     readonly lockDurationMs: number = defaultLockDurationMs,
+    private readonly scheduler?: SchedulingSender,
   ) {}
 
   async receive(maxMessages: number, maxWaitMs: number): Promise<NotedLockedMessage[]> {
@@ -129,13 +158,22 @@ export class ServiceBusQueueReceiver implements NotedQueueReceiver {
 
   private lock(message: ServiceBusReceivedMessage): NotedLockedMessage {
     const receiver = this.receiver;
+    const scheduler = this.scheduler;
     return {
       body: bodyOf(message),
       notes: notesOf(message),
       messageId: messageIdOf(message),
       deliveryCount: deliveryCountOf(message),
       complete: () => receiver.completeMessage(message),
-      abandon: (notes) => (notes === undefined ? receiver.abandonMessage(message) : receiver.abandonMessage(message, notesAsProperties(notes))),
+      abandon: async (notes, options) => {
+        const delayMs = options?.delayMs ?? 0;
+        if (delayMs > 0 && scheduler) {
+          await scheduler.scheduleMessages(retryCopyOf(message, notes), new Date(Date.now() + delayMs));
+          await receiver.completeMessage(message);
+          return;
+        }
+        await (notes === undefined ? receiver.abandonMessage(message) : receiver.abandonMessage(message, notesAsProperties(notes)));
+      },
       deadLetter: (reason, description) => receiver.deadLetterMessage(message, { deadLetterReason: reason, deadLetterErrorDescription: description }),
       renewLock: async () => {
         await receiver.renewMessageLock(message);
@@ -146,8 +184,9 @@ export class ServiceBusQueueReceiver implements NotedQueueReceiver {
 
 /** Sender and peek-lock receiver of one Service Bus queue, sharing one connection. The SDK's own lock renewal is off: the worker renews while it works, and only then. */
 export function createServiceBusQueue(client: ServiceBusClient, queueName: string, lockDurationMs: number = defaultLockDurationMs): { sender: QueueSender; receiver: NotedQueueReceiver } {
+  const sender = client.createSender(queueName);
   return {
-    sender: new ServiceBusQueueSender(client.createSender(queueName)),
-    receiver: new ServiceBusQueueReceiver(client.createReceiver(queueName, { receiveMode: 'peekLock', maxAutoLockRenewalDurationInMs: 0 }), lockDurationMs),
+    sender: new ServiceBusQueueSender(sender),
+    receiver: new ServiceBusQueueReceiver(client.createReceiver(queueName, { receiveMode: 'peekLock', maxAutoLockRenewalDurationInMs: 0 }), lockDurationMs, sender),
   };
 }

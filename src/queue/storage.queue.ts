@@ -3,7 +3,8 @@
  * Storage queue (Azurite locally). A lock is the message's visibility timeout: receiving hides
  * the message for `lockDurationMs`, `renewLock` pushes the timeout out again (Storage hands back a
  * new pop receipt each time, which the next call must use), `complete` deletes it, `abandon`
- * makes it visible at once, and an expired lock lets the next receive take it again with
+ * makes it visible at once (or after its delay: the visibility timeout, whole seconds, at most
+ * 7 days), and an expired lock lets the next receive take it again with
  * `dequeueCount` (our `deliveryCount`) one higher. Dead-lettering puts the body and the reason on
  * `<queue>-deadletter` and deletes the original.
  *
@@ -176,11 +177,11 @@ export class StorageQueue extends StorageQueueSender implements NotedQueueReceiv
       messageId: item.messageId,
       deliveryCount: item.dequeueCount,
       complete: () => settle(() => queue.deleteMessage(item.messageId, popReceipt)),
-      // With notes, the text is rewritten (Storage updates text and visibility in one call).
-      abandon: (newNotes) =>
+      // With notes, the text is rewritten (Storage updates text and visibility in one call); a delay is the visibility timeout.
+      abandon: (newNotes, options) =>
         settle(async () => {
           const text = newNotes === undefined ? undefined : encodeMessageText(wrapNotes(body, newNotes), encoding);
-          popReceipt = (await queue.updateMessage(item.messageId, popReceipt, text, 0)).popReceipt ?? popReceipt;
+          popReceipt = (await queue.updateMessage(item.messageId, popReceipt, text, visibilitySecondsOf(options?.delayMs))).popReceipt ?? popReceipt;
         }),
       renewLock: () => settle(async () => (popReceipt = (await queue.updateMessage(item.messageId, popReceipt, undefined, lockSeconds)).popReceipt ?? popReceipt)),
       deadLetter: (reason, description) =>
@@ -191,6 +192,15 @@ export class StorageQueue extends StorageQueueSender implements NotedQueueReceiv
         }),
     };
   }
+}
+
+/** Storage's longest visibility timeout. */
+const maxVisibilitySeconds = 7 * 24 * 3600;
+
+/** A delay as Storage's visibility timeout: whole seconds, rounded up, 0 (at once) without one. */
+export function visibilitySecondsOf(delayMs: number | undefined): number {
+  if (delayMs === undefined || !(delayMs > 0)) return 0;
+  return Math.min(Math.ceil(delayMs / 1000), maxVisibilitySeconds);
 }
 
 /** The message's lock expired and someone else may hold it now: it can no longer be settled by this receiver. */

@@ -27,7 +27,6 @@ export interface CogDescription {
   geometry: FootprintGeometry;
   bbox: Bbox;
   nativeBbox: Bbox;
-  overviewCount: number;
 }
 
 /** What writing a tile's COG learned from the source's metadata. */
@@ -140,7 +139,6 @@ export async function describeCog(path: string): Promise<CogDescription> {
       geometry,
       bbox,
       nativeBbox: nativeBounds(gt, width, height),
-      overviewCount: dataset.bands.get(1).overviews.count(),
     };
   } finally {
     dataset.close();

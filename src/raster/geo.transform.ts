@@ -31,8 +31,3 @@ export function nativeBounds(gt: GeoTransform, width: number, height: number): B
 export function isDefaultGeoTransform(gt: GeoTransform): boolean {
   return gt[0] === 0 && gt[1] === 1 && gt[2] === 0 && gt[3] === 0 && gt[4] === 0 && gt[5] === 1;
 }
-
-/** `true` when the raster is rotated or sheared (non-zero rotation terms). */
-export function isRotated(gt: GeoTransform): boolean {
-  return gt[2] !== 0 || gt[4] !== 0;
-}

@@ -4,6 +4,7 @@
  * the client stays free of Azure dependencies.
  */
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import type { StacApiSettings } from '../config.js';
 import { StacApiClient, type BearerTokenProvider, type StacApiClientOptions } from './stac.api.client.js';
 
 /** The scope Microsoft Planetary Computer Pro (GeoCatalog) issues its data-plane tokens for. */
@@ -33,21 +34,9 @@ export function createAzureTokenProvider(options: AzureTokenProviderOptions): Be
   };
 }
 
-/** Where the STAC API is and how to sign in to it: the values of the proposed `STAC_API_*` settings. */
-export interface StacApiConnection {
-  /** `STAC_API_URL`: the API's landing page. */
-  url: string;
-  /** `STAC_API_SCOPE`: Entra ID scope of the bearer token; without it no token is sent. */
-  scope?: string;
-  /** `STAC_API_VERSION`: sent as the `api-version` query parameter (Planetary Computer Pro needs one). */
-  apiVersion?: string;
-  /** `STAC_API_CLIENT_ID`: a user-assigned managed identity's client id. */
-  clientId?: string;
-}
-
 /** A `StacApiClient` for `connection`, signing in with `DefaultAzureCredential` (or `credential`) when a scope is given. */
 export function createAzureStacApiClient(
-  connection: StacApiConnection,
+  connection: StacApiSettings,
   extra: { credential?: TokenCredential } & Omit<Partial<StacApiClientOptions>, 'baseUrl' | 'getToken' | 'query'> = {},
 ): StacApiClient {
   const { credential, ...clientOptions } = extra;

@@ -26,6 +26,8 @@ const env = useHostOnOwnAzurite('worker-route', {
   // Every raster over 1 MB uncompressed goes to the worker.
   INGEST_WORKER_THRESHOLD_MB: '1',
   INGEST_WORKER_MAX_DELIVERIES: '2',
+  // The poison tile's retries wait 1 s, then 2 s (not the default 10 s doubling).
+  INGEST_WORKER_RETRY_DELAY_SECONDS: '1',
   // Tiles read their windows from storage: no copy of the source on disk.
   INGEST_SOURCE_READ: 'in-place',
   INGEST_SCRATCH_DIR: scratchDir,
@@ -40,7 +42,7 @@ afterAll(() => rmSync(scratchDir, { recursive: true, force: true }));
 
 describe('the container-worker route', () => {
   it('takes the worker route for a large raster, reads it in place, and its tiles mosaic to the source pixels', async () => {
-    // Anything created under the scratch folder's `sources/` would be a whole copy of a source.
+    // Anything created under a `sources/` folder of the scratch root (each process has its own) would be a whole copy of a source.
     const created: string[] = [];
     const watcher: FSWatcher = watch(scratchDir, { recursive: true }, (_event, name) => {
       if (name) created.push(String(name));
@@ -78,8 +80,10 @@ describe('the container-worker route', () => {
     } finally {
       watcher.close();
     }
-    expect(created.filter((name) => name.startsWith('sources'))).toEqual([]);
-    expect(existsSync(join(scratchDir, 'sources')) ? readdirSync(join(scratchDir, 'sources')) : []).toEqual([]);
+    expect(created.filter((name) => /(^|\/)sources(\/|$)/.test(name))).toEqual([]);
+    const processes = existsSync(join(scratchDir, 'processes')) ? readdirSync(join(scratchDir, 'processes')) : [];
+    expect(processes.length).toBeGreaterThan(0);
+    for (const folder of processes) expect(existsSync(join(scratchDir, 'processes', folder, 'sources')) ? readdirSync(join(scratchDir, 'processes', folder, 'sources')) : []).toEqual([]);
   });
 
   it('dead-letters a tile that fails on every delivery, and fails its job with the reason', async () => {

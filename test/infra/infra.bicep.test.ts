@@ -56,6 +56,7 @@ const optionalInAzure: Record<string, string> = {
   [settingNames.maxTilesPerJob]: 'defaults to 2,500 tiles per job (docs/security.md); set it only to change the cap',
   [settingNames.assumeCfLonLat]: 'defaults to on (docs/raster-output.md); set it to false only to refuse CF longitude/latitude grids without a grid_mapping',
   [settingNames.maxExpansionRatio]: 'defaults to 2,000 decoded bytes per stored byte (docs/security.md); set it only to change the bound',
+  [settingNames.workerRetryDelaySeconds]: "defaults to 10 s before the worker's first retry of a failed tile, doubling per delivery; set it only to change the back-off",
 };
 
 /**

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +45,7 @@ describe('SourceCache (real Azurite)', () => {
     expect(new Set(paths).size).toBe(1);
     expect(store.downloads).toBe(1);
     expect(statSync(paths[0]!).size).toBe(source.size);
-    // Another process (a new cache on the same folder) reuses the complete copy.
+    // A new cache on the same folder (a restart that kept it) reuses the complete copy.
     const again = new SourceCache(store, join(cacheDir, 'a'));
     await again.withLocalCopy(source, async () => undefined);
     expect(store.downloads).toBe(1);
@@ -76,5 +77,44 @@ describe('SourceCache (real Azurite)', () => {
     expect(existsSync(path)).toBe(false);
     await expect(cache.withLocalCopy({ ...source, name: `${source.name}.missing` }, async () => undefined)).rejects.toThrow(/no longer exists/);
     expect(cache.cachedBytes).toBe(0);
+  });
+
+  it('fetches a copy again when it vanished, before a read or during one', async () => {
+    const source = await harness.upload(writeRgbUint8(fixtures.path, 120, 80, 'vanish.tif'));
+    const store = countingStore();
+    const cache = new SourceCache(store, join(cacheDir, 'd'));
+    const path = await cache.withLocalCopy(source, async (p) => p);
+    // Removed between two reads (by hand, a temp cleaner): the next read downloads it again.
+    await rm(path);
+    expect(await cache.withLocalCopy(source, async (p) => statSync(p).size)).toBe(source.size);
+    expect(store.downloads).toBe(2);
+    // Removed while a read had it (the read fails with ENOENT): fetched again, and the read runs once more.
+    let reads = 0;
+    const size = await cache.withLocalCopy(source, async (p) => {
+      reads++;
+      if (reads === 1) {
+        await rm(p);
+        statSync(p);
+      }
+      return statSync(p).size;
+    });
+    expect({ reads, size, downloads: store.downloads }).toEqual({ reads: 2, size: source.size, downloads: 3 });
+  });
+
+  it("keeps a copy one job evicts while another job that read it has not: several jobs on one source", async () => {
+    const source = await harness.upload(writeRgbUint8(fixtures.path, 100, 60, 'two-jobs.tif'));
+    const store = countingStore();
+    const cache = new SourceCache(store, join(cacheDir, 'e'));
+    const path = await cache.withLocalCopy(source, async (p) => p, 'collection-a/src/v1');
+    await cache.withLocalCopy(source, async () => undefined, 'collection-b/src/v2');
+    await cache.evict(source, 'collection-a/src/v1');
+    expect(existsSync(path)).toBe(true);
+    // Validation refusing the source (no job named) leaves it to the job still holding it.
+    await cache.evict(source);
+    expect(existsSync(path)).toBe(true);
+    await cache.withLocalCopy(source, async () => undefined, 'collection-b/src/v2');
+    expect(store.downloads).toBe(1);
+    await cache.evict(source, 'collection-b/src/v2');
+    expect(existsSync(path)).toBe(false);
   });
 });

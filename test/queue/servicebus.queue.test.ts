@@ -3,15 +3,17 @@
  * connection, how bodies and ids map, and that each settlement reaches the SDK receiver with the
  * right message and options. The broker's behaviour itself is only exercised in Azure.
  */
-import type { ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
+import type { ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 import { describe, expect, it } from 'vitest';
 import {
+  carriedDeliveriesProperty,
   deliveryCountOf,
   hasServiceBusConnection,
   messageIdOf,
   notesAsProperties,
   notesOf,
   readServiceBusConnection,
+  retryCopyOf,
   ServiceBusQueueReceiver,
   ServiceBusQueueSender,
   toServiceBusMessage,
@@ -78,7 +80,7 @@ describe('Service Bus message mapping', () => {
   });
 });
 
-/** Records what the adapter asks of the SDK receiver. */
+/** Records what the adapter asks of the SDK receiver (and of the sender that schedules retry copies). */
 function recordingReceiver(messages: ServiceBusReceivedMessage[]): { receiver: ServiceBusQueueReceiver; calls: Array<[string, ...unknown[]]> } {
   const calls: Array<[string, ...unknown[]]> = [];
   const fake: Pick<ServiceBusReceiver, 'receiveMessages' | 'completeMessage' | 'abandonMessage' | 'deadLetterMessage' | 'renewMessageLock' | 'close'> = {
@@ -95,7 +97,13 @@ function recordingReceiver(messages: ServiceBusReceivedMessage[]): { receiver: S
     },
     close: async () => void calls.push(['close']),
   };
-  return { receiver: new ServiceBusQueueReceiver(fake, 90_000), calls };
+  const scheduler = {
+    scheduleMessages: async (message: ServiceBusMessage | ServiceBusMessage[], at: Date) => {
+      calls.push(['schedule', message, at]);
+      return [];
+    },
+  };
+  return { receiver: new ServiceBusQueueReceiver(fake, 90_000, scheduler), calls };
 }
 
 function received(fields: Partial<ServiceBusReceivedMessage>): ServiceBusReceivedMessage {
@@ -125,6 +133,32 @@ describe('ServiceBusQueueReceiver', () => {
       ['complete', 'm2'],
       ['close'],
     ]);
+  });
+
+  it('gives a message back with a delay as a copy scheduled for later, carrying notes and deliveries, and completes it', async () => {
+    const body = { kind: 'tile-work', dispatchId: 'd-1' };
+    const { receiver, calls } = recordingReceiver([received({ messageId: 'd-1', deliveryCount: 1, body, contentType: 'application/json', applicationProperties: { 'note.failureCode': 'OLD', other: 'kept' } })]);
+    const [message] = await receiver.receive(1, 1000);
+    expect(message!.deliveryCount).toBe(2);
+    const before = Date.now();
+    await message!.abandon({ failureCode: 'INTERNAL', failureMessage: 'an unexpected error occurred' }, { delayMs: 20_000 });
+    expect(calls.slice(1).map(([call]) => call)).toEqual(['schedule', 'complete']);
+    const [, copy, at] = calls[1]! as [string, ServiceBusMessage, Date];
+    expect(copy).toEqual({
+      body,
+      contentType: 'application/json',
+      messageId: 'd-1~2',
+      applicationProperties: { other: 'kept', 'note.failureCode': 'INTERNAL', 'note.failureMessage': 'an unexpected error occurred', [carriedDeliveriesProperty]: 2 },
+    });
+    expect(at.getTime()).toBeGreaterThanOrEqual(before + 20_000);
+    // The copy, delivered later, counts the deliveries before it: the worker still dead-letters after N.
+    expect(deliveryCountOf({ deliveryCount: 0, applicationProperties: copy.applicationProperties })).toBe(3);
+    expect(deliveryCountOf({ deliveryCount: 1, applicationProperties: copy.applicationProperties })).toBe(4);
+    // Without new notes, the copy keeps the ones it had.
+    expect(retryCopyOf(received({ messageId: 'x', deliveryCount: 0, body, applicationProperties: { 'note.failureCode': 'TIMEOUT' } }), undefined).applicationProperties).toEqual({
+      'note.failureCode': 'TIMEOUT',
+      [carriedDeliveriesProperty]: 1,
+    });
   });
 
   it('sends through the SDK sender', async () => {

@@ -1,15 +1,15 @@
 /**
  * The Storage-queue stand-in for Service Bus, against real Azurite: a lock hides the message,
  * renewing extends it, an expired lock redelivers with deliveryCount + 1, abandon redelivers at
- * once (with notes for the next delivery), complete deletes, dead-lettering keeps the body and
- * the reason.
+ * once or after its delay (with notes for the next delivery), complete deletes, dead-lettering
+ * keeps the body and the reason.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { describe, expect, it } from 'vitest';
 import { createResultsQueueClient, createResultsSender, createStorageWorkQueue, createWorkQueue, type NotedLockedMessage } from '../../src/queue/queue.factory.js';
-import { LockLostError, StorageQueue } from '../../src/queue/storage.queue.js';
+import { LockLostError, StorageQueue, visibilitySecondsOf } from '../../src/queue/storage.queue.js';
 import { takeMessages, usePrivateAzurite } from '../worker/worker.support.js';
 
 const azurite = usePrivateAzurite();
@@ -103,6 +103,25 @@ describe('StorageQueue (Azurite)', () => {
     // Dead letters keep the body, not the wrapper.
     await again.deadLetter('MaxDeliveriesExceeded', 'dead-lettered after 1 deliveries: an operation timed out');
     expect((await queue.readDeadLetters()).map((letter) => letter.body)).toEqual([{ n: 8 }]);
+  });
+
+  it('abandon with a delay hides the message until the delay has passed (the worker\'s back-off), then delivers it with its notes', async () => {
+    const queue = freshQueue(60_000);
+    await queue.send({ n: 9 });
+    const message = await receiveOne(queue);
+    const abandonedAt = Date.now();
+    await message.abandon({ failureCode: 'INTERNAL', failureMessage: 'an unexpected error occurred' }, { delayMs: 2000 });
+    // Nothing while the delay lasts (no redelivery within milliseconds)...
+    expect(await queue.receive(1, 1000)).toEqual([]);
+    // ...then the next delivery, one more in the count.
+    const again = await receiveOne(queue, 10_000);
+    expect(Date.now() - abandonedAt).toBeGreaterThanOrEqual(2000);
+    expect(again).toMatchObject({ messageId: message.messageId, deliveryCount: 2, body: { n: 9 }, notes: { failureCode: 'INTERNAL' } });
+    await again.complete();
+    expect(visibilitySecondsOf(1)).toBe(1);
+    expect(visibilitySecondsOf(0)).toBe(0);
+    expect(visibilitySecondsOf(undefined)).toBe(0);
+    expect(visibilitySecondsOf(30 * 24 * 3600 * 1000)).toBe(7 * 24 * 3600);
   });
 
   it('dead-lettering moves the body aside with its reason; readDeadLetters reads it back', async () => {

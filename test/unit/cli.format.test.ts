@@ -46,12 +46,25 @@ describe('CLI text output', () => {
     expect(detail).toContain('output      partial: 1 COG tiles made (2.0 KiB), 1 failed\n    STORAGE_REFUSED scene-r0-c1: the COG blob is leased by another writer');
   });
 
-  it('lists tiles with state, attempts, duration and error', () => {
+  it('lists tiles with state, attempts, queue wait, duration and error', () => {
     const rows = formatTileTable([sampleTile(0, 'done'), sampleTile(1, 'failed', { code: 'TIMEOUT', message: 'the COG took too long' }), sampleTile(2, 'pending')]).split('\n');
-    expect(rows[1]).toMatch(/^0\s+scene-r0-c0\s+done\s+1\s+2\.5 s$/);
-    expect(rows[2]).toMatch(/^1\s+scene-r0-c1\s+failed\s+1\s+2\.5 s\s+TIMEOUT: the COG took too long$/);
-    expect(rows[3]).toMatch(/^2\s+scene-r0-c2\s+pending\s+0\s+-$/);
+    expect(rows[0]).toMatch(/^#\s+ITEM\s+STATE\s+ATTEMPTS\s+QUEUED\s+DURATION\s+ERROR$/);
+    expect(rows[1]).toMatch(/^0\s+scene-r0-c0\s+done\s+1\s+6\.0 s\s+2\.5 s$/);
+    expect(rows[2]).toMatch(/^1\s+scene-r0-c1\s+failed\s+1\s+6\.0 s\s+2\.5 s\s+TIMEOUT: the COG took too long$/);
+    expect(rows[3]).toMatch(/^2\s+scene-r0-c2\s+pending\s+0\s+-\s+-$/);
     expect(formatDuration('2026-11-30T08:00:00Z', '2026-11-30T08:02:05Z')).toBe('2 min 5 s');
+  });
+
+  it('shows the work itself as the duration, the wait for a slot apart from it', () => {
+    // 8.9 s in the queue for an activity slot, 136 ms of work: the duration is the work.
+    const tile = { ...sampleTile(0, 'done'), queuedAt: '2026-11-30T08:00:00Z', startedAt: '2026-11-30T08:00:08.900Z', endedAt: '2026-11-30T08:00:09.036Z', waitMs: 8900, workMs: 136 };
+    const queued = { ...sampleTile(1, 'queued'), queuedAt: '2026-11-30T08:00:00Z', startedAt: null, waitMs: null, workMs: null };
+    const rows = formatTileTable([tile, queued]).split('\n');
+    expect(rows[1]).toMatch(/^0\s+scene-r0-c0\s+done\s+1\s+8\.9 s\s+0\.1 s$/);
+    expect(rows[2]).toMatch(/^1\s+scene-r0-c1\s+queued\s+1\s+-\s+-$/);
+    // A service that does not tell them apart: the span from start to end, as before.
+    const older = { ...sampleTile(2, 'done'), queuedAt: null, waitMs: null, workMs: null };
+    expect(formatTileTable([older]).split('\n')[1]).toMatch(/^2\s+scene-r0-c2\s+done\s+1\s+-\s+2\.5 s$/);
   });
 
   it('says what a bulk retry did, or would do', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countByState, formatAge, formatDuration, formatTime, isFinished, tileDurationMs, tileStateClass, tileStateLabel, tileStateMark, tileStates } from '../../web/tile.format.js';
+import { countByState, formatAge, formatDuration, formatTime, isFinished, tileDurationMs, tileStateClass, tileStateLabel, tileStateMark, tileStates, tileWaitMs } from '../../web/tile.format.js';
 
 describe('dashboard wording', () => {
   it('gives every tile state a word and a mark of its own, so no state is told by colour alone', () => {
@@ -42,6 +42,14 @@ describe('dashboard wording', () => {
     expect(tileDurationMs({ startedAt: '2026-11-30T08:00:00Z', endedAt: '2026-11-30T08:00:04.5Z' }, now)).toBe(4500);
     expect(tileDurationMs({ startedAt: '2026-11-30T08:00:00Z', endedAt: null }, now)).toBe(10_000);
     expect(tileDurationMs({ startedAt: null, endedAt: null }, now)).toBeNull();
+  });
+
+  it('measures the work without the wait for a slot, and the wait on its own', () => {
+    const now = Date.parse('2026-11-30T08:00:10Z');
+    expect(tileDurationMs({ startedAt: '2026-11-30T08:00:08.9Z', endedAt: '2026-11-30T08:00:09.1Z', workMs: 136 }, now)).toBe(136);
+    expect(tileWaitMs({ queuedAt: '2026-11-30T08:00:00Z', startedAt: '2026-11-30T08:00:08.9Z', waitMs: 8900 }, now)).toBe(8900);
+    expect(tileWaitMs({ queuedAt: '2026-11-30T08:00:00Z', startedAt: null }, now)).toBe(10_000);
+    expect(tileWaitMs({ queuedAt: null, startedAt: '2026-11-30T08:00:00Z' }, now)).toBeNull();
   });
 
   it('writes times in UTC, one way, and ages relative to now', () => {

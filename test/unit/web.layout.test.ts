@@ -73,6 +73,25 @@ describe('timeline layout', () => {
     expect(layout.bars.map((bar) => bar.index)).toEqual([1]);
   });
 
+  it('draws the work as the bar and the wait for a slot apart, before it; queued tiles are counted, not drawn', () => {
+    const layout = layoutTimeline(
+      [
+        // 8.9 s queued for an activity slot, then 136 ms of work (measured by the activity).
+        tile(0, 0, 0, { state: 'done', queuedAt: at(0), startedAt: at(8.9), endedAt: at(10), waitMs: 8900, workMs: 136 }),
+        tile(1, 0, 1, { state: 'creating-cog', queuedAt: at(0), startedAt: at(10) }),
+        tile(2, 0, 2, { state: 'queued', queuedAt: at(0) }),
+      ],
+      now,
+    );
+    expect(layout).toMatchObject({ waiting: 1, queued: 1, startMs: Date.parse(at(0)), spanMs: 20_000 });
+    const [done, running] = layout.bars;
+    expect(done).toMatchObject({ index: 0, durationMs: 136, waitMs: 8900, queuedStart: 0, open: false });
+    expect(done!.start).toBeCloseTo(8.9 / 20);
+    expect(running).toMatchObject({ index: 1, durationMs: 10_000, waitMs: 10_000, queuedStart: 0, open: true });
+    // A service that does not tell waiting from working: no wait segment, the bar is start → end.
+    expect(layoutTimeline([tile(0, 0, 0, { state: 'done', startedAt: at(0), endedAt: at(4) })], now).bars[0]).toMatchObject({ durationMs: 4000, queuedStart: null, waitMs: null });
+  });
+
   it('picks round ticks, about five over the span', () => {
     expect(timelineTicks(10_000)).toEqual([0, 2000, 4000, 6000, 8000, 10_000]);
     expect(timelineTicks(95_000)).toEqual([0, 30_000, 60_000, 90_000]);

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CreateTileCog } from '../../src/activities/tile.cog.create.js';
 import type { CreateTileCogInput, TileCog } from '../../src/pipeline/contracts.js';
+import { workerRetryDelayMs } from '../../src/config.js';
 import { FailureError } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import type { QueueSender } from '../../src/queue/message.queue.js';
@@ -22,31 +23,41 @@ class MemoryQueue implements NotedQueueReceiver, QueueSender {
   readonly started: unknown[] = [];
   /** Notes left by the last abandon. */
   abandonedWith: MessageNotes | undefined;
+  /** The delay of each abandon, in order. */
+  readonly abandonDelays: number[] = [];
   private readonly waiting: NotedLockedMessage[] = [];
 
-  constructor(readonly lockDurationMs: number) {}
+  /** With `redeliver`, an abandoned message comes back after its delay, one delivery more, with its notes (as the real queues do). */
+  constructor(
+    readonly lockDurationMs: number,
+    private readonly redeliver = false,
+  ) {}
 
-  add(body: unknown, deliveryCount = 1, notes: MessageNotes = {}): void {
+  add(body: unknown, deliveryCount = 1, notes: MessageNotes = {}, id = `m${this.waiting.length + 1}`): void {
     const calls = this.calls;
-    const id = `m${this.waiting.length + 1}`;
     this.waiting.push({
       body,
       notes,
       messageId: id,
       deliveryCount,
       complete: async () => void calls.push(`complete ${id}`),
-      abandon: async (newNotes) => {
+      abandon: async (newNotes, options) => {
         calls.push(`abandon ${id}`);
         this.abandonedWith = newNotes;
+        this.abandonDelays.push(options?.delayMs ?? 0);
+        if (this.redeliver) setTimeout(() => this.add(body, deliveryCount + 1, newNotes ?? notes, id), options?.delayMs ?? 0);
       },
       deadLetter: async (reason) => void calls.push(`deadLetter ${id} ${reason}`),
       renewLock: async () => void calls.push(`renew ${id}`),
     });
   }
 
-  async receive(): Promise<NotedLockedMessage[]> {
+  async receive(_max: number, maxWaitMs: number): Promise<NotedLockedMessage[]> {
     const next = this.waiting.shift();
-    return next ? [next] : [];
+    if (next) return [next];
+    // Empty: wait as a real receive would (which lets redeliveries due meanwhile arrive).
+    if (this.redeliver) await new Promise((resolve) => setTimeout(resolve, maxWaitMs));
+    return [];
   }
 
   async send(body: unknown): Promise<void> {
@@ -97,9 +108,12 @@ function quietLog(): WorkerLog & { lines: string[] } {
   return { lines, info: (line) => void lines.push(line), error: (line) => void lines.push(line) };
 }
 
-function workerOn(queue: MemoryQueue, createTileCog: CreateTileCog, maxDeliveries = 3): { worker: TileWorker; log: ReturnType<typeof quietLog> } {
+function workerOn(queue: MemoryQueue, createTileCog: CreateTileCog, maxDeliveries = 3, retryDelayMs?: (deliveryCount: number) => number): { worker: TileWorker; log: ReturnType<typeof quietLog> } {
   const log = quietLog();
-  return { worker: new TileWorker({ name: 'w', concurrency: 1, once: true, maxDeliveries, receiver: queue, results: queue, createTileCog, log }), log };
+  return {
+    worker: new TileWorker({ name: 'w', concurrency: 1, once: true, maxDeliveries, receiver: queue, results: queue, createTileCog, log, receiveWaitMs: 20, ...(retryDelayMs ? { retryDelayMs } : {}) }),
+    log,
+  };
 }
 
 describe('TileWorker', () => {
@@ -146,6 +160,27 @@ describe('TileWorker', () => {
     expect(queue.sent).toEqual([
       expect.objectContaining({ outcome: { ok: false, failure: { code: 'TRANSIENT_STORAGE', message: 'dead-lettered after 1 deliveries: storage answered HTTP 503; retrying later may succeed' } } }),
     ]);
+  });
+
+  it('waits before each retry, twice as long each delivery, and with --once stays for a retry still due', async () => {
+    const queue = new MemoryQueue(60_000, true);
+    queue.add(work());
+    const deliveredAt: number[] = [];
+    const failing: CreateTileCog = async () => {
+      deliveredAt.push(Date.now());
+      throw new FailureError({ code: 'INTERNAL', message: 'an unexpected error occurred; the service logs have the details' });
+    };
+    const { worker, log } = workerOn(queue, failing, 3, (deliveryCount) => 100 * 2 ** (deliveryCount - 1));
+    await worker.run();
+    // Three deliveries failed, 100, 200 and 400 ms apart at least; the fourth dead-lettered the tile (not 5 deliveries within milliseconds).
+    expect(queue.abandonDelays).toEqual([100, 200, 400]);
+    expect(deliveredAt).toHaveLength(3);
+    expect(deliveredAt[1]! - deliveredAt[0]!).toBeGreaterThanOrEqual(100);
+    expect(deliveredAt[2]! - deliveredAt[1]!).toBeGreaterThanOrEqual(200);
+    expect(queue.calls).toEqual(['abandon m1', 'abandon m1', 'abandon m1', 'send result', 'deadLetter m1 MaxDeliveriesExceeded']);
+    expect(log.lines.filter((line) => /will be retried in 0\.[124] s \(INTERNAL\)/.test(line))).toHaveLength(3);
+    // The settings' schedule: 10 s doubling, at most 5 minutes.
+    expect([1, 2, 3, 4, 5, 6].map((delivery) => workerRetryDelayMs({ retryDelaySeconds: 10 }, delivery))).toEqual([10_000, 20_000, 40_000, 80_000, 160_000, 300_000]);
   });
 
   it('without notes (the worker stopped or lost the lock each time), says so when it dead-letters', async () => {

@@ -38,7 +38,7 @@ let workQueue: StorageQueue;
 const workers: RunningWorker[] = [];
 
 function workerEnv(): Record<string, string> {
-  return { AzureWebJobsStorage: azurite.connectionString, INGEST_SCRATCH_DIR: scratch, INGEST_WORKER_MAX_DELIVERIES: String(maxDeliveries) };
+  return { AzureWebJobsStorage: azurite.connectionString, INGEST_SCRATCH_DIR: scratch, INGEST_WORKER_MAX_DELIVERIES: String(maxDeliveries), INGEST_WORKER_RETRY_DELAY_SECONDS: '1' };
 }
 
 beforeAll(() => {
@@ -211,7 +211,12 @@ describe('the worker program', () => {
     );
     // The missing source was a final failure: reported and completed, not dead-lettered.
     expect(deadLetters.some((letter) => JSON.stringify(letter.body).includes(missing!.dispatchId))).toBe(false);
-    expect(worker.lines.filter((line) => /will be retried \(INTERNAL\)/.test(line))).toHaveLength(maxDeliveries);
+    // Each retry waited its back-off (1 s, then 2 s): the deliveries were not spent within milliseconds.
+    const retries = worker.lines.filter((line) => /will be retried in \d+\.\d s \(INTERNAL\)/.test(line));
+    expect(retries).toHaveLength(maxDeliveries);
+    expect(retries.map((line) => /will be retried in (\S+) s/.exec(line)![1])).toEqual(['1.0', '2.0']);
+    const failedAt = retries.map((line) => Date.parse(line.split(' ')[0]!));
+    expect(failedAt[1]! - failedAt[0]!).toBeGreaterThanOrEqual(1000);
     expect(await visibleWork()).toBe(0);
   });
 

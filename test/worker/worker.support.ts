@@ -3,12 +3,15 @@
  * queue is app-wide, and a local host started by another suite on the shared Azurite would
  * consume it), and a reader that takes only a test's own results from that queue.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
+import { projectRoot } from '../../host/spawn.js';
 import { decodeMessageText } from '../../src/queue/storage.queue.js';
 
 export interface PrivateAzurite {
@@ -63,4 +66,32 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/** A container-worker process (`dist/worker/main.js`) started by a test. */
+export interface WorkerProcess {
+  readonly pid: number;
+  readonly lines: string[];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the built worker with exactly `env` added to this process's (no Service Bus: the Storage stand-in). */
+export function spawnWorker(env: Record<string, string>, args: string[] = []): WorkerProcess {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv['ServiceBusConnection'];
+  delete childEnv['ServiceBusConnection__fullyQualifiedNamespace'];
+  const child: ChildProcess = spawn(process.execPath, [join(projectRoot, 'dist', 'worker', 'main.js'), ...args], { cwd: projectRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', (line) => lines.push(line));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    pid: child.pid ?? -1,
+    lines,
+    exited,
+    kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
 }
