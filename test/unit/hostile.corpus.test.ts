@@ -4,6 +4,7 @@
  * service uses) or byte by byte where GDAL would act on it (a CRS naming a named pipe blocks
  * whoever parses it).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -190,6 +191,15 @@ describe('issue 18, class A: CRSs that name files or URLs', () => {
     }
     // Nobody reads the pipes: releasing finds no reader.
     expect(corpus.releaseFifos()).toEqual([]);
+  });
+
+  it('finds, and lets go, a process blocked opening one of the pipes', async () => {
+    const pipe = crsCases().find((c) => c.host === 'blocking')!.fifos![0]!;
+    const reader = spawn('cat', [pipe], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => reader.once('exit', resolve));
+    // The reader blocks in open() until a writer comes: release until it is found.
+    await vi.waitFor(() => expect(corpus.releaseFifos([pipe])).toEqual([pipe]), { timeout: 5000, interval: 50 });
+    await exited;
   });
 
   it('points network payloads at the canary (http, https with the case in its host name, /vsicurl/, PROJ\'s CDN)', () => {
