@@ -142,6 +142,9 @@ interface TiffEntry {
   valueOffset: number;
 }
 
+/** Image directories GDAL reads: the image, its overviews and masks (real files have a handful). */
+const maxTiffDirectories = 64;
+
 async function readTiffHeader(source: ByteSource, options: { georeferencingOnly?: boolean } = {}): Promise<ContainerHeader> {
   const reader = new BoundedReader(source);
   if (source.size < 8) invalid('it is too short to be a TIFF; the file is probably truncated — upload it again');
@@ -149,14 +152,43 @@ async function readTiffHeader(source: ByteSource, options: { georeferencingOnly?
   const little = head.getUint8(0) === 0x49;
   const big = head.getUint16(2, little) === 43;
   if (big && source.size < 16) invalid('it is too short to be a BigTIFF; the file is probably truncated — upload it again');
-  const ifdOffset = big ? Number(head.getBigUint64(8, little)) : head.getUint32(4, little);
+  // Every directory in the chain, not only the first: GDAL reads overviews and masks from the others
+  // (and the COG driver may reuse a source's overviews), so each is held to the same policies.
+  const rasters: ContainerHeader['rasters'] = [];
+  let crsTexts: CrsText[] = [];
+  const seen = new Set<number>();
+  for (let offset = big ? Number(head.getBigUint64(8, little)) : head.getUint32(4, little); offset !== 0; ) {
+    if (seen.has(offset)) invalid('its image directories loop back on themselves; the file is corrupt — upload it again');
+    seen.add(offset);
+    if (seen.size > maxTiffDirectories) overLimit(`it chains more than ${maxTiffDirectories} image directories`);
+    const first = seen.size === 1;
+    const directory = await readTiffDirectory(reader, source, offset, little, big, first ? 'the image' : `image directory ${seen.size} (an overview or mask)`, first && options.georeferencingOnly === true);
+    if (first) crsTexts = directory.crsTexts;
+    if (directory.raster) rasters.push(directory.raster);
+    if (options.georeferencingOnly) break;
+    offset = directory.next;
+  }
+  return { driver: 'GTiff', rasters, crsTexts };
+}
+
+async function readTiffDirectory(
+  reader: BoundedReader,
+  source: ByteSource,
+  ifdOffset: number,
+  little: boolean,
+  big: boolean,
+  name: string,
+  georeferencingOnly: boolean,
+): Promise<{ raster: (DeclaredRaster & { name: string }) | null; crsTexts: CrsText[]; next: number }> {
   const entrySize = big ? 20 : 12;
-  const countView = await reader.read(ifdOffset, big ? 8 : 2, 'the first image directory');
+  const countView = await reader.read(ifdOffset, big ? 8 : 2, name);
   const entryCount = big ? Number(countView.getBigUint64(0, little)) : countView.getUint16(0, little);
-  if (entryCount === 0) invalid('its first image directory is empty; the file is corrupt — upload it again');
-  if (entryCount > maxIfdEntries) overLimit(`its first image directory has ${entryCount} entries, more than the ${maxIfdEntries} any raster needs`);
+  if (entryCount === 0) invalid(`${name} of it is empty; the file is corrupt — upload it again`);
+  if (entryCount > maxIfdEntries) overLimit(`${name} of it has ${entryCount} entries, more than the ${maxIfdEntries} any raster needs`);
   const entriesStart = ifdOffset + (big ? 8 : 2);
-  const entries = await reader.read(entriesStart, entryCount * entrySize, 'the first image directory');
+  const entries = await reader.read(entriesStart, entryCount * entrySize, name);
+  const nextView = await reader.read(entriesStart + entryCount * entrySize, big ? 8 : 4, `the link after ${name}`);
+  const next = big ? Number(nextView.getBigUint64(0, little)) : nextView.getUint32(0, little);
   const byTag = new Map<number, TiffEntry>();
   for (let i = 0; i < entryCount; i++) {
     const at = i * entrySize;
@@ -194,7 +226,7 @@ async function readTiffHeader(source: ByteSource, options: { georeferencingOnly?
     const view = await reader.read(ascii.valueOffset, ascii.count, 'GeoTIFF ASCII parameters');
     crsTexts.push({ where: 'GeoTIFF ASCII parameters (citations)', text: new TextDecoder('latin1').decode(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)) });
   }
-  if (options.georeferencingOnly) return { driver: 'GTiff', rasters: [], crsTexts };
+  if (georeferencingOnly) return { raster: null, crsTexts, next };
 
   const width = await one(tag.imageWidth, 'image width');
   const height = await one(tag.imageLength, 'image height');
@@ -215,7 +247,7 @@ async function readTiffHeader(source: ByteSource, options: { georeferencingOnly?
   const blocksPerPlane = Math.ceil(width / blockWidth) * Math.ceil(height / blockHeight);
   const expectedBlocks = blocksPerPlane * (planar ? bands : 1);
   if (offsets.length < expectedBlocks || byteCounts.length < expectedBlocks) {
-    invalid(`its header lists ${Math.min(offsets.length, byteCounts.length)} blocks where ${expectedBlocks} are needed; the file is corrupt — upload it again`);
+    invalid(`${name} lists ${Math.min(offsets.length, byteCounts.length)} blocks where its ${width}×${height} pixels need ${expectedBlocks}; the file is corrupt — upload it again`);
   }
   let storedBytes = 0;
   let sparseBlocks = 0;
@@ -227,7 +259,7 @@ async function readTiffHeader(source: ByteSource, options: { georeferencingOnly?
       continue;
     }
     if (offset + count > source.size) {
-      invalid(`block ${i} of its pixels lies past the end of the file (bytes ${offset}–${offset + count} of ${source.size}); the file is probably truncated — upload it again`);
+      invalid(`block ${i} of ${name} lies past the end of the file (bytes ${offset}–${offset + count} of ${source.size}); the file is probably truncated — upload it again`);
     }
     storedBytes += count;
   }
@@ -235,23 +267,21 @@ async function readTiffHeader(source: ByteSource, options: { georeferencingOnly?
   const largestBlockBytes = blockWidth * blockHeight * samplesPerBlockPixel * bytesPerSample;
 
   return {
-    driver: 'GTiff',
-    rasters: [
-      {
-        name: 'the image',
-        width,
-        height,
-        bands,
-        bytesPerSample,
-        declaredBytes: width * height * bands * bytesPerSample,
-        storedBytes,
-        sparseBlocks,
-        totalBlocks: expectedBlocks,
-        largestBlockBytes,
-        compressed,
-      },
-    ],
+    raster: {
+      name,
+      width,
+      height,
+      bands,
+      bytesPerSample,
+      declaredBytes: width * height * bands * bytesPerSample,
+      storedBytes,
+      sparseBlocks,
+      totalBlocks: expectedBlocks,
+      largestBlockBytes,
+      compressed,
+    },
     crsTexts,
+    next,
   };
 }
 

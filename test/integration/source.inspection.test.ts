@@ -103,6 +103,38 @@ describe('container headers, read from raw bytes', () => {
     expect(planar.crsTexts[0]?.text).toMatch(/WGS 84 \/ UTM zone 33N/);
   });
 
+  it('reads every image directory (overviews and masks too), and refuses one that declares what its bytes cannot hold', async () => {
+    const path = tiff('with-overviews.tif', 1024, 1024, ['TILED=YES', 'COMPRESS=DEFLATE']);
+    const dataset = gdal.open(path, 'r+');
+    dataset.buildOverviews('AVERAGE', [2, 4]);
+    dataset.close();
+    const read = await header(path, 'GTiff');
+    expect(read.rasters.map((raster) => [raster.width, raster.height])).toEqual([
+      [1024, 1024],
+      [512, 512],
+      [256, 256],
+    ]);
+    // The second directory (the first overview) now claims 200,000² pixels: the same policies refuse it.
+    const bytes = readFileSync(path);
+    const little = bytes[0] === 0x49;
+    const first = little ? bytes.readUInt32LE(4) : bytes.readUInt32BE(4);
+    const count = little ? bytes.readUInt16LE(first) : bytes.readUInt16BE(first);
+    const linkAt = first + 2 + count * 12;
+    const second = little ? bytes.readUInt32LE(linkAt) : bytes.readUInt32BE(linkAt);
+    const entries = little ? bytes.readUInt16LE(second) : bytes.readUInt16BE(second);
+    for (let i = 0; i < entries; i++) {
+      const at = second + 2 + i * 12;
+      const id = little ? bytes.readUInt16LE(at) : bytes.readUInt16BE(at);
+      const type = little ? bytes.readUInt16LE(at + 2) : bytes.readUInt16BE(at + 2);
+      if ((id === 256 || id === 257) && type === 3) little ? bytes.writeUInt16LE(60_000, at + 8) : bytes.writeUInt16BE(60_000, at + 8);
+      if ((id === 256 || id === 257) && type === 4) little ? bytes.writeUInt32LE(200_000, at + 8) : bytes.writeUInt32BE(200_000, at + 8);
+    }
+    writeFileSync(path, bytes);
+    const failure = await refusal(path);
+    expect(['INVALID_INPUT', 'INPUT_LIMIT']).toContain(failure.code);
+    expect(failure.message).toMatch(/image directory 2/);
+  });
+
   it('counts sparse blocks of a SPARSE_OK GeoTIFF', async () => {
     const path = join(fixtures.path, 'sparse.tif');
     const dataset = gdal.open(path, 'w', 'GTiff', 4096, 4096, 1, gdal.GDT_Byte, ['SPARSE_OK=TRUE', 'TILED=YES']);
