@@ -126,8 +126,14 @@ describe('container headers, read from raw bytes', () => {
       const at = second + 2 + i * 12;
       const id = little ? bytes.readUInt16LE(at) : bytes.readUInt16BE(at);
       const type = little ? bytes.readUInt16LE(at + 2) : bytes.readUInt16BE(at + 2);
-      if ((id === 256 || id === 257) && type === 3) little ? bytes.writeUInt16LE(60_000, at + 8) : bytes.writeUInt16BE(60_000, at + 8);
-      if ((id === 256 || id === 257) && type === 4) little ? bytes.writeUInt32LE(200_000, at + 8) : bytes.writeUInt32BE(200_000, at + 8);
+      if ((id === 256 || id === 257) && type === 3) {
+        if (little) bytes.writeUInt16LE(60_000, at + 8);
+        else bytes.writeUInt16BE(60_000, at + 8);
+      }
+      if ((id === 256 || id === 257) && type === 4) {
+        if (little) bytes.writeUInt32LE(200_000, at + 8);
+        else bytes.writeUInt32BE(200_000, at + 8);
+      }
     }
     writeFileSync(path, bytes);
     const failure = await refusal(path);
