@@ -72,11 +72,11 @@ export function createListBatchSources(deps: Pick<ActivityDependencies, 'store' 
   };
 }
 
-export function createPrepareBatchJobs(deps: Pick<ActivityDependencies, 'store'>): PrepareBatchJobs {
+export function createPrepareBatchJobs(deps: Pick<ActivityDependencies, 'store' | 'jobs'>): PrepareBatchJobs {
   return async ({ batchId, chunk, sources, collection, options, tileSize, worker }) => {
     const limit = pLimit(statConcurrency);
     const now = new Date();
-    return Promise.all(
+    const prepared = await Promise.all(
       sources.map((source, index) =>
         limit(async (): Promise<PreparedBatchJob> => {
           const path = `${source.container}/${source.name}`;
@@ -94,7 +94,8 @@ export function createPrepareBatchJobs(deps: Pick<ActivityDependencies, 'store'>
             tileSize,
             outputs,
             attempt: 1,
-            index: { key: jobIndexKey(now, instanceId), createdTime: now.toISOString() },
+            // One time for the chunk: the key's sequence keeps its jobs in the order the batch starts them.
+            index: { key: jobIndexKey(now, instanceId, index), createdTime: now.toISOString() },
             worker,
             deferFinalize: true,
             batchId,
@@ -103,5 +104,31 @@ export function createPrepareBatchJobs(deps: Pick<ActivityDependencies, 'store'>
         }),
       ),
     );
+    // Listed with their batch from now on (`GET /api/jobs?batch=`), Pending until they start, not
+    // only once they end. Each job writes its row again when it ends.
+    await Promise.all(
+      prepared.map((job) =>
+        job.kind === 'run'
+          ? limit(() =>
+              deps.jobs.record({
+                key: job.input.index.key,
+                id: job.instanceId,
+                batch: batchId,
+                source: job.source,
+                collection,
+                status: 'Pending',
+                createdTime: job.input.index.createdTime,
+                lastUpdatedTime: job.input.index.createdTime,
+                attempt: 1,
+                previousAttempt: null,
+                tilesDone: 0,
+                tilesFailed: 0,
+                tilesTotal: 0,
+              }),
+            )
+          : undefined,
+      ),
+    );
+    return prepared;
   };
 }

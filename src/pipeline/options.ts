@@ -47,6 +47,8 @@ export const submitJobSchema = z
     options: ingestOptionsSchema.default(() => ingestOptionsSchema.parse({})),
     /** Run again although a job for the same upload and options has completed. */
     force: z.boolean().default(false),
+    /** Only check the request (fields, container, path) and start nothing; the blob need not exist yet (the CLI asks before it uploads). */
+    dryRun: z.boolean().default(false),
   })
   .strict();
 
