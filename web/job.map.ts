@@ -107,9 +107,12 @@ function keyedImageLoad(image: ImageWrapper, src: string): void {
     .catch(() => element.dispatchEvent(new Event('error')));
 }
 
-/** Web Mercator extent of a placed (continuous) lon/lat bbox; empty when it is degenerate. */
-function toMapExtent(bbox: Bbox): Extent {
-  const extent = transformExtent(bbox, 'EPSG:4326', 'EPSG:3857');
+/** Web Mercator stops short of the poles. */
+const maxLatitude = 85.0511287798;
+
+/** Web Mercator extent of a placed (continuous) lon/lat bbox, cut at Web Mercator's latitude limit; empty when it is degenerate. */
+function toMapExtent([west, south, east, north]: Bbox): Extent {
+  const extent = transformExtent([west, Math.max(south, -maxLatitude), east, Math.min(north, maxLatitude)], 'EPSG:4326', 'EPSG:3857');
   return extent.every(Number.isFinite) && extent[2] > extent[0] && extent[3] > extent[1] ? extent : createEmpty();
 }
 
@@ -216,7 +219,8 @@ export function JobMap({ tiles, selected, onSelect }: { tiles: TileEntry[]; sele
         new VectorLayer({ source: countries, style: new Style({ fill: new Fill({ color: '#f3f4f1' }), stroke: new Stroke({ color: '#9ca3af', width: 0.8 }) }) }),
         new VectorLayer({ source: footprints.current, zIndex: 20 }),
       ],
-      view: new View({ projection: mapProjection, center: [0, 0], resolution: (2 * halfWorld) / 512, extent: mapProjection.getExtent() }),
+      // Only the centre stays within the three worlds: a tile at the top of the world is still fitted with room above it.
+      view: new View({ projection: mapProjection, center: [0, 0], resolution: (2 * halfWorld) / 512, extent: mapProjection.getExtent(), constrainOnlyCenter: true }),
     });
     mapRef.current = map;
     const noteUserMove = (): void => {
