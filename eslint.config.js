@@ -14,7 +14,7 @@ export default tseslint.config(
     files: ['web/**/*.ts'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['window', 'document', 'fetch', 'URL', 'URLSearchParams', 'AbortController', 'AbortSignal', 'Event', 'HTMLElement', 'HTMLImageElement', 'HTMLInputElement', 'HTMLSelectElement', 'HTMLDivElement', 'Response', 'Headers', 'sessionStorage'].map((name) => [name, 'readonly']),
+        ['window', 'document', 'fetch', 'URL', 'URLSearchParams', 'AbortController', 'AbortSignal', 'Event', 'HTMLElement', 'HTMLImageElement', 'HTMLInputElement', 'HTMLSelectElement', 'HTMLDivElement', 'HTMLFormElement', 'FormData', 'Response', 'Headers', 'sessionStorage'].map((name) => [name, 'readonly']),
       ),
     },
   },

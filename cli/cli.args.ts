@@ -2,6 +2,7 @@
  * Parsers for the CLI's option values. Pure; each throws a `CliUsageError` naming the bad value,
  * which the entry point reports with exit code 2.
  */
+import { collectionIdSchema, ingestOptionsSchema } from '../src/pipeline/options.js';
 import { failureCodes, type FailureCode } from './jobs.api.js';
 
 export class CliUsageError extends Error {
@@ -87,4 +88,24 @@ export function contentTypeOf(fileName: string): string {
   if (extension === 'tif' || extension === 'tiff') return 'image/tiff';
   if (extension === 'nc') return 'application/x-netcdf';
   return 'application/octet-stream';
+}
+
+/**
+ * `--collection` and `--option` checked against the service's own schemas, before anything is
+ * uploaded or sent: `tileSize=100` fails here, naming the option and what it takes.
+ */
+export function checkSubmitOptions(collection: string | undefined, options: Record<string, string | number | boolean>): void {
+  if (collection !== undefined) {
+    const parsed = collectionIdSchema.safeParse(collection);
+    if (!parsed.success) throw new CliUsageError(`--collection "${collection}" ${parsed.error.issues[0]?.message ?? 'is not a collection id'}`);
+  }
+  const parsed = ingestOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = issue.path.join('.');
+      if (issue.code === 'unrecognized_keys') return `${issue.keys.join(', ')}: not an option (see the README's options)`;
+      return `${key}=${String(options[key])}: ${issue.message}`;
+    });
+    throw new CliUsageError(`--option ${problems.join('; ')}`);
+  }
 }

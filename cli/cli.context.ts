@@ -55,12 +55,16 @@ export interface CliEnvironment {
   upload(request: UploadRequest): Promise<void>;
   /** Between two reads of a watched job. */
   pollIntervalMs?: number;
+  /** The package's version, for `--version`. */
+  version?: string;
 }
 
 export interface CliRun {
   environment: CliEnvironment;
   /** Set by commands; read by the entry point once the command has finished. */
   exitCode: number;
+  /** `--json` was given: results and errors are printed as JSON on stdout. */
+  json: boolean;
 }
 
 /** The global options; the key falls back to RASTER_INGEST_KEY here, not as a commander default (help would print it). */

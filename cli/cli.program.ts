@@ -1,11 +1,12 @@
 /**
  * The `raster-ingest` command: global options, the subcommands, and how each error becomes a
- * message and an exit code. `runCli` takes its environment as a parameter, so tests run it in
- * process against a fake transport and the entry point runs it against the real one.
+ * message and an exit code (with `--json`, a JSON object on stdout). `runCli` takes its
+ * environment as a parameter, so tests run it in process against a fake transport and the entry
+ * point runs it against the real one.
  */
 import { Command, CommanderError } from 'commander';
 import { CliUsageError } from './cli.args.js';
-import { exitCodes, type CliEnvironment, type CliRun } from './cli.context.js';
+import { exitCodes, printJson, type CliEnvironment, type CliRun } from './cli.context.js';
 import { formatProblem } from './cli.format.js';
 import { batchCommand } from './commands/batch.command.js';
 import { batchesCommand } from './commands/batches.command.js';
@@ -15,6 +16,7 @@ import { jobsCommand } from './commands/jobs.command.js';
 import { retryCommand } from './commands/retry.command.js';
 import { submitCommand } from './commands/submit.command.js';
 import { tilesCommand } from './commands/tiles.command.js';
+import { JobNotStartedError, uploadCommand } from './commands/upload.command.js';
 import { JobApiError, JobApiShapeError, JobApiUnreachableError, JobWaitTimeoutError } from './jobs.client.js';
 
 export const defaultUrl = 'http://localhost:7071';
@@ -29,54 +31,104 @@ export class UploadError extends Error {
 
 export function buildProgram(run: CliRun): Command {
   const { env } = run.environment;
+  // With --json, commander's own messages (usage errors) are not printed: runCli prints them as JSON.
+  const output = {
+    writeOut: (text: string) => run.environment.out(text.trimEnd()),
+    writeErr: (text: string) => {
+      if (!run.json) run.environment.err(text.trimEnd());
+    },
+  };
   const program = new Command('raster-ingest')
-    .description('Submit rasters and batches, follow jobs, batches and tiles, and re-run only what failed, through the raster-ingest job API')
+    .description('Submit and upload rasters and batches, follow jobs, batches and tiles, and re-run only what failed, through the raster-ingest job API')
+    .version(run.environment.version ?? 'unknown', '-V, --version', 'print the version of raster-ingest')
     .option('--url <url>', 'the app (env RASTER_INGEST_URL)', env['RASTER_INGEST_URL'] || defaultUrl)
     .option('--key <key>', 'function key for Azure, sent as x-functions-key (env RASTER_INGEST_KEY)')
-    .option('--json', 'print machine-readable JSON instead of text')
+    .option('--json', 'print machine-readable JSON instead of text, errors included')
     .showHelpAfterError('(add --help for usage)')
-    .configureOutput({
-      writeOut: (text) => run.environment.out(text.trimEnd()),
-      writeErr: (text) => run.environment.err(text.trimEnd()),
-    })
+    .configureOutput(output)
     .exitOverride();
-  // Subcommands (and theirs: batch submit) report their usage errors the same way as the program.
+  // Subcommands (and theirs: batch submit) report their usage errors the same way as the program,
+  // and their help lists the global options too (they may come before or after the subcommand).
   const reportLikeProgram = (command: Command): void => {
-    command.exitOverride().configureOutput({ writeOut: (text) => run.environment.out(text.trimEnd()), writeErr: (text) => run.environment.err(text.trimEnd()) });
+    command.exitOverride().configureOutput(output).configureHelp({ showGlobalOptions: true });
     command.commands.forEach(reportLikeProgram);
   };
-  for (const command of [submitCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), batchesCommand(run), batchCommand(run), dashboardCommand(run)]) {
+  for (const command of [submitCommand(run), uploadCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), batchesCommand(run), batchCommand(run), dashboardCommand(run)]) {
     reportLikeProgram(command);
     program.addCommand(command);
   }
   return program;
 }
 
-/** A message for a person and an exit code, for anything a command throws. */
-export function describeFailure(error: unknown): { message: string; exitCode: number } {
-  if (error instanceof CliUsageError) return { message: `error: ${error.message}`, exitCode: exitCodes.usage };
-  if (error instanceof JobApiError) return { message: `error: ${formatProblem(error.request, error.status, error.problem)}`, exitCode: exitCodes.apiError };
-  if (error instanceof JobApiUnreachableError || error instanceof JobApiShapeError) return { message: `error: ${error.message}`, exitCode: exitCodes.unreachable };
-  if (error instanceof UploadError) return { message: `error: ${error.message}`, exitCode: exitCodes.uploadFailed };
-  if (error instanceof JobWaitTimeoutError) return { message: `error: ${error.message}; it goes on running, follow it with raster-ingest ${error.kind} ${error.id}`, exitCode: exitCodes.timeout };
+/** What went wrong, as `--json` prints it: `{"error": {kind, message, exitCode, ...}}`. */
+export interface ErrorObject {
+  kind: 'usage' | 'api' | 'unreachable' | 'upload' | 'timeout' | 'internal';
+  message: string;
+  exitCode: number;
+  /** `api`: the request, the status and the service's problem detail. */
+  request?: string;
+  status?: number;
+  title?: string;
+  detail?: string;
+  fields?: string[];
+  /** `timeout`: what was being waited for. */
+  id?: string;
+}
+
+/** A message for a person and an exit code, for anything a command throws; `error`: the same for scripts. */
+export function describeFailure(error: unknown): { message: string; exitCode: number; error: ErrorObject } {
+  const failure = (kind: ErrorObject['kind'], message: string, exitCode: number, extra: Partial<ErrorObject> = {}) => ({
+    message: `error: ${message}`,
+    exitCode,
+    error: { kind, message, exitCode, ...extra },
+  });
+  if (error instanceof CliUsageError) return failure('usage', error.message, exitCodes.usage);
+  if (error instanceof JobApiError) {
+    const { title, detail, fields } = error.problem;
+    return failure('api', formatProblem(error.request, error.status, error.problem), exitCodes.apiError, {
+      request: error.request,
+      status: error.status,
+      ...(title ? { title } : {}),
+      ...(detail ? { detail } : {}),
+      ...(fields ? { fields } : {}),
+    });
+  }
+  if (error instanceof JobApiUnreachableError || error instanceof JobApiShapeError) return failure('unreachable', error.message, exitCodes.unreachable);
+  if (error instanceof UploadError) return failure('upload', error.message, exitCodes.uploadFailed);
+  if (error instanceof JobNotStartedError) return failure('timeout', error.message, exitCodes.timeout);
+  if (error instanceof JobWaitTimeoutError) {
+    return failure('timeout', `${error.message}; it goes on running, follow it with raster-ingest ${error.kind} ${error.id}`, exitCodes.timeout, { id: error.id });
+  }
   // Unexpected: the message only (no stack: it would show local paths).
-  return { message: `error: ${error instanceof Error ? error.message : String(error)}`, exitCode: exitCodes.unreachable };
+  return failure('internal', error instanceof Error ? error.message : String(error), exitCodes.unreachable);
+}
+
+/** `--json` anywhere before a `--` (commander has not parsed anything yet when a usage error stops it). */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /** Runs one command line (`argv` without node and the script); resolves with the exit code. */
 export async function runCli(argv: readonly string[], environment: CliEnvironment): Promise<number> {
-  const run: CliRun = { environment, exitCode: exitCodes.ok };
+  const run: CliRun = { environment, exitCode: exitCodes.ok, json: wantsJson(argv) };
   const program = buildProgram(run);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return run.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version are "errors" to commander; its message has already been printed.
-      return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+      // Help and version are "errors" to commander; its message has already been printed, unless --json.
+      if (error.exitCode === 0) return exitCodes.ok;
+      if (run.json) {
+        const message = error.message.replace(/^error: /, '');
+        printJson(run, { error: { kind: 'usage', message, exitCode: exitCodes.usage, code: error.code } });
+      }
+      return exitCodes.usage;
     }
-    const { message, exitCode } = describeFailure(error);
-    environment.err(message);
+    const { message, exitCode, error: object } = describeFailure(error);
+    if (run.json) printJson(run, { error: object });
+    else environment.err(message);
     return exitCode;
   }
 }

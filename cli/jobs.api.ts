@@ -73,6 +73,8 @@ export const jobViewSchema: z.ZodType<JobView> = z.looseObject({
   layout: z.enum(['single-tile', 'fan-out']).nullable(),
   source: z.string().nullable(),
   collection: z.string().nullable(),
+  /** Older services do not say. */
+  batch: z.string().nullable().default(null),
   tiles: z.looseObject({ done: z.number(), failed: z.number(), total: z.number() }),
   itemsRegistered: z.number(),
   errors: z.array(jobFailureSchema),
@@ -131,6 +133,10 @@ export const submitAnswerSchema = z.union([
   z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), attempt: z.number(), previousAttempt: z.string().nullable() }),
 ]);
 export type SubmitAnswer = z.infer<typeof submitAnswerSchema>;
+
+/** `200` to a request with `"dryRun": true`: it would be accepted (fields, container, path); nothing started, the blob not looked at. */
+export const dryRunAnswerSchema = z.looseObject({ dryRun: z.literal(true), source: z.string() });
+export type DryRunAnswer = z.infer<typeof dryRunAnswerSchema>;
 
 export const retryAnswerSchema = z.looseObject({
   id: z.string(),
@@ -242,6 +248,9 @@ export interface SubmitRequest {
   force?: boolean;
 }
 
+/** `POST /api/jobs` with `"dryRun": true`: the request checked, nothing started. */
+export type DryRunRequest = SubmitRequest & { dryRun: true };
+
 /** Filters of the job list and of bulk retry. `since`: an ISO time or a span back from now (`1d`, `12h`, `30m`). */
 export interface JobFilter {
   status?: string[];
@@ -250,6 +259,8 @@ export interface JobFilter {
   errorCode?: FailureCode;
   /** Only the jobs of this batch. */
   batch?: string;
+  /** Only jobs whose source starts with this: `<container>/<path>`, or a blob path in any container. */
+  source?: string;
 }
 
 export interface PageRequest {

@@ -11,6 +11,7 @@ import {
   batchPageSchema,
   batchViewSchema,
   bulkRetryPageSchema,
+  dryRunAnswerSchema,
   finishedStatuses,
   jobPageSchema,
   jobViewSchema,
@@ -22,6 +23,8 @@ import {
   type BatchPage,
   type BatchView,
   type BulkRetryPage,
+  type DryRunAnswer,
+  type DryRunRequest,
   type JobFilter,
   type JobPage,
   type JobView,
@@ -143,6 +146,7 @@ function filterParams(filter: JobFilter, page: PageRequest): URLSearchParams {
   if (filter.since) params.set('since', filter.since);
   if (filter.errorCode) params.set('errorCode', filter.errorCode);
   if (filter.batch) params.set('batch', filter.batch);
+  if (filter.source) params.set('source', filter.source);
   return params;
 }
 
@@ -164,6 +168,12 @@ export class JobsClient {
 
   submit(request: SubmitRequest): Promise<SubmitAnswer> {
     return this.call('POST', '/api/jobs', submitAnswerSchema, request);
+  }
+
+  /** Asks whether the service would accept this submission (fields, container, path), starting nothing: checked before an upload. */
+  checkSubmit(request: SubmitRequest): Promise<DryRunAnswer> {
+    const body: DryRunRequest = { ...request, dryRun: true };
+    return this.call('POST', '/api/jobs', dryRunAnswerSchema, body);
   }
 
   getJob(id: string): Promise<JobView> {

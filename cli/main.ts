@@ -3,6 +3,7 @@
 import { statSync } from 'node:fs';
 import { uploadLocalFile } from './blob.upload.js';
 import { runCli } from './cli.program.js';
+import { readPackageVersion } from './cli.version.js';
 
 function isLocalFile(path: string): boolean {
   try {
@@ -19,4 +20,5 @@ process.exitCode = await runCli(process.argv.slice(2), {
   progressStream: process.stderr,
   isLocalFile,
   upload: uploadLocalFile,
+  version: readPackageVersion(),
 });

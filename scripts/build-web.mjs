@@ -2,11 +2,13 @@
 // the offline base layer (world-atlas country outlines, fetched by the page rather than inlined,
 // so the script stays small). Everything comes from npm; nothing is loaded from a CDN. No source
 // maps: they would publish the dashboard's sources (and local build paths) to anyone.
+// It is the build's step after tsc (`npm run build`, `npm start`), so it also makes the package's
+// bin (dist/cli/main.js) executable again: tsc writes it without the execute bit.
 // Usage: node scripts/build-web.mjs [--watch] [--outdir <folder>] (default dist/web)
-import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,6 +37,15 @@ const options = {
   // Output paths in the metafile are relative to this.
   absWorkingDir: root,
 };
+
+// tsc's output: dist/scripts/bin.executable.js (from scripts/bin.executable.ts).
+const binStep = join(root, 'dist', 'scripts', 'bin.executable.js');
+if (existsSync(binStep)) {
+  const { makeBinsExecutable } = await import(pathToFileURL(binStep).href);
+  makeBinsExecutable(root);
+} else {
+  console.warn('dist/scripts/bin.executable.js is missing (run tsc first): the CLI bin was not made executable');
+}
 
 copyFileSync(join(root, 'web', 'index.html'), join(outdir, 'index.html'));
 copyFileSync(require.resolve('world-atlas/countries-110m.json'), join(outdir, 'countries-110m.json'));

@@ -19,6 +19,8 @@ export interface JobView {
   route: string | null;
   source: string | null;
   collection: string | null;
+  /** The batch the job belongs to (older services do not say). */
+  batch?: string | null;
   tiles: { done: number; failed: number; total: number };
   itemsRegistered: number;
   errors: JobFailure[];

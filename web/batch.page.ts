@@ -8,8 +8,8 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getBatch, listJobs, retryBatchFailures } from './api.client.js';
 import type { BatchView, BulkRetryResult, JobPage } from './api.types.js';
 import { finishedSources, formatProgress, formatThroughput, formatTimeLeft } from './batch.format.js';
-import { batchHash, batchesHash, jobHash } from './hash.route.js';
-import { StatusBadge } from './jobs.page.js';
+import { batchHash, batchesHash, jobHash, jobsHash, noFilters } from './hash.route.js';
+import { JobsTable, StatusBadge } from './jobs.page.js';
 import { formatTime, isFinished } from './tile.format.js';
 import { usePolling } from './use.polling.js';
 
@@ -123,18 +123,18 @@ function BatchFailures({ batch }: { batch: BatchView }) {
       <h2 id="failures-heading">Failures</h2>
       ${batch.reason ? html`<p class="error">The batch failed: ${batch.reason}</p>` : null}
       ${batch.failures.length
-        ? html`<table class="failures batch-failures">
+        ? html`<div class="failures-scroll"><table class="failures batch-failures cards">
             <caption>${batch.failures.length} failed ${batch.failures.length === 1 ? 'source' : 'sources'}${batch.counts.failed > batch.failures.length ? ` listed of ${batch.counts.failed}` : ''}</caption>
             <thead><tr><th scope="col">Source</th><th scope="col">Error code</th><th scope="col">Message</th><th scope="col">Job</th></tr></thead>
             <tbody>
               ${batch.failures.map((failure) => html`<tr>
-                <td class="source">${failure.source}</td>
-                <td><code class="error-code">${failure.code}</code></td>
-                <td>${failure.message}</td>
-                <td>${failure.jobId ? html`<a href=${jobHash(failure.jobId)}><code>${failure.jobId}</code></a>` : '–'}</td>
+                <td data-label="Source" class="source">${failure.source}</td>
+                <td data-label="Error code"><code class="error-code">${failure.code}</code></td>
+                <td data-label="Message">${failure.message}</td>
+                <td data-label="Job">${failure.jobId ? html`<a href=${jobHash(failure.jobId)}><code>${failure.jobId}</code></a>` : '–'}</td>
               </tr>`)}
             </tbody>
-          </table>`
+          </table></div>`
         : null}
       ${batch.missing.length
         ? html`<h3>Manifest entries that name no blob</h3><ul class="job-errors batch-missing">${batch.missing.map((entry) => html`<li><code>${entry}</code></li>`)}</ul>`
@@ -168,25 +168,16 @@ function BatchJobs({ batchId, live, refreshKey }: { batchId: string; live: boole
       ${!page && !polled.error ? html`<p aria-live="polite">Loading jobs…</p>` : null}
       ${page
         ? html`
-            <table class="jobs">
-              <caption>The batch's jobs, newest first${tokens.length > 1 ? `, page ${tokens.length}` : ''}.</caption>
-              <thead><tr><th scope="col">Job</th><th scope="col">Status</th><th scope="col">Stage</th><th scope="col">Source</th><th scope="col">Tiles done / total</th><th scope="col">Attempt</th></tr></thead>
-              <tbody>
-                ${page.jobs.length
-                  ? page.jobs.map((job) => html`<tr key=${job.id}>
-                      <td><a href=${jobHash(job.id)}><code>${job.id}</code></a></td>
-                      <td><${StatusBadge} status=${job.status} /></td>
-                      <td>${job.stage}</td>
-                      <td class="source">${job.source ?? '–'}</td>
-                      <td class="num">${job.tiles.done} / ${job.tiles.total}${job.tiles.failed ? html`, <span class="failed-count">${job.tiles.failed} failed</span>` : null}</td>
-                      <td class="num">${job.attempt}</td>
-                    </tr>`)
-                  : html`<tr><td colspan="6">No jobs yet.</td></tr>`}
-              </tbody>
-            </table>
+            <${JobsTable}
+              jobs=${page.jobs}
+              caption=${`The batch's jobs, newest first (in the order the batch starts them)${tokens.length > 1 ? `, page ${tokens.length}` : ''}; a job's attempts are folded into one row.`}
+              columns=${['stage', 'error', 'source', 'tiles', 'attempts', 'created']}
+              empty=${live ? 'No job has been prepared yet: the batch is still listing its sources.' : 'No jobs.'}
+            />
             <nav class="pager" aria-label="Pages of the batch's jobs">
               <button type="button" disabled=${tokens.length <= 1} onClick=${() => setTokens(tokens.slice(0, -1))}>Newer jobs</button>
               <button type="button" disabled=${!page.continuationToken} onClick=${() => setTokens([...tokens, page.continuationToken])}>Older jobs</button>
+              <a href=${jobsHash({ ...noFilters, batch: batchId })}>All of them on the jobs page</a>
             </nav>
           `
         : null}

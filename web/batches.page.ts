@@ -18,19 +18,19 @@ function BatchRow({ batch, nowMs }: { batch: BatchView; nowMs: number }) {
   const { counts } = batch;
   return html`
     <tr>
-      <td><a href=${batchHash(batch.id)}><code>${batch.id}</code></a></td>
-      <td><${StatusBadge} status=${batch.status} /></td>
-      <td>${batch.stage}</td>
-      <td class="source">${batch.selection ?? '–'}</td>
-      <td>${batch.collection ?? '–'}</td>
-      <td class="num">${counts.total}</td>
-      <td class="num">${counts.done}</td>
-      <td class="num">${counts.failed ? html`<span class="failed-count">${counts.failed}</span>` : '0'}</td>
-      <td class="num">${counts.skipped}</td>
-      <td class="num">${counts.running}</td>
-      <td class="num">${formatThroughput(batch.throughputPerMinute)}</td>
-      <td>${formatTimeLeft(batch.estimatedSecondsLeft)}</td>
-      <td><time datetime=${batch.createdTime} title=${formatTime(batch.createdTime)}>${formatAge(batch.createdTime, nowMs)}</time></td>
+      <td data-label="Batch"><a href=${batchHash(batch.id)}><code>${batch.id}</code></a></td>
+      <td data-label="Status"><${StatusBadge} status=${batch.status} /></td>
+      <td data-label="Stage">${batch.stage}</td>
+      <td data-label="Selection" class="source">${batch.selection ?? '–'}</td>
+      <td data-label="Collection">${batch.collection ?? '–'}</td>
+      <td data-label="Total" class="num">${counts.total}</td>
+      <td data-label="Done" class="num">${counts.done}</td>
+      <td data-label="Failed" class="num">${counts.failed ? html`<span class="failed-count">${counts.failed}</span>` : '0'}</td>
+      <td data-label="Skipped" class="num">${counts.skipped}</td>
+      <td data-label="Running" class="num">${counts.running}</td>
+      <td data-label="Throughput" class="num">${formatThroughput(batch.throughputPerMinute)}</td>
+      <td data-label="Time left">${formatTimeLeft(batch.estimatedSecondsLeft)}</td>
+      <td data-label="Created"><time datetime=${batch.createdTime} title=${formatTime(batch.createdTime)}>${formatAge(batch.createdTime, nowMs)}</time></td>
     </tr>
   `;
 }
@@ -63,7 +63,7 @@ export function BatchesPage() {
       ${!page && !polled.error ? html`<p aria-live="polite">Loading batches…</p>` : null}
       ${page
         ? html`
-            <table class="jobs batches">
+            <table class="jobs batches cards">
               <caption>Batches, each page newest first${tokens.length > 1 ? `, page ${tokens.length}` : ''}. ${anyRunning ? `Updated every ${livePollMs / 1000} s while a batch runs.` : `Updated every ${idlePollMs / 1000} s.`}</caption>
               <thead><tr><th scope="col">Batch</th><th scope="col">Status</th><th scope="col">Stage</th><th scope="col">Selection</th><th scope="col">Collection</th>
                 <th scope="col">Total</th><th scope="col">Done</th><th scope="col">Failed</th><th scope="col">Skipped</th><th scope="col">Running</th>

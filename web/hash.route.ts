@@ -6,6 +6,10 @@ export interface JobFilters {
   collection: string;
   /** ISO time or a span the API reads (`30m`, `12h`, `1d`); empty = any time. */
   since: string;
+  /** A prefix of the source: `<container>/<path>`, or a blob path in any container; empty = any. */
+  source: string;
+  /** A batch id: only its jobs; empty = any. */
+  batch: string;
 }
 
 export type Route =
@@ -15,7 +19,7 @@ export type Route =
   | { page: 'batch'; id: string }
   | { page: 'not-found'; hash: string };
 
-export const noFilters: JobFilters = { status: [], collection: '', since: '' };
+export const noFilters: JobFilters = { status: [], collection: '', since: '', source: '', batch: '' };
 
 export function parseRoute(hash: string): Route {
   const text = hash.replace(/^#/, '') || '/';
@@ -28,6 +32,8 @@ export function parseRoute(hash: string): Route {
         status: (params.get('status') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
         collection: params.get('collection') ?? '',
         since: params.get('since') ?? '',
+        source: params.get('source') ?? '',
+        batch: params.get('batch') ?? '',
       },
     };
   }
@@ -62,13 +68,20 @@ export function batchHash(id: string): string {
   return `#/batches/${encodeURIComponent(id)}`;
 }
 
-/** The filters as the API's query parameters (`status=Failed,Running&collection=...&since=1d`). */
+/** The filters as the API's query parameters (`status=Failed,Running&collection=...&since=1d&source=...&batch=...`). */
 export function filterParams(filters: JobFilters): URLSearchParams {
   const params = new URLSearchParams();
   if (filters.status.length) params.set('status', filters.status.join(','));
-  if (filters.collection.trim()) params.set('collection', filters.collection.trim());
-  if (filters.since.trim()) params.set('since', filters.since.trim());
+  for (const name of ['collection', 'since', 'source', 'batch'] as const) {
+    const value = filters[name].trim();
+    if (value) params.set(name, value);
+  }
   return params;
+}
+
+/** Whether any filter is set. */
+export function hasFilters(filters: JobFilters): boolean {
+  return filterParams(filters).toString() !== '';
 }
 
 /** `GET /api/jobs` query for one page. */

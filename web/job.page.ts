@@ -102,18 +102,18 @@ function FailedTiles({ tiles, job, onSelect }: { tiles: TileEntry[]; job: JobVie
     <section aria-labelledby="failures-heading">
       <h2 id="failures-heading">Failures</h2>
       ${failed.length
-        ? html`<table class="failures">
+        ? html`<div class="failures-scroll"><table class="failures cards">
             <caption>${failed.length} failed ${failed.length === 1 ? 'tile' : 'tiles'}</caption>
             <thead><tr><th scope="col">Tile</th><th scope="col">Error code</th><th scope="col">Message</th><th scope="col">Attempts</th></tr></thead>
             <tbody>
               ${failed.map((tile) => html`<tr class="failed-tile">
-                <td><button type="button" class="link-button" onClick=${() => onSelect(tile)}><code>${tile.itemId}</code></button></td>
-                <td><code class="error-code">${tile.error?.code ?? 'INTERNAL'}</code></td>
-                <td>${tile.error?.message ?? 'no message recorded'}</td>
-                <td class="num">${tile.attempts}</td>
+                <td data-label="Tile"><button type="button" class="link-button" onClick=${() => onSelect(tile)}><code>${tile.itemId}</code></button></td>
+                <td data-label="Error code"><code class="error-code">${tile.error?.code ?? 'INTERNAL'}</code></td>
+                <td data-label="Message">${tile.error?.message ?? 'no message recorded'}</td>
+                <td data-label="Attempts" class="num">${tile.attempts}</td>
               </tr>`)}
             </tbody>
-          </table>`
+          </table></div>`
         : null}
       ${other.length
         ? html`<ul class="job-errors">${other.map((error) => html`<li><code class="error-code">${error.code}</code> ${error.message}</li>`)}</ul>`
@@ -152,6 +152,7 @@ export function JobDetailPage({ id }: { id: string }) {
   const selected = tiles.find((tile) => tile.index === selectedIndex) ?? tiles.find((tile) => tile.state === 'failed') ?? tiles.find((tile) => tile.cogHref) ?? null;
   const select = (tile: TileEntry): void => setSelectedIndex(tile.index);
   const failedCount = tiles.filter((tile) => tile.state === 'failed').length;
+  // The timeline and the failures are bounded boxes (app.css): a job of hundreds of tiles scrolls them, not the page.
 
   return html`
     <main id="main" tabindex="-1">
@@ -177,7 +178,9 @@ export function JobDetailPage({ id }: { id: string }) {
       </div>
       <section aria-labelledby="timeline-heading">
         <h2 id="timeline-heading">Timeline</h2>
-        <${TileTimeline} tiles=${tiles} live=${!isFinished(job.status)} onSelect=${select} />
+        <div class="timeline-scroll" tabindex="0" aria-label="Timeline of the tiles (scrolls)">
+          <${TileTimeline} tiles=${tiles} live=${!isFinished(job.status)} onSelect=${select} />
+        </div>
       </section>
     </main>
   `;

@@ -17,3 +17,32 @@ export function layoutTileGrid(tiles: readonly TileEntry[]): TileGridLayout {
   }
   return { rows, cols, cells };
 }
+
+/** A page of the grid: rows and columns from start (inclusive) to end (exclusive). */
+export interface GridWindow {
+  rowStart: number;
+  rowEnd: number;
+  colStart: number;
+  colEnd: number;
+}
+
+/** Rows and columns of one page of the grid: a raster of hundreds of tiles is shown a block at a time. */
+export const gridPageRows = 12;
+export const gridPageCols = 16;
+
+/** The grid cut into blocks of at most `pageRows` × `pageCols`, row by row; one window for an empty grid. */
+export function gridWindows(rows: number, cols: number, pageRows = gridPageRows, pageCols = gridPageCols): GridWindow[] {
+  const windows: GridWindow[] = [];
+  for (let rowStart = 0; rowStart < Math.max(rows, 1); rowStart += pageRows) {
+    for (let colStart = 0; colStart < Math.max(cols, 1); colStart += pageCols) {
+      windows.push({ rowStart, rowEnd: Math.min(rows, rowStart + pageRows), colStart, colEnd: Math.min(cols, colStart + pageCols) });
+    }
+  }
+  return windows;
+}
+
+/** The window holding the cell at `row`, `col` (0 when none does). */
+export function windowIndexOf(windows: readonly GridWindow[], row: number, col: number): number {
+  const index = windows.findIndex((w) => row >= w.rowStart && row < w.rowEnd && col >= w.colStart && col < w.colEnd);
+  return Math.max(index, 0);
+}

@@ -3,7 +3,7 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { apiUrl, fetchObjectUrl } from './api.client.js';
 import type { TileEntry } from './api.types.js';
-import { layoutTileGrid } from './tile.grid.layout.js';
+import { gridWindows, layoutTileGrid, windowIndexOf } from './tile.grid.layout.js';
 import { countByState, formatDuration, formatTime, tileDurationMs, tileStateClass, tileStateLabel, tileStateMark, tileWaitMs } from './tile.format.js';
 
 export function TileLegend({ tiles }: { tiles: TileEntry[] }) {
@@ -17,23 +17,41 @@ export function TileLegend({ tiles }: { tiles: TileEntry[] }) {
 
 export function TileGrid({ tiles, selected, onSelect }: { tiles: TileEntry[]; selected: TileEntry | null; onSelect: (tile: TileEntry) => void }) {
   const grid = layoutTileGrid(tiles);
+  const windows = gridWindows(grid.rows, grid.cols);
+  const [pageIndex, setPageIndex] = useState(0);
+  // A tile selected elsewhere (the map, the failures, the timeline) brings its part of the grid.
+  useEffect(() => {
+    if (selected) setPageIndex(windowIndexOf(windows, selected.row, selected.col));
+  }, [selected?.index, windows.length]);
   if (!grid.rows) return null;
+  const page = Math.min(pageIndex, windows.length - 1);
+  const shown = windows[page]!;
+  const range = (start: number, end: number, total: number): string => (end - start === total ? `all ${total}` : `${start + 1}–${end} of ${total}`);
   return html`
     <p id="tile-grid-hint" class="hint">Tiles as they lie in the source, row by column. Select one for its details.</p>
-    <table class="tile-grid" style=${`--cols: ${grid.cols}`} aria-describedby="tile-grid-hint">
+    ${windows.length > 1
+      ? html`<nav class="pager grid-pager" aria-label="Parts of the tile grid">
+          <button type="button" disabled=${page === 0} onClick=${() => setPageIndex(page - 1)}>Previous part</button>
+          <span class="grid-part" aria-live="polite">Part ${page + 1} of ${windows.length}: rows ${range(shown.rowStart, shown.rowEnd, grid.rows)}, columns ${range(shown.colStart, shown.colEnd, grid.cols)}</span>
+          <button type="button" disabled=${page === windows.length - 1} onClick=${() => setPageIndex(page + 1)}>Next part</button>
+        </nav>`
+      : null}
+    <table class="tile-grid" style=${`--cols: ${shown.colEnd - shown.colStart}`} aria-describedby="tile-grid-hint">
       <tbody>
-        ${grid.cells.map(
-          (row, r) => html`<tr>
-            ${row.map((tile, c) =>
-              tile
+        ${grid.cells.slice(shown.rowStart, shown.rowEnd).map(
+          (row, i) => html`<tr>
+            ${row.slice(shown.colStart, shown.colEnd).map((tile, j) => {
+              const r = shown.rowStart + i;
+              const c = shown.colStart + j;
+              return tile
                 ? html`<td class=${`tile state-${tileStateClass(tile.state)}${selected?.index === tile.index ? ' selected' : ''}`} data-item-id=${tile.itemId} data-state=${tile.state}>
                     <button type="button" aria-pressed=${selected?.index === tile.index} title=${`${tile.itemId}: ${tileStateLabel(tile.state)}`} onClick=${() => onSelect(tile)}>
                       <span aria-hidden="true">${tileStateMark(tile.state)}</span>
                       <span class="visually-hidden">Row ${r}, column ${c}: ${tileStateLabel(tile.state)}</span>
                     </button>
                   </td>`
-                : html`<td class="tile state-none"><span class="visually-hidden">Row ${r}, column ${c}: not listed</span></td>`,
-            )}
+                : html`<td class="tile state-none"><span class="visually-hidden">Row ${r}, column ${c}: not listed</span></td>`;
+            })}
           </tr>`,
         )}
       </tbody>

@@ -11,19 +11,21 @@ interface JobsOptions {
   since?: string;
   errorCode?: string;
   batch?: string;
+  source?: string;
   top: string;
   all?: boolean;
   continuationToken?: string;
 }
 
 /** The filter options shared by `jobs` and bulk `retry`, read into the API's filter. */
-export function readJobFilter(options: { status?: string; collection?: string; since?: string; errorCode?: string; batch?: string }): JobFilter {
+export function readJobFilter(options: { status?: string; collection?: string; since?: string; errorCode?: string; batch?: string; source?: string }): JobFilter {
   const filter: JobFilter = {};
   if (options.status !== undefined) filter.status = parseStatusList(options.status);
   if (options.collection !== undefined) filter.collection = options.collection;
   if (options.since !== undefined) filter.since = parseSince(options.since);
   if (options.errorCode !== undefined) filter.errorCode = parseFailureCode(options.errorCode);
   if (options.batch !== undefined) filter.batch = options.batch;
+  if (options.source !== undefined) filter.source = options.source;
   return filter;
 }
 
@@ -35,6 +37,7 @@ export function jobsCommand(run: CliRun): Command {
     .option('--since <span|time>', 'only jobs created since: 30m, 12h, 1d, 2w or an ISO time')
     .option('--error-code <code>', 'only jobs with a failure of this code, e.g. TRANSIENT_STORAGE')
     .option('--batch <id>', 'only the jobs of this batch')
+    .option('--source <prefix>', 'only jobs whose source starts with this: <container>/<path>, or a blob path in any container')
     .option('--top <n>', 'jobs per page (1-500)', '50')
     .option('--all', 'follow every page, not just the first')
     .option('--continuation-token <token>', 'start at this page (from a previous --json answer)')

@@ -116,7 +116,7 @@ export interface ExistingJob {
   failure?: Failure;
 }
 
-export interface PrepareBatchJobsDependencies extends Pick<ActivityDependencies, 'store'> {
+export interface PrepareBatchJobsDependencies extends Pick<ActivityDependencies, 'store' | 'jobs'> {
   /** The newest attempt of the job whose first attempt has this id, if any. */
   findJob: (baseInstanceId: string) => Promise<ExistingJob | undefined>;
 }
@@ -127,8 +127,8 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
   return async ({ batchId, sources, collection, options, tileSize, worker }) => {
     const limit = pLimit(statConcurrency);
     const now = new Date();
-    return Promise.all(
-      sources.map((source) =>
+    const prepared = await Promise.all(
+      sources.map((source, index) =>
         limit(async (): Promise<PreparedBatchJob> => {
           const path = `${source.container}/${source.name}`;
           const identity = { container: source.container, name: source.name, etag: source.etag, collection, options, tileSize };
@@ -156,7 +156,8 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
             tileSize,
             outputs,
             attempt: 1,
-            index: { key: jobIndexKey(now, instanceId), createdTime: now.toISOString() },
+            // One time for the chunk: the key's sequence keeps its jobs in the order the batch starts them.
+            index: { key: jobIndexKey(now, instanceId, index), createdTime: now.toISOString() },
             worker,
             deferFinalize: true,
             batchId,
@@ -165,5 +166,31 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
         }),
       ),
     );
+    // Listed with their batch from now on (`GET /api/jobs?batch=`), Pending until they start, not
+    // only once they end. Each job writes its row again when it ends.
+    await Promise.all(
+      prepared.map((job) =>
+        job.kind === 'run'
+          ? limit(() =>
+              deps.jobs.record({
+                key: job.input.index.key,
+                id: job.instanceId,
+                batch: batchId,
+                source: job.source,
+                collection,
+                status: 'Pending',
+                createdTime: job.input.index.createdTime,
+                lastUpdatedTime: job.input.index.createdTime,
+                attempt: 1,
+                previousAttempt: null,
+                tilesDone: 0,
+                tilesFailed: 0,
+                tilesTotal: 0,
+              }),
+            )
+          : undefined,
+      ),
+    );
+    return prepared;
   };
 }

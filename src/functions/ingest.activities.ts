@@ -115,6 +115,6 @@ df.app.activity(activities.prepareBatchJobs.name, {
   handler: (input: PrepareBatchJobsInput, context: InvocationContext) =>
     runLogged(activities.prepareBatchJobs.name, context, () => {
       const client = df.getClient(context);
-      return createPrepareBatchJobs({ store: getBlobStore(), findJob: (baseInstanceId) => findExistingJob(client, baseInstanceId) })(input);
+      return createPrepareBatchJobs({ store: getBlobStore(), jobs: getJobIndex(), findJob: (baseInstanceId) => findExistingJob(client, baseInstanceId) })(input);
     }),
 });

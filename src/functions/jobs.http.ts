@@ -44,6 +44,9 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
     const detail = [sourceProblem, issues.length ? describeIssues(issues) : undefined].filter(Boolean).join('; ');
     return problem(400, 'Invalid job request', detail, { fields });
   }
+  if (parsed.data.dryRun) {
+    return { status: 200, jsonBody: { dryRun: true, source: `${source.source.container}/${source.source.name}`, collection: parsed.data.collection ?? defaultCollectionId, options: parsed.data.options } };
+  }
 
   const client = df.getClient(context);
   const result = await submitJob(
@@ -135,6 +138,8 @@ const jobFilterSchema = z
     since: z.string().max(40).optional(),
     errorCode: z.enum(failureCodes).optional(),
     batch: z.string().max(200).optional(),
+    /** `<container>/<path prefix>`, or a blob path prefix in any allowed container. */
+    source: z.string().min(1).max(1100).optional(),
     top: z.coerce.number().int().min(1).max(500).default(50),
     continuationToken: z.string().max(4096).optional(),
   })
@@ -147,7 +152,7 @@ function toJobQuery(raw: unknown): { ok: true; query: JobQuery } | { ok: false; 
   if (!parsed.success) {
     return { ok: false, response: problem(400, 'Invalid filter', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.')))] }) };
   }
-  const { status, collection, since, errorCode, batch, top, continuationToken } = parsed.data;
+  const { status, collection, since, errorCode, batch, source, top, continuationToken } = parsed.data;
   const statuses = (Array.isArray(status) ? status : (status ?? '').split(',')).map((s) => s.trim()).filter((s) => s !== '');
   const unknown = statuses.filter((s) => !knownStatuses.has(s));
   if (unknown.length > 0) return { ok: false, response: problem(400, 'Invalid filter', `status: use ${[...knownStatuses].join(', ')}`, { fields: ['status'] }) };
@@ -155,8 +160,15 @@ function toJobQuery(raw: unknown): { ok: true; query: JobQuery } | { ok: false; 
   if (since && !sinceTime) return { ok: false, response: problem(400, 'Invalid filter', 'since: an ISO 8601 time or an age such as 30m, 12h, 1d, 2w', { fields: ['since'] }) };
   return {
     ok: true,
-    query: { top, ...(statuses.length ? { statuses } : {}), ...(collection ? { collection } : {}), ...(sinceTime ? { since: sinceTime } : {}), ...(errorCode ? { errorCode } : {}), ...(batch ? { batch } : {}), ...(continuationToken ? { continuationToken } : {}) },
+    query: { top, ...(statuses.length ? { statuses } : {}), ...(collection ? { collection } : {}), ...(sinceTime ? { since: sinceTime } : {}), ...(errorCode ? { errorCode } : {}), ...(batch ? { batch } : {}), ...(source ? { sourcePrefixes: sourcePrefixes(source) } : {}), ...(continuationToken ? { continuationToken } : {}) },
   };
+}
+
+/** `source=`: a prefix of `<container>/<blob path>`; without a container, of the blob path in any container jobs read. */
+function sourcePrefixes(source: string): string[] {
+  const containers = readIngestSettings().sourceContainers;
+  const [container] = source.split('/', 1);
+  return source.includes('/') && containers.includes(container!) ? [source] : containers.map((name) => `${name}/${source}`);
 }
 
 export async function listJobsHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {

@@ -24,8 +24,17 @@ const schedulePartitionKey = 'schedule';
 /** Milliseconds since the epoch subtracted from this, zero-padded: a later job gets a smaller key. */
 const keyEpoch = 9_999_999_999_999;
 
-export function jobIndexKey(createdTime: Date, instanceId: string): string {
-  return `${String(keyEpoch - createdTime.getTime()).padStart(13, '0')}-${instanceId}`;
+/** Sequence numbers a batch gives the jobs it prepares at one time, below this. */
+const sequenceEpoch = 999_999_999;
+
+/**
+ * The row key of a job: newest first. Jobs created in the same millisecond (a batch prepares a
+ * chunk's jobs at once) sort by `sequence` when given, the highest first (the batch starts them
+ * in that order), then by id.
+ */
+export function jobIndexKey(createdTime: Date, instanceId: string, sequence?: number): string {
+  const time = String(keyEpoch - createdTime.getTime()).padStart(13, '0');
+  return sequence === undefined ? `${time}-${instanceId}` : `${time}-${String(sequenceEpoch - sequence).padStart(9, '0')}-${instanceId}`;
 }
 
 /** The key bound for "created at or after `time`": every newer key sorts before it. */
@@ -67,6 +76,8 @@ export interface JobQuery {
   since?: Date;
   errorCode?: FailureCode;
   batch?: string;
+  /** Jobs whose source (`<container>/<blob path>`) starts with any of these. */
+  sourcePrefixes?: readonly string[];
   top: number;
   continuationToken?: string;
 }
@@ -85,7 +96,17 @@ export function buildJobFilter(query: Omit<JobQuery, 'top' | 'continuationToken'
   }
   if (query.errorCode) clauses.push(`${codeColumn(query.errorCode)} eq true`);
   if (query.batch) clauses.push(odata`batch eq ${query.batch}`);
+  const prefixes = (query.sourcePrefixes ?? []).filter((prefix) => prefix !== '');
+  if (prefixes.length > 0) {
+    clauses.push(`(${prefixes.map((prefix) => `(${odata`source ge ${prefix}`} and ${odata`source lt ${prefixUpperBound(prefix)}`})`).join(' or ')})`);
+  }
   return clauses.join(' and ');
+}
+
+/** A string above every string that starts with `prefix`: its last UTF-16 unit's successor (Table Storage compares units). */
+export function prefixUpperBound(prefix: string): string {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return last === 0xffff ? `${prefix}\uffff` : `${prefix.slice(0, -1)}${String.fromCharCode(last + 1)}`;
 }
 
 type JobRow = TableEntity<Record<string, unknown>>;

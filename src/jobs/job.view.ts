@@ -51,6 +51,8 @@ export interface JobView {
   layout: TileLayout | null;
   source: string | null;
   collection: string | null;
+  /** The batch the job belongs to, if any. */
+  batch: string | null;
   tiles: { done: number; failed: number; total: number };
   itemsRegistered: number;
   /** The first failures, each with a code and a message; `errorCount` says how many there were. */
@@ -130,6 +132,7 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     layout: progress?.layout ?? null,
     source,
     collection: progress?.collection ?? input?.collection ?? null,
+    batch: input?.batchId ?? null,
     tiles: { done: progress?.tilesDone ?? 0, failed: progress?.tilesFailed ?? 0, total: progress?.tilesTotal ?? 0 },
     itemsRegistered: progress?.itemsRegistered ?? 0,
     errors,
@@ -163,6 +166,7 @@ export function buildJobViewFromIndex(entry: JobIndexEntry): JobView {
     layout: null,
     source: entry.source,
     collection: entry.collection,
+    batch: entry.batch ?? null,
     tiles: { done: entry.tilesDone, failed: entry.tilesFailed, total: entry.tilesTotal },
     itemsRegistered: entry.tilesDone,
     errors: entry.errors,

@@ -48,6 +48,8 @@ export const submitJobSchema = z
     options: ingestOptionsSchema.default(() => ingestOptionsSchema.parse({})),
     /** Start a new attempt although a job for the same upload, collection and options has completed or failed. */
     force: z.boolean().default(false),
+    /** Only check the request (fields, container, path) and start nothing; the blob need not exist yet (the CLI asks before it uploads). */
+    dryRun: z.boolean().default(false),
   })
   .strict();
 

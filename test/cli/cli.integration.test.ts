@@ -3,10 +3,12 @@
  * a local file uploaded and watched to its end; the job list, one job and its tiles as JSON; a
  * job whose tiles fail through a realistic fault (leases on their item blobs) found by a bulk
  * dry-run retry that starts nothing, then retried tile-wise once the fault clears; error answers
- * shown with their problem detail and exit codes.
+ * shown with their problem detail and exit codes (as JSON with --json); `upload`, whose job the
+ * upload trigger starts, followed by `upload --watch` and by `job <id> --watch`; option and
+ * container errors caught before anything is uploaded; the bin run as a command.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -32,12 +34,12 @@ interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI as a user would, pointed at the test host through RASTER_INGEST_URL. */
-function raster(args: string[]): Promise<CliResult> {
+/** Runs the built CLI as a user would, pointed at the test host through RASTER_INGEST_URL; `asCommand`: the bin itself, as a linked `raster-ingest` runs it. */
+function raster(args: string[], asCommand = false): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [cliEntry, ...args],
+      asCommand ? cliEntry : process.execPath,
+      asCommand ? args : [cliEntry, ...args],
       { env: { ...process.env, RASTER_INGEST_URL: host.baseUrl, AzureWebJobsStorage: azurite.connectionString }, timeout: 180_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
@@ -175,6 +177,60 @@ describe('raster-ingest against a running local host', () => {
     const completed = await raster(['retry', jobId]);
     expect(completed.code, completed.stdout).toBe(3);
     expect(completed.stderr).toMatch(/answered 409/);
+  });
+
+  it('prints an error as a JSON object with --json, and exits non-zero', async () => {
+    const result = await raster(['job', 'nonexistent', '--json']);
+    expect(result.code).toBe(3);
+    expect(JSON.parse(result.stdout)).toMatchObject({ error: { kind: 'api', status: 404, title: 'Job not found', exitCode: 3 } });
+  });
+
+  it('refuses options and containers the service would refuse before uploading anything: no orphan blob', async () => {
+    const path = writeRgbUint8(fixtures.path, 300, 200, 'cli-refused.tif');
+    const small = await raster(['submit', path, '--container', 'incoming', '--name', 'cli/refused-tilesize.tif', '--option', 'tileSize=100']);
+    expect(small.code, small.stderr).toBe(2);
+    expect(small.stderr).toContain('tileSize=100');
+    expect(await blobs.getContainerClient('incoming').getBlobClient('cli/refused-tilesize.tif').exists()).toBe(false);
+    // This host reads uploads and incoming only (INGEST_SOURCE_CONTAINERS).
+    const elsewhere = await raster(['submit', path, '--container', 'elsewhere', '--name', 'cli/refused.tif', '--collection', 'cli']);
+    expect(elsewhere.code, elsewhere.stderr).toBe(3);
+    expect(elsewhere.stderr).toMatch(/answered 400/);
+    expect(await blobs.getContainerClient('elsewhere').getBlobClient('cli/refused.tif').exists()).toBe(false);
+  });
+
+  it('uploads without submitting: --watch finds the job the upload trigger started and follows it to Completed', async () => {
+    const path = writeRgbUint8(fixtures.path, 300, 200, 'cli-upload.tif');
+    const result = await raster(['upload', path, '--name', 'cli/upload-watched.tif', '--watch', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const printed = z.looseObject({ source: z.string(), uploaded: z.literal(true), job: jobViewSchema }).parse(JSON.parse(result.stdout));
+    expect(printed.job).toMatchObject({ status: 'Completed', source: 'uploads/cli/upload-watched.tif', collection: 'rasters' });
+    expect(result.stderr).toMatch(/upload-watched\.tif: completed, tiles 1\/1 done/);
+  });
+
+  it('follows a job started by an upload with job <id> --watch', async () => {
+    const path = writeRgbUint8(fixtures.path, 600, 400, 'cli-upload-2.tif');
+    const uploaded = await raster(['upload', path, '--name', 'cli/upload-then-watch.tif']);
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+    expect(uploaded.stdout).toContain('the upload trigger starts its job');
+    let id = '';
+    await expect
+      .poll(async () => {
+        const listed = parseJson(z.looseObject({ jobs: z.array(jobViewSchema) }), await raster(['jobs', '--source', 'uploads/cli/upload-then-watch.tif', '--json']));
+        id = listed.jobs[0]?.id ?? '';
+        return id;
+      }, { timeout: 60_000, interval: 500 })
+      .not.toBe('');
+    const watched = await raster(['job', id, '--watch']);
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stderr).toMatch(new RegExp(`${id}: completed, tiles 1/1 done`));
+    expect(watched.stdout).toContain('status      Completed (completed)');
+  });
+
+  it('runs as a command after the build (the bin keeps its execute bit) and prints its version', async () => {
+    const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+    const result = await raster(['--version'], true);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
   });
 
   it('reports a service that is not there with exit code 4', async () => {

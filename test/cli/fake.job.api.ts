@@ -45,6 +45,13 @@ export function route(method: string, pathname: string, answer: (request: Record
   return (request) => (request.method === method && request.url.pathname === pathname ? answer(request) : undefined);
 }
 
+/** The service's answer to a submission with `"dryRun": true`, the check the CLI makes before it uploads. */
+export const dryRunAccepted: FakeHandler = (request) => {
+  if (request.method !== 'POST' || request.url.pathname !== '/api/jobs') return undefined;
+  const body = request.body as { source?: string; dryRun?: boolean } | undefined;
+  return body?.dryRun ? json(200, { dryRun: true, source: body.source }) : undefined;
+};
+
 /** A job view as the service builds it, from an orchestration status. */
 export function sampleJob(id: string, runtimeStatus: string, progress: { done: number; failed: number; total: number; stage?: string }): JobView {
   const failed = runtimeStatus === 'Failed';

@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { UploadRequest } from '../../cli/cli.context.js';
 import { runCli } from '../../cli/cli.program.js';
-import { fakeJobApi, json, problem, route, sampleJob, sampleTile, type FakeHandler } from '../cli/fake.job.api.js';
+import { dryRunAccepted, fakeJobApi, json, problem, route, sampleJob, sampleTile, type FakeHandler } from '../cli/fake.job.api.js';
 
 interface Outcome {
   exitCode: number;
@@ -43,15 +43,17 @@ async function cli(argv: string[], handlers: FakeHandler[] = [], options: { env?
 }
 
 const accepted = (id: string): FakeHandler => route('POST', '/api/jobs', () => json(202, { id, statusQueryGetUri: `http://h/api/jobs/${id}`, attempt: 1, previousAttempt: null }));
+const checked = dryRunAccepted;
 
 describe('raster-ingest command line', () => {
   it('uploads a local file to uploads/ and submits it with the trigger defaults', async () => {
-    const result = await cli(['submit', 'data/scene.tif'], [accepted('ingest-1')], { files: ['data/scene.tif'], env: { AzureWebJobsStorage: 'UseDevelopmentStorage=true' } });
+    const result = await cli(['submit', 'data/scene.tif'], [checked, accepted('ingest-1')], { files: ['data/scene.tif'], env: { AzureWebJobsStorage: 'UseDevelopmentStorage=true' } });
     expect(result.exitCode).toBe(0);
     expect(result.uploads).toEqual([
       { path: 'data/scene.tif', container: 'uploads', name: 'scene.tif', contentType: 'image/tiff', connectionString: 'UseDevelopmentStorage=true', accountUrl: undefined, apiUrl: 'http://localhost:7071' },
     ]);
-    expect(result.requests[0]).toMatchObject({ method: 'POST', body: { source: 'uploads/scene.tif' } });
+    // Checked by the service before the upload, then submitted.
+    expect(result.requests.map((request) => request.body)).toEqual([{ source: 'uploads/scene.tif', dryRun: true }, { source: 'uploads/scene.tif' }]);
     expect(result.out).toContain('uploads/scene.tif started job (attempt 1) ingest-1');
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildJobFilter, jobIndexKey } from '../../src/jobs/job.index.js';
+import { buildJobFilter, jobIndexKey, prefixUpperBound } from '../../src/jobs/job.index.js';
 import { buildJobViewFromIndex, parseSince } from '../../src/jobs/job.view.js';
 import { buildTileEntry, cogsHref, type LedgerJob } from '../../src/jobs/tile.ledger.js';
 import type { IngestInput, RegisteredItem } from '../../src/pipeline/contracts.js';
@@ -29,6 +29,21 @@ describe('jobs index', () => {
     const older = jobIndexKey(new Date('2026-01-01T00:00:00Z'), 'ingest-b');
     const newer = jobIndexKey(new Date('2026-06-01T00:00:00Z'), 'ingest-a');
     expect(newer < older).toBe(true);
+  });
+
+  it('sorts the jobs a batch prepares at once in the order it starts them, newest first: -0-10 after -0-9, not as text', () => {
+    const now = new Date('2026-06-01T00:00:00Z');
+    const keys = [0, 1, 2, 9, 10, 11].map((index) => ({ id: `ingest-bx-0-${index}`, key: jobIndexKey(now, `ingest-bx-0-${index}`, index) }));
+    expect([...keys].sort((a, b) => (a.key < b.key ? -1 : 1)).map((entry) => entry.id)).toEqual(['ingest-bx-0-11', 'ingest-bx-0-10', 'ingest-bx-0-9', 'ingest-bx-0-2', 'ingest-bx-0-1', 'ingest-bx-0-0']);
+    // A later chunk comes before all of them.
+    expect(jobIndexKey(new Date('2026-06-01T00:00:01Z'), 'ingest-bx-1-0', 0) < keys[5]!.key).toBe(true);
+  });
+
+  it('filters by source prefix on the server, in any of several containers', () => {
+    expect(prefixUpperBound('uploads/scene')).toBe('uploads/scenf');
+    const filter = buildJobFilter({ sourcePrefixes: ['uploads/scene', "incoming/o'brien/"] });
+    expect(filter).toContain("((source ge 'uploads/scene' and source lt 'uploads/scenf') or (source ge 'incoming/o''brien/' and source lt 'incoming/o''brien0'))");
+    expect(buildJobFilter({ sourcePrefixes: [] })).toBe("PartitionKey eq 'job'");
   });
 
   it('filters on the server: status (Running includes Pending), collection, since and error code', () => {

@@ -7,14 +7,14 @@ describe('dashboard routes in the URL fragment', () => {
   });
 
   it('reads the filters of the jobs page', () => {
-    expect(parseRoute('#/?status=Failed,Running&collection=dem&since=1d')).toEqual({
+    expect(parseRoute('#/?status=Failed,Running&collection=dem&since=1d&source=uploads/2026/&batch=batch-1')).toEqual({
       page: 'jobs',
-      filters: { status: ['Failed', 'Running'], collection: 'dem', since: '1d' },
+      filters: { status: ['Failed', 'Running'], collection: 'dem', since: '1d', source: 'uploads/2026/', batch: 'batch-1' },
     });
   });
 
   it('writes filters back into a fragment that reads the same', () => {
-    const filters = { status: ['Failed'], collection: 'a b', since: '2026-11-30T00:00:00Z' };
+    const filters = { status: ['Failed'], collection: 'a b', since: '2026-11-30T00:00:00Z', source: 'scene&x.tif', batch: 'batch-1' };
     const route = parseRoute(jobsHash(filters));
     expect(route).toEqual({ page: 'jobs', filters });
     expect(jobsHash(noFilters)).toBe('#/');
@@ -38,8 +38,8 @@ describe('dashboard routes in the URL fragment', () => {
   });
 
   it('builds the API query for one page of jobs', () => {
-    const query = new URLSearchParams(jobsQuery({ status: ['Failed', 'Running'], collection: ' dem ', since: '' }, 'token/+=', 25));
-    expect(Object.fromEntries(query)).toEqual({ status: 'Failed,Running', collection: 'dem', top: '25', continuationToken: 'token/+=' });
+    const query = new URLSearchParams(jobsQuery({ status: ['Failed', 'Running'], collection: ' dem ', since: '', source: ' uploads/a ', batch: 'batch-1' }, 'token/+=', 25));
+    expect(Object.fromEntries(query)).toEqual({ status: 'Failed,Running', collection: 'dem', source: 'uploads/a', batch: 'batch-1', top: '25', continuationToken: 'token/+=' });
     expect(jobsQuery(noFilters, null, 50)).toBe('top=50');
   });
 });
