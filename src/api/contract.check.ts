@@ -16,11 +16,8 @@ import type * as contract from './contract.js';
 /** `true` when `A` is assignable to `B`; otherwise `never`, which `true` cannot be assigned to. */
 type Extends<A, B> = [A] extends [B] ? true : never;
 
-/**
- * The contract's objects are loose (`[key: string]: unknown`, so later fields pass through); the
- * server's interfaces declare no index signature. Compared without it, field by field.
- */
-type Declared<T> = T extends readonly (infer Item)[] ? Declared<Item>[] : T extends object ? { [K in keyof T as string extends K ? never : K]: Declared<T[K]> } : T;
+/** Compared field by field, without the loose objects' index signature (the server's interfaces declare none). */
+type Declared<T> = contract.Shape<T>;
 
 /** Both ways: the server's answer parses, and the parsed answer is the server's type. */
 type Agrees<Server, Schema extends z.ZodType> = Extends<Server, Declared<z.input<Schema>>> & Extends<z.output<Schema>, Server>;

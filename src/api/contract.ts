@@ -21,11 +21,24 @@ export const tileStates = ['pending', 'creating-cog', 'registering', 'done', 'fa
 export const batchStages = ['pending', 'listing', 'ingesting', 'finalizing', 'completed', 'failed'] as const;
 export const tileRoutes = ['functions', 'worker'] as const;
 
+/**
+ * A parsed answer's type as plain declared fields: the schemas' objects are loose (fields a later
+ * service adds pass through at run time), but a client names only the fields it knows, and the
+ * server's interfaces (which have no index signature) are assignable to it.
+ */
+export type Shape<T> = T extends readonly (infer Item)[]
+  ? T extends readonly [unknown, ...unknown[]]
+    ? { [K in keyof T]: Shape<T[K]> }
+    : Shape<Item>[]
+  : T extends object
+    ? { [K in keyof T as string extends K ? never : K]: Shape<T[K]> }
+    : T;
+
 export const failureCodeSchema = z.enum(failureCodes);
 
 /** A failure: a code a program can act on, a message for a person, and the tile's item id when it is a tile's. */
 export const jobFailureSchema = z.looseObject({ code: failureCodeSchema, message: z.string(), itemId: z.string().optional() });
-export type JobFailure = z.infer<typeof jobFailureSchema>;
+export type JobFailure = Shape<z.infer<typeof jobFailureSchema>>;
 
 /** WGS84 `[west, south, east, north]`; west > east when it crosses the antimeridian. */
 const bboxSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]);
@@ -93,7 +106,7 @@ export const jobViewSchema = z.looseObject({
   createdTime: z.string(),
   lastUpdatedTime: z.string(),
 });
-export type JobView = z.infer<typeof jobViewSchema>;
+export type JobView = Shape<z.infer<typeof jobViewSchema>>;
 
 /** One tile of a job's ledger (`GET /api/jobs/{id}/tiles`). */
 export const tileEntrySchema = z.looseObject({
@@ -127,22 +140,22 @@ export const tileEntrySchema = z.looseObject({
   cogHref: z.string().nullable(),
   thumbnailHref: z.string().nullable(),
 });
-export type TileEntry = z.infer<typeof tileEntrySchema>;
+export type TileEntry = Shape<z.infer<typeof tileEntrySchema>>;
 export type TileState = TileEntry['state'];
 
 export const tilePageSchema = z.looseObject({ jobId: z.string(), total: z.number(), tiles: z.array(tileEntrySchema), continuationToken: z.string().nullable() });
-export type TilePage = z.infer<typeof tilePageSchema>;
+export type TilePage = Shape<z.infer<typeof tilePageSchema>>;
 
 /** `GET /api/jobs`: newest first. */
 export const jobPageSchema = z.looseObject({ jobs: z.array(jobViewSchema), continuationToken: z.string().nullable() });
-export type JobPage = z.infer<typeof jobPageSchema>;
+export type JobPage = Shape<z.infer<typeof jobPageSchema>>;
 
 /** `202`: a new job (or attempt) started; `200`: the same upload with the same options already has a job. */
 export const submitAnswerSchema = z.union([
   z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), existing: z.literal(true), job: jobViewSchema.nullable() }),
   z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), attempt: z.number(), previousAttempt: z.string().nullable() }),
 ]);
-export type SubmitAnswer = z.infer<typeof submitAnswerSchema>;
+export type SubmitAnswer = Shape<z.infer<typeof submitAnswerSchema>>;
 
 /** `202` of `POST /api/jobs/{id}/retry`. */
 export const retryAnswerSchema = z.looseObject({
@@ -155,7 +168,7 @@ export const retryAnswerSchema = z.looseObject({
   /** What runs again: the failed `tiles`, only the `finalize` step (every tile was made), or the whole `job` (it failed before any tile). */
   reruns: z.enum(['tiles', 'finalize', 'job']).optional(),
 });
-export type RetryAnswer = z.infer<typeof retryAnswerSchema>;
+export type RetryAnswer = Shape<z.infer<typeof retryAnswerSchema>>;
 
 /** `POST /api/jobs/retry`: one page of the jobs the filter matched, each with what its retry did. */
 export const bulkRetryPageSchema = z.looseObject({
@@ -174,7 +187,7 @@ export const bulkRetryPageSchema = z.looseObject({
   ),
   continuationToken: z.string().nullable(),
 });
-export type BulkRetryPage = z.infer<typeof bulkRetryPageSchema>;
+export type BulkRetryPage = Shape<z.infer<typeof bulkRetryPageSchema>>;
 export type BulkRetryJob = BulkRetryPage['jobs'][number];
 
 /** Counts of a batch's sources. */
@@ -215,18 +228,18 @@ export const batchViewSchema = z.looseObject({
   createdTime: z.string(),
   lastUpdatedTime: z.string(),
 });
-export type BatchView = z.infer<typeof batchViewSchema>;
+export type BatchView = Shape<z.infer<typeof batchViewSchema>>;
 export type BatchCounts = BatchView['counts'];
 
 export const batchPageSchema = z.looseObject({ batches: z.array(batchViewSchema), continuationToken: z.string().nullable() });
-export type BatchPage = z.infer<typeof batchPageSchema>;
+export type BatchPage = Shape<z.infer<typeof batchPageSchema>>;
 
 /** `202`: a new batch (or attempt) started; `200`: the same batch is still running. */
 export const submitBatchAnswerSchema = z.union([
   z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), existing: z.literal(true), batch: batchViewSchema.nullable() }),
   z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), attempt: z.number(), previousAttempt: z.string().nullable() }),
 ]);
-export type SubmitBatchAnswer = z.infer<typeof submitBatchAnswerSchema>;
+export type SubmitBatchAnswer = Shape<z.infer<typeof submitBatchAnswerSchema>>;
 
 /**
  * `GET /api/jobs/{id}/status`, `GET /api/batches/{id}/status` (every submission's
@@ -242,7 +255,7 @@ export const durableStatusSchema = z.looseObject({
   createdTime: z.string(),
   lastUpdatedTime: z.string(),
 });
-export type DurableStatus = z.infer<typeof durableStatusSchema>;
+export type DurableStatus = Shape<z.infer<typeof durableStatusSchema>>;
 
 /** `application/problem+json` (RFC 9457) as the app answers errors. */
 export const problemSchema = z.looseObject({
@@ -261,7 +274,7 @@ export const problemSchema = z.looseObject({
   supersededBy: z.string().nullable().optional(),
   retryable: z.boolean().optional(),
 });
-export type Problem = z.infer<typeof problemSchema>;
+export type Problem = Shape<z.infer<typeof problemSchema>>;
 
 /** What `POST /api/jobs` takes (the server parses it with `submitJobSchema`, src/pipeline/options.ts). */
 export interface SubmitRequest {
