@@ -7,6 +7,7 @@
  * failure codes. The server's own types (`src/jobs/*.ts`) are held to these schemas in both
  * directions by `src/api/contract.check.ts`, so a drift on either side fails compilation rather
  * than a user's command. Objects are loose: fields the service adds later pass through untouched.
+ * Each named schema carries its OpenAPI component name in zod's own metadata (`.meta({ id })`).
  */
 import { z } from 'zod';
 import { failureCodes } from '../pipeline/failure.js';
@@ -37,7 +38,7 @@ export type Shape<T> = T extends readonly (infer Item)[]
 export const failureCodeSchema = z.enum(failureCodes);
 
 /** A failure: a code a program can act on, a message for a person, and the tile's item id when it is a tile's. */
-export const jobFailureSchema = z.looseObject({ code: failureCodeSchema, message: z.string(), itemId: z.string().optional() });
+export const jobFailureSchema = z.looseObject({ code: failureCodeSchema, message: z.string(), itemId: z.string().optional() }).meta({ id: 'JobFailure' });
 export type JobFailure = Shape<z.infer<typeof jobFailureSchema>>;
 
 /** WGS84 `[west, south, east, north]`; west > east when it crosses the antimeridian. */
@@ -105,7 +106,7 @@ export const jobViewSchema = z.looseObject({
   output: z.union([partialOutputSchema, completedOutputSchema]).nullable(),
   createdTime: z.string(),
   lastUpdatedTime: z.string(),
-});
+}).meta({ id: 'JobView' });
 export type JobView = Shape<z.infer<typeof jobViewSchema>>;
 
 /** One tile of a job's ledger (`GET /api/jobs/{id}/tiles`). */
@@ -139,22 +140,22 @@ export const tileEntrySchema = z.looseObject({
   /** App-relative `/api/cogs/...`, readable by a browser with range requests. */
   cogHref: z.string().nullable(),
   thumbnailHref: z.string().nullable(),
-});
+}).meta({ id: 'TileEntry' });
 export type TileEntry = Shape<z.infer<typeof tileEntrySchema>>;
 export type TileState = TileEntry['state'];
 
-export const tilePageSchema = z.looseObject({ jobId: z.string(), total: z.number(), tiles: z.array(tileEntrySchema), continuationToken: z.string().nullable() });
+export const tilePageSchema = z.looseObject({ jobId: z.string(), total: z.number(), tiles: z.array(tileEntrySchema), continuationToken: z.string().nullable() }).meta({ id: 'TilePage' });
 export type TilePage = Shape<z.infer<typeof tilePageSchema>>;
 
 /** `GET /api/jobs`: newest first. */
-export const jobPageSchema = z.looseObject({ jobs: z.array(jobViewSchema), continuationToken: z.string().nullable() });
+export const jobPageSchema = z.looseObject({ jobs: z.array(jobViewSchema), continuationToken: z.string().nullable() }).meta({ id: 'JobPage' });
 export type JobPage = Shape<z.infer<typeof jobPageSchema>>;
 
 /** `202`: a new job (or attempt) started; `200`: the same upload with the same options already has a job. */
 export const submitAnswerSchema = z.union([
   z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), existing: z.literal(true), job: jobViewSchema.nullable() }),
   z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), attempt: z.number(), previousAttempt: z.string().nullable() }),
-]);
+]).meta({ id: 'SubmitAnswer' });
 export type SubmitAnswer = Shape<z.infer<typeof submitAnswerSchema>>;
 
 /** `202` of `POST /api/jobs/{id}/retry`. */
@@ -167,7 +168,7 @@ export const retryAnswerSchema = z.looseObject({
   reusedTiles: z.number().optional(),
   /** What runs again: the failed `tiles`, only the `finalize` step (every tile was made), or the whole `job` (it failed before any tile). */
   reruns: z.enum(['tiles', 'finalize', 'job']).optional(),
-});
+}).meta({ id: 'RetryAnswer' });
 export type RetryAnswer = Shape<z.infer<typeof retryAnswerSchema>>;
 
 /** `POST /api/jobs/retry`: one page of the jobs the filter matched, each with what its retry did. */
@@ -186,7 +187,7 @@ export const bulkRetryPageSchema = z.looseObject({
     }),
   ),
   continuationToken: z.string().nullable(),
-});
+}).meta({ id: 'BulkRetryPage' });
 export type BulkRetryPage = Shape<z.infer<typeof bulkRetryPageSchema>>;
 export type BulkRetryJob = BulkRetryPage['jobs'][number];
 
@@ -227,18 +228,18 @@ export const batchViewSchema = z.looseObject({
     .nullable(),
   createdTime: z.string(),
   lastUpdatedTime: z.string(),
-});
+}).meta({ id: 'BatchView' });
 export type BatchView = Shape<z.infer<typeof batchViewSchema>>;
 export type BatchCounts = BatchView['counts'];
 
-export const batchPageSchema = z.looseObject({ batches: z.array(batchViewSchema), continuationToken: z.string().nullable() });
+export const batchPageSchema = z.looseObject({ batches: z.array(batchViewSchema), continuationToken: z.string().nullable() }).meta({ id: 'BatchPage' });
 export type BatchPage = Shape<z.infer<typeof batchPageSchema>>;
 
 /** `202`: a new batch (or attempt) started; `200`: the same batch is still running. */
 export const submitBatchAnswerSchema = z.union([
   z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), existing: z.literal(true), batch: batchViewSchema.nullable() }),
   z.looseObject({ id: z.string(), statusQueryGetUri: z.string(), attempt: z.number(), previousAttempt: z.string().nullable() }),
-]);
+]).meta({ id: 'SubmitBatchAnswer' });
 export type SubmitBatchAnswer = Shape<z.infer<typeof submitBatchAnswerSchema>>;
 
 /**
@@ -254,7 +255,7 @@ export const durableStatusSchema = z.looseObject({
   output: z.unknown(),
   createdTime: z.string(),
   lastUpdatedTime: z.string(),
-});
+}).meta({ id: 'DurableStatus' });
 export type DurableStatus = Shape<z.infer<typeof durableStatusSchema>>;
 
 /** `application/problem+json` (RFC 9457) as the app answers errors. */
@@ -273,7 +274,7 @@ export const problemSchema = z.looseObject({
   /** The job whose source replaced this one's, when known. */
   supersededBy: z.string().nullable().optional(),
   retryable: z.boolean().optional(),
-});
+}).meta({ id: 'Problem' });
 export type Problem = Shape<z.infer<typeof problemSchema>>;
 
 /** What `POST /api/jobs` takes (the server parses it with `submitJobSchema`, src/pipeline/options.ts). */
