@@ -22,7 +22,7 @@ import VectorSource from 'ol/source/Vector.js';
 import { Fill, Stroke, Style, Text } from 'ol/style.js';
 import type ImageWrapper from 'ol/Image.js';
 import { apiUrl, authHeaders, fetchObjectUrl } from './api.client.js';
-import type { TileEntry } from './api.types.js';
+import type { TileEntry } from '../src/api/contract.js';
 import { tileStateLabel } from './tile.format.js';
 
 const stateColours: Record<string, string> = {

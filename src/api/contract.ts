@@ -9,7 +9,8 @@
  * than a user's command. Objects are loose: fields the service adds later pass through untouched.
  * Each named schema carries its OpenAPI component name in zod's own metadata (`.meta({ id })`).
  */
-import { z } from 'zod';
+// A namespace import, so the dashboard's bundler keeps only the parts of zod used here (not its locales).
+import * as z from 'zod';
 import { failureCodes } from '../pipeline/failure.js';
 
 export { failureCodes, type FailureCode } from '../pipeline/failure.js';
