@@ -19,6 +19,21 @@ export default tseslint.config(
     },
   },
   {
+    // The API contract is bundled into the dashboard: zod and pure modules only, never Node or server I/O.
+    files: ['src/api/contract.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'buffer', 'url'], message: 'The API contract runs in the browser: no Node built-ins.' },
+            { group: ['@azure/*', 'durable-functions', 'gdal-async', '@asteasolutions/*'], message: 'The API contract runs in the browser: zod only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Orchestrators replay: determinism is enforced by the linter, not by memory.
     files: ['src/orchestrations/**/*.ts'],
     rules: {

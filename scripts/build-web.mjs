@@ -20,7 +20,8 @@ rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 
 const options = {
-  entryPoints: { app: join(root, 'web', 'main.ts') },
+  // zod-setup runs before app (index.html loads it first): web/zod.setup.ts says why.
+  entryPoints: { 'zod-setup': join(root, 'web', 'zod.setup.ts'), app: join(root, 'web', 'main.ts') },
   outdir,
   bundle: true,
   format: 'esm',

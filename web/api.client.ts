@@ -2,8 +2,31 @@
  * Calls to the job API from the page. In Azure the API wants a function key: the user pastes one
  * (kept in sessionStorage for this tab only) and it goes out as `x-functions-key`, never in a URL.
  * The local host needs none.
+ *
+ * Every answer is parsed with the app's one contract (src/api/contract.ts, shared with the CLI and
+ * the OpenAPI description): a body of another shape is an error naming the field, not a page that
+ * reads `undefined`.
  */
-import type { BatchPage, BatchView, BulkRetryResult, JobPage, JobView, Problem, RetryAccepted, TileEntry, TilePage } from './api.types.js';
+import type { z } from 'zod';
+import {
+  batchPageSchema,
+  batchViewSchema,
+  bulkRetryPageSchema,
+  jobPageSchema,
+  jobViewSchema,
+  problemSchema,
+  retryAnswerSchema,
+  tilePageSchema,
+  type BatchPage,
+  type BatchView,
+  type BulkRetryPage,
+  type JobPage,
+  type JobView,
+  type Problem,
+  type RetryAnswer,
+  type TileEntry,
+  type TilePage,
+} from '../src/api/contract.js';
 
 const keyStorageName = 'raster-ingest.functionKey';
 
@@ -62,32 +85,43 @@ export function apiUrl(path: string): string {
   return path.startsWith('/') ? new URL(path, window.location.origin).href : new URL(path, apiBase).href;
 }
 
-async function request<T>(path: string, init: RequestInit = {}, signal?: AbortSignal): Promise<T> {
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+    .join('; ');
+}
+
+async function request<T>(path: string, schema: z.ZodType<T>, init: RequestInit = {}, signal?: AbortSignal): Promise<T> {
   const response = await fetch(apiUrl(path), {
     ...init,
     headers: { Accept: 'application/json', ...authHeaders(), ...(init.headers ?? {}) },
     ...(signal ? { signal } : {}),
   });
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch {
+    // Not JSON: for an error the status line says enough; for a success the schema says what is wrong.
+  }
   if (!response.ok) {
-    let problem: Problem = {};
-    try {
-      problem = (await response.json()) as Problem;
-    } catch {
-      // Not JSON: the status line says enough.
-    }
+    const parsed = problemSchema.safeParse(body);
+    const problem: Problem = parsed.success ? parsed.data : {};
     const error = new ApiError(response.status, problem.detail ?? problem.title ?? `${response.status} ${response.statusText}`, problem);
     if (error.needsKey) keyNeededListeners.forEach((listener) => listener());
     throw error;
   }
-  return (await response.json()) as T;
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ApiError(response.status, `The API answered a body this page does not understand (${describeIssues(parsed.error)}); is the page of the same version as the app?`);
+  return parsed.data;
 }
 
 export function listJobs(query: string, signal?: AbortSignal): Promise<JobPage> {
-  return request<JobPage>(`jobs?${query}`, {}, signal);
+  return request(`jobs?${query}`, jobPageSchema, {}, signal);
 }
 
 export function getJob(id: string, signal?: AbortSignal): Promise<JobView> {
-  return request<JobView>(`jobs/${encodeURIComponent(id)}`, {}, signal);
+  return request(`jobs/${encodeURIComponent(id)}`, jobViewSchema, {}, signal);
 }
 
 /** Every tile of a job, following the continuation token page by page. */
@@ -97,23 +131,23 @@ export async function getAllTiles(id: string, signal?: AbortSignal): Promise<Til
   do {
     const query = new URLSearchParams({ top: '500' });
     if (token) query.set('continuationToken', token);
-    const page: TilePage = await request<TilePage>(`jobs/${encodeURIComponent(id)}/tiles?${query}`, {}, signal);
+    const page: TilePage = await request(`jobs/${encodeURIComponent(id)}/tiles?${query}`, tilePageSchema, {}, signal);
     tiles.push(...page.tiles);
     token = page.continuationToken;
   } while (token);
   return tiles;
 }
 
-export function retryJob(id: string): Promise<RetryAccepted> {
-  return request<RetryAccepted>(`jobs/${encodeURIComponent(id)}/retry`, { method: 'POST' });
+export function retryJob(id: string): Promise<RetryAnswer> {
+  return request(`jobs/${encodeURIComponent(id)}/retry`, retryAnswerSchema, { method: 'POST' });
 }
 
 export function listBatches(query: string, signal?: AbortSignal): Promise<BatchPage> {
-  return request<BatchPage>(`batches?${query}`, {}, signal);
+  return request(`batches?${query}`, batchPageSchema, {}, signal);
 }
 
 export function getBatch(id: string, signal?: AbortSignal): Promise<BatchView> {
-  return request<BatchView>(`batches/${encodeURIComponent(id)}`, {}, signal);
+  return request(`batches/${encodeURIComponent(id)}`, batchViewSchema, {}, signal);
 }
 
 /** Jobs per bulk retry request: the API's bound (src/jobs/retry.advice.ts `maxBulkRetryTop`). */
@@ -124,12 +158,12 @@ const bulkRetryPage = 100;
  * help is retried as its next attempt; the others come back with the reason. With `dryRun`, says
  * what would be retried and starts nothing.
  */
-export async function retryBatchFailures(batchId: string, options: { dryRun?: boolean } = {}): Promise<BulkRetryResult['jobs']> {
-  const jobs: BulkRetryResult['jobs'] = [];
+export async function retryBatchFailures(batchId: string, options: { dryRun?: boolean } = {}): Promise<BulkRetryPage['jobs']> {
+  const jobs: BulkRetryPage['jobs'] = [];
   let continuationToken: string | null = null;
   do {
     const body: Record<string, unknown> = { batch: batchId, top: bulkRetryPage, ...(options.dryRun ? { dryRun: true } : {}), ...(continuationToken ? { continuationToken } : {}) };
-    const page: BulkRetryResult = await request<BulkRetryResult>('jobs/retry', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const page: BulkRetryPage = await request('jobs/retry', bulkRetryPageSchema, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     jobs.push(...page.jobs);
     continuationToken = page.continuationToken;
   } while (continuationToken);

@@ -1,5 +1,5 @@
 /** Words for a batch's progress: rates, time left, and how far it is. Pure. */
-import type { BatchCounts } from './api.types.js';
+import type { BatchCounts } from '../src/api/contract.js';
 import { formatDuration } from './tile.format.js';
 
 /** Sources that have ended one way or another. */

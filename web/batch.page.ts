@@ -6,7 +6,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getBatch, listJobs, retryBatchFailures } from './api.client.js';
-import type { BatchView, BulkRetryResult, JobPage } from './api.types.js';
+import type { BatchView, BulkRetryPage, JobPage } from '../src/api/contract.js';
 import { finishedSources, formatProgress, formatThroughput, formatTimeLeft } from './batch.format.js';
 import { batchHash, batchesHash, jobHash, jobsHash, noFilters } from './hash.route.js';
 import { JobsTable, StatusBadge } from './jobs.page.js';
@@ -46,13 +46,17 @@ function BatchProgressBar({ batch }: { batch: BatchView }) {
 }
 
 /** `permanent: 2, superseded: 1`: why sources were not (or would not be) re-run. */
-function summarizeSkipped(jobs: BulkRetryResult['jobs']): string {
+function summarizeSkipped(jobs: BulkRetryPage['jobs']): string {
   const counts = new Map<string, number>();
-  for (const job of jobs) counts.set(job.outcome, (counts.get(job.outcome) ?? 0) + 1);
+  for (const job of jobs) {
+    // A service from before per-job outcomes sends none.
+    const outcome = job.outcome ?? 'skipped';
+    counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+  }
   return [...counts].map(([outcome, count]) => `${count} ${outcome}`).join(', ');
 }
 
-function SkippedSources({ jobs }: { jobs: BulkRetryResult['jobs'] }) {
+function SkippedSources({ jobs }: { jobs: BulkRetryPage['jobs'] }) {
   if (!jobs.length) return null;
   return html`<ul class="job-errors rerun-skipped">${jobs.map((job) => html`<li><a href=${jobHash(job.id)}><code>${job.id}</code></a> <code class="error-code">${job.outcome}</code> ${job.reason ?? ''}</li>`)}</ul>`;
 }
@@ -63,8 +67,8 @@ function SkippedSources({ jobs }: { jobs: BulkRetryResult['jobs'] }) {
  */
 function RerunFailedSources({ batch, onRetried }: { batch: BatchView; onRetried: () => void }) {
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<BulkRetryResult['jobs'] | null>(null);
-  const [preview, setPreview] = useState<BulkRetryResult['jobs'] | null>(null);
+  const [result, setResult] = useState<BulkRetryPage['jobs'] | null>(null);
+  const [preview, setPreview] = useState<BulkRetryPage['jobs'] | null>(null);
   const [refusal, setRefusal] = useState<{ message: string; conflict: boolean } | null>(null);
   const running = !isFinished(batch.status);
   const hasFailures = batch.counts.failed > 0 || batch.failures.length > 0;

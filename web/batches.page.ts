@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { listBatches } from './api.client.js';
-import type { BatchView } from './api.types.js';
+import type { BatchView } from '../src/api/contract.js';
 import { formatThroughput, formatTimeLeft } from './batch.format.js';
 import { batchHash } from './hash.route.js';
 import { StatusBadge } from './jobs.page.js';

@@ -31,7 +31,7 @@ import { Fill, Stroke, Style, Text } from 'ol/style.js';
 import type DataTile from 'ol/DataTile.js';
 import type ImageWrapper from 'ol/Image.js';
 import { apiUrl, authHeaders, fetchObjectUrl } from './api.client.js';
-import type { TileEntry } from './api.types.js';
+import type { TileEntry } from '../src/api/contract.js';
 import { chooseStretch, formatRange, stretchColorExpression, type Stretch } from './cog.stretch.js';
 import { placeBboxes, splitAtAntimeridian, type Bbox, type Ring } from './map.geometry.js';
 import { tileStateLabel } from './tile.format.js';

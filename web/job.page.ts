@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getAllTiles, getJob, retryJob } from './api.client.js';
-import type { JobView, TileEntry } from './api.types.js';
+import type { JobView, TileEntry } from '../src/api/contract.js';
 import { jobHash, jobsHash } from './hash.route.js';
 import type { JobMap as JobMapComponent } from './job.map.js';
 import { StatusBadge } from './jobs.page.js';

@@ -2,7 +2,7 @@
  * A list of jobs with the attempts of one job folded together, pure: one row per upload, collection
  * and options (one job id), showing its newest attempt, the earlier ones under it.
  */
-import type { JobView } from './api.types.js';
+import type { JobView } from '../src/api/contract.js';
 
 /** The first attempt's id: attempts are `<id>-a2`, `<id>-a3`, … (src/jobs/job.id.ts `attemptInstanceId`). */
 export function firstAttemptId(id: string): string {

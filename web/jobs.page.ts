@@ -6,7 +6,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { listJobs } from './api.client.js';
-import type { JobView } from './api.types.js';
+import type { JobView } from '../src/api/contract.js';
 import { batchHash, hasFilters, jobHash, jobsHash, jobsQuery, type JobFilters } from './hash.route.js';
 import { groupAttempts, type JobGroup } from './jobs.group.js';
 import { formatAge, formatTime } from './tile.format.js';

@@ -1,5 +1,5 @@
 /** Words for states, durations and times: every colour on the page has a text beside it. */
-import type { JobView, TileEntry, TileState } from './api.types.js';
+import type { JobView, TileEntry, TileState } from '../src/api/contract.js';
 
 export const tileStates: readonly TileState[] = ['pending', 'queued', 'running', 'creating-cog', 'registering', 'done', 'failed'];
 
@@ -53,7 +53,7 @@ export function isActive(state: string): boolean {
 }
 
 /** Tiles per state, in the order of `tileStates` (unknown states last), only states that occur. */
-export function countByState(tiles: readonly Pick<TileEntry, 'state'>[]): Array<{ state: string; count: number }> {
+export function countByState(tiles: readonly { state: string }[]): Array<{ state: string; count: number }> {
   const counts = new Map<string, number>();
   for (const tile of tiles) counts.set(tile.state, (counts.get(tile.state) ?? 0) + 1);
   const known = tileStates.filter((state) => counts.has(state)).map((state) => ({ state: String(state), count: counts.get(state)! }));

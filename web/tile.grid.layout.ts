@@ -1,5 +1,5 @@
 /** Tiles placed by their row and column, as they lie in the source raster. */
-import type { TileEntry } from './api.types.js';
+import type { TileEntry } from '../src/api/contract.js';
 
 export interface TileGridLayout {
   rows: number;

@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { apiUrl, fetchObjectUrl } from './api.client.js';
-import type { TileEntry } from './api.types.js';
+import type { TileEntry } from '../src/api/contract.js';
 import { gridWindows, layoutTileGrid, windowIndexOf } from './tile.grid.layout.js';
 import { countByState, formatDuration, formatTime, tileDurationMs, tileStateClass, tileStateLabel, tileStateMark, tileWaitMs } from './tile.format.js';
 

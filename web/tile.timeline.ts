@@ -1,6 +1,6 @@
 /** The timeline: one bar per started tile, its work from start to end (to now while it runs), after a thin line for the time it waited for a slot or the worker; as SVG. */
 import { html } from 'htm/preact';
-import type { TileEntry } from './api.types.js';
+import type { TileEntry } from '../src/api/contract.js';
 import { layoutTimeline, timelineTicks } from './timeline.layout.js';
 import { formatDuration, tileStateClass, tileStateLabel } from './tile.format.js';
 

@@ -3,7 +3,7 @@
  * that draws it. A tile's bar is its work; the time it waited for an activity slot or the worker
  * before it (when the service tells) is a segment of its own, never part of the bar.
  */
-import type { TileEntry } from './api.types.js';
+import type { TileEntry } from '../src/api/contract.js';
 
 export interface TimelineBar {
   itemId: string;

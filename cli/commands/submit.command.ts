@@ -17,7 +17,7 @@ export const triggerContainer = 'uploads';
 
 /** `200 existing`: the upload already had this job (its view, when the service could read it). */
 function isExistingAnswer(answer: SubmitAnswer): answer is SubmitAnswer & { existing: true; job: JobView | null } {
-  return answer['existing'] === true;
+  return 'existing' in answer && answer.existing === true;
 }
 
 /** Where a local file goes and how storage is reached (`submit` and `upload`). */

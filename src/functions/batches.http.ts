@@ -5,10 +5,11 @@
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { z } from 'zod';
+import type { BatchPage, SubmitBatchAnswer } from '../api/contract.js';
+import { listBatchesQuerySchema } from '../api/requests.js';
 import { batchInstancePrefix, submitBatch } from '../jobs/batch.submit.js';
 import { buildBatchView, type BatchView } from '../jobs/batch.view.js';
-import { decodeBatchesToken, encodeBatchesToken, InvalidContinuationTokenError, maxContinuationTokenLength } from '../jobs/continuation.token.js';
+import { decodeBatchesToken, encodeBatchesToken, InvalidContinuationTokenError } from '../jobs/continuation.token.js';
 import { DurableApiError, findInstance, listInstances } from '../jobs/durable.instances.js';
 import { orchestratorNames } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitBatchSchema } from '../pipeline/options.js';
@@ -40,12 +41,12 @@ export async function submitBatchHandler(request: HttpRequest, context: Invocati
     case 'existing': {
       const status = await findInstance(df.getClient(context), result.instanceId);
       const statusQueryGetUri = statusUrl(request, 'batches', result.instanceId);
-      return { status: 200, headers: { Location: statusQueryGetUri }, jsonBody: { id: result.instanceId, statusQueryGetUri, existing: true, batch: status ? buildBatchView(status, new Date()) : null } };
+      return { status: 200, headers: { Location: statusQueryGetUri }, jsonBody: { id: result.instanceId, statusQueryGetUri, existing: true, batch: status ? buildBatchView(status, new Date()) : null } satisfies SubmitBatchAnswer };
     }
     case 'started': {
       const statusQueryGetUri = statusUrl(request, 'batches', result.instanceId);
       context.log(`Started batch ${result.instanceId} (attempt ${result.attempt})`);
-      return { status: 202, headers: { Location: statusQueryGetUri }, jsonBody: { id: result.instanceId, statusQueryGetUri, attempt: result.attempt, previousAttempt: result.previousAttempt ?? null } };
+      return { status: 202, headers: { Location: statusQueryGetUri }, jsonBody: { id: result.instanceId, statusQueryGetUri, attempt: result.attempt, previousAttempt: result.previousAttempt ?? null } satisfies SubmitBatchAnswer };
     }
   }
 }
@@ -66,10 +67,8 @@ export function batchNotFound(): HttpResponseInit {
   return problem(404, 'Batch not found', 'No batch has that id');
 }
 
-const listQuerySchema = z.object({ top: z.coerce.number().int().min(1).max(500).default(50), continuationToken: z.string().max(maxContinuationTokenLength).optional() }).strict();
-
 export async function listBatchesHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  const parsed = listQuerySchema.safeParse(Object.fromEntries(request.query.entries()));
+  const parsed = listBatchesQuerySchema.safeParse(Object.fromEntries(request.query.entries()));
   if (!parsed.success) return problem(400, 'Invalid request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((issue) => issue.path.join('.')))] });
   // Checked before the task hub sees it (a 400 naming the field, never a 500).
   const continuationToken = parsed.data.continuationToken === undefined ? undefined : decodeBatchesToken(parsed.data.continuationToken);
@@ -88,7 +87,7 @@ export async function listBatchesHandler(request: HttpRequest, context: Invocati
     jsonBody: {
       batches: page.items.filter((status) => status.name === orchestratorNames.ingestBatch).map((status) => buildBatchView(status, now)),
       continuationToken: page.continuationToken ? encodeBatchesToken(page.continuationToken) : null,
-    },
+    } satisfies BatchPage,
   };
 }
 

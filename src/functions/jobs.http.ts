@@ -10,20 +10,19 @@
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { z } from 'zod';
+import type { JobPage, RetryAnswer, SubmitAnswer } from '../api/contract.js';
+import { bulkRetryRequestSchema, jobFilterSchema, retryRequestSchema } from '../api/requests.js';
 import { readIngestSettings } from '../config.js';
 import { boundText, logTextBound } from '../pipeline/bounded.text.js';
 import { findInstance, type InstanceStatus } from '../jobs/durable.instances.js';
 import { jobInstancePrefix } from '../jobs/job.id.js';
 import { finalStatuses, type JobQuery } from '../jobs/job.index.js';
 import { describeRefusal, retryJob, retryJobs, type RetryDependencies } from '../jobs/job.retry.js';
-import { maxBulkRetryTop } from '../jobs/retry.advice.js';
 import { submitJob } from '../jobs/job.submit.js';
 import { findSupersession } from '../jobs/job.supersession.js';
 import { buildJobView, buildJobViewFromIndex, parseSince, withSupersession, type JobView, type PartialOutput } from '../jobs/job.view.js';
 import { ledgerJobOf, readRegisteredItems, readTileLedgerPage, type LedgerJob } from '../jobs/tile.ledger.js';
 import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
-import { failureCodes } from '../pipeline/failure.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
 import { describeIssues, guarded, jobStatusUrl, problem, readJsonBody } from './http.problem.js';
@@ -60,14 +59,14 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
     return {
       status: 200,
       headers: { Location: statusQueryGetUri },
-      jsonBody: { id: result.instanceId, statusQueryGetUri, existing: true, job: status ? buildJobView(status) : null },
+      jsonBody: { id: result.instanceId, statusQueryGetUri, existing: true, job: status ? buildJobView(status) : null } satisfies SubmitAnswer,
     };
   }
   context.log(`Started job ${result.instanceId} (attempt ${result.attempt}) for ${boundText(`${source.source.container}/${source.source.name}`, logTextBound)}`);
   return {
     status: 202,
     headers: { Location: statusQueryGetUri, 'Retry-After': '2' },
-    jsonBody: { id: result.instanceId, statusQueryGetUri, attempt: result.attempt, previousAttempt: result.previousAttempt ?? null },
+    jsonBody: { id: result.instanceId, statusQueryGetUri, attempt: result.attempt, previousAttempt: result.previousAttempt ?? null } satisfies SubmitAnswer,
   };
 }
 
@@ -130,21 +129,6 @@ export async function getJobTilesHandler(request: HttpRequest, context: Invocati
   return { status: 200, jsonBody: await readTileLedgerPage(client, job, status.runtimeStatus, page, (ref) => getBlobStore().url(ref)) };
 }
 
-/** Parses the list filters shared by `GET /api/jobs` and `POST /api/jobs/retry`. */
-const jobFilterSchema = z
-  .object({
-    status: z.union([z.string(), z.array(z.string())]).optional(),
-    collection: z.string().max(63).optional(),
-    since: z.string().max(40).optional(),
-    errorCode: z.enum(failureCodes).optional(),
-    batch: z.string().max(200).optional(),
-    /** `<container>/<path prefix>`, or a blob path prefix in any allowed container. */
-    source: z.string().min(1).max(1100).optional(),
-    top: z.coerce.number().int().min(1).max(500).default(50),
-    continuationToken: z.string().max(4096).optional(),
-  })
-  .strict();
-
 const knownStatuses = new Set(['Pending', 'Running', 'Completed', 'Failed', 'Terminated']);
 
 function toJobQuery(raw: unknown): { ok: true; query: JobQuery } | { ok: false; response: HttpResponseInit } {
@@ -190,11 +174,8 @@ export async function listJobsHandler(request: HttpRequest, context: InvocationC
       return view;
     }),
   );
-  return { status: 200, jsonBody: { jobs: views, continuationToken: page.continuationToken } };
+  return { status: 200, jsonBody: { jobs: views, continuationToken: page.continuationToken } satisfies JobPage };
 }
-
-/** `POST /api/jobs/{id}/retry`, with an optional body `{"force": true}`: retry a permanent failure anyway. */
-const retryRequestSchema = z.object({ force: z.boolean().default(false) }).strict();
 
 export async function retryJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const id = request.params['id'] ?? '';
@@ -223,7 +204,7 @@ export async function retryJobHandler(request: HttpRequest, context: InvocationC
       return {
         status: 202,
         headers: { Location: statusQueryGetUri },
-        jsonBody: { id: result.instanceId, previousAttempt: result.previousAttempt, statusQueryGetUri, retriedTiles: result.retriedTiles, reusedTiles: result.reusedTiles, reruns: result.reruns },
+        jsonBody: { id: result.instanceId, previousAttempt: result.previousAttempt, statusQueryGetUri, retriedTiles: result.retriedTiles, reusedTiles: result.reusedTiles, reruns: result.reruns } satisfies RetryAnswer,
       };
     }
   }
@@ -233,13 +214,10 @@ function retryDependencies(context: InvocationContext): RetryDependencies {
   return { client: df.getClient(context), jobs: getJobIndex(), store: getBlobStore(), retired: getRetiredOutputs() };
 }
 
-/** Bounded per request (`top` ≤ maxBulkRetryTop): each job it retries costs a few lookups and a start. */
-const bulkRetrySchema = jobFilterSchema.extend({ dryRun: z.boolean().default(false), status: z.array(z.string()).optional(), top: z.number().int().min(1).max(maxBulkRetryTop).default(maxBulkRetryTop) });
-
 export async function retryJobsHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
   if (!read.ok) return read.response;
-  const parsed = bulkRetrySchema.safeParse(read.body ?? {});
+  const parsed = bulkRetryRequestSchema.safeParse(read.body ?? {});
   if (!parsed.success) {
     return problem(400, 'Invalid bulk retry request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.') || 'body'))] });
   }

@@ -39,17 +39,17 @@ describe('dashboard wording', () => {
 
   it('measures a tile from start to end, or to now while it runs', () => {
     const now = Date.parse('2026-11-30T08:00:10Z');
-    expect(tileDurationMs({ startedAt: '2026-11-30T08:00:00Z', endedAt: '2026-11-30T08:00:04.5Z' }, now)).toBe(4500);
-    expect(tileDurationMs({ startedAt: '2026-11-30T08:00:00Z', endedAt: null }, now)).toBe(10_000);
-    expect(tileDurationMs({ startedAt: null, endedAt: null }, now)).toBeNull();
+    expect(tileDurationMs({ startedAt: '2026-11-30T08:00:00Z', endedAt: '2026-11-30T08:00:04.5Z', workMs: null }, now)).toBe(4500);
+    expect(tileDurationMs({ startedAt: '2026-11-30T08:00:00Z', endedAt: null, workMs: null }, now)).toBe(10_000);
+    expect(tileDurationMs({ startedAt: null, endedAt: null, workMs: null }, now)).toBeNull();
   });
 
   it('measures the work without the wait for a slot, and the wait on its own', () => {
     const now = Date.parse('2026-11-30T08:00:10Z');
     expect(tileDurationMs({ startedAt: '2026-11-30T08:00:08.9Z', endedAt: '2026-11-30T08:00:09.1Z', workMs: 136 }, now)).toBe(136);
     expect(tileWaitMs({ queuedAt: '2026-11-30T08:00:00Z', startedAt: '2026-11-30T08:00:08.9Z', waitMs: 8900 }, now)).toBe(8900);
-    expect(tileWaitMs({ queuedAt: '2026-11-30T08:00:00Z', startedAt: null }, now)).toBe(10_000);
-    expect(tileWaitMs({ queuedAt: null, startedAt: '2026-11-30T08:00:00Z' }, now)).toBeNull();
+    expect(tileWaitMs({ queuedAt: '2026-11-30T08:00:00Z', startedAt: null, waitMs: null }, now)).toBe(10_000);
+    expect(tileWaitMs({ queuedAt: null, startedAt: '2026-11-30T08:00:00Z', waitMs: null }, now)).toBeNull();
   });
 
   it('writes times in UTC, one way, and ages relative to now', () => {

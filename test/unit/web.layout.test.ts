@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { TileEntry } from '../../web/api.types.js';
+import type { TileEntry } from '../../src/api/contract.js';
 import { layoutTileGrid } from '../../web/tile.grid.layout.js';
 import { layoutTimeline, timelineTicks } from '../../web/timeline.layout.js';
 
 function tile(index: number, row: number, col: number, fields: Partial<TileEntry> = {}): TileEntry {
   return {
     index, itemId: `src-r${row}-c${col}`, row, col, window: { x: col * 256, y: row * 256, width: 256, height: 256 }, bbox: null,
-    state: 'pending', route: 'functions', attempts: 0, error: null, startedAt: null, endedAt: null,
+    state: 'pending', route: 'functions', attempts: 0, error: null, queuedAt: null, startedAt: null, endedAt: null, waitMs: null, workMs: null, reused: false,
     cogUrl: null, itemUrl: null, thumbnailUrl: null, cogHref: null, thumbnailHref: null, ...fields,
   };
 }

@@ -1,0 +1,181 @@
+/**
+ * The HTTP API's OpenAPI 3.1 description, generated from the contract's schemas (answers,
+ * `src/api/contract.ts`) and the schemas the handlers parse requests with (`src/api/requests.ts`):
+ * what it says is what the app sends and reads. Served at `GET /api/openapi.json`
+ * (`src/functions/openapi.http.ts`); `test/unit/openapi.routes.test.ts` holds it to the routes the
+ * app registers. Pure.
+ */
+import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import * as contract from './contract.js';
+import { bulkRetryRequestSchema, idParamsSchema, jobFilterSchema, listBatchesQuerySchema, retryRequestSchema, submitBatchSchema, submitJobSchema, tilesQuerySchema } from './requests.js';
+
+/** The app's route prefix (host.json `extensions.http.routePrefix`). */
+export const apiPrefix = '/api';
+
+const json = (schema: z.ZodType, description: string): ResponseConfig => ({ description, content: { 'application/json': { schema } } });
+
+/** Every error is `application/problem+json`; an unexpected fault (500) names only the invocation. */
+function problems(described: Record<number, string>): Record<number, ResponseConfig> {
+  const answers: Record<number, ResponseConfig> = {};
+  for (const [status, description] of Object.entries({ ...described, 500: 'An unexpected fault; the body names the invocation, never the error' })) {
+    answers[Number(status)] = { description, content: { 'application/problem+json': { schema: contract.problemSchema } } };
+  }
+  return answers;
+}
+
+const runningHeaders = z.object({
+  Location: z.string().describe('This same status URL'),
+  'Retry-After': z.string().describe('Seconds before asking again'),
+});
+
+/** Every route the app answers under `/api` (but the dashboard's files and the `cogs` blob proxy), with its requests and answers. */
+export function registerRoutes(registry: OpenAPIRegistry): RouteConfig[] {
+  // Named components (`.meta({ id })` in the contract), referenced wherever they appear.
+  const { jobViewSchema: jobView, batchViewSchema: batchView, durableStatusSchema: durableStatus, jobPageSchema: jobPage, tilePageSchema: tilePage, batchPageSchema: batchPage } = contract;
+  const { submitAnswerSchema: submitAnswer, submitBatchAnswerSchema: submitBatchAnswer, retryAnswerSchema: retryAnswer, bulkRetryPageSchema: bulkRetryPage } = contract;
+
+  const body = (schema: z.ZodType, required = true) => ({ required, content: { 'application/json': { schema } } });
+  const routes: RouteConfig[] = [
+    {
+      method: 'post',
+      path: `${apiPrefix}/jobs`,
+      operationId: 'submitJob',
+      summary: 'Start a job for one upload, or find the job it already has',
+      request: { body: body(submitJobSchema) },
+      responses: {
+        200: json(submitAnswer, 'The same upload (blob ETag), collection and options already has a job: `existing` and its view'),
+        202: json(submitAnswer, 'A new job (or, with `force`, a new attempt) started; `Location` is its status URL'),
+        ...problems({ 400: 'A field at fault (`fields` names each)', 404: 'The source blob does not exist', 413: 'The body is too large' }),
+      },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/jobs`,
+      operationId: 'listJobs',
+      summary: 'Jobs, newest first, filtered and paged',
+      request: { query: jobFilterSchema },
+      responses: { 200: json(jobPage, 'One page of jobs'), ...problems({ 400: 'A filter or continuation token at fault' }) },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/jobs/{id}`,
+      operationId: 'getJob',
+      summary: 'One job',
+      request: { params: idParamsSchema },
+      responses: { 200: json(jobView, 'The job'), ...problems({ 404: 'No job has that id' }) },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/jobs/{id}/tiles`,
+      operationId: 'getJobTiles',
+      summary: "A job's tile ledger, by tile index, paged",
+      request: { params: idParamsSchema, query: tilesQuerySchema },
+      responses: { 200: json(tilePage, 'One page of tiles'), ...problems({ 400: 'A continuation token this API did not give', 404: 'No job has that id' }) },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/jobs/{id}/status`,
+      operationId: 'getJobStatus',
+      summary: "The job in Durable's instance-status shape (every submission's `statusQueryGetUri`)",
+      request: { params: idParamsSchema },
+      responses: {
+        200: json(durableStatus, 'The job has ended'),
+        202: { ...json(durableStatus, 'The job is still running'), headers: runningHeaders },
+        ...problems({ 404: 'No job has that id' }),
+      },
+    },
+    {
+      method: 'post',
+      path: `${apiPrefix}/jobs/{id}/retry`,
+      operationId: 'retryJob',
+      summary: 'Re-run what failed of a failed job as its next attempt',
+      request: { params: idParamsSchema, body: body(retryRequestSchema, false) },
+      responses: {
+        202: json(retryAnswer, 'The next attempt started'),
+        ...problems({
+          400: 'The body at fault',
+          404: 'No job has that id',
+          409: 'A retry cannot help (`outcome`: `permanent` with `codes`, `superseded` with `supersededBy`), the job is `running` or `completed`, or it was `already-retried` (`latest`)',
+          413: 'The body is too large',
+        }),
+      },
+    },
+    {
+      method: 'post',
+      path: `${apiPrefix}/jobs/retry`,
+      operationId: 'retryJobs',
+      summary: 'Bulk retry: one page of the failed jobs a filter matches',
+      request: { body: body(bulkRetryRequestSchema) },
+      responses: { 200: json(bulkRetryPage, 'Each job of the page with what its retry did (or, with `dryRun`, would do)'), ...problems({ 400: 'A field at fault', 413: 'The body is too large' }) },
+    },
+    {
+      method: 'post',
+      path: `${apiPrefix}/batches`,
+      operationId: 'submitBatch',
+      summary: 'Start a batch over a prefix or a manifest',
+      request: { body: body(submitBatchSchema) },
+      responses: {
+        200: json(submitBatchAnswer, 'The same batch is still running: `existing` and its view'),
+        202: json(submitBatchAnswer, 'A new batch (or attempt) started'),
+        ...problems({ 400: 'A field at fault (`fields` names it)', 404: 'An empty prefix or a missing manifest', 413: 'The body is too large' }),
+      },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/batches`,
+      operationId: 'listBatches',
+      summary: 'Batches, paged',
+      request: { query: listBatchesQuerySchema },
+      responses: { 200: json(batchPage, 'One page of batches'), ...problems({ 400: 'A continuation token this API did not give' }) },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/batches/{id}`,
+      operationId: 'getBatch',
+      summary: 'One batch',
+      request: { params: idParamsSchema },
+      responses: { 200: json(batchView, 'The batch'), ...problems({ 404: 'No batch has that id' }) },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/batches/{id}/status`,
+      operationId: 'getBatchStatus',
+      summary: "The batch in Durable's instance-status shape (its `statusQueryGetUri`)",
+      request: { params: idParamsSchema },
+      responses: {
+        200: json(durableStatus, 'The batch has ended'),
+        202: { ...json(durableStatus, 'The batch is still running'), headers: runningHeaders },
+        ...problems({ 404: 'No batch has that id' }),
+      },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/openapi.json`,
+      operationId: 'getOpenApi',
+      summary: 'This description',
+      responses: { 200: json(z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }), 'The OpenAPI 3.1 document') },
+    },
+  ];
+  for (const route of routes) registry.registerPath(route);
+  return routes;
+}
+
+export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+
+/** The whole document; `version` is the app's (package.json). */
+export function buildOpenApiDocument(options: { version: string }): OpenApiDocument {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'functionKey', { type: 'apiKey', in: 'header', name: 'x-functions-key', description: 'A function key (Azure); the local host needs none' });
+  registerRoutes(registry);
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'raster-ingest',
+      version: options.version,
+      description: 'Turns uploaded rasters into Cloud Optimized GeoTIFFs registered in STAC. Errors are `application/problem+json` (RFC 9457).',
+    },
+    servers: [{ url: '/' }],
+    security: [{ functionKey: [] }],
+  });
+}
