@@ -46,7 +46,7 @@ if (!bicep && !inCi) {
 const optionalInAzure: Record<string, string> = {
   [settingNames.scratchDir]: 'defaults to os.tmpdir() on the instance; only set it to point scratch space elsewhere',
   [settingNames.retentionSchedule]: 'defaults to daily at 03:00 UTC; set it only to purge at another time',
-  [settingNames.sourceRead]: 'defaults to the measured choice (README, "Benchmarks"); set it only to override it',
+  [settingNames.sourceRead]: 'defaults to the measured choice (docs/benchmarks.md); set it only to override it',
   [settingNames.batchWindow]: 'defaults to 8 sources at once per batch; set it only to tune batches',
   [settingNames.batchChunkSize]: 'defaults to 500 sources per batch chunk; set it only to tune batches',
   [settingNames.batchSchedule]: 'the scheduled batch is opt-in; unset, no timer runs',
