@@ -5,6 +5,8 @@
  * that each stay on one side, so no edge is drawn across the whole world.
  */
 
+import { clipRing, unwrapLongitudes } from '../src/raster/footprint.js';
+
 /** `[west, south, east, north]` in degrees. */
 export type Bbox = [number, number, number, number];
 /** `[lon, lat]` */
@@ -76,36 +78,8 @@ export function countJumps(ring: Ring): number {
   return jumps;
 }
 
-/** The ring with its ±360° jumps removed: continuous, possibly past ±180°. */
-export function unwrapRing(ring: Ring): Ring {
-  let offset = 0;
-  return ring.map(([lon, lat], i) => {
-    if (i > 0) {
-      const step = lon - ring[i - 1]![0];
-      if (step > 180) offset -= 360;
-      else if (step < -180) offset += 360;
-    }
-    return [lon + offset, lat];
-  });
-}
-
-/** Sutherland–Hodgman against one vertical half-plane: keeps x ≥ limit (`above`) or x ≤ limit. */
-function clipRing(ring: Ring, limit: number, keep: 'above' | 'below'): Ring {
-  const inside = ([x]: Position): boolean => (keep === 'above' ? x >= limit : x <= limit);
-  const open = ring.slice(0, -1);
-  const out: Ring = [];
-  for (let i = 0; i < open.length; i++) {
-    const current = open[i]!;
-    const next = open[(i + 1) % open.length]!;
-    if (inside(current)) out.push(current);
-    if (inside(current) !== inside(next)) {
-      const t = (limit - current[0]) / (next[0] - current[0]);
-      out.push([limit, current[1] + (next[1] - current[1]) * t]);
-    }
-  }
-  if (out.length > 0) out.push([out[0]![0], out[0]![1]]);
-  return out;
-}
+/** The ring with its ±360° jumps removed: continuous, possibly past ±180° (the footprints' own). */
+export { unwrapLongitudes as unwrapRing };
 
 const shiftRing = (ring: Ring, dx: number): Ring => ring.map(([lon, lat]) => [lon + dx, lat]);
 
@@ -120,7 +94,7 @@ export function splitAtAntimeridian(polygon: readonly Ring[]): Ring[][] {
   if (!outer) return [];
   const jumps = countJumps(outer);
   if (jumps === 0 || jumps % 2 === 1) return [polygon.map((ring) => [...ring])];
-  const unwrapped = polygon.map(unwrapRing);
+  const unwrapped = polygon.map((ring) => unwrapLongitudes(ring));
   const lons = unwrapped.flat().map(([lon]) => lon);
   const min = Math.min(...lons);
   const max = Math.max(...lons);

@@ -12,6 +12,7 @@ import { settingNames, type Environment } from '../config.js';
 import type { JobFailure } from '../pipeline/contracts.js';
 import { isFailure, isFailureCode, type FailureCode } from '../pipeline/failure.js';
 import { createTableClient, resolveStorageConnection } from '../storage/connection.js';
+import { createTableOnce, statusOf } from '../storage/table.once.js';
 import { decodeJobsToken, encodeJobsToken, InvalidContinuationTokenError } from './continuation.token.js';
 
 export const jobIndexTableName = 'RasterIngestJobs';
@@ -160,9 +161,12 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): JobIndexEntry
 }
 
 export class JobIndex {
-  private ready: Promise<void> | undefined;
 
-  constructor(private readonly table: TableClient) {}
+  private readonly ensureTable: () => Promise<void>;
+
+  constructor(private readonly table: TableClient) {
+    this.ensureTable = createTableOnce(table);
+  }
 
   static fromEnvironment(env: Environment = process.env): JobIndex {
     return new JobIndex(createTableClient(resolveStorageConnection(env, settingNames.storage), jobIndexTableName));
@@ -224,17 +228,5 @@ export class JobIndex {
     return deleted;
   }
 
-  private ensureTable(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      // Someone else created it first: that is what we wanted.
-      if (statusOf(error) !== 409) throw error;
-    });
-    return this.ready;
-  }
 }
 
-function statusOf(error: unknown): number | undefined {
-  const status = typeof error === 'object' && error !== null && 'statusCode' in error ? error.statusCode : undefined;
-  return typeof status === 'number' ? status : undefined;
-}

@@ -15,6 +15,7 @@ import { sourceRecordBlob, versionFolder } from '../stac/catalog.layout.js';
 import type { SourceRecord } from '../stac/source.record.js';
 import type { BlobStore } from '../storage/blob.store.js';
 import { createTableClient, resolveStorageConnection } from '../storage/connection.js';
+import { createTableOnce, statusOf } from '../storage/table.once.js';
 
 export const retiredOutputsTableName = 'RasterIngestRetiredOutputs';
 const partitionKey = 'retired';
@@ -67,13 +68,15 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): RetiredVersio
 }
 
 export class RetiredOutputs {
-  private ready: Promise<void> | undefined;
+  private readonly ensureTable: () => Promise<void>;
 
   constructor(
     private readonly table: TableClient,
     /** How long a replaced version stays readable; 0: deleted when it is replaced. */
     readonly graceHours: number,
-  ) {}
+  ) {
+    this.ensureTable = createTableOnce(table);
+  }
 
   static fromEnvironment(env: Environment = process.env): RetiredOutputs {
     return new RetiredOutputs(createTableClient(resolveStorageConnection(env, settingNames.storage), retiredOutputsTableName), readSupersededGraceHours(env));
@@ -120,20 +123,8 @@ export class RetiredOutputs {
     }
   }
 
-  private ensureTable(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      // Someone else created it first: that is what we wanted.
-      if (statusOf(error) !== 409) throw error;
-    });
-    return this.ready;
-  }
 }
 
-function statusOf(error: unknown): number | undefined {
-  const status = typeof error === 'object' && error !== null && 'statusCode' in error ? error.statusCode : undefined;
-  return typeof status === 'number' ? status : undefined;
-}
 
 /** Deletes every blob of one version's folder (COGs, thumbnails, VRT); returns how many. */
 export async function deleteVersionBlobs(store: Pick<BlobStore, 'list' | 'delete'>, outputs: OutputLocation): Promise<number> {

@@ -48,8 +48,8 @@ export function unwrapLongitudes(ring: Ring): Ring {
   return out;
 }
 
-/** Clips a ring to the half-plane x ≤ limit (keep = 'below') or x ≥ limit (keep = 'above'). */
-function clipRing(ring: Ring, limit: number, keep: 'below' | 'above'): Ring {
+/** Clips a ring to the half-plane x ≤ limit (keep = 'below') or x ≥ limit (keep = 'above'); the dashboard's map uses it too. */
+export function clipRing(ring: Ring, limit: number, keep: 'below' | 'above'): Ring {
   const inside = (p: Position): boolean => (keep === 'below' ? p[0] <= limit : p[0] >= limit);
   const out: Ring = [];
   const open = ring.slice(0, -1);
