@@ -425,11 +425,13 @@ if (chromiumMissing) {
         await page.screenshot({ path: join(screenshots, 'real-batch-running.png'), fullPage: true });
 
         await page.getByText('This batch has finished: Completed.').waitFor({ timeout: 240_000 });
-        // Newest first, in the order the batch starts them: -0-15, -0-14, …, -0-0 (not -0-9 before -0-10 as text would have it).
+        // Newest first, in the order the batch starts them: the reverse of the prefix's listing (blob names in lexical order:
+        // scene-0, scene-1, scene-10 … scene-15, scene-2 … scene-9), whatever the jobs' ids (one per upload, not per batch).
+        const listed = Array.from({ length: 16 }, (_, i) => `scene-${i}.tif`).sort();
         await expect.poll(async () => {
-          const ids = await page.locator('section[aria-labelledby="jobs-heading"] tbody tr[data-job-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-job-id') ?? ''));
-          return ids.map((id) => Number(/-0-(\d+)$/.exec(id)?.[1] ?? -1));
-        }, screenPoll).toEqual([15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+          const sources = await page.locator('section[aria-labelledby="jobs-heading"] tbody tr[data-job-id] td[data-label="Source"]').evaluateAll((cells) => cells.map((cell) => cell.textContent ?? ''));
+          return sources.map((source) => /scene-\d+\.tif/.exec(source)?.[0] ?? source);
+        }, screenPoll).toEqual([...listed].reverse());
 
         await page.goto(`${host.baseUrl}/api/dashboard/#/?batch=${batchId}`);
         await expect.poll(() => page.locator('tbody tr[data-job-id]').count(), screenPoll).toBe(16);
