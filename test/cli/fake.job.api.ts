@@ -6,6 +6,9 @@
 import { buildBatchView } from '../../src/jobs/batch.view.js';
 import { buildJobView } from '../../src/jobs/job.view.js';
 import type { BatchProgress } from '../../src/pipeline/contracts.js';
+import { PassThrough } from 'node:stream';
+import type { UploadRequest } from '../../cli/cli.context.js';
+import { runCli } from '../../cli/cli.program.js';
 import type { BatchView, JobView, TileEntry } from '../../cli/jobs.api.js';
 
 export interface RecordedRequest {
@@ -142,4 +145,41 @@ export function sampleBatch(
     },
     new Date('2026-11-30T08:02:00Z'),
   );
+}
+
+/** What one in-process run of the CLI printed, uploaded and asked. */
+export interface CliOutcome {
+  exitCode: number;
+  out: string;
+  err: string;
+  progress: string;
+  uploads: UploadRequest[];
+  requests: RecordedRequest[];
+}
+
+/** Runs the CLI in process against `handlers`; `files` are the paths that exist locally. */
+export async function runFakeCli(argv: string[], handlers: FakeHandler[] = [], options: { env?: NodeJS.ProcessEnv; files?: string[]; onUpload?: () => void; version?: string } = {}): Promise<CliOutcome> {
+  const api = fakeJobApi(handlers);
+  const out: string[] = [];
+  const err: string[] = [];
+  const uploads: UploadRequest[] = [];
+  const progressStream = new PassThrough();
+  let progress = '';
+  progressStream.on('data', (chunk: Buffer) => (progress += chunk.toString()));
+  const files = new Set(options.files ?? []);
+  const exitCode = await runCli(argv, {
+    env: options.env ?? {},
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+    progressStream,
+    fetch: api.fetch,
+    isLocalFile: (path) => files.has(path),
+    upload: async (request) => {
+      uploads.push(request);
+      options.onUpload?.();
+    },
+    pollIntervalMs: 1,
+    ...(options.version ? { version: options.version } : {}),
+  });
+  return { exitCode, out: out.join('\n'), err: err.join('\n'), progress, uploads, requests: api.requests };
 }

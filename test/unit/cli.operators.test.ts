@@ -4,46 +4,12 @@
  * the `upload` command (and `--watch` finding the job its upload trigger started), option and
  * container errors caught before anything is uploaded, and `jobs --source`.
  */
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { UploadRequest } from '../../cli/cli.context.js';
-import { runCli } from '../../cli/cli.program.js';
-import { dryRunAccepted, fakeJobApi, json, problem, route, sampleJob, type FakeHandler, type RecordedRequest } from '../cli/fake.job.api.js';
+import { dryRunAccepted, json, problem, route, sampleJob, type FakeHandler } from '../cli/fake.job.api.js';
+import { runFakeCli, type CliOutcome } from '../cli/fake.job.api.js';
 
-interface Outcome {
-  exitCode: number;
-  out: string;
-  err: string;
-  progress: string;
-  uploads: UploadRequest[];
-  requests: RecordedRequest[];
-}
 
-async function cli(argv: string[], handlers: FakeHandler[] = [], options: { files?: string[]; onUpload?: () => void } = {}): Promise<Outcome> {
-  const api = fakeJobApi(handlers);
-  const out: string[] = [];
-  const err: string[] = [];
-  const uploads: UploadRequest[] = [];
-  const progressStream = new PassThrough();
-  let progress = '';
-  progressStream.on('data', (chunk: Buffer) => (progress += chunk.toString()));
-  const files = new Set(options.files ?? []);
-  const exitCode = await runCli(argv, {
-    env: {},
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-    progressStream,
-    fetch: api.fetch,
-    isLocalFile: (path) => files.has(path),
-    upload: async (request) => {
-      uploads.push(request);
-      options.onUpload?.();
-    },
-    pollIntervalMs: 1,
-    version: '1.2.3',
-  });
-  return { exitCode, out: out.join('\n'), err: err.join('\n'), progress, uploads, requests: api.requests };
-}
+const cli = (argv: string[], handlers: FakeHandler[] = [], options: { files?: string[]; onUpload?: () => void } = {}): Promise<CliOutcome> => runFakeCli(argv, handlers, { ...options, version: '1.2.3' });
 
 const checked = dryRunAccepted;
 

@@ -3,44 +3,12 @@
  * contract describes (through a fake transport), answers become text or JSON, errors become
  * messages and the documented exit codes.
  */
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { UploadRequest } from '../../cli/cli.context.js';
-import { runCli } from '../../cli/cli.program.js';
-import { dryRunAccepted, fakeJobApi, json, problem, route, sampleJob, sampleTile, type FakeHandler } from '../cli/fake.job.api.js';
+import { dryRunAccepted, json, problem, route, sampleJob, sampleTile, type FakeHandler } from '../cli/fake.job.api.js';
+import { runFakeCli } from '../cli/fake.job.api.js';
 
-interface Outcome {
-  exitCode: number;
-  out: string;
-  err: string;
-  progress: string;
-  uploads: UploadRequest[];
-  requests: ReturnType<typeof fakeJobApi>['requests'];
-}
 
-async function cli(argv: string[], handlers: FakeHandler[] = [], options: { env?: NodeJS.ProcessEnv; files?: string[] } = {}): Promise<Outcome> {
-  const api = fakeJobApi(handlers);
-  const out: string[] = [];
-  const err: string[] = [];
-  const uploads: UploadRequest[] = [];
-  const progressStream = new PassThrough();
-  let progress = '';
-  progressStream.on('data', (chunk: Buffer) => (progress += chunk.toString()));
-  const files = new Set(options.files ?? []);
-  const exitCode = await runCli(argv, {
-    env: options.env ?? {},
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-    progressStream,
-    fetch: api.fetch,
-    isLocalFile: (path) => files.has(path),
-    upload: async (request) => {
-      uploads.push(request);
-    },
-    pollIntervalMs: 1,
-  });
-  return { exitCode, out: out.join('\n'), err: err.join('\n'), progress, uploads, requests: api.requests };
-}
+const cli = runFakeCli;
 
 const accepted = (id: string): FakeHandler => route('POST', '/api/jobs', () => json(202, { id, statusQueryGetUri: `http://h/api/jobs/${id}`, attempt: 1, previousAttempt: null }));
 const checked = dryRunAccepted;
