@@ -5,7 +5,7 @@
  * dead-lettered and fails its job with the reason; and a source read in place never lands in the
  * scratch folder. (SIGKILL of a worker mid-tile is in test/worker/worker.e2e.test.ts.)
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -19,6 +19,7 @@ import { cogBlob } from '../../src/stac/catalog.layout.js';
 import { createStorageWorkQueue } from '../../src/queue/queue.factory.js';
 import { writeFloat32Nodata, writeRgbUint8 } from '../support/fixtures.js';
 import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
+import { watchTree } from '../support/tree.watch.js';
 
 const scratchDir = mkdtempSync(join(tmpdir(), 'worker-route-scratch-'));
 const env = useHostOnOwnAzurite('worker-route', {
@@ -43,10 +44,7 @@ afterAll(() => rmSync(scratchDir, { recursive: true, force: true }));
 describe('the container-worker route', () => {
   it('takes the worker route for a large raster, reads it in place, and its tiles mosaic to the source pixels', async () => {
     // Anything created under a `sources/` folder of the scratch root (each process has its own) would be a whole copy of a source.
-    const created: string[] = [];
-    const watcher: FSWatcher = watch(scratchDir, { recursive: true }, (_event, name) => {
-      if (name) created.push(String(name));
-    });
+    const watcher = watchTree(scratchDir);
     try {
       const path = writeFloat32Nodata(env.fixtures.path, 1100, 700, 'big.tif'); // 3 MB uncompressed
       await env.store.uploadFile({ container: 'incoming', name: 'worker/big.tif' }, path, 'image/tiff');
@@ -80,7 +78,9 @@ describe('the container-worker route', () => {
     } finally {
       watcher.close();
     }
-    expect(created.filter((name) => /(^|\/)sources(\/|$)/.test(name))).toEqual([]);
+    // The watch saw the tiles' own scratch folders, so an empty list below means something.
+    expect(watcher.created.some((name) => /^processes\/[^/]+\/tile-/.test(name))).toBe(true);
+    expect(watcher.created.filter((name) => /(^|\/)sources(\/|$)/.test(name))).toEqual([]);
     const processes = existsSync(join(scratchDir, 'processes')) ? readdirSync(join(scratchDir, 'processes')) : [];
     expect(processes.length).toBeGreaterThan(0);
     for (const folder of processes) expect(existsSync(join(scratchDir, 'processes', folder, 'sources')) ? readdirSync(join(scratchDir, 'processes', folder, 'sources')) : []).toEqual([]);
