@@ -10,7 +10,8 @@ import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { JobView } from '../../src/jobs/job.view.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { validateCog } from '../support/cog.validator.js';
 import { createFixtureDir, writeFloat32Nodata, writeRgbUint8, writeTextAsTif, writeTruncated, writeZeroByte, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
@@ -57,7 +58,7 @@ beforeAll(async () => {
   // Its own Azurite, so this host's task hub shares storage with no other test file.
   azuriteDir = mkdtempSync(join(tmpdir(), 'e2e-azurite-'));
   azurite = await startAzurite({ location: azuriteDir });
-  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
   host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_TILE_SIZE: '512', INGEST_SOURCE_CONTAINERS: `uploads,${inbox}` } });
   fixtures = createFixtureDir('e2e-');
 });
