@@ -334,20 +334,24 @@ describe('upload trigger', () => {
   it('starts a job for a new blob in uploads/ once, with default options', async () => {
     const path = writeRgbUint8(fixtures.path, 300, 200, 'dropped.tif');
     await upload(path, 'drop/dropped.tif', 'uploads');
-    const deadline = Date.now() + 60_000;
-    let job: JobView | undefined;
-    while (!job && Date.now() < deadline) {
-      const { jobs } = (await (await fetch(`${host.baseUrl}/api/jobs`)).json()) as { jobs: JobView[] };
-      job = jobs.find((candidate) => candidate.source === 'uploads/drop/dropped.tif');
-      if (!job) await new Promise((r) => setTimeout(r, 500));
-    }
-    expect(job, `no job started for uploads/drop/dropped.tif; host output:\n${host.output().split("\n").filter((line) => !line.includes("listJobs")).join("\n").slice(-3000)}`).toBeDefined();
-    const done = await waitForJob(host.baseUrl, job!.id);
+    const listJobs = async (): Promise<JobView[]> => ((await (await fetch(`${host.baseUrl}/api/jobs`)).json()) as { jobs: JobView[] }).jobs;
+    const jobFor = async (source: string): Promise<JobView | undefined> => (await listJobs()).find((candidate) => candidate.source === source);
+    const job = await vi.waitFor(
+      async () => {
+        const found = await jobFor('uploads/drop/dropped.tif');
+        if (!found) throw new Error(`no job started for uploads/drop/dropped.tif; host output:\n${host.output().split('\n').filter((line) => !line.includes('listJobs')).join('\n').slice(-3000)}`);
+        return found;
+      },
+      { timeout: 60_000, interval: 500 },
+    );
+    const done = await waitForJob(host.baseUrl, job.id);
     expect(done.status).toBe('Completed');
     expect(done.collection).toBe('rasters');
-    // Polling again later must not start a second job for the same blob version.
-    await new Promise((r) => setTimeout(r, 5000));
-    const { jobs } = (await (await fetch(`${host.baseUrl}/api/jobs`)).json()) as { jobs: JobView[] };
+    // Polling again must not start a second job for the same blob version. A later upload, named to
+    // list after it, is the proof a later poll ran: the poll that starts its job passed dropped.tif first.
+    await upload(path, 'drop/zz-later.tif', 'uploads');
+    await expect.poll(() => jobFor('uploads/drop/zz-later.tif'), { timeout: 60_000, interval: 500 }).toBeDefined();
+    const jobs = await listJobs();
     expect(jobs.filter((candidate) => candidate.source === 'uploads/drop/dropped.tif')).toHaveLength(1);
   });
 });
