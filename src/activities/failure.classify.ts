@@ -3,6 +3,7 @@
  * by message text), and decides which failures are final (reported as results, not retried).
  */
 import { FailureError, type Failure } from '../pipeline/failure.js';
+import { StacApiUnavailableError } from '../stac/stac.api.client.js';
 import { asStoreError, isTransientStoreError, type StoreError } from '../storage/store.error.js';
 
 export { isFinalFailure } from '../pipeline/failure.js';
@@ -29,6 +30,10 @@ function classifyStoreError(error: StoreError): Failure {
 
 export function classifyError(error: unknown): Failure {
   if (error instanceof FailureError) return error.failure;
+  if (error instanceof StacApiUnavailableError) {
+    // Its client already retried (the one retry layer for STAC requests); the URL stays in the logs.
+    return { code: 'STAC_API_UNAVAILABLE', message: `the STAC API stayed busy or unreachable after ${error.attempts} attempt(s); retry the job once it answers` };
+  }
   const storeError = asStoreError(error);
   if (storeError) return classifyStoreError(storeError);
   const code = errorCode(error);
