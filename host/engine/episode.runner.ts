@@ -100,17 +100,14 @@ export class EpisodeRunner {
       }
     }
     const due = now + delay;
-    if (instance.episodeTimer) {
-      if (due >= instance.episodeDue - 2) return;
-      clearTimeout(instance.episodeTimer);
-    }
+    // An episode already due sooner stays; a later one is brought forward.
+    if (instance.episodeScheduled && due >= instance.episodeDue - 2) return;
     instance.episodeDue = due;
-    instance.episodeTimer = setTimeout(() => {
-      instance.episodeTimer = undefined;
+    instance.setEpisodeTimer(delay, () => {
       const episode = this.runEpisode(instance);
       this.runningEpisodes.add(episode);
       void episode.finally(() => this.runningEpisodes.delete(episode));
-    }, delay);
+    });
   }
 
   private async runEpisode(instance: InstanceState): Promise<void> {
@@ -408,8 +405,7 @@ export class EpisodeRunner {
   }
 
   private async finish(instance: InstanceState): Promise<void> {
-    for (const timer of instance.timers.values()) clearTimeout(timer);
-    instance.timers.clear();
+    instance.cancelTimers();
     await this.parts.dispatcher.notifyParent(instance);
     if (this.parts.isCurrent(instance)) this.parts.retire(instance.id);
   }

@@ -138,10 +138,7 @@ export class OrchestrationEngine {
     while (this.dispatcher.runningActivities > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     await this.runner.settleRunning();
     for (const instance of this.registry.instances()) {
-      clearTimeout(instance.episodeTimer);
-      clearTimeout(instance.flushTimer);
-      for (const timer of instance.timers.values()) clearTimeout(timer);
-      instance.timers.clear();
+      instance.stopAllTimers();
       this.writer.flushPending(instance);
     }
     await Promise.allSettled(this.registry.instances().map((instance) => instance.writeChain));
