@@ -10,5 +10,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,
+    // Some files build their corpus in a hook (GDAL writes); a loaded machine needs more than 10 s.
+    hookTimeout: 120_000,
   },
 });
