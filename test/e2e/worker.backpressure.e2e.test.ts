@@ -4,7 +4,9 @@
  * dispatch permit (INGEST_WORKER_DISPATCH_PERMITS=1), a tile timeout of 10 s. The backlog takes
  * longer than the timeout, yet no tile times out or is sent twice: each waits its turn queued (the
  * ledger shows it), at most one tile message is out at a time, and the worker killed by SIGKILL
- * mid-tile once costs a redelivery of that one tile, not a duplicate.
+ * mid-tile once costs a redelivery of that one tile, not a duplicate. Then a job terminated while
+ * its tile holds the one permit: the tile waiting behind it audits the holders on its recheck,
+ * reclaims the permit and completes (no leak).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +59,23 @@ function startWorker(name: string): WorkerProcess {
   return worker;
 }
 
+async function submitJob(source: string): Promise<string> {
+  const response = await fetch(`${host.baseUrl}/api/jobs`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ source, collection: 'backlog', options: { tileSize: 512, blockSize: 256, route: 'worker' } }),
+  });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/** The permits entity's state, as the Durable API shows it. */
+async function permitsState(): Promise<{ holders: string[]; waiting: string[]; reclaimed: number } | undefined> {
+  const response = await fetch(`${host.baseUrl}/runtime/webhooks/durabletask/entities/workerDispatchPermits/large-rasters`);
+  if (response.status !== 200) return undefined;
+  return (await response.json()) as { holders: string[]; waiting: string[]; reclaimed: number };
+}
+
 async function ledgerOf(id: string): Promise<TileLedgerPage> {
   return (await (await fetch(`${host.baseUrl}/api/jobs/${id}/tiles`)).json()) as TileLedgerPage;
 }
@@ -89,15 +108,7 @@ describe('a backlog on the worker route, one worker of concurrency 1, one permit
     }
     const first = startWorker('w1');
     const ids: string[] = [];
-    for (const source of sources) {
-      const response = await fetch(`${host.baseUrl}/api/jobs`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ source, collection: 'backlog', options: { tileSize: 512, blockSize: 256, route: 'worker' } }),
-      });
-      expect(response.status).toBe(202);
-      ids.push(((await response.json()) as { id: string }).id);
-    }
+    for (const source of sources) ids.push(await submitJob(source));
 
     // While the backlog drains: tiles of every job wait queued, and never more than one message is out.
     const queuedSeen = new Set<string>();
@@ -157,5 +168,26 @@ describe('a backlog on the worker route, one worker of concurrency 1, one permit
     const ledgers = await Promise.all(ids.map(ledgerOf));
     const waits = ledgers.flatMap((ledger) => ledger.tiles.map((tile) => tile.waitMs ?? 0));
     expect(Math.max(...waits)).toBeGreaterThan(tileTimeoutSeconds * 1000);
+    // Every permit given back.
+    expect(await permitsState()).toMatchObject({ holders: [], waiting: [] });
+  }, 400_000);
+
+  it('reclaims the permit of a job terminated while its tile held it: the tile behind it audits, takes it and completes', async () => {
+    // No worker: the terminated job's tile sits sent and unanswered, holding the one permit.
+    await Promise.all(workers.map((worker) => worker.kill('SIGTERM')));
+    const paths = ['held', 'behind'].map((name) => writeFloat32Nodata(fixtures.path, 500, 400, `${name}.tif`)); // one tile each
+    for (const [index, path] of paths.entries()) await store.uploadFile({ container: 'uploads', name: `terminate/${index}.tif` }, path, 'image/tiff');
+    const held = await submitJob('uploads/terminate/0.tif');
+    await waitFor('the first job holding the permit', async () => ((await permitsState())?.holders.includes(held) ? true : undefined), 120_000);
+    const behind = await submitJob('uploads/terminate/1.tif');
+    await waitFor('the second job in line', async () => ((await permitsState())?.waiting.includes(behind) ? true : undefined), 120_000);
+    const terminated = await fetch(`${host.baseUrl}/runtime/webhooks/durabletask/instances/${held}/terminate?reason=test`, { method: 'POST' });
+    expect(terminated.status).toBe(202);
+    // It never releases; the tile behind it rechecks after a minute, audits, reclaims.
+    await waitFor('the permit reclaimed', async () => ((await permitsState())?.reclaimed === 1 ? true : undefined), 180_000, 500);
+    expect(await permitsState()).toMatchObject({ holders: [behind], waiting: [] });
+    startWorker('w3');
+    expect(await waitForJob(host.baseUrl, behind)).toMatchObject({ status: 'Completed', route: 'worker', tiles: { done: 1, failed: 0, total: 1 }, errors: [] });
+    expect(await permitsState()).toMatchObject({ holders: [], waiting: [] });
   }, 400_000);
 });
