@@ -9,13 +9,14 @@
  * copy that disappears anyway (removed by hand, by a temp cleaner) is downloaded again.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { RestError } from '@azure/storage-blob';
 import type { SourceReadSetting } from '../config.js';
 import type { OutputLocation, SourceBlob } from '../pipeline/contracts.js';
 import { FailureError } from '../pipeline/failure.js';
+import { ifMatchHeader, pinnedInPlacePath } from '../raster/in.place.path.js';
 import type { BlobStore } from '../storage/blob.store.js';
 import { noPause, type PausePoint } from './pause.points.js';
 
@@ -166,9 +167,32 @@ export class SourceCache {
       if (current.etag !== source.etag) throw new SourceChangedError(source);
     };
     await checkVersion();
-    const result = await use(`/vsicurl/${await this.store.readUrl(ref, { version: source.etag })}`);
+    // Every request GDAL makes carries If-Match with the job's ETag: a blob replaced from here on
+    // answers 412 and none of its new bytes is read (in.place.path.ts).
+    const pin = await this.pinFor(source);
+    let result: T;
+    try {
+      result = await use(pinnedInPlacePath(await this.store.readUrl(ref, { version: source.etag }), pin));
+    } catch (error) {
+      // A read refused by the pin: the source changed (or went) under the tile; say so, not GDAL's HTTP 412.
+      await checkVersion();
+      throw error;
+    }
     await checkVersion();
     return result;
+  }
+
+  /** The header file pinning in-place reads of `source` to its ETag, beside (not in) the copies' folder: it holds no byte of the source. */
+  private async pinFor(source: SourceBlob): Promise<string> {
+    const folder = `${this.directory}-pins`;
+    const path = join(folder, `${cacheKey(source)}.headers`);
+    if (!(await isFile(path))) {
+      await mkdir(folder, { recursive: true });
+      const partial = `${path}.${randomUUID()}.part`;
+      await writeFile(partial, ifMatchHeader(source.etag));
+      await rename(partial, path);
+    }
+    return path;
   }
 
   /**

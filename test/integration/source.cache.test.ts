@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
+import gdal from 'gdal-async';
 import { SourceCache } from '../../src/activities/source.cache.js';
+import { openUntrustedSource } from '../../src/raster/source.open.js';
 import type { BlobRef } from '../../src/storage/blob.store.js';
 import { BlobStore } from '../../src/storage/blob.store.js';
 import { inject } from 'vitest';
@@ -117,4 +119,62 @@ describe('SourceCache (real Azurite)', () => {
     await cache.evict(source, 'collection-b/src/v2');
     expect(existsSync(path)).toBe(false);
   });
+
+  describe('reads in place, pinned to the ETag the job was submitted with (If-Match on every request)', () => {
+    const pixelsOf = async (path: string): Promise<number[]> => {
+      const dataset = await openUntrustedSource(path, 'the source');
+      try {
+        return [...dataset.bands.get(1).pixels.read(0, 0, 4, 1)];
+      } finally {
+        dataset.close();
+      }
+    };
+
+    it('reads the version it was given, nothing lands in the copies folder, and no path or signature shows in the path it hands out beyond the call', async () => {
+      const local = writeRgbUint8(fixtures.path, 64, 32, 'pinned.tif');
+      const source = await harness.upload(local);
+      const store = countingStore();
+      const cache = new SourceCache(store, join(cacheDir, 'pinned'));
+      const expected = [...gdal.open(local).bands.get(1).pixels.read(0, 0, 4, 1)];
+      const seen = await cache.withGdalPath(source, 'in-place', async (path) => {
+        expect(path).toMatch(/^\/vsicurl\?header_file=/);
+        return pixelsOf(path);
+      });
+      expect(seen).toEqual(expected);
+      expect(store.downloads).toBe(0);
+      expect(existsSync(join(cacheDir, 'pinned'))).toBe(false);
+    });
+
+    // Hostile: the uploader swaps the blob while a tile reads it, to have bytes read that
+    // validation never saw (a VRT over a local file, another raster, or nothing at all).
+    const swaps: Array<{ name: string; swap: (ref: BlobRef) => Promise<void>; code: RegExp }> = [
+      { name: 'a VRT over /etc/passwd', swap: (ref) => uploadText(ref, '<VRTDataset rasterXSize="8" rasterYSize="1"><VRTRasterBand dataType="Byte" band="1" subClass="VRTRawRasterBand"><SourceFilename relativetoVRT="0">/etc/passwd</SourceFilename></VRTRasterBand></VRTDataset>'), code: /replaced after this job was submitted/ },
+      { name: 'another GeoTIFF of another size', swap: async (ref) => void (await harness.store.uploadFile(ref, writeRgbUint8(fixtures.path, 80, 40, 'other.tif'), 'image/tiff')), code: /replaced after this job was submitted/ },
+      { name: 'nothing (deleted)', swap: (ref) => harness.store.delete(ref), code: /no longer exists/ },
+    ];
+    for (const { name, swap, code } of swaps) {
+      it(`refuses a source swapped for ${name} between the version check and the read: storage answers 412, nothing new is read`, async () => {
+        const source = await harness.upload(writeRgbUint8(fixtures.path, 64, 32, 'swapped.tif'), `swapped-${name.replace(/\W+/g, '-')}.tif`);
+        const cache = new SourceCache(countingStore(), join(cacheDir, 'swapped'));
+        let readError: unknown;
+        await expect(
+          cache.withGdalPath(source, 'in-place', async (path) => {
+            await swap({ container: source.container, name: source.name });
+            try {
+              return await pixelsOf(path);
+            } catch (error) {
+              readError = error;
+              throw error;
+            }
+          }),
+        ).rejects.toThrow(code);
+        // The read itself was refused (the pin), not merely found out afterwards.
+        expect(String(readError)).toMatch(/replaced after this job was submitted|412|HTTP/);
+      });
+    }
+  });
 });
+
+async function uploadText(ref: BlobRef, text: string): Promise<void> {
+  await harness.store.uploadBytes(ref, Buffer.from(text), 'application/xml');
+}
