@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../cli/jobs.api.js';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { TileLedgerPage } from '../../src/jobs/tile.ledger.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
 import { createFixtureDir, writeFloat32Nodata, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 import { PauseControl } from '../support/pause.control.js';
@@ -40,7 +41,7 @@ beforeAll(async () => {
     worker: false,
     env: { INGEST_WORKER_DISPATCH_PERMITS: '1', INGEST_WORKER_TILE_TIMEOUT_SECONDS: String(tileTimeoutSeconds), INGEST_SCRATCH_DIR: scratchDir },
   });
-  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
   fixtures = createFixtureDir('backpressure-');
 }, 180_000);
 
