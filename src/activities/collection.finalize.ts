@@ -36,7 +36,7 @@ import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type 
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { updateJsonBlob } from './json.blob.update.js';
-import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError } from './source.cache.js';
+import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError, tileReadMode } from './source.cache.js';
 
 export type FinalizeCollection = (input: FinalizeCollectionInput) => Promise<FinalizedCollection>;
 
@@ -66,7 +66,7 @@ async function writeSourceMosaic(
   try {
     xml = buildMosaicVrt(
       // The source's grid and bands: read in place, or from the copy a small source's tiles left on this process.
-      await deps.sources.withGdalPath(source, inspectionReadMode(source, deps.settings.sourceRead), async (sourcePath) => {
+      await deps.sources.withGdalPath(source, inspectionReadMode(source, tileReadMode(source, deps.settings.sourceRead, deps.settings.scratchMaxBytes)), async (sourcePath) => {
         await mkdir(deps.scratchDir, { recursive: true });
         const warpScratch = join(deps.scratchDir, `${randomUUID()}.warp.vrt`);
         try {

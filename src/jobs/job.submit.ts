@@ -88,7 +88,7 @@ export async function submitJob(deps: SubmitDependencies, command: SubmitJobComm
     attempt,
     ...(latest ? { previousAttempt: latest.status.instanceId } : {}),
     index: { key: jobIndexKey(createdTime, instanceId), createdTime: createdTime.toISOString() },
-    worker: { thresholdBytes: workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds },
+    worker: { thresholdBytes: workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds, dispatchPermits: workerSettings.dispatchPermits },
   };
   return startJob(deps, input, instanceId);
 }
