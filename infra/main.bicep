@@ -200,8 +200,17 @@ resource eventsIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-0
   tags: tags
 }
 
+// The worker code's own identity: the worker runs native GDAL on untrusted uploads, so it gets
+// read on the source containers, write on the COG container, its queue and the results queue,
+// and nothing of the app's (deployment package, Durable state, STAC, jobs index).
+resource workerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${abbrs.managedIdentityUserAssignedIdentities}worker-${resourceToken}'
+  location: region
+  tags: tags
+}
+
 // The worker job's KEDA scale rule reads the queue length with this identity (Manage right on the
-// queue only); the worker code runs as appIdentity.
+// queue only); the worker code runs as workerIdentity.
 resource scalerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${abbrs.managedIdentityUserAssignedIdentities}scaler-${resourceToken}'
   location: region
@@ -350,6 +359,12 @@ module roles 'modules/role-assignments.bicep' = {
     deadLetterContainerName: deadLetterContainerName
     scalerPrincipalId: scalerIdentity.properties.principalId
     registryName: registry.outputs.name
+    workerPrincipalId: workerIdentity.properties.principalId
+    sourceContainerNames: sourceContainerNames
+    workerOutputContainerNames: [
+      containerNames.cogs
+    ]
+    resultsQueueName: tileResultsQueueName
   }
 }
 
@@ -412,8 +427,8 @@ module worker 'modules/worker.bicep' = {
     azdServiceName: 'worker'
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     infrastructureSubnetId: networkIsolation ? network!.outputs.jobsSubnetId : ''
-    identityId: appIdentity.id
-    identityClientId: appIdentity.properties.clientId
+    identityId: workerIdentity.id
+    identityClientId: workerIdentity.properties.clientId
     scalerIdentityId: scalerIdentity.id
     registryLoginServer: registry.outputs.loginServer
     image: empty(workerImage) ? workerPlaceholderImage : workerImage

@@ -86,7 +86,14 @@ const roles = {
   serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419',
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
   acrPush: '8311e382-0749-4cb8-b61a-304f252e45ec',
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
+  storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a',
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
+  durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402',
 } as const;
+
+/** Role names for readable expectations (and failure messages). */
+const roleNames: Record<string, string> = Object.fromEntries(Object.entries(roles).map(([name, id]) => [id, name]));
 
 /** Broad control-plane roles that least privilege rules out. */
 const broadRoles = {
@@ -486,7 +493,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(at(job, 'properties', 'configuration', 'secrets')).toBeUndefined();
     });
 
-    it('runs as the app\'s user-assigned identity; the scale rule uses an identity of its own', () => {
+    it('runs as a user-assigned identity of its own (not the app\'s); the scale rule uses a third one', () => {
       const { job, scope } = jobOf(defaults);
       expect(at(job, 'identity', 'type')).toBe('UserAssigned');
       const assigned = Object.keys((at(job, 'identity', 'userAssignedIdentities') as { [key: string]: Value }) ?? {});
@@ -496,14 +503,15 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(String(at(job, 'properties', 'configuration', 'registries', 0, 'identity'))).toBe("[parameters('identityId')]");
       const bound = (name: string): string => String(((scope.boundParameters?.[name] as JsonObject | undefined) ?? {})['value']);
       expect(bound('identityId')).toContain('Microsoft.ManagedIdentity/userAssignedIdentities');
-      expect(bound('identityId')).not.toContain('scaler-');
+      expect(bound('identityId')).toContain("'{0}worker-{1}'");
+      expect(bound('identityClientId')).toContain("'{0}worker-{1}'");
       expect(bound('scalerIdentityId')).toContain("'{0}scaler-{1}'");
-      // the site runs as the same identity
+      // the site runs as another identity: an exploited decoder in the worker holds none of the app's roles
       const { scope: siteScope } = single(findResources(main, 'Microsoft.Web/sites'), 'site');
-      expect(String(((siteScope.boundParameters?.['identityId'] as JsonObject | undefined) ?? {})['value'])).toBe(bound('identityId'));
+      expect(String(((siteScope.boundParameters?.['identityId'] as JsonObject | undefined) ?? {})['value'])).not.toBe(bound('identityId'));
     });
 
-    it('gets the app\'s identity-based storage and Service Bus settings, under the same names and from the same sources', () => {
+    it('gets the app\'s identity-based storage and Service Bus settings, under the same names and from the same sources, with its own identity', () => {
       const { job, scope } = jobOf(defaults);
       const env = Object.fromEntries(
         ((at(job, 'properties', 'template', 'containers', 0, 'env') as Value[]) ?? []).map((entry) => [String(at(entry, 'name')), String(at(entry, 'value'))]),
@@ -523,7 +531,9 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
           const parameter = /^\[parameters\('([^']+)'\)\]$/.exec(value)?.[1];
           return parameter ? String(((where.boundParameters?.[parameter] as JsonObject | undefined) ?? {})['value']) : value;
         };
-        expect(source(jobValue, scope), name).toBe(source(appValue, appScope));
+        // The client id names each its own identity; everything else is the same.
+        const own = (text: string): string => text.replace("'{0}worker-{1}'", "'{0}{1}'");
+        expect(own(source(jobValue, scope)), name).toBe(source(appValue, appScope));
       }
       expect(env['AzureWebJobsStorage__credential']).toBe('managedidentity');
       expect(env[settingNames.workerMaxDeliveries]).toBe(String(workerDefaults.maxDeliveries));
@@ -621,54 +631,19 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
     const assignments = (): ScopedResource[] => findResources(main, 'Microsoft.Authorization/roleAssignments');
     const roleOf = (resource: ArmResource): string => /'([0-9a-f-]{36})'\)\]$/.exec(stringProperty(resource, ['properties', 'roleDefinitionId']))?.[1] ?? '';
 
-    it.each([
-      ['Storage Blob Data Owner', roles.storageBlobDataOwner, 'Microsoft.Storage/storageAccounts'],
-      ['Storage Queue Data Contributor', roles.storageQueueDataContributor, 'Microsoft.Storage/storageAccounts'],
-      ['Storage Table Data Contributor', roles.storageTableDataContributor, 'Microsoft.Storage/storageAccounts'],
-      ['Monitoring Metrics Publisher', roles.monitoringMetricsPublisher, 'Microsoft.Insights/components'],
-      ['Azure Service Bus Data Sender', roles.serviceBusDataSender, 'Microsoft.ServiceBus/namespaces/queues'],
-      ['Azure Service Bus Data Receiver', roles.serviceBusDataReceiver, 'Microsoft.ServiceBus/namespaces/queues'],
-      ['AcrPull', roles.acrPull, 'Microsoft.ContainerRegistry/registries'],
-    ])('grants the app identity %s on the narrowest scope', (_name, roleId, scopeType) => {
-      const matching = assignments().filter(({ resource }) => roleOf(resource) === roleId && resource.properties?.['principalId'] === "[parameters('appPrincipalId')]");
-      const { resource } = single(matching, `${_name} assignment`);
-      // `[resourceId('<type>', ...)]`: the exact resource type, so a queue role is not on the namespace.
-      expect(String(resource.scope)).toContain(`[resourceId('${scopeType}',`);
-      expect(resource.properties?.['principalType']).toBe('ServicePrincipal');
-    });
-
-    it('binds the roles to the identity the Function App runs as', () => {
+    it('binds the roles to the identity the Function App runs as, and the worker job to an identity of its own', () => {
       const { scope } = single(
         assignments().filter(({ resource }) => roleOf(resource) === roles.storageBlobDataOwner),
         'Storage Blob Data Owner assignment',
       );
       const bound = scope.boundParameters?.['appPrincipalId'] as JsonObject;
-      expect(String(bound['value'])).toContain('Microsoft.ManagedIdentity/userAssignedIdentities');
+      expect(String(bound['value'])).toContain("format('{0}{1}'");
       const site = single(findResources(main, 'Microsoft.Web/sites'), 'site').resource;
       expect(JSON.stringify(site['identity'])).toContain("parameters('identityId')");
-    });
-
-    it('lets the scaler identity manage the large-raster queue only, and gives nothing like it to the app identity', () => {
-      const owners = assignments().filter(({ resource }) => roleOf(resource) === roles.serviceBusDataOwner);
-      const { resource } = single(owners, 'Azure Service Bus Data Owner assignment');
-      expect(resource.properties?.['principalId']).toBe("[parameters('scalerPrincipalId')]");
-      expect(String(resource.scope)).toContain("[resourceId('Microsoft.ServiceBus/namespaces/queues',");
-      const scalerGrants = assignments().filter(({ resource: assignment }) => assignment.properties?.['principalId'] === "[parameters('scalerPrincipalId')]");
-      expect(scalerGrants).toHaveLength(1);
-      const { scope } = single(owners, 'Azure Service Bus Data Owner assignment');
-      expect(String(((scope.boundParameters?.['scalerPrincipalId'] as JsonObject | undefined) ?? {})['value'])).toContain("'{0}scaler-{1}'");
-    });
-
-    it('covers what the worker does with the app identity it shares: receive and dead-letter tiles, read sources and write COGs, send results', () => {
-      const appRoles = assignments()
-        .filter(({ resource }) => resource.properties?.['principalId'] === "[parameters('appPrincipalId')]")
-        .map(({ resource }) => `${roleOf(resource)} ${String(resource.scope)}`);
-      // Listen covers receive, renew, complete, abandon and dead-letter; the worker sends nothing to Service Bus.
-      expect(appRoles.some((entry) => entry.startsWith(roles.serviceBusDataReceiver) && entry.includes('Microsoft.ServiceBus/namespaces/queues'))).toBe(true);
-      // Blob data on the account: sources in, COGs out (Owner, which the Functions host needs anyway).
-      expect(appRoles.some((entry) => entry.startsWith(roles.storageBlobDataOwner) && entry.includes("'Microsoft.Storage/storageAccounts'"))).toBe(true);
-      // tile-results: the worker adds messages, the app's queue trigger reads and deletes them.
-      expect(appRoles.some((entry) => entry.startsWith(roles.storageQueueDataContributor) && entry.includes("'Microsoft.Storage/storageAccounts'"))).toBe(true);
+      const workerModule = single(findResources(main, 'Microsoft.Resources/deployments').filter(({ resource }) => resource.name === 'worker'), 'worker module').resource;
+      const workerIdentity = String(((workerModule.properties?.['parameters'] as JsonObject)['identityId'] as JsonObject)['value']);
+      expect(workerIdentity).toContain("format('{0}worker-{1}'");
+      expect(workerIdentity).not.toContain("format('{0}{1}'");
     });
 
     it('uses deterministic guid() names, resource scopes, and no broad control-plane role', () => {
@@ -721,6 +696,72 @@ function functionsEvaluated(main: JsonObject, parameters: JsonObject): string[] 
     evaluator.value(scope.template['outputs'] ?? null, scope);
   }
   return evaluator.calls;
+}
+
+
+/** Which identity a module's principal parameter is bound to, by the name main.bicep gives it. */
+function identityOf(principal: Json | undefined, scope: ScopedResource['scope']): string {
+  const parameter = /^\[parameters\('([^']+)'\)\]$/.exec(String(principal))?.[1];
+  if (!parameter) return `unknown principal ${String(principal)}`;
+  const bound = scope.boundParameters?.[parameter];
+  const text = JSON.stringify(bound ?? null);
+  if (text.includes("parameters('principalId')")) return 'deployer';
+  const name = /Microsoft\.ManagedIdentity\/userAssignedIdentities', format\('\{0\}([a-z]*)-?\{1\}'/.exec(text)?.[1];
+  if (name === undefined) return `unknown principal ${parameter}`;
+  return name === '' ? 'app' : name;
+}
+
+/** Top-level comma-separated arguments of an ARM function call's argument text. */
+function splitArguments(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let current = '';
+  for (const char of text) {
+    if (char === "'") quoted = !quoted;
+    if (!quoted && (char === '(' || char === '[')) depth++;
+    if (!quoted && (char === ')' || char === ']')) depth--;
+    if (!quoted && depth === 0 && char === ',') {
+      parts.push(current.trim());
+      current = '';
+    } else current += char;
+  }
+  if (current.trim()) parts.push(current.trim());
+  return parts;
+}
+
+/**
+ * Every role assignment one parameter combination deploys, as "identity | role | scope" lines: the
+ * identity by its name in main.bicep (app, worker, scaler, events, deployer), the role by name, the
+ * scope as its resource type and the names that the parameters decide (a container, a queue), with
+ * each copy of a loop expanded.
+ */
+function grantsFor(main: JsonObject, evaluator: ArmEvaluator): string[] {
+  const lines: string[] = [];
+  for (const { resource, scope } of deployedResources(main, evaluator, 'Microsoft.Authorization/roleAssignments')) {
+    const count = resource.copy ? Number(evaluator.value(resource.copy['count'], scope)) : 1;
+    for (let index = 0; index < count; index++) {
+      const indexed = (text: string): string => text.replaceAll('copyIndex()', String(index));
+      const roleText = indexed(String(resource.properties?.['roleDefinitionId']));
+      const roleCall = /subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (.+)\)\]$/.exec(roleText)?.[1] ?? '';
+      const roleId = String(evaluator.value(`[${roleCall}]`, scope));
+      const scopeText = indexed(String(resource.scope));
+      const call = /^\[resourceId\('([^']+)', (.+)\)\]$/.exec(scopeText);
+      let where = `unparsed scope ${scopeText}`;
+      if (call) {
+        const type = call[1] as string;
+        const names = splitArguments(call[2] as string).map((argument) => {
+          const value = evaluator.value(`[${argument}]`, scope);
+          if (typeof value === 'string') return value;
+          // A name that another module's output decides: keep the parameter that carries it.
+          return /^parameters\('([^']+)'\)$/.exec(argument)?.[1] ?? (argument.startsWith('if(') ? (argument.includes('durableStorageAccountName') ? 'durableStorageAccountName' : argument) : argument);
+        });
+        where = `${type.split('/').slice(1).join('/')} ${names.join('/')}`;
+      }
+      lines.push(`${identityOf(resource.properties?.['principalId'], scope)} | ${roleNames[roleId] ?? roleId} | ${where}`);
+    }
+  }
+  return lines.sort();
 }
 
 describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam, infra/params/*.bicepparam)', () => {
@@ -838,6 +879,63 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
       );
       expect(userGrants).toHaveLength(2);
       for (const { resource, scope } of userGrants) expect(evaluator.value(resource.properties?.['principalType'], scope)).toBe('ServicePrincipal');
+    });
+  });
+
+
+  describe('role assignments: every grant of every identity, per parameter combination (principal, role, scope)', () => {
+    // What every deployment grants; each combination adds its own below.
+    const common = [
+      'app | storageBlobDataOwner | storageAccounts storageAccountName',
+      'app | storageQueueDataContributor | storageAccounts storageAccountName',
+      'app | storageTableDataContributor | storageAccounts storageAccountName',
+      'app | monitoringMetricsPublisher | components applicationInsightsName',
+      'app | serviceBusDataSender | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
+      'events | storageBlobDataContributor | storageAccounts/blobServices/containers storageAccountName/default/eventgrid-deadletter',
+      'scaler | serviceBusDataOwner | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
+      'worker | acrPull | registries registryName',
+      'worker | serviceBusDataReceiver | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
+      'worker | serviceBusDataSender | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
+      `worker | storageBlobDataContributor | storageAccounts/blobServices/containers storageAccountName/default/${containers.cogs}`,
+      `worker | storageBlobDataReader | storageAccounts/blobServices/containers storageAccountName/default/${containers.uploads}`,
+      'worker | storageBlobDelegator | storageAccounts storageAccountName',
+      `worker | storageQueueDataMessageSender | storageAccounts/queueServices/queues storageAccountName/default/${storageQueues.tileResults}`,
+    ];
+    it.each([
+      ['main.bicepparam', []],
+      [
+        'params/storage.isolated.bicepparam',
+        [
+          // sourceContainers = 'uploads, archive': the worker reads both, trimmed.
+          'worker | storageBlobDataReader | storageAccounts/blobServices/containers storageAccountName/default/archive',
+          'app | storageQueueDataContributor | storageAccounts durableStorageAccountName',
+          'app | storageTableDataContributor | storageAccounts durableStorageAccountName',
+          'app | storageBlobDataContributor | storageAccounts durableStorageAccountName',
+        ],
+      ],
+      [
+        'params/scheduler.public.bicepparam',
+        [
+          `app | durableTaskDataContributor | schedulers/taskHubs name/${hostJsonHubName}`,
+          'deployer | storageBlobDataContributor | storageAccounts storageAccountName',
+          'deployer | acrPush | registries registryName',
+        ],
+      ],
+      ['params/scheduler.isolated.bicepparam', [`app | durableTaskDataContributor | schedulers/taskHubs name/${hostJsonHubName}`]],
+    ])('%s grants exactly the listed roles', (file, extra) => {
+      expect(grantsFor(main, new ArmEvaluator(parameterFile(file)))).toEqual([...common, ...extra].sort());
+    });
+
+    it('keeps the worker away from the deployment package, Durable state, STAC and the jobs index: no data role of it on the account, a table, the task hub or the Durable account', () => {
+      for (const file of ['main.bicepparam', 'params/storage.isolated.bicepparam', 'params/scheduler.public.bicepparam']) {
+        const worker = grantsFor(main, new ArmEvaluator(parameterFile(file))).filter((line) => line.startsWith('worker |'));
+        // Account-wide, the worker holds only Storage Blob Delegator (no data action: a user
+        // delegation SAS grants at most what its container-scoped roles grant).
+        expect(worker.filter((line) => line.endsWith('| storageAccounts storageAccountName'))).toEqual(['worker | storageBlobDelegator | storageAccounts storageAccountName']);
+        for (const line of worker) {
+          expect(line).not.toMatch(/durableStorageAccountName|taskHubs|tableServices|app-package|stac|batch-manifests/);
+        }
+      }
     });
   });
 
