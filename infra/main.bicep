@@ -495,6 +495,8 @@ output AZURE_LOCATION string = region
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+// The Flex deployment package container: infra/hooks/predeploy.mjs waits until storage lets azd's identity list it.
+output AZURE_FUNCTION_DEPLOYMENT_CONTAINER string = deploymentContainerName
 output FUNCTION_BASE_URL string = functionApp.outputs.baseUrl
 output JOBS_API_URL string = '${functionApp.outputs.baseUrl}/api/jobs'
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name

@@ -5,7 +5,8 @@
  *
  * Needs the Bicep CLI (scripts/install-bicep.sh puts it in .tools/bicep; CI runs that script).
  */
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,8 @@ import {
   type JsonObject,
   type ScopedResource,
 } from './arm.template.js';
+import { hostJsonFor, readBackend, runHostJsonHook, serializeHostJson, type DurableBackend } from '../../infra/hooks/host-json.mjs';
+import { resourceProviders } from '../../infra/hooks/preprovision.mjs';
 
 const repoRoot = resolvePath(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bicep = findBicep(repoRoot);
@@ -132,13 +135,23 @@ describe('azure.yaml', () => {
     expect(azureYaml).toMatch(/^services:\n  api:\n(?:    .*\n)*?    remoteBuild: true$/m);
   });
 
-  it('runs the same Node.js postdeploy hook on posix and on windows, and the script exists', () => {
-    const hooks = /postdeploy:\n((?:    .*\n)+)/.exec(azureYaml)?.[1] ?? '';
-    const runs = [...hooks.matchAll(/^      run: (.+)$/gm)].map((match) => match[1]);
-    expect(hooks).toMatch(/^    posix:$/m);
-    expect(hooks).toMatch(/^    windows:$/m);
-    expect(runs).toEqual(['node ./infra/hooks/postdeploy.mjs', 'node ./infra/hooks/postdeploy.mjs']);
-    expect(() => accessSync(join(repoRoot, 'infra', 'hooks', 'postdeploy.mjs'), constants.R_OK)).not.toThrow();
+  it.each([
+    // project hooks (two-space indent) and the api service's (six spaces)
+    ['preprovision', '  ', 'node ./infra/hooks/preprovision.mjs'],
+    ['predeploy', '  ', 'node ./infra/hooks/predeploy.mjs'],
+    ['postdeploy', '  ', 'node ./infra/hooks/postdeploy.mjs'],
+    ['prepackage', '      ', 'node ./infra/hooks/host-json.mjs package'],
+    ['postpackage', '      ', 'node ./infra/hooks/host-json.mjs restore'],
+  ])('runs the same Node.js %s hook on posix and on windows, and the script exists', (hook, indent, command) => {
+    const body = new RegExp(`^${indent}${hook}:\\n((?:${indent}  .*\\n)+)`, 'm').exec(azureYaml)?.[1] ?? '';
+    const runs = [...body.matchAll(/^ +run: (.+)$/gm)].map((match) => match[1]);
+    expect(body).toMatch(new RegExp(`^${indent}  posix:$`, 'm'));
+    expect(body).toMatch(new RegExp(`^${indent}  windows:$`, 'm'));
+    expect(runs).toEqual([command, command]);
+    const script = /node \.\/(\S+)/.exec(command)?.[1] ?? '';
+    expect(() => accessSync(join(repoRoot, script), constants.R_OK)).not.toThrow();
+    // the service hooks belong to the api service (the one whose host.json is packaged)
+    if (indent.length === 6) expect(azureYaml.indexOf(`${indent}${hook}:`)).toBeLessThan(azureYaml.indexOf('\n  worker:\n'));
   });
 
   it('deploys the worker service to a Container Apps job from worker/Dockerfile, built from the repository root', () => {
@@ -205,6 +218,16 @@ describe('CI/CD workflow (.github/workflows/azure-dev.yml; scripts/check-infra.s
     expect(workflow).toMatch(/^      id-token: write/m);
     expect(workflow).toContain('--federated-credential-provider github');
     expect(workflow).not.toMatch(/secrets\./);
+  });
+
+  it('names no GitHub environment in the deploy job: the OIDC subject must match the federated credentials azd pipeline config creates', () => {
+    const deploy = /^  deploy:\n((?:    .*\n|\n)+)/m.exec(workflow)?.[1] ?? '';
+    expect(deploy).toContain('id-token: write');
+    expect(deploy).not.toMatch(/^    environment:/m);
+  });
+
+  it('passes the Durable backend variables that main.bicepparam and the host.json hook both read', () => {
+    for (const name of ['DURABLE_BACKEND', 'SEPARATE_DURABLE_STORAGE']) expect(workflow, name).toContain(`${name}: \${{ vars.${name} }}`);
   });
 
   it('runs .ci/run first, and deploys only after it passed', () => {
@@ -663,6 +686,31 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
     });
   });
 
+
+  it('registers every resource provider the template deploys into (infra/hooks/preprovision.mjs), and no other', () => {
+    const namespaces = new Set<string>();
+    for (const scope of scopesWithDeployments(main)) {
+      for (const resource of resourcesOf(scope.template)) namespaces.add(resource.type.split('/')[0] as string);
+    }
+    // Always registered on every subscription.
+    namespaces.delete('Microsoft.Resources');
+    namespaces.delete('Microsoft.Authorization');
+    expect([...resourceProviders].sort()).toEqual([...namespaces].sort());
+  });
+
+  it('keeps every trace out of Application Insights sampling: the failed-orchestration and poison-queue alerts count traces', () => {
+    const hostJson = JSON.parse(readFileSync(join(repoRoot, 'host.json'), 'utf8')) as { logging: { applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes: string } } } };
+    const excluded = hostJson.logging.applicationInsights.samplingSettings.excludedTypes.split(';').map((type) => type.trim());
+    const queries = findResources(main, 'Microsoft.Insights/scheduledQueryRules').map(({ resource }) => JSON.stringify(resource.properties?.['criteria'] ?? null));
+    expect(queries.length).toBeGreaterThan(0);
+    // A query is a literal or a format() whose text starts with the table.
+    const tables = new Set(queries.map((query) => /"query":"(?:\[format\(')?\s*(\w+)/.exec(query)?.[1]));
+    // Each telemetry table an alert reads, as the sampling type that feeds it.
+    const samplingTypeOf: Record<string, string> = { traces: 'Trace', requests: 'Request', exceptions: 'Exception', dependencies: 'Dependency', customEvents: 'Event' };
+    expect(tables.has('traces')).toBe(true);
+    for (const table of tables) expect(excluded, `alerts read ${String(table)}`).toContain(samplingTypeOf[String(table)]);
+  });
+
   describe('outputs', () => {
     it('gives the function base URL, the storage endpoints and the STAC catalog URL', () => {
       const outputs = main['outputs'] as JsonObject;
@@ -852,7 +900,7 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
       expect(grant.properties?.['principalId']).toBe("[parameters('appPrincipalId')]");
     });
 
-    it('selects the scheduler through app settings (one host.json for both backends), with identity-only authentication', () => {
+    it('selects the scheduler through app settings (the checked-in host.json names no provider type; the packaged one does, see below), with identity-only authentication', () => {
       const { settings } = combination('params/scheduler.public.bicepparam');
       expect(settings[`${durableHostSetting}__type`]).toBe('azureManaged');
       expect(settings[`${durableHostSetting}__connectionStringName`]).toBe('DURABLE_TASK_SCHEDULER_CONNECTION_STRING');
@@ -936,6 +984,82 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
           expect(line).not.toMatch(/durableStorageAccountName|taskHubs|tableServices|app-package|stac|batch-manifests/);
         }
       }
+    });
+  });
+
+
+  describe('host.json packaged for each parameter file (the Flex scale controller reads storageProvider from the file)', () => {
+    const parameterFiles = ['main.bicepparam', ...readdirSync(join(repoRoot, 'infra', 'params')).filter((file) => file.endsWith('.bicepparam')).map((file) => `params/${file}`)];
+    /** What the prepackage hook writes into a copy of the project for these parameters, read back from disk. */
+    const packagedHostJson = (env: Record<string, string>): { storageProvider: Record<string, string>; hubName: string } => {
+      const project = mkdtempSync(join(tmpdir(), 'host-json-'));
+      try {
+        copyFileSync(join(repoRoot, 'host.json'), join(project, 'host.json'));
+        runHostJsonHook({ command: 'package', env, projectDir: project, log: () => undefined });
+        const written = JSON.parse(readFileSync(join(project, 'host.json'), 'utf8')) as { extensions: { durableTask: { storageProvider: Record<string, string>; hubName: string } } };
+        return written.extensions.durableTask;
+      } finally {
+        rmSync(project, { recursive: true, force: true });
+      }
+    };
+    /** The azd environment that gives these parameter values (the names main.bicepparam reads). */
+    const envFor = (parameters: JsonObject): Record<string, string> => ({
+      DURABLE_BACKEND: String(parameters['durableBackend']),
+      SEPARATE_DURABLE_STORAGE: String(parameters['separateDurableStorage'] ?? false),
+    });
+
+    it.each(parameterFiles)('%s: the packaged storageProvider is exactly what the app settings set, so the scale controller watches the backend the app runs on', (file) => {
+      const { parameters, settings } = combination(file);
+      const packaged = packagedHostJson(envFor(parameters));
+      const fromSettings = Object.fromEntries(
+        Object.entries(settings)
+          .filter(([name]) => name.startsWith(`${durableHostSetting}__`))
+          .map(([name, value]) => [name.slice(durableHostSetting.length + 2), value]),
+      );
+      expect(packaged.storageProvider).toEqual(fromSettings);
+      expect(packaged.hubName).toBe(hostJsonHubName);
+      const scheduler = parameters['durableBackend'] === 'DurableTaskScheduler';
+      expect(packaged.storageProvider['type']).toBe(scheduler ? 'azureManaged' : undefined);
+      if (scheduler) expect(Object.keys(settings)).toContain(packaged.storageProvider['connectionStringName']);
+      if (!scheduler && parameters['separateDurableStorage'] === true) {
+        // Durable state in its own account: the scale controller must watch that account's queues.
+        expect(packaged.storageProvider['connectionName']).toBe('DurableStorage');
+        expect(Object.keys(settings)).toContain('DurableStorage__queueServiceUri');
+      }
+      // Always-ready 0 (a scale-to-zero deployment) is only safe when the scale controller sees the right backend.
+      if (parameters['alwaysReadyDurableInstances'] === 0) expect(packaged.storageProvider).toEqual(fromSettings);
+    });
+
+    it('main.bicepparam and the hook read the same azd variables: each backend the environment selects is packaged as provisioned', () => {
+      const bicepparam = readFileSync(join(repoRoot, 'infra', 'main.bicepparam'), 'utf8');
+      for (const name of ['DURABLE_BACKEND', 'SEPARATE_DURABLE_STORAGE']) expect(bicepparam).toContain(`readEnvironmentVariable('${name}'`);
+      const saved = { ...process.env };
+      try {
+        for (const env of [
+          { DURABLE_BACKEND: 'DurableTaskScheduler', SEPARATE_DURABLE_STORAGE: 'false' },
+          { DURABLE_BACKEND: '', SEPARATE_DURABLE_STORAGE: 'TRUE' },
+          { DURABLE_BACKEND: 'DurableTaskScheduler', SEPARATE_DURABLE_STORAGE: 'true' },
+        ]) {
+          Object.assign(process.env, env);
+          const parameters = compileBicepParams(bicep as string, join(repoRoot, 'infra', 'main.bicepparam'));
+          const settings = appSettingsFor(main, new ArmEvaluator(parameters));
+          const fromSettings = Object.fromEntries(Object.entries(settings).filter(([name]) => name.startsWith(`${durableHostSetting}__`)).map(([name, value]) => [name.slice(durableHostSetting.length + 2), value]));
+          expect(packagedHostJson(env).storageProvider, JSON.stringify(env)).toEqual(fromSettings);
+        }
+      } finally {
+        for (const name of ['DURABLE_BACKEND', 'SEPARATE_DURABLE_STORAGE']) delete process.env[name];
+        Object.assign(process.env, saved);
+      }
+    });
+
+    it('the checked-in host.json is the default variant byte for byte: packaging the default or restoring leaves the working tree as it is', () => {
+      const text = readFileSync(join(repoRoot, 'host.json'), 'utf8');
+      const backend: DurableBackend = readBackend({});
+      expect(backend).toEqual({ durableBackend: 'AzureStorage', separateDurableStorage: false });
+      expect(serializeHostJson(hostJsonFor(JSON.parse(text), backend))).toBe(text);
+      const scheduler = hostJsonFor(JSON.parse(text), { durableBackend: 'DurableTaskScheduler', separateDurableStorage: false });
+      expect(serializeHostJson(hostJsonFor(scheduler, backend))).toBe(text);
+      expect(() => readBackend({ DURABLE_BACKEND: 'Netherite' })).toThrow(/AzureStorage or DurableTaskScheduler/);
     });
   });
 
