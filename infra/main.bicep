@@ -146,6 +146,9 @@ param alertEmail string = ''
 @minValue(0)
 param failedOrchestrationsThreshold int = 0
 
+@description('Application (client) id of the API\'s Entra ID app registration with the app roles reader, operator and admin (AUTH_CLIENT_ID, set by infra/hooks/preprovision.mjs). Empty: sign-in is not configured and the API refuses every request.')
+param authClientId string = ''
+
 @description('Network isolation: VNet integration for the app, private endpoints for storage (and Service Bus on Premium), public network access off on them.')
 param networkIsolation bool = false
 
@@ -409,6 +412,7 @@ module functionApp 'modules/function-app.bicep' = {
         }
       : null
     virtualNetworkSubnetId: networkIsolation ? network!.outputs.appSubnetId : ''
+    authClientId: authClientId
   }
   dependsOn: [
     roles
@@ -498,6 +502,8 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 // The Flex deployment package container: infra/hooks/predeploy.mjs waits until storage lets azd's identity list it.
 output AZURE_FUNCTION_DEPLOYMENT_CONTAINER string = deploymentContainerName
 output FUNCTION_BASE_URL string = functionApp.outputs.baseUrl
+// The scope the CLI asks Entra ID for (raster-ingest --scope, RASTER_INGEST_API_SCOPE); empty without sign-in.
+output AUTH_API_SCOPE string = empty(authClientId) ? '' : 'api://${authClientId}/.default'
 output JOBS_API_URL string = '${functionApp.outputs.baseUrl}/api/jobs'
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint

@@ -1063,6 +1063,51 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
     });
   });
 
+
+  describe('sign-in (App Service Authentication on the Flex app)', () => {
+    const authSettings = (file: string): { [key: string]: Value } | undefined => {
+      const { evaluator } = combination(file);
+      const found = deployedResources(main, evaluator, 'Microsoft.Web/sites/config').filter(({ resource, scope }) => leafNames(resource, scope)?.[0] === 'authsettingsV2');
+      if (found.length === 0) return undefined;
+      const { resource, scope } = single(found, 'authsettingsV2');
+      return evaluator.value(resource.properties as unknown as Json, scope) as { [key: string]: Value };
+    };
+
+    it('requires a signed-in caller, validated against this tenant and the API\'s registration, with no client secret', () => {
+      const { parameters } = combination('params/scheduler.public.bicepparam');
+      const clientId = String(parameters['authClientId']);
+      const auth = JSON.parse(JSON.stringify(authSettings('params/scheduler.public.bicepparam'))) as {
+        platform: { enabled: boolean };
+        globalValidation: { requireAuthentication: boolean; unauthenticatedClientAction: string; excludedPaths: string[] };
+        identityProviders: { azureActiveDirectory: { enabled: boolean; registration: Record<string, string>; validation: { allowedAudiences: string[] } } };
+        httpSettings: { requireHttps: boolean };
+      };
+      expect(auth.platform.enabled).toBe(true);
+      expect(auth.globalValidation.requireAuthentication).toBe(true);
+      // Only the Event Grid webhook passes without a token (the host guards it with its system key).
+      expect(auth.globalValidation.excludedPaths).toEqual(['/runtime/webhooks/eventgrid']);
+      const aad = auth.identityProviders.azureActiveDirectory;
+      expect(aad.enabled).toBe(true);
+      expect(aad.registration['clientId']).toBe(clientId);
+      // The issuer is this tenant's v2.0 endpoint (an expression of environment() and tenant()).
+      const raw = single(findResources(main, 'Microsoft.Web/sites/config').filter(({ resource }) => JSON.stringify(resource).includes('openIdIssuer')), 'authsettingsV2').resource;
+      expect(JSON.stringify(raw)).toMatch(/openIdIssuer":"\[format\('\{0\}\{1\}\/v2\.0', environment\(\)\.authentication\.loginEndpoint, tenant\(\)\.tenantId\)\]/);
+      expect(aad.validation.allowedAudiences).toEqual([`api://${clientId}`, clientId]);
+      expect(Object.keys(aad.registration)).not.toContain('clientSecretSettingName');
+      expect(auth.httpSettings.requireHttps).toBe(true);
+    });
+
+    it('configures none without a registration, and the app still requires sign-in (API_SIGN_IN), so the API fails closed', () => {
+      expect(authSettings('main.bicepparam')).toBeUndefined();
+      for (const file of ['main.bicepparam', 'params/scheduler.public.bicepparam']) expect(combination(file).settings[settingNames.apiSignIn], file).toBe('required');
+    });
+
+    it('gives the CLI its scope: api://<client id>/.default', () => {
+      const outputs = main['outputs'] as JsonObject;
+      expect(String((outputs['AUTH_API_SCOPE'] as JsonObject)['value'])).toContain("api://{0}/.default");
+    });
+  });
+
   describe('main.bicepparam and the CI workflow', () => {
     it('reads an empty variable (an unset GitHub repository variable) as the default for every worker setting the workflow passes', () => {
       const workflow = readFileSync(join(repoRoot, '.github', 'workflows', 'azure-dev.yml'), 'utf8');
