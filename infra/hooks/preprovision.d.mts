@@ -13,4 +13,13 @@ interface Waiting {
 }
 
 export declare function registerProviders(options: Waiting & { subscriptionId: string; token: string; log: (line: string) => void; providers?: readonly string[] }): Promise<string[]>;
-export declare function runPreprovision(options?: Waiting & { providers?: readonly string[]; env?: Record<string, string | undefined>; log?: (line: string) => void; getToken?: (tenantId: string | undefined) => Promise<string> }): Promise<string[]>;
+export declare function runPreprovision(
+  options?: Waiting & {
+    providers?: readonly string[];
+    env?: Record<string, string | undefined>;
+    log?: (line: string) => void;
+    getToken?: (tenantId: string | undefined, scope: string) => Promise<string>;
+    azd?: (args: string[]) => void;
+    graphBaseUrl?: string;
+  },
+): Promise<{ registered: string[]; authClientId: string | undefined }>;

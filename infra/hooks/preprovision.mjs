@@ -1,13 +1,17 @@
-// azd preprovision hook (posix and windows): registers the resource providers the template deploys
-// into, so that the first `azd up` on a fresh subscription does not fail with
-// MissingSubscriptionRegistration half-way through. Registering is idempotent; a provider already
-// registered costs one GET.
+// azd preprovision hook (posix and windows):
+// 1. registers the resource providers the template deploys into, so that the first `azd up` on a
+//    fresh subscription does not fail with MissingSubscriptionRegistration half-way through.
+//    Registering is idempotent; a provider already registered costs one GET;
+// 2. makes or updates the API's Entra ID app registration with its app roles and sets
+//    AUTH_CLIENT_ID (app-registration.mjs says why here and not in Bicep).
 //
 // Needs only azd's own sign-in (no Azure CLI). Registering needs the subscription-level action
 // `*/register/action` (Contributor or Owner on the subscription); without it the hook names the
 // providers still missing and the command an administrator runs once.
+import { spawnSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { ensureAppRegistration, graphScope } from './app-registration.mjs';
 
 export const armEndpoint = 'https://management.azure.com';
 const armScope = `${armEndpoint}/.default`;
@@ -92,20 +96,42 @@ export async function registerProviders({ subscriptionId, token, log, providers 
   return registered;
 }
 
-async function armTokenFromAzd(tenantId) {
+/** A token from azd's own sign-in for `scope` (ARM, or Microsoft Graph). */
+async function tokenFromAzd(tenantId, scope = armScope) {
   const { AzureDeveloperCliCredential } = await import('@azure/identity');
   try {
-    return (await new AzureDeveloperCliCredential(tenantId ? { tenantId } : {}).getToken(armScope)).token;
+    return (await new AzureDeveloperCliCredential(tenantId ? { tenantId } : {}).getToken(scope)).token;
   } catch (error) {
-    throw new HookError(`preprovision: azd gave no Azure Resource Manager token: ${error instanceof Error ? error.message : String(error)}. Sign in with: azd auth login`);
+    throw new HookError(`preprovision: azd gave no token for ${scope}: ${error instanceof Error ? error.message : String(error)}. Sign in with: azd auth login`);
   }
 }
 
-export async function runPreprovision({ env = process.env, log = console.log, getToken = armTokenFromAzd, ...options } = {}) {
+/** Runs azd with the hook's console; a failure reports azd's exit status (azd printed its own error). */
+function runAzd(args) {
+  const result = spawnSync('azd', args, { stdio: 'inherit' });
+  if (result.error) throw new HookError(`preprovision: could not run azd (${result.error.message}). Install the Azure Developer CLI and put azd on PATH.`);
+  if (result.status !== 0) throw new HookError(`preprovision: azd ${args.join(' ')} failed with exit status ${result.status}`);
+}
+
+/** @returns {Promise<{ registered: string[], authClientId: string | undefined }>} */
+export async function runPreprovision({ env = process.env, log = console.log, getToken = tokenFromAzd, azd = runAzd, graphBaseUrl, ...options } = {}) {
   const subscriptionId = env['AZURE_SUBSCRIPTION_ID']?.trim();
   if (!subscriptionId) throw new HookError('preprovision: AZURE_SUBSCRIPTION_ID not set. Run the hook through azd (azd up / azd provision), which asks for the subscription first.');
-  const token = await getToken(env['AZURE_TENANT_ID']?.trim() || undefined);
-  return registerProviders({ subscriptionId, token, log, ...options });
+  const tenantId = env['AZURE_TENANT_ID']?.trim() || undefined;
+  const registered = await registerProviders({ subscriptionId, token: await getToken(tenantId, armScope), log, ...options });
+  const needsGraph = !env['AUTH_CLIENT_ID']?.trim() && (env['AUTH_APP_REGISTRATION'] ?? '').trim().toLowerCase() !== 'skip';
+  const authClientId = await ensureAppRegistration({
+    env,
+    token: needsGraph ? await getToken(tenantId, graphScope) : '',
+    log,
+    azd,
+    fail: (message) => {
+      throw new HookError(message);
+    },
+    ...(graphBaseUrl ? { baseUrl: graphBaseUrl } : {}),
+    ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+  });
+  return { registered, authClientId };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

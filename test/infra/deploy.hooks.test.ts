@@ -13,6 +13,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HookError as PreprovisionError, runPreprovision } from '../../infra/hooks/preprovision.mjs';
 import { HookError as PredeployError, runPredeploy } from '../../infra/hooks/predeploy.mjs';
 import { runHostJsonHook } from '../../infra/hooks/host-json.mjs';
+import { stableId } from '../../infra/hooks/app-registration.mjs';
+import { appRoles } from '../../src/api/access.js';
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -50,8 +52,8 @@ describe('preprovision hook: resource providers', () => {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ registrationState: state }));
     };
     const lines: string[] = [];
-    const registered = await runPreprovision({
-      env: { AZURE_SUBSCRIPTION_ID: subscription },
+    const { registered } = await runPreprovision({
+      env: { AZURE_SUBSCRIPTION_ID: subscription, AUTH_APP_REGISTRATION: 'skip' },
       log: (line) => lines.push(line),
       getToken: async () => 'arm-token',
       baseUrl,
@@ -71,7 +73,7 @@ describe('preprovision hook: resource providers', () => {
       }
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ registrationState: 'NotRegistered' }));
     };
-    const outcome = await runPreprovision({ env: { AZURE_SUBSCRIPTION_ID: subscription }, log: () => undefined, getToken: async () => 't', baseUrl, providers: ['Microsoft.DurableTask'], ...noWait }).catch((error: unknown) => error);
+    const outcome = await runPreprovision({ env: { AZURE_SUBSCRIPTION_ID: subscription, AUTH_APP_REGISTRATION: 'skip' }, log: () => undefined, getToken: async () => 't', baseUrl, providers: ['Microsoft.DurableTask'], ...noWait }).catch((error: unknown) => error);
     expect(outcome).toBeInstanceOf(PreprovisionError);
     expect((outcome as Error).message).toMatch(/403 AuthorizationFailed: no register action/);
     expect((outcome as Error).message).toContain('az provider register --namespace Microsoft.DurableTask');
@@ -79,9 +81,76 @@ describe('preprovision hook: resource providers', () => {
 
   it('gives up after its looks when a provider stays Registering', async () => {
     handler = (_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ registrationState: 'Registering' }));
-    const outcome = await runPreprovision({ env: { AZURE_SUBSCRIPTION_ID: subscription }, log: () => undefined, getToken: async () => 't', baseUrl, providers: ['Microsoft.App'], attempts: 3, ...noWait }).catch((error: unknown) => error);
+    const outcome = await runPreprovision({ env: { AZURE_SUBSCRIPTION_ID: subscription, AUTH_APP_REGISTRATION: 'skip' }, log: () => undefined, getToken: async () => 't', baseUrl, providers: ['Microsoft.App'], attempts: 3, ...noWait }).catch((error: unknown) => error);
     expect((outcome as Error).message).toMatch(/Microsoft\.App still not registered after 3 looks/);
     expect(calls.filter((call) => call.method === 'POST')).toHaveLength(0);
+  });
+
+  it('makes the API\'s app registration through Microsoft Graph (upsert by unique name), with its roles, scope URI, service principal and the deployer as admin, and sets AUTH_CLIENT_ID', async () => {
+    const appId = '99999999-8888-4777-8666-555555555555';
+    const bodies: { method: string; url: string; body: string; prefer: string | undefined }[] = [];
+    let principalExists = false;
+    handler = (request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const url = request.url ?? '';
+        bodies.push({ method: request.method ?? '', url, body: Buffer.concat(chunks).toString(), prefer: request.headers['prefer'] as string | undefined });
+        const send = (status: number, body: unknown = {}): void => void response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        if (url.startsWith('/subscriptions/')) return send(200, { registrationState: 'Registered' });
+        if (url.startsWith("/graph/applications(uniqueName='raster-ingest-dev')")) return request.method === 'GET' ? send(200, { id: 'object-id', appId }) : send(204);
+        if (url.startsWith(`/graph/servicePrincipals(appId='${appId}')`)) return principalExists ? send(200, { id: 'sp-id' }) : send(404, { error: { code: 'Request_ResourceNotFound', message: 'no' } });
+        if (url === '/graph/servicePrincipals') return (principalExists = true), send(201, { id: 'sp-id' });
+        if (url === '/graph/servicePrincipals/sp-id/appRoleAssignedTo') return send(201, {});
+        send(404);
+      });
+    };
+    const azdCalls: string[][] = [];
+    const tokenScopes: string[] = [];
+    const run = () =>
+      runPreprovision({
+        env: { AZURE_SUBSCRIPTION_ID: subscription, AZURE_ENV_NAME: 'dev', AZURE_PRINCIPAL_ID: 'user-object-id', FUNCTION_BASE_URL: 'https://func-abc.azurewebsites.net' },
+        log: () => undefined,
+        getToken: async (_tenant, scope) => (tokenScopes.push(scope), scope.includes('graph') ? 'graph-token' : 'arm-token'),
+        azd: (args) => void azdCalls.push(args),
+        baseUrl,
+        graphBaseUrl: `${baseUrl}/graph`,
+        providers: ['Microsoft.Web'],
+        ...noWait,
+      });
+    const { authClientId } = await run();
+    expect(authClientId).toBe(appId);
+    expect(tokenScopes).toEqual(['https://management.azure.com/.default', 'https://graph.microsoft.com/.default']);
+    expect(azdCalls).toEqual([['env', 'set', 'AUTH_CLIENT_ID', appId]]);
+    const upsert = bodies.find((call) => call.method === 'PATCH' && call.prefer === 'create-if-missing');
+    const registration = JSON.parse(upsert?.body ?? '{}') as { appRoles: { value: string; id: string }[]; web: { redirectUris: string[]; implicitGrantSettings: { enableIdTokenIssuance: boolean } }; signInAudience: string };
+    // The roles the app checks, with ids that stay the same from run to run.
+    expect(registration.appRoles.map((role) => role.value)).toEqual([...appRoles]);
+    expect(registration.appRoles.map((role) => role.id)).toEqual(appRoles.map((role) => stableId(`app-role:${role}`)));
+    expect(registration.web.redirectUris).toEqual(['https://func-abc.azurewebsites.net/.auth/login/aad/callback']);
+    expect(registration.web.implicitGrantSettings.enableIdTokenIssuance).toBe(true);
+    expect(registration.signInAudience).toBe('AzureADMyOrg');
+    expect(bodies.some((call) => call.method === 'PATCH' && call.body === JSON.stringify({ identifierUris: [`api://${appId}`] }))).toBe(true);
+    const assignment = JSON.parse(bodies.find((call) => call.url.endsWith('/appRoleAssignedTo'))?.body ?? '{}') as Record<string, string>;
+    expect(assignment).toEqual({ principalId: 'user-object-id', resourceId: 'sp-id', appRoleId: stableId('app-role:admin') });
+    // A second run creates no second service principal.
+    const posts = bodies.filter((call) => call.url === '/graph/servicePrincipals').length;
+    await run();
+    expect(bodies.filter((call) => call.url === '/graph/servicePrincipals').length).toBe(posts);
+  });
+
+  it('leaves a given AUTH_CLIENT_ID alone, and says what to do when Graph refuses to register the app', async () => {
+    handler = (request, response) => {
+      if ((request.url ?? '').startsWith('/subscriptions/')) return void response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ registrationState: 'Registered' }));
+      response.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges' } }));
+    };
+    const common = { log: () => undefined, azd: () => undefined, baseUrl, graphBaseUrl: `${baseUrl}/graph`, providers: ['Microsoft.Web'], ...noWait };
+    const given = await runPreprovision({ ...common, env: { AZURE_SUBSCRIPTION_ID: subscription, AUTH_CLIENT_ID: 'given-id' }, getToken: async (_tenant, scope) => (scope.includes('graph') ? Promise.reject(new Error('no Graph token needed')) : 't') });
+    expect(given.authClientId).toBe('given-id');
+    expect(calls.some((call) => call.url.startsWith('/graph'))).toBe(false);
+    const outcome = await runPreprovision({ ...common, env: { AZURE_SUBSCRIPTION_ID: subscription }, getToken: async () => 't' }).catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(PreprovisionError);
+    expect((outcome as Error).message).toMatch(/403 Authorization_RequestDenied.*azd env set AUTH_CLIENT_ID <client id>.*AUTH_APP_REGISTRATION skip/);
   });
 
   it('needs the subscription azd chose', async () => {
