@@ -64,7 +64,20 @@ export const settingNames = {
   maxExpansionRatio: 'INGEST_MAX_EXPANSION_RATIO',
   /** Hours a job's COGs stay readable after a newer version of its source replaced them (default 24; 0 deletes them at once). */
   supersededGraceHours: 'INGEST_SUPERSEDED_GRACE_HOURS',
+  /** `required`: every HTTP route checks the caller's app role (src/api/access.ts) in `x-ms-client-principal`; unset = off (local quick start). Azure sets it; so does the local host with HOST_SIGN_IN. */
+  apiSignIn: 'API_SIGN_IN',
 } as const;
+
+/**
+ * Whether HTTP routes require a signed-in caller with the route's app role. On in Azure (infra sets
+ * `API_SIGN_IN=required`, and any App Service instance, `WEBSITE_INSTANCE_ID`, counts as Azure, so a
+ * lost setting fails closed); off locally unless the local host's sign-in is on.
+ */
+export function readApiSignIn(env: Environment = process.env): boolean {
+  const value = env[settingNames.apiSignIn]?.trim().toLowerCase();
+  if (value !== undefined && value !== '' && value !== 'required' && value !== 'off') throw new Error(`${settingNames.apiSignIn} must be "required" or "off", got "${value}"`);
+  return value === 'required' || Boolean(env['WEBSITE_INSTANCE_ID']);
+}
 
 /**
  * Identity-based storage settings (`AzureWebJobsStorage__accountName` and friends), the form
