@@ -24,7 +24,7 @@ import gdal from 'gdal-async';
 import pLimit from 'p-limit';
 import type { BuildCollectionMosaicInput, CollectionMosaicOutput } from '../pipeline/contracts.js';
 import { groupMosaicSources, overviewSize, type CollectionMosaicSource, type CollectionMosaicTile } from '../raster/mosaic.collection.js';
-import { buildCellVrt, buildGroupVrt, cellOverviewSize, cellSummary, contains, intersects, newGroupManifest, paddedOverviewExtent, pixelWindow, placeSource, unionOf, updateCell, type CellEntry, type Extent, type MosaicCell, type MosaicGroupManifest, type SourcePlacement } from '../raster/mosaic.cells.js';
+import { buildCellVrt, buildGroupVrt, cellOverviewSize, cellSummary, contains, intersects, newGroupManifest, paddedOverviewExtent, pixelWindow, placeSource, unionOf, updateCell, type CellEntry, type CellSummary, type Extent, type MosaicCell, type MosaicGroupManifest, type SourcePlacement } from '../raster/mosaic.cells.js';
 import { readCrs, readMosaicBands } from '../raster/raster.inspect.js';
 import type { BlobStore } from '../storage/blob.store.js';
 import { containers } from '../config.js';
@@ -228,11 +228,14 @@ async function update(store: BlobStore, collection: string, scratch: string): Pr
   for (const [groupKey, cells] of edits) {
     const manifest = manifests.get(groupKey)!;
     await mapBounded([...cells], cellConcurrency, async ([cellKey, cellEdits]) => {
-      const before = manifest.cells[cellKey]?.lonLat;
-      if (before) repainted.push({ group: groupKey, lonLat: before });
+      const previous = manifest.cells[cellKey];
+      if (previous?.lonLat) repainted.push({ group: groupKey, lonLat: previous.lonLat });
       const existing = stored ? (await store.readJson<MosaicCell>(cellBlob(collection, groupKey, cellKey)))?.value : undefined;
       const cell = cellEdits.reduce((current, { sourceKey, entry }) => updateCell(current, sourceKey, entry), existing ?? { key: cellKey, entries: [] });
       const summary = cellSummary(manifest.grid, cell);
+      // Where the cell's pixels changed: the moved sources' tiles, before and after.
+      const moved = new Set(cellEdits.map((change) => change.sourceKey));
+      const changed = unionOf([...(existing?.entries ?? []), ...cell.entries].filter((entry) => moved.has(entry.sourceKey)).flatMap((entry) => entry.tiles.map((tile) => tile.bounds)));
       if (!summary) {
         delete manifest.cells[cellKey];
         await Promise.all([store.delete(cellBlob(collection, groupKey, cellKey)), store.delete(cellVrtBlob(collection, groupKey, cellKey)), store.delete(cellOverviewBlob(collection, groupKey, cellKey))]);
@@ -241,7 +244,10 @@ async function update(store: BlobStore, collection: string, scratch: string): Pr
       const [, , lonLat] = await Promise.all([
         store.uploadBytes(cellBlob(collection, groupKey, cellKey), Buffer.from(JSON.stringify(cell)), mediaTypes.json),
         store.uploadBytes(cellVrtBlob(collection, groupKey, cellKey), Buffer.from(buildCellVrt(manifest, cell, summary)), mediaTypes.vrt),
-        writeCellOverview(store, collection, manifest, cell, summary, scratch),
+        // Painted again where it changed, when its grid stays; whole when the cell's extent moved.
+        previous?.lonLat && changed && sameExtent(previous.bounds, summary.bounds)
+          ? repaintCellOverview(store, collection, manifest, cell, summary, changed, scratch).then(() => previous.lonLat!)
+          : writeCellOverview(store, collection, manifest, cell, summary, scratch),
       ]);
       manifest.cells[cellKey] = { ...summary, lonLat };
       repainted.push({ group: groupKey, lonLat });
@@ -321,13 +327,71 @@ async function update(store: BlobStore, collection: string, scratch: string): Pr
 /** Cells written at once in one run. */
 const cellConcurrency = 4;
 
-/** A cell's overview: its VRT read with the long side at most `cellOverviewMaxSide` (GDAL takes the tiles' own overviews where they have them), through signed URLs in scratch. */
-async function writeCellOverview(store: BlobStore, collection: string, manifest: MosaicGroupManifest, cell: MosaicCell, summary: ReturnType<typeof cellSummary> & object, scratch: string): Promise<Extent> {
-  const signed = async (tile: CollectionMosaicTile): Promise<{ path: string; relative: boolean }> => ({ path: `/vsicurl/${await store.readUrl({ container: containers.cogs, name: `${collection}/${tile.path}` }, { minutes: 60 })}`, relative: false });
+function sameExtent(a: readonly number[], b: readonly number[]): boolean {
+  return a.every((value, index) => Math.abs(value - b[index]!) < 1e-9 * Math.max(1, Math.abs(value)));
+}
+
+/** A local VRT of `cell` (only the tiles `keep` keeps) with signed tile URLs, for GDAL to read. */
+async function signedCellVrt(store: BlobStore, collection: string, manifest: MosaicGroupManifest, cell: MosaicCell, summary: CellSummary, path: string, keep: (tile: CollectionMosaicTile) => boolean = () => true): Promise<boolean> {
+  const entries = cell.entries.map((entry) => ({ ...entry, tiles: entry.tiles.filter(keep) })).filter((entry) => entry.tiles.length > 0);
+  if (entries.length === 0) return false;
   const paths = new Map<CollectionMosaicTile, { path: string; relative: boolean }>();
-  for (const tile of cell.entries.flatMap((entry) => entry.tiles)) paths.set(tile, await signed(tile));
-  const base = join(scratch, `${manifest.key}.${cell.key}`);
-  await writeFile(`${base}.vrt`, buildCellVrt(manifest, cell, summary, (tile) => paths.get(tile)!));
+  for (const tile of entries.flatMap((entry) => entry.tiles)) paths.set(tile, { path: `/vsicurl/${await store.readUrl({ container: containers.cogs, name: `${collection}/${tile.path}` }, { minutes: 60 })}`, relative: false });
+  await writeFile(path, buildCellVrt(manifest, { key: cell.key, entries }, summary, (tile) => paths.get(tile)!));
+  return true;
+}
+
+/**
+ * The part of a cell's overview over `region` (native CRS) painted again from the tiles that reach
+ * into it, on the stored overview (same grid: the cell's extent did not change).
+ */
+async function repaintCellOverview(store: BlobStore, collection: string, manifest: MosaicGroupManifest, cell: MosaicCell, summary: CellSummary, region: Extent, scratch: string): Promise<void> {
+  const ref = cellOverviewBlob(collection, manifest.key, cell.key);
+  const base = join(scratch, `${manifest.key}.${cell.key}.${randomUUID()}`);
+  const size = cellOverviewSize(manifest, summary);
+  const window = pixelWindow(summary.bounds, size, region);
+  if (!window) return;
+  const pixelWidth = (summary.bounds[2] - summary.bounds[0]) / size.width;
+  const pixelHeight = (summary.bounds[3] - summary.bounds[1]) / size.height;
+  const west = summary.bounds[0] + window.x * pixelWidth;
+  const north = summary.bounds[3] - window.y * pixelHeight;
+  const windowExtent: Extent = [west, north - window.height * pixelHeight, west + window.width * pixelWidth, north];
+  await store.downloadToFile(ref, `${base}.tif`);
+  const target = await gdal.openAsync(`${base}.tif`, 'r+');
+  try {
+    const hasTiles = await signedCellVrt(store, collection, manifest, cell, summary, `${base}.vrt`, (tile) => intersects(tile.bounds, windowExtent));
+    const paletted = manifest.bands.some((band) => (band.colorTable?.length ?? 0) > 0);
+    const patch = hasTiles ? await gdal.openAsync(`${base}.vrt`) : undefined;
+    const painted = patch
+      ? await gdal.translateAsync(`${base}.patch.tif`, patch, ['-of', 'GTiff', '-projwin', ...[windowExtent[0], windowExtent[3], windowExtent[2], windowExtent[1]].map(String), '-outsize', String(window.width), String(window.height), '-r', paletted ? 'near' : 'average'])
+      : undefined;
+    patch?.close();
+    try {
+      for (let band = 1; band <= target.bands.count(); band++) {
+        const out = target.bands.get(band);
+        let pixels: gdal.TypedArray;
+        if (painted) {
+          pixels = await painted.bands.get(band).pixels.readAsync(0, 0, window.width, window.height);
+        } else {
+          pixels = await out.pixels.readAsync(window.x, window.y, window.width, window.height);
+          pixels.fill(out.noDataValue ?? 0);
+        }
+        await out.pixels.writeAsync(window.x, window.y, window.width, window.height, pixels);
+      }
+      target.flush();
+    } finally {
+      painted?.close();
+    }
+  } finally {
+    target.close();
+  }
+  await store.uploadFile(ref, `${base}.tif`, 'image/tiff; application=geotiff');
+}
+
+/** A cell's overview: its VRT read with the long side at most `cellOverviewMaxSide` (GDAL takes the tiles' own overviews where they have them), through signed URLs in scratch. */
+async function writeCellOverview(store: BlobStore, collection: string, manifest: MosaicGroupManifest, cell: MosaicCell, summary: CellSummary, scratch: string): Promise<Extent> {
+  const base = join(scratch, `${manifest.key}.${cell.key}.${randomUUID()}`);
+  await signedCellVrt(store, collection, manifest, cell, summary, `${base}.vrt`);
   const size = cellOverviewSize(manifest, summary);
   const paletted = manifest.bands.some((band) => (band.colorTable?.length ?? 0) > 0);
   const dataset = await gdal.openAsync(`${base}.vrt`);
@@ -381,6 +445,8 @@ async function toCog(scratch: string, dataset: gdal.Dataset, paletted: boolean):
  * The whole overview COG of `manifests` (same band types) over `extent` in EPSG:4326, warped from
  * every cell's overview; its size is the finest pixel of the mosaic's, scaled to ≤ 2048 px.
  */
+// Both warps transform every pixel exactly (`-et 0`): the warper's default approximation depends on
+// the window it warps, and a part painted again must equal the same part painted whole.
 async function paintOverview(store: BlobStore, collection: string, manifests: readonly MosaicGroupManifest[], extent: Extent, scratch: string): Promise<{ path: string; width: number; height: number; extent: Extent }> {
   const datasets = await openCellOverviews(store, collection, manifests, scratch);
   try {
@@ -391,7 +457,7 @@ async function paintOverview(store: BlobStore, collection: string, manifests: re
     probe.close();
     const size = overviewSize(Math.ceil((extent[2] - extent[0]) / gt[1]), Math.ceil((extent[3] - extent[1]) / -gt[5]), overviewMaxSide);
     const warped = await gdal.warpAsync(join(scratch, `overview.warped.${randomUUID()}.tif`), null, datasets, [
-      '-of', 'GTiff', '-t_srs', 'EPSG:4326', '-te', ...extent.map(String), '-ts', String(size.width), String(size.height),
+      '-of', 'GTiff', '-t_srs', 'EPSG:4326', '-et', '0', '-te', ...extent.map(String), '-ts', String(size.width), String(size.height),
       '-r', paletted ? 'near' : 'average', '-co', 'TILED=YES',
     ]);
     try {
@@ -412,9 +478,8 @@ async function repaintOverview(store: BlobStore, collection: string, manifests: 
   const window = pixelWindow(grid.extent, grid, region);
   const localCog = join(scratch, `overview.stored.${randomUUID()}.tif`);
   await store.downloadToFile(collectionOverviewBlob(collection), localCog);
-  const stored = await gdal.openAsync(localCog);
-  const editable = await gdal.translateAsync(join(scratch, `overview.editable.${randomUUID()}.tif`), stored, ['-of', 'GTiff', '-co', 'TILED=YES']);
-  stored.close();
+  // Edited in place (its COG layout is lost, and made again below).
+  const editable = await gdal.openAsync(localCog, 'r+');
   const paletted = isPaletted(manifests);
   try {
     if (window) {
@@ -435,7 +500,7 @@ async function repaintOverview(store: BlobStore, collection: string, manifests: 
       }
       try {
         const patch = datasets.length === 0 ? undefined : await gdal.warpAsync(join(scratch, `overview.patch.${randomUUID()}.tif`), null, datasets, [
-          '-of', 'GTiff', '-t_srs', 'EPSG:4326', '-te', ...windowExtent.map(String), '-ts', String(window.width), String(window.height),
+          '-of', 'GTiff', '-t_srs', 'EPSG:4326', '-et', '0', '-te', ...windowExtent.map(String), '-ts', String(window.width), String(window.height),
           '-r', paletted ? 'near' : 'average',
         ]);
         try {
