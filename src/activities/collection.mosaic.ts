@@ -121,7 +121,7 @@ function cellVrtBlob(collection: string, group: string, cell: string): BlobRef {
 }
 
 /** What the mosaic knows of the collection as a whole: its groups, by size. */
-interface MosaicIndex {
+export interface MosaicIndex {
   groups: Record<string, { bandSignature: string; sources: number; tiles: number }>;
   /** The overview COG's grid in EPSG:4326, kept while the collection stays inside it (then only the changed part is painted again). */
   overview?: { extent: Extent; width: number; height: number; groups: string[] };
@@ -152,7 +152,7 @@ export function createBuildCollectionMosaic(deps: Pick<ActivityDependencies, 'st
 }
 
 /** A change of one source: out of the cells of `previous`, into those of `next`. */
-interface SourceMove {
+export interface SourceMove {
   sourceKey: string;
   previous?: SourcePlacement;
   next?: { source: CollectionMosaicSource; version: string; group: string };
@@ -166,7 +166,6 @@ async function update(store: BlobStore, collection: string, scratch: string): Pr
   const sourceKeys = stored
     ? [...new Set(marks.map((name) => name.slice(prefix.name.length, name.lastIndexOf('.'))))].sort()
     : await readPublishedSourceKeys(store, collection);
-  const index: MosaicIndex = stored?.value ?? { groups: {} };
 
   const skipped: CollectionMosaicOutput['skipped'] = [];
   const moves = (
@@ -187,7 +186,19 @@ async function update(store: BlobStore, collection: string, scratch: string): Pr
       return { sourceKey, ...(previous ? { previous } : {}), next: { source: measured.source, version: current.version, group: groupMosaicSources([measured.source])[0]!.key } };
     })
   ).flatMap((move) => (move ? [move] : []));
+  const output = await applyMoves(store, collection, stored?.value, moves, scratch);
+  // The marks this run took; a newer publication's mark has another name and stays for the next run.
+  await mapBounded(marks, readConcurrency, (name) => store.delete({ container: prefix.container, name }));
+  return { ...output, skipped };
+}
 
+/**
+ * Moves sources between the cells of their groups and brings the group VRTs, the overview and the
+ * collection's assets up to date. `stored`: the mosaic's index as read (undefined: nothing built
+ * yet). Exported for the benchmark, which seeds large collections through it.
+ */
+export async function applyMoves(store: BlobStore, collection: string, stored: MosaicIndex | undefined, moves: readonly SourceMove[], scratch: string): Promise<Omit<CollectionMosaicOutput, 'skipped'>> {
+  const index: MosaicIndex = structuredClone(stored ?? { groups: {} });
   // The groups the moves touch, and per group the cells with the edits to make in each.
   const manifests = new Map<string, MosaicGroupManifest | undefined>();
   const groupOf = async (key: string): Promise<MosaicGroupManifest | undefined> => {
@@ -319,9 +330,7 @@ async function update(store: BlobStore, collection: string, scratch: string): Pr
     return JSON.stringify(updated.assets ?? {}) === JSON.stringify(existing.assets ?? {}) ? undefined : updated;
   }, { compact: true });
 
-  // The marks this run took; a newer publication's mark has another name and stays for the next run.
-  await mapBounded(marks, readConcurrency, (name) => store.delete({ container: prefix.container, name }));
-  return { collection, mosaics, ...(overview ? { overview } : {}), skipped };
+  return { collection, mosaics, ...(overview ? { overview } : {}) };
 }
 
 /** Cells written at once in one run. */
