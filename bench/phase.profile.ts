@@ -12,11 +12,11 @@
  * of the extension's HTTP API in this process and are counted, not timed; the orchestration's own
  * storage traffic is `bench/batch.scale.bench.ts`'s subject.
  *
- *   npm run bench:phases -- [--sources 20] [--size 128] [--seed 0]
+ *   npm run bench:phases -- [--sources 20] [--size 128] [--trace]
  *
- * `--seed N` first publishes N synthetic sources into the collection (records, catalogs and mosaic
- * cells written directly, one shared COG), so the mosaic phase shows whether its cost grows with
- * the collection.
+ * The sources are windows of one small scene, so they overlap (as `bench/batch.bench.ts`'s do):
+ * the mosaic phase here is its cost where sources are dense. `bench/mosaic.scale.bench.ts` measures
+ * it against the size of the collection.
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { createServer } from 'node:http';
@@ -51,7 +51,7 @@ export const phases = ['submit', 'validate', 'plan', 'tile COG + statistics + th
 export type Phase = (typeof phases)[number];
 
 /** One storage request, as the SDK sent it. */
-interface SentRequest {
+export interface SentRequest {
   method: string;
   service: 'blob' | 'blob (GDAL)' | 'table' | 'queue' | 'durable' | 'other';
   path: string;
@@ -77,6 +77,28 @@ export function watchRequests(ports: Record<number, SentRequest['service']>): { 
       sent = [];
       return taken;
     },
+  };
+}
+
+/**
+ * GDAL reads tile COGs over HTTP itself (/vsicurl, libcurl), past Node's channels: its requests are
+ * counted from its debug log (`CPL_DEBUG=VSICURL`), which this sends to `logPath`. `take()` returns
+ * those made since the last call.
+ */
+export function watchGdalRequests(logPath: string): () => SentRequest[] {
+  writeFileSync(logPath, '');
+  gdal.config.set('CPL_DEBUG', 'VSICURL');
+  gdal.config.set('CPL_LOG', logPath);
+  let seen = 0;
+  return () => {
+    const all = [...readFileSync(logPath, 'utf8').matchAll(/^VSICURL: (?:GetFileSize\((http[^?)]*)|Downloading (\d+-\d+) \((http[^?)]*))/gm)].map((match) => ({
+      method: match[1] ? 'HEAD' : 'GET',
+      service: 'blob (GDAL)' as const,
+      path: `${new URL((match[1] ?? match[3])!).pathname}${match[2] ? ` bytes ${match[2]}` : ''}`,
+    }));
+    const taken = all.slice(seen);
+    seen = all.length;
+    return taken;
   };
 }
 
@@ -156,24 +178,27 @@ async function main(): Promise<void> {
   const options = new Command()
     .option('--sources <n>', 'small sources ingested one after another (medians over them)', '20')
     .option('--size <pixels>', 'edge of each source', '128')
-    .option('--seed <n>', 'synthetic sources published into the collection first', '0')
     .option('--trace', 'also list every request of the last source, phase by phase')
     .parse()
-    .opts<{ sources: string; size: string; seed: string; trace?: boolean }>();
+    .opts<{ sources: string; size: string; trace?: boolean }>();
   const count = Number(options.sources);
   const size = Number(options.size);
-  const seedCount = Number(options.seed);
 
   const fetched = await fetchDebianRasters();
   if ('unavailable' in fetched) throw new Error(fetched.unavailable);
   const work = mkdtempSync(join(tmpdir(), 'phase-profile-'));
   const scene = gdal.open(fetched.paths.landsat);
   const files: string[] = [];
+  let seed = 42;
+  const next = (bound: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % bound;
+  };
   mkdirSync(join(work, 'sources'));
   for (let i = 0; i < count; i++) {
-    // Neighbouring windows along a row of the scene: each source its own place in the mosaic.
-    const x = (i * size) % (scene.rasterSize.x - size);
-    const y = Math.floor((i * size) / (scene.rasterSize.x - size)) * size;
+    // The windows bench/batch.bench.ts cuts (the same sequence): inside the scene, overlapping.
+    const x = next(scene.rasterSize.x - size);
+    const y = next(scene.rasterSize.y - size);
     const path = join(work, 'sources', `scene-${String(i).padStart(4, '0')}.tif`);
     (await gdal.translateAsync(path, scene, ['-srcwin', String(x), String(y), String(size), String(size)])).close();
     files.push(path);
@@ -203,24 +228,7 @@ async function main(): Promise<void> {
   const jobs = JobIndex.fromEnvironment(env);
   const settings = { ...readIngestSettings({}), scratchDir: join(work, 'scratch') };
   const deps = createActivityDependencies({ store, jobs, retired: RetiredOutputs.fromEnvironment(env), settings });
-  // GDAL reads tile COGs over HTTP itself (/vsicurl, libcurl): its requests are counted from its debug log.
-  const gdalLog = join(work, 'gdal.log');
-  writeFileSync(gdalLog, '');
-  gdal.config.set('CPL_DEBUG', 'VSICURL');
-  gdal.config.set('CPL_LOG', gdalLog);
-  const gdalRequests = (): SentRequest[] =>
-    [...readFileSync(gdalLog, 'utf8').matchAll(/^VSICURL: (?:GetFileSize\((http[^?)]*)|Downloading (\d+-\d+) \((http[^?)]*))/gm)].map((match) => ({
-      method: match[1] ? 'HEAD' : 'GET',
-      service: 'blob (GDAL)' as const,
-      path: `${new URL((match[1] ?? match[3])!).pathname}${match[2] ? ` bytes ${match[2]}` : ''}`,
-    }));
-  let gdalSeen = 0;
-  const takeGdalRequests = (): SentRequest[] => {
-    const all = gdalRequests();
-    const taken = all.slice(gdalSeen);
-    gdalSeen = all.length;
-    return taken;
-  };
+  const takeGdalRequests = watchGdalRequests(join(work, 'gdal.log'));
   const validate = createValidateRaster(deps);
   const createTileCog = createCreateTileCog(deps);
   const registerTileItem = createRegisterTileItem(deps);
@@ -232,11 +240,6 @@ async function main(): Promise<void> {
 
   try {
     for (const file of files) await store.uploadFile({ container: 'incoming', name: `profile/${file.split('/').pop()}` }, file, 'image/tiff');
-    if (seedCount > 0) {
-      const { seedCollection } = await import('./mosaic.seed.js');
-      const seeded = await seedCollection(store, collection, seedCount, files[0]!);
-      console.log(`seeded ${seedCount} synthetic sources in ${seeded.seconds.toFixed(1)} s`);
-    }
     // Warm: the inspection children start, tables and containers are created, GDAL loads its drivers.
     requests.take();
     const samples: Array<Map<Phase, PhaseSample>> = [];
@@ -286,7 +289,7 @@ async function main(): Promise<void> {
       for (const [phase, sample] of samples.at(-1) ?? []) for (const request of sample.requests) console.log(`${phase}: ${request.service} ${request.method} ${request.path}`);
     }
     const rows = summarize(samples);
-    console.log(`\n${count} sources of ${size}×${size}×${scene.bands.count()} (L7_ETMs.tif windows), one collection${seedCount ? ` seeded with ${seedCount} sources` : ''}; medians over sources 2–${count}; ${cpus().length} cores, ${loadLine()}`);
+    console.log(`\n${count} sources of ${size}×${size}×${scene.bands.count()} (L7_ETMs.tif windows), one collection; medians over sources 2–${count}; ${cpus().length} cores, ${loadLine()}`);
     console.log(`Durable round trips of one submission: ${(startNewCalls / count).toFixed(0)} start and the status look-ups counted as "durable" requests above.\n`);
     for (const line of formatTable(rows)) console.log(line);
     const first = samples[0]?.get('mosaic');
