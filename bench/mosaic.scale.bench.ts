@@ -36,7 +36,7 @@ import { groupMosaicSources, type CollectionMosaicSource } from '../src/raster/m
 import { readCrs, readMosaicBands } from '../src/raster/raster.inspect.js';
 import { planTiles } from '../src/raster/tile.plan.js';
 import { cogBlob } from '../src/stac/catalog.layout.js';
-import { BlobStore } from '../src/storage/blob.store.js';
+import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { cpuSecondsOf, loadLine, median, runIfMain, spreadOfMs } from './bench.support.js';
 import { watchGdalRequests, watchRequests } from './phase.profile.js';
 
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const azurite = await startAzurite({ location: join(work, 'azurite') });
   const requests = watchRequests({ [azurite.ports.blob]: 'blob', [azurite.ports.table]: 'table', [azurite.ports.queue]: 'queue' });
   const env = { AzureWebJobsStorage: azurite.connectionString };
-  const store = BlobStore.fromEnvironment(env);
+  const store = AzureBlobStore.fromEnvironment(env);
   const settings = { ...readIngestSettings({}), scratchDir: join(work, 'scratch') };
   const deps = createActivityDependencies({ store, jobs: JobIndex.fromEnvironment(env), retired: RetiredOutputs.fromEnvironment(env), settings });
   const takeGdalRequests = watchGdalRequests(join(work, 'gdal.log'));

@@ -44,7 +44,7 @@ import type { IngestInput, RegisteredItem } from '../src/pipeline/contracts.js';
 import { deriveItemId } from '../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../src/pipeline/options.js';
 import { planTiles } from '../src/raster/tile.plan.js';
-import { BlobStore } from '../src/storage/blob.store.js';
+import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { cpuSecondsOf, loadLine, median, runIfMain } from './bench.support.js';
 
 export const phases = ['submit', 'validate', 'plan', 'tile COG + statistics + thumbnail', 'item', 'finalize (records, catalogs)', 'mosaic', 'job record'] as const;
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
   } as unknown as DurableClient;
 
   const env = { AzureWebJobsStorage: azurite.connectionString };
-  const store = BlobStore.fromEnvironment(env);
+  const store = AzureBlobStore.fromEnvironment(env);
   const jobs = JobIndex.fromEnvironment(env);
   const settings = { ...readIngestSettings({}), scratchDir: join(work, 'scratch') };
   const deps = createActivityDependencies({ store, jobs, retired: RetiredOutputs.fromEnvironment(env), settings });

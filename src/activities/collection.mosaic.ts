@@ -252,15 +252,16 @@ export async function applyMoves(store: BlobStore, collection: string, stored: M
         await Promise.all([store.delete(cellBlob(collection, groupKey, cellKey)), store.delete(cellVrtBlob(collection, groupKey, cellKey)), store.delete(cellOverviewBlob(collection, groupKey, cellKey))]);
         return;
       }
-      const [, , lonLat] = await Promise.all([
+      const [, , painted] = await Promise.all([
         store.uploadBytes(cellBlob(collection, groupKey, cellKey), Buffer.from(JSON.stringify(cell)), mediaTypes.json),
         store.uploadBytes(cellVrtBlob(collection, groupKey, cellKey), Buffer.from(buildCellVrt(manifest, cell, summary)), mediaTypes.vrt),
         // Painted again where it changed, when its grid stays; whole when the cell's extent moved.
         previous?.lonLat && changed && sameExtent(previous.bounds, summary.bounds)
-          ? repaintCellOverview(store, collection, manifest, cell, summary, changed, scratch).then(() => previous.lonLat!)
+          ? repaintCellOverview(store, collection, manifest, cell, summary, changed, scratch).then((etag) => ({ lonLat: previous.lonLat!, etag: etag ?? previous.overviewEtag }))
           : writeCellOverview(store, collection, manifest, cell, summary, scratch),
       ]);
-      manifest.cells[cellKey] = { ...summary, lonLat };
+      const { lonLat } = painted;
+      manifest.cells[cellKey] = { ...summary, lonLat, ...(painted.etag ? { overviewEtag: painted.etag } : {}) };
       repainted.push({ group: groupKey, lonLat });
     });
     if (Object.keys(manifest.cells).length === 0) {
@@ -354,12 +355,12 @@ async function signedCellVrt(store: BlobStore, collection: string, manifest: Mos
  * The part of a cell's overview over `region` (native CRS) painted again from the tiles that reach
  * into it, on the stored overview (same grid: the cell's extent did not change).
  */
-async function repaintCellOverview(store: BlobStore, collection: string, manifest: MosaicGroupManifest, cell: MosaicCell, summary: CellSummary, region: Extent, scratch: string): Promise<void> {
+async function repaintCellOverview(store: BlobStore, collection: string, manifest: MosaicGroupManifest, cell: MosaicCell, summary: CellSummary, region: Extent, scratch: string): Promise<string | undefined> {
   const ref = cellOverviewBlob(collection, manifest.key, cell.key);
   const base = join(scratch, `${manifest.key}.${cell.key}.${randomUUID()}`);
   const size = cellOverviewSize(manifest, summary);
   const window = pixelWindow(summary.bounds, size, region);
-  if (!window) return;
+  if (!window) return undefined;
   const pixelWidth = (summary.bounds[2] - summary.bounds[0]) / size.width;
   const pixelHeight = (summary.bounds[3] - summary.bounds[1]) / size.height;
   const west = summary.bounds[0] + window.x * pixelWidth;
@@ -394,11 +395,11 @@ async function repaintCellOverview(store: BlobStore, collection: string, manifes
   } finally {
     target.close();
   }
-  await store.uploadFile(ref, `${base}.tif`, 'image/tiff; application=geotiff');
+  return (await store.uploadFile(ref, `${base}.tif`, 'image/tiff; application=geotiff')).etag;
 }
 
 /** A cell's overview: its VRT read with the long side at most `cellOverviewMaxSide` (GDAL takes the tiles' own overviews where they have them), through signed URLs in scratch. */
-async function writeCellOverview(store: BlobStore, collection: string, manifest: MosaicGroupManifest, cell: MosaicCell, summary: CellSummary, scratch: string): Promise<Extent> {
+async function writeCellOverview(store: BlobStore, collection: string, manifest: MosaicGroupManifest, cell: MosaicCell, summary: CellSummary, scratch: string): Promise<{ lonLat: Extent; etag: string }> {
   const base = join(scratch, `${manifest.key}.${cell.key}.${randomUUID()}`);
   await signedCellVrt(store, collection, manifest, cell, summary, `${base}.vrt`);
   const size = cellOverviewSize(manifest, summary);
@@ -410,15 +411,15 @@ async function writeCellOverview(store: BlobStore, collection: string, manifest:
   } finally {
     dataset.close();
   }
-  await store.uploadFile(cellOverviewBlob(collection, manifest.key, cell.key), `${base}.tif`, 'image/tiff; application=geotiff');
+  const { etag } = await store.uploadFile(cellOverviewBlob(collection, manifest.key, cell.key), `${base}.tif`, 'image/tiff; application=geotiff');
   // Where it lands in EPSG:4326: the warper's own grid for it (a VRT, no pixel is read).
   const written = await gdal.openAsync(`${base}.tif`);
   try {
     const probe = await gdal.warpAsync(`${base}.probe.vrt`, null, [written], ['-of', 'VRT', '-t_srs', 'EPSG:4326']);
     const gt = probe.geoTransform!;
-    const extent: Extent = [gt[0], gt[3] + probe.rasterSize.y * gt[5], gt[0] + probe.rasterSize.x * gt[1], gt[3]];
+    const lonLat: Extent = [gt[0], gt[3] + probe.rasterSize.y * gt[5], gt[0] + probe.rasterSize.x * gt[1], gt[3]];
     probe.close();
-    return extent;
+    return { lonLat, etag };
   } finally {
     written.close();
   }
@@ -431,7 +432,7 @@ async function openCellOverviews(store: BlobStore, collection: string, manifests
     const cells = Object.fromEntries(Object.entries(manifest.cells).filter(([, cell]) => where(cell.lonLat)));
     if (Object.keys(cells).length === 0) continue;
     const signed = new Map<string, string>();
-    for (const cell of Object.keys(cells)) signed.set(cell, `/vsicurl/${await store.readUrl(cellOverviewBlob(collection, manifest.key, cell), { minutes: 60 })}`);
+    for (const [key, cell] of Object.entries(cells)) signed.set(key, `/vsicurl/${await store.readUrl(cellOverviewBlob(collection, manifest.key, key), { minutes: 60, ...(cell.overviewEtag ? { version: cell.overviewEtag } : {}) })}`);
     const vrtPath = join(scratch, `${manifest.key}.overview.${randomUUID()}.vrt`);
     await writeFile(vrtPath, buildGroupVrt({ ...manifest, cells }, (cell) => ({ path: signed.get(cell)!, relative: false }), (summary) => cellOverviewSize(manifest, summary)));
     datasets.push(await gdal.openAsync(vrtPath));

@@ -44,6 +44,8 @@ export interface CellSummary {
   tiles: number;
   /** The cell's data extent in EPSG:4326 (west, south, east, north): which part of the collection overview it paints. */
   lonLat?: [number, number, number, number];
+  /** The ETag of the cell's overview as last written: its signed URLs carry it, so GDAL never reads a replaced one from its cache. */
+  overviewEtag?: string;
 }
 
 export type Extent = [number, number, number, number];
