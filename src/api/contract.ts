@@ -11,9 +11,11 @@
  */
 // A namespace import, so the dashboard's bundler keeps only the parts of zod used here (not its locales).
 import * as z from 'zod';
+import { collectionDefinitionSchema } from '../collections/definition.schema.js';
 import { failureCodes } from '../pipeline/failure.js';
 
 export { failureCodes, type FailureCode } from '../pipeline/failure.js';
+export { collectionDefinitionSchema, type CollectionDefinition } from '../collections/definition.schema.js';
 
 /** Runtime statuses after which a job or batch changes no more. */
 export const finishedStatuses: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
@@ -95,6 +97,8 @@ export const jobViewSchema = z.looseObject({
   collection: z.string().nullable(),
   /** The batch that started it; older services do not say. */
   batch: z.string().nullable().default(null),
+  /** The version of its collection's definition the job ran (`GET /api/collections/{id}`); `null` for a collection without one, and from older services. */
+  definitionVersion: z.number().nullable().default(null),
   tiles: z.looseObject({ done: z.number(), failed: z.number(), total: z.number() }),
   itemsRegistered: z.number(),
   /** The first failures; `errorCount` says how many there were. */
@@ -279,6 +283,26 @@ export const problemSchema = z.looseObject({
   retryable: z.boolean().optional(),
 }).meta({ id: 'Problem' });
 export type Problem = Shape<z.infer<typeof problemSchema>>;
+
+/** `GET /api/collections/{id}` (its `ETag` is `"<version>"`), and the answer to a `PUT`. */
+export const collectionViewSchema = z.looseObject({
+  id: z.string(),
+  /** 1 for the first definition; each accepted `PUT` adds one. Jobs name the version they ran (`definitionVersion`). */
+  version: z.number(),
+  updatedTime: z.string(),
+  definition: collectionDefinitionSchema,
+  /** The collection's jobs: `GET /api/jobs?collection=<id>`. */
+  jobs: z.string(),
+}).meta({ id: 'CollectionView' });
+export type CollectionView = Shape<z.infer<typeof collectionViewSchema>>;
+
+/** `GET /api/collections`: every collection with a definition, by id. */
+export const collectionListSchema = z.looseObject({
+  collections: z.array(collectionViewSchema),
+  /** Where an upload no source rule matches goes. */
+  defaultCollection: z.string(),
+}).meta({ id: 'CollectionList' });
+export type CollectionList = Shape<z.infer<typeof collectionListSchema>>;
 
 /** What `POST /api/jobs` takes (the server parses it with `submitJobSchema`, src/pipeline/options.ts). */
 export interface SubmitRequest {

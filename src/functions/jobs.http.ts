@@ -25,8 +25,9 @@ import { ledgerJobOf, readRegisteredItems, readTileLedgerPage, type LedgerJob } 
 import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
+import { resolveJobDefinition } from '../collections/collection.routing.js';
 import { describeIssues, guarded, jobStatusUrl, problem, readJsonBody } from './http.problem.js';
-import { getBlobStore, getJobIndex, getRetiredOutputs } from './shared.store.js';
+import { getBlobStore, getCollectionStore, getJobIndex, getRetiredOutputs } from './shared.store.js';
 
 export async function submitJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
@@ -47,10 +48,15 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
     return { status: 200, jsonBody: { dryRun: true, source: `${source.source.container}/${source.source.name}`, collection: parsed.data.collection ?? defaultCollectionId, options: parsed.data.options } };
   }
 
+  // The collection's definition, read once: its default options under the request's own, its version and gates into the job.
+  const collection = parsed.data.collection ?? defaultCollectionId;
+  const rawOptions: unknown = typeof read.body === 'object' && read.body !== null && 'options' in read.body ? read.body.options : undefined;
+  const resolved = resolveJobDefinition(await getCollectionStore().read(collection), typeof rawOptions === 'object' && rawOptions !== null ? (rawOptions as Record<string, unknown>) : undefined);
+  if (!resolved.ok) return problem(400, 'Invalid job request', `the collection's default options with this request's: ${resolved.problem}`, { fields: ['options'] });
   const client = df.getClient(context);
   const result = await submitJob(
     { client, store: getBlobStore(), jobs: getJobIndex(), settings },
-    { source: source.source, collection: parsed.data.collection ?? defaultCollectionId, options: parsed.data.options, force: parsed.data.force },
+    { source: source.source, collection, options: resolved.job.options, force: parsed.data.force, ...(resolved.job.definition ? { definition: resolved.job.definition } : {}) },
   );
   if (result.outcome === 'source-missing') return problem(404, 'Source not found', result.message, { fields: ['source'] });
   const statusQueryGetUri = jobStatusUrl(request, result.instanceId);

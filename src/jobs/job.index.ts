@@ -62,6 +62,8 @@ export interface JobIndexEntry {
   tilesTotal: number;
   /** The batch the job belongs to, if any. */
   batch?: string;
+  /** The version of its collection's definition the job ran (src/collections), if the collection has one. */
+  definitionVersion?: number;
   /** The first failures (as the job's status shows them) and every distinct code. */
   errors: JobFailure[];
   errorCodes: FailureCode[];
@@ -155,6 +157,7 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): JobIndexEntry
     tilesFailed: count(row['tilesFailed']),
     tilesTotal: count(row['tilesTotal']),
     ...(typeof row['batch'] === 'string' ? { batch: row['batch'] } : {}),
+    ...(typeof row['definitionVersion'] === 'number' ? { definitionVersion: row['definitionVersion'] } : {}),
     errors: parseJsonList(row['errors']).filter(isFailure),
     errorCodes: parseJsonList(row['errorCodes']).filter(isFailureCode),
   };

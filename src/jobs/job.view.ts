@@ -53,6 +53,8 @@ export interface JobView {
   collection: string | null;
   /** The batch the job belongs to, if any. */
   batch: string | null;
+  /** The version of its collection's definition the job ran, or `null` (a collection without one). */
+  definitionVersion: number | null;
   tiles: { done: number; failed: number; total: number };
   itemsRegistered: number;
   /** The first failures, each with a code and a message; `errorCount` says how many there were. */
@@ -133,6 +135,7 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     source,
     collection: progress?.collection ?? input?.collection ?? null,
     batch: input?.batchId ?? null,
+    definitionVersion: input?.definition?.version ?? null,
     tiles: { done: progress?.tilesDone ?? 0, failed: progress?.tilesFailed ?? 0, total: progress?.tilesTotal ?? 0 },
     itemsRegistered: progress?.itemsRegistered ?? 0,
     errors,
@@ -167,6 +170,7 @@ export function buildJobViewFromIndex(entry: JobIndexEntry): JobView {
     source: entry.source,
     collection: entry.collection,
     batch: entry.batch ?? null,
+    definitionVersion: entry.definitionVersion ?? null,
     tiles: { done: entry.tilesDone, failed: entry.tilesFailed, total: entry.tilesTotal },
     itemsRegistered: entry.tilesDone,
     errors: entry.errors,

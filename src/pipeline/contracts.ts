@@ -2,6 +2,7 @@
  * The data that flows between the orchestrators and their activities. Pure types and names:
  * the orchestrators import this module, so nothing here may do I/O.
  */
+import type { QualityGates } from '../collections/definition.schema.js';
 import type { Failure, FailureCode } from './failure.js';
 import type { IngestOptions } from './options.js';
 
@@ -120,6 +121,18 @@ export interface IngestInput {
    * taken as they are, not made again, so their blobs are untouched.
    */
   reuse?: RegisteredItem[];
+  /**
+   * The collection's definition as the job runs it, read once at submission (src/collections):
+   * its version, and its quality gates. Absent for a collection without a definition, and in
+   * instances started before collections had definitions.
+   */
+  definition?: JobCollectionDefinition;
+}
+
+/** What a job takes from its collection's definition (`IngestInput.definition`). */
+export interface JobCollectionDefinition {
+  version: number;
+  gates: QualityGates;
 }
 
 export interface BandInfo {
