@@ -12,6 +12,8 @@ import {
   batchPageSchema,
   batchViewSchema,
   bulkRetryPageSchema,
+  collectionListSchema,
+  collectionViewSchema,
   jobPageSchema,
   jobViewSchema,
   problemSchema,
@@ -20,6 +22,8 @@ import {
   type BatchPage,
   type BatchView,
   type BulkRetryPage,
+  type CollectionList,
+  type CollectionView,
   type JobPage,
   type JobView,
   type Problem,
@@ -148,6 +152,20 @@ export function listBatches(query: string, signal?: AbortSignal): Promise<BatchP
 
 export function getBatch(id: string, signal?: AbortSignal): Promise<BatchView> {
   return request(`batches/${encodeURIComponent(id)}`, batchViewSchema, {}, signal);
+}
+
+export function listCollections(signal?: AbortSignal): Promise<CollectionList> {
+  return request('collections', collectionListSchema, {}, signal);
+}
+
+export function getCollection(id: string, signal?: AbortSignal): Promise<CollectionView> {
+  return request(`collections/${encodeURIComponent(id)}`, collectionViewSchema, {}, signal);
+}
+
+/** Creates a definition (`replaces` null) or replaces that version of it; a 400 names the paths at fault in `problem.fields`. */
+export function putCollection(id: string, definition: unknown, replaces: number | null): Promise<CollectionView> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(replaces === null ? {} : { 'If-Match': `"${replaces}"` }) };
+  return request(`collections/${encodeURIComponent(id)}`, collectionViewSchema, { method: 'PUT', headers, body: JSON.stringify(definition) });
 }
 
 /** Jobs per bulk retry request: the API's bound (src/jobs/retry.advice.ts `maxBulkRetryTop`). */
