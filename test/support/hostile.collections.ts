@@ -59,7 +59,7 @@ export const hostileDefinitions: readonly HostileDefinition[] = [
   { name: 'json-deep-5000', category: 'deep or huge JSON', attack: 'an array 5,000 levels deep inside options', id: 'hostile-deep', body: deepArray(5000), fields: ['options.x'] },
   { name: 'json-deep-30000', category: 'deep or huge JSON', attack: 'an array 30,000 levels deep (60 KB, under the body limit)', id: 'hostile-deep', body: deepArray(30_000), fields: [], statuses: [400] },
   { name: 'json-huge-body', category: 'deep or huge JSON', attack: 'a 1 MB description', id: 'hostile-huge', body: json({ description: 'x'.repeat(1_000_000) }), fields: [], statuses: [413], unit: false },
-  { name: 'json-many-sources', category: 'deep or huge JSON', attack: '2,000 source rules', id: 'hostile-many', body: json({ sources: Array.from({ length: 2000 }, (_, i) => ({ container: 'uploads', prefix: `p${i}/` })) }), fields: ['sources'] },
+  { name: 'json-many-sources', category: 'deep or huge JSON', attack: '200 source rules (under the body limit)', id: 'hostile-many', body: json({ sources: Array.from({ length: 200 }, (_, i) => ({ container: 'uploads', prefix: `p${i}/` })) }), fields: ['sources'] },
   { name: 'json-long-description', category: 'deep or huge JSON', attack: 'a 50,000-character description (under the body limit)', id: 'hostile-long', body: json({ description: 'd'.repeat(50_000) }), fields: ['description'] },
   { name: 'json-not-object', category: 'deep or huge JSON', attack: 'a JSON array instead of an object', id: 'hostile-array', body: '[1,2,3]', fields: ['body'] },
   // --- prefixes ----------------------------------------------------------------------------
