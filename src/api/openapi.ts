@@ -149,6 +149,19 @@ export function registerRoutes(registry: OpenAPIRegistry): RouteConfig[] {
         ...problems({ 404: 'No batch has that id' }),
       },
     },
+    ...(['approve', 'reject'] as const).map(
+      (decision): RouteConfig => ({
+        method: 'post',
+        path: `${apiPrefix}/jobs/{id}/${decision}`,
+        operationId: `${decision}Job`,
+        summary: decision === 'approve' ? 'Publish the outputs a quality gate kept unpublished (role: admin)' : 'Delete the outputs a quality gate kept unpublished (role: admin)',
+        request: { params: idParamsSchema },
+        responses: {
+          202: json(contract.quarantineDecisionAnswerSchema, "The decision's run started; the job view's `quarantine.decision` follows it"),
+          ...problems({ 404: 'No job has that id', 409: 'The job is not quarantined (`outcome: not-quarantined`), or was decided already (`outcome: decided`, `decision`)' }),
+        },
+      }),
+    ),
     {
       method: 'get',
       path: `${apiPrefix}/collections`,

@@ -105,6 +105,10 @@ export const qualityGatesSchema = z
   })
   .strict();
 
+/** The rules a gate violation names (`crs.epsg` and `crs.family` apart). */
+export const gateRules = ['maxNodataShare', 'crs.epsg', 'crs.family', 'dataTypes', 'bandCounts', 'maxBytes', 'footprintWithin'] as const;
+export type GateRule = (typeof gateRules)[number];
+
 export const derivedProducts = ['hillshade', 'slope', 'normalized-difference', 'reproject'] as const;
 
 /** This collection's items are made from another collection's: each newly published source item starts the step. */

@@ -20,7 +20,8 @@ import { finalStatuses, type JobQuery } from '../jobs/job.index.js';
 import { describeRefusal, retryJob, retryJobs, type RetryDependencies } from '../jobs/job.retry.js';
 import { submitJob } from '../jobs/job.submit.js';
 import { findSupersession } from '../jobs/job.supersession.js';
-import { buildJobView, buildJobViewFromIndex, parseSince, withSupersession, type JobView, type PartialOutput } from '../jobs/job.view.js';
+import { buildJobView, buildJobViewFromIndex, parseSince, withQuarantineDecision, withSupersession, type JobView, type PartialOutput } from '../jobs/job.view.js';
+import { readQuarantineDecision } from '../jobs/quarantine.decision.js';
 import { ledgerJobOf, readRegisteredItems, readTileLedgerPage, type LedgerJob } from '../jobs/tile.ledger.js';
 import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
@@ -92,11 +93,13 @@ export async function readJobView(client: df.DurableClient, id: string): Promise
   if (job && (status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated')) view.output = await readPartialOutput(client, job, status.runtimeStatus);
   // A newer version of its source may have replaced its output (or its upload): the view says by which job.
   const superseded = job ? await findSupersession({ client, store: getBlobStore(), retired: getRetiredOutputs() }, status, job) : null;
-  return withSupersession(view, superseded);
+  // A quarantined job shows the operator's decision (approve, reject) once made, and how it ended.
+  const decided = view.quarantine ? withQuarantineDecision(view, await readQuarantineDecision(client, id)) : view;
+  return withSupersession(decided, superseded);
 }
 
 /** The job, or `undefined` when the id names no ingestion job. */
-async function findJob(client: df.DurableClient, id: string): Promise<InstanceStatus | undefined> {
+export async function findJob(client: df.DurableClient, id: string): Promise<InstanceStatus | undefined> {
   if (!id.startsWith(jobInstancePrefix) || id.length > 200) return undefined;
   const status = await findInstance(client, id);
   return status && status.name === orchestratorNames.ingestRaster ? status : undefined;
@@ -135,7 +138,7 @@ export async function getJobTilesHandler(request: HttpRequest, context: Invocati
   return { status: 200, jsonBody: await readTileLedgerPage(client, job, status.runtimeStatus, page, (ref) => getBlobStore().url(ref)) };
 }
 
-const knownStatuses = new Set(['Pending', 'Running', 'Completed', 'Failed', 'Terminated']);
+const knownStatuses = new Set(['Pending', 'Running', 'Completed', 'Failed', 'Terminated', 'Quarantined', 'Rejected']);
 
 function toJobQuery(raw: unknown): { ok: true; query: JobQuery } | { ok: false; response: HttpResponseInit } {
   const parsed = jobFilterSchema.safeParse(raw);
