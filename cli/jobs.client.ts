@@ -12,6 +12,7 @@ import {
   batchViewSchema,
   collectionListSchema,
   collectionViewSchema,
+  quarantineDecisionAnswerSchema,
   bulkRetryPageSchema,
   dryRunAnswerSchema,
   finishedStatuses,
@@ -28,6 +29,7 @@ import {
   type CollectionDefinition,
   type CollectionList,
   type CollectionView,
+  type QuarantineDecisionAnswer,
   type DryRunAnswer,
   type DryRunRequest,
   type JobFilter,
@@ -255,6 +257,11 @@ export class JobsClient {
   /** One page of batches, in the task hub's (id) order. */
   listBatches(page: PageRequest = {}): Promise<BatchPage> {
     return this.call('GET', `/api/batches?${filterParams({}, page)}`, batchPageSchema);
+  }
+
+  /** Decides a quarantined job: `approve` publishes its kept outputs, `reject` deletes them (409 when it is not quarantined or was decided). */
+  decideQuarantine(id: string, decision: 'approve' | 'reject'): Promise<QuarantineDecisionAnswer> {
+    return this.call('POST', `/api/jobs/${encodeURIComponent(id)}/${decision}`, quarantineDecisionAnswerSchema);
   }
 
   /** Every collection with a workflow definition, and where uploads no source rule matches go. */

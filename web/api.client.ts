@@ -14,6 +14,7 @@ import {
   bulkRetryPageSchema,
   collectionListSchema,
   collectionViewSchema,
+  quarantineDecisionAnswerSchema,
   jobPageSchema,
   jobViewSchema,
   problemSchema,
@@ -24,6 +25,7 @@ import {
   type BulkRetryPage,
   type CollectionList,
   type CollectionView,
+  type QuarantineDecisionAnswer,
   type JobPage,
   type JobView,
   type Problem,
@@ -144,6 +146,11 @@ export async function getAllTiles(id: string, signal?: AbortSignal): Promise<Til
 
 export function retryJob(id: string): Promise<RetryAnswer> {
   return request(`jobs/${encodeURIComponent(id)}/retry`, retryAnswerSchema, { method: 'POST' });
+}
+
+/** Approves (publishes) or rejects (deletes) a quarantined job's kept outputs. */
+export function decideQuarantine(id: string, decision: 'approve' | 'reject'): Promise<QuarantineDecisionAnswer> {
+  return request(`jobs/${encodeURIComponent(id)}/${decision}`, quarantineDecisionAnswerSchema, { method: 'POST' });
 }
 
 export function listBatches(query: string, signal?: AbortSignal): Promise<BatchPage> {

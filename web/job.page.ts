@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getAllTiles, getJob, retryJob } from './api.client.js';
 import type { JobView, TileEntry } from '../src/api/contract.js';
 import { collectionHash, jobHash, jobsHash } from './hash.route.js';
+import { isSettled, QuarantinePanel } from './quarantine.panel.js';
 import type { JobMap as JobMapComponent } from './job.map.js';
 import { StatusBadge } from './jobs.page.js';
 import { TileDetails, TileGrid, TileLegend } from './tile.grid.js';
@@ -129,7 +130,7 @@ export function JobDetailPage({ id }: { id: string }) {
     async (signal) => {
       const job = await getJob(id, signal);
       const tiles = await getAllTiles(id, signal);
-      setFinished(isFinished(job.status));
+      setFinished(isSettled(job, isFinished));
       return { job, tiles };
     },
     pollMs,
@@ -162,6 +163,10 @@ export function JobDetailPage({ id }: { id: string }) {
         ${polled.error ? html` <span class="error">Last update failed: ${polled.error.message}</span>` : null}</p>
       <${JobHeader} job=${job} tiles=${tiles} />
       <${SupersededNotice} job=${job} />
+      <${QuarantinePanel} job=${job} onDecided=${() => {
+        setFinished(false);
+        polled.refresh();
+      }} />
       <${RetryButton} job=${job} failedTiles=${failedCount} />
       <${FailedTiles} tiles=${tiles} job=${job} onSelect=${select} />
       <div class="tiles-and-map">

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectionDefinitionSchema } from '../../src/api/contract.js';
-import { json, problem, route, runFakeCli } from './fake.job.api.js';
+import { json, problem, route, runFakeCli, sampleJob } from './fake.job.api.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'collection-cli-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -67,5 +67,46 @@ describe('raster-ingest collection get|put', () => {
     expect(result.requests).toEqual([]);
     const missing = await runFakeCli(['collection', 'put', 'a', '--file', join(folder, 'missing.json')]);
     expect(missing.exitCode).toBe(2);
+  });
+});
+
+describe('raster-ingest job, approve and reject of a quarantined job', () => {
+  const quarantined = (decision: { decision: 'approve' | 'reject'; id: string; status: string } | null, status = 'Quarantined') => ({
+    ...sampleJob('ingest-q', 'Completed', { done: 1, failed: 0, total: 1, stage: 'quarantined' }),
+    status,
+    stage: status === 'Quarantined' ? 'quarantined' : 'rejected',
+    definitionVersion: 3,
+    quarantine: { definitionVersion: 3, violations: [{ rule: 'crs.family', measured: 'projected', limit: 'geographic', message: 'the CRS is projected, the gate wants geographic' }], decision },
+  });
+
+  it('shows the rule, the measured value and what to do', async () => {
+    const result = await runFakeCli(['job', 'ingest-q'], [route('GET', '/api/jobs/ingest-q', () => json(200, quarantined(null)))]);
+    expect(result.exitCode, result.err).toBe(0);
+    expect(result.out).toContain('collection  demo (definition version 3)');
+    expect(result.out).toContain('crs.family: the CRS is projected, the gate wants geographic (measured projected, allowed geographic)');
+    expect(result.out).toContain('raster-ingest approve ingest-q');
+  });
+
+  it('approves, and rejects with --watch until the decision has run', async () => {
+    const approved = await runFakeCli(['approve', 'ingest-q'], [route('POST', '/api/jobs/ingest-q/approve', () => json(202, { id: 'ingest-q-decision', jobId: 'ingest-q', decision: 'approve' }))]);
+    expect(approved.exitCode, approved.err).toBe(0);
+    expect(approved.out).toContain('approval started (ingest-q-decision)');
+    let reads = 0;
+    const rejected = await runFakeCli(
+      ['reject', 'ingest-q', '--watch'],
+      [
+        route('POST', '/api/jobs/ingest-q/reject', () => json(202, { id: 'ingest-q-decision', jobId: 'ingest-q', decision: 'reject' })),
+        route('GET', '/api/jobs/ingest-q', () => json(200, ++reads < 2 ? quarantined({ decision: 'reject', id: 'ingest-q-decision', status: 'Running' }) : quarantined({ decision: 'reject', id: 'ingest-q-decision', status: 'Completed' }, 'Rejected'))),
+      ],
+    );
+    expect(rejected.exitCode, rejected.err).toBe(0);
+    expect(reads).toBe(2);
+    expect(rejected.out).toBe('Job ingest-q: rejected; the job is Rejected (ingest-q-decision, Completed)');
+  });
+
+  it('reports a job decided already with exit code 3', async () => {
+    const result = await runFakeCli(['approve', 'ingest-q'], [route('POST', '/api/jobs/ingest-q/approve', () => problem(409, 'Already decided', 'The job was rejected already'))]);
+    expect(result.exitCode).toBe(3);
+    expect(result.err).toContain('The job was rejected already');
   });
 });
