@@ -66,6 +66,10 @@ export const settingNames = {
   supersededGraceHours: 'INGEST_SUPERSEDED_GRACE_HOURS',
   /** `required`: every HTTP route checks the caller's app role (src/api/access.ts) in `x-ms-client-principal`; unset = off (local quick start). Azure sets it; so does the local host with HOST_SIGN_IN. */
   apiSignIn: 'API_SIGN_IN',
+  /** Comma list of exact origins (`https://hooks.example.com`) a collection's webhooks may call (default: none; docs/collections.md). */
+  webhookAllowlist: 'INGEST_WEBHOOK_ALLOWLIST',
+  /** `true` lets webhooks call loopback addresses (127.0.0.0/8, ::1): local receivers and tests only (default false). */
+  webhookAllowLoopback: 'INGEST_WEBHOOK_ALLOW_LOOPBACK',
 } as const;
 
 /**
@@ -210,6 +214,17 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
     inspection: readInspectionLimits(env),
     ...(env[testPauseDirSetting] ? { testPauseDir: env[testPauseDirSetting] } : {}),
   };
+}
+
+/** Which webhook URLs a collection may name (src/collections/webhook.policy.ts). */
+export function readWebhookPolicy(env: Environment = process.env): { allowlist: string[]; allowLoopback: boolean } {
+  const raw = env[settingNames.webhookAllowlist]?.trim() ?? '';
+  const allowlist = raw === '' ? [] : [...new Set(raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
+  for (const entry of allowlist) {
+    // Exact origins only: a path, a query or a wildcard would read as allowing more (or less) than it does.
+    if (entry.includes('*') || !URL.canParse(entry) || new URL(entry).origin !== entry) throw new Error(`Setting ${settingNames.webhookAllowlist} lists "${entry}", which is not an exact origin such as https://hooks.example.com`);
+  }
+  return { allowlist, allowLoopback: readBoolean(env, settingNames.webhookAllowLoopback, false) };
 }
 
 /** Where to publish besides the static catalog: a STAC API, when `STAC_API_URL` is set. */

@@ -2,6 +2,7 @@
 import type { activities } from '../pipeline/contracts.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import type { ActivityImplementation } from './activity.outcome.js';
+import { createCheckQualityGates, createDeleteQuarantinedOutputs, createMarkJobDecision } from './quality.gates.js';
 import { createFinalizeCollection } from './collection.finalize.js';
 import { createBuildCollectionMosaic } from './collection.mosaic.js';
 import { createListBatchSources } from './batch.sources.js';
@@ -43,5 +44,8 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     dispatchTile: createDispatchTile(deps),
     listBatchSources: createListBatchSources(deps),
     buildCollectionMosaic: createBuildCollectionMosaic(deps),
+    checkQualityGates: createCheckQualityGates(deps),
+    deleteQuarantinedOutputs: createDeleteQuarantinedOutputs(deps),
+    markJobDecision: createMarkJobDecision(deps),
   };
 }

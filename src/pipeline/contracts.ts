@@ -2,6 +2,8 @@
  * The data that flows between the orchestrators and their activities. Pure types and names:
  * the orchestrators import this module, so nothing here may do I/O.
  */
+import type { QualityGates } from '../collections/definition.schema.js';
+import type { GateViolation } from '../collections/quality.gates.js';
 import type { Failure, FailureCode } from './failure.js';
 import type { IngestOptions } from './options.js';
 
@@ -10,6 +12,8 @@ export const orchestratorNames = {
   ingestTile: 'ingestTile',
   ingestBatch: 'ingestBatch',
   collectionMosaic: 'collectionMosaic',
+  /** An operator's decision on a quarantined job: publish its kept outputs, or delete them (src/orchestrations/quarantine.orchestrator.ts). */
+  resolveQuarantine: 'resolveQuarantine',
 } as const;
 
 /** Durable entities of the app. */
@@ -163,6 +167,18 @@ export interface IngestInput {
    * taken as they are, not made again, so their blobs are untouched.
    */
   reuse?: RegisteredItem[];
+  /**
+   * The collection's definition as the job runs it, read once at submission (src/collections):
+   * its version, and its quality gates. Absent for a collection without a definition, and in
+   * instances started before collections had definitions.
+   */
+  definition?: JobCollectionDefinition;
+}
+
+/** What a job takes from its collection's definition (`IngestInput.definition`). */
+export interface JobCollectionDefinition {
+  version: number;
+  gates: QualityGates;
 }
 
 export interface BandInfo {
@@ -420,7 +436,8 @@ export interface RecordJobInput {
   createdTime: string;
   attempt: number;
   previousAttempt: string | null;
-  status: 'Completed' | 'Failed';
+  /** `Quarantined`: a quality gate stopped it before publishing; `Rejected`: an operator then deleted its outputs. */
+  status: 'Completed' | 'Failed' | 'Quarantined' | 'Rejected';
   lastUpdatedTime: string;
   tilesDone: number;
   tilesFailed: number;
@@ -445,14 +462,58 @@ export const activities = {
   announceDispatchPermits: activityContract<{ holders: string[] }, void>('announceDispatchPermits'),
   /** Of these permit holders, the ones that no longer run (ended, terminated, purged): their permits are reclaimed. */
   auditDispatchPermits: activityContract<{ holders: string[] }, string[]>('auditDispatchPermits'),
+  checkQualityGates: activityContract<CheckQualityGatesInput, GateViolation[]>('checkQualityGates'),
+  deleteQuarantinedOutputs: activityContract<DeleteQuarantinedOutputsInput, { deleted: number }>('deleteQuarantinedOutputs'),
+  /** A quarantined job's row after the operator's decision: `Completed` once published, `Rejected` once deleted. */
+  markJobDecision: activityContract<Pick<RecordJobInput, 'key' | 'status' | 'lastUpdatedTime'>, void>('markJobDecision'),
 } as const;
+
+/** A job's source against its collection's gates, after its tiles are made and before anything is published. */
+export interface CheckQualityGatesInput {
+  gates: QualityGates;
+  info: Pick<RasterInfo, 'bands' | 'crs' | 'crsAssumed'>;
+  sizeBytes: number;
+  collection: string;
+  items: Array<Pick<RegisteredItem, 'itemId' | 'bbox' | 'window'>>;
+}
+
+/** What a quarantined job keeps unpublished: its COGs, thumbnails and item blobs (a rejection deletes them). */
+export interface DeleteQuarantinedOutputsInput {
+  outputs: OutputLocation;
+  itemIds: string[];
+}
+
+/** Why a job was quarantined: each gate it failed, and the definition version that held the gates. */
+export interface JobQuarantine {
+  violations: GateViolation[];
+  definitionVersion: number;
+}
+
+/** Input of `resolveQuarantine`: the quarantined job, the operator's decision, and what it kept. */
+export interface ResolveQuarantineInput {
+  jobId: string;
+  decision: 'approve' | 'reject';
+  collection: string;
+  publication: SourcePublication;
+  /** The quarantined job's row in the jobs index, updated with the outcome. */
+  index: { key: string };
+}
+
+export interface ResolveQuarantineOutput {
+  jobId: string;
+  decision: 'approve' | 'reject';
+  /** Approved: the collection the outputs were published in. */
+  collection?: FinalizedCollection;
+  /** Rejected: blobs deleted. */
+  deleted?: number;
+}
 
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */
 export interface IngestProgress {
   /** `<container>/<blob>`: in the status itself, because instance lists omit inputs. */
   source: string;
   collection: string;
-  stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed';
+  stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed' | 'quarantined';
   /** Where the tiles are made, once validation has sized the raster. */
   route?: TileRoute;
   /** Why the route is what it is (size against the threshold, or the job's option). */
@@ -516,8 +577,10 @@ export interface TileProgress {
 export interface IngestOutput {
   /** `null` for a job of a batch: the batch finalizes the collection once per chunk (see `publication`). */
   collection: FinalizedCollection | null;
-  /** What the job publishes, when its batch finalizes it. */
+  /** What the job publishes, when its batch finalizes it (or, quarantined, what an approval publishes). */
   publication?: SourcePublication;
+  /** Set when a quality gate stopped the job before publishing: its outputs are kept unpublished until an operator decides. */
+  quarantine?: JobQuarantine;
   tiles: Array<{ itemId: string; cogUrl: string; itemUrl: string; cogBytes: number }>;
   bytesIn: number;
   bytesOut: number;

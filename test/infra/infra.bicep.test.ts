@@ -54,6 +54,8 @@ const optionalInAzure: Record<string, string> = {
   [settingNames.batchChunkSize]: 'defaults to 500 sources per batch chunk; set it only to tune batches',
   [settingNames.batchSchedule]: 'the scheduled batch is opt-in; unset, no timer runs',
   [settingNames.batchSchedulePrefix]: 'only with INGEST_BATCH_SCHEDULE',
+  [settingNames.webhookAllowlist]: 'webhooks are opt-in: unset, no collection may name one (events still go to the Event Grid topic)',
+  [settingNames.webhookAllowLoopback]: 'local receivers and tests only; off by default',
   [settingNames.inspectTimeoutSeconds]: 'defaults to 60 s per upload inspected (docs/security.md); set it only to change the limit',
   [settingNames.inspectMemoryMb]: 'defaults to 2048 MB per inspecting process, within a Flex instance of 2 GB or more (docs/security.md)',
   [settingNames.maxTilesPerJob]: 'defaults to 2,500 tiles per job (docs/security.md); set it only to change the cap',
