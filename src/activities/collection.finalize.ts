@@ -54,7 +54,8 @@ async function writeSourceMosaic(
 ): Promise<StacAsset | undefined> {
   const tiles: Array<{ file: string; window: NonNullable<RegisteredItem['window']> }> = [];
   for (const item of items) {
-    if (!item.window) return undefined;
+    // A source of variables or time steps is many rasters on one grid: no one VRT mosaics them (docs/raster-output.md).
+    if (!item.window || item.window.slice) return undefined;
     tiles.push({ file: cogBlob(outputs, item.itemId).name.split('/').pop()!, window: item.window });
   }
   if (tiles.length === 0) return undefined;

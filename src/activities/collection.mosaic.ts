@@ -84,7 +84,10 @@ async function measureSource(store: BlobStore, collection: string, record: Sourc
     const window = first.window!;
     const originX = gt[0] - window.x * gt[1];
     const originY = gt[3] - window.y * gt[5];
-    const tiles = record.items.map((item) => {
+    // A source of variables or time steps: its first variable's first step stands for it (the others lie on the same ground).
+    const sameSlice = (item: (typeof record.items)[number]): boolean =>
+      item.window?.slice?.variableKey === window.slice?.variableKey && item.window?.slice?.band === window.slice?.band;
+    const tiles = record.items.filter(sameSlice).map((item) => {
       const tileWindow = item.window!;
       const west = originX + tileWindow.x * gt[1];
       const north = originY + tileWindow.y * gt[5];
