@@ -134,7 +134,7 @@ async function findLayout(request: InspectionRequest, rules: CrsReferenceRules):
 }
 
 /** Gridded variables one job may ingest: each adds to the job's status (the tile ledger plans from it). */
-export const maxVariablesPerJob = 64;
+export const maxVariablesPerJob = 32;
 
 /** How many names a message lists. */
 const listedNames = 10;

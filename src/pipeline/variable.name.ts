@@ -17,7 +17,7 @@ export function isSafeVariableName(name: string): boolean {
 }
 
 /** Longest variable part of an item id. */
-const maxKeyLength = 32;
+const maxKeyLength = 24;
 
 /**
  * The part of item ids that names a variable: lower case letters, digits and `_` only (item ids
