@@ -19,6 +19,8 @@ import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
 import { fetchDebianRasters } from '../support/debian.rasters.js';
 import { sampleTimeAxis, sampleVariables, writeMultiVariableNetcdf } from '../support/netcdf.variables.js';
+import { writeVariablesNetcdf } from '../support/hostile.variables.js';
+import type { NetcdfAttributeValue } from '../support/hostile.netcdf.js';
 import { StacValidator } from '../support/stac.validator.js';
 import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
@@ -143,6 +145,91 @@ describe.skipIf(unavailable !== undefined)('netCDF of several variables and time
       expect(planJobTiles(info, tileSize)).toHaveLength(12);
     } finally {
       harness.close();
+    }
+  });
+});
+
+describe('hostile netCDF variables through validation and tiles (the corpus cases of issue 20, run here on activities)', () => {
+  const limits = { maxTilesPerJob: 2500 };
+
+  async function validate(name: string, spec: Parameters<typeof writeVariablesNetcdf>[1], options: Partial<IngestOptions> = {}, size = 4096): Promise<RasterInfo> {
+    const path = writeVariablesNetcdf(`${env.fixtures.path}/${name}`, spec);
+    const source = await env.harness.upload(path, name);
+    return createValidateRaster(env.harness.deps)({ source, options: ingestOptionsSchema.parse(options), tileSize: size });
+  }
+
+  it('thousands of steps hit INGEST_MAX_TILES_PER_JOB cleanly, counted as variables × steps × windows', async () => {
+    expect(env.harness.deps.settings.inspection.maxTilesPerJob).toBe(limits.maxTilesPerJob);
+    // From the header, before GDAL makes a band of each step.
+    await expect(validate('steps-5000.nc', { steps: 5000 })).rejects.toMatchObject({ failure: { code: 'INPUT_LIMIT', message: expect.stringMatching(/declare 5,000 time steps.*limit of 2,500/) } });
+    await expect(validate('two-1300.nc', { steps: 1300, variables: ['tas', 'pr'] })).rejects.toMatchObject({ failure: { code: 'INPUT_LIMIT', message: expect.stringMatching(/declare 2,600 time steps/) } });
+    // 1,300 steps pass the header; two windows a step make 2,600 tiles.
+    await expect(validate('windows.nc', { steps: 1300, width: 600, height: 2, type: 'byte' }, { tileSize: 512 }, 512)).rejects.toMatchObject({
+      failure: { code: 'INPUT_LIMIT', message: expect.stringMatching(/1 variable with 1,300 time steps.*2,600 tiles \(one per variable, step and window\)/) },
+    });
+  });
+
+  it('absurd time units, NaN times and model calendars leave each step ingested at the ingestion time, with a note', async () => {
+    const cases: Array<[string, NonNullable<Parameters<typeof writeVariablesNetcdf>[1]['time']>, RegExp]> = [
+      ['absurd.nc', { units: 'fortnights since the dawn of time' }, /units .* not used/],
+      ['nan.nc', { units: 'days since 1970-01-01', value: () => Number.NaN }, /no numeric value|not numbers/],
+      ['huge.nc', { units: 'days since 1970-01-01', value: (i) => 1e300 * (i + 1) }, /outside the years/],
+      ['360.nc', { units: 'days since 2000-01-01', calendar: '360_day', value: (i) => i * 30 }, /calendar "360_day".*not real instants/],
+      ['noleap.nc', { units: 'days since 2000-01-01', calendar: 'noleap', value: (i) => 59 + i }, /calendar "noleap"/],
+    ];
+    for (const [name, time, note] of cases) {
+      const path = writeVariablesNetcdf(`${env.fixtures.path}/${name}`, { steps: 2, variables: ['tas', 'pr'], time });
+      const source = await env.harness.upload(path, name);
+      const options = ingestOptionsSchema.parse({});
+      const info = await createValidateRaster(env.harness.deps)({ source, options, tileSize });
+      const collection = `nc-time-${env.harness.runId}`;
+      const { outputs, order } = env.harness.job(source, collection, { options, tileSize });
+      const planned = planJobTiles(info, tileSize);
+      expect(planned, name).toHaveLength(4);
+      const { window, assumedCrs } = planned[3]!;
+      const itemId = deriveItemId(outputs.sourceKey, window);
+      const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window, options, assumedCrs });
+      await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-12-06T07:00:00.000Z', order });
+      const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
+      expect((await validator.validate(item)).errors, name).toEqual([]);
+      expect(item.properties.datetime, name).toBe('2026-12-06T07:00:00.000Z');
+      expect(item.properties['raster-ingest:datetime_source'], name).toBe('ingestion');
+      expect(item.properties['raster-ingest:notes'], name).toContainEqual(expect.stringMatching(note));
+    }
+  });
+
+  it('scale_factor/add_offset/_FillValue as text, NaN or infinity never reach a COG or an item as numbers', async () => {
+    const cases: Array<[string, Record<string, NetcdfAttributeValue>, 'short' | 'float']> = [
+      ['scale-text.nc', { scale_factor: '0.01; rm -rf /', add_offset: '1e999' }, 'short'],
+      ['scale-nan.nc', { scale_factor: Number.NaN, add_offset: Number.NaN }, 'short'],
+      ['scale-inf.nc', { scale_factor: Number.POSITIVE_INFINITY, add_offset: Number.NEGATIVE_INFINITY }, 'short'],
+      ['fill-nan.nc', { _FillValue: { type: 'float', values: [Number.NaN] } }, 'float'],
+      ['fill-inf.nc', { _FillValue: { type: 'float', values: [Number.POSITIVE_INFINITY] } }, 'float'],
+    ];
+    for (const [name, dataAttributes, type] of cases) {
+      const path = writeVariablesNetcdf(`${env.fixtures.path}/${name}`, { steps: 2, variables: ['tas', 'pr'], dataAttributes, type });
+      const source = await env.harness.upload(path, name);
+      const options = ingestOptionsSchema.parse({});
+      const info = await createValidateRaster(env.harness.deps)({ source, options, tileSize });
+      const collection = `nc-pack-${env.harness.runId}`;
+      const { outputs, order } = env.harness.job(source, collection, { options, tileSize });
+      const { window, assumedCrs } = planJobTiles(info, tileSize)[0]!;
+      const itemId = deriveItemId(outputs.sourceKey, window);
+      const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window, options, assumedCrs });
+      const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
+      expect((await validateCog(cogPath)).errors, name).toEqual([]);
+      const cog = gdal.open(cogPath);
+      const band = cog.bands.get(1);
+      for (const value of [band.scale ?? 1, band.offset ?? 0]) expect(Number.isFinite(value), `${name} COG scale/offset ${value}`).toBe(true);
+      cog.close();
+      await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-12-06T07:00:00.000Z', order });
+      const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
+      expect((await validator.validate(item)).errors, name).toEqual([]);
+      const stacBand = item.assets['data']!.bands![0]!;
+      expect(stacBand['raster:scale'], name).toBeUndefined();
+      expect(stacBand['raster:offset'], name).toBeUndefined();
+      if (name === 'fill-nan.nc') expect(stacBand.nodata).toBe('nan');
+      if (name === 'fill-inf.nc') expect(stacBand.nodata).toBe('inf');
     }
   });
 });
