@@ -21,7 +21,9 @@ export function TileGrid({ tiles, selected, onSelect }: { tiles: TileEntry[]; se
   const [pageIndex, setPageIndex] = useState(0);
   // A tile selected elsewhere (the map, the failures, the timeline) brings its part of the grid.
   useEffect(() => {
-    if (selected) setPageIndex(windowIndexOf(windows, selected.row, selected.col));
+    // Its drawn row: a variable's later steps lie in blocks below the first (layoutTileGrid).
+    const drawnRow = selected ? grid.cells.findIndex((row) => row[selected.col]?.index === selected.index) : -1;
+    if (selected) setPageIndex(windowIndexOf(windows, drawnRow >= 0 ? drawnRow : selected.row, selected.col));
   }, [selected?.index, windows.length]);
   if (!grid.rows) return null;
   const page = Math.min(pageIndex, windows.length - 1);
