@@ -35,6 +35,8 @@ import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, 
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
+import type { CrsAssumption } from '../raster/source.open.js';
+import { crsAssumption } from './tile.cog.create.js';
 import { updateJsonBlob } from './json.blob.update.js';
 import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError } from './source.cache.js';
 
@@ -51,6 +53,7 @@ async function writeSourceMosaic(
   source: SourceBlob,
   items: readonly RegisteredItem[],
   options: IngestOptions | undefined,
+  assumption: CrsAssumption,
 ): Promise<StacAsset | undefined> {
   const tiles: Array<{ file: string; window: NonNullable<RegisteredItem['window']> }> = [];
   for (const item of items) {
@@ -71,7 +74,7 @@ async function writeSourceMosaic(
         await mkdir(deps.scratchDir, { recursive: true });
         const warpScratch = join(deps.scratchDir, `${randomUUID()}.warp.vrt`);
         try {
-          return await describeMosaic(sourcePath, source.name, tiles, options, warpScratch);
+          return await describeMosaic(sourcePath, source.name, tiles, options, warpScratch, assumption);
         } finally {
           await rm(warpScratch, { force: true });
         }
@@ -214,7 +217,7 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     const publishing = decisions.filter((decision): decision is Extract<Decision, { outcome: 'publish' }> => decision.outcome === 'publish');
     const allStale = publishing.flatMap((decision) => staleItems(decision.previous, decision.publication.items));
     const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
-      writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options),
+      writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options, crsAssumption(publication, deps.settings.assumeCfLonLat)),
     );
     await mapBounded(publishing, sourceConcurrency, ({ publication, previous }, index) =>
       writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl, previous === undefined),

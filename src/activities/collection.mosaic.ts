@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import gdal from 'gdal-async';
 import pLimit from 'p-limit';
 import type { BuildCollectionMosaicInput, CollectionMosaicOutput } from '../pipeline/contracts.js';
-import { buildCollectionMosaicVrt, groupMosaicSources, overviewSize, type CollectionMosaicGroup, type CollectionMosaicSource } from '../raster/mosaic.collection.js';
+import { buildCollectionMosaicVrt, groupMosaicSources, lonLatOverviewGrid, lonLatSourceWrap, overviewSize, type CollectionMosaicGroup, type CollectionMosaicSource } from '../raster/mosaic.collection.js';
 import { readCrs, readMosaicBands } from '../raster/raster.inspect.js';
 import type { BlobStore } from '../storage/blob.store.js';
 import { containers } from '../config.js';
@@ -127,15 +127,23 @@ async function buildOverview(store: BlobStore, collection: string, groups: reado
       datasets.push(await gdal.openAsync(vrtPath));
     }
     const paletted = groups.some((group) => group.bands.some((band) => (band.colorTable?.length ?? 0) > 0));
-    // First the warper's own choice of grid (a VRT: no pixel is read), then that grid scaled down.
-    const probe = await gdal.warpAsync(join(scratch, 'probe.vrt'), null, datasets, ['-of', 'VRT', '-t_srs', 'EPSG:4326']);
-    const full = { x: probe.rasterSize.x, y: probe.rasterSize.y, gt: probe.geoTransform! };
-    probe.close();
-    const size = overviewSize(full.x, full.y, overviewMaxSide);
-    const extent = [full.gt[0], full.gt[3] + full.y * full.gt[5], full.gt[0] + full.x * full.gt[1], full.gt[3]].map(String);
+    // First the warper's own choice of grid (a VRT: no pixel is read), then that grid scaled down;
+    // a longitude/latitude mosaic past 180° E (a 0–360° grid) is placed at −180…180 by its own bounds.
+    let full: { width: number; height: number; extent: number[] };
+    const lonLat = lonLatOverviewGrid(groups);
+    if (lonLat) {
+      full = lonLat;
+    } else {
+      const probe = await gdal.warpAsync(join(scratch, 'probe.vrt'), null, datasets, ['-of', 'VRT', '-t_srs', 'EPSG:4326']);
+      const gt = probe.geoTransform!;
+      full = { width: probe.rasterSize.x, height: probe.rasterSize.y, extent: [gt[0], gt[3] + probe.rasterSize.y * gt[5], gt[0] + probe.rasterSize.x * gt[1], gt[3]] };
+      probe.close();
+    }
+    const size = overviewSize(full.width, full.height, overviewMaxSide);
+    const extent = full.extent.map(String);
     const warpedPath = join(scratch, 'overview.warped.tif');
     const warped = await gdal.warpAsync(warpedPath, null, datasets, [
-      '-of', 'GTiff', '-t_srs', 'EPSG:4326', '-te', ...extent, '-ts', String(size.width), String(size.height),
+      '-of', 'GTiff', ...(lonLat ? ['-s_srs', lonLatSourceWrap] : []), '-t_srs', 'EPSG:4326', '-te', ...extent, '-ts', String(size.width), String(size.height),
       '-r', paletted ? 'near' : 'average', '-co', 'TILED=YES',
     ]);
     const cogPath = join(scratch, 'overview.tif');

@@ -324,7 +324,15 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   const rank = new Map(tileInputs.map((tileInput, index) => [tileInput.itemId, index]));
   const items = [...state.items].sort((a, b) => (rank.get(a.itemId) ?? 0) - (rank.get(b.itemId) ?? 0));
 
-  const publication: SourcePublication = { outputs: input.outputs, source: input.source, items, order, options: input.options, jobId: context.df.instanceId };
+  const publication: SourcePublication = {
+    outputs: input.outputs,
+    source: input.source,
+    items,
+    order,
+    options: input.options,
+    jobId: context.df.instanceId,
+    assumedCrs: info.crsAssumed ?? null,
+  };
   const tiles = items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes }));
   const bytesOut = items.reduce((sum, item) => sum + item.cogBytes, 0);
   if (input.deferFinalize) {

@@ -325,6 +325,12 @@ export interface SourcePublication {
   options?: IngestOptions;
   /** The job that made it: the source's record keeps it, so the job it replaces can name it. Absent in histories recorded before it existed. */
   jobId?: string;
+  /**
+   * The CRS validation assumed for the source (`RasterInfo.crsAssumed`), or `null`: its VRT mosaic
+   * opens the source as the tiles did. Absent in histories recorded before it existed (decided
+   * again from the header then).
+   */
+  assumedCrs?: string | null;
 }
 
 /** One job's publication, or a batch chunk's (the collection is then merged once for all). */
