@@ -16,7 +16,7 @@ import { Command } from 'commander';
 import { startAzurite } from '../host/azurite.js';
 import { startLocalHost } from '../host/spawn.js';
 import { JobsClient } from '../cli/jobs.client.js';
-import { BlobStore } from '../src/storage/blob.store.js';
+import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { writeShape, shapeNames, type BenchShape, type ShapeName } from './bench.rasters.js';
 import { cpuSecondsOf, exitedChildrenCpuSeconds, loadLine, median, mib, parseEnvPairs, peakMemoryOf, run, runIfMain, seconds, spreadOfRatios, spreadOfTimes, summarizeTime, waitForIdle, watchFolderPeak, workerPidFrom } from './bench.support.js';
 
@@ -71,7 +71,7 @@ export function routeEnvironment(route: BenchRoute, workerRead: string | undefin
 export async function timePipeline(source: BenchShape, route: BenchRoute, roundDir: string, extraEnv: Record<string, string> = {}): Promise<PipelineRun> {
   const azurite = await startAzurite({ location: join(roundDir, 'azurite') });
   try {
-    const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+    const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
     const uploadStart = performance.now();
     await store.uploadFile({ container: 'incoming', name: `bench/${source.name}.tif` }, source.path, 'image/tiff');
     const uploadMs = performance.now() - uploadStart;

@@ -12,10 +12,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RestError } from '@azure/storage-blob';
 import type { OutputLocation, SourceBlob } from '../pipeline/contracts.js';
 import { FailureError } from '../pipeline/failure.js';
-import type { BlobStore } from '../storage/blob.store.js';
+import { StoreError, type BlobStore } from '../storage/blob.store.js';
 import { noPause, type PausePoint } from './pause.points.js';
 
 /** The source blob no longer has the ETag the job was submitted with. */
@@ -219,12 +218,8 @@ export class SourceCache {
       await rename(partial, path);
     } catch (error) {
       await rm(partial, { force: true });
-      if (error instanceof RestError && error.statusCode === 412) {
-        // Azurite answers 412 (not 404) to If-Match on a deleted blob: tell the two apart.
-        const current = await this.store.stat({ container: source.container, name: source.name });
-        throw current ? new SourceChangedError(source) : new SourceMissingError();
-      }
-      if (error instanceof RestError && error.statusCode === 404) throw new SourceMissingError();
+      if (error instanceof StoreError && error.kind === 'precondition') throw new SourceChangedError(source);
+      if (error instanceof StoreError && error.kind === 'not-found') throw new SourceMissingError();
       throw error;
     }
     return path;

@@ -2,7 +2,8 @@ import { JobIndex } from '../jobs/job.index.js';
 import { RetiredOutputs } from '../jobs/retired.outputs.js';
 import type { QueueSender } from '../queue/message.queue.js';
 import { createWorkQueue } from '../queue/queue.factory.js';
-import { BlobStore } from '../storage/blob.store.js';
+import type { BlobStore } from '../storage/blob.store.js';
+import { AzureBlobStore } from '../storage/azure.blob.store.js';
 
 let store: BlobStore | undefined;
 let jobs: JobIndex | undefined;
@@ -11,7 +12,7 @@ let retired: RetiredOutputs | undefined;
 
 /** One BlobStore per worker process, created on first use (settings are read then, not at import). */
 export function getBlobStore(): BlobStore {
-  store ??= BlobStore.fromEnvironment();
+  store ??= AzureBlobStore.fromEnvironment();
   return store;
 }
 

@@ -44,7 +44,7 @@ function activityContract<Input, Output>(name: string): ActivityContract<Input, 
  * What every activity returns: its value, or a final failure (one no retry can fix, e.g. a bad
  * upload). Failures worth retrying are thrown instead, so the Durable retry policy sees them.
  * `ran` is when the activity itself ran (its own clock): the time it waited for a slot is not in
- * it. Optional: added later.
+ * it. Optional: outcomes in histories recorded before it existed have none.
  */
 export type ActivityOutcome<Output> = ({ ok: true; value: Output } | { ok: false; failure: Failure }) & { ran?: WorkSpan };
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { BatchView } from '../../src/jobs/batch.view.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { collectionBlob, collectionOverviewBlob } from '../../src/stac/catalog.layout.js';
 import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
 import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
@@ -27,7 +28,7 @@ const env = { INGEST_SOURCE_CONTAINERS: 'uploads,incoming', INGEST_BATCH_CHUNK_S
 beforeAll(async () => {
   azuriteDir = mkdtempSync(join(tmpdir(), 'e2e-batch-restart-azurite-'));
   azurite = await startAzurite({ location: azuriteDir });
-  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
   fixtures = createFixtureDir('e2e-batch-restart-');
 });
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { JobView } from '../../src/jobs/job.view.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, writeFloat32Nodata, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 import { collectionBlob, collectionOverviewBlob } from '../../src/stac/catalog.layout.js';
@@ -25,7 +26,7 @@ const tileCount = (4096 / 256) * (3072 / 256);
 beforeAll(async () => {
   azuriteDir = mkdtempSync(join(tmpdir(), 'e2e-restart-azurite-'));
   azurite = await startAzurite({ location: azuriteDir });
-  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
   fixtures = createFixtureDir('e2e-restart-');
 });
 
