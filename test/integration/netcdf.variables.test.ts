@@ -143,6 +143,15 @@ describe.skipIf(unavailable !== undefined)('netCDF of several variables and time
       // One variable fits.
       const info: RasterInfo = await createValidateRaster(harness.deps)({ source, options: ingestOptionsSchema.parse({ variable: 'infrared' }), tileSize });
       expect(planJobTiles(info, tileSize)).toHaveLength(12);
+      // A GeoTIFF's bands are samples of one COG, not steps: 30 bands are one tile under a cap of 23.
+      const tifPath = `${env.fixtures.path}/thirty-bands.tif`;
+      const tif = gdal.open(tifPath, 'w', 'GTiff', 16, 16, 30, 'Byte');
+      tif.geoTransform = [10, 0.01, 0, 50, 0, -0.01];
+      tif.srs = gdal.SpatialReference.fromEPSG(4326);
+      tif.close();
+      const bands = await createValidateRaster(harness.deps)({ source: await env.harness.upload(tifPath, 'thirty-bands.tif'), tileSize });
+      expect(bands.bands).toHaveLength(30);
+      expect(planJobTiles(bands, tileSize)).toHaveLength(1);
     } finally {
       harness.close();
     }
