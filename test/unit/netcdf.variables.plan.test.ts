@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { planJobTiles, summarizeGridSlices, uncompressedBytes } from '../../src/orchestrations/ingest.orchestrator.js';
 import type { BandInfo, RasterInfo, RasterVariable } from '../../src/pipeline/contracts.js';
+import { buildTileEntry, type LedgerJob } from '../../src/jobs/tile.ledger.js';
 import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { assignVariableKeys, isSafeVariableName, slugifyVariableName } from '../../src/pipeline/variable.name.js';
@@ -101,6 +102,16 @@ describe('the plan in the job status, planned again by the tile ledger', () => {
     // Every variable a grid of its own, keys as long as keys get: the status's other parts stay near 4,000 of its 8,192 characters.
     const many = Array.from({ length: maxVariablesPerJob }, (_, index) => variable(`v${index}`, slugifyVariableName(`variable_with_a_very_long_name_${index}`), 1 + (index % 5), 't', 100 + index, 100));
     expect(JSON.stringify(summarizeGridSlices(many)).length).toBeLessThan(3200);
+  });
+
+  it('gives each planned tile of a variable its own ledger entry: item id, window and place in the plan', () => {
+    const input = { source: { container: 'uploads', name: 'era5.nc', etag: '"1"', size: 1, lastModified: '2026-01-01T00:00:00Z' }, collection: 'c', options: ingestOptionsSchema.parse({}), tileSize: 512, outputs: { collection: 'c', sourceKey: 'era5-0123456789ab', version: 'v1' }, attempt: 1, index: { key: 'k', createdTime: '2026-01-01T00:00:00Z' }, worker: { thresholdBytes: 1, tileTimeoutSeconds: 1 } };
+    const job: LedgerJob = { id: 'ingest-1', input, progress: undefined };
+    const windows = planRecordedGrid({ width: 1000, height: 600, tileSize: 512, slices: summarizeGridSlices(info.variables!) });
+    const entries = windows.map((window) => buildTileEntry(job, window, { jobEnded: false }, (ref) => `http://blob/${ref.name}`));
+    expect(entries).toHaveLength(25);
+    expect(entries[13]).toMatchObject({ index: 13, itemId: 'era5-0123456789ab-pr-t0-r0-c1', row: 0, col: 1, window: { x: 512, y: 0, width: 488, height: 512 }, state: 'pending' });
+    expect(new Set(entries.map((entry) => entry.itemId)).size).toBe(25);
   });
 
   it('plans an older status (no slices) as before', () => {
