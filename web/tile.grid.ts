@@ -30,7 +30,7 @@ export function TileGrid({ tiles, selected, onSelect }: { tiles: TileEntry[]; se
   const shown = windows[page]!;
   const range = (start: number, end: number, total: number): string => (end - start === total ? `all ${total}` : `${start + 1}–${end} of ${total}`);
   return html`
-    <p id="tile-grid-hint" class="hint">Tiles as they lie in the source, row by column. Select one for its details.</p>
+    <p id="tile-grid-hint" class="hint">Tiles as they lie in the source, row by column (a netCDF source's further variables and time steps as blocks below). Select one for its details.</p>
     ${windows.length > 1
       ? html`<nav class="pager grid-pager" aria-label="Parts of the tile grid">
           <button type="button" disabled=${page === 0} onClick=${() => setPageIndex(page - 1)}>Previous part</button>
