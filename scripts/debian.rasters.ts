@@ -1,5 +1,5 @@
 /**
- * Real rasters shipped in Debian packages (r-cran-terra, r-cran-stars), fetched at test time
+ * Real rasters shipped in Debian packages (r-cran-terra, r-cran-stars, proj-data), fetched at test time
  * with `apt-get download` + `dpkg -x` into a cache folder, so no third-party data is committed.
  */
 import { execFile } from 'node:child_process';
@@ -20,6 +20,10 @@ export const debianRasters = {
   landcover: { pkg: 'r-cran-stars', path: 'usr/lib/R/site-library/stars/tif/lc.tif' },
   geomatrix: { pkg: 'r-cran-stars', path: 'usr/lib/R/site-library/stars/tif/geomatrix.tif' },
   olinda: { pkg: 'r-cran-stars', path: 'usr/lib/R/site-library/stars/tif/olinda_dem_utm25s.tif' },
+  /** netCDF-4 (HDF5 inside): Daymet precipitation on a Lambert conformal conic grid, deflated chunks. */
+  lccKm: { pkg: 'r-cran-stars', path: 'usr/lib/R/site-library/stars/nc/lcc_km.nc' },
+  /** A GTX geoid grid (EGM96, 15'), a single-file format without a signature. */
+  egm96: { pkg: 'proj-data', path: 'usr/share/proj/egm96_15.gtx' },
 } as const;
 
 export type DebianRaster = keyof typeof debianRasters;

@@ -14,7 +14,7 @@ const inPlacePrefix = '/vsicurl/';
  * GETs a byte range with Node's own HTTP client: `fetch` (undici) compiles WebAssembly, whose
  * address-space reservations the inspecting process's memory limit does not allow.
  */
-function getRange(url: string, offset: number, length: number): Promise<{ status: number; body: Buffer }> {
+function getRange(url: string, offset: number, length: number): Promise<{ status: number; body: Buffer; total?: number }> {
   const client = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const request = client(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` } }, (response) => {
@@ -26,7 +26,9 @@ function getRange(url: string, offset: number, length: number): Promise<{ status
         received += chunk.length;
         if (response.statusCode === 200 && received >= offset + length) response.destroy();
       });
-      const done = (): void => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) });
+      const range = /\/(\d+)$/.exec(response.headers['content-range'] ?? '');
+      const total = range ? Number(range[1]) : response.statusCode === 200 ? Number(response.headers['content-length']) : undefined;
+      const done = (): void => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks), ...(total !== undefined && Number.isSafeInteger(total) ? { total } : {}) });
       response.on('end', done);
       response.on('close', done);
       response.on('error', reject);
@@ -34,6 +36,21 @@ function getRange(url: string, offset: number, length: number): Promise<{ status
     request.on('error', reject);
     request.end();
   });
+}
+
+/** The size of the blob behind a `/vsicurl/` path, from the answer to a read of its first byte. */
+export async function remoteSize(path: string): Promise<number> {
+  let answer: { status: number; total?: number };
+  try {
+    answer = await getRange(path.slice(inPlacePrefix.length), 0, 1);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new FailureError({ code: 'TRANSIENT_STORAGE', message: `storage could not be reached${typeof code === 'string' ? ` (${code})` : ''} to read the source; the job retries on its own` });
+  }
+  if ((answer.status !== 206 && answer.status !== 200) || answer.total === undefined) {
+    throw new FailureError({ code: 'TRANSIENT_STORAGE', message: `storage answered HTTP ${answer.status} to a read of the source; retrying later may succeed` });
+  }
+  return answer.total;
 }
 
 /** The bytes of `path`: a local file, or ranged GETs of the signed URL behind `/vsicurl/`. */

@@ -3,17 +3,20 @@
  * `source.format.ts`), under the process-wide GDAL settings that keep GDAL away from sidecar files
  * and the network (`gdal.setup.ts`). Then, optionally, reprojects it through a warped VRT of our own.
  */
+import { randomUUID } from 'node:crypto';
+import { rm, symlink } from 'node:fs/promises';
 import gdal from 'gdal-async';
 import { FailureError, redactLocalPaths } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
-import { openByteSource } from './byte.source.js';
+import { openByteSource, remoteSize } from './byte.source.js';
+import { readContainerHeader, type ByteSource } from './container.header.js';
 import { findAssumedCrs } from './crs.assumed.js';
 import { readBandInfo } from './raster.inspect.js';
 import { formatSniffBytes, identifySourceFormat, type SourceDriver } from './source.format.js';
 import { buildWarpVrtArgs } from './warp.command.js';
 
 /** How messages name what a file starts like. */
-const formatNames: Readonly<Record<SourceDriver, string>> = { GTiff: 'a TIFF', netCDF: 'netCDF', JP2OpenJPEG: 'JPEG 2000', HFA: 'Erdas Imagine' };
+const formatNames: Readonly<Record<SourceDriver, string>> = { GTiff: 'a TIFF', netCDF: 'netCDF', JP2OpenJPEG: 'JPEG 2000', HFA: 'Erdas Imagine', HDF5: 'HDF5', GTX: 'a GTX grid' };
 
 /** The prefix of a source read in place: `/vsicurl/<signed URL of our own blob>`. */
 const inPlacePrefix = '/vsicurl/';
@@ -41,8 +44,11 @@ export async function openUntrustedSource(path: string, shownAs: string): Promis
   const verdict = identifySourceFormat(await readHead(path));
   if (!verdict.ok) throw new FailureError(verdict.failure);
   try {
+    if (verdict.driver === 'HDF5') return await openHdf5(path);
+    if (verdict.driver === 'GTX') return await openGtx(path);
     return await gdal.openAsync(path, 'r', [verdict.driver]);
   } catch (error) {
+    if (error instanceof FailureError) throw error;
     const detail = redactLocalPaths(error instanceof Error ? error.message : String(error), sourcePathNames(path, shownAs));
     throw new FailureError({
       code: 'INVALID_INPUT',
@@ -50,6 +56,46 @@ export async function openUntrustedSource(path: string, shownAs: string): Promis
         `it starts like ${formatNames[verdict.driver]} but GDAL cannot read it (${detail}); the file is probably truncated or corrupt — upload it again`,
     });
   }
+}
+
+/**
+ * HDF5 and netCDF-4: with the driver its structure calls for (`hdf5.header.ts`). GDAL's netCDF
+ * driver leaves HDF5 files to the HDF5 driver unless named by a `.nc` extension, which copies do
+ * not have (`source.cache.ts`), so netCDF-4 is opened by its `NETCDF:"…"` name.
+ */
+async function openHdf5(path: string): Promise<gdal.Dataset> {
+  const bytes = await openByteSource(path, Number.MAX_SAFE_INTEGER);
+  let header;
+  try {
+    header = await readContainerHeader(await sizedSource(bytes, path), 'HDF5');
+  } finally {
+    await bytes.close();
+  }
+  if (!header.ok) throw new FailureError(header.failure);
+  if (header.header.opensWith === 'netCDF') return gdal.openAsync(`NETCDF:"${path}"`, 'r', ['netCDF']);
+  return gdal.openAsync(path, 'r', ['HDF5']);
+}
+
+/**
+ * GDAL's GTX driver recognises a grid by its `.gtx` extension alone. A local copy is opened
+ * through a link of that name (removed once GDAL holds the file open); a signed URL gets a query
+ * parameter storage ignores.
+ */
+async function openGtx(path: string): Promise<gdal.Dataset> {
+  if (path.startsWith(inPlacePrefix)) return gdal.openAsync(`${path}${path.includes('?') ? '&' : '?'}format=.gtx`, 'r', ['GTX']);
+  const link = `${path}.${randomUUID()}.gtx`;
+  await symlink(path, link);
+  try {
+    return await gdal.openAsync(link, 'r', ['GTX']);
+  } finally {
+    await rm(link, { force: true });
+  }
+}
+
+/** The byte source with the upload's real size (a local file knows it; a URL is asked with a HEAD-less ranged read of the last byte). */
+async function sizedSource(bytes: ByteSource, path: string): Promise<ByteSource> {
+  if (!path.startsWith(inPlacePrefix)) return bytes;
+  return { size: await remoteSize(path), read: (offset, length) => bytes.read(offset, length) };
 }
 
 export interface TilingSource {
