@@ -95,6 +95,14 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     expect(values).toEqual(Array.from({ length: 2000 }, (_, i) => i % 97));
   });
 
+  it('reads a plain HDF5 dataset (no dimension scales) with the HDF5 driver, and refuses it for having no georeferencing', async () => {
+    const path = join(env.fixtures.path, 'bare.h5');
+    writeHdf5Files([{ path, bare: true }], []);
+    await expect(createValidateRaster(env.harness.deps)({ source: await env.harness.upload(path) })).rejects.toMatchObject({
+      failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/georeferenc|coordinate reference system/i) },
+    });
+  });
+
   it('refuses HDF5 that points outside itself (external link, external storage, plugin filter) and a GTX that lies about its grid, saying why', async () => {
     const jobs = [
       { path: join(env.fixtures.path, 'linked.h5'), externalLink: { name: 'x', file: '/etc/passwd', path: '/a' } },

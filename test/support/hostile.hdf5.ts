@@ -58,6 +58,8 @@ export interface Hdf5Job {
   patchChunk?: 'address' | 'size';
   /** A netCDF-4 marker attribute on the root group. */
   netcdf?: boolean;
+  /** Only the grid, without lat/lon dimension scales (plain HDF5, read by GDAL's HDF5 driver). */
+  bare?: boolean;
 }
 
 /** Writes HDF5 files from a JSON job list. */
@@ -73,6 +75,9 @@ for job in json.loads(sys.argv[1]):
         if job.get('netcdf'):
             f.attrs['_NCProperties'] = np.bytes_(b'version=2,netcdf=4.9.0,hdf5=1.10.8')
         rows, cols = 40, 50
+        if job.get('bare'):
+            f.create_dataset('z', data=(np.arange(rows * cols, dtype='f4').reshape(rows, cols) % 97))
+            continue
         lat = f.create_dataset('lat', data=np.linspace(50.0, 49.0, rows))
         lon = f.create_dataset('lon', data=np.linspace(10.0, 11.0, cols))
         lat.attrs['units'] = np.bytes_(b'degrees_north'); lat.attrs['standard_name'] = np.bytes_(b'latitude')
