@@ -22,7 +22,7 @@ export async function findAssumedCrs(path: string, dataset: gdal.Dataset, policy
   const bytes = await openByteSource(path, policy.size);
   try {
     // netCDF classic or netCDF-4 (HDF5): the same CF reading of either header.
-    const format = identifySourceFormat(await bytes.read(0, Math.min(formatSniffBytes, bytes.size)));
+    const format = identifySourceFormat(await bytes.read(0, Math.min(formatSniffBytes, bytes.size)), bytes.size);
     if (!format.ok || (format.driver !== 'netCDF' && format.driver !== 'HDF5')) return null;
     const header = await readContainerHeader(bytes, format.driver);
     if (!header.ok) return null;

@@ -12,7 +12,7 @@
  * a reason a person can act on. Pure: tested without GDAL.
  */
 import type { Failure } from '../pipeline/failure.js';
-import { parseGtxHeader } from './container.header.js';
+import { gtxHeaderBytes, parseGtxHeader } from './container.header.js';
 import { hdf5Signature, hdf5SuperblockOffsets } from './hdf5.header.js';
 
 /** The GDAL drivers a source may be opened with. */
@@ -78,8 +78,13 @@ function leadingText(bytes: Uint8Array): string {
   return text.replace(/^\uFEFF/, '').replace(/^\s+/, '').replace(/^<\?xml[^>]*\?>\s*/, '').replace(/^(?:<!--[\s\S]*?-->\s*)+/, '');
 }
 
-/** Decides from the first bytes of a file (at least 512; `formatSniffBytes` recommended) which driver may open it. */
-export function identifySourceFormat(head: Uint8Array): SourceFormatVerdict {
+/**
+ * Decides from the first bytes of a file (at least 512; `formatSniffBytes` recommended) which
+ * driver may open it. `size`, the file's size in bytes, is what tells a GTX grid (no signature)
+ * from other bytes that happen to read as a plausible header: given, the header's grid must fill
+ * the file exactly. Validation always gives it; a tile reopening a validated source need not.
+ */
+export function identifySourceFormat(head: Uint8Array, size?: number): SourceFormatVerdict {
   if (tiffSignatures.some((signature) => startsWith(head, signature))) return { ok: true, driver: 'GTiff' };
   // netCDF classic (CDF-1), 64-bit offset (CDF-2) and 64-bit data (CDF-5): self-contained formats.
   if (startsWith(head, [0x43, 0x44, 0x46]) && [0x01, 0x02, 0x05].includes(head[3] ?? -1)) return { ok: true, driver: 'netCDF' };
@@ -93,7 +98,9 @@ export function identifySourceFormat(head: Uint8Array): SourceFormatVerdict {
   for (const refusal of knownRefusals) if (startsWith(head, refusal.signature, refusal.offset)) return refuse(refusal.message);
   const text = leadingText(head);
   for (const refusal of textRefusals) if (refusal.pattern.test(text)) return refuse(refusal.message);
-  // GTX has no signature: a header of a plausible grid (its size is then checked against the file's).
-  if (parseGtxHeader(head)) return { ok: true, driver: 'GTX' };
-  return refuse(`it is not a GeoTIFF, netCDF, HDF5, JPEG 2000, Erdas Imagine or GTX file (its first bytes match none of them); ${convertHint}`);
+  // GTX has no signature: a header of a plausible grid whose samples fill the file exactly.
+  const gtx = parseGtxHeader(head);
+  if (gtx && (size === undefined || [4, 8].some((bytes) => gtxHeaderBytes + gtx.rows * gtx.columns * bytes === size))) return { ok: true, driver: 'GTX' };
+  const asGtx = gtx ? ` (read as a GTX grid header, they declare ${gtx.rows}×${gtx.columns} samples, which its ${size} bytes do not hold)` : '';
+  return refuse(`it is not a GeoTIFF, netCDF, HDF5, JPEG 2000, Erdas Imagine or GTX file (its first bytes match none of them${asGtx}); ${convertHint}`);
 }

@@ -26,10 +26,11 @@ export function sourcePathNames(path: string, shownAs: string): Array<[string, s
   return path.startsWith(inPlacePrefix) ? [[path, shownAs], [path.slice(inPlacePrefix.length), shownAs]] : [[path, shownAs]];
 }
 
-async function readHead(path: string): Promise<Uint8Array> {
+/** The first bytes of `path`, and its size when it is a local file (a signed URL's was checked by validation). */
+async function readHead(path: string): Promise<{ head: Uint8Array; size?: number }> {
   const bytes = await openByteSource(path, formatSniffBytes);
   try {
-    return await bytes.read(0, formatSniffBytes);
+    return { head: await bytes.read(0, formatSniffBytes), ...(path.startsWith(inPlacePrefix) ? {} : { size: bytes.size }) };
   } finally {
     await bytes.close();
   }
@@ -41,7 +42,8 @@ async function readHead(path: string): Promise<Uint8Array> {
  * file as `shownAs` (its blob name), never by its local path.
  */
 export async function openUntrustedSource(path: string, shownAs: string): Promise<gdal.Dataset> {
-  const verdict = identifySourceFormat(await readHead(path));
+  const { head, size } = await readHead(path);
+  const verdict = identifySourceFormat(head, size);
   if (!verdict.ok) throw new FailureError(verdict.failure);
   try {
     if (verdict.driver === 'HDF5') return await openHdf5(path);

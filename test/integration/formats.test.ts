@@ -117,7 +117,7 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     }
     const lying = join(env.fixtures.path, 'lying.gtx');
     writeFileSync(lying, encodeGtx({ south: 40, west: 10, latStep: 0.25, lonStep: 0.25, rows: 5000, columns: 5000 }, 100));
-    await expect(createValidateRaster(env.harness.deps)({ source: await env.harness.upload(lying) })).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/GTX header declares 5000×5000/) } });
+    await expect(createValidateRaster(env.harness.deps)({ source: await env.harness.upload(lying) })).rejects.toMatchObject({ failure: { code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(/GTX grid header, they declare 5000×5000 samples/) } });
   });
 
   it('ingests a GTX grid (no signature, an extension GDAL needs) with the same pixels, from a copy and in place', async () => {

@@ -258,7 +258,8 @@ export function writeHdf5Cases(context: CorpusContext): void {
   };
   const grid = { south: 40, west: 10, latStep: 0.25, lonStep: 0.25, rows: 24, columns: 32 };
   gtx('gtx-plain', 'a small GTX geoid grid, 24 × 32 float32', encodeGtx(grid), { outcome: 'job-completed-clean' });
-  const lying = refused(/GTX header declares/);
+  // Recognised by a header whose grid fills the file exactly: these are refused as no format at all, saying why.
+  const lying: Expectation = { outcome: 'job-failed', reason: /GTX grid header.*declare.*do not hold/, codes: ['UNSUPPORTED_FORMAT'], tilesTotal: 0, oneAttempt: true };
   gtx('gtx-rows-beyond-file', 'a GTX header declaring 100,000 × 100,000 samples over 3 KB of data', encodeGtx({ ...grid, rows: 100_000, columns: 100_000 }, 24 * 32), lying);
   gtx('gtx-trailing-bytes', 'a GTX header declaring fewer samples than the file holds (something else appended)', Buffer.concat([encodeGtx(grid), Buffer.from(`<VRTDataset><SourceFilename>/etc/passwd</SourceFilename></VRTDataset>`)]), lying);
   gtx('gtx-overflowing-product', 'a GTX header whose rows × columns overflow 32 bits', encodeGtx({ ...grid, rows: 2 ** 31 - 1, columns: 2 ** 31 - 1 }, 24 * 32), lying);

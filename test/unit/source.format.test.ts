@@ -34,6 +34,14 @@ describe('source format allowlist (decided from the first bytes, before GDAL see
     expect(identifySourceFormat(head)).toEqual({ ok: true, driver });
   });
 
+  it('recognises a GTX grid only when its header fills the file exactly (float32 or float64), when the size is known', () => {
+    expect(identifySourceFormat(gtxHead(721, 1440), 40 + 721 * 1440 * 4)).toEqual({ ok: true, driver: 'GTX' });
+    expect(identifySourceFormat(gtxHead(721, 1440), 40 + 721 * 1440 * 8)).toEqual({ ok: true, driver: 'GTX' });
+    // Raw bytes (an ENVI .dat) that happen to read as a plausible header: refused as no format, saying why.
+    const verdict = identifySourceFormat(gtxHead(721, 1440), 4096);
+    expect(verdict).toMatchObject({ ok: false, failure: { code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(/GTX grid header, they declare 721×1440 samples, which its 4096 bytes do not hold.*GeoTIFF/) } });
+  });
+
   it.each([
     ['a VRT', text('<VRTDataset rasterXSize="1" rasterYSize="1"><VRTRasterBand band="1"><SimpleSource><SourceFilename>/etc/passwd</SourceFilename></SimpleSource></VRTRasterBand></VRTDataset>'), /^VRT files cannot be ingested.*upload the raster itself/],
     ['a VRT after an XML declaration, a comment and a BOM', text('\uFEFF  <?xml version="1.0"?>\n<!-- hi -->\n<VRTDataset>'), /^VRT files/],
