@@ -1205,4 +1205,3 @@ export function isCfLonLatArray(array: Hdf5Array, arrays: readonly Hdf5Array[]):
   return isCfAxis(scale(array.dimensionScales.at(-1))?.texts, 'longitude') && isCfAxis(scale(array.dimensionScales.at(-2))?.texts, 'latitude');
 }
 
-export { formatBytes };
