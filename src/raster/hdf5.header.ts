@@ -245,6 +245,8 @@ class Hdf5Walker {
   private readonly softLinks: Array<{ group: string; path: string; target: string }> = [];
   private readonly rootTexts = new Map<string, string>();
   private scalesSeen = false;
+  /** Objects named by object references (dimension scales beyond the first of a dimension). */
+  private readonly referenced: number[] = [];
 
   constructor(
     private readonly reader: BoundedReader,
@@ -269,6 +271,17 @@ class Hdf5Walker {
     const root = await this.readSuperblock();
     this.paths.set('/', {});
     await this.walkObject(root, '/', [], 0);
+    // Dimension scales are found by address (object references), so one no group links to is
+    // still opened by libnetcdf: it is held to the same rules.
+    for (let i = 0; i < this.arrays.length; i++) {
+      for (const address of this.arrays[i]!.dimensionScales) {
+        if (address !== null && address !== undefinedAddress && !this.visited.has(address)) await this.walkObject(address, `/(a dimension scale of ${this.arrays[i]!.path})`, [], 1);
+      }
+    }
+    for (let i = 0; i < this.referenced.length; i++) {
+      const address = this.referenced[i]!;
+      if (address !== undefinedAddress && !this.visited.has(address)) await this.walkObject(address, '/(a dimension scale)', [], 1);
+    }
     this.resolveSoftLinks();
     const netcdf = this.rootTexts.has('_NCProperties') || this.scalesSeen;
     return { opensWith: netcdf ? 'netCDF' : 'HDF5', arrays: this.arrays, crsTexts: this.crsTexts };
@@ -560,7 +573,10 @@ class Hdf5Walker {
         continue;
       }
       const object = await this.globalHeapObject(collection, index, what);
-      out.push(object.byteLength >= this.offsetSize ? this.cursor(object).offset() : null);
+      const references = this.cursor(object);
+      out.push(object.byteLength >= this.offsetSize ? references.offset() : null);
+      // Every scale of the dimension, not only the first, is opened by address: each is walked.
+      for (let r = 1; r < Math.min(length, 1024) && references.remaining >= this.offsetSize; r++) this.referenced.push(references.offset());
     }
     return out;
   }
