@@ -1022,7 +1022,7 @@ class Hdf5Walker {
         checkExtent(chunkIndex.address, storedBytes, 'the chunks');
       } else {
         refuse(
-          `its HDF5 dataset ${what} indexes its chunks with ${['', '', '', 'a paged fixed array', 'an extensible array', 'a version 2 B-tree'][chunkIndex.type] ?? 'an unknown index'} (HDF5 1.10's format), which is not read`,
+          `its HDF5 dataset ${what} indexes its chunks with ${['', '', '', 'a fixed array', 'an extensible array', 'a version 2 B-tree'][chunkIndex.type] ?? 'an unknown index'} (HDF5 1.10's format), which is not read`,
           'rewrite it in the HDF5 1.8 format (`h5repack --high=1 in.h5 out.h5`), or convert it to a GeoTIFF (`gdal_translate -of COG in.h5 out.tif`), and upload that',
         );
       }
@@ -1049,7 +1049,8 @@ class Hdf5Walker {
 
   /**
    * A fixed-array chunk index (HDF5 1.10, fixed-size chunked datasets): the chunks' addresses (and
-   * sizes and filter masks when filtered) in one data block. Paged blocks are not read (`false`).
+   * sizes and filter masks when filtered) in one data block, in pages of 2^pageBits entries when
+   * there are more (a bitmap says which pages were ever written).
    */
   private async walkFixedArray(address: number, what: string, onChunk: (address: number, size: number, filterMask: number) => void): Promise<boolean> {
     const head = await this.at(address, 8 + this.lengthSize + this.offsetSize + 4, `the chunk index of ${what}`);
@@ -1062,22 +1063,37 @@ class Hdf5Walker {
     const count = cursor.length();
     const block = cursor.offset();
     if (count > hdf5Limits.chunks) overLimit(`the HDF5 dataset ${what} has more than ${hdf5Limits.chunks.toLocaleString('en-US')} chunks`);
-    if (count > 2 ** pageBits) return false;
     const filtered = client === 1;
-    if (entrySize < this.offsetSize + (filtered ? 5 : 0)) invalid(`the chunk index of ${what} declares impossible entries; the file is corrupt — upload it again`);
+    if (entrySize < this.offsetSize + (filtered ? 5 : 0) || pageBits > 32) invalid(`the chunk index of ${what} declares impossible entries; the file is corrupt — upload it again`);
     if (block === undefinedAddress) return true;
     const prefix = 6 + this.offsetSize;
-    const data = await this.at(block, prefix + count * entrySize, `the chunk index of ${what}`);
-    if (data.getUint32(0, true) !== 0x42444146 /* FADB */) invalid(`the chunk index of ${what} has a block that is not one; the file is corrupt — upload it again`);
-    for (let i = 0; i < count; i++) {
-      const entry = this.cursor(data, prefix + i * entrySize);
+    const pageSize = 2 ** pageBits;
+    const paged = count > pageSize;
+    const pages = Math.ceil(count / pageSize);
+    const bitmapBytes = paged ? Math.ceil(pages / 8) : 0;
+    const head2 = await this.at(block, prefix + bitmapBytes, `the chunk index of ${what}`);
+    if (head2.getUint32(0, true) !== 0x42444146 /* FADB */) invalid(`the chunk index of ${what} has a block that is not one; the file is corrupt — upload it again`);
+    const onEntry = (entry: Cursor): void => {
       const chunk = entry.offset();
-      if (!filtered) {
-        onChunk(chunk, -1, 0);
-        continue;
-      }
+      if (!filtered) return onChunk(chunk, -1, 0);
       const size = entry.uint(entrySize - this.offsetSize - 4);
       onChunk(chunk, size, entry.u32());
+    };
+    if (!paged) {
+      const data = await this.at(block + prefix, count * entrySize, `the chunk index of ${what}`);
+      for (let i = 0; i < count; i++) onEntry(this.cursor(data, i * entrySize));
+      return true;
+    }
+    // Pages follow the header's checksum, each with a checksum of its own.
+    let pageAt = block + prefix + bitmapBytes + 4;
+    for (let page = 0; page < pages; page++) {
+      const entries = Math.min(pageSize, count - page * pageSize);
+      const written = (head2.getUint8(prefix + (page >> 3)) & (0x80 >> (page & 7))) !== 0;
+      if (written) {
+        const data = await this.at(pageAt, entries * entrySize, `the chunk index of ${what}`);
+        for (let i = 0; i < entries; i++) onEntry(this.cursor(data, i * entrySize));
+      }
+      pageAt += entries * entrySize + 4;
     }
     return true;
   }

@@ -34,8 +34,11 @@ export interface Hdf5Job {
   path: string;
   /** h5py's libver (default: the earliest format, superblock 0). */
   libver?: 'latest';
-  /** The grid's storage: contiguous (default), or chunked and deflated. */
+  /** The grid's storage: contiguous (default), or chunked and deflated (10 × 25 chunks unless `chunks` says). */
   chunked?: boolean;
+  chunks?: [number, number];
+  /** The grid's first dimension unlimited (an extensible-array chunk index in the newest format). */
+  unlimited?: boolean;
   /** String attributes of `z` (variable-length, as h5py writes them). */
   attributes?: Record<string, string>;
   externalLink?: { name: string; file: string; path: string };
@@ -95,7 +98,7 @@ for job in json.loads(sys.argv[1]):
             h5py.h5d.create(f.id, b'z', h5py.h5t.NATIVE_FLOAT, space, dcpl=dcpl)
             z = f['z']; z[...] = values
         elif job.get('chunked') or job.get('patchChunk'):
-            z = f.create_dataset('z', data=values, chunks=(10, 25), compression='gzip')
+            z = f.create_dataset('z', data=values, chunks=tuple(job.get('chunks') or (10, 25)), compression='gzip', maxshape=(None, cols) if job.get('unlimited') else None)
         else:
             z = f.create_dataset('z', data=values)
         z.dims[0].attach_scale(lat); z.dims[1].attach_scale(lon)

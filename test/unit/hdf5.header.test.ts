@@ -60,6 +60,13 @@ describe.skipIf(!findPythonWithH5py())('HDF5 structure walk', () => {
     expect(verdict.header.rasters[0]).toMatchObject({ totalBlocks: 8, sparseBlocks: 0, compressed: true });
   });
 
+  it('reads a paged fixed-array chunk index (2,000 chunks, pages of 1,024) and refuses an extensible-array one with the conversion', async () => {
+    const paged = await headerOf({ libver: 'latest', chunked: true, chunks: [1, 1] });
+    expect(paged).toMatchObject({ ok: true, header: { rasters: [expect.objectContaining({ totalBlocks: 2000, sparseBlocks: 0 })] } });
+    const extensible = await headerOf({ libver: 'latest', chunked: true, unlimited: true });
+    expect(extensible).toMatchObject({ ok: false, failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/indexes its chunks with an extensible array.*h5repack --high=1/) } });
+  });
+
   it('reads netCDF-4 as GDAL writes it (NC4 and compressed NC4C) and sends it to the netCDF driver', async () => {
     const cdl = join(folder, 'grid.cdl');
     execFileSync('sh', ['-c', `printf 'netcdf g { dimensions: y = 3 ; x = 4 ; variables: short v(y, x) ; v:grid_mapping = "crs" ; int crs ; crs:spatial_ref = "GEOGCS[\\\\"WGS 84\\\\"]" ; data: v = 1,2,3,4,5,6,7,8,9,10,11,12 ; }' > ${cdl}`]);
