@@ -21,7 +21,7 @@ import pLimit from 'p-limit';
 import { startAzurite } from '../host/azurite.js';
 import { startLocalHost } from '../host/spawn.js';
 import { fetchDebianRasters } from '../scripts/debian.rasters.js';
-import { BlobStore } from '../src/storage/blob.store.js';
+import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { cpuSecondsOf, exitedChildrenCpuSeconds, median, parseEnvPairs, summarizeTime } from './bench.support.js';
 
 const run = promisify(execFile);
@@ -85,7 +85,7 @@ async function pipeline(): Promise<{ seconds: number; peakMiB: number; cpuSecond
   const azurite = await startAzurite({ location });
   const host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming', HOST_NO_WORKER: '1', ...extraEnv } });
   try {
-    const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+    const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
     const upload = pLimit(16);
     await Promise.all(files.map((file) => upload(() => store.uploadFile({ container: 'incoming', name: `bench/${file.split('/').pop()}` }, file, 'image/tiff'))));
     const cpuBefore = { host: cpuSecondsOf(host.process.pid) ?? 0, azurite: cpuSecondsOf(azurite.process.pid) ?? 0 };

@@ -18,7 +18,7 @@ import { startAzurite } from '../host/azurite.js';
 import { startLocalHost } from '../host/spawn.js';
 import { JobsClient } from '../cli/jobs.client.js';
 import type { JobFilter } from '../cli/jobs.api.js';
-import { BlobStore } from '../src/storage/blob.store.js';
+import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { writeSampleImage } from '../scripts/sample.rasters.js';
 import { mib, peakMemoryOf, spreadOfMs, waitForIdle } from './bench.support.js';
 
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'jobs-list-bench-'));
   const azurite = await startAzurite({ location: join(work, 'azurite') });
   try {
-    const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+    const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
     await store.ensureContainer('incoming');
     const host = await startLocalHost({ storageConnectionString: azurite.connectionString, worker: false, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming', INGEST_SCRATCH_DIR: join(work, 'scratch') } });
     try {

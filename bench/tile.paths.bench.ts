@@ -25,7 +25,8 @@ import { configureGdal } from '../src/raster/gdal.setup.js';
 import { readBandInfo } from '../src/raster/raster.inspect.js';
 import { planTiles } from '../src/raster/tile.plan.js';
 import { shapeNames, writeShape, type ShapeName } from './bench.rasters.js';
-import { BlobStore } from '../src/storage/blob.store.js';
+import type { BlobStore } from '../src/storage/blob.store.js';
+import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { mediaTypes } from '../src/stac/stac.types.js';
 import { cpuSecondsOf, median, runIfMain, seconds, spreadOfTimes, waitForIdle } from './bench.support.js';
 import { timeBaseline } from './ingest.bench.js';
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
   mkdirSync(outputDir, { recursive: true });
   const azurite = await startAzurite({ location: join(work, 'azurite') });
   try {
-    const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+    const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
     const results = new Map<string, Record<'gdal_translate' | TilePath, Timed[]> & { storage: StorageTimed[] }>();
     const sources = [];
     for (const name of shapes) {

@@ -5,7 +5,7 @@
  */
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { BlobStore } from '../src/storage/blob.store.js';
+import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { createBlobServiceClient, resolveStorageConnection } from '../src/storage/connection.js';
 import { CliUsageError } from './cli.args.js';
 import type { UploadRequest } from './cli.context.js';
@@ -38,7 +38,7 @@ function describeStorageFailure(error: unknown): string {
 }
 
 export async function uploadLocalFile(request: UploadRequest): Promise<void> {
-  const store = new BlobStore(chooseBlobService(request));
+  const store = new AzureBlobStore(chooseBlobService(request));
   try {
     await store.uploadFile({ container: request.container, name: request.name }, request.path, request.contentType);
   } catch (error) {

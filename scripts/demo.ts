@@ -11,7 +11,8 @@ import type { JobView } from '../cli/jobs.api.js';
 import { JobsClient } from '../cli/jobs.client.js';
 import { projectRoot, startLocalHost } from '../host/spawn.js';
 import { containers } from '../src/config.js';
-import { BlobStore } from '../src/storage/blob.store.js';
+import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
+import type { BlobStore } from '../src/storage/blob.store.js';
 import { developmentConnectionString } from '../src/storage/connection.js';
 import { writeSampleDem, writeSampleImage, type SampleRaster } from './sample.rasters.js';
 
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
   });
 
   try {
-    const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: developmentConnectionString() });
+    const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: developmentConnectionString() });
     const client = new JobsClient({ baseUrl });
     const jobs: Array<{ id: string; label: string }> = [];
     for (const raster of rasters) {

@@ -18,7 +18,7 @@ import { readIngestSettings, readWorkerSettings, workerRetryDelayMs } from '../s
 import { JobIndex } from '../src/jobs/job.index.js';
 import { RetiredOutputs } from '../src/jobs/retired.outputs.js';
 import { createResultsSender, createWorkQueue } from '../src/queue/queue.factory.js';
-import { BlobStore } from '../src/storage/blob.store.js';
+import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { TileWorker, type WorkerLog } from './tile.worker.js';
 
 /** Tiles at once unless `--concurrency` says otherwise (infra passes one per vCPU). */
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const env = process.env;
   const workerSettings = readWorkerSettings(env);
   const { maxDeliveries } = workerSettings;
-  const deps = createActivityDependencies({ store: BlobStore.fromEnvironment(env), settings: readIngestSettings(env), jobs: JobIndex.fromEnvironment(env), retired: RetiredOutputs.fromEnvironment(env) });
+  const deps = createActivityDependencies({ store: AzureBlobStore.fromEnvironment(env), settings: readIngestSettings(env), jobs: JobIndex.fromEnvironment(env), retired: RetiredOutputs.fromEnvironment(env) });
   const queue = createWorkQueue(env, { lockDurationMs: options.lockSeconds * 1000 });
   const results = createResultsSender(env);
   const worker = new TileWorker({

@@ -17,6 +17,20 @@ export function isTransient(error: unknown): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
+/**
+ * SDK options for the host's storage clients: the SDKs' own retries off, so that a failed call
+ * is retried in one place only: `withStorageRetry` (which waits out outages and says what it
+ * waits for) or the polling loop that made it (the next poll). Two layers would multiply the
+ * attempts and hide the wait from the log.
+ */
+export const singleAttemptStorageOptions = { retryOptions: { maxTries: 1 } } as const;
+
+/** The same for Table clients (their retry options are core-rest-pipeline's). */
+export function singleAttemptTableOptions(connectionString: string): { allowInsecureConnection?: boolean; retryOptions: { maxRetries: number } } {
+  const insecure = /DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(connectionString);
+  return { ...(insecure ? { allowInsecureConnection: true } : {}), retryOptions: { maxRetries: 0 } };
+}
+
 let logWaiting: (message: string) => void = (message) => console.warn(message);
 
 export function setStorageWaitLogger(logger: (message: string) => void): void {

@@ -3,7 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { TableClient, TableServiceClient, odata, type TableEntity } from '@azure/data-tables';
 import { BlobServiceClient, type AppendBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { statusOf, withStorageRetry } from './retry.js';
+import { singleAttemptStorageOptions, singleAttemptTableOptions, statusOf, withStorageRetry } from './retry.js';
 
 /** Payloads above this size go to the large-messages container (DurableTask.AzureStorage uses ~45 KB). */
 export const largeMessageThreshold = 45 * 1024;
@@ -58,10 +58,9 @@ interface ConnectionParts {
 }
 
 export function connect(connectionString: string): ConnectionParts {
-  const insecure = /DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(connectionString);
-  // Few SDK-level retries: withStorageRetry waits out outages itself and says what it waits for.
-  const tableOptions = { ...(insecure ? { allowInsecureConnection: true } : {}), retryOptions: { maxRetries: 1, retryDelayInMs: 200 } };
-  const storageOptions = { retryOptions: { maxTries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 1000 } };
+  // No SDK-level retries: withStorageRetry is the one retry layer (retry.ts).
+  const tableOptions = singleAttemptTableOptions(connectionString);
+  const storageOptions = singleAttemptStorageOptions;
   return {
     blob: BlobServiceClient.fromConnectionString(connectionString, storageOptions),
     tables: TableServiceClient.fromConnectionString(connectionString, tableOptions),

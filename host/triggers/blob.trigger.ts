@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { statusOf, withStorageRetry } from '../storage/retry.js';
+import { singleAttemptStorageOptions, statusOf, withStorageRetry } from '../storage/retry.js';
 import { durableClientInputs, type HostEndpoints } from '../http/client.binding.js';
 import { invokeRegistration, type Registration, type TypedData } from '../worker.shim.js';
 import { PollingLoop } from './polling.loop.js';
@@ -79,7 +79,7 @@ export class BlobTriggerPoller {
 
   constructor(private readonly options: BlobTriggerOptions) {
     this.loop = new PollingLoop(() => this.pollOnce(), options.intervalMs, (error) => options.log(`Blob trigger polling failed (will retry): ${(error as Error).message}`));
-    this.receipts = BlobServiceClient.fromConnectionString(options.hostStorage).getContainerClient(receiptsContainerName);
+    this.receipts = BlobServiceClient.fromConnectionString(options.hostStorage, singleAttemptStorageOptions).getContainerClient(receiptsContainerName);
     for (const registration of options.registrations) {
       if (registration.trigger.type !== 'blobTrigger') continue;
       const connectionName = String(registration.trigger['connection'] ?? 'AzureWebJobsStorage') || 'AzureWebJobsStorage';
@@ -89,8 +89,8 @@ export class BlobTriggerPoller {
       this.triggers.push({
         registration,
         ...compiled,
-        blobs: BlobServiceClient.fromConnectionString(connectionString),
-        queues: QueueServiceClient.fromConnectionString(connectionString),
+        blobs: BlobServiceClient.fromConnectionString(connectionString, singleAttemptStorageOptions),
+        queues: QueueServiceClient.fromConnectionString(connectionString, singleAttemptStorageOptions),
       });
     }
   }

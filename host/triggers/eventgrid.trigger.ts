@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
 import { BlobServiceClient, type BlobItem, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { durableClientInputs, type HostEndpoints } from '../http/client.binding.js';
-import { statusOf, withStorageRetry } from '../storage/retry.js';
+import { singleAttemptStorageOptions, statusOf, withStorageRetry } from '../storage/retry.js';
 import { invokeRegistration, type Registration } from '../worker.shim.js';
 import { receiptsContainerName } from './blob.trigger.js';
 import { PollingLoop } from './polling.loop.js';
@@ -115,7 +115,7 @@ export class EventGridBlobEvents {
 
   constructor(private readonly options: EventGridOptions) {
     this.loop = new PollingLoop(() => this.pollOnce(), options.intervalMs, (error) => options.log(`Event Grid stand-in: polling failed (will retry): ${(error as Error).message}`));
-    this.blobs = BlobServiceClient.fromConnectionString(options.hostStorage);
+    this.blobs = BlobServiceClient.fromConnectionString(options.hostStorage, singleAttemptStorageOptions);
     this.receipts = this.blobs.getContainerClient(receiptsContainerName);
     this.registrations = [...options.registrations].filter((registration) => registration.trigger.type === 'eventGridTrigger');
   }

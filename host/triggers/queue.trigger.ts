@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { QueueServiceClient, type DequeuedMessageItem, type QueueClient } from '@azure/storage-queue';
 import { durableClientInputs, type HostEndpoints } from '../http/client.binding.js';
 import type { QueuesOptions } from '../settings.js';
-import { statusOf, withStorageRetry } from '../storage/retry.js';
+import { singleAttemptStorageOptions, statusOf, withStorageRetry } from '../storage/retry.js';
 import { invokeRegistration, type Registration, type TypedData } from '../worker.shim.js';
 
 /** The Storage extension's shortest wait between polls. */
@@ -89,7 +89,7 @@ export class QueueTriggers {
       if (!/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(queueName)) {
         throw new Error(`Queue trigger '${registration.name}': "${queueName}" is not a valid queue name (3-63 lower-case letters, digits and single hyphens)`);
       }
-      const service = QueueServiceClient.fromConnectionString(connectionString);
+      const service = QueueServiceClient.fromConnectionString(connectionString, singleAttemptStorageOptions);
       this.listeners.push({
         registration,
         queueName,

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { Cron } from 'croner';
 import { durableClientInputs, type HostEndpoints } from '../http/client.binding.js';
-import { statusOf, withStorageRetry } from '../storage/retry.js';
+import { singleAttemptStorageOptions, statusOf, withStorageRetry } from '../storage/retry.js';
 import { invokeRegistration, type Registration } from '../worker.shim.js';
 
 /**
@@ -153,7 +153,7 @@ export class TimerTriggers {
         status: { Last: neverIso, Next: nextOccurrence(schedule, now).toISOString(), LastUpdated: now.toISOString() },
       });
     }
-    this.status = BlobServiceClient.fromConnectionString(options.hostStorage).getContainerClient(statusContainerName);
+    this.status = BlobServiceClient.fromConnectionString(options.hostStorage, singleAttemptStorageOptions).getContainerClient(statusContainerName);
   }
 
   get count(): number {

@@ -2,12 +2,12 @@
  * Whether a retry can help a job, from its status and its failures' codes alone. Pure, and free of
  * Node and Azure imports: the job view, the retry API and the CLI read the same answer.
  *
- * A failure is permanent when the input itself must change (`isFinalFailure`: an invalid or
+ * A failure is permanent when the input itself must change (`isPermanentFailure`: an invalid or
  * unsupported upload, a limit the upload hits, a source changed or gone, an output name taken):
  * the same upload with the same options fails the same way however often it runs. Everything else
  * (storage, time-outs, memory, disk, internal faults) may pass, and is worth a retry.
  */
-import { isFinalFailure, type FailureCode } from '../pipeline/failure.js';
+import { isPermanentFailure, type FailureCode } from '../pipeline/failure.js';
 
 /** Jobs one bulk retry request looks at (and may start): its `top` is at most this. */
 export const maxBulkRetryTop = 100;
@@ -21,7 +21,7 @@ export interface RetryAdvice {
 
 /** The codes among `codes` that no retry can fix, each once. */
 export function permanentCodes(codes: readonly FailureCode[]): FailureCode[] {
-  return [...new Set(codes.filter((code) => isFinalFailure({ code, message: '' })))];
+  return [...new Set(codes.filter((code) => isPermanentFailure({ code, message: '' })))];
 }
 
 /** What to tell a person whose job failed permanently: the codes, and the two ways on. */

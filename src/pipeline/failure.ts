@@ -29,6 +29,11 @@ export const failureCodes = [
   'TRANSIENT_STORAGE',
   /** Storage refused the request (permission, lease, missing container, ...). */
   'STORAGE_REFUSED',
+  /**
+   * The STAC API stayed busy or unreachable through its client's own retries (the only retry
+   * layer for its requests): not retried again by the activity; an operator's retry may work once the API answers.
+   */
+  'STAC_API_UNAVAILABLE',
   'OUT_OF_MEMORY',
   'DISK_FULL',
   'TIMEOUT',
@@ -45,10 +50,19 @@ export interface Failure {
 }
 
 /** Failures that no retry can fix: activities return them as results, and nothing retries them. */
-const finalCodes: ReadonlySet<FailureCode> = new Set<FailureCode>(['INVALID_INPUT', 'UNSUPPORTED_FORMAT', 'SOURCE_CHANGED', 'SOURCE_MISSING', 'OUTPUT_CONFLICT', 'INPUT_LIMIT']);
+const permanentCodes: ReadonlySet<FailureCode> = new Set<FailureCode>(['INVALID_INPUT', 'UNSUPPORTED_FORMAT', 'SOURCE_CHANGED', 'SOURCE_MISSING', 'OUTPUT_CONFLICT', 'INPUT_LIMIT']);
 
+/** Failures the activity's retry policy does not retry: the permanent ones, and those already retried below it. */
+const finalCodes: ReadonlySet<FailureCode> = new Set<FailureCode>([...permanentCodes, 'STAC_API_UNAVAILABLE']);
+
+/** The activity returns this failure as its result (no Durable retry). */
 export function isFinalFailure(failure: Failure): boolean {
   return finalCodes.has(failure.code);
+}
+
+/** No retry of the job can fix this failure: the upload or its options must change. */
+export function isPermanentFailure(failure: Failure): boolean {
+  return permanentCodes.has(failure.code);
 }
 
 /** A failure thrown from an activity, so that retries still see an exception. */

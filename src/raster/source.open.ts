@@ -11,6 +11,7 @@ import type { IngestOptions } from '../pipeline/options.js';
 import { openByteSource, remoteSize } from './byte.source.js';
 import { readContainerHeader, type ByteSource } from './container.header.js';
 import { findAssumedCrs } from './crs.assumed.js';
+import { parseInPlacePath, pinnedInPlacePath } from './in.place.path.js';
 import { readBandInfo } from './raster.inspect.js';
 import { formatSniffBytes, identifySourceFormat, type SourceDriver } from './source.format.js';
 import { buildWarpVrtArgs } from './warp.command.js';
@@ -18,19 +19,18 @@ import { buildWarpVrtArgs } from './warp.command.js';
 /** How messages name what a file starts like. */
 const formatNames: Readonly<Record<SourceDriver, string>> = { GTiff: 'a TIFF', netCDF: 'netCDF', JP2OpenJPEG: 'JPEG 2000', HFA: 'Erdas Imagine', HDF5: 'HDF5', GTX: 'a GTX grid' };
 
-/** The prefix of a source read in place: `/vsicurl/<signed URL of our own blob>`. */
-const inPlacePrefix = '/vsicurl/';
-
-/** Replacements that hide a source's GDAL path (and, read in place, its signed URL) behind its blob name. */
+/** Replacements that hide a source's GDAL path (and, read in place, its signed URL and pin file) behind its blob name. */
 export function sourcePathNames(path: string, shownAs: string): Array<[string, string]> {
-  return path.startsWith(inPlacePrefix) ? [[path, shownAs], [path.slice(inPlacePrefix.length), shownAs]] : [[path, shownAs]];
+  const inPlace = parseInPlacePath(path);
+  if (!inPlace) return [[path, shownAs]];
+  return [[path, shownAs], [inPlace.url, shownAs], [encodeURIComponent(inPlace.url), shownAs], ...(inPlace.headerFile ? ([[inPlace.headerFile, shownAs]] as Array<[string, string]>) : [])];
 }
 
 /** The first bytes of `path`, and its size when it is a local file (a signed URL's was checked by validation). */
 async function readHead(path: string): Promise<{ head: Uint8Array; size?: number }> {
   const bytes = await openByteSource(path, formatSniffBytes);
   try {
-    return { head: await bytes.read(0, formatSniffBytes), ...(path.startsWith(inPlacePrefix) ? {} : { size: bytes.size }) };
+    return { head: await bytes.read(0, formatSniffBytes), ...(parseInPlacePath(path) ? {} : { size: bytes.size }) };
   } finally {
     await bytes.close();
   }
@@ -84,7 +84,12 @@ async function openHdf5(path: string): Promise<gdal.Dataset> {
  * parameter storage ignores.
  */
 async function openGtx(path: string): Promise<gdal.Dataset> {
-  if (path.startsWith(inPlacePrefix)) return gdal.openAsync(`${path}${path.includes('?') ? '&' : '?'}format=.gtx`, 'r', ['GTX']);
+  const inPlace = parseInPlacePath(path);
+  if (inPlace) {
+    // GDAL takes the extension after the path's last dot: the (encoded) URL's end, in either form.
+    const url = `${inPlace.url}${inPlace.url.includes('?') ? '&' : '?'}format=.gtx`;
+    return gdal.openAsync(inPlace.headerFile ? pinnedInPlacePath(url, inPlace.headerFile) : `/vsicurl/${url}`, 'r', ['GTX']);
+  }
   const link = `${path}.${randomUUID()}.gtx`;
   await symlink(path, link);
   try {
@@ -96,7 +101,7 @@ async function openGtx(path: string): Promise<gdal.Dataset> {
 
 /** The byte source with the upload's real size (a local file knows it; a URL is asked with a HEAD-less ranged read of the last byte). */
 async function sizedSource(bytes: ByteSource, path: string): Promise<ByteSource> {
-  if (!path.startsWith(inPlacePrefix)) return bytes;
+  if (!parseInPlacePath(path)) return bytes;
   return { size: await remoteSize(path), read: (offset, length) => bytes.read(offset, length) };
 }
 

@@ -15,7 +15,7 @@ export interface SourceRecord {
   version: string;
   order: VersionOrder;
   items: RegisteredItem[];
-  /** The job whose output this is (its view names it when it replaces an older one). Optional: added later. */
+  /** The job whose output this is (its view names it when it replaces an older one). Optional: records written before it existed have none. */
   jobId?: string;
 }
 

@@ -10,9 +10,26 @@
  * GET may carry an ETag, and a PUT whose If-Match no longer matches answers 412; DELETE answers
  * 200/204 (202 queued) and may answer 404 when nothing was there.
  *
- * Plain HTTP over the global `fetch`: nothing here knows about Azure Functions or Azure identity
- * (a bearer token comes from an injected provider, see stac.api.token.ts).
+ * HTTP through @azure/core-rest-pipeline: its default retry policy (exponential back-off with
+ * jitter for 408/5xx and dropped connections, and the server's Retry-After on 429/503) is the only
+ * retry layer for a STAC request. The activities that publish do not retry on top of it: a server
+ * still busy or unreachable after these attempts is a `STAC_API_UNAVAILABLE` failure of the tile
+ * or the job (failure.classify.ts), which an operator retries once the API answers. Nothing here
+ * knows about Azure Functions or Azure identity (a bearer token comes from an injected provider,
+ * see stac.api.token.ts).
  */
+import {
+  createDefaultHttpClient,
+  createEmptyPipeline,
+  createHttpHeaders,
+  createPipelineRequest,
+  defaultRetryPolicy,
+  type HttpClient,
+  type HttpMethods,
+  type Pipeline,
+  type PipelinePolicy,
+  type PipelineResponse,
+} from '@azure/core-rest-pipeline';
 
 /** Anything with an `id` can be sent; the STAC builders' items and collections qualify. */
 export interface StacDocument {
@@ -28,9 +45,9 @@ export interface StacApiClientOptions {
   getToken?: BearerTokenProvider;
   /** Added to every request URL, e.g. `{ 'api-version': '2025-04-30-preview' }` for Planetary Computer Pro. */
   query?: Readonly<Record<string, string>>;
-  /** Attempts per request when the server is busy or unreachable (429/502/503/504, network errors). Default 5. */
+  /** Attempts per request when the server is busy or unreachable (408, 5xx but 501/505, 429/503 with Retry-After, network errors). Default 5. */
   maxAttempts?: number;
-  /** First back-off delay; it doubles per attempt, with full jitter. Default 500 ms. */
+  /** Back-off base: the n-th retry waits about `initialDelayMs * 2^n`, half of it jitter. Default 1 s. */
   initialDelayMs?: number;
   /** Largest back-off delay the client chooses itself. Default 30 s. */
   maxDelayMs?: number;
@@ -40,9 +57,8 @@ export interface StacApiClientOptions {
   maxConflictRounds?: number;
   /** Per-attempt timeout. Default 30 s. */
   requestTimeoutMs?: number;
-  /** How to wait between attempts; tests pass one that records the delay instead of waiting. */
-  sleep?: (ms: number) => Promise<void>;
-  fetch?: typeof fetch;
+  /** The transport; tests may pass their own. Default: Node's HTTP client (core-rest-pipeline's). */
+  httpClient?: HttpClient;
 }
 
 /** What a successful create/replace did. `accepted` means the server queued it (202) and applies it later. */
@@ -112,21 +128,16 @@ export function withoutInferredLinks<T extends { links?: ReadonlyArray<{ rel: st
   return { ...document, links: document.links.filter((link) => !inferredLinkRels.has(link.rel)) };
 }
 
-const retriableStatuses = new Set([429, 502, 503, 504]);
 const jsonType = 'application/json';
 
 const defaults = {
   maxAttempts: 5,
-  initialDelayMs: 500,
+  initialDelayMs: 1000,
   maxDelayMs: 30_000,
   maxRetryAfterMs: 120_000,
   maxConflictRounds: 5,
   requestTimeoutMs: 30_000,
 } as const;
-
-function sleepFor(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). */
 export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
@@ -168,37 +179,87 @@ export function extractServerMessage(body: string): string {
 
 function describeNetworkError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  if (error.name === 'TimeoutError') return `no answer within the request timeout (${error.message})`;
-  const cause = (error as Error & { cause?: unknown }).cause;
-  const causeText = cause instanceof Error ? `${(cause as Error & { code?: string }).code ?? cause.name}: ${cause.message}` : cause ? String(cause) : '';
-  return causeText ? `${error.message} (${causeText})` : error.message;
+  const code = (error as Error & { code?: unknown }).code;
+  if (error.name === 'AbortError' || code === 'ETIMEDOUT') return `no answer within the request timeout (${error.message})`;
+  return typeof code === 'string' && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+}
+
+/** Statuses the retry policy retries (core-rest-pipeline's: throttling with Retry-After, 408, 5xx but 501 and 505). */
+function isRetriedStatus(response: PipelineResponse): boolean {
+  const { status } = response;
+  const throttled = (status === 429 || status === 503) && (response.headers.has('retry-after') || response.headers.has('retry-after-ms') || response.headers.has('x-ms-retry-after-ms'));
+  return throttled || status === 408 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+/**
+ * Inside the retry policy, per attempt: a server asking to wait longer than `maxRetryAfterMs` is
+ * reported at once (an activity must not sleep for an hour), and each attempt's problem is noted
+ * so the final error can name the last one.
+ */
+function attemptWatchPolicy(maxRetryAfterMs: number, onProblem: (request: { url: string; requestId: string }, problem: string) => void): PipelinePolicy {
+  return {
+    name: 'stacApiAttemptWatch',
+    async sendRequest(request, next) {
+      let response: PipelineResponse;
+      try {
+        response = await next(request);
+      } catch (error) {
+        onProblem(request, describeNetworkError(error));
+        throw error;
+      }
+      if (isRetriedStatus(response)) {
+        const body = response.bodyAsText ?? '';
+        const problem = `${response.status}${body ? `: ${extractServerMessage(body)}` : ''}`;
+        onProblem(request, problem);
+        const retryAfterMs = response.headers.get('retry-after-ms') ?? response.headers.get('x-ms-retry-after-ms');
+        const waitMs = retryAfterMs !== undefined && /^\d+$/.test(retryAfterMs) ? Number(retryAfterMs) : parseRetryAfter(response.headers.get('retry-after') ?? null);
+        if (waitMs !== undefined && waitMs > maxRetryAfterMs) {
+          throw new StacApiUnavailableError(request.method, request.url, 1, `${problem}; the server asked to wait ${Math.round(waitMs / 1000)} s, more than the ${Math.round(maxRetryAfterMs / 1000)} s allowed`);
+        }
+      }
+      return response;
+    },
+  };
 }
 
 interface RawResponse {
   status: number;
-  headers: Headers;
+  headers: { get(name: string): string | undefined };
   body: string;
 }
 
 export class StacApiClient {
   private readonly baseUrl: string;
-  private readonly options: Required<Omit<StacApiClientOptions, 'getToken' | 'query' | 'baseUrl'>> & Pick<StacApiClientOptions, 'getToken' | 'query'>;
+  private readonly options: Required<Omit<StacApiClientOptions, 'getToken' | 'query' | 'baseUrl' | 'httpClient' | 'initialDelayMs' | 'maxDelayMs' | 'maxRetryAfterMs'>> & Pick<StacApiClientOptions, 'getToken' | 'query'>;
+  private readonly pipeline: Pipeline;
+  private readonly httpClient: HttpClient;
+  /** The last problem seen per request (by its id), for the error when every attempt failed. */
+  private readonly problems = new Map<string, string>();
 
   constructor(options: StacApiClientOptions) {
     if (!URL.canParse(options.baseUrl)) throw new Error(`STAC API base URL is not a URL: "${options.baseUrl}"`);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.options = {
       maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
-      initialDelayMs: options.initialDelayMs ?? defaults.initialDelayMs,
-      maxDelayMs: options.maxDelayMs ?? defaults.maxDelayMs,
-      maxRetryAfterMs: options.maxRetryAfterMs ?? defaults.maxRetryAfterMs,
       maxConflictRounds: options.maxConflictRounds ?? defaults.maxConflictRounds,
       requestTimeoutMs: options.requestTimeoutMs ?? defaults.requestTimeoutMs,
-      sleep: options.sleep ?? sleepFor,
-      fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
       getToken: options.getToken,
       query: options.query,
     };
+    this.httpClient = options.httpClient ?? createDefaultHttpClient();
+    this.pipeline = createEmptyPipeline();
+    this.pipeline.addPolicy(
+      defaultRetryPolicy({
+        maxRetries: this.options.maxAttempts - 1,
+        retryDelayInMs: options.initialDelayMs ?? defaults.initialDelayMs,
+        maxRetryDelayInMs: options.maxDelayMs ?? defaults.maxDelayMs,
+      }),
+      { phase: 'Retry' },
+    );
+    this.pipeline.addPolicy(
+      attemptWatchPolicy(options.maxRetryAfterMs ?? defaults.maxRetryAfterMs, (request, problem) => this.problems.set(requestKey(request), problem)),
+      { afterPhase: 'Retry' },
+    );
   }
 
   /** `<base>/collections/{id}`, or `<base>/collections` without an id. */
@@ -345,39 +406,27 @@ export class StacApiClient {
     return new StacApiError(method, url, response.status, extractServerMessage(response.body), hint);
   }
 
-  /** One request with bounded retries on busy/unreachable servers; any other status is returned to the caller. */
-  private async send(method: string, url: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
-    const { maxAttempts } = this.options;
-    let lastProblem = '';
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      let retryAfterMs: number | undefined;
-      const headers: Record<string, string> = { Accept: `${jsonType}, application/geo+json`, ...extraHeaders };
-      if (body !== undefined) headers['Content-Type'] = jsonType;
-      const token = await this.bearerToken(method, url);
-      if (token) headers['Authorization'] = `Bearer ${token}`;
-      try {
-        const response = await this.options.fetch(url, {
-          method,
-          headers,
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          signal: AbortSignal.timeout(this.options.requestTimeoutMs),
-        });
-        const text = await response.text();
-        if (!retriableStatuses.has(response.status)) return { status: response.status, headers: response.headers, body: text };
-        lastProblem = `${response.status}${text ? `: ${extractServerMessage(text)}` : ''}`;
-        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        if (retryAfterMs !== undefined && retryAfterMs > this.options.maxRetryAfterMs) {
-          throw new StacApiUnavailableError(method, url, attempt, `${lastProblem}; the server asked to wait ${Math.round(retryAfterMs / 1000)} s, more than the ${Math.round(this.options.maxRetryAfterMs / 1000)} s allowed`);
-        }
-      } catch (error) {
-        if (error instanceof StacApiUnavailableError) throw error;
-        // fetch rejects only when no HTTP answer arrived (refused, reset, DNS, timeout): retry those.
-        lastProblem = describeNetworkError(error);
-      }
-      if (attempt === maxAttempts) break;
-      await this.options.sleep(retryAfterMs ?? this.backoffDelay(attempt));
+  /** One request through the pipeline (its retries included); any status it does not retry is returned to the caller. */
+  private async send(method: HttpMethods, url: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
+    const headers = createHttpHeaders({ Accept: `${jsonType}, application/geo+json`, ...extraHeaders });
+    if (body !== undefined) headers.set('Content-Type', jsonType);
+    // Asked once per request, before its attempts: tokens last far longer than the retries.
+    const token = await this.bearerToken(method, url);
+    if (token) headers.set('Authorization', `Bearer ${token}`);
+    // Plain http stays allowed, as before: a local stac-fastapi has no TLS (the base URL is the operator's setting, never an upload's).
+    const request = createPipelineRequest({ url, method, headers, timeout: this.options.requestTimeoutMs, allowInsecureConnection: true, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const key = requestKey(request);
+    try {
+      const response = await this.pipeline.sendRequest(this.httpClient, request);
+      if (isRetriedStatus(response)) throw new StacApiUnavailableError(method, url, this.options.maxAttempts, this.problems.get(key) ?? String(response.status));
+      return { status: response.status, headers: response.headers, body: response.bodyAsText ?? '' };
+    } catch (error) {
+      if (error instanceof StacApiUnavailableError) throw error;
+      // No HTTP answer arrived on the last attempt (refused, reset, DNS, timeout).
+      throw new StacApiUnavailableError(method, url, this.options.maxAttempts, this.problems.get(key) ?? describeNetworkError(error));
+    } finally {
+      this.problems.delete(key);
     }
-    throw new StacApiUnavailableError(method, url, maxAttempts, lastProblem);
   }
 
   /** A token failure is a configuration problem, not a busy server: report it at once, naming the request. */
@@ -390,9 +439,8 @@ export class StacApiClient {
     }
   }
 
-  /** Exponential back-off with full jitter, so many activities retrying together spread out. */
-  private backoffDelay(attempt: number): number {
-    const ceiling = Math.min(this.options.maxDelayMs, this.options.initialDelayMs * 2 ** (attempt - 1));
-    return Math.round(Math.random() * ceiling);
-  }
+}
+
+function requestKey(request: { url: string; requestId?: string }): string {
+  return request.requestId ?? request.url;
 }

@@ -20,7 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { JobView } from '../../src/jobs/job.view.js';
 import type { TileEntry, TileLedgerPage } from '../../src/jobs/tile.ledger.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import {
   createFixtureDir,
   writeAntimeridian,
@@ -239,7 +240,7 @@ if (chromiumMissing) {
       azurite = await startAzurite({ location: azuriteDir });
       host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
       fixtures = createFixtureDir('dashboard-real-');
-      store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+      store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
 
       const submitted = new Map<string, string>([
         // EPSG:4326 with longitudes 0–360: 256-pixel tiles of 128°, the middle column across the antimeridian.

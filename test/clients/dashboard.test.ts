@@ -22,7 +22,8 @@ import { deriveSourceKey } from '../../src/jobs/job.id.js';
 import type { BatchView } from '../../src/jobs/batch.view.js';
 import type { JobView } from '../../src/jobs/job.view.js';
 import type { TileEntry, TileLedgerPage } from '../../src/jobs/tile.ledger.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { projectRoot, startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 
@@ -124,7 +125,7 @@ if (chromiumMissing) {
       azurite = await startAzurite({ location: azuriteDir });
       host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
       fixtures = createFixtureDir('dashboard-');
-      store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+      store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
 
       completedJob = await waitForJob(host.baseUrl, await submit('dashboard/first.tif'));
       expect(completedJob.status).toBe('Completed');

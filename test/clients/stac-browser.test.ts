@@ -21,7 +21,7 @@ import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { JobView } from '../../src/jobs/job.view.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, writeFloat32NanDem, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { freePort, projectRoot, startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 
@@ -145,7 +145,7 @@ if (chromiumMissing) {
 
       // A small RGB image in 512-pixel tiles (two items, each with a COG and a PNG thumbnail), and
       // a float32 DEM with NaN nodata and NaN pixels in the same collection.
-      const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+      const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
       const ingest = async (name: string, path: string): Promise<JobView> => {
         await store.uploadFile({ container: 'incoming', name: `browser/${name}` }, path, 'image/tiff');
         const response = await fetch(`${host.baseUrl}/api/jobs`, {

@@ -10,7 +10,8 @@ import gdal from 'gdal-async';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { JobView } from '../../src/jobs/job.view.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { validateCog } from '../support/cog.validator.js';
 import { createFixtureDir, writeFloat32Nodata, writeRgbUint8, writeTextAsTif, writeTruncated, writeZeroByte, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
@@ -57,7 +58,7 @@ beforeAll(async () => {
   // Its own Azurite, so this host's task hub shares storage with no other test file.
   azuriteDir = mkdtempSync(join(tmpdir(), 'e2e-azurite-'));
   azurite = await startAzurite({ location: azuriteDir });
-  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
   host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_TILE_SIZE: '512', INGEST_SOURCE_CONTAINERS: `uploads,${inbox}` } });
   fixtures = createFixtureDir('e2e-');
 });
@@ -244,8 +245,13 @@ describe('the collection mosaic', () => {
     const stored = (await store.readJson<StacCollection>(collectionBlob(collection)))!.value;
     expect(stored.assets?.['mosaic']).toMatchObject({ href: store.url(collectionMosaicBlob(collection, 'epsg-32633-3xbyte')), roles: ['data', 'mosaic'] });
     expect(stored.assets?.['overview']).toMatchObject({ type: 'image/tiff; application=geotiff; profile=cloud-optimized' });
-    const vrt = (await store.readBytes(collectionMosaicBlob(collection, 'epsg-32633-3xbyte')))!.toString('utf8');
-    expect(vrt.match(/<SourceFilename/g)).toHaveLength(tileCount * 3);
+    // A VRT of cell VRTs (issue 22): its cells name every tile, each once.
+    const mosaicVrt = collectionMosaicBlob(collection, 'epsg-32633-3xbyte');
+    const namedIn = async (name: string): Promise<string[]> => [...(await store.readBytes({ container: mosaicVrt.container, name }))!.toString('utf8').matchAll(/<SourceFilename relativeToVRT="1">([^<]+)</g)].map((match) => match[1]!);
+    const cells = [...new Set(await namedIn(mosaicVrt.name))];
+    expect(cells.length).toBeGreaterThanOrEqual(1);
+    const tiles = new Set((await Promise.all(cells.map((cell) => namedIn(`${collection}/${cell}`)))).flat());
+    expect(tiles.size).toBe(tileCount);
   });
 });
 
@@ -333,20 +339,24 @@ describe('upload trigger', () => {
   it('starts a job for a new blob in uploads/ once, with default options', async () => {
     const path = writeRgbUint8(fixtures.path, 300, 200, 'dropped.tif');
     await upload(path, 'drop/dropped.tif', 'uploads');
-    const deadline = Date.now() + 60_000;
-    let job: JobView | undefined;
-    while (!job && Date.now() < deadline) {
-      const { jobs } = (await (await fetch(`${host.baseUrl}/api/jobs`)).json()) as { jobs: JobView[] };
-      job = jobs.find((candidate) => candidate.source === 'uploads/drop/dropped.tif');
-      if (!job) await new Promise((r) => setTimeout(r, 500));
-    }
-    expect(job, `no job started for uploads/drop/dropped.tif; host output:\n${host.output().split("\n").filter((line) => !line.includes("listJobs")).join("\n").slice(-3000)}`).toBeDefined();
-    const done = await waitForJob(host.baseUrl, job!.id);
+    const listJobs = async (): Promise<JobView[]> => ((await (await fetch(`${host.baseUrl}/api/jobs`)).json()) as { jobs: JobView[] }).jobs;
+    const jobFor = async (source: string): Promise<JobView | undefined> => (await listJobs()).find((candidate) => candidate.source === source);
+    const job = await vi.waitFor(
+      async () => {
+        const found = await jobFor('uploads/drop/dropped.tif');
+        if (!found) throw new Error(`no job started for uploads/drop/dropped.tif; host output:\n${host.output().split('\n').filter((line) => !line.includes('listJobs')).join('\n').slice(-3000)}`);
+        return found;
+      },
+      { timeout: 60_000, interval: 500 },
+    );
+    const done = await waitForJob(host.baseUrl, job.id);
     expect(done.status).toBe('Completed');
     expect(done.collection).toBe('rasters');
-    // Polling again later must not start a second job for the same blob version.
-    await new Promise((r) => setTimeout(r, 5000));
-    const { jobs } = (await (await fetch(`${host.baseUrl}/api/jobs`)).json()) as { jobs: JobView[] };
+    // Polling again must not start a second job for the same blob version. A later upload, named to
+    // list after it, is the proof a later poll ran: the poll that starts its job passed dropped.tif first.
+    await upload(path, 'drop/zz-later.tif', 'uploads');
+    await expect.poll(() => jobFor('uploads/drop/zz-later.tif'), { timeout: 60_000, interval: 500 }).toBeDefined();
+    const jobs = await listJobs();
     expect(jobs.filter((candidate) => candidate.source === 'uploads/drop/dropped.tif')).toHaveLength(1);
   });
 });

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { JobView } from '../../src/jobs/job.view.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, writeFloat32Nodata, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 import { collectionBlob, collectionOverviewBlob } from '../../src/stac/catalog.layout.js';
@@ -25,7 +26,7 @@ const tileCount = (4096 / 256) * (3072 / 256);
 beforeAll(async () => {
   azuriteDir = mkdtempSync(join(tmpdir(), 'e2e-restart-azurite-'));
   azurite = await startAzurite({ location: azuriteDir });
-  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
   fixtures = createFixtureDir('e2e-restart-');
 });
 
@@ -61,8 +62,7 @@ describe('a host killed mid-job', () => {
     // Kill once a few COGs exist, watched in storage itself (status polling can lag under load).
     // Tile COGs only: the collection's overview COG sits beside them.
     const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => name.endsWith('.tif') && name !== collectionOverviewBlob('restart').name).length;
-    const deadline = Date.now() + 120_000;
-    while ((await countCogs()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(countCogs, { timeout: 120_000, interval: 50 }).toBeGreaterThanOrEqual(3);
     const view = await getJob(first, id);
     expect(view.status).toBe('Running');
     expect(view.tiles.total).toBe(tileCount);

@@ -27,7 +27,8 @@ import { JobsClient } from '../../cli/jobs.client.js';
 import type { PausePointName } from '../../src/activities/pause.points.js';
 import { isProcessAlive, processesFolder } from '../../src/activities/scratch.space.js';
 import type { TileEntry } from '../../src/jobs/tile.ledger.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { wholeDownloadMaxBytes } from '../../src/activities/source.cache.js';
 import { createFixtureDir, writeRaster, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
@@ -53,7 +54,7 @@ const workers: WorkerProcess[] = [];
 beforeAll(async () => {
   azuriteDir = mkdtempSync(join(tmpdir(), 'shared-source-azurite-'));
   azurite = await startAzurite({ location: azuriteDir });
-  store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+  store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
   scratch = mkdtempSync(join(tmpdir(), 'shared-source-scratch-'));
   pauses = new PauseControl(mkdtempSync(join(tmpdir(), 'shared-source-pauses-')));
   fixtures = createFixtureDir('shared-source-');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startHostProcess, waitForStatus, type HostProcess } from './support/host.process.js';
+import { readHistory, startHostProcess, waitForStatus, type HostProcess } from './support/host.process.js';
 
 /**
  * Every DurableClient method of the real `durable-functions` SDK, called by the fixture app's HTTP
@@ -80,11 +80,13 @@ describe('DurableClient through df.getClient', () => {
     expect((await call('suspend', instanceId, 'hold on')).ok).toBe(true);
     await waitForStatus(host.url, instanceId, (s) => s['runtimeStatus'] === 'Suspended');
     expect((await call('raiseEvent', instanceId, 'go', 2)).ok).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await call<{ runtimeStatus: string }>('getStatus', instanceId)).result.runtimeStatus).toBe('Suspended');
     expect((await call('resume', instanceId, 'go on')).ok).toBe(true);
     const status = await waitForStatus(host.url, instanceId);
     expect(status['output']).toEqual([1, 2]);
+    // Held, not lost or early: the history took the second event only after the resume (no sleep needed to see it).
+    const order = (await readHistory(host.url, instanceId)).filter((event) => ['EventRaised', 'ExecutionSuspended', 'ExecutionResumed'].includes(String(event['EventType']))).map((event) => (event['EventType'] === 'EventRaised' ? `go ${String(event['Input'])}` : event['EventType']));
+    expect(order).toEqual(['go 1', 'ExecutionSuspended', 'ExecutionResumed', 'go 2']);
   });
 
   it('terminate ends a running instance with the reason as output', async () => {
@@ -164,12 +166,8 @@ describe('DurableClient through df.getClient', () => {
   it('signalEntity and readEntityState, and entities called and signalled from an orchestration', async () => {
     const key = unique('k');
     expect(await call('signalEntity', { name: 'counter', key }, 'add', 3)).toEqual({ ok: true, result: null });
-    let state: { entityExists: boolean; entityState?: unknown } | undefined;
-    for (let attempt = 0; attempt < 100 && !state?.entityExists; attempt++) {
-      state = (await call<{ entityExists: boolean; entityState?: unknown }>('readEntityState', { name: 'counter', key })).result;
-      if (!state.entityExists) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(state).toEqual({ entityExists: true, entityState: 3 });
+    const readState = async (entityKey: string): Promise<{ entityExists: boolean; entityState?: unknown }> => (await call<{ entityExists: boolean; entityState?: unknown }>('readEntityState', { name: 'counter', key: entityKey })).result;
+    await expect.poll(() => readState(key), { timeout: 5000 }).toEqual({ entityExists: true, entityState: 3 });
     expect((await call<{ entityExists: boolean }>('readEntityState', { name: 'counter', key: unique('never') })).result.entityExists).toBe(false);
 
     const instanceId = unique('client-entity');
@@ -183,12 +181,7 @@ describe('DurableClient through df.getClient', () => {
     // An entity signalling another entity.
     const target = unique('t');
     expect((await call('signalEntity', { name: 'counter', key }, 'forward', target)).ok).toBe(true);
-    for (let attempt = 0; attempt < 100; attempt++) {
-      state = (await call<{ entityExists: boolean; entityState?: unknown }>('readEntityState', { name: 'counter', key: target })).result;
-      if (state.entityExists) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(state).toEqual({ entityExists: true, entityState: 10 });
+    await expect.poll(() => readState(target), { timeout: 5000 }).toEqual({ entityExists: true, entityState: 10 });
     expect((await call('readEntityState', { name: 'counter', key })).result).toEqual({ entityExists: true, entityState: 0 });
   });
 });

@@ -1,7 +1,7 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { json, startHostProcess, startOrchestration, waitForEntityState, waitForStatus, type HostProcess } from './support/host.process.js';
+import { json, readHistory, startHostProcess, startOrchestration, waitForEntityState, waitForStatus, type HostProcess } from './support/host.process.js';
 
 /** Orchestration features through the host's HTTP API, with the fixture app and real Azurite. */
 let host: HostProcess;
@@ -195,11 +195,8 @@ describe('orchestration features', () => {
   it('fails an instance whose replay schedules something else than its history recorded, naming both', async () => {
     await fetch(`${host.url}/api/toggle/nondeterministic/false`, { method: 'POST' });
     const id = await startOrchestration(host.url, 'nondeterministic');
-    await waitForStatus(host.url, id, (s) => {
-      return s['runtimeStatus'] === 'Running';
-    });
-    // Wait until stepA has been scheduled and completed, then change the code path and wake it up.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Once stepA's result is in the history, change the code path and wake the instance up.
+    await expect.poll(async () => (await readHistory(host.url, id)).some((event) => event['EventType'] === 'TaskCompleted' && event['FunctionName'] === 'stepA'), { timeout: 30_000 }).toBe(true);
     await fetch(`${host.url}/api/toggle/nondeterministic/true`, { method: 'POST' });
     await fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}/raiseEvent/continue`, { method: 'POST', body: '1' });
     const status = await waitForStatus(host.url, id);

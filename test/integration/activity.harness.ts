@@ -16,7 +16,8 @@ import { JobIndex } from '../../src/jobs/job.index.js';
 import { RetiredOutputs } from '../../src/jobs/retired.outputs.js';
 import type { OutputLocation, SourceBlob, VersionOrder } from '../../src/pipeline/contracts.js';
 import { ingestOptionsSchema, type IngestOptions } from '../../src/pipeline/options.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, type FixtureDir } from '../support/fixtures.js';
 
 export interface ActivityHarness {
@@ -31,7 +32,7 @@ export interface ActivityHarness {
 }
 
 export function createActivityHarness(settings: Partial<ReturnType<typeof readIngestSettings>> = {}): ActivityHarness {
-  const store = new BlobStore(BlobServiceClient.fromConnectionString(inject('storageConnectionString')));
+  const store = new AzureBlobStore(BlobServiceClient.fromConnectionString(inject('storageConnectionString')));
   const scratch = mkdtempSync(join(tmpdir(), 'activity-scratch-'));
   const jobs = JobIndex.fromEnvironment({ AzureWebJobsStorage: inject('storageConnectionString') });
   const retired = RetiredOutputs.fromEnvironment({ AzureWebJobsStorage: inject('storageConnectionString') });

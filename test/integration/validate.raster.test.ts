@@ -130,10 +130,10 @@ describe('validateRaster (real GDAL, real Azurite)', () => {
   it('throws (so the orchestrator retries) when storage itself fails', async () => {
     const broken = createActivityHarness();
     // Point the cache at a store whose account does not answer: a transient-looking failure.
-    const { BlobStore } = await import('../../src/storage/blob.store.js');
+    const { AzureBlobStore } = await import('../../src/storage/azure.blob.store.js');
     const { BlobServiceClient } = await import('@azure/storage-blob');
     const { SourceCache } = await import('../../src/activities/source.cache.js');
-    const dead = new BlobStore(BlobServiceClient.fromConnectionString(deadConnectionString(), { retryOptions: { maxTries: 1 } }));
+    const dead = new AzureBlobStore(BlobServiceClient.fromConnectionString(deadConnectionString(), { retryOptions: { maxTries: 1 } }));
     const validate = createValidateRaster({ settings: broken.deps.settings, scratchDir: broken.deps.scratchDir, inspector: broken.deps.inspector, sources: new SourceCache(dead, broken.deps.sources.directory) });
     const error = await validate({ source: { container: 'uploads', name: 'x.tif', etag: '"0x1"', size: 10, lastModified: new Date(0).toISOString() } }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import { startLocalHost, type LocalHost } from '../../host/spawn.js';
 import { minInspectMemoryMb } from '../../src/config.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import type { CanaryServer } from './canary.server.js';
 import type { HostRole } from './hostile.cases.js';
 
@@ -85,7 +86,7 @@ export async function startHostUnderTest(role: HostRole, canary: CanaryServer, e
     role,
     host,
     azurite,
-    store: BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString }),
+    store: AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString }),
     scratchDir,
     stop: async () => {
       await stopHost(host);

@@ -7,7 +7,8 @@ import type { JobView } from '../../cli/jobs.api.js';
 import { JobsClient } from '../../cli/jobs.client.js';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import { startLocalHost, type LocalHost } from '../../host/spawn.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, type FixtureDir } from './fixtures.js';
 
 export { freePort, projectRoot, startLocalHost, type LocalHost } from '../../host/spawn.js';
@@ -36,7 +37,7 @@ export function useHostOnOwnAzurite(name: string, env: Record<string, string> = 
     const azuriteDir = mkdtempSync(join(tmpdir(), `${name}-azurite-`));
     const azurite = await startAzurite({ location: azuriteDir });
     const host = await startLocalHost({ storageConnectionString: azurite.connectionString, env });
-    state = { host, azurite, azuriteDir, store: BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString }), fixtures: createFixtureDir(`${name}-`) };
+    state = { host, azurite, azuriteDir, store: AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString }), fixtures: createFixtureDir(`${name}-`) };
   });
   afterAll(async () => {
     await state?.host.stop();

@@ -2,6 +2,8 @@ import { RestError } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { classifyError, isFinalFailure } from '../../src/activities/failure.classify.js';
 import { FailureError, failureFrom, redactLocalPaths, summarizeFailures, type Failure } from '../../src/pipeline/failure.js';
+import { StacApiUnavailableError } from '../../src/stac/stac.api.client.js';
+import { StoreError } from '../../src/storage/store.error.js';
 
 describe('failures as data', () => {
   it('travel through an error message (as Durable carries them) and come back whole', () => {
@@ -50,6 +52,9 @@ describe('classifying what an activity threw (by type, status and code, never by
     [new TypeError('x is undefined'), 'INTERNAL', false],
     [new FailureError({ code: 'INVALID_INPUT', message: 'bad' }), 'INVALID_INPUT', true],
     [new FailureError({ code: 'OUTPUT_CONFLICT', message: 'taken' }), 'OUTPUT_CONFLICT', true],
+    [new StacApiUnavailableError('PUT', 'https://stac.example/collections/c?sig=secret', 5, '503: busy'), 'STAC_API_UNAVAILABLE', true],
+    [new StoreError('throttled', 'slow down'), 'TRANSIENT_STORAGE', false],
+    [new StoreError('not-found', 'gone', { status: 404, code: 'BlobNotFound' }), 'STORAGE_REFUSED', false],
   ])('%s → %s', (error, code, final) => {
     const failure = classifyError(error);
     expect(failure.code).toBe(code);

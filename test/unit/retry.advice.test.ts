@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildJobView, buildJobViewFromIndex, withSupersession } from '../../src/jobs/job.view.js';
 import { adviseRetry, permanentCodes } from '../../src/jobs/retry.advice.js';
-import { failureCodes, isFinalFailure, type FailureCode } from '../../src/pipeline/failure.js';
+import { failureCodes, isFinalFailure, isPermanentFailure, type FailureCode } from '../../src/pipeline/failure.js';
 
 const failedJob = (errors: Array<{ code: FailureCode; message: string }>, errorCodes?: FailureCode[]) =>
   buildJobView({
@@ -17,7 +17,12 @@ describe('retry advice: a retry is offered only where it can help', () => {
   it('takes every failure code as permanent or retryable, as failure.ts says', () => {
     const permanent = permanentCodes([...failureCodes]);
     expect(permanent.sort()).toEqual(['INPUT_LIMIT', 'INVALID_INPUT', 'OUTPUT_CONFLICT', 'SOURCE_CHANGED', 'SOURCE_MISSING', 'UNSUPPORTED_FORMAT']);
-    for (const code of failureCodes) expect(permanent.includes(code)).toBe(isFinalFailure({ code, message: '' }));
+    for (const code of failureCodes) expect(permanent.includes(code)).toBe(isPermanentFailure({ code, message: '' }));
+  });
+
+  it('offers a retry of a STAC API that stayed unavailable, which the activity itself does not retry (its client did)', () => {
+    expect(isFinalFailure({ code: 'STAC_API_UNAVAILABLE', message: '' })).toBe(true);
+    expect(adviseRetry({ status: 'Failed', errorCodes: ['STAC_API_UNAVAILABLE'], source: null })).toEqual({ offered: true, reason: null });
   });
 
   it('refuses a permanent failure, saying what to do instead: a new upload, or force', () => {

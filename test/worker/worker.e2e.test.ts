@@ -23,7 +23,8 @@ import type { StorageQueue } from '../../src/queue/storage.queue.js';
 import { tileResultEvent, tileResultMessageSchema, type TileResultMessage, type TileWorkMessage } from '../../src/queue/tile.messages.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { cogBlob, versionFolder } from '../../src/stac/catalog.layout.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import type { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, writeFloat32NanDem, writeInt16Dem, type FixtureDir } from '../support/fixtures.js';
 import { readWindow, samePixels } from '../integration/activity.harness.js';
 import { takeMessages, usePrivateAzurite, waitFor } from './worker.support.js';
@@ -45,7 +46,7 @@ beforeAll(() => {
   if (!existsSync(workerEntry)) throw new Error(`${workerEntry} is missing: run "npm run build" (npm test does it for you)`);
   fixtures = createFixtureDir('worker-fixtures-');
   scratch = mkdtempSync(join(tmpdir(), 'worker-scratch-'));
-  store = BlobStore.fromEnvironment(workerEnv());
+  store = AzureBlobStore.fromEnvironment(workerEnv());
   workQueue = createStorageWorkQueue(workerEnv());
 });
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { vi } from 'vitest';
 
 export const projectRoot = resolve(import.meta.dirname, '../../..');
 export const fixtureApp = join(projectRoot, 'test/host/fixtures/app');
@@ -131,30 +132,45 @@ export async function waitForStatus(
   until: (status: Record<string, unknown>) => boolean = (s) => ['Completed', 'Failed', 'Terminated', 'Canceled'].includes(String(s['runtimeStatus'])),
   timeoutMs = 60_000,
 ): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await fetch(`${url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}`);
-    if (response.status !== 404) {
+  return vi.waitFor(
+    async () => {
+      const response = await fetch(`${url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}`);
+      if (response.status === 404) throw new Error(`Instance ${instanceId} not found`);
       const status = (await response.json()) as Record<string, unknown>;
-      if (until(status)) return status;
-      if (Date.now() > deadline) throw new Error(`Instance ${instanceId} did not reach the expected state: ${JSON.stringify(status)}`);
-    } else if (Date.now() > deadline) {
-      throw new Error(`Instance ${instanceId} not found`);
-    }
-    await sleep(100);
-  }
+      if (!until(status)) throw new Error(`Instance ${instanceId} did not reach the expected state: ${JSON.stringify(status)}`);
+      return status;
+    },
+    { timeout: timeoutMs, interval: 100 },
+  );
 }
 
-/** Polls an entity's state (through the management API) until `until` holds; returns the last state read. */
+/** Polls `predicate` (through vi.waitFor) until it holds; the error names `what`. */
+export async function waitUntil(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 100): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      if (!(await predicate())) throw new Error(`Timed out waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: intervalMs },
+  );
+}
+
+/** The instance's history in the documented `showHistory=true` shape (with inputs and results). */
+export async function readHistory(url: string, instanceId: string): Promise<Array<Record<string, unknown>>> {
+  const response = await fetch(`${url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}?showHistory=true&showHistoryOutput=true`);
+  return ((await response.json()) as { historyEvents?: Array<Record<string, unknown>> }).historyEvents ?? [];
+}
+
+/** Polls an entity's state (through the management API) until `until` holds, and returns it. */
 export async function waitForEntityState(url: string, name: string, key: string, until: (state: unknown) => boolean, timeoutMs = 10_000): Promise<unknown> {
-  const deadline = Date.now() + timeoutMs;
-  let state: unknown;
-  for (;;) {
-    const response = await fetch(`${url}/runtime/webhooks/durabletask/entities/${name}/${encodeURIComponent(key)}`);
-    if (response.ok) state = await response.json();
-    if (until(state) || Date.now() > deadline) return state;
-    await sleep(50);
-  }
+  return vi.waitFor(
+    async () => {
+      const response = await fetch(`${url}/runtime/webhooks/durabletask/entities/${name}/${encodeURIComponent(key)}`);
+      const state: unknown = response.ok ? await response.json() : undefined;
+      if (!until(state)) throw new Error(`Entity @${name}@${key} did not reach the expected state: ${JSON.stringify(state)}`);
+      return state;
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
 }
 
 /** Starts an orchestration of the fixture app through its HTTP starter; returns the instance id. */
