@@ -1,5 +1,5 @@
 /**
- * Real rasters shipped in Debian packages (r-cran-terra, r-cran-stars, ferret-datasets), fetched at test time
+ * Real rasters shipped in Debian packages (r-cran-terra, r-cran-stars, ferret-datasets, proj-data), fetched at test time
  * with `apt-get download` + `dpkg -x` into a cache folder, so no third-party data is committed.
  */
 import { execFile } from 'node:child_process';
@@ -22,6 +22,10 @@ export const debianRasters = {
   olinda: { pkg: 'r-cran-stars', path: 'usr/lib/R/site-library/stars/tif/olinda_dem_utm25s.tif' },
   /** A 5′ global relief grid (4320 × 2161 float32) on CF longitude 0–360° and latitude, with no grid_mapping. */
   etopo5: { pkg: 'ferret-datasets', path: 'usr/share/ferret-vis/data/etopo5.cdf' },
+  /** netCDF-4 (HDF5 inside): Daymet precipitation on a Lambert conformal conic grid, deflated chunks. */
+  lccKm: { pkg: 'r-cran-stars', path: 'usr/lib/R/site-library/stars/nc/lcc_km.nc' },
+  /** A GTX geoid grid (EGM96, 15'), a single-file format without a signature. */
+  egm96: { pkg: 'proj-data', path: 'usr/share/proj/egm96_15.gtx' },
 } as const;
 
 export type DebianRaster = keyof typeof debianRasters;

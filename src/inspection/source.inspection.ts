@@ -45,7 +45,7 @@ function reject(why: string): never {
 async function checkHeader(request: InspectionRequest, rules: CrsReferenceRules): Promise<void> {
   const bytes = await openByteSource(request.path, request.size);
   try {
-    const verdict = identifySourceFormat(await bytes.read(0, Math.min(formatSniffBytes, bytes.size)));
+    const verdict = identifySourceFormat(await bytes.read(0, Math.min(formatSniffBytes, bytes.size)), bytes.size);
     if (!verdict.ok) throw new FailureError(verdict.failure);
     const header = await readContainerHeader(bytes, verdict.driver);
     if (!header.ok) throw new FailureError(header.failure);

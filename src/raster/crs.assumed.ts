@@ -10,6 +10,7 @@ import type gdal from 'gdal-async';
 import { openByteSource } from './byte.source.js';
 import { readContainerHeader } from './container.header.js';
 import { readVariableName } from './source.variables.js';
+import { formatSniffBytes, identifySourceFormat } from './source.format.js';
 
 export const cfLonLatCrs = 'EPSG:4326';
 
@@ -26,7 +27,10 @@ export async function findAssumedCrs(path: string, dataset: gdal.Dataset, policy
   if (!policy.assumeCfLonLat || dataset.srs || dataset.driver.description !== 'netCDF') return null;
   const bytes = await openByteSource(path, policy.size);
   try {
-    const header = await readContainerHeader(bytes, 'netCDF');
+    // netCDF classic or netCDF-4 (HDF5): the same CF reading of either header.
+    const format = identifySourceFormat(await bytes.read(0, Math.min(formatSniffBytes, bytes.size)), bytes.size);
+    if (!format.ok || (format.driver !== 'netCDF' && format.driver !== 'HDF5')) return null;
+    const header = await readContainerHeader(bytes, format.driver);
     if (!header.ok) return null;
     const { rasters } = header.header;
     const variable = readVariableName(dataset);

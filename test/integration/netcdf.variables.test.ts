@@ -85,7 +85,7 @@ describe.skipIf(unavailable !== undefined)('netCDF of several variables and time
         expect(cog.bands.count()).toBe(1);
         const variable = sampleVariables[window.slice!.variable as keyof typeof sampleVariables];
         const step = window.slice!.band! - 1;
-        const expected = new Int16Array(landsat.bands.get(variable.bands[step]!).pixels.read(window.x, window.y, window.width, window.height));
+        const expected = new Int16Array(landsat.bands.get(variable.bands[step]!).pixels.read(window.x, window.y, window.width, window.height) as ArrayLike<number>);
         expect(samePixels(expected, cog.bands.get(1).pixels.read(0, 0, window.width, window.height)), `${itemId} pixels`).toBe(true);
         const band = cog.bands.get(1);
         expect(band.dataType).toBe('Int16');
