@@ -35,9 +35,9 @@ import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, 
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
+import { markMosaicChange } from './collection.mosaic.js';
 import type { CrsAssumption } from '../raster/source.open.js';
 import { crsAssumption } from './tile.cog.create.js';
-import { markMosaicChange } from './collection.mosaic.js';
 import { updateJsonBlob } from './json.blob.update.js';
 import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError, tileReadMode } from './source.cache.js';
 

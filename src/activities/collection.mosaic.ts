@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import gdal from 'gdal-async';
 import pLimit from 'p-limit';
 import type { BuildCollectionMosaicInput, CollectionMosaicOutput } from '../pipeline/contracts.js';
-import { groupMosaicSources, overviewSize, type CollectionMosaicSource, type CollectionMosaicTile } from '../raster/mosaic.collection.js';
+import { groupMosaicSources, lonLatSourceWrap, overviewSize, type CollectionMosaicSource, type CollectionMosaicTile } from '../raster/mosaic.collection.js';
 import { buildCellVrt, buildGroupVrt, cellOverviewSize, cellSummary, contains, intersects, newGroupManifest, paddedOverviewExtent, pixelWindow, placeSource, unionOf, updateCell, type CellEntry, type CellSummary, type Extent, type MosaicCell, type MosaicGroupManifest, type SourcePlacement } from '../raster/mosaic.cells.js';
 import { readCrs, readMosaicBands } from '../raster/raster.inspect.js';
 import type { BlobStore } from '../storage/blob.store.js';
@@ -305,9 +305,13 @@ export async function applyMoves(store: BlobStore, collection: string, stored: M
   if (!data) {
     delete index.overview;
     await store.delete(collectionOverviewBlob(collection));
-  } else if (!previous || previous.groups.join() !== overviewGroups.join() || !contains(previous.extent, data)) {
+  } else if (!previous || previous.groups.join() !== overviewGroups.join() || !contains(previous.extent, data) || wrapsPastAntimeridian(overviewManifests)) {
     // A new grid: the collection grew out of the overview's extent (or its groups changed), painted whole from every cell's overview.
-    const built = await paintOverview(store, collection, overviewManifests, paddedOverviewExtent(data), scratch);
+    // A longitude/latitude collection on 0–360° is placed at −180…180, where maps draw it, and painted whole each run (its
+    // cells' extents stay on 0–360, so no part of the −180…180 image maps to one region of them).
+    const wrap = wrapsPastAntimeridian(overviewManifests);
+    const extent: Extent = wrap ? [-180, Math.max(data[1], -90), 180, Math.min(data[3], 90)] : paddedOverviewExtent(data);
+    const built = await paintOverview(store, collection, overviewManifests, extent, scratch, wrap ? lonLatSourceWrap : undefined);
     const { url } = await store.uploadFile(collectionOverviewBlob(collection), built.path, mediaTypes.cog);
     index.overview = { extent: built.extent, width: built.width, height: built.height, groups: overviewGroups };
     overview = { url, width: built.width, height: built.height, groups: overviewGroups };
@@ -444,16 +448,15 @@ async function openCellOverviews(store: BlobStore, collection: string, manifests
 }
 
 /**
- * Longitude/latitude cells past 180° E (a CF grid on 0–360° longitudes, such as etopo5): the warp
- * reads them with longitudes wrapped to 0–360, so the overview's −70° comes from their 290° column
- * (without it the western hemisphere stayed empty). Mixed with grids west of 90° W, no one wrap
- * reads both, and none is set.
+ * Whether the overview's groups are longitude/latitude grids reaching past 180° E, and none west
+ * of 90° W (CF grids on 0–360°, such as etopo5): then one longitude wrap reads them all. Mixed with
+ * grids on −180…180, no one wrap reads both, and the warper's own placement stands.
  */
-function sourceWrapArgs(manifests: readonly MosaicGroupManifest[]): string[] {
-  if (manifests.length === 0 || !manifests.every((manifest) => manifest.key.startsWith('epsg-4326-'))) return [];
-  // The cells' own bounds (longitudes as the grid holds them): their EPSG:4326 extents are the warper's, already wrapped.
-  const data = unionOf(manifests.flatMap((manifest) => Object.values(manifest.cells).map((cell) => cell.bounds)));
-  return data && data[2] > 180 && data[0] >= -90 ? ['-s_srs', '+proj=longlat +datum=WGS84 +lon_wrap=180 +no_defs'] : [];
+function wrapsPastAntimeridian(manifests: readonly MosaicGroupManifest[]): boolean {
+  if (manifests.length === 0 || !manifests.every((manifest) => manifest.key.startsWith('epsg-4326-'))) return false;
+  // The cells' own bounds (longitudes as the grid holds them): their EPSG:4326 extents (`lonLat`) are the warper's, already wrapped to ±180.
+  const bounds = unionOf(manifests.flatMap((manifest) => Object.values(manifest.cells).map((cell) => cell.bounds)));
+  return bounds !== undefined && bounds[2] > 180 + 1e-9 && bounds[0] >= -90;
 }
 
 function isPaletted(manifests: readonly MosaicGroupManifest[]): boolean {
@@ -473,17 +476,18 @@ async function toCog(scratch: string, dataset: gdal.Dataset, paletted: boolean):
  */
 // Both warps transform every pixel exactly (`-et 0`): the warper's default approximation depends on
 // the window it warps, and a part painted again must equal the same part painted whole.
-async function paintOverview(store: BlobStore, collection: string, manifests: readonly MosaicGroupManifest[], extent: Extent, scratch: string): Promise<{ path: string; width: number; height: number; extent: Extent }> {
+async function paintOverview(store: BlobStore, collection: string, manifests: readonly MosaicGroupManifest[], extent: Extent, scratch: string, sourceSrs?: string): Promise<{ path: string; width: number; height: number; extent: Extent }> {
+  const readAs = sourceSrs ? ['-s_srs', sourceSrs] : [];
   const datasets = await openCellOverviews(store, collection, manifests, scratch);
   try {
     const paletted = isPaletted(manifests);
     // The warper's own grid at full resolution (a VRT: no pixel is read), then the extent at that pixel size, scaled down.
-    const probe = await gdal.warpAsync(join(scratch, `probe.${randomUUID()}.vrt`), null, datasets, ['-of', 'VRT', '-t_srs', 'EPSG:4326']);
+    const probe = await gdal.warpAsync(join(scratch, `probe.${randomUUID()}.vrt`), null, datasets, ['-of', 'VRT', ...readAs, '-t_srs', 'EPSG:4326']);
     const gt = probe.geoTransform!;
     probe.close();
     const size = overviewSize(Math.ceil((extent[2] - extent[0]) / gt[1]), Math.ceil((extent[3] - extent[1]) / -gt[5]), overviewMaxSide);
     const warped = await gdal.warpAsync(join(scratch, `overview.warped.${randomUUID()}.tif`), null, datasets, [
-      '-of', 'GTiff', ...sourceWrapArgs(manifests), '-t_srs', 'EPSG:4326', '-et', '0', '-te', ...extent.map(String), '-ts', String(size.width), String(size.height),
+      '-of', 'GTiff', ...readAs, '-t_srs', 'EPSG:4326', '-et', '0', '-te', ...extent.map(String), '-ts', String(size.width), String(size.height),
       '-r', paletted ? 'near' : 'average', '-co', 'TILED=YES',
     ]);
     try {
@@ -526,7 +530,7 @@ async function repaintOverview(store: BlobStore, collection: string, manifests: 
       }
       try {
         const patch = datasets.length === 0 ? undefined : await gdal.warpAsync(join(scratch, `overview.patch.${randomUUID()}.tif`), null, datasets, [
-          '-of', 'GTiff', ...sourceWrapArgs(manifests), '-t_srs', 'EPSG:4326', '-et', '0', '-te', ...windowExtent.map(String), '-ts', String(window.width), String(window.height),
+          '-of', 'GTiff', '-t_srs', 'EPSG:4326', '-et', '0', '-te', ...windowExtent.map(String), '-ts', String(window.width), String(window.height),
           '-r', paletted ? 'near' : 'average',
         ]);
         try {
