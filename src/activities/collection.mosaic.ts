@@ -305,11 +305,11 @@ export async function applyMoves(store: BlobStore, collection: string, stored: M
   if (!data) {
     delete index.overview;
     await store.delete(collectionOverviewBlob(collection));
-  } else if (!previous || previous.groups.join() !== overviewGroups.join() || !contains(previous.extent, data) || wrapsPastAntimeridian(overviewManifests, data)) {
+  } else if (!previous || previous.groups.join() !== overviewGroups.join() || !contains(previous.extent, data) || wrapsPastAntimeridian(overviewManifests)) {
     // A new grid: the collection grew out of the overview's extent (or its groups changed), painted whole from every cell's overview.
     // A longitude/latitude collection on 0–360° is placed at −180…180, where maps draw it, and painted whole each run (its
     // cells' extents stay on 0–360, so no part of the −180…180 image maps to one region of them).
-    const wrap = wrapsPastAntimeridian(overviewManifests, data);
+    const wrap = wrapsPastAntimeridian(overviewManifests);
     const extent: Extent = wrap ? [-180, Math.max(data[1], -90), 180, Math.min(data[3], 90)] : paddedOverviewExtent(data);
     const built = await paintOverview(store, collection, overviewManifests, extent, scratch, wrap ? lonLatSourceWrap : undefined);
     const { url } = await store.uploadFile(collectionOverviewBlob(collection), built.path, mediaTypes.cog);
@@ -452,8 +452,11 @@ async function openCellOverviews(store: BlobStore, collection: string, manifests
  * of 90° W (CF grids on 0–360°, such as etopo5): then one longitude wrap reads them all. Mixed with
  * grids on −180…180, no one wrap reads both, and the warper's own placement stands.
  */
-function wrapsPastAntimeridian(manifests: readonly MosaicGroupManifest[], data: Extent): boolean {
-  return manifests.length > 0 && manifests.every((manifest) => manifest.key.startsWith('epsg-4326-')) && data[2] > 180 + 1e-9 && data[0] >= -90;
+function wrapsPastAntimeridian(manifests: readonly MosaicGroupManifest[]): boolean {
+  if (manifests.length === 0 || !manifests.every((manifest) => manifest.key.startsWith('epsg-4326-'))) return false;
+  // The cells' own bounds (longitudes as the grid holds them): their EPSG:4326 extents (`lonLat`) are the warper's, already wrapped to ±180.
+  const bounds = unionOf(manifests.flatMap((manifest) => Object.values(manifest.cells).map((cell) => cell.bounds)));
+  return bounds !== undefined && bounds[2] > 180 + 1e-9 && bounds[0] >= -90;
 }
 
 function isPaletted(manifests: readonly MosaicGroupManifest[]): boolean {

@@ -126,6 +126,32 @@ describe.skipIf(unavailable !== undefined)('netCDF of several variables and time
     expect(planJobTiles(info, tileSize)).toHaveLength(12);
   });
 
+  it('reprojects a variable with targetCrs: each step warped from that variable alone, one band, packing kept', async () => {
+    const { source } = await upload('warp.nc');
+    const options = ingestOptionsSchema.parse({ variable: 'visible', targetCrs: 'EPSG:4326', blockSize: 128 });
+    const info = await createValidateRaster(env.harness.deps)({ source, options, tileSize });
+    const [variable] = info.variables!;
+    expect(variable).toMatchObject({ name: 'visible', steps: 3, stepLabel: 't', crs: { code: 'EPSG:4326' } });
+    const collection = `nc-warp-${env.harness.runId}`;
+    const { outputs, order } = env.harness.job(source, collection, { options, tileSize });
+    const planned = planJobTiles(info, tileSize);
+    expect(planned.length % 3).toBe(0);
+    const { window, assumedCrs } = planned.find(({ window: w }) => w.slice?.band === 3)!;
+    const itemId = deriveItemId(outputs.sourceKey, window);
+    const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window, options, assumedCrs });
+    const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
+    expect((await validateCog(cogPath)).errors).toEqual([]);
+    const cog = gdal.open(cogPath);
+    expect(cog.bands.count()).toBe(1);
+    expect(cog.srs!.getAuthorityCode(null)).toBe('4326');
+    expect([cog.bands.get(1).dataType, cog.bands.get(1).scale, cog.bands.get(1).offset, cog.bands.get(1).noDataValue]).toEqual(['Int16', 0.004, 0.1, 0]);
+    cog.close();
+    await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-12-06T07:00:00.000Z', order });
+    const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
+    expect((await validator.validate(item)).errors).toEqual([]);
+    expect(item.properties.datetime).toBe('2002-03-01T00:00:00.000Z');
+  });
+
   it('a variable the file does not hold is INVALID_INPUT listing the ones it does', async () => {
     const { source } = await upload('missing.nc');
     for (const variable of ['nope', 'x', 'time', 'transverse_mercator']) {
