@@ -49,8 +49,10 @@ import {
 export interface JobsClientOptions {
   /** The app's origin, e.g. `http://localhost:7071` or `https://<app>.azurewebsites.net`. */
   baseUrl: string;
-  /** A function key (Azure); the local host needs none. */
+  /** A function key, sent as `x-functions-key` (automation against an app that takes keys; with sign-in on, as in Azure, keys open no route). */
   key?: string;
+  /** Gives the bearer token of a signed-in caller (cli/sign.in.ts); none: no Authorization header. */
+  token?: () => Promise<string>;
   /** Injected in tests; the global fetch otherwise. */
   fetch?: typeof fetch;
 }
@@ -86,6 +88,15 @@ export class JobApiUnreachableError extends Error {
   ) {
     super(`cannot reach ${baseUrl}: ${reason}`);
     this.name = 'JobApiUnreachableError';
+  }
+}
+
+/** No token could be had (not signed in to the Azure CLI, device code refused): the request was not sent. */
+export class JobApiSignInError extends JobApiUnreachableError {
+  constructor(baseUrl: string, reason: string) {
+    super(baseUrl, `sign-in failed: ${reason}`);
+    this.message = `cannot sign in to ${baseUrl}: ${reason}`;
+    this.name = 'JobApiSignInError';
   }
 }
 
@@ -160,11 +171,13 @@ function filterParams(filter: JobFilter, page: PageRequest): URLSearchParams {
 export class JobsClient {
   readonly baseUrl: string;
   private readonly key: string | undefined;
+  private readonly token: (() => Promise<string>) | undefined;
   private readonly fetchImpl: typeof fetch;
 
   constructor(options: JobsClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.key = options.key || undefined;
+    this.token = options.token;
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -319,6 +332,13 @@ export class JobsClient {
     const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.key) headers['x-functions-key'] = this.key;
+    if (this.token) {
+      try {
+        headers['Authorization'] = `Bearer ${await this.token()}`;
+      } catch (error) {
+        throw new JobApiSignInError(this.baseUrl, error instanceof Error ? error.message : String(error));
+      }
+    }
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

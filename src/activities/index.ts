@@ -22,10 +22,11 @@ export { createBuildCollectionMosaic, type BuildCollectionMosaic } from './colle
 export { SourceCache, SourceChangedError, SourceMissingError } from './source.cache.js';
 export { createRequestCollectionMosaic, type RequestCollectionMosaic } from './collection.mosaic.request.js';
 export { createPrepareBatchJobs, type ExistingJob } from './batch.sources.js';
+export { createAnnounceDispatchPermits, createAuditDispatchPermits } from './dispatch.permits.js';
 export { runToOutcome, type ActivityImplementation } from './activity.outcome.js';
 
 /** Activities that use the invocation's durable client: built per call where they are registered. */
-export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs';
+export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs' | 'announceDispatchPermits' | 'auditDispatchPermits';
 
 export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName>]: ActivityImplementation<(typeof activities)[Name]> };
 

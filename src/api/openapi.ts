@@ -9,6 +9,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteCo
 import { z } from 'zod';
 import * as contract from './contract.js';
 import { bulkRetryRequestSchema, collectionParamsSchema, collectionPutHeadersSchema, collectionQuerySchema, idParamsSchema, jobFilterSchema, listBatchesQuerySchema, retryRequestSchema, submitBatchSchema, submitJobSchema, tilesQuerySchema } from './requests.js';
+import { routeAccess, type HttpFunctionName } from './access.js';
 
 /** The app's route prefix (host.json `extensions.http.routePrefix`). */
 export const apiPrefix = '/api';
@@ -205,7 +206,12 @@ export function registerRoutes(registry: OpenAPIRegistry): RouteConfig[] {
       responses: { 200: json(z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }), 'The OpenAPI 3.1 document') },
     },
   ];
-  for (const route of routes) registry.registerPath(route);
+  for (const route of routes) {
+    // Each route's app role, from the one role table (src/api/access.ts).
+    const role = routeAccess[route.operationId as HttpFunctionName];
+    const access = `Requires the \`${role}\` app role (or a higher one) when sign-in is on (always in Azure).`;
+    registry.registerPath({ ...route, description: route.description ? `${route.description}\n\n${access}` : access });
+  }
   return routes;
 }
 
@@ -214,7 +220,12 @@ export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']
 /** The whole document; `version` is the app's (package.json). */
 export function buildOpenApiDocument(options: { version: string }): OpenApiDocument {
   const registry = new OpenAPIRegistry();
-  registry.registerComponent('securitySchemes', 'functionKey', { type: 'apiKey', in: 'header', name: 'x-functions-key', description: 'A function key (Azure); the local host needs none' });
+  registry.registerComponent('securitySchemes', 'entraId', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: "An Entra ID access token for the API's app registration, carrying app roles (reader, operator, admin), validated by App Service Authentication. The local host needs none unless its sign-in is on (then a development token, docs/security.md).",
+  });
   registerRoutes(registry);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
@@ -224,6 +235,6 @@ export function buildOpenApiDocument(options: { version: string }): OpenApiDocum
       description: 'Turns uploaded rasters into Cloud Optimized GeoTIFFs registered in STAC. Errors are `application/problem+json` (RFC 9457).',
     },
     servers: [{ url: '/' }],
-    security: [{ functionKey: [] }],
+    security: [{ entraId: [] }],
   });
 }

@@ -8,7 +8,7 @@
  * link to the app's own `/api/jobs/{id}`, so job submitters never see the Durable extension's
  * system key (the management webhook stays for administrators).
  */
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { JobPage, RetryAnswer, SubmitAnswer } from '../api/contract.js';
 import { bulkRetryRequestSchema, jobFilterSchema, retryRequestSchema } from '../api/requests.js';
@@ -29,6 +29,7 @@ import { parseSourcePath } from '../pipeline/source.path.js';
 import { resolveJobDefinition } from '../collections/collection.routing.js';
 import { describeIssues, guarded, jobStatusUrl, problem, readJsonBody } from './http.problem.js';
 import { getBlobStore, getCollectionStore, getJobIndex, getRetiredOutputs } from './shared.store.js';
+import { httpRoute } from './http.access.js';
 
 export async function submitJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
@@ -238,51 +239,45 @@ export async function retryJobsHandler(request: HttpRequest, context: Invocation
   return { status: 200, jsonBody: result };
 }
 
-app.http('submitJob', {
+httpRoute('submitJob', {
   route: 'jobs',
   methods: ['POST'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(submitJobHandler),
 });
 
-app.http('getJob', {
+httpRoute('getJob', {
   route: 'jobs/{id}',
   methods: ['GET'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(getJobHandler),
 });
 
-app.http('listJobs', {
+httpRoute('listJobs', {
   route: 'jobs',
   methods: ['GET'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(listJobsHandler),
 });
 
-app.http('getJobTiles', {
+httpRoute('getJobTiles', {
   route: 'jobs/{id}/tiles',
   methods: ['GET'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(getJobTilesHandler),
 });
 
-app.http('retryJob', {
+httpRoute('retryJob', {
   route: 'jobs/{id}/retry',
   methods: ['POST'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(retryJobHandler),
 });
 
 // Registered before `jobs/{id}` routes would matter: a literal segment, POST only.
-app.http('retryJobs', {
+httpRoute('retryJobs', {
   route: 'jobs/retry',
   methods: ['POST'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(retryJobsHandler),
 });

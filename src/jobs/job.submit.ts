@@ -90,7 +90,7 @@ export async function submitJob(deps: SubmitDependencies, command: SubmitJobComm
     attempt,
     ...(latest ? { previousAttempt: latest.status.instanceId } : {}),
     index: { key: jobIndexKey(createdTime, instanceId), createdTime: createdTime.toISOString() },
-    worker: { thresholdBytes: command.definition?.workerThresholdBytes ?? workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds },
+    worker: { thresholdBytes: command.definition?.workerThresholdBytes ?? workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds, dispatchPermits: workerSettings.dispatchPermits },
     ...(command.definition ? { definition: { version: command.definition.version, gates: command.definition.gates } } : {}),
   };
   return startJob(deps, input, instanceId);

@@ -16,11 +16,54 @@ export const orchestratorNames = {
   resolveQuarantine: 'resolveQuarantine',
 } as const;
 
-/** Durable entities of the app (their keys are collection names). */
+/** Durable entities of the app. */
 export const entityNames = {
-  /** Whether a collection's mosaic needs building again: jobs mark it, the mosaic orchestration claims it. */
+  /** Whether a collection's mosaic needs building again: jobs mark it, the mosaic orchestration claims it (one per collection). */
   collectionMosaicRequests: 'collectionMosaicRequests',
+  /** Tiles out to the container worker, across all jobs: a counting semaphore with FIFO grants (one, keyed by the work queue). */
+  workerDispatchPermits: 'workerDispatchPermits',
 } as const;
+
+/** Operations of the `workerDispatchPermits` entity (src/orchestrations/dispatch.permits.entity.ts). */
+export const dispatchPermitOperations = {
+  /** A tile asks for a permit: granted now, or queued in arrival order (asking again keeps its place). */
+  acquire: 'acquire',
+  /** A tile's worker step ended (result, failure or TIMEOUT): its permit goes to the next in line. */
+  release: 'release',
+  /** Holders found gone (terminated, purged, ended without releasing): their permits go to the next in line. */
+  reclaim: 'reclaim',
+} as const;
+
+/** What a tile sends with `acquire`. */
+export interface PermitRequest {
+  /** The orchestration instance asking (it holds at most one permit at a time). */
+  holder: string;
+  /** The permits there are (the setting as the job was submitted; the latest request's wins). */
+  capacity: number;
+  /** The orchestration's time of the request (the entity keeps no clock of its own). */
+  at: string;
+  /** A waiting tile asking again: it may be handed the audit of the holders. */
+  recheck?: boolean;
+}
+
+/** The entity's answer to `acquire`. */
+export interface PermitAnswer {
+  granted: boolean;
+  /** Place in line (0: next) while not granted. */
+  position: number;
+  /** Others this operation granted a permit to: the caller tells them (`announceDispatchPermits`). */
+  grants: string[];
+  /** When set, the caller checks that these holders still run (`auditDispatchPermits`) and reclaims the permits of those gone. */
+  audit?: string[];
+}
+
+/** The entity's answer to `release` and `reclaim`. */
+export interface PermitRelease {
+  grants: string[];
+}
+
+/** Raised on a waiting tile when its turn comes. */
+export const dispatchPermitEvent = 'dispatch-permit';
 
 /** Operations of the `collectionMosaicRequests` entity. */
 export const mosaicRequestOperations = {
@@ -365,6 +408,8 @@ export interface WorkerRouting {
   thresholdBytes: number;
   /** How long a tile waits for the worker before it is sent again. */
   tileTimeoutSeconds: number;
+  /** Tiles out to the worker at once across all jobs (`INGEST_WORKER_DISPATCH_PERMITS`); absent in inputs from before version 1.4. */
+  dispatchPermits?: number;
 }
 
 /** The worker gets one tile: the orchestration `instanceId` waits for `eventName`. */
@@ -417,6 +462,10 @@ export const activities = {
   deleteQuarantinedOutputs: activityContract<DeleteQuarantinedOutputsInput, { deleted: number }>('deleteQuarantinedOutputs'),
   /** A quarantined job's row after the operator's decision: `Completed` once published, `Rejected` once deleted. */
   markJobDecision: activityContract<Pick<RecordJobInput, 'key' | 'status' | 'lastUpdatedTime'>, void>('markJobDecision'),
+  /** Tells tiles granted a dispatch permit that their turn has come (raises `dispatchPermitEvent`). */
+  announceDispatchPermits: activityContract<{ holders: string[] }, void>('announceDispatchPermits'),
+  /** Of these permit holders, the ones that no longer run (ended, terminated, purged): their permits are reclaimed. */
+  auditDispatchPermits: activityContract<{ holders: string[] }, string[]>('auditDispatchPermits'),
 } as const;
 
 /** A job's source against its collection's gates, after its tiles are made and before anything is published. */
@@ -509,6 +558,8 @@ export interface TileProgress {
   reroutedBecause?: string;
   /** Attempts of the current step so far, counting the one running. */
   attempts: number;
+  /** On the worker route from version 1.4: the tile's place in line for a dispatch permit (0: next), while it waits its turn. */
+  inLine?: number;
   /** When the branch started (orchestration clock): it asked for its first slot or sent the tile to the worker. */
   startedAt: string;
   endedAt?: string;
