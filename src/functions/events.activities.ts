@@ -17,10 +17,12 @@ let publish: ReturnType<typeof createPublishEvents> | undefined;
 function getPublisher(context: InvocationContext): ReturnType<typeof createPublishEvents> {
   if (!publish) {
     const endpoint = process.env[settingNames.eventTopicEndpoint]?.trim();
+    const clientId = process.env[`${settingNames.storage}__clientId`]?.trim();
     publish = createPublishEvents({
       collections: getCollectionStore(),
       webhooks: readWebhookPolicy(),
-      ...(endpoint ? { topic: { endpoint, credential: new DefaultAzureCredential() } } : {}),
+      // The app's user-assigned identity (the one AzureWebJobsStorage uses), which DefaultAzureCredential cannot pick alone.
+      ...(endpoint ? { topic: { endpoint, credential: new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {}) } } : {}),
       log: (message) => context.warn(message),
     });
   }
