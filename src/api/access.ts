@@ -31,10 +31,11 @@ export const routeAccess = {
   retryJob: 'operator',
   retryJobs: 'operator',
   submitBatch: 'operator',
-  // collections' workflow definitions, and deciding what a quality gate quarantined: they change what is published
+  // a quarantined job's decision: publish its kept outputs, or delete them
+  approveJob: 'operator',
+  rejectJob: 'operator',
+  // collection definitions (their workflows)
   putCollection: 'admin',
-  approveJob: 'admin',
-  rejectJob: 'admin',
   // the dashboard's HTML, scripts and styles (its data comes from the routes above)
   dashboard: 'public',
 } as const satisfies Record<string, RouteAccess>;

@@ -32,6 +32,6 @@ function decisionHandler(decision: QuarantineDecision) {
   };
 }
 
-// Roles (src/api/access.ts): deciding publishes or deletes outputs, for admins only.
+// Roles (src/api/access.ts): deciding a quarantined job is an operator's work.
 httpRoute('approveJob', { route: 'jobs/{id}/approve', methods: ['POST'], extraInputs: [df.input.durableClient()], handler: guarded(decisionHandler('approve')) });
 httpRoute('rejectJob', { route: 'jobs/{id}/reject', methods: ['POST'], extraInputs: [df.input.durableClient()], handler: guarded(decisionHandler('reject')) });
