@@ -371,6 +371,17 @@ module roles 'modules/role-assignments.bicep' = {
   }
 }
 
+// Job events out (CloudEvents) to a custom topic; the app publishes with its identity (EventGrid Data Sender there).
+module eventTopic 'modules/event-topic.bicep' = {
+  name: 'event-topic'
+  params: {
+    topicName: '${abbrs.eventGridTopics}${resourceToken}'
+    location: region
+    tags: tags
+    appPrincipalId: appIdentity.properties.principalId
+  }
+}
+
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
   params: {
@@ -415,6 +426,7 @@ module functionApp 'modules/function-app.bicep' = {
       : null
     virtualNetworkSubnetId: networkIsolation ? network!.outputs.appSubnetId : ''
     authClientId: authClientId
+    eventTopicEndpoint: eventTopic.outputs.endpoint
   }
   dependsOn: [
     roles
@@ -522,6 +534,7 @@ output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
 output CONTAINER_APPS_ENVIRONMENT_NAME string = worker.outputs.environmentName
 output WORKER_JOB_NAME string = worker.outputs.jobName
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.systemTopicName
+output EVENT_TOPIC_ENDPOINT string = eventTopic.outputs.endpoint
 output BLOB_EVENTS_SUBSCRIBED bool = eventGrid.outputs.subscriptionCreated
 output DURABLE_BACKEND string = durableBackend
 output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler!.outputs.endpoint : ''

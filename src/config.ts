@@ -64,12 +64,14 @@ export const settingNames = {
   maxExpansionRatio: 'INGEST_MAX_EXPANSION_RATIO',
   /** Hours a job's COGs stay readable after a newer version of its source replaced them (default 24; 0 deletes them at once). */
   supersededGraceHours: 'INGEST_SUPERSEDED_GRACE_HOURS',
-  /** `required`: every HTTP route checks the caller's app role (src/api/access.ts) in `x-ms-client-principal`; unset = off (local quick start). Azure sets it; so does the local host with HOST_SIGN_IN. */
-  apiSignIn: 'API_SIGN_IN',
   /** Comma list of exact origins (`https://hooks.example.com`) a collection's webhooks may call (default: none; docs/collections.md). */
   webhookAllowlist: 'INGEST_WEBHOOK_ALLOWLIST',
   /** `true` lets webhooks call loopback addresses (127.0.0.0/8, ::1): local receivers and tests only (default false). */
   webhookAllowLoopback: 'INGEST_WEBHOOK_ALLOW_LOOPBACK',
+  /** Endpoint of the Event Grid custom topic job events go to (`https://<topic>.<region>-1.eventgrid.azure.net`), called with the app's managed identity; unset = webhooks only. */
+  eventTopicEndpoint: 'INGEST_EVENT_TOPIC_ENDPOINT',
+  /** `required`: every HTTP route checks the caller's app role (src/api/access.ts) in `x-ms-client-principal`; unset = off (local quick start). Azure sets it; so does the local host with HOST_SIGN_IN. */
+  apiSignIn: 'API_SIGN_IN',
 } as const;
 
 /**

@@ -131,6 +131,9 @@ param virtualNetworkSubnetId string = ''
 @description('Application (client) id of the API\'s Entra ID app registration (infra/hooks/preprovision.mjs creates it, with the app roles reader, operator, admin). Empty: no App Service Authentication, and the API refuses every request (sign-in is required in Azure).')
 param authClientId string = ''
 
+@description('Endpoint of the Event Grid custom topic job events go to (INGEST_EVENT_TOPIC_ENDPOINT); empty = webhooks only.')
+param eventTopicEndpoint string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -333,6 +336,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       STAC_API_CLIENT_ID: identityClientId
       // Every HTTP route checks its app role in Easy Auth's principal (src/functions/http.access.ts).
       API_SIGN_IN: 'required'
+      // Job events (CloudEvents) to the custom topic, published with the app's identity (modules/event-topic.bicep).
+      INGEST_EVENT_TOPIC_ENDPOINT: eventTopicEndpoint
     },
     durableSettings
   )

@@ -27,8 +27,10 @@ export { runToOutcome, type ActivityImplementation } from './activity.outcome.js
 
 /** Activities that use the invocation's durable client: built per call where they are registered. */
 export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs' | 'announceDispatchPermits' | 'auditDispatchPermits';
+/** Activities registered in a module of their own, with their own dependencies (src/functions/events.activities.ts). */
+type SeparatelyRegistered = 'publishEvents';
 
-export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName>]: ActivityImplementation<(typeof activities)[Name]> };
+export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName | SeparatelyRegistered>]: ActivityImplementation<(typeof activities)[Name]> };
 
 /** All activities, each checked against its contract in `contracts.ts`. */
 export function createIngestActivities(deps: ActivityDependencies): IngestActivities {

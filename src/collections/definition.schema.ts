@@ -146,6 +146,7 @@ export const scheduleSchema = z
   .strict();
 
 export const notificationEvents = ['job.completed', 'job.failed', 'job.quarantined', 'job.approved', 'job.rejected', 'batch.completed', 'batch.failed'] as const;
+export type NotificationEvent = (typeof notificationEvents)[number];
 
 export const webhookSchema = z
   .object({

@@ -7,7 +7,7 @@
  * current one), so two operators never overwrite each other's change unseen. A definition at
  * fault is a 400 whose `fields` name each path in it (`derivedFrom.collection`).
  */
-import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { CollectionList, CollectionView } from '../api/contract.js';
 import { collectionQuerySchema } from '../api/requests.js';
 import type { StoredCollection } from '../collections/collection.store.js';
@@ -15,22 +15,9 @@ import { validateDefinition } from '../collections/definition.validate.js';
 import { collectionIdPattern } from '../collections/definition.schema.js';
 import { readIngestSettings, readWebhookPolicy } from '../config.js';
 import { defaultCollectionId } from '../pipeline/options.js';
+import { httpRoute } from './http.access.js';
 import { describeIssues, guarded, problem, readJsonBody } from './http.problem.js';
 import { getCollectionStore } from './shared.store.js';
-import { httpRoute } from './http.access.js';
-
-// ─── Roles the routes need (for the sign-in's per-route role table, issue 24 with s26-auth) ───
-/**
- * The role each collection route requires once sign-in with roles is wired: reading definitions
- * is for any signed-in reader, writing one is for administrators. Until then the routes are
- * `authLevel: 'function'` like every other route (a function key in Azure).
- */
-export const collectionRouteRoles = {
-  listCollections: 'reader',
-  getCollection: 'reader',
-  putCollection: 'admin',
-} as const;
-// ───────────────────────────────────────────────────────────────────────────────────────────────
 
 export function toCollectionView(collection: StoredCollection): CollectionView {
   return { id: collection.id, version: collection.version, updatedTime: collection.updatedTime, definition: collection.definition, jobs: `/api/jobs?collection=${encodeURIComponent(collection.id)}` };
@@ -89,6 +76,7 @@ export async function putCollectionHandler(request: HttpRequest, context: Invoca
   return { status: result.collection.version === 1 ? 201 : 200, headers: { ETag: etagOf(result.collection.version) }, jsonBody: toCollectionView(result.collection) };
 }
 
+// Roles (src/api/access.ts): reading definitions is for readers, writing one for admins.
 httpRoute('listCollections', { route: 'collections', methods: ['GET'], handler: guarded(listCollectionsHandler) });
 httpRoute('getCollection', { route: 'collections/{id}', methods: ['GET'], handler: guarded(getCollectionHandler) });
 httpRoute('putCollection', { route: 'collections/{id}', methods: ['PUT'], handler: guarded(putCollectionHandler) });

@@ -5,21 +5,13 @@
  * with the decision's id; `409` when the job is not quarantined or was decided already (the
  * decision there is, in `decision`); `404` for an unknown job.
  */
-import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { QuarantineDecisionAnswer } from '../api/contract.js';
 import { decideQuarantine, type QuarantineDecision } from '../jobs/quarantine.decision.js';
+import { httpRoute } from './http.access.js';
 import { guarded, problem } from './http.problem.js';
 import { findJob, jobNotFound } from './jobs.http.js';
-import { httpRoute } from './http.access.js';
-
-// ─── Roles the routes need (for the sign-in's per-route role table, issue 24 with s26-auth) ───
-/** Deciding a quarantined job publishes or deletes outputs: administrators only. */
-export const quarantineRouteRoles = {
-  approveJob: 'admin',
-  rejectJob: 'admin',
-} as const;
-// ───────────────────────────────────────────────────────────────────────────────────────────────
 
 function decisionHandler(decision: QuarantineDecision) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
@@ -40,5 +32,6 @@ function decisionHandler(decision: QuarantineDecision) {
   };
 }
 
+// Roles (src/api/access.ts): deciding a quarantined job is an operator's work.
 httpRoute('approveJob', { route: 'jobs/{id}/approve', methods: ['POST'], extraInputs: [df.input.durableClient()], handler: guarded(decisionHandler('approve')) });
 httpRoute('rejectJob', { route: 'jobs/{id}/reject', methods: ['POST'], extraInputs: [df.input.durableClient()], handler: guarded(decisionHandler('reject')) });

@@ -51,7 +51,7 @@ export async function decideQuarantine(client: DurableClient, job: InstanceStatu
   if (existing) return { outcome: 'decided', existing };
   const input = job.input as IngestInput;
   const id = quarantineDecisionId(job.instanceId);
-  const run: ResolveQuarantineInput = { jobId: job.instanceId, decision, collection: input.collection, publication: output.publication, index: { key: input.index.key } };
+  const run: ResolveQuarantineInput = { jobId: job.instanceId, decision, collection: input.collection, publication: output.publication, index: { key: input.index.key }, definitionVersion: output.quarantine.definitionVersion };
   try {
     await client.startNew(orchestratorNames.resolveQuarantine, { instanceId: id, input: run });
   } catch (error) {

@@ -31,7 +31,8 @@ import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles, planVariableTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
-import { collectionMosaicStep } from './versions.js';
+import { collectionMosaicStep, publishesEvents } from './versions.js';
+import { jobEvent } from '../collections/cloud.events.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
 /**
@@ -216,6 +217,7 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   try {
     const output = yield* runJob(context, input, state);
     yield* recordJobEnd(context, input, state, output.quarantine ? 'Quarantined' : 'Completed');
+    yield* publishJobEvent(context, input, state, output.quarantine ? 'job.quarantined' : 'job.completed', output.quarantine?.violations.map((violation) => violation.rule));
     return output;
   } catch (error) {
     // An unexpected fault is a failure of its own, recorded like the expected ones.
@@ -223,6 +225,7 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
     state.progress.stage = 'failed';
     state.publish();
     yield* recordJobEnd(context, input, state, 'Failed');
+    yield* publishJobEvent(context, input, state, 'job.failed');
     throw error instanceof IngestFailedError ? error : new IngestFailedError(state.progress.source, state.failures.at(-1)?.message ?? 'the job failed', state.failures.at(-1));
   }
 };
@@ -412,6 +415,30 @@ function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state:
     errors: progress.errors.slice(0, 5),
     errorCodes: state.errorCodes,
   });
+}
+
+/**
+ * Publishes the job's end as a CloudEvent (1.5 on): to its collection's webhooks of the definition
+ * version it ran, and to the Event Grid topic. Best effort for the job: its outcome stands whether
+ * or not the events could be delivered after the activity's retries.
+ */
+function* publishJobEvent(context: OrchestrationContext, input: IngestInput, state: JobState, transition: 'job.completed' | 'job.failed' | 'job.quarantined', rules?: string[]): Generator<Task, void, unknown> {
+  if (!publishesEvents(context.df.version)) return;
+  const errorCode = state.failures[0]?.code;
+  const event = jobEvent(transition, context.df.currentUtcDateTime.toISOString(), {
+    jobId: context.df.instanceId,
+    collection: input.collection,
+    source: state.progress.source,
+    definitionVersion: input.definition?.version ?? null,
+    status: transition === 'job.completed' ? 'Completed' : transition === 'job.failed' ? 'Failed' : 'Quarantined',
+    ...(transition === 'job.failed' && errorCode ? { errorCode } : {}),
+    ...(rules ? { rules } : {}),
+  });
+  try {
+    yield* callActivity(context, activities.publishEvents, { events: [event], collection: input.collection, definitionVersion: input.definition?.version ?? null });
+  } catch {
+    // Delivery failed after its retries: the receivers miss this one; the job's own record stands.
+  }
 }
 
 /** A sub-orchestration's result is JSON: check its shape before trusting it. */

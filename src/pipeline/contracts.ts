@@ -4,6 +4,7 @@
  */
 import type { QualityGates } from '../collections/definition.schema.js';
 import type { GateViolation } from '../collections/quality.gates.js';
+import type { CloudEvent } from '../collections/cloud.events.js';
 import type { Failure, FailureCode } from './failure.js';
 import type { IngestOptions } from './options.js';
 
@@ -520,14 +521,16 @@ export const activities = {
   recordJob: activityContract<RecordJobInput, void>('recordJob'),
   buildCollectionMosaic: activityContract<BuildCollectionMosaicInput, CollectionMosaicOutput>('buildCollectionMosaic'),
   requestCollectionMosaic: activityContract<RequestCollectionMosaicInput, CollectionMosaicRequested>('requestCollectionMosaic'),
-  /** Tells tiles granted a dispatch permit that their turn has come (raises `dispatchPermitEvent`). */
-  announceDispatchPermits: activityContract<{ holders: string[] }, void>('announceDispatchPermits'),
-  /** Of these permit holders, the ones that no longer run (ended, terminated, purged): their permits are reclaimed. */
-  auditDispatchPermits: activityContract<{ holders: string[] }, string[]>('auditDispatchPermits'),
   checkQualityGates: activityContract<CheckQualityGatesInput, GateViolation[]>('checkQualityGates'),
   deleteQuarantinedOutputs: activityContract<DeleteQuarantinedOutputsInput, { deleted: number }>('deleteQuarantinedOutputs'),
   /** A quarantined job's row after the operator's decision: `Completed` once published, `Rejected` once deleted. */
   markJobDecision: activityContract<Pick<RecordJobInput, 'key' | 'status' | 'lastUpdatedTime'>, void>('markJobDecision'),
+  /** CloudEvents of a job's transitions to its collection's webhooks and the Event Grid topic (src/activities/events.publish.ts). */
+  publishEvents: activityContract<PublishEventsInput, { delivered: number; dropped: string[] }>('publishEvents'),
+  /** Tells tiles granted a dispatch permit that their turn has come (raises `dispatchPermitEvent`). */
+  announceDispatchPermits: activityContract<{ holders: string[] }, void>('announceDispatchPermits'),
+  /** Of these permit holders, the ones that no longer run (ended, terminated, purged): their permits are reclaimed. */
+  auditDispatchPermits: activityContract<{ holders: string[] }, string[]>('auditDispatchPermits'),
 } as const;
 
 /** A job's source against its collection's gates, after its tiles are made and before anything is published. */
@@ -545,6 +548,13 @@ export interface DeleteQuarantinedOutputsInput {
   itemIds: string[];
 }
 
+/** Events to deliver, and whose webhooks receive them (the definition version the job ran). */
+export interface PublishEventsInput {
+  events: CloudEvent[];
+  collection: string;
+  definitionVersion: number | null;
+}
+
 /** Why a job was quarantined: each gate it failed, and the definition version that held the gates. */
 export interface JobQuarantine {
   violations: GateViolation[];
@@ -559,6 +569,8 @@ export interface ResolveQuarantineInput {
   publication: SourcePublication;
   /** The quarantined job's row in the jobs index, updated with the outcome. */
   index: { key: string };
+  /** The definition version the job ran: its webhooks hear the decision. */
+  definitionVersion?: number;
 }
 
 export interface ResolveQuarantineOutput {

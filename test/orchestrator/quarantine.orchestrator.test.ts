@@ -79,6 +79,23 @@ describe('quality gates in the job orchestrator', () => {
     expect(flattenActions(state).at(-1)).toMatchObject({ functionName: 'finalizeCollection' });
   });
 
+  it('publishes its end as a CloudEvent from version 1.5 on, with an id made of the job and the transition', async () => {
+    const history = new HistoryBuilder()
+      .episode('ingestRaster', gated, '1.5')
+      .taskScheduled(0, 'validateRaster').episodeDone().episode().taskCompleted(0, ok(info))
+      .taskScheduled(1, 'createAndRegisterTile').episodeDone().episode().taskCompleted(1, ok(tile))
+      .taskScheduled(2, 'checkQualityGates').episodeDone().episode().taskCompleted(2, ok([violation]))
+      .taskScheduled(3, 'recordJob').episodeDone().episode().taskCompleted(3, { ok: true });
+    const publishing = await replay(ingestRasterOrchestrator, history, gated);
+    expect(flattenActions(publishing).at(-1)).toMatchObject({
+      functionName: 'publishEvents',
+      input: { collection: 'dems', definitionVersion: 3, events: [{ specversion: '1.0', id: 'job-1:quarantined', type: 'org.raster-ingest.job.quarantined', subject: 'jobs/job-1', data: { jobId: 'job-1', status: 'Quarantined', rules: ['crs.family'], definitionVersion: 3 } }] },
+    });
+    // Replayed, the same event: the same id and time.
+    const again = await replay(ingestRasterOrchestrator, history, gated);
+    expect(flattenActions(again).at(-1)!.input).toEqual(flattenActions(publishing).at(-1)!.input);
+  });
+
   it('schedules no check for a job without gates (or without a definition)', async () => {
     for (const input of [base, { ...base, definition: { version: 1, gates: {} } }]) {
       const state = await replay(ingestRasterOrchestrator, tilesMade(input), input);
@@ -101,6 +118,10 @@ describe('resolveQuarantine orchestrator', () => {
     history.taskScheduled(1, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(1, ok({ instanceId: 'm' }));
     expect(flattenActions(await replay(resolveQuarantineOrchestrator, history, input, 'job-1-decision')).at(-1)).toMatchObject({ functionName: 'markJobDecision', input: { key: gated.index.key, status: 'Completed' } });
     history.taskScheduled(2, 'markJobDecision').episodeDone().episode().taskCompleted(2, { ok: true });
+    const publishing = await replay(resolveQuarantineOrchestrator, history, input, 'job-1-decision');
+    expect(flattenActions(publishing).at(-1)).toMatchObject({ functionName: 'publishEvents', input: { collection: 'dems', events: [{ id: 'job-1:approved', type: 'org.raster-ingest.job.approved', specversion: '1.0' }] } });
+    // A delivery dropped for good (here: a receiver answered 404) does not undo the decision.
+    history.taskScheduled(3, 'publishEvents').episodeDone().episode().taskCompleted(3, ok({ delivered: 0, dropped: ['http://hooks: answered 404'] }));
     const done = await replay(resolveQuarantineOrchestrator, history, input, 'job-1-decision');
     expect(done.output).toEqual({ jobId: 'job-1', decision: 'approve', collection: finalized });
   });
@@ -112,6 +133,7 @@ describe('resolveQuarantine orchestrator', () => {
     history.taskScheduled(0, 'deleteQuarantinedOutputs').episodeDone().episode().taskCompleted(0, ok({ deleted: 3 }));
     expect(flattenActions(await replay(resolveQuarantineOrchestrator, history, input, 'job-1-decision')).at(-1)).toMatchObject({ functionName: 'markJobDecision', input: { status: 'Rejected' } });
     history.taskScheduled(1, 'markJobDecision').episodeDone().episode().taskCompleted(1, { ok: true });
+    history.taskScheduled(2, 'publishEvents').episodeDone().episode().taskCompleted(2, ok({ delivered: 1, dropped: [] }));
     expect((await replay(resolveQuarantineOrchestrator, history, input, 'job-1-decision')).output).toEqual({ jobId: 'job-1', decision: 'reject', deleted: 3 });
   });
 });
