@@ -10,6 +10,8 @@ import { exitCodes, printJson, type CliEnvironment, type CliRun } from './cli.co
 import { formatProblem } from './cli.format.js';
 import { batchCommand } from './commands/batch.command.js';
 import { batchesCommand } from './commands/batches.command.js';
+import { collectionCommand, collectionsCommand } from './commands/collection.command.js';
+import { approveCommand, rejectCommand } from './commands/quarantine.command.js';
 import { dashboardCommand } from './commands/dashboard.command.js';
 import { jobCommand } from './commands/job.command.js';
 import { jobsCommand } from './commands/jobs.command.js';
@@ -56,7 +58,7 @@ export function buildProgram(run: CliRun): Command {
     command.exitOverride().configureOutput(output).configureHelp({ showGlobalOptions: true });
     command.commands.forEach(reportLikeProgram);
   };
-  for (const command of [submitCommand(run), uploadCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), batchesCommand(run), batchCommand(run), dashboardCommand(run)]) {
+  for (const command of [submitCommand(run), uploadCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), batchesCommand(run), batchCommand(run), collectionsCommand(run), collectionCommand(run), approveCommand(run), rejectCommand(run), dashboardCommand(run)]) {
     reportLikeProgram(command);
     program.addCommand(command);
   }

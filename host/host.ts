@@ -7,6 +7,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { Hono } from 'hono';
 import { developmentConnectionString } from '../src/storage/connection.js';
 import { startAzurite, type RunningAzurite } from './azurite.js';
+import { parseEpisodeFault } from './engine/episode.runner.js';
 import { OrchestrationEngine } from './engine/orchestration.engine.js';
 import { readVersioning } from './engine/versioning.js';
 import { registerFunctionRoutes } from './http/function.routes.js';
@@ -139,6 +140,9 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       taskHubName: settings.hubName,
       connectionName: 'Storage',
     });
+    // Read here, at the host's edge: the engine takes options, never the environment.
+    const maxHistoryBlocks = settings.values['DURABLE_HISTORY_MAX_BLOCKS'];
+    const fault = parseEpisodeFault(settings.values['DURABLE_HOST_FAULT']);
     const engine = new OrchestrationEngine({
       store,
       registrations,
@@ -148,6 +152,8 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       versioning,
       activityTimeoutMs: settings.functionTimeoutMs,
       activityInputs: (registration) => durableClientInputs(registration, endpoints()),
+      ...(maxHistoryBlocks ? { maxHistoryBlocks: Number(maxHistoryBlocks) } : {}),
+      ...(fault ? { fault } : {}),
     });
 
     const app = new Hono();

@@ -399,6 +399,8 @@ module functionApp 'modules/function-app.bicep' = {
     workerThresholdMb: workerThresholdMb
     workerMaxDeliveries: workerMaxDeliveries
     workerTileTimeoutSeconds: workerTileTimeoutSeconds
+    // What the worker job can take at once (its executions × concurrency): the bound on tiles out.
+    workerDispatchPermits: worker.outputs.dispatchPermits
     stacApiUrl: stacApiUrl
     stacApiScope: stacApiScope
     stacApiVersion: stacApiVersion

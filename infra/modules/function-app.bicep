@@ -67,6 +67,10 @@ param workerMaxDeliveries int
 @minValue(1)
 param workerTileTimeoutSeconds int
 
+@description('Tiles sent to the container worker at once across all jobs: its executions × tiles per execution (INGEST_WORKER_DISPATCH_PERMITS; modules/worker.bicep computes it).')
+@minValue(1)
+param workerDispatchPermits int
+
 @description('Memory (MB) of each instance: GDAL holds a tile window and its overviews in memory. Flex Consumption offers only these sizes.')
 @allowed([
   512
@@ -320,6 +324,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       INGEST_WORKER_THRESHOLD_MB: string(workerThresholdMb)
       INGEST_WORKER_MAX_DELIVERIES: string(workerMaxDeliveries)
       INGEST_WORKER_TILE_TIMEOUT_SECONDS: string(workerTileTimeoutSeconds)
+      INGEST_WORKER_DISPATCH_PERMITS: string(workerDispatchPermits)
       // Publishing to a STAC API is opt-in: empty values read as unset (src/config.ts). The token is
       // requested as the app's user-assigned identity, which DefaultAzureCredential cannot pick alone.
       STAC_API_URL: stacApiUrl

@@ -131,6 +131,24 @@ var concurrencyByCpu = {
   '3.5': 3
   '4.0': 4
 }
+// Ephemeral disk of a replica by vCPU (Container Apps, "Use storage mounts": 0.5 → 2 GiB, 1 → 4 GiB,
+// over 1 → 8 GiB; image layers and logs count against it). The worker may fill three quarters of
+// it with source copies (INGEST_SCRATCH_MAX_MB); under INGEST_SOURCE_READ=auto a source over half
+// of that (3 GiB on the default 2 vCPU) is read in place, with signed, version-checked ranges.
+var ephemeralGiBByCpu = {
+  '0.5': 2
+  '1.0': 4
+  '1.5': 8
+  '2.0': 8
+  '2.5': 8
+  '3.0': 8
+  '3.5': 8
+  '4.0': 8
+}
+var scratchMaxMb = ephemeralGiBByCpu[cpu] * 1024 * 3 / 4
+// Tiles the app sends to the workers at once across all jobs (INGEST_WORKER_DISPATCH_PERMITS on the
+// Function App, from this module's output): every execution busy, none waiting on the queue.
+var dispatchPermits = maxExecutions * concurrencyByCpu[cpu]
 var workloadProfileName = 'Consumption'
 
 resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
@@ -212,12 +230,14 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             {
               name: 'large-rasters'
               type: 'azure-servicebus'
-              // One execution per waiting tile (up to maxExecutions); tiles being worked on are
+              // One execution per `concurrency` waiting tiles (up to maxExecutions): the app sends
+              // at most maxExecutions × concurrency tiles at once (dispatchPermits), so a full queue
+              // starts every execution and each takes a full load; tiles being worked on are
               // locked, not active, so they do not start more executions.
               metadata: {
                 namespace: serviceBusNamespaceName
                 queueName: queueName
-                messageCount: '1'
+                messageCount: string(concurrencyByCpu[cpu])
               }
               identity: scalerIdentityId
             }
@@ -261,6 +281,9 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             { name: 'INGEST_TILE_SIZE', value: string(tileSize) }
             { name: 'INGEST_SOURCE_CONTAINERS', value: sourceContainers }
             { name: 'INGEST_WORKER_MAX_DELIVERIES', value: string(maxDeliveries) }
+            // A source larger than the replica's disk allows is read in place (see scratchMaxMb).
+            { name: 'INGEST_SOURCE_READ', value: 'auto' }
+            { name: 'INGEST_SCRATCH_MAX_MB', value: string(scratchMaxMb) }
           ]
         }
       ]
@@ -271,3 +294,5 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
 output environmentName string = environment.name
 output jobName string = job.name
 output jobId string = job.id
+@description('Tiles the app may have out to the worker at once: executions × tiles per execution (INGEST_WORKER_DISPATCH_PERMITS).')
+output dispatchPermits int = dispatchPermits

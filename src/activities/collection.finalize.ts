@@ -35,8 +35,9 @@ import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, 
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
+import { markMosaicChange } from './collection.mosaic.js';
 import { updateJsonBlob } from './json.blob.update.js';
-import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError } from './source.cache.js';
+import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError, tileReadMode } from './source.cache.js';
 
 export type FinalizeCollection = (input: FinalizeCollectionInput) => Promise<FinalizedCollection>;
 
@@ -66,7 +67,7 @@ async function writeSourceMosaic(
   try {
     xml = buildMosaicVrt(
       // The source's grid and bands: read in place, or from the copy a small source's tiles left on this process.
-      await deps.sources.withGdalPath(source, inspectionReadMode(source, deps.settings.sourceRead), async (sourcePath) => {
+      await deps.sources.withGdalPath(source, inspectionReadMode(source, tileReadMode(source, deps.settings.sourceRead, deps.settings.scratchMaxBytes)), async (sourcePath) => {
         await mkdir(deps.scratchDir, { recursive: true });
         const warpScratch = join(deps.scratchDir, `${randomUUID()}.warp.vrt`);
         try {
@@ -211,6 +212,8 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
 
     // 2. Each published source's catalog, from its record as it is now.
     const publishing = decisions.filter((decision): decision is Extract<Decision, { outcome: 'publish' }> => decision.outcome === 'publish');
+    // The collection mosaic moves just these sources on its next run (collection.mosaic.ts).
+    await mapBounded(publishing, sourceConcurrency, ({ publication }) => markMosaicChange(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version));
     const allStale = publishing.flatMap((decision) => staleItems(decision.previous, decision.publication.items));
     const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
       writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options),

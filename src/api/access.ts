@@ -24,11 +24,18 @@ export const routeAccess = {
   getBatchStatus: 'reader',
   readCogsBlob: 'reader',
   getOpenApi: 'reader',
+  listCollections: 'reader',
+  getCollection: 'reader',
   // work: submit, retry (one job or in bulk)
   submitJob: 'operator',
   retryJob: 'operator',
   retryJobs: 'operator',
   submitBatch: 'operator',
+  // a quarantined job's decision: publish its kept outputs, or delete them
+  approveJob: 'operator',
+  rejectJob: 'operator',
+  // collection definitions (their workflows)
+  putCollection: 'admin',
   // the dashboard's HTML, scripts and styles (its data comes from the routes above)
   dashboard: 'public',
 } as const satisfies Record<string, RouteAccess>;

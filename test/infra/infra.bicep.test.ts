@@ -54,11 +54,14 @@ const optionalInAzure: Record<string, string> = {
   [settingNames.batchChunkSize]: 'defaults to 500 sources per batch chunk; set it only to tune batches',
   [settingNames.batchSchedule]: 'the scheduled batch is opt-in; unset, no timer runs',
   [settingNames.batchSchedulePrefix]: 'only with INGEST_BATCH_SCHEDULE',
+  [settingNames.webhookAllowlist]: 'webhooks are opt-in: unset, no collection may name one (events still go to the Event Grid topic)',
+  [settingNames.webhookAllowLoopback]: 'local receivers and tests only; off by default',
   [settingNames.inspectTimeoutSeconds]: 'defaults to 60 s per upload inspected (docs/security.md); set it only to change the limit',
   [settingNames.inspectMemoryMb]: 'defaults to 2048 MB per inspecting process, within a Flex instance of 2 GB or more (docs/security.md)',
   [settingNames.maxTilesPerJob]: 'defaults to 2,500 tiles per job (docs/security.md); set it only to change the cap',
   [settingNames.assumeCfLonLat]: 'defaults to on (docs/raster-output.md); set it to false only to refuse CF longitude/latitude grids without a grid_mapping',
   [settingNames.maxExpansionRatio]: 'defaults to 2,000 decoded bytes per stored byte (docs/security.md); set it only to change the bound',
+  [settingNames.scratchMaxMb]: 'defaults to 16 GiB of source copies per Functions instance; the worker job sets it from its replica\'s disk (modules/worker.bicep)',
   [settingNames.workerRetryDelaySeconds]: "defaults to 10 s before the worker's first retry of a failed tile, doubling per delivery; set it only to change the back-off",
 };
 
@@ -498,7 +501,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       return current;
     };
 
-    it('is event-driven: KEDA azure-servicebus on the large-raster queue, one execution per waiting tile, from 0 up to a bound', () => {
+    it('is event-driven: KEDA azure-servicebus on the large-raster queue, one execution per waiting load of tiles, from 0 up to a bound', () => {
       const { job } = jobOf(defaults);
       expect(at(job, 'properties', 'configuration', 'triggerType')).toBe('Event');
       const scale = at(job, 'properties', 'configuration', 'eventTriggerConfig', 'scale');
@@ -509,7 +512,8 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       const rule = rules[0];
       expect(at(rule, 'type')).toBe('azure-servicebus');
       expect(at(rule, 'metadata', 'queueName')).toBe(queues.largeRasters);
-      expect(at(rule, 'metadata', 'messageCount')).toBe('1');
+      // One execution per full load of tiles (its --concurrency), so the tiles the app may have out start every execution.
+      expect(at(rule, 'metadata', 'messageCount')).toBe('2');
       expect(String(at(rule, 'metadata', 'namespace'))).toBe("[parameters('serviceBusNamespaceName')]");
       // identity-based: no connection string secret in the rule
       expect(at(rule, 'auth')).toBeUndefined();
@@ -562,6 +566,32 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(env[settingNames.workerMaxDeliveries]).toBe(String(workerDefaults.maxDeliveries));
       for (const name of [settingNames.tileSize, settingNames.maxDimension, settingNames.sourceContainers]) expect(env[name], name).toBe(String(settings[name]));
       expect(JSON.stringify(env)).not.toMatch(/AccountKey=|SharedAccessKey|DefaultEndpointsProtocol/);
+    });
+
+    it('bounds the tiles out to what the job can take: the app\'s dispatch permits are executions × tiles per execution, from the job\'s own sizing', () => {
+      const permitsOf = (evaluator: ArmEvaluator): Value | undefined => {
+        const { scope } = jobOf(evaluator);
+        const output = ((scope.template['outputs'] as JsonObject)['dispatchPermits'] as JsonObject)['value'];
+        return evaluator.value(output, scope);
+      };
+      expect(permitsOf(defaults)).toBe(workerDefaults.dispatchPermits);
+      expect(permitsOf(new ArmEvaluator({ ...parameterFile('main.bicepparam'), workerCpu: '4.0', workerMaxExecutions: 5 }))).toBe(20);
+      expect(permitsOf(new ArmEvaluator({ ...parameterFile('main.bicepparam'), workerCpu: '1.0', workerMaxExecutions: 3 }))).toBe(3);
+      // The Function App's setting is that output, not a number of its own that could drift from the job.
+      const { scope: siteScope } = single(findResources(main, 'Microsoft.Web/sites'), 'site');
+      expect(String(settings[settingNames.workerDispatchPermits])).toBe("[string(parameters('workerDispatchPermits'))]");
+      expect(String(((siteScope.boundParameters?.['workerDispatchPermits'] as JsonObject | undefined) ?? {})['value'])).toMatch(/reference\(.*'worker'.*\)\.outputs\.dispatchPermits\.value/);
+    });
+
+    it('reads sources larger than its disk allows in place: the scratch cap is three quarters of the replica\'s ephemeral disk', () => {
+      const envOf = (evaluator: ArmEvaluator): { [name: string]: string } =>
+        Object.fromEntries(((at(jobOf(evaluator).job, 'properties', 'template', 'containers', 0, 'env') as Value[]) ?? []).map((entry) => [String(at(entry, 'name')), String(at(entry, 'value'))]));
+      const env = envOf(defaults);
+      expect(env[settingNames.sourceRead]).toBe('auto');
+      // 2 vCPU: 8 GiB of ephemeral disk, 6 GiB of copies, so sources up to 3 GiB are copied and larger ones read in place.
+      expect(env[settingNames.scratchMaxMb]).toBe(String(6 * 1024));
+      expect(envOf(new ArmEvaluator({ ...parameterFile('main.bicepparam'), workerCpu: '1.0' }))[settingNames.scratchMaxMb]).toBe(String(3 * 1024));
+      expect(envOf(new ArmEvaluator({ ...parameterFile('main.bicepparam'), workerCpu: '0.5' }))[settingNames.scratchMaxMb]).toBe(String(1536));
     });
 
     it('sizes a replica at 2 vCPU / 4 GiB working on a tile per vCPU, and lets one run longer than a tile waits for it', () => {
