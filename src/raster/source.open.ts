@@ -10,6 +10,7 @@ import { openByteSource } from './byte.source.js';
 import { findAssumedCrs } from './crs.assumed.js';
 import { parseInPlacePath } from './in.place.path.js';
 import { readBandInfo } from './raster.inspect.js';
+import { variableDatasetName } from './source.variables.js';
 import { formatSniffBytes, identifySourceFormat, type SourceDriver } from './source.format.js';
 import { buildWarpVrtArgs } from './warp.command.js';
 
@@ -37,11 +38,15 @@ async function readHead(path: string): Promise<Uint8Array> {
  * format allows. Refusals and unreadable files throw a `FailureError` whose message names the
  * file as `shownAs` (its blob name), never by its local path.
  */
-export async function openUntrustedSource(path: string, shownAs: string): Promise<gdal.Dataset> {
+export async function openUntrustedSource(path: string, shownAs: string, variable?: string): Promise<gdal.Dataset> {
   const verdict = identifySourceFormat(await readHead(path));
   if (!verdict.ok) throw new FailureError(verdict.failure);
+  if (variable !== undefined && verdict.driver !== 'netCDF') {
+    throw new FailureError({ code: 'INVALID_INPUT', message: `the variable option is for netCDF sources, and this is ${formatNames[verdict.driver]}; submit it without a variable` });
+  }
   try {
-    return await gdal.openAsync(path, 'r', [verdict.driver]);
+    // One variable of a file of several: a dataset name of our own, still only the netCDF driver.
+    return await gdal.openAsync(variable === undefined ? path : variableDatasetName(path, variable), 'r', [verdict.driver]);
   } catch (error) {
     const detail = redactLocalPaths(error instanceof Error ? error.message : String(error), sourcePathNames(path, shownAs));
     throw new FailureError({
@@ -62,12 +67,29 @@ export interface TilingSource {
   close(): void;
 }
 
-/** How a source without a CRS of its own may get one: see `findAssumedCrs`. */
-export interface CrsAssumption {
-  /** Setting INGEST_ASSUME_CF_LONLAT. */
-  assumeCfLonLat: boolean;
-  /** The upload's size in bytes (its header is read again to decide). */
-  size: number;
+/**
+ * How a source without a CRS of its own may get one: decided here from its header (validation,
+ * and tiles of jobs from before validation passed its decision on), or as validation decided.
+ */
+export type CrsAssumption =
+  | {
+      /** Setting INGEST_ASSUME_CF_LONLAT. */
+      assumeCfLonLat: boolean;
+      /** The upload's size in bytes (its header is read again to decide). */
+      size: number;
+    }
+  | { assumedCrs: string | null };
+
+/** Only an EPSG code is ever assumed (validation's decision, carried by the job and the work queue). */
+function checkedAssumedCrs(crs: string | null): string | null {
+  if (crs !== null && !/^EPSG:\d{1,9}$/.test(crs)) throw new FailureError({ code: 'INTERNAL', message: 'the tile was given an assumed CRS that is not an EPSG code' });
+  return crs;
+}
+
+/** What to open: the file, or one variable of it (and which band of that, for the caller). */
+export interface SourceRaster {
+  /** A variable opened alone (`NETCDF:"<path>":<name>`); absent: the file as GDAL opens it. */
+  variable?: string;
 }
 
 /**
@@ -80,15 +102,16 @@ export async function openTilingSource(
   options: Pick<IngestOptions, 'targetCrs' | 'resampling'> | undefined,
   vrtPath: string,
   assumption?: CrsAssumption,
+  raster: SourceRaster = {},
 ): Promise<TilingSource> {
-  const source = await openUntrustedSource(sourcePath, shownAs);
+  const source = await openUntrustedSource(sourcePath, shownAs, raster.variable);
   const opened: gdal.Dataset[] = [source];
   const close = (): void => {
     for (const dataset of opened.reverse()) dataset.close();
   };
   try {
     let dataset = source;
-    const assumedCrs = assumption ? await findAssumedCrs(sourcePath, source, assumption) : null;
+    const assumedCrs = !assumption ? null : 'assumedCrs' in assumption ? (source.srs ? null : checkedAssumedCrs(assumption.assumedCrs)) : await findAssumedCrs(sourcePath, source, assumption);
     if (assumedCrs) {
       // Our own VRT over the source, with the CRS the grid's coordinates imply.
       dataset = await gdal.translateAsync(`${vrtPath}.crs.vrt`, source, ['-of', 'VRT', '-a_srs', assumedCrs]);

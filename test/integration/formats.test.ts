@@ -109,6 +109,24 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     expectSamePixels(path, cogPath);
   });
 
+  it("tiles take the CRS validation assumed (RasterInfo.crsAssumed), not their own process's setting or a new look at the header", async () => {
+    const path = cfLonLatNetcdf(join(env.fixtures.path, 'cf-lonlat-passed.nc'));
+    const source = await env.harness.upload(path);
+    const info = await createValidateRaster(env.harness.deps)({ source });
+    expect(info.crsAssumed).toBe('EPSG:4326');
+    const collection = `formats-${env.harness.runId}`;
+    const { outputs } = env.harness.job(source, collection);
+    const [window] = planTiles(info.width, info.height, 4096);
+    const options = ingestOptionsSchema.parse({ blockSize: 128 });
+    // A tile process with the assumption switched off still follows validation's decision…
+    const strict = { ...env.harness.deps, settings: { ...env.harness.deps.settings, assumeCfLonLat: false } };
+    const tile = await createCreateTileCog(strict)({ source, outputs, itemId: 'passed-crs', window: window!, options, assumedCrs: info.crsAssumed ?? null });
+    expect(tile.crs?.code).toBe('EPSG:4326');
+    expect(tile.notes).toEqual([expect.stringMatching(/EPSG:4326 assumed/)]);
+    // …and one told that none was assumed assumes none, whatever the header says.
+    await expect(createCreateTileCog(env.harness.deps)({ source, outputs, itemId: 'no-crs', window: window!, options, assumedCrs: null })).rejects.toThrow();
+  });
+
   it('refuses the same grid as having no CRS when INGEST_ASSUME_CF_LONLAT is off, and a grid that names a grid_mapping is never assumed', async () => {
     const path = cfLonLatNetcdf(join(env.fixtures.path, 'cf-lonlat-off.nc'));
     const source = await env.harness.upload(path);
@@ -171,12 +189,25 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     await expect(rejection).rejects.toMatchObject({ failure: { message: expect.stringMatching(/GeoTIFF/) } });
   });
 
-  it('rejects a netCDF file with several variables, listing them', async () => {
+  it('takes a netCDF file of several variables as a source of variables, each its own items (no longer refused)', async () => {
     const tif = writeRgbUint8(env.fixtures.path, 120, 80, 'three-vars.tif');
     const nc = convertRaster(tif, 'netCDF', 'three-vars.nc');
-    const rejection = createValidateRaster(env.harness.deps)({ source: await env.harness.upload(nc) });
-    await expect(rejection).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/3 subdatasets.*Band1.*Band2.*Band3.*gdal_translate/) } });
+    const source = await env.harness.upload(nc);
+    const info = await createValidateRaster(env.harness.deps)({ source });
+    expect(info.variables?.map(({ name, key, subdataset, steps, stepLabel, width, height }) => ({ name, key, subdataset, steps, stepLabel, width, height }))).toEqual(
+      ['Band1', 'Band2', 'Band3'].map((name) => ({ name, key: name.toLowerCase(), subdataset: true, steps: 1, stepLabel: null, width: 120, height: 80 })),
+    );
+    const picked = await createValidateRaster(env.harness.deps)({ source, options: ingestOptionsSchema.parse({ variable: 'Band2' }) });
+    expect(picked.variables?.map((variable) => variable.name)).toEqual(['Band2']);
+    const rejection = createValidateRaster(env.harness.deps)({ source, options: ingestOptionsSchema.parse({ variable: 'Band4' }) });
+    await expect(rejection).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/no variable "Band4"; its variables are "Band1", "Band2", "Band3"/) } });
     await expect(rejection).rejects.toSatisfy((error: { failure: { message: string } }) => !error.failure.message.includes(env.harness.deps.scratchDir));
+  });
+
+  it('refuses the variable option on a source that is not netCDF', async () => {
+    const tif = writeRgbUint8(env.fixtures.path, 60, 40, 'not-nc.tif');
+    const rejection = createValidateRaster(env.harness.deps)({ source: await env.harness.upload(tif), options: ingestOptionsSchema.parse({ variable: 'tas' }) });
+    await expect(rejection).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/variable option is for netCDF sources.*without a variable/) } });
   });
 });
 

@@ -19,6 +19,7 @@ import { convertRaster, writeRaster } from './fixtures.js';
 import { writeCrsCases } from './hostile.crs.js';
 import { writeMetadataCases } from './hostile.metadata.js';
 import { writeRequestCases } from './hostile.requests.js';
+import { writeVariableCases } from './hostile.variables.js';
 import { writeSizeCases } from './hostile.sizes.js';
 
 /** Filled into every sentinel pixel: exact in float32, and far from any value a fixture holds. */
@@ -838,6 +839,7 @@ function writeCorpus(root: string, options: CorpusOptions): HostileCorpus {
   writeSizeCases(context);
   writeMetadataCases(context);
   writeRequestCases(context);
+  writeVariableCases(context);
 
   return {
     root,

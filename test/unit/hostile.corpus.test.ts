@@ -301,7 +301,7 @@ describe('issue 18, class E: metadata out of range', () => {
       expect(dataset['time#units'], id).toBe(units);
       expect(band['NETCDF_DIM_time'], id).toMatch(value);
     }
-    expect(withDataset('meta-nc-time-range-one-bad', (d) => [d.bands.count(), d.bands.get(2).getMetadata()['NETCDF_DIM_time']])).toEqual([2, '1e+300']);
+    expect(withDataset('meta-nc-time-range-one-bad', (d) => [d.bands.count(), d.bands.get(2).getMetadata()['NETCDF_DIM_time']])).toEqual([2, '-1e+300']);
   });
 
   it('GeoTIFF DateTime tags reach GDAL as TIFFTAG_DATETIME', () => {
@@ -405,5 +405,38 @@ describe('issue 18, class B: a JPEG 2000 declaring what it does not hold', () =>
   it('a JP2 of a few hundred bytes whose header and codestream declare 200,000 × 200,000', () => {
     expect(statSync(sourceOf('size-jp2-declares-200k')).size).toBeLessThan(2048);
     expect(withDataset('size-jp2-declares-200k', (dataset) => [dataset.driver.description, dataset.rasterSize])).toEqual(['JP2OpenJPEG', { x: 200_000, y: 200_000 }]);
+  });
+});
+
+describe('issue 20: netCDF variables, steps and packing', () => {
+  const subdataset = <T>(id: string, variable: string, use: (dataset: gdal.Dataset) => T): T => {
+    const dataset = gdal.open(`NETCDF:"${sourceOf(id)}":${variable}`);
+    try {
+      return use(dataset);
+    } finally {
+      dataset.close();
+    }
+  };
+
+  it('refuses every hostile variable option at the door, naming the field', () => {
+    const requests = corpus.cases.filter((entry): entry is RequestCase => entry.kind === 'request' && entry.id.startsWith('variable-'));
+    expect(requests.length).toBeGreaterThanOrEqual(10);
+    for (const request of requests) expect(request.expect, request.id).toEqual({ outcome: 'http-400', fields: ['options.variable'] });
+    expect(JSON.parse(requests.find((request) => request.id === 'variable-huge')!.body).options.variable).toHaveLength(60_000);
+  });
+
+  it('the step files declare what their cases claim: 5,000 steps; two variables of 1,300; 1,300 steps two windows wide', () => {
+    expect(withDataset('variables-steps-5000', (dataset) => [dataset.bands.count(), dataset.rasterSize])).toEqual([5000, { x: 8, y: 8 }]);
+    for (const variable of ['tas', 'pr']) expect(subdataset('variables-steps-two-times-1300', variable, (dataset) => dataset.bands.count())).toBe(1300);
+    expect(withDataset('variables-steps-times-windows', (dataset) => [dataset.bands.count(), dataset.rasterSize])).toEqual([1300, { x: 600, y: 2 }]);
+    expect(fileCase('variables-steps-times-windows').options).toEqual({ tileSize: 512 });
+  });
+
+  it('time and packing attributes reach GDAL as the cases say', () => {
+    expect(subdataset('variables-time-360-day', 'tas', (dataset) => dataset.getMetadata()['time#calendar'])).toBe('360_day');
+    expect(subdataset('variables-time-units-absurd', 'pr', (dataset) => dataset.getMetadata()['time#units'])).toBe('fortnights since the dawn of time');
+    expect(subdataset('variables-scale-nan', 'tas', (dataset) => [dataset.bands.get(1).scale, dataset.bands.get(1).offset])).toEqual([Number.NaN, Number.NaN]);
+    expect(subdataset('variables-scale-infinite', 'tas', (dataset) => [dataset.bands.get(1).scale, dataset.bands.get(1).offset])).toEqual([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+    expect(subdataset('variables-fill-nan-float', 'tas', (dataset) => dataset.bands.get(1).noDataValue)).toBeNaN();
   });
 });
