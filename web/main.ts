@@ -3,14 +3,14 @@ import 'ol/ol.css';
 import './app.css';
 import { html, render } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { onKeyChange, storedFunctionKey } from './api.client.js';
+import { onTokenChange, storedToken } from './api.client.js';
 import { BatchDetailPage } from './batch.page.js';
 import { BatchesPage } from './batches.page.js';
 import { CollectionDetailPage, CollectionsPage } from './collections.page.js';
 import { batchesHash, collectionsHash, parseRoute, jobsHash, type Route } from './hash.route.js';
 import { JobDetailPage } from './job.page.js';
 import { JobsPage } from './jobs.page.js';
-import { KeyForm } from './key.form.js';
+import { SignInForm } from './sign.in.form.js';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
@@ -41,8 +41,8 @@ function pageTitle(route: Route): string {
 
 function App() {
   const route = useRoute();
-  const [, setKeyVersion] = useState(0);
-  useEffect(() => onKeyChange(() => setKeyVersion((n) => n + 1)), []);
+  const [, setTokenVersion] = useState(0);
+  useEffect(() => onTokenChange(() => setTokenVersion((n) => n + 1)), []);
 
   useEffect(() => {
     document.title = `${pageTitle(route)} · raster-ingest`;
@@ -67,7 +67,7 @@ function App() {
         <a href=${batchesHash()} aria-current=${route.page === 'batches' || route.page === 'batch' ? 'page' : undefined}>Batches</a>
         <a href=${collectionsHash()} aria-current=${route.page === 'collections' || route.page === 'collection' ? 'page' : undefined}>Collections</a>
       </nav>
-      <${KeyForm} hasKey=${storedFunctionKey() !== null} />
+      <${SignInForm} token=${storedToken()} />
     </header>
     ${page}
   `;

@@ -13,6 +13,7 @@ import { clientPrincipalFor, mintDevToken } from '../../host/dev.sign.in.js';
 import { runCli } from '../../cli/cli.program.js';
 import { JobsClient, JobApiError } from '../../cli/jobs.client.js';
 import { useHostOnOwnAzurite } from '../support/local.host.js';
+import { hostileSignIns } from '../support/hostile.tokens.js';
 
 const key = 'development-signing-key-for-this-test-only-0123456789';
 const hosted = useHostOnOwnAzurite('sign-in', { HOST_SIGN_IN: 'true', HOST_SIGN_IN_KEY: key, HOST_NO_WORKER: '1' });
@@ -113,6 +114,21 @@ describe('sign-in on the local host (HOST_SIGN_IN)', () => {
       for (const allowed of appRoles.slice(appRoles.indexOf(route.access))) {
         const answer = await call(route, bearer(await mintDevToken(key, { roles: [allowed] })));
         expect([401, 403], `${label} as ${allowed}: ${answer.status}`).not.toContain(answer.status);
+      }
+    }
+  });
+
+  it('lets no hostile sign-in past an operator route (forged principals, tampered tokens, malformed credentials), and answers no stack trace or token', async () => {
+    const cases = await hostileSignIns(key);
+    expect(new Set(cases.map((hostile) => hostile.class)).size).toBe(3);
+    const submit = (await registeredRoutes()).find((route) => route.name === 'submitJob') as Route;
+    const list = (await registeredRoutes()).find((route) => route.name === 'listJobs') as Route;
+    for (const hostile of cases) {
+      for (const route of [submit, list]) {
+        const answer = await call(route, hostile.headers);
+        expect(answer.status, `${hostile.id} on ${route.name}`).toBe(401);
+        const text = await answer.text();
+        expect(text, hostile.id).not.toMatch(/\n\s+at |node_modules|eyJ/);
       }
     }
   });
