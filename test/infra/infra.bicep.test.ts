@@ -96,6 +96,7 @@ const roles = {
   storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a',
   storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
   durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402',
+  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7',
 } as const;
 
 /** Role names for readable expectations (and failure messages). */
@@ -969,6 +970,8 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
       'app | storageTableDataContributor | storageAccounts storageAccountName',
       'app | monitoringMetricsPublisher | components applicationInsightsName',
       'app | serviceBusDataSender | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
+      // Publishing job events (issue 24): the topic only, keys off.
+      'app | eventGridDataSender | topics topicName',
       'events | storageBlobDataContributor | storageAccounts/blobServices/containers storageAccountName/default/eventgrid-deadletter',
       'scaler | serviceBusDataOwner | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
       'worker | acrPull | registries registryName',
