@@ -20,7 +20,10 @@ import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { writeShape, shapeNames, type BenchShape, type ShapeName } from './bench.rasters.js';
 import { cpuSecondsOf, exitedChildrenCpuSeconds, loadLine, median, mib, parseEnvPairs, peakMemoryOf, run, runIfMain, seconds, spreadOfRatios, spreadOfTimes, summarizeTime, waitForIdle, watchFolderPeak, workerPidFrom } from './bench.support.js';
 
-export const routes = ['copy', 'in-place', 'worker'] as const;
+export const routes = ['copy', 'in-place', 'worker', 'worker-capped'] as const;
+
+/** The scratch cap of `worker-capped` (MB): half of it is below every shape, so `auto` reads each in place, as the worker does in Azure with a source over its disk rule. */
+export const cappedScratchMb = 128;
 export type BenchRoute = (typeof routes)[number];
 
 /** The COG options the pipeline uses by default (cog.command.ts), for the baseline. */
@@ -64,6 +67,8 @@ export function routeEnvironment(route: BenchRoute, workerRead: string | undefin
       return { ...functionsOnly, INGEST_SOURCE_READ: 'in-place' };
     case 'worker':
       return { INGEST_WORKER_THRESHOLD_MB: '1', ...(workerRead ? { INGEST_SOURCE_READ: workerRead } : {}) };
+    case 'worker-capped':
+      return { INGEST_WORKER_THRESHOLD_MB: '1', INGEST_SCRATCH_MAX_MB: String(cappedScratchMb), INGEST_SOURCE_READ: 'auto' };
   }
 }
 
@@ -78,7 +83,7 @@ export async function timePipeline(source: BenchShape, route: BenchRoute, roundD
     const scratch = join(roundDir, 'scratch');
     const host = await startLocalHost({
       storageConnectionString: azurite.connectionString,
-      worker: route === 'worker',
+      worker: route === 'worker' || route === 'worker-capped',
       env: { INGEST_SCRATCH_DIR: scratch, INGEST_SOURCE_CONTAINERS: 'uploads,incoming', ...extraEnv, ...routeEnvironment(route, extraEnv['INGEST_SOURCE_READ']) },
     });
     try {
@@ -103,7 +108,7 @@ export async function timePipeline(source: BenchShape, route: BenchRoute, roundD
       workerPeak = peakMemoryOf(workerPidFrom(host.output())) ?? workerPeak;
       const scratchPeak = scratchWatch.stop();
       if (view.status !== 'Completed') throw new Error(`${source.name} on ${route}: job ${view.status}: ${view.errors.map((failure) => `${failure.code}: ${failure.message}`).join('; ')}`);
-      const expectedRoute = route === 'worker' ? 'worker' : 'functions';
+      const expectedRoute = route === 'worker' || route === 'worker-capped' ? 'worker' : 'functions';
       if (view.route !== expectedRoute) throw new Error(`${source.name}: the job took the ${view.route} route, not ${expectedRoute}`);
       return { ms, cpu, uploadMs, hostPeak: host.peakMemoryBytes() ?? 0, workerPeak, scratchPeak, tiles: view.output?.tiles.length ?? 0, bytesOut: view.output?.bytesOut ?? 0, output: host.output() };
     } finally {
@@ -185,18 +190,25 @@ async function main(): Promise<void> {
         console.log(
           `  pipeline ${route.padEnd(9)}            ${spreadOfTimes(runs.map((result) => result.ms))} → ${last.tiles} COGs, ${mib(last.bytesOut)}; ratio ${spreadOfRatios(ratios)}; ` +
             `host peak ${mib(Math.max(...runs.map((result) => result.hostPeak)))}` +
-            (route === 'worker' ? `, worker peak ${mib(Math.max(...workerPeaks))}` : '') +
+            (route !== 'copy' && route !== 'in-place' ? `, worker peak ${mib(Math.max(...workerPeaks))}` : '') +
             `; scratch peak ${mib(Math.max(...runs.map((result) => result.scratchPeak)))}; upload (untimed) ${seconds(runs.map((result) => result.uploadMs).reduce((a, b) => a + b, 0) / runs.length)}`,
         );
         // Wall time cannot drop below the CPU work spread over every core: the floor this shape has here.
         const cpu = { host: median(runs.map((result) => result.cpu.host)), azurite: median(runs.map((result) => result.cpu.azurite)), worker: median(runs.map((result) => result.cpu.worker)) };
         const cpuTotal = cpu.host + cpu.azurite + cpu.worker;
         console.log(
-          `    CPU ${cpuTotal.toFixed(1)} s (host ${cpu.host.toFixed(1)} s, Azurite ${cpu.azurite.toFixed(1)} s${route === 'worker' ? `, worker ${cpu.worker.toFixed(1)} s` : ''}) against gdal_translate's ${baselineCpu.toFixed(1)} s: ` +
+          `    CPU ${cpuTotal.toFixed(1)} s (host ${cpu.host.toFixed(1)} s, Azurite ${cpu.azurite.toFixed(1)} s${route !== 'copy' && route !== 'in-place' ? `, worker ${cpu.worker.toFixed(1)} s` : ''}) against gdal_translate's ${baselineCpu.toFixed(1)} s: ` +
             `on ${cpus().length} cores no schedule finishes before ${seconds((cpuTotal / cpus().length) * 1000)} (ratio ≥ ${((cpuTotal / cpus().length) * 1000 / median(entry.baseline)).toFixed(2)})`,
         );
         console.log(`  where the ${route} time went (sum over the rounds; activities overlap):`);
         for (const timeLine of summarizeTime(runs.map((result) => result.output))) console.log(timeLine);
+      }
+      const copied = entry.runs.get('worker');
+      const capped = entry.runs.get('worker-capped');
+      if (copied?.length && capped?.length) {
+        // The same round's two runs against each other: in place (the cap) over a local copy.
+        const ratios = capped.map((result, index) => result.ms / copied[index]!.ms);
+        console.log(`  worker in place (scratch cap ${cappedScratchMb} MB) / worker with a local copy: ${spreadOfRatios(ratios)}`);
       }
     }
     console.log('\ntargets: ratio ≤ 1.00 on every shape, host peak ≤ 1536 MiB');

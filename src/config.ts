@@ -24,8 +24,10 @@ export const settingNames = {
   stacApiVersion: 'STAC_API_VERSION',
   /** Client id of a user-assigned identity for the STAC API token; unset = DefaultAzureCredential's choice. */
   stacApiClientId: 'STAC_API_CLIENT_ID',
-  /** How tiles read their source: `copy` (one local copy per instance) or `in-place` (ranged reads from storage). */
+  /** How tiles read their source: `auto` (a local copy when it fits the scratch rule, else in place), `copy` (always one local copy per process) or `in-place` (ranged reads from storage). */
   sourceRead: 'INGEST_SOURCE_READ',
+  /** MB of scratch disk one process may fill with source copies (default 16384); under `auto` a source over half of it is read in place. */
+  scratchMaxMb: 'INGEST_SCRATCH_MAX_MB',
   /** Comma list of the containers a job may read its source from (default `uploads`); nothing else is ever read. */
   sourceContainers: 'INGEST_SOURCE_CONTAINERS',
   /** Days a finished orchestration instance is kept before the retention timer purges it (default 30). */
@@ -38,6 +40,8 @@ export const settingNames = {
   workerMaxDeliveries: 'INGEST_WORKER_MAX_DELIVERIES',
   /** Seconds a tile orchestration waits for the worker's result before it sends the tile again (default 1800). */
   workerTileTimeoutSeconds: 'INGEST_WORKER_TILE_TIMEOUT_SECONDS',
+  /** Tiles sent to the container worker at once, across all jobs: its executions × tiles per execution (default 20); the rest wait their turn, queued, with no timer running. */
+  workerDispatchPermits: 'INGEST_WORKER_DISPATCH_PERMITS',
   /** Seconds before the worker's first retry of a failed tile; each later delivery waits twice as long, at most 5 minutes (default 10). */
   workerRetryDelaySeconds: 'INGEST_WORKER_RETRY_DELAY_SECONDS',
   /** Sources a batch ingests at once (default 8). */
@@ -60,7 +64,24 @@ export const settingNames = {
   maxExpansionRatio: 'INGEST_MAX_EXPANSION_RATIO',
   /** Hours a job's COGs stay readable after a newer version of its source replaced them (default 24; 0 deletes them at once). */
   supersededGraceHours: 'INGEST_SUPERSEDED_GRACE_HOURS',
+  /** `required`: every HTTP route checks the caller's app role (src/api/access.ts) in `x-ms-client-principal`; unset = off (local quick start). Azure sets it; so does the local host with HOST_SIGN_IN. */
+  apiSignIn: 'API_SIGN_IN',
+  /** Comma list of exact origins (`https://hooks.example.com`) a collection's webhooks may call (default: none; docs/collections.md). */
+  webhookAllowlist: 'INGEST_WEBHOOK_ALLOWLIST',
+  /** `true` lets webhooks call loopback addresses (127.0.0.0/8, ::1): local receivers and tests only (default false). */
+  webhookAllowLoopback: 'INGEST_WEBHOOK_ALLOW_LOOPBACK',
 } as const;
+
+/**
+ * Whether HTTP routes require a signed-in caller with the route's app role. On in Azure (infra sets
+ * `API_SIGN_IN=required`, and any App Service instance, `WEBSITE_INSTANCE_ID`, counts as Azure, so a
+ * lost setting fails closed); off locally unless the local host's sign-in is on.
+ */
+export function readApiSignIn(env: Environment = process.env): boolean {
+  const value = env[settingNames.apiSignIn]?.trim().toLowerCase();
+  if (value !== undefined && value !== '' && value !== 'required' && value !== 'off') throw new Error(`${settingNames.apiSignIn} must be "required" or "off", got "${value}"`);
+  return value === 'required' || Boolean(env['WEBSITE_INSTANCE_ID']);
+}
 
 /**
  * Identity-based storage settings (`AzureWebJobsStorage__accountName` and friends), the form
@@ -85,8 +106,13 @@ export const defaults = {
   maxTilesPerJob: 2500,
   maxExpansionRatio: 2000,
   sourceContainers: [containers.uploads],
-  sourceRead: 'copy',
+  sourceRead: 'auto',
+  /** 16 GiB: a few large copies, well below a Functions instance's disk. */
+  scratchMaxMb: 16 * 1024,
 } as const;
+
+/** How tiles read their source (`source.cache.ts` `tileReadMode` applies `auto`). */
+export type SourceReadSetting = 'auto' | 'copy' | 'in-place';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -96,7 +122,9 @@ export interface IngestSettings {
   scratchDir: string | undefined;
   /** Containers a job may read its source from; nothing else is ever read on a caller's say-so. */
   sourceContainers: string[];
-  sourceRead: 'copy' | 'in-place';
+  sourceRead: SourceReadSetting;
+  /** Bytes of scratch disk this process may fill with source copies: the copies' cap, and under `auto` twice the largest source copied. */
+  scratchMaxBytes: number;
   /** EPSG:4326 for netCDF grids on CF longitude/latitude coordinates without a grid_mapping (docs/raster-output.md). */
   assumeCfLonLat: boolean;
   /** Limits on what one upload may cost validation (settings INGEST_INSPECT_*, INGEST_MAX_*). */
@@ -167,10 +195,10 @@ export function readSourceContainers(env: Environment = process.env): string[] {
   return names;
 }
 
-export function readSourceRead(env: Environment = process.env): 'copy' | 'in-place' {
+export function readSourceRead(env: Environment = process.env): SourceReadSetting {
   const raw = env[settingNames.sourceRead]?.trim();
   if (!raw) return defaults.sourceRead;
-  if (raw !== 'copy' && raw !== 'in-place') throw new Error(`Setting ${settingNames.sourceRead} must be "copy" or "in-place", got "${raw}"`);
+  if (raw !== 'auto' && raw !== 'copy' && raw !== 'in-place') throw new Error(`Setting ${settingNames.sourceRead} must be "auto", "copy" or "in-place", got "${raw}"`);
   return raw;
 }
 
@@ -181,10 +209,22 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
     scratchDir: env[settingNames.scratchDir] || undefined,
     sourceContainers: readSourceContainers(env),
     sourceRead: readSourceRead(env),
+    scratchMaxBytes: readPositiveInteger(env, settingNames.scratchMaxMb, defaults.scratchMaxMb) * 1024 * 1024,
     assumeCfLonLat: readBoolean(env, settingNames.assumeCfLonLat, true),
     inspection: readInspectionLimits(env),
     ...(env[testPauseDirSetting] ? { testPauseDir: env[testPauseDirSetting] } : {}),
   };
+}
+
+/** Which webhook URLs a collection may name (src/collections/webhook.policy.ts). */
+export function readWebhookPolicy(env: Environment = process.env): { allowlist: string[]; allowLoopback: boolean } {
+  const raw = env[settingNames.webhookAllowlist]?.trim() ?? '';
+  const allowlist = raw === '' ? [] : [...new Set(raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
+  for (const entry of allowlist) {
+    // Exact origins only: a path, a query or a wildcard would read as allowing more (or less) than it does.
+    if (entry.includes('*') || !URL.canParse(entry) || new URL(entry).origin !== entry) throw new Error(`Setting ${settingNames.webhookAllowlist} lists "${entry}", which is not an exact origin such as https://hooks.example.com`);
+  }
+  return { allowlist, allowLoopback: readBoolean(env, settingNames.webhookAllowLoopback, false) };
 }
 
 /** Where to publish besides the static catalog: a STAC API, when `STAC_API_URL` is set. */
@@ -256,6 +296,8 @@ export const workerDefaults = {
   maxDeliveries: 5,
   tileTimeoutSeconds: 1800,
   retryDelaySeconds: 10,
+  /** Infra's defaults: 10 executions × 2 tiles each (infra/modules/worker.bicep). */
+  dispatchPermits: 20,
 } as const;
 
 export interface WorkerSettings {
@@ -264,6 +306,8 @@ export interface WorkerSettings {
   tileTimeoutSeconds: number;
   /** Before the first retry of a failed tile; doubling with each delivery (`workerRetryDelayMs`). */
   retryDelaySeconds: number;
+  /** Tiles out to the worker at once across all jobs (the `workerDispatchPermits` entity's capacity). */
+  dispatchPermits: number;
 }
 
 export function readWorkerSettings(env: Environment = process.env): WorkerSettings {
@@ -272,6 +316,7 @@ export function readWorkerSettings(env: Environment = process.env): WorkerSettin
     maxDeliveries: readPositiveInteger(env, settingNames.workerMaxDeliveries, workerDefaults.maxDeliveries),
     tileTimeoutSeconds: readPositiveInteger(env, settingNames.workerTileTimeoutSeconds, workerDefaults.tileTimeoutSeconds),
     retryDelaySeconds: readPositiveInteger(env, settingNames.workerRetryDelaySeconds, workerDefaults.retryDelaySeconds),
+    dispatchPermits: readPositiveInteger(env, settingNames.workerDispatchPermits, workerDefaults.dispatchPermits),
   };
 }
 

@@ -12,6 +12,9 @@ import {
   batchPageSchema,
   batchViewSchema,
   bulkRetryPageSchema,
+  collectionListSchema,
+  collectionViewSchema,
+  quarantineDecisionAnswerSchema,
   jobPageSchema,
   jobViewSchema,
   problemSchema,
@@ -20,6 +23,9 @@ import {
   type BatchPage,
   type BatchView,
   type BulkRetryPage,
+  type CollectionList,
+  type CollectionView,
+  type QuarantineDecisionAnswer,
   type JobPage,
   type JobView,
   type Problem,
@@ -142,12 +148,31 @@ export function retryJob(id: string): Promise<RetryAnswer> {
   return request(`jobs/${encodeURIComponent(id)}/retry`, retryAnswerSchema, { method: 'POST' });
 }
 
+/** Approves (publishes) or rejects (deletes) a quarantined job's kept outputs. */
+export function decideQuarantine(id: string, decision: 'approve' | 'reject'): Promise<QuarantineDecisionAnswer> {
+  return request(`jobs/${encodeURIComponent(id)}/${decision}`, quarantineDecisionAnswerSchema, { method: 'POST' });
+}
+
 export function listBatches(query: string, signal?: AbortSignal): Promise<BatchPage> {
   return request(`batches?${query}`, batchPageSchema, {}, signal);
 }
 
 export function getBatch(id: string, signal?: AbortSignal): Promise<BatchView> {
   return request(`batches/${encodeURIComponent(id)}`, batchViewSchema, {}, signal);
+}
+
+export function listCollections(signal?: AbortSignal): Promise<CollectionList> {
+  return request('collections', collectionListSchema, {}, signal);
+}
+
+export function getCollection(id: string, signal?: AbortSignal): Promise<CollectionView> {
+  return request(`collections/${encodeURIComponent(id)}`, collectionViewSchema, {}, signal);
+}
+
+/** Creates a definition (`replaces` null) or replaces that version of it; a 400 names the paths at fault in `problem.fields`. */
+export function putCollection(id: string, definition: unknown, replaces: number | null): Promise<CollectionView> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(replaces === null ? {} : { 'If-Match': `"${replaces}"` }) };
+  return request(`collections/${encodeURIComponent(id)}`, collectionViewSchema, { method: 'PUT', headers, body: JSON.stringify(definition) });
 }
 
 /** Jobs per bulk retry request: the API's bound (src/jobs/retry.advice.ts `maxBulkRetryTop`). */

@@ -59,9 +59,7 @@ export class InstanceRegistry {
     const instance = this.active.get(instanceId);
     if (!instance) return;
     instance.retired = true;
-    clearTimeout(instance.episodeTimer);
-    clearTimeout(instance.flushTimer);
-    for (const timer of instance.timers.values()) clearTimeout(timer);
+    instance.stopAllTimers();
     this.active.delete(instanceId);
   }
 
@@ -130,12 +128,7 @@ export class InstanceRegistry {
     }
     instance.pending.push(event);
     if (key) instance.pendingKeys.add(key);
-    if (key && !instance.persistedKeys.has(key) && !instance.flushTimer) {
-      instance.flushTimer = setTimeout(() => {
-        instance.flushTimer = undefined;
-        this.parts.writer.flushPending(instance);
-      }, flushIntervalMs);
-    }
+    if (key && !instance.persistedKeys.has(key)) instance.ensureFlushTimer(flushIntervalMs, () => this.parts.writer.flushPending(instance));
     this.parts.scheduleEpisode(instance);
   }
 }

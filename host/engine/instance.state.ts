@@ -61,15 +61,17 @@ export class InstanceState {
   canceledTimers = new Set<number>();
   /** Entity critical section (context.df.lock) the orchestration holds or has asked for. */
   currentLock: { requestId: string; entities: string[] } | undefined;
-  timers = new Map<number, NodeJS.Timeout>();
+  /** Node timers of durable timers and HTTP polling waits, by id: armed and cleared only through the methods below. */
+  private readonly timers = new Map<number, NodeJS.Timeout>();
   writeChain: Promise<unknown> = Promise.resolve();
   episodeRunning = false;
   /** This host's versioning refused to run the instance (versionFailureStrategy Reject): it waits for a host that may. */
   versionRejected = false;
   /** SDK task ids already warned about as re-yielded in a new Task.any / Task.all (one warning per task). */
   warnedRepeats = new Set<number>();
-  episodeTimer: NodeJS.Timeout | undefined;
-  flushTimer: NodeJS.Timeout | undefined;
+  /** The next episode's timer (EpisodeRunner.scheduleEpisode) and the pending-results flush timer (InstanceRegistry.deliver). */
+  private episodeTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   lastEpisodeMs = 0;
   lastEpisodeEnd = 0;
   /**
@@ -95,6 +97,60 @@ export class InstanceState {
 
   get id(): string {
     return this.record.instanceId;
+  }
+
+  /** Runs `run` after `delayMs` as timer `id`, replacing a timer of that id. */
+  setTimer(id: number, delayMs: number, run: () => void): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.set(
+      id,
+      setTimeout(() => {
+        this.timers.delete(id);
+        run();
+      }, delayMs),
+    );
+  }
+
+  cancelTimer(id: number): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+  }
+
+  /** Cancels the durable timers and HTTP polling waits (the instance finished). */
+  cancelTimers(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Cancels every timer of the instance, the episode and flush timers too (retired, or the host stops). */
+  stopAllTimers(): void {
+    this.cancelTimers();
+    clearTimeout(this.episodeTimer);
+    this.episodeTimer = undefined;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  get episodeScheduled(): boolean {
+    return this.episodeTimer !== undefined;
+  }
+
+  /** Runs the next episode after `delayMs`, replacing one scheduled before. */
+  setEpisodeTimer(delayMs: number, run: () => void): void {
+    clearTimeout(this.episodeTimer);
+    this.episodeTimer = setTimeout(() => {
+      this.episodeTimer = undefined;
+      run();
+    }, delayMs);
+  }
+
+  /** Flushes pending results after `delayMs`, unless a flush is already due. */
+  ensureFlushTimer(delayMs: number, flush: () => void): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      flush();
+    }, delayMs);
   }
 
   /** Not finished, continued as new or retired: episodes may still run. */

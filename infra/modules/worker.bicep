@@ -4,8 +4,9 @@
 // their COGs with the same code as the Functions route, reports each on the `tile-results` Storage
 // queue, and exits. Nothing runs (and nothing bills) while the queue is empty.
 //
-// The job runs as the app's user-assigned identity (same data roles as the Function App; no
-// secret anywhere). Its scale rule authenticates with a second identity of its own: KEDA reads the
+// The job runs as a user-assigned identity of its own (read on the source containers, write on the
+// COG container, its queue and the results queue: modules/role-assignments.bicep; no secret
+// anywhere). Its scale rule authenticates with a second identity of its own: KEDA reads the
 // queue's message count through Service Bus' management operations, which need the Manage right
 // (Azure Service Bus Data Owner), and the code's identity should not hold it.
 
@@ -30,7 +31,7 @@ param logAnalyticsWorkspaceId string
 @description('Subnet (delegated to Microsoft.App/environments) the environment joins; empty means no VNet (network isolation off).')
 param infrastructureSubnetId string = ''
 
-@description('Resource id of the user-assigned identity the worker code runs as (the app\'s).')
+@description('Resource id of the user-assigned identity the worker code runs as (the worker\'s own, not the app\'s).')
 param identityId string
 
 @description('Client id of that identity: identity-based connections name it.')
@@ -130,6 +131,24 @@ var concurrencyByCpu = {
   '3.5': 3
   '4.0': 4
 }
+// Ephemeral disk of a replica by vCPU (Container Apps, "Use storage mounts": 0.5 → 2 GiB, 1 → 4 GiB,
+// over 1 → 8 GiB; image layers and logs count against it). The worker may fill three quarters of
+// it with source copies (INGEST_SCRATCH_MAX_MB); under INGEST_SOURCE_READ=auto a source over half
+// of that (3 GiB on the default 2 vCPU) is read in place, with signed, version-checked ranges.
+var ephemeralGiBByCpu = {
+  '0.5': 2
+  '1.0': 4
+  '1.5': 8
+  '2.0': 8
+  '2.5': 8
+  '3.0': 8
+  '3.5': 8
+  '4.0': 8
+}
+var scratchMaxMb = ephemeralGiBByCpu[cpu] * 1024 * 3 / 4
+// Tiles the app sends to the workers at once across all jobs (INGEST_WORKER_DISPATCH_PERMITS on the
+// Function App, from this module's output): every execution busy, none waiting on the queue.
+var dispatchPermits = maxExecutions * concurrencyByCpu[cpu]
 var workloadProfileName = 'Consumption'
 
 resource environment 'Microsoft.App/managedEnvironments@2025-01-01' = {
@@ -211,12 +230,14 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             {
               name: 'large-rasters'
               type: 'azure-servicebus'
-              // One execution per waiting tile (up to maxExecutions); tiles being worked on are
+              // One execution per `concurrency` waiting tiles (up to maxExecutions): the app sends
+              // at most maxExecutions × concurrency tiles at once (dispatchPermits), so a full queue
+              // starts every execution and each takes a full load; tiles being worked on are
               // locked, not active, so they do not start more executions.
               metadata: {
                 namespace: serviceBusNamespaceName
                 queueName: queueName
-                messageCount: '1'
+                messageCount: string(concurrencyByCpu[cpu])
               }
               identity: scalerIdentityId
             }
@@ -260,6 +281,9 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
             { name: 'INGEST_TILE_SIZE', value: string(tileSize) }
             { name: 'INGEST_SOURCE_CONTAINERS', value: sourceContainers }
             { name: 'INGEST_WORKER_MAX_DELIVERIES', value: string(maxDeliveries) }
+            // A source larger than the replica's disk allows is read in place (see scratchMaxMb).
+            { name: 'INGEST_SOURCE_READ', value: 'auto' }
+            { name: 'INGEST_SCRATCH_MAX_MB', value: string(scratchMaxMb) }
           ]
         }
       ]
@@ -270,3 +294,5 @@ resource job 'Microsoft.App/jobs@2025-01-01' = {
 output environmentName string = environment.name
 output jobName string = job.name
 output jobId string = job.id
+@description('Tiles the app may have out to the worker at once: executions × tiles per execution (INGEST_WORKER_DISPATCH_PERMITS).')
+output dispatchPermits int = dispatchPermits

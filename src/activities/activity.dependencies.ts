@@ -50,13 +50,14 @@ export function createActivityDependencies(options: {
   workQueue?: () => QueueSender;
   stacApi?: StacApiClient;
 }): ActivityDependencies {
-  configureGdal(process.env, { tilesReadLocalCopies: options.settings.sourceRead === 'copy' });
+  // Under `auto` most sources are copied, so the local-copy read path is set (gdal.setup.ts).
+  configureGdal(process.env, { tilesReadLocalCopies: options.settings.sourceRead !== 'in-place' });
   const scratch = new ScratchSpace(resolveScratchDir(options.settings.scratchDir), { log: (line) => console.log(line) });
   const pause = options.settings.testPauseDir ? createFilePausePoint(options.settings.testPauseDir) : noPause;
   return {
     store: options.store,
     settings: options.settings,
-    sources: new SourceCache(options.store, join(scratch.folder, 'sources'), undefined, pause),
+    sources: new SourceCache(options.store, join(scratch.folder, 'sources'), options.settings.scratchMaxBytes, pause),
     scratchDir: scratch.folder,
     scratch,
     pause,

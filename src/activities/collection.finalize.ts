@@ -37,7 +37,7 @@ import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog,
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { markMosaicChanges } from './collection.mosaic.js';
 import { updateJsonBlob } from './json.blob.update.js';
-import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError } from './source.cache.js';
+import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError, tileReadMode } from './source.cache.js';
 
 export type FinalizeCollection = (input: FinalizeCollectionInput) => Promise<FinalizedCollection>;
 
@@ -67,7 +67,7 @@ async function writeSourceMosaic(
   try {
     xml = buildMosaicVrt(
       // The source's grid and bands: read in place, or from the copy a small source's tiles left on this process.
-      await deps.sources.withGdalPath(source, inspectionReadMode(source, deps.settings.sourceRead), async (sourcePath) => {
+      await deps.sources.withGdalPath(source, inspectionReadMode(source, tileReadMode(source, deps.settings.sourceRead, deps.settings.scratchMaxBytes)), async (sourcePath) => {
         await mkdir(deps.scratchDir, { recursive: true });
         const warpScratch = join(deps.scratchDir, `${randomUUID()}.warp.vrt`);
         try {

@@ -2,6 +2,7 @@
 import type { activities } from '../pipeline/contracts.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import type { ActivityImplementation } from './activity.outcome.js';
+import { createCheckQualityGates, createDeleteQuarantinedOutputs, createMarkJobDecision } from './quality.gates.js';
 import { createFinalizeCollection } from './collection.finalize.js';
 import { createBuildCollectionMosaic } from './collection.mosaic.js';
 import { createListBatchSources } from './batch.sources.js';
@@ -21,10 +22,11 @@ export { createBuildCollectionMosaic, type BuildCollectionMosaic } from './colle
 export { SourceCache, SourceChangedError, SourceMissingError } from './source.cache.js';
 export { createRequestCollectionMosaic, type RequestCollectionMosaic } from './collection.mosaic.request.js';
 export { createPrepareBatchJobs, type ExistingJob } from './batch.sources.js';
+export { createAnnounceDispatchPermits, createAuditDispatchPermits } from './dispatch.permits.js';
 export { runToOutcome, type ActivityImplementation } from './activity.outcome.js';
 
 /** Activities that use the invocation's durable client: built per call where they are registered. */
-export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs';
+export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs' | 'announceDispatchPermits' | 'auditDispatchPermits';
 
 export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName>]: ActivityImplementation<(typeof activities)[Name]> };
 
@@ -42,5 +44,8 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     dispatchTile: createDispatchTile(deps),
     listBatchSources: createListBatchSources(deps),
     buildCollectionMosaic: createBuildCollectionMosaic(deps),
+    checkQualityGates: createCheckQualityGates(deps),
+    deleteQuarantinedOutputs: createDeleteQuarantinedOutputs(deps),
+    markJobDecision: createMarkJobDecision(deps),
   };
 }

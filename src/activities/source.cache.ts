@@ -9,11 +9,13 @@
  * copy that disappears anyway (removed by hand, by a temp cleaner) is downloaded again.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { SourceReadSetting } from '../config.js';
 import type { OutputLocation, SourceBlob } from '../pipeline/contracts.js';
 import { FailureError } from '../pipeline/failure.js';
+import { ifMatchHeader, pinnedInPlacePath } from '../raster/in.place.path.js';
 import { StoreError, type BlobStore } from '../storage/blob.store.js';
 import { noPause, type PausePoint } from './pause.points.js';
 
@@ -50,6 +52,18 @@ export type SourceReadMode = 'copy' | 'in-place';
  */
 export const wholeDownloadMaxBytes = 4 * 1024 ** 2;
 
+/**
+ * How the tiles of `source` read it. `copy` and `in-place` are the operator's choice; `auto` (the
+ * default) copies a source only when it is at most half the scratch cap (`INGEST_SCRATCH_MAX_MB`),
+ * so that the copy, the COGs of the tiles in flight and the next source's copy fit beside it, and
+ * reads a larger one in place: a Container Apps replica has at most 8 GiB of disk, and the worker
+ * route exists for the largest sources. `SourceCache.readModeFor` also checks the disk itself.
+ */
+export function tileReadMode(source: Pick<SourceBlob, 'size'>, setting: SourceReadSetting, scratchMaxBytes: number): SourceReadMode {
+  if (setting !== 'auto') return setting;
+  return source.size <= scratchMaxBytes / 2 ? 'copy' : 'in-place';
+}
+
 /** How validation and the mosaic's description read a source, given how its tiles do: see `wholeDownloadMaxBytes`. */
 export function inspectionReadMode(source: SourceBlob, tileReadMode: SourceReadMode): SourceReadMode {
   return tileReadMode === 'copy' && source.size <= wholeDownloadMaxBytes ? 'copy' : 'in-place';
@@ -80,13 +94,14 @@ export function jobKeyOf(outputs: OutputLocation): JobKey {
 export class SourceCache {
   private readonly entries = new Map<string, CacheEntry>();
   private clock = 0;
+  private downloadCount = 0;
 
   constructor(
     private readonly store: BlobStore,
     /** Folder the copies live in, this process's own; created on first use. */
     readonly directory: string,
-    /** Idle copies beyond this many bytes are deleted, least recently used first (jobs that failed never evict theirs). */
-    private readonly maxBytes: number = defaultSourceCacheBytes,
+    /** Idle copies beyond this many bytes are deleted, least recently used first (jobs that failed never evict theirs); `INGEST_SCRATCH_MAX_MB`. */
+    readonly maxBytes: number = defaultSourceCacheBytes,
     /** Test hook: `source-copy` is reached with the download complete and not yet under its final name. */
     private readonly pause: PausePoint = noPause,
   ) {}
@@ -119,6 +134,24 @@ export class SourceCache {
   }
 
   /**
+   * How this process's tiles read `source` (`tileReadMode`), and under `auto` the disk has the
+   * last word: a copy is made only when the scratch volume has room for it and as much again
+   * (other processes share the volume; a full disk would fail every tile of the source). A copy
+   * this process already holds is read, room or not.
+   */
+  async readModeFor(source: SourceBlob, setting: SourceReadSetting): Promise<SourceReadMode> {
+    const mode = tileReadMode(source, setting, this.maxBytes);
+    if (setting !== 'auto' || mode === 'in-place' || this.entries.has(cacheKey(source))) return mode;
+    const free = await freeBytes(this.directory);
+    return free === undefined || free >= 2 * source.size ? 'copy' : 'in-place';
+  }
+
+  /** Copies downloaded (or started) by this cache since it was made: tests and benches check that one download serves many tiles. */
+  get downloads(): number {
+    return this.downloadCount;
+  }
+
+  /**
    * Runs `use` with a path GDAL can open the source by: the shared local copy (`copy`), or a
    * short-lived read-only URL of the blob itself (`in-place`: `/vsicurl/…`, nothing lands on
    * disk). In place, the blob's ETag is checked before and after, so a source replaced meanwhile
@@ -133,9 +166,32 @@ export class SourceCache {
       if (current.etag !== source.etag) throw new SourceChangedError(source);
     };
     await checkVersion();
-    const result = await use(`/vsicurl/${await this.store.readUrl(ref, { version: source.etag })}`);
+    // Every request GDAL makes carries If-Match with the job's ETag: a blob replaced from here on
+    // answers 412 and none of its new bytes is read (in.place.path.ts).
+    const pin = await this.pinFor(source);
+    let result: T;
+    try {
+      result = await use(pinnedInPlacePath(await this.store.readUrl(ref, { version: source.etag }), pin));
+    } catch (error) {
+      // A read refused by the pin: the source changed (or went) under the tile; say so, not GDAL's HTTP 412.
+      await checkVersion();
+      throw error;
+    }
     await checkVersion();
     return result;
+  }
+
+  /** The header file pinning in-place reads of `source` to its ETag, beside (not in) the copies' folder: it holds no byte of the source. */
+  private async pinFor(source: SourceBlob): Promise<string> {
+    const folder = `${this.directory}-pins`;
+    const path = join(folder, `${cacheKey(source)}.headers`);
+    if (!(await isFile(path))) {
+      await mkdir(folder, { recursive: true });
+      const partial = `${path}.${randomUUID()}.part`;
+      await writeFile(partial, ifMatchHeader(source.etag));
+      await rename(partial, path);
+    }
+    return path;
   }
 
   /**
@@ -206,6 +262,7 @@ export class SourceCache {
   }
 
   private async download(source: SourceBlob, path: string): Promise<string> {
+    this.downloadCount++;
     await mkdir(this.directory, { recursive: true });
     // A complete copy already in this folder is reused: copies only appear under their final
     // name once fully downloaded (a process killed mid-download leaves a .part, never a copy).
@@ -223,6 +280,15 @@ export class SourceCache {
       throw error;
     }
     return path;
+  }
+}
+
+/** Bytes free to this user on the volume of `directory` (or of its nearest existing parent); `undefined` when the system does not say. */
+async function freeBytes(directory: string): Promise<number | undefined> {
+  for (let folder = directory; ; folder = dirname(folder)) {
+    const info = await statfs(folder).catch(() => undefined);
+    if (info) return info.bavail * info.bsize;
+    if (dirname(folder) === folder) return undefined;
   }
 }
 

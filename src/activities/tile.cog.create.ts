@@ -29,7 +29,7 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
       const cogPath = join(workDir, `${input.itemId}.tif`);
       const written = await deps.sources.withGdalPath(
         input.source,
-        deps.settings.sourceRead,
+        await deps.sources.readModeFor(input.source, deps.settings.sourceRead),
         (sourcePath) =>
           writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options, undefined, { assumeCfLonLat: deps.settings.assumeCfLonLat, size: input.source.size }).catch((error: unknown) => {
             // Validation decodes a few blocks; one corrupt in the middle shows only here, and is the upload's, not ours.

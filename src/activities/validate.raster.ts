@@ -10,7 +10,7 @@ import { FailureError } from '../pipeline/failure.js';
 import { defaultDeclaredSizeLimits } from '../raster/declared.size.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { isFinalFailure } from './failure.classify.js';
-import { inspectionReadMode } from './source.cache.js';
+import { inspectionReadMode, tileReadMode } from './source.cache.js';
 
 export type ValidateRaster = (input: ValidateRasterInput) => Promise<RasterInfo>;
 
@@ -28,7 +28,7 @@ export function createValidateRaster(deps: Pick<ActivityDependencies, 'settings'
     if (source.size === 0) reject('the file is empty (0 bytes); upload it again');
     try {
       // Headers and a few blocks, read where the blob is; a small source is downloaded whole (see inspectionReadMode).
-      return await deps.sources.withGdalPath(source, inspectionReadMode(source, settings.sourceRead), (path) =>
+      return await deps.sources.withGdalPath(source, inspectionReadMode(source, tileReadMode(source, settings.sourceRead, settings.scratchMaxBytes)), (path) =>
         deps.inspector.inspect({
           path,
           shownAs: boundText(source.name, shownNameBound),

@@ -6,7 +6,18 @@ import type { InvocationContext } from '@azure/functions';
 import type { DurableClient } from 'durable-functions';
 import * as df from 'durable-functions';
 import { readIngestSettings, readStacApiSettings } from '../config.js';
-import { createActivityDependencies, createIngestActivities, createPrepareBatchJobs, createRequestCollectionMosaic, runToOutcome, type ExistingJob, type IngestActivities } from '../activities/index.js';
+import {
+  createActivityDependencies,
+  createAnnounceDispatchPermits,
+  createAuditDispatchPermits,
+  createIngestActivities,
+  createPrepareBatchJobs,
+  createRequestCollectionMosaic,
+  runToOutcome,
+  type ExistingJob,
+  type IngestActivities,
+} from '../activities/index.js';
+import { findInstance } from '../jobs/durable.instances.js';
 import { buildJobView } from '../jobs/job.view.js';
 import { findLatestAttempt } from '../jobs/job.submit.js';
 import {
@@ -64,6 +75,9 @@ register(activities.recordJob, (all) => all.recordJob);
 register(activities.dispatchTile, (all) => all.dispatchTile);
 register(activities.listBatchSources, (all) => all.listBatchSources);
 register(activities.buildCollectionMosaic, (all) => all.buildCollectionMosaic);
+register(activities.checkQualityGates, (all) => all.checkQualityGates);
+register(activities.deleteQuarantinedOutputs, (all) => all.deleteQuarantinedOutputs);
+register(activities.markJobDecision, (all) => all.markJobDecision);
 
 /**
  * Tells the tile's orchestration that the work has started (it waited for an activity slot until
@@ -116,5 +130,23 @@ df.app.activity(activities.prepareBatchJobs.name, {
     runLogged(activities.prepareBatchJobs.name, context, () => {
       const client = df.getClient(context);
       return createPrepareBatchJobs({ store: getBlobStore(), jobs: getJobIndex(), findJob: (baseInstanceId) => findExistingJob(client, baseInstanceId) })(input);
+    }),
+});
+
+// The worker's dispatch permits (issue 21): an entity can neither raise events nor read instances, so these do it for it.
+df.app.activity(activities.announceDispatchPermits.name, {
+  extraInputs: [df.input.durableClient()],
+  handler: (input: { holders: string[] }, context: InvocationContext) =>
+    runLogged(activities.announceDispatchPermits.name, context, () => createAnnounceDispatchPermits(df.getClient(context))(input)),
+});
+
+df.app.activity(activities.auditDispatchPermits.name, {
+  extraInputs: [df.input.durableClient()],
+  handler: (input: { holders: string[] }, context: InvocationContext) =>
+    runLogged(activities.auditDispatchPermits.name, context, async () => {
+      const client = df.getClient(context);
+      const gone = await createAuditDispatchPermits((instanceId) => findInstance(client, instanceId))(input);
+      if (gone.length > 0) context.log(`${activities.auditDispatchPermits.name}: reclaiming the dispatch permits of ${gone.length} holder(s) no longer running: ${gone.join(', ')}`);
+      return gone;
     }),
 });

@@ -92,7 +92,7 @@ export async function submitBatch(deps: SubmitBatchDependencies, command: Submit
     filters: command.filters,
     window: batchSettings.window,
     chunkSize: batchSettings.chunkSize,
-    worker: { thresholdBytes: workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds },
+    worker: { thresholdBytes: workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds, dispatchPermits: workerSettings.dispatchPermits },
     attempt,
     ...(latest ? { previousAttempt: latest.status.instanceId } : {}),
     ...(command.allowEmpty ? { allowEmpty: true } : {}),

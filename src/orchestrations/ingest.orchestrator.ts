@@ -21,6 +21,7 @@ import {
   type SourcePublication,
   type VersionOrder,
 } from '../pipeline/contracts.js';
+import { hasGates, type GateViolation } from '../collections/quality.gates.js';
 import { boundText } from '../pipeline/bounded.text.js';
 import { encodeFailure, failureFrom, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
@@ -188,7 +189,7 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   state.publish();
   try {
     const output = yield* runJob(context, input, state);
-    yield* recordJobEnd(context, input, state, 'Completed');
+    yield* recordJobEnd(context, input, state, output.quarantine ? 'Quarantined' : 'Completed');
     return output;
   } catch (error) {
     // An unexpected fault is a failure of its own, recorded like the expected ones.
@@ -299,6 +300,31 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   const publication: SourcePublication = { outputs: input.outputs, source: input.source, items, order, options: input.options, jobId: context.df.instanceId };
   const tiles = items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes }));
   const bytesOut = items.reduce((sum, item) => sum + item.cogBytes, 0);
+  // The collection's quality gates (issue 24), read from the input (the definition version the job
+  // was submitted with): a source that fails one is not published. The job ends quarantined with
+  // its COGs and item blobs kept unlinked; an operator's approval publishes them, a rejection
+  // deletes them (resolveQuarantine). Only instances whose input has gates schedule this step.
+  if (input.definition && hasGates(input.definition.gates)) {
+    let violations: GateViolation[];
+    try {
+      violations = yield* callActivity(context, activities.checkQualityGates, {
+        gates: input.definition.gates,
+        info: { bands: info.bands, crs: info.crs, ...(info.crsAssumed ? { crsAssumed: info.crsAssumed } : {}) },
+        sizeBytes: input.source.size,
+        collection: input.collection,
+        items: items.map(({ itemId, bbox, window }) => ({ itemId, bbox, ...(window ? { window } : {}) })),
+      });
+    } catch (error) {
+      const failure = failureFrom(error);
+      state.recordFailure(failure);
+      return fail(failure.message);
+    }
+    if (violations.length > 0) {
+      progress.stage = 'quarantined';
+      state.publish();
+      return { collection: null, publication, tiles, bytesIn: input.source.size, bytesOut, quarantine: { violations, definitionVersion: input.definition.version } };
+    }
+  }
   if (input.deferFinalize) {
     progress.stage = 'completed';
     state.publish();
@@ -330,7 +356,7 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 }
 
 /** Writes the job's end to the jobs index, so lists and bulk retry filter on its final state. */
-function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state: JobState, status: 'Completed' | 'Failed'): Generator<Task, void, unknown> {
+function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state: JobState, status: 'Completed' | 'Failed' | 'Quarantined'): Generator<Task, void, unknown> {
   const { progress } = state;
   yield* callActivity(context, activities.recordJob, {
     key: input.index.key,

@@ -12,6 +12,8 @@
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import {
   activities,
+  dispatchPermitEvent,
+  dispatchPermitOperations,
   type ActivityContract,
   type CreateTileCogInput,
   type StartNotice,
@@ -32,7 +34,8 @@ import type { IngestOptions } from '../pipeline/options.js';
 import { isTileCog, tileResultEvent, tileResultMessageSchema, tileStartedMessageSchema } from '../queue/tile.messages.js';
 import { callActivity, callActivityCountingAttempts, retryDelayMs, unwrapActivity } from './activity.call.js';
 import { tileRetryPolicy } from './retry.policy.js';
-import { announcesWorkStart, registersTileWithItsCog } from './versions.js';
+import { dispatchPermitsId, isPermitAnswer, isPermitRelease, permitRecheckMs } from './dispatch.permits.entity.js';
+import { announcesWorkStart, boundsWorkerDispatch, registersTileWithItsCog } from './versions.js';
 
 /** Times a tile is sent to the worker before it fails with TIMEOUT (each wait is the routing's tile timeout). */
 export const maxWorkerDispatches = 3;
@@ -214,6 +217,11 @@ function* callTileStep<Input extends object, Output>(
  * the results queue's function. The worker first says it started (the ledger shows "running"),
  * then sends the outcome. No result within the timeout: the tile is sent again; a duplicate
  * delivery makes the same blobs, and a late result finds the tile already moved on.
+ *
+ * From version 1.4 the tile first waits its turn for a dispatch permit (`waitForDispatchPermit`),
+ * queued and with no timer against it, and gives the permit back however the step ends. Holding
+ * one means a worker slot is free for the tile, so the timer after the send covers only the
+ * pickup (a lost message) and, from the worker's "started", the work itself.
  */
 function* makeCogOnWorker(
   context: OrchestrationContext,
@@ -222,12 +230,91 @@ function* makeCogOnWorker(
   progress: TileProgress,
   report: (progress: TileProgress) => void,
 ): Generator<Task, TileCog, unknown> {
+  const queuedAtMs = context.df.currentUtcDateTime.getTime();
+  const capacity = routing.dispatchPermits;
+  if (capacity === undefined || !boundsWorkerDispatch(context.df.version)) return yield* sendToWorker(context, input, routing, progress, report, queuedAtMs);
+  progress.stage = 'queued';
+  progress.attempts = 1;
+  report(progress);
+  yield* waitForDispatchPermit(context, capacity, progress, report);
+  try {
+    return yield* sendToWorker(context, input, routing, progress, report, queuedAtMs);
+  } finally {
+    const released: unknown = yield context.df.callEntity(dispatchPermitsId(), dispatchPermitOperations.release, { holder: context.df.instanceId });
+    yield* announcePermits(context, isPermitRelease(released) ? released.grants : []);
+  }
+}
+
+/**
+ * Waits until the `workerDispatchPermits` entity grants this instance a permit: at once when one
+ * is free, else when the tile it waits behind announces the grant, or when asking again finds it
+ * granted (an announcement lost with a terminated releaser). The tile shows `queued` with its place
+ * in line meanwhile. A recheck handed the audit checks the holders and reclaims the permits of
+ * those gone, so a terminated or purged holder cannot keep the line waiting.
+ */
+function* waitForDispatchPermit(context: OrchestrationContext, capacity: number, progress: TileProgress, report: (progress: TileProgress) => void): Generator<Task, void, unknown> {
+  const holder = context.df.instanceId;
+  const permits = dispatchPermitsId();
+  const ask = function* (recheck: boolean): Generator<Task, unknown, unknown> {
+    return yield context.df.callEntity(permits, dispatchPermitOperations.acquire, { holder, capacity, at: context.df.currentUtcDateTime.toISOString(), ...(recheck ? { recheck } : {}) });
+  };
+  let answer: unknown = yield* ask(false);
+  for (;;) {
+    if (!isPermitAnswer(answer)) throw new FailureError({ code: 'INTERNAL', message: 'the dispatch permits answered in an unexpected shape' });
+    let granted = answer.granted;
+    const others = answer.grants.filter((other) => other !== holder);
+    if (!granted && answer.audit && answer.audit.length > 0) {
+      const gone = yield* callActivity(context, activities.auditDispatchPermits, { holders: answer.audit.filter((other) => other !== holder) });
+      if (gone.length > 0) {
+        const reclaimed: unknown = yield context.df.callEntity(permits, dispatchPermitOperations.reclaim, { holders: gone });
+        const grants = isPermitRelease(reclaimed) ? reclaimed.grants : [];
+        granted = grants.includes(holder);
+        others.push(...grants.filter((other) => other !== holder));
+      }
+    }
+    yield* announcePermits(context, others);
+    if (granted) break;
+    progress.inLine = answer.position;
+    report(progress);
+    // Fresh tasks each time round (README, durable-js #574).
+    const announced = context.df.waitForExternalEvent(dispatchPermitEvent);
+    const recheck = context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + permitRecheckMs(answer.position, capacity)));
+    const winner: unknown = yield context.df.Task.any([announced, recheck]);
+    if (winner === announced) {
+      recheck.cancel();
+      break;
+    }
+    answer = yield* ask(true);
+  }
+  delete progress.inLine;
+}
+
+/** Tells the tiles granted a permit by this instance's operation that their turn has come. Best effort: their rechecks repair a miss. */
+function* announcePermits(context: OrchestrationContext, holders: string[]): Generator<Task, void, unknown> {
+  if (holders.length === 0) return;
+  try {
+    yield* callActivity(context, activities.announceDispatchPermits, { holders });
+  } catch {
+    // Each granted tile asks again within minutes and finds its permit.
+  }
+}
+
+/** The dispatches of one tile to the worker (see `makeCogOnWorker`); `queuedAtMs` is when it started waiting, for its timing. */
+function* sendToWorker(
+  context: OrchestrationContext,
+  input: CreateTileCogInput,
+  routing: WorkerRouting,
+  progress: TileProgress,
+  report: (progress: TileProgress) => void,
+  queuedAtMs: number,
+): Generator<Task, TileCog, unknown> {
   const timeoutMs = routing.tileTimeoutSeconds * 1000;
   for (let dispatch = 1; dispatch <= maxWorkerDispatches; dispatch++) {
     progress.stage = 'queued';
     progress.attempts = dispatch;
     report(progress);
-    const clock = new StepClock(progress, context.df.currentUtcDateTime.getTime());
+    // The first dispatch's wait counts from when the tile got in line for its permit.
+    const clock = new StepClock(progress, dispatch === 1 ? queuedAtMs : context.df.currentUtcDateTime.getTime());
     const dispatchId = context.df.newGuid(`${context.df.instanceId}/${input.itemId}/${dispatch}`);
     yield* callActivity(context, activities.dispatchTile, { instanceId: context.df.instanceId, eventName: tileResultEvent, dispatchId, input });
     for (;;) {

@@ -41,6 +41,17 @@ export function announcesWorkStart(version: string | undefined): boolean {
   return atLeast(version, [1, 3]);
 }
 
+/**
+ * Tiles on the worker route of 1.4 on take a permit of the `workerDispatchPermits` entity before
+ * their message is sent and give it back when their worker step ends, so a backlog waits its turn
+ * in line instead of in the queue under the tile's timer. Instances of 1.3 and older dispatch at
+ * once, as they did (their tiles hold no permit: during a deploy the bound can be exceeded by
+ * them).
+ */
+export function boundsWorkerDispatch(version: string | undefined): boolean {
+  return atLeast(version, [1, 4]);
+}
+
 /** `major.minor[.…]` at least `minimum`; anything that does not parse is older. */
 function atLeast(version: string | undefined, minimum: readonly [number, number]): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version ?? '');

@@ -2,6 +2,8 @@
  * The data that flows between the orchestrators and their activities. Pure types and names:
  * the orchestrators import this module, so nothing here may do I/O.
  */
+import type { QualityGates } from '../collections/definition.schema.js';
+import type { GateViolation } from '../collections/quality.gates.js';
 import type { Failure, FailureCode } from './failure.js';
 import type { IngestOptions } from './options.js';
 
@@ -10,13 +12,58 @@ export const orchestratorNames = {
   ingestTile: 'ingestTile',
   ingestBatch: 'ingestBatch',
   collectionMosaic: 'collectionMosaic',
+  /** An operator's decision on a quarantined job: publish its kept outputs, or delete them (src/orchestrations/quarantine.orchestrator.ts). */
+  resolveQuarantine: 'resolveQuarantine',
 } as const;
 
-/** Durable entities of the app (their keys are collection names). */
+/** Durable entities of the app. */
 export const entityNames = {
-  /** Whether a collection's mosaic needs building again: jobs mark it, the mosaic orchestration claims it. */
+  /** Whether a collection's mosaic needs building again: jobs mark it, the mosaic orchestration claims it (one per collection). */
   collectionMosaicRequests: 'collectionMosaicRequests',
+  /** Tiles out to the container worker, across all jobs: a counting semaphore with FIFO grants (one, keyed by the work queue). */
+  workerDispatchPermits: 'workerDispatchPermits',
 } as const;
+
+/** Operations of the `workerDispatchPermits` entity (src/orchestrations/dispatch.permits.entity.ts). */
+export const dispatchPermitOperations = {
+  /** A tile asks for a permit: granted now, or queued in arrival order (asking again keeps its place). */
+  acquire: 'acquire',
+  /** A tile's worker step ended (result, failure or TIMEOUT): its permit goes to the next in line. */
+  release: 'release',
+  /** Holders found gone (terminated, purged, ended without releasing): their permits go to the next in line. */
+  reclaim: 'reclaim',
+} as const;
+
+/** What a tile sends with `acquire`. */
+export interface PermitRequest {
+  /** The orchestration instance asking (it holds at most one permit at a time). */
+  holder: string;
+  /** The permits there are (the setting as the job was submitted; the latest request's wins). */
+  capacity: number;
+  /** The orchestration's time of the request (the entity keeps no clock of its own). */
+  at: string;
+  /** A waiting tile asking again: it may be handed the audit of the holders. */
+  recheck?: boolean;
+}
+
+/** The entity's answer to `acquire`. */
+export interface PermitAnswer {
+  granted: boolean;
+  /** Place in line (0: next) while not granted. */
+  position: number;
+  /** Others this operation granted a permit to: the caller tells them (`announceDispatchPermits`). */
+  grants: string[];
+  /** When set, the caller checks that these holders still run (`auditDispatchPermits`) and reclaims the permits of those gone. */
+  audit?: string[];
+}
+
+/** The entity's answer to `release` and `reclaim`. */
+export interface PermitRelease {
+  grants: string[];
+}
+
+/** Raised on a waiting tile when its turn comes. */
+export const dispatchPermitEvent = 'dispatch-permit';
 
 /** Operations of the `collectionMosaicRequests` entity. */
 export const mosaicRequestOperations = {
@@ -120,6 +167,18 @@ export interface IngestInput {
    * taken as they are, not made again, so their blobs are untouched.
    */
   reuse?: RegisteredItem[];
+  /**
+   * The collection's definition as the job runs it, read once at submission (src/collections):
+   * its version, and its quality gates. Absent for a collection without a definition, and in
+   * instances started before collections had definitions.
+   */
+  definition?: JobCollectionDefinition;
+}
+
+/** What a job takes from its collection's definition (`IngestInput.definition`). */
+export interface JobCollectionDefinition {
+  version: number;
+  gates: QualityGates;
 }
 
 export interface BandInfo {
@@ -349,6 +408,8 @@ export interface WorkerRouting {
   thresholdBytes: number;
   /** How long a tile waits for the worker before it is sent again. */
   tileTimeoutSeconds: number;
+  /** Tiles out to the worker at once across all jobs (`INGEST_WORKER_DISPATCH_PERMITS`); absent in inputs from before version 1.4. */
+  dispatchPermits?: number;
 }
 
 /** The worker gets one tile: the orchestration `instanceId` waits for `eventName`. */
@@ -375,7 +436,8 @@ export interface RecordJobInput {
   createdTime: string;
   attempt: number;
   previousAttempt: string | null;
-  status: 'Completed' | 'Failed';
+  /** `Quarantined`: a quality gate stopped it before publishing; `Rejected`: an operator then deleted its outputs. */
+  status: 'Completed' | 'Failed' | 'Quarantined' | 'Rejected';
   lastUpdatedTime: string;
   tilesDone: number;
   tilesFailed: number;
@@ -396,14 +458,62 @@ export const activities = {
   recordJob: activityContract<RecordJobInput, void>('recordJob'),
   buildCollectionMosaic: activityContract<BuildCollectionMosaicInput, CollectionMosaicOutput>('buildCollectionMosaic'),
   requestCollectionMosaic: activityContract<RequestCollectionMosaicInput, CollectionMosaicRequested>('requestCollectionMosaic'),
+  /** Tells tiles granted a dispatch permit that their turn has come (raises `dispatchPermitEvent`). */
+  announceDispatchPermits: activityContract<{ holders: string[] }, void>('announceDispatchPermits'),
+  /** Of these permit holders, the ones that no longer run (ended, terminated, purged): their permits are reclaimed. */
+  auditDispatchPermits: activityContract<{ holders: string[] }, string[]>('auditDispatchPermits'),
+  checkQualityGates: activityContract<CheckQualityGatesInput, GateViolation[]>('checkQualityGates'),
+  deleteQuarantinedOutputs: activityContract<DeleteQuarantinedOutputsInput, { deleted: number }>('deleteQuarantinedOutputs'),
+  /** A quarantined job's row after the operator's decision: `Completed` once published, `Rejected` once deleted. */
+  markJobDecision: activityContract<Pick<RecordJobInput, 'key' | 'status' | 'lastUpdatedTime'>, void>('markJobDecision'),
 } as const;
+
+/** A job's source against its collection's gates, after its tiles are made and before anything is published. */
+export interface CheckQualityGatesInput {
+  gates: QualityGates;
+  info: Pick<RasterInfo, 'bands' | 'crs' | 'crsAssumed'>;
+  sizeBytes: number;
+  collection: string;
+  items: Array<Pick<RegisteredItem, 'itemId' | 'bbox' | 'window'>>;
+}
+
+/** What a quarantined job keeps unpublished: its COGs, thumbnails and item blobs (a rejection deletes them). */
+export interface DeleteQuarantinedOutputsInput {
+  outputs: OutputLocation;
+  itemIds: string[];
+}
+
+/** Why a job was quarantined: each gate it failed, and the definition version that held the gates. */
+export interface JobQuarantine {
+  violations: GateViolation[];
+  definitionVersion: number;
+}
+
+/** Input of `resolveQuarantine`: the quarantined job, the operator's decision, and what it kept. */
+export interface ResolveQuarantineInput {
+  jobId: string;
+  decision: 'approve' | 'reject';
+  collection: string;
+  publication: SourcePublication;
+  /** The quarantined job's row in the jobs index, updated with the outcome. */
+  index: { key: string };
+}
+
+export interface ResolveQuarantineOutput {
+  jobId: string;
+  decision: 'approve' | 'reject';
+  /** Approved: the collection the outputs were published in. */
+  collection?: FinalizedCollection;
+  /** Rejected: blobs deleted. */
+  deleted?: number;
+}
 
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */
 export interface IngestProgress {
   /** `<container>/<blob>`: in the status itself, because instance lists omit inputs. */
   source: string;
   collection: string;
-  stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed';
+  stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed' | 'quarantined';
   /** Where the tiles are made, once validation has sized the raster. */
   route?: TileRoute;
   /** Why the route is what it is (size against the threshold, or the job's option). */
@@ -448,6 +558,8 @@ export interface TileProgress {
   reroutedBecause?: string;
   /** Attempts of the current step so far, counting the one running. */
   attempts: number;
+  /** On the worker route from version 1.4: the tile's place in line for a dispatch permit (0: next), while it waits its turn. */
+  inLine?: number;
   /** When the branch started (orchestration clock): it asked for its first slot or sent the tile to the worker. */
   startedAt: string;
   endedAt?: string;
@@ -465,8 +577,10 @@ export interface TileProgress {
 export interface IngestOutput {
   /** `null` for a job of a batch: the batch finalizes the collection once per chunk (see `publication`). */
   collection: FinalizedCollection | null;
-  /** What the job publishes, when its batch finalizes it. */
+  /** What the job publishes, when its batch finalizes it (or, quarantined, what an approval publishes). */
   publication?: SourcePublication;
+  /** Set when a quality gate stopped the job before publishing: its outputs are kept unpublished until an operator decides. */
+  quarantine?: JobQuarantine;
   tiles: Array<{ itemId: string; cogUrl: string; itemUrl: string; cogBytes: number }>;
   bytesIn: number;
   bytesOut: number;

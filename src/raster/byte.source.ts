@@ -2,22 +2,21 @@
  * An upload's bytes, wherever GDAL would read them: a local copy, or ranged reads of the signed
  * URL behind `/vsicurl/`. Used to sniff the format and read headers before GDAL opens anything.
  */
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { FailureError } from '../pipeline/failure.js';
 import type { ByteSource } from './container.header.js';
-
-const inPlacePrefix = '/vsicurl/';
+import { parseInPlacePath } from './in.place.path.js';
 
 /**
  * GETs a byte range with Node's own HTTP client: `fetch` (undici) compiles WebAssembly, whose
  * address-space reservations the inspecting process's memory limit does not allow.
  */
-function getRange(url: string, offset: number, length: number): Promise<{ status: number; body: Buffer }> {
+function getRange(url: string, offset: number, length: number, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> {
   const client = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const request = client(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` } }, (response) => {
+    const request = client(url, { headers: { ...headers, Range: `bytes=${offset}-${offset + length - 1}` } }, (response) => {
       const chunks: Buffer[] = [];
       let received = 0;
       response.on('data', (chunk: Buffer) => {
@@ -38,19 +37,23 @@ function getRange(url: string, offset: number, length: number): Promise<{ status
 
 /** The bytes of `path`: a local file, or ranged GETs of the signed URL behind `/vsicurl/`. */
 export async function openByteSource(path: string, size: number): Promise<ByteSource & { close(): Promise<void> }> {
-  if (path.startsWith(inPlacePrefix)) {
-    const url = path.slice(inPlacePrefix.length);
+  const inPlace = parseInPlacePath(path);
+  if (inPlace) {
+    const { url } = inPlace;
+    // The pin GDAL's reads carry (If-Match: the ETag the job was submitted with) is carried here too.
+    const headers = inPlace.headerFile ? readHeaderFile(await readFile(inPlace.headerFile, 'utf8')) : {};
     return {
       size,
       async read(offset, length) {
         if (length === 0) return new Uint8Array(0);
         let answer: { status: number; body: Buffer };
         try {
-          answer = await getRange(url, offset, length);
+          answer = await getRange(url, offset, length, headers);
         } catch (error) {
           const code = (error as { code?: unknown }).code;
           throw new FailureError({ code: 'TRANSIENT_STORAGE', message: `storage could not be reached${typeof code === 'string' ? ` (${code})` : ''} to read the source; the job retries on its own` });
         }
+        if (answer.status === 412) throw new FailureError({ code: 'SOURCE_CHANGED', message: 'it was replaced after this job was submitted; the new upload is a job of its own' });
         if (answer.status !== 206 && answer.status !== 200) {
           throw new FailureError({ code: 'TRANSIENT_STORAGE', message: `storage answered HTTP ${answer.status} to a read of the source; retrying later may succeed` });
         }
@@ -70,4 +73,14 @@ export async function openByteSource(path: string, size: number): Promise<ByteSo
     },
     close: () => file.close(),
   };
+}
+
+/** `Name: value` lines (GDAL's header_file format). */
+function readHeaderFile(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return headers;
 }

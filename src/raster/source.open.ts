@@ -8,6 +8,7 @@ import { FailureError, redactLocalPaths } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { openByteSource } from './byte.source.js';
 import { findAssumedCrs } from './crs.assumed.js';
+import { parseInPlacePath } from './in.place.path.js';
 import { readBandInfo } from './raster.inspect.js';
 import { formatSniffBytes, identifySourceFormat, type SourceDriver } from './source.format.js';
 import { buildWarpVrtArgs } from './warp.command.js';
@@ -15,12 +16,11 @@ import { buildWarpVrtArgs } from './warp.command.js';
 /** How messages name what a file starts like. */
 const formatNames: Readonly<Record<SourceDriver, string>> = { GTiff: 'a TIFF', netCDF: 'netCDF', JP2OpenJPEG: 'JPEG 2000', HFA: 'Erdas Imagine' };
 
-/** The prefix of a source read in place: `/vsicurl/<signed URL of our own blob>`. */
-const inPlacePrefix = '/vsicurl/';
-
-/** Replacements that hide a source's GDAL path (and, read in place, its signed URL) behind its blob name. */
+/** Replacements that hide a source's GDAL path (and, read in place, its signed URL and pin file) behind its blob name. */
 export function sourcePathNames(path: string, shownAs: string): Array<[string, string]> {
-  return path.startsWith(inPlacePrefix) ? [[path, shownAs], [path.slice(inPlacePrefix.length), shownAs]] : [[path, shownAs]];
+  const inPlace = parseInPlacePath(path);
+  if (!inPlace) return [[path, shownAs]];
+  return [[path, shownAs], [inPlace.url, shownAs], [encodeURIComponent(inPlace.url), shownAs], ...(inPlace.headerFile ? ([[inPlace.headerFile, shownAs]] as Array<[string, string]>) : [])];
 }
 
 async function readHead(path: string): Promise<Uint8Array> {

@@ -2,8 +2,8 @@
  * The container-worker route end to end, through the local host and the worker process it runs
  * (the Storage-queue stand-in of Service Bus): with a low threshold the job takes the worker route
  * and its tile mosaic equals the source pixels; a tile that fails on every delivery is
- * dead-lettered and fails its job with the reason; and a source read in place never lands in the
- * scratch folder. (SIGKILL of a worker mid-tile is in test/worker/worker.e2e.test.ts.)
+ * dead-lettered and fails its job with the reason; and a source larger than the scratch cap
+ * (simulated small) is read in place and never lands in the scratch folder. (SIGKILL of a worker mid-tile is in test/worker/worker.e2e.test.ts.)
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,8 +29,10 @@ const env = useHostOnOwnAzurite('worker-route', {
   INGEST_WORKER_MAX_DELIVERIES: '2',
   // The poison tile's retries wait 1 s, then 2 s (not the default 10 s doubling).
   INGEST_WORKER_RETRY_DELAY_SECONDS: '1',
-  // Tiles read their windows from storage: no copy of the source on disk.
-  INGEST_SOURCE_READ: 'in-place',
+  // A scratch cap of 1 MB stands in for a replica's disk (8 GiB in Azure): under the default
+  // INGEST_SOURCE_READ=auto every source here is over half of it, so tiles read their windows
+  // from storage and no copy of a source lands on disk.
+  INGEST_SCRATCH_MAX_MB: '1',
   INGEST_SCRATCH_DIR: scratchDir,
 });
 
@@ -42,7 +44,7 @@ async function submit(body: unknown): Promise<{ status: number; json: { id: stri
 afterAll(() => rmSync(scratchDir, { recursive: true, force: true }));
 
 describe('the container-worker route', () => {
-  it('takes the worker route for a large raster, reads it in place, and its tiles mosaic to the source pixels', async () => {
+  it('takes the worker route for a large raster, reads it in place as it is over the scratch cap, and its tiles mosaic to the source pixels', async () => {
     // Anything created under a `sources/` folder of the scratch root (each process has its own) would be a whole copy of a source.
     const watcher = watchTree(scratchDir);
     try {

@@ -435,6 +435,11 @@ export class ArmEvaluator {
         return JSON.stringify(args[0]) === JSON.stringify(args[1]);
       case 'add':
         return typeof first === 'number' && typeof second === 'number' ? first + second : opaque;
+      case 'mul':
+        return typeof first === 'number' && typeof second === 'number' ? first * second : opaque;
+      case 'div':
+        // ARM's div is integer division, truncated toward zero.
+        return typeof first === 'number' && typeof second === 'number' && second !== 0 ? Math.trunc(first / second) : opaque;
       case 'max':
         return args.length > 0 && args.every((arg) => typeof arg === 'number') ? Math.max(...(args as number[])) : opaque;
       case 'min':

@@ -73,6 +73,15 @@ export class HistoryBuilder {
     return this.push(EventType.EventRaised, { Name: name, Input: JSON.stringify(input) });
   }
 
+  /** An entity operation the orchestration sent (callEntity), as the host records it; `entityAnswered` gives its response. */
+  entityCalled(id: number, schedulerId: string, requestId: string, operation: string): this {
+    return this.push(EventType.EventSent, { InstanceId: schedulerId, Name: 'op', Input: JSON.stringify({ id: requestId, op: operation, signal: false }) }, id);
+  }
+
+  entityAnswered(requestId: string, value: unknown): this {
+    return this.push(EventType.EventRaised, { Name: requestId, Input: JSON.stringify({ result: JSON.stringify(value) }) });
+  }
+
   episodeDone(): this {
     return this.push(EventType.OrchestratorCompleted);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readIngestSettings, readSourceContainers, readStacApiSettings } from '../../src/config.js';
+import { readIngestSettings, readSourceContainers, readStacApiSettings, readWorkerSettings } from '../../src/config.js';
 
 describe('settings', () => {
   it('use documented defaults and reject values that are not positive integers', () => {
@@ -8,7 +8,8 @@ describe('settings', () => {
       tileSize: 4096,
       scratchDir: undefined,
       sourceContainers: ['uploads'],
-      sourceRead: 'copy',
+      sourceRead: 'auto',
+      scratchMaxBytes: 16 * 1024 ** 3,
       assumeCfLonLat: true,
       inspection: { timeoutSeconds: 60, memoryMb: 2048, maxTilesPerJob: 2500, maxExpansionRatio: 2000 },
     });
@@ -18,6 +19,16 @@ describe('settings', () => {
     expect(() => readIngestSettings({ INGEST_ASSUME_CF_LONLAT: 'maybe' })).toThrow(/INGEST_ASSUME_CF_LONLAT must be true or false/);
     expect(readIngestSettings({ INGEST_TILE_SIZE: '1024', INGEST_SCRATCH_DIR: '/scratch' })).toMatchObject({ tileSize: 1024, scratchDir: '/scratch' });
     expect(() => readIngestSettings({ INGEST_TILE_SIZE: 'big' })).toThrow(/INGEST_TILE_SIZE must be a positive integer, got "big"/);
+  });
+
+  it('how tiles read sources: auto by default, within a scratch cap in MB; the worker\'s dispatch permits', () => {
+    expect(readIngestSettings({ INGEST_SOURCE_READ: 'copy', INGEST_SCRATCH_MAX_MB: '6144' })).toMatchObject({ sourceRead: 'copy', scratchMaxBytes: 6 * 1024 ** 3 });
+    expect(readIngestSettings({ INGEST_SOURCE_READ: ' in-place ' }).sourceRead).toBe('in-place');
+    expect(() => readIngestSettings({ INGEST_SOURCE_READ: 'stream' })).toThrow(/INGEST_SOURCE_READ must be "auto", "copy" or "in-place", got "stream"/);
+    expect(() => readIngestSettings({ INGEST_SCRATCH_MAX_MB: '0' })).toThrow(/INGEST_SCRATCH_MAX_MB must be a positive integer/);
+    expect(readWorkerSettings({}).dispatchPermits).toBe(20);
+    expect(readWorkerSettings({ INGEST_WORKER_DISPATCH_PERMITS: '3' }).dispatchPermits).toBe(3);
+    expect(() => readWorkerSettings({ INGEST_WORKER_DISPATCH_PERMITS: '-1' })).toThrow(/INGEST_WORKER_DISPATCH_PERMITS must be a positive integer/);
   });
 
   it('publish to a STAC API only when STAC_API_URL is set, and name a bad URL', () => {
