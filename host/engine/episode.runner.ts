@@ -167,12 +167,7 @@ export class EpisodeRunner {
       } else taken.push(event);
     }
     if (allocating) taken.push(allocating);
-    instance.pending = rest;
-    for (const event of taken) {
-      const key = eventKey(event);
-      if (key) instance.pendingKeys.delete(key);
-    }
-    instance.firstPendingAt = rest.length ? Date.now() : 0;
+    instance.take(taken);
     return taken;
   }
 
@@ -331,7 +326,7 @@ export class EpisodeRunner {
     }
     const open = ids.filter((id) => !instance.doneKeys.has(`t:${id}`));
     instance.wakeIds = new Set(open);
-    instance.wakeRemaining = open.filter((id) => !instance.pendingKeys.has(`t:${id}`)).length;
+    instance.wakeRemaining = open.filter((id) => !instance.isPending(`t:${id}`)).length;
     instance.wakeBroken = instance.pending.some((event) => event.EventType !== EventType.TaskCompleted);
   }
 
@@ -380,8 +375,7 @@ export class EpisodeRunner {
 
   /** Terminate, suspend and resume are applied by the host without running the orchestrator. */
   private async applyControl(instance: InstanceState, control: HistoryEvent): Promise<void> {
-    instance.pending = instance.pending.filter((event) => event !== control);
-    instance.pendingKeys.delete(eventKey(control)!);
+    instance.takeControl(control);
     const startedEvent = this.startedEvent(instance);
     const newEvents: HistoryEvent[] = [startedEvent, control];
     const generated: HistoryEvent[] = [];

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import gdal from 'gdal-async';
 import pLimit from 'p-limit';
 import type { BuildCollectionMosaicInput, CollectionMosaicOutput } from '../pipeline/contracts.js';
-import { groupMosaicSources, overviewSize, type CollectionMosaicSource, type CollectionMosaicTile } from '../raster/mosaic.collection.js';
+import { groupMosaicSources, lonLatSourceWrap, overviewSize, type CollectionMosaicSource, type CollectionMosaicTile } from '../raster/mosaic.collection.js';
 import { buildCellVrt, buildGroupVrt, cellOverviewSize, cellSummary, contains, intersects, newGroupManifest, paddedOverviewExtent, pixelWindow, placeSource, unionOf, updateCell, type CellEntry, type CellSummary, type Extent, type MosaicCell, type MosaicGroupManifest, type SourcePlacement } from '../raster/mosaic.cells.js';
 import { readCrs, readMosaicBands } from '../raster/raster.inspect.js';
 import type { BlobStore } from '../storage/blob.store.js';
@@ -84,7 +84,10 @@ async function measureSource(store: BlobStore, collection: string, record: Sourc
     const window = first.window!;
     const originX = gt[0] - window.x * gt[1];
     const originY = gt[3] - window.y * gt[5];
-    const tiles = record.items.map((item) => {
+    // A source of variables or time steps: its first variable's first step stands for it (the others lie on the same ground).
+    const sameSlice = (item: (typeof record.items)[number]): boolean =>
+      item.window?.slice?.variableKey === window.slice?.variableKey && item.window?.slice?.band === window.slice?.band;
+    const tiles = record.items.filter(sameSlice).map((item) => {
       const tileWindow = item.window!;
       const west = originX + tileWindow.x * gt[1];
       const north = originY + tileWindow.y * gt[5];
@@ -306,9 +309,13 @@ export async function applyMoves(store: BlobStore, collection: string, stored: M
   if (!data) {
     delete index.overview;
     await store.delete(collectionOverviewBlob(collection));
-  } else if (!previous || previous.groups.join() !== overviewGroups.join() || !contains(previous.extent, data)) {
+  } else if (!previous || previous.groups.join() !== overviewGroups.join() || !contains(previous.extent, data) || wrapsPastAntimeridian(overviewManifests, data)) {
     // A new grid: the collection grew out of the overview's extent (or its groups changed), painted whole from every cell's overview.
-    const built = await paintOverview(store, collection, overviewManifests, paddedOverviewExtent(data), scratch);
+    // A longitude/latitude collection on 0–360° is placed at −180…180, where maps draw it, and painted whole each run (its
+    // cells' extents stay on 0–360, so no part of the −180…180 image maps to one region of them).
+    const wrap = wrapsPastAntimeridian(overviewManifests, data);
+    const extent: Extent = wrap ? [-180, Math.max(data[1], -90), 180, Math.min(data[3], 90)] : paddedOverviewExtent(data);
+    const built = await paintOverview(store, collection, overviewManifests, extent, scratch, wrap ? lonLatSourceWrap : undefined);
     const { url } = await store.uploadFile(collectionOverviewBlob(collection), built.path, mediaTypes.cog);
     index.overview = { extent: built.extent, width: built.width, height: built.height, groups: overviewGroups };
     overview = { url, width: built.width, height: built.height, groups: overviewGroups };
@@ -444,6 +451,15 @@ async function openCellOverviews(store: BlobStore, collection: string, manifests
   return datasets;
 }
 
+/**
+ * Whether the overview's groups are longitude/latitude grids reaching past 180° E, and none west
+ * of 90° W (CF grids on 0–360°, such as etopo5): then one longitude wrap reads them all. Mixed with
+ * grids on −180…180, no one wrap reads both, and the warper's own placement stands.
+ */
+function wrapsPastAntimeridian(manifests: readonly MosaicGroupManifest[], data: Extent): boolean {
+  return manifests.length > 0 && manifests.every((manifest) => manifest.key.startsWith('epsg-4326-')) && data[2] > 180 + 1e-9 && data[0] >= -90;
+}
+
 function isPaletted(manifests: readonly MosaicGroupManifest[]): boolean {
   return manifests.some((manifest) => manifest.bands.some((band) => (band.colorTable?.length ?? 0) > 0));
 }
@@ -461,17 +477,18 @@ async function toCog(scratch: string, dataset: gdal.Dataset, paletted: boolean):
  */
 // Both warps transform every pixel exactly (`-et 0`): the warper's default approximation depends on
 // the window it warps, and a part painted again must equal the same part painted whole.
-async function paintOverview(store: BlobStore, collection: string, manifests: readonly MosaicGroupManifest[], extent: Extent, scratch: string): Promise<{ path: string; width: number; height: number; extent: Extent }> {
+async function paintOverview(store: BlobStore, collection: string, manifests: readonly MosaicGroupManifest[], extent: Extent, scratch: string, sourceSrs?: string): Promise<{ path: string; width: number; height: number; extent: Extent }> {
+  const readAs = sourceSrs ? ['-s_srs', sourceSrs] : [];
   const datasets = await openCellOverviews(store, collection, manifests, scratch);
   try {
     const paletted = isPaletted(manifests);
     // The warper's own grid at full resolution (a VRT: no pixel is read), then the extent at that pixel size, scaled down.
-    const probe = await gdal.warpAsync(join(scratch, `probe.${randomUUID()}.vrt`), null, datasets, ['-of', 'VRT', '-t_srs', 'EPSG:4326']);
+    const probe = await gdal.warpAsync(join(scratch, `probe.${randomUUID()}.vrt`), null, datasets, ['-of', 'VRT', ...readAs, '-t_srs', 'EPSG:4326']);
     const gt = probe.geoTransform!;
     probe.close();
     const size = overviewSize(Math.ceil((extent[2] - extent[0]) / gt[1]), Math.ceil((extent[3] - extent[1]) / -gt[5]), overviewMaxSide);
     const warped = await gdal.warpAsync(join(scratch, `overview.warped.${randomUUID()}.tif`), null, datasets, [
-      '-of', 'GTiff', '-t_srs', 'EPSG:4326', '-et', '0', '-te', ...extent.map(String), '-ts', String(size.width), String(size.height),
+      '-of', 'GTiff', ...readAs, '-t_srs', 'EPSG:4326', '-et', '0', '-te', ...extent.map(String), '-ts', String(size.width), String(size.height),
       '-r', paletted ? 'near' : 'average', '-co', 'TILED=YES',
     ]);
     try {

@@ -13,7 +13,10 @@ import {
   type IngestInput,
   type IngestOutput,
   type IngestProgress,
+  type GridSlices,
   type RasterInfo,
+  type RasterVariable,
+  type TileWindow,
   type TileLayout,
   type TileRoute,
   type JobFailure,
@@ -26,7 +29,7 @@ import { boundText } from '../pipeline/bounded.text.js';
 import { encodeFailure, failureFrom, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
-import { planTiles } from '../raster/tile.plan.js';
+import { planTiles, planVariableTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
 import { collectionMosaicStep } from './versions.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
@@ -43,8 +46,31 @@ export function chooseLayout(tileCount: number): TileLayout {
 }
 
 /** The raster's size in memory: width × height × the bytes of one pixel across all bands. */
-export function uncompressedBytes(info: Pick<RasterInfo, 'width' | 'height' | 'bands'>): number {
+export function uncompressedBytes(info: Pick<RasterInfo, 'width' | 'height' | 'bands' | 'variables'>): number {
+  if (info.variables) return info.variables.reduce((sum, variable) => sum + variable.width * variable.height * variable.steps * bytesPerSample(variable.band.gdalDataType), 0);
   return info.width * info.height * info.bands.reduce((sum, band) => sum + bytesPerSample(band.gdalDataType), 0);
+}
+
+/**
+ * The job's tile windows: of the raster, or for a source of variables one per variable, step and
+ * window (`planVariableTiles`), each with the CRS validation assumed for its raster.
+ */
+export function planJobTiles(info: Pick<RasterInfo, 'width' | 'height' | 'variables' | 'crsAssumed'>, tileSize: number): Array<{ window: TileWindow; assumedCrs: string | null }> {
+  if (!info.variables) return planTiles(info.width, info.height, tileSize).map((window) => ({ window, assumedCrs: info.crsAssumed ?? null }));
+  const assumed = new Map(info.variables.map((variable) => [variable.key, variable.crsAssumed ?? null]));
+  return planVariableTiles(info.variables, tileSize).map((window) => ({ window, assumedCrs: assumed.get(window.slice!.variableKey) ?? null }));
+}
+
+/** The plan of a source of variables as the job's status carries it (the tile ledger plans from it): variables of one shape share an entry. */
+export function summarizeGridSlices(variables: readonly RasterVariable[]): GridSlices[] {
+  const slices: GridSlices[] = [];
+  for (const variable of variables) {
+    const last = slices.at(-1);
+    // Only neighbours merge: the plan's order is the variables' order.
+    if (last && last.width === variable.width && last.height === variable.height && last.steps === variable.steps && last.stepLabel === variable.stepLabel) last.keys.push(variable.key);
+    else slices.push({ keys: [variable.key], width: variable.width, height: variable.height, steps: variable.steps, stepLabel: variable.stepLabel });
+  }
+  return slices;
 }
 
 function formatMegabytes(bytes: number): string {
@@ -55,7 +81,7 @@ function formatMegabytes(bytes: number): string {
  * Functions or the container worker: the job's `route` option when it names one, else the worker
  * for rasters larger uncompressed than the threshold. Deterministic from the validation result.
  */
-export function chooseTileRoute(info: Pick<RasterInfo, 'width' | 'height' | 'bands'>, option: 'auto' | 'functions' | 'worker' | undefined, thresholdBytes: number): { route: TileRoute; reason: string } {
+export function chooseTileRoute(info: Pick<RasterInfo, 'width' | 'height' | 'bands' | 'variables'>, option: 'auto' | 'functions' | 'worker' | undefined, thresholdBytes: number): { route: TileRoute; reason: string } {
   if (option === 'functions' || option === 'worker') return { route: option, reason: `the job's route option asks for ${option}` };
   const size = uncompressedBytes(info);
   return size > thresholdBytes
@@ -216,7 +242,8 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
     return fail(failure.message);
   }
 
-  const windows = planTiles(info.width, info.height, input.tileSize);
+  const planned = planJobTiles(info, input.tileSize);
+  const windows = planned.map(({ window }) => window);
   // The orchestration clock, not the wall clock: replays must produce identical items.
   const datetime = context.df.currentUtcDateTime.toISOString();
   const order: VersionOrder = { sourceModified: input.source.lastModified, jobStarted: datetime };
@@ -225,15 +252,16 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   progress.routeReason = reason;
   progress.stage = 'creating-cogs';
   progress.tilesTotal = windows.length;
-  progress.grid = { width: info.width, height: info.height, tileSize: input.tileSize };
+  progress.grid = { width: info.width, height: info.height, tileSize: input.tileSize, ...(info.variables ? { slices: summarizeGridSlices(info.variables) } : {}) };
 
-  const tileInputs = windows.map(
-    (window): IngestTileInput => ({
+  const tileInputs = planned.map(
+    ({ window, assumedCrs }): IngestTileInput => ({
       source: input.source,
       outputs: input.outputs,
       itemId: deriveItemId(input.outputs.sourceKey, window),
       window,
       options: input.options,
+      assumedCrs,
       datetime,
       order,
       route,
@@ -297,7 +325,15 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   const rank = new Map(tileInputs.map((tileInput, index) => [tileInput.itemId, index]));
   const items = [...state.items].sort((a, b) => (rank.get(a.itemId) ?? 0) - (rank.get(b.itemId) ?? 0));
 
-  const publication: SourcePublication = { outputs: input.outputs, source: input.source, items, order, options: input.options, jobId: context.df.instanceId };
+  const publication: SourcePublication = {
+    outputs: input.outputs,
+    source: input.source,
+    items,
+    order,
+    options: input.options,
+    jobId: context.df.instanceId,
+    assumedCrs: info.crsAssumed ?? null,
+  };
   const tiles = items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes }));
   const bytesOut = items.reduce((sum, item) => sum + item.cogBytes, 0);
   // The collection's quality gates (issue 24), read from the input (the definition version the job

@@ -190,6 +190,9 @@ export interface BandInfo {
   hasColorTable: boolean;
   description: string;
   unit: string | null;
+  /** Packed values: physical = packed × scale + offset (CF scale_factor/add_offset). Absent when 1 and 0, and in older histories. */
+  scale?: number;
+  offset?: number;
 }
 
 export interface CrsInfo {
@@ -210,6 +213,50 @@ export interface RasterInfo {
   geoTransform: [number, number, number, number, number, number];
   /** The CRS assumed for a source that declares none (e.g. `EPSG:4326` for CF longitude/latitude grids); absent when it declares one. */
   crsAssumed?: string;
+  /**
+   * A source of gridded variables (netCDF): each variable, and each band of it (a time step, a
+   * level), becomes its own items. The fields above then describe the first variable. Absent for
+   * a source that is one raster (GeoTIFF, …) and in histories recorded before it existed.
+   */
+  variables?: RasterVariable[];
+}
+
+/** One gridded variable of a source, as validation described it (see `RasterInfo.variables`). */
+export interface RasterVariable {
+  /** The variable's name in the file (safe to put in a GDAL dataset name: `source.variables.ts`). */
+  name: string;
+  /** Its part of item ids: path-safe, without `-`, unique within the source. */
+  key: string;
+  /** `true` when the file holds several variables and this one is opened alone; `false` when it is the file's only raster. */
+  subdataset: boolean;
+  width: number;
+  height: number;
+  /** Its first band (every band of one netCDF variable has the same type, nodata, scale and offset). */
+  band: BandInfo;
+  /**
+   * Bands of the variable's dataset, one per step of its extra dimensions (time, level); 1 when it
+   * has none. Each band becomes its own COG and item.
+   */
+  steps: number;
+  /** How item ids name a step: `t` (the one extra dimension is time), `b` (a band of several extra dimensions), or none (no extra dimension). */
+  stepLabel: 't' | 'b' | null;
+  crs: CrsInfo | null;
+  geoTransform: [number, number, number, number, number, number];
+  crsAssumed?: string;
+}
+
+/** Which 2-D raster of a source a tile window is cut from: one variable, and one band of it. */
+export interface TileSlice {
+  /** The variable's name in the file. */
+  variable: string;
+  /** Its part of the item id (`RasterVariable.key`). */
+  variableKey: string;
+  /** The file holds several variables: this one is opened alone (`RasterVariable.subdataset`). */
+  subdataset?: true;
+  /** The band (1-based) of the variable's dataset; absent: its only band. */
+  band?: number;
+  /** `t` or `b` (see `RasterVariable.stepLabel`); absent with `band`. */
+  stepLabel?: 't' | 'b';
 }
 
 export interface ValidateRasterInput {
@@ -222,6 +269,7 @@ export interface ValidateRasterInput {
 
 /** A pixel window of the source, in source pixel coordinates. */
 export interface TileWindow {
+  /** Its place in the job's plan, over all slices. */
   index: number;
   row: number;
   col: number;
@@ -229,6 +277,8 @@ export interface TileWindow {
   y: number;
   width: number;
   height: number;
+  /** The variable and band it is cut from; absent for a source that is one raster (and in older histories). */
+  slice?: TileSlice;
 }
 
 export interface CreateTileCogInput {
@@ -237,6 +287,12 @@ export interface CreateTileCogInput {
   itemId: string;
   window: TileWindow;
   options: IngestOptions;
+  /**
+   * The CRS validation assumed for the tile's raster (`RasterInfo.crsAssumed`), or `null` when it
+   * assumed none. Absent in histories recorded before it existed: the tile then decides again
+   * from the source's header.
+   */
+  assumedCrs?: string | null;
 }
 
 /** Statistics of one band of a tile COG. */
@@ -328,6 +384,12 @@ export interface SourcePublication {
   options?: IngestOptions;
   /** The job that made it: the source's record keeps it, so the job it replaces can name it. Absent in histories recorded before it existed. */
   jobId?: string;
+  /**
+   * The CRS validation assumed for the source (`RasterInfo.crsAssumed`), or `null`: its VRT mosaic
+   * opens the source as the tiles did. Absent in histories recorded before it existed (decided
+   * again from the header then).
+   */
+  assumedCrs?: string | null;
 }
 
 /** One job's publication, or a batch chunk's (the collection is then merged once for all). */
@@ -534,9 +596,22 @@ export interface IngestProgress {
   /** Tiles taken from the previous attempt (a retry), not made again. */
   tilesReused?: number;
   /** The grid the tiles were cut from (the tile ledger plans every tile from it). */
-  grid?: { width: number; height: number; tileSize: number };
+  grid?: { width: number; height: number; tileSize: number; slices?: GridSlices[] };
   /** On the single-tile route, the one tile's progress (fan-out tiles report in their own status). */
   tile?: TileProgress;
+}
+
+/**
+ * The plan of a source of variables, compact enough for the custom status (the tile ledger plans
+ * every tile from it): variables of one grid and step count share an entry.
+ */
+export interface GridSlices {
+  /** `RasterVariable.key` of each variable, in plan order. */
+  keys: string[];
+  width: number;
+  height: number;
+  steps: number;
+  stepLabel: 't' | 'b' | null;
 }
 
 /** How long a tile waited and worked, over all its steps and attempts that reported so far. */

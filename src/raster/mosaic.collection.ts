@@ -128,6 +128,32 @@ export function buildCollectionMosaicVrt(group: CollectionMosaicGroup, relativeP
   );
 }
 
+/**
+ * The overview grid of longitude/latitude groups (EPSG:4326) that reach past 180° E — CF grids on
+ * 0–360° longitudes such as etopo5 — or `null` for any other. GDAL's suggested warp output for
+ * such a mosaic is wrong (−180…180 by 90…0 for etopo5: half the globe's latitudes), so the grid is
+ * taken from the mosaic's own bounds instead, wrapped to −180…180 where maps draw it, and the warp
+ * reads the sources as longitudes 0–360 (`lonLatSourceWrap`), so −70° comes from their 290° column.
+ */
+/** The source CRS of such a warp: WGS 84 longitude/latitude with longitudes wrapped to 0–360. */
+export const lonLatSourceWrap = '+proj=longlat +datum=WGS84 +lon_wrap=180 +no_defs';
+
+export function lonLatOverviewGrid(groups: readonly CollectionMosaicGroup[]): { extent: [number, number, number, number]; width: number; height: number } | null {
+  if (groups.length === 0 || !groups.every((group) => group.key.startsWith('epsg-4326-'))) return null;
+  const grids = groups.map(mosaicGrid);
+  const east = Math.max(...grids.map((grid) => grid.geoTransform[0] + grid.width * grid.geoTransform[1]));
+  const west = Math.min(...grids.map((grid) => grid.geoTransform[0]));
+  // Mixed with grids on −180…180 (west of 90° W), no one longitude wrap reads both: the warper's own choice stands.
+  if (east <= 180 + 1e-9 || west < -90) return null;
+  const north = Math.max(...grids.map((grid) => grid.geoTransform[3]));
+  const south = Math.min(...grids.map((grid) => grid.geoTransform[3] + grid.height * grid.geoTransform[5]));
+  const pixelWidth = Math.min(...grids.map((grid) => grid.geoTransform[1]));
+  const pixelHeight = Math.min(...grids.map((grid) => -grid.geoTransform[5]));
+  const clampedNorth = Math.min(north, 90);
+  const clampedSouth = Math.max(south, -90);
+  return { extent: [-180, clampedSouth, 180, clampedNorth], width: Math.max(1, Math.round(360 / pixelWidth)), height: Math.max(1, Math.round((clampedNorth - clampedSouth) / pixelHeight)) };
+}
+
 /** The overview's size: the long side at most `maxSide` pixels, never more than full resolution. */
 export function overviewSize(fullWidth: number, fullHeight: number, maxSide: number): { width: number; height: number } {
   const scale = Math.min(1, maxSide / Math.max(fullWidth, fullHeight));

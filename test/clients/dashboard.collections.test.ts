@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
-import { BlobStore } from '../../src/storage/blob.store.js';
+import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { projectRoot, startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 
@@ -120,7 +120,7 @@ if (chromiumMissing) {
     it('shows a quarantined job with its failed gate, and approves it after a confirmation', async () => {
       expect((await put('gated', { sources: [{ container: 'incoming', prefix: 'gated/' }], gates: { crs: { epsg: [4326] } } })).status).toBe(201);
       fixtures = createFixtureDir('dashboard-collections-');
-      const store = BlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+      const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
       await store.uploadFile({ container: 'incoming', name: 'gated/scene.tif' }, writeRgbUint8(fixtures.path, 200, 150, 'scene.tif'), 'image/tiff');
       const submitted = await fetch(`${host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ source: 'incoming/gated/scene.tif', collection: 'gated' }) });
       expect(submitted.status).toBe(202);

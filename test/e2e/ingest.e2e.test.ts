@@ -277,7 +277,7 @@ describe('bad requests and bad rasters', () => {
   it.each([
     ['a truncated TIFF', 'truncated.tif', (dir: string) => writeTruncated(dir), /truncat|corrupt|could not read/i],
     ['a zero-byte file', 'empty.tif', (dir: string) => writeZeroByte(dir), /empty|zero|0 bytes/i],
-    ['a text file named .tif', 'notes.tif', (dir: string) => writeTextAsTif(dir), /not a GeoTIFF, netCDF classic or JPEG 2000/i],
+    ['a text file named .tif', 'notes.tif', (dir: string) => writeTextAsTif(dir), /not a GeoTIFF, netCDF, HDF5, JPEG 2000, Erdas Imagine or GTX/i],
   ])('fails the job for %s with a reason a person can act on, and keeps serving', async (_label, name, write, reason) => {
     const path = write(fixtures.path);
     await upload(path, `bad/${name}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bandSignature, buildCollectionMosaicVrt, groupMosaicSources, mosaicGrid, overviewSize, type CollectionMosaicSource } from '../../src/raster/mosaic.collection.js';
+import { bandSignature, buildCollectionMosaicVrt, groupMosaicSources, lonLatOverviewGrid, lonLatSourceWrap, mosaicGrid, overviewSize, type CollectionMosaicSource } from '../../src/raster/mosaic.collection.js';
 import type { MosaicBand } from '../../src/raster/mosaic.vrt.js';
 
 const rgb: MosaicBand[] = ['Red', 'Green', 'Blue'].map((colorInterpretation) => ({ gdalDataType: 'Byte', nodata: null, colorInterpretation }));
@@ -56,5 +56,20 @@ describe('collection mosaic groups and VRT', () => {
   it('sizes the overview to at most the limit on the long side, never above full resolution', () => {
     expect(overviewSize(10000, 5000, 2048)).toEqual({ width: 2048, height: 1024 });
     expect(overviewSize(300, 200, 2048)).toEqual({ width: 300, height: 200 });
+  });
+});
+
+describe('overview of a 0–360° longitude/latitude mosaic (issue 20, point 4)', () => {
+  it('is placed at −180…180 from the mosaic\'s own bounds, at its finest pixel size', () => {
+    const groups = groupMosaicSources([source('etopo', 'EPSG:4326', dem, 0.5, [[-0.25, -90, 179.75, 90], [179.75, -90, 359.75, 90]])]);
+    expect(lonLatOverviewGrid(groups)).toEqual({ extent: [-180, -90, 180, 90], width: 720, height: 360 });
+    expect(lonLatSourceWrap).toMatch(/\+lon_wrap=180/);
+  });
+
+  it('leaves every other mosaic to the warper: within ±180°, another CRS, or mixed with grids west of 90° W', () => {
+    expect(lonLatOverviewGrid(groupMosaicSources([source('eu', 'EPSG:4326', dem, 0.5, [[-10, 35, 30, 70]])]))).toBeNull();
+    expect(lonLatOverviewGrid(groupMosaicSources([source('utm', 'EPSG:32633', dem, 10, [[0, 0, 1000, 1000]])]))).toBeNull();
+    expect(lonLatOverviewGrid(groupMosaicSources([source('world', 'EPSG:4326', dem, 0.5, [[-180, -90, 180, 90]]), source('wrap', 'EPSG:4326', dem, 0.5, [[0, -90, 360, 90]])]))).toBeNull();
+    expect(lonLatOverviewGrid([])).toBeNull();
   });
 });
