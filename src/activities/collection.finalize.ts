@@ -35,7 +35,7 @@ import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, 
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
-import { markMosaicChange } from './collection.mosaic.js';
+import { markMosaicChanges } from './collection.mosaic.js';
 import type { CrsAssumption } from '../raster/source.open.js';
 import { crsAssumption } from './tile.cog.create.js';
 import { updateJsonBlob } from './json.blob.update.js';
@@ -216,8 +216,8 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
 
     // 2. Each published source's catalog, from its record as it is now.
     const publishing = decisions.filter((decision): decision is Extract<Decision, { outcome: 'publish' }> => decision.outcome === 'publish');
-    // The collection mosaic moves just these sources on its next run (collection.mosaic.ts).
-    await mapBounded(publishing, sourceConcurrency, ({ publication }) => markMosaicChange(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version));
+    // The collection mosaic moves just these sources on its next run (collection.mosaic.ts): one mark for them all.
+    await markMosaicChanges(deps.store, collection, publishing.map(({ publication }) => ({ sourceKey: publication.outputs.sourceKey, version: publication.outputs.version })));
     const allStale = publishing.flatMap((decision) => staleItems(decision.previous, decision.publication.items));
     const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
       writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options, crsAssumption(publication, deps.settings.assumeCfLonLat)),

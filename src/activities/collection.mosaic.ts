@@ -2,7 +2,7 @@
  * Activity: the collection mosaic (issue 11's cross-stage fan-in), kept up to date incrementally
  * (issue 22): a run works on the sources whose publication changed since the last run, so its
  * cost follows those sources, not the size of the collection.
- * - Finalize marks each source it publishes (`markMosaicChange`); a run takes the marks, reads each
+ * - Finalize marks the sources it publishes (`markMosaicChanges`, one blob per job or batch chunk); a run takes the marks, reads each
  *   marked source's record and one tile COG header, and moves the source in the cells of its group
  *   (`src/raster/mosaic.cells.ts`): out of the cells its previous version touched, into the cells
  *   the new one touches. A replaced source therefore drops out; a source published again
@@ -17,7 +17,7 @@
  * every source it publishes, found through the catalog (collection → shards → source records).
  * Runs of one collection never overlap (the `collectionMosaic` orchestration's critical section).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import gdal from 'gdal-async';
@@ -131,16 +131,21 @@ export interface MosaicIndex {
 }
 
 /**
- * Finalize marks a source it published, so the next mosaic run moves it. The mark's name holds the
- * version: a run deletes the marks it read, and a newer publication made meanwhile leaves its own.
+ * Finalize marks the sources it published (a job's one, a batch chunk's all) in one blob, so the
+ * next mosaic run moves them. Its name is a hash of what it lists: a retried finalize writes the
+ * same mark, and a later publication writes another, which a run that started before it leaves
+ * for the next run (a run deletes only the marks it read).
  */
-export async function markMosaicChange(store: BlobStore, collection: string, sourceKey: string, version: string): Promise<void> {
+export async function markMosaicChanges(store: BlobStore, collection: string, changes: ReadonlyArray<{ sourceKey: string; version: string }>): Promise<void> {
+  if (changes.length === 0) return;
+  const listed = changes.map(({ sourceKey, version }) => `${sourceKey}.${version}`).sort();
   const prefix = changesPrefix(collection);
-  await store.uploadBytes({ container: prefix.container, name: `${prefix.name}${sourceKey}.${version}` }, Buffer.alloc(0), 'application/octet-stream');
+  const name = `${prefix.name}${createHash('sha256').update(listed.join('\n')).digest('hex').slice(0, 32)}.json`;
+  await store.uploadBytes({ container: prefix.container, name }, Buffer.from(JSON.stringify(changes)), mediaTypes.json);
 }
 
-/** Marks processed in one run at most: a burst beyond it is left for the next run (requested by its jobs). */
-const maxChangesPerRun = 5000;
+/** Marks (a job's, or a batch chunk's) taken by one run at most: a burst beyond it is left for the next run (requested by its jobs). */
+const maxMarksPerRun = 500;
 
 export function createBuildCollectionMosaic(deps: Pick<ActivityDependencies, 'store' | 'scratchDir'>): BuildCollectionMosaic {
   return async ({ collection }) => {
@@ -164,11 +169,10 @@ export interface SourceMove {
 async function update(store: BlobStore, collection: string, scratch: string): Promise<CollectionMosaicOutput> {
   const prefix = changesPrefix(collection);
   const stored = await store.readJson<MosaicIndex>(indexBlob(collection));
-  const marks = (await store.list(prefix.container, prefix.name)).slice(0, maxChangesPerRun);
+  const marks = (await store.list(prefix.container, prefix.name)).slice(0, maxMarksPerRun);
+  const marked = await mapBounded(marks, readConcurrency, async (name) => (await store.readJson<Array<{ sourceKey: string }>>({ container: prefix.container, name }))?.value ?? []);
   // No bookkeeping yet: every source the collection publishes is a change (once).
-  const sourceKeys = stored
-    ? [...new Set(marks.map((name) => name.slice(prefix.name.length, name.lastIndexOf('.'))))].sort()
-    : await readPublishedSourceKeys(store, collection);
+  const sourceKeys = stored ? [...new Set(marked.flat().map((change) => change.sourceKey))].sort() : await readPublishedSourceKeys(store, collection);
 
   const skipped: CollectionMosaicOutput['skipped'] = [];
   const moves = (
