@@ -24,7 +24,7 @@ import gdal from 'gdal-async';
 import pLimit from 'p-limit';
 import type { BuildCollectionMosaicInput, CollectionMosaicOutput } from '../pipeline/contracts.js';
 import { groupMosaicSources, lonLatSourceWrap, overviewSize, type CollectionMosaicSource, type CollectionMosaicTile } from '../raster/mosaic.collection.js';
-import { buildCellVrt, buildGroupVrt, cellOverviewSize, cellSummary, contains, intersects, newGroupManifest, paddedOverviewExtent, pixelWindow, placeSource, unionOf, updateCell, type CellEntry, type CellSummary, type Extent, type MosaicCell, type MosaicGroupManifest, type SourcePlacement } from '../raster/mosaic.cells.js';
+import { buildCellVrt, buildGroupVrt, cellOverviewSize, cellSummary, contains, intersects, isLonLatGrid, lonLatOfBounds, newGroupManifest, paddedOverviewExtent, pixelWindow, placeSource, unionOf, updateCell, wrappedOverviewExtent, type CellEntry, type CellSummary, type Extent, type MosaicCell, type MosaicGroupManifest, type SourcePlacement } from '../raster/mosaic.cells.js';
 import { readCrs, readMosaicBands } from '../raster/raster.inspect.js';
 import type { BlobStore } from '../storage/blob.store.js';
 import { containers } from '../config.js';
@@ -126,8 +126,11 @@ function cellVrtBlob(collection: string, group: string, cell: string): BlobRef {
 /** What the mosaic knows of the collection as a whole: its groups, by size. */
 export interface MosaicIndex {
   groups: Record<string, { bandSignature: string; sources: number; tiles: number }>;
-  /** The overview COG's grid in EPSG:4326, kept while the collection stays inside it (then only the changed part is painted again). */
-  overview?: { extent: Extent; width: number; height: number; groups: string[] };
+  /**
+   * The overview COG's grid in EPSG:4326, kept while the collection stays inside it (then only the
+   * changed part is painted again); `lonWrap` when it was read with longitudes wrapped (0–360° grids).
+   */
+  overview?: { extent: Extent; width: number; height: number; groups: string[]; lonWrap?: true };
 }
 
 /**
@@ -264,7 +267,7 @@ export async function applyMoves(store: BlobStore, collection: string, stored: M
         store.uploadBytes(cellVrtBlob(collection, groupKey, cellKey), Buffer.from(buildCellVrt(manifest, cell, summary)), mediaTypes.vrt),
         // Painted again where it changed, when its grid stays; whole when the cell's extent moved.
         previous?.lonLat && changed && sameExtent(previous.bounds, summary.bounds)
-          ? repaintCellOverview(store, collection, manifest, cell, summary, changed, scratch).then((etag) => ({ lonLat: previous.lonLat!, etag: etag ?? previous.overviewEtag }))
+          ? repaintCellOverview(store, collection, manifest, cell, summary, changed, scratch).then((etag) => ({ lonLat: isLonLatGrid(manifest) ? lonLatOfBounds(summary.bounds) : previous.lonLat!, etag: etag ?? previous.overviewEtag }))
           : writeCellOverview(store, collection, manifest, cell, summary, scratch),
       ]);
       const { lonLat } = painted;
@@ -306,26 +309,26 @@ export async function applyMoves(store: BlobStore, collection: string, stored: M
   const overviewManifests = await Promise.all(overviewGroups.map(async (key) => (await groupOf(key))!));
   const data = unionOf(overviewManifests.flatMap((manifest) => Object.values(manifest.cells).flatMap((cell) => (cell.lonLat ? [cell.lonLat] : []))));
   const previous = index.overview;
+  const wrapped = wrappedOverviewExtent(overviewManifests);
+  const region = unionOf(repainted.filter((cell) => overviewGroups.includes(cell.group)).map((cell) => cell.lonLat));
+  // A new grid: the collection grew out of the overview's extent, its groups changed, or it started or stopped being wrapped.
+  const regrid = !previous || previous.groups.join() !== overviewGroups.join() || (wrapped ? !previous.lonWrap || !sameExtent(previous.extent, wrapped) : previous.lonWrap || !contains(previous.extent, data ?? previous.extent));
   if (!data) {
     delete index.overview;
     await store.delete(collectionOverviewBlob(collection));
-  } else if (!previous || previous.groups.join() !== overviewGroups.join() || !contains(previous.extent, data) || wrapsPastAntimeridian(overviewManifests)) {
-    // A new grid: the collection grew out of the overview's extent (or its groups changed), painted whole from every cell's overview.
-    // A longitude/latitude collection on 0–360° is placed at −180…180, where maps draw it, and painted whole each run (its
-    // cells' extents stay on 0–360, so no part of the −180…180 image maps to one region of them).
-    const wrap = wrapsPastAntimeridian(overviewManifests);
-    const extent: Extent = wrap ? [-180, Math.max(data[1], -90), 180, Math.min(data[3], 90)] : paddedOverviewExtent(data);
-    const built = await paintOverview(store, collection, overviewManifests, extent, scratch, wrap ? lonLatSourceWrap : undefined);
+  } else if (regrid || (wrapped && region)) {
+    // Painted whole from every cell's overview. A longitude/latitude collection on 0–360° is placed at −180…180, where maps
+    // draw it, and painted whole whenever a cell changed: its cells' extents stay on 0–360, so no window of the −180…180
+    // image maps to one region of them, and `repaintOverview` (which reads cells without the wrap) never touches it.
+    const extent: Extent = wrapped ?? paddedOverviewExtent(data);
+    const built = await paintOverview(store, collection, overviewManifests, extent, scratch, wrapped ? lonLatSourceWrap : undefined);
     const { url } = await store.uploadFile(collectionOverviewBlob(collection), built.path, mediaTypes.cog);
-    index.overview = { extent: built.extent, width: built.width, height: built.height, groups: overviewGroups };
+    index.overview = { extent: built.extent, width: built.width, height: built.height, groups: overviewGroups, ...(wrapped ? { lonWrap: true as const } : {}) };
     overview = { url, width: built.width, height: built.height, groups: overviewGroups };
-  } else {
-    const region = unionOf(repainted.filter((cell) => overviewGroups.includes(cell.group)).map((cell) => cell.lonLat));
-    if (region) {
-      const path = await repaintOverview(store, collection, overviewManifests, previous, region, scratch);
-      const { url } = await store.uploadFile(collectionOverviewBlob(collection), path, mediaTypes.cog);
-      overview = { url, width: previous.width, height: previous.height, groups: overviewGroups };
-    }
+  } else if (region && previous) {
+    const path = await repaintOverview(store, collection, overviewManifests, previous, region, scratch);
+    const { url } = await store.uploadFile(collectionOverviewBlob(collection), path, mediaTypes.cog);
+    overview = { url, width: previous.width, height: previous.height, groups: overviewGroups };
   }
   if (edits.size > 0 || !stored) await store.uploadBytes(indexBlob(collection), Buffer.from(JSON.stringify(index)), mediaTypes.json);
   if (overview) {
@@ -423,6 +426,7 @@ async function writeCellOverview(store: BlobStore, collection: string, manifest:
     dataset.close();
   }
   const { etag } = await store.uploadFile(cellOverviewBlob(collection, manifest.key, cell.key), `${base}.tif`, 'image/tiff; application=geotiff');
+  if (isLonLatGrid(manifest)) return { lonLat: lonLatOfBounds(summary.bounds), etag };
   // Where it lands in EPSG:4326: the warper's own grid for it (a VRT, no pixel is read).
   const written = await gdal.openAsync(`${base}.tif`);
   try {
@@ -449,18 +453,6 @@ async function openCellOverviews(store: BlobStore, collection: string, manifests
     datasets.push(await gdal.openAsync(vrtPath));
   }
   return datasets;
-}
-
-/**
- * Whether the overview's groups are longitude/latitude grids reaching past 180° E, and none west
- * of 90° W (CF grids on 0–360°, such as etopo5): then one longitude wrap reads them all. Mixed with
- * grids on −180…180, no one wrap reads both, and the warper's own placement stands.
- */
-function wrapsPastAntimeridian(manifests: readonly MosaicGroupManifest[]): boolean {
-  if (manifests.length === 0 || !manifests.every((manifest) => manifest.key.startsWith('epsg-4326-'))) return false;
-  // The cells' own bounds (longitudes as the grid holds them): their EPSG:4326 extents (`lonLat`) are the warper's, already wrapped to ±180.
-  const bounds = unionOf(manifests.flatMap((manifest) => Object.values(manifest.cells).map((cell) => cell.bounds)));
-  return bounds !== undefined && bounds[2] > 180 + 1e-9 && bounds[0] >= -90;
 }
 
 function isPaletted(manifests: readonly MosaicGroupManifest[]): boolean {
@@ -506,7 +498,8 @@ async function paintOverview(store: BlobStore, collection: string, manifests: re
 
 /**
  * The overview COG with only `region` painted again, from the cells that reach into it (the
- * changed cells and their neighbours): the rest of the image is the stored one's.
+ * changed cells and their neighbours): the rest of the image is the stored one's. Never for an
+ * overview read with a longitude wrap (`lonWrap`): that one is painted whole each run.
  */
 async function repaintOverview(store: BlobStore, collection: string, manifests: readonly MosaicGroupManifest[], grid: NonNullable<MosaicIndex['overview']>, region: Extent, scratch: string): Promise<string> {
   const window = pixelWindow(grid.extent, grid, region);

@@ -279,6 +279,41 @@ export function buildGroupVrt(
   );
 }
 
+/**
+ * Whether the group's grid is longitude/latitude in degrees (EPSG:4326 in GDAL's east-north order):
+ * then a cell's EPSG:4326 extent is its own bounds, and no warper has to guess it.
+ */
+export function isLonLatGrid(manifest: Pick<MosaicGroupManifest, 'crsCode'>): boolean {
+  return manifest.crsCode === 'EPSG:4326';
+}
+
+/**
+ * A longitude/latitude cell's extent in EPSG:4326: its bounds, latitudes cut at the poles (a global
+ * grid of cell centres reaches half a pixel past them), longitudes as the grid has them (0–360 on a
+ * CF grid). The warper's suggested output is not used for these: for a cell past a pole it spans
+ * −180…180, which hid a 0–360 collection's longitudes.
+ */
+export function lonLatOfBounds(bounds: readonly number[]): Extent {
+  return [bounds[0]!, Math.max(-90, bounds[1]!), bounds[2]!, Math.min(90, bounds[3]!)];
+}
+
+/**
+ * The collection overview's extent when its groups are all longitude/latitude grids reaching past
+ * 180° E and none west of 90° W (CF grids on 0–360°, such as etopo5): −180…180, where maps draw it,
+ * read with one longitude wrap. Mixed with grids on −180…180, no one wrap reads both: `undefined`,
+ * and the warper's own placement stands. Decided from the groups' own bounds, never from the cells'
+ * stored EPSG:4326 extents.
+ */
+export function wrappedOverviewExtent(manifests: readonly MosaicGroupManifest[]): Extent | undefined {
+  if (manifests.length === 0 || !manifests.every(isLonLatGrid)) return undefined;
+  const bounds = unionOf(manifests.flatMap((manifest) => {
+    const group = groupBounds(manifest);
+    return group ? [group] : [];
+  }));
+  if (!bounds || bounds[2] <= 180 + 1e-9 || bounds[0] < -90) return undefined;
+  return [-180, Math.max(-90, bounds[1]), 180, Math.min(90, bounds[3])];
+}
+
 /** A cell overview's size: the cell's data extent with its long side at most `cellOverviewMaxSide`. */
 export function cellOverviewSize(manifest: MosaicGroupManifest, summary: CellSummary): { width: number; height: number } {
   const { width, height } = gridSize(summary.bounds, manifest.grid);

@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { describe, expect, it } from 'vitest';
 import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
-import { createBuildCollectionMosaic } from '../../src/activities/collection.mosaic.js';
+import { createBuildCollectionMosaic, markMosaicChanges, type MosaicIndex } from '../../src/activities/collection.mosaic.js';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
+import { containers } from '../../src/config.js';
 import { planJobTiles } from '../../src/orchestrations/ingest.orchestrator.js';
 import type { RegisteredItem } from '../../src/pipeline/contracts.js';
+import type { MosaicGroupManifest, SourcePlacement } from '../../src/raster/mosaic.cells.js';
 import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { collectionOverviewBlob, itemBlob } from '../../src/stac/catalog.layout.js';
@@ -81,25 +83,47 @@ describe.skipIf(unavailable !== undefined)('etopo5.cdf: a real 0–360° CF lon/
 
     await createFinalizeCollection(env.harness.deps)({ collection, publications: [{ outputs, source, items, order, options, assumedCrs: info.crsAssumed ?? null }], datetime });
     const built = await createBuildCollectionMosaic(env.harness.deps)({ collection });
+    // Each cell's EPSG:4326 extent is its own (0–360, cut at the poles), never the −180…180 the warper suggests for a cell past a pole.
+    const manifest = (await env.harness.store.readJson<MosaicGroupManifest>({ container: containers.cogs, name: `${collection}/${collection}.mosaic-state/groups/${built.mosaics[0]!.group}.json` }))!.value;
+    expect(Object.keys(manifest.cells)).toHaveLength(6);
+    for (const cell of Object.values(manifest.cells)) expect(cell.lonLat).toEqual([cell.bounds[0], Math.max(-90, cell.bounds[1]), cell.bounds[2], Math.min(90, cell.bounds[3])]);
     expect(built.mosaics).toHaveLength(1);
     expect(built.skipped).toEqual([]);
-    const overviewPath = join(env.fixtures.path, 'overview.tif');
-    await env.harness.store.downloadToFile(collectionOverviewBlob(collection), overviewPath);
-    const overview = gdal.open(overviewPath);
-    try {
-      const [west, pixelWidth, , north, , pixelHeight] = overview.geoTransform!;
-      const { x: width, y: height } = overview.rasterSize;
-      expect(west).toBeCloseTo(-180, 6);
-      expect(west + width * pixelWidth).toBeCloseTo(180, 6);
-      // Relief at a place west of Greenwich comes from the source's 0–360 columns: the Andes (70° W, 15° S) are high, the Pacific west of them deep.
-      const at = (lon: number, lat: number): number => overview.bands.get(1).pixels.get(Math.floor((lon - west) / pixelWidth), Math.floor((lat - north) / pixelHeight));
-      expect(at(-70, -15)).toBeGreaterThan(2000);
-      expect(at(-120, -15)).toBeLessThan(-2000);
-      // Tibet (88° E, 32° N) is high, east of Greenwich as it was.
-      expect(at(88, 32)).toBeGreaterThan(3000);
-      expect(height).toBeGreaterThan(0);
-    } finally {
-      overview.close();
-    }
+    const state = (path: string) => ({ container: containers.cogs, name: `${collection}/${collection}.mosaic-state/${path}` });
+    expect((await env.harness.store.readJson<MosaicIndex>(state('index.json')))!.value.overview).toMatchObject({ extent: [-180, -90, 180, 90], lonWrap: true });
+    await expectWrappedRelief(collection, 'overview.tif');
+
+    // A run with nothing to move leaves the overview alone.
+    expect((await createBuildCollectionMosaic(env.harness.deps)({ collection })).overview).toBeUndefined();
+    // A later run that moves the source again (its placement made stale, as a newer publication would) paints its cells
+    // again where they changed, and the overview whole, wrapped as before: never a −180…180 window of 0–360 cells.
+    const placement = (await env.harness.store.readJson<SourcePlacement>(state(`sources/${outputs.sourceKey}.json`)))!.value;
+    await env.harness.store.uploadBytes(state(`sources/${outputs.sourceKey}.json`), Buffer.from(JSON.stringify({ ...placement, version: 'older' })), 'application/json');
+    await markMosaicChanges(env.harness.store, collection, [{ sourceKey: outputs.sourceKey, version: placement.version }]);
+    const again = await createBuildCollectionMosaic(env.harness.deps)({ collection });
+    expect(again.overview).toMatchObject({ width: 2048, height: 1024 });
+    await expectWrappedRelief(collection, 'overview.again.tif');
   });
 });
+
+/** The collection's overview spans −180…180, with relief west of Greenwich taken from the source's 0–360 columns. */
+async function expectWrappedRelief(collection: string, name: string): Promise<void> {
+  const overviewPath = join(env.fixtures.path, name);
+  await env.harness.store.downloadToFile(collectionOverviewBlob(collection), overviewPath);
+  const overview = gdal.open(overviewPath);
+  try {
+    const [west, pixelWidth, , north, , pixelHeight] = overview.geoTransform!;
+    const { x: width, y: height } = overview.rasterSize;
+    expect(west).toBeCloseTo(-180, 6);
+    expect(west + width * pixelWidth).toBeCloseTo(180, 6);
+    expect(north + height * pixelHeight).toBeCloseTo(-90, 6);
+    // The Andes (70° W, 15° S) are high, the Pacific west of them deep.
+    const at = (lon: number, lat: number): number => overview.bands.get(1).pixels.get(Math.floor((lon - west) / pixelWidth), Math.floor((lat - north) / pixelHeight));
+    expect(at(-70, -15)).toBeGreaterThan(2000);
+    expect(at(-120, -15)).toBeLessThan(-2000);
+    // Tibet (88° E, 32° N) is high, east of Greenwich as it was.
+    expect(at(88, 32)).toBeGreaterThan(3000);
+  } finally {
+    overview.close();
+  }
+}

@@ -1,6 +1,6 @@
 /** The collection mosaic's cells (issue 22): which cells a tile touches, how a cell changes, what its VRTs say. */
 import { describe, expect, it } from 'vitest';
-import { buildCellVrt, buildGroupVrt, cellBounds, cellPixels, cellsOfTile, cellSummary, contains, newGroupManifest, paddedOverviewExtent, pixelWindow, placeSource, updateCell } from '../../src/raster/mosaic.cells.js';
+import { buildCellVrt, buildGroupVrt, cellBounds, cellPixels, cellsOfTile, cellSummary, contains, lonLatOfBounds, newGroupManifest, paddedOverviewExtent, pixelWindow, placeSource, updateCell, wrappedOverviewExtent, type MosaicGroupManifest } from '../../src/raster/mosaic.cells.js';
 import type { CollectionMosaicSource } from '../../src/raster/mosaic.collection.js';
 import type { MosaicBand } from '../../src/raster/mosaic.vrt.js';
 
@@ -77,5 +77,29 @@ describe('collection mosaic cells', () => {
     expect(contains([9, 39, 15, 45], [8, 40, 14, 44])).toBe(false);
     expect(pixelWindow([0, 0, 10, 10], { width: 100, height: 100 }, [2.05, 7.01, 3, 8])).toEqual({ x: 20, y: 20, width: 10, height: 10 });
     expect(pixelWindow([0, 0, 10, 10], { width: 100, height: 100 }, [11, 0, 12, 1])).toBeUndefined();
+  });
+
+  /** A lon/lat group (or `crsCode`'s) whose cells have these bounds. */
+  function group(crsCode: string, ...bounds: Array<[number, number, number, number]>): MosaicGroupManifest {
+    const manifest = newGroupManifest(`g-${crsCode}`, { ...source('s', [[0, 0, 1, 1]]), crsCode });
+    bounds.forEach((cellBounds, i) => (manifest.cells[`${i}_0`] = { bounds: cellBounds, sources: 1, tiles: 1 }));
+    return manifest;
+  }
+
+  it('places lon/lat groups on 0–360° at −180…180 (one longitude wrap), from their own bounds, and no other', () => {
+    // etopo5's cells: centres 0…359.92° E, edges half a pixel past the poles.
+    const etopo5 = group('EPSG:4326', [-0.0417, -80.625, 170.627, 90.0417], [170.627, -90.0417, 341.295, -80.625], [341.295, -80.625, 359.962, 90.0417]);
+    expect(wrappedOverviewExtent([etopo5])).toEqual([-180, -90, 180, 90]);
+    expect(wrappedOverviewExtent([group('EPSG:4326', [200, 10, 220, 30])])).toEqual([-180, 10, 180, 30]);
+    // Inside −180…180, mixed with a grid west of 90° W, projected, or nothing: the warper places it.
+    expect(wrappedOverviewExtent([group('EPSG:4326', [-10, 10, 170, 30])])).toBeUndefined();
+    expect(wrappedOverviewExtent([etopo5, group('EPSG:4326', [-120, 10, -100, 30])])).toBeUndefined();
+    expect(wrappedOverviewExtent([etopo5, group('EPSG:32633', [500000, 0, 600000, 100000])])).toBeUndefined();
+    expect(wrappedOverviewExtent([])).toBeUndefined();
+  });
+
+  it('takes a lon/lat cell\'s EPSG:4326 extent from its bounds, latitudes cut at the poles and longitudes as the grid has them', () => {
+    expect(lonLatOfBounds([-0.0417, -80.625, 170.627, 90.0417])).toEqual([-0.0417, -80.625, 170.627, 90]);
+    expect(lonLatOfBounds([341.295, -90.0417, 359.962, -80.625])).toEqual([341.295, -90, 359.962, -80.625]);
   });
 });
