@@ -66,8 +66,8 @@ async function checkHeader(request: InspectionRequest, rules: CrsReferenceRules)
  * steps is a 4 MB file). Variables of one band (bounds, 2-D fields) are not counted: a lower bound.
  */
 function checkDeclaredSteps(header: ContainerHeader, request: InspectionRequest): Failure | null {
-  // Only netCDF steps become tiles of their own; a TIFF's bands are one COG's samples.
-  if (header.driver !== 'netCDF') return null;
+  // Only netCDF steps (classic, or netCDF-4 read by the netCDF driver) become tiles of their own; a TIFF's bands are one COG's samples.
+  if (header.driver !== 'netCDF' && header.opensWith !== 'netCDF') return null;
   const wanted = request.options?.variable;
   const stepped = header.rasters.filter((raster) => raster.bands > 1 && (wanted === undefined || raster.name === `variable ${wanted}`));
   const steps = stepped.reduce((sum, raster) => sum + raster.bands, 0);

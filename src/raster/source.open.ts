@@ -46,7 +46,8 @@ export async function openUntrustedSource(path: string, shownAs: string, variabl
   const { head, size } = await readHead(path);
   const verdict = identifySourceFormat(head, size);
   if (!verdict.ok) throw new FailureError(verdict.failure);
-  if (variable !== undefined && verdict.driver !== 'netCDF') {
+  // netCDF-4 is HDF5 inside: `openHdf5` takes the variable when the file opens as netCDF, and refuses it otherwise.
+  if (variable !== undefined && verdict.driver !== 'netCDF' && verdict.driver !== 'HDF5') {
     throw new FailureError({ code: 'INVALID_INPUT', message: `the variable option is for netCDF sources, and this is ${formatNames[verdict.driver]}; submit it without a variable` });
   }
   try {

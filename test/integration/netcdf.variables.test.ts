@@ -35,16 +35,16 @@ function landsatPath(): string {
   return fetched.paths.landsat;
 }
 
-async function upload(name: string): Promise<{ source: Awaited<ReturnType<typeof env.harness.upload>>; path: string }> {
-  const path = writeMultiVariableNetcdf(landsatPath(), `${env.fixtures.path}/${name}`);
+async function upload(name: string, format: 'NC' | 'NC4' = 'NC'): Promise<{ source: Awaited<ReturnType<typeof env.harness.upload>>; path: string }> {
+  const path = writeMultiVariableNetcdf(landsatPath(), `${env.fixtures.path}/${name}`, sampleTimeAxis, format);
   return { source: await env.harness.upload(path, name), path };
 }
 
 if (unavailable !== undefined) it.skip(`Debian rasters unavailable: ${unavailable}`, () => {});
 
 describe.skipIf(unavailable !== undefined)('netCDF of several variables and time steps (real GDAL, real Azurite)', () => {
-  it('validation describes each gridded variable: grid, steps, CRS from its grid_mapping, packing', async () => {
-    const { source } = await upload('two-vars.nc');
+  it.each(['NC', 'NC4'] as const)('validation describes each gridded variable of a %s file: grid, steps, CRS from its grid_mapping, packing', async (format) => {
+    const { source } = await upload(`two-vars-${format}.nc`, format);
     const info = await createValidateRaster(env.harness.deps)({ source, options: ingestOptionsSchema.parse({}), tileSize });
     // The coordinates (time, x, y) and the grid_mapping container are not variables of their own.
     expect(info.variables?.map((variable) => variable.name).sort()).toEqual(['infrared', 'visible']);
@@ -58,11 +58,11 @@ describe.skipIf(unavailable !== undefined)('netCDF of several variables and time
     expect(infrared.band.scale).toBeUndefined();
   });
 
-  it('every variable × time step × window becomes its own COG (packed pixels, scale/offset/nodata) and item (datetime of its step)', async () => {
-    const { source } = await upload('ingest.nc');
+  it.each(['NC', 'NC4'] as const)('every variable × time step × window of a %s file becomes its own COG (packed pixels, scale/offset/nodata) and item (datetime of its step)', async (format) => {
+    const { source } = await upload(`ingest-${format}.nc`, format);
     const options: IngestOptions = ingestOptionsSchema.parse({ blockSize: 128 });
     const info = await createValidateRaster(env.harness.deps)({ source, options, tileSize });
-    const collection = `nc-vars-${env.harness.runId}`;
+    const collection = `nc-vars-${format.toLowerCase()}-${env.harness.runId}`;
     const { outputs, order } = env.harness.job(source, collection, { options, tileSize });
     const planned = planJobTiles(info, tileSize);
     // 2 variables × 3 steps × 2×2 windows.

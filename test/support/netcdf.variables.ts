@@ -41,7 +41,8 @@ function attribute(name: string, value: string): string {
  * by GDAL's classic netCDF driver (a 3-D short array), then all are joined by its multidimensional
  * one, with their CF attributes set there.
  */
-export function writeMultiVariableNetcdf(sourcePath: string, outPath: string, time: TimeAxis = sampleTimeAxis): string {
+/** `format`: netCDF classic (`NC`), or netCDF-4 (`NC4`, HDF5 inside; GDAL 3.6's gdalmdimtranslate has no per-array compression option). */
+export function writeMultiVariableNetcdf(sourcePath: string, outPath: string, time: TimeAxis = sampleTimeAxis, format: 'NC' | 'NC4' = 'NC'): string {
   const source = gdal.open(sourcePath);
   const [ox, px, , oy, , py] = source.geoTransform!;
   const { x: width, y: height } = source.rasterSize;
@@ -76,6 +77,6 @@ export function writeMultiVariableNetcdf(sourcePath: string, outPath: string, ti
   ${variables.join('\n  ')}
 </Group></VRTDataset>`;
   writeFileSync(`${outPath}.vrt`, vrt);
-  execFileSync('gdalmdimtranslate', ['-of', 'netCDF', '-co', 'FORMAT=NC', `${outPath}.vrt`, outPath], { stdio: 'pipe', timeout: 60_000 });
+  execFileSync('gdalmdimtranslate', ['-of', 'netCDF', '-co', `FORMAT=${format}`, `${outPath}.vrt`, outPath], { stdio: 'pipe', timeout: 60_000 });
   return outPath;
 }
