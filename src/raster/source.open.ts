@@ -8,6 +8,7 @@ import { FailureError, redactLocalPaths } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { openByteSource } from './byte.source.js';
 import { findAssumedCrs } from './crs.assumed.js';
+import { directIoBeforeOpen } from './gdal.setup.js';
 import { parseInPlacePath } from './in.place.path.js';
 import { readBandInfo } from './raster.inspect.js';
 import { formatSniffBytes, identifySourceFormat, type SourceDriver } from './source.format.js';
@@ -40,6 +41,7 @@ async function readHead(path: string): Promise<Uint8Array> {
 export async function openUntrustedSource(path: string, shownAs: string): Promise<gdal.Dataset> {
   const verdict = identifySourceFormat(await readHead(path));
   if (!verdict.ok) throw new FailureError(verdict.failure);
+  directIoBeforeOpen(parseInPlacePath(path) !== undefined);
   try {
     return await gdal.openAsync(path, 'r', [verdict.driver]);
   } catch (error) {
