@@ -20,7 +20,7 @@ export default tseslint.config(
   },
   {
     // The API contract is bundled into the dashboard: zod and pure modules only, never Node or server I/O.
-    files: ['src/api/contract.ts'],
+    files: ['src/api/contract.ts', 'src/collections/definition.schema.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

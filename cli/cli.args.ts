@@ -45,7 +45,7 @@ export function parsePositiveInteger(value: string, option: string, max = Number
 }
 
 /** `Failed,Running` → `['Failed', 'Running']`; runtime statuses are matched case-insensitively and spelled as the service does. */
-export const jobStatuses = ['Pending', 'Running', 'Completed', 'Failed', 'Terminated'] as const;
+export const jobStatuses = ['Pending', 'Running', 'Completed', 'Failed', 'Terminated', 'Quarantined', 'Rejected'] as const;
 
 export function parseStatusList(value: string): string[] {
   return value

@@ -2,9 +2,11 @@
  * What every command receives: the global options, a client, where to print, and the few
  * outside effects (files, storage) — injected, so argument parsing is tested without a service.
  */
+import type { TokenCredential } from '@azure/identity';
 import type { Command } from 'commander';
 import type { ProgressStream } from './job.progress.js';
 import { JobsClient } from './jobs.client.js';
+import { createTokenProvider, readSignInOptions, type SignInOptions } from './sign.in.js';
 
 /** Exit codes, documented in cli/README.md. */
 export const exitCodes = {
@@ -26,6 +28,8 @@ export const exitCodes = {
 export interface GlobalOptions {
   url: string;
   key?: string;
+  /** How to sign in (cli/sign.in.ts): a given token, or a scope to get one for. */
+  signIn: SignInOptions;
   json: boolean;
 }
 
@@ -57,6 +61,8 @@ export interface CliEnvironment {
   pollIntervalMs?: number;
   /** The package's version, for `--version`. */
   version?: string;
+  /** Injected in tests: the Entra ID credential for `--scope` (default: Azure CLI or device code). */
+  credentialFor?: (options: SignInOptions) => Promise<TokenCredential>;
 }
 
 export interface CliRun {
@@ -69,12 +75,18 @@ export interface CliRun {
 
 /** The global options; the key falls back to RASTER_INGEST_KEY here, not as a commander default (help would print it). */
 export function globalOptions(command: Command, run: CliRun): GlobalOptions {
-  const options = command.optsWithGlobals<{ url: string; key?: string; json?: boolean }>();
-  return { url: options.url, key: options.key || run.environment.env['RASTER_INGEST_KEY'] || undefined, json: options.json === true };
+  const options = command.optsWithGlobals<{ url: string; key?: string; token?: string; scope?: string; signIn?: string; json?: boolean }>();
+  return {
+    url: options.url,
+    key: options.key || run.environment.env['RASTER_INGEST_KEY'] || undefined,
+    signIn: readSignInOptions(options, run.environment.env),
+    json: options.json === true,
+  };
 }
 
 export function createClient(run: CliRun, options: GlobalOptions): JobsClient {
-  return new JobsClient({ baseUrl: options.url, key: options.key, fetch: run.environment.fetch });
+  const token = createTokenProvider(options.signIn, (line) => run.environment.err(line), run.environment.credentialFor);
+  return new JobsClient({ baseUrl: options.url, key: options.key, ...(token ? { token } : {}), fetch: run.environment.fetch });
 }
 
 /** Prints an API object as indented JSON on stdout (`--json`). */

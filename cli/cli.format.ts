@@ -66,7 +66,7 @@ export function formatJobDetail(job: JobView): string {
     `Job ${job.id}`,
     `  status      ${job.status} (${job.stage})`,
     `  source      ${job.source ?? '-'}`,
-    `  collection  ${job.collection ?? '-'}`,
+    `  collection  ${job.collection ?? '-'}${job.definitionVersion !== null ? ` (definition version ${job.definitionVersion})` : ''}`,
     `  route       ${job.route ? `${job.route}${job.layout ? `, ${job.layout}` : ''}${job.routeReason ? ` (${job.routeReason})` : ''}` : '-'}`,
     `  tiles       ${formatTileCounts(job.tiles)}; ${job.itemsRegistered} STAC items registered`,
     `  attempt     ${job.attempt}${job.previousAttempt ? ` (after ${job.previousAttempt})` : ''}`,
@@ -83,7 +83,14 @@ export function formatJobDetail(job: JobView): string {
   } else if (output) {
     lines.push(`  output      ${output.tiles.length} COG tiles, ${formatBytes(output.bytesIn)} in, ${formatBytes(output.bytesOut)} out`);
     if (output.collection) lines.push(`  collection  ${output.collection.collectionUrl} (${output.collection.itemCount} items)`);
-    else lines.push('  collection  finalized by its batch');
+    else if (!job.quarantine) lines.push('  collection  finalized by its batch');
+  }
+  if (job.quarantine) {
+    lines.push(`  quarantine  a quality gate of definition version ${job.quarantine.definitionVersion} stopped it before publishing:`);
+    for (const violation of job.quarantine.violations) lines.push(`    ${violation.rule}: ${violation.message} (measured ${violation.measured}, allowed ${violation.limit})`);
+    const { decision } = job.quarantine;
+    if (decision) lines.push(`  decision    ${decision.decision === 'approve' ? 'approved' : 'rejected'} (${decision.id}, ${decision.status})`);
+    else lines.push(`\nPublish its kept outputs: raster-ingest approve ${job.id}\nDelete them: raster-ingest reject ${job.id}`);
   }
   if (job.superseded) lines.push(`  superseded  ${job.superseded.message}`);
   if (job.retry.offered) lines.push(`\nRe-run what failed: raster-ingest retry ${job.id}`);

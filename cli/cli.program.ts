@@ -10,6 +10,8 @@ import { exitCodes, printJson, type CliEnvironment, type CliRun } from './cli.co
 import { formatProblem } from './cli.format.js';
 import { batchCommand } from './commands/batch.command.js';
 import { batchesCommand } from './commands/batches.command.js';
+import { collectionCommand, collectionsCommand } from './commands/collection.command.js';
+import { approveCommand, rejectCommand } from './commands/quarantine.command.js';
 import { dashboardCommand } from './commands/dashboard.command.js';
 import { jobCommand } from './commands/job.command.js';
 import { jobsCommand } from './commands/jobs.command.js';
@@ -42,7 +44,10 @@ export function buildProgram(run: CliRun): Command {
     .description('Submit and upload rasters and batches, follow jobs, batches and tiles, and re-run only what failed, through the raster-ingest job API')
     .version(run.environment.version ?? 'unknown', '-V, --version', 'print the version of raster-ingest')
     .option('--url <url>', 'the app (env RASTER_INGEST_URL)', env['RASTER_INGEST_URL'] || defaultUrl)
-    .option('--key <key>', 'function key for Azure, sent as x-functions-key (env RASTER_INGEST_KEY)')
+    .option('--scope <scope>', "sign in with Entra ID for this API scope, api://<client id>/.default (env RASTER_INGEST_API_SCOPE; the deploy's AUTH_API_SCOPE)")
+    .option('--sign-in <method>', 'how to sign in for --scope: cli (Azure CLI, az login; default) or device-code (env RASTER_INGEST_SIGN_IN)')
+    .option('--token <token>', 'a bearer token to send as is, e.g. a development token for the local host with sign-in on (env RASTER_INGEST_TOKEN)')
+    .option('--key <key>', 'function key, sent as x-functions-key: automation against an app that takes keys; with sign-in on (always in Azure) keys open no route (env RASTER_INGEST_KEY)')
     .option('--json', 'print machine-readable JSON instead of text, errors included')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput(output)
@@ -53,7 +58,7 @@ export function buildProgram(run: CliRun): Command {
     command.exitOverride().configureOutput(output).configureHelp({ showGlobalOptions: true });
     command.commands.forEach(reportLikeProgram);
   };
-  for (const command of [submitCommand(run), uploadCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), batchesCommand(run), batchCommand(run), dashboardCommand(run)]) {
+  for (const command of [submitCommand(run), uploadCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), batchesCommand(run), batchCommand(run), collectionsCommand(run), collectionCommand(run), approveCommand(run), rejectCommand(run), dashboardCommand(run)]) {
     reportLikeProgram(command);
     program.addCommand(command);
   }

@@ -10,6 +10,9 @@ import type { z } from 'zod';
 import {
   batchPageSchema,
   batchViewSchema,
+  collectionListSchema,
+  collectionViewSchema,
+  quarantineDecisionAnswerSchema,
   bulkRetryPageSchema,
   dryRunAnswerSchema,
   finishedStatuses,
@@ -23,6 +26,10 @@ import {
   type BatchPage,
   type BatchView,
   type BulkRetryPage,
+  type CollectionDefinition,
+  type CollectionList,
+  type CollectionView,
+  type QuarantineDecisionAnswer,
   type DryRunAnswer,
   type DryRunRequest,
   type JobFilter,
@@ -42,8 +49,10 @@ import {
 export interface JobsClientOptions {
   /** The app's origin, e.g. `http://localhost:7071` or `https://<app>.azurewebsites.net`. */
   baseUrl: string;
-  /** A function key (Azure); the local host needs none. */
+  /** A function key, sent as `x-functions-key` (automation against an app that takes keys; with sign-in on, as in Azure, keys open no route). */
   key?: string;
+  /** Gives the bearer token of a signed-in caller (cli/sign.in.ts); none: no Authorization header. */
+  token?: () => Promise<string>;
   /** Injected in tests; the global fetch otherwise. */
   fetch?: typeof fetch;
 }
@@ -79,6 +88,15 @@ export class JobApiUnreachableError extends Error {
   ) {
     super(`cannot reach ${baseUrl}: ${reason}`);
     this.name = 'JobApiUnreachableError';
+  }
+}
+
+/** No token could be had (not signed in to the Azure CLI, device code refused): the request was not sent. */
+export class JobApiSignInError extends JobApiUnreachableError {
+  constructor(baseUrl: string, reason: string) {
+    super(baseUrl, `sign-in failed: ${reason}`);
+    this.message = `cannot sign in to ${baseUrl}: ${reason}`;
+    this.name = 'JobApiSignInError';
   }
 }
 
@@ -153,11 +171,13 @@ function filterParams(filter: JobFilter, page: PageRequest): URLSearchParams {
 export class JobsClient {
   readonly baseUrl: string;
   private readonly key: string | undefined;
+  private readonly token: (() => Promise<string>) | undefined;
   private readonly fetchImpl: typeof fetch;
 
   constructor(options: JobsClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.key = options.key || undefined;
+    this.token = options.token;
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -252,6 +272,29 @@ export class JobsClient {
     return this.call('GET', `/api/batches?${filterParams({}, page)}`, batchPageSchema);
   }
 
+  /** Decides a quarantined job: `approve` publishes its kept outputs, `reject` deletes them (409 when it is not quarantined or was decided). */
+  decideQuarantine(id: string, decision: 'approve' | 'reject'): Promise<QuarantineDecisionAnswer> {
+    return this.call('POST', `/api/jobs/${encodeURIComponent(id)}/${decision}`, quarantineDecisionAnswerSchema);
+  }
+
+  /** Every collection with a workflow definition, and where uploads no source rule matches go. */
+  listCollections(): Promise<CollectionList> {
+    return this.call('GET', '/api/collections', collectionListSchema);
+  }
+
+  /** A collection's definition (its `version` is what `putCollection` replaces), or an earlier version of it. */
+  getCollection(id: string, version?: number): Promise<CollectionView> {
+    return this.call('GET', `/api/collections/${encodeURIComponent(id)}${version === undefined ? '' : `?version=${version}`}`, collectionViewSchema);
+  }
+
+  /**
+   * Creates a collection's definition (`replaces` omitted) or replaces version `replaces` of it
+   * (`If-Match`); a 412 says someone else changed it since, a 428 that it exists.
+   */
+  putCollection(id: string, definition: CollectionDefinition | Record<string, unknown>, replaces?: number): Promise<CollectionView> {
+    return this.call('PUT', `/api/collections/${encodeURIComponent(id)}`, collectionViewSchema, definition, replaces === undefined ? {} : { 'If-Match': `"${replaces}"` });
+  }
+
   /**
    * Reads the job until it has finished (Completed, Failed, Terminated) and returns its last
    * view. A 404 is read as "not visible yet" (a job just submitted) and a 5xx as a passing fault:
@@ -284,11 +327,18 @@ export class JobsClient {
     }
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, schema: z.ZodType<T>, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     const request = `${method} ${path.split('?')[0]}`;
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (this.key) headers['x-functions-key'] = this.key;
+    if (this.token) {
+      try {
+        headers['Authorization'] = `Bearer ${await this.token()}`;
+      } catch (error) {
+        throw new JobApiSignInError(this.baseUrl, error instanceof Error ? error.message : String(error));
+      }
+    }
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -7,9 +7,11 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { Hono } from 'hono';
 import { developmentConnectionString } from '../src/storage/connection.js';
 import { startAzurite, type RunningAzurite } from './azurite.js';
+import { parseEpisodeFault } from './engine/episode.runner.js';
 import { OrchestrationEngine } from './engine/orchestration.engine.js';
 import { readVersioning } from './engine/versioning.js';
 import { registerFunctionRoutes } from './http/function.routes.js';
+import { createDevSignIn } from './dev.sign.in.js';
 import { registerManagementApi } from './http/management.api.js';
 import { durableClientInputs, type HostEndpoints } from './http/client.binding.js';
 import { isLoopbackAddress, loadSettings, readHostJson, type SettingsOverrides } from './settings.js';
@@ -138,6 +140,9 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       taskHubName: settings.hubName,
       connectionName: 'Storage',
     });
+    // Read here, at the host's edge: the engine takes options, never the environment.
+    const maxHistoryBlocks = settings.values['DURABLE_HISTORY_MAX_BLOCKS'];
+    const fault = parseEpisodeFault(settings.values['DURABLE_HOST_FAULT']);
     const engine = new OrchestrationEngine({
       store,
       registrations,
@@ -147,12 +152,16 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       versioning,
       activityTimeoutMs: settings.functionTimeoutMs,
       activityInputs: (registration) => durableClientInputs(registration, endpoints()),
+      ...(maxHistoryBlocks ? { maxHistoryBlocks: Number(maxHistoryBlocks) } : {}),
+      ...(fault ? { fault } : {}),
     });
 
     const app = new Hono();
     registerManagementApi(app, engine.instances, endpoints);
     const routePrefix = readHostJson(appRoot).extensions?.http?.routePrefix ?? 'api';
-    const routes = registerFunctionRoutes(app, registrations.values(), { routePrefix, endpoints, log });
+    const signIn = settings.signInKey ? createDevSignIn(settings.signInKey) : undefined;
+    const routes = registerFunctionRoutes(app, registrations.values(), { routePrefix, endpoints, log, ...(signIn ? { signIn } : {}) });
+    if (signIn) log('Sign-in on (HOST_SIGN_IN): API routes need a development token with the route\'s app role (docs/security.md, "Sign-in")');
     // The host's front door leads to the app's dashboard, when the app has one (a function at `/` wins).
     const dashboard = [...registrations.values()].some((r) => r.trigger.type === 'httpTrigger' && String(r.trigger['route'] ?? '').startsWith('dashboard/'));
     if (dashboard) app.get('/', (c) => c.redirect(`${routePrefix ? `/${routePrefix.replace(/^\/+|\/+$/g, '')}` : ''}/dashboard/`));

@@ -26,6 +26,8 @@ export interface HostSettings {
   eventGridRetryDelaysMs: number[];
   /** Whether to start the container worker process (`--no-worker` / HOST_NO_WORKER=1 turn it off). */
   startWorker: boolean;
+  /** HOST_SIGN_IN: API requests need a development token (HOST_SIGN_IN_KEY signs them); off by default. */
+  signInKey: string | undefined;
   /** Settings as the app sees them: environment first, then local.settings.json Values. */
   values: Record<string, string>;
 }
@@ -187,6 +189,15 @@ export function loadSettings(appRoot: string, overrides: SettingsOverrides = {})
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined) values[key] = value;
   for (const [key, value] of Object.entries(values)) if (process.env[key] === undefined) process.env[key] = value;
 
+  // Sign-in on: the app checks roles (API_SIGN_IN=required) in the principal the host derives from a
+  // development token. Off (the default): nothing is checked, as with Core Tools.
+  const signIn = isOn(values['HOST_SIGN_IN']);
+  if (signIn) {
+    if ((values['HOST_SIGN_IN_KEY'] ?? '').length < 32) throw new Error('HOST_SIGN_IN=true needs HOST_SIGN_IN_KEY: at least 32 characters that sign development tokens (docs/security.md, "Sign-in")');
+    values['API_SIGN_IN'] = 'required';
+    process.env['API_SIGN_IN'] = 'required';
+  }
+
   const hostJson = readHostJson(appRoot);
   const hubName = overrides.hubName ?? values['DURABLE_TASK_HUB_NAME'] ?? hostJson.extensions?.durableTask?.hubName ?? 'TestHubName';
   if (!/^[A-Za-z][A-Za-z0-9]{2,44}$/.test(hubName)) {
@@ -213,6 +224,7 @@ export function loadSettings(appRoot: string, overrides: SettingsOverrides = {})
       .filter((name) => name !== ''),
     eventGridRetryDelaysMs: delayList('LOCAL_EVENTGRID_RETRY_DELAYS_MS', values['LOCAL_EVENTGRID_RETRY_DELAYS_MS'], eventGridRetryDelaysMs),
     startWorker: overrides.startWorker ?? !isOn(values['HOST_NO_WORKER']),
+    signInKey: signIn ? values['HOST_SIGN_IN_KEY'] : undefined,
     values,
   };
 }

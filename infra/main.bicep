@@ -146,6 +146,9 @@ param alertEmail string = ''
 @minValue(0)
 param failedOrchestrationsThreshold int = 0
 
+@description('Application (client) id of the API\'s Entra ID app registration with the app roles reader, operator and admin (AUTH_CLIENT_ID, set by infra/hooks/preprovision.mjs). Empty: sign-in is not configured and the API refuses every request.')
+param authClientId string = ''
+
 @description('Network isolation: VNet integration for the app, private endpoints for storage (and Service Bus on Premium), public network access off on them.')
 param networkIsolation bool = false
 
@@ -200,8 +203,17 @@ resource eventsIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-0
   tags: tags
 }
 
+// The worker code's own identity: the worker runs native GDAL on untrusted uploads, so it gets
+// read on the source containers, write on the COG container, its queue and the results queue,
+// and nothing of the app's (deployment package, Durable state, STAC, jobs index).
+resource workerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${abbrs.managedIdentityUserAssignedIdentities}worker-${resourceToken}'
+  location: region
+  tags: tags
+}
+
 // The worker job's KEDA scale rule reads the queue length with this identity (Manage right on the
-// queue only); the worker code runs as appIdentity.
+// queue only); the worker code runs as workerIdentity.
 resource scalerIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${abbrs.managedIdentityUserAssignedIdentities}scaler-${resourceToken}'
   location: region
@@ -350,6 +362,23 @@ module roles 'modules/role-assignments.bicep' = {
     deadLetterContainerName: deadLetterContainerName
     scalerPrincipalId: scalerIdentity.properties.principalId
     registryName: registry.outputs.name
+    workerPrincipalId: workerIdentity.properties.principalId
+    sourceContainerNames: sourceContainerNames
+    workerOutputContainerNames: [
+      containerNames.cogs
+    ]
+    resultsQueueName: tileResultsQueueName
+  }
+}
+
+// Job events out (CloudEvents) to a custom topic; the app publishes with its identity (EventGrid Data Sender there).
+module eventTopic 'modules/event-topic.bicep' = {
+  name: 'event-topic'
+  params: {
+    topicName: '${abbrs.eventGridTopics}${resourceToken}'
+    location: region
+    tags: tags
+    appPrincipalId: appIdentity.properties.principalId
   }
 }
 
@@ -396,6 +425,8 @@ module functionApp 'modules/function-app.bicep' = {
         }
       : null
     virtualNetworkSubnetId: networkIsolation ? network!.outputs.appSubnetId : ''
+    authClientId: authClientId
+    eventTopicEndpoint: eventTopic.outputs.endpoint
   }
   dependsOn: [
     roles
@@ -414,8 +445,8 @@ module worker 'modules/worker.bicep' = {
     azdServiceName: 'worker'
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     infrastructureSubnetId: networkIsolation ? network!.outputs.jobsSubnetId : ''
-    identityId: appIdentity.id
-    identityClientId: appIdentity.properties.clientId
+    identityId: workerIdentity.id
+    identityClientId: workerIdentity.properties.clientId
     scalerIdentityId: scalerIdentity.id
     registryLoginServer: registry.outputs.loginServer
     image: empty(workerImage) ? workerPlaceholderImage : workerImage
@@ -482,7 +513,11 @@ output AZURE_LOCATION string = region
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+// The Flex deployment package container: infra/hooks/predeploy.mjs waits until storage lets azd's identity list it.
+output AZURE_FUNCTION_DEPLOYMENT_CONTAINER string = deploymentContainerName
 output FUNCTION_BASE_URL string = functionApp.outputs.baseUrl
+// The scope the CLI asks Entra ID for (raster-ingest --scope, RASTER_INGEST_API_SCOPE); empty without sign-in.
+output AUTH_API_SCOPE string = empty(authClientId) ? '' : 'api://${authClientId}/.default'
 output JOBS_API_URL string = '${functionApp.outputs.baseUrl}/api/jobs'
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
@@ -499,6 +534,7 @@ output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
 output CONTAINER_APPS_ENVIRONMENT_NAME string = worker.outputs.environmentName
 output WORKER_JOB_NAME string = worker.outputs.jobName
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.systemTopicName
+output EVENT_TOPIC_ENDPOINT string = eventTopic.outputs.endpoint
 output BLOB_EVENTS_SUBSCRIBED bool = eventGrid.outputs.subscriptionCreated
 output DURABLE_BACKEND string = durableBackend
 output DURABLE_TASK_SCHEDULER_ENDPOINT string = useScheduler ? scheduler!.outputs.endpoint : ''

@@ -53,4 +53,6 @@ param durableTaskSchedulerSku = empty(durableTaskSchedulerSkuSetting) ? 'Consump
 param separateDurableStorage = toLower(readEnvironmentVariable('SEPARATE_DURABLE_STORAGE', 'false')) == 'true'
 param alertEmail = readEnvironmentVariable('ALERT_EMAIL', '')
 param failedOrchestrationsThreshold = int(readEnvironmentVariable('ALERT_FAILED_ORCHESTRATIONS_THRESHOLD', '0'))
+// The API's Entra ID app registration (infra/hooks/preprovision.mjs creates it and sets this).
+param authClientId = readEnvironmentVariable('AUTH_CLIENT_ID', '')
 param networkIsolation = toLower(readEnvironmentVariable('NETWORK_ISOLATION', 'false')) == 'true'

@@ -64,7 +64,26 @@ export const settingNames = {
   maxExpansionRatio: 'INGEST_MAX_EXPANSION_RATIO',
   /** Hours a job's COGs stay readable after a newer version of its source replaced them (default 24; 0 deletes them at once). */
   supersededGraceHours: 'INGEST_SUPERSEDED_GRACE_HOURS',
+  /** Comma list of exact origins (`https://hooks.example.com`) a collection's webhooks may call (default: none; docs/collections.md). */
+  webhookAllowlist: 'INGEST_WEBHOOK_ALLOWLIST',
+  /** `true` lets webhooks call loopback addresses (127.0.0.0/8, ::1): local receivers and tests only (default false). */
+  webhookAllowLoopback: 'INGEST_WEBHOOK_ALLOW_LOOPBACK',
+  /** Endpoint of the Event Grid custom topic job events go to (`https://<topic>.<region>-1.eventgrid.azure.net`), called with the app's managed identity; unset = webhooks only. */
+  eventTopicEndpoint: 'INGEST_EVENT_TOPIC_ENDPOINT',
+  /** `required`: every HTTP route checks the caller's app role (src/api/access.ts) in `x-ms-client-principal`; unset = off (local quick start). Azure sets it; so does the local host with HOST_SIGN_IN. */
+  apiSignIn: 'API_SIGN_IN',
 } as const;
+
+/**
+ * Whether HTTP routes require a signed-in caller with the route's app role. On in Azure (infra sets
+ * `API_SIGN_IN=required`, and any App Service instance, `WEBSITE_INSTANCE_ID`, counts as Azure, so a
+ * lost setting fails closed); off locally unless the local host's sign-in is on.
+ */
+export function readApiSignIn(env: Environment = process.env): boolean {
+  const value = env[settingNames.apiSignIn]?.trim().toLowerCase();
+  if (value !== undefined && value !== '' && value !== 'required' && value !== 'off') throw new Error(`${settingNames.apiSignIn} must be "required" or "off", got "${value}"`);
+  return value === 'required' || Boolean(env['WEBSITE_INSTANCE_ID']);
+}
 
 /**
  * Identity-based storage settings (`AzureWebJobsStorage__accountName` and friends), the form
@@ -197,6 +216,17 @@ export function readIngestSettings(env: Environment = process.env): IngestSettin
     inspection: readInspectionLimits(env),
     ...(env[testPauseDirSetting] ? { testPauseDir: env[testPauseDirSetting] } : {}),
   };
+}
+
+/** Which webhook URLs a collection may name (src/collections/webhook.policy.ts). */
+export function readWebhookPolicy(env: Environment = process.env): { allowlist: string[]; allowLoopback: boolean } {
+  const raw = env[settingNames.webhookAllowlist]?.trim() ?? '';
+  const allowlist = raw === '' ? [] : [...new Set(raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))];
+  for (const entry of allowlist) {
+    // Exact origins only: a path, a query or a wildcard would read as allowing more (or less) than it does.
+    if (entry.includes('*') || !URL.canParse(entry) || new URL(entry).origin !== entry) throw new Error(`Setting ${settingNames.webhookAllowlist} lists "${entry}", which is not an exact origin such as https://hooks.example.com`);
+  }
+  return { allowlist, allowLoopback: readBoolean(env, settingNames.webhookAllowLoopback, false) };
 }
 
 /** Where to publish besides the static catalog: a STAC API, when `STAC_API_URL` is set. */

@@ -1,7 +1,9 @@
 /**
- * Calls to the job API from the page. In Azure the API wants a function key: the user pastes one
- * (kept in sessionStorage for this tab only) and it goes out as `x-functions-key`, never in a URL.
- * The local host needs none.
+ * Calls to the job API from the page. In Azure the page is behind App Service Authentication: the
+ * browser signs in with Entra ID and its session cookie goes with every call (same origin), so the
+ * page holds no token. On the local host with sign-in on (HOST_SIGN_IN), the user pastes a
+ * development token (kept in sessionStorage for this tab only), sent as `Authorization: Bearer`,
+ * never in a URL. The local host's default needs nothing.
  *
  * Every answer is parsed with the app's one contract (src/api/contract.ts, shared with the CLI and
  * the OpenAPI description): a body of another shape is an error naming the field, not a page that
@@ -12,6 +14,9 @@ import {
   batchPageSchema,
   batchViewSchema,
   bulkRetryPageSchema,
+  collectionListSchema,
+  collectionViewSchema,
+  quarantineDecisionAnswerSchema,
   jobPageSchema,
   jobViewSchema,
   problemSchema,
@@ -20,6 +25,9 @@ import {
   type BatchPage,
   type BatchView,
   type BulkRetryPage,
+  type CollectionList,
+  type CollectionView,
+  type QuarantineDecisionAnswer,
   type JobPage,
   type JobView,
   type Problem,
@@ -28,38 +36,71 @@ import {
   type TilePage,
 } from '../src/api/contract.js';
 
-const keyStorageName = 'raster-ingest.functionKey';
+const tokenStorageName = 'raster-ingest.token';
 
 /** The API's base: the dashboard is served at `<api>/dashboard/`, so the API is one folder up. */
 export const apiBase = new URL('../', window.location.href);
 
-export function storedFunctionKey(): string | null {
+export function storedToken(): string | null {
   try {
-    return window.sessionStorage.getItem(keyStorageName);
+    return window.sessionStorage.getItem(tokenStorageName);
   } catch {
     return null;
   }
 }
 
-export function storeFunctionKey(key: string | null): void {
-  if (key) window.sessionStorage.setItem(keyStorageName, key);
-  else window.sessionStorage.removeItem(keyStorageName);
-  keyChangeListeners.forEach((listener) => listener());
+export function storeToken(token: string | null): void {
+  if (token) window.sessionStorage.setItem(tokenStorageName, token);
+  else window.sessionStorage.removeItem(tokenStorageName);
+  tokenChangeListeners.forEach((listener) => listener());
 }
 
-const keyChangeListeners = new Set<() => void>();
-const keyNeededListeners = new Set<() => void>();
+const tokenChangeListeners = new Set<() => void>();
+const signInNeededListeners = new Set<(status: number) => void>();
 
-/** The stored key changed. */
-export function onKeyChange(listener: () => void): () => void {
-  keyChangeListeners.add(listener);
-  return () => keyChangeListeners.delete(listener);
+/** The stored token changed. */
+export function onTokenChange(listener: () => void): () => void {
+  tokenChangeListeners.add(listener);
+  return () => tokenChangeListeners.delete(listener);
 }
 
-/** The API refused a call for want of a (valid) key: 401 or 403. */
-export function onKeyNeeded(listener: () => void): () => void {
-  keyNeededListeners.add(listener);
-  return () => keyNeededListeners.delete(listener);
+/** The API refused a call: 401 (not signed in, or the token was refused) or 403 (the role falls short). */
+export function onSignInNeeded(listener: (status: number) => void): () => void {
+  signInNeededListeners.add(listener);
+  return () => signInNeededListeners.delete(listener);
+}
+
+/** Who is signed in, as far as the page can tell: a pasted token's claims, or Easy Auth's `/.auth/me` in Azure. */
+export interface SignInState {
+  name: string;
+  roles: string[];
+  via: 'token' | 'azure';
+}
+
+/** The claims of a pasted token, read for display only (the host verifies it). */
+export function describeToken(token: string): SignInState | null {
+  try {
+    const payload = JSON.parse(atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'))) as { name?: unknown; preferred_username?: unknown; roles?: unknown };
+    const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
+    const name = typeof payload.name === 'string' ? payload.name : typeof payload.preferred_username === 'string' ? payload.preferred_username : 'token';
+    return { name, roles, via: 'token' };
+  } catch {
+    return null;
+  }
+}
+
+/** Easy Auth's session in Azure (`/.auth/me`); null where there is none (the local host answers 404). */
+export async function readAzureSignIn(): Promise<SignInState | null> {
+  try {
+    const response = await fetch(new URL('/.auth/me', window.location.origin), { headers: { Accept: 'application/json' } });
+    if (!response.ok) return null;
+    const [entry] = (await response.json()) as Array<{ user_id?: string; user_claims?: Array<{ typ: string; val: string }> }>;
+    if (!entry) return null;
+    const claims = entry.user_claims ?? [];
+    return { name: entry.user_id ?? claims.find((claim) => claim.typ === 'name')?.val ?? 'signed in', roles: claims.filter((claim) => claim.typ === 'roles').map((claim) => claim.val), via: 'azure' };
+  } catch {
+    return null;
+  }
 }
 
 export class ApiError extends Error {
@@ -70,14 +111,14 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-  get needsKey(): boolean {
+  get needsSignIn(): boolean {
     return this.status === 401 || this.status === 403;
   }
 }
 
 export function authHeaders(): Record<string, string> {
-  const key = storedFunctionKey();
-  return key ? { 'x-functions-key': key } : {};
+  const token = storedToken();
+  return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
 /** Resolves an app-relative href (`/api/cogs/...`) or API path against the page's origin. */
@@ -108,7 +149,7 @@ async function request<T>(path: string, schema: z.ZodType<T>, init: RequestInit 
     const parsed = problemSchema.safeParse(body);
     const problem: Problem = parsed.success ? parsed.data : {};
     const error = new ApiError(response.status, problem.detail ?? problem.title ?? `${response.status} ${response.statusText}`, problem);
-    if (error.needsKey) keyNeededListeners.forEach((listener) => listener());
+    if (error.needsSignIn) signInNeededListeners.forEach((listener) => listener(response.status));
     throw error;
   }
   const parsed = schema.safeParse(body);
@@ -142,12 +183,31 @@ export function retryJob(id: string): Promise<RetryAnswer> {
   return request(`jobs/${encodeURIComponent(id)}/retry`, retryAnswerSchema, { method: 'POST' });
 }
 
+/** Approves (publishes) or rejects (deletes) a quarantined job's kept outputs. */
+export function decideQuarantine(id: string, decision: 'approve' | 'reject'): Promise<QuarantineDecisionAnswer> {
+  return request(`jobs/${encodeURIComponent(id)}/${decision}`, quarantineDecisionAnswerSchema, { method: 'POST' });
+}
+
 export function listBatches(query: string, signal?: AbortSignal): Promise<BatchPage> {
   return request(`batches?${query}`, batchPageSchema, {}, signal);
 }
 
 export function getBatch(id: string, signal?: AbortSignal): Promise<BatchView> {
   return request(`batches/${encodeURIComponent(id)}`, batchViewSchema, {}, signal);
+}
+
+export function listCollections(signal?: AbortSignal): Promise<CollectionList> {
+  return request('collections', collectionListSchema, {}, signal);
+}
+
+export function getCollection(id: string, signal?: AbortSignal): Promise<CollectionView> {
+  return request(`collections/${encodeURIComponent(id)}`, collectionViewSchema, {}, signal);
+}
+
+/** Creates a definition (`replaces` null) or replaces that version of it; a 400 names the paths at fault in `problem.fields`. */
+export function putCollection(id: string, definition: unknown, replaces: number | null): Promise<CollectionView> {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', ...(replaces === null ? {} : { 'If-Match': `"${replaces}"` }) };
+  return request(`collections/${encodeURIComponent(id)}`, collectionViewSchema, { method: 'PUT', headers, body: JSON.stringify(definition) });
 }
 
 /** Jobs per bulk retry request: the API's bound (src/jobs/retry.advice.ts `maxBulkRetryTop`). */

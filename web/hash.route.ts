@@ -17,6 +17,8 @@ export type Route =
   | { page: 'job'; id: string }
   | { page: 'batches' }
   | { page: 'batch'; id: string }
+  | { page: 'collections' }
+  | { page: 'collection'; id: string }
   | { page: 'not-found'; hash: string };
 
 export const noFilters: JobFilters = { status: [], collection: '', since: '', source: '', batch: '' };
@@ -38,11 +40,12 @@ export function parseRoute(hash: string): Route {
     };
   }
   if (path === '/batches' || path === '/batches/') return { page: 'batches' };
-  const one = /^\/(jobs|batches)\/([^/]+)$/.exec(path);
+  if (path === '/collections' || path === '/collections/') return { page: 'collections' };
+  const one = /^\/(jobs|batches|collections)\/([^/]+)$/.exec(path);
   if (one) {
     try {
       const id = decodeURIComponent(one[2]!);
-      return one[1] === 'jobs' ? { page: 'job', id } : { page: 'batch', id };
+      return one[1] === 'jobs' ? { page: 'job', id } : one[1] === 'batches' ? { page: 'batch', id } : { page: 'collection', id };
     } catch {
       return { page: 'not-found', hash };
     }
@@ -66,6 +69,14 @@ export function batchesHash(): string {
 
 export function batchHash(id: string): string {
   return `#/batches/${encodeURIComponent(id)}`;
+}
+
+export function collectionsHash(): string {
+  return '#/collections';
+}
+
+export function collectionHash(id: string): string {
+  return `#/collections/${encodeURIComponent(id)}`;
 }
 
 /** The filters as the API's query parameters (`status=Failed,Running&collection=...&since=1d&source=...&batch=...`). */

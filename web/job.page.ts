@@ -3,7 +3,8 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getAllTiles, getJob, retryJob } from './api.client.js';
 import type { JobView, TileEntry } from '../src/api/contract.js';
-import { jobHash, jobsHash } from './hash.route.js';
+import { collectionHash, jobHash, jobsHash } from './hash.route.js';
+import { isSettled, QuarantinePanel } from './quarantine.panel.js';
 import type { JobMap as JobMapComponent } from './job.map.js';
 import { StatusBadge } from './jobs.page.js';
 import { TileDetails, TileGrid, TileLegend } from './tile.grid.js';
@@ -35,7 +36,7 @@ function JobHeader({ job, tiles }: { job: JobView; tiles: TileEntry[] }) {
       <div><dt>Status</dt><dd><${StatusBadge} status=${job.status} /></dd></div>
       <div><dt>Stage</dt><dd>${job.stage}</dd></div>
       <div><dt>Source</dt><dd class="source">${job.source ?? '–'}</dd></div>
-      <div><dt>Collection</dt><dd>${job.collection ?? '–'}</dd></div>
+      <div><dt>Collection</dt><dd>${job.collection ?? '–'}${job.definitionVersion !== null ? html` (<a class="definition-version" href=${collectionHash(job.collection ?? '')}>definition version ${job.definitionVersion}</a>)` : null}</dd></div>
       <div><dt>Tiles</dt><dd class="tile-counts">${formatTileSummary(summarizeTiles(job, tiles))}</dd></div>
       <div><dt>Route</dt><dd>${job.route ?? '–'}</dd></div>
       <div><dt>Attempt</dt><dd>${job.attempt}${job.previousAttempt ? html` (previous: <a href=${jobHash(job.previousAttempt)}><code>${job.previousAttempt}</code></a>)` : null}</dd></div>
@@ -129,7 +130,7 @@ export function JobDetailPage({ id }: { id: string }) {
     async (signal) => {
       const job = await getJob(id, signal);
       const tiles = await getAllTiles(id, signal);
-      setFinished(isFinished(job.status));
+      setFinished(isSettled(job, isFinished));
       return { job, tiles };
     },
     pollMs,
@@ -162,6 +163,10 @@ export function JobDetailPage({ id }: { id: string }) {
         ${polled.error ? html` <span class="error">Last update failed: ${polled.error.message}</span>` : null}</p>
       <${JobHeader} job=${job} tiles=${tiles} />
       <${SupersededNotice} job=${job} />
+      <${QuarantinePanel} job=${job} onDecided=${() => {
+        setFinished(false);
+        polled.refresh();
+      }} />
       <${RetryButton} job=${job} failedTiles=${failedCount} />
       <${FailedTiles} tiles=${tiles} job=${job} onSelect=${select} />
       <div class="tiles-and-map">

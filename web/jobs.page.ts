@@ -15,7 +15,7 @@ import { usePolling } from './use.polling.js';
 const pageSize = 25;
 const pollMs = 2000;
 /** The statuses the API filters on. */
-const statusChoices = ['Running', 'Pending', 'Completed', 'Failed', 'Terminated'];
+const statusChoices = ['Running', 'Pending', 'Completed', 'Failed', 'Terminated', 'Quarantined', 'Rejected'];
 const sinceChoices: Array<{ value: string; label: string }> = [
   { value: '', label: 'any time' },
   { value: '30m', label: 'last 30 minutes' },

@@ -3,13 +3,14 @@ import 'ol/ol.css';
 import './app.css';
 import { html, render } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { onKeyChange, storedFunctionKey } from './api.client.js';
+import { onTokenChange, storedToken } from './api.client.js';
 import { BatchDetailPage } from './batch.page.js';
 import { BatchesPage } from './batches.page.js';
-import { batchesHash, parseRoute, jobsHash, type Route } from './hash.route.js';
+import { CollectionDetailPage, CollectionsPage } from './collections.page.js';
+import { batchesHash, collectionsHash, parseRoute, jobsHash, type Route } from './hash.route.js';
 import { JobDetailPage } from './job.page.js';
 import { JobsPage } from './jobs.page.js';
-import { KeyForm } from './key.form.js';
+import { SignInForm } from './sign.in.form.js';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
@@ -29,6 +30,10 @@ function pageTitle(route: Route): string {
       return `Batch ${route.id}`;
     case 'batches':
       return 'Batches';
+    case 'collection':
+      return `Collection ${route.id}`;
+    case 'collections':
+      return 'Collections';
     default:
       return 'Jobs';
   }
@@ -36,8 +41,8 @@ function pageTitle(route: Route): string {
 
 function App() {
   const route = useRoute();
-  const [, setKeyVersion] = useState(0);
-  useEffect(() => onKeyChange(() => setKeyVersion((n) => n + 1)), []);
+  const [, setTokenVersion] = useState(0);
+  useEffect(() => onTokenChange(() => setTokenVersion((n) => n + 1)), []);
 
   useEffect(() => {
     document.title = `${pageTitle(route)} · raster-ingest`;
@@ -48,6 +53,8 @@ function App() {
   else if (route.page === 'job') page = html`<${JobDetailPage} key=${route.id} id=${route.id} />`;
   else if (route.page === 'batches') page = html`<${BatchesPage} />`;
   else if (route.page === 'batch') page = html`<${BatchDetailPage} key=${route.id} id=${route.id} />`;
+  else if (route.page === 'collections') page = html`<${CollectionsPage} />`;
+  else if (route.page === 'collection') page = html`<${CollectionDetailPage} key=${route.id} id=${route.id} />`;
   else page = html`<main id="main"><h1>Page not found</h1><p>Nothing lives at <code>${route.hash}</code>. <a href=${jobsHash()}>See all jobs</a> or <a href=${batchesHash()}>all batches</a>.</p></main>`;
 
   return html`
@@ -58,8 +65,9 @@ function App() {
       <nav class="site-nav" aria-label="Sections">
         <a href=${jobsHash()} aria-current=${route.page === 'jobs' || route.page === 'job' ? 'page' : undefined}>Jobs</a>
         <a href=${batchesHash()} aria-current=${route.page === 'batches' || route.page === 'batch' ? 'page' : undefined}>Batches</a>
+        <a href=${collectionsHash()} aria-current=${route.page === 'collections' || route.page === 'collection' ? 'page' : undefined}>Collections</a>
       </nav>
-      <${KeyForm} hasKey=${storedFunctionKey() !== null} />
+      <${SignInForm} token=${storedToken()} />
     </header>
     ${page}
   `;

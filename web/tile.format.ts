@@ -41,7 +41,7 @@ export function tileStateClass(state: string): string {
   return isKnownState(state) ? state : 'unknown';
 }
 
-export const terminalJobStatuses: readonly string[] = ['Completed', 'Failed', 'Terminated', 'Canceled'];
+export const terminalJobStatuses: readonly string[] = ['Completed', 'Failed', 'Terminated', 'Canceled', 'Quarantined', 'Rejected'];
 
 export function isFinished(status: string): boolean {
   return terminalJobStatuses.includes(status);

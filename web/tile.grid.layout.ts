@@ -8,13 +8,26 @@ export interface TileGridLayout {
   cells: Array<Array<TileEntry | null>>;
 }
 
+/**
+ * A netCDF source of several variables or time steps plans the same rows and columns once per
+ * variable and step (in plan order): each repeat of a cell is drawn as a further block of rows
+ * below the first, so no tile hides another and the grid holds every tile the totals count.
+ */
 export function layoutTileGrid(tiles: readonly TileEntry[]): TileGridLayout {
-  const rows = tiles.reduce((max, tile) => Math.max(max, tile.row + 1), 0);
+  const sourceRows = tiles.reduce((max, tile) => Math.max(max, tile.row + 1), 0);
   const cols = tiles.reduce((max, tile) => Math.max(max, tile.col + 1), 0);
-  const cells: Array<Array<TileEntry | null>> = Array.from({ length: rows }, () => Array.from({ length: cols }, () => null));
+  const seen = new Map<string, number>();
+  const placed: Array<{ row: number; tile: TileEntry }> = [];
   for (const tile of tiles) {
-    if (tile.row >= 0 && tile.col >= 0) cells[tile.row]![tile.col] = tile;
+    if (tile.row < 0 || tile.col < 0) continue;
+    const key = `${tile.row},${tile.col}`;
+    const layer = seen.get(key) ?? 0;
+    seen.set(key, layer + 1);
+    placed.push({ row: layer * sourceRows + tile.row, tile });
   }
+  const rows = placed.reduce((max, { row }) => Math.max(max, row + 1), 0);
+  const cells: Array<Array<TileEntry | null>> = Array.from({ length: rows }, () => Array.from({ length: cols }, () => null));
+  for (const { row, tile } of placed) cells[row]![tile.col] = tile;
   return { rows, cols, cells };
 }
 

@@ -21,14 +21,16 @@ export function TileGrid({ tiles, selected, onSelect }: { tiles: TileEntry[]; se
   const [pageIndex, setPageIndex] = useState(0);
   // A tile selected elsewhere (the map, the failures, the timeline) brings its part of the grid.
   useEffect(() => {
-    if (selected) setPageIndex(windowIndexOf(windows, selected.row, selected.col));
+    // Its drawn row: a variable's later steps lie in blocks below the first (layoutTileGrid).
+    const drawnRow = selected ? grid.cells.findIndex((row) => row[selected.col]?.index === selected.index) : -1;
+    if (selected) setPageIndex(windowIndexOf(windows, drawnRow >= 0 ? drawnRow : selected.row, selected.col));
   }, [selected?.index, windows.length]);
   if (!grid.rows) return null;
   const page = Math.min(pageIndex, windows.length - 1);
   const shown = windows[page]!;
   const range = (start: number, end: number, total: number): string => (end - start === total ? `all ${total}` : `${start + 1}–${end} of ${total}`);
   return html`
-    <p id="tile-grid-hint" class="hint">Tiles as they lie in the source, row by column. Select one for its details.</p>
+    <p id="tile-grid-hint" class="hint">Tiles as they lie in the source, row by column (a netCDF source's further variables and time steps as blocks below). Select one for its details.</p>
     ${windows.length > 1
       ? html`<nav class="pager grid-pager" aria-label="Parts of the tile grid">
           <button type="button" disabled=${page === 0} onClick=${() => setPageIndex(page - 1)}>Previous part</button>

@@ -31,6 +31,8 @@ export interface UploadOptions {
 interface SubmitOptions extends UploadOptions {
   collection?: string;
   option: Record<string, string | number | boolean>;
+  /** netCDF: the one variable to ingest. */
+  variable?: string;
   force?: boolean;
   watch?: boolean;
   timeout?: string;
@@ -66,6 +68,7 @@ export function submitCommand(run: CliRun): Command {
     .argument('<source>', 'a local file, or <container>/<blob> (a path that exists locally is taken as a file)')
     .option('--collection <id>', 'STAC collection to ingest into (the service default: rasters)')
     .option('--option <key=value>', 'an ingest option, repeatable: tileSize=1024 (256-65536), compression=ZSTD, targetCrs=EPSG:3857, ...', collectOptionPair, {})
+    .option('--variable <name>', 'netCDF: ingest this gridded variable only (the same as --option variable=<name>); without it every gridded variable becomes its own items')
     .option('--force', 'start a new attempt even when the same upload with the same options already has a job that completed or failed')
     .option('--watch', 'show progress until the job ends; exit code 1 when it fails')
     .option('--timeout <seconds>', 'with --watch: stop waiting after this long (exit code 6)');
@@ -75,6 +78,7 @@ export function submitCommand(run: CliRun): Command {
   ).action(async (sourceArgument: string, options: SubmitOptions, self: Command) => {
     const global = globalOptions(self, run);
     const target = parseSubmitTarget(sourceArgument, run.environment.isLocalFile);
+    if (options.variable !== undefined) options.option = { ...options.option, variable: options.variable };
     const hasOptions = Object.keys(options.option).length > 0;
     const timeoutMs = options.timeout === undefined ? undefined : parsePositiveInteger(options.timeout, '--timeout') * 1000;
     checkSubmitOptions(options.collection, options.option);

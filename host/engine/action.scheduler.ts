@@ -271,8 +271,7 @@ export function checkDeterminism(instance: InstanceState, leaves: Action[]): str
     const recorded = instance.actionRecords.get(index);
     if (action.actionType === ActionType.CreateTimer && action.isCanceled && recorded && !instance.canceledTimers.has(recorded.eventId)) {
       instance.canceledTimers.add(recorded.eventId);
-      clearTimeout(instance.timers.get(recorded.eventId));
-      instance.timers.delete(recorded.eventId);
+      instance.cancelTimer(recorded.eventId);
     }
     if (!recorded) continue;
     const now = describeAction(action);

@@ -48,16 +48,27 @@ export interface EpisodeRunnerParts {
   ensureActive: (instanceId: string) => Promise<InstanceState | undefined>;
   deliver: (instance: InstanceState, event: HistoryEvent) => void;
   versioning: VersioningSettings;
+  fault?: EpisodeFault | undefined;
+}
+
+/**
+ * Fault injection for durability tests: `after-append` kills the process right after the
+ * `commit`-th episode append (before the instance row update); `torn-append` writes only part of
+ * that episode and then kills the process.
+ */
+export interface EpisodeFault {
+  kind: 'after-append' | 'torn-append';
+  commit: number;
+}
+
+/** The fault a DURABLE_HOST_FAULT value names (`after-append:N`, `torn-append:N`), if any. */
+export function parseEpisodeFault(value: string | undefined): EpisodeFault | undefined {
+  const match = /^(after-append|torn-append):(\d+)$/.exec(value ?? '');
+  return match ? { kind: match[1] as EpisodeFault['kind'], commit: Number(match[2]) } : undefined;
 }
 
 export class EpisodeRunner {
   private readonly runningEpisodes = new Set<Promise<void>>();
-  /**
-   * Fault injection for durability tests (DURABLE_HOST_FAULT): `after-append:N` kills the process
-   * right after the N-th episode append (before the instance row update); `torn-append:N` writes
-   * only part of the N-th episode and then kills the process.
-   */
-  private readonly fault = /^(after-append|torn-append):(\d+)$/.exec(process.env['DURABLE_HOST_FAULT'] ?? '');
   private commits = 0;
 
   constructor(private readonly parts: EpisodeRunnerParts) {}
@@ -89,17 +100,14 @@ export class EpisodeRunner {
       }
     }
     const due = now + delay;
-    if (instance.episodeTimer) {
-      if (due >= instance.episodeDue - 2) return;
-      clearTimeout(instance.episodeTimer);
-    }
+    // An episode already due sooner stays; a later one is brought forward.
+    if (instance.episodeScheduled && due >= instance.episodeDue - 2) return;
     instance.episodeDue = due;
-    instance.episodeTimer = setTimeout(() => {
-      instance.episodeTimer = undefined;
+    instance.setEpisodeTimer(delay, () => {
       const episode = this.runEpisode(instance);
       this.runningEpisodes.add(episode);
       void episode.finally(() => this.runningEpisodes.delete(episode));
-    }, delay);
+    });
   }
 
   private async runEpisode(instance: InstanceState): Promise<void> {
@@ -159,12 +167,7 @@ export class EpisodeRunner {
       } else taken.push(event);
     }
     if (allocating) taken.push(allocating);
-    instance.pending = rest;
-    for (const event of taken) {
-      const key = eventKey(event);
-      if (key) instance.pendingKeys.delete(key);
-    }
-    instance.firstPendingAt = rest.length ? Date.now() : 0;
+    instance.take(taken);
     return taken;
   }
 
@@ -323,7 +326,7 @@ export class EpisodeRunner {
     }
     const open = ids.filter((id) => !instance.doneKeys.has(`t:${id}`));
     instance.wakeIds = new Set(open);
-    instance.wakeRemaining = open.filter((id) => !instance.pendingKeys.has(`t:${id}`)).length;
+    instance.wakeRemaining = open.filter((id) => !instance.isPending(`t:${id}`)).length;
     instance.wakeBroken = instance.pending.some((event) => event.EventType !== EventType.TaskCompleted);
   }
 
@@ -353,8 +356,9 @@ export class EpisodeRunner {
       lines.push(lineOf({ k: 'c', ep: episode, a, s: snapshot }));
       const text = '\n' + lines.join('\n');
       if (beforeAppend) await beforeAppend();
-      const injectFault = this.fault !== null && ++this.commits === Number(this.fault[2]);
-      if (injectFault && this.fault![1] === 'torn-append') {
+      const fault = this.parts.fault;
+      const injectFault = fault !== undefined && ++this.commits === fault.commit;
+      if (injectFault && fault.kind === 'torn-append') {
         await this.parts.store.appendHistory(instance.record.historyBlob, instance.blobLength, text.slice(0, Math.floor(text.length / 2)));
         process.kill(process.pid, 'SIGKILL');
       }
@@ -371,8 +375,7 @@ export class EpisodeRunner {
 
   /** Terminate, suspend and resume are applied by the host without running the orchestrator. */
   private async applyControl(instance: InstanceState, control: HistoryEvent): Promise<void> {
-    instance.pending = instance.pending.filter((event) => event !== control);
-    instance.pendingKeys.delete(eventKey(control)!);
+    instance.takeControl(control);
     const startedEvent = this.startedEvent(instance);
     const newEvents: HistoryEvent[] = [startedEvent, control];
     const generated: HistoryEvent[] = [];
@@ -396,8 +399,7 @@ export class EpisodeRunner {
   }
 
   private async finish(instance: InstanceState): Promise<void> {
-    for (const timer of instance.timers.values()) clearTimeout(timer);
-    instance.timers.clear();
+    instance.cancelTimers();
     await this.parts.dispatcher.notifyParent(instance);
     if (this.parts.isCurrent(instance)) this.parts.retire(instance.id);
   }

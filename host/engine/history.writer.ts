@@ -15,12 +15,14 @@ export interface HistoryWriterParts {
   log: (line: string) => void;
   /** Whether this copy of the instance is the one the engine runs (not retired or replaced). */
   isCurrent: (instance: InstanceState) => boolean;
+  /** Appends after which a history blob is rewritten compactly into a new one (limit: 50,000). */
+  maxHistoryBlocks: number;
 }
 
-export class HistoryWriter {
-  /** Appends after which a history blob is rewritten compactly into a new one (limit: 50,000). */
-  private readonly maxHistoryBlocks = Number(process.env['DURABLE_HISTORY_MAX_BLOCKS'] ?? 45_000);
+/** Below Azure's 50,000 appends per append blob, with room for the appends of a rewrite. */
+export const defaultMaxHistoryBlocks = 45_000;
 
+export class HistoryWriter {
   constructor(private readonly parts: HistoryWriterParts) {}
 
   enqueueWrite<T>(instance: InstanceState, write: () => Promise<T>): Promise<T> {
@@ -53,7 +55,7 @@ export class HistoryWriter {
 
   /** Called in the write chain wherever memory and the blob agree. */
   async maybeCompact(instance: InstanceState): Promise<void> {
-    if (instance.blobBlocks >= this.maxHistoryBlocks && instance.isRunnable() && this.parts.isCurrent(instance)) await this.compact(instance);
+    if (instance.blobBlocks >= this.parts.maxHistoryBlocks && instance.isRunnable() && this.parts.isCurrent(instance)) await this.compact(instance);
   }
 
   /**

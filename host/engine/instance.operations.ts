@@ -185,7 +185,7 @@ export class InstanceOperations {
   /** An entity's answer to callEntity: an EventRaised named after the request id, stored once. */
   async deliverEntityResponse(instanceId: string, requestId: string, response: EntityResponse): Promise<void> {
     const active = await this.parts.registry.ensureActive(instanceId);
-    if (!active || active.doneKeys.has(`m:${requestId}`) || active.pendingKeys.has(`m:${requestId}`)) return;
+    if (!active || active.hasReceived(`m:${requestId}`)) return;
     await this.sendMessage(instanceId, { EventType: EventType.EventRaised, EventId: -1, Name: requestId, Input: JSON.stringify(response), MessageId: requestId, Timestamp: nowIso() });
   }
 

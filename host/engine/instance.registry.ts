@@ -59,9 +59,7 @@ export class InstanceRegistry {
     const instance = this.active.get(instanceId);
     if (!instance) return;
     instance.retired = true;
-    clearTimeout(instance.episodeTimer);
-    clearTimeout(instance.flushTimer);
-    for (const timer of instance.timers.values()) clearTimeout(timer);
+    instance.stopAllTimers();
     this.active.delete(instanceId);
   }
 
@@ -118,8 +116,7 @@ export class InstanceRegistry {
   deliver(instance: InstanceState, event: HistoryEvent): void {
     if (instance.retired || this.active.get(instance.id) !== instance) return;
     const key = eventKey(event);
-    if (key && (instance.doneKeys.has(key) || instance.pendingKeys.has(key))) return;
-    if (instance.pending.length === 0) instance.firstPendingAt = Date.now();
+    if (key && instance.hasReceived(key)) return;
     if (instance.wakeIds) {
       if ((event.EventType === EventType.TaskCompleted || event.EventType === EventType.SubOrchestrationInstanceCompleted) && instance.wakeIds.has(event.TaskScheduledId ?? -1)) {
         instance.wakeRemaining--;
@@ -128,14 +125,8 @@ export class InstanceRegistry {
         instance.wakeBroken = true;
       }
     }
-    instance.pending.push(event);
-    if (key) instance.pendingKeys.add(key);
-    if (key && !instance.persistedKeys.has(key) && !instance.flushTimer) {
-      instance.flushTimer = setTimeout(() => {
-        instance.flushTimer = undefined;
-        this.parts.writer.flushPending(instance);
-      }, flushIntervalMs);
-    }
+    instance.receive(event);
+    if (key && !instance.persistedKeys.has(key)) instance.ensureFlushTimer(flushIntervalMs, () => this.parts.writer.flushPending(instance));
     this.parts.scheduleEpisode(instance);
   }
 }

@@ -53,23 +53,26 @@ export class InstanceState {
   /** Names recorded per action index, for the determinism check. */
   actionRecords = new Map<number, { eventId: number; name: string; type: number }>();
   doneKeys = new Set<string>();
-  pending: HistoryEvent[] = [];
-  pendingKeys = new Set<string>();
+  /** Events received and not yet in an episode (the inbox): changed only through the methods below. */
+  private inbox: HistoryEvent[] = [];
+  private readonly inboxKeys = new Set<string>();
   /** Keys of pending events already written to the blob as incoming lines. */
   persistedKeys = new Set<string>();
   retries = new Map<number, RetryState>();
   canceledTimers = new Set<number>();
   /** Entity critical section (context.df.lock) the orchestration holds or has asked for. */
   currentLock: { requestId: string; entities: string[] } | undefined;
-  timers = new Map<number, NodeJS.Timeout>();
+  /** Node timers of durable timers and HTTP polling waits, by id: armed and cleared only through the methods below. */
+  private readonly timers = new Map<number, NodeJS.Timeout>();
   writeChain: Promise<unknown> = Promise.resolve();
   episodeRunning = false;
   /** This host's versioning refused to run the instance (versionFailureStrategy Reject): it waits for a host that may. */
   versionRejected = false;
   /** SDK task ids already warned about as re-yielded in a new Task.any / Task.all (one warning per task). */
   warnedRepeats = new Set<number>();
-  episodeTimer: NodeJS.Timeout | undefined;
-  flushTimer: NodeJS.Timeout | undefined;
+  /** The next episode's timer (EpisodeRunner.scheduleEpisode) and the pending-results flush timer (InstanceRegistry.deliver). */
+  private episodeTimer: NodeJS.Timeout | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
   lastEpisodeMs = 0;
   lastEpisodeEnd = 0;
   /**
@@ -97,6 +100,60 @@ export class InstanceState {
     return this.record.instanceId;
   }
 
+  /** Runs `run` after `delayMs` as timer `id`, replacing a timer of that id. */
+  setTimer(id: number, delayMs: number, run: () => void): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.set(
+      id,
+      setTimeout(() => {
+        this.timers.delete(id);
+        run();
+      }, delayMs),
+    );
+  }
+
+  cancelTimer(id: number): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+  }
+
+  /** Cancels the durable timers and HTTP polling waits (the instance finished). */
+  cancelTimers(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Cancels every timer of the instance, the episode and flush timers too (retired, or the host stops). */
+  stopAllTimers(): void {
+    this.cancelTimers();
+    clearTimeout(this.episodeTimer);
+    this.episodeTimer = undefined;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  get episodeScheduled(): boolean {
+    return this.episodeTimer !== undefined;
+  }
+
+  /** Runs the next episode after `delayMs`, replacing one scheduled before. */
+  setEpisodeTimer(delayMs: number, run: () => void): void {
+    clearTimeout(this.episodeTimer);
+    this.episodeTimer = setTimeout(() => {
+      this.episodeTimer = undefined;
+      run();
+    }, delayMs);
+  }
+
+  /** Flushes pending results after `delayMs`, unless a flush is already due. */
+  ensureFlushTimer(delayMs: number, flush: () => void): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      flush();
+    }, delayMs);
+  }
+
   /** Not finished, continued as new or retired: episodes may still run. */
   isRunnable(): boolean {
     return !this.retired && !terminalStatuses.has(this.status) && this.status !== 'ContinuedAsNew';
@@ -110,13 +167,49 @@ export class InstanceState {
     if (snapshot) this.applySnapshot(snapshot);
     for (const event of parsed.committed) this.addCommitted(event);
     for (const event of parsed.pending) {
-      const key = eventKey(event)!;
-      if (this.doneKeys.has(key) || this.pendingKeys.has(key)) continue;
-      this.pending.push(event);
-      this.pendingKeys.add(key);
-      this.persistedKeys.add(key);
+      if (this.receive(event)) this.persistedKeys.add(eventKey(event)!);
     }
-    if (this.pending.length) this.firstPendingAt = Date.now();
+  }
+
+  /** Events received and not yet taken by an episode, in the order they came. */
+  get pending(): readonly HistoryEvent[] {
+    return this.inbox;
+  }
+
+  /** Whether an event with this key was already received (waiting, or in the history). */
+  hasReceived(key: string): boolean {
+    return this.doneKeys.has(key) || this.inboxKeys.has(key);
+  }
+
+  isPending(key: string): boolean {
+    return this.inboxKeys.has(key);
+  }
+
+  /** Adds an event to the inbox; `false` (and nothing changes) when its key was received before. */
+  receive(event: HistoryEvent): boolean {
+    const key = eventKey(event);
+    if (key && this.hasReceived(key)) return false;
+    if (this.inbox.length === 0) this.firstPendingAt = Date.now();
+    this.inbox.push(event);
+    if (key) this.inboxKeys.add(key);
+    return true;
+  }
+
+  /** Takes `taken` out of the inbox for an episode; what stays waits for the next one. */
+  take(taken: readonly HistoryEvent[]): void {
+    const leaving = new Set(taken);
+    this.inbox = this.inbox.filter((event) => !leaving.has(event));
+    for (const event of taken) {
+      const key = eventKey(event);
+      if (key) this.inboxKeys.delete(key);
+    }
+    this.firstPendingAt = this.inbox.length ? Date.now() : 0;
+  }
+
+  /** Takes one control event (terminate, suspend, resume) out of the inbox; the others keep their wait. */
+  takeControl(control: HistoryEvent): void {
+    this.inbox = this.inbox.filter((event) => event !== control);
+    this.inboxKeys.delete(eventKey(control)!);
   }
 
   private applySnapshot(snapshot: EpisodeSnapshot): void {
@@ -200,7 +293,7 @@ export class InstanceState {
 
   /** Scheduled work that has neither a result in history nor one waiting to be applied. */
   openWork(): Array<[number, ScheduledWork]> {
-    return [...this.scheduled].filter(([id]) => !this.doneKeys.has(`t:${id}`) && !this.pendingKeys.has(`t:${id}`));
+    return [...this.scheduled].filter(([id]) => !this.doneKeys.has(`t:${id}`) && !this.inboxKeys.has(`t:${id}`));
   }
 }
 

@@ -2,8 +2,8 @@ import type { TaskHubStore } from '../storage/task.hub.store.js';
 import type { Registration } from '../worker.shim.js';
 import { ActionScheduler } from './action.scheduler.js';
 import { EntityManager } from './entity.manager.js';
-import { EpisodeRunner } from './episode.runner.js';
-import { HistoryWriter } from './history.writer.js';
+import { EpisodeRunner, type EpisodeFault } from './episode.runner.js';
+import { defaultMaxHistoryBlocks, HistoryWriter } from './history.writer.js';
 import { InstanceOperations } from './instance.operations.js';
 import { InstanceRegistry } from './instance.registry.js';
 import { readVersioning, type VersioningSettings } from './versioning.js';
@@ -22,6 +22,10 @@ export interface EngineOptions {
   activityTimeoutMs?: number | undefined;
   /** The extra input bindings of an activity (a durable client, as Azure gives any function that declares one). */
   activityInputs?: ActivityInputs;
+  /** Appends after which a history blob is rewritten into a new one (Azure's limit is 50,000; default 45,000). */
+  maxHistoryBlocks?: number;
+  /** Test hook: a crash injected during an episode commit (`after-append:N`, `torn-append:N`; see EpisodeRunner). */
+  fault?: EpisodeFault;
 }
 
 /**
@@ -58,7 +62,7 @@ export class OrchestrationEngine {
     this.log = options.log;
     const versioning = options.versioning ?? readVersioning(undefined);
     this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.instances.deliverEntityResponse(instanceId, requestId, response), this.log);
-    this.writer = new HistoryWriter({ store: this.store, log: this.log, isCurrent: (instance) => this.registry.isCurrent(instance) });
+    this.writer = new HistoryWriter({ store: this.store, log: this.log, isCurrent: (instance) => this.registry.isCurrent(instance), maxHistoryBlocks: options.maxHistoryBlocks ?? defaultMaxHistoryBlocks });
     this.registry = new InstanceRegistry({
       store: this.store,
       log: this.log,
@@ -98,6 +102,7 @@ export class OrchestrationEngine {
       ensureActive: (instanceId) => this.registry.ensureActive(instanceId),
       deliver: (instance, event) => this.registry.deliver(instance, event),
       versioning,
+      fault: options.fault,
     });
     this.instances = new InstanceOperations({
       store: this.store,
@@ -133,10 +138,7 @@ export class OrchestrationEngine {
     while (this.dispatcher.runningActivities > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     await this.runner.settleRunning();
     for (const instance of this.registry.instances()) {
-      clearTimeout(instance.episodeTimer);
-      clearTimeout(instance.flushTimer);
-      for (const timer of instance.timers.values()) clearTimeout(timer);
-      instance.timers.clear();
+      instance.stopAllTimers();
       this.writer.flushPending(instance);
     }
     await Promise.allSettled(this.registry.instances().map((instance) => instance.writeChain));

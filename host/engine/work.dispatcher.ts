@@ -74,7 +74,7 @@ export class WorkDispatcher {
       case 'http': {
         const wait = work.notBefore ? Date.parse(work.notBefore) - Date.now() : 0;
         const run = (): void => void this.runHttp(instance, id, work);
-        if (wait > 0) instance.timers.set(-id - 1, setTimeout(run, Math.min(wait, maxTimerDelayMs)));
+        if (wait > 0) instance.setTimer(-id - 1, Math.min(wait, maxTimerDelayMs), run);
         else run();
         return;
       }
@@ -126,11 +126,10 @@ export class WorkDispatcher {
     const due = Date.parse(fireAt);
     const wait = due - Date.now();
     const fire = (): void => {
-      instance.timers.delete(id);
       if (Date.now() < due) return this.armTimer(instance, id, fireAt);
       this.parts.deliver(instance, { EventType: EventType.TimerFired, EventId: -1, Timestamp: nowIso(), TimerId: id, FireAt: fireAt });
     };
-    instance.timers.set(id, setTimeout(fire, Math.max(0, Math.min(wait, maxTimerDelayMs))));
+    instance.setTimer(id, Math.max(0, Math.min(wait, maxTimerDelayMs)), fire);
   }
 
   private async runHttp(instance: InstanceState, id: number, work: ScheduledWork): Promise<void> {

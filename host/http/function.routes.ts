@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Context, Hono } from 'hono';
 import { invokeRegistration, type Registration, type RpcHttp, type TypedData } from '../worker.shim.js';
 import { durableClientInputs, type HostEndpoints } from './client.binding.js';
+import { principalHeaders, type DevSignIn } from '../dev.sign.in.js';
 
 /** Constraints of Functions route templates that map onto a pattern; others match any segment. */
 const constraintPatterns: Record<string, string> = {
@@ -40,6 +41,8 @@ export interface FunctionRouteOptions {
   routePrefix: string;
   endpoints: () => HostEndpoints;
   log: (line: string) => void;
+  /** Sign-in on (HOST_SIGN_IN): development tokens become Easy Auth's principal header. Off: none is checked. */
+  signIn?: DevSignIn;
 }
 
 /** Registers every HTTP-triggered function under the route prefix (literal routes first, like Azure). */
@@ -68,6 +71,24 @@ async function invokeHttpFunction(c: Context, registration: Registration, option
   const body = Buffer.from(await c.req.arrayBuffer());
   const headers: Record<string, string> = {};
   c.req.raw.headers.forEach((value, name) => (headers[name] = value));
+  // Only the sign-in step may say who the caller is, as in Azure, where Easy Auth removes these.
+  for (const name of principalHeaders) delete headers[name];
+  if (options.signIn) {
+    const outcome = await options.signIn.verify(headers['authorization']);
+    if (outcome.kind === 'refused') {
+      options.log(`Refused ${c.req.method} ${url.pathname}: ${outcome.reason}`);
+      // As Easy Auth answers a token it cannot validate: 401, before any function runs.
+      return new Response(JSON.stringify({ title: 'Sign-in required', status: 401, detail: `The bearer token was refused: ${outcome.reason}.` }), {
+        status: 401,
+        headers: { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer error="invalid_token"' },
+      });
+    }
+    if (outcome.kind === 'signed-in') {
+      headers['x-ms-client-principal'] = outcome.principalHeader;
+      headers['x-ms-client-principal-name'] = outcome.name;
+      headers['x-ms-client-principal-idp'] = 'dev-token';
+    }
+  }
   const params: Record<string, string> = {};
   for (const [name, value] of Object.entries(c.req.param() as Record<string, string | undefined>)) if (value !== undefined) params[name] = value;
   const http: RpcHttp = {

@@ -49,3 +49,5 @@ export declare function runPostdeploy(options?: {
   intervalMs?: number;
   sleep?: (ms: number) => Promise<unknown>;
 }): Promise<void>;
+
+export declare function syncTriggers(options: { settings: HookSettings; token: string; log: (line: string) => void; baseUrl?: string; fetchImpl?: typeof fetch }): Promise<boolean>;

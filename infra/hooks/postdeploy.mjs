@@ -1,4 +1,10 @@
-// azd postdeploy hook (posix and windows): subscribes the upload function to Blob Created events.
+// azd postdeploy hook (posix and windows): syncs the app's triggers, then subscribes the upload
+// function to Blob Created events.
+//
+// Why sync first: on Flex Consumption the function list (and the scale controller's view of the
+// triggers) can stay at "WarmUp" after a deploy until the triggers are synced
+// (azure-functions-host#10169); POST .../host/default/sync asks the platform to read them from the
+// running host now. It is done after every deploy, the first one and the later ones alike.
 //
 // Why after the deploy: the Event Grid subscription delivers to the Event Grid trigger function
 // `ingestUpload` by its resource id (endpoint type AzureFunction, no key), and ARM checks that the
@@ -115,6 +121,30 @@ export async function readUploadFunction({ settings, token, baseUrl = armEndpoin
   );
 }
 
+/**
+ * POST .../sites/<app>/host/default/sync: the platform re-reads the triggers of the deployed code.
+ * A refusal is reported, not fatal: the wait below says whether the function shows up anyway.
+ */
+export async function syncTriggers({ settings, token, log, baseUrl = armEndpoint, fetchImpl = fetch }) {
+  let response;
+  try {
+    response = await fetchImpl(`${siteUrl(settings, baseUrl)}/host/default/sync?api-version=${webApiVersion}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(60_000),
+    });
+  } catch (error) {
+    log(`postdeploy: note: the trigger sync did not reach Azure Resource Manager (${error instanceof Error ? error.message : String(error)})`);
+    return false;
+  }
+  if (response.ok) {
+    log(`postdeploy: triggers of ${settings.functionAppName} synced`);
+    return true;
+  }
+  log(`postdeploy: note: the trigger sync was answered ${await describeArmError(response)}; waiting for the function regardless`);
+  return false;
+}
+
 /** Wakes the app and looks for the function until it exists or the attempts run out. */
 export async function waitForUploadFunction({ readFunction, wake, log, attempts = 30, intervalMs = 10_000, sleep = delay }) {
   let lastDetail = 'no attempt made';
@@ -167,14 +197,15 @@ export async function runPostdeploy({
   sleep = delay,
 } = {}) {
   const settings = readHookSettings(env);
-  if (settings.alreadySubscribed) {
-    log('postdeploy: the Event Grid subscription is already part of the deployment (SUBSCRIBE_BLOB_EVENTS=true)');
-    return;
-  }
   // Prerequisites first, so a missing tool or sign-in fails now with its own message.
   azd(['version']);
   const token = await getToken(settings.tenantId);
   await checkFunctionApp({ settings, token, baseUrl, fetchImpl });
+  await syncTriggers({ settings, token, log, baseUrl, fetchImpl });
+  if (settings.alreadySubscribed) {
+    log('postdeploy: the Event Grid subscription is already part of the deployment (SUBSCRIBE_BLOB_EVENTS=true)');
+    return;
+  }
 
   log(`postdeploy: waking ${settings.functionAppName} so its host indexes ${uploadFunctionName}`);
   let wakeReported = false;

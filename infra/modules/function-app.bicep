@@ -128,6 +128,12 @@ param durableStorageEndpoints {
 @description('Subnet (delegated to Microsoft.App/environments) the app joins for outbound traffic; empty means no VNet integration.')
 param virtualNetworkSubnetId string = ''
 
+@description('Application (client) id of the API\'s Entra ID app registration (infra/hooks/preprovision.mjs creates it, with the app roles reader, operator, admin). Empty: no App Service Authentication, and the API refuses every request (sign-in is required in Azure).')
+param authClientId string = ''
+
+@description('Endpoint of the Event Grid custom topic job events go to (INGEST_EVENT_TOPIC_ENDPOINT); empty = webhooks only.')
+param eventTopicEndpoint string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -211,6 +217,57 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   }
 }
 
+// Sign-in: App Service Authentication (Easy Auth, authsettingsV2), which Flex Consumption supports.
+// Easy Auth validates the caller's Entra ID token (issuer: this tenant; audience: the API's
+// registration) before any function runs, and hands the app the caller's app roles in
+// `x-ms-client-principal`; the app checks each route's role (src/api/access.ts). No client secret:
+// browsers sign in with an ID token (the registration allows ID tokens), API clients send access
+// tokens. Without a registration nothing is configured and the app refuses every API request.
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      // Browsers (the dashboard) are sent to sign in; a request with X-Requested-With or a bearer
+      // token that fails validation gets 401.
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      // Event Grid delivers Blob Created events to the extension's webhook, which the host guards
+      // with its system key; Event Grid holds no Entra ID token for this API.
+      excludedPaths: [
+        '/runtime/webhooks/eventgrid'
+      ]
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${authClientId}'
+            authClientId
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: true
+      }
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+  }
+}
+
 // Durable Functions backend, chosen with app settings that override host.json
 // (`AzureFunctionsJobHost__<path>`), so one host.json serves both backends and the local host.
 var durableHostSetting = 'AzureFunctionsJobHost__extensions__durableTask__storageProvider'
@@ -277,6 +334,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
       STAC_API_SCOPE: stacApiScope
       STAC_API_VERSION: stacApiVersion
       STAC_API_CLIENT_ID: identityClientId
+      // Every HTTP route checks its app role in Easy Auth's principal (src/functions/http.access.ts).
+      API_SIGN_IN: 'required'
+      // Job events (CloudEvents) to the custom topic, published with the app's identity (modules/event-topic.bicep).
+      INGEST_EVENT_TOPIC_ENDPOINT: eventTopicEndpoint
     },
     durableSettings
   )
@@ -285,3 +346,4 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 output name string = functionApp.name
 output defaultHostName string = functionApp.properties.defaultHostName
 output baseUrl string = 'https://${functionApp.properties.defaultHostName}'
+output signInConfigured bool = !empty(authClientId)

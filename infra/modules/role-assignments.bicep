@@ -1,5 +1,13 @@
-// Every role the app's identity (and optionally the person deploying) needs, each on the narrowest
-// scope that works. Names are deterministic guid()s of scope, principal and role, so a redeploy
+// Every role each identity needs, each on the narrowest scope that works:
+// - the Function App's identity (appPrincipalId): the Functions host's own storage (AzureWebJobsStorage:
+//   account-wide, see below why), telemetry, sending tiles to the worker;
+// - the worker's identity (workerPrincipalId): it runs native GDAL on untrusted uploads, so it gets
+//   only what it does: read the source containers, write the COG container, take (and reschedule)
+//   tiles on its queue, send results on `tile-results`, pull its image. Nothing on the deployment
+//   package, the Durable state (task hub queues, tables, lease blobs), the STAC container, the
+//   jobs index or the Service Bus namespace;
+// - the KEDA scaler's identity, Event Grid's identity, and optionally the person deploying.
+// test/infra lists every assignment (principal, role, scope) and fails on any other. Names are deterministic guid()s of scope, principal and role, so a redeploy
 // finds the same assignments instead of failing on duplicates.
 //
 // Role definition ids are the built-in ones (the same in every tenant), written out so a reader
@@ -20,10 +28,22 @@ param serviceBusNamespaceName string
 @description('Queue of the large-raster route.')
 param serviceBusQueueName string
 
+@description('Principal (object) id of the identity the worker code runs as (its own, not the app\'s).')
+param workerPrincipalId string
+
+@description('Containers a job may read its source from (INGEST_SOURCE_CONTAINERS): the worker may read these and nothing else.')
+param sourceContainerNames string[]
+
+@description('Containers the worker writes its outputs to (the tile COGs and thumbnails).')
+param workerOutputContainerNames string[]
+
+@description('Storage queue the worker sends tile results to (the app\'s queue trigger reads it).')
+param resultsQueueName string
+
 @description('Principal (object) id of the identity the worker job\'s KEDA scale rule reads the queue length with.')
 param scalerPrincipalId string
 
-@description('Container registry the worker\'s image is pulled from (by the app identity) and pushed to (by the person deploying).')
+@description('Container registry the worker\'s image is pulled from (by the worker identity) and pushed to (by the person deploying).')
 param registryName string
 
 @description('Optional: object id of the person deploying, granted blob data access to upload rasters and read results. Empty grants nothing.')
@@ -59,7 +79,29 @@ resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
       name: deadLetterContainerName
     }
   }
+
+  resource queueService 'queueServices' existing = {
+    name: 'default'
+
+    resource resultsQueue 'queues' existing = {
+      name: resultsQueueName
+    }
+  }
 }
+
+resource sourceContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = [
+  for containerName in sourceContainerNames: {
+    parent: storage::blobService
+    name: containerName
+  }
+]
+
+resource workerOutputContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2024-01-01' existing = [
+  for containerName in workerOutputContainerNames: {
+    parent: storage::blobService
+    name: containerName
+  }
+]
 
 resource durableStorage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = if (separateDurableStorage) {
   name: separateDurableStorage ? durableStorageAccountName : storageAccountName
@@ -82,10 +124,11 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-04-01' existing =
   name: registryName
 }
 
-// Storage Blob Data Owner: the Functions host needs blob leases and container creation
-// (azure-webjobs-hosts, Durable's task hub leases and large-message containers); Owner is what
-// Azure documents for identity-based AzureWebJobsStorage. The deployment package is read with it
-// too, and the worker (same identity) reads sources and writes COGs with it.
+// Storage Blob Data Owner, account-wide: the Functions host creates its containers at run time
+// (azure-webjobs-hosts, azure-webjobs-secrets, Durable's task hub leases and large-message
+// containers, named after the hub) and takes blob leases in them; a container-scoped role cannot
+// create a container, and Owner is what Azure documents for identity-based AzureWebJobsStorage.
+// The app also reads its deployment package and writes uploads, COGs, STAC and batch manifests.
 resource appBlobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, appPrincipalId, 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b')
   scope: storage
@@ -96,11 +139,9 @@ resource appBlobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-// Storage Queue Data Contributor: Durable Functions' control and work-item queues; the tile-results
-// queue (the worker sends, the app's queue trigger receives and deletes, and moves poison messages
-// to tile-results-poison). The worker runs as this same identity, so a narrower queue-scoped
-// Message Sender / Message Processor grant would add nothing: this account-wide role, which the
-// Functions host needs anyway, already covers both.
+// Storage Queue Data Contributor, account-wide: Durable Functions creates its control and
+// work-item queues at run time (named after the hub and partition); the app's queue trigger
+// receives and deletes tile-results and moves poison messages to tile-results-poison.
 resource appQueueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, appPrincipalId, '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
   scope: storage
@@ -111,7 +152,8 @@ resource appQueueDataContributor 'Microsoft.Authorization/roleAssignments@2022-0
   }
 }
 
-// Storage Table Data Contributor: Durable Functions' History and Instances tables.
+// Storage Table Data Contributor, account-wide: Durable Functions creates its History and Instances
+// tables at run time; the jobs index and the retired-outputs table are the app's too.
 resource appTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, appPrincipalId, '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3')
   scope: storage
@@ -134,7 +176,7 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
 }
 
 // Azure Service Bus Data Sender on the queue only: the app sends tiles to the worker (and sends a
-// tile again when its result is late).
+// tile again when its result is late). The app never receives from it.
 resource appServiceBusSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(largeRasterQueue.id, appPrincipalId, '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39')
   scope: largeRasterQueue
@@ -145,15 +187,91 @@ resource appServiceBusSender 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-// Azure Service Bus Data Receiver on the queue only: the worker (same identity) receives in
-// peek-lock mode, renews locks, completes, abandons and dead-letters: all settlements of a received
-// message, which Listen (this role) allows; the worker sends nothing to Service Bus.
-resource appServiceBusReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(largeRasterQueue.id, appPrincipalId, '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0')
+// --- The worker's identity ---
+
+// Azure Service Bus Data Receiver on its queue only: receive in peek-lock mode, renew locks,
+// complete, abandon and dead-letter (all settlements of a received message need only Listen).
+resource workerServiceBusReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(largeRasterQueue.id, workerPrincipalId, '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0')
   scope: largeRasterQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0')
-    principalId: appPrincipalId
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Azure Service Bus Data Sender on the same queue only: a retry with back-off has no Service Bus
+// settlement of its own, so the worker schedules a copy of the tile message for later
+// (src/queue/servicebus.queue.ts).
+resource workerServiceBusSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(largeRasterQueue.id, workerPrincipalId, '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39')
+  scope: largeRasterQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39')
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Blob Data Reader on each source container only: the worker reads uploads and nothing else.
+resource workerSourceReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (containerName, index) in sourceContainerNames: {
+    name: guid(sourceContainers[index].id, workerPrincipalId, '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1')
+    scope: sourceContainers[index]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1')
+      principalId: workerPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+// Storage Blob Data Contributor on each output container only: the tile COGs and thumbnails.
+resource workerOutputWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (containerName, index) in workerOutputContainerNames: {
+    name: guid(workerOutputContainers[index].id, workerPrincipalId, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+    scope: workerOutputContainers[index]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+      principalId: workerPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+// Storage Blob Delegator on the account: a source read in place (GDAL's /vsicurl/) goes through a
+// user delegation SAS, and the key for it is asked of the blob service (account level). The role
+// holds no data action: a SAS signed with the key grants at most what the worker's data roles
+// above grant (reading the source containers), so this opens nothing else.
+resource workerBlobDelegator 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, workerPrincipalId, 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a')
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a')
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Storage Queue Data Message Sender on the results queue only: add messages, nothing else.
+resource workerResultsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::queueService::resultsQueue.id, workerPrincipalId, 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a')
+  scope: storage::queueService::resultsQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a')
+    principalId: workerPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// AcrPull on the registry only: the worker job pulls its image as the worker's identity.
+resource workerAcrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(registry.id, workerPrincipalId, '7f951dda-4ed3-4680-a7ca-43fe172d538d')
+  scope: registry
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '7f951dda-4ed3-4680-a7ca-43fe172d538d')
+    principalId: workerPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
@@ -167,17 +285,6 @@ resource scalerServiceBusOwner 'Microsoft.Authorization/roleAssignments@2022-04-
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '090c5cfd-751d-490a-894a-3ce6f1109419')
     principalId: scalerPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// AcrPull on the registry only: the worker job pulls its image as the app identity.
-resource appAcrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(registry.id, appPrincipalId, '7f951dda-4ed3-4680-a7ca-43fe172d538d')
-  scope: registry
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '7f951dda-4ed3-4680-a7ca-43fe172d538d')
-    principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }

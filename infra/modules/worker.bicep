@@ -4,8 +4,9 @@
 // their COGs with the same code as the Functions route, reports each on the `tile-results` Storage
 // queue, and exits. Nothing runs (and nothing bills) while the queue is empty.
 //
-// The job runs as the app's user-assigned identity (same data roles as the Function App; no
-// secret anywhere). Its scale rule authenticates with a second identity of its own: KEDA reads the
+// The job runs as a user-assigned identity of its own (read on the source containers, write on the
+// COG container, its queue and the results queue: modules/role-assignments.bicep; no secret
+// anywhere). Its scale rule authenticates with a second identity of its own: KEDA reads the
 // queue's message count through Service Bus' management operations, which need the Manage right
 // (Azure Service Bus Data Owner), and the code's identity should not hold it.
 
@@ -30,7 +31,7 @@ param logAnalyticsWorkspaceId string
 @description('Subnet (delegated to Microsoft.App/environments) the environment joins; empty means no VNet (network isolation off).')
 param infrastructureSubnetId string = ''
 
-@description('Resource id of the user-assigned identity the worker code runs as (the app\'s).')
+@description('Resource id of the user-assigned identity the worker code runs as (the worker\'s own, not the app\'s).')
 param identityId string
 
 @description('Client id of that identity: identity-based connections name it.')

@@ -1,5 +1,6 @@
 // Check combination: Durable Task Scheduler backend, no network isolation, deployed by CI as a
-// service principal, alerts e-mailed, a STAC API configured, the largest worker replicas.
+// service principal, alerts e-mailed, a STAC API configured, the largest worker replicas, sign-in
+// configured, always-ready 0 (scale from zero: only safe since the packaged host.json names the scheduler).
 using '../main.bicep'
 
 param environmentName = 'check-scheduler-public'
@@ -14,3 +15,5 @@ param workerCpu = '4.0'
 param workerMaxExecutions = 20
 param workerMaxDeliveries = 8
 param workerThresholdMb = 512
+// Sign-in configured: App Service Authentication for this app registration.
+param authClientId = '11111111-2222-4333-8444-555555555555'

@@ -35,6 +35,9 @@ import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, 
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
 import { collectionShardsProperty, mediaTypes, type StacAsset, type StacCatalog, type StacCollection } from '../stac/stac.types.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
+import { markMosaicChanges } from './collection.mosaic.js';
+import type { CrsAssumption } from '../raster/source.open.js';
+import { crsAssumption } from './tile.cog.create.js';
 import { updateJsonBlob } from './json.blob.update.js';
 import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError, tileReadMode } from './source.cache.js';
 
@@ -51,10 +54,12 @@ async function writeSourceMosaic(
   source: SourceBlob,
   items: readonly RegisteredItem[],
   options: IngestOptions | undefined,
+  assumption: CrsAssumption,
 ): Promise<StacAsset | undefined> {
   const tiles: Array<{ file: string; window: NonNullable<RegisteredItem['window']> }> = [];
   for (const item of items) {
-    if (!item.window) return undefined;
+    // A source of variables or time steps is many rasters on one grid: no one VRT mosaics them (docs/raster-output.md).
+    if (!item.window || item.window.slice) return undefined;
     tiles.push({ file: cogBlob(outputs, item.itemId).name.split('/').pop()!, window: item.window });
   }
   if (tiles.length === 0) return undefined;
@@ -70,7 +75,7 @@ async function writeSourceMosaic(
         await mkdir(deps.scratchDir, { recursive: true });
         const warpScratch = join(deps.scratchDir, `${randomUUID()}.warp.vrt`);
         try {
-          return await describeMosaic(sourcePath, source.name, tiles, options, warpScratch);
+          return await describeMosaic(sourcePath, source.name, tiles, options, warpScratch, assumption);
         } finally {
           await rm(warpScratch, { force: true });
         }
@@ -211,9 +216,11 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
 
     // 2. Each published source's catalog, from its record as it is now.
     const publishing = decisions.filter((decision): decision is Extract<Decision, { outcome: 'publish' }> => decision.outcome === 'publish');
+    // The collection mosaic moves just these sources on its next run (collection.mosaic.ts): one mark for them all.
+    await markMosaicChanges(deps.store, collection, publishing.map(({ publication }) => ({ sourceKey: publication.outputs.sourceKey, version: publication.outputs.version })));
     const allStale = publishing.flatMap((decision) => staleItems(decision.previous, decision.publication.items));
     const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
-      writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options),
+      writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options, crsAssumption(publication, deps.settings.assumeCfLonLat)),
     );
     await mapBounded(publishing, sourceConcurrency, ({ publication, previous }, index) =>
       writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl, previous === undefined),

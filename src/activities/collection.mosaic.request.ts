@@ -1,5 +1,5 @@
 /**
- * Activity: ask for a collection's mosaic to be rebuilt, without waiting for the build. It marks
+ * Activity: ask for a collection's mosaic to be brought up to date, without waiting for the build. It marks
  * the collection's `collectionMosaicRequests` entity, then starts a `collectionMosaic` run; the
  * mark is queued on the entity before the run asks for its lock, so the run (or one already
  * waiting) always sees it. A retried activity only adds a run that finds nothing to claim.

@@ -2,6 +2,7 @@
 import type { activities } from '../pipeline/contracts.js';
 import type { ActivityDependencies } from './activity.dependencies.js';
 import type { ActivityImplementation } from './activity.outcome.js';
+import { createCheckQualityGates, createDeleteQuarantinedOutputs, createMarkJobDecision } from './quality.gates.js';
 import { createFinalizeCollection } from './collection.finalize.js';
 import { createBuildCollectionMosaic } from './collection.mosaic.js';
 import { createListBatchSources } from './batch.sources.js';
@@ -26,8 +27,10 @@ export { runToOutcome, type ActivityImplementation } from './activity.outcome.js
 
 /** Activities that use the invocation's durable client: built per call where they are registered. */
 export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs' | 'announceDispatchPermits' | 'auditDispatchPermits';
+/** Activities registered in a module of their own, with their own dependencies (src/functions/events.activities.ts). */
+type SeparatelyRegistered = 'publishEvents';
 
-export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName>]: ActivityImplementation<(typeof activities)[Name]> };
+export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName | SeparatelyRegistered>]: ActivityImplementation<(typeof activities)[Name]> };
 
 /** All activities, each checked against its contract in `contracts.ts`. */
 export function createIngestActivities(deps: ActivityDependencies): IngestActivities {
@@ -43,5 +46,8 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     dispatchTile: createDispatchTile(deps),
     listBatchSources: createListBatchSources(deps),
     buildCollectionMosaic: createBuildCollectionMosaic(deps),
+    checkQualityGates: createCheckQualityGates(deps),
+    deleteQuarantinedOutputs: createDeleteQuarantinedOutputs(deps),
+    markJobDecision: createMarkJobDecision(deps),
   };
 }

@@ -10,7 +10,7 @@ import type { CreateTileCogInput, TileCog } from '../pipeline/contracts.js';
 import { hashFile } from '../raster/checksum.js';
 import { describeCog, writeThumbnail, writeTileCog } from '../raster/cog.create.js';
 import { describeUndecodableSource } from '../raster/source.decode.js';
-import { sourcePathNames } from '../raster/source.open.js';
+import { sourcePathNames, type CrsAssumption } from '../raster/source.open.js';
 import { FailureError } from '../pipeline/failure.js';
 import { cogBlob, thumbnailBlob } from '../stac/catalog.layout.js';
 import { mediaTypes } from '../stac/stac.types.js';
@@ -20,6 +20,15 @@ import type { ActivityDependencies } from './activity.dependencies.js';
 import { jobKeyOf } from './source.cache.js';
 
 export type CreateTileCog = (input: CreateTileCogInput) => Promise<TileCog>;
+
+/**
+ * The CRS validation assumed for the tile's raster (EPSG:4326 for a CF longitude/latitude grid),
+ * passed on by the job; a tile of a job from before it was passed decides again from the header,
+ * under the setting.
+ */
+export function crsAssumption(input: Pick<CreateTileCogInput, 'assumedCrs' | 'source'>, assumeCfLonLat: boolean): CrsAssumption {
+  return input.assumedCrs !== undefined ? { assumedCrs: input.assumedCrs } : { assumeCfLonLat, size: input.source.size };
+}
 
 export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'scratchDir' | 'settings' | 'pause'>): CreateTileCog {
   return async (input) => {
@@ -31,7 +40,7 @@ export function createCreateTileCog(deps: Pick<ActivityDependencies, 'store' | '
         input.source,
         await deps.sources.readModeFor(input.source, deps.settings.sourceRead),
         (sourcePath) =>
-          writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options, undefined, { assumeCfLonLat: deps.settings.assumeCfLonLat, size: input.source.size }).catch((error: unknown) => {
+          writeTileCog(sourcePath, input.source.name, cogPath, input.window, input.options, undefined, crsAssumption(input, deps.settings.assumeCfLonLat)).catch((error: unknown) => {
             // Validation decodes a few blocks; one corrupt in the middle shows only here, and is the upload's, not ours.
             const corrupt = error instanceof Error ? describeUndecodableSource(error.message, sourcePathNames(sourcePath, input.source.name)) : null;
             throw corrupt ? new FailureError(corrupt) : error;

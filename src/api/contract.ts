@@ -11,14 +11,16 @@
  */
 // A namespace import, so the dashboard's bundler keeps only the parts of zod used here (not its locales).
 import * as z from 'zod';
+import { collectionDefinitionSchema, gateRules } from '../collections/definition.schema.js';
 import { failureCodes } from '../pipeline/failure.js';
 
 export { failureCodes, type FailureCode } from '../pipeline/failure.js';
+export { collectionDefinitionSchema, type CollectionDefinition } from '../collections/definition.schema.js';
 
 /** Runtime statuses after which a job or batch changes no more. */
-export const finishedStatuses: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
+export const finishedStatuses: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Terminated', 'Canceled', 'Quarantined', 'Rejected']);
 
-export const jobStages = ['pending', 'validating', 'creating-cogs', 'finalizing', 'completed', 'failed'] as const;
+export const jobStages = ['pending', 'validating', 'creating-cogs', 'finalizing', 'completed', 'failed', 'quarantined', 'rejected'] as const;
 export const tileStates = ['pending', 'creating-cog', 'registering', 'done', 'failed', 'queued', 'running'] as const;
 export const batchStages = ['pending', 'listing', 'ingesting', 'finalizing', 'completed', 'failed'] as const;
 export const tileRoutes = ['functions', 'worker'] as const;
@@ -95,6 +97,8 @@ export const jobViewSchema = z.looseObject({
   collection: z.string().nullable(),
   /** The batch that started it; older services do not say. */
   batch: z.string().nullable().default(null),
+  /** The version of its collection's definition the job ran (`GET /api/collections/{id}`); `null` for a collection without one, and from older services. */
+  definitionVersion: z.number().nullable().default(null),
   tiles: z.looseObject({ done: z.number(), failed: z.number(), total: z.number() }),
   itemsRegistered: z.number(),
   /** The first failures; `errorCount` says how many there were. */
@@ -104,6 +108,19 @@ export const jobViewSchema = z.looseObject({
   previousAttempt: z.string().nullable(),
   /** Whether a retry can help; a service from before retry advice sends none (then none is offered). */
   retry: z.looseObject({ offered: z.boolean(), reason: z.string().nullable() }).default({ offered: false, reason: null }),
+  /**
+   * Set when a quality gate of its collection stopped the job before publishing (`status`
+   * `Quarantined`): each gate it failed with the measured value, and the operator's decision once
+   * made (`approve` publishes the kept outputs, `reject` deletes them). Older services send none.
+   */
+  quarantine: z
+    .looseObject({
+      violations: z.array(z.looseObject({ rule: z.enum(gateRules), measured: z.string(), limit: z.string(), message: z.string() })),
+      definitionVersion: z.number(),
+      decision: z.looseObject({ decision: z.enum(['approve', 'reject']), id: z.string(), status: z.string() }).nullable(),
+    })
+    .nullable()
+    .default(null),
   /** A newer version of the source replaced this job's output (or upload). */
   superseded: z.looseObject({ by: z.string().nullable(), message: z.string() }).nullable().default(null),
   output: z.union([partialOutputSchema, completedOutputSchema]).nullable(),
@@ -279,6 +296,30 @@ export const problemSchema = z.looseObject({
   retryable: z.boolean().optional(),
 }).meta({ id: 'Problem' });
 export type Problem = Shape<z.infer<typeof problemSchema>>;
+
+/** `202` of `POST /api/jobs/{id}/approve` and `/reject`: the decision's run (its status: `GET /api/jobs/{id}`'s `quarantine.decision`). */
+export const quarantineDecisionAnswerSchema = z.looseObject({ id: z.string(), jobId: z.string(), decision: z.enum(['approve', 'reject']) }).meta({ id: 'QuarantineDecisionAnswer' });
+export type QuarantineDecisionAnswer = Shape<z.infer<typeof quarantineDecisionAnswerSchema>>;
+
+/** `GET /api/collections/{id}` (its `ETag` is `"<version>"`), and the answer to a `PUT`. */
+export const collectionViewSchema = z.looseObject({
+  id: z.string(),
+  /** 1 for the first definition; each accepted `PUT` adds one. Jobs name the version they ran (`definitionVersion`). */
+  version: z.number(),
+  updatedTime: z.string(),
+  definition: collectionDefinitionSchema,
+  /** The collection's jobs: `GET /api/jobs?collection=<id>`. */
+  jobs: z.string(),
+}).meta({ id: 'CollectionView' });
+export type CollectionView = Shape<z.infer<typeof collectionViewSchema>>;
+
+/** `GET /api/collections`: every collection with a definition, by id. */
+export const collectionListSchema = z.looseObject({
+  collections: z.array(collectionViewSchema),
+  /** Where an upload no source rule matches goes. */
+  defaultCollection: z.string(),
+}).meta({ id: 'CollectionList' });
+export type CollectionList = Shape<z.infer<typeof collectionListSchema>>;
 
 /** What `POST /api/jobs` takes (the server parses it with `submitJobSchema`, src/pipeline/options.ts). */
 export interface SubmitRequest {

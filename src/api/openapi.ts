@@ -8,7 +8,8 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import * as contract from './contract.js';
-import { bulkRetryRequestSchema, idParamsSchema, jobFilterSchema, listBatchesQuerySchema, retryRequestSchema, submitBatchSchema, submitJobSchema, tilesQuerySchema } from './requests.js';
+import { bulkRetryRequestSchema, collectionParamsSchema, collectionPutHeadersSchema, collectionQuerySchema, idParamsSchema, jobFilterSchema, listBatchesQuerySchema, retryRequestSchema, submitBatchSchema, submitJobSchema, tilesQuerySchema } from './requests.js';
+import { routeAccess, type HttpFunctionName } from './access.js';
 
 /** The app's route prefix (host.json `extensions.http.routePrefix`). */
 export const apiPrefix = '/api';
@@ -149,6 +150,54 @@ export function registerRoutes(registry: OpenAPIRegistry): RouteConfig[] {
         ...problems({ 404: 'No batch has that id' }),
       },
     },
+    ...(['approve', 'reject'] as const).map(
+      (decision): RouteConfig => ({
+        method: 'post',
+        path: `${apiPrefix}/jobs/{id}/${decision}`,
+        operationId: `${decision}Job`,
+        summary: decision === 'approve' ? 'Publish the outputs a quality gate kept unpublished (role: admin)' : 'Delete the outputs a quality gate kept unpublished (role: admin)',
+        request: { params: idParamsSchema },
+        responses: {
+          202: json(contract.quarantineDecisionAnswerSchema, "The decision's run started; the job view's `quarantine.decision` follows it"),
+          ...problems({ 404: 'No job has that id', 409: 'The job is not quarantined (`outcome: not-quarantined`), or was decided already (`outcome: decided`, `decision`)' }),
+        },
+      }),
+    ),
+    {
+      method: 'get',
+      path: `${apiPrefix}/collections`,
+      operationId: 'listCollections',
+      summary: "Every collection's workflow definition (role: reader)",
+      responses: { 200: json(contract.collectionListSchema, 'The collections with a definition, by id, and the default collection') },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/collections/{id}`,
+      operationId: 'getCollection',
+      summary: "A collection's workflow definition, or an earlier version of it (role: reader)",
+      request: { params: collectionParamsSchema, query: collectionQuerySchema },
+      responses: {
+        200: { ...json(contract.collectionViewSchema, 'The definition; `ETag` is its version'), headers: z.object({ ETag: z.string().describe('The version, quoted: send it in If-Match to replace it') }) },
+        ...problems({ 400: 'The id or version at fault', 404: 'No collection has that id (or that version)' }),
+      },
+    },
+    {
+      method: 'put',
+      path: `${apiPrefix}/collections/{id}`,
+      operationId: 'putCollection',
+      summary: "Create or replace a collection's workflow definition (role: admin)",
+      request: { params: collectionParamsSchema, headers: collectionPutHeadersSchema, body: body(contract.collectionDefinitionSchema) },
+      responses: {
+        200: json(contract.collectionViewSchema, 'Replaced: the next version'),
+        201: json(contract.collectionViewSchema, 'Created: version 1'),
+        ...problems({
+          400: 'The definition at fault: `fields` names each path in it (`derivedFrom.collection`, `schedules.0.cron`)',
+          412: 'If-Match names a version that is not the current one (`currentVersion`)',
+          413: 'The body is too large',
+          428: 'The collection has a definition: replacing it needs If-Match',
+        }),
+      },
+    },
     {
       method: 'get',
       path: `${apiPrefix}/openapi.json`,
@@ -157,7 +206,12 @@ export function registerRoutes(registry: OpenAPIRegistry): RouteConfig[] {
       responses: { 200: json(z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }), 'The OpenAPI 3.1 document') },
     },
   ];
-  for (const route of routes) registry.registerPath(route);
+  for (const route of routes) {
+    // Each route's app role, from the one role table (src/api/access.ts).
+    const role = routeAccess[route.operationId as HttpFunctionName];
+    const access = `Requires the \`${role}\` app role (or a higher one) when sign-in is on (always in Azure).`;
+    registry.registerPath({ ...route, description: route.description ? `${route.description}\n\n${access}` : access });
+  }
   return routes;
 }
 
@@ -166,7 +220,12 @@ export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']
 /** The whole document; `version` is the app's (package.json). */
 export function buildOpenApiDocument(options: { version: string }): OpenApiDocument {
   const registry = new OpenAPIRegistry();
-  registry.registerComponent('securitySchemes', 'functionKey', { type: 'apiKey', in: 'header', name: 'x-functions-key', description: 'A function key (Azure); the local host needs none' });
+  registry.registerComponent('securitySchemes', 'entraId', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: "An Entra ID access token for the API's app registration, carrying app roles (reader, operator, admin), validated by App Service Authentication. The local host needs none unless its sign-in is on (then a development token, docs/security.md).",
+  });
   registerRoutes(registry);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
@@ -176,6 +235,6 @@ export function buildOpenApiDocument(options: { version: string }): OpenApiDocum
       description: 'Turns uploaded rasters into Cloud Optimized GeoTIFFs registered in STAC. Errors are `application/problem+json` (RFC 9457).',
     },
     servers: [{ url: '/' }],
-    security: [{ functionKey: [] }],
+    security: [{ entraId: [] }],
   });
 }

@@ -46,3 +46,12 @@ export const tilesQuerySchema = z.object({ continuationToken: z.string().max(20)
 
 /** A job's or batch's id in a path. */
 export const idParamsSchema = z.object({ id: z.string().max(200) });
+
+/** A collection's id in a path (`PUT/GET /api/collections/{id}`); its form is checked by the handler (a 400 naming `id`). */
+export const collectionParamsSchema = z.object({ id: z.string().max(200) });
+
+/** `GET /api/collections/{id}` (query): an earlier version of the definition (every version a job ran stays readable). */
+export const collectionQuerySchema = z.object({ version: z.coerce.number().int().min(1).max(1_000_000_000).optional() }).strict();
+
+/** `PUT /api/collections/{id}` headers: `If-Match: "<version>"` replaces that version; creating a collection needs none. */
+export const collectionPutHeadersSchema = z.object({ 'If-Match': z.string().max(40).optional().describe('The version being replaced, as GET gave it in ETag ("3"); required to replace a definition') });

@@ -3,7 +3,7 @@
  * delegate to src/jobs, answer. The same untrusted-input rules as jobs: allowed containers and
  * plain paths only (400 naming the field), a missing prefix or manifest is a 404.
  */
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { BatchPage, SubmitBatchAnswer } from '../api/contract.js';
 import { listBatchesQuerySchema } from '../api/requests.js';
@@ -15,6 +15,7 @@ import { orchestratorNames } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitBatchSchema } from '../pipeline/options.js';
 import { describeIssues, guarded, problem, readJsonBody, statusUrl } from './http.problem.js';
 import { getBlobStore } from './shared.store.js';
+import { httpRoute } from './http.access.js';
 
 export async function submitBatchHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
@@ -91,6 +92,6 @@ export async function listBatchesHandler(request: HttpRequest, context: Invocati
   };
 }
 
-app.http('submitBatch', { route: 'batches', methods: ['POST'], authLevel: 'function', extraInputs: [df.input.durableClient()], handler: guarded(submitBatchHandler) });
-app.http('getBatch', { route: 'batches/{id}', methods: ['GET'], authLevel: 'function', extraInputs: [df.input.durableClient()], handler: guarded(getBatchHandler) });
-app.http('listBatches', { route: 'batches', methods: ['GET'], authLevel: 'function', extraInputs: [df.input.durableClient()], handler: guarded(listBatchesHandler) });
+httpRoute('submitBatch', { route: 'batches', methods: ['POST'], extraInputs: [df.input.durableClient()], handler: guarded(submitBatchHandler) });
+httpRoute('getBatch', { route: 'batches/{id}', methods: ['GET'], extraInputs: [df.input.durableClient()], handler: guarded(getBatchHandler) });
+httpRoute('listBatches', { route: 'batches', methods: ['GET'], extraInputs: [df.input.durableClient()], handler: guarded(listBatchesHandler) });

@@ -3,11 +3,12 @@
  * VRTs from it): `GET /api/cogs/<blob path>` with HTTP Range support, behind the same keys as the
  * job API, so the container itself stays private and needs no CORS rule or SAS.
  */
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { containers } from '../config.js';
 import { findBlobNameProblem } from '../pipeline/source.path.js';
 import { resolveRange } from '../storage/byte.range.js';
 import { getBlobStore } from './shared.store.js';
+import { httpRoute } from './http.access.js';
 
 /**
  * The Functions host buffers response bodies, so one answer is capped; COG readers ask for small
@@ -52,9 +53,8 @@ export async function readCogsBlobHandler(request: HttpRequest, context: Invocat
   }
 }
 
-app.http('readCogsBlob', {
+httpRoute('readCogsBlob', {
   route: 'cogs/{*path}',
   methods: ['GET'],
-  authLevel: 'function',
   handler: readCogsBlobHandler,
 });

@@ -9,7 +9,8 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { httpRoute } from './http.access.js';
 
 /** dist/src/functions → dist/web (the build layout in Azure and locally). */
 const webRoot = resolve(import.meta.dirname, '..', '..', 'web');
@@ -83,9 +84,8 @@ async function serveDashboardFile(request: HttpRequest, root: string, builtFiles
   };
 }
 
-app.http('dashboard', {
+httpRoute('dashboard', {
   route: 'dashboard/{*path}',
   methods: ['GET'],
-  authLevel: 'anonymous',
   handler: dashboardHandler,
 });

@@ -75,6 +75,9 @@ register(activities.recordJob, (all) => all.recordJob);
 register(activities.dispatchTile, (all) => all.dispatchTile);
 register(activities.listBatchSources, (all) => all.listBatchSources);
 register(activities.buildCollectionMosaic, (all) => all.buildCollectionMosaic);
+register(activities.checkQualityGates, (all) => all.checkQualityGates);
+register(activities.deleteQuarantinedOutputs, (all) => all.deleteQuarantinedOutputs);
+register(activities.markJobDecision, (all) => all.markJobDecision);
 
 /**
  * Tells the tile's orchestration that the work has started (it waited for an activity slot until

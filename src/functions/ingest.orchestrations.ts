@@ -4,6 +4,7 @@ import { ingestRasterOrchestrator } from '../orchestrations/ingest.orchestrator.
 import { collectionMosaicOrchestrator } from '../orchestrations/mosaic.orchestrator.js';
 import { workerDispatchPermitsEntity } from '../orchestrations/dispatch.permits.entity.js';
 import { collectionMosaicRequestsEntity } from '../orchestrations/mosaic.requests.entity.js';
+import { resolveQuarantineOrchestrator } from '../orchestrations/quarantine.orchestrator.js';
 import { ingestTileOrchestrator } from '../orchestrations/tile.orchestrator.js';
 import { entityNames, orchestratorNames } from '../pipeline/contracts.js';
 
@@ -11,5 +12,6 @@ df.app.orchestration(orchestratorNames.ingestRaster, ingestRasterOrchestrator);
 df.app.orchestration(orchestratorNames.ingestTile, ingestTileOrchestrator);
 df.app.orchestration(orchestratorNames.ingestBatch, ingestBatchOrchestrator);
 df.app.orchestration(orchestratorNames.collectionMosaic, collectionMosaicOrchestrator);
+df.app.orchestration(orchestratorNames.resolveQuarantine, resolveQuarantineOrchestrator);
 df.app.entity(entityNames.collectionMosaicRequests, collectionMosaicRequestsEntity);
 df.app.entity(entityNames.workerDispatchPermits, workerDispatchPermitsEntity);

@@ -8,7 +8,7 @@
  * link to the app's own `/api/jobs/{id}`, so job submitters never see the Durable extension's
  * system key (the management webhook stays for administrators).
  */
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import type { JobPage, RetryAnswer, SubmitAnswer } from '../api/contract.js';
 import { bulkRetryRequestSchema, jobFilterSchema, retryRequestSchema } from '../api/requests.js';
@@ -20,13 +20,16 @@ import { finalStatuses, type JobQuery } from '../jobs/job.index.js';
 import { describeRefusal, retryJob, retryJobs, type RetryDependencies } from '../jobs/job.retry.js';
 import { submitJob } from '../jobs/job.submit.js';
 import { findSupersession } from '../jobs/job.supersession.js';
-import { buildJobView, buildJobViewFromIndex, parseSince, withSupersession, type JobView, type PartialOutput } from '../jobs/job.view.js';
+import { buildJobView, buildJobViewFromIndex, parseSince, withQuarantineDecision, withSupersession, type JobView, type PartialOutput } from '../jobs/job.view.js';
+import { readQuarantineDecision } from '../jobs/quarantine.decision.js';
 import { ledgerJobOf, readRegisteredItems, readTileLedgerPage, type LedgerJob } from '../jobs/tile.ledger.js';
 import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
+import { resolveJobDefinition } from '../collections/collection.routing.js';
 import { describeIssues, guarded, jobStatusUrl, problem, readJsonBody } from './http.problem.js';
-import { getBlobStore, getJobIndex, getRetiredOutputs } from './shared.store.js';
+import { getBlobStore, getCollectionStore, getJobIndex, getRetiredOutputs } from './shared.store.js';
+import { httpRoute } from './http.access.js';
 
 export async function submitJobHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const read = await readJsonBody(request);
@@ -47,10 +50,15 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
     return { status: 200, jsonBody: { dryRun: true, source: `${source.source.container}/${source.source.name}`, collection: parsed.data.collection ?? defaultCollectionId, options: parsed.data.options } };
   }
 
+  // The collection's definition, read once: its default options under the request's own, its version and gates into the job.
+  const collection = parsed.data.collection ?? defaultCollectionId;
+  const rawOptions: unknown = typeof read.body === 'object' && read.body !== null && 'options' in read.body ? read.body.options : undefined;
+  const resolved = resolveJobDefinition(await getCollectionStore().read(collection), typeof rawOptions === 'object' && rawOptions !== null ? (rawOptions as Record<string, unknown>) : undefined);
+  if (!resolved.ok) return problem(400, 'Invalid job request', `the collection's default options with this request's: ${resolved.problem}`, { fields: ['options'] });
   const client = df.getClient(context);
   const result = await submitJob(
     { client, store: getBlobStore(), jobs: getJobIndex(), settings },
-    { source: source.source, collection: parsed.data.collection ?? defaultCollectionId, options: parsed.data.options, force: parsed.data.force },
+    { source: source.source, collection, options: resolved.job.options, force: parsed.data.force, ...(resolved.job.definition ? { definition: resolved.job.definition } : {}) },
   );
   if (result.outcome === 'source-missing') return problem(404, 'Source not found', result.message, { fields: ['source'] });
   const statusQueryGetUri = jobStatusUrl(request, result.instanceId);
@@ -86,11 +94,13 @@ export async function readJobView(client: df.DurableClient, id: string): Promise
   if (job && (status.runtimeStatus === 'Failed' || status.runtimeStatus === 'Terminated')) view.output = await readPartialOutput(client, job, status.runtimeStatus);
   // A newer version of its source may have replaced its output (or its upload): the view says by which job.
   const superseded = job ? await findSupersession({ client, store: getBlobStore(), retired: getRetiredOutputs() }, status, job) : null;
-  return withSupersession(view, superseded);
+  // A quarantined job shows the operator's decision (approve, reject) once made, and how it ended.
+  const decided = view.quarantine ? withQuarantineDecision(view, await readQuarantineDecision(client, id)) : view;
+  return withSupersession(decided, superseded);
 }
 
 /** The job, or `undefined` when the id names no ingestion job. */
-async function findJob(client: df.DurableClient, id: string): Promise<InstanceStatus | undefined> {
+export async function findJob(client: df.DurableClient, id: string): Promise<InstanceStatus | undefined> {
   if (!id.startsWith(jobInstancePrefix) || id.length > 200) return undefined;
   const status = await findInstance(client, id);
   return status && status.name === orchestratorNames.ingestRaster ? status : undefined;
@@ -129,7 +139,7 @@ export async function getJobTilesHandler(request: HttpRequest, context: Invocati
   return { status: 200, jsonBody: await readTileLedgerPage(client, job, status.runtimeStatus, page, (ref) => getBlobStore().url(ref)) };
 }
 
-const knownStatuses = new Set(['Pending', 'Running', 'Completed', 'Failed', 'Terminated']);
+const knownStatuses = new Set(['Pending', 'Running', 'Completed', 'Failed', 'Terminated', 'Quarantined', 'Rejected']);
 
 function toJobQuery(raw: unknown): { ok: true; query: JobQuery } | { ok: false; response: HttpResponseInit } {
   const parsed = jobFilterSchema.safeParse(raw);
@@ -229,51 +239,45 @@ export async function retryJobsHandler(request: HttpRequest, context: Invocation
   return { status: 200, jsonBody: result };
 }
 
-app.http('submitJob', {
+httpRoute('submitJob', {
   route: 'jobs',
   methods: ['POST'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(submitJobHandler),
 });
 
-app.http('getJob', {
+httpRoute('getJob', {
   route: 'jobs/{id}',
   methods: ['GET'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(getJobHandler),
 });
 
-app.http('listJobs', {
+httpRoute('listJobs', {
   route: 'jobs',
   methods: ['GET'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(listJobsHandler),
 });
 
-app.http('getJobTiles', {
+httpRoute('getJobTiles', {
   route: 'jobs/{id}/tiles',
   methods: ['GET'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(getJobTilesHandler),
 });
 
-app.http('retryJob', {
+httpRoute('retryJob', {
   route: 'jobs/{id}/retry',
   methods: ['POST'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(retryJobHandler),
 });
 
 // Registered before `jobs/{id}` routes would matter: a literal segment, POST only.
-app.http('retryJobs', {
+httpRoute('retryJobs', {
   route: 'jobs/retry',
   methods: ['POST'],
-  authLevel: 'function',
   extraInputs: [df.input.durableClient()],
   handler: guarded(retryJobsHandler),
 });

@@ -2,10 +2,11 @@
  * HTTP: the API's OpenAPI 3.1 description (`src/api/openapi.ts`), generated from the same zod
  * schemas the handlers, the CLI and the dashboard use. Built once per process.
  */
-import { app, type HttpResponseInit } from '@azure/functions';
+import { type HttpResponseInit } from '@azure/functions';
 import { buildOpenApiDocument, type OpenApiDocument } from '../api/openapi.js';
 import { appName, softwareVersions } from '../stac/software.js';
 import { guarded } from './http.problem.js';
+import { httpRoute } from './http.access.js';
 
 let document: OpenApiDocument | undefined;
 
@@ -14,4 +15,4 @@ export async function getOpenApiHandler(): Promise<HttpResponseInit> {
   return { status: 200, jsonBody: document, headers: { 'Cache-Control': 'no-cache' } };
 }
 
-app.http('getOpenApi', { route: 'openapi.json', methods: ['GET'], authLevel: 'function', handler: guarded(getOpenApiHandler) });
+httpRoute('getOpenApi', { route: 'openapi.json', methods: ['GET'], handler: guarded(getOpenApiHandler) });

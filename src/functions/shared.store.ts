@@ -1,3 +1,4 @@
+import { CollectionStore } from '../collections/collection.store.js';
 import { JobIndex } from '../jobs/job.index.js';
 import { RetiredOutputs } from '../jobs/retired.outputs.js';
 import type { QueueSender } from '../queue/message.queue.js';
@@ -9,6 +10,7 @@ let store: BlobStore | undefined;
 let jobs: JobIndex | undefined;
 let workQueue: QueueSender | undefined;
 let retired: RetiredOutputs | undefined;
+let collections: CollectionStore | undefined;
 
 /** One BlobStore per worker process, created on first use (settings are read then, not at import). */
 export function getBlobStore(): BlobStore {
@@ -32,4 +34,10 @@ export function getRetiredOutputs(): RetiredOutputs {
 export function getWorkQueueSender(): QueueSender {
   workQueue ??= createWorkQueue().sender;
   return workQueue;
+}
+
+/** Collection definitions (src/collections), opened on first use. */
+export function getCollectionStore(): CollectionStore {
+  collections ??= CollectionStore.fromEnvironment();
+  return collections;
 }

@@ -4,13 +4,14 @@
  * while running, 200 once ended, 404 unknown), filled from the sanitized views. The richer views
  * stay at `/api/jobs/{id}` and `/api/batches/{id}`.
  */
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { durableHttpStatus, durableStatusOfBatch, durableStatusOfJob, type DurableInstanceStatus } from '../jobs/durable.status.js';
 import { orchestratorNames } from '../pipeline/contracts.js';
 import { batchNotFound, readBatchView } from './batches.http.js';
 import { guarded, statusUrl } from './http.problem.js';
 import { jobNotFound, readJobView } from './jobs.http.js';
+import { httpRoute } from './http.access.js';
 
 function answer(request: HttpRequest, collection: 'jobs' | 'batches', status: DurableInstanceStatus): HttpResponseInit {
   const code = durableHttpStatus(status.runtimeStatus);
@@ -29,5 +30,5 @@ export async function getBatchStatusHandler(request: HttpRequest, context: Invoc
   return view ? answer(request, 'batches', durableStatusOfBatch(view, orchestratorNames.ingestBatch)) : batchNotFound();
 }
 
-app.http('getJobStatus', { route: 'jobs/{id}/status', methods: ['GET'], authLevel: 'function', extraInputs: [df.input.durableClient()], handler: guarded(getJobStatusHandler) });
-app.http('getBatchStatus', { route: 'batches/{id}/status', methods: ['GET'], authLevel: 'function', extraInputs: [df.input.durableClient()], handler: guarded(getBatchStatusHandler) });
+httpRoute('getJobStatus', { route: 'jobs/{id}/status', methods: ['GET'], extraInputs: [df.input.durableClient()], handler: guarded(getJobStatusHandler) });
+httpRoute('getBatchStatus', { route: 'batches/{id}/status', methods: ['GET'], extraInputs: [df.input.durableClient()], handler: guarded(getBatchStatusHandler) });

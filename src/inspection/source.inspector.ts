@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RasterInfo } from '../pipeline/contracts.js';
 import { FailureError, type Failure } from '../pipeline/failure.js';
-import { pinnedProjEnvironment } from '../raster/gdal.setup.js';
+import { pinnedHdf5Environment, pinnedProjEnvironment } from '../raster/gdal.setup.js';
 import type { InspectionAnswer, InspectionRequest } from './inspection.protocol.js';
 
 export interface InspectorLimits {
@@ -39,6 +39,8 @@ export function inspectorEnvironment(parent: NodeJS.ProcessEnv): Record<string, 
   return {
     ...env,
     ...pinnedProjEnvironment(),
+    // Set before libhdf5 starts in the child: no filter plugin, no external-link or VDS search path.
+    ...pinnedHdf5Environment(),
     // A small block cache: inspection reads headers and a few blocks.
     GDAL_CACHEMAX: '64',
     // glibc reserves 64 MiB of address space per malloc arena and thread; two arenas keep the limit for real allocations.

@@ -43,9 +43,10 @@ function keyBound(time: Date): string {
   return `${String(keyEpoch - time.getTime()).padStart(13, '0')}-~`;
 }
 
-export type IndexedStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated';
+/** `Quarantined`: a quality gate stopped the job before publishing (an operator approves or rejects it); `Rejected`: its outputs were deleted. */
+export type IndexedStatus = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Terminated' | 'Quarantined' | 'Rejected';
 
-export const finalStatuses: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
+export const finalStatuses: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Terminated', 'Canceled', 'Quarantined', 'Rejected']);
 
 export interface JobIndexEntry {
   key: string;
@@ -62,6 +63,8 @@ export interface JobIndexEntry {
   tilesTotal: number;
   /** The batch the job belongs to, if any. */
   batch?: string;
+  /** The version of its collection's definition the job ran (src/collections), if the collection has one. */
+  definitionVersion?: number;
   /** The first failures (as the job's status shows them) and every distinct code. */
   errors: JobFailure[];
   errorCodes: FailureCode[];
@@ -137,7 +140,7 @@ const text = (value: unknown, fallback = ''): string => (typeof value === 'strin
 const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
 
 function isIndexedStatus(value: unknown): value is IndexedStatus {
-  return value === 'Pending' || value === 'Running' || value === 'Completed' || value === 'Failed' || value === 'Terminated';
+  return value === 'Pending' || value === 'Running' || value === 'Completed' || value === 'Failed' || value === 'Terminated' || value === 'Quarantined' || value === 'Rejected';
 }
 
 function fromRow(row: TableEntityResult<Record<string, unknown>>): JobIndexEntry {
@@ -155,6 +158,7 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): JobIndexEntry
     tilesFailed: count(row['tilesFailed']),
     tilesTotal: count(row['tilesTotal']),
     ...(typeof row['batch'] === 'string' ? { batch: row['batch'] } : {}),
+    ...(typeof row['definitionVersion'] === 'number' ? { definitionVersion: row['definitionVersion'] } : {}),
     errors: parseJsonList(row['errors']).filter(isFailure),
     errorCodes: parseJsonList(row['errorCodes']).filter(isFailureCode),
   };

@@ -9,7 +9,7 @@
  */
 import type { DurableClient } from 'durable-functions';
 import { readIngestSettings, readWorkerSettings, type IngestSettings, type WorkerSettings } from '../config.js';
-import { orchestratorNames, type IngestInput } from '../pipeline/contracts.js';
+import { orchestratorNames, type IngestInput, type JobCollectionDefinition } from '../pipeline/contracts.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import type { BlobRef, BlobStore } from '../storage/blob.store.js';
 import { findInstance, type InstanceStatus } from './durable.instances.js';
@@ -22,6 +22,8 @@ export interface SubmitJobCommand {
   options: IngestOptions;
   /** Start a new attempt although a job for the same upload and options has completed or failed. */
   force?: boolean;
+  /** The collection's definition (src/collections), read by the caller once; its route rule replaces the worker threshold setting. */
+  definition?: JobCollectionDefinition & { workerThresholdBytes?: number };
 }
 
 export type SubmitJobResult =
@@ -88,7 +90,8 @@ export async function submitJob(deps: SubmitDependencies, command: SubmitJobComm
     attempt,
     ...(latest ? { previousAttempt: latest.status.instanceId } : {}),
     index: { key: jobIndexKey(createdTime, instanceId), createdTime: createdTime.toISOString() },
-    worker: { thresholdBytes: workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds, dispatchPermits: workerSettings.dispatchPermits },
+    worker: { thresholdBytes: command.definition?.workerThresholdBytes ?? workerSettings.thresholdBytes, tileTimeoutSeconds: workerSettings.tileTimeoutSeconds, dispatchPermits: workerSettings.dispatchPermits },
+    ...(command.definition ? { definition: { version: command.definition.version, gates: command.definition.gates } } : {}),
   };
   return startJob(deps, input, instanceId);
 }
@@ -115,6 +118,7 @@ export async function startJob(deps: Pick<SubmitDependencies, 'client' | 'jobs'>
     lastUpdatedTime: input.index.createdTime,
     attempt: input.attempt,
     previousAttempt: input.previousAttempt ?? null,
+    ...(input.definition ? { definitionVersion: input.definition.version } : {}),
     tilesDone: 0,
     tilesFailed: 0,
     tilesTotal: 0,

@@ -5,7 +5,7 @@
  * Only structured data is shown: the failures the orchestrator recorded (a code and a message
  * each), never the orchestration's raw output or error text, which could hold a stack trace.
  */
-import type { IngestInput, IngestOutput, IngestProgress, JobFailure, TileLayout, TileRoute } from '../pipeline/contracts.js';
+import type { IngestInput, IngestOutput, IngestProgress, JobFailure, JobQuarantine, TileLayout, TileRoute } from '../pipeline/contracts.js';
 import { failureFrom, isFailure, isFailureCode, type FailureCode } from '../pipeline/failure.js';
 import type { JobIndexEntry } from './job.index.js';
 import { adviseRetry, type RetryAdvice } from './retry.advice.js';
@@ -42,7 +42,7 @@ export interface OrchestrationStatusLike {
 export interface JobView {
   id: string;
   status: string;
-  stage: IngestProgress['stage'] | 'pending';
+  stage: IngestProgress['stage'] | 'pending' | 'rejected';
   /** Where the tiles are made (`functions` or the container `worker`), once validation has sized the raster. */
   route: TileRoute | null;
   /** Why: the raster's size against the threshold, or the job's `route` option. */
@@ -53,6 +53,8 @@ export interface JobView {
   collection: string | null;
   /** The batch the job belongs to, if any. */
   batch: string | null;
+  /** The version of its collection's definition the job ran, or `null` (a collection without one). */
+  definitionVersion: number | null;
   tiles: { done: number; failed: number; total: number };
   itemsRegistered: number;
   /** The first failures, each with a code and a message; `errorCount` says how many there were. */
@@ -64,11 +66,18 @@ export interface JobView {
   previousAttempt: string | null;
   /** Whether a retry can help (a failed job whose every failure may pass), and if not, why and what to do instead. */
   retry: RetryAdvice;
+  /** Set when a quality gate stopped the job before publishing; `decision` is filled in by `GET /api/jobs/{id}` (`withQuarantineDecision`). */
+  quarantine: QuarantineView | null;
   /** Set (by `GET /api/jobs/{id}`) when a newer version of the source replaced this job's output or upload; `null` otherwise. */
   superseded: Supersession | null;
   output: IngestOutput | PartialOutput | null;
   createdTime: string;
   lastUpdatedTime: string;
+}
+
+export interface QuarantineView extends JobQuarantine {
+  /** The operator's decision and its run (`resolveQuarantine`), once made. */
+  decision: { decision: 'approve' | 'reject'; id: string; status: string } | null;
 }
 
 function isProgress(value: unknown): value is IngestProgress {
@@ -101,6 +110,17 @@ function codesOf(recorded: readonly FailureCode[], shown: readonly JobFailure[])
   return [...new Set([...recorded, ...shown.map((failure) => failure.code)])];
 }
 
+/**
+ * The view of a quarantined job with the operator's decision: once an approval has published the
+ * kept outputs the job is `Completed`; once a rejection has deleted them, `Rejected`.
+ */
+export function withQuarantineDecision(view: JobView, decision: { decision: 'approve' | 'reject'; id: string; status: string } | null): JobView {
+  if (!view.quarantine || !decision) return view;
+  const done = decision.status === 'Completed';
+  const status = !done ? view.status : decision.decision === 'approve' ? 'Completed' : 'Rejected';
+  return { ...view, status, stage: !done ? view.stage : decision.decision === 'approve' ? 'completed' : 'rejected', quarantine: { ...view.quarantine, decision } };
+}
+
 /** The view of a job a newer version replaced: it says so, and a retry is not offered (the version it read is gone). */
 export function withSupersession(view: JobView, superseded: Supersession | null): JobView {
   if (!superseded) return view;
@@ -123,25 +143,30 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
   const previousAttempt = progress?.previousAttempt ?? input?.previousAttempt ?? null;
   const source = progress?.source ?? (input ? `${input.source.container}/${input.source.name}` : null);
   const codes = (progress?.errorCodes ?? []).filter(isFailureCode);
+  const output = status.runtimeStatus === 'Completed' && isIngestOutput(status.output) ? status.output : null;
+  const quarantine = output?.quarantine ? { ...output.quarantine, decision: null } : null;
   return {
     id: status.instanceId,
-    status: status.runtimeStatus,
-    stage: failed ? 'failed' : (progress?.stage ?? 'pending'),
+    // A quarantined job's orchestration has completed, but nothing of it is published.
+    status: quarantine ? 'Quarantined' : status.runtimeStatus,
+    stage: failed ? 'failed' : quarantine ? 'quarantined' : (progress?.stage ?? 'pending'),
     route: progress?.route ?? null,
     routeReason: progress?.routeReason ?? null,
     layout: progress?.layout ?? null,
     source,
     collection: progress?.collection ?? input?.collection ?? null,
     batch: input?.batchId ?? null,
+    definitionVersion: input?.definition?.version ?? null,
     tiles: { done: progress?.tilesDone ?? 0, failed: progress?.tilesFailed ?? 0, total: progress?.tilesTotal ?? 0 },
     itemsRegistered: progress?.itemsRegistered ?? 0,
     errors,
     errorCount: Math.max(progress?.errorCount ?? 0, errors.length),
     attempt,
     previousAttempt,
-    retry: adviseRetry({ status: status.runtimeStatus, errorCodes: codesOf(codes, errors), source }),
+    retry: adviseRetry({ status: quarantine ? 'Quarantined' : status.runtimeStatus, errorCodes: codesOf(codes, errors), source }),
+    quarantine,
     superseded: null,
-    output: status.runtimeStatus === 'Completed' && isIngestOutput(status.output) ? status.output : null,
+    output,
     createdTime: toIso(status.createdTime),
     lastUpdatedTime: toIso(status.lastUpdatedTime),
   };
@@ -153,6 +178,8 @@ const stageOfIndexedStatus: Readonly<Record<JobIndexEntry['status'], JobView['st
   Completed: 'completed',
   Failed: 'failed',
   Terminated: 'failed',
+  Quarantined: 'quarantined',
+  Rejected: 'rejected',
 };
 
 /** A job as the jobs index has it: enough for a list (no route, no output; the job itself has those). */
@@ -167,6 +194,7 @@ export function buildJobViewFromIndex(entry: JobIndexEntry): JobView {
     source: entry.source,
     collection: entry.collection,
     batch: entry.batch ?? null,
+    definitionVersion: entry.definitionVersion ?? null,
     tiles: { done: entry.tilesDone, failed: entry.tilesFailed, total: entry.tilesTotal },
     itemsRegistered: entry.tilesDone,
     errors: entry.errors,
@@ -174,6 +202,7 @@ export function buildJobViewFromIndex(entry: JobIndexEntry): JobView {
     attempt: entry.attempt,
     previousAttempt: entry.previousAttempt,
     retry: adviseRetry({ status: entry.status, errorCodes: codesOf(entry.errorCodes, entry.errors), source: entry.source }),
+    quarantine: null,
     superseded: null,
     output: null,
     createdTime: entry.createdTime,

@@ -11,7 +11,7 @@ import type { DurableClient } from 'durable-functions';
 import type { IngestInput, IngestProgress, RegisteredItem, TileProgress, TileWindow } from '../pipeline/contracts.js';
 import { failureFrom, isFailure, type Failure } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId, tileInstancePrefix } from '../pipeline/ids.js';
-import { planTiles } from '../raster/tile.plan.js';
+import { planRecordedGrid } from '../raster/tile.plan.js';
 import { cogBlob, thumbnailBlob } from '../stac/catalog.layout.js';
 import type { BlobRef } from '../storage/blob.store.js';
 import { listInstances, type InstanceStatus } from './durable.instances.js';
@@ -196,7 +196,7 @@ export function ledgerJobOf(status: InstanceStatus): LedgerJob | undefined {
 /** One page of a job's ledger: tiles `page * 1000` up to the next thousand. */
 export async function readTileLedgerPage(client: DurableClient, job: LedgerJob, runtimeStatus: string, page: number, blobUrl: (ref: BlobRef) => string): Promise<TileLedgerPage> {
   const grid = job.progress?.grid;
-  const windows = grid ? planTiles(grid.width, grid.height, grid.tileSize) : [];
+  const windows = grid ? planRecordedGrid(grid) : [];
   const pageWindows = windows.slice(page * tilePageSize, (page + 1) * tilePageSize);
   const jobEnded = ['Completed', 'Failed', 'Terminated', 'Canceled'].includes(runtimeStatus);
   const reused = new Map((job.input.reuse ?? []).map((item) => [item.itemId, item]));

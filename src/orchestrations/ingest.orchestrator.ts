@@ -13,7 +13,10 @@ import {
   type IngestInput,
   type IngestOutput,
   type IngestProgress,
+  type GridSlices,
   type RasterInfo,
+  type RasterVariable,
+  type TileWindow,
   type TileLayout,
   type TileRoute,
   type JobFailure,
@@ -21,13 +24,15 @@ import {
   type SourcePublication,
   type VersionOrder,
 } from '../pipeline/contracts.js';
+import { hasGates, type GateViolation } from '../collections/quality.gates.js';
 import { boundText } from '../pipeline/bounded.text.js';
 import { encodeFailure, failureFrom, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
-import { planTiles } from '../raster/tile.plan.js';
+import { planTiles, planVariableTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
-import { collectionMosaicStep } from './versions.js';
+import { collectionMosaicStep, publishesEvents } from './versions.js';
+import { jobEvent } from '../collections/cloud.events.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
 /**
@@ -42,8 +47,31 @@ export function chooseLayout(tileCount: number): TileLayout {
 }
 
 /** The raster's size in memory: width × height × the bytes of one pixel across all bands. */
-export function uncompressedBytes(info: Pick<RasterInfo, 'width' | 'height' | 'bands'>): number {
+export function uncompressedBytes(info: Pick<RasterInfo, 'width' | 'height' | 'bands' | 'variables'>): number {
+  if (info.variables) return info.variables.reduce((sum, variable) => sum + variable.width * variable.height * variable.steps * bytesPerSample(variable.band.gdalDataType), 0);
   return info.width * info.height * info.bands.reduce((sum, band) => sum + bytesPerSample(band.gdalDataType), 0);
+}
+
+/**
+ * The job's tile windows: of the raster, or for a source of variables one per variable, step and
+ * window (`planVariableTiles`), each with the CRS validation assumed for its raster.
+ */
+export function planJobTiles(info: Pick<RasterInfo, 'width' | 'height' | 'variables' | 'crsAssumed'>, tileSize: number): Array<{ window: TileWindow; assumedCrs: string | null }> {
+  if (!info.variables) return planTiles(info.width, info.height, tileSize).map((window) => ({ window, assumedCrs: info.crsAssumed ?? null }));
+  const assumed = new Map(info.variables.map((variable) => [variable.key, variable.crsAssumed ?? null]));
+  return planVariableTiles(info.variables, tileSize).map((window) => ({ window, assumedCrs: assumed.get(window.slice!.variableKey) ?? null }));
+}
+
+/** The plan of a source of variables as the job's status carries it (the tile ledger plans from it): variables of one shape share an entry. */
+export function summarizeGridSlices(variables: readonly RasterVariable[]): GridSlices[] {
+  const slices: GridSlices[] = [];
+  for (const variable of variables) {
+    const last = slices.at(-1);
+    // Only neighbours merge: the plan's order is the variables' order.
+    if (last && last.width === variable.width && last.height === variable.height && last.steps === variable.steps && last.stepLabel === variable.stepLabel) last.keys.push(variable.key);
+    else slices.push({ keys: [variable.key], width: variable.width, height: variable.height, steps: variable.steps, stepLabel: variable.stepLabel });
+  }
+  return slices;
 }
 
 function formatMegabytes(bytes: number): string {
@@ -54,7 +82,7 @@ function formatMegabytes(bytes: number): string {
  * Functions or the container worker: the job's `route` option when it names one, else the worker
  * for rasters larger uncompressed than the threshold. Deterministic from the validation result.
  */
-export function chooseTileRoute(info: Pick<RasterInfo, 'width' | 'height' | 'bands'>, option: 'auto' | 'functions' | 'worker' | undefined, thresholdBytes: number): { route: TileRoute; reason: string } {
+export function chooseTileRoute(info: Pick<RasterInfo, 'width' | 'height' | 'bands' | 'variables'>, option: 'auto' | 'functions' | 'worker' | undefined, thresholdBytes: number): { route: TileRoute; reason: string } {
   if (option === 'functions' || option === 'worker') return { route: option, reason: `the job's route option asks for ${option}` };
   const size = uncompressedBytes(info);
   return size > thresholdBytes
@@ -188,7 +216,8 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   state.publish();
   try {
     const output = yield* runJob(context, input, state);
-    yield* recordJobEnd(context, input, state, 'Completed');
+    yield* recordJobEnd(context, input, state, output.quarantine ? 'Quarantined' : 'Completed');
+    yield* publishJobEvent(context, input, state, output.quarantine ? 'job.quarantined' : 'job.completed', output.quarantine?.violations.map((violation) => violation.rule));
     return output;
   } catch (error) {
     // An unexpected fault is a failure of its own, recorded like the expected ones.
@@ -196,6 +225,7 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
     state.progress.stage = 'failed';
     state.publish();
     yield* recordJobEnd(context, input, state, 'Failed');
+    yield* publishJobEvent(context, input, state, 'job.failed');
     throw error instanceof IngestFailedError ? error : new IngestFailedError(state.progress.source, state.failures.at(-1)?.message ?? 'the job failed', state.failures.at(-1));
   }
 };
@@ -215,7 +245,8 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
     return fail(failure.message);
   }
 
-  const windows = planTiles(info.width, info.height, input.tileSize);
+  const planned = planJobTiles(info, input.tileSize);
+  const windows = planned.map(({ window }) => window);
   // The orchestration clock, not the wall clock: replays must produce identical items.
   const datetime = context.df.currentUtcDateTime.toISOString();
   const order: VersionOrder = { sourceModified: input.source.lastModified, jobStarted: datetime };
@@ -224,15 +255,16 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   progress.routeReason = reason;
   progress.stage = 'creating-cogs';
   progress.tilesTotal = windows.length;
-  progress.grid = { width: info.width, height: info.height, tileSize: input.tileSize };
+  progress.grid = { width: info.width, height: info.height, tileSize: input.tileSize, ...(info.variables ? { slices: summarizeGridSlices(info.variables) } : {}) };
 
-  const tileInputs = windows.map(
-    (window): IngestTileInput => ({
+  const tileInputs = planned.map(
+    ({ window, assumedCrs }): IngestTileInput => ({
       source: input.source,
       outputs: input.outputs,
       itemId: deriveItemId(input.outputs.sourceKey, window),
       window,
       options: input.options,
+      assumedCrs,
       datetime,
       order,
       route,
@@ -296,9 +328,42 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   const rank = new Map(tileInputs.map((tileInput, index) => [tileInput.itemId, index]));
   const items = [...state.items].sort((a, b) => (rank.get(a.itemId) ?? 0) - (rank.get(b.itemId) ?? 0));
 
-  const publication: SourcePublication = { outputs: input.outputs, source: input.source, items, order, options: input.options, jobId: context.df.instanceId };
+  const publication: SourcePublication = {
+    outputs: input.outputs,
+    source: input.source,
+    items,
+    order,
+    options: input.options,
+    jobId: context.df.instanceId,
+    assumedCrs: info.crsAssumed ?? null,
+  };
   const tiles = items.map(({ itemId, cogUrl, itemUrl, cogBytes }) => ({ itemId, cogUrl, itemUrl, cogBytes }));
   const bytesOut = items.reduce((sum, item) => sum + item.cogBytes, 0);
+  // The collection's quality gates (issue 24), read from the input (the definition version the job
+  // was submitted with): a source that fails one is not published. The job ends quarantined with
+  // its COGs and item blobs kept unlinked; an operator's approval publishes them, a rejection
+  // deletes them (resolveQuarantine). Only instances whose input has gates schedule this step.
+  if (input.definition && hasGates(input.definition.gates)) {
+    let violations: GateViolation[];
+    try {
+      violations = yield* callActivity(context, activities.checkQualityGates, {
+        gates: input.definition.gates,
+        info: { bands: info.bands, crs: info.crs, ...(info.crsAssumed ? { crsAssumed: info.crsAssumed } : {}) },
+        sizeBytes: input.source.size,
+        collection: input.collection,
+        items: items.map(({ itemId, bbox, window }) => ({ itemId, bbox, ...(window ? { window } : {}) })),
+      });
+    } catch (error) {
+      const failure = failureFrom(error);
+      state.recordFailure(failure);
+      return fail(failure.message);
+    }
+    if (violations.length > 0) {
+      progress.stage = 'quarantined';
+      state.publish();
+      return { collection: null, publication, tiles, bytesIn: input.source.size, bytesOut, quarantine: { violations, definitionVersion: input.definition.version } };
+    }
+  }
   if (input.deferFinalize) {
     progress.stage = 'completed';
     state.publish();
@@ -330,7 +395,7 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 }
 
 /** Writes the job's end to the jobs index, so lists and bulk retry filter on its final state. */
-function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state: JobState, status: 'Completed' | 'Failed'): Generator<Task, void, unknown> {
+function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state: JobState, status: 'Completed' | 'Failed' | 'Quarantined'): Generator<Task, void, unknown> {
   const { progress } = state;
   yield* callActivity(context, activities.recordJob, {
     key: input.index.key,
@@ -350,6 +415,30 @@ function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state:
     errors: progress.errors.slice(0, 5),
     errorCodes: state.errorCodes,
   });
+}
+
+/**
+ * Publishes the job's end as a CloudEvent (1.5 on): to its collection's webhooks of the definition
+ * version it ran, and to the Event Grid topic. Best effort for the job: its outcome stands whether
+ * or not the events could be delivered after the activity's retries.
+ */
+function* publishJobEvent(context: OrchestrationContext, input: IngestInput, state: JobState, transition: 'job.completed' | 'job.failed' | 'job.quarantined', rules?: string[]): Generator<Task, void, unknown> {
+  if (!publishesEvents(context.df.version)) return;
+  const errorCode = state.failures[0]?.code;
+  const event = jobEvent(transition, context.df.currentUtcDateTime.toISOString(), {
+    jobId: context.df.instanceId,
+    collection: input.collection,
+    source: state.progress.source,
+    definitionVersion: input.definition?.version ?? null,
+    status: transition === 'job.completed' ? 'Completed' : transition === 'job.failed' ? 'Failed' : 'Quarantined',
+    ...(transition === 'job.failed' && errorCode ? { errorCode } : {}),
+    ...(rules ? { rules } : {}),
+  });
+  try {
+    yield* callActivity(context, activities.publishEvents, { events: [event], collection: input.collection, definitionVersion: input.definition?.version ?? null });
+  } catch {
+    // Delivery failed after its retries: the receivers miss this one; the job's own record stands.
+  }
 }
 
 /** A sub-orchestration's result is JSON: check its shape before trusting it. */

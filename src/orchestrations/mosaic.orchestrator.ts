@@ -1,9 +1,10 @@
 /**
- * `collectionMosaic`: rebuilds a collection's mosaic and overview after jobs publish into it,
- * off their critical path (a job asks for it and completes; issue 11, section 3). Runs of one
- * collection take turns in a critical section on its `collectionMosaicRequests` entity, and a run
- * builds only when it claims an outstanding request, so a burst of jobs costs one or two builds,
- * and a build never runs concurrently with another of the same collection.
+ * `collectionMosaic`: brings a collection's mosaic and overview up to date after jobs publish into
+ * it, off their critical path (a job asks for it and completes; issue 11, section 3): the build
+ * moves only the sources published since the last one (issue 22). Runs of one collection take
+ * turns in a critical section on its `collectionMosaicRequests` entity, and a run builds only when
+ * it claims an outstanding request, so a burst of jobs costs one or two builds, and a build never
+ * runs concurrently with another of the same collection (the incremental build relies on that).
  * Pure and deterministic, like every orchestrator here.
  */
 import * as df from 'durable-functions';

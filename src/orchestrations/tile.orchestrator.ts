@@ -50,6 +50,8 @@ export interface IngestTileInput {
   order: VersionOrder;
   route: TileRoute;
   worker: WorkerRouting;
+  /** See `CreateTileCogInput.assumedCrs`; absent in tile branches started before it existed. */
+  assumedCrs?: string | null;
 }
 
 /** Names of the events activities raise when they start: one per attempt, so a late one never counts for the next. */
@@ -112,7 +114,14 @@ export function* runTileSteps(context: OrchestrationContext, input: IngestTileIn
     progress.attempts = attempt;
     report(progress);
   };
-  const cogInput: CreateTileCogInput = { source: input.source, outputs: input.outputs, itemId: input.itemId, window: input.window, options: input.options };
+  const cogInput: CreateTileCogInput = {
+    source: input.source,
+    outputs: input.outputs,
+    itemId: input.itemId,
+    window: input.window,
+    options: input.options,
+    ...(input.assumedCrs !== undefined ? { assumedCrs: input.assumedCrs } : {}),
+  };
   try {
     let item: RegisteredItem | undefined;
     let tile: TileCog | undefined;

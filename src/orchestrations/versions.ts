@@ -52,6 +52,14 @@ export function boundsWorkerDispatch(version: string | undefined): boolean {
   return atLeast(version, [1, 4]);
 }
 
+/**
+ * Jobs of 1.5 on publish their end (completed, failed, quarantined) as a CloudEvent through the
+ * `publishEvents` activity after recording it (issue 24); older instances replay without it.
+ */
+export function publishesEvents(version: string | undefined): boolean {
+  return atLeast(version, [1, 5]);
+}
+
 /** `major.minor[.…]` at least `minimum`; anything that does not parse is older. */
 function atLeast(version: string | undefined, minimum: readonly [number, number]): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version ?? '');

@@ -2,6 +2,9 @@
  * The data that flows between the orchestrators and their activities. Pure types and names:
  * the orchestrators import this module, so nothing here may do I/O.
  */
+import type { QualityGates } from '../collections/definition.schema.js';
+import type { GateViolation } from '../collections/quality.gates.js';
+import type { CloudEvent } from '../collections/cloud.events.js';
 import type { Failure, FailureCode } from './failure.js';
 import type { IngestOptions } from './options.js';
 
@@ -10,6 +13,8 @@ export const orchestratorNames = {
   ingestTile: 'ingestTile',
   ingestBatch: 'ingestBatch',
   collectionMosaic: 'collectionMosaic',
+  /** An operator's decision on a quarantined job: publish its kept outputs, or delete them (src/orchestrations/quarantine.orchestrator.ts). */
+  resolveQuarantine: 'resolveQuarantine',
 } as const;
 
 /** Durable entities of the app. */
@@ -163,6 +168,18 @@ export interface IngestInput {
    * taken as they are, not made again, so their blobs are untouched.
    */
   reuse?: RegisteredItem[];
+  /**
+   * The collection's definition as the job runs it, read once at submission (src/collections):
+   * its version, and its quality gates. Absent for a collection without a definition, and in
+   * instances started before collections had definitions.
+   */
+  definition?: JobCollectionDefinition;
+}
+
+/** What a job takes from its collection's definition (`IngestInput.definition`). */
+export interface JobCollectionDefinition {
+  version: number;
+  gates: QualityGates;
 }
 
 export interface BandInfo {
@@ -174,6 +191,9 @@ export interface BandInfo {
   hasColorTable: boolean;
   description: string;
   unit: string | null;
+  /** Packed values: physical = packed × scale + offset (CF scale_factor/add_offset). Absent when 1 and 0, and in older histories. */
+  scale?: number;
+  offset?: number;
 }
 
 export interface CrsInfo {
@@ -194,6 +214,50 @@ export interface RasterInfo {
   geoTransform: [number, number, number, number, number, number];
   /** The CRS assumed for a source that declares none (e.g. `EPSG:4326` for CF longitude/latitude grids); absent when it declares one. */
   crsAssumed?: string;
+  /**
+   * A source of gridded variables (netCDF): each variable, and each band of it (a time step, a
+   * level), becomes its own items. The fields above then describe the first variable. Absent for
+   * a source that is one raster (GeoTIFF, …) and in histories recorded before it existed.
+   */
+  variables?: RasterVariable[];
+}
+
+/** One gridded variable of a source, as validation described it (see `RasterInfo.variables`). */
+export interface RasterVariable {
+  /** The variable's name in the file (safe to put in a GDAL dataset name: `source.variables.ts`). */
+  name: string;
+  /** Its part of item ids: path-safe, without `-`, unique within the source. */
+  key: string;
+  /** `true` when the file holds several variables and this one is opened alone; `false` when it is the file's only raster. */
+  subdataset: boolean;
+  width: number;
+  height: number;
+  /** Its first band (every band of one netCDF variable has the same type, nodata, scale and offset). */
+  band: BandInfo;
+  /**
+   * Bands of the variable's dataset, one per step of its extra dimensions (time, level); 1 when it
+   * has none. Each band becomes its own COG and item.
+   */
+  steps: number;
+  /** How item ids name a step: `t` (the one extra dimension is time), `b` (a band of several extra dimensions), or none (no extra dimension). */
+  stepLabel: 't' | 'b' | null;
+  crs: CrsInfo | null;
+  geoTransform: [number, number, number, number, number, number];
+  crsAssumed?: string;
+}
+
+/** Which 2-D raster of a source a tile window is cut from: one variable, and one band of it. */
+export interface TileSlice {
+  /** The variable's name in the file. */
+  variable: string;
+  /** Its part of the item id (`RasterVariable.key`). */
+  variableKey: string;
+  /** The file holds several variables: this one is opened alone (`RasterVariable.subdataset`). */
+  subdataset?: true;
+  /** The band (1-based) of the variable's dataset; absent: its only band. */
+  band?: number;
+  /** `t` or `b` (see `RasterVariable.stepLabel`); absent with `band`. */
+  stepLabel?: 't' | 'b';
 }
 
 export interface ValidateRasterInput {
@@ -206,6 +270,7 @@ export interface ValidateRasterInput {
 
 /** A pixel window of the source, in source pixel coordinates. */
 export interface TileWindow {
+  /** Its place in the job's plan, over all slices. */
   index: number;
   row: number;
   col: number;
@@ -213,6 +278,8 @@ export interface TileWindow {
   y: number;
   width: number;
   height: number;
+  /** The variable and band it is cut from; absent for a source that is one raster (and in older histories). */
+  slice?: TileSlice;
 }
 
 export interface CreateTileCogInput {
@@ -221,6 +288,12 @@ export interface CreateTileCogInput {
   itemId: string;
   window: TileWindow;
   options: IngestOptions;
+  /**
+   * The CRS validation assumed for the tile's raster (`RasterInfo.crsAssumed`), or `null` when it
+   * assumed none. Absent in histories recorded before it existed: the tile then decides again
+   * from the source's header.
+   */
+  assumedCrs?: string | null;
 }
 
 /** Statistics of one band of a tile COG. */
@@ -312,6 +385,12 @@ export interface SourcePublication {
   options?: IngestOptions;
   /** The job that made it: the source's record keeps it, so the job it replaces can name it. Absent in histories recorded before it existed. */
   jobId?: string;
+  /**
+   * The CRS validation assumed for the source (`RasterInfo.crsAssumed`), or `null`: its VRT mosaic
+   * opens the source as the tiles did. Absent in histories recorded before it existed (decided
+   * again from the header then).
+   */
+  assumedCrs?: string | null;
 }
 
 /** One job's publication, or a batch chunk's (the collection is then merged once for all). */
@@ -420,7 +499,8 @@ export interface RecordJobInput {
   createdTime: string;
   attempt: number;
   previousAttempt: string | null;
-  status: 'Completed' | 'Failed';
+  /** `Quarantined`: a quality gate stopped it before publishing; `Rejected`: an operator then deleted its outputs. */
+  status: 'Completed' | 'Failed' | 'Quarantined' | 'Rejected';
   lastUpdatedTime: string;
   tilesDone: number;
   tilesFailed: number;
@@ -441,18 +521,73 @@ export const activities = {
   recordJob: activityContract<RecordJobInput, void>('recordJob'),
   buildCollectionMosaic: activityContract<BuildCollectionMosaicInput, CollectionMosaicOutput>('buildCollectionMosaic'),
   requestCollectionMosaic: activityContract<RequestCollectionMosaicInput, CollectionMosaicRequested>('requestCollectionMosaic'),
+  checkQualityGates: activityContract<CheckQualityGatesInput, GateViolation[]>('checkQualityGates'),
+  deleteQuarantinedOutputs: activityContract<DeleteQuarantinedOutputsInput, { deleted: number }>('deleteQuarantinedOutputs'),
+  /** A quarantined job's row after the operator's decision: `Completed` once published, `Rejected` once deleted. */
+  markJobDecision: activityContract<Pick<RecordJobInput, 'key' | 'status' | 'lastUpdatedTime'>, void>('markJobDecision'),
+  /** CloudEvents of a job's transitions to its collection's webhooks and the Event Grid topic (src/activities/events.publish.ts). */
+  publishEvents: activityContract<PublishEventsInput, { delivered: number; dropped: string[] }>('publishEvents'),
   /** Tells tiles granted a dispatch permit that their turn has come (raises `dispatchPermitEvent`). */
   announceDispatchPermits: activityContract<{ holders: string[] }, void>('announceDispatchPermits'),
   /** Of these permit holders, the ones that no longer run (ended, terminated, purged): their permits are reclaimed. */
   auditDispatchPermits: activityContract<{ holders: string[] }, string[]>('auditDispatchPermits'),
 } as const;
 
+/** A job's source against its collection's gates, after its tiles are made and before anything is published. */
+export interface CheckQualityGatesInput {
+  gates: QualityGates;
+  info: Pick<RasterInfo, 'bands' | 'crs' | 'crsAssumed'>;
+  sizeBytes: number;
+  collection: string;
+  items: Array<Pick<RegisteredItem, 'itemId' | 'bbox' | 'window'>>;
+}
+
+/** What a quarantined job keeps unpublished: its COGs, thumbnails and item blobs (a rejection deletes them). */
+export interface DeleteQuarantinedOutputsInput {
+  outputs: OutputLocation;
+  itemIds: string[];
+}
+
+/** Events to deliver, and whose webhooks receive them (the definition version the job ran). */
+export interface PublishEventsInput {
+  events: CloudEvent[];
+  collection: string;
+  definitionVersion: number | null;
+}
+
+/** Why a job was quarantined: each gate it failed, and the definition version that held the gates. */
+export interface JobQuarantine {
+  violations: GateViolation[];
+  definitionVersion: number;
+}
+
+/** Input of `resolveQuarantine`: the quarantined job, the operator's decision, and what it kept. */
+export interface ResolveQuarantineInput {
+  jobId: string;
+  decision: 'approve' | 'reject';
+  collection: string;
+  publication: SourcePublication;
+  /** The quarantined job's row in the jobs index, updated with the outcome. */
+  index: { key: string };
+  /** The definition version the job ran: its webhooks hear the decision. */
+  definitionVersion?: number;
+}
+
+export interface ResolveQuarantineOutput {
+  jobId: string;
+  decision: 'approve' | 'reject';
+  /** Approved: the collection the outputs were published in. */
+  collection?: FinalizedCollection;
+  /** Rejected: blobs deleted. */
+  deleted?: number;
+}
+
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */
 export interface IngestProgress {
   /** `<container>/<blob>`: in the status itself, because instance lists omit inputs. */
   source: string;
   collection: string;
-  stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed';
+  stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed' | 'quarantined';
   /** Where the tiles are made, once validation has sized the raster. */
   route?: TileRoute;
   /** Why the route is what it is (size against the threshold, or the job's option). */
@@ -473,9 +608,22 @@ export interface IngestProgress {
   /** Tiles taken from the previous attempt (a retry), not made again. */
   tilesReused?: number;
   /** The grid the tiles were cut from (the tile ledger plans every tile from it). */
-  grid?: { width: number; height: number; tileSize: number };
+  grid?: { width: number; height: number; tileSize: number; slices?: GridSlices[] };
   /** On the single-tile route, the one tile's progress (fan-out tiles report in their own status). */
   tile?: TileProgress;
+}
+
+/**
+ * The plan of a source of variables, compact enough for the custom status (the tile ledger plans
+ * every tile from it): variables of one grid and step count share an entry.
+ */
+export interface GridSlices {
+  /** `RasterVariable.key` of each variable, in plan order. */
+  keys: string[];
+  width: number;
+  height: number;
+  steps: number;
+  stepLabel: 't' | 'b' | null;
 }
 
 /** How long a tile waited and worked, over all its steps and attempts that reported so far. */
@@ -516,8 +664,10 @@ export interface TileProgress {
 export interface IngestOutput {
   /** `null` for a job of a batch: the batch finalizes the collection once per chunk (see `publication`). */
   collection: FinalizedCollection | null;
-  /** What the job publishes, when its batch finalizes it. */
+  /** What the job publishes, when its batch finalizes it (or, quarantined, what an approval publishes). */
   publication?: SourcePublication;
+  /** Set when a quality gate stopped the job before publishing: its outputs are kept unpublished until an operator decides. */
+  quarantine?: JobQuarantine;
   tiles: Array<{ itemId: string; cogUrl: string; itemUrl: string; cogBytes: number }>;
   bytesIn: number;
   bytesOut: number;

@@ -19,9 +19,17 @@ export function slugifyBlobName(blobName: string): string {
   return slug || 'raster';
 }
 
-/** STAC item id of one tile: the same source key and window always give the same id. */
-export function deriveItemId(sourceKey: string, window: Pick<TileWindow, 'row' | 'col'>): string {
-  return `${sourceKey}-r${window.row}-c${window.col}`;
+/**
+ * STAC item id of one tile: the same source key and window always give the same id. A window of a
+ * variable adds the variable's key and its step: `<source key>-<variable>[-t<step>|-b<band>]-r<row>-c<col>`
+ * (steps count from 0, bands from 1 as GDAL numbers them). Keys hold no `-`, so the parts can never
+ * run into each other: distinct variables, steps and windows never share an id (or a COG).
+ */
+export function deriveItemId(sourceKey: string, window: Pick<TileWindow, 'row' | 'col' | 'slice'>): string {
+  const slice = window.slice;
+  if (!slice) return `${sourceKey}-r${window.row}-c${window.col}`;
+  const step = slice.band === undefined ? '' : slice.stepLabel === 't' ? `-t${slice.band - 1}` : `-b${slice.band}`;
+  return `${sourceKey}-${slice.variableKey}${step}-r${window.row}-c${window.col}`;
 }
 
 /** The prefix every tile branch of a job shares, and nothing else does. */

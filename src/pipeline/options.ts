@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { compileGlob, globLimits } from '../batches/glob.js';
+import { variableNamePattern, maxVariableNameLength } from './variable.name.js';
 
 /**
  * Options a caller may set on a job. Defaults are applied here, once, at submission, so the
@@ -29,6 +30,16 @@ export const ingestOptionsSchema = z
     targetCrs: z
       .string()
       .regex(/^EPSG:\d{4,6}$/, 'must be an EPSG code such as "EPSG:3857"')
+      .optional(),
+    /**
+     * The one gridded variable of a netCDF source to ingest (e.g. `tas`, or `/group/tas` in a
+     * netCDF-4 group); omitted = every gridded variable, each its own items. A plain name: no
+     * quotes, colons, spaces, path steps or URLs.
+     */
+    variable: z
+      .string()
+      .max(maxVariableNameLength, `must be at most ${maxVariableNameLength} characters`)
+      .regex(variableNamePattern, 'must be a variable name as the file spells it: letters, digits and _ . @ + - (not first), with / between netCDF-4 groups')
       .optional(),
   })
   .strict();

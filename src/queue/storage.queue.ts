@@ -13,8 +13,8 @@
  * duplicate detection here and is ignored.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { RestError } from '@azure/storage-blob';
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
+import { asStoreError } from '../storage/store.error.js';
 import type { DeadLetteredMessage, QueueSender } from './message.queue.js';
 import type { MessageNotes, NotedLockedMessage, NotedQueueReceiver } from './queue.factory.js';
 
@@ -167,7 +167,8 @@ export class StorageQueue extends StorageQueueSender implements NotedQueueReceiv
       try {
         await action();
       } catch (error) {
-        if (error instanceof RestError && (error.statusCode === 404 || error.statusCode === 400)) throw new LockLostError(item.messageId);
+        const status = asStoreError(error)?.detail.status;
+        if (status === 404 || status === 400) throw new LockLostError(item.messageId);
         throw error;
       }
     };

@@ -13,7 +13,7 @@ import { parseInPlacePath } from './in.place.path.js';
  * GETs a byte range with Node's own HTTP client: `fetch` (undici) compiles WebAssembly, whose
  * address-space reservations the inspecting process's memory limit does not allow.
  */
-function getRange(url: string, offset: number, length: number, headers: Record<string, string>): Promise<{ status: number; body: Buffer }> {
+function getRange(url: string, offset: number, length: number, headers: Record<string, string>): Promise<{ status: number; body: Buffer; total?: number }> {
   const client = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const request = client(url, { headers: { ...headers, Range: `bytes=${offset}-${offset + length - 1}` } }, (response) => {
@@ -25,7 +25,9 @@ function getRange(url: string, offset: number, length: number, headers: Record<s
         received += chunk.length;
         if (response.statusCode === 200 && received >= offset + length) response.destroy();
       });
-      const done = (): void => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) });
+      const range = /\/(\d+)$/.exec(response.headers['content-range'] ?? '');
+      const total = range ? Number(range[1]) : response.statusCode === 200 ? Number(response.headers['content-length']) : undefined;
+      const done = (): void => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks), ...(total !== undefined && Number.isSafeInteger(total) ? { total } : {}) });
       response.on('end', done);
       response.on('close', done);
       response.on('error', reject);
@@ -33,6 +35,25 @@ function getRange(url: string, offset: number, length: number, headers: Record<s
     request.on('error', reject);
     request.end();
   });
+}
+
+/** The size of the blob behind an in-place path, from the answer to a read of its first byte (with the path's pin). */
+export async function remoteSize(path: string): Promise<number> {
+  const inPlace = parseInPlacePath(path);
+  if (!inPlace) throw new Error('remoteSize needs an in-place path');
+  const headers = inPlace.headerFile ? readHeaderFile(await readFile(inPlace.headerFile, 'utf8')) : {};
+  let answer: { status: number; total?: number };
+  try {
+    answer = await getRange(inPlace.url, 0, 1, headers);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new FailureError({ code: 'TRANSIENT_STORAGE', message: `storage could not be reached${typeof code === 'string' ? ` (${code})` : ''} to read the source; the job retries on its own` });
+  }
+  if (answer.status === 412) throw new FailureError({ code: 'SOURCE_CHANGED', message: 'it was replaced after this job was submitted; the new upload is a job of its own' });
+  if ((answer.status !== 206 && answer.status !== 200) || answer.total === undefined) {
+    throw new FailureError({ code: 'TRANSIENT_STORAGE', message: `storage answered HTTP ${answer.status} to a read of the source; retrying later may succeed` });
+  }
+  return answer.total;
 }
 
 /** The bytes of `path`: a local file, or ranged GETs of the signed URL behind `/vsicurl/`. */

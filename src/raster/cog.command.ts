@@ -73,8 +73,10 @@ export function buildCogCreationArgs(options: IngestOptions, source: CogSourceTr
   return ['-of', 'COG', ...creation.flatMap((option) => ['-co', option])];
 }
 
+/** The window, and for a tile of one step of a variable that step's band alone (`source` then describes that band). */
 function windowArgs(window: TileWindow, source: CogSourceTraits): string[] {
   const args = ['-srcwin', String(window.x), String(window.y), String(window.width), String(window.height)];
+  if (window.slice?.band !== undefined) args.push('-b', String(window.slice.band));
   if (needsNanNodata(source)) args.push('-a_nodata', 'nan');
   return args;
 }

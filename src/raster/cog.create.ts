@@ -16,6 +16,7 @@ import { findAcquisitionTime, type AcquisitionTime } from './acquisition.time.js
 import { checkBandCount, checkIngestibleBands, findCogBandOverride, type CogBandOverride } from './metadata.bounds.js';
 import { cfLonLatNote } from './crs.assumed.js';
 import { openTilingSource, type CrsAssumption } from './source.open.js';
+import { FailureError } from '../pipeline/failure.js';
 
 /** What a written COG is, measured from the file itself. */
 export interface CogDescription {
@@ -38,13 +39,11 @@ export interface WrittenTileCog {
 }
 
 /** The values the source's bands would hand the COG, and what replaces the out-of-bounds ones. */
-function findCogBandOverrides(dataset: gdal.Dataset, notes: string[]): Array<CogBandOverride | null> {
-  const overrides: Array<CogBandOverride | null> = [];
-  for (let i = 1; i <= dataset.bands.count(); i++) {
-    const band = dataset.bands.get(i);
-    overrides.push(findCogBandOverride({ unit: band.unitType ?? '', scale: band.scale, offset: band.offset }, i - 1, notes));
-  }
-  return overrides;
+function findCogBandOverrides(dataset: gdal.Dataset, bandNumbers: readonly number[], notes: string[]): Array<CogBandOverride | null> {
+  return bandNumbers.map((number, index) => {
+    const band = dataset.bands.get(number);
+    return findCogBandOverride({ unit: band.unitType ?? '', scale: band.scale, offset: band.offset }, index, notes);
+  });
 }
 
 function applyCogBandOverride(band: gdal.RasterBand, override: CogBandOverride | null): void {
@@ -71,16 +70,23 @@ export async function writeTileCog(
   assumption?: CrsAssumption,
 ): Promise<WrittenTileCog> {
   // When reprojecting, the window is in the warped grid (validation planned the tiles on it).
-  const source = await openTilingSource(sourcePath, shownAs, options, `${destinationPath}.warp.vrt`, assumption);
+  // A tile of a variable opens that variable alone, when the file holds several.
+  const raster = window.slice?.subdataset ? { variable: window.slice.variable } : {};
+  const source = await openTilingSource(sourcePath, shownAs, options, `${destinationPath}.warp.vrt`, assumption, raster);
   try {
     const bandCount = source.dataset.bands.count();
+    // A tile of one step of a variable is that step's band alone.
+    const step = window.slice?.band;
+    if (step !== undefined && (step < 1 || step > bandCount)) {
+      throw new FailureError({ code: 'SOURCE_CHANGED', message: `its variable has ${bandCount} steps now, not the ${step} validation counted; submit it again` });
+    }
+    const sourceBands = step === undefined ? Array.from({ length: bandCount }, (_, i) => i + 1) : [step];
     // Checked before reading a description of each of, say, 100,000 bands.
-    checkBandCount(bandCount);
-    const bands: BandInfo[] = [];
-    for (let i = 1; i <= bandCount; i++) bands.push(readBandInfo(source.dataset.bands.get(i)));
+    checkBandCount(sourceBands.length);
+    const bands: BandInfo[] = sourceBands.map((number) => readBandInfo(source.dataset.bands.get(number)));
     checkIngestibleBands(bands);
     const notes: string[] = source.assumedCrs ? [cfLonLatNote] : [];
-    const overrides = findCogBandOverrides(source.dataset, notes);
+    const overrides = findCogBandOverrides(source.dataset, sourceBands, notes);
     const traits = { bands };
     if (tileFitsInMemory(window, traits, inMemoryLimitBytes)) {
       // Read once, overviews made in memory, then written: see `inMemoryTileLimitBytes`.
@@ -88,7 +94,7 @@ export async function writeTileCog(
       try {
         for (let i = 1; i <= tile.bands.count(); i++) {
           // GDAL 3.6 drops band units on the way into MEM (offset, scale and metadata survive).
-          tile.bands.get(i).unitType = source.dataset.bands.get(i).unitType;
+          tile.bands.get(i).unitType = source.dataset.bands.get(sourceBands[i - 1]!).unitType;
           applyCogBandOverride(tile.bands.get(i), overrides[i - 1] ?? null);
         }
         const factors = cogOverviewFactors(window.width, window.height, options.blockSize);
@@ -109,7 +115,8 @@ export async function writeTileCog(
     } else {
       (await gdal.translateAsync(destinationPath, source.dataset, buildCogTranslateArgs(window, options, traits))).close();
     }
-    const time = findAcquisitionTime(readTimeMetadata(source.original));
+    // A step's time is that band's own (its CF time coordinate), not the span of all steps.
+    const time = findAcquisitionTime(readTimeMetadata(source.original, step));
     return { acquired: time.acquired, notes: [...notes, ...time.notes] };
   } finally {
     source.close();

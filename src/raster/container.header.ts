@@ -6,19 +6,15 @@
  * before anything plans tiles for it (`declared.size.ts`).
  *
  * Readers exist for the formats that may be opened (`source.format.ts`): TIFF/BigTIFF, netCDF
- * classic, JPEG 2000 (JP2) and Erdas Imagine (HFA). Each is bounded: a header that asks for more than a few MiB of reading is refused.
+ * classic, JPEG 2000 (JP2), Erdas Imagine (HFA), HDF5 and netCDF-4 (`hdf5.header.ts`) and GTX. Each is bounded: a header that asks for more than a few MiB of reading is refused.
  * No GDAL here: bytes come through `ByteSource`.
  */
 import type { Failure } from '../pipeline/failure.js';
+import { BoundedReader, HeaderError, formatBytes, freeTextAttributes, invalid, isCfAxis, overLimit, type ByteSource } from './header.reading.js';
+import { isCfLonLatArray, readHdf5Structure, type Hdf5Array } from './hdf5.header.js';
 import type { SourceDriver } from './source.format.js';
 
-/** Random access to an upload's bytes (a local copy, or ranged reads of the blob). */
-export interface ByteSource {
-  /** Total bytes of the upload. */
-  readonly size: number;
-  /** Up to `length` bytes from `offset`; fewer only at the end of the file. */
-  read(offset: number, length: number): Promise<Uint8Array>;
-}
+export { formatBytes, type ByteSource } from './header.reading.js';
 
 /** Raw text of one place a CRS can come from, e.g. `GeoAsciiParams` or `crs#spatial_ref`. */
 export interface CrsText {
@@ -43,6 +39,8 @@ export interface DeclaredRaster {
   largestBlockBytes: number;
   /** Whether blocks are compressed (uncompressed blocks are read in part). */
   compressed: boolean;
+  /** HDF5: decoded bytes per stored byte of the most compressed chunk of at least 1 MiB decoded (a decompression bomb shows here). */
+  largestBlockExpansion?: number;
 }
 
 export interface ContainerHeader {
@@ -53,59 +51,30 @@ export interface ContainerHeader {
    */
   rasters: Array<DeclaredRaster & { name: string; cfLonLat?: boolean }>;
   crsTexts: CrsText[];
+  /** HDF5: the GDAL driver that reads it (netCDF for netCDF-4 and CF files with dimension scales). */
+  opensWith?: 'netCDF' | 'HDF5';
+  /** HDF5: every other dataset (coordinates, 1-D arrays), held to the same declared-size policies. */
+  otherArrays?: Array<DeclaredRaster & { name: string }>;
 }
 
 export type HeaderVerdict = { ok: true; header: ContainerHeader } | { ok: false; failure: Failure };
 
-/** At most this many bytes of header (IFDs, tag arrays, netCDF header) are read. */
-export const maxHeaderBytes = 64 * 1024 * 1024;
-
-class HeaderError extends Error {
-  constructor(
-    readonly failure: Failure,
-  ) {
-    super(failure.message);
-  }
-}
-
-function invalid(message: string): never {
-  throw new HeaderError({ code: 'INVALID_INPUT', message });
-}
-
-function overLimit(message: string): never {
-  throw new HeaderError({ code: 'INPUT_LIMIT', message });
-}
-
 /** Reads the header of `bytes` as `driver` would, or says why it cannot be ingested. */
 export async function readContainerHeader(bytes: ByteSource, driver: SourceDriver): Promise<HeaderVerdict> {
   try {
-    const readers: Record<SourceDriver, (source: ByteSource) => Promise<ContainerHeader>> = { GTiff: readTiffHeader, netCDF: readNetcdfClassicHeader, JP2OpenJPEG: readJp2Header, HFA: readHfaHeader };
+    const readers: Record<SourceDriver, (source: ByteSource) => Promise<ContainerHeader>> = {
+      GTiff: readTiffHeader,
+      netCDF: readNetcdfClassicHeader,
+      JP2OpenJPEG: readJp2Header,
+      HFA: readHfaHeader,
+      HDF5: readHdf5Header,
+      GTX: readGtxHeader,
+    };
     const header = await readers[driver](bytes);
     return { ok: true, header };
   } catch (error) {
     if (error instanceof HeaderError) return { ok: false, failure: error.failure };
     throw error;
-  }
-}
-
-/** Counts header bytes read so a crafted header cannot make us read the whole file in tiny pieces. */
-class BoundedReader {
-  private budget = maxHeaderBytes;
-  constructor(private readonly source: ByteSource) {}
-
-  get size(): number {
-    return this.source.size;
-  }
-
-  async read(offset: number, length: number, what: string): Promise<DataView> {
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > this.source.size) {
-      invalid(`its header places ${what} at byte ${offset}, past the end of the ${this.source.size}-byte file; the file is probably truncated or corrupt — upload it again`);
-    }
-    this.budget -= length;
-    if (this.budget < 0) overLimit(`its header is larger than ${maxHeaderBytes / 1024 / 1024} MiB; it cannot be ingested as it is`);
-    const chunk = await this.source.read(offset, length);
-    if (chunk.length < length) invalid(`it ends inside its own header (${what}); the file is probably truncated — upload it again`);
-    return new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
 }
 
@@ -298,16 +267,6 @@ const maxNcVariables = 8192;
 const maxNcAttributes = 8192;
 const maxNcNameLength = 1024;
 
-/**
- * Attributes of free text that may quote a command line (e.g. `history` holding a gdalwarp call
- * with `+nadgrids=`): GDAL never reads a CRS from them, so they are not CRS text.
- */
-const freeTextAttributes = new Set([
-  'history', 'comment', 'title', 'summary', 'references', 'source', 'institution', 'description', 'long_name', 'standard_name', 'units', 'calendar', 'axis',
-  'positive', 'conventions', 'license', 'acknowledgement', 'acknowledgment', 'keywords', 'project', 'creator_name', 'creator_email', 'creator_url',
-  'publisher_name', 'publisher_email', 'publisher_url', 'date_created', 'date_modified', 'time_coverage_start', 'time_coverage_end', 'product_version', 'platform', 'instrument',
-]);
-
 interface NcVariable {
   name: string;
   dimensionIds: number[];
@@ -315,15 +274,6 @@ interface NcVariable {
   begin: number;
   /** Its text attributes (units, standard_name, grid_mapping, …). */
   texts: Map<string, string>;
-}
-
-/** CF's spellings of longitude and latitude units (CF conventions, 4.1 and 4.2). */
-const longitudeUnits = new Set(['degrees_east', 'degree_east', 'degree_e', 'degrees_e', 'degreee', 'degreese']);
-const latitudeUnits = new Set(['degrees_north', 'degree_north', 'degree_n', 'degrees_n', 'degreen', 'degreesn']);
-
-function isCfAxis(variable: NcVariable | undefined, units: ReadonlySet<string>, standardName: string): boolean {
-  if (!variable) return false;
-  return units.has((variable.texts.get('units') ?? '').trim().toLowerCase()) || (variable.texts.get('standard_name') ?? '').trim().toLowerCase() === standardName;
 }
 
 /** A cursor over a header read in growing chunks. */
@@ -497,7 +447,7 @@ async function readNetcdfClassicHeader(source: ByteSource): Promise<ContainerHea
     const declaredBytes = width * height * others * bytesPerSample;
     // CF: coordinate variables share their dimension's name; degrees east and north make longitude and latitude.
     const coordinate = (id: number): NcVariable | undefined => variables.find((candidate) => candidate.name === dimensions[id]!.name && candidate.dimensionIds.length === 1);
-    const cfLonLat = !variable.texts.has('grid_mapping') && isCfAxis(coordinate(xId), longitudeUnits, 'longitude') && isCfAxis(coordinate(yId), latitudeUnits, 'latitude');
+    const cfLonLat = !variable.texts.has('grid_mapping') && isCfAxis(coordinate(xId)?.texts, 'longitude') && isCfAxis(coordinate(yId)?.texts, 'latitude');
     rasters.push({
       cfLonLat,
       name: `variable ${variable.name}`,
@@ -724,10 +674,99 @@ async function peekStreaming(reader: BoundedReader): Promise<boolean> {
   return (await reader.read(4, 4, 'the netCDF record count')).getUint32(0, false) === 0xffffffff;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 ** 4) return `${(bytes / 1024 ** 4).toFixed(1)} TiB`;
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
+// ---------------------------------------------------------------------------------------------
+// HDF5 and netCDF-4 (the structure walk is `hdf5.header.ts`)
+// ---------------------------------------------------------------------------------------------
+
+function declaredArray(array: Hdf5Array, name: string): DeclaredRaster & { name: string } {
+  const [height = 1, width = 1] = array.dims.slice(-2);
+  const others = array.dims.slice(0, -2).reduce((product, d) => product * d, 1);
+  return {
+    name,
+    width: array.dims.length >= 2 ? width : array.dims[0] ?? 1,
+    height: array.dims.length >= 2 ? height : 1,
+    bands: others,
+    bytesPerSample: array.bytesPerSample,
+    declaredBytes: array.declaredBytes,
+    storedBytes: array.storedBytes,
+    sparseBlocks: array.sparseBlocks,
+    totalBlocks: array.totalBlocks,
+    largestBlockBytes: array.largestBlockBytes,
+    compressed: array.compressed,
+    largestBlockExpansion: array.largestChunkExpansion,
+  };
+}
+
+async function readHdf5Header(source: ByteSource): Promise<ContainerHeader> {
+  const structure = await readHdf5Structure(source);
+  const netcdf = structure.opensWith === 'netCDF';
+  const nameOf = (array: Hdf5Array): string => (netcdf ? `variable ${array.path.replace(/^\//, '')}` : `dataset ${array.path}`);
+  // Gridded numeric datasets (two dimensions or more) are what GDAL opens as rasters.
+  const gridded = structure.arrays.filter((array) => array.numeric && array.dims.length >= 2);
+  return {
+    driver: 'HDF5',
+    opensWith: structure.opensWith,
+    rasters: gridded.map((array) => ({ ...declaredArray(array, nameOf(array)), cfLonLat: netcdf && isCfLonLatArray(array, structure.arrays) })),
+    otherArrays: structure.arrays.filter((array) => !gridded.includes(array)).map((array) => declaredArray(array, nameOf(array))),
+    crsTexts: structure.crsTexts,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GTX (NOAA vertical datum grid): a 40-byte big-endian header, then rows × columns of samples
+// ---------------------------------------------------------------------------------------------
+
+export const gtxHeaderBytes = 40;
+
+/** The GTX header's fields, or `null` when the bytes cannot be one (used to recognise the format too). */
+export function parseGtxHeader(head: Uint8Array): { south: number; west: number; latStep: number; lonStep: number; rows: number; columns: number } | null {
+  if (head.length < gtxHeaderBytes) return null;
+  const view = new DataView(head.buffer, head.byteOffset, gtxHeaderBytes);
+  const south = view.getFloat64(0, false);
+  const west = view.getFloat64(8, false);
+  const latStep = view.getFloat64(16, false);
+  const lonStep = view.getFloat64(24, false);
+  const rows = view.getInt32(32, false);
+  const columns = view.getInt32(36, false);
+  const plausible =
+    Number.isFinite(south) && Number.isFinite(west) && south >= -90 && south <= 90 && west >= -360 && west <= 360 &&
+    latStep > 0 && latStep <= 180 && lonStep > 0 && lonStep <= 360 && rows > 0 && columns > 0;
+  return plausible ? { south, west, latStep, lonStep, rows, columns } : null;
+}
+
+async function readGtxHeader(source: ByteSource): Promise<ContainerHeader> {
+  const reader = new BoundedReader(source);
+  if (source.size < gtxHeaderBytes) invalid('it is too short to be a GTX grid; the file is probably truncated — upload it again');
+  const head = await reader.read(0, gtxHeaderBytes, 'the GTX header');
+  const header = parseGtxHeader(new Uint8Array(head.buffer, head.byteOffset, gtxHeaderBytes));
+  if (!header) invalid('its GTX header declares an impossible grid; the file is corrupt — upload it again');
+  const samples = header.rows * header.columns;
+  // GDAL reads float32 samples, or float64 when the file is exactly that size.
+  const bytesPerSample = source.size === gtxHeaderBytes + samples * 8 ? 8 : 4;
+  const declaredBytes = samples * bytesPerSample;
+  if (gtxHeaderBytes + declaredBytes !== source.size) {
+    invalid(
+      `its GTX header declares ${header.rows}×${header.columns} samples (${formatBytes(gtxHeaderBytes + samples * 4)} as float32) but the file is ${formatBytes(source.size)}; ` +
+        'the file is truncated or its header is wrong — upload it again',
+    );
+  }
+  return {
+    driver: 'GTX',
+    rasters: [
+      {
+        name: 'the grid',
+        width: header.columns,
+        height: header.rows,
+        bands: 1,
+        bytesPerSample,
+        declaredBytes,
+        storedBytes: declaredBytes,
+        sparseBlocks: 0,
+        totalBlocks: 1,
+        largestBlockBytes: header.columns * bytesPerSample,
+        compressed: false,
+      },
+    ],
+    crsTexts: [],
+  };
 }

@@ -9,21 +9,33 @@
 import type gdal from 'gdal-async';
 import { openByteSource } from './byte.source.js';
 import { readContainerHeader } from './container.header.js';
+import { readVariableName } from './source.variables.js';
+import { formatSniffBytes, identifySourceFormat } from './source.format.js';
 
 export const cfLonLatCrs = 'EPSG:4326';
 
 /** The note every item of such a source carries. */
 export const cfLonLatNote = 'CRS EPSG:4326 assumed: the grid lies on CF longitude and latitude coordinates (degrees east and north) and names no grid_mapping';
 
-/** EPSG:4326 for a netCDF grid on CF longitude/latitude coordinates that declares no CRS; otherwise `null`. */
+/**
+ * EPSG:4326 for a netCDF grid on CF longitude/latitude coordinates that declares no CRS; otherwise
+ * `null`. `dataset` is one variable's raster (the file itself when it holds one, or the variable
+ * opened alone); which variable it is comes from GDAL's `NETCDF_VARNAME`. Validation decides this
+ * once and tiles are told (`CreateTileCogInput.assumedCrs`); only tiles of older jobs decide again.
+ */
 export async function findAssumedCrs(path: string, dataset: gdal.Dataset, policy: { assumeCfLonLat: boolean; size: number }): Promise<string | null> {
   if (!policy.assumeCfLonLat || dataset.srs || dataset.driver.description !== 'netCDF') return null;
   const bytes = await openByteSource(path, policy.size);
   try {
-    const header = await readContainerHeader(bytes, 'netCDF');
+    // netCDF classic or netCDF-4 (HDF5): the same CF reading of either header.
+    const format = identifySourceFormat(await bytes.read(0, Math.min(formatSniffBytes, bytes.size)), bytes.size);
+    if (!format.ok || (format.driver !== 'netCDF' && format.driver !== 'HDF5')) return null;
+    const header = await readContainerHeader(bytes, format.driver);
     if (!header.ok) return null;
-    // The raster GDAL opened: the one gridded variable (a file of several offers subdatasets instead).
-    return header.header.rasters.length === 1 && header.header.rasters[0]!.cfLonLat ? cfLonLatCrs : null;
+    const { rasters } = header.header;
+    const variable = readVariableName(dataset);
+    const raster = variable === null ? (rasters.length === 1 ? rasters[0] : undefined) : rasters.find((candidate) => candidate.name === `variable ${variable}`);
+    return raster?.cfLonLat ? cfLonLatCrs : null;
   } finally {
     await bytes.close();
   }

@@ -14,6 +14,11 @@
  *   reader's presence check is its whole policy.
  * - JPEG 2000: the same ratio over its codestream, and a codestream tile (decoded whole) over the
  *   block bound is refused.
+ * - HDF5 and netCDF-4: every dataset (coordinates too) against its stored chunks, as GeoTIFF; and
+ *   a single chunk that decodes to more than `maxExpansionRatio` bytes per stored byte is a
+ *   decompression bomb (deflate alone stays near 1:1000; only stacked filters go further).
+ *   Chunks past the end of the file were refused by the header reader.
+ * - GTX stores every sample it declares: the header reader checks the file's size is exactly that.
  */
 import type { Failure } from '../pipeline/failure.js';
 import { formatBytes, type ContainerHeader, type DeclaredRaster } from './container.header.js';
@@ -56,6 +61,16 @@ const blockPolicy: DeclaredSizePolicy = (raster, _uploadBytes, limits) => {
   );
 };
 
+const chunkExpansionPolicy: DeclaredSizePolicy = (raster, _uploadBytes, limits) => {
+  const expansion = raster.largestBlockExpansion ?? 0;
+  if (expansion <= limits.maxExpansionRatio) return null;
+  return (
+    `${raster.name} has a compressed chunk that decodes to ${Math.round(expansion).toLocaleString('en-US')} bytes per stored byte, over the limit of ` +
+    `${limits.maxExpansionRatio.toLocaleString('en-US')} (setting INGEST_MAX_EXPANSION_RATIO): a decompression bomb, or data compressed twice; re-encode it once with deflate ` +
+    '(`nccopy -d 4 in.nc out.nc`) and upload that'
+  );
+};
+
 /** The policies of each format that may be opened. */
 const policies: Readonly<Record<SourceDriver, readonly DeclaredSizePolicy[]>> = {
   GTiff: [blockPolicy, expansionPolicy],
@@ -63,11 +78,13 @@ const policies: Readonly<Record<SourceDriver, readonly DeclaredSizePolicy[]>> = 
   // Lossy JPEG 2000 is legitimately compressed far more than lossless data, within the same ratio.
   JP2OpenJPEG: [blockPolicy, expansionPolicy],
   HFA: [blockPolicy, expansionPolicy],
+  HDF5: [chunkExpansionPolicy, blockPolicy, expansionPolicy],
+  GTX: [],
 };
 
 /** Why the declared size cannot be taken on (INPUT_LIMIT), or `null`. */
 export function checkDeclaredSize(header: ContainerHeader, uploadBytes: number, limits: DeclaredSizeLimits = defaultDeclaredSizeLimits): Failure | null {
-  for (const raster of header.rasters) {
+  for (const raster of [...header.rasters, ...(header.otherArrays ?? [])]) {
     for (const policy of policies[header.driver]) {
       const problem = policy(raster, uploadBytes, limits);
       if (problem) return { code: 'INPUT_LIMIT', message: problem };

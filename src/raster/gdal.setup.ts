@@ -1,6 +1,7 @@
 /** Process-wide GDAL settings for the activities, applied once when their dependencies are built. */
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import gdal from 'gdal-async';
 
@@ -115,11 +116,43 @@ export function directIoBeforeOpen(readInPlace: boolean): void {
   if (localCopyDirectIo !== undefined) gdal.config.set('GTIFF_DIRECT_IO', readInPlace ? 'NO' : localCopyDirectIo);
 }
 
+/**
+ * A folder that stays empty (created read-only, checked empty): where libhdf5 is told to look for
+ * filter plugins, external-link targets and virtual-dataset sources.
+ */
+export function emptyDirectory(): string {
+  const fixed = join(tmpdir(), 'raster-ingest-empty');
+  try {
+    mkdirSync(fixed, { recursive: true, mode: 0o555 });
+    chmodSync(fixed, 0o555);
+    if (readdirSync(fixed).length === 0) return fixed;
+  } catch {
+    // Taken by someone else: a folder of our own instead.
+  }
+  const own = mkdtempSync(join(tmpdir(), 'raster-ingest-empty-'));
+  chmodSync(own, 0o555);
+  return own;
+}
+
+/**
+ * libhdf5's own ways out, pinned to an empty folder whatever the environment says: filter plugins
+ * (`HDF5_PLUGIN_PATH`: a shared library loaded and run for an unknown filter id), and the
+ * prefixes it searches for external-link targets and virtual-dataset sources given by relative
+ * name (`HDF5_EXT_PREFIX`, `HDF5_VDS_PREFIX`). Belt and braces: `hdf5.header.ts` refuses files
+ * with external links, virtual datasets or unknown filters before libhdf5 opens them (an absolute
+ * link target is tried as given whatever the prefix says).
+ */
+export function pinnedHdf5Environment(directory = emptyDirectory()): Record<string, string> {
+  return { HDF5_PLUGIN_PATH: directory, HDF5_EXT_PREFIX: directory, HDF5_VDS_PREFIX: directory };
+}
+
 export function configureGdal(env: Readonly<Record<string, string | undefined>> = process.env, reads: { tilesReadLocalCopies: boolean } = { tilesReadLocalCopies: false }): void {
   if (!env['GDAL_CACHEMAX']) gdal.config.set('GDAL_CACHEMAX', String(defaultGdalCacheMb));
   if (reads.tilesReadLocalCopies) for (const [key, value] of Object.entries(localSourceReadGdalConfig)) if (!env[key]) gdal.config.set(key, value);
   localCopyDirectIo = reads.tilesReadLocalCopies && !env['GTIFF_DIRECT_IO'] ? localSourceReadGdalConfig['GTIFF_DIRECT_IO'] : undefined;
   for (const [key, value] of Object.entries(inPlaceReadGdalConfig)) if (!env[key]) gdal.config.set(key, value);
   for (const [key, value] of Object.entries(untrustedInputGdalConfig)) gdal.config.set(key, value);
+  // libhdf5 reads these from the process environment when it needs them.
+  Object.assign(process.env, pinnedHdf5Environment());
   pinProj();
 }

@@ -128,6 +128,13 @@ export function buildCollectionMosaicVrt(group: CollectionMosaicGroup, relativeP
   );
 }
 
+/**
+ * The source CRS the collection overview's warp reads longitude/latitude grids past 180° E with
+ * (CF grids on 0–360°, such as etopo5): WGS 84 with longitudes wrapped to 0–360, so the
+ * overview's −70° comes from their 290° column.
+ */
+export const lonLatSourceWrap = '+proj=longlat +datum=WGS84 +lon_wrap=180 +no_defs';
+
 /** The overview's size: the long side at most `maxSide` pixels, never more than full resolution. */
 export function overviewSize(fullWidth: number, fullHeight: number, maxSide: number): { width: number; height: number } {
   const scale = Math.min(1, maxSide / Math.max(fullWidth, fullHeight));

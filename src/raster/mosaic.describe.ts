@@ -5,7 +5,7 @@ import { needsNanNodata } from './cog.command.js';
 import type { GeoTransform } from './geo.transform.js';
 import type { MosaicDescription } from './mosaic.vrt.js';
 import { readCrs, readMosaicBands } from './raster.inspect.js';
-import { openTilingSource } from './source.open.js';
+import { openTilingSource, type CrsAssumption } from './source.open.js';
 
 /** `options` matter when they reproject: the mosaic then has the warped grid the tiles were cut from. */
 export async function describeMosaic(
@@ -14,8 +14,10 @@ export async function describeMosaic(
   tiles: Array<{ file: string; window: TileWindow }>,
   options: Pick<IngestOptions, 'targetCrs' | 'resampling'> | undefined,
   scratchVrtPath: string,
+  /** The CRS the tiles were made with when the source declares none (as validation decided). */
+  assumption?: CrsAssumption,
 ): Promise<MosaicDescription> {
-  const source = await openTilingSource(sourcePath, shownAs, options, scratchVrtPath);
+  const source = await openTilingSource(sourcePath, shownAs, options, scratchVrtPath, assumption);
   const dataset = source.dataset;
   try {
     const crs = await readCrs(dataset);

@@ -49,15 +49,19 @@ function readMetadataDomain(object: gdal.Dataset | gdal.RasterBand, domain?: str
   return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
-/** The metadata `findAcquisitionTime` decides from. */
-export function readTimeMetadata(dataset: gdal.Dataset): RasterTimeMetadata {
+/** The metadata `findAcquisitionTime` decides from: of every band, or of `band` (1-based) alone. */
+export function readTimeMetadata(dataset: gdal.Dataset, band?: number): RasterTimeMetadata {
   const bands: Array<Record<string, string>> = [];
-  for (let i = 1; i <= dataset.bands.count(); i++) bands.push(readMetadataDomain(dataset.bands.get(i)));
+  if (band !== undefined) bands.push(readMetadataDomain(dataset.bands.get(band)));
+  else for (let i = 1; i <= dataset.bands.count(); i++) bands.push(readMetadataDomain(dataset.bands.get(i)));
   return { dataset: readMetadataDomain(dataset), imagery: readMetadataDomain(dataset, 'IMAGERY'), bands };
 }
 
 export function readBandInfo(band: gdal.RasterBand): BandInfo {
   const unit = band.unitType;
+  // Packed values (CF scale_factor/add_offset): kept as they are, with how to unpack them. Only
+  // finite values: `metadata.bounds.ts` leaves the others out of the COG, with a note.
+  const { scale, offset } = band;
   return {
     gdalDataType: band.dataType ?? 'Unknown',
     nodata: toNodata(band.noDataValue),
@@ -65,6 +69,8 @@ export function readBandInfo(band: gdal.RasterBand): BandInfo {
     hasColorTable: (band.colorTable?.count() ?? 0) > 0,
     description: band.description,
     unit: unit ? unit : null,
+    ...(typeof scale === 'number' && Number.isFinite(scale) && scale !== 1 ? { scale } : {}),
+    ...(typeof offset === 'number' && Number.isFinite(offset) && offset !== 0 ? { offset } : {}),
   };
 }
 

@@ -3,7 +3,8 @@
  * that came from the upload are bounded again here (`metadata.bounds.ts`), so a tile measured by an
  * older version (stored in a history, or sent by an older worker) still makes a valid item.
  */
-import type { BandInfo, BandStatistics, SourceBlob, TileCog } from '../pipeline/contracts.js';
+import type { BandInfo, BandStatistics, SourceBlob, TileCog, TileSlice } from '../pipeline/contracts.js';
+import { boundText } from '../pipeline/bounded.text.js';
 import { isWritableTimestamp } from '../raster/acquisition.time.js';
 import { toStacDataType } from '../raster/data.type.js';
 import { boundCrs, boundMeasuredBand, boundNotes, quoteValue } from '../raster/metadata.bounds.js';
@@ -57,6 +58,9 @@ export function buildStacBand(band: BandInfo & { statistics: BandStatistics | nu
   const stacBand: StacBand = { name: band.description || `b${index + 1}`, data_type: toStacDataType(band.gdalDataType) };
   if (band.nodata !== null) stacBand.nodata = band.nodata;
   if (band.unit) stacBand.unit = band.unit;
+  // Packed values (CF scale_factor/add_offset): the COG keeps them, the item says how to unpack.
+  if (typeof band.scale === 'number' && Number.isFinite(band.scale) && band.scale !== 1) stacBand['raster:scale'] = band.scale;
+  if (typeof band.offset === 'number' && Number.isFinite(band.offset) && band.offset !== 0) stacBand['raster:offset'] = band.offset;
   if (band.statistics) Object.assign(stacBand, toStacStatistics(band.statistics));
   const commonName = commonNames[band.colorInterpretation];
   if (commonName) stacBand['eo:common_name'] = commonName;
@@ -102,11 +106,23 @@ export function itemInterval(item: StacItem): [string, string] {
   return start && end ? [start, end] : [datetime, datetime];
 }
 
+/** `variable tas, time step 3 of ` for a tile of a variable; names are bounded (they come from the upload). */
+function describeSlice(slice: TileSlice | undefined): string {
+  if (!slice) return '';
+  const step = slice.band === undefined ? '' : slice.stepLabel === 't' ? `, time step ${slice.band - 1}` : `, band ${slice.band}`;
+  return `variable ${boundText(String(slice.variable), 128)}${step} of `;
+}
+
+/** Item properties naming the variable and step a tile holds (`raster-ingest:` fields, see docs/raster-output.md). */
+export const variableProperty = 'raster-ingest:variable';
+export const stepProperty = 'raster-ingest:step';
+
 export function buildTileItem(input: BuildItemInput): StacItem {
   const { tile, urls } = input;
   const notes = [...(tile.notes ?? [])];
   const bands = tile.bands.map((band, index) => buildStacBand(boundMeasuredBand(band, index, notes), index));
   const usesEo = bands.some((band) => band['eo:common_name'] !== undefined);
+  const usesRaster = bands.some((band) => band['raster:scale'] !== undefined || band['raster:offset'] !== undefined);
   const crs = boundCrs(tile.crs, notes);
   const properties: StacItem['properties'] = {
     ...buildTimeProperties(tile, input.datetime, notes),
@@ -118,6 +134,8 @@ export function buildTileItem(input: BuildItemInput): StacItem {
     [sourceEtagProperty]: input.source.etag,
     [sourceModifiedProperty]: input.source.lastModified,
     ...(input.software ? { 'processing:software': input.software } : {}),
+    ...(tile.window.slice ? { [variableProperty]: boundText(String(tile.window.slice.variable), 128) } : {}),
+    ...(tile.window.slice?.band !== undefined ? { [stepProperty]: tile.window.slice.band - 1 } : {}),
   };
   // Without an authority code the CRS must travel in full (unless it was too long to carry: noted).
   if (crs && crs.code === null) {
@@ -129,7 +147,7 @@ export function buildTileItem(input: BuildItemInput): StacItem {
   const data: StacAsset = {
     href: tile.blob.url,
     type: mediaTypes.cog,
-    title: `Tile ${tile.window.row},${tile.window.col} of ${sourcePathOf(input.source)} (pixels ${tile.window.x},${tile.window.y} ${tile.window.width}×${tile.window.height})`,
+    title: `Tile ${tile.window.row},${tile.window.col} of ${describeSlice(tile.window.slice)}${sourcePathOf(input.source)} (pixels ${tile.window.x},${tile.window.y} ${tile.window.width}×${tile.window.height})`,
     roles: ['data'],
     'file:size': tile.size,
     'file:checksum': tile.checksum,
@@ -147,7 +165,7 @@ export function buildTileItem(input: BuildItemInput): StacItem {
   return {
     type: 'Feature',
     stac_version: stacVersion,
-    stac_extensions: [extensionSchemas.projection, extensionSchemas.file, ...(usesEo ? [extensionSchemas.eo] : []), ...(input.software ? [extensionSchemas.processing] : [])],
+    stac_extensions: [extensionSchemas.projection, extensionSchemas.file, ...(usesEo ? [extensionSchemas.eo] : []), ...(usesRaster ? [extensionSchemas.raster] : []), ...(input.software ? [extensionSchemas.processing] : [])],
     id: tile.itemId,
     collection: input.collection,
     geometry: tile.geometry,

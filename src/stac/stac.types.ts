@@ -8,6 +8,7 @@ export const extensionSchemas = {
   file: 'https://stac-extensions.github.io/file/v2.1.0/schema.json',
   eo: 'https://stac-extensions.github.io/eo/v2.0.0/schema.json',
   processing: 'https://stac-extensions.github.io/processing/v1.2.0/schema.json',
+  raster: 'https://stac-extensions.github.io/raster/v2.0.0/schema.json',
 } as const;
 
 export const mediaTypes = {
@@ -46,6 +47,9 @@ export interface StacBand {
    */
   'raster-ingest:statistics_approximate'?: boolean;
   'eo:common_name'?: string;
+  /** Packed values: physical = value × scale + offset (raster extension v2). */
+  'raster:scale'?: number;
+  'raster:offset'?: number;
 }
 
 export interface StacAsset {

@@ -210,39 +210,41 @@ if (chromiumMissing) {
       expectNoProblems();
     }), 120_000);
 
-    it('asks for a function key when the API refuses without one, and sends it as x-functions-key, never in a URL', () => inPage(async () => {
-      // The local host checks no keys; in Azure the Functions host answers 401 without a valid one.
-      // That check stands in front of the real API here, in a fresh tab (its own sessionStorage).
-      const key = 'a-function-key';
-      const keyed = await browser!.newContext({ viewport: { width: 1280, height: 1000 } });
-      const sent: Array<{ path: string; key: string | undefined }> = [];
-      await keyed.route(
+    it('asks for sign-in when the API refuses, sends a pasted token as Authorization: Bearer (never in a URL), and shows who is signed in with which role', () => inPage(async () => {
+      // The local host here runs with sign-in off; a check in front of the real API stands in for
+      // the host with HOST_SIGN_IN (test/host/sign.in.test.ts covers that host), in a fresh tab.
+      const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const token = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ name: 'ada', roles: ['operator'] })}.signature`;
+      const signedIn = await browser!.newContext({ viewport: { width: 1280, height: 1000 } });
+      const sent: Array<{ path: string; authorization: string | undefined }> = [];
+      await signedIn.route(
         (url) => url.pathname.startsWith('/api/') && !url.pathname.startsWith('/api/dashboard/'),
         async (route) => {
-          const given = route.request().headers()['x-functions-key'];
-          sent.push({ path: new URL(route.request().url()).pathname, key: given });
-          if (given !== key) return route.fulfill({ status: 401 });
+          const given = route.request().headers()['authorization'];
+          sent.push({ path: new URL(route.request().url()).pathname, authorization: given });
+          if (given !== `Bearer ${token}`) return route.fulfill({ status: 401, contentType: 'application/problem+json', body: JSON.stringify({ title: 'Sign-in required', status: 401 }) });
           return route.continue();
         },
       );
       try {
-        const tab = await keyed.newPage();
+        const tab = await signedIn.newPage();
         await tab.goto(`${host.baseUrl}/api/dashboard/#/jobs/${completedJob.id}`);
-        await tab.getByLabel('The API needs a function key (kept for this tab only)').fill(key);
-        await tab.getByRole('button', { name: 'Use key' }).click();
+        await tab.getByLabel('or paste a token (kept for this tab only)').fill(token);
+        await tab.getByRole('button', { name: 'Use token' }).click();
         await tab.getByText('This job has finished: Completed.').waitFor();
-        // The COG's range requests and the thumbnails carry the key too.
+        await tab.getByTestId('sign-in-state').filter({ hasText: 'Signed in as ada (operator)' }).waitFor();
+        // The COG's range requests and the thumbnails carry the token too.
         await tab.locator('.cog-status[data-cog-state="drawn"]').waitFor();
         await tab.locator('img.thumbnail').waitFor();
-        expect(sent.some((request) => request.path.startsWith('/api/cogs/') && request.key === key)).toBe(true);
-        expect(sent.filter((request) => request.path.startsWith('/api/jobs/') && request.key === key).length).toBeGreaterThan(0);
-        expect(sent.every((request) => !request.path.includes(key))).toBe(true);
-        expect(tab.url()).not.toContain(key);
+        expect(sent.some((request) => request.path.startsWith('/api/cogs/') && request.authorization === `Bearer ${token}`)).toBe(true);
+        expect(sent.filter((request) => request.path.startsWith('/api/jobs/') && request.authorization === `Bearer ${token}`).length).toBeGreaterThan(0);
+        expect(sent.every((request) => !request.path.includes(token))).toBe(true);
+        expect(tab.url()).not.toContain(token);
         expect(await tab.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(1);
-        await tab.getByRole('button', { name: 'Forget function key' }).click();
+        await tab.getByRole('button', { name: 'Forget token' }).click();
         expect(await tab.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
       } finally {
-        await keyed.close();
+        await signedIn.close();
       }
     }), 120_000);
 

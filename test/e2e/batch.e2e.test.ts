@@ -29,13 +29,14 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<{ status: n
 
 /** Polls the batch until it has finished (observable state, not a fixed wait). */
 async function waitForBatch(id: string, timeoutMs = 240_000): Promise<BatchView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { json } = await api<BatchView>(`/api/batches/${id}`);
-    if (['Completed', 'Failed', 'Terminated'].includes(json.status)) return json;
-    if (Date.now() > deadline) throw new Error(`batch ${id} did not finish: ${JSON.stringify(json)}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  return vi.waitFor(
+    async () => {
+      const { json } = await api<BatchView>(`/api/batches/${id}`);
+      if (!['Completed', 'Failed', 'Terminated'].includes(json.status)) throw new Error(`batch ${id} did not finish: ${JSON.stringify(json)}`);
+      return json;
+    },
+    { timeout: timeoutMs, interval: 500 },
+  );
 }
 
 describe('batches', () => {
@@ -130,15 +131,16 @@ describe('batches', () => {
 
   it('starts a batch when a manifest is dropped in uploads/batches/, once per version', async () => {
     await env.store.uploadBytes({ container: 'uploads', name: 'batches/nightly.txt' }, Buffer.from('incoming/batch/scenes/scene-2.tif\n'), 'text/plain');
-    const deadline = Date.now() + 60_000;
-    let batch: BatchView | undefined;
-    while (!batch && Date.now() < deadline) {
-      const { json } = await api<{ batches: BatchView[] }>('/api/batches?top=50');
-      batch = json.batches.find((candidate) => candidate.selection === 'manifest uploads/batches/nightly.txt');
-      if (!batch) await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    expect(batch, 'no batch started for uploads/batches/nightly.txt').toBeDefined();
-    const done = await waitForBatch(batch!.id);
+    const batch = await vi.waitFor(
+      async () => {
+        const { json } = await api<{ batches: BatchView[] }>('/api/batches?top=50');
+        const found = json.batches.find((candidate) => candidate.selection === 'manifest uploads/batches/nightly.txt');
+        if (!found) throw new Error('no batch started for uploads/batches/nightly.txt');
+        return found;
+      },
+      { timeout: 60_000, interval: 500 },
+    );
+    const done = await waitForBatch(batch.id);
     expect(done).toMatchObject({ status: 'Completed', collection: 'rasters', counts: { total: 1, done: 1 } });
     const job = await waitForJob(env.host.baseUrl, (await api<{ jobs: JobView[] }>(`/api/jobs?batch=${done.id}`)).json.jobs[0]!.id);
     expect(job.status).toBe('Completed');
@@ -160,13 +162,15 @@ describe('the scheduled batch', () => {
 
   /** Waits for a finished scheduled batch that ingested sources (a source seen again is skipped, not done), other than `seen`. */
   async function nextBatchWithWork(seen: Set<string>): Promise<BatchView> {
-    const deadline = Date.now() + 50_000;
-    for (;;) {
-      const found = (await batches()).find((batch) => !seen.has(batch.id) && batch.status === 'Completed' && batch.counts.done > 0);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no scheduled batch with work: ${JSON.stringify(await batches())}\n${scheduled.host.output().slice(-6000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    return vi.waitFor(
+      async () => {
+        const all = await batches();
+        const found = all.find((batch) => !seen.has(batch.id) && batch.status === 'Completed' && batch.counts.done > 0);
+        if (!found) throw new Error(`no scheduled batch with work: ${JSON.stringify(all)}\n${scheduled.host.output().slice(-6000)}`);
+        return found;
+      },
+      { timeout: 50_000, interval: 500 },
+    );
   }
 
   it('takes what arrived under its prefix since its last run', async () => {

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { BatchView } from '../../src/jobs/batch.view.js';
 import type { BlobStore } from '../../src/storage/blob.store.js';
@@ -57,22 +57,22 @@ describe('a host killed mid-batch', () => {
     // Kill once a few COGs exist, watched in storage itself.
     // Tile COGs only: the collection's overview COG sits beside them.
     const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => name.endsWith('.tif') && name !== collectionOverviewBlob('restart').name).length;
-    const deadline = Date.now() + 120_000;
-    while ((await countCogs()) < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect.poll(countCogs, { timeout: 120_000, interval: 50 }).toBeGreaterThanOrEqual(4);
     expect(await countCogs()).toBeLessThan(sourceCount);
     await first.stop('SIGKILL');
 
     const second = await startLocalHost({ storageConnectionString: azurite.connectionString, env });
     hosts.push(second);
-    let view: BatchView | undefined;
-    const finish = Date.now() + 240_000;
-    while (Date.now() < finish) {
-      view = (await (await fetch(`${second.baseUrl}/api/batches/${id}`)).json()) as BatchView;
-      if (['Completed', 'Failed'].includes(view.status)) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    const view = await vi.waitFor(
+      async () => {
+        const current = (await (await fetch(`${second.baseUrl}/api/batches/${id}`)).json()) as BatchView;
+        if (!['Completed', 'Failed'].includes(current.status)) throw new Error(`batch ${id} has not finished: ${JSON.stringify(current)}`);
+        return current;
+      },
+      { timeout: 240_000, interval: 500 },
+    );
     expect(view).toMatchObject({ status: 'Completed', counts: { total: sourceCount, done: sourceCount, failed: 0 } });
-    expect(view!.output).toMatchObject({ chunks: 3 });
+    expect(view.output).toMatchObject({ chunks: 3 });
     // Every source once: one COG per source, and one item link per item.
     expect(await countCogs()).toBe(sourceCount);
     // From the collection down through its shard and source catalogs, as a STAC client walks it.

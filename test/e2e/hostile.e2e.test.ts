@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import gdal from 'gdal-async';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JobView } from '../../src/jobs/job.view.js';
 import type { BlobStore } from '../../src/storage/blob.store.js';
 import { startCanaryServer, type CanaryServer } from '../support/canary.server.js';
@@ -120,16 +120,15 @@ function submitBody(fileCase: FileCase): string {
 
 /** The job the upload trigger started for a blob in uploads/, found in `GET /api/jobs`. */
 async function findTriggeredJob(baseUrl: string, source: string): Promise<string> {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    const answer = await request(`${baseUrl}/api/jobs?top=500`);
-    if (answer.status === 200) {
-      const job = (answer.json as { jobs: JobView[] }).jobs.find((candidate) => candidate.source === source);
-      if (job) return job.id;
-    }
-    if (Date.now() > deadline) throw new Error(`the upload trigger started no job for ${source}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  return vi.waitFor(
+    async () => {
+      const answer = await request(`${baseUrl}/api/jobs?top=500`);
+      const job = answer.status === 200 ? (answer.json as { jobs: JobView[] }).jobs.find((candidate) => candidate.source === source) : undefined;
+      if (!job) throw new Error(`the upload trigger started no job for ${source}`);
+      return job.id;
+    },
+    { timeout: 90_000, interval: 500 },
+  );
 }
 
 async function jobIdFor(fileCase: FileCase): Promise<string> {

@@ -62,8 +62,7 @@ describe('a host killed mid-job', () => {
     // Kill once a few COGs exist, watched in storage itself (status polling can lag under load).
     // Tile COGs only: the collection's overview COG sits beside them.
     const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => name.endsWith('.tif') && name !== collectionOverviewBlob('restart').name).length;
-    const deadline = Date.now() + 120_000;
-    while ((await countCogs()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(countCogs, { timeout: 120_000, interval: 50 }).toBeGreaterThanOrEqual(3);
     const view = await getJob(first, id);
     expect(view.status).toBe('Running');
     expect(view.tiles.total).toBe(tileCount);

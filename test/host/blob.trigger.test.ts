@@ -2,7 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startHostProcess, type HostProcess } from './support/host.process.js';
+import { startHostProcess, waitUntil, type HostProcess } from './support/host.process.js';
 
 /** Blob triggers: once per blob version, receipts in storage across restarts, poison after 5 failures. */
 const storage = inject('storageConnectionString');
@@ -31,13 +31,8 @@ async function callCount(name: string): Promise<number> {
   return count;
 }
 
-async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Polls until `predicate` holds (vi.waitFor through the shared helper). */
+const waitFor = (what: string, predicate: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> => waitUntil(what, predicate, timeoutMs, 100);
 
 /** Uploads a marker blob and waits until it was processed: every blob listed before it has had its turn. */
 async function afterAFullPass(stamp: string): Promise<void> {
@@ -67,8 +62,7 @@ describe('blob triggers', () => {
     await afterAFullPass(stamp);
     expect(await callCount(good)).toBe(1);
     expect(await callCount(bad)).toBe(5);
-    expect(host.output()).toContain(`Blob fixture-uploads/${bad} moved to queue webjobs-blobtrigger-poison after 5 failures`);
-
+    // Moved to the poison queue, with its reason (the message itself, not the host's log line, is checked).
     const poison = QueueServiceClient.fromConnectionString(storage).getQueueClient('webjobs-blobtrigger-poison');
     const messages = (await poison.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map(
       (item) => JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8')) as Record<string, string>,

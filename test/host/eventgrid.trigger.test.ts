@@ -3,7 +3,7 @@ import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient, type BlobItem } from '@azure/storage-blob';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { blobCreatedEvent, type BlobCreatedEvent } from '../../host/triggers/eventgrid.trigger.js';
-import { projectRoot, startHostProcess, type HostProcess } from './support/host.process.js';
+import { projectRoot, startHostProcess, waitUntil, type HostProcess } from './support/host.process.js';
 
 const queueApp = join(projectRoot, 'test/host/fixtures/queue-app');
 
@@ -50,13 +50,8 @@ async function eventsFor(name: string): Promise<BlobCreatedEvent[]> {
   return found;
 }
 
-async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Polls until `predicate` holds (vi.waitFor through the shared helper). */
+const waitFor = (what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => waitUntil(what, predicate, timeoutMs, 100);
 
 describe('Event Grid triggers (local stand-in)', () => {
   it('deliver one BlobCreated event per new blob version, retry with back-off, give up, and remember across restarts', async () => {

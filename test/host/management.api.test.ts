@@ -152,13 +152,8 @@ describe('management API', () => {
     const key = unique('m');
     expect((await post(`${api}/entities/counter/${key}?op=add`, 4)).status).toBe(202);
     expect((await post(`${api}/entities/noSuchEntity/${key}?op=add`, 4)).status).toBe(404);
-    let response = await fetch(`${api}/entities/counter/${key}`);
-    for (let attempt = 0; attempt < 100 && response.status === 404; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      response = await fetch(`${api}/entities/counter/${key}`);
-    }
-    expect(response.status).toBe(200);
-    expect(await json(response)).toBe(4);
+    await expect.poll(async () => (await fetch(`${api}/entities/counter/${key}`)).status, { timeout: 5000, interval: 50 }).toBe(200);
+    expect(await json(fetch(`${api}/entities/counter/${key}`))).toBe(4);
     expect((await fetch(`${api}/entities/counter/${unique('none')}`)).status).toBe(404);
   });
 });

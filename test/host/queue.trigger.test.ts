@@ -4,7 +4,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { readQueuesOptions } from '../../host/settings.js';
 import { decodeMessageText, minPollingIntervalMs, nextPollDelayMs } from '../../host/triggers/queue.trigger.js';
-import { projectRoot, startHostProcess, waitForStatus, type HostProcess } from './support/host.process.js';
+import { projectRoot, startHostProcess, waitForStatus, waitUntil, type HostProcess } from './support/host.process.js';
 
 const queueApp = join(projectRoot, 'test/host/fixtures/queue-app');
 
@@ -72,13 +72,8 @@ async function callsFor(key: string): Promise<Call[]> {
   return found;
 }
 
-async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** Polls until `predicate` holds (vi.waitFor through the shared helper). */
+const waitFor = (what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => waitUntil(what, predicate, timeoutMs, 100);
 
 describe('storage queue triggers', () => {
   it('run each message once with its metadata, retry failures, and move poison messages to <queue>-poison', async () => {
@@ -120,6 +115,7 @@ describe('storage queue triggers', () => {
     // Five deliveries (visibilityTimeout 0: each retry at once), counted by the queue itself.
     expect((await callsFor(bad)).map((c) => c.metadata['dequeueCount'])).toEqual(expect.arrayContaining([1, 2, 3, 4, 5]));
     expect(await callsFor(bad)).toHaveLength(5);
+    // Why each was moved is only in the log (a storage queue message carries no reason): the line is the contract.
     expect(host.output()).toContain(`on ${queueName} moved to queue ${queueName}-poison: its function failed on each of 5 deliveries.`);
     expect(host.output()).toContain('moved to queue ' + `${queueName}-poison: its text is not valid base64`);
     // Nothing is left on the queue, and the good message ran once only.

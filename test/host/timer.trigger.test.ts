@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { checkPastDue, defaultUseMonitor, nextOccurrence, parseSchedule, resolveAppSettings } from '../../host/triggers/timer.trigger.js';
 import { projectRoot, startHostProcess, type HostProcess } from './support/host.process.js';
 
@@ -58,15 +57,19 @@ describe('timer triggers on the local host', () => {
     hosts.push(host);
     return host;
   };
-  const waitForOutput = async (host: HostProcess, pattern: RegExp, count = 1): Promise<string[]> => {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const matches = host.output().match(new RegExp(pattern.source, 'g')) ?? [];
-      if (matches.length >= count) return matches;
-      if (Date.now() > deadline) throw new Error(`expected ${count} × ${pattern} in:\n${host.output()}`);
-      await sleep(50);
-    }
-  };
+  /**
+   * The fixture's timer functions report each invocation (with the `timer` object they got) in a
+   * log line: that line is what the function saw, so the assertions read it.
+   */
+  const waitForOutput = async (host: HostProcess, pattern: RegExp, count = 1): Promise<string[]> =>
+    vi.waitFor(
+      () => {
+        const matches = host.output().match(new RegExp(pattern.source, 'g')) ?? [];
+        if (matches.length < count) throw new Error(`expected ${count} × ${pattern} in:\n${host.output()}`);
+        return matches;
+      },
+      { timeout: 20_000, interval: 50 },
+    );
   /** The `timer` object a fixture function logged on its n-th invocation. */
   const loggedTimers = (host: HostProcess, name: string): Array<{ isPastDue: boolean; scheduleStatus: unknown }> =>
     [...host.output().matchAll(new RegExp(`\\[${name}\\] ${name} (\\{.*\\})`, 'g'))].map((match) => JSON.parse(match[1]!) as { isPastDue: boolean; scheduleStatus: unknown });

@@ -5,7 +5,8 @@
  *
  * Needs the Bicep CLI (scripts/install-bicep.sh puts it in .tools/bicep; CI runs that script).
  */
-import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,8 @@ import {
   type JsonObject,
   type ScopedResource,
 } from './arm.template.js';
+import { hostJsonFor, readBackend, runHostJsonHook, serializeHostJson, type DurableBackend } from '../../infra/hooks/host-json.mjs';
+import { resourceProviders } from '../../infra/hooks/preprovision.mjs';
 
 const repoRoot = resolvePath(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bicep = findBicep(repoRoot);
@@ -51,6 +54,8 @@ const optionalInAzure: Record<string, string> = {
   [settingNames.batchChunkSize]: 'defaults to 500 sources per batch chunk; set it only to tune batches',
   [settingNames.batchSchedule]: 'the scheduled batch is opt-in; unset, no timer runs',
   [settingNames.batchSchedulePrefix]: 'only with INGEST_BATCH_SCHEDULE',
+  [settingNames.webhookAllowlist]: 'webhooks are opt-in: unset, no collection may name one (events still go to the Event Grid topic)',
+  [settingNames.webhookAllowLoopback]: 'local receivers and tests only; off by default',
   [settingNames.inspectTimeoutSeconds]: 'defaults to 60 s per upload inspected (docs/security.md); set it only to change the limit',
   [settingNames.inspectMemoryMb]: 'defaults to 2048 MB per inspecting process, within a Flex instance of 2 GB or more (docs/security.md)',
   [settingNames.maxTilesPerJob]: 'defaults to 2,500 tiles per job (docs/security.md); set it only to change the cap',
@@ -87,7 +92,15 @@ const roles = {
   serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419',
   acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
   acrPush: '8311e382-0749-4cb8-b61a-304f252e45ec',
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
+  storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a',
+  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
+  durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402',
+  eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7',
 } as const;
+
+/** Role names for readable expectations (and failure messages). */
+const roleNames: Record<string, string> = Object.fromEntries(Object.entries(roles).map(([name, id]) => [id, name]));
 
 /** Broad control-plane roles that least privilege rules out. */
 const broadRoles = {
@@ -126,13 +139,23 @@ describe('azure.yaml', () => {
     expect(azureYaml).toMatch(/^services:\n  api:\n(?:    .*\n)*?    remoteBuild: true$/m);
   });
 
-  it('runs the same Node.js postdeploy hook on posix and on windows, and the script exists', () => {
-    const hooks = /postdeploy:\n((?:    .*\n)+)/.exec(azureYaml)?.[1] ?? '';
-    const runs = [...hooks.matchAll(/^      run: (.+)$/gm)].map((match) => match[1]);
-    expect(hooks).toMatch(/^    posix:$/m);
-    expect(hooks).toMatch(/^    windows:$/m);
-    expect(runs).toEqual(['node ./infra/hooks/postdeploy.mjs', 'node ./infra/hooks/postdeploy.mjs']);
-    expect(() => accessSync(join(repoRoot, 'infra', 'hooks', 'postdeploy.mjs'), constants.R_OK)).not.toThrow();
+  it.each([
+    // project hooks (two-space indent) and the api service's (six spaces)
+    ['preprovision', '  ', 'node ./infra/hooks/preprovision.mjs'],
+    ['predeploy', '  ', 'node ./infra/hooks/predeploy.mjs'],
+    ['postdeploy', '  ', 'node ./infra/hooks/postdeploy.mjs'],
+    ['prepackage', '      ', 'node ./infra/hooks/host-json.mjs package'],
+    ['postpackage', '      ', 'node ./infra/hooks/host-json.mjs restore'],
+  ])('runs the same Node.js %s hook on posix and on windows, and the script exists', (hook, indent, command) => {
+    const body = new RegExp(`^${indent}${hook}:\\n((?:${indent}  .*\\n)+)`, 'm').exec(azureYaml)?.[1] ?? '';
+    const runs = [...body.matchAll(/^ +run: (.+)$/gm)].map((match) => match[1]);
+    expect(body).toMatch(new RegExp(`^${indent}  posix:$`, 'm'));
+    expect(body).toMatch(new RegExp(`^${indent}  windows:$`, 'm'));
+    expect(runs).toEqual([command, command]);
+    const script = /node \.\/(\S+)/.exec(command)?.[1] ?? '';
+    expect(() => accessSync(join(repoRoot, script), constants.R_OK)).not.toThrow();
+    // the service hooks belong to the api service (the one whose host.json is packaged)
+    if (indent.length === 6) expect(azureYaml.indexOf(`${indent}${hook}:`)).toBeLessThan(azureYaml.indexOf('\n  worker:\n'));
   });
 
   it('deploys the worker service to a Container Apps job from worker/Dockerfile, built from the repository root', () => {
@@ -199,6 +222,16 @@ describe('CI/CD workflow (.github/workflows/azure-dev.yml; scripts/check-infra.s
     expect(workflow).toMatch(/^      id-token: write/m);
     expect(workflow).toContain('--federated-credential-provider github');
     expect(workflow).not.toMatch(/secrets\./);
+  });
+
+  it('names no GitHub environment in the deploy job: the OIDC subject must match the federated credentials azd pipeline config creates', () => {
+    const deploy = /^  deploy:\n((?:    .*\n|\n)+)/m.exec(workflow)?.[1] ?? '';
+    expect(deploy).toContain('id-token: write');
+    expect(deploy).not.toMatch(/^    environment:/m);
+  });
+
+  it('passes the Durable backend variables that main.bicepparam and the host.json hook both read', () => {
+    for (const name of ['DURABLE_BACKEND', 'SEPARATE_DURABLE_STORAGE']) expect(workflow, name).toContain(`${name}: \${{ vars.${name} }}`);
   });
 
   it('runs .ci/run first, and deploys only after it passed', () => {
@@ -488,7 +521,7 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(at(job, 'properties', 'configuration', 'secrets')).toBeUndefined();
     });
 
-    it('runs as the app\'s user-assigned identity; the scale rule uses an identity of its own', () => {
+    it('runs as a user-assigned identity of its own (not the app\'s); the scale rule uses a third one', () => {
       const { job, scope } = jobOf(defaults);
       expect(at(job, 'identity', 'type')).toBe('UserAssigned');
       const assigned = Object.keys((at(job, 'identity', 'userAssignedIdentities') as { [key: string]: Value }) ?? {});
@@ -498,14 +531,15 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(String(at(job, 'properties', 'configuration', 'registries', 0, 'identity'))).toBe("[parameters('identityId')]");
       const bound = (name: string): string => String(((scope.boundParameters?.[name] as JsonObject | undefined) ?? {})['value']);
       expect(bound('identityId')).toContain('Microsoft.ManagedIdentity/userAssignedIdentities');
-      expect(bound('identityId')).not.toContain('scaler-');
+      expect(bound('identityId')).toContain("'{0}worker-{1}'");
+      expect(bound('identityClientId')).toContain("'{0}worker-{1}'");
       expect(bound('scalerIdentityId')).toContain("'{0}scaler-{1}'");
-      // the site runs as the same identity
+      // the site runs as another identity: an exploited decoder in the worker holds none of the app's roles
       const { scope: siteScope } = single(findResources(main, 'Microsoft.Web/sites'), 'site');
-      expect(String(((siteScope.boundParameters?.['identityId'] as JsonObject | undefined) ?? {})['value'])).toBe(bound('identityId'));
+      expect(String(((siteScope.boundParameters?.['identityId'] as JsonObject | undefined) ?? {})['value'])).not.toBe(bound('identityId'));
     });
 
-    it('gets the app\'s identity-based storage and Service Bus settings, under the same names and from the same sources', () => {
+    it('gets the app\'s identity-based storage and Service Bus settings, under the same names and from the same sources, with its own identity', () => {
       const { job, scope } = jobOf(defaults);
       const env = Object.fromEntries(
         ((at(job, 'properties', 'template', 'containers', 0, 'env') as Value[]) ?? []).map((entry) => [String(at(entry, 'name')), String(at(entry, 'value'))]),
@@ -525,7 +559,9 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
           const parameter = /^\[parameters\('([^']+)'\)\]$/.exec(value)?.[1];
           return parameter ? String(((where.boundParameters?.[parameter] as JsonObject | undefined) ?? {})['value']) : value;
         };
-        expect(source(jobValue, scope), name).toBe(source(appValue, appScope));
+        // The client id names each its own identity; everything else is the same.
+        const own = (text: string): string => text.replace("'{0}worker-{1}'", "'{0}{1}'");
+        expect(own(source(jobValue, scope)), name).toBe(source(appValue, appScope));
       }
       expect(env['AzureWebJobsStorage__credential']).toBe('managedidentity');
       expect(env[settingNames.workerMaxDeliveries]).toBe(String(workerDefaults.maxDeliveries));
@@ -649,54 +685,19 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
     const assignments = (): ScopedResource[] => findResources(main, 'Microsoft.Authorization/roleAssignments');
     const roleOf = (resource: ArmResource): string => /'([0-9a-f-]{36})'\)\]$/.exec(stringProperty(resource, ['properties', 'roleDefinitionId']))?.[1] ?? '';
 
-    it.each([
-      ['Storage Blob Data Owner', roles.storageBlobDataOwner, 'Microsoft.Storage/storageAccounts'],
-      ['Storage Queue Data Contributor', roles.storageQueueDataContributor, 'Microsoft.Storage/storageAccounts'],
-      ['Storage Table Data Contributor', roles.storageTableDataContributor, 'Microsoft.Storage/storageAccounts'],
-      ['Monitoring Metrics Publisher', roles.monitoringMetricsPublisher, 'Microsoft.Insights/components'],
-      ['Azure Service Bus Data Sender', roles.serviceBusDataSender, 'Microsoft.ServiceBus/namespaces/queues'],
-      ['Azure Service Bus Data Receiver', roles.serviceBusDataReceiver, 'Microsoft.ServiceBus/namespaces/queues'],
-      ['AcrPull', roles.acrPull, 'Microsoft.ContainerRegistry/registries'],
-    ])('grants the app identity %s on the narrowest scope', (_name, roleId, scopeType) => {
-      const matching = assignments().filter(({ resource }) => roleOf(resource) === roleId && resource.properties?.['principalId'] === "[parameters('appPrincipalId')]");
-      const { resource } = single(matching, `${_name} assignment`);
-      // `[resourceId('<type>', ...)]`: the exact resource type, so a queue role is not on the namespace.
-      expect(String(resource.scope)).toContain(`[resourceId('${scopeType}',`);
-      expect(resource.properties?.['principalType']).toBe('ServicePrincipal');
-    });
-
-    it('binds the roles to the identity the Function App runs as', () => {
+    it('binds the roles to the identity the Function App runs as, and the worker job to an identity of its own', () => {
       const { scope } = single(
         assignments().filter(({ resource }) => roleOf(resource) === roles.storageBlobDataOwner),
         'Storage Blob Data Owner assignment',
       );
       const bound = scope.boundParameters?.['appPrincipalId'] as JsonObject;
-      expect(String(bound['value'])).toContain('Microsoft.ManagedIdentity/userAssignedIdentities');
+      expect(String(bound['value'])).toContain("format('{0}{1}'");
       const site = single(findResources(main, 'Microsoft.Web/sites'), 'site').resource;
       expect(JSON.stringify(site['identity'])).toContain("parameters('identityId')");
-    });
-
-    it('lets the scaler identity manage the large-raster queue only, and gives nothing like it to the app identity', () => {
-      const owners = assignments().filter(({ resource }) => roleOf(resource) === roles.serviceBusDataOwner);
-      const { resource } = single(owners, 'Azure Service Bus Data Owner assignment');
-      expect(resource.properties?.['principalId']).toBe("[parameters('scalerPrincipalId')]");
-      expect(String(resource.scope)).toContain("[resourceId('Microsoft.ServiceBus/namespaces/queues',");
-      const scalerGrants = assignments().filter(({ resource: assignment }) => assignment.properties?.['principalId'] === "[parameters('scalerPrincipalId')]");
-      expect(scalerGrants).toHaveLength(1);
-      const { scope } = single(owners, 'Azure Service Bus Data Owner assignment');
-      expect(String(((scope.boundParameters?.['scalerPrincipalId'] as JsonObject | undefined) ?? {})['value'])).toContain("'{0}scaler-{1}'");
-    });
-
-    it('covers what the worker does with the app identity it shares: receive and dead-letter tiles, read sources and write COGs, send results', () => {
-      const appRoles = assignments()
-        .filter(({ resource }) => resource.properties?.['principalId'] === "[parameters('appPrincipalId')]")
-        .map(({ resource }) => `${roleOf(resource)} ${String(resource.scope)}`);
-      // Listen covers receive, renew, complete, abandon and dead-letter; the worker sends nothing to Service Bus.
-      expect(appRoles.some((entry) => entry.startsWith(roles.serviceBusDataReceiver) && entry.includes('Microsoft.ServiceBus/namespaces/queues'))).toBe(true);
-      // Blob data on the account: sources in, COGs out (Owner, which the Functions host needs anyway).
-      expect(appRoles.some((entry) => entry.startsWith(roles.storageBlobDataOwner) && entry.includes("'Microsoft.Storage/storageAccounts'"))).toBe(true);
-      // tile-results: the worker adds messages, the app's queue trigger reads and deletes them.
-      expect(appRoles.some((entry) => entry.startsWith(roles.storageQueueDataContributor) && entry.includes("'Microsoft.Storage/storageAccounts'"))).toBe(true);
+      const workerModule = single(findResources(main, 'Microsoft.Resources/deployments').filter(({ resource }) => resource.name === 'worker'), 'worker module').resource;
+      const workerIdentity = String(((workerModule.properties?.['parameters'] as JsonObject)['identityId'] as JsonObject)['value']);
+      expect(workerIdentity).toContain("format('{0}worker-{1}'");
+      expect(workerIdentity).not.toContain("format('{0}{1}'");
     });
 
     it('uses deterministic guid() names, resource scopes, and no broad control-plane role', () => {
@@ -714,6 +715,31 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
       expect(userAssignments.map(({ resource }) => roleOf(resource)).sort()).toEqual([roles.storageBlobDataContributor, roles.acrPush].sort());
       for (const { resource } of userAssignments) expect(String(resource.condition)).toContain('empty(parameters(');
     });
+  });
+
+
+  it('registers every resource provider the template deploys into (infra/hooks/preprovision.mjs), and no other', () => {
+    const namespaces = new Set<string>();
+    for (const scope of scopesWithDeployments(main)) {
+      for (const resource of resourcesOf(scope.template)) namespaces.add(resource.type.split('/')[0] as string);
+    }
+    // Always registered on every subscription.
+    namespaces.delete('Microsoft.Resources');
+    namespaces.delete('Microsoft.Authorization');
+    expect([...resourceProviders].sort()).toEqual([...namespaces].sort());
+  });
+
+  it('keeps every trace out of Application Insights sampling: the failed-orchestration and poison-queue alerts count traces', () => {
+    const hostJson = JSON.parse(readFileSync(join(repoRoot, 'host.json'), 'utf8')) as { logging: { applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes: string } } } };
+    const excluded = hostJson.logging.applicationInsights.samplingSettings.excludedTypes.split(';').map((type) => type.trim());
+    const queries = findResources(main, 'Microsoft.Insights/scheduledQueryRules').map(({ resource }) => JSON.stringify(resource.properties?.['criteria'] ?? null));
+    expect(queries.length).toBeGreaterThan(0);
+    // A query is a literal or a format() whose text starts with the table.
+    const tables = new Set(queries.map((query) => /"query":"(?:\[format\(')?\s*(\w+)/.exec(query)?.[1]));
+    // Each telemetry table an alert reads, as the sampling type that feeds it.
+    const samplingTypeOf: Record<string, string> = { traces: 'Trace', requests: 'Request', exceptions: 'Exception', dependencies: 'Dependency', customEvents: 'Event' };
+    expect(tables.has('traces')).toBe(true);
+    for (const table of tables) expect(excluded, `alerts read ${String(table)}`).toContain(samplingTypeOf[String(table)]);
   });
 
   describe('outputs', () => {
@@ -749,6 +775,72 @@ function functionsEvaluated(main: JsonObject, parameters: JsonObject): string[] 
     evaluator.value(scope.template['outputs'] ?? null, scope);
   }
   return evaluator.calls;
+}
+
+
+/** Which identity a module's principal parameter is bound to, by the name main.bicep gives it. */
+function identityOf(principal: Json | undefined, scope: ScopedResource['scope']): string {
+  const parameter = /^\[parameters\('([^']+)'\)\]$/.exec(String(principal))?.[1];
+  if (!parameter) return `unknown principal ${String(principal)}`;
+  const bound = scope.boundParameters?.[parameter];
+  const text = JSON.stringify(bound ?? null);
+  if (text.includes("parameters('principalId')")) return 'deployer';
+  const name = /Microsoft\.ManagedIdentity\/userAssignedIdentities', format\('\{0\}([a-z]*)-?\{1\}'/.exec(text)?.[1];
+  if (name === undefined) return `unknown principal ${parameter}`;
+  return name === '' ? 'app' : name;
+}
+
+/** Top-level comma-separated arguments of an ARM function call's argument text. */
+function splitArguments(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let current = '';
+  for (const char of text) {
+    if (char === "'") quoted = !quoted;
+    if (!quoted && (char === '(' || char === '[')) depth++;
+    if (!quoted && (char === ')' || char === ']')) depth--;
+    if (!quoted && depth === 0 && char === ',') {
+      parts.push(current.trim());
+      current = '';
+    } else current += char;
+  }
+  if (current.trim()) parts.push(current.trim());
+  return parts;
+}
+
+/**
+ * Every role assignment one parameter combination deploys, as "identity | role | scope" lines: the
+ * identity by its name in main.bicep (app, worker, scaler, events, deployer), the role by name, the
+ * scope as its resource type and the names that the parameters decide (a container, a queue), with
+ * each copy of a loop expanded.
+ */
+function grantsFor(main: JsonObject, evaluator: ArmEvaluator): string[] {
+  const lines: string[] = [];
+  for (const { resource, scope } of deployedResources(main, evaluator, 'Microsoft.Authorization/roleAssignments')) {
+    const count = resource.copy ? Number(evaluator.value(resource.copy['count'], scope)) : 1;
+    for (let index = 0; index < count; index++) {
+      const indexed = (text: string): string => text.replaceAll('copyIndex()', String(index));
+      const roleText = indexed(String(resource.properties?.['roleDefinitionId']));
+      const roleCall = /subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (.+)\)\]$/.exec(roleText)?.[1] ?? '';
+      const roleId = String(evaluator.value(`[${roleCall}]`, scope));
+      const scopeText = indexed(String(resource.scope));
+      const call = /^\[resourceId\('([^']+)', (.+)\)\]$/.exec(scopeText);
+      let where = `unparsed scope ${scopeText}`;
+      if (call) {
+        const type = call[1] as string;
+        const names = splitArguments(call[2] as string).map((argument) => {
+          const value = evaluator.value(`[${argument}]`, scope);
+          if (typeof value === 'string') return value;
+          // A name that another module's output decides: keep the parameter that carries it.
+          return /^parameters\('([^']+)'\)$/.exec(argument)?.[1] ?? (argument.startsWith('if(') ? (argument.includes('durableStorageAccountName') ? 'durableStorageAccountName' : argument) : argument);
+        });
+        where = `${type.split('/').slice(1).join('/')} ${names.join('/')}`;
+      }
+      lines.push(`${identityOf(resource.properties?.['principalId'], scope)} | ${roleNames[roleId] ?? roleId} | ${where}`);
+    }
+  }
+  return lines.sort();
 }
 
 describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam, infra/params/*.bicepparam)', () => {
@@ -839,7 +931,7 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
       expect(grant.properties?.['principalId']).toBe("[parameters('appPrincipalId')]");
     });
 
-    it('selects the scheduler through app settings (one host.json for both backends), with identity-only authentication', () => {
+    it('selects the scheduler through app settings (the checked-in host.json names no provider type; the packaged one does, see below), with identity-only authentication', () => {
       const { settings } = combination('params/scheduler.public.bicepparam');
       expect(settings[`${durableHostSetting}__type`]).toBe('azureManaged');
       expect(settings[`${durableHostSetting}__connectionStringName`]).toBe('DURABLE_TASK_SCHEDULER_CONNECTION_STRING');
@@ -866,6 +958,186 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
       );
       expect(userGrants).toHaveLength(2);
       for (const { resource, scope } of userGrants) expect(evaluator.value(resource.properties?.['principalType'], scope)).toBe('ServicePrincipal');
+    });
+  });
+
+
+  describe('role assignments: every grant of every identity, per parameter combination (principal, role, scope)', () => {
+    // What every deployment grants; each combination adds its own below.
+    const common = [
+      'app | storageBlobDataOwner | storageAccounts storageAccountName',
+      'app | storageQueueDataContributor | storageAccounts storageAccountName',
+      'app | storageTableDataContributor | storageAccounts storageAccountName',
+      'app | monitoringMetricsPublisher | components applicationInsightsName',
+      'app | serviceBusDataSender | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
+      // Publishing job events (issue 24): the topic only, keys off.
+      'app | eventGridDataSender | topics topicName',
+      'events | storageBlobDataContributor | storageAccounts/blobServices/containers storageAccountName/default/eventgrid-deadletter',
+      'scaler | serviceBusDataOwner | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
+      'worker | acrPull | registries registryName',
+      'worker | serviceBusDataReceiver | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
+      'worker | serviceBusDataSender | namespaces/queues serviceBusNamespaceName/serviceBusQueueName',
+      `worker | storageBlobDataContributor | storageAccounts/blobServices/containers storageAccountName/default/${containers.cogs}`,
+      `worker | storageBlobDataReader | storageAccounts/blobServices/containers storageAccountName/default/${containers.uploads}`,
+      'worker | storageBlobDelegator | storageAccounts storageAccountName',
+      `worker | storageQueueDataMessageSender | storageAccounts/queueServices/queues storageAccountName/default/${storageQueues.tileResults}`,
+    ];
+    it.each([
+      ['main.bicepparam', []],
+      [
+        'params/storage.isolated.bicepparam',
+        [
+          // sourceContainers = 'uploads, archive': the worker reads both, trimmed.
+          'worker | storageBlobDataReader | storageAccounts/blobServices/containers storageAccountName/default/archive',
+          'app | storageQueueDataContributor | storageAccounts durableStorageAccountName',
+          'app | storageTableDataContributor | storageAccounts durableStorageAccountName',
+          'app | storageBlobDataContributor | storageAccounts durableStorageAccountName',
+        ],
+      ],
+      [
+        'params/scheduler.public.bicepparam',
+        [
+          `app | durableTaskDataContributor | schedulers/taskHubs name/${hostJsonHubName}`,
+          'deployer | storageBlobDataContributor | storageAccounts storageAccountName',
+          'deployer | acrPush | registries registryName',
+        ],
+      ],
+      ['params/scheduler.isolated.bicepparam', [`app | durableTaskDataContributor | schedulers/taskHubs name/${hostJsonHubName}`]],
+    ])('%s grants exactly the listed roles', (file, extra) => {
+      expect(grantsFor(main, new ArmEvaluator(parameterFile(file)))).toEqual([...common, ...extra].sort());
+    });
+
+    it('keeps the worker away from the deployment package, Durable state, STAC and the jobs index: no data role of it on the account, a table, the task hub or the Durable account', () => {
+      for (const file of ['main.bicepparam', 'params/storage.isolated.bicepparam', 'params/scheduler.public.bicepparam']) {
+        const worker = grantsFor(main, new ArmEvaluator(parameterFile(file))).filter((line) => line.startsWith('worker |'));
+        // Account-wide, the worker holds only Storage Blob Delegator (no data action: a user
+        // delegation SAS grants at most what its container-scoped roles grant).
+        expect(worker.filter((line) => line.endsWith('| storageAccounts storageAccountName'))).toEqual(['worker | storageBlobDelegator | storageAccounts storageAccountName']);
+        for (const line of worker) {
+          expect(line).not.toMatch(/durableStorageAccountName|taskHubs|tableServices|app-package|stac|batch-manifests/);
+        }
+      }
+    });
+  });
+
+
+  describe('host.json packaged for each parameter file (the Flex scale controller reads storageProvider from the file)', () => {
+    const parameterFiles = ['main.bicepparam', ...readdirSync(join(repoRoot, 'infra', 'params')).filter((file) => file.endsWith('.bicepparam')).map((file) => `params/${file}`)];
+    /** What the prepackage hook writes into a copy of the project for these parameters, read back from disk. */
+    const packagedHostJson = (env: Record<string, string>): { storageProvider: Record<string, string>; hubName: string } => {
+      const project = mkdtempSync(join(tmpdir(), 'host-json-'));
+      try {
+        copyFileSync(join(repoRoot, 'host.json'), join(project, 'host.json'));
+        runHostJsonHook({ command: 'package', env, projectDir: project, log: () => undefined });
+        const written = JSON.parse(readFileSync(join(project, 'host.json'), 'utf8')) as { extensions: { durableTask: { storageProvider: Record<string, string>; hubName: string } } };
+        return written.extensions.durableTask;
+      } finally {
+        rmSync(project, { recursive: true, force: true });
+      }
+    };
+    /** The azd environment that gives these parameter values (the names main.bicepparam reads). */
+    const envFor = (parameters: JsonObject): Record<string, string> => ({
+      DURABLE_BACKEND: String(parameters['durableBackend']),
+      SEPARATE_DURABLE_STORAGE: String(parameters['separateDurableStorage'] ?? false),
+    });
+
+    it.each(parameterFiles)('%s: the packaged storageProvider is exactly what the app settings set, so the scale controller watches the backend the app runs on', (file) => {
+      const { parameters, settings } = combination(file);
+      const packaged = packagedHostJson(envFor(parameters));
+      const fromSettings = Object.fromEntries(
+        Object.entries(settings)
+          .filter(([name]) => name.startsWith(`${durableHostSetting}__`))
+          .map(([name, value]) => [name.slice(durableHostSetting.length + 2), value]),
+      );
+      expect(packaged.storageProvider).toEqual(fromSettings);
+      expect(packaged.hubName).toBe(hostJsonHubName);
+      const scheduler = parameters['durableBackend'] === 'DurableTaskScheduler';
+      expect(packaged.storageProvider['type']).toBe(scheduler ? 'azureManaged' : undefined);
+      if (scheduler) expect(Object.keys(settings)).toContain(packaged.storageProvider['connectionStringName']);
+      if (!scheduler && parameters['separateDurableStorage'] === true) {
+        // Durable state in its own account: the scale controller must watch that account's queues.
+        expect(packaged.storageProvider['connectionName']).toBe('DurableStorage');
+        expect(Object.keys(settings)).toContain('DurableStorage__queueServiceUri');
+      }
+      // Always-ready 0 (a scale-to-zero deployment) is only safe when the scale controller sees the right backend.
+      if (parameters['alwaysReadyDurableInstances'] === 0) expect(packaged.storageProvider).toEqual(fromSettings);
+    });
+
+    it('main.bicepparam and the hook read the same azd variables: each backend the environment selects is packaged as provisioned', () => {
+      const bicepparam = readFileSync(join(repoRoot, 'infra', 'main.bicepparam'), 'utf8');
+      for (const name of ['DURABLE_BACKEND', 'SEPARATE_DURABLE_STORAGE']) expect(bicepparam).toContain(`readEnvironmentVariable('${name}'`);
+      const saved = { ...process.env };
+      try {
+        for (const env of [
+          { DURABLE_BACKEND: 'DurableTaskScheduler', SEPARATE_DURABLE_STORAGE: 'false' },
+          { DURABLE_BACKEND: '', SEPARATE_DURABLE_STORAGE: 'TRUE' },
+          { DURABLE_BACKEND: 'DurableTaskScheduler', SEPARATE_DURABLE_STORAGE: 'true' },
+        ]) {
+          Object.assign(process.env, env);
+          const parameters = compileBicepParams(bicep as string, join(repoRoot, 'infra', 'main.bicepparam'));
+          const settings = appSettingsFor(main, new ArmEvaluator(parameters));
+          const fromSettings = Object.fromEntries(Object.entries(settings).filter(([name]) => name.startsWith(`${durableHostSetting}__`)).map(([name, value]) => [name.slice(durableHostSetting.length + 2), value]));
+          expect(packagedHostJson(env).storageProvider, JSON.stringify(env)).toEqual(fromSettings);
+        }
+      } finally {
+        for (const name of ['DURABLE_BACKEND', 'SEPARATE_DURABLE_STORAGE']) delete process.env[name];
+        Object.assign(process.env, saved);
+      }
+    });
+
+    it('the checked-in host.json is the default variant byte for byte: packaging the default or restoring leaves the working tree as it is', () => {
+      const text = readFileSync(join(repoRoot, 'host.json'), 'utf8');
+      const backend: DurableBackend = readBackend({});
+      expect(backend).toEqual({ durableBackend: 'AzureStorage', separateDurableStorage: false });
+      expect(serializeHostJson(hostJsonFor(JSON.parse(text), backend))).toBe(text);
+      const scheduler = hostJsonFor(JSON.parse(text), { durableBackend: 'DurableTaskScheduler', separateDurableStorage: false });
+      expect(serializeHostJson(hostJsonFor(scheduler, backend))).toBe(text);
+      expect(() => readBackend({ DURABLE_BACKEND: 'Netherite' })).toThrow(/AzureStorage or DurableTaskScheduler/);
+    });
+  });
+
+
+  describe('sign-in (App Service Authentication on the Flex app)', () => {
+    const authSettings = (file: string): { [key: string]: Value } | undefined => {
+      const { evaluator } = combination(file);
+      const found = deployedResources(main, evaluator, 'Microsoft.Web/sites/config').filter(({ resource, scope }) => leafNames(resource, scope)?.[0] === 'authsettingsV2');
+      if (found.length === 0) return undefined;
+      const { resource, scope } = single(found, 'authsettingsV2');
+      return evaluator.value(resource.properties as unknown as Json, scope) as { [key: string]: Value };
+    };
+
+    it('requires a signed-in caller, validated against this tenant and the API\'s registration, with no client secret', () => {
+      const { parameters } = combination('params/scheduler.public.bicepparam');
+      const clientId = String(parameters['authClientId']);
+      const auth = JSON.parse(JSON.stringify(authSettings('params/scheduler.public.bicepparam'))) as {
+        platform: { enabled: boolean };
+        globalValidation: { requireAuthentication: boolean; unauthenticatedClientAction: string; excludedPaths: string[] };
+        identityProviders: { azureActiveDirectory: { enabled: boolean; registration: Record<string, string>; validation: { allowedAudiences: string[] } } };
+        httpSettings: { requireHttps: boolean };
+      };
+      expect(auth.platform.enabled).toBe(true);
+      expect(auth.globalValidation.requireAuthentication).toBe(true);
+      // Only the Event Grid webhook passes without a token (the host guards it with its system key).
+      expect(auth.globalValidation.excludedPaths).toEqual(['/runtime/webhooks/eventgrid']);
+      const aad = auth.identityProviders.azureActiveDirectory;
+      expect(aad.enabled).toBe(true);
+      expect(aad.registration['clientId']).toBe(clientId);
+      // The issuer is this tenant's v2.0 endpoint (an expression of environment() and tenant()).
+      const raw = single(findResources(main, 'Microsoft.Web/sites/config').filter(({ resource }) => JSON.stringify(resource).includes('openIdIssuer')), 'authsettingsV2').resource;
+      expect(JSON.stringify(raw)).toMatch(/openIdIssuer":"\[format\('\{0\}\{1\}\/v2\.0', environment\(\)\.authentication\.loginEndpoint, tenant\(\)\.tenantId\)\]/);
+      expect(aad.validation.allowedAudiences).toEqual([`api://${clientId}`, clientId]);
+      expect(Object.keys(aad.registration)).not.toContain('clientSecretSettingName');
+      expect(auth.httpSettings.requireHttps).toBe(true);
+    });
+
+    it('configures none without a registration, and the app still requires sign-in (API_SIGN_IN), so the API fails closed', () => {
+      expect(authSettings('main.bicepparam')).toBeUndefined();
+      for (const file of ['main.bicepparam', 'params/scheduler.public.bicepparam']) expect(combination(file).settings[settingNames.apiSignIn], file).toBe('required');
+    });
+
+    it('gives the CLI its scope: api://<client id>/.default', () => {
+      const outputs = main['outputs'] as JsonObject;
+      expect(String((outputs['AUTH_API_SCOPE'] as JsonObject)['value'])).toContain("api://{0}/.default");
     });
   });
 

@@ -20,6 +20,8 @@ interface FakeAzure {
   functionCalls: { url: string; method: string; authorization: string | undefined }[];
   /** Every ARM request, to prove that no key is ever listed. */
   armCalls: { url: string; method: string }[];
+  syncReply: Reply;
+  syncCalls: { url: string; authorization: string | undefined }[];
   wakeCalls: number;
 }
 
@@ -29,7 +31,7 @@ let fake: FakeAzure;
 const sitePath = '/subscriptions/00000000-0000-0000-0000-00000000000a/resourceGroups/rg-raster/providers/Microsoft.Web/sites/func-abc';
 
 beforeEach(async () => {
-  fake = { baseUrl: '', siteReply: { status: 200, body: { name: 'func-abc' } }, functionReplies: [], functionCalls: [], armCalls: [], wakeCalls: 0 };
+  fake = { baseUrl: '', siteReply: { status: 200, body: { name: 'func-abc' } }, functionReplies: [], functionCalls: [], armCalls: [], wakeCalls: 0, syncReply: { status: 204, body: null }, syncCalls: [] };
   server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = request.url ?? '';
     const method = request.method ?? 'GET';
@@ -45,6 +47,11 @@ beforeEach(async () => {
     if (method === 'GET' && url.startsWith(`${sitePath}/functions/`)) {
       fake.functionCalls.push({ url, method, authorization: request.headers.authorization });
       reply(fake.functionReplies[Math.min(fake.functionCalls.length - 1, fake.functionReplies.length - 1)] ?? { status: 500, body: {} });
+      return;
+    }
+    if (method === 'POST' && url.startsWith(`${sitePath}/host/default/sync?`)) {
+      fake.syncCalls.push({ url, authorization: request.headers.authorization });
+      reply(fake.syncReply);
       return;
     }
     if (method === 'GET' && url.startsWith(`${sitePath}?`)) {
@@ -101,11 +108,24 @@ describe('postdeploy hook', () => {
     expect(() => readHookSettings({ AZURE_RESOURCE_GROUP: 'rg' })).toThrow(/AZURE_SUBSCRIPTION_ID, AZURE_FUNCTION_APP_NAME, FUNCTION_BASE_URL/);
   });
 
-  it('does nothing once the subscription is part of the deployment', async () => {
-    const { outcome, azdCalls } = await runHook(azdEnvironment({ SUBSCRIBE_BLOB_EVENTS: 'True' }));
+  it('only syncs the triggers once the subscription is part of the deployment (every later deploy)', async () => {
+    const { outcome, azdCalls, lines } = await runHook(azdEnvironment({ SUBSCRIBE_BLOB_EVENTS: 'True' }));
     expect(outcome).toBeUndefined();
-    expect(azdCalls).toEqual([]);
-    expect(fake.armCalls).toHaveLength(0);
+    expect(azdCalls).toEqual([['version']]);
+    expect(fake.syncCalls).toEqual([{ url: `${sitePath}/host/default/sync?api-version=2024-04-01`, authorization: 'Bearer arm-token' }]);
+    expect(fake.functionCalls).toHaveLength(0);
+    expect(lines.join('\n')).toContain('triggers of func-abc synced');
+  });
+
+  it('syncs the triggers (azure-functions-host#10169) before it waits for the function, and waits regardless when the sync is refused', async () => {
+    fake.syncReply = { status: 409, body: { error: { code: 'Conflict', message: 'host not started' } } };
+    fake.functionReplies = [notFound, found];
+    const { outcome, lines } = await runHook(azdEnvironment());
+    expect(outcome).toBeUndefined();
+    expect(fake.syncCalls).toHaveLength(1);
+    const order = fake.armCalls.map((call) => call.method + ' ' + call.url.split('?')[0]);
+    expect(order.indexOf(`POST ${sitePath}/host/default/sync`)).toBeLessThan(order.indexOf(`GET ${sitePath}/functions/${uploadFunctionName}`));
+    expect(lines.join('\n')).toContain('409 Conflict: host not started');
   });
 
   it('checks azd and its sign-in before touching Azure, and reports azd\'s own error', async () => {
@@ -130,13 +150,13 @@ describe('postdeploy hook', () => {
     expect(azdCalls).toEqual([['version'], ['env', 'set', 'SUBSCRIBE_BLOB_EVENTS', 'true'], ['provision', '--no-prompt']]);
   });
 
-  it('reads no key of the app: only GETs of the site and of the function', async () => {
+  it('reads no key of the app: only GETs of the site and of the function, and the trigger sync', async () => {
     fake.functionReplies = [notFound, found];
     const { outcome } = await runHook(azdEnvironment());
     expect(outcome).toBeUndefined();
     expect(fake.armCalls.length).toBeGreaterThan(0);
     for (const call of fake.armCalls) {
-      expect(call.method, call.url).toBe('GET');
+      expect(call.method === 'GET' || call.url.startsWith(`${sitePath}/host/default/sync?`), call.url).toBe(true);
       expect(call.url.toLowerCase(), call.url).not.toMatch(/key|secret|publishxml|config\/appsettings\/list/);
     }
   });

@@ -66,8 +66,9 @@ function publication(collection: string, index: number, count = itemsPerSource, 
 }
 
 /** Which kind of catalog document a `stac` blob name is. */
-function kindOf(name: string, collection: string): 'record' | 'source catalog' | 'shard' | 'collection' | 'root' | 'other' {
+function kindOf(name: string, collection: string): 'record' | 'source catalog' | 'shard' | 'collection' | 'root' | 'mosaic mark' | 'other' {
   if (name === catalogBlob().name) return 'root';
+  if (name.startsWith(`${collection}/${collection}.mosaic-state/changes/`)) return 'mosaic mark';
   if (name === collectionBlob(collection).name) return 'collection';
   if (name.startsWith(`${collection}/sources/`)) return 'record';
   if (/^[^/]+\/catalogs\/[0-9a-f]{2}\/catalog\.json$/.test(name)) return 'shard';
@@ -94,7 +95,8 @@ describe(`a collection of ${sourceCount * itemsPerSource} items (real finalize, 
       expect(finalized.sources.every((s) => s.outcome === 'published')).toBe(true);
       expect(finalized.itemCount).toBe((start + chunk.length) * itemsPerSource);
 
-      // Writes per chunk: each source's record and catalog once, each touched shard once, the collection once, the root at most once.
+      // Writes per chunk: each source's record and catalog once, each touched shard once, the collection once, the root at most
+      // once, and one mark for the collection mosaic's next run listing the chunk's sources.
       const counts = new Map<string, number>();
       const written = new Map<string, number>();
       for (const [ref] of writes.mock.calls) {
@@ -108,6 +110,7 @@ describe(`a collection of ${sourceCount * itemsPerSource} items (real finalize, 
         'source catalog': chunk.length,
         shard: touchedShards,
         collection: 1,
+        'mosaic mark': 1,
         ...(start === 0 ? { root: 1 } : {}),
       });
       expect([...written.values()].every((n) => n === 1)).toBe(true);

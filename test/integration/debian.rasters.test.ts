@@ -29,15 +29,15 @@ function pathOf(name: DebianRaster): string {
 }
 
 /** Tile size 128 so even these small rasters become several tiles. */
-async function ingest(name: DebianRaster): Promise<StacItem[]> {
+async function ingest(name: DebianRaster, tileSize = 128, blobName = `${name}.tif`): Promise<StacItem[]> {
   const path = pathOf(name);
-  const source = await env.harness.upload(path, `${name}.tif`);
+  const source = await env.harness.upload(path, blobName);
   const info = await createValidateRaster(env.harness.deps)({ source });
   const collection = `debian-${env.harness.runId}`;
   const { outputs, order } = env.harness.job(source, collection);
   const original = gdal.open(path);
   const items: StacItem[] = [];
-  for (const window of planTiles(info.width, info.height, 128)) {
+  for (const window of planTiles(info.width, info.height, tileSize)) {
     const itemId = `${name}-r${window.row}-c${window.col}`;
     const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
     const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
@@ -89,6 +89,22 @@ describe.skipIf(unavailable !== undefined)('rasters from Debian packages (real G
   it('geomatrix.tif and olinda_dem_utm25s.tif ingest', async () => {
     expect((await ingest('geomatrix')).length).toBeGreaterThan(0);
     expect((await ingest('olinda')).length).toBeGreaterThan(0);
+  });
+
+  it('lcc_km.nc: netCDF-4 (deflated chunks, Lambert conformal conic grid_mapping) ingests with the same pixels', async () => {
+    // The blob name says .tif: the format is decided from the bytes, never from the name.
+    const items = await ingest('lccKm', 256);
+    expect(items.length).toBeGreaterThan(1);
+    expect(items[0]!.properties['proj:wkt2']).toMatch(/Lambert Conic Conformal/i);
+    expect(items[0]!.assets['data']!.bands![0]).toMatchObject({ data_type: 'float32' });
+    expect(items[0]!.properties['raster-ingest:notes'] ?? []).not.toContainEqual(expect.stringMatching(/assumed/));
+  });
+
+  it('egm96_15.gtx: a GTX geoid grid (no signature; GDAL needs its extension) ingests with the same pixels', async () => {
+    const items = await ingest('egm96', 1024, 'geoid/egm96.grid');
+    expect(items).toHaveLength(2);
+    expect(items[0]!.properties['proj:code']).toBe('EPSG:4326');
+    expect(items[0]!.assets['data']!.bands![0]).toMatchObject({ data_type: 'float32' });
   });
 
   it('logo.tif: a local engineering CRS, so rejected with what to do', async () => {

@@ -17,26 +17,38 @@ import type { StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
 import { convertRaster, writeComplexInt16, writeInt16Dem, writeRaster, writeRgbUint8, writeUsFeet } from '../support/fixtures.js';
 import { StacValidator } from '../support/stac.validator.js';
-import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
+import { encodeGtx, writeHdf5Files } from '../support/hostile.hdf5.js';
+import { createActivityHarness, downloadBlob, samePixels, useActivityHarness, type ActivityHarness } from './activity.harness.js';
 
 const env = useActivityHarness();
 const validator = new StacValidator();
 
 /** Ingests a single-tile raster end to end and returns its item and local COG path. */
-async function ingestOne(path: string): Promise<{ item: StacItem; cogPath: string }> {
-  const source = await env.harness.upload(path);
-  const info = await createValidateRaster(env.harness.deps)({ source });
+async function ingestOne(path: string, harness: ActivityHarness = env.harness): Promise<{ item: StacItem; cogPath: string }> {
+  const source = await harness.upload(path);
+  const info = await createValidateRaster(harness.deps)({ source });
   const [window] = planTiles(info.width, info.height, 4096);
-  const collection = `formats-${env.harness.runId}`;
-  const { outputs, order } = env.harness.job(source, collection);
+  const collection = `formats-${harness.runId}`;
+  const { outputs, order } = harness.job(source, collection);
   const itemId = source.name.split('/').pop()!.replace(/\./g, '-');
-  const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window: window!, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
-  await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order });
-  const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
+  const tile = await createCreateTileCog(harness.deps)({ source, outputs, itemId, window: window!, options: ingestOptionsSchema.parse({ blockSize: 128 }) });
+  await createRegisterTileItem(harness.deps)({ outputs, source, tile, datetime: '2026-11-25T17:00:00.000Z', order });
+  const item = (await harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
   expect((await validator.validate(item)).errors).toEqual([]);
-  const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
+  const cogPath = await downloadBlob(harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
   expect((await validateCog(cogPath)).errors).toEqual([]);
   return { item, cogPath };
+}
+
+/** The same harness with every source read in place (`/vsicurl/` on a signed URL), never copied. */
+async function withInPlaceHarness(run: (harness: ActivityHarness) => Promise<void>): Promise<void> {
+  const harness = createActivityHarness({ sourceRead: 'in-place' });
+  try {
+    await run(harness);
+    expect(harness.deps.sources.cachedBytes).toBe(0);
+  } finally {
+    harness.close();
+  }
 }
 
 function expectSamePixels(aPath: string, bPath: string): void {
@@ -56,6 +68,68 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'int16', nodata: -9999 });
     expect(item.properties['proj:code']).toBe('EPSG:4326');
     expectSamePixels(tif, cogPath);
+  });
+
+  it.each([
+    ['NC4', []],
+    ['NC4C', ['-co', 'COMPRESS=DEFLATE', '-co', 'ZLEVEL=6']],
+  ])('ingests netCDF-4 (%s, %j) written by GDAL, with the same pixels, from a copy and in place', async (format, extra) => {
+    const tif = writeInt16Dem(env.fixtures.path, 300, 200, `dem-${format}.tif`);
+    const nc = convertRaster(tif, 'netCDF', `dem-${format}.nc`, ['-co', `FORMAT=${format}`, ...extra]);
+    const { item, cogPath } = await ingestOne(nc);
+    expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'int16', nodata: -9999 });
+    expect(item.properties['proj:code']).toBe('EPSG:4326');
+    expectSamePixels(tif, cogPath);
+    await withInPlaceHarness(async (inPlace) => expectSamePixels(tif, (await ingestOne(nc, inPlace)).cogPath));
+  });
+
+  it('ingests an HDF5 file written by h5py (a CF grid on lat/lon dimension scales, deflated chunks) with the same pixels, EPSG:4326 assumed', async () => {
+    const path = join(env.fixtures.path, 'grid.h5');
+    writeHdf5Files([{ path, chunked: true }], []);
+    const { item, cogPath } = await ingestOne(path);
+    expect(item.properties['proj:code']).toBe('EPSG:4326');
+    expect(item.properties['raster-ingest:notes']).toEqual([expect.stringMatching(/EPSG:4326 assumed/)]);
+    expect(item.assets['data']!.bands![0]).toMatchObject({ data_type: 'float32' });
+    const cog = gdal.open(cogPath);
+    const values = Array.from(cog.bands.get(1).pixels.read(0, 0, 50, 40) as Float32Array);
+    expect(values).toEqual(Array.from({ length: 2000 }, (_, i) => i % 97));
+  });
+
+  it('reads a plain HDF5 dataset (no dimension scales) with the HDF5 driver, and refuses it for having no georeferencing', async () => {
+    const path = join(env.fixtures.path, 'bare.h5');
+    writeHdf5Files([{ path, bare: true }], []);
+    await expect(createValidateRaster(env.harness.deps)({ source: await env.harness.upload(path) })).rejects.toMatchObject({
+      failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/georeferenc|coordinate reference system/i) },
+    });
+  });
+
+  it('refuses HDF5 that points outside itself (external link, external storage, plugin filter) and a GTX that lies about its grid, saying why', async () => {
+    const jobs = [
+      { path: join(env.fixtures.path, 'linked.h5'), externalLink: { name: 'x', file: '/etc/passwd', path: '/a' } },
+      { path: join(env.fixtures.path, 'stored.h5'), externalStorage: { file: '/etc/passwd', bytes: 2000 } },
+      { path: join(env.fixtures.path, 'plugin.h5'), filter: 32015 },
+    ];
+    writeHdf5Files(jobs, []);
+    for (const [job, reason] of [[jobs[0]!, /external link/], [jobs[1]!, /external storage/], [jobs[2]!, /filter 32015 \(a plugin\)/]] as const) {
+      const rejection = createValidateRaster(env.harness.deps)({ source: await env.harness.upload(job.path) });
+      await expect(rejection).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(reason) } });
+      await expect(rejection).rejects.toSatisfy((error: { failure: { message: string } }) => !error.failure.message.includes('/etc/passwd'));
+    }
+    const lying = join(env.fixtures.path, 'lying.gtx');
+    writeFileSync(lying, encodeGtx({ south: 40, west: 10, latStep: 0.25, lonStep: 0.25, rows: 5000, columns: 5000 }, 100));
+    await expect(createValidateRaster(env.harness.deps)({ source: await env.harness.upload(lying) })).rejects.toMatchObject({ failure: { code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(/GTX grid header, they declare 5000×5000 samples/) } });
+  });
+
+  it('ingests a GTX grid (no signature, an extension GDAL needs) with the same pixels, from a copy and in place', async () => {
+    const path = join(env.fixtures.path, 'geoid.bin');
+    writeFileSync(path, encodeGtx({ south: 40, west: 10, latStep: 0.25, lonStep: 0.5, rows: 24, columns: 32 }));
+    const reference = join(env.fixtures.path, 'geoid-reference.gtx');
+    writeFileSync(reference, readFileSync(path));
+    const { item, cogPath } = await ingestOne(path);
+    expect(item.properties['proj:code']).toBe('EPSG:4326');
+    expect(item.properties['proj:transform']).toEqual([0.5, 0, 9.75, 0, -0.25, 45.875]);
+    expectSamePixels(reference, cogPath);
+    await withInPlaceHarness(async (inPlace) => expectSamePixels(reference, (await ingestOne(path, inPlace)).cogPath));
   });
 
   it('ingests a Sentinel-2-like JPEG 2000 (15-bit uint16, tiled, several resolutions, GMLJP2 and GeoJP2 boxes) with the same pixels', async () => {
@@ -107,6 +181,24 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     expect(item.geometry.type).toBe('MultiPolygon');
     expect(item.bbox).toEqual([-180, -90, 180, 90]);
     expectSamePixels(path, cogPath);
+  });
+
+  it("tiles take the CRS validation assumed (RasterInfo.crsAssumed), not their own process's setting or a new look at the header", async () => {
+    const path = cfLonLatNetcdf(join(env.fixtures.path, 'cf-lonlat-passed.nc'));
+    const source = await env.harness.upload(path);
+    const info = await createValidateRaster(env.harness.deps)({ source });
+    expect(info.crsAssumed).toBe('EPSG:4326');
+    const collection = `formats-${env.harness.runId}`;
+    const { outputs } = env.harness.job(source, collection);
+    const [window] = planTiles(info.width, info.height, 4096);
+    const options = ingestOptionsSchema.parse({ blockSize: 128 });
+    // A tile process with the assumption switched off still follows validation's decision…
+    const strict = { ...env.harness.deps, settings: { ...env.harness.deps.settings, assumeCfLonLat: false } };
+    const tile = await createCreateTileCog(strict)({ source, outputs, itemId: 'passed-crs', window: window!, options, assumedCrs: info.crsAssumed ?? null });
+    expect(tile.crs?.code).toBe('EPSG:4326');
+    expect(tile.notes).toEqual([expect.stringMatching(/EPSG:4326 assumed/)]);
+    // …and one told that none was assumed assumes none, whatever the header says.
+    await expect(createCreateTileCog(env.harness.deps)({ source, outputs, itemId: 'no-crs', window: window!, options, assumedCrs: null })).rejects.toThrow();
   });
 
   it('refuses the same grid as having no CRS when INGEST_ASSUME_CF_LONLAT is off, and a grid that names a grid_mapping is never assumed', async () => {
@@ -171,12 +263,25 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     await expect(rejection).rejects.toMatchObject({ failure: { message: expect.stringMatching(/GeoTIFF/) } });
   });
 
-  it('rejects a netCDF file with several variables, listing them', async () => {
+  it('takes a netCDF file of several variables as a source of variables, each its own items (no longer refused)', async () => {
     const tif = writeRgbUint8(env.fixtures.path, 120, 80, 'three-vars.tif');
     const nc = convertRaster(tif, 'netCDF', 'three-vars.nc');
-    const rejection = createValidateRaster(env.harness.deps)({ source: await env.harness.upload(nc) });
-    await expect(rejection).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/3 subdatasets.*Band1.*Band2.*Band3.*gdal_translate/) } });
+    const source = await env.harness.upload(nc);
+    const info = await createValidateRaster(env.harness.deps)({ source });
+    expect(info.variables?.map(({ name, key, subdataset, steps, stepLabel, width, height }) => ({ name, key, subdataset, steps, stepLabel, width, height }))).toEqual(
+      ['Band1', 'Band2', 'Band3'].map((name) => ({ name, key: name.toLowerCase(), subdataset: true, steps: 1, stepLabel: null, width: 120, height: 80 })),
+    );
+    const picked = await createValidateRaster(env.harness.deps)({ source, options: ingestOptionsSchema.parse({ variable: 'Band2' }) });
+    expect(picked.variables?.map((variable) => variable.name)).toEqual(['Band2']);
+    const rejection = createValidateRaster(env.harness.deps)({ source, options: ingestOptionsSchema.parse({ variable: 'Band4' }) });
+    await expect(rejection).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/no variable "Band4"; its variables are "Band1", "Band2", "Band3"/) } });
     await expect(rejection).rejects.toSatisfy((error: { failure: { message: string } }) => !error.failure.message.includes(env.harness.deps.scratchDir));
+  });
+
+  it('refuses the variable option on a source that is not netCDF', async () => {
+    const tif = writeRgbUint8(env.fixtures.path, 60, 40, 'not-nc.tif');
+    const rejection = createValidateRaster(env.harness.deps)({ source: await env.harness.upload(tif), options: ingestOptionsSchema.parse({ variable: 'tas' }) });
+    await expect(rejection).rejects.toMatchObject({ failure: { code: 'INVALID_INPUT', message: expect.stringMatching(/variable option is for netCDF sources.*without a variable/) } });
   });
 });
 

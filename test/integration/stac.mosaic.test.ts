@@ -1,8 +1,10 @@
 /**
  * The collection mosaic (issue 11, section 3; section 7: "the mosaic VRT's pixels equal the
- * sources'"): a few small sources ingested through the real activities, the collection finalized,
- * then the mosaic activity run; the VRT is read back with its tiles mirrored locally (its paths are
- * relative) and compared pixel for pixel with the sources.
+ * sources'"; issue 22: incremental): a few small sources ingested through the real activities,
+ * the collection finalized, then the mosaic activity run; the VRT (a VRT of cell VRTs) is read back
+ * with its cells and tiles mirrored locally (its paths are relative) and compared pixel for pixel
+ * with the sources, and with a full rebuild; the work one added source causes is counted in
+ * storage calls and does not grow with the collection.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +12,7 @@ import gdal from 'gdal-async';
 import { describe, expect, it, vi } from 'vitest';
 import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
 import { createBuildCollectionMosaic, overviewMaxSide } from '../../src/activities/collection.mosaic.js';
+import { cellPixels } from '../../src/raster/mosaic.cells.js';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
@@ -30,8 +33,8 @@ const datetime = '2026-11-25T17:00:00.000Z';
 const options = ingestOptionsSchema.parse({ blockSize: 128 });
 
 /** validate → tiles → items through the real activities, then finalize: one published source. */
-async function ingest(localPath: string, collection: string, tileSize: number): Promise<SourcePublication> {
-  const source = await env.harness.upload(localPath);
+async function ingest(localPath: string, collection: string, tileSize: number, blobName?: string): Promise<SourcePublication> {
+  const source = await env.harness.upload(localPath, blobName);
   const info = await createValidateRaster(env.harness.deps)({ source });
   const { outputs, order } = env.harness.job(source, collection, { options, tileSize });
   const items = await Promise.all(
@@ -45,21 +48,43 @@ async function ingest(localPath: string, collection: string, tileSize: number): 
   return publication;
 }
 
-/** Downloads a mosaic VRT and every tile it names into a local mirror of the collection's folder. */
+/** Downloads a mosaic VRT, the cell VRTs it names and every tile they name into a local mirror of the collection's folder. */
 async function mirrorMosaic(collection: string, group: string, into: string): Promise<string> {
   const vrt = collectionMosaicBlob(collection, group);
-  const vrtPath = join(into, vrt.name.slice(collection.length + 1));
   mkdirSync(into, { recursive: true });
-  await env.harness.store.downloadToFile(vrt, vrtPath);
-  const xml = (await env.harness.store.readBytes(vrt))!.toString('utf8');
-  // Stored mosaics name their tiles relatively: never a signed URL, never a local path.
-  expect(xml).not.toMatch(/vsicurl|sig=|relativeToVRT="0"|\/tmp\//);
-  const paths = new Set([...xml.matchAll(/<SourceFilename relativeToVRT="1">([^<]+)<\/SourceFilename>/g)].map((m) => m[1]!));
-  for (const path of paths) {
-    mkdirSync(dirname(join(into, path)), { recursive: true });
-    await env.harness.store.downloadToFile({ container: containers.cogs, name: `${collection}/${path}` }, join(into, path));
+  const mirror = async (name: string): Promise<string> => {
+    const path = join(into, name);
+    mkdirSync(dirname(path), { recursive: true });
+    const ref = { container: containers.cogs, name: `${collection}/${name}` };
+    await env.harness.store.downloadToFile(ref, path);
+    if (!name.endsWith('.vrt')) return path;
+    const xml = (await env.harness.store.readBytes(ref))!.toString('utf8');
+    // Stored mosaics name their cells and tiles relatively: never a signed URL, never a local path.
+    expect(xml).not.toMatch(/vsicurl|sig=|relativeToVRT="0"|\/tmp\//);
+    for (const source of new Set([...xml.matchAll(/<SourceFilename relativeToVRT="1">([^<]+)<\/SourceFilename>/g)].map((m) => m[1]!))) await mirror(source);
+    return path;
+  };
+  return mirror(vrt.name.slice(collection.length + 1));
+}
+
+/** Every pixel of every band of two rasters on the same grid; `tolerated` pixels per band may differ. */
+function expectSamePixels(actualPath: string, expectedPath: string, tolerated = 0): void {
+  const actual = gdal.open(actualPath);
+  const expected = gdal.open(expectedPath);
+  try {
+    expect(actual.geoTransform).toEqual(expected.geoTransform);
+    expect([actual.rasterSize.x, actual.rasterSize.y]).toEqual([expected.rasterSize.x, expected.rasterSize.y]);
+    const { x, y } = expected.rasterSize;
+    for (let b = 1; b <= expected.bands.count(); b++) {
+      const got = actual.bands.get(b).pixels.read(0, 0, x, y);
+      const want = expected.bands.get(b).pixels.read(0, 0, x, y);
+      if (tolerated === 0) expect(samePixels(got, want), `band ${b}`).toBe(true);
+      else expect(got.filter((value, index) => value !== want[index]).length, `band ${b}: pixels that differ`).toBeLessThanOrEqual(tolerated);
+    }
+  } finally {
+    actual.close();
+    expected.close();
   }
-  return vrtPath;
 }
 
 /** The mosaic holds each source's pixels at the source's place on its grid. */
@@ -114,17 +139,18 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     expect(overview.srs!.getAuthorityCode()).toBe('4326');
     expect(overview.bands.count()).toBe(3);
     const { x: ow, y: oh } = overview.rasterSize;
-    expect(Math.max(...overview.bands.get(1).pixels.read(0, 0, ow, oh))).toBeGreaterThan(0);
-    // Its pixels are the mosaic's, warped to the same grid from full resolution: every band within
-    // one grey level (the overview reads the tiles' own overviews where they have them).
+    expect(overview.bands.get(1).pixels.read(0, 0, ow, oh).some((value) => value > 0)).toBe(true);
+    // Its pixels are the mosaic's, warped to the same grid from full resolution: on average within a
+    // few grey levels (the overview is warped from the cells' overviews, at most 256 px across each
+    // cell, so this speckled fixture's finest detail is smoothed; the warp from full resolution keeps it).
     const gt = overview.geoTransform!;
     const source = gdal.open(mosaicPath);
     const reference = gdal.warp(join(local, 'reference.tif'), null, [source], ['-of', 'GTiff', '-t_srs', 'EPSG:4326', '-te', String(gt[0]), String(gt[3] + oh * gt[5]), String(gt[0] + ow * gt[1]), String(gt[3]), '-ts', String(ow), String(oh), '-r', 'average']);
     for (let band = 1; band <= 3; band++) {
       const expected = reference.bands.get(band).pixels.read(0, 0, ow, oh);
       const actual = overview.bands.get(band).pixels.read(0, 0, ow, oh);
-      const off = actual.filter((value, index) => Math.abs(value - expected[index]!) > 1).length;
-      expect(off, `band ${band}: pixels more than 1 off`).toBe(0);
+      const differences = Array.from(actual as ArrayLike<number>, (value, index) => Math.abs(value - Number(expected[index])));
+      expect(differences.reduce((sum, value) => sum + value, 0) / differences.length, `band ${band}: mean difference`).toBeLessThan(4);
     }
     reference.close();
     source.close();
@@ -135,25 +161,30 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     expect(stored.assets?.['overview']).toMatchObject({ href: first.overview!.url, type: 'image/tiff; application=geotiff; profile=cloud-optimized' });
     expect((await validator.validate(stored)).errors).toEqual([]);
 
-    // A later job adds a float32 DEM (another band type: its own mosaic); rebuilt. A third RGB
-    // source is published while that rebuild runs (as its overview is uploaded): the build sees the
-    // collection changed before registering its assets, and builds again with it.
+    // A later job adds a float32 DEM (another band type: its own mosaic). A third RGB source is
+    // published while that run works (as the DEM's mosaic is uploaded): the run leaves its mark
+    // alone, and the next run adds it.
     const dem = writeFloat32NanDem(env.fixtures.path, 200, 150, 'dem.tif');
     const south = writeRgbUint8(env.fixtures.path, 100, 100, 'third.tif', { originX: 506000 });
     await ingest(dem, collection, 128);
-    const uploadFile = env.harness.store.uploadFile.bind(env.harness.store);
+    const uploadBytes = env.harness.store.uploadBytes.bind(env.harness.store);
     let published = false;
-    const uploads = vi.spyOn(env.harness.store, 'uploadFile').mockImplementation(async (ref, path, contentType) => {
-      if (!published && ref.name === collectionOverviewBlob(collection).name) {
+    const uploads = vi.spyOn(env.harness.store, 'uploadBytes').mockImplementation(async (ref, bytes, contentType, condition) => {
+      if (!published && ref.name === collectionMosaicBlob(collection, 'epsg-32633-1xfloat32').name) {
         published = true;
         await ingest(south, collection, 4096);
       }
-      return uploadFile(ref, path, contentType);
+      return uploadBytes(ref, bytes, contentType, condition);
     });
     const second = await build({ collection });
     uploads.mockRestore();
     expect(published).toBe(true);
     expect(second.mosaics.map((m) => [m.group, m.sources])).toEqual([
+      ['epsg-32633-3xbyte', 2],
+      ['epsg-32633-1xfloat32', 1],
+    ]);
+    const third = await build({ collection });
+    expect(third.mosaics.map((m) => [m.group, m.sources])).toEqual([
       ['epsg-32633-3xbyte', 3],
       ['epsg-32633-1xfloat32', 1],
     ]);
@@ -168,5 +199,77 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     expectSourceInMosaic(demMosaic, dem);
     demMosaic.close();
     expect((await validator.validate(stored)).errors).toEqual([]);
+  }, 300_000);
+
+  it('moves only the changed sources, with work that does not grow with the collection; a replaced source drops out; pixels equal a full rebuild', async () => {
+    const collection = `cells-${env.harness.runId}`;
+    const build = createBuildCollectionMosaic(env.harness.deps);
+    const cellMetres = cellPixels * 10;
+    // 64 px sources of 10 m on one UTM row, each alone in its cell (cells of 2048 px), two cells apart.
+    const sourceAt = (cell: number, size: { width?: number; height?: number; offset?: number } = {}, name = `cell-${cell}.tif`): string =>
+      writeRgbUint8(env.fixtures.path, size.width ?? 64, size.height ?? 64, name, { originX: 500000 + cell * cellMetres + (size.offset ?? 0) });
+    await ingest(sourceAt(0), collection, 128);
+    await ingest(sourceAt(16), collection, 128);
+    expect((await build({ collection })).mosaics).toMatchObject([{ sources: 2, tiles: 2 }]);
+
+    /** The storage calls one run makes, by kind. */
+    const counted = async (): Promise<Record<string, number>> => {
+      const kinds = ['readJson', 'readBytes', 'uploadBytes', 'uploadFile', 'downloadToFile', 'readUrl', 'delete', 'list'] as const;
+      const spies = kinds.map((kind) => vi.spyOn(env.harness.store, kind));
+      try {
+        await build({ collection });
+        return Object.fromEntries(kinds.map((kind, index) => [kind, spies[index]!.mock.calls.length]));
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
+    };
+    await ingest(sourceAt(2), collection, 128);
+    const addedToThree = await counted();
+    for (const cell of [4, 6, 8, 10, 12]) await ingest(sourceAt(cell), collection, 128);
+    // A second source in cell 2, east of the first, 40 px wide: the cell's extent reaches further east.
+    await ingest(sourceAt(2, { width: 40, offset: 1280 }, 'cell-2-east.tif'), collection, 128);
+    expect((await build({ collection })).mosaics).toMatchObject([{ sources: 9 }]);
+    await ingest(sourceAt(14), collection, 128);
+    const addedToNine = await counted();
+    // The same calls for the 3rd source as for the 9th: the run reads one source, writes its cell
+    // and repaints its part of the overview, whatever else the collection holds.
+    expect(addedToNine).toEqual(addedToThree);
+    expect(addedToNine['readUrl']).toBeLessThanOrEqual(4);
+
+    // A new version of the source in cell 2, 16 rows shorter: its old tiles leave the cell, whose
+    // extent stays (its other source is as tall), so only that part of its overview is painted again.
+    const replacement = sourceAt(2, { height: 48 }, 'cell-2-v2.tif');
+    const replaced = await ingest(replacement, collection, 128, 'cell-2.tif');
+    const afterReplace = await build({ collection });
+    expect(afterReplace.mosaics).toMatchObject([{ sources: 10, tiles: 10 }]);
+    const cellVrts = (await env.harness.store.list(containers.cogs, `${collection}/`)).filter((name) => name.includes('.cell.') && name.endsWith('.vrt'));
+    expect(cellVrts).toHaveLength(9);
+    const vrtOfCell2 = (await Promise.all(cellVrts.map(async (name) => (await env.harness.store.readBytes({ container: containers.cogs, name }))!.toString('utf8')))).find((xml) => xml.includes(replaced.outputs.sourceKey))!;
+    expect(vrtOfCell2).toContain(`/${replaced.outputs.version}/`);
+    const pathsOfReplaced = [...vrtOfCell2.matchAll(/<SourceFilename[^>]*>([^<]+)</g)].map((match) => match[1]!).filter((path) => path.startsWith(`${replaced.outputs.sourceKey}/`));
+    expect(pathsOfReplaced.length).toBeGreaterThan(0);
+    expect(pathsOfReplaced.filter((path) => !path.includes(`/${replaced.outputs.version}/`))).toEqual([]);
+
+    const incremental = await mirrorMosaic(collection, 'epsg-32633-3xbyte', join(env.fixtures.path, `${collection}-incremental`));
+    const mosaic = gdal.open(incremental);
+    expectSourceInMosaic(mosaic, replacement);
+    expectSourceInMosaic(mosaic, join(env.fixtures.path, 'cell-14.tif'));
+    mosaic.close();
+
+    const incrementalOverview = join(env.fixtures.path, `${collection}-incremental`, 'overview.tif');
+    await env.harness.store.downloadToFile(collectionOverviewBlob(collection), incrementalOverview);
+
+    // A full rebuild: the mosaic's bookkeeping gone, the next run builds from every published source.
+    const state = `${collection}/${collection}.mosaic-state/`;
+    for (const name of await env.harness.store.list(containers.cogs, state)) await env.harness.store.delete({ container: containers.cogs, name });
+    expect((await build({ collection })).mosaics).toMatchObject([{ sources: 10, tiles: 10 }]);
+    const rebuilt = await mirrorMosaic(collection, 'epsg-32633-3xbyte', join(env.fixtures.path, `${collection}-rebuilt`));
+    expectSamePixels(incremental, rebuilt);
+    // The overview, painted in parts over eight runs, is the one painted whole (the collection kept
+    // its extent, so its grid too), up to a few pixels on the edge of the data that the warper,
+    // warping a part, counts in or out differently (here 22–28 of the 92,160).
+    const rebuiltOverview = join(env.fixtures.path, `${collection}-rebuilt`, 'overview.tif');
+    await env.harness.store.downloadToFile(collectionOverviewBlob(collection), rebuiltOverview);
+    expectSamePixels(incrementalOverview, rebuiltOverview, 92);
   }, 300_000);
 });

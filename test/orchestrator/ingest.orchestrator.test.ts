@@ -93,6 +93,39 @@ describe('ingestRaster orchestrator (replayed through the durable-functions SDK)
     expect(state.customStatus).toMatchObject({ stage: 'creating-cogs', tilesTotal: 4, tilesDone: 0 });
   });
 
+  it('fans out one branch per variable × time step × window of a netCDF source, passing each the CRS validation assumed', async () => {
+    const band = { gdalDataType: 'Int16', nodata: -32767, colorInterpretation: 'Undefined', hasColorTable: false, description: '', unit: 'K', scale: 0.01, offset: 273.15 };
+    const variables: RasterInfo = {
+      ...info,
+      driver: 'netCDF',
+      crsAssumed: 'EPSG:4326',
+      variables: [
+        { name: 'tas', key: 'tas', subdataset: true, width: 1000, height: 600, band, steps: 3, stepLabel: 't', crs: info.crs, geoTransform: info.geoTransform, crsAssumed: 'EPSG:4326' },
+        { name: 'orog', key: 'orog', subdataset: true, width: 300, height: 200, band, steps: 1, stepLabel: null, crs: info.crs, geoTransform: info.geoTransform },
+      ],
+    };
+    const history = new HistoryBuilder().episode('ingestRaster', input).taskScheduled(0, 'validateRaster').episodeDone().episode().taskCompleted(0, ok(variables));
+    const state = await replay(ingestRasterOrchestrator, history, input);
+    const actions = flattenActions(state).slice(1);
+    // tas: 3 steps × 2×2 windows; orog: one window.
+    expect(actions).toHaveLength(13);
+    expect(actions.every((a) => a.actionType === actionType.callSubOrchestrator)).toBe(true);
+    expect(actions.map((a) => a.instanceId)).toEqual(Array.from({ length: 13 }, (_, i) => `job-1-tile-${String(i).padStart(6, '0')}`));
+    const tileInputs = actions.map((a) => a.input as IngestTileInput);
+    expect(tileInputs.map((t) => t.itemId).slice(0, 5)).toEqual(['dem-alps-tas-t0-r0-c0', 'dem-alps-tas-t0-r0-c1', 'dem-alps-tas-t0-r1-c0', 'dem-alps-tas-t0-r1-c1', 'dem-alps-tas-t1-r0-c0']);
+    expect(tileInputs.at(-1)!.itemId).toBe('dem-alps-orog-r0-c0');
+    expect(new Set(tileInputs.map((t) => t.itemId)).size).toBe(13);
+    expect(tileInputs[4]!.window.slice).toEqual({ variable: 'tas', variableKey: 'tas', subdataset: true, band: 2, stepLabel: 't' });
+    expect(tileInputs.map((t) => t.assumedCrs)).toEqual([...Array<string>(12).fill('EPSG:4326'), null]);
+    // Totals count every variable and step; the ledger plans the same tiles from the status.
+    expect(state.customStatus).toMatchObject({
+      stage: 'creating-cogs',
+      tilesTotal: 13,
+      layout: 'fan-out',
+      grid: { tileSize: 512, slices: [{ keys: ['tas'], width: 1000, height: 600, steps: 3, stepLabel: 't' }, { keys: ['orog'], width: 300, height: 200, steps: 1, stepLabel: null }] },
+    });
+  });
+
   it('replays an instance of version 1.1 as it ran then: it builds the collection mosaic itself', async () => {
     const history = finalized('1.1');
     const mosaicking = await replay(ingestRasterOrchestrator, history, input);

@@ -65,7 +65,8 @@ export function writeMetadataCases(context: CorpusContext): void {
   nc('meta-nc-time-past-max-date', 'a time coordinate of 100,000,001 days: finite, small, one day past the last instant a date can hold', { units: epochDays, values: [100_000_001] });
   nc('meta-nc-time-huge-seconds', 'a time coordinate of 9.2e18 seconds since 1970 (an int64 fill value read as time)', { units: 'seconds since 1970-01-01', values: [9.2e18] });
   nc('meta-nc-time-epoch-year-99999', 'time units "days since 99999-01-01": an epoch no calendar date can hold', { units: 'days since 99999-01-01', values: [0] });
-  nc('meta-nc-time-range-one-bad', 'two time steps, 0 and 1e300 days: a range whose end is out of range', { units: epochDays, values: [0, 1e300] });
+  // Each time step is its own item since issue 20, so each step's value is judged alone: both out of range.
+  nc('meta-nc-time-range-one-bad', 'two time steps, 1e300 and -1e300 days: each step its own item, each time out of range', { units: epochDays, values: [1e300, -1e300] });
   tif('meta-tif-datetime-garbage', 'a GeoTIFF whose DateTime tag is text that is no date', 'not a date; DROP TABLE items; \u0007');
   tif('meta-tif-datetime-out-of-range', 'a GeoTIFF whose DateTime tag is 9999:99:99 99:99:99', '9999:99:99 99:99:99');
   tif('meta-tif-datetime-year-zero', 'a GeoTIFF whose DateTime tag is 0000:00:00 00:00:00 (what some cameras write for "unknown")', '0000:00:00 00:00:00');

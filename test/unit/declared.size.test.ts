@@ -36,6 +36,23 @@ describe('declared size against bytes present (per-format policy)', () => {
     expect(checkDeclaredSize({ ...bomb, rasters: [{ ...bomb.rasters[0]!, compressed: false }] }, 900 * MiB)).toBeNull();
   });
 
+  it('refuses an HDF5 chunk that decodes past the ratio (a bomb), whichever dataset holds it, and takes deflate-like ratios', () => {
+    const grid = tiff({ width: 2048, height: 2048, bytesPerSample: 4, largestBlockBytes: 16 * MiB, largestBlockExpansion: 1032 });
+    const hdf5 = (rasters: ContainerHeader['rasters'], otherArrays: ContainerHeader['otherArrays'] = []): ContainerHeader => ({ driver: 'HDF5', opensWith: 'netCDF', rasters, otherArrays, crsTexts: [] });
+    expect(checkDeclaredSize(hdf5(grid.rasters), 20 * MiB)).toBeNull();
+    const bomb = [{ ...grid.rasters[0]!, largestBlockExpansion: 250_000 }];
+    expect(checkDeclaredSize(hdf5(bomb), 20 * MiB)).toMatchObject({ code: 'INPUT_LIMIT', message: expect.stringMatching(/250,000 bytes per stored byte.*INGEST_MAX_EXPANSION_RATIO.*decompression bomb/) });
+    // A coordinate array is held to the same policies as the grid.
+    expect(checkDeclaredSize(hdf5(grid.rasters, [{ ...bomb[0]!, name: 'variable lon' }]), 20 * MiB)?.message).toMatch(/^variable lon has a compressed chunk/);
+    const unwritten = tiff({ width: 2 ** 24, height: 2 ** 24, bytesPerSample: 4, storedBytes: 0, sparseBlocks: 4096, totalBlocks: 4096 });
+    expect(checkDeclaredSize(hdf5(unwritten.rasters), 20_000)?.message).toMatch(/bytes per stored byte/);
+  });
+
+  it('holds GTX to the header reader\'s exact size check alone', () => {
+    const header: ContainerHeader = { driver: 'GTX', rasters: tiff({ width: 100_000, height: 100_000, compressed: false }).rasters, crsTexts: [] };
+    expect(checkDeclaredSize(header, 1000)).toBeNull();
+  });
+
   it('holds netCDF classic to its presence check alone (it stores every byte it declares)', () => {
     const header: ContainerHeader = { driver: 'netCDF', rasters: tiff({ width: 100_000, height: 100_000 }).rasters, crsTexts: [] };
     expect(checkDeclaredSize(header, 1000)).toBeNull();

@@ -4,7 +4,7 @@
  * service uses) or byte by byte where GDAL would act on it (a CRS naming a named pipe blocks
  * whoever parses it).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCanaryServer } from '../support/canary.server.js';
 import { generateHostileCorpus, sentinelPixelValue, type BatchCase, type FileCase, type HostileCorpus, type QueryCase, type RequestCase } from '../support/hostile.corpus.js';
 import { geoKeys, readTiffSummary } from '../support/hostile.geotiff.js';
+import { findPythonWithH5py } from '../support/hostile.hdf5.js';
 import { explosiveGlobs, garbageTokens, globBlobNames } from '../support/hostile.requests.js';
 
 let corpus: HostileCorpus;
@@ -301,7 +302,7 @@ describe('issue 18, class E: metadata out of range', () => {
       expect(dataset['time#units'], id).toBe(units);
       expect(band['NETCDF_DIM_time'], id).toMatch(value);
     }
-    expect(withDataset('meta-nc-time-range-one-bad', (d) => [d.bands.count(), d.bands.get(2).getMetadata()['NETCDF_DIM_time']])).toEqual([2, '1e+300']);
+    expect(withDataset('meta-nc-time-range-one-bad', (d) => [d.bands.count(), d.bands.get(2).getMetadata()['NETCDF_DIM_time']])).toEqual([2, '-1e+300']);
   });
 
   it('GeoTIFF DateTime tags reach GDAL as TIFFTAG_DATETIME', () => {
@@ -405,5 +406,96 @@ describe('issue 18, class B: a JPEG 2000 declaring what it does not hold', () =>
   it('a JP2 of a few hundred bytes whose header and codestream declare 200,000 × 200,000', () => {
     expect(statSync(sourceOf('size-jp2-declares-200k')).size).toBeLessThan(2048);
     expect(withDataset('size-jp2-declares-200k', (dataset) => [dataset.driver.description, dataset.rasterSize])).toEqual(['JP2OpenJPEG', { x: 200_000, y: 200_000 }]);
+  });
+});
+
+describe('issue 20: netCDF variables, steps and packing', () => {
+  const subdataset = <T>(id: string, variable: string, use: (dataset: gdal.Dataset) => T): T => {
+    const dataset = gdal.open(`NETCDF:"${sourceOf(id)}":${variable}`);
+    try {
+      return use(dataset);
+    } finally {
+      dataset.close();
+    }
+  };
+
+  it('refuses every hostile variable option at the door, naming the field', () => {
+    const requests = corpus.cases.filter((entry): entry is RequestCase => entry.kind === 'request' && entry.id.startsWith('variable-'));
+    expect(requests.length).toBeGreaterThanOrEqual(10);
+    for (const request of requests) expect(request.expect, request.id).toEqual({ outcome: 'http-400', fields: ['options.variable'] });
+    expect(JSON.parse(requests.find((request) => request.id === 'variable-huge')!.body).options.variable).toHaveLength(60_000);
+  });
+
+  it('the step files declare what their cases claim: 5,000 steps; two variables of 1,300; 1,300 steps two windows wide', () => {
+    expect(withDataset('variables-steps-5000', (dataset) => [dataset.bands.count(), dataset.rasterSize])).toEqual([5000, { x: 8, y: 8 }]);
+    for (const variable of ['tas', 'pr']) expect(subdataset('variables-steps-two-times-1300', variable, (dataset) => dataset.bands.count())).toBe(1300);
+    expect(withDataset('variables-steps-times-windows', (dataset) => [dataset.bands.count(), dataset.rasterSize])).toEqual([1300, { x: 600, y: 2 }]);
+    expect(fileCase('variables-steps-times-windows').options).toEqual({ tileSize: 512 });
+  });
+
+  it('time and packing attributes reach GDAL as the cases say', () => {
+    expect(subdataset('variables-time-360-day', 'tas', (dataset) => dataset.getMetadata()['time#calendar'])).toBe('360_day');
+    expect(subdataset('variables-time-units-absurd', 'pr', (dataset) => dataset.getMetadata()['time#units'])).toBe('fortnights since the dawn of time');
+    expect(subdataset('variables-scale-nan', 'tas', (dataset) => [dataset.bands.get(1).scale, dataset.bands.get(1).offset])).toEqual([Number.NaN, Number.NaN]);
+    expect(subdataset('variables-scale-infinite', 'tas', (dataset) => [dataset.bands.get(1).scale, dataset.bands.get(1).offset])).toEqual([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+    expect(subdataset('variables-fill-nan-float', 'tas', (dataset) => dataset.bands.get(1).noDataValue)).toBeNaN();
+  });
+});
+
+describe('issue 20: the HDF5 and GTX cases are what they claim (read back with h5py, never following a link)', () => {
+  /** What h5py sees in each file without following links or reading data: links, storage, filters, user block. */
+  function inspectHdf5(paths: string[]): Record<string, { error?: string; userblock?: number; links?: Record<string, string>; datasets?: Record<string, { external: number; virtual: boolean; filters: number[] }> }> {
+    const script = String.raw`
+import json, sys, h5py
+out = {}
+for path in json.loads(sys.argv[1]):
+    try:
+        f = h5py.File(path, 'r')
+    except Exception as error:
+        out[path] = {'error': type(error).__name__}
+        continue
+    info = {'userblock': f.userblock_size, 'links': {}, 'datasets': {}}
+    for name in f.keys():
+        link = f.get(name, getlink=True)
+        info['links'][name] = type(link).__name__
+        if isinstance(link, h5py.HardLink) and isinstance(f[name], h5py.Dataset):
+            plist = f[name].id.get_create_plist()
+            info['datasets'][name] = {'external': plist.get_external_count(), 'virtual': plist.get_layout() == h5py.h5d.VIRTUAL, 'filters': [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]}
+    out[path] = info
+print(json.dumps(out))
+`;
+    return JSON.parse(execFileSync(findPythonWithH5py() ?? 'python3', ['-c', script, JSON.stringify(paths)], { encoding: 'utf8', env: { ...process.env, HDF5_PLUGIN_PATH: '/nonexistent' } })) as ReturnType<typeof inspectHdf5>;
+  }
+
+  it('external links name their targets, storage and virtual datasets point outside, filters need plugins, user blocks hold other formats', () => {
+    const ids = corpus.cases.filter((entry): entry is FileCase => entry.kind === 'file' && entry.category.startsWith('HDF5,')).map((entry) => entry.id);
+    if (ids.length === 0) return expect(corpus.notes.join('\n')).toMatch(/python3-h5py/);
+    const seen = inspectHdf5(ids.map(sourceOf));
+    const of = (id: string) => seen[sourceOf(id)]!;
+    for (const id of ids.filter((id) => id.startsWith('hdf5-external-link-'))) expect(Object.values(of(id).links!), id).toContain('ExternalLink');
+    expect(bytesOf('hdf5-external-link-url').toString('latin1')).toContain(`${canaryUrl}/hdf5-external-link-url/`);
+    for (const id of ['hdf5-external-storage-relative', 'hdf5-external-storage-proc']) expect(of(id).datasets!['z']!.external, id).toBe(1);
+    for (const id of ['hdf5-vds-sentinel', 'hdf5-vds-relative']) expect(of(id).datasets!['virtual']!.virtual, id).toBe(true);
+    for (const id of [32000, 32015, 307, 12345]) expect(of(`hdf5-filter-${id}`).datasets!['z']!.filters).toContain(id);
+    for (const id of ['hdf5-user-block-vrt', 'hdf5-user-block-zip', 'hdf5-user-block-text']) {
+      expect(of(id).userblock, id).toBe(512);
+      expect(bytesOf(id).subarray(0, 4).some((byte) => byte !== 0), id).toBe(true);
+    }
+    expect(bytesOf('hdf5-user-block-zip').subarray(0, 4)).toEqual(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+    expect(of('hdf5-soft-link-loop').links).toMatchObject({ a: 'SoftLink', b: 'SoftLink' });
+    expect(of('hdf5-bomb-stacked-deflate').datasets!['bomb']!.filters).toEqual([1, 1]);
+    // Each sentinel-reaching case names a sentinel of its own.
+    for (const id of ['hdf5-external-link-sentinel', 'hdf5-vds-sentinel']) expect(bytesOf(id).toString('latin1')).toContain(corpus.sentinel.folderOf(id));
+  });
+
+  it('GTX cases: a plausible header whose grid the file does (or does not) hold', () => {
+    const header = (id: string) => {
+      const bytes = bytesOf(id);
+      return { rows: bytes.readInt32BE(32), columns: bytes.readInt32BE(36), samples: (bytes.length - 40) / 4 };
+    };
+    expect(header('gtx-plain')).toEqual({ rows: 24, columns: 32, samples: 768 });
+    expect(header('gtx-rows-beyond-file')).toMatchObject({ rows: 100_000, columns: 100_000, samples: 768 });
+    expect(header('gtx-trailing-bytes').samples).toBeGreaterThan(768);
+    expect(header('gtx-overflowing-product').rows * header('gtx-overflowing-product').columns).toBeGreaterThan(2 ** 53);
   });
 });

@@ -7,6 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { routeAccess, type HttpFunctionName } from '../../src/api/access.js';
 import { apiPrefix, buildOpenApiDocument, type OpenApiDocument } from '../../src/api/openapi.js';
 
 const registered = vi.hoisted(() => [] as Array<{ name: string; route: string; methods: string[]; authLevel: string | undefined }>);
@@ -58,11 +59,20 @@ describe('the OpenAPI description and the routes the app registers', () => {
     for (const { key, id } of operations) expect(id, key).toBe(byRoute.get(key));
   });
 
-  it('asks for a function key wherever the app does', () => {
-    expect(document.components?.securitySchemes?.['functionKey']).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-functions-key' });
-    expect(document.security).toEqual([{ functionKey: [] }]);
-    const described = registered.filter((route) => !(route.name in undescribed));
-    expect(described.map((route) => `${route.name}: ${route.authLevel}`)).toEqual(described.map((route) => `${route.name}: function`));
+  it('asks for an Entra ID bearer token, and states each route\'s app role from the role table', () => {
+    expect(document.components?.securitySchemes?.['entraId']).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(document.security).toEqual([{ entraId: [] }]);
+    // Easy Auth is the gate in Azure: no route also wants a function key.
+    expect(registered.map((route) => `${route.name}: ${route.authLevel}`)).toEqual(registered.map((route) => `${route.name}: anonymous`));
+    for (const item of Object.values(document.paths ?? {})) {
+      for (const operation of Object.values(item as Record<string, { operationId: string; description?: string }>)) {
+        expect(operation.description, operation.operationId).toContain(`\`${routeAccess[operation.operationId as HttpFunctionName]}\` app role`);
+      }
+    }
+  });
+
+  it('has a role for every registered route in the role table, and no entry for a route that does not exist', () => {
+    expect(registered.map((route) => route.name).sort()).toEqual(Object.keys(routeAccess).sort());
   });
 
   it('answers every error as problem+json with the Problem schema', () => {

@@ -58,3 +58,4 @@ describe('collection mosaic groups and VRT', () => {
     expect(overviewSize(300, 200, 2048)).toEqual({ width: 300, height: 200 });
   });
 });
+

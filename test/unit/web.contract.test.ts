@@ -50,7 +50,7 @@ function importGraph(entry: string): { modules: string[]; bare: Set<string> } {
 describe('the API contract', () => {
   it('imports nothing of Node, at any depth: the dashboard bundles it', () => {
     const { modules, bare } = importGraph(join(root, 'src/api/contract.ts'));
-    expect(modules).toEqual(['src/api/contract.ts', 'src/pipeline/failure.ts']);
+    expect(modules.sort()).toEqual(['src/api/contract.ts', 'src/collections/definition.schema.ts', 'src/pipeline/failure.ts']);
     expect([...bare]).toEqual(['zod']);
     expect([...bare].filter((name) => name.startsWith('node:') || builtinModules.includes(name))).toEqual([]);
   });

@@ -19,6 +19,14 @@ describe('tile grid layout', () => {
     expect(grid.cells.map((row) => row.map((cell) => cell?.index ?? null))).toEqual([[0, null, 1], [null, 2, null]]);
   });
 
+  it('draws each further variable or time step of a netCDF source as a block of rows below the first, hiding no tile', () => {
+    // Two time steps of a 2 × 2 plan: the same rows and columns twice, in plan order.
+    const tiles = [0, 1].flatMap((step) => [tile(step * 4, 0, 0), tile(step * 4 + 1, 0, 1), tile(step * 4 + 2, 1, 0), tile(step * 4 + 3, 1, 1)]);
+    const grid = layoutTileGrid(tiles);
+    expect(grid.rows).toBe(4);
+    expect(grid.cells.map((row) => row.map((cell) => cell?.index ?? null))).toEqual([[0, 1], [2, 3], [4, 5], [6, 7]]);
+  });
+
   it('is empty without tiles', () => {
     expect(layoutTileGrid([])).toEqual({ rows: 0, cols: 0, cells: [] });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchHash, batchesHash, jobHash, jobsHash, jobsQuery, noFilters, parseRoute } from '../../web/hash.route.js';
+import { batchHash, batchesHash, collectionHash, collectionsHash, jobHash, jobsHash, jobsQuery, noFilters, parseRoute } from '../../web/hash.route.js';
 
 describe('dashboard routes in the URL fragment', () => {
   it('reads the jobs page with no fragment, "#" or "#/"', () => {
@@ -23,6 +23,13 @@ describe('dashboard routes in the URL fragment', () => {
   it('reads a job page and round-trips ids with URL-special characters', () => {
     expect(parseRoute('#/jobs/ingest-abc-a2')).toEqual({ page: 'job', id: 'ingest-abc-a2' });
     expect(parseRoute(jobHash('odd/id?x'))).toEqual({ page: 'job', id: 'odd/id?x' });
+  });
+
+  it('reads the collections page and a collection page', () => {
+    expect(parseRoute(collectionsHash())).toEqual({ page: 'collections' });
+    expect(parseRoute('#/collections/')).toEqual({ page: 'collections' });
+    expect(parseRoute(collectionHash('dem.v2'))).toEqual({ page: 'collection', id: 'dem.v2' });
+    expect(parseRoute('#/collections/%E0%A4%A')).toEqual({ page: 'not-found', hash: '#/collections/%E0%A4%A' });
   });
 
   it('reads the batches page and a batch page', () => {

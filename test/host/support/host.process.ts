@@ -144,6 +144,16 @@ export async function waitForStatus(
   );
 }
 
+/** Polls `predicate` (through vi.waitFor) until it holds; the error names `what`. */
+export async function waitUntil(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 100): Promise<void> {
+  await vi.waitFor(
+    async () => {
+      if (!(await predicate())) throw new Error(`Timed out waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: intervalMs },
+  );
+}
+
 /** The instance's history in the documented `showHistory=true` shape (with inputs and results). */
 export async function readHistory(url: string, instanceId: string): Promise<Array<Record<string, unknown>>> {
   const response = await fetch(`${url}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}?showHistory=true&showHistoryOutput=true`);

@@ -1,0 +1,102 @@
+/**
+ * Issue 24: hostile collection definitions (`PUT /api/collections/{id}`). A definition is input
+ * too: ids with path tricks, huge and deep JSON, prefixes that are patterns or climb out of their
+ * folder, cron expressions that never fire or fire every second, webhook URLs to the metadata
+ * endpoint, loopback, `file:`, credentials and numeric-IP disguises, gate areas with absurd
+ * coordinates. Each is refused with a 4xx naming its path (`fields`), never stored, never a 500.
+ * `test/unit/collections.definition.test.ts` runs them through the validator,
+ * `test/e2e/collections.e2e.test.ts` through the local host's HTTP API.
+ */
+import type { WebhookPolicy } from '../../src/collections/webhook.policy.js';
+
+export interface HostileDefinition {
+  name: string;
+  category: 'id' | 'deep or huge JSON' | 'prefix' | 'cron' | 'webhook' | 'gate area';
+  attack: string;
+  /** The collection id (the path segment, before encoding). */
+  id: string;
+  /** The raw body. */
+  body: string;
+  /** Paths the 400 names (empty: a 413 or a router 404 is the answer). */
+  fields: string[];
+  /** HTTP answers that are right; default 400. */
+  statuses?: number[];
+  /** `false`: the case is about the transport (body size, the router), not the validator. */
+  unit?: false;
+}
+
+/**
+ * The allowlist the cases run under: it lists the metadata endpoint's and a loopback origin on
+ * purpose, so the address checks, not the allowlist, must refuse them. Loopback is not allowed.
+ */
+export const hostileWebhookPolicy: WebhookPolicy = {
+  allowlist: ['https://hooks.example.com', 'http://169.254.169.254', 'http://127.0.0.1:9', 'http://[fd00::1]', 'https://169.254.169.254'],
+  allowLoopback: false,
+};
+
+const json = (value: unknown): string => JSON.stringify(value);
+const source = [{ container: 'uploads', prefix: 'hostile/' }];
+const schedule = (cron: string, timeZone = 'UTC') => json({ sources: source, schedules: [{ name: 'nightly', cron, timeZone }] });
+const webhook = (url: string) => json({ notifications: { webhooks: [{ url }] } });
+const area = (footprintWithin: unknown) => json({ gates: { footprintWithin } });
+const prefix = (value: string) => json({ sources: [{ container: 'uploads', prefix: value }] });
+
+/** `[[[…]]]` `depth` deep, inside `options`. */
+function deepArray(depth: number): string {
+  return `{"options":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+}
+
+export const hostileDefinitions: readonly HostileDefinition[] = [
+  // --- ids --------------------------------------------------------------------------------
+  { name: 'id-dot-dot', category: 'id', attack: 'id ".." (a path segment that climbs)', id: '..', body: '{}', fields: ['id'], statuses: [400, 404] },
+  { name: 'id-climb', category: 'id', attack: 'id "../rasters" (one segment, encoded)', id: '../rasters', body: '{}', fields: ['id'], statuses: [400, 404] },
+  { name: 'id-upper-case', category: 'id', attack: 'id "RASTERS": a second name for a blob path on case-insensitive tools', id: 'RASTERS', body: '{}', fields: ['id'] },
+  { name: 'id-nul', category: 'id', attack: 'id with a NUL byte', id: 'rasters\u0000x', body: '{}', fields: ['id'] },
+  { name: 'id-fullwidth', category: 'id', attack: 'id "ｒasters" (a full-width letter that looks like r)', id: 'ｒasters', body: '{}', fields: ['id'] },
+  { name: 'id-too-long', category: 'id', attack: 'id of 200 characters', id: 'a'.repeat(200), body: '{}', fields: ['id'] },
+  { name: 'id-backslash', category: 'id', attack: 'id "a\\..\\b"', id: 'a\\..\\b', body: '{}', fields: ['id'] },
+  // --- deep or huge JSON -------------------------------------------------------------------
+  { name: 'json-deep-5000', category: 'deep or huge JSON', attack: 'an array 5,000 levels deep inside options', id: 'hostile-deep', body: deepArray(5000), fields: ['options.x'] },
+  { name: 'json-deep-30000', category: 'deep or huge JSON', attack: 'an array 30,000 levels deep (60 KB, under the body limit)', id: 'hostile-deep', body: deepArray(30_000), fields: [], statuses: [400] },
+  { name: 'json-huge-body', category: 'deep or huge JSON', attack: 'a 1 MB description', id: 'hostile-huge', body: json({ description: 'x'.repeat(1_000_000) }), fields: [], statuses: [413], unit: false },
+  { name: 'json-many-sources', category: 'deep or huge JSON', attack: '200 source rules (under the body limit)', id: 'hostile-many', body: json({ sources: Array.from({ length: 200 }, (_, i) => ({ container: 'uploads', prefix: `p${i}/` })) }), fields: ['sources'] },
+  { name: 'json-long-description', category: 'deep or huge JSON', attack: 'a 50,000-character description (under the body limit)', id: 'hostile-long', body: json({ description: 'd'.repeat(50_000) }), fields: ['description'] },
+  { name: 'json-not-object', category: 'deep or huge JSON', attack: 'a JSON array instead of an object', id: 'hostile-array', body: '[1,2,3]', fields: ['body'] },
+  // --- prefixes ----------------------------------------------------------------------------
+  { name: 'prefix-glob', category: 'prefix', attack: 'prefix "**/*.tif" (a glob, matched as text it would match nothing; refused instead)', id: 'hostile-prefix', body: prefix('**/*.tif'), fields: ['sources.0.prefix'] },
+  { name: 'prefix-regex-bomb', category: 'prefix', attack: 'prefix "(a+)+$" (a catastrophic regular expression)', id: 'hostile-prefix', body: prefix('(a+)+$'), fields: ['sources.0.prefix'] },
+  { name: 'prefix-brace-bomb', category: 'prefix', attack: 'prefix "{a,{a,{a,a*}*}*}*b" (the batch glob bomb)', id: 'hostile-prefix', body: prefix('{a,{a,{a,a*}*}*}*b'), fields: ['sources.0.prefix'] },
+  { name: 'prefix-climb', category: 'prefix', attack: 'prefix "../cogs/" (out of the container)', id: 'hostile-prefix', body: prefix('../cogs/'), fields: ['sources.0.prefix'] },
+  { name: 'prefix-absolute', category: 'prefix', attack: 'prefix "/etc/"', id: 'hostile-prefix', body: prefix('/etc/'), fields: ['sources.0.prefix'] },
+  { name: 'prefix-control', category: 'prefix', attack: 'prefix with a newline and an escape sequence', id: 'hostile-prefix', body: prefix('a\n\u001b[31m/'), fields: ['sources.0.prefix'] },
+  { name: 'prefix-long', category: 'prefix', attack: 'prefix of 5,000 characters', id: 'hostile-prefix', body: prefix('p'.repeat(5000)), fields: ['sources.0.prefix'] },
+  { name: 'prefix-own-container', category: 'prefix', attack: 'a source in the app\'s own output container "cogs"', id: 'hostile-prefix', body: json({ sources: [{ container: 'cogs', prefix: '' }] }), fields: ['sources.0.container'] },
+  // --- cron --------------------------------------------------------------------------------
+  { name: 'cron-every-second', category: 'cron', attack: '"* * * * * *": six fields, every second', id: 'hostile-cron', body: schedule('* * * * * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-every-minute', category: 'cron', attack: '"* * * * *": every minute', id: 'hostile-cron', body: schedule('* * * * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-burst', category: 'cron', attack: '"0-4 3 * * *": five runs a minute apart each night', id: 'hostile-cron', body: schedule('0-4 3 * * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-february-30', category: 'cron', attack: '"0 3 30 2 *": never fires', id: 'hostile-cron', body: schedule('0 3 30 2 *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-april-31', category: 'cron', attack: '"0 3 31 4 *": never fires', id: 'hostile-cron', body: schedule('0 3 31 4 *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-garbage', category: 'cron', attack: '"@reboot; rm -rf /"', id: 'hostile-cron', body: schedule('@reboot; rm -rf /'), fields: ['schedules.0.cron'] },
+  { name: 'cron-time-zone', category: 'cron', attack: 'time zone "../../etc/localtime"', id: 'hostile-cron', body: schedule('0 3 * * *', '../../etc/localtime'), fields: ['schedules.0.timeZone'] },
+  // --- webhooks ----------------------------------------------------------------------------
+  { name: 'webhook-metadata', category: 'webhook', attack: 'http://169.254.169.254/metadata/instance (on the allowlist on purpose)', id: 'hostile-hook', body: webhook('http://169.254.169.254/metadata/instance'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-metadata-https', category: 'webhook', attack: 'https://169.254.169.254/ (on the allowlist on purpose)', id: 'hostile-hook', body: webhook('https://169.254.169.254/'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-metadata-hex', category: 'webhook', attack: 'https://0xA9FEA9FE/ (169.254.169.254 spelled in hex)', id: 'hostile-hook', body: webhook('https://0xA9FEA9FE/'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-metadata-decimal', category: 'webhook', attack: 'http://2852039166/ (169.254.169.254 as one number)', id: 'hostile-hook', body: webhook('http://2852039166/'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-metadata-mapped', category: 'webhook', attack: 'http://[::ffff:a9fe:a9fe]/ (IPv4-mapped IPv6)', id: 'hostile-hook', body: webhook('http://[::ffff:a9fe:a9fe]/'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-loopback', category: 'webhook', attack: 'http://127.0.0.1:9/ (on the allowlist, loopback not allowed)', id: 'hostile-hook', body: webhook('http://127.0.0.1:9/'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-localhost', category: 'webhook', attack: 'http://localhost:9/', id: 'hostile-hook', body: webhook('http://localhost:9/'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-private-v6', category: 'webhook', attack: 'http://[fd00::1]/ (unique-local IPv6, on the allowlist)', id: 'hostile-hook', body: webhook('http://[fd00::1]/'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-file', category: 'webhook', attack: 'file:///etc/passwd', id: 'hostile-hook', body: webhook('file:///etc/passwd'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-userinfo', category: 'webhook', attack: 'https://hooks.example.com@169.254.169.254/ (the allowed name as user info)', id: 'hostile-hook', body: webhook('https://hooks.example.com@169.254.169.254/'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-not-allowed', category: 'webhook', attack: 'https://evil.example.net/ (not on the allowlist)', id: 'hostile-hook', body: webhook('https://evil.example.net/'), fields: ['notifications.webhooks.0.url'] },
+  { name: 'webhook-gopher', category: 'webhook', attack: 'gopher://hooks.example.com/', id: 'hostile-hook', body: webhook('gopher://hooks.example.com/'), fields: ['notifications.webhooks.0.url'] },
+  // --- gate areas --------------------------------------------------------------------------
+  { name: 'area-out-of-range', category: 'gate area', attack: 'footprintWithin [-1000, 0, 1000, 10]', id: 'hostile-area', body: area([-1000, 0, 1000, 10]), fields: ['gates.footprintWithin.0', 'gates.footprintWithin.2'] },
+  { name: 'area-huge-numbers', category: 'gate area', attack: 'footprintWithin [-1e308, -1e308, 1e308, 1e308]', id: 'hostile-area', body: area([-1e308, -1e308, 1e308, 1e308]), fields: ['gates.footprintWithin.0'] },
+  { name: 'area-inverted', category: 'gate area', attack: 'footprintWithin west > east and south > north', id: 'hostile-area', body: area([10, 50, 5, 40]), fields: ['gates.footprintWithin'] },
+  { name: 'area-empty', category: 'gate area', attack: 'footprintWithin of zero area', id: 'hostile-area', body: area([5, 5, 5, 5]), fields: ['gates.footprintWithin'] },
+  { name: 'area-strings', category: 'gate area', attack: 'footprintWithin of strings', id: 'hostile-area', body: area(['0', '0', '1e3', 'NaN']), fields: ['gates.footprintWithin.0'] },
+  { name: 'area-five-numbers', category: 'gate area', attack: 'footprintWithin of five numbers', id: 'hostile-area', body: area([0, 0, 1, 1, 2]), fields: ['gates.footprintWithin'] },
+];
