@@ -103,6 +103,19 @@ export function pinProj(): void {
   if (dataDirectory && setSearchPath) setSearchPath(dataDirectory);
 }
 
+/** GTIFF_DIRECT_IO as `configureGdal` set it for local copies; `undefined` when the environment or nothing set it (then it is left alone). */
+let localCopyDirectIo: string | undefined;
+
+/**
+ * Before a source is opened: GDAL reads GTIFF_DIRECT_IO when a dataset opens, and on a source
+ * read in place it turns a tile window into a request per row (300 GETs for a 300-row window of a
+ * striped file, against 1 without it). So it is on for local copies only, when the app set it.
+ * Opens of both kinds at once in one process may see each other's value: only speed differs.
+ */
+export function directIoBeforeOpen(readInPlace: boolean): void {
+  if (localCopyDirectIo !== undefined) gdal.config.set('GTIFF_DIRECT_IO', readInPlace ? 'NO' : localCopyDirectIo);
+}
+
 /**
  * A folder that stays empty (created read-only, checked empty): where libhdf5 is told to look for
  * filter plugins, external-link targets and virtual-dataset sources.
@@ -136,6 +149,7 @@ export function pinnedHdf5Environment(directory = emptyDirectory()): Record<stri
 export function configureGdal(env: Readonly<Record<string, string | undefined>> = process.env, reads: { tilesReadLocalCopies: boolean } = { tilesReadLocalCopies: false }): void {
   if (!env['GDAL_CACHEMAX']) gdal.config.set('GDAL_CACHEMAX', String(defaultGdalCacheMb));
   if (reads.tilesReadLocalCopies) for (const [key, value] of Object.entries(localSourceReadGdalConfig)) if (!env[key]) gdal.config.set(key, value);
+  localCopyDirectIo = reads.tilesReadLocalCopies && !env['GTIFF_DIRECT_IO'] ? localSourceReadGdalConfig['GTIFF_DIRECT_IO'] : undefined;
   for (const [key, value] of Object.entries(inPlaceReadGdalConfig)) if (!env[key]) gdal.config.set(key, value);
   for (const [key, value] of Object.entries(untrustedInputGdalConfig)) gdal.config.set(key, value);
   // libhdf5 reads these from the process environment when it needs them.

@@ -11,6 +11,7 @@ import type { IngestOptions } from '../pipeline/options.js';
 import { openByteSource, remoteSize } from './byte.source.js';
 import { readContainerHeader, type ByteSource } from './container.header.js';
 import { findAssumedCrs } from './crs.assumed.js';
+import { directIoBeforeOpen } from './gdal.setup.js';
 import { parseInPlacePath, pinnedInPlacePath } from './in.place.path.js';
 import { readBandInfo } from './raster.inspect.js';
 import { variableDatasetName } from './source.variables.js';
@@ -50,6 +51,7 @@ export async function openUntrustedSource(path: string, shownAs: string, variabl
   if (variable !== undefined && verdict.driver !== 'netCDF' && verdict.driver !== 'HDF5') {
     throw new FailureError({ code: 'INVALID_INPUT', message: `the variable option is for netCDF sources, and this is ${formatNames[verdict.driver]}; submit it without a variable` });
   }
+  directIoBeforeOpen(parseInPlacePath(path) !== undefined);
   try {
     if (verdict.driver === 'HDF5') return await openHdf5(path, variable);
     if (verdict.driver === 'GTX') return await openGtx(path);
