@@ -10,6 +10,8 @@ import gdal from 'gdal-async';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
+import { planJobTiles } from '../../src/orchestrations/ingest.orchestrator.js';
+import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
 import { itemBlob } from '../../src/stac/catalog.layout.js';
@@ -93,6 +95,37 @@ describe('other input formats (real GDAL, real Azurite)', () => {
     const cog = gdal.open(cogPath);
     const values = Array.from(cog.bands.get(1).pixels.read(0, 0, 50, 40) as Float32Array);
     expect(values).toEqual(Array.from({ length: 2000 }, (_, i) => i % 97));
+  });
+
+  it('ingests an HDF5 file of two datasets written by h5py: each its own COG and item, with the same pixels', async () => {
+    const path = join(env.fixtures.path, 'two.h5');
+    writeHdf5Files([{ path, chunked: true, second: true }], []);
+    const source = await env.harness.upload(path);
+    const options = ingestOptionsSchema.parse({ blockSize: 128 });
+    const info = await createValidateRaster(env.harness.deps)({ source, options, tileSize: 4096 });
+    expect(info.variables?.map((variable) => variable.name).sort()).toEqual(['t', 'z']);
+    const collection = `formats-two-${env.harness.runId}`;
+    const { outputs, order } = env.harness.job(source, collection, { options, tileSize: 4096 });
+    const planned = planJobTiles(info, 4096);
+    expect(planned.map(({ window }) => window.slice?.variable).sort()).toEqual(['t', 'z']);
+    const expected: Record<string, number[]> = { z: Array.from({ length: 2000 }, (_, i) => i % 97), t: Array.from({ length: 2000 }, (_, i) => i % 89) };
+    for (const { window, assumedCrs } of planned) {
+      const itemId = deriveItemId(outputs.sourceKey, window);
+      const tile = await createCreateTileCog(env.harness.deps)({ source, outputs, itemId, window, options, assumedCrs });
+      const cogPath = await downloadBlob(env.harness.store, tile.blob.container, tile.blob.name, env.fixtures.path);
+      expect((await validateCog(cogPath)).errors, itemId).toEqual([]);
+      const cog = gdal.open(cogPath);
+      try {
+        expect(cog.bands.count()).toBe(1);
+        expect(Array.from(cog.bands.get(1).pixels.read(0, 0, 50, 40) as ArrayLike<number>), itemId).toEqual(expected[window.slice!.variable!]);
+      } finally {
+        cog.close();
+      }
+      await createRegisterTileItem(env.harness.deps)({ outputs, source, tile, datetime: '2026-12-06T08:00:00.000Z', order });
+      const item = (await env.harness.store.readJson<StacItem>(itemBlob(collection, itemId)))!.value;
+      expect((await validator.validate(item)).errors, itemId).toEqual([]);
+      expect(item.properties['proj:code']).toBe('EPSG:4326');
+    }
   });
 
   it('reads a plain HDF5 dataset (no dimension scales) with the HDF5 driver, and refuses it for having no georeferencing', async () => {

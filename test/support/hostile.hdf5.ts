@@ -63,6 +63,8 @@ export interface Hdf5Job {
   netcdf?: boolean;
   /** Only the grid, without lat/lon dimension scales (plain HDF5, read by GDAL's HDF5 driver). */
   bare?: boolean;
+  /** A second gridded dataset `t` (int16, values i % 89) on the same dimension scales. */
+  second?: boolean;
 }
 
 /** Writes HDF5 files from a JSON job list. */
@@ -102,6 +104,9 @@ for job in json.loads(sys.argv[1]):
         else:
             z = f.create_dataset('z', data=values)
         z.dims[0].attach_scale(lat); z.dims[1].attach_scale(lon)
+        if job.get('second'):
+            t = f.create_dataset('t', data=(np.arange(rows * cols, dtype='i2').reshape(rows, cols) % 89), chunks=(20, 25), compression='gzip')
+            t.dims[0].attach_scale(lat); t.dims[1].attach_scale(lon)
         for name, value in (job.get('attributes') or {}).items():
             z.attrs[name] = value
         if job.get('externalLink'):
