@@ -13,6 +13,7 @@
 // Opt out: set AUTH_CLIENT_ID to a registration an administrator made (nothing is changed then), or
 // AUTH_APP_REGISTRATION=skip (no sign-in configured: the API refuses every request).
 import { createHash } from 'node:crypto';
+import { describeErrorResponse } from './error.response.mjs';
 
 export const graphEndpoint = 'https://graph.microsoft.com/v1.0';
 export const graphScope = 'https://graph.microsoft.com/.default';
@@ -68,17 +69,6 @@ export function registrationFor({ environmentName, appId, baseUrl }) {
   };
 }
 
-async function graphError(response) {
-  const text = await response.text().catch(() => '');
-  try {
-    const error = JSON.parse(text)?.error;
-    if (error?.code) return `${response.status} ${error.code}: ${String(error.message ?? '').slice(0, 300)}`;
-  } catch {
-    // not JSON
-  }
-  return `${response.status} ${response.statusText}`.trim();
-}
-
 /**
  * Makes or updates the registration and its service principal; returns its client id.
  * `fail(message)` throws the hook's own error type.
@@ -99,7 +89,7 @@ export async function ensureAppRegistration({ env, token, log, azd, fail, baseUr
   const applicationUrl = `${baseUrl}/applications(uniqueName='${encodeURIComponent(uniqueName)}')`;
   const refused = async (what, response) =>
     fail(
-      `preprovision: ${what} was refused by Microsoft Graph: ${await graphError(response)}. ` +
+      `preprovision: ${what} was refused by Microsoft Graph: ${await describeErrorResponse(response)}. ` +
         'The signed-in identity may not register applications in this tenant. Ask an administrator to create it (docs/security.md, "Sign-in") and run: azd env set AUTH_CLIENT_ID <client id>; ' +
         'or azd env set AUTH_APP_REGISTRATION skip to deploy without sign-in (the API then refuses every request).',
     );
@@ -132,7 +122,7 @@ export async function ensureAppRegistration({ env, token, log, azd, fail, baseUr
       body: JSON.stringify({ principalId: deployer, resourceId: servicePrincipalId, appRoleId: stableId('app-role:admin') }),
     });
     if (assigned.ok) log(`preprovision: the deploying identity ${deployer} holds the admin role`);
-    else if (assigned.status !== 400 && assigned.status !== 409) log(`preprovision: note: assigning the admin role to ${deployer} failed: ${await graphError(assigned)}`);
+    else if (assigned.status !== 400 && assigned.status !== 409) log(`preprovision: note: assigning the admin role to ${deployer} failed: ${await describeErrorResponse(assigned)}`);
   }
   azd(['env', 'set', 'AUTH_CLIENT_ID', appId]);
   log(`preprovision: app registration ${uniqueName} (client id ${appId}) with the roles ${appRoleDefinitions.map((role) => role.value).join(', ')}`);

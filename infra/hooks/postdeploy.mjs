@@ -20,6 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { describeErrorResponse } from './error.response.mjs';
 
 /** Provision outputs and azd environment values the hook reads. */
 export const requiredVariables = ['AZURE_SUBSCRIPTION_ID', 'AZURE_RESOURCE_GROUP', 'AZURE_FUNCTION_APP_NAME', 'FUNCTION_BASE_URL'];
@@ -54,18 +55,6 @@ export function readHookSettings(env) {
   };
 }
 
-/** ARM's `{ error: { code, message } }`, shortened to one line. */
-async function describeArmError(response) {
-  const text = await response.text().catch(() => '');
-  try {
-    const error = JSON.parse(text)?.error;
-    if (error?.code) return `${response.status} ${error.code}: ${String(error.message ?? '').slice(0, 300)}`;
-  } catch {
-    // not JSON: fall through to the status alone
-  }
-  return `${response.status} ${response.statusText}`.trim();
-}
-
 function siteUrl(settings, baseUrl) {
   return (
     `${baseUrl}/subscriptions/${encodeURIComponent(settings.subscriptionId)}/resourceGroups/${encodeURIComponent(settings.resourceGroup)}` +
@@ -88,7 +77,7 @@ export async function checkFunctionApp({ settings, token, baseUrl = armEndpoint,
     throw new HookError(`postdeploy: Azure Resource Manager unreachable (${error instanceof Error ? error.message : String(error)}). ${retryText}`);
   }
   if (response.ok) return;
-  const detail = await describeArmError(response);
+  const detail = await describeErrorResponse(response);
   throw new HookError(
     `postdeploy: reading the Function App ${settings.functionAppName} failed: ${detail}. ` +
       'The identity azd is signed in with needs read access to the app (e.g. Reader or Contributor on the resource group). ' +
@@ -111,7 +100,7 @@ export async function readUploadFunction({ settings, token, baseUrl = armEndpoin
     return { state: 'pending', detail: `Azure Resource Manager unreachable (${error instanceof Error ? error.message : String(error)})` };
   }
   if (response.ok) return { state: 'ready' };
-  const detail = await describeArmError(response);
+  const detail = await describeErrorResponse(response);
   if (response.status === 404) return { state: 'pending', detail: `the app does not list ${uploadFunctionName} yet (${detail})` };
   if (response.status === 429 || response.status >= 500) return { state: 'pending', detail: `ARM answered ${detail}` };
   throw new HookError(
@@ -141,7 +130,7 @@ export async function syncTriggers({ settings, token, log, baseUrl = armEndpoint
     log(`postdeploy: triggers of ${settings.functionAppName} synced`);
     return true;
   }
-  log(`postdeploy: note: the trigger sync was answered ${await describeArmError(response)}; waiting for the function regardless`);
+  log(`postdeploy: note: the trigger sync was answered ${await describeErrorResponse(response)}; waiting for the function regardless`);
   return false;
 }
 

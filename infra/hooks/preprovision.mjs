@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { ensureAppRegistration, graphScope } from './app-registration.mjs';
+import { describeErrorResponse } from './error.response.mjs';
 
 export const armEndpoint = 'https://management.azure.com';
 const armScope = `${armEndpoint}/.default`;
@@ -38,17 +39,6 @@ export const resourceProviders = [
 /** A failure to report as is: its message is for the operator, without a stack trace. */
 export class HookError extends Error {}
 
-async function describeArmError(response) {
-  const text = await response.text().catch(() => '');
-  try {
-    const error = JSON.parse(text)?.error;
-    if (error?.code) return `${response.status} ${error.code}: ${String(error.message ?? '').slice(0, 300)}`;
-  } catch {
-    // not JSON: the status alone
-  }
-  return `${response.status} ${response.statusText}`.trim();
-}
-
 function manualCommand(namespaces) {
   return namespaces.map((namespace) => `az provider register --namespace ${namespace}`).join(' && ');
 }
@@ -63,7 +53,7 @@ export async function registerProviders({ subscriptionId, token, log, providers 
   const headers = { authorization: `Bearer ${token}` };
   const stateOf = async (namespace) => {
     const response = await fetchImpl(providerUrl(namespace), { headers, signal: AbortSignal.timeout(60_000) });
-    if (!response.ok) throw new HookError(`preprovision: reading the resource provider ${namespace} failed: ${await describeArmError(response)}`);
+    if (!response.ok) throw new HookError(`preprovision: reading the resource provider ${namespace} failed: ${await describeErrorResponse(response)}`);
     return String((await response.json())?.registrationState ?? 'Unknown');
   };
 
@@ -76,7 +66,7 @@ export async function registerProviders({ subscriptionId, token, log, providers 
       if (!response.ok) {
         const missing = providers.filter((name) => name === namespace || pending.includes(name));
         throw new HookError(
-          `preprovision: registering the resource provider ${namespace} was refused: ${await describeArmError(response)}. ` +
+          `preprovision: registering the resource provider ${namespace} was refused: ${await describeErrorResponse(response)}. ` +
             `The signed-in identity needs Contributor on the subscription for this, once. Or ask an administrator to run: ${manualCommand(missing)}`,
         );
       }
