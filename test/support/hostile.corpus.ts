@@ -20,7 +20,7 @@ import { writeCrsCases } from './hostile.crs.js';
 import { writeMetadataCases } from './hostile.metadata.js';
 import { writeRequestCases } from './hostile.requests.js';
 import { writeVariableCases } from './hostile.variables.js';
-import { writeHdf5Cases } from './hostile.hdf5.js';
+import { findPythonWithH5py, writeHdf5Cases } from './hostile.hdf5.js';
 import { writeSizeCases } from './hostile.sizes.js';
 
 /** Filled into every sentinel pixel: exact in float32, and far from any value a fixture holds. */
@@ -164,19 +164,6 @@ function writeByteTiff(path: string, size = 64): string {
     geoTransform: [500000, 10, 0, 6000000, 0, -10],
     value: (x, y) => (x + 2 * y) % 200,
   });
-}
-
-/** A python3 that has h5py (Debian's python3-h5py is for /usr/bin/python3), or undefined. */
-function findPythonWithH5py(): string | undefined {
-  for (const candidate of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(candidate, ['-c', 'import h5py'], { stdio: 'ignore' });
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  return undefined;
 }
 
 /** Zip files and HDF5 files with links, written by Python's zipfile and h5py from a JSON job list. */
