@@ -65,13 +65,14 @@ describe('one job per upload version, collection and options', () => {
     // The trigger saw the same blob version: it answers with that job (or started it), and starts nothing else.
     const triggerLine = await vi.waitFor(
       () => {
-        const line = env.host.output().split('\n').find((candidate) => candidate.includes(`Upload ${source}: `));
+        const line = env.host.output().split('\n').find((candidate) => candidate.includes(`Upload ${source} → `));
         expect(line).toBeDefined();
         return line!;
       },
       { timeout: 60_000, interval: 250 },
     );
-    expect(triggerLine).toMatch(new RegExp(`Upload ${source}: (existing|started) ${jobId}$`));
+    // No collection claims its prefix: the default collection, which the submission used too.
+    expect(triggerLine).toMatch(new RegExp(`Upload ${source} → collection rasters \\(no source rule matched: the default\\): (existing|started) ${jobId}$`));
     const again = await post<{ id: string; existing: boolean; job: JobView }>('/api/jobs', { source });
     expect(again).toMatchObject({ status: 200, json: { id: jobId, existing: true, job: { status: 'Failed', retry: { offered: false } } } });
     expect(await instanceExists(`${jobId}-a2`)).toBe(false);
