@@ -34,6 +34,12 @@ export interface BenchShape {
   name: string;
   description: string;
   path: string;
+  /**
+   * Extra `gdal_translate` arguments the baseline needs to run at all. A 15-bit JP2 carries
+   * NBITS=15 into the COG, where PREDICTOR=2 fails ("only supported with 8/16/32/64 bit
+   * samples"); `-ot UInt16` is what a user adds, and it drops NBITS as the pipeline's COGs do.
+   */
+  baselineArguments?: string[];
 }
 
 export const shapeNames = ['square', 'etopo5x3', 'landsat8bit', 'sentinel2jp2'] as const;
@@ -75,7 +81,7 @@ export async function writeShape(name: ShapeName, directory: string): Promise<Be
         await run('gdal_translate', ['-q', '-of', 'JP2OpenJPEG', ...['QUALITY=100', 'REVERSIBLE=YES', 'NBITS=15', 'RESOLUTIONS=5', 'BLOCKXSIZE=1024', 'BLOCKYSIZE=1024', 'GMLJP2=YES', 'GeoJP2=YES'].flatMap((option) => ['-co', option]), scaled, path], { timeout: 1_800_000 });
         rmSync(scaled);
       }
-      return { name, path, description: 'L7_ETMs.tif (r-cran-stars) band 4 ×15 as a Sentinel-2-like JP2: 5235×5280 uint16 (15-bit), 1024² tiles, 5 resolutions, reversible' };
+      return { name, path, description: 'L7_ETMs.tif (r-cran-stars) band 4 ×15 as a Sentinel-2-like JP2: 5235×5280 uint16 (15-bit), 1024² tiles, 5 resolutions, reversible', baselineArguments: ['-ot', 'UInt16'] };
     }
   }
 }

@@ -29,10 +29,10 @@ export type BenchRoute = (typeof routes)[number];
 /** The COG options the pipeline uses by default (cog.command.ts), for the baseline. */
 export const baselineCreationOptions = ['COMPRESS=DEFLATE', 'PREDICTOR=YES', 'BLOCKSIZE=512', 'NUM_THREADS=ALL_CPUS', 'BIGTIFF=IF_SAFER', 'OVERVIEWS=AUTO', 'OVERVIEW_RESAMPLING=AVERAGE'];
 
-export async function timeBaseline(sourcePath: string, outputPath: string): Promise<{ ms: number; bytes: number; cpuSeconds: number }> {
+export async function timeBaseline(sourcePath: string, outputPath: string, extraArguments: readonly string[] = []): Promise<{ ms: number; bytes: number; cpuSeconds: number }> {
   const cpuBefore = exitedChildrenCpuSeconds();
   const started = performance.now();
-  await run('gdal_translate', ['-q', '-of', 'COG', ...baselineCreationOptions.flatMap((option) => ['-co', option]), sourcePath, outputPath], { timeout: 3_600_000 });
+  await run('gdal_translate', ['-q', '-of', 'COG', ...extraArguments, ...baselineCreationOptions.flatMap((option) => ['-co', option]), sourcePath, outputPath], { timeout: 3_600_000 });
   const ms = performance.now() - started;
   const cpuSeconds = exitedChildrenCpuSeconds() - cpuBefore;
   const bytes = statSync(outputPath).size;
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       for (const source of sources) {
         const entry = results.get(source.name)!;
         const line = [`round ${round} ${source.name} (${await waitForIdle()}):`];
-        const baseline = await timeBaseline(source.path, join(work, 'baseline.tif'));
+        const baseline = await timeBaseline(source.path, join(work, 'baseline.tif'), source.baselineArguments);
         entry.baseline.push(baseline.ms);
         entry.baselineCpu.push(baseline.cpuSeconds);
         entry.baselineBytes = baseline.bytes;
