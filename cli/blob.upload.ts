@@ -6,6 +6,7 @@
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
+import { asStoreError } from '../src/storage/store.error.js';
 import { createBlobServiceClient, resolveStorageConnection } from '../src/storage/connection.js';
 import { CliUsageError } from './cli.args.js';
 import type { UploadRequest } from './cli.context.js';
@@ -29,10 +30,11 @@ export function chooseBlobService(request: UploadRequest): BlobServiceClient {
 
 /** A storage failure as the status and error code the service gave, never its full text (which may hold a SAS URL). */
 function describeStorageFailure(error: unknown): string {
-  if (typeof error === 'object' && error !== null) {
-    const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
-    const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-    if (status !== undefined || code !== undefined) return [status, code].filter((part) => part !== undefined).join(' ');
+  const storeError = asStoreError(error);
+  if (storeError) {
+    const { status, code } = storeError.detail;
+    if (status === undefined) return `storage could not be reached${code ? ` (${code})` : ''}: check --connection-string / AzureWebJobsStorage, or that the local host's Azurite runs`;
+    return `storage answered HTTP ${status}${code ? ` (${code})` : ''}`;
   }
   return error instanceof Error ? error.name : 'unknown error';
 }

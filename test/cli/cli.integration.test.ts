@@ -8,7 +8,7 @@
  * container errors caught before anything is uploaded; the bin run as a command.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -231,6 +231,17 @@ describe('raster-ingest against a running local host', () => {
     const result = await raster(['--version'], true);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trim()).toBe(version);
+  });
+
+  it('says storage could not be reached when an upload finds no storage, naming what to check', async () => {
+    const closed = await freePort();
+    const connection = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${Buffer.from('k').toString('base64')};BlobEndpoint=http://127.0.0.1:${closed}/devstoreaccount1;`;
+    const file = join(mkdtempSync(join(tmpdir(), 'cli-upload-')), 'scene.tif');
+    writeFileSync(file, 'II*\0');
+    const result = await raster(['submit', file, '--connection-string', connection]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/uploading to uploads\/scene\.tif failed: storage could not be reached \(ECONNREFUSED\): check --connection-string/);
+    expect(result.stderr).not.toContain('StoreError');
   });
 
   it('reports a service that is not there with exit code 4', async () => {
