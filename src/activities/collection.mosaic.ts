@@ -106,8 +106,13 @@ async function measureSource(store: BlobStore, collection: string, record: Sourc
 }
 
 /** The mosaic's own bookkeeping (never linked from STAC): under the collection's folder in `cogs`. */
+/** Where in `cogs` a collection's mosaic keeps its bookkeeping (cell indexes, VRTs, overviews, marks). */
+export function mosaicStatePrefix(collection: string): string {
+  return `${collection}/${collection}.mosaic-state/`;
+}
+
 function stateBlob(collection: string, path: string): BlobRef {
-  return { container: containers.cogs, name: `${collection}/${collection}.mosaic-state/${path}` };
+  return { container: containers.cogs, name: `${mosaicStatePrefix(collection)}${path}` };
 }
 
 const indexBlob = (collection: string): BlobRef => stateBlob(collection, 'index.json');

@@ -11,10 +11,11 @@ import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import type { BatchView } from '../../src/jobs/batch.view.js';
 import type { BlobStore } from '../../src/storage/blob.store.js';
 import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
-import { collectionBlob, collectionOverviewBlob } from '../../src/stac/catalog.layout.js';
+import { collectionBlob } from '../../src/stac/catalog.layout.js';
 import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
 import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, type LocalHost } from '../support/local.host.js';
+import { isTileCog } from '../support/tile.cogs.js';
 
 let azurite: RunningAzurite;
 let azuriteDir: string;
@@ -56,7 +57,7 @@ describe('a host killed mid-batch', () => {
 
     // Kill once a few COGs exist, watched in storage itself.
     // Tile COGs only: the collection's overview COG sits beside them.
-    const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => name.endsWith('.tif') && name !== collectionOverviewBlob('restart').name).length;
+    const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => isTileCog('restart', name)).length;
     await expect.poll(countCogs, { timeout: 120_000, interval: 50 }).toBeGreaterThanOrEqual(4);
     expect(await countCogs()).toBeLessThan(sourceCount);
     await first.stop('SIGKILL');

@@ -13,8 +13,9 @@ import type { BlobStore } from '../../src/storage/blob.store.js';
 import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, writeFloat32Nodata, type FixtureDir } from '../support/fixtures.js';
 import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
-import { collectionBlob, collectionOverviewBlob } from '../../src/stac/catalog.layout.js';
+import { collectionBlob } from '../../src/stac/catalog.layout.js';
 import { walkStoredCatalog } from '../../src/stac/catalog.walk.js';
+import { isTileCog } from '../support/tile.cogs.js';
 
 let azurite: RunningAzurite;
 let azuriteDir: string;
@@ -61,7 +62,7 @@ describe('a host killed mid-job', () => {
 
     // Kill once a few COGs exist, watched in storage itself (status polling can lag under load).
     // Tile COGs only: the collection's overview COG sits beside them.
-    const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => name.endsWith('.tif') && name !== collectionOverviewBlob('restart').name).length;
+    const countCogs = async (): Promise<number> => (await store.list('cogs', 'restart/')).filter((name) => isTileCog('restart', name)).length;
     await expect.poll(countCogs, { timeout: 120_000, interval: 50 }).toBeGreaterThanOrEqual(3);
     const view = await getJob(first, id);
     expect(view.status).toBe('Running');
