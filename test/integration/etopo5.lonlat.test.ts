@@ -28,7 +28,8 @@ import { StacValidator } from '../support/stac.validator.js';
 import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
 
 const fetched = await fetchDebianRasters();
-const unavailable = 'unavailable' in fetched ? fetched.unavailable : undefined;
+// Outside CI an offline machine skips with the reason; in CI (which reaches Debian's mirror) a missing package fails the tests.
+const unavailable = 'unavailable' in fetched && process.env['CI'] !== 'true' ? fetched.unavailable : undefined;
 const validator = new StacValidator();
 const env = useActivityHarness('etopo5-');
 const tileSize = 2048;

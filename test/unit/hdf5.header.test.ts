@@ -36,7 +36,11 @@ async function headerOf(job: Omit<Hdf5Job, 'path'>, name = `${Math.random().toSt
   return readContainerHeader(bufferSource(readFileSync(path)), 'HDF5');
 }
 
-describe.skipIf(!findPythonWithH5py())('HDF5 structure walk', () => {
+// Outside CI a machine without h5py skips with this reason; CI (scripts/setup.sh installs python3-h5py) never skips.
+const h5pyMissing = !findPythonWithH5py() && process.env['CI'] !== 'true';
+if (h5pyMissing) it.skip('no python3 with h5py (Debian package python3-h5py; scripts/setup.sh installs it): the HDF5 files of these tests cannot be written', () => {});
+
+describe.skipIf(h5pyMissing)('HDF5 structure walk', () => {
   it('reads a CF grid written by h5py: every dataset, its chunks, its text attributes, CF lon/lat, and the netCDF driver', async () => {
     const verdict = await headerOf({ chunked: true, attributes: { comment: 'see http://example.org', spatial_ref: 'GEOGCS["WGS 84"]' } });
     expect(verdict.ok).toBe(true);
