@@ -6,30 +6,15 @@
  * the permits of holders gone. A 1.3 branch replays as it ran: no entity at all.
  */
 import { describe, expect, it } from 'vitest';
-import { ingestTileOrchestrator, type IngestTileInput } from '../../src/orchestrations/tile.orchestrator.js';
+import { ingestTileOrchestrator } from '../../src/orchestrations/tile.orchestrator.js';
 import type { TileProgress } from '../../src/pipeline/contracts.js';
-import { ingestOptionsSchema } from '../../src/pipeline/options.js';
-import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
+import { episodeTime, flattenActions, HistoryBuilder, replay, sampleTileInput } from '../support/orchestrator.replay.js';
 
 const actionType = { callActivityWithRetry: 1, createTimer: 5, waitForExternalEvent: 6, callEntity: 7 } as const;
-/** Episodes of HistoryBuilder start at 2026-01-01T00:00:00Z and are a second apart. */
-const at = (seconds: number): string => new Date(Date.parse('2026-01-01T00:00:00Z') + seconds * 1000).toISOString();
+const at = episodeTime;
 const permits = '@workerdispatchpermits@large-rasters';
 const tileId = 'job-1-tile-000000';
-
-const source = { container: 'uploads', name: 'dem/Alps.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' };
-const outputs = { collection: 'dems', sourceKey: 'dem-alps', version: 'v0123456789ab' };
-const workerTile: IngestTileInput = {
-  source,
-  outputs,
-  itemId: 'dem-alps-r0-c0',
-  window: { index: 0, row: 0, col: 0, x: 0, y: 0, width: 512, height: 512 },
-  options: ingestOptionsSchema.parse({}),
-  datetime: at(0),
-  order: { sourceModified: source.lastModified, jobStarted: at(0) },
-  route: 'worker',
-  worker: { thresholdBytes: 1, tileTimeoutSeconds: 600, dispatchPermits: 2 },
-};
+const workerTile = sampleTileInput('worker', { thresholdBytes: 1, tileTimeoutSeconds: 600, dispatchPermits: 2 });
 const tile = { itemId: 'dem-alps-r0-c0', size: 42, checksum: '1220ab', blob: {}, window: workerTile.window, bbox: [0, 0, 1, 1], bands: [], geometry: {} };
 const run = (history: HistoryBuilder) => replay(ingestTileOrchestrator, history, workerTile, tileId);
 const dispatchIdOf = (actions: ReturnType<typeof flattenActions>): string => (actions.find((action) => action.functionName === 'dispatchTile')!.input as { dispatchId: string }).dispatchId;

@@ -8,26 +8,12 @@ import { buildTileEntry, type LedgerJob } from '../../src/jobs/tile.ledger.js';
 import { ingestTileOrchestrator, type IngestTileInput } from '../../src/orchestrations/tile.orchestrator.js';
 import type { IngestInput, RegisteredItem, TileProgress } from '../../src/pipeline/contracts.js';
 import { FailureError } from '../../src/pipeline/failure.js';
-import { ingestOptionsSchema } from '../../src/pipeline/options.js';
-import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
+import { episodeTime, flattenActions, HistoryBuilder, replay, sampleTileInput } from '../support/orchestrator.replay.js';
 
 const actionType = { callActivity: 0, callActivityWithRetry: 1, createTimer: 5, waitForExternalEvent: 6 } as const;
-/** Episodes of HistoryBuilder start at 2026-01-01T00:00:00Z and are a second apart. */
-const at = (seconds: number): string => new Date(Date.parse('2026-01-01T00:00:00Z') + seconds * 1000).toISOString();
-
-const source = { container: 'uploads', name: 'dem/Alps.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' };
-const outputs = { collection: 'dems', sourceKey: 'dem-alps', version: 'v0123456789ab' };
-const tileInput: IngestTileInput = {
-  source,
-  outputs,
-  itemId: 'dem-alps-r0-c0',
-  window: { index: 0, row: 0, col: 0, x: 0, y: 0, width: 512, height: 512 },
-  options: ingestOptionsSchema.parse({}),
-  datetime: at(0),
-  order: { sourceModified: source.lastModified, jobStarted: at(0) },
-  route: 'functions',
-  worker: { thresholdBytes: 1, tileTimeoutSeconds: 600 },
-};
+const at = episodeTime;
+const tileInput = sampleTileInput('functions', { thresholdBytes: 1, tileTimeoutSeconds: 600 });
+const { source, outputs } = tileInput;
 const item: RegisteredItem = { itemId: 'dem-alps-r0-c0', itemUrl: 'http://stac/i.json', cogUrl: 'http://cogs/i.tif', cogBytes: 42, bbox: [0, 0, 1, 1] };
 const started = (seconds: number) => ({ kind: 'work-started', startedAt: at(seconds) });
 

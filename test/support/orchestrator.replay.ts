@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import * as df from 'durable-functions';
 import type { OrchestrationHandler } from 'durable-functions';
 import { EventType, flattenActions as flattenActionTree, stateOfOrchestratorError, type Action, type HistoryEvent, type OrchestratorState } from '../../host/engine/history.js';
+import type { IngestTileInput } from '../../src/orchestrations/tile.orchestrator.js';
+import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 
 export type { Action, HistoryEvent, OrchestratorState };
 
@@ -116,4 +118,23 @@ export async function replay(orchestrator: OrchestrationHandler, history: Histor
 /** The actions of the execution so far, compound actions expanded, in schedule order. */
 export function flattenActions(state: OrchestratorState): Action[] {
   return flattenActionTree(state).leaves;
+}
+
+/** The time of episode `seconds` of a HistoryBuilder (they start at 2026-01-01T00:00:00Z, a second apart). */
+export const episodeTime = (seconds: number): string => new Date(Date.parse('2026-01-01T00:00:00Z') + seconds * 1000).toISOString();
+
+/** A one-window tile branch's input (uploads/dem/Alps.tif into `dems`) on `route`, with the job's worker sizing. */
+export function sampleTileInput(route: IngestTileInput['route'], worker: IngestTileInput['worker']): IngestTileInput {
+  const source = { container: 'uploads', name: 'dem/Alps.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' };
+  return {
+    source,
+    outputs: { collection: 'dems', sourceKey: 'dem-alps', version: 'v0123456789ab' },
+    itemId: 'dem-alps-r0-c0',
+    window: { index: 0, row: 0, col: 0, x: 0, y: 0, width: 512, height: 512 },
+    options: ingestOptionsSchema.parse({}),
+    datetime: episodeTime(0),
+    order: { sourceModified: source.lastModified, jobStarted: episodeTime(0) },
+    route,
+    worker,
+  };
 }
