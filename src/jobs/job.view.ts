@@ -5,7 +5,7 @@
  * Only structured data is shown: the failures the orchestrator recorded (a code and a message
  * each), never the orchestration's raw output or error text, which could hold a stack trace.
  */
-import type { IngestInput, IngestOutput, IngestProgress, JobFailure, JobQuarantine, TileLayout, TileRoute } from '../pipeline/contracts.js';
+import type { DerivedOutcome, IngestInput, IngestOutput, IngestProgress, JobFailure, JobQuarantine, TileLayout, TileRoute } from '../pipeline/contracts.js';
 import { failureFrom, isFailure, isFailureCode, type FailureCode } from '../pipeline/failure.js';
 import type { JobIndexEntry } from './job.index.js';
 import { adviseRetry, type RetryAdvice } from './retry.advice.js';
@@ -68,6 +68,8 @@ export interface JobView {
   retry: RetryAdvice;
   /** Set when a quality gate stopped the job before publishing; `decision` is filled in by `GET /api/jobs/{id}` (`withQuarantineDecision`). */
   quarantine: QuarantineView | null;
+  /** Collections deriving from the job's and how each one's products of its items ended (1.6 on); empty when none derive from it. */
+  derived: DerivedOutcome[];
   /** Set (by `GET /api/jobs/{id}`) when a newer version of the source replaced this job's output or upload; `null` otherwise. */
   superseded: Supersession | null;
   output: IngestOutput | PartialOutput | null;
@@ -165,6 +167,8 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     previousAttempt,
     retry: adviseRetry({ status: quarantine ? 'Quarantined' : status.runtimeStatus, errorCodes: codesOf(codes, errors), source }),
     quarantine,
+    // The output has every outcome; while the job runs, its status has the first few.
+    derived: output?.derived ?? progress?.derived ?? [],
     superseded: null,
     output,
     createdTime: toIso(status.createdTime),
@@ -203,6 +207,7 @@ export function buildJobViewFromIndex(entry: JobIndexEntry): JobView {
     previousAttempt: entry.previousAttempt,
     retry: adviseRetry({ status: entry.status, errorCodes: codesOf(entry.errorCodes, entry.errors), source: entry.source }),
     quarantine: null,
+    derived: [],
     superseded: null,
     output: null,
     createdTime: entry.createdTime,
