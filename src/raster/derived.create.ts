@@ -15,22 +15,20 @@ import { buildDemArgs, buildDerivedWarpArgs, checkDerivedSize, findDerivationPro
 import { checkBandCount } from './metadata.bounds.js';
 import { readBandInfo } from './raster.inspect.js';
 
-/** The bands a derivation reads, with their types; the count is checked before any band is read. */
-function bandsUsed(derivation: Derivation, count: number): number[] {
-  if (derivation.product === 'normalized-difference') return (derivation.bands ?? []).filter((band) => band >= 1 && band <= count);
-  if (derivation.product === 'reproject') return Array.from({ length: count }, (_, i) => i + 1);
-  return count >= 1 ? [1] : [];
-}
-
 /** Writes the derived raster of `sourcePath` to `intermediatePath` (a tiled GeoTIFF), then its COG to `cogPath`. */
 export async function writeDerivedCog(sourcePath: string, derivation: Derivation, intermediatePath: string, cogPath: string, options: IngestOptions): Promise<void> {
-  const source = await gdal.openAsync(sourcePath);
+  let source: gdal.Dataset;
+  try {
+    // The app's own COG, so a GeoTIFF: nothing else at its place is opened (a VRT there could name any file).
+    source = await gdal.openAsync(sourcePath, 'r', ['GTiff']);
+  } catch {
+    throw new FailureError({ code: 'INVALID_INPUT', message: 'its source item COG is not a GeoTIFF; derived products are made from the COGs this service wrote' });
+  }
   try {
     const count = source.bands.count();
     // A COG holds at most so many bands; reading each band's type of, say, 100,000 is not started.
     checkBandCount(count);
-    const used = bandsUsed(derivation, count);
-    const problem = findDerivationProblem(derivation, { count, dataTypes: Array.from({ length: Math.max(...used, 0) }, (_, i) => source.bands.get(i + 1).dataType ?? 'Unknown') });
+    const problem = findDerivationProblem(derivation, { count, dataTypeOf: (band) => source.bands.get(band).dataType ?? 'Unknown' });
     if (problem) throw new FailureError(problem);
     switch (derivation.product) {
       case 'hillshade':

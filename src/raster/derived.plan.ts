@@ -35,27 +35,26 @@ export function findItemIdProblem(itemId: string): string | null {
 /** The source COG's bands as the derived step needs them. */
 export interface DerivationSourceBands {
   count: number;
-  /** GDAL data type names, band 1 first (only the first few are needed: the check reads what it uses). */
-  dataTypes: readonly string[];
+  /** A band's GDAL data type name (1-based); asked only of the bands the derivation uses, so a raster of 65,535 bands is not read band by band. */
+  dataTypeOf: (band: number) => string;
 }
 
 /** Why this derivation cannot be made from this source item (a permanent `INVALID_INPUT`), or `null`. */
 export function findDerivationProblem(derivation: Derivation, bands: DerivationSourceBands): Failure | null {
   const invalid = (message: string): Failure => ({ code: 'INVALID_INPUT', message });
   if (bands.count < 1) return invalid('its source item has no bands');
-  const complex = bands.dataTypes.findIndex((type) => isComplexDataType(type));
   switch (derivation.product) {
     case 'hillshade':
     case 'slope':
       if (bands.count !== 1) return invalid(`a ${derivation.product} is made from a one-band DEM; the source item has ${bands.count} bands`);
-      if (complex === 0) return invalid(`a ${derivation.product} needs real elevations; the source item's band is complex (${bands.dataTypes[0]})`);
+      if (isComplexDataType(bands.dataTypeOf(1))) return invalid(`a ${derivation.product} needs real elevations; the source item's band is complex (${bands.dataTypeOf(1)})`);
       return null;
     case 'normalized-difference': {
       const [a, b] = derivation.bands ?? [0, 0];
       const missing = [a, b].filter((band) => band < 1 || band > bands.count);
       if (missing.length > 0) return invalid(`derivedFrom.bands names band ${missing.join(' and ')}, and the source item has ${bands.count} band${bands.count === 1 ? '' : 's'}`);
       if (a === b) return invalid('derivedFrom.bands names the same band twice: the difference would be 0 everywhere');
-      if ([a, b].some((band) => isComplexDataType(bands.dataTypes[band - 1] ?? ''))) return invalid('a normalized difference needs real values; a band it names is complex');
+      if ([a, b].some((band) => isComplexDataType(bands.dataTypeOf(band)))) return invalid('a normalized difference needs real values; a band it names is complex');
       return null;
     }
     case 'reproject':
