@@ -1,0 +1,192 @@
+/**
+ * Derived products in the orchestrators (issue 24, part 3), replayed through the durable-functions
+ * SDK. A job of version 1.6 on, once its items are published, reads the collections deriving from
+ * its own and runs one `deriveProducts` sub-orchestration per derived collection, with ids made
+ * from the job's; their outcomes (a failure included) are data in its status and output and never
+ * fail it. A job of 1.5 replays as it ran: no derived step. `deriveProducts` makes each derived
+ * item, then publishes them in the derived collection with the job's finalize step, or, when one
+ * failed, publishes nothing and says why, with whether a retry helps.
+ */
+import { describe, expect, it } from 'vitest';
+import { deriveProductsOrchestrator } from '../../src/orchestrations/derived.orchestrator.js';
+import { ingestRasterOrchestrator } from '../../src/orchestrations/ingest.orchestrator.js';
+import { buildJobView } from '../../src/jobs/job.view.js';
+import type { DerivedCollectionPlan, DerivedOutcome, DeriveProductsInput, IngestInput, IngestOutput, RasterInfo, RegisteredItem } from '../../src/pipeline/contracts.js';
+import { FailureError } from '../../src/pipeline/failure.js';
+import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
+
+const ok = <T>(value: T) => ({ ok: true, value });
+const actionType = { callActivityWithRetry: 1, callSubOrchestrator: 2 } as const;
+
+const input: IngestInput = {
+  source: { container: 'uploads', name: 'dem/one.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' },
+  collection: 'dems',
+  options: ingestOptionsSchema.parse({}),
+  tileSize: 4096,
+  outputs: { collection: 'dems', sourceKey: 'dem-one', version: 'v0123456789ab' },
+  attempt: 1,
+  index: { key: '8232999999999-job-1', createdTime: '2026-01-01T00:00:00.000Z' },
+  worker: { thresholdBytes: 1024 * 1024 * 1024, tileTimeoutSeconds: 600 },
+};
+const info: RasterInfo = {
+  driver: 'GTiff',
+  width: 100,
+  height: 100,
+  bands: [{ gdalDataType: 'Float32', nodata: -9999, colorInterpretation: 'Gray', hasColorTable: false, description: '', unit: 'm' }],
+  crs: { code: 'EPSG:32632', wkt2: 'PROJCRS[...]', projjson: {} },
+  geoTransform: [500000, 10, 0, 5200000, 0, -10],
+};
+const window = { index: 0, row: 0, col: 0, x: 0, y: 0, width: 100, height: 100 };
+const tile: RegisteredItem = { itemId: 'dem-one-r0-c0', itemUrl: 'http://stac/dems/dem-one-r0-c0.json', cogUrl: 'http://cogs/dem-one-r0-c0.tif', cogBytes: 10, bbox: [9, 46, 9.1, 46.1], window };
+const finalized = { collectionId: 'dems', collectionUrl: 'u', catalogUrl: 'c', itemCount: 1, replacedItems: 0, superseded: false, sources: [] };
+const plans: DerivedCollectionPlan[] = [
+  { collection: 'hillshade', definitionVersion: 2, derivation: { collection: 'dems', product: 'hillshade' } },
+  { collection: 'dems-wgs84', definitionVersion: 1, derivation: { collection: 'dems', product: 'reproject', targetCrs: 'EPSG:4326' } },
+];
+
+/** A one-tile job of `version` up to its collection mosaic request, answered. */
+function published(version: string): HistoryBuilder {
+  return new HistoryBuilder()
+    .episode('ingestRaster', input, version)
+    .taskScheduled(0, 'validateRaster').episodeDone().episode().taskCompleted(0, ok(info))
+    .taskScheduled(1, 'createAndRegisterTile').episodeDone().episode().taskCompleted(1, ok(tile))
+    .taskScheduled(2, 'finalizeCollection').episodeDone().episode().taskCompleted(2, ok(finalized))
+    .taskScheduled(3, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(3, ok({ instanceId: 'mosaic' }));
+}
+
+const completedOutcome: DerivedOutcome = { collection: 'hillshade', product: 'hillshade', instanceId: 'job-1-derived-hillshade', status: 'completed', items: 1, failures: [], failureCount: 0 };
+
+describe('the derived step of a job (orchestration 1.6)', () => {
+  it('replays a job of version 1.5 as it ran: recordJob right after the mosaic request, no derived step', async () => {
+    const state = await replay(ingestRasterOrchestrator, published('1.5'), input);
+    expect(flattenActions(state).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed' } });
+    expect(flattenActions(state).some((action) => action.functionName === 'listDerivedCollections')).toBe(false);
+  });
+
+  it('reads the collections deriving from its own once its items are published', async () => {
+    const state = await replay(ingestRasterOrchestrator, published('1.6'), input);
+    expect(flattenActions(state).at(-1)).toMatchObject({ actionType: actionType.callActivityWithRetry, functionName: 'listDerivedCollections', input: { collection: 'dems' } });
+  });
+
+  it('runs nothing more when none derives from it', async () => {
+    const history = published('1.6').taskScheduled(4, 'listDerivedCollections').episodeDone().episode().taskCompleted(4, ok([]));
+    const state = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(state).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed' } });
+  });
+
+  it('runs one deriveProducts per derived collection at once, with ids made from the job\'s, and the source\'s COG names (never a URL)', async () => {
+    const history = published('1.6').taskScheduled(4, 'listDerivedCollections').episodeDone().episode().taskCompleted(4, ok(plans));
+    const state = await replay(ingestRasterOrchestrator, history, input);
+    const started = flattenActions(state).filter((action) => action.actionType === actionType.callSubOrchestrator);
+    expect(started.map((action) => [action.functionName, action.instanceId])).toEqual([
+      ['deriveProducts', 'job-1-derived-hillshade'],
+      ['deriveProducts', 'job-1-derived-dems-wgs84'],
+    ]);
+    const derivedInput = started[0]!.input as DeriveProductsInput;
+    expect(derivedInput).toEqual({
+      jobId: 'job-1',
+      source: input.source,
+      sourceOutputs: input.outputs,
+      order: { sourceModified: input.source.lastModified, jobStarted: derivedInput.datetime },
+      items: [{ itemId: tile.itemId, itemUrl: tile.itemUrl, window }],
+      target: plans[0],
+      datetime: derivedInput.datetime,
+    });
+    expect(JSON.stringify(derivedInput)).not.toContain(tile.cogUrl);
+    expect(state.customStatus).toMatchObject({ stage: 'deriving' });
+  });
+
+  it('completes with each outcome as data: a failed derived collection does not fail the job', async () => {
+    const history = published('1.6')
+      .taskScheduled(4, 'listDerivedCollections').episodeDone().episode().taskCompleted(4, ok(plans))
+      .subOrchestrationCreated(5, 'deriveProducts', 'job-1-derived-hillshade')
+      .subOrchestrationCreated(6, 'deriveProducts', 'job-1-derived-dems-wgs84')
+      .episodeDone().episode()
+      .subOrchestrationCompleted(5, completedOutcome)
+      // A sub-orchestration that crashed outright (its own failures are outcomes): shown, not thrown.
+      .subOrchestrationFailed(6, new FailureError({ code: 'TRANSIENT_STORAGE', message: 'storage was busy' }).message);
+    const recording = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(recording).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed', errorCodes: [] } });
+    const failedOutcome: DerivedOutcome = { collection: 'dems-wgs84', product: 'reproject', instanceId: 'job-1-derived-dems-wgs84', status: 'failed', items: 0, failures: [{ code: 'TRANSIENT_STORAGE', message: 'storage was busy', retryable: true }], failureCount: 1 };
+    expect(recording.customStatus).toMatchObject({ stage: 'completed', derived: [completedOutcome, failedOutcome] });
+    history.taskScheduled(7, 'recordJob').episodeDone().episode().taskCompleted(7, { ok: true });
+    history.taskScheduled(8, 'publishEvents').episodeDone().episode().taskCompleted(8, ok({ delivered: 0, dropped: [] }));
+    const done = await replay(ingestRasterOrchestrator, history, input);
+    expect(done.isDone).toBe(true);
+    expect((done.output as IngestOutput).derived).toEqual([completedOutcome, failedOutcome]);
+    // The job view shows them, from the output.
+    const view = buildJobView({ instanceId: 'job-1', name: 'ingestRaster', runtimeStatus: 'Completed', createdTime: '2026-01-01T00:00:00Z', lastUpdatedTime: '2026-01-01T00:00:09Z', input, output: done.output, customStatus: done.customStatus });
+    expect(view.status).toBe('Completed');
+    expect(view.derived).toEqual([completedOutcome, failedOutcome]);
+  });
+
+  it('shows the lookup\'s failure and completes when the derived collections cannot be read', async () => {
+    // The activity's final answer (after its retries, or a refusal no retry fixes).
+    const history = published('1.6').taskScheduled(4, 'listDerivedCollections').episodeDone().episode().taskCompleted(4, { ok: false, failure: { code: 'STORAGE_REFUSED', message: 'the definitions table refused the read' } });
+    const state = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(state).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed' } });
+    expect(state.customStatus).toMatchObject({ stage: 'completed', derivedLookupFailure: { code: 'STORAGE_REFUSED' } });
+  });
+});
+
+describe('deriveProducts orchestrator', () => {
+  const derive: DeriveProductsInput = {
+    jobId: 'job-1',
+    source: input.source,
+    sourceOutputs: input.outputs,
+    order: { sourceModified: input.source.lastModified, jobStarted: '2026-01-01T00:00:05.000Z' },
+    items: [
+      { itemId: 'dem-one-r0-c0', itemUrl: 'http://stac/a.json', window },
+      { itemId: 'dem-one-r0-c1', itemUrl: 'http://stac/b.json', window: { ...window, index: 1, col: 1, x: 100 } },
+    ],
+    target: plans[0]!,
+    datetime: '2026-01-01T00:00:05.000Z',
+  };
+  const instanceId = 'job-1-derived-hillshade';
+  const outputs = { collection: 'hillshade', sourceKey: 'dem-one', version: 'v0123456789ab-d2' };
+  const made = (itemId: string): RegisteredItem => ({ itemId, itemUrl: `http://stac/hillshade/${itemId}.json`, cogUrl: `http://cogs/hillshade/${itemId}.tif`, cogBytes: 5, bbox: [9, 46, 9.1, 46.1] });
+
+  it('makes each derived item in turn from the source COG names, into the derived collection\'s own version folder', async () => {
+    const history = new HistoryBuilder().episode('deriveProducts', derive);
+    const first = await replay(deriveProductsOrchestrator, history, derive, instanceId);
+    expect(flattenActions(first)).toEqual([
+      expect.objectContaining({ functionName: 'createDerivedItem', input: { source: derive.source, sourceOutputs: derive.sourceOutputs, sourceItem: derive.items[0], outputs, derivation: plans[0]!.derivation, datetime: derive.datetime, order: derive.order } }),
+    ]);
+    history.taskScheduled(0, 'createDerivedItem').episodeDone().episode().taskCompleted(0, ok(made('dem-one-r0-c0')));
+    const second = await replay(deriveProductsOrchestrator, history, derive, instanceId);
+    expect(flattenActions(second).at(-1)).toMatchObject({ functionName: 'createDerivedItem', input: { sourceItem: derive.items[1] } });
+    expect(second.customStatus).toMatchObject({ collection: 'hillshade', stage: 'deriving', itemsDone: 1, itemsTotal: 2 });
+  });
+
+  it('publishes the derived items with the job\'s finalize, marked as derived, then asks for the mosaic', async () => {
+    const history = new HistoryBuilder()
+      .episode('deriveProducts', derive)
+      .taskScheduled(0, 'createDerivedItem').episodeDone().episode().taskCompleted(0, ok(made('dem-one-r0-c0')))
+      .taskScheduled(1, 'createDerivedItem').episodeDone().episode().taskCompleted(1, ok(made('dem-one-r0-c1')));
+    const finalizing = await replay(deriveProductsOrchestrator, history, derive, instanceId);
+    expect(flattenActions(finalizing).at(-1)).toMatchObject({
+      functionName: 'finalizeCollection',
+      input: { collection: 'hillshade', datetime: derive.datetime, publications: [{ outputs, source: derive.source, items: [made('dem-one-r0-c0'), made('dem-one-r0-c1')], order: derive.order, jobId: instanceId, derivedFrom: { collection: 'dems' } }] },
+    });
+    history.taskScheduled(2, 'finalizeCollection').episodeDone().episode().taskCompleted(2, ok({ ...finalized, collectionId: 'hillshade' }));
+    expect(flattenActions(await replay(deriveProductsOrchestrator, history, derive, instanceId)).at(-1)).toMatchObject({ functionName: 'requestCollectionMosaic', input: { collection: 'hillshade' } });
+    history.taskScheduled(3, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(3, ok({ instanceId: 'm' }));
+    const done = await replay(deriveProductsOrchestrator, history, derive, instanceId);
+    expect(done.isDone).toBe(true);
+    expect(done.output).toEqual({ collection: 'hillshade', product: 'hillshade', instanceId, status: 'completed', items: 2, failures: [], failureCount: 0 });
+  });
+
+  it('publishes nothing when an item fails, and says which, why, and that no retry helps a permanent failure', async () => {
+    const message = 'a hillshade is made from a one-band DEM; the source item has 3 bands';
+    const history = new HistoryBuilder()
+      .episode('deriveProducts', derive)
+      .taskScheduled(0, 'createDerivedItem').episodeDone().episode().taskCompleted(0, { ok: false, failure: { code: 'INVALID_INPUT', message } })
+      .taskScheduled(1, 'createDerivedItem').episodeDone().episode().taskCompleted(1, ok(made('dem-one-r0-c1')));
+    const done = await replay(deriveProductsOrchestrator, history, derive, instanceId);
+    expect(done.isDone).toBe(true);
+    expect(flattenActions(done).some((action) => action.functionName === 'finalizeCollection')).toBe(false);
+    expect(done.output).toEqual({ collection: 'hillshade', product: 'hillshade', instanceId, status: 'failed', items: 0, failures: [{ code: 'INVALID_INPUT', message, itemId: 'dem-one-r0-c0', retryable: false }], failureCount: 1 });
+    expect(done.customStatus).toMatchObject({ stage: 'failed', itemsFailed: 1 });
+  });
+});
