@@ -116,11 +116,12 @@ function codesOf(recorded: readonly FailureCode[], shown: readonly JobFailure[])
  * The view of a quarantined job with the operator's decision: once an approval has published the
  * kept outputs the job is `Completed`; once a rejection has deleted them, `Rejected`.
  */
-export function withQuarantineDecision(view: JobView, decision: { decision: 'approve' | 'reject'; id: string; status: string } | null): JobView {
-  if (!view.quarantine || !decision) return view;
+export function withQuarantineDecision(view: JobView, state: { decision: 'approve' | 'reject'; id: string; status: string; derived?: DerivedOutcome[] } | null): JobView {
+  if (!view.quarantine || !state) return view;
+  const { derived, ...decision } = state;
   const done = decision.status === 'Completed';
   const status = !done ? view.status : decision.decision === 'approve' ? 'Completed' : 'Rejected';
-  return { ...view, status, stage: !done ? view.stage : decision.decision === 'approve' ? 'completed' : 'rejected', quarantine: { ...view.quarantine, decision } };
+  return { ...view, status, stage: !done ? view.stage : decision.decision === 'approve' ? 'completed' : 'rejected', quarantine: { ...view.quarantine, decision }, ...(derived ? { derived } : {}) };
 }
 
 /** The view of a job a newer version replaced: it says so, and a retry is not offered (the version it read is gone). */

@@ -12,10 +12,10 @@
  * input and activity results.
  */
 import type { OrchestrationContext, Task } from 'durable-functions';
-import { activities, type DerivedOutcome, type DeriveProductsInput, type RegisteredItem } from '../pipeline/contracts.js';
+import { activities, isDerivedOutcome, orchestratorNames, type DerivedCollectionPlan, type DerivedOutcome, type DeriveProductsInput, type RegisteredItem, type SourcePublication } from '../pipeline/contracts.js';
 import { failureFrom, isPermanentFailure, type Failure } from '../pipeline/failure.js';
 import { boundText } from '../pipeline/bounded.text.js';
-import { deriveDerivedOutputs } from '../raster/derived.plan.js';
+import { deriveDerivedOutputs, deriveProductsInstanceId } from '../raster/derived.plan.js';
 import { callActivity } from './activity.call.js';
 
 /** Failures an outcome shows (the job's status is bounded); `failureCount` counts them all. */
@@ -81,7 +81,57 @@ export function* deriveProductsOrchestrator(context: OrchestrationContext): Gene
   };
 }
 
-/** A sub-orchestration's result is JSON: check its shape before the job shows it. */
-export function isDerivedOutcome(value: unknown): value is DerivedOutcome {
-  return typeof value === 'object' && value !== null && 'collection' in value && typeof value.collection === 'string' && 'status' in value && (value.status === 'completed' || value.status === 'failed') && 'failures' in value && Array.isArray(value.failures);
+
+/** What a publication's derived step ended with: each derived collection's outcome, or why none ran. */
+export interface DerivedStep {
+  outcomes: DerivedOutcome[];
+  /** The derived collections could not be read (after retries): nothing was derived. */
+  lookupFailure?: Failure;
+}
+
+/**
+ * The derived step of a publication (a job's, or an approved quarantined job's): reads which
+ * collections derive from `collection` (their definitions as they are now, once: the activity's
+ * answer is in the history) and runs one `deriveProducts` per derived collection, all at once,
+ * with ids made from the caller's (`<instance id>-derived-<collection>`), each awaited on its own.
+ * `onChange` hears the outcomes so far: once when they start (none yet), then as each ends. A
+ * derived collection whose run fails outright is a failed outcome, never the caller's failure.
+ */
+export function* deriveFromPublication(
+  context: OrchestrationContext,
+  published: { collection: string; publication: SourcePublication; datetime: string },
+  onChange: (outcomes: readonly DerivedOutcome[]) => void,
+): Generator<Task, DerivedStep, unknown> {
+  let plans: DerivedCollectionPlan[];
+  try {
+    plans = yield* callActivity(context, activities.listDerivedCollections, { collection: published.collection });
+  } catch (error) {
+    return { outcomes: [], lookupFailure: failureFrom(error) };
+  }
+  if (plans.length === 0) return { outcomes: [] };
+  const { publication, datetime } = published;
+  const items = publication.items.map(({ itemId, itemUrl, window }) => ({ itemId, itemUrl, ...(window ? { window } : {}) }));
+  const runs = plans.map((target) => {
+    const instanceId = deriveProductsInstanceId(context.df.instanceId, target.collection);
+    const input: DeriveProductsInput = { jobId: publication.jobId ?? context.df.instanceId, source: publication.source, sourceOutputs: publication.outputs, order: publication.order, items, target, datetime };
+    return { target, instanceId, task: context.df.callSubOrchestrator(orchestratorNames.deriveProducts, input, instanceId) };
+  });
+  onChange([]);
+  // As the tile fan-out: Task.any schedules them all, then each is awaited on its own.
+  yield context.df.Task.any(runs.map(({ task }) => task));
+  const outcomes: DerivedOutcome[] = [];
+  for (const { target, instanceId, task } of runs) {
+    try {
+      const result: unknown = yield task;
+      outcomes.push(isDerivedOutcome(result) ? result : failedDerivation(target, instanceId, { code: 'INTERNAL', message: 'the derived step returned no outcome' }));
+    } catch (error) {
+      outcomes.push(failedDerivation(target, instanceId, failureFrom(error)));
+    }
+    onChange(outcomes);
+  }
+  return { outcomes };
+}
+
+function failedDerivation(target: DerivedCollectionPlan, instanceId: string, failure: Failure): DerivedOutcome {
+  return { collection: target.collection, product: target.derivation.product, instanceId, status: 'failed', items: 0, failures: [{ ...failure, retryable: !isPermanentFailure(failure) }], failureCount: 1 };
 }

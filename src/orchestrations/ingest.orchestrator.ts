@@ -23,9 +23,7 @@ import {
   type RegisteredItem,
   type SourcePublication,
   type VersionOrder,
-  type DerivedCollectionPlan,
   type DerivedOutcome,
-  type DeriveProductsInput,
 } from '../pipeline/contracts.js';
 import { hasGates, type GateViolation } from '../collections/quality.gates.js';
 import { boundText } from '../pipeline/bounded.text.js';
@@ -35,8 +33,7 @@ import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles, planVariableTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
 import { collectionMosaicStep, derivesProducts, publishesEvents } from './versions.js';
-import { deriveProductsInstanceId } from '../raster/derived.plan.js';
-import { isDerivedOutcome } from './derived.orchestrator.js';
+import { deriveFromPublication } from './derived.orchestrator.js';
 import { jobEvent } from '../collections/cloud.events.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
@@ -407,54 +404,19 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 /** Derived outcomes the job's status shows (custom status is capped at 16 KB): the first few, each with its first failure; the output has them all. */
 export const derivedStatusBounds = { outcomes: 5, failures: 1 } as const;
 
-/**
- * Reads which collections derive from the job's (their definitions as they are now, once per job:
- * the activity's result is in the history) and runs one `deriveProducts` per derived collection,
- * all at once, each awaited on its own; the status shows each as it ends.
- */
+/** The derived step of a job: its status shows the stage and each derived collection's outcome as it ends. */
 function* runDerivedProducts(context: OrchestrationContext, input: IngestInput, publication: SourcePublication, datetime: string, state: JobState): Generator<Task, DerivedOutcome[], unknown> {
   const { progress } = state;
-  let plans: DerivedCollectionPlan[];
-  try {
-    plans = yield* callActivity(context, activities.listDerivedCollections, { collection: input.collection });
-  } catch (error) {
-    progress.derivedLookupFailure = failureFrom(error);
+  const { outcomes, lookupFailure } = yield* deriveFromPublication(context, { collection: input.collection, publication, datetime }, (shown) => {
+    progress.stage = 'deriving';
+    progress.derived = shown.slice(0, derivedStatusBounds.outcomes).map((outcome) => ({ ...outcome, failures: outcome.failures.slice(0, derivedStatusBounds.failures) }));
     state.publish();
-    return [];
-  }
-  if (plans.length === 0) return [];
-  progress.stage = 'deriving';
-  state.publish();
-  const items = publication.items.map(({ itemId, itemUrl, window }) => ({ itemId, itemUrl, ...(window ? { window } : {}) }));
-  const tasks = plans.map((target) =>
-    context.df.callSubOrchestrator(
-      orchestratorNames.deriveProducts,
-      { jobId: context.df.instanceId, source: input.source, sourceOutputs: input.outputs, order: publication.order, items, target, datetime } satisfies DeriveProductsInput,
-      deriveProductsInstanceId(context.df.instanceId, target.collection),
-    ),
-  );
-  // As the tile fan-out: Task.any schedules them all, then each is awaited on its own.
-  yield context.df.Task.any(tasks);
-  const outcomes: DerivedOutcome[] = [];
-  for (const [index, task] of tasks.entries()) {
-    const target = plans[index]!;
-    const instanceId = deriveProductsInstanceId(context.df.instanceId, target.collection);
-    let outcome: DerivedOutcome;
-    try {
-      const result: unknown = yield task;
-      outcome = isDerivedOutcome(result) ? result : failedDerivation(target, instanceId, { code: 'INTERNAL', message: 'the derived step returned no outcome' });
-    } catch (error) {
-      outcome = failedDerivation(target, instanceId, failureFrom(error));
-    }
-    outcomes.push(outcome);
-    progress.derived = outcomes.slice(0, derivedStatusBounds.outcomes).map((shown) => ({ ...shown, failures: shown.failures.slice(0, derivedStatusBounds.failures) }));
+  });
+  if (lookupFailure) {
+    progress.derivedLookupFailure = lookupFailure;
     state.publish();
   }
   return outcomes;
-}
-
-function failedDerivation(target: DerivedCollectionPlan, instanceId: string, failure: Failure): DerivedOutcome {
-  return { collection: target.collection, product: target.derivation.product, instanceId, status: 'failed', items: 0, failures: [{ ...failure, retryable: failure.code !== 'INVALID_INPUT' }], failureCount: 1 };
 }
 
 /** Writes the job's end to the jobs index, so lists and bulk retry filter on its final state. */

@@ -597,6 +597,11 @@ export interface DerivedOutcome {
   failureCount: number;
 }
 
+/** A sub-orchestration's result is JSON: check its shape before a job or its view shows it. */
+export function isDerivedOutcome(value: unknown): value is DerivedOutcome {
+  return typeof value === 'object' && value !== null && 'collection' in value && typeof value.collection === 'string' && 'status' in value && (value.status === 'completed' || value.status === 'failed') && 'failures' in value && Array.isArray(value.failures);
+}
+
 export interface RemoveDerivedProductsInput {
   sourceCollection: string;
   /** The removed source's key in its collection (derived collections keep the same key). */
@@ -656,6 +661,8 @@ export interface ResolveQuarantineOutput {
   collection?: FinalizedCollection;
   /** Rejected: blobs deleted. */
   deleted?: number;
+  /** Approved (1.6 on): how the products of the collections deriving from the job's ended; absent when none derive from it. */
+  derived?: DerivedOutcome[];
 }
 
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */

@@ -10,8 +10,10 @@
 import { describe, expect, it } from 'vitest';
 import { deriveProductsOrchestrator } from '../../src/orchestrations/derived.orchestrator.js';
 import { ingestRasterOrchestrator } from '../../src/orchestrations/ingest.orchestrator.js';
+import { resolveQuarantineOrchestrator } from '../../src/orchestrations/quarantine.orchestrator.js';
+import { withQuarantineDecision } from '../../src/jobs/job.view.js';
 import { buildJobView } from '../../src/jobs/job.view.js';
-import type { DerivedCollectionPlan, DerivedOutcome, DeriveProductsInput, IngestInput, IngestOutput, RasterInfo, RegisteredItem } from '../../src/pipeline/contracts.js';
+import type { DerivedCollectionPlan, DerivedOutcome, DeriveProductsInput, IngestInput, IngestOutput, RasterInfo, RegisteredItem, ResolveQuarantineInput, ResolveQuarantineOutput } from '../../src/pipeline/contracts.js';
 import { FailureError } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
@@ -188,5 +190,40 @@ describe('deriveProducts orchestrator', () => {
     expect(flattenActions(done).some((action) => action.functionName === 'finalizeCollection')).toBe(false);
     expect(done.output).toEqual({ collection: 'hillshade', product: 'hillshade', instanceId, status: 'failed', items: 0, failures: [{ code: 'INVALID_INPUT', message, itemId: 'dem-one-r0-c0', retryable: false }], failureCount: 1 });
     expect(done.customStatus).toMatchObject({ stage: 'failed', itemsFailed: 1 });
+  });
+});
+
+describe('approving a quarantined job runs its derived products (1.6 on)', () => {
+  const publication = { outputs: input.outputs, source: input.source, items: [tile], order: { sourceModified: input.source.lastModified, jobStarted: '2026-01-01T00:00:01.000Z' }, options: input.options, jobId: 'job-1' };
+  const approve: ResolveQuarantineInput = { jobId: 'job-1', decision: 'approve', collection: 'dems', publication, index: { key: input.index.key }, definitionVersion: 2 };
+  const decisionId = 'job-1-decision';
+  const approved = (version: string): HistoryBuilder =>
+    new HistoryBuilder()
+      .episode('resolveQuarantine', approve, version)
+      .taskScheduled(0, 'finalizeCollection').episodeDone().episode().taskCompleted(0, ok(finalized))
+      .taskScheduled(1, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(1, ok({ instanceId: 'm' }));
+
+  it('replays a decision of 1.5 as it ran: marks the job right after the mosaic request', async () => {
+    expect(flattenActions(await replay(resolveQuarantineOrchestrator, approved('1.5'), approve, decisionId)).at(-1)).toMatchObject({ functionName: 'markJobDecision' });
+  });
+
+  it('derives from the published items, with ids made from the decision\'s, and shows the outcomes in the job view', async () => {
+    const history = approved('1.6');
+    expect(flattenActions(await replay(resolveQuarantineOrchestrator, history, approve, decisionId)).at(-1)).toMatchObject({ functionName: 'listDerivedCollections', input: { collection: 'dems' } });
+    history.taskScheduled(2, 'listDerivedCollections').episodeDone().episode().taskCompleted(2, ok([plans[0]]));
+    const deriving = await replay(resolveQuarantineOrchestrator, history, approve, decisionId);
+    expect(flattenActions(deriving).at(-1)).toMatchObject({ functionName: 'deriveProducts', instanceId: 'job-1-decision-derived-hillshade', input: { jobId: 'job-1', sourceOutputs: input.outputs, items: [{ itemId: tile.itemId, itemUrl: tile.itemUrl, window }] } });
+    const outcome = { ...completedOutcome, instanceId: 'job-1-decision-derived-hillshade' };
+    history.subOrchestrationCreated(3, 'deriveProducts', 'job-1-decision-derived-hillshade').episodeDone().episode().subOrchestrationCompleted(3, outcome);
+    history.taskScheduled(4, 'markJobDecision').episodeDone().episode().taskCompleted(4, { ok: true });
+    history.taskScheduled(5, 'publishEvents').episodeDone().episode().taskCompleted(5, ok({ delivered: 0, dropped: [] }));
+    const done = await replay(resolveQuarantineOrchestrator, history, approve, decisionId);
+    expect(done.isDone).toBe(true);
+    expect((done.output as ResolveQuarantineOutput).derived).toEqual([outcome]);
+    const quarantined = buildJobView({ instanceId: 'job-1', name: 'ingestRaster', runtimeStatus: 'Completed', createdTime: '2026-01-01T00:00:00Z', lastUpdatedTime: '2026-01-01T00:00:09Z', input, output: { collection: null, tiles: [], bytesIn: 0, bytesOut: 0, quarantine: { violations: [], definitionVersion: 2 }, publication } });
+    expect(quarantined.derived).toEqual([]);
+    const view = withQuarantineDecision(quarantined, { decision: 'approve', id: decisionId, status: 'Completed', derived: [outcome] });
+    expect(view).toMatchObject({ status: 'Completed', derived: [outcome], quarantine: { decision: { decision: 'approve', id: decisionId, status: 'Completed' } } });
+    expect(view.quarantine!.decision).not.toHaveProperty('derived');
   });
 });
