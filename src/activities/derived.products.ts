@@ -64,7 +64,11 @@ export function createCreateDerivedItem(deps: Pick<DerivedDependencies, 'store' 
       const sourceCog = cogBlob(sourceOutputs, itemId);
       if (!(await deps.store.stat(sourceCog))) throw new FailureError({ code: 'SOURCE_MISSING', message: `the COG of source item ${itemId} is gone (its source was replaced or removed); the newer version derives its own` });
       const sourcePath = join(workDir, 'source.tif');
-      await deps.store.downloadToFile(sourceCog, sourcePath);
+      await deps.store.downloadToFile(sourceCog, sourcePath).catch(async (error: unknown) => {
+        // Replaced or removed between the check and the copy: the same answer as before it.
+        if (!(await deps.store.stat(sourceCog))) throw new FailureError({ code: 'SOURCE_MISSING', message: `the COG of source item ${itemId} is gone (its source was replaced or removed); the newer version derives its own` });
+        throw error;
+      });
       const cogPath = join(workDir, `${itemId}.tif`);
       await writeDerivedCog(sourcePath, derivation, join(workDir, 'derived.tif'), cogPath, derivedCogOptions);
       const { size, checksum } = await hashFile(cogPath);

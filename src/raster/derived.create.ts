@@ -88,9 +88,15 @@ async function writeNormalizedDifference(source: gdal.Dataset, [first, second]: 
 /** Warps to the target grid after checking that PROJ knows the CRS and that the output stays within `maxDerivedPixels`. */
 async function warpToTarget(source: gdal.Dataset, derivation: Derivation, path: string): Promise<void> {
   const targetCrs = derivation.targetCrs ?? '';
+  // Checked again here (the definition's schema checked it too): only an EPSG code reaches PROJ,
+  // never text it would read as a file name or a URL.
+  const code = /^EPSG:(\d{4,6})$/.exec(targetCrs)?.[1];
+  if (!code) throw new FailureError({ code: 'INVALID_INPUT', message: 'derivedFrom.targetCrs must be an EPSG code such as "EPSG:3857"' });
+  const resolution = derivation.resolution;
+  if (resolution !== undefined && !(Number.isFinite(resolution) && resolution > 0)) throw new FailureError({ code: 'INVALID_INPUT', message: 'derivedFrom.resolution must be a positive number' });
   let target: gdal.SpatialReference;
   try {
-    target = gdal.SpatialReference.fromUserInput(targetCrs);
+    target = gdal.SpatialReference.fromEPSG(Number(code));
   } catch {
     throw new FailureError({ code: 'INVALID_INPUT', message: `derivedFrom.targetCrs ${targetCrs} is not a CRS this service's PROJ database knows; choose another EPSG code` });
   }
@@ -100,7 +106,6 @@ async function warpToTarget(source: gdal.Dataset, derivation: Derivation, path: 
   try {
     const suggested = gdal.suggestedWarpOutput({ src: source, s_srs: sourceSrs, t_srs: target });
     const [, pixelWidth = 0, , , , pixelHeight = 0] = suggested.geoTransform;
-    const resolution = derivation.resolution;
     size = resolution === undefined
       ? { width: suggested.rasterSize.x, height: suggested.rasterSize.y }
       : { width: (suggested.rasterSize.x * Math.abs(pixelWidth)) / resolution, height: (suggested.rasterSize.y * Math.abs(pixelHeight)) / resolution };
