@@ -1,9 +1,10 @@
 /**
  * A collection's workflow as a graph (issue 24.6), built from its definition, the collections that
- * derive from it, its schedules and its jobs: source rules → validation → quality gates → route →
- * tiles (COG) → STAC → events and derived collections; an upstream collection and its derivation
- * when the collection is derived; schedules with "after" edges from what they wait on. Pure: no
- * DOM, no clock (the caller passes `nowMs`), so it is unit tested as data.
+ * derive from it, its schedules and its jobs: source rules → validation → route → tiles (COG) →
+ * quality gates → STAC → events and derived collections, in the order the ingest orchestrator runs
+ * them; an upstream collection and its derivation when the collection is derived; schedules with
+ * "after" edges from what they wait on. Pure: no DOM, no clock (the caller passes `nowMs`), so it
+ * is unit tested as data.
  *
  * Everything in a definition is untrusted text: labels go through `displayText` (bidirectional
  * controls made visible, length bounded) and are rendered by Preact as text, never as markup.
@@ -202,20 +203,35 @@ export function buildDag(input: DagInput): DagGraph {
       add(node(dagIds.source(0), 'source', 'Source', ['jobs naming it'], [`jobs submitted with collection ${collection.id}; no upload rule routes here`]));
       sourceNodeIds.push(dagIds.source(0));
     }
-    const gateLines = describeGates(definition.gates);
     add(node(dagIds.validate, 'validate', 'Validate', ['inspect the source'], ['the source is read and checked before anything is made']));
-    add(node(dagIds.gates, 'gates', 'Quality gates', gateLines.length ? gateLines : ['none'], gateLines.length ? [`a source failing one is quarantined: ${gateLines.join('; ')}`] : ['no quality gates: every valid source goes on']));
     const threshold = definition.route.workerThresholdMb;
     add(node(dagIds.route, 'route', 'Route', ['functions or worker', threshold !== undefined ? `worker above ${threshold} MB` : 'threshold: app setting'], ['where the tiles are made: in the functions, or on the container worker for large rasters']));
     for (const id of sourceNodeIds) connect(id, dagIds.validate, 'flow');
-    connect(dagIds.validate, dagIds.gates, 'flow');
-    connect(dagIds.gates, dagIds.route, 'flow', gateLines.length ? 'passed' : undefined);
+    connect(dagIds.validate, dagIds.route, 'flow');
     connect(dagIds.route, dagIds.tiles, 'flow');
   }
 
   add(node(dagIds.tiles, 'tiles', 'Tiles (COG)', describeOptions(definition).length ? describeOptions(definition) : ['default options'], ['Cloud Optimized GeoTIFFs, one per tile', ...describeOptions(definition)]));
+  // The gates are checked where the app checks them: after the tiles are made (nodata is measured
+  // on their statistics) and before anything is published (docs/collections.md).
+  const gateLines = describeGates(definition.gates);
+  const gated = gateLines.length > 0 || uploadPath;
+  if (gated) {
+    add(
+      node(
+        dagIds.gates,
+        'gates',
+        'Quality gates',
+        gateLines.length ? gateLines : ['none'],
+        gateLines.length ? ['checked after the tiles are made, before publishing; a source failing one is quarantined until an operator approves or rejects it', ...gateLines] : ['no quality gates: every source whose tiles are made is published'],
+      ),
+    );
+  }
   add(node(dagIds.stac, 'stac', 'STAC', [`collection ${collection.id}`], [`items registered in the STAC collection ${collection.id}`]));
-  connect(dagIds.tiles, dagIds.stac, 'flow');
+  if (gated) {
+    connect(dagIds.tiles, dagIds.gates, 'flow');
+    connect(dagIds.gates, dagIds.stac, 'flow', gateLines.length ? 'passed' : undefined);
+  } else connect(dagIds.tiles, dagIds.stac, 'flow');
 
   if (definition.derivedFrom) {
     const derivation = definition.derivedFrom;
@@ -332,8 +348,9 @@ export function formatRunTime(iso: string): string {
 export const recentFinishedMs = 24 * 60 * 60 * 1000;
 
 /**
- * Where each current job of the collection stands: queued at its source rule, validating, held by
- * a gate (quarantined, awaiting a decision), making tiles (n/m), registering in STAC, and done or
+ * Where each current job of the collection stands: queued at its source rule, validating, making
+ * tiles (n/m), finalizing (its gates, then STAC: the job view does not tell the two apart, so it
+ * shows on STAC as registering), held by a gate (quarantined, awaiting a decision), and done or
  * failed where it ended when that was within `recentFinishedMs` of `nowMs`. A job whose ending is
  * older is left off; a quarantined job awaiting its decision stays.
  */

@@ -32,6 +32,7 @@ const kindWords: Record<string, string> = {
 function DagNodeBox({ placed, places, selected, onSelect }: { placed: PlacedNode; places: readonly JobPlace[]; selected: boolean; onSelect: (id: string) => void }) {
   const { node, x, y, width, height } = placed;
   const badge = badgeText(places);
+  // The badge's group is always there (hidden when empty): the node's structure stays the same as jobs come and go.
   const label = `${kindWords[node.kind] ?? 'step'}: ${node.description}${badge ? `. Jobs here: ${badge}` : '. No current job here'}`;
   const onKeyDown = (event: KeyboardEvent): void => {
     if (event.key === 'Enter' || event.key === ' ') {
@@ -43,7 +44,7 @@ function DagNodeBox({ placed, places, selected, onSelect }: { placed: PlacedNode
   const headingY = y + dagMetrics.padding + 15;
   return html`
     <g
-      class=${`dag-node dag-kind-${node.kind}${selected ? ' dag-selected' : ''}${places.length ? ' dag-has-jobs' : ''}`}
+      class=${`dag-node dag-kind-${node.kind}${selected ? ' dag-selected' : ''}${badge ? ' dag-has-jobs' : ''}`}
       data-node=${node.id}
       tabindex="0"
       role="button"
@@ -56,12 +57,10 @@ function DagNodeBox({ placed, places, selected, onSelect }: { placed: PlacedNode
       <rect class="dag-box" x=${x} y=${y} width=${width} height=${height} rx="6" />
       <text class="dag-heading" x=${textX} y=${headingY}>${node.title}</text>
       ${node.lines.map((text, row) => html`<text class="dag-line" x=${textX} y=${headingY + dagMetrics.headerHeight - 2 + row * dagMetrics.lineHeight}>${text}</text>`)}
-      ${badge
-        ? html`<g class="dag-badge">
-            <rect x=${x + 4} y=${y + height - dagMetrics.badgeHeight - 2} width=${width - 8} height=${dagMetrics.badgeHeight - 2} rx="9" />
-            <text x=${textX} y=${y + height - 9}>${`● ${truncateBadge(badge)}`}</text>
-          </g>`
-        : null}
+      <g class="dag-badge" visibility=${badge ? 'visible' : 'hidden'}>
+        <rect x=${x + 4} y=${y + height - dagMetrics.badgeHeight - 2} width=${width - 8} height=${dagMetrics.badgeHeight - 2} rx="9" />
+        <text x=${textX} y=${y + height - 9}>${badge ? `● ${truncateBadge(badge)}` : ''}</text>
+      </g>
     </g>
   `;
 }

@@ -104,12 +104,12 @@ if (chromiumMissing) {
       // The derived collection comes from the collections listing: wait for it.
       await svg.locator('g[data-node="derived:terrain-slope"]').waitFor();
       expect(await nodeIds(page)).toEqual([
-        'after-collection:landcover', 'schedule:nightly', 'source:0', 'validate', 'gates', 'route', 'tiles', 'stac', 'events', 'derived:terrain-slope',
+        'after-collection:landcover', 'schedule:nightly', 'source:0', 'validate', 'route', 'tiles', 'gates', 'stac', 'events', 'derived:terrain-slope',
       ]);
       expect(new Set(await edgeIds(page))).toEqual(
         new Set([
-          'after-collection:landcover -> schedule:nightly', 'schedule:nightly -> source:0', 'source:0 -> validate', 'validate -> gates', 'gates -> route', 'route -> tiles',
-          'tiles -> stac', 'stac -> events', 'stac -> derived:terrain-slope',
+          'after-collection:landcover -> schedule:nightly', 'schedule:nightly -> source:0', 'source:0 -> validate', 'validate -> route', 'route -> tiles',
+          'tiles -> gates', 'gates -> stac', 'stac -> events', 'stac -> derived:terrain-slope',
         ]),
       );
       const box = await svg.boundingBox();
@@ -150,7 +150,8 @@ if (chromiumMissing) {
       await page.goto(`${host.baseUrl}/api/dashboard/#/collections/terrain`);
       const svg = page.locator('svg.dag');
       await svg.locator('g[data-node="stac"]').waitFor();
-      expect(await svg.locator('.dag-badge').count()).toBe(0);
+      expect(await svg.locator('g.dag-has-jobs').count()).toBe(0);
+      expect(await svg.locator('.dag-badge[visibility="visible"]').count()).toBe(0);
 
       fixtures = createFixtureDir('dashboard-dag-');
       const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
@@ -161,11 +162,18 @@ if (chromiumMissing) {
 
       // Where the badge is, every time the test looks: the job moves along the graph and ends on STAC as done.
       const seen: string[] = [];
+      const mismatched: string[] = [];
       const badgeAt = () =>
         svg.locator('g.dag-node.dag-has-jobs').evaluateAll((nodes) => nodes.map((node) => `${node.getAttribute('data-node')}: ${node.querySelector('.dag-badge text')?.textContent ?? '(no badge)'}`).join(' | '));
+      // A node marked as holding jobs shows its badge, and only such a node does.
+      const mismatchedNodes = () =>
+        svg.locator('g.dag-node').evaluateAll((nodes) =>
+          nodes.filter((node) => node.classList.contains('dag-has-jobs') !== (node.querySelector('.dag-badge')?.getAttribute('visibility') === 'visible' && (node.querySelector('.dag-badge text')?.textContent ?? '') !== '')).map((node) => node.getAttribute('data-node')),
+        );
       await expect
         .poll(
           async () => {
+            mismatched.push(...(await mismatchedNodes()).map(String));
             const now = await badgeAt();
             if (now && seen.at(-1) !== now) seen.push(now);
             return now;
@@ -174,6 +182,7 @@ if (chromiumMissing) {
         )
         .toBe('stac: ● 1 done');
       console.log(`badge positions seen: ${seen.join(' → ')}`);
+      expect(mismatched).toEqual([]);
       expect((await waitForJob(host.baseUrl, id)).status).toBe('Completed');
       expect(await svg.locator('g[data-node="stac"]').getAttribute('aria-label')).toContain('Jobs here: 1 done');
 

@@ -42,13 +42,13 @@ const all = [dem, hillshade, slope, landcover];
 const edgeList = (graph: DagGraph): string[] => graph.edges.map((edge) => `${edge.from} -> ${edge.to}${edge.label ? ` [${edge.label}]` : ''}`);
 
 describe('workflow graph builder', () => {
-  it('draws sources → validate → gates → route → tiles → STAC → events and derived collections, with the schedule and what it waits on', () => {
+  it('draws sources → validate → route → tiles → gates → STAC → events and derived collections (the orchestrator\'s order), with the schedule and what it waits on', () => {
     const graph = buildDag({ collection: dem, collections: all, scheduleViews: null, computedNextRuns: { nightly: '2026-12-07T02:00:00.000Z' } });
     expect(graph.nodes.map((node) => node.id)).toEqual([
-      'source:0', 'source:1', 'validate', 'gates', 'route', 'tiles', 'stac', 'events', 'derived:dem-hillshade', 'derived:dem-slope', 'schedule:nightly', 'after-collection:landcover', 'after-batch:weekly-import',
+      'source:0', 'source:1', 'validate', 'route', 'tiles', 'gates', 'stac', 'events', 'derived:dem-hillshade', 'derived:dem-slope', 'schedule:nightly', 'after-collection:landcover', 'after-batch:weekly-import',
     ]);
     expect(edgeList(graph)).toEqual([
-      'source:0 -> validate', 'source:1 -> validate', 'validate -> gates', 'gates -> route [passed]', 'route -> tiles', 'tiles -> stac', 'stac -> events',
+      'source:0 -> validate', 'source:1 -> validate', 'validate -> route', 'route -> tiles', 'tiles -> gates', 'gates -> stac [passed]', 'stac -> events',
       'stac -> derived:dem-hillshade [hillshade]', 'stac -> derived:dem-slope [slope]', 'schedule:nightly -> source:0 [starts a batch]',
       'after-collection:landcover -> schedule:nightly [after]', 'after-batch:weekly-import -> schedule:nightly [after]',
     ]);
@@ -84,6 +84,9 @@ describe('workflow graph builder', () => {
     const graph = buildDag({ collection: hillshade, collections: all, scheduleViews: null });
     expect(graph.nodes.map((node) => node.id)).toEqual(['tiles', 'stac', 'upstream', 'derive', 'events']);
     expect(edgeList(graph)).toEqual(['tiles -> stac', 'upstream -> derive [new items]', 'derive -> tiles', 'stac -> events']);
+    // With gates of its own, they stand between its tiles and STAC.
+    const gatedDerived = collection('dem-hillshade', { ...hillshade.definition, gates: { maxBytes: 1000 } });
+    expect(edgeList(buildDag({ collection: gatedDerived, collections: all, scheduleViews: null }))).toEqual(['tiles -> gates', 'gates -> stac [passed]', 'upstream -> derive [new items]', 'derive -> tiles', 'stac -> events']);
     expect(graph.nodes.find((node) => node.id === 'upstream')).toMatchObject({ lines: ['dem'], href: '#/collections/dem' });
     expect(graph.nodes.find((node) => node.id === 'derive')!.lines).toEqual(['hillshade']);
   });
@@ -166,7 +169,7 @@ describe('workflow graph layout', () => {
     expect(column('after-collection:landcover')).toBe(0);
     expect(column('schedule:nightly')).toBe(1);
     expect([column('source:0'), column('source:1')]).toEqual([2, 2]);
-    expect(['validate', 'gates', 'route', 'tiles', 'stac'].map(column)).toEqual([3, 4, 5, 6, 7]);
+    expect(['validate', 'route', 'tiles', 'gates', 'stac'].map(column)).toEqual([3, 4, 5, 6, 7]);
     expect([column('events'), column('derived:dem-hillshade'), column('derived:dem-slope')]).toEqual([8, 8, 8]);
     for (const edge of layout.edges) expect(edge.back).toBe(false);
   });
@@ -192,10 +195,10 @@ describe('workflow graph layout', () => {
   });
 
   it('starts each edge at its node\'s right side and ends it at the next one\'s left side', () => {
-    const edge = layout.edges.find((found) => found.from === 'tiles' && found.to === 'stac')!;
-    const tiles = at.get('tiles')!;
+    const edge = layout.edges.find((found) => found.from === 'gates' && found.to === 'stac')!;
+    const gates = at.get('gates')!;
     const stac = at.get('stac')!;
-    expect(edge.path.startsWith(`M ${tiles.x + tiles.width} ${tiles.y + tiles.height / 2} C`)).toBe(true);
+    expect(edge.path.startsWith(`M ${gates.x + gates.width} ${gates.y + gates.height / 2} C`)).toBe(true);
     expect(edge.path.endsWith(`${stac.x} ${stac.y + stac.height / 2}`)).toBe(true);
   });
 
