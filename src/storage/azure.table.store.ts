@@ -18,9 +18,12 @@ import {
 /** Column names the app uses: letters, digits and "_" (so a name never needs quoting in a filter). */
 const columnPattern = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
 
+/** A part of an `and` or `or`: a comparison as it is, anything else in parentheses. */
+const operand = (filter: RowFilter): string => ('column' in filter ? filterOf(filter) : `(${filterOf(filter)})`);
+
 function filterOf(filter: RowFilter): string {
-  if ('allOf' in filter) return filter.allOf.length === 0 ? 'true' : filter.allOf.map((part) => `(${filterOf(part)})`).join(' and ');
-  if ('anyOf' in filter) return filter.anyOf.length === 0 ? 'false' : filter.anyOf.map((part) => `(${filterOf(part)})`).join(' or ');
+  if ('allOf' in filter) return filter.allOf.length === 0 ? 'true' : filter.allOf.map(operand).join(' and ');
+  if ('anyOf' in filter) return filter.anyOf.length === 0 ? 'false' : filter.anyOf.map(operand).join(' or ');
   if (!columnPattern.test(filter.column)) throw new Error(`"${filter.column}" is not a column name`);
   return `${filter.column} ${filter.is} ${typeof filter.value === 'boolean' ? String(filter.value) : `'${filter.value.replaceAll("'", "''")}'`}`;
 }
@@ -29,7 +32,7 @@ function filterOf(filter: RowFilter): string {
 export function odataFilter(query: Pick<TableQuery, 'partitionKey' | 'where'>): string | undefined {
   const parts: RowFilter[] = [
     ...(query.partitionKey !== undefined ? [{ column: 'PartitionKey', is: 'eq', value: query.partitionKey } as const] : []),
-    ...(query.where ? [query.where] : []),
+    ...(query.where ? ('allOf' in query.where ? query.where.allOf : [query.where]) : []),
   ];
   if (parts.length === 0) return undefined;
   return parts.length === 1 ? filterOf(parts[0]!) : filterOf({ allOf: parts });
