@@ -92,7 +92,7 @@ export function CollectionWorkflow({ view }: { view: CollectionView }) {
   return html`
     <section class="workflow" aria-labelledby="workflow-heading">
       <h2 id="workflow-heading">Workflow</h2>
-      <p class="hint">From sources through validation, quality gates and tiles to STAC, events and derived collections; schedules with what they wait on. A badge counts the jobs at a step (those still running, awaiting a decision, or ended in the last day). Choose a step to list its jobs.</p>
+      <p class="hint">From sources through validation, tiles and quality gates to STAC, events and derived collections; schedules with what they wait on. The drawing scrolls inside its box. A badge counts the jobs at a step (those still running, awaiting a decision, or ended in the last day). Choose a step to list its jobs.</p>
       ${jobs.error ? html`<p class="error" role="alert">Could not load the collection's jobs: ${jobs.error.message}</p>` : null}
       ${context.error ? html`<p class="error" role="alert">Could not load the other collections or the schedules: ${context.error.message}</p>` : null}
       <${WorkflowGraph} layout=${layout} places=${places} selected=${chosen ? chosen.id : null} onSelect=${(id: string) => setSelected(id === selected ? null : id)} name=${name} />
