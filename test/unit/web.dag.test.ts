@@ -5,7 +5,7 @@
  * looping); hostile definitions (test/support/hostile.collections.ts) kept as bounded text.
  */
 import { describe, expect, it } from 'vitest';
-import { collectionDefinitionSchema, type CollectionDefinition, type CollectionView, type JobView } from '../../src/api/contract.js';
+import { collectionDefinitionSchema, collectionScheduleListSchema, type CollectionDefinition, type CollectionView, type JobView } from '../../src/api/contract.js';
 import { validateDefinition } from '../../src/collections/definition.validate.js';
 import { badgeText, buildDag, dagIds, dagLimits, displayText, placeJobs, type DagGraph } from '../../web/dag.graph.js';
 import { dagMetrics, layoutDag } from '../../web/dag.layout.js';
@@ -288,5 +288,16 @@ describe('next runs computed in the page', () => {
     // Sunday 09:00 UTC: the next weekday 03:00 in Berlin is Monday 02:00 UTC.
     const runs = await computeNextRuns([{ name: 'nightly', cron: '0 3 * * 1-5', timeZone: 'Europe/Berlin', after: [] }, { name: 'never', cron: 'not a cron', timeZone: 'UTC', after: [] }], now);
     expect(runs).toEqual({ nightly: '2026-12-07T02:00:00.000Z', never: null });
+  });
+});
+
+describe('the schedules API contract the graph reads (CollectionScheduleView)', () => {
+  it('parses a full answer, fills empty lists a service leaves out, and refuses a wrong shape naming the field', () => {
+    const full = { schedules: [{ name: 'nightly', cron: '0 3 * * 1-5', timeZone: 'Europe/Berlin', nextRunAt: '2026-12-07T02:00:00Z', lastRun: { at: '2026-12-04T02:00:00Z', batchId: 'b1', outcome: 'completed' }, missed: [{ window: '2026-12-05T02:00:00Z', reason: 'landcover had not completed' }], waitingFor: ['landcover'] }] };
+    expect(collectionScheduleListSchema.parse(full)).toEqual(full);
+    expect(collectionScheduleListSchema.parse({ schedules: [{ name: 'n', cron: '0 3 * * *', timeZone: 'UTC' }] }).schedules[0]).toEqual({ name: 'n', cron: '0 3 * * *', timeZone: 'UTC', missed: [], waitingFor: [] });
+    const wrong = collectionScheduleListSchema.safeParse({ schedules: [{ name: 'n', cron: '0 3 * * *', timeZone: 'UTC', lastRun: { at: 5 } }] });
+    expect(wrong.success).toBe(false);
+    expect(wrong.error!.issues.map((issue) => issue.path.join('.'))).toContain('schedules.0.lastRun.at');
   });
 });
