@@ -336,7 +336,7 @@ describe('hostile derived products (test/support/hostile.derived.ts)', () => {
         break;
       }
       case 'vrt-naming-sentinel': {
-        const sentinel = writeRaster(join(env.fixtures.path, `${sourceKey}-sentinel.tif`), { width: 8, height: 8, bands: 1, dataType: gdal.GDT_Float32, value: () => 13371337 });
+        const sentinel = writeRaster(join(env.fixtures.path, `${sourceKey}-sentinel.tif`), { width: 8, height: 8, bands: 1, dataType: gdal.GDT_Float32, srs: gdal.SpatialReference.fromEPSG(32633), geoTransform: [400000, 30, 0, 5500000, 0, -30], value: () => 13371337 });
         path = join(env.fixtures.path, `${sourceKey}.vrt`);
         writeFileSync(path, `<VRTDataset rasterXSize="8" rasterYSize="8"><VRTRasterBand dataType="Float32" band="1"><SimpleSource><SourceFilename relativeToVRT="0">${sentinel}</SourceFilename><SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>`);
         break;
