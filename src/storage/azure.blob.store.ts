@@ -172,7 +172,11 @@ export class AzureBlobStore implements BlobStore {
         this.container(ref.container).getBlobClient(ref.name).deleteIfExists({ deleteSnapshots: 'include', ...(condition.ifMatch ? { conditions: { ifMatch: condition.ifMatch } } : {}) }),
       );
     } catch (error) {
-      if (condition.ifMatch && error instanceof StoreError && (error.kind === 'precondition' || error.kind === 'conflict')) throw new WriteConflictError(ref, error.kind);
+      if (condition.ifMatch && error instanceof StoreError && (error.kind === 'precondition' || error.kind === 'conflict')) {
+        // A condition on a blob that is gone fails too (412): gone is what was asked for.
+        if (!(await this.stat(ref))) return;
+        throw new WriteConflictError(ref, error.kind);
+      }
       throw error;
     }
   }
