@@ -8,7 +8,9 @@
  * docs/raster-output.md, "STAC"). Writes, each under an ETag condition so concurrent jobs never
  * lose each other's items, each document once per publication:
  * 1. each source's record (`sources/<source key>.json`): the newer version wins; an older job
- *    finishing late is "superseded" and removes only its own outputs;
+ *    finishing late is "superseded" and removes only its own outputs; a source whose blob was
+ *    deleted is not published (checked before and after the write; src/activities/source.removal.ts
+ *    removes what was published before);
  * 2. each published source's catalog, written whole from its record (its items, its VRT mosaic);
  * 3. each touched shard: a child link per source and each source's summary (count, extent);
  * 4. the collection: a child link per shard, each shard's summary, extent recomputed from them;
