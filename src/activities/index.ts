@@ -12,7 +12,7 @@ import { createCreateTileCog } from './tile.cog.create.js';
 import { createCreateAndRegisterTile } from './tile.create.register.js';
 import { createRegisterTileItem } from './tile.item.register.js';
 import { createValidateRaster } from './validate.raster.js';
-import { createFindSourceOutputs, createRemoveSourceOutputs } from './source.removal.js';
+import { createFindRunningJobs, createFindSourceOutputs, createRemoveSourceOutputs } from './source.removal.js';
 
 export { createActivityDependencies, type ActivityDependencies } from './activity.dependencies.js';
 export { createValidateRaster, type ValidateRaster } from './validate.raster.js';
@@ -51,6 +51,7 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     deleteQuarantinedOutputs: createDeleteQuarantinedOutputs(deps),
     markJobDecision: createMarkJobDecision(deps),
     findSourceOutputs: createFindSourceOutputs(deps),
+    findRunningJobs: createFindRunningJobs(deps),
     removeSourceOutputs: createRemoveSourceOutputs(deps),
   };
 }

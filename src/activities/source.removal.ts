@@ -4,6 +4,9 @@
  *   removes nothing: events can be forged, stale, or followed by a new upload), then finds, in
  *   every collection the root catalog links (and the default one), the version it publishes and
  *   every version folder of the source in `cogs`.
+ * - `findRunningJobs` names the jobs of the source that have not ended: the removal waits for
+ *   them (their publication is refused once the blob is gone) so that it also finds the tiles they
+ *   made before they ended.
  * - `removeSourceOutputs` takes the source out of one collection, in the order that never leaves
  *   a link to something deleted: its record (conditional on the version read, so a newer
  *   publication is never removed), its source catalog and pages, its shard (dropped once empty)
@@ -28,6 +31,7 @@ import { markMosaicChanges } from './collection.mosaic.js';
 import { updateJsonBlob } from './json.blob.update.js';
 
 export type FindSourceOutputs = (input: SourceRemovalInput) => Promise<SourceOutputsFound>;
+export type FindRunningJobs = (input: { source: { container: string; name: string } }) => Promise<string[]>;
 export type RemoveSourceOutputs = (input: RemoveSourceOutputsInput) => Promise<RemovedSourceOutputs>;
 
 const concurrency = 16;
@@ -70,6 +74,24 @@ export function createFindSourceOutputs(deps: Pick<ActivityDependencies, 'store'
       return { collection, sourceKey, published: record ? { version: record.version, etag: record.etag, jobId: record.jobId ?? null } : null, versions };
     });
     return { outcome: 'gone', collections: found.filter((entry): entry is SourceOutputsInCollection => entry !== undefined) };
+  };
+}
+
+/** Running jobs named at most (a removal only needs to know whether any are left). */
+const runningJobsListed = 20;
+
+/** Jobs of exactly this source that have not ended, by the jobs index (a job rewrites its row when it ends). */
+export function createFindRunningJobs(deps: Pick<ActivityDependencies, 'jobs'>): FindRunningJobs {
+  return async ({ source }) => {
+    const path = `${source.container}/${source.name}`;
+    const running: string[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await deps.jobs.page({ statuses: ['Running'], sourcePrefixes: [path], top: 100, ...(continuationToken ? { continuationToken } : {}) });
+      running.push(...page.entries.filter((entry) => entry.source === path).map((entry) => entry.id));
+      continuationToken = page.continuationToken ?? undefined;
+    } while (continuationToken && running.length < runningJobsListed);
+    return running.slice(0, runningJobsListed);
   };
 }
 

@@ -79,6 +79,7 @@ register(activities.checkQualityGates, (all) => all.checkQualityGates);
 register(activities.deleteQuarantinedOutputs, (all) => all.deleteQuarantinedOutputs);
 register(activities.markJobDecision, (all) => all.markJobDecision);
 register(activities.findSourceOutputs, (all) => all.findSourceOutputs);
+register(activities.findRunningJobs, (all) => all.findRunningJobs);
 register(activities.removeSourceOutputs, (all) => all.removeSourceOutputs);
 
 /**

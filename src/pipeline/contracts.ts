@@ -535,6 +535,8 @@ export const activities = {
   auditDispatchPermits: activityContract<{ holders: string[] }, string[]>('auditDispatchPermits'),
   /** Whether a deleted source is really gone, and which collections publish (or hold outputs of) it (src/activities/source.removal.ts). */
   findSourceOutputs: activityContract<SourceRemovalInput, SourceOutputsFound>('findSourceOutputs'),
+  /** Jobs of a source still running (by the jobs index), at most a few: a removal waits for them before it looks for outputs. */
+  findRunningJobs: activityContract<{ source: { container: string; name: string } }, string[]>('findRunningJobs'),
   /** A deleted source's items, COGs, thumbnails, VRT, catalogs and record out of one collection. */
   removeSourceOutputs: activityContract<RemoveSourceOutputsInput, RemovedSourceOutputs>('removeSourceOutputs'),
 } as const;
@@ -587,6 +589,8 @@ export interface SourceRemovalOutput {
   source: string;
   outcome: 'removed' | 'source-present' | 'not-ingested';
   collections: RemovedSourceOutputs[];
+  /** Jobs of the source that were still running when the removal started, waited for (their publication is refused). */
+  waitedFor?: string[];
 }
 
 /** A job's source against its collection's gates, after its tiles are made and before anything is published. */

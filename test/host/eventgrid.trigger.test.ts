@@ -66,7 +66,7 @@ describe('Event Grid triggers (local stand-in)', () => {
         hub,
         appRoot: queueApp,
         blobPollMs: 200,
-        env: { LOCAL_EVENTGRID_BLOB_CONTAINERS: containerName, LOCAL_EVENTGRID_RETRY_DELAYS_MS: '100,200,300,400', FIXTURE_QUEUE_NAME: `unused-${stamp}` },
+        env: { LOCAL_EVENTGRID_BLOB_CONTAINERS: containerName, LOCAL_EVENTGRID_EVENT_TYPES: 'onBlobDeleted=BlobDeleted', LOCAL_EVENTGRID_RETRY_DELAYS_MS: '100,200,300,400', FIXTURE_QUEUE_NAME: `unused-${stamp}` },
       });
       hosts.push(host);
       return host;

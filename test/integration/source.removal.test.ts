@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createActivityDependencies, type ActivityDependencies } from '../../src/activities/activity.dependencies.js';
 import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
 import { createBuildCollectionMosaic } from '../../src/activities/collection.mosaic.js';
-import { createFindSourceOutputs, createRemoveSourceOutputs } from '../../src/activities/source.removal.js';
+import { createFindRunningJobs, createFindSourceOutputs, createRemoveSourceOutputs } from '../../src/activities/source.removal.js';
+import { jobIndexKey } from '../../src/jobs/job.index.js';
 import { createCreateTileCog } from '../../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../../src/activities/validate.raster.js';
@@ -269,5 +270,31 @@ describe('removing a deleted source (real GDAL, real Azurite, a loopback STAC AP
       [chunkGone.outputs.sourceKey, 'conflict', 'SOURCE_MISSING'],
     ]);
     expect(collectionItemCount((await harness.store.readJson<StacCollection>(collectionBlob(collection)))!.value)).toBe(other.items.length + chunkSource.items.length);
+
+    // The removal waits for the jobs of exactly this source that have not ended (by the jobs index).
+    const findRunning = createFindRunningJobs(deps);
+    const row = (id: string, name: string, status: 'Pending' | 'Failed') => ({
+      key: jobIndexKey(new Date(datetime), id),
+      id,
+      source: `${containers.uploads}/${name}`,
+      collection,
+      status,
+      createdTime: datetime,
+      lastUpdatedTime: datetime,
+      attempt: 1,
+      previousAttempt: null,
+      tilesDone: 0,
+      tilesFailed: 0,
+      tilesTotal: 1,
+      errors: [],
+      errorCodes: [],
+    });
+    const running = `ingest-running-${harness.runId}`;
+    await deps.jobs.record(row(running, late.source.name, 'Pending'));
+    // A source whose path starts with this one's is another source.
+    await deps.jobs.record(row(`ingest-other-${harness.runId}`, `${late.source.name}.aux`, 'Pending'));
+    expect(await findRunning({ source: late.source })).toEqual([running]);
+    await deps.jobs.record(row(running, late.source.name, 'Failed'));
+    expect(await findRunning({ source: late.source })).toEqual([]);
   }, 180_000);
 });
