@@ -206,7 +206,8 @@ describe('Event Grid BlobDeleted (local stand-in)', () => {
     for (const name of [gone, bad, later]) await upload(name);
     // Seen: one marker per blob, and the BlobCreated events went to onBlobCreated only.
     await waitFor('a marker per blob', async () => (await markerCount()) === 3);
-    await waitFor('the BlobCreated events', async () => (await eventsFor(gone)).length === 1 && (await eventsFor(bad)).length === 1);
+    // (onBlobCreated fails for "bad" names: its BlobCreated is retried, so it counts one or more.)
+    await waitFor('the BlobCreated events', async () => (await eventsFor(gone)).length === 1 && (await eventsFor(bad)).length >= 1);
 
     await container.getBlockBlobClient(gone).delete();
     await waitFor('the BlobDeleted event', async () => (await deletionsFor(gone)).length === 1);
