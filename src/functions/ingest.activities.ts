@@ -97,6 +97,9 @@ register(activities.buildCollectionMosaic, (all) => all.buildCollectionMosaic);
 register(activities.checkQualityGates, (all) => all.checkQualityGates);
 register(activities.deleteQuarantinedOutputs, (all) => all.deleteQuarantinedOutputs);
 register(activities.markJobDecision, (all) => all.markJobDecision);
+register(activities.findSourceOutputs, (all) => all.findSourceOutputs);
+register(activities.findRunningJobs, (all) => all.findRunningJobs);
+register(activities.removeSourceOutputs, (all) => all.removeSourceOutputs);
 
 /** A derived-products activity, by its contract, with the same logging and outcome as the others. */
 function registerDerived<Input, Output>(contract: ActivityContract<Input, Output>, pick: (all: NonNullable<typeof derived>) => (input: Input) => Promise<Output>): void {
