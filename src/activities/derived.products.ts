@@ -13,6 +13,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CollectionStore } from '../collections/collection.store.js';
+import { containers } from '../config.js';
 import { deleteVersionBlobs } from '../jobs/retired.outputs.js';
 import type { CreateDerivedItemInput, DerivedCollectionPlan, RegisteredItem, RemovedDerivedProducts, RemoveDerivedProductsInput, TileCog } from '../pipeline/contracts.js';
 import { FailureError } from '../pipeline/failure.js';
@@ -205,52 +206,74 @@ export function withoutShardSource(shard: StacCatalog, sourceKey: string, source
 export function createRemoveDerivedProducts(deps: DerivedDependencies): (input: RemoveDerivedProductsInput) => Promise<RemovedDerivedProducts> {
   const listDerived = createListDerivedCollections(deps);
   return async ({ sourceCollection, sourceKey, sourceItemIds }) => {
-    if (findItemIdProblem(sourceKey) || sourceItemIds.some((itemId) => findItemIdProblem(itemId))) {
+    if (findItemIdProblem(sourceKey) || (sourceItemIds ?? []).some((itemId) => findItemIdProblem(itemId))) {
       throw new FailureError({ code: 'INVALID_INPUT', message: 'a source key or item id is not one this app makes' });
     }
-    const removing = new Set(sourceItemIds);
+    const removes = (itemId: string): boolean => sourceItemIds === undefined || sourceItemIds.includes(itemId);
     const collections: RemovedDerivedProducts['collections'] = [];
-    for (const { collection } of await listDerived({ collection: sourceCollection })) {
-      const recordRef = sourceRecordBlob(collection, sourceKey);
-      const record = (await deps.store.readJson<SourceRecord>(recordRef))?.value;
-      if (!record) {
-        collections.push({ collection, items: 0, blobs: 0 });
-        continue;
+    // Down the chain: a collection deriving from a derived one keeps the same source key and item
+    // ids. Definitions refuse cycles; the visited set and the bound hold even if one slipped in.
+    const visited = new Set<string>([sourceCollection]);
+    const pending = [sourceCollection];
+    while (pending.length > 0 && visited.size <= maxDerivationChain) {
+      const from = pending.shift()!;
+      for (const { collection } of await listDerived({ collection: from })) {
+        if (visited.has(collection)) continue;
+        visited.add(collection);
+        pending.push(collection);
+        collections.push(await removeFromDerived(deps, collection, sourceKey, removes));
       }
-      const gone = record.items.filter((item) => removing.has(item.itemId));
-      const kept = record.items.filter((item) => !removing.has(item.itemId));
-      const outputs = { collection, sourceKey, version: record.version };
-      await Promise.all(gone.map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
-      await Promise.all(gone.map((item) => deps.stacApi?.deleteItem(collection, item.itemId)));
-      let blobs = 0;
-      const collectionUrl = deps.store.url(collectionBlob(collection));
-      const catalogUrl = deps.store.url(catalogBlob());
-      const shard = shardOf(sourceKey);
-      const datetime = new Date().toISOString();
-      if (kept.length === 0) {
-        blobs = await deleteVersionBlobs(deps.store, outputs);
-        await deps.retired.forget(outputs);
-        await deleteSourceCatalogPages(deps.store, collection, sourceKey, record.version);
-        await deps.store.delete(sourceCatalogBlob(collection, sourceKey));
-        await deps.store.delete(recordRef);
-        const sourceCatalogUrl = deps.store.url(sourceCatalogBlob(collection, sourceKey));
-        await updateJsonBlob<StacCatalog>(deps.store, shardCatalogBlob(collection, shard), (existing) => (existing ? withoutShardSource(existing, sourceKey, sourceCatalogUrl) : undefined), { compact: true });
-      } else {
-        await Promise.all(gone.flatMap((item) => [deps.store.delete(cogBlob(outputs, item.itemId)), deps.store.delete(thumbnailBlob(outputs, item.itemId))]));
-        blobs = gone.length;
-        await updateJsonBlob<SourceRecord>(deps.store, recordRef, (current) => (current ? { ...current, items: current.items.filter((item) => !removing.has(item.itemId)) } : undefined));
-        await writeSourceCatalog(deps.store, collection, sourceKey, record.version, undefined, catalogUrl);
-        await writeShardCatalog(deps.store, collection, shard, [sourceKey], datetime, { collectionUrl, catalogUrl });
-      }
-      const { value: updated } = await updateJsonBlob<StacCollection>(deps.store, collectionBlob(collection), async (existing) => {
-        if (!existing) return undefined;
-        const shardRef = shardCatalogBlob(collection, shard);
-        const current = (await deps.store.readJson<StacCatalog>(shardRef))?.value;
-        return mergeCollection(existing, { collectionId: collection, datetime, urls: { collection: collectionUrl, catalog: catalogUrl }, shards: [{ shard, url: deps.store.url(shardRef), summary: current ? summarizeShard(current) : summarizeItems([], datetime) }] });
-      }, { compact: true });
-      if (updated) await deps.stacApi?.updateCollection<StacCollection>(collection, () => collectionForApi(updated));
-      collections.push({ collection, items: gone.length, blobs });
     }
     return { collections };
   };
 }
+
+/** One derived collection's items of a source (those `removes` picks), their blobs, and the derived source's record when none is left. */
+async function removeFromDerived(deps: DerivedDependencies, collection: string, sourceKey: string, removes: (itemId: string) => boolean): Promise<RemovedDerivedProducts['collections'][number]> {
+  const recordRef = sourceRecordBlob(collection, sourceKey);
+  const record = (await deps.store.readJson<SourceRecord>(recordRef))?.value;
+  if (!record) return { collection, items: 0, blobs: 0 };
+  const removing = new Set(record.items.map((item) => item.itemId).filter(removes));
+  const gone = record.items.filter((item) => removing.has(item.itemId));
+  const kept = record.items.filter((item) => !removing.has(item.itemId));
+  const outputs = { collection, sourceKey, version: record.version };
+  await Promise.all(gone.map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
+  await Promise.all(gone.map((item) => deps.stacApi?.deleteItem(collection, item.itemId)));
+  let blobs = 0;
+  const collectionUrl = deps.store.url(collectionBlob(collection));
+  const catalogUrl = deps.store.url(catalogBlob());
+  const shard = shardOf(sourceKey);
+  const datetime = new Date().toISOString();
+  if (kept.length === 0) {
+    // Every version folder of the source here: the published one, and replaced ones still in their grace period.
+    const folder = `${collection}/${sourceKey}/`;
+    const names = await deps.store.list(containers.cogs, folder);
+    const versions = new Set([record.version, ...names.map((name) => name.slice(folder.length).split('/')[0]!).filter((version) => version.length > 0)]);
+    for (const version of versions) {
+      blobs += await deleteVersionBlobs(deps.store, { collection, sourceKey, version });
+      await deps.retired.forget({ collection, sourceKey, version });
+    }
+    await deleteSourceCatalogPages(deps.store, collection, sourceKey, record.version);
+    await deps.store.delete(sourceCatalogBlob(collection, sourceKey));
+    await deps.store.delete(recordRef);
+    const sourceCatalogUrl = deps.store.url(sourceCatalogBlob(collection, sourceKey));
+    await updateJsonBlob<StacCatalog>(deps.store, shardCatalogBlob(collection, shard), (existing) => (existing ? withoutShardSource(existing, sourceKey, sourceCatalogUrl) : undefined), { compact: true });
+  } else {
+    await Promise.all(gone.flatMap((item) => [deps.store.delete(cogBlob(outputs, item.itemId)), deps.store.delete(thumbnailBlob(outputs, item.itemId))]));
+    blobs = gone.length;
+    await updateJsonBlob<SourceRecord>(deps.store, recordRef, (current) => (current ? { ...current, items: current.items.filter((item) => !removing.has(item.itemId)) } : undefined));
+    await writeSourceCatalog(deps.store, collection, sourceKey, record.version, undefined, catalogUrl);
+    await writeShardCatalog(deps.store, collection, shard, [sourceKey], datetime, { collectionUrl, catalogUrl });
+  }
+  const { value: updated } = await updateJsonBlob<StacCollection>(deps.store, collectionBlob(collection), async (existing) => {
+    if (!existing) return undefined;
+    const shardRef = shardCatalogBlob(collection, shard);
+    const current = (await deps.store.readJson<StacCatalog>(shardRef))?.value;
+    return mergeCollection(existing, { collectionId: collection, datetime, urls: { collection: collectionUrl, catalog: catalogUrl }, shards: [{ shard, url: deps.store.url(shardRef), summary: current ? summarizeShard(current) : summarizeItems([], datetime) }] });
+  }, { compact: true });
+  if (updated) await deps.stacApi?.updateCollection<StacCollection>(collection, () => collectionForApi(updated));
+  return { collection, items: gone.length, blobs };
+}
+
+/** How many collections a removal walks down a derivation chain at most. */
+const maxDerivationChain = 64;

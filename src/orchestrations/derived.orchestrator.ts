@@ -49,15 +49,14 @@ export function* deriveProductsOrchestrator(context: OrchestrationContext): Gene
     status('deriving');
   }
   let published = 0;
+  let downstream: DerivedOutcome[] = [];
   if (failures.length === 0 && made.length > 0) {
     status('publishing');
+    const publication: SourcePublication = { outputs, source: input.source, items: made, order: input.order, jobId: context.df.instanceId, derivedFrom: { collection: input.sourceOutputs.collection } };
+    let superseded = true;
     try {
-      const collection = yield* callActivity(context, activities.finalizeCollection, {
-        collection: target.collection,
-        publications: [{ outputs, source: input.source, items: made, order: input.order, jobId: context.df.instanceId, derivedFrom: { collection: input.sourceOutputs.collection } }],
-        datetime: input.datetime,
-      });
-      if (!collection.superseded) {
+      superseded = (yield* callActivity(context, activities.finalizeCollection, { collection: target.collection, publications: [publication], datetime: input.datetime })).superseded;
+      if (!superseded) {
         published = made.length;
         try {
           yield* callActivity(context, activities.requestCollectionMosaic, { collection: target.collection });
@@ -67,6 +66,12 @@ export function* deriveProductsOrchestrator(context: OrchestrationContext): Gene
       }
     } catch (error) {
       failures.push(failureFrom(error));
+    }
+    // Newly published here: the collections deriving from this one make theirs, down the chain.
+    const chain = [...(input.chain ?? [input.sourceOutputs.collection]), target.collection];
+    if (published > 0 && chain.length <= maxDerivationDepth) {
+      status('deriving');
+      downstream = (yield* deriveFromPublication(context, { collection: target.collection, publication, datetime: input.datetime, chain }, () => undefined)).outcomes;
     }
   }
   status(failures.length === 0 ? 'completed' : 'failed');
@@ -78,8 +83,12 @@ export function* deriveProductsOrchestrator(context: OrchestrationContext): Gene
     items: published,
     failures: failures.slice(0, derivedOutcomeBounds.failures).map((failure) => ({ ...failure, message: boundText(failure.message, derivedOutcomeBounds.message), retryable: !isPermanentFailure(failure) })),
     failureCount: failures.length,
+    ...(downstream.length > 0 ? { downstream } : {}),
   };
 }
+
+/** Collections in one derivation chain at most (the source's included): definitions refuse cycles; this bounds a chain however it came about. */
+export const maxDerivationDepth = 8;
 
 
 /** What a publication's derived step ended with: each derived collection's outcome, or why none ran. */
@@ -99,7 +108,7 @@ export interface DerivedStep {
  */
 export function* deriveFromPublication(
   context: OrchestrationContext,
-  published: { collection: string; publication: SourcePublication; datetime: string },
+  published: { collection: string; publication: SourcePublication; datetime: string; chain?: string[] },
   onChange: (outcomes: readonly DerivedOutcome[]) => void,
 ): Generator<Task, DerivedStep, unknown> {
   let plans: DerivedCollectionPlan[];
@@ -108,12 +117,15 @@ export function* deriveFromPublication(
   } catch (error) {
     return { outcomes: [], lookupFailure: failureFrom(error) };
   }
+  const chain = published.chain ?? [published.collection];
+  // A collection already in the chain is never run again (a cycle slipped past the definitions' check).
+  plans = plans.filter((plan) => !chain.includes(plan.collection));
   if (plans.length === 0) return { outcomes: [] };
   const { publication, datetime } = published;
   const items = publication.items.map(({ itemId, itemUrl, window }) => ({ itemId, itemUrl, ...(window ? { window } : {}) }));
   const runs = plans.map((target) => {
     const instanceId = deriveProductsInstanceId(context.df.instanceId, target.collection);
-    const input: DeriveProductsInput = { jobId: publication.jobId ?? context.df.instanceId, source: publication.source, sourceOutputs: publication.outputs, order: publication.order, items, target, datetime };
+    const input: DeriveProductsInput = { jobId: publication.jobId ?? context.df.instanceId, source: publication.source, sourceOutputs: publication.outputs, order: publication.order, items, target, datetime, ...(published.chain ? { chain } : {}) };
     return { target, instanceId, task: context.df.callSubOrchestrator(orchestratorNames.deriveProducts, input, instanceId) };
   });
   onChange([]);
@@ -123,7 +135,11 @@ export function* deriveFromPublication(
   for (const { target, instanceId, task } of runs) {
     try {
       const result: unknown = yield task;
-      outcomes.push(isDerivedOutcome(result) ? result : failedDerivation(target, instanceId, { code: 'INTERNAL', message: 'the derived step returned no outcome' }));
+      if (isDerivedOutcome(result)) {
+        // Flat for the job's view: this collection's outcome, then those of the collections deriving from it.
+        const { downstream, ...own } = result;
+        outcomes.push(own, ...(Array.isArray(downstream) ? downstream.filter(isDerivedOutcome) : []));
+      } else outcomes.push(failedDerivation(target, instanceId, { code: 'INTERNAL', message: 'the derived step returned no outcome' }));
     } catch (error) {
       outcomes.push(failedDerivation(target, instanceId, failureFrom(error)));
     }

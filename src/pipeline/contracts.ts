@@ -578,6 +578,8 @@ export interface DeriveProductsInput {
   target: DerivedCollectionPlan;
   /** ISO timestamp from the job's orchestration clock. */
   datetime: string;
+  /** The collections this derivation descends from, the job's first (absent: just the source's): a chain never runs a collection twice. */
+  chain?: string[];
 }
 
 export interface CreateDerivedItemInput {
@@ -603,6 +605,8 @@ export interface DerivedOutcome {
   /** The first failures (per source item, `itemId` naming it), with `retryable` as a retry would fare; `failureCount` counts all. */
   failures: Array<JobFailure & { retryable: boolean }>;
   failureCount: number;
+  /** `deriveProducts`' own output only: the outcomes of the collections deriving from this one (the job's list has them flattened after it). */
+  downstream?: DerivedOutcome[];
 }
 
 /** A sub-orchestration's result is JSON: check its shape before a job or its view shows it. */
@@ -614,8 +618,8 @@ export interface RemoveDerivedProductsInput {
   sourceCollection: string;
   /** The removed source's key in its collection (derived collections keep the same key). */
   sourceKey: string;
-  /** The source items removed; their derived items go. */
-  sourceItemIds: string[];
+  /** The source items removed, whose derived items go; absent: the whole source (every derived item of it). */
+  sourceItemIds?: string[];
 }
 
 export interface RemovedDerivedProducts {

@@ -30,7 +30,7 @@ import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { deriveDerivedOutputs } from '../../src/raster/derived.plan.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
-import { cogBlob, collectionBlob, itemBlob, sourceRecordBlob, versionFolder } from '../../src/stac/catalog.layout.js';
+import { cogBlob, collectionBlob, itemBlob, sourceRecordBlob } from '../../src/stac/catalog.layout.js';
 import { collectionItemCount } from '../../src/stac/collection.build.js';
 import type { SourceRecord } from '../../src/stac/source.record.js';
 import type { StacCollection, StacItem } from '../../src/stac/stac.types.js';
@@ -224,23 +224,33 @@ describe('derived products of a DEM: hillshade and slope', () => {
     first = replaced;
   });
 
-  it('removes the derived items, COGs and records of a removed source from every derived collection', async () => {
-    await derive(first, (await plansFor(dem())).get(slope())!);
-    const removed = await createRemoveDerivedProducts(deps)({ sourceCollection: dem(), sourceKey: first.outputs.sourceKey, sourceItemIds: first.items.map((item) => item.itemId) });
-    expect(removed.collections.map((each) => each.collection).sort()).toEqual([hillshade(), slope()].sort());
-    for (const collection of [hillshade(), slope()]) {
+  it('removes the derived items, COGs and records of a removed source from every derived collection, down the chain', async () => {
+    const slopes = await derive(first, (await plansFor(dem())).get(slope())!);
+    // A collection deriving from a derived one: the slope reprojected to Web Mercator.
+    const chained = idOf('slope-3857');
+    await defineCollection(chained, { collection: slope(), product: 'reproject', targetCrs: 'EPSG:3857' });
+    const slopeOutputs = deriveDerivedOutputs(first.outputs, (await plansFor(dem())).get(slope())!);
+    await derive({ ...first, outputs: slopeOutputs, items: slopes }, (await plansFor(slope())).get(chained)!);
+    expect(await readItem(chained, first.items[0]!.itemId)).toBeDefined();
+    // Before: the hillshade holds two versions of the source (the replaced one retired, in its grace period).
+    const hillshadeFolders = new Set((await env.harness.store.list(containers.cogs, `${hillshade()}/${first.outputs.sourceKey}/`)).map((name) => name.split('/')[2]));
+    expect(hillshadeFolders.size).toBe(2);
+    // The whole source: no item ids given.
+    const removed = await createRemoveDerivedProducts(deps)({ sourceCollection: dem(), sourceKey: first.outputs.sourceKey });
+    expect(removed.collections.map((each) => each.collection).sort()).toEqual([hillshade(), slope(), chained].sort());
+    for (const collection of [hillshade(), slope(), chained]) {
       expect(removed.collections.find((each) => each.collection === collection)!.items).toBe(first.items.length);
       for (const item of first.items) expect(await readItem(collection, item.itemId)).toBeUndefined();
       expect(await env.harness.store.readJson(sourceRecordBlob(collection, first.outputs.sourceKey))).toBeUndefined();
-      const plan = (await plansFor(dem())).get(collection)!;
-      const folder = versionFolder(deriveDerivedOutputs(first.outputs, plan));
-      expect(await env.harness.store.list(folder.container, folder.name)).toEqual([]);
+      // Every version of the source here, the replaced one in its grace period too.
+      expect(await env.harness.store.list(containers.cogs, `${collection}/${first.outputs.sourceKey}/`)).toEqual([]);
       const document = (await env.harness.store.readJson<StacCollection>(collectionBlob(collection)))!.value;
       expect(collectionItemCount(document)).toBe(0);
       expect((await validator.validate(document)).errors).toEqual([]);
     }
     // Again: nothing left to remove, no failure.
     const again = await createRemoveDerivedProducts(deps)({ sourceCollection: dem(), sourceKey: first.outputs.sourceKey, sourceItemIds: first.items.map((item) => item.itemId) });
+    expect(again.collections).toHaveLength(3);
     expect(again.collections.every((each) => each.items === 0)).toBe(true);
   });
 });

@@ -11,9 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { deriveProductsOrchestrator } from '../../src/orchestrations/derived.orchestrator.js';
 import { ingestRasterOrchestrator } from '../../src/orchestrations/ingest.orchestrator.js';
 import { resolveQuarantineOrchestrator } from '../../src/orchestrations/quarantine.orchestrator.js';
+import { removeSourceOrchestrator } from '../../src/orchestrations/source.removal.orchestrator.js';
 import { withQuarantineDecision } from '../../src/jobs/job.view.js';
 import { buildJobView } from '../../src/jobs/job.view.js';
-import type { DerivedCollectionPlan, DerivedOutcome, DeriveProductsInput, IngestInput, IngestOutput, RasterInfo, RegisteredItem, ResolveQuarantineInput, ResolveQuarantineOutput } from '../../src/pipeline/contracts.js';
+import type { DerivedCollectionPlan, DerivedOutcome, DeriveProductsInput, IngestInput, IngestOutput, RasterInfo, RegisteredItem, ResolveQuarantineInput, ResolveQuarantineOutput, SourceRemovalInput } from '../../src/pipeline/contracts.js';
 import { FailureError } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
@@ -57,6 +58,7 @@ function published(version: string): HistoryBuilder {
     .taskScheduled(3, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(3, ok({ instanceId: 'mosaic' }));
 }
 
+const chainedOutcome: DerivedOutcome = { collection: 'hillshade-3857', product: 'reproject', instanceId: 'job-1-derived-hillshade-derived-hillshade-3857', status: 'completed', items: 1, failures: [], failureCount: 0 };
 const completedOutcome: DerivedOutcome = { collection: 'hillshade', product: 'hillshade', instanceId: 'job-1-derived-hillshade', status: 'completed', items: 1, failures: [], failureCount: 0 };
 
 describe('the derived step of a job (orchestration 1.6)', () => {
@@ -105,22 +107,23 @@ describe('the derived step of a job (orchestration 1.6)', () => {
       .subOrchestrationCreated(5, 'deriveProducts', 'job-1-derived-hillshade')
       .subOrchestrationCreated(6, 'deriveProducts', 'job-1-derived-dems-wgs84')
       .episodeDone().episode()
-      .subOrchestrationCompleted(5, completedOutcome)
+      .subOrchestrationCompleted(5, { ...completedOutcome, downstream: [chainedOutcome] })
       // A sub-orchestration that crashed outright (its own failures are outcomes): shown, not thrown.
       .subOrchestrationFailed(6, new FailureError({ code: 'TRANSIENT_STORAGE', message: 'storage was busy' }).message);
     const recording = await replay(ingestRasterOrchestrator, history, input);
     expect(flattenActions(recording).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed', errorCodes: [] } });
     const failedOutcome: DerivedOutcome = { collection: 'dems-wgs84', product: 'reproject', instanceId: 'job-1-derived-dems-wgs84', status: 'failed', items: 0, failures: [{ code: 'TRANSIENT_STORAGE', message: 'storage was busy', retryable: true }], failureCount: 1 };
-    expect(recording.customStatus).toMatchObject({ stage: 'completed', derived: [completedOutcome, failedOutcome] });
+    // Flat: each collection's outcome, then those of the collections deriving from it.
+    expect(recording.customStatus).toMatchObject({ stage: 'completed', derived: [completedOutcome, chainedOutcome, failedOutcome] });
     history.taskScheduled(7, 'recordJob').episodeDone().episode().taskCompleted(7, { ok: true });
     history.taskScheduled(8, 'publishEvents').episodeDone().episode().taskCompleted(8, ok({ delivered: 0, dropped: [] }));
     const done = await replay(ingestRasterOrchestrator, history, input);
     expect(done.isDone).toBe(true);
-    expect((done.output as IngestOutput).derived).toEqual([completedOutcome, failedOutcome]);
+    expect((done.output as IngestOutput).derived).toEqual([completedOutcome, chainedOutcome, failedOutcome]);
     // The job view shows them, from the output.
     const view = buildJobView({ instanceId: 'job-1', name: 'ingestRaster', runtimeStatus: 'Completed', createdTime: '2026-01-01T00:00:00Z', lastUpdatedTime: '2026-01-01T00:00:09Z', input, output: done.output, customStatus: done.customStatus });
     expect(view.status).toBe('Completed');
-    expect(view.derived).toEqual([completedOutcome, failedOutcome]);
+    expect(view.derived).toEqual([completedOutcome, chainedOutcome, failedOutcome]);
   });
 
   it('shows the lookup\'s failure and completes when the derived collections cannot be read', async () => {
@@ -174,9 +177,32 @@ describe('deriveProducts orchestrator', () => {
     history.taskScheduled(2, 'finalizeCollection').episodeDone().episode().taskCompleted(2, ok({ ...finalized, collectionId: 'hillshade' }));
     expect(flattenActions(await replay(deriveProductsOrchestrator, history, derive, instanceId)).at(-1)).toMatchObject({ functionName: 'requestCollectionMosaic', input: { collection: 'hillshade' } });
     history.taskScheduled(3, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(3, ok({ instanceId: 'm' }));
+    // Newly published in hillshade: the collections deriving from it, if any, take their turn.
+    expect(flattenActions(await replay(deriveProductsOrchestrator, history, derive, instanceId)).at(-1)).toMatchObject({ functionName: 'listDerivedCollections', input: { collection: 'hillshade' } });
+    history.taskScheduled(4, 'listDerivedCollections').episodeDone().episode().taskCompleted(4, ok([]));
     const done = await replay(deriveProductsOrchestrator, history, derive, instanceId);
     expect(done.isDone).toBe(true);
     expect(done.output).toEqual({ collection: 'hillshade', product: 'hillshade', instanceId, status: 'completed', items: 2, failures: [], failureCount: 0 });
+  });
+
+  it('runs the collections deriving from the derived one down the chain, never one already in it, and returns their outcomes with its own', async () => {
+    const history = new HistoryBuilder()
+      .episode('deriveProducts', derive)
+      .taskScheduled(0, 'createDerivedItem').episodeDone().episode().taskCompleted(0, ok(made('dem-one-r0-c0')))
+      .taskScheduled(1, 'createDerivedItem').episodeDone().episode().taskCompleted(1, ok(made('dem-one-r0-c1')))
+      .taskScheduled(2, 'finalizeCollection').episodeDone().episode().taskCompleted(2, ok({ ...finalized, collectionId: 'hillshade' }))
+      .taskScheduled(3, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(3, ok({ instanceId: 'm' }));
+    // hillshade-3857 derives from hillshade; "dems" (the source, a cycle that slipped in) is left out.
+    const downstreamPlan: DerivedCollectionPlan = { collection: 'hillshade-3857', definitionVersion: 1, derivation: { collection: 'hillshade', product: 'reproject', targetCrs: 'EPSG:3857' } };
+    const cycle: DerivedCollectionPlan = { collection: 'dems', definitionVersion: 4, derivation: { collection: 'hillshade', product: 'slope' } };
+    history.taskScheduled(4, 'listDerivedCollections').episodeDone().episode().taskCompleted(4, ok([cycle, downstreamPlan]));
+    const started = flattenActions(await replay(deriveProductsOrchestrator, history, derive, instanceId)).filter((action) => action.actionType === actionType.callSubOrchestrator);
+    expect(started.map((action) => action.instanceId)).toEqual(['job-1-derived-hillshade-derived-hillshade-3857']);
+    expect(started[0]!.input).toMatchObject({ sourceOutputs: outputs, chain: ['dems', 'hillshade'], target: downstreamPlan, jobId: instanceId, items: [{ itemId: 'dem-one-r0-c0' }, { itemId: 'dem-one-r0-c1' }] });
+    const further: DerivedOutcome = { collection: 'hillshade-3857', product: 'reproject', instanceId: 'job-1-derived-hillshade-derived-hillshade-3857', status: 'completed', items: 2, failures: [], failureCount: 0 };
+    history.subOrchestrationCreated(5, 'deriveProducts', 'job-1-derived-hillshade-derived-hillshade-3857').episodeDone().episode().subOrchestrationCompleted(5, further);
+    const done = await replay(deriveProductsOrchestrator, history, derive, instanceId);
+    expect(done.output).toEqual({ collection: 'hillshade', product: 'hillshade', instanceId, status: 'completed', items: 2, failures: [], failureCount: 0, downstream: [further] });
   });
 
   it('publishes nothing when an item fails, and says which, why, and that no retry helps a permanent failure', async () => {
@@ -225,5 +251,28 @@ describe('approving a quarantined job runs its derived products (1.6 on)', () =>
     const view = withQuarantineDecision(quarantined, { decision: 'approve', id: decisionId, status: 'Completed', derived: [outcome] });
     expect(view).toMatchObject({ status: 'Completed', derived: [outcome], quarantine: { decision: { decision: 'approve', id: decisionId, status: 'Completed' } } });
     expect(view.quarantine!.decision).not.toHaveProperty('derived');
+  });
+});
+
+describe('removing a source removes its derived products (1.6 on)', () => {
+  const removal: SourceRemovalInput = { source: { container: 'uploads', name: 'dem/one.tif' }, deletion: { eventId: 'e-1', eventTime: '2026-12-06T10:00:00.000Z', sequencer: '0a0f' } };
+  const removalId = 'remove-0123456789abcdef0123456789abcdef';
+  const found = { collection: 'dems', sourceKey: 'dem-one', published: { version: 'v0123456789ab', etag: '"0x1"', jobId: 'job-1' }, versions: ['v0123456789ab'] };
+  const sourceRemoved = (version: string): HistoryBuilder =>
+    new HistoryBuilder()
+      .episode('removeSource', removal, version)
+      .taskScheduled(0, 'findSourceOutputs').episodeDone().episode().taskCompleted(0, ok({ outcome: 'gone', collections: [found] }))
+      .taskScheduled(1, 'findRunningJobs').episodeDone().episode().taskCompleted(1, ok([]))
+      .taskScheduled(2, 'removeSourceOutputs').episodeDone().episode().taskCompleted(2, ok({ collection: 'dems', sourceKey: 'dem-one', unpublished: true, items: 1, blobs: 3 }));
+
+  it('asks for the derived products of the source in the collections deriving from each one it was removed from', async () => {
+    const history = sourceRemoved('1.6');
+    expect(flattenActions(await replay(removeSourceOrchestrator, history, removal, removalId)).at(-1)).toMatchObject({ functionName: 'removeDerivedProducts', input: { sourceCollection: 'dems', sourceKey: 'dem-one' } });
+    history.taskScheduled(3, 'removeDerivedProducts').episodeDone().episode().taskCompleted(3, ok({ collections: [{ collection: 'hillshade', items: 1, blobs: 2 }] }));
+    expect(flattenActions(await replay(removeSourceOrchestrator, history, removal, removalId)).at(-1)).toMatchObject({ functionName: 'requestCollectionMosaic', input: { collection: 'dems' } });
+  });
+
+  it('replays a removal of 1.5 as it ran: the mosaic request right after the outputs', async () => {
+    expect(flattenActions(await replay(removeSourceOrchestrator, sourceRemoved('1.5'), removal, removalId)).at(-1)).toMatchObject({ functionName: 'requestCollectionMosaic' });
   });
 });
