@@ -5,6 +5,7 @@
  * ingested by the upload trigger; its job (orchestration 1.6) completes with each derived
  * collection's outcome in its view: the hillshade and slope items published with `derived_from`
  * links, the impossible one failed as data (`INVALID_INPUT`, not retryable) without failing the job.
+ * Deleting the DEM removes its derived items and COGs with it.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { JobsClient } from '../../cli/jobs.client.js';
@@ -65,5 +66,13 @@ describe('derived products through the local host', () => {
       expect(document && collectionItemCount(document)).toBe(1);
     }
     expect(await env.store.readJson(collectionBlob('dem-ndi'))).toBeUndefined();
+
+    // The DEM is deleted: the removal (BlobDeleted through the host's Event Grid stand-in) takes its derived products too.
+    await env.store.delete({ container: 'uploads', name: 'dem/alps.tif' });
+    for (const collection of ['dem-hillshade', 'dem-slope']) {
+      await expect.poll(async () => (await env.store.readJson(itemBlob(collection, itemId)))?.value, { timeout: 90_000, interval: 500 }).toBeUndefined();
+      await expect.poll(async () => env.store.list('cogs', `${collection}/`).then((names) => names.filter((name) => name.endsWith('.tif') && !name.includes('.mosaic.') && !name.includes('.overview.'))), { timeout: 60_000, interval: 500 }).toEqual([]);
+      await expect.poll(async () => collectionItemCount((await env.store.readJson<StacCollection>(collectionBlob(collection)))!.value), { timeout: 60_000, interval: 500 }).toBe(0);
+    }
   }, 300_000);
 });
