@@ -26,7 +26,8 @@ import { boundCrs, boundMeasuredBand, boundNotes } from '../raster/metadata.boun
 import { canRenderThumbnail } from '../raster/thumbnail.command.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceRecordBlob, thumbnailBlob } from '../stac/catalog.layout.js';
 import { collectionForApi, collectionOfItems, mergeCollection, summarizeItems, summarizeShard } from '../stac/collection.build.js';
-import { buildTileItem, itemInterval } from '../stac/item.build.js';
+import { buildTileItem, datetimeSourceProperty, ingestionTimeSource, itemInterval } from '../stac/item.build.js';
+import { boundText } from '../pipeline/bounded.text.js';
 import { softwareVersions } from '../stac/software.js';
 import { withoutInferredLinks } from '../stac/stac.api.client.js';
 import { compareVersionOrder, sourceModifiedProperty, sourcePathOf, sourceProperty, type SourceRecord } from '../stac/source.record.js';
@@ -97,7 +98,7 @@ export function createCreateDerivedItem(deps: Pick<DerivedDependencies, 'store' 
         geometry: description.geometry,
         bbox: description.bbox,
         nativeBbox: description.nativeBbox,
-        acquired: null,
+        acquired: await readSourceAcquisition(deps.store, sourceOutputs.collection, itemId),
         ...(boundNotes(notes).length > 0 ? { notes: boundNotes(notes) } : {}),
         ...(thumbnail ? { thumbnail: { ...thumbnailRef, url: thumbnail.url } } : {}),
       };
@@ -127,6 +128,23 @@ export function createCreateDerivedItem(deps: Pick<DerivedDependencies, 'store' 
       await rm(workDir, { recursive: true, force: true });
     }
   };
+}
+
+/**
+ * The source item's acquisition time, so a product of a 2021 DEM is dated 2021: read from the
+ * source item's own document in the app's `stac` container (its time fields only; nothing it links
+ * is followed). Checked like any time from metadata when the item is built (`buildTileItem`: a
+ * value that is not a time is left out with a note). `null` when the source item was dated by its
+ * ingestion, or is gone.
+ */
+async function readSourceAcquisition(store: DerivedDependencies['store'], collection: string, itemId: string): Promise<TileCog['acquired']> {
+  const properties = (await store.readJson<Partial<StacItem>>(itemBlob(collection, itemId)))?.value?.properties;
+  if (!properties || typeof properties !== 'object') return null;
+  const from = properties[datetimeSourceProperty];
+  const start = properties.start_datetime ?? properties.datetime;
+  const end = properties.end_datetime ?? properties.datetime;
+  if (from === ingestionTimeSource || typeof from !== 'string' || typeof start !== 'string' || typeof end !== 'string') return null;
+  return { start: boundText(start, 64), end: boundText(end, 64), source: boundText(`source item ${itemId}: ${from}`, 200) };
 }
 
 /** The derived item: a tile item of the derived COG, whose lineage names the source item and collection. */

@@ -35,7 +35,7 @@ import { collectionItemCount } from '../../src/stac/collection.build.js';
 import type { SourceRecord } from '../../src/stac/source.record.js';
 import type { StacCollection, StacItem } from '../../src/stac/stac.types.js';
 import { validateCog } from '../support/cog.validator.js';
-import { writeFloat32Nodata, writeInt16Dem, writeRaster, writeRgbUint8 } from '../support/fixtures.js';
+import { writeFloat32Nodata, writeInt16Dem, writeRaster, writeRgbUint8, writeTiffDated } from '../support/fixtures.js';
 import { hostileDerivedCases, type HostileDerivedCase } from '../support/hostile.derived.js';
 import { StacValidator } from '../support/stac.validator.js';
 import { downloadBlob, samePixels, useActivityHarness } from './activity.harness.js';
@@ -293,6 +293,33 @@ describe('derived products of a multi-band image: normalized difference and repr
     const item = await expectValidDerivedItem(geographic(), itemId, rgb());
     expect(item.properties['proj:code']).toBe('EPSG:4326');
     expect((item.properties['proj:transform'] as number[])[0]).toBeCloseTo(0.0002, 12);
+  });
+});
+
+describe('the time of a derived item', () => {
+  const dated = () => idOf('dated');
+  const slopes = () => idOf('dated-slope');
+
+  it("is its source item's acquisition time; a source item whose time is not one is dated by the ingestion, with a note", async () => {
+    await defineCollection(dated());
+    await defineCollection(slopes(), { collection: dated(), product: 'slope' });
+    const published = await publish(writeTiffDated(env.fixtures.path), dated(), 4096, 'dated.tif');
+    const itemId = published.items[0]!.itemId;
+    const source = (await readItem(dated(), itemId))!;
+    expect(source.properties.datetime).toBe('2021-06-14T10:32:05.000Z');
+    await derive(published, (await plansFor(dated())).get(slopes())!);
+    const derived = await expectValidDerivedItem(slopes(), itemId, dated());
+    expect(derived.properties.datetime).toBe('2021-06-14T10:32:05.000Z');
+    expect(derived.properties.created).toBe(published.order.jobStarted);
+    expect(derived.properties['raster-ingest:datetime_source']).toMatch(new RegExp(`^source item ${itemId}: `));
+
+    // The source item's document rewritten with a time that is none (and far too long).
+    await env.harness.store.writeJson(itemBlob(dated(), itemId), { ...source, properties: { ...source.properties, datetime: `2021-13-99${'9'.repeat(5000)}` } });
+    await derive(published, (await plansFor(dated())).get(slopes())!);
+    const redone = await expectValidDerivedItem(slopes(), itemId, dated());
+    expect(redone.properties.datetime).toBe(published.order.jobStarted);
+    expect(JSON.stringify(redone.properties['raster-ingest:notes'])).toMatch(/not a time span/);
+    expect(JSON.stringify(redone).length).toBeLessThan(20_000);
   });
 });
 
