@@ -21,17 +21,19 @@ import {
   type TileRoute,
   type JobFailure,
   type RegisteredItem,
+  type SingleTileOutcome,
   type SourcePublication,
+  type TileProgress,
   type VersionOrder,
 } from '../pipeline/contracts.js';
 import { hasGates, type GateViolation } from '../collections/quality.gates.js';
 import { boundText } from '../pipeline/bounded.text.js';
-import { encodeFailure, failureFrom, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
+import { encodeFailure, FailureError, failureFrom, isFinalFailure, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles, planVariableTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
-import { collectionMosaicStep, publishesEvents } from './versions.js';
+import { collectionMosaicStep, mergesSingleTile, publishesEvents } from './versions.js';
 import { jobEvent } from '../collections/cloud.events.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
@@ -236,9 +238,36 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
     throw new IngestFailedError(progress.source, reason, state.failures[0]);
   };
 
+  // 1.7 on: a source of one tile on Functions gets it made with its validation (one activity);
+  // its item's time is then the orchestration clock before validation, not after.
+  const merged = mergesSingleTile(context.df.version);
+  const validatedAt = merged ? context.df.currentUtcDateTime.toISOString() : undefined;
   let info: RasterInfo;
+  let madeWithValidation: SingleTileOutcome | undefined;
   try {
-    info = yield* callActivity(context, activities.validateRaster, { source: input.source, options: input.options, tileSize: input.tileSize });
+    if (validatedAt !== undefined) {
+      const validated = yield* callActivity(context, activities.validateAndCreateTile, {
+        source: input.source,
+        options: input.options,
+        tileSize: input.tileSize,
+        // A retry that reuses tiles of its failed attempt takes them as they are (below).
+        ...((input.reuse ?? []).length === 0
+          ? {
+              singleTile: {
+                outputs: input.outputs,
+                datetime: validatedAt,
+                order: { sourceModified: input.source.lastModified, jobStarted: validatedAt },
+                worker: { thresholdBytes: input.worker.thresholdBytes },
+                ...(input.definition && hasGates(input.definition.gates) ? { gates: input.definition.gates } : {}),
+              },
+            }
+          : {}),
+      });
+      info = validated.info;
+      madeWithValidation = validated.tile;
+    } else {
+      info = yield* callActivity(context, activities.validateRaster, { source: input.source, options: input.options, tileSize: input.tileSize });
+    }
   } catch (error) {
     const failure = failureFrom(error);
     state.recordFailure(failure);
@@ -248,7 +277,7 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   const planned = planJobTiles(info, input.tileSize);
   const windows = planned.map(({ window }) => window);
   // The orchestration clock, not the wall clock: replays must produce identical items.
-  const datetime = context.df.currentUtcDateTime.toISOString();
+  const datetime = validatedAt ?? context.df.currentUtcDateTime.toISOString();
   const order: VersionOrder = { sourceModified: input.source.lastModified, jobStarted: datetime };
   const { route, reason } = chooseTileRoute(info, input.options.route, input.worker.thresholdBytes);
   progress.route = route;
@@ -283,17 +312,30 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 
   progress.layout = chooseLayout(windows.length);
   state.publish();
+  // Gates measured on the tile made with validation (1.7 on); undefined: checked by their own activity.
+  let gateViolations: GateViolation[] | undefined;
   if (progress.layout === 'single-tile') {
     // A small raster is one tile: its steps run inline, without a sub-orchestration to start,
     // replay and wait for. Its progress is part of the job's status.
     for (const tileInput of pending) {
+      const report = (tile: TileProgress): void => {
+        progress.tile = tile;
+        state.publish();
+      };
+      const made = madeWithValidation && route === 'functions' ? takeTileMadeWithValidation(madeWithValidation, tileInput, context.df.currentUtcDateTime.toISOString()) : undefined;
+      if (made?.item) {
+        report(made.progress);
+        state.recordItem(made.item);
+        gateViolations = made.violations;
+        continue;
+      }
+      if (made?.failedForGood) {
+        report(made.progress);
+        state.recordTileFailure(tileInput.itemId, new FailureError(made.failedForGood));
+        continue;
+      }
       try {
-        state.recordItem(
-          yield* runTileSteps(context, tileInput, (tile) => {
-            progress.tile = tile;
-            state.publish();
-          }),
-        );
+        state.recordItem(yield* runTileSteps(context, tileInput, report, made?.rerouteBecause));
       } catch (error) {
         state.recordTileFailure(tileInput.itemId, error);
       }
@@ -346,13 +388,13 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   if (input.definition && hasGates(input.definition.gates)) {
     let violations: GateViolation[];
     try {
-      violations = yield* callActivity(context, activities.checkQualityGates, {
+      violations = gateViolations ?? (yield* callActivity(context, activities.checkQualityGates, {
         gates: input.definition.gates,
         info: { bands: info.bands, crs: info.crs, ...(info.crsAssumed ? { crsAssumed: info.crsAssumed } : {}) },
         sizeBytes: input.source.size,
         collection: input.collection,
         items: items.map(({ itemId, bbox, window }) => ({ itemId, bbox, ...(window ? { window } : {}) })),
-      });
+      }));
     } catch (error) {
       const failure = failureFrom(error);
       state.recordFailure(failure);
@@ -444,4 +486,38 @@ function* publishJobEvent(context: OrchestrationContext, input: IngestInput, sta
 /** A sub-orchestration's result is JSON: check its shape before trusting it. */
 function isRegisteredItem(value: unknown): value is RegisteredItem {
   return typeof value === 'object' && value !== null && 'itemId' in value && typeof value.itemId === 'string' && 'itemUrl' in value && 'cogUrl' in value;
+}
+
+/** What the job does with the tile `validateAndCreateTile` made (or failed to make) for `tileInput`. */
+interface TileMadeWithValidation {
+  progress: TileProgress;
+  item?: RegisteredItem;
+  violations?: GateViolation[];
+  /** A failure no retry fixes: the tile fails as its own steps would have failed it. */
+  failedForGood?: Failure;
+  /** Functions ran out of memory or disk: the tile's own steps go to the worker at once. */
+  rerouteBecause?: string;
+}
+
+/**
+ * The tile made with validation, when it is the one the job planned (same item id): registered,
+ * with the time it ran (its wait includes the validation before it). A failure that a retry may fix
+ * returns nothing: the tile's own steps run from their first attempt.
+ */
+export function takeTileMadeWithValidation(outcome: SingleTileOutcome, tileInput: IngestTileInput, now: string): TileMadeWithValidation | undefined {
+  const base = { itemId: tileInput.itemId, route: 'functions' as const, attempts: 1, startedAt: tileInput.datetime };
+  if (outcome.ok) {
+    if (outcome.item.itemId !== tileInput.itemId) return undefined;
+    const waitMs = Math.max(0, Date.parse(outcome.ran.startedAt) - Date.parse(tileInput.datetime));
+    const workMs = Math.max(0, Date.parse(outcome.ran.endedAt) - Date.parse(outcome.ran.startedAt));
+    return {
+      progress: { ...base, stage: 'registered', endedAt: now, item: outcome.item, timing: { waitMs: Number.isFinite(waitMs) ? waitMs : 0, workMs: Number.isFinite(workMs) ? workMs : 0, startedAt: outcome.ran.startedAt } },
+      item: outcome.item,
+      ...(outcome.violations ? { violations: outcome.violations } : {}),
+    };
+  }
+  const { failure } = outcome;
+  if (failure.code === 'OUT_OF_MEMORY' || failure.code === 'DISK_FULL') return { progress: { ...base, stage: 'creating-cog' }, rerouteBecause: `${failure.code} on Functions: ${failure.message}` };
+  if (isFinalFailure(failure)) return { progress: { ...base, stage: 'failed', endedAt: now, error: failure }, failedForGood: failure };
+  return undefined;
 }

@@ -60,6 +60,16 @@ export function publishesEvents(version: string | undefined): boolean {
   return atLeast(version, [1, 5]);
 }
 
+/**
+ * Jobs of 1.7 on validate with `validateAndCreateTile`: a source that plans one tile on the
+ * Functions route gets its COG, item and quality gates in that same activity (issue 22), instead
+ * of `validateRaster`, then `createAndRegisterTile`, then `checkQualityGates`. Older instances
+ * replay their separate steps unchanged.
+ */
+export function mergesSingleTile(version: string | undefined): boolean {
+  return atLeast(version, [1, 7]);
+}
+
 /** `major.minor[.…]` at least `minimum`; anything that does not parse is older. */
 function atLeast(version: string | undefined, minimum: readonly [number, number]): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version ?? '');

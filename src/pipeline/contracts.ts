@@ -358,6 +358,35 @@ export interface CreateAndRegisterTileInput extends CreateTileCogInput {
   startNotice?: StartNotice;
 }
 
+/**
+ * Validate a source and, when it plans one tile on the Functions route, make that tile's COG and
+ * register its item in the same call (version 1.7 on): a small job saves an activity round trip,
+ * a replay and a second look at its source. The orchestrator plans again from `info` and uses the
+ * tile only where its own plan agrees.
+ */
+export interface ValidateAndCreateTileInput extends ValidateRasterInput {
+  options: IngestOptions;
+  tileSize: number;
+  /** What the single tile needs besides the window the activity plans; absent: validation only. */
+  singleTile?: {
+    outputs: OutputLocation;
+    datetime: string;
+    order: VersionOrder;
+    worker: Pick<WorkerRouting, 'thresholdBytes'>;
+    /** The collection's quality gates, checked on the tile made here (the orchestrator quarantines on a violation). */
+    gates?: QualityGates;
+  };
+}
+
+/** The tile made with validation: its item, or why it failed (the orchestrator then takes the tile's own steps). */
+export type SingleTileOutcome = { ok: true; item: RegisteredItem; ran: WorkSpan; violations?: GateViolation[] } | { ok: false; failure: Failure };
+
+export interface ValidatedSource {
+  info: RasterInfo;
+  /** Absent when the source plans more than one tile, goes to the worker, or no tile was asked for. */
+  tile?: SingleTileOutcome;
+}
+
 export interface RegisteredItem {
   itemId: string;
   itemUrl: string;
@@ -511,6 +540,7 @@ export interface RecordJobInput {
 
 export const activities = {
   validateRaster: activityContract<ValidateRasterInput, RasterInfo>('validateRaster'),
+  validateAndCreateTile: activityContract<ValidateAndCreateTileInput, ValidatedSource>('validateAndCreateTile'),
   createTileCog: activityContract<CreateTileCogInput, TileCog>('createTileCog'),
   createAndRegisterTile: activityContract<CreateAndRegisterTileInput, RegisteredItem>('createAndRegisterTile'),
   registerTileItem: activityContract<RegisterTileItemInput, RegisteredItem>('registerTileItem'),
