@@ -20,6 +20,7 @@
  * document on every attempt, so whichever writer comes last has seen every earlier write below.
  */
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import pLimit from 'p-limit';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ import { FailureError, type Failure } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { describeMosaic } from '../raster/mosaic.describe.js';
 import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
-import type { BlobStore } from '../storage/blob.store.js';
+import type { BlobStore, StoredJson } from '../storage/blob.store.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceCatalogPageBlob, sourceCatalogPagesPrefix, sourceRecordBlob, sourceRecordsPrefix } from '../stac/catalog.layout.js';
 import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, mergeCatalog, mergeCollection, mergeShardCatalog, summarizeItems, summarizeShard } from '../stac/collection.build.js';
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
@@ -91,7 +92,7 @@ async function writeSourceMosaic(
 
 /** What the source's record decided for one publication. */
 type Decision =
-  | { publication: SourcePublication; outcome: 'publish'; previous?: SourceRecord }
+  | { publication: SourcePublication; outcome: 'publish'; previous?: SourceRecord; written: SourceRecord }
   | { publication: SourcePublication; outcome: 'superseded'; newer: SourceRecord }
   | { publication: SourcePublication; outcome: 'conflict'; failure: Failure };
 
@@ -99,7 +100,7 @@ type Decision =
 async function decide(store: BlobStore, collection: string, publication: SourcePublication): Promise<Decision> {
   const { outputs, source, items, order } = publication;
   const owner = sourcePathOf(source);
-  let decision: Decision = { publication, outcome: 'publish' };
+  let decision: Decision | undefined;
   await updateJsonBlob<SourceRecord>(store, sourceRecordBlob(collection, outputs.sourceKey), (existing) => {
     if (existing && existing.source !== owner) {
       decision = {
@@ -113,9 +114,11 @@ async function decide(store: BlobStore, collection: string, publication: SourceP
       decision = { publication, outcome: 'superseded', newer: existing };
       return undefined;
     }
-    decision = existing ? { publication, outcome: 'publish', previous: existing } : { publication, outcome: 'publish' };
-    return buildSourceRecord(source, outputs, order, items, publication.jobId);
+    const written = buildSourceRecord(source, outputs, order, items, publication.jobId);
+    decision = existing ? { publication, outcome: 'publish', previous: existing, written } : { publication, outcome: 'publish', written };
+    return written;
   }, { createFirst: true });
+  if (!decision) throw new Error('the source record update decided nothing');
   return decision;
 }
 
@@ -140,12 +143,17 @@ function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T, i
 /**
  * Writes a source's catalog from its record, read after the catalog on every attempt: when another
  * version took the record meanwhile (`version` given and different), that version's job writes the
- * catalog, not this one. `isNew`: the source had no record before, so it has no catalog either (usually).
+ * catalog, not this one. `created`: the record this job just created (the source had none, so it
+ * has no catalog either, usually): the first attempt creates the catalog from it without reading
+ * either. Safe: another version's job writes its record before the catalog, so a catalog it wrote
+ * first fails this creation (the next attempt reads both), and one it writes later is its own.
  */
-async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string, isNew = false): Promise<void> {
+async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string, created?: SourceRecord): Promise<void> {
   const ref = sourceCatalogBlob(collection, sourceKey);
+  let first = true;
   await updateJsonBlob<StacCatalog>(store, ref, async () => {
-    const record = (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value;
+    const record = first && created ? created : (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value;
+    first = false;
     if (!record || (version !== undefined && record.version !== version)) return undefined;
     const { catalog, pages } = buildSourceCatalog({
       sourceKey,
@@ -158,7 +166,7 @@ async function writeSourceCatalog(store: BlobStore, collection: string, sourceKe
     // Pages before the catalog that links them; they belong to this version (same content whoever writes them).
     await Promise.all(pages.map(({ page, document }) => store.uploadBytes(sourceCatalogPageBlob(collection, sourceKey, record.version, page), Buffer.from(JSON.stringify(document)), mediaTypes.json)));
     return catalog;
-  }, { compact: true, createFirst: isNew });
+  }, { compact: true, createFirst: created !== undefined });
 }
 
 /**
@@ -166,18 +174,20 @@ async function writeSourceCatalog(store: BlobStore, collection: string, sourceKe
  * sources it published, found by listing their records once, with their mosaic assets, so the
  * first finalize in the new layout hangs them all in shards before it drops the item links.
  */
-async function legacySources(store: BlobStore, collection: string): Promise<Array<{ sourceKey: string; mosaic?: StacAsset }>> {
-  const existing = (await store.readJson<StacCollection>(collectionBlob(collection)))?.value;
-  if (!existing || existing[collectionShardsProperty] || !existing.links.some((link) => link.rel === 'item')) return [];
+async function legacySources(store: BlobStore, collection: string): Promise<{ sources: Array<{ sourceKey: string; mosaic?: StacAsset }>; read: StoredJson<StacCollection> | null }> {
+  const read = (await store.readJson<StacCollection>(collectionBlob(collection))) ?? null;
+  const existing = read?.value;
+  if (!existing || existing[collectionShardsProperty] || !existing.links.some((link) => link.rel === 'item')) return { sources: [], read };
   const prefix = sourceRecordsPrefix(collection);
   const names = await store.list(prefix.container, prefix.name);
-  return names
+  const sources = names
     .filter((name) => name.endsWith('.json') && !name.slice(prefix.name.length).includes('/'))
     .map((name) => {
       const sourceKey = name.slice(prefix.name.length, -'.json'.length);
       const mosaic = existing.assets?.[`mosaic-${sourceKey}`];
       return mosaic ? { sourceKey, mosaic } : { sourceKey };
     });
+  return { sources, read };
 }
 
 /** The pages of item links a replaced version of a source had (only sources with many tiles have any). */
@@ -204,6 +214,7 @@ async function writeShardCatalog(store: BlobStore, collection: string, shard: st
  * failure; in a chunk it is reported per source and the others are published.
  */
 export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir' | 'settings' | 'retired'>): FinalizeCollection {
+  const linkedInRoot = new LRUCache<string, true>({ max: 10_000 });
   return async ({ collection, publications, datetime }) => {
     const collectionUrl = deps.store.url(collectionBlob(collection));
     const catalogUrl = deps.store.url(catalogBlob());
@@ -222,12 +233,14 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
       writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options, crsAssumption(publication, deps.settings.assumeCfLonLat)),
     );
-    await mapBounded(publishing, sourceConcurrency, ({ publication, previous }, index) =>
-      writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl, previous === undefined),
+    await mapBounded(publishing, sourceConcurrency, ({ publication, previous, written }, index) =>
+      writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl, previous === undefined ? written : undefined),
     );
-    // Once per collection of the earlier layout: its other sources get their catalogs too.
+    // Once per collection of the earlier layout: its other sources get their catalogs too. The
+    // collection read here is the first attempt's of its own update below (no second read).
     const publishedKeys = new Set(publishing.map(({ publication }) => publication.outputs.sourceKey));
-    const legacy = publishing.length > 0 ? (await legacySources(deps.store, collection)).filter(({ sourceKey }) => !publishedKeys.has(sourceKey)) : [];
+    const found = publishing.length > 0 ? await legacySources(deps.store, collection) : { sources: [], read: null };
+    const legacy = found.sources.filter(({ sourceKey }) => !publishedKeys.has(sourceKey));
     await mapBounded(legacy, sourceConcurrency, ({ sourceKey, mosaic }) => writeSourceCatalog(deps.store, collection, sourceKey, undefined, mosaic, catalogUrl));
 
     // 3. Each touched shard once, 4. the collection once, 5. the root catalog if it lacks the collection.
@@ -248,10 +261,14 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
           }),
         );
         return mergeCollection(existing, { collectionId: collection, datetime, urls: { collection: collectionUrl, catalog: catalogUrl }, shards });
-      }, { compact: true }));
-      await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) =>
-        linksChild(existing, collectionUrl) ? undefined : mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }),
-      );
+      }, { compact: true, known: found.read }));
+      // Nothing unlinks a collection from the root catalog: once seen linked, this process does not read it again for it.
+      if (!linkedInRoot.has(collection)) {
+        await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) =>
+          linksChild(existing, collectionUrl) ? undefined : mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }),
+        );
+        linkedInRoot.set(collection, true);
+      }
     }
 
     // 6. The replaced versions' items and item pages, now that nothing links them; their COGs stay
