@@ -8,7 +8,9 @@
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import {
   activities,
+  mosaicRequestOperations,
   orchestratorNames,
+  type MosaicRunRequest,
   type FinalizedCollection,
   type IngestInput,
   type IngestOutput,
@@ -33,7 +35,8 @@ import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles, planVariableTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
-import { collectionMosaicStep, mergesSingleTile, publishesEvents } from './versions.js';
+import { asksBeforeStartingMosaicRun, collectionMosaicStep, mergesSingleTile, publishesEvents } from './versions.js';
+import { collectionMosaicRequestsId } from './mosaic.orchestrator.js';
 import { jobEvent } from '../collections/cloud.events.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
@@ -425,7 +428,13 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   if (!collection.superseded && mosaicStep !== 'none') {
     try {
       if (mosaicStep === 'inline') yield* callActivity(context, activities.buildCollectionMosaic, { collection: input.collection });
-      else yield* callActivity(context, activities.requestCollectionMosaic, { collection: input.collection });
+      else if (!asksBeforeStartingMosaicRun(context.df.version)) yield* callActivity(context, activities.requestCollectionMosaic, { collection: input.collection });
+      else {
+        const request: MosaicRunRequest = { at: context.df.currentUtcDateTime.toISOString() };
+        const startRun: unknown = yield context.df.callEntity(collectionMosaicRequestsId(input.collection), mosaicRequestOperations.requestRun, request);
+        // Marked either way; a run is started only when none this collection's jobs started is waiting to claim it.
+        if (startRun === true) yield* callActivity(context, activities.requestCollectionMosaic, { collection: input.collection });
+      }
     } catch {
       // Not the job's failure: its items are published, and the next job or batch rebuilds the mosaic.
     }

@@ -70,6 +70,16 @@ export function mergesSingleTile(version: string | undefined): boolean {
   return atLeast(version, [1, 7]);
 }
 
+/**
+ * Jobs of 1.7 on ask their collection's `collectionMosaicRequests` entity (`requestRun`) before
+ * they call `requestCollectionMosaic`, and call it only when no run they started is still waiting
+ * to claim (issue 22): one `collectionMosaic` run per burst, not per job. Older instances call the
+ * activity every time.
+ */
+export function asksBeforeStartingMosaicRun(version: string | undefined): boolean {
+  return atLeast(version, [1, 7]);
+}
+
 /** `major.minor[.…]` at least `minimum`; anything that does not parse is older. */
 function atLeast(version: string | undefined, minimum: readonly [number, number]): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version ?? '');

@@ -72,7 +72,18 @@ export const mosaicRequestOperations = {
   request: 'request',
   /** Returns whether a build was requested since the last claim, and clears the mark. */
   claim: 'claim',
+  /**
+   * A job (1.7 on) published: marks the mosaic out of date like `request`, and answers whether the
+   * job should start a run (`true`), or one it started is still to claim the mark (`false`).
+   * Input `{ at }`: the job's orchestration time (`MosaicRunRequest`).
+   */
+  requestRun: 'requestRun',
 } as const;
+
+/** The input of `requestRun`. */
+export interface MosaicRunRequest {
+  at: string;
+}
 
 /**
  * An activity's name with its input and output types attached, so the orchestrator's call and

@@ -4,8 +4,9 @@
  * gates. Replayed through the durable-functions SDK: the tile it made is taken (no
  * `createAndRegisterTile`, no `checkQualityGates`), a gate violation still quarantines, a tile that
  * failed takes its own steps (retried on Functions, or on the worker after running out of memory),
- * a failure for good fails the tile, and larger sources fan out as before. Instances of 1.6 and
- * older replay their separate steps unchanged.
+ * a failure for good fails the tile, and larger sources fan out as before. After finalize a 1.7
+ * job asks the collection's mosaic entity first and starts a mosaic run only when told to.
+ * Instances of 1.6 and older replay their separate steps unchanged.
  */
 import { describe, expect, it } from 'vitest';
 import type { GateViolation } from '../../src/collections/quality.gates.js';
@@ -15,6 +16,9 @@ import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { episodeTime, flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
 
 const ok = <T>(value: T) => ({ ok: true, value });
+const callEntity = 7;
+/** The collection's `collectionMosaicRequests` entity, as the SDK names its instance. */
+const mosaicRequests = '@collectionmosaicrequests@dems';
 
 const input: IngestInput = {
   source: { container: 'uploads', name: 'dem/one.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' },
@@ -83,9 +87,21 @@ describe('a job of version 1.7 makes a single tile with its validation', () => {
     expect(status.tile).toMatchObject({ itemId, stage: 'registered', route: 'functions', attempts: 1, startedAt: episodeTime(1), item: tile, timing: { waitMs: 250, workMs: 500, startedAt: ran.startedAt } });
 
     history.taskScheduled(1, 'finalizeCollection').episodeDone().episode().taskCompleted(1, ok(finalized));
-    history.taskScheduled(2, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(2, ok({ instanceId: 'm' }));
+    const asking = await replay(ingestRasterOrchestrator, history, input);
+    expect(flattenActions(asking).at(-1)).toMatchObject({ actionType: callEntity, instanceId: mosaicRequests, operation: 'requestRun', input: { at: episodeTime(3) } });
+    history.entityCalled(2, mosaicRequests, 'run-1', 'requestRun').episodeDone().episode().entityAnswered('run-1', true);
+    expect(lastCall(flattenActions(await replay(ingestRasterOrchestrator, history, input)))).toMatchObject({ functionName: 'requestCollectionMosaic', input: { collection: 'dems' } });
+    history.taskScheduled(3, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(3, ok({ instanceId: 'm' }));
     const recording = await replay(ingestRasterOrchestrator, history, input);
     expect(flattenActions(recording).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed', tilesDone: 1, tilesTotal: 1 } });
+  });
+
+  it('starts no mosaic run when one another job started is still to claim the mark', async () => {
+    const history = validatedWith(ok({ info, tile: { ok: true, item: tile, ran } }));
+    history.taskScheduled(1, 'finalizeCollection').episodeDone().episode().taskCompleted(1, ok(finalized));
+    history.entityCalled(2, mosaicRequests, 'run-1', 'requestRun').episodeDone().episode().entityAnswered('run-1', false);
+    const recording = await replay(ingestRasterOrchestrator, history, input);
+    expect(names(flattenActions(recording))).toEqual(['validateAndCreateTile', 'finalizeCollection', 'recordJob']);
   });
 
   it('quarantines on the gates the activity checked: no checkQualityGates, nothing finalized, recorded Quarantined', async () => {
