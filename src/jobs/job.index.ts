@@ -22,6 +22,9 @@ const partitionKey = 'job';
 /** Where scheduled batches remember their last run (a handful of rows). */
 const schedulePartitionKey = 'schedule';
 
+/** The most operations Table Storage takes in one transaction. */
+const tableTransactionMaxRows = 100;
+
 /** Milliseconds since the epoch subtracted from this, zero-padded: a later job gets a smaller key. */
 const keyEpoch = 9_999_999_999_999;
 
@@ -180,6 +183,18 @@ export class JobIndex {
   async record(entry: Partial<JobIndexEntry> & { key: string }): Promise<void> {
     await this.ensureTable();
     await this.table.upsertEntity(toRow(entry), 'Merge');
+  }
+
+  /**
+   * Adds or merges many rows in as few requests as the table allows: one transaction per 100 rows
+   * (they share the one partition). A batch's chunk of jobs costs one request, not one per job.
+   */
+  async recordMany(entries: ReadonlyArray<Partial<JobIndexEntry> & { key: string }>): Promise<void> {
+    if (entries.length === 0) return;
+    await this.ensureTable();
+    for (let start = 0; start < entries.length; start += tableTransactionMaxRows) {
+      await this.table.submitTransaction(entries.slice(start, start + tableTransactionMaxRows).map((entry) => ['upsert', toRow(entry), 'Merge'] as const));
+    }
   }
 
   /** One page of jobs, newest first. */

@@ -34,7 +34,7 @@ describe('validateAndCreateTile', () => {
     const validated = await activities.validateAndCreateTile(input);
     expect(validated.info).toMatchObject({ width: 600, height: 500 });
     const outputs = input.singleTile!.outputs;
-    const itemId = deriveItemId(outputs.sourceKey, { index: 0, row: 0, col: 0, x: 0, y: 0, width: 600, height: 500 });
+    const itemId = deriveItemId(outputs.sourceKey, { row: 0, col: 0 });
     expect(validated.tile).toMatchObject({ ok: true, item: { itemId, window: { width: 600, height: 500 } } });
     // No gates asked for: none measured.
     expect(validated.tile).not.toHaveProperty('violations');
