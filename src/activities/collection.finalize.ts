@@ -213,9 +213,9 @@ async function writeShardCatalog(store: BlobStore, collection: string, shard: st
  * merged once for them all, then the replaced versions' blobs deleted. One job's conflict is its
  * failure; in a chunk it is reported per source and the others are published.
  */
-export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir' | 'settings' | 'retired'>): FinalizeCollection {
+export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir' | 'settings' | 'retired' | 'jobs'>): FinalizeCollection {
   const linkedInRoot = new LRUCache<string, true>({ max: 10_000 });
-  return async ({ collection, publications, datetime }) => {
+  return async ({ collection, publications, datetime, endRecord }) => {
     const collectionUrl = deps.store.url(collectionBlob(collection));
     const catalogUrl = deps.store.url(catalogBlob());
 
@@ -290,6 +290,8 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     // Other jobs on the same source (another collection or tile size) keep the copy until they evict it too.
     for (const { publication } of decisions) await deps.sources.evict(publication.source, jobKeyOf(publication.outputs));
 
+    // Last, once everything above is done: a retry after a failure above writes it then.
+    if (endRecord) await deps.jobs.record(endRecord);
     const current = published ?? (await deps.store.readJson<StacCollection>(collectionBlob(collection)))?.value;
     const outcomes: PublicationOutcome[] = decisions.map((decision) => {
       const sourceKey = decision.publication.outputs.sourceKey;

@@ -18,6 +18,7 @@ import {
   type GridSlices,
   type RasterInfo,
   type RasterVariable,
+  type RecordJobInput,
   type TileWindow,
   type TileLayout,
   type TileRoute,
@@ -35,7 +36,7 @@ import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles, planVariableTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
-import { asksBeforeStartingMosaicRun, collectionMosaicStep, mergesSingleTile, publishesEvents } from './versions.js';
+import { asksBeforeStartingMosaicRun, collectionMosaicStep, mergesSingleTile, publishesEvents, recordsEndWithFinalize } from './versions.js';
 import { collectionMosaicRequestsId } from './mosaic.orchestrator.js';
 import { jobEvent } from '../collections/cloud.events.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
@@ -127,6 +128,8 @@ class JobState {
   private readonly settledItems: RegisteredItem[] = [];
   private inlineTilesFailed = 0;
   private branches: readonly TileBranch[] = [];
+  /** The job's end is in the jobs index already (written by finalize, 1.7 on). */
+  endRecorded = false;
 
   constructor(
     private readonly context: OrchestrationContext,
@@ -221,7 +224,7 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   state.publish();
   try {
     const output = yield* runJob(context, input, state);
-    yield* recordJobEnd(context, input, state, output.quarantine ? 'Quarantined' : 'Completed');
+    if (!state.endRecorded) yield* recordJobEnd(context, input, state, output.quarantine ? 'Quarantined' : 'Completed');
     yield* publishJobEvent(context, input, state, output.quarantine ? 'job.quarantined' : 'job.completed', output.quarantine?.violations.map((violation) => violation.rule));
     return output;
   } catch (error) {
@@ -417,7 +420,9 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 
   let collection: FinalizedCollection;
   try {
-    collection = yield* callActivity(context, activities.finalizeCollection, { collection: input.collection, publications: [publication], datetime });
+    const endRecord = recordsEndWithFinalize(context.df.version) ? jobEndRecord(context, input, state, 'Completed') : undefined;
+    collection = yield* callActivity(context, activities.finalizeCollection, { collection: input.collection, publications: [publication], datetime, ...(endRecord ? { endRecord } : {}) });
+    state.endRecorded = endRecord !== undefined;
   } catch (error) {
     const failure = failureFrom(error);
     state.recordFailure(failure);
@@ -447,8 +452,13 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 
 /** Writes the job's end to the jobs index, so lists and bulk retry filter on its final state. */
 function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state: JobState, status: 'Completed' | 'Failed' | 'Quarantined'): Generator<Task, void, unknown> {
+  yield* callActivity(context, activities.recordJob, jobEndRecord(context, input, state, status));
+}
+
+/** The job's row in the jobs index as it ends with `status`. */
+function jobEndRecord(context: OrchestrationContext, input: IngestInput, state: JobState, status: 'Completed' | 'Failed' | 'Quarantined'): RecordJobInput {
   const { progress } = state;
-  yield* callActivity(context, activities.recordJob, {
+  return {
     key: input.index.key,
     id: context.df.instanceId,
     ...(input.batchId ? { batch: input.batchId } : {}),
@@ -465,7 +475,7 @@ function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state:
     tilesTotal: progress.tilesTotal,
     errors: progress.errors.slice(0, 5),
     errorCodes: state.errorCodes,
-  });
+  };
 }
 
 /**

@@ -71,6 +71,15 @@ export function mergesSingleTile(version: string | undefined): boolean {
 }
 
 /**
+ * A standalone job of 1.7 on passes its end record (Completed) to `finalizeCollection`, which
+ * writes it once the publication is done, instead of calling `recordJob` after; a job that fails
+ * or is quarantined still records its end with `recordJob`. Older instances replay `recordJob`.
+ */
+export function recordsEndWithFinalize(version: string | undefined): boolean {
+  return atLeast(version, [1, 7]);
+}
+
+/**
  * Jobs of 1.7 on ask their collection's `collectionMosaicRequests` entity (`requestRun`) before
  * they call `requestCollectionMosaic`, and call it only when no run they started is still waiting
  * to claim (issue 22): one `collectionMosaic` run per burst, not per job. Older instances call the

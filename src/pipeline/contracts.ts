@@ -438,6 +438,11 @@ export interface FinalizeCollectionInput {
   collection: string;
   publications: SourcePublication[];
   datetime: string;
+  /**
+   * The job's end for the jobs index, written once its publication is done (a standalone job of
+   * 1.7 on: one activity fewer than a `recordJob` of its own). Absent: the job records its end itself.
+   */
+  endRecord?: RecordJobInput;
 }
 
 /** What became of one source's publication. */

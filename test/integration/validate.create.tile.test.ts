@@ -2,8 +2,8 @@
  * `validateAndCreateTile` (version 1.7, issue 22) on Azurite with GDAL: validation is
  * `validateRaster`'s (a truncated upload is refused by the inspection child and makes nothing);
  * a source of one tile on Functions gets its COG and item, read from the one copy validation made,
- * and its gates measured from that item; a source of several tiles, or routed to the worker, gets
- * validation only.
+ * and its gates measured from that item (then finalize publishes it and writes the job's end
+ * record); a source of several tiles, or routed to the worker, gets validation only.
  */
 import { describe, expect, it } from 'vitest';
 import { createIngestActivities } from '../../src/activities/index.js';
@@ -41,6 +41,15 @@ describe('validateAndCreateTile', () => {
     expect(await env.harness.store.stat(cogBlob(outputs, itemId))).toBeDefined();
     expect(await env.harness.store.readJson(itemBlob(outputs.collection, itemId))).toBeDefined();
     expect(env.harness.deps.sources.downloads - downloads).toBe(1);
+
+    // Then finalize publishes it and writes the job's end record (1.7: no recordJob of its own).
+    if (!validated.tile?.ok) throw new Error('expected a tile');
+    const key = `8232999999999-single-${env.harness.runId}`;
+    const endRecord = { key, id: `single-${env.harness.runId}`, source: `${input.source.container}/${input.source.name}`, collection: outputs.collection, createdTime: input.singleTile!.datetime, attempt: 1, previousAttempt: null, status: 'Completed' as const, lastUpdatedTime: input.singleTile!.datetime, tilesDone: 1, tilesFailed: 0, tilesTotal: 1, errors: [], errorCodes: [] };
+    const finalized = await activities.finalizeCollection({ collection: outputs.collection, publications: [{ outputs, source: input.source, items: [validated.tile.item], order: input.singleTile!.order, options }], datetime: input.singleTile!.datetime, endRecord });
+    expect(finalized.sources).toEqual([{ sourceKey: outputs.sourceKey, outcome: 'published', replacedItems: 0 }]);
+    const rows = await env.harness.deps.jobs.page({ collection: outputs.collection, top: 10 });
+    expect(rows.entries).toEqual([expect.objectContaining({ key, status: 'Completed', tilesDone: 1 })]);
   });
 
   it('checks the gates on the tile it made: a violation and a nodata share measured from its item', async () => {

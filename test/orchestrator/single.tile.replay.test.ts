@@ -5,7 +5,8 @@
  * `createAndRegisterTile`, no `checkQualityGates`), a gate violation still quarantines, a tile that
  * failed takes its own steps (retried on Functions, or on the worker after running out of memory),
  * a failure for good fails the tile, and larger sources fan out as before. After finalize a 1.7
- * job asks the collection's mosaic entity first and starts a mosaic run only when told to.
+ * job asks the collection's mosaic entity first and starts a mosaic run only when told to, and its
+ * end record goes with its finalize.
  * Instances of 1.6 and older replay their separate steps unchanged.
  */
 import { describe, expect, it } from 'vitest';
@@ -80,7 +81,15 @@ describe('a job of version 1.7 makes a single tile with its validation', () => {
     const history = validatedWith(ok(answer));
     const finalizing = await replay(ingestRasterOrchestrator, history, input);
     expect(names(flattenActions(finalizing))).toEqual(['validateAndCreateTile', 'finalizeCollection']);
-    expect(flattenActions(finalizing).at(-1)).toMatchObject({ input: { collection: 'dems', publications: [{ items: [tile], order: { jobStarted: episodeTime(1) } }], datetime: episodeTime(1) } });
+    // Its end record goes with the finalize (written once the publication is done), not in a recordJob of its own.
+    expect(flattenActions(finalizing).at(-1)).toMatchObject({
+      input: {
+        collection: 'dems',
+        publications: [{ items: [tile], order: { jobStarted: episodeTime(1) } }],
+        datetime: episodeTime(1),
+        endRecord: { key: input.index.key, id: 'job-1', status: 'Completed', tilesDone: 1, tilesFailed: 0, tilesTotal: 1, errors: [], errorCodes: [], lastUpdatedTime: episodeTime(2) },
+      },
+    });
     const status = finalizing.customStatus as IngestProgress;
     expect(status).toMatchObject({ stage: 'finalizing', layout: 'single-tile', tilesTotal: 1, tilesDone: 1, itemsRegistered: 1, route: 'functions' });
     // Its wait counts from the job's validation being scheduled (episode 1) to the tile's start.
@@ -92,8 +101,19 @@ describe('a job of version 1.7 makes a single tile with its validation', () => {
     history.entityCalled(2, mosaicRequests, 'run-1', 'requestRun').episodeDone().episode().entityAnswered('run-1', true);
     expect(lastCall(flattenActions(await replay(ingestRasterOrchestrator, history, input)))).toMatchObject({ functionName: 'requestCollectionMosaic', input: { collection: 'dems' } });
     history.taskScheduled(3, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(3, ok({ instanceId: 'm' }));
+    const publishing = await replay(ingestRasterOrchestrator, history, input);
+    expect(names(flattenActions(publishing))).toEqual(['validateAndCreateTile', 'finalizeCollection', 'requestCollectionMosaic', 'publishEvents']);
+    history.taskScheduled(4, 'publishEvents').episodeDone().episode().taskCompleted(4, ok({ delivered: 1, dropped: [] }));
+    const done = await replay(ingestRasterOrchestrator, history, input);
+    expect(done.isDone).toBe(true);
+    expect(done.output).toMatchObject({ collection: finalized, tiles: [{ itemId }] });
+  });
+
+  it('records its end with recordJob when finalize fails', async () => {
+    const history = validatedWith(ok({ info, tile: { ok: true, item: tile, ran } }));
+    history.taskScheduled(1, 'finalizeCollection').episodeDone().episode().taskCompleted(1, { ok: false, failure: { code: 'OUTPUT_CONFLICT', message: 'taken' } });
     const recording = await replay(ingestRasterOrchestrator, history, input);
-    expect(flattenActions(recording).at(-1)).toMatchObject({ functionName: 'recordJob', input: { status: 'Completed', tilesDone: 1, tilesTotal: 1 } });
+    expect(lastCall(flattenActions(recording))).toMatchObject({ functionName: 'recordJob', input: { status: 'Failed', errorCodes: ['OUTPUT_CONFLICT'] } });
   });
 
   it('starts no mosaic run when one another job started is still to claim the mark', async () => {
@@ -101,7 +121,7 @@ describe('a job of version 1.7 makes a single tile with its validation', () => {
     history.taskScheduled(1, 'finalizeCollection').episodeDone().episode().taskCompleted(1, ok(finalized));
     history.entityCalled(2, mosaicRequests, 'run-1', 'requestRun').episodeDone().episode().entityAnswered('run-1', false);
     const recording = await replay(ingestRasterOrchestrator, history, input);
-    expect(names(flattenActions(recording))).toEqual(['validateAndCreateTile', 'finalizeCollection', 'recordJob']);
+    expect(names(flattenActions(recording))).toEqual(['validateAndCreateTile', 'finalizeCollection', 'publishEvents']);
   });
 
   it('quarantines on the gates the activity checked: no checkQualityGates, nothing finalized, recorded Quarantined', async () => {
