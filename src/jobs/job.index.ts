@@ -185,10 +185,8 @@ export class JobIndex {
    * (they share the one partition). A batch's chunk of jobs costs one request, not one per job.
    */
   async recordMany(entries: ReadonlyArray<Partial<JobIndexEntry> & { key: string }>): Promise<void> {
-    if (entries.length === 0) return;
-    await this.ensureTable();
     for (let start = 0; start < entries.length; start += tableTransactionMaxRows) {
-      await this.table.submitTransaction(entries.slice(start, start + tableTransactionMaxRows).map((entry) => ['upsert', toRow(entry), 'Merge'] as const));
+      await this.table.transact(entries.slice(start, start + tableTransactionMaxRows).map((entry) => ({ kind: 'merge' as const, row: toRow(entry) })));
     }
   }
 
