@@ -13,6 +13,7 @@ import { createCreateAndRegisterTile } from './tile.create.register.js';
 import { createRegisterTileItem } from './tile.item.register.js';
 import { createValidateRaster } from './validate.raster.js';
 import { createValidateAndCreateTile } from './validate.create.tile.js';
+import { createFindRunningJobs, createFindSourceOutputs, createRemoveSourceOutputs } from './source.removal.js';
 
 export { createActivityDependencies, type ActivityDependencies } from './activity.dependencies.js';
 export { createValidateRaster, type ValidateRaster } from './validate.raster.js';
@@ -55,5 +56,8 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     checkQualityGates,
     deleteQuarantinedOutputs: createDeleteQuarantinedOutputs(deps),
     markJobDecision: createMarkJobDecision(deps),
+    findSourceOutputs: createFindSourceOutputs(deps),
+    findRunningJobs: createFindRunningJobs(deps),
+    removeSourceOutputs: createRemoveSourceOutputs(deps),
   };
 }
