@@ -167,18 +167,18 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
       ),
     );
     // Listed with their batch from now on (`GET /api/jobs?batch=`), Pending until they start, not
-    // only once they end. Each job writes its row again when it ends.
-    await Promise.all(
-      prepared.map((job) =>
+    // only once they end. Each job writes its row again when it ends. One request per 100 rows.
+    await deps.jobs.recordMany(
+      prepared.flatMap((job) =>
         job.kind === 'run'
-          ? limit(() =>
-              deps.jobs.record({
+          ? [
+              {
                 key: job.input.index.key,
                 id: job.instanceId,
                 batch: batchId,
                 source: job.source,
                 collection,
-                status: 'Pending',
+                status: 'Pending' as const,
                 createdTime: job.input.index.createdTime,
                 lastUpdatedTime: job.input.index.createdTime,
                 attempt: 1,
@@ -186,9 +186,9 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
                 tilesDone: 0,
                 tilesFailed: 0,
                 tilesTotal: 0,
-              }),
-            )
-          : undefined,
+              },
+            ]
+          : [],
       ),
     );
     return prepared;
