@@ -13,7 +13,7 @@ import {
   type DurableHttpRequest,
   type HistoryEvent,
 } from './history.js';
-import { httpActivityName, type InstanceState, type ScheduledWork } from './instance.state.js';
+import { httpActivityName, type InstanceState, type RecordedAction, type ScheduledWork } from './instance.state.js';
 
 /**
  * Action scheduling: turns the SDK's actions into history events and the work that runs once the
@@ -63,7 +63,7 @@ export class ActionScheduler {
         generated.push(event);
         const work: ScheduledWork = { kind: 'activity', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry };
         instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 0 });
+        instance.actionRecords.set(index, { eventId: id, name: work.name, recorded: 'TaskScheduled' });
         effects.push(() => this.parts.startWork(instance, id, work));
         return undefined;
       }
@@ -87,7 +87,7 @@ export class ActionScheduler {
         generated.push(event);
         const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId, version: action.version };
         instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 2 });
+        instance.actionRecords.set(index, { eventId: id, name: work.name, recorded: 'SubOrchestrationInstanceCreated' });
         effects.push(() => this.parts.startWork(instance, id, work));
         return undefined;
       }
@@ -96,7 +96,7 @@ export class ActionScheduler {
         generated.push({ EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: index });
         const work: ScheduledWork = { kind: 'timer', name: '', actionIndex: index, fireAt };
         instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: '', type: 5 });
+        instance.actionRecords.set(index, { eventId: id, name: '', recorded: 'TimerCreated' });
         if (action.isCanceled) instance.canceledTimers.add(id);
         else effects.push(() => this.parts.startWork(instance, id, work));
         return undefined;
@@ -108,7 +108,7 @@ export class ActionScheduler {
         generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: httpActivityName, Input: input, ActionIndex: index, AsyncPattern: request.asynchronousPatternEnabled === true });
         const work: ScheduledWork = { kind: 'http', name: httpActivityName, input, actionIndex: index, asyncPattern: request.asynchronousPatternEnabled === true };
         instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: httpActivityName, type: 0 });
+        instance.actionRecords.set(index, { eventId: id, name: httpActivityName, recorded: 'TaskScheduled' });
         effects.push(() => this.parts.startWork(instance, id, work));
         return undefined;
       }
@@ -275,10 +275,8 @@ export function checkDeterminism(instance: InstanceState, leaves: Action[]): str
     }
     if (!recorded) continue;
     const now = describeAction(action);
-    const expectedType = recorded.type;
-    const actualType = actionGroup(action.actionType);
-    if (expectedType !== actualType || (recorded.name && recorded.name !== (action.functionName ?? httpName(action)))) {
-      const was = expectedType === 0 ? `TaskScheduled '${recorded.name}'` : expectedType === 2 ? `SubOrchestrationInstanceCreated '${recorded.name}'` : 'TimerCreated';
+    if (recorded.recorded !== recordedAs(action.actionType) || (recorded.name && recorded.name !== (action.functionName ?? httpName(action)))) {
+      const was = recorded.recorded === 'TimerCreated' ? 'TimerCreated' : `${recorded.recorded} '${recorded.name}'`;
       return (
         `Non-deterministic workflow detected: at action #${index} the history recorded ${was} (event id ${recorded.eventId}) ` +
         `but the orchestrator code now schedules ${now}. Orchestrator code must make the same calls in the same order on every replay.`
@@ -318,19 +316,20 @@ function pollLocation(result: string | undefined): { location: string; delaySeco
   }
 }
 
-function actionGroup(actionType: number): number {
+/** The history event an action of this type is recorded as (undefined: one the determinism check does not compare). */
+function recordedAs(actionType: number): RecordedAction | undefined {
   switch (actionType) {
     case ActionType.CallActivity:
     case ActionType.CallActivityWithRetry:
     case ActionType.CallHttp:
-      return 0;
+      return 'TaskScheduled';
     case ActionType.CallSubOrchestrator:
     case ActionType.CallSubOrchestratorWithRetry:
-      return 2;
+      return 'SubOrchestrationInstanceCreated';
     case ActionType.CreateTimer:
-      return 5;
+      return 'TimerCreated';
     default:
-      return actionType + 100;
+      return undefined;
   }
 }
 
@@ -339,12 +338,12 @@ function httpName(action: Action): string | undefined {
 }
 
 function describeAction(action: Action): string {
-  switch (actionGroup(action.actionType)) {
-    case 0:
+  switch (recordedAs(action.actionType)) {
+    case 'TaskScheduled':
       return action.actionType === ActionType.CallHttp ? `an HTTP call to ${action.httpRequest?.uri}` : `activity '${action.functionName}'`;
-    case 2:
+    case 'SubOrchestrationInstanceCreated':
       return `sub-orchestration '${action.functionName}'`;
-    case 5:
+    case 'TimerCreated':
       return 'a timer';
     default:
       return `action type ${action.actionType}`;

@@ -52,7 +52,10 @@ export interface HistoryEvent {
  */
 export const retryExpiredField = 'RetryExpired';
 
-/** Action types of the SDK's OrchestratorState. */
+/**
+ * Action types of the SDK's OrchestratorState, by name: the SDK sends the numbers (its internal
+ * `ActionType` enum, not exported; test/host/host.units.test.ts pins these to it).
+ */
 export const ActionType = {
   CallActivity: 0,
   CallActivityWithRetry: 1,

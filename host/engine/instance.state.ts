@@ -22,6 +22,9 @@ export interface ScheduledWork {
   retryExpired?: boolean | undefined;
 }
 
+/** The history event that records an action, as the determinism check compares them. */
+export type RecordedAction = 'TaskScheduled' | 'SubOrchestrationInstanceCreated' | 'TimerCreated';
+
 export interface RetryState {
   attempt: number;
   options: RetryOptions;
@@ -51,7 +54,7 @@ export class InstanceState {
   blobBlocks = 0;
   scheduled = new Map<number, ScheduledWork>();
   /** Names recorded per action index, for the determinism check. */
-  actionRecords = new Map<number, { eventId: number; name: string; type: number }>();
+  actionRecords = new Map<number, { eventId: number; name: string; recorded: RecordedAction }>();
   doneKeys = new Set<string>();
   /** Events received and not yet in an episode (the inbox): changed only through the methods below. */
   private inbox: HistoryEvent[] = [];
@@ -258,7 +261,7 @@ export class InstanceState {
           asyncPattern: event['AsyncPattern'] as boolean | undefined,
           notBefore: event['NotBefore'] as string | undefined,
         });
-        this.recordAction(event, 0);
+        this.recordAction(event, 'TaskScheduled');
         break;
       }
       case EventType.SubOrchestrationInstanceCreated:
@@ -271,7 +274,7 @@ export class InstanceState {
           childInstanceId: event.InstanceId,
           version: (event['Version'] as string | undefined) || undefined,
         });
-        this.recordAction(event, 2);
+        this.recordAction(event, 'SubOrchestrationInstanceCreated');
         break;
       case EventType.TimerCreated:
         this.scheduled.set(event.EventId, {
@@ -281,14 +284,14 @@ export class InstanceState {
           fireAt: event.FireAt,
           retryExpired: event[retryExpiredField] === true || undefined,
         });
-        if (!event['RetryTimer']) this.recordAction(event, 5);
+        if (!event['RetryTimer']) this.recordAction(event, 'TimerCreated');
         break;
     }
   }
 
-  private recordAction(event: HistoryEvent, type: number): void {
+  private recordAction(event: HistoryEvent, recorded: RecordedAction): void {
     if (event.ActionIndex === undefined || this.actionRecords.has(event.ActionIndex)) return;
-    this.actionRecords.set(event.ActionIndex, { eventId: event.EventId, name: event.Name ?? '', type });
+    this.actionRecords.set(event.ActionIndex, { eventId: event.EventId, name: event.Name ?? '', recorded });
   }
 
   /** Scheduled work that has neither a result in history nor one waiting to be applied. */

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { retryExpiredField } from '../../host/engine/history.js';
+import { ActionType, EventType, retryExpiredField } from '../../host/engine/history.js';
 import { loadApp, sdkPatchesApplied } from '../../host/worker.shim.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
 import { fixtureApp } from './support/host.process.js';
@@ -17,6 +17,24 @@ const sdkRoot = require.resolve('durable-functions').replace(/lib[\\/]src[\\/]in
 type Method = (...args: never[]) => unknown;
 const executorPrototype = (require(`${sdkRoot}lib/src/orchestrations/TaskOrchestrationExecutor.js`) as { TaskOrchestrationExecutor: { prototype: Record<string, Method> } }).TaskOrchestrationExecutor.prototype;
 const retryablePrototype = (require(`${sdkRoot}lib/src/task/RetryableTask.js`) as { RetryableTask: { prototype: Record<string, Method> } }).RetryableTask.prototype;
+
+describe('the numbers the host names', () => {
+  // The SDK does not export these enums; the host's names must mean the SDK's numbers.
+  const sdkEnum = (path: string, name: string): Record<string, number> => {
+    const values = (require(`${sdkRoot}${path}`) as Record<string, Record<string, unknown>>)[name]!;
+    return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
+  };
+
+  it('ActionType is the SDK\'s ActionType, every member', () => {
+    expect(ActionType).toEqual(sdkEnum('lib/src/actions/ActionType.js', 'ActionType'));
+  });
+
+  it('EventType is the SDK\'s HistoryEventType (the two types the host never writes left out)', () => {
+    const { GenericEvent, HistoryState, ...written } = sdkEnum('lib/src/history/HistoryEventType.js', 'HistoryEventType');
+    expect([GenericEvent, HistoryState]).toEqual([17, 18]);
+    expect(EventType).toEqual(written);
+  });
+});
 
 describe('the SDK internals the patches rely on (before patching)', () => {
   it('are those of durable-functions 3.5.0', () => {
