@@ -23,7 +23,8 @@ import { EventGridBlobEvents } from './triggers/eventgrid.trigger.js';
 import { QueueTriggers } from './triggers/queue.trigger.js';
 import { TimerTriggers } from './triggers/timer.trigger.js';
 import { WorkerSupervisor, workerEntry } from './worker.process.js';
-import { loadApp, sdkPatchesApplied, setAppLogger } from './worker.shim.js';
+import { sdkPatchesApplied } from './sdk.adapter.js';
+import { loadApp, setAppLogger } from './worker.shim.js';
 
 export interface HostOptions extends SettingsOverrides {
   /** Folder with the app's package.json (its "main" names the entry files). Default: this project. */

@@ -1,4 +1,4 @@
-import { retryTimeoutsEnforceable } from '../worker.shim.js';
+import { retryTimeoutsEnforceable } from '../sdk.adapter.js';
 import { entitySchedulerId, operationRowKey, releaseRequestId, type EntityManager, type EntityOperation } from './entity.manager.js';
 import {
   ActionType,
