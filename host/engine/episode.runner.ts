@@ -20,8 +20,6 @@ import type { WorkDispatcher } from './work.dispatcher.js';
 
 /** Azure limits custom status to 16 KB of UTF-16 JSON text: 8,192 UTF-16 code units. */
 const customStatusLimitBytes = 16 * 1024;
-/** How long completions may wait while the orchestrator is known to be blocked on a Task.all. */
-const maxWakeDelayMs = 2000;
 
 export const controlEventTypes: ReadonlySet<number> = new Set([EventType.ExecutionTerminated, EventType.ExecutionSuspended, EventType.ExecutionResumed]);
 
@@ -84,25 +82,22 @@ export class EpisodeRunner {
    * waits on a Task.all, postponed until all its results are in (bounded by maxWakeDelayMs).
    */
   scheduleEpisode(instance: InstanceState, delayMs?: number): void {
-    if (this.parts.isStopping() || instance.episodeRunning || !instance.isRunnable()) return;
+    if (this.parts.isStopping() || instance.episode.running || !instance.isRunnable()) return;
     // A refused version still takes terminate, suspend and resume: they run no orchestrator code.
-    if (instance.versionRejected && !instance.pending.some((e) => controlEventTypes.has(e.EventType))) return;
+    if (instance.episode.rejected && !instance.pending.some((e) => controlEventTypes.has(e.EventType))) return;
     const first = instance.history.length === 0;
     if (!first && instance.pending.length === 0) return;
     const now = Date.now();
-    let delay = delayMs ?? Math.max(0, instance.lastEpisodeEnd + instance.lastEpisodeMs - now);
+    let delay = delayMs ?? instance.episode.spacing(now);
     const hasControl = instance.pending.some((e) => controlEventTypes.has(e.EventType));
     if (!first && !hasControl && delayMs === undefined) {
       if (instance.status === 'Suspended') return;
-      if (instance.wakeIds && instance.wakeRemaining > 0 && !instance.wakeBroken) {
-        const wait = Math.max(maxWakeDelayMs, instance.lastEpisodeMs * 10) - (now - instance.firstPendingAt);
-        delay = Math.max(delay, wait);
-      }
+      const wait = instance.episode.blockedWait(now, instance.waitingSince);
+      if (wait !== undefined) delay = Math.max(delay, wait);
     }
     const due = now + delay;
     // An episode already due sooner stays; a later one is brought forward.
-    if (instance.episodeScheduled && due >= instance.episodeDue - 2) return;
-    instance.episodeDue = due;
+    if (!instance.episode.bringForward(due, instance.episodeScheduled)) return;
     instance.setEpisodeTimer(delay, () => {
       const episode = this.runEpisode(instance);
       this.runningEpisodes.add(episode);
@@ -111,8 +106,8 @@ export class EpisodeRunner {
   }
 
   private async runEpisode(instance: InstanceState): Promise<void> {
-    if (this.parts.isStopping() || instance.episodeRunning || !instance.isRunnable()) return;
-    instance.episodeRunning = true;
+    if (this.parts.isStopping() || instance.episode.running || !instance.isRunnable()) return;
+    instance.episode.begin();
     try {
       const control = instance.pending.find((event) => controlEventTypes.has(event.EventType));
       if (control) await this.applyControl(instance, control);
@@ -121,15 +116,14 @@ export class EpisodeRunner {
       // Memory may no longer match storage: drop this copy and load the instance again from its
       // history (the source of truth); results of work still running are re-created by re-running it.
       this.parts.log(`Instance ${instance.id}: the host failed while running an episode; reloading it from storage in 1 s: ${(error as Error).stack ?? error}`);
-      instance.episodeRunning = false;
+      instance.episode.abandon();
       this.parts.retire(instance.id);
       setTimeout(() => {
         if (!this.parts.isStopping()) void this.parts.ensureActive(instance.id).catch((reloadError: unknown) => this.parts.log(`Instance ${instance.id}: reload failed: ${(reloadError as Error).message}`));
       }, 1000);
       return;
     } finally {
-      instance.episodeRunning = false;
-      instance.lastEpisodeEnd = Date.now();
+      instance.episode.end(Date.now());
     }
     if (instance.pending.length) this.scheduleEpisode(instance);
   }
@@ -144,13 +138,12 @@ export class EpisodeRunner {
     if (versioning.failureStrategy !== 'Reject') return false;
     const mismatch = versionMismatch(instance.record.version, versioning);
     if (!mismatch) return false;
-    if (!instance.versionRejected) {
+    if (instance.episode.reject()) {
       this.parts.log(
         `WARNING: instance ${instance.id} (${instance.record.name}) is not run by this host: ${mismatch}. ` +
           'It waits, with its events stored, for a host whose defaultVersion accepts it (versionFailureStrategy Reject).',
       );
     }
-    instance.versionRejected = true;
     return true;
   }
 
@@ -268,7 +261,7 @@ export class EpisodeRunner {
     await this.commit(instance, newEvents, generated, continueWith, entityOps.length ? () => this.storeEntityOps(entityOps) : undefined);
     this.setWake(instance, wake);
     const elapsed = performance.now() - started;
-    instance.lastEpisodeMs = elapsed;
+    instance.episode.recordDuration(elapsed);
     const scheduled = generated.filter((e) => e.EventType === EventType.TaskScheduled || e.EventType === EventType.SubOrchestrationInstanceCreated || e.EventType === EventType.TimerCreated).length;
     this.parts.log(
       `Executed 'Functions.${instance.record.name}' (${terminal?.status === 'Failed' ? 'Failed' : 'Succeeded'}, InstanceId=${instance.id}, Duration=${elapsed.toFixed(0)}ms) ` +
@@ -287,8 +280,7 @@ export class EpisodeRunner {
   private warnRepeats(instance: InstanceState, repeats: Action[]): void {
     for (const action of repeats) {
       const taskId = action.taskId!;
-      if (instance.warnedRepeats.has(taskId)) continue;
-      instance.warnedRepeats.add(taskId);
+      if (!instance.episode.firstRepeat(taskId)) continue;
       const what = action.functionName ? `'${action.functionName}'` : `of action type ${action.actionType}`;
       this.parts.log(
         `WARNING: orchestrator '${instance.record.name}' (instance ${instance.id}) yielded its already scheduled task #${taskId} (${what}) again inside a new Task.any/Task.all. ` +
@@ -319,15 +311,12 @@ export class EpisodeRunner {
   }
 
   private setWake(instance: InstanceState, ids: number[] | undefined): void {
-    instance.wakeBroken = false;
-    if (!ids) {
-      instance.wakeIds = undefined;
-      return;
-    }
-    const open = ids.filter((id) => !instance.doneKeys.has(`t:${id}`));
-    instance.wakeIds = new Set(open);
-    instance.wakeRemaining = open.filter((id) => !instance.isPending(`t:${id}`)).length;
-    instance.wakeBroken = instance.pending.some((event) => event.EventType !== EventType.TaskCompleted);
+    instance.episode.blockOn(
+      ids,
+      (id) => instance.doneKeys.has(`t:${id}`),
+      (id) => instance.isPending(`t:${id}`),
+      ids !== undefined && instance.pending.some((event) => event.EventType !== EventType.TaskCompleted),
+    );
   }
 
   /** Stores the entity operations an episode sends. */

@@ -1,5 +1,5 @@
 import { terminalStatuses, type InstanceRecord, type TaskHubStore } from '../storage/task.hub.store.js';
-import { EventType, eventKey, type HistoryEvent } from './history.js';
+import { eventKey, type HistoryEvent } from './history.js';
 import { parseLog, type EpisodeSnapshot } from './history.log.js';
 import type { HistoryWriter } from './history.writer.js';
 import { InstanceState } from './instance.state.js';
@@ -117,14 +117,7 @@ export class InstanceRegistry {
     if (instance.retired || this.active.get(instance.id) !== instance) return;
     const key = eventKey(event);
     if (key && instance.hasReceived(key)) return;
-    if (instance.wakeIds) {
-      if ((event.EventType === EventType.TaskCompleted || event.EventType === EventType.SubOrchestrationInstanceCompleted) && instance.wakeIds.has(event.TaskScheduledId ?? -1)) {
-        instance.wakeRemaining--;
-      } else if (event.EventType !== EventType.TaskCompleted) {
-        // A failure resolves a Task.all; an external event or timer may matter to the code too.
-        instance.wakeBroken = true;
-      }
-    }
+    instance.episode.noteArrival(event);
     instance.receive(event);
     if (key && !instance.persistedKeys.has(key)) instance.ensureFlushTimer(flushIntervalMs, () => this.parts.writer.flushPending(instance));
     this.parts.scheduleEpisode(instance);

@@ -1,6 +1,7 @@
 import { terminalStatuses, type InstanceRecord, type RuntimeStatus } from '../storage/task.hub.store.js';
 import { EventType, eventKey, retryExpiredField, type HistoryEvent, type RetryOptions } from './history.js';
 import type { EpisodeSnapshot, ParsedLog } from './history.log.js';
+import { EpisodeState } from './episode.state.js';
 
 /** What a sequence number (EventId) was used for. */
 export interface ScheduledWork {
@@ -68,25 +69,13 @@ export class InstanceState {
   /** Node timers of durable timers and HTTP polling waits, by id: armed and cleared only through the methods below. */
   private readonly timers = new Map<number, NodeJS.Timeout>();
   writeChain: Promise<unknown> = Promise.resolve();
-  episodeRunning = false;
-  /** This host's versioning refused to run the instance (versionFailureStrategy Reject): it waits for a host that may. */
-  versionRejected = false;
-  /** SDK task ids already warned about as re-yielded in a new Task.any / Task.all (one warning per task). */
-  warnedRepeats = new Set<number>();
+  /** Between episodes: what the EpisodeRunner (its owner) remembers about this instance. */
+  readonly episode = new EpisodeState();
   /** The next episode's timer (EpisodeRunner.scheduleEpisode) and the pending-results flush timer (InstanceRegistry.deliver). */
   private episodeTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  lastEpisodeMs = 0;
-  lastEpisodeEnd = 0;
-  /**
-   * EventIds the orchestrator is probably blocked on (all of a Task.all) and not yet answered, to
-   * avoid replays that cannot make progress; wakeBroken once something else arrives.
-   */
-  wakeIds: Set<number> | undefined;
-  wakeRemaining = 0;
-  wakeBroken = false;
-  episodeDue = 0;
-  firstPendingAt = 0;
+  /** When the inbox last went from empty to not empty (0: empty). */
+  private firstPendingAt = 0;
   lastStartedAt = 0;
   /** Set once the instance reached a terminal state or was purged: late results are dropped. */
   retired = false;
@@ -172,6 +161,11 @@ export class InstanceState {
     for (const event of parsed.pending) {
       if (this.receive(event)) this.persistedKeys.add(eventKey(event)!);
     }
+  }
+
+  /** Since when events have been waiting in the inbox (0: none waits). */
+  get waitingSince(): number {
+    return this.firstPendingAt;
   }
 
   /** Events received and not yet taken by an episode, in the order they came. */
