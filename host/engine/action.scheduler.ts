@@ -14,6 +14,7 @@ import {
   type HistoryEvent,
 } from './history.js';
 import { httpActivityName, type InstanceState, type RecordedAction, type ScheduledWork } from './instance.state.js';
+import { childInstanceId, retriedChildInstanceId } from './sub.orchestrations.js';
 
 /**
  * Action scheduling: turns the SDK's actions into history events and the work that runs once the
@@ -72,7 +73,7 @@ export class ActionScheduler {
         const input = action.input === undefined ? undefined : JSON.stringify(action.input);
         const retry = action.actionType === ActionType.CallSubOrchestratorWithRetry && action.retryOptions ? index : undefined;
         if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
-        const childInstanceId = action.instanceId || `${instance.id}:${id.toString(16).padStart(4, '0')}`;
+        const childId = childInstanceId(instance.id, id, action.instanceId);
         const event: HistoryEvent = {
           EventType: EventType.SubOrchestrationInstanceCreated,
           EventId: id,
@@ -80,12 +81,12 @@ export class ActionScheduler {
           Name: action.functionName,
           Version: action.version ?? '',
           Input: input,
-          InstanceId: childInstanceId,
+          InstanceId: childId,
           ActionIndex: index,
         };
         if (retry !== undefined) event['RetryIndex'] = retry;
         generated.push(event);
-        const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId, version: action.version };
+        const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId: childId, version: action.version };
         instance.scheduled.set(id, work);
         instance.actionRecords.set(index, { eventId: id, name: work.name, recorded: 'SubOrchestrationInstanceCreated' });
         effects.push(() => this.parts.startWork(instance, id, work));
@@ -210,9 +211,9 @@ export class ActionScheduler {
       const id = instance.nextEventId++;
       const work: ScheduledWork = { ...first, retryIndex: index };
       if (first.kind === 'subOrchestration') {
-        const childInstanceId = first.childInstanceId && !first.childInstanceId.startsWith(`${instance.id}:`) ? first.childInstanceId : `${instance.id}:${id.toString(16).padStart(4, '0')}`;
-        work.childInstanceId = childInstanceId;
-        generated.push({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Timestamp: timestamp, Name: first.name, Version: first.version ?? '', Input: first.input, InstanceId: childInstanceId, ActionIndex: index, RetryIndex: index });
+        const childId = retriedChildInstanceId(instance.id, id, first.childInstanceId);
+        work.childInstanceId = childId;
+        generated.push({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Timestamp: timestamp, Name: first.name, Version: first.version ?? '', Input: first.input, InstanceId: childId, ActionIndex: index, RetryIndex: index });
       } else {
         generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, ActionIndex: index, RetryIndex: index });
       }

@@ -9,7 +9,7 @@ import { lineOf, type EpisodeSnapshot } from './history.log.js';
 import type { HistoryWriter } from './history.writer.js';
 import { InstanceState } from './instance.state.js';
 import { versionMismatch, type VersioningSettings } from './versioning.js';
-import type { WorkDispatcher } from './work.dispatcher.js';
+import type { SubOrchestrations } from './sub.orchestrations.js';
 
 /**
  * The episode runner: decides when an instance's next episode runs, replays its history plus the
@@ -35,7 +35,7 @@ export interface EpisodeRunnerParts {
   log: (line: string) => void;
   entities: EntityManager;
   scheduler: ActionScheduler;
-  dispatcher: WorkDispatcher;
+  subOrchestrations: SubOrchestrations;
   writer: HistoryWriter;
   isStopping: () => boolean;
   /** Whether this copy of the instance is the one the engine runs. */
@@ -389,7 +389,7 @@ export class EpisodeRunner {
 
   private async finish(instance: InstanceState): Promise<void> {
     instance.cancelTimers();
-    await this.parts.dispatcher.notifyParent(instance);
+    await this.parts.subOrchestrations.notifyParent(instance);
     if (this.parts.isCurrent(instance)) this.parts.retire(instance.id);
   }
 

@@ -6,6 +6,7 @@ import { EpisodeRunner, type EpisodeFault } from './episode.runner.js';
 import { defaultMaxHistoryBlocks, HistoryWriter } from './history.writer.js';
 import { InstanceOperations } from './instance.operations.js';
 import { InstanceRegistry } from './instance.registry.js';
+import { SubOrchestrations } from './sub.orchestrations.js';
 import { readVersioning, type VersioningSettings } from './versioning.js';
 import { WorkDispatcher, type ActivityInputs } from './work.dispatcher.js';
 
@@ -50,6 +51,7 @@ export class OrchestrationEngine {
   readonly entities: EntityManager;
   private readonly scheduler: ActionScheduler;
   private readonly dispatcher: WorkDispatcher;
+  private readonly subOrchestrations: SubOrchestrations;
   private readonly writer: HistoryWriter;
   private readonly runner: EpisodeRunner;
   private readonly registry: InstanceRegistry;
@@ -69,11 +71,16 @@ export class OrchestrationEngine {
       writer: this.writer,
       scheduleEpisode: (instance, delayMs) => this.runner.scheduleEpisode(instance, delayMs),
       continueAsNew: (instance, next) => this.runner.continueAsNew(instance, next),
-      notifyParent: (child) => this.dispatcher.notifyParent(child),
+      notifyParent: (child) => this.subOrchestrations.notifyParent(child),
       resumeOpenWork: (instance) => this.dispatcher.resumeOpenWork(instance),
     });
+    this.subOrchestrations = new SubOrchestrations(this.store, {
+      deliver: (instance, event) => this.registry.deliver(instance, event),
+      activate: (record) => this.registry.activate(record),
+      ensureActive: (instanceId) => this.registry.ensureActive(instanceId),
+      startNew: (name, startOptions) => this.instances.startNew(name, startOptions),
+    });
     this.dispatcher = new WorkDispatcher({
-      store: this.store,
       registrations: this.registrations,
       log: this.log,
       maxConcurrentActivities: options.maxConcurrentActivities,
@@ -82,9 +89,7 @@ export class OrchestrationEngine {
       activityInputs: options.activityInputs ?? (() => []),
       isStopping: () => this.stopping,
       deliver: (instance, event) => this.registry.deliver(instance, event),
-      activate: (record) => this.registry.activate(record),
-      ensureActive: (instanceId) => this.registry.ensureActive(instanceId),
-      startNew: (name, startOptions) => this.instances.startNew(name, startOptions),
+      subOrchestrations: this.subOrchestrations,
     });
     this.scheduler = new ActionScheduler({ log: this.log, entities: this.entities, startWork: (instance, id, work) => this.dispatcher.startWork(instance, id, work) });
     this.runner = new EpisodeRunner({
@@ -93,7 +98,7 @@ export class OrchestrationEngine {
       log: this.log,
       entities: this.entities,
       scheduler: this.scheduler,
-      dispatcher: this.dispatcher,
+      subOrchestrations: this.subOrchestrations,
       writer: this.writer,
       isStopping: () => this.stopping,
       isCurrent: (instance) => this.registry.isCurrent(instance),

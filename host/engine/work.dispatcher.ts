@@ -1,14 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { terminalStatuses, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
 import { invokeRegistration, typedDataToJson, type Registration, type TypedData } from '../worker.shim.js';
 import { EventType, nowIso, type DurableHttpRequest, type HistoryEvent } from './history.js';
 import type { InstanceState, ScheduledWork } from './instance.state.js';
+import type { SubOrchestrations } from './sub.orchestrations.js';
 
 /**
  * Work dispatch: runs what committed history scheduled, in-process — activities (under the
- * concurrency limit and host.json functionTimeout), durable timers, sub-orchestrations and HTTP
- * calls — and hands each result to the instance as an incoming history event.
+ * concurrency limit and host.json functionTimeout), durable timers and HTTP calls; children go to
+ * SubOrchestrations — and hands each result to the instance as an incoming history event.
  */
 
 const maxTimerDelayMs = 2 ** 31 - 1;
@@ -17,7 +17,6 @@ const maxTimerDelayMs = 2 ** 31 - 1;
 export type ActivityInputs = (registration: Registration) => Array<{ name: string; data: TypedData }>;
 
 export interface WorkDispatcherParts {
-  store: TaskHubStore;
   registrations: Map<string, Registration>;
   log: (line: string) => void;
   maxConcurrentActivities: number;
@@ -29,9 +28,8 @@ export interface WorkDispatcherParts {
   isStopping: () => boolean;
   /** Hands an incoming event (a result) to the instance. */
   deliver: (instance: InstanceState, event: HistoryEvent) => void;
-  activate: (record: InstanceRecord) => Promise<InstanceState | undefined>;
-  ensureActive: (instanceId: string) => Promise<InstanceState | undefined>;
-  startNew: (name: string, options: { instanceId: string; input: string | undefined; version: string | undefined; parent: { instanceId: string; taskId: number } }) => Promise<string>;
+  /** Starts children (sub.orchestrations.ts). */
+  subOrchestrations: SubOrchestrations;
 }
 
 export class WorkDispatcher {
@@ -67,9 +65,7 @@ export class WorkDispatcher {
         if (!instance.canceledTimers.has(id)) this.armTimer(instance, id, work.fireAt!);
         return;
       case 'subOrchestration':
-        void this.startChild(instance, id, work).catch((error: unknown) =>
-          this.parts.deliver(instance, { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: (error as Error).message, Details: '' }),
-        );
+        this.parts.subOrchestrations.start(instance, id, work);
         return;
       case 'http': {
         const wait = work.notBefore ? Date.parse(work.notBefore) - Date.now() : 0;
@@ -155,36 +151,6 @@ export class WorkDispatcher {
     this.parts.deliver(instance, event);
   }
 
-  /** Creates the child instance once; on restart, finds it and passes on its result if it finished. */
-  private async startChild(parent: InstanceState, id: number, work: ScheduledWork): Promise<void> {
-    const childId = work.childInstanceId!;
-    const existing = await this.parts.store.getInstance(childId);
-    if (existing && existing.parentInstanceId === parent.id && existing.parentTaskId === id) {
-      if (terminalStatuses.has(existing.runtimeStatus)) {
-        const output = await this.parts.store.internalize(existing.output);
-        this.parts.deliver(parent, childResultEvent(id, existing.runtimeStatus, output, existing.name, childId));
-      } else {
-        await this.parts.activate(existing);
-      }
-      return;
-    }
-    if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
-      throw new Error(`Sub-orchestration instance '${childId}' already exists and is ${existing.runtimeStatus}.`);
-    }
-    await this.parts.startNew(work.name, { instanceId: childId, input: work.input, version: work.version, parent: { instanceId: parent.id, taskId: id } });
-  }
-
-  async notifyParent(child: InstanceState): Promise<void> {
-    const parentId = child.record.parentInstanceId;
-    if (!parentId || child.status === 'ContinuedAsNew') return;
-    const parent = await this.parts.ensureActive(parentId);
-    if (!parent) return;
-    const taskId = child.record.parentTaskId ?? -1;
-    const work = parent.scheduled.get(taskId);
-    if (work?.kind !== 'subOrchestration' || work.childInstanceId !== child.id) return;
-    this.parts.deliver(parent, childResultEvent(taskId, child.status, child.output, child.record.name, child.id));
-  }
-
   /** Re-dispatches what committed history scheduled but has no result for yet. */
   resumeOpenWork(state: InstanceState): void {
     for (const [id, work] of state.openWork()) this.startWork(state, id, work);
@@ -194,18 +160,4 @@ export class WorkDispatcher {
 function errorText(error: unknown): { message: string; details: string } {
   if (error instanceof Error) return { message: error.message, details: error.stack ?? '' };
   return { message: String(error), details: '' };
-}
-
-function childResultEvent(taskId: number, status: RuntimeStatus, output: string | undefined, name: string, childId: string): HistoryEvent {
-  if (status === 'Completed') {
-    return { EventType: EventType.SubOrchestrationInstanceCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: taskId, Result: output ?? 'null' };
-  }
-  let reason = `Sub-orchestration '${name}' (${childId}) ${status.toLowerCase()}`;
-  try {
-    const text = output === undefined ? undefined : (JSON.parse(output) as unknown);
-    if (typeof text === 'string') reason = text;
-  } catch {
-    // keep the generic reason
-  }
-  return { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: taskId, Reason: reason, Details: '' };
 }
