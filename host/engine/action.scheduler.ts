@@ -15,6 +15,7 @@ import {
 } from './history.js';
 import { httpActivityName, type InstanceState, type RecordedAction, type ScheduledWork } from './instance.state.js';
 import { childInstanceId, retriedChildInstanceId } from './sub.orchestrations.js';
+import type { WorkDispatcher } from './work.dispatcher.js';
 
 /**
  * Action scheduling: turns the SDK's actions into history events and the work that runs once the
@@ -36,8 +37,8 @@ export interface EpisodeDraft {
 export interface ActionSchedulerParts {
   log: (line: string) => void;
   entities: EntityManager;
-  /** Starts scheduled work (activity, timer, sub-orchestration, HTTP call). */
-  startWork: (instance: InstanceState, id: number, work: ScheduledWork) => void;
+  /** Starts scheduled work (activity, timer, sub-orchestration, HTTP call) once the episode is committed. */
+  work: Pick<WorkDispatcher, 'startWork'>;
 }
 
 export class ActionScheduler {
@@ -65,7 +66,7 @@ export class ActionScheduler {
         const work: ScheduledWork = { kind: 'activity', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry };
         instance.scheduled.set(id, work);
         instance.actionRecords.set(index, { eventId: id, name: work.name, recorded: 'TaskScheduled' });
-        effects.push(() => this.parts.startWork(instance, id, work));
+        effects.push(() => this.parts.work.startWork(instance, id, work));
         return undefined;
       }
       case ActionType.CallSubOrchestrator:
@@ -89,7 +90,7 @@ export class ActionScheduler {
         const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId: childId, version: action.version };
         instance.scheduled.set(id, work);
         instance.actionRecords.set(index, { eventId: id, name: work.name, recorded: 'SubOrchestrationInstanceCreated' });
-        effects.push(() => this.parts.startWork(instance, id, work));
+        effects.push(() => this.parts.work.startWork(instance, id, work));
         return undefined;
       }
       case ActionType.CreateTimer: {
@@ -99,7 +100,7 @@ export class ActionScheduler {
         instance.scheduled.set(id, work);
         instance.actionRecords.set(index, { eventId: id, name: '', recorded: 'TimerCreated' });
         if (action.isCanceled) instance.canceledTimers.add(id);
-        else effects.push(() => this.parts.startWork(instance, id, work));
+        else effects.push(() => this.parts.work.startWork(instance, id, work));
         return undefined;
       }
       case ActionType.CallHttp: {
@@ -110,7 +111,7 @@ export class ActionScheduler {
         const work: ScheduledWork = { kind: 'http', name: httpActivityName, input, actionIndex: index, asyncPattern: request.asynchronousPatternEnabled === true };
         instance.scheduled.set(id, work);
         instance.actionRecords.set(index, { eventId: id, name: httpActivityName, recorded: 'TaskScheduled' });
-        effects.push(() => this.parts.startWork(instance, id, work));
+        effects.push(() => this.parts.work.startWork(instance, id, work));
         return undefined;
       }
       case ActionType.CallEntity:
@@ -199,7 +200,7 @@ export class ActionScheduler {
       generated.push(timerEvent);
       const timer: ScheduledWork = { kind: 'retryTimer', name: '', actionIndex: work.retryIndex, fireAt, retryExpired: expired || undefined };
       instance.scheduled.set(id, timer);
-      effects.push(() => this.parts.startWork(instance, id, timer));
+      effects.push(() => this.parts.work.startWork(instance, id, timer));
       return;
     }
     if (event.EventType === EventType.TimerFired) {
@@ -218,7 +219,7 @@ export class ActionScheduler {
         generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, ActionIndex: index, RetryIndex: index });
       }
       instance.scheduled.set(id, work);
-      effects.push(() => this.parts.startWork(instance, id, work));
+      effects.push(() => this.parts.work.startWork(instance, id, work));
       return;
     }
     if (event.EventType === EventType.TaskCompleted) {
@@ -236,8 +237,8 @@ export class ActionScheduler {
       instance.scheduled.set(timerId, timer);
       instance.scheduled.set(httpId, http);
       effects.push(() => {
-        this.parts.startWork(instance, timerId, timer);
-        this.parts.startWork(instance, httpId, http);
+        this.parts.work.startWork(instance, timerId, timer);
+        this.parts.work.startWork(instance, httpId, http);
       });
     }
   }

@@ -7,6 +7,7 @@ import type { EntityManager, EntityOperation } from './entity.manager.js';
 import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, stateOfOrchestratorError, type Action, type HistoryEvent, type OrchestratorState } from './history.js';
 import { lineOf, type EpisodeSnapshot } from './history.log.js';
 import type { HistoryWriter } from './history.writer.js';
+import type { InstanceRegistry } from './instance.registry.js';
 import { InstanceState } from './instance.state.js';
 import { versionMismatch, type VersioningSettings } from './versioning.js';
 import type { SubOrchestrations } from './sub.orchestrations.js';
@@ -37,14 +38,10 @@ export interface EpisodeRunnerParts {
   scheduler: ActionScheduler;
   subOrchestrations: SubOrchestrations;
   writer: HistoryWriter;
-  isStopping: () => boolean;
-  /** Whether this copy of the instance is the one the engine runs. */
-  isCurrent: (instance: InstanceState) => boolean;
-  /** Makes a new copy (the next execution) the one the engine runs. */
-  setActive: (instance: InstanceState) => void;
-  retire: (instanceId: string) => void;
-  ensureActive: (instanceId: string) => Promise<InstanceState | undefined>;
-  deliver: (instance: InstanceState, event: HistoryEvent) => void;
+  /** Aborted when the engine stops. */
+  stopped: AbortSignal;
+  /** The instances in memory: which copy runs, retiring, reloading, and the inbox. */
+  registry: Pick<InstanceRegistry, 'isCurrent' | 'setActive' | 'retire' | 'ensureActive' | 'deliver'>;
   versioning: VersioningSettings;
   fault?: EpisodeFault | undefined;
 }
@@ -82,7 +79,7 @@ export class EpisodeRunner {
    * waits on a Task.all, postponed until all its results are in (bounded by maxWakeDelayMs).
    */
   scheduleEpisode(instance: InstanceState, delayMs?: number): void {
-    if (this.parts.isStopping() || instance.episode.running || !instance.isRunnable()) return;
+    if (this.parts.stopped.aborted || instance.episode.running || !instance.isRunnable()) return;
     // A refused version still takes terminate, suspend and resume: they run no orchestrator code.
     if (instance.episode.rejected && !instance.pending.some((e) => controlEventTypes.has(e.EventType))) return;
     const first = instance.history.length === 0;
@@ -106,7 +103,7 @@ export class EpisodeRunner {
   }
 
   private async runEpisode(instance: InstanceState): Promise<void> {
-    if (this.parts.isStopping() || instance.episode.running || !instance.isRunnable()) return;
+    if (this.parts.stopped.aborted || instance.episode.running || !instance.isRunnable()) return;
     instance.episode.begin();
     try {
       const control = instance.pending.find((event) => controlEventTypes.has(event.EventType));
@@ -117,9 +114,9 @@ export class EpisodeRunner {
       // history (the source of truth); results of work still running are re-created by re-running it.
       this.parts.log(`Instance ${instance.id}: the host failed while running an episode; reloading it from storage in 1 s: ${(error as Error).stack ?? error}`);
       instance.episode.abandon();
-      this.parts.retire(instance.id);
+      this.parts.registry.retire(instance.id);
       setTimeout(() => {
-        if (!this.parts.isStopping()) void this.parts.ensureActive(instance.id).catch((reloadError: unknown) => this.parts.log(`Instance ${instance.id}: reload failed: ${(reloadError as Error).message}`));
+        if (!this.parts.stopped.aborted) void this.parts.registry.ensureActive(instance.id).catch((reloadError: unknown) => this.parts.log(`Instance ${instance.id}: reload failed: ${(reloadError as Error).message}`));
       }, 1000);
       return;
     } finally {
@@ -390,13 +387,13 @@ export class EpisodeRunner {
   private async finish(instance: InstanceState): Promise<void> {
     instance.cancelTimers();
     await this.parts.subOrchestrations.notifyParent(instance);
-    if (this.parts.isCurrent(instance)) this.parts.retire(instance.id);
+    if (this.parts.registry.isCurrent(instance)) this.parts.registry.retire(instance.id);
   }
 
   async continueAsNew(instance: InstanceState, next: { executionId: string; input: string | undefined }): Promise<void> {
     // External events not consumed yet carry over to the new execution, as in Durable Functions.
     const carried = instance.pending.filter((event) => event.EventType === EventType.EventRaised);
-    this.parts.retire(instance.id);
+    this.parts.registry.retire(instance.id);
     const record: InstanceRecord = {
       ...instance.record,
       runtimeStatus: 'Running',
@@ -414,8 +411,8 @@ export class EpisodeRunner {
     await this.parts.store.deleteHistoryBlob(instance.record.historyBlob).catch(() => undefined);
     const state = new InstanceState(record, next.input);
     state.status = 'Running';
-    this.parts.setActive(state);
-    for (const event of carried) this.parts.deliver(state, event);
+    this.parts.registry.setActive(state);
+    for (const event of carried) this.parts.registry.deliver(state, event);
     this.scheduleEpisode(state, 0);
   }
 }

@@ -13,8 +13,6 @@ import type { InstanceState } from './instance.state.js';
 export interface HistoryWriterParts {
   store: TaskHubStore;
   log: (line: string) => void;
-  /** Whether this copy of the instance is the one the engine runs (not retired or replaced). */
-  isCurrent: (instance: InstanceState) => boolean;
   /** Appends after which a history blob is rewritten compactly into a new one (limit: 50,000). */
   maxHistoryBlocks: number;
 }
@@ -53,9 +51,9 @@ export class HistoryWriter {
     }).catch((error: unknown) => this.parts.log(`Instance ${instance.id}: could not persist ${events.length} result(s): ${(error as Error).message}`));
   }
 
-  /** Called in the write chain wherever memory and the blob agree. */
+  /** Called in the write chain wherever memory and the blob agree (a retired or replaced copy is not runnable). */
   async maybeCompact(instance: InstanceState): Promise<void> {
-    if (instance.blobBlocks >= this.parts.maxHistoryBlocks && instance.isRunnable() && this.parts.isCurrent(instance)) await this.compact(instance);
+    if (instance.blobBlocks >= this.parts.maxHistoryBlocks && instance.isRunnable()) await this.compact(instance);
   }
 
   /**

@@ -1,5 +1,7 @@
-import { terminalStatuses, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
+import { terminalStatuses, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
 import { EventType, nowIso, type HistoryEvent } from './history.js';
+import type { InstanceOperations } from './instance.operations.js';
+import type { InstanceRegistry } from './instance.registry.js';
 import type { InstanceState, ScheduledWork } from './instance.state.js';
 
 /**
@@ -20,20 +22,18 @@ export function retriedChildInstanceId(parentId: string, eventId: number, firstA
   return firstAttemptChild && !firstAttemptChild.startsWith(`${parentId}:`) ? firstAttemptChild : childInstanceId(parentId, eventId);
 }
 
-/** What sub-orchestrations need from the rest of the engine. */
-export interface ChildInstances {
-  /** Hands an incoming event (the child's outcome) to the parent. */
-  deliver(instance: InstanceState, event: HistoryEvent): void;
-  activate(record: InstanceRecord): Promise<InstanceState | undefined>;
-  ensureActive(instanceId: string): Promise<InstanceState | undefined>;
-  startNew(name: string, options: { instanceId: string; input: string | undefined; version: string | undefined; parent: { instanceId: string; taskId: number } }): Promise<string>;
-}
-
 export class SubOrchestrations {
+  private starter: Pick<InstanceOperations, 'startNew'> | undefined;
+
   constructor(
     private readonly store: TaskHubStore,
-    private readonly instances: ChildInstances,
+    private readonly instances: Pick<InstanceRegistry, 'deliver' | 'activate' | 'ensureActive'>,
   ) {}
+
+  /** Children start as instances do (InstanceOperations.startNew, built on this): connected once by the engine. */
+  connect(starter: Pick<InstanceOperations, 'startNew'>): void {
+    this.starter = starter;
+  }
 
   /** Starts the child of scheduled work `id`; a child that cannot start fails the parent's task. */
   start(parent: InstanceState, id: number, work: ScheduledWork): void {
@@ -58,7 +58,8 @@ export class SubOrchestrations {
     if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
       throw new Error(`Sub-orchestration instance '${childId}' already exists and is ${existing.runtimeStatus}.`);
     }
-    await this.instances.startNew(work.name, { instanceId: childId, input: work.input, version: work.version, parent: { instanceId: parent.id, taskId: id } });
+    if (!this.starter) throw new Error('SubOrchestrations: used before the engine connected it');
+    await this.starter.startNew(work.name, { instanceId: childId, input: work.input, version: work.version, parent: { instanceId: parent.id, taskId: id } });
   }
 
   /** Passes a finished child's outcome to its parent (loading the parent if needed). */

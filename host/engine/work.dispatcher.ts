@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { invokeRegistration, typedDataToJson, type Registration, type TypedData } from '../worker.shim.js';
 import { EventType, nowIso, type DurableHttpRequest, type HistoryEvent } from './history.js';
+import type { InstanceRegistry } from './instance.registry.js';
 import type { InstanceState, ScheduledWork } from './instance.state.js';
 import type { SubOrchestrations } from './sub.orchestrations.js';
 
@@ -25,9 +26,10 @@ export interface WorkDispatcherParts {
   /** host.json functionTimeout for activities. */
   activityTimeoutMs: number | undefined;
   activityInputs: ActivityInputs;
-  isStopping: () => boolean;
-  /** Hands an incoming event (a result) to the instance. */
-  deliver: (instance: InstanceState, event: HistoryEvent) => void;
+  /** Aborted when the engine stops. */
+  stopped: AbortSignal;
+  /** Where results go: the instance's inbox (InstanceRegistry). */
+  inbox: Pick<InstanceRegistry, 'deliver'>;
   /** Starts children (sub.orchestrations.ts). */
   subOrchestrations: SubOrchestrations;
 }
@@ -55,7 +57,7 @@ export class WorkDispatcher {
   }
 
   startWork(instance: InstanceState, id: number, work: ScheduledWork): void {
-    if (this.parts.isStopping() || instance.retired) return;
+    if (this.parts.stopped.aborted || instance.retired) return;
     switch (work.kind) {
       case 'activity':
         this.dispatchActivity(instance, id, work);
@@ -80,7 +82,7 @@ export class WorkDispatcher {
   private dispatchActivity(instance: InstanceState, id: number, work: ScheduledWork): void {
     const registration = this.parts.registrations.get(work.name);
     void this.limit(async () => {
-      if (this.parts.isStopping() || instance.retired) return;
+      if (this.parts.stopped.aborted || instance.retired) return;
       this.running++;
       const started = performance.now();
       let event: HistoryEvent;
@@ -103,7 +105,7 @@ export class WorkDispatcher {
         const outcome = event.EventType === EventType.TaskCompleted ? 'Succeeded' : `Failed: ${event.Reason}`;
         this.parts.log(`Executed 'Functions.${work.name}' (${outcome}, InstanceId=${instance.id}, TaskId=${id}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
       }
-      this.parts.deliver(instance, event);
+      this.parts.inbox.deliver(instance, event);
     });
   }
 
@@ -123,13 +125,13 @@ export class WorkDispatcher {
     const wait = due - Date.now();
     const fire = (): void => {
       if (Date.now() < due) return this.armTimer(instance, id, fireAt);
-      this.parts.deliver(instance, { EventType: EventType.TimerFired, EventId: -1, Timestamp: nowIso(), TimerId: id, FireAt: fireAt });
+      this.parts.inbox.deliver(instance, { EventType: EventType.TimerFired, EventId: -1, Timestamp: nowIso(), TimerId: id, FireAt: fireAt });
     };
     instance.setTimer(id, Math.max(0, Math.min(wait, maxTimerDelayMs)), fire);
   }
 
   private async runHttp(instance: InstanceState, id: number, work: ScheduledWork): Promise<void> {
-    if (this.parts.isStopping() || instance.retired) return;
+    if (this.parts.stopped.aborted || instance.retired) return;
     const request = JSON.parse(work.input ?? '{}') as DurableHttpRequest;
     const started = performance.now();
     let event: HistoryEvent;
@@ -148,7 +150,7 @@ export class WorkDispatcher {
       event = { EventType: EventType.TaskFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: `HTTP ${request.method} ${request.uri} failed: ${message}`, Details: details };
     }
     this.parts.log(`Executed 'BuiltIn::HttpActivity' (${event.EventType === EventType.TaskCompleted ? 'Succeeded' : 'Failed'}, InstanceId=${instance.id}, TaskId=${id}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
-    this.parts.deliver(instance, event);
+    this.parts.inbox.deliver(instance, event);
   }
 
   /** Re-dispatches what committed history scheduled but has no result for yet. */
