@@ -335,7 +335,7 @@ export class EpisodeRunner {
       const lines: string[] = [];
       for (const event of newEvents) {
         const key = eventKey(event);
-        if (key && instance.persistedKeys.has(key)) lines.push(lineOf({ k: 'r', ep: episode, a, key }));
+        if (key && instance.blob.isStored(key)) lines.push(lineOf({ k: 'r', ep: episode, a, key }));
         else lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.parts.writer.externalizeEvent(instance.id, event) }));
       }
       for (const event of generated) lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.parts.writer.externalizeEvent(instance.id, event) }));
@@ -345,14 +345,14 @@ export class EpisodeRunner {
       const fault = this.parts.fault;
       const injectFault = fault !== undefined && ++this.commits === fault.commit;
       if (injectFault && fault.kind === 'torn-append') {
-        await this.parts.store.appendHistory(instance.record.historyBlob, instance.blobLength, text.slice(0, Math.floor(text.length / 2)));
+        await this.parts.store.appendHistory(instance.record.historyBlob, instance.blob.byteLength, text.slice(0, Math.floor(text.length / 2)));
         process.kill(process.pid, 'SIGKILL');
       }
       await this.parts.writer.append(instance, text);
       if (injectFault) process.kill(process.pid, 'SIGKILL');
       for (const event of newEvents) {
         const key = eventKey(event);
-        if (key) instance.persistedKeys.delete(key);
+        if (key) instance.blob.forget(key);
       }
       await this.parts.store.replaceInstance(await this.parts.writer.externalRecord(instance));
       await this.parts.writer.maybeCompact(instance);

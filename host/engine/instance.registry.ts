@@ -74,7 +74,7 @@ export class InstanceRegistry {
   /** Waits until what memory says about an instance is also in storage. */
   async settle(instanceId: string): Promise<void> {
     const active = this.active.get(instanceId);
-    if (active) await active.writeChain;
+    if (active) await active.blob.settled();
   }
 
   retire(instanceId: string): void {
@@ -115,8 +115,7 @@ export class InstanceRegistry {
     for (const event of [...parsed.committed, ...parsed.pending]) await this.parts.writer.internalizeEvent(event);
     const input = await this.parts.store.internalize(record.input);
     const state = new InstanceState(record, input);
-    state.restore(parsed, Buffer.byteLength(text));
-    if (text) state.blobBlocks = await this.parts.store.historyBlockCount(record.historyBlob);
+    state.restore(parsed, Buffer.byteLength(text), text ? await this.parts.store.historyBlockCount(record.historyBlob) : 0);
     if (parsed.tornLines) this.parts.log(`Instance ${record.instanceId}: ignored ${parsed.tornLines} torn history line(s) from an interrupted write`);
     if (parsed.snapshot?.next && parsed.snapshot.st === 'ContinuedAsNew') {
       this.setActive(state);
@@ -141,7 +140,7 @@ export class InstanceRegistry {
     if (key && instance.hasReceived(key)) return;
     instance.episode.noteArrival(event);
     instance.receive(event);
-    if (key && !instance.persistedKeys.has(key)) instance.ensureFlushTimer(flushIntervalMs, () => this.parts.writer.flushPending(instance));
+    if (key && !instance.blob.isStored(key)) instance.ensureFlushTimer(flushIntervalMs, () => this.parts.writer.flushPending(instance));
     this.handlers.episodes.scheduleEpisode(instance);
   }
 }

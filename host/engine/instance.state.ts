@@ -2,6 +2,7 @@ import { terminalStatuses, type InstanceRecord, type RuntimeStatus } from '../st
 import { EventType, eventKey, retryExpiredField, type HistoryEvent, type RetryOptions } from './history.js';
 import type { EpisodeSnapshot, ParsedLog } from './history.log.js';
 import { EpisodeState } from './episode.state.js';
+import { HistoryBlob } from './history.blob.js';
 
 /** What a sequence number (EventId) was used for. */
 export interface ScheduledWork {
@@ -50,9 +51,6 @@ export class InstanceState {
   episodes = 0;
   handledActions = 0;
   nextEventId = 0;
-  blobLength = 0;
-  /** Appends made to the history blob (Azure allows 50,000 per append blob). */
-  blobBlocks = 0;
   scheduled = new Map<number, ScheduledWork>();
   /** Names recorded per action index, for the determinism check. */
   actionRecords = new Map<number, { eventId: number; name: string; recorded: RecordedAction }>();
@@ -60,15 +58,14 @@ export class InstanceState {
   /** Events received and not yet in an episode (the inbox): changed only through the methods below. */
   private inbox: HistoryEvent[] = [];
   private readonly inboxKeys = new Set<string>();
-  /** Keys of pending events already written to the blob as incoming lines. */
-  persistedKeys = new Set<string>();
   retries = new Map<number, RetryState>();
   canceledTimers = new Set<number>();
   /** Entity critical section (context.df.lock) the orchestration holds or has asked for. */
   currentLock: { requestId: string; entities: string[] } | undefined;
   /** Node timers of durable timers and HTTP polling waits, by id: armed and cleared only through the methods below. */
   private readonly timers = new Map<number, NodeJS.Timeout>();
-  writeChain: Promise<unknown> = Promise.resolve();
+  /** The history blob, as its writer (HistoryWriter) keeps track of it. */
+  readonly blob = new HistoryBlob();
   /** Between episodes: what the EpisodeRunner (its owner) remembers about this instance. */
   readonly episode = new EpisodeState();
   /** The next episode's timer (EpisodeRunner.scheduleEpisode) and the pending-results flush timer (InstanceRegistry.deliver). */
@@ -152,14 +149,14 @@ export class InstanceState {
   }
 
   /** Rebuilds the bookkeeping from a parsed history blob. */
-  restore(parsed: ParsedLog, blobLength: number): void {
-    this.blobLength = blobLength;
+  restore(parsed: ParsedLog, blobLength: number, blobBlocks: number): void {
+    this.blob.reset(blobLength, blobBlocks);
     this.episodes = parsed.episodes;
     const snapshot = parsed.snapshot;
     if (snapshot) this.applySnapshot(snapshot);
     for (const event of parsed.committed) this.addCommitted(event);
     for (const event of parsed.pending) {
-      if (this.receive(event)) this.persistedKeys.add(eventKey(event)!);
+      if (this.receive(event)) this.blob.markStored(eventKey(event)!);
     }
   }
 

@@ -139,7 +139,7 @@ export class OrchestrationEngine {
       instance.stopAllTimers();
       this.writer.flushPending(instance);
     }
-    await Promise.allSettled(this.registry.instances().map((instance) => instance.writeChain));
+    await Promise.allSettled(this.registry.instances().map((instance) => instance.blob.settled()));
   }
 
   get activityConcurrency(): number {
