@@ -1,20 +1,8 @@
-import { retryTimeoutsEnforceable } from '../sdk.adapter.js';
 import { entitySchedulerId, operationRowKey, releaseRequestId, type EntityManager, type EntityOperation } from './entity.manager.js';
-import {
-  ActionType,
-  EventType,
-  actionInputJson,
-  nowIso,
-  retryDelayMs,
-  retryExpiredField,
-  retryTimedOut,
-  takesEventId,
-  type Action,
-  type DurableHttpRequest,
-  type HistoryEvent,
-} from './history.js';
+import { ActionType, EventType, actionInputJson, nowIso, takesEventId, type Action, type DurableHttpRequest, type HistoryEvent } from './history.js';
 import { httpActivityName, type InstanceState, type RecordedAction, type ScheduledWork } from './instance.state.js';
-import { childInstanceId, retriedChildInstanceId } from './sub.orchestrations.js';
+import { firstAttempt, nextAttemptFollows, retryTimerFollows, scheduleNextAttempt, scheduleRetryTimer } from './retries.js';
+import { childInstanceId } from './sub.orchestrations.js';
 import type { WorkDispatcher } from './work.dispatcher.js';
 
 /**
@@ -59,7 +47,7 @@ export class ActionScheduler {
       case ActionType.CallActivityWithRetry: {
         const input = actionInputJson(action.input);
         const retry = action.actionType === ActionType.CallActivityWithRetry && action.retryOptions ? index : undefined;
-        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
+        if (retry !== undefined) instance.retries.set(index, firstAttempt(action.retryOptions!, episodeTime));
         const event: HistoryEvent = { EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: action.functionName, Input: input, ActionIndex: index };
         if (retry !== undefined) event['RetryIndex'] = retry;
         generated.push(event);
@@ -73,7 +61,7 @@ export class ActionScheduler {
       case ActionType.CallSubOrchestratorWithRetry: {
         const input = action.input === undefined ? undefined : JSON.stringify(action.input);
         const retry = action.actionType === ActionType.CallSubOrchestratorWithRetry && action.retryOptions ? index : undefined;
-        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
+        if (retry !== undefined) instance.retries.set(index, firstAttempt(action.retryOptions!, episodeTime));
         const childId = childInstanceId(instance.id, id, action.instanceId);
         const event: HistoryEvent = {
           EventType: EventType.SubOrchestrationInstanceCreated,
@@ -185,43 +173,8 @@ export class ActionScheduler {
   allocateFollowUp(instance: InstanceState, event: HistoryEvent, draft: EpisodeDraft): void {
     const { generated, effects, episodeTime } = draft;
     const timestamp = nowIso();
-    if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
-      const work = instance.scheduled.get(event.TaskScheduledId!)!;
-      const retry = instance.retries.get(work.retryIndex!)!;
-      const id = instance.nextEventId++;
-      const attemptsLeft = retry.attempt < retry.options.maxNumberOfAttempts;
-      // Azure makes no further attempt once the retry timeout has passed (see patchRetryTimeouts).
-      const expired = attemptsLeft && retryTimeoutsEnforceable() && retryTimedOut(retry.options, retry.firstAttemptAt, Date.parse(episodeTime));
-      // After the last attempt the SDK still waits for a timer before it surfaces the failure.
-      const delay = attemptsLeft && !expired ? retryDelayMs(retry.options, retry.attempt) : 0;
-      const fireAt = new Date(Date.parse(episodeTime) + delay).toISOString();
-      const timerEvent: HistoryEvent = { EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: work.retryIndex, RetryTimer: true };
-      if (expired) timerEvent[retryExpiredField] = true;
-      generated.push(timerEvent);
-      const timer: ScheduledWork = { kind: 'retryTimer', name: '', actionIndex: work.retryIndex, fireAt, retryExpired: expired || undefined };
-      instance.scheduled.set(id, timer);
-      effects.push(() => this.parts.work.startWork(instance, id, timer));
-      return;
-    }
-    if (event.EventType === EventType.TimerFired) {
-      const timer = instance.scheduled.get(event.TimerId!)!;
-      const index = timer.actionIndex!;
-      const retry = instance.retries.get(index)!;
-      const first = instance.scheduled.get(instance.actionRecords.get(index)!.eventId)!;
-      retry.attempt++;
-      const id = instance.nextEventId++;
-      const work: ScheduledWork = { ...first, retryIndex: index };
-      if (first.kind === 'subOrchestration') {
-        const childId = retriedChildInstanceId(instance.id, id, first.childInstanceId);
-        work.childInstanceId = childId;
-        generated.push({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Timestamp: timestamp, Name: first.name, Version: first.version ?? '', Input: first.input, InstanceId: childId, ActionIndex: index, RetryIndex: index });
-      } else {
-        generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, ActionIndex: index, RetryIndex: index });
-      }
-      instance.scheduled.set(id, work);
-      effects.push(() => this.parts.work.startWork(instance, id, work));
-      return;
-    }
+    if (retryTimerFollows(instance, event)) return scheduleRetryTimer(instance, event, draft, this.parts.work);
+    if (nextAttemptFollows(instance, event)) return scheduleNextAttempt(instance, event, draft, this.parts.work);
     if (event.EventType === EventType.TaskCompleted) {
       // CallHttpWithPollingTask: a timer (Retry-After or 30 s) and a GET of Location, both tracked by the SDK.
       const poll = pollLocation(event.Result)!;
@@ -249,15 +202,7 @@ export class ActionScheduler {
  * retried call (a back-off timer), its timer firing (the next attempt), an HTTP 202 to poll.
  */
 export function needsAllocation(instance: InstanceState, event: HistoryEvent): boolean {
-  if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
-    return instance.scheduled.get(event.TaskScheduledId ?? -1)?.retryIndex !== undefined;
-  }
-  if (event.EventType === EventType.TimerFired) {
-    const work = instance.scheduled.get(event.TimerId ?? -1);
-    if (work?.kind !== 'retryTimer' || work.retryExpired) return false;
-    const retry = instance.retries.get(work.actionIndex ?? -1);
-    return retry !== undefined && retry.attempt < retry.options.maxNumberOfAttempts;
-  }
+  if (retryTimerFollows(instance, event) || nextAttemptFollows(instance, event)) return true;
   if (event.EventType === EventType.TaskCompleted) {
     const work = instance.scheduled.get(event.TaskScheduledId ?? -1);
     return work?.kind === 'http' && work.asyncPattern === true && pollLocation(event.Result) !== undefined;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EventType, flattenActions, retryDelayMs, retryExpiredField, retryTimedOut, type HistoryEvent, type OrchestratorState } from '../../host/engine/history.js';
+import { EventType, flattenActions, retryExpiredField, type HistoryEvent, type OrchestratorState } from '../../host/engine/history.js';
+import { retryDelayMs, retryTimedOut } from '../../host/engine/retries.js';
 import { lineOf, parseLog } from '../../host/engine/history.log.js';
 import { EpisodeState } from '../../host/engine/episode.state.js';
 import { HistoryBlob } from '../../host/engine/history.blob.js';
