@@ -40,7 +40,7 @@ export class ActionScheduler {
     // The SDK's own number when the host could tag it; counting gives the same for other apps.
     const id = typeof action.taskId === 'number' ? action.taskId : instance.nextEventId;
     if (id !== instance.nextEventId) this.parts.log(`Instance ${instance.id}: action #${index} has SDK sequence number ${id}, the host counted ${instance.nextEventId}; using the SDK's`);
-    instance.nextEventId = Math.max(instance.nextEventId, id + 1);
+    instance.useEventId(id);
     const timestamp = nowIso();
     switch (action.actionType) {
       case ActionType.CallActivity:
@@ -159,7 +159,7 @@ export class ActionScheduler {
     const requestId = releaseRequestId(lock.requestId);
     for (const schedulerId of lock.entities) {
       if (recorded) {
-        const id = instance.nextEventId++;
+        const id = instance.takeEventId();
         const Input = JSON.stringify({ id: requestId, op: null, signal: true, release: true, parent: instance.id });
         draft.generated.push({ EventType: EventType.EventSent, EventId: id, Timestamp: nowIso(), InstanceId: schedulerId, Name: 'release', Input });
       }
@@ -178,8 +178,8 @@ export class ActionScheduler {
     if (event.EventType === EventType.TaskCompleted) {
       // CallHttpWithPollingTask: a timer (Retry-After or 30 s) and a GET of Location, both tracked by the SDK.
       const poll = pollLocation(event.Result)!;
-      const timerId = instance.nextEventId++;
-      const httpId = instance.nextEventId++;
+      const timerId = instance.takeEventId();
+      const httpId = instance.takeEventId();
       const fireAt = new Date(Date.parse(episodeTime) + poll.delaySeconds * 1000).toISOString();
       const original = JSON.parse(instance.scheduled.get(event.TaskScheduledId!)!.input ?? '{}') as DurableHttpRequest;
       const input = JSON.stringify({ method: 'GET', uri: poll.location, headers: original.headers ?? {}, asynchronousPatternEnabled: true });

@@ -80,8 +80,7 @@ export class InstanceRegistry {
   retire(instanceId: string): void {
     const instance = this.active.get(instanceId);
     if (!instance) return;
-    instance.retired = true;
-    instance.stopAllTimers();
+    instance.retire();
     this.active.delete(instanceId);
   }
 

@@ -45,16 +45,18 @@ export class InstanceState {
   status: RuntimeStatus;
   customStatus: string | undefined;
   output: string | undefined;
-  history: HistoryEvent[] = [];
+  /** Committed history (added to only through addCommitted). */
+  readonly history: HistoryEvent[] = [];
   /** Committed history serialized with IsPlayed: true, comma separated (sent with every episode). */
-  playedJson = '';
+  private played = '';
   episodes = 0;
   handledActions = 0;
+  /** The next sequence number (EventId): taken through takeEventId / useEventId. */
   nextEventId = 0;
-  scheduled = new Map<number, ScheduledWork>();
+  readonly scheduled = new Map<number, ScheduledWork>();
   /** Names recorded per action index, for the determinism check. */
-  actionRecords = new Map<number, { eventId: number; name: string; recorded: RecordedAction }>();
-  doneKeys = new Set<string>();
+  readonly actionRecords = new Map<number, { eventId: number; name: string; recorded: RecordedAction }>();
+  readonly doneKeys = new Set<string>();
   /** Events received and not yet in an episode (the inbox): changed only through the methods below. */
   private inbox: HistoryEvent[] = [];
   private readonly inboxKeys = new Set<string>();
@@ -73,9 +75,9 @@ export class InstanceState {
   private flushTimer: NodeJS.Timeout | undefined;
   /** When the inbox last went from empty to not empty (0: empty). */
   private firstPendingAt = 0;
-  lastStartedAt = 0;
+  private lastStarted = 0;
   /** Set once the instance reached a terminal state or was purged: late results are dropped. */
-  retired = false;
+  private retiredCopy = false;
 
   constructor(record: InstanceRecord, input: string | undefined) {
     this.record = record;
@@ -87,6 +89,35 @@ export class InstanceState {
 
   get id(): string {
     return this.record.instanceId;
+  }
+
+  get playedJson(): string {
+    return this.played;
+  }
+
+  /** Time of the last OrchestratorStarted in history (the next episode starts later). */
+  get lastStartedAt(): number {
+    return this.lastStarted;
+  }
+
+  get retired(): boolean {
+    return this.retiredCopy;
+  }
+
+  /** This copy runs no more (finished, replaced or purged): its timers stop and late results are dropped. */
+  retire(): void {
+    this.retiredCopy = true;
+    this.stopAllTimers();
+  }
+
+  /** Takes the next sequence number. */
+  takeEventId(): number {
+    return this.nextEventId++;
+  }
+
+  /** The SDK numbered an action `id`: the next sequence number follows it. */
+  useEventId(id: number): void {
+    this.nextEventId = Math.max(this.nextEventId, id + 1);
   }
 
   /** Runs `run` after `delayMs` as timer `id`, replacing a timer of that id. */
@@ -236,10 +267,10 @@ export class InstanceState {
   addCommitted(event: HistoryEvent): void {
     this.history.push(event);
     const played = { ...event, IsPlayed: true };
-    this.playedJson += (this.playedJson ? ',' : '') + JSON.stringify(played);
+    this.played += (this.played ? ',' : '') + JSON.stringify(played);
     const key = eventKey(event);
     if (key) this.doneKeys.add(key);
-    if (event.EventType === EventType.OrchestratorStarted) this.lastStartedAt = Date.parse(event.Timestamp);
+    if (event.EventType === EventType.OrchestratorStarted) this.lastStarted = Date.parse(event.Timestamp);
     switch (event.EventType) {
       case EventType.TaskScheduled: {
         const isHttp = event.Name === httpActivityName;

@@ -58,7 +58,7 @@ export function scheduleRetryTimer(instance: InstanceState, failed: HistoryEvent
   const { generated, effects, episodeTime } = draft;
   const work = instance.scheduled.get(failed.TaskScheduledId!)!;
   const retry = instance.retries.get(work.retryIndex!)!;
-  const id = instance.nextEventId++;
+  const id = instance.takeEventId();
   const attemptsLeft = retry.attempt < retry.options.maxNumberOfAttempts;
   // Azure makes no further attempt once the retry timeout has passed (see patchRetryTimeouts).
   const expired = attemptsLeft && retryTimeoutsEnforceable() && retryTimedOut(retry.options, retry.firstAttemptAt, Date.parse(episodeTime));
@@ -82,7 +82,7 @@ export function scheduleNextAttempt(instance: InstanceState, fired: HistoryEvent
   const retry = instance.retries.get(index)!;
   const first = instance.scheduled.get(instance.actionRecords.get(index)!.eventId)!;
   retry.attempt++;
-  const id = instance.nextEventId++;
+  const id = instance.takeEventId();
   const work: ScheduledWork = { ...first, retryIndex: index };
   if (first.kind === 'subOrchestration') {
     const childId = retriedChildInstanceId(instance.id, id, first.childInstanceId);
