@@ -321,6 +321,28 @@ export const collectionListSchema = z.looseObject({
 }).meta({ id: 'CollectionList' });
 export type CollectionList = Shape<z.infer<typeof collectionListSchema>>;
 
+/**
+ * One schedule of a collection as the schedules API reports it (`GET /api/collections/{id}/schedules`,
+ * issue 24.4): its cron and time zone, when it runs next, how its last run went, the windows it
+ * missed (reported, never silently skipped), and what it is waiting for ("after X" not yet met).
+ * Written by the DAG view (24.6) ahead of the API; the lead reconciles it with the schedules work.
+ */
+export const collectionScheduleViewSchema = z.looseObject({
+  name: z.string(),
+  cron: z.string(),
+  timeZone: z.string(),
+  nextRunAt: z.string().optional(),
+  lastRun: z.looseObject({ at: z.string(), batchId: z.string().optional(), outcome: z.string() }).optional(),
+  missed: z.array(z.looseObject({ window: z.string(), reason: z.string() })).default([]),
+  /** Collections or batches named in "after" that have not completed since the last run. */
+  waitingFor: z.array(z.string()).default([]),
+}).meta({ id: 'CollectionScheduleView' });
+export type CollectionScheduleView = Shape<z.infer<typeof collectionScheduleViewSchema>>;
+
+/** `GET /api/collections/{id}/schedules`: each schedule of the collection's current definition. */
+export const collectionScheduleListSchema = z.looseObject({ schedules: z.array(collectionScheduleViewSchema) }).meta({ id: 'CollectionScheduleList' });
+export type CollectionScheduleList = Shape<z.infer<typeof collectionScheduleListSchema>>;
+
 /** What `POST /api/jobs` takes (the server parses it with `submitJobSchema`, src/pipeline/options.ts). */
 export interface SubmitRequest {
   /** `<container>/<blob>` */
