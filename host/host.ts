@@ -14,7 +14,7 @@ import { registerFunctionRoutes } from './http/function.routes.js';
 import { createDevSignIn } from './dev.sign.in.js';
 import { registerManagementApi } from './http/management.api.js';
 import { durableClientInputs, type HostEndpoints } from './http/client.binding.js';
-import { isLoopbackAddress, loadSettings, readHostJson, shareWithApp, withdrawFromApp, type SettingsOverrides } from './settings.js';
+import { childEnvironment, isLoopbackAddress, loadSettings, readHostJson, shareWithApp, withdrawFromApp, type SettingsOverrides } from './settings.js';
 import { acquireHubLease, type HubLease } from './storage/hub.lease.js';
 import { setStorageWaitLogger } from './storage/retry.js';
 import { TaskHubStore } from './storage/task.hub.store.js';
@@ -245,7 +245,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
 
     // Started last, stopped first: the worker's storage settings are those the host resolved.
     if (settings.startWorker) {
-      const worker = new WorkerSupervisor({ entry: join(appRoot, workerEntry), cwd: appRoot, env: { ...settings.values }, log });
+      const worker = new WorkerSupervisor({ entry: join(appRoot, workerEntry), cwd: appRoot, env: childEnvironment({ AzureWebJobsStorage: storage.connectionString }), log });
       if (worker.start()) cleanups.push(() => worker.stop());
     } else {
       log('Container worker: not started (--no-worker / HOST_NO_WORKER=1)');

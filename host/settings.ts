@@ -202,6 +202,15 @@ export function withdrawFromApp(name: string): void {
   delete process.env[name];
 }
 
+/**
+ * The environment a child process of the host (the container worker) starts with: this process's
+ * as it is now, which includes what the app set while it loaded (e.g. the pinned PROJ and HDF5
+ * variables), with `overrides` on top.
+ */
+export function childEnvironment(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}
+
 /** HOST_SIGN_IN_KEY for the development token command (host/dev.sign.in.ts), which has no app root. */
 export function devSignInKey(): string {
   return process.env['HOST_SIGN_IN_KEY'] ?? '';
