@@ -42,10 +42,15 @@ export function createListBatchSources(deps: Pick<ActivityDependencies, 'store' 
 
     if (selection.kind === 'prefix') {
       const page = await deps.store.listPage(selection.container, selection.prefix, cursor ?? undefined, room);
-      const sources = page.blobs
-        .filter((blob) => !blob.name.startsWith(manifestFolder) && findBlobNameProblem(blob.name) === null && accept(blob.name, blob.lastModified))
-        .map((blob) => toSource(selection.container, blob));
-      return { sources, missing: [], cursor: page.continuationToken ?? null };
+      const selected = page.blobs.filter((blob) => !blob.name.startsWith(manifestFolder) && accept(blob.name, blob.lastModified));
+      // A name no job may read (control characters, a backslash, a trailing ".") is listed as missing with
+      // the reason, not dropped without a word: the batch's counts then cover every blob it selected.
+      const missing = selected.flatMap((blob) => {
+        const problem = findBlobNameProblem(blob.name);
+        return problem === null ? [] : [{ entry: shownName(`${selection.container}/${blob.name}`), reason: problem }];
+      });
+      const sources = selected.filter((blob) => findBlobNameProblem(blob.name) === null).map((blob) => toSource(selection.container, blob));
+      return { sources, missing, cursor: page.continuationToken ?? null };
     }
 
     // A manifest, pinned to the version the batch was submitted with.
