@@ -132,7 +132,7 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
   return async ({ batchId, sources, collection, options, tileSize, worker }) => {
     const limit = pLimit(statConcurrency);
     const now = new Date();
-    const prepared = await Promise.all(
+    const planned = await Promise.all(
       sources.map((source, index) =>
         limit(async (): Promise<PreparedBatchJob> => {
           const path = `${source.container}/${source.name}`;
@@ -171,6 +171,15 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
         }),
       ),
     );
+    // A manifest may list a source twice: its job runs once (a second start of the same instance
+    // failed the entry INTERNAL while the job completed, and the jobs list showed it twice).
+    const started = new Set<string>();
+    const prepared = planned.map((job): PreparedBatchJob => {
+      if (job.kind !== 'run') return job;
+      if (started.has(job.instanceId)) return { kind: 'skip', source: job.source, reason: 'listed more than once in this batch; its job runs once' };
+      started.add(job.instanceId);
+      return job;
+    });
     // Listed with their batch from now on (`GET /api/jobs?batch=`), Pending until they start, not
     // only once they end. Each job writes its row again when it ends.
     await Promise.all(
