@@ -12,6 +12,7 @@ import { createCreateTileCog } from './tile.cog.create.js';
 import { createCreateAndRegisterTile } from './tile.create.register.js';
 import { createRegisterTileItem } from './tile.item.register.js';
 import { createValidateRaster } from './validate.raster.js';
+import { createFindRunningJobs, createFindSourceOutputs, createRemoveSourceOutputs } from './source.removal.js';
 
 export { createActivityDependencies, type ActivityDependencies } from './activity.dependencies.js';
 export { createValidateRaster, type ValidateRaster } from './validate.raster.js';
@@ -24,11 +25,14 @@ export { createRequestCollectionMosaic, type RequestCollectionMosaic } from './c
 export { createPrepareBatchJobs, type ExistingJob } from './batch.sources.js';
 export { createAnnounceDispatchPermits, createAuditDispatchPermits } from './dispatch.permits.js';
 export { runToOutcome, type ActivityImplementation } from './activity.outcome.js';
+export { createCreateDerivedItem, createListDerivedCollections, createRemoveDerivedProducts, type DerivedDependencies } from './derived.products.js';
 
 /** Activities that use the invocation's durable client: built per call where they are registered. */
 export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs' | 'announceDispatchPermits' | 'auditDispatchPermits';
 /** Activities registered in a module of their own, with their own dependencies (src/functions/events.activities.ts). */
-type SeparatelyRegistered = 'publishEvents';
+type SeparatelyRegistered = 'publishEvents' | DerivedActivityName;
+/** Derived products' activities (src/activities/derived.products.ts): they also read the collection definitions. */
+type DerivedActivityName = 'listDerivedCollections' | 'createDerivedItem' | 'removeDerivedProducts';
 
 export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName | SeparatelyRegistered>]: ActivityImplementation<(typeof activities)[Name]> };
 
@@ -49,5 +53,8 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     checkQualityGates: createCheckQualityGates(deps),
     deleteQuarantinedOutputs: createDeleteQuarantinedOutputs(deps),
     markJobDecision: createMarkJobDecision(deps),
+    findSourceOutputs: createFindSourceOutputs(deps),
+    findRunningJobs: createFindRunningJobs(deps),
+    removeSourceOutputs: createRemoveSourceOutputs(deps),
   };
 }
