@@ -78,6 +78,11 @@ const hostileGeogWkt2 =
   'GEOGCRS["Hostile",DATUM["Hostile datum",ELLIPSOID["GRS 1980",6378137,298.257222101]],CS[ellipsoidal,2],' +
   'AXIS["longitude",east,ANGLEUNIT["degree",0.0174532925199433]],AXIS["latitude",north,ANGLEUNIT["degree",0.0174532925199433]]]';
 
+/** The same WKT with `(` and `)` for `[` and `]`, which WKT allows and PROJ reads alike (quoted text kept). */
+export function inParentheses(wkt: string): string {
+  return wkt.replace(/"[^"]*"|\[|\]/g, (token) => (token === '[' ? '(' : token === ']' ? ')' : token));
+}
+
 /** A WKT2 BOUNDCRS whose transformation to WGS 84 is an NTv2 grid given by `PARAMETERFILE`. */
 export function boundCrsWithParameterFile(file: string): string {
   return (
@@ -410,6 +415,16 @@ export function writeCrsCases(context: CorpusContext): void {
   const id42 = 'crs-nc-crs-wkt-proj4-init-fifo';
   const fifo42 = fifo(id42);
   nc(id42, 'crs_wkt = GEOGCS with EXTENSION["PROJ4", "+init=<named pipe>:key"]', { ...cf, crs_wkt: geogcsWithProj4(`+init=${fifo42}:hostile`) }, blocking, 'blocking');
+
+  // --- WKT written with parentheses (PROJ reads `(` as `[`): the same payloads, other brackets --
+  const id43 = 'crs-nc-crs-wkt-parameterfile-parens';
+  nc(id43, 'crs_wkt = BOUNDCRS(…PARAMETERFILE("…","/local/grid")) in parentheses', { ...cf, crs_wkt: inParentheses(boundCrsWithParameterFile(grid(id43))) }, crsRefusal(parameter.parameterFile));
+  const id44 = 'crs-nc-spatial-ref-grids-parens';
+  nc(id44, 'spatial_ref = GEOGCS(… EXTENSION("PROJ4_GRIDS","https://…")) in parentheses, on the canary', { spatial_ref: inParentheses(geogcsWithGrids(canaryHttpsGrid(id44))) }, crsRefusal(parameter.proj4Grids));
+  const id45 = 'crs-nc-esri-pe-string-proj4-parens';
+  nc(id45, 'esri_pe_string = GEOGCS(… EXTENSION("PROJ4","… +nadgrids=/local/grid")) in parentheses', { ...cf, esri_pe_string: inParentheses(geogcsWithProj4(`+proj=longlat +ellps=GRS80 +nadgrids=${grid(id45)} +no_defs`)) }, crsRefusal(parameter.nadgrids));
+  const id46 = 'crs-nc-crs-wkt-parameterfile-parens-fifo';
+  nc(id46, 'crs_wkt = BOUNDCRS(…PARAMETERFILE(…, <named pipe>)) in parentheses: refused before the open, not at the time limit', { ...cf, crs_wkt: inParentheses(boundCrsWithParameterFile(fifo(id46))) }, crsRefusal(parameter.parameterFile), 'blocking');
 
   // --- Legitimate CRSs that name only PROJ's own codes and grids: still ingested -------------
   const ok: Expectation = { outcome: 'job-completed-clean' };
