@@ -163,4 +163,34 @@ export function writeRequestCases(context: CorpusContext): void {
     body: { manifest: `incoming/${context.folder}/batch-csv-newline-in-source/manifest.csv`, collection: 'hostile-batch-csv-source' },
     expect: { outcome: 'batch-ends', counts: { total: 1, done: 1, missing: 1 } },
   });
+
+  // The same source listed again: once it started a second job whose entry failed INTERNAL; now it runs once.
+  const repeated = good('batch-manifest-duplicates', 2);
+  const repeatedPath = context.caseFile('batch-manifest-duplicates', 'manifest.txt');
+  writeFileSync(repeatedPath, [repeated[0]!, repeated[0]!, repeated[1]!, repeated[0]!].map((blob) => `incoming/${blob.name}`).join('\n'));
+  context.addCase({
+    kind: 'batch',
+    id: 'batch-manifest-duplicates',
+    category: 'request (batch manifest)',
+    attack: 'a manifest naming one raster three times beside another: one job each, the repeats skipped with a reason, never INTERNAL',
+    blobs: [...repeated, { container: 'incoming', name: `${context.folder}/batch-manifest-duplicates/manifest.txt`, localPath: repeatedPath }],
+    body: { manifest: `incoming/${context.folder}/batch-manifest-duplicates/manifest.txt`, collection: 'hostile-batch-duplicates' },
+    expect: { outcome: 'batch-ends', counts: { done: 2, failed: 0 } },
+  });
+
+  // Terminal escapes and bidi overrides in names: listed as missing, shown escaped (a terminal
+  // printing the batch must not clear its screen or retitle its window).
+  const escapeGood = good('batch-manifest-terminal-escapes', 1);
+  const escapePath = context.caseFile('batch-manifest-terminal-escapes', 'manifest.txt');
+  const escaping = ['esc\u001b[2J\u001b]0;pwned\u0007.tif', 'bell\u0007\u0007.tif', 'rtl\u202egpj.tif', 'csi\u009b31m.tif'].map((name) => `incoming/${context.folder}/batch-manifest-terminal-escapes/${name}`);
+  writeFileSync(escapePath, [...escaping, `incoming/${escapeGood[0]!.name}`].join('\n'));
+  context.addCase({
+    kind: 'batch',
+    id: 'batch-manifest-terminal-escapes',
+    category: 'request (batch manifest)',
+    attack: 'a manifest whose missing entries carry ESC sequences (clear screen, set title), BEL, a C1 CSI and a right-to-left override, beside one good raster',
+    blobs: [...escapeGood, { container: 'incoming', name: `${context.folder}/batch-manifest-terminal-escapes/manifest.txt`, localPath: escapePath }],
+    body: { manifest: `incoming/${context.folder}/batch-manifest-terminal-escapes/manifest.txt`, collection: 'hostile-batch-escapes' },
+    expect: { outcome: 'batch-ends', counts: { done: 1, missing: 4 } },
+  });
 }
