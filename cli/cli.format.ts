@@ -225,3 +225,12 @@ export function formatProblem(request: string, status: number, problem: Problem)
   const fields = problem.fields?.length ? `\n  fields: ${problem.fields.join(', ')}` : '';
   return `${head}${detail}${fields}`;
 }
+
+/**
+ * Text for a terminal: names and messages come from uploads, and a control character (ESC, BEL,
+ * C1's CSI) or a bidi override in them could clear the screen, retitle the window or reorder what
+ * is shown. Each is written as `\uXXXX` (valid in JSON strings too); newlines and tabs stay.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
