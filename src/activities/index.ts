@@ -27,8 +27,8 @@ export { runToOutcome, type ActivityImplementation } from './activity.outcome.js
 
 /** Activities that use the invocation's durable client: built per call where they are registered. */
 export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs' | 'announceDispatchPermits' | 'auditDispatchPermits';
-/** Activities registered in a module of their own, with their own dependencies (src/functions/events.activities.ts). */
-type SeparatelyRegistered = 'publishEvents';
+/** Activities registered in a module of their own, with their own dependencies (src/functions/events.activities.ts, src/functions/schedules.functions.ts). */
+type SeparatelyRegistered = 'publishEvents' | 'readScheduleDefinition' | 'checkScheduleAfter' | 'runScheduledBatch';
 
 export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName | SeparatelyRegistered>]: ActivityImplementation<(typeof activities)[Name]> };
 

@@ -202,6 +202,21 @@ export class JobIndex {
     return { entries: [], continuationToken: null };
   }
 
+  /**
+   * Whether a job of `collection` completed at or after `since` (a schedule's "after"): the
+   * newest match is enough, so one row is asked for. A job created before `since` that completed
+   * after it counts (its row's `lastUpdatedTime` is its end).
+   */
+  async hasCompletedSince(collection: string, since: Date): Promise<boolean> {
+    await this.ensureTable();
+    const filter = `${buildJobFilter({ collection, statuses: ['Completed'] })} and ${odata`lastUpdatedTime ge ${since.toISOString()}`}`;
+    for await (const page of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['lastUpdatedTime'] } }).byPage({ maxPageSize: 1 })) {
+      if (page.length > 0) return true;
+      // An empty page with a continuation token: the table scanned part of the partition; go on.
+    }
+    return false;
+  }
+
   /** When the scheduled batch named `name` last ran, or `undefined` before its first run. */
   async readScheduleMark(name: string): Promise<Date | undefined> {
     await this.ensureTable();
