@@ -159,7 +159,7 @@ export function findCronProblem(cron: string, timeZone: string, now: Date): { fi
     return { field: 'timeZone', message: 'is not an IANA time zone (such as "Europe/Berlin" or "UTC")' };
   }
   const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 5) return { field: 'cron', message: `has ${fields.length} fields; a schedule takes five (minute hour day-of-month month day-of-week), no seconds or years` };
+  if (fields.length !== 5) return { field: 'cron', message: `is not a five-field cron expression (minute hour day-of-month month day-of-week): it has ${fields.length} fields; seconds and years are not taken` };
   const extension = fields.find((field) => !cronFieldPattern.test(field));
   if (extension !== undefined) return { field: 'cron', message: `field "${extension.slice(0, 20)}" is not standard cron: use numbers, names (MON, JAN), "*", "-", "/" and ","; extensions such as L, W, # and ? are not taken` };
   let runs: Date[];
