@@ -54,6 +54,19 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 } catch (error) {
-  process.stderr.write(`The host could not start: ${(error as Error).message}\n`);
+  process.stderr.write(`The host could not start: ${describeStartupError(error)}\n`);
   process.exit(1);
+}
+
+/**
+ * A storage SDK error's message can be the service's raw XML answer; an operator needs its status,
+ * its code and which setting to check instead.
+ */
+function describeStartupError(error: unknown): string {
+  const { statusCode, code, message } = error as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof statusCode === 'number') {
+    const hint = statusCode === 403 ? ': check the account name and key (or the identity\'s roles) in AzureWebJobsStorage' : '';
+    return `storage answered ${statusCode}${typeof code === 'string' ? ` ${code}` : ''}${hint}`;
+  }
+  return String(message ?? error);
 }

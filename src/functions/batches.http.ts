@@ -13,7 +13,7 @@ import { decodeBatchesToken, encodeBatchesToken, InvalidContinuationTokenError }
 import { DurableApiError, findInstance, listInstances } from '../jobs/durable.instances.js';
 import { orchestratorNames } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitBatchSchema } from '../pipeline/options.js';
-import { describeIssues, guarded, problem, readJsonBody, statusUrl } from './http.problem.js';
+import { guarded, invalidRequest, problem, readJsonBody, statusUrl } from './http.problem.js';
 import { getBlobStore } from './shared.store.js';
 import { httpRoute } from './http.access.js';
 
@@ -22,7 +22,7 @@ export async function submitBatchHandler(request: HttpRequest, context: Invocati
   if (!read.ok) return read.response;
   const parsed = submitBatchSchema.safeParse(read.body);
   if (!parsed.success) {
-    return problem(400, 'Invalid batch request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || 'body'))] });
+    return invalidRequest('Invalid batch request', parsed.error.issues);
   }
   const body = parsed.data;
   const result = await submitBatch(
@@ -70,7 +70,7 @@ export function batchNotFound(): HttpResponseInit {
 
 export async function listBatchesHandler(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const parsed = listBatchesQuerySchema.safeParse(Object.fromEntries(request.query.entries()));
-  if (!parsed.success) return problem(400, 'Invalid request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((issue) => issue.path.join('.')))] });
+  if (!parsed.success) return invalidRequest('Invalid request', parsed.error.issues, 'query');
   // Checked before the task hub sees it (a 400 naming the field, never a 500).
   const continuationToken = parsed.data.continuationToken === undefined ? undefined : decodeBatchesToken(parsed.data.continuationToken);
   // Batches are few beside jobs: the task hub lists them by their id prefix, a page at a time.

@@ -18,7 +18,7 @@ import { readIngestSettings, readScheduleRecheckMs, readWebhookPolicy } from '..
 import { syncSchedules } from '../jobs/schedule.instances.js';
 import { defaultCollectionId } from '../pipeline/options.js';
 import { httpRoute } from './http.access.js';
-import { describeIssues, guarded, problem, readJsonBody } from './http.problem.js';
+import { guarded, invalidRequest, problem, readJsonBody } from './http.problem.js';
 import { getCollectionStore } from './shared.store.js';
 
 export function toCollectionView(collection: StoredCollection): CollectionView {
@@ -46,7 +46,7 @@ export async function getCollectionHandler(request: HttpRequest): Promise<HttpRe
   const id = request.params['id'] ?? '';
   if (!collectionIdPattern.test(id)) return badId();
   const query = collectionQuerySchema.safeParse(Object.fromEntries(request.query.entries()));
-  if (!query.success) return problem(400, 'Invalid request', describeIssues(query.error.issues), { fields: [...new Set(query.error.issues.map((issue) => issue.path.join('.') || 'query'))] });
+  if (!query.success) return invalidRequest('Invalid request', query.error.issues, 'query');
   const collection = await getCollectionStore().read(id, query.data.version);
   if (!collection) return problem(404, 'Collection not found', query.data.version === undefined ? 'No collection has that id' : 'That collection has no such version');
   return { status: 200, headers: { ETag: etagOf(collection.version) }, jsonBody: toCollectionView(collection) };

@@ -5,6 +5,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { z } from 'zod';
 import { InvalidContinuationTokenError } from '../jobs/continuation.token.js';
+import { boundText } from '../pipeline/bounded.text.js';
 
 /** Far above any honest job request (a few hundred bytes). */
 const maxBodyBytes = 64 * 1024;
@@ -14,8 +15,40 @@ export function problem(status: number, title: string, detail: string, extra: Re
 }
 
 /** "options.tileSize: Too small: expected number to be >=256" — names the field at fault. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
-  return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`).join('; ');
+export function describeIssues(issues: readonly z.core.$ZodIssue[], where: 'body' | 'query' = 'body'): string {
+  return issues
+    .map((issue) => {
+      const at = issue.path.length ? issue.path.join('.') : where;
+      // zod quotes every unknown key whole; the caller chose them, so they are bounded here.
+      if (issue.code === 'unrecognized_keys') return `${at}: unknown ${issue.keys.length === 1 ? 'field' : 'fields'} ${unknownKeys(issue.keys).map((key) => JSON.stringify(key)).join(', ')}`;
+      return `${at}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+const maxUnknownKeysNamed = 10;
+
+function unknownKeys(keys: readonly string[]): string[] {
+  const named = keys.slice(0, maxUnknownKeysNamed).map((key) => boundText(key, 64));
+  return keys.length > maxUnknownKeysNamed ? [...named, `(${keys.length - maxUnknownKeysNamed} more)`] : named;
+}
+
+/**
+ * The fields a request got wrong, for a 400's `fields`: each issue's path, and for keys the
+ * schema does not know, the keys themselves (an issue at the root would name nothing).
+ */
+export function issueFields(issues: readonly z.core.$ZodIssue[], where: 'body' | 'query' = 'body'): string[] {
+  const fields = issues.flatMap((issue) => {
+    const path = issue.path.join('.');
+    if (issue.code === 'unrecognized_keys') return unknownKeys(issue.keys).map((key) => (path ? `${path}.${key}` : key));
+    return [path || where];
+  });
+  return [...new Set(fields)];
+}
+
+/** A 400 for a request its schema refused: what is wrong with each field, and the fields. */
+export function invalidRequest(title: string, issues: readonly z.core.$ZodIssue[], where: 'body' | 'query' = 'body'): HttpResponseInit {
+  return problem(400, title, describeIssues(issues, where), { fields: issueFields(issues, where) });
 }
 
 /** A URL of the app's own API (`/api/<collection>/<id>`), on the origin the caller used. */

@@ -27,7 +27,7 @@ import { orchestratorNames, type JobFailure } from '../pipeline/contracts.js';
 import { defaultCollectionId, submitJobSchema } from '../pipeline/options.js';
 import { parseSourcePath } from '../pipeline/source.path.js';
 import { resolveJobDefinition } from '../collections/collection.routing.js';
-import { describeIssues, guarded, jobStatusUrl, problem, readJsonBody } from './http.problem.js';
+import { describeIssues, guarded, invalidRequest, issueFields, jobStatusUrl, problem, readJsonBody } from './http.problem.js';
 import { getBlobStore, getCollectionStore, getJobIndex, getRetiredOutputs } from './shared.store.js';
 import { httpRoute } from './http.access.js';
 
@@ -42,7 +42,7 @@ export async function submitJobHandler(request: HttpRequest, context: Invocation
   const sourceProblem = source && !source.ok ? `source: ${source.problem}` : undefined;
   if (!parsed.success || sourceProblem || !source?.ok) {
     const issues = parsed.success ? [] : parsed.error.issues.filter((issue) => !(sourceProblem && issue.path.join('.') === 'source'));
-    const fields = [...new Set([...(sourceProblem ? ['source'] : []), ...issues.map((issue) => issue.path.join('.') || 'body')])];
+    const fields = [...new Set([...(sourceProblem ? ['source'] : []), ...issueFields(issues)])];
     const detail = [sourceProblem, issues.length ? describeIssues(issues) : undefined].filter(Boolean).join('; ');
     return problem(400, 'Invalid job request', detail, { fields });
   }
@@ -144,7 +144,7 @@ const knownStatuses = new Set(['Pending', 'Running', 'Completed', 'Failed', 'Ter
 function toJobQuery(raw: unknown): { ok: true; query: JobQuery } | { ok: false; response: HttpResponseInit } {
   const parsed = jobFilterSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, response: problem(400, 'Invalid filter', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.')))] }) };
+    return { ok: false, response: invalidRequest('Invalid filter', parsed.error.issues, 'query') };
   }
   const { status, collection, since, errorCode, batch, source, top, continuationToken } = parsed.data;
   const statuses = (Array.isArray(status) ? status : (status ?? '').split(',')).map((s) => s.trim()).filter((s) => s !== '');
@@ -192,7 +192,7 @@ export async function retryJobHandler(request: HttpRequest, context: InvocationC
   const read = await readJsonBody(request, { optional: true });
   if (!read.ok) return read.response;
   const parsed = retryRequestSchema.safeParse(read.body ?? {});
-  if (!parsed.success) return problem(400, 'Invalid retry request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.') || 'body'))] });
+  if (!parsed.success) return invalidRequest('Invalid retry request', parsed.error.issues);
   const result = await retryJob(retryDependencies(context), id, { force: parsed.data.force });
   switch (result.outcome) {
     case 'not-found':
@@ -229,7 +229,7 @@ export async function retryJobsHandler(request: HttpRequest, context: Invocation
   if (!read.ok) return read.response;
   const parsed = bulkRetryRequestSchema.safeParse(read.body ?? {});
   if (!parsed.success) {
-    return problem(400, 'Invalid bulk retry request', describeIssues(parsed.error.issues), { fields: [...new Set(parsed.error.issues.map((i) => i.path.join('.') || 'body'))] });
+    return invalidRequest('Invalid bulk retry request', parsed.error.issues);
   }
   const { dryRun, ...filter } = parsed.data;
   const query = toJobQuery(filter);

@@ -103,7 +103,9 @@ export async function startHostProcess(options: HostProcessOptions): Promise<Hos
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setInterval(() => {
       const match = /listening on (http:\/\/localhost:\d+)/.exec(output);
-      if (match) {
+      // The startup block ends with the container worker's line; the lines between come in
+      // separate writes, so a test reading output() at once could see only the first of them.
+      if (match && /Container worker[: ]/.test(output.slice(match.index))) {
         clearInterval(timer);
         resolveUrl(match[1]!);
       }
