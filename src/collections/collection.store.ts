@@ -6,10 +6,9 @@
  * transaction is conditional on the `current` row's own ETag, so of two concurrent writers of the
  * same version one wins and the other is told it is stale.
  */
-import { odata, type TableClient, type TableEntityResult, type TransactionAction } from '@azure/data-tables';
-import { settingNames, type Environment } from '../config.js';
-import { createTableClient, resolveStorageConnection } from '../storage/connection.js';
-import { createTableOnce, statusOf } from '../storage/table.once.js';
+import type { Environment } from '../config.js';
+import { AzureTableStore } from '../storage/azure.table.store.js';
+import { StoreError, type StoredRow, type TableStore, type TableWrite } from '../storage/table.store.js';
 import { collectionDefinitionSchema, type CollectionDefinition } from './definition.schema.js';
 
 export const collectionTableName = 'RasterIngestCollections';
@@ -26,9 +25,7 @@ export interface StoredCollection {
 
 export type WriteResult = { outcome: 'written'; collection: StoredCollection } | { outcome: 'stale'; currentVersion: number | null };
 
-type Row = Record<string, unknown>;
-
-function fromRow(id: string, row: TableEntityResult<Row>): StoredCollection | undefined {
+function fromRow(id: string, { values: row }: StoredRow): StoredCollection | undefined {
   const version = row['version'];
   const text = row['definition'];
   if (typeof version !== 'number' || typeof text !== 'string') return undefined;
@@ -39,34 +36,23 @@ function fromRow(id: string, row: TableEntityResult<Row>): StoredCollection | un
 }
 
 export class CollectionStore {
-  private readonly ensureTable: () => Promise<void>;
-
-  constructor(private readonly table: TableClient) {
-    this.ensureTable = createTableOnce(table);
-  }
+  constructor(private readonly table: TableStore) {}
 
   static fromEnvironment(env: Environment = process.env): CollectionStore {
-    return new CollectionStore(createTableClient(resolveStorageConnection(env, settingNames.storage), collectionTableName));
+    return new CollectionStore(AzureTableStore.fromEnvironment(env, collectionTableName));
   }
 
   /** The current definition, or a given version of it; `undefined` when there is none. */
   async read(id: string, version?: number): Promise<StoredCollection | undefined> {
-    await this.ensureTable();
-    try {
-      const row = await this.table.getEntity<Row>(id, version === undefined ? currentRow : versionRow(version));
-      return fromRow(id, row);
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
+    const row = await this.table.get(id, version === undefined ? currentRow : versionRow(version));
+    return row && fromRow(id, row);
   }
 
   /** Every collection's current definition, by id (collections are few: the upload trigger routes by all of them). */
   async list(): Promise<StoredCollection[]> {
-    await this.ensureTable();
     const collections: StoredCollection[] = [];
-    for await (const row of this.table.listEntities<Row>({ queryOptions: { filter: odata`RowKey eq ${currentRow}` } })) {
-      const collection = row.partitionKey ? fromRow(row.partitionKey, row) : undefined;
+    for await (const row of this.table.query({ where: { column: 'RowKey', is: 'eq', value: currentRow } })) {
+      const collection = fromRow(row.partitionKey, row);
       if (collection) collections.push(collection);
     }
     return collections.sort((a, b) => a.id.localeCompare(b.id));
@@ -77,29 +63,20 @@ export class CollectionStore {
    * not exist yet); `stale` otherwise, with the version there is.
    */
   async write(id: string, definition: CollectionDefinition, expectedVersion: number | null, now: Date): Promise<WriteResult> {
-    await this.ensureTable();
-    let etag: string | undefined;
-    let currentVersion: number | null = null;
-    try {
-      const row = await this.table.getEntity<Row>(id, currentRow);
-      currentVersion = typeof row['version'] === 'number' ? row['version'] : null;
-      etag = row.etag;
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
+    const current = await this.table.get(id, currentRow);
+    const currentVersion = typeof current?.values['version'] === 'number' ? current.values['version'] : null;
     if (currentVersion !== expectedVersion) return { outcome: 'stale', currentVersion };
     const version = (currentVersion ?? 0) + 1;
     const fields = { version, definition: JSON.stringify(definition), updatedTime: now.toISOString() };
-    const actions: TransactionAction[] = [
-      etag ? ['update', { partitionKey: id, rowKey: currentRow, ...fields }, 'Replace', { etag }] : ['create', { partitionKey: id, rowKey: currentRow, ...fields }],
-      ['create', { partitionKey: id, rowKey: versionRow(version), ...fields }],
+    const writes: TableWrite[] = [
+      current ? { kind: 'replace', row: { partitionKey: id, rowKey: currentRow, values: fields }, ifMatch: current.etag } : { kind: 'insert', row: { partitionKey: id, rowKey: currentRow, values: fields } },
+      { kind: 'insert', row: { partitionKey: id, rowKey: versionRow(version), values: fields } },
     ];
     try {
-      await this.table.submitTransaction(actions);
+      await this.table.transact(writes);
     } catch (error) {
       // Another writer got there first (its current row changed, or its version row exists).
-      const status = statusOf(error);
-      if (status === 409 || status === 412) return { outcome: 'stale', currentVersion: (await this.read(id))?.version ?? null };
+      if (error instanceof StoreError && (error.kind === 'conflict' || error.kind === 'precondition')) return { outcome: 'stale', currentVersion: (await this.read(id))?.version ?? null };
       throw error;
     }
     return { outcome: 'written', collection: { id, version, definition, updatedTime: fields.updatedTime } };

@@ -6,6 +6,7 @@
  * `InvalidContinuationTokenError`, which the HTTP layer answers with a 400 naming
  * `continuationToken`, never a 500.
  */
+import type { TableContinuation } from '../storage/table.store.js';
 
 /** Far above any token this API gives (a few hundred characters). */
 export const maxContinuationTokenLength = 4096;
@@ -59,15 +60,16 @@ function hasOnlyKeys(value: Record<string, unknown>, required: readonly string[]
 }
 
 /**
- * The jobs index's tokens: the Table SDK's own (base64 of `{"nextPartitionKey", "nextRowKey"}`),
- * base64url-encoded once more for URLs, as they always were.
+ * The jobs index's tokens: where its table resumes, as base64 of `{"nextPartitionKey", "nextRowKey"}`
+ * (the Table SDK's own form), base64url-encoded once more for URLs, as they always were.
  */
-export function encodeJobsToken(tableToken: string): string {
-  return toBase64Url(tableToken);
+export function encodeJobsToken(continuation: TableContinuation): string {
+  const { nextPartitionKey, nextRowKey } = continuation;
+  return toBase64Url(Buffer.from(JSON.stringify({ nextPartitionKey, ...(nextRowKey ? { nextRowKey } : {}) }), 'utf8').toString('base64'));
 }
 
-/** The Table SDK's token inside a jobs token, rebuilt from its checked parts; throws `InvalidContinuationTokenError`. */
-export function decodeJobsToken(token: string): string {
+/** Where the table resumes, from a jobs token's checked parts; throws `InvalidContinuationTokenError`. */
+export function decodeJobsToken(token: string): TableContinuation {
   const tableToken = decodeBase64Url(token).toString('latin1');
   if (!base64Pattern.test(tableToken) || tableToken.length % 4 !== 0) throw new InvalidContinuationTokenError(notOurs);
   const json = Buffer.from(tableToken, 'base64');
@@ -77,7 +79,7 @@ export function decodeJobsToken(token: string): string {
   if (!hasOnlyKeys(value, ['nextPartitionKey'], ['nextRowKey'])) throw new InvalidContinuationTokenError(notOurs);
   if (typeof nextPartitionKey !== 'string' || !keyPattern.test(nextPartitionKey)) throw new InvalidContinuationTokenError(notOurs);
   if (nextRowKey !== undefined && (typeof nextRowKey !== 'string' || !keyPattern.test(nextRowKey))) throw new InvalidContinuationTokenError(notOurs);
-  return Buffer.from(JSON.stringify({ nextPartitionKey, ...(nextRowKey !== undefined ? { nextRowKey } : {}) }), 'utf8').toString('base64');
+  return { nextPartitionKey, ...(nextRowKey !== undefined ? { nextRowKey } : {}) };
 }
 
 /**

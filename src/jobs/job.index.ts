@@ -7,12 +7,11 @@
  * Rows are written at submission (Pending) and by the job itself when it ends (`recordJob`), so
  * filters see final states; a row still Pending or Running is refreshed from Durable when listed.
  */
-import { odata, type TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
-import { settingNames, type Environment } from '../config.js';
+import type { Environment } from '../config.js';
 import type { JobFailure } from '../pipeline/contracts.js';
 import { isFailure, isFailureCode, type FailureCode } from '../pipeline/failure.js';
-import { createTableClient, resolveStorageConnection } from '../storage/connection.js';
-import { createTableOnce, statusOf } from '../storage/table.once.js';
+import { AzureTableStore } from '../storage/azure.table.store.js';
+import { ContinuationRefusedError, type RowFilter, type StoredRow, type TableQuery, type TableRow, type TableStore, type TableValue } from '../storage/table.store.js';
 import { decodeJobsToken, encodeJobsToken, InvalidContinuationTokenError } from './continuation.token.js';
 
 export const jobIndexTableName = 'RasterIngestJobs';
@@ -89,22 +88,24 @@ export interface JobQuery {
 /** Each code is also a boolean column, so "failed with code X" is a server-side filter. */
 const codeColumn = (code: FailureCode): string => `code_${code}`;
 
-/** The OData filter of a query (pure; unit-tested). */
-export function buildJobFilter(query: Omit<JobQuery, 'top' | 'continuationToken'>): string {
-  const clauses = [odata`PartitionKey eq ${partitionKey}`];
-  if (query.since) clauses.push(odata`RowKey lt ${keyBound(query.since)}`);
-  if (query.collection) clauses.push(odata`collection eq ${query.collection}`);
+/** The table query of a jobs query: every filter runs on the server (pure; unit-tested). */
+export function buildJobQuery(query: Omit<JobQuery, 'top' | 'continuationToken'>): TableQuery {
+  const clauses: RowFilter[] = [];
+  if (query.since) clauses.push({ column: 'RowKey', is: 'lt', value: keyBound(query.since) });
+  if (query.collection) clauses.push({ column: 'collection', is: 'eq', value: query.collection });
   if (query.statuses && query.statuses.length > 0) {
     const statuses = new Set(query.statuses.flatMap((status) => (status === 'Running' ? ['Running', 'Pending'] : [status])));
-    clauses.push(`(${[...statuses].map((status) => odata`status eq ${status}`).join(' or ')})`);
+    clauses.push({ anyOf: [...statuses].map((status) => ({ column: 'status', is: 'eq', value: status }) as const) });
   }
-  if (query.errorCode) clauses.push(`${codeColumn(query.errorCode)} eq true`);
-  if (query.batch) clauses.push(odata`batch eq ${query.batch}`);
+  if (query.errorCode) clauses.push({ column: codeColumn(query.errorCode), is: 'eq', value: true });
+  if (query.batch) clauses.push({ column: 'batch', is: 'eq', value: query.batch });
   const prefixes = (query.sourcePrefixes ?? []).filter((prefix) => prefix !== '');
   if (prefixes.length > 0) {
-    clauses.push(`(${prefixes.map((prefix) => `(${odata`source ge ${prefix}`} and ${odata`source lt ${prefixUpperBound(prefix)}`})`).join(' or ')})`);
+    clauses.push({
+      anyOf: prefixes.map((prefix) => ({ allOf: [{ column: 'source', is: 'ge', value: prefix }, { column: 'source', is: 'lt', value: prefixUpperBound(prefix) }] }) as const),
+    });
   }
-  return clauses.join(' and ');
+  return { partitionKey, ...(clauses.length > 0 ? { where: clauses.length === 1 ? clauses[0]! : { allOf: clauses } } : {}) };
 }
 
 /** A string above every string that starts with `prefix`: its last UTF-16 unit's successor (Table Storage compares units). */
@@ -113,17 +114,16 @@ export function prefixUpperBound(prefix: string): string {
   return last === 0xffff ? `${prefix}\uffff` : `${prefix.slice(0, -1)}${String.fromCharCode(last + 1)}`;
 }
 
-type JobRow = TableEntity<Record<string, unknown>>;
-
-function toRow(entry: Partial<JobIndexEntry> & { key: string }): JobRow {
-  const row: JobRow = { partitionKey, rowKey: entry.key };
+function toRow(entry: Partial<JobIndexEntry> & { key: string }): TableRow {
+  const values: Record<string, TableValue> = {};
   for (const [name, value] of Object.entries(entry)) {
-    if (name === 'key' || value === undefined) continue;
+    // A null column is no column (Table Storage does not store nulls).
+    if (name === 'key' || value === undefined || value === null) continue;
     // Table properties are scalars: lists travel as JSON text.
-    row[name] = name === 'errors' || name === 'errorCodes' ? JSON.stringify(value) : value;
+    values[name] = name === 'errors' || name === 'errorCodes' ? JSON.stringify(value) : (value as TableValue);
   }
-  for (const code of entry.errorCodes ?? []) row[codeColumn(code)] = true;
-  return row;
+  for (const code of entry.errorCodes ?? []) values[codeColumn(code)] = true;
+  return { partitionKey, rowKey: entry.key, values };
 }
 
 function parseJsonList(value: unknown): unknown[] {
@@ -143,9 +143,9 @@ function isIndexedStatus(value: unknown): value is IndexedStatus {
   return value === 'Pending' || value === 'Running' || value === 'Completed' || value === 'Failed' || value === 'Terminated' || value === 'Quarantined' || value === 'Rejected';
 }
 
-function fromRow(row: TableEntityResult<Record<string, unknown>>): JobIndexEntry {
+function fromRow({ rowKey, values: row }: StoredRow): JobIndexEntry {
   return {
-    key: row.rowKey ?? '',
+    key: rowKey,
     id: text(row['id']),
     source: text(row['source']),
     collection: text(row['collection']),
@@ -164,42 +164,31 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): JobIndexEntry
   };
 }
 
+/** The jobs index on its table (`RasterIngestJobs` in Azure, `MemoryTableStore` in unit tests). */
 export class JobIndex {
-
-  private readonly ensureTable: () => Promise<void>;
-
-  constructor(private readonly table: TableClient) {
-    this.ensureTable = createTableOnce(table);
-  }
+  constructor(private readonly table: TableStore) {}
 
   static fromEnvironment(env: Environment = process.env): JobIndex {
-    return new JobIndex(createTableClient(resolveStorageConnection(env, settingNames.storage), jobIndexTableName));
+    return new JobIndex(AzureTableStore.fromEnvironment(env, jobIndexTableName));
   }
 
   /** Adds a job's row (submission) or merges what changed (the job's end). */
   async record(entry: Partial<JobIndexEntry> & { key: string }): Promise<void> {
-    await this.ensureTable();
-    await this.table.upsertEntity(toRow(entry), 'Merge');
+    await this.table.upsert(toRow(entry), 'merge');
   }
 
   /** One page of jobs, newest first. */
   async page(query: JobQuery): Promise<{ entries: JobIndexEntry[]; continuationToken: string | null }> {
     // Checked before anything is asked of the table: a token this API did not give is a 400, not a 500.
-    const continuationToken = query.continuationToken === undefined ? undefined : decodeJobsToken(query.continuationToken);
-    await this.ensureTable();
-    const pages = this.table
-      .listEntities<Record<string, unknown>>({ queryOptions: { filter: buildJobFilter(query) } })
-      .byPage({ maxPageSize: query.top, ...(continuationToken ? { continuationToken } : {}) });
+    const continuation = query.continuationToken === undefined ? undefined : decodeJobsToken(query.continuationToken);
     try {
-      for await (const page of pages) {
-        return { entries: page.map(fromRow), continuationToken: page.continuationToken ? encodeJobsToken(page.continuationToken) : null };
-      }
+      const page = await this.table.queryPage(buildJobQuery(query), query.top, continuation);
+      return { entries: page.rows.map(fromRow), continuationToken: page.continuation ? encodeJobsToken(page.continuation) : null };
     } catch (error) {
       // Well formed, but keys the table service refuses.
-      if (continuationToken && statusOf(error) === 400) throw new InvalidContinuationTokenError('the jobs index did not accept it; start again without it');
+      if (error instanceof ContinuationRefusedError) throw new InvalidContinuationTokenError('the jobs index did not accept it; start again without it');
       throw error;
     }
-    return { entries: [], continuationToken: null };
   }
 
   /**
@@ -219,33 +208,24 @@ export class JobIndex {
 
   /** When the scheduled batch named `name` last ran, or `undefined` before its first run. */
   async readScheduleMark(name: string): Promise<Date | undefined> {
-    await this.ensureTable();
-    try {
-      const row = await this.table.getEntity<Record<string, unknown>>(schedulePartitionKey, name);
-      return typeof row['lastRun'] === 'string' ? new Date(row['lastRun']) : undefined;
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
+    const lastRun = (await this.table.get(schedulePartitionKey, name))?.values['lastRun'];
+    return typeof lastRun === 'string' ? new Date(lastRun) : undefined;
   }
 
   async writeScheduleMark(name: string, lastRun: Date): Promise<void> {
-    await this.ensureTable();
-    await this.table.upsertEntity({ partitionKey: schedulePartitionKey, rowKey: name, lastRun: lastRun.toISOString() }, 'Replace');
+    await this.table.upsert({ partitionKey: schedulePartitionKey, rowKey: name, values: { lastRun: lastRun.toISOString() } }, 'replace');
   }
 
   /** Deletes the rows of finished jobs created before `cutoff` (their instances were purged); returns how many. */
   async deleteFinishedBefore(cutoff: Date): Promise<number> {
-    await this.ensureTable();
     let deleted = 0;
-    const filter = `${odata`PartitionKey eq ${partitionKey}`} and ${odata`RowKey gt ${keyBound(cutoff)}`}`;
-    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['status'] } })) {
-      if (!finalStatuses.has(text(row['status'])) || !row.rowKey) continue;
-      await this.table.deleteEntity(partitionKey, row.rowKey);
+    const older: TableQuery = { partitionKey, where: { column: 'RowKey', is: 'gt', value: keyBound(cutoff) }, select: ['status'] };
+    for await (const row of this.table.query(older)) {
+      if (!finalStatuses.has(text(row.values['status']))) continue;
+      await this.table.delete(partitionKey, row.rowKey);
       deleted++;
     }
     return deleted;
   }
-
 }
 

@@ -8,14 +8,13 @@
  * One Table Storage row per replaced version (collection, source key, version), with the job that
  * made it, the job that replaced it and when it may go; the timer finds the due rows by time.
  */
-import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import { settingNames, type Environment } from '../config.js';
 import type { OutputLocation } from '../pipeline/contracts.js';
 import { sourceRecordBlob, versionFolder } from '../stac/catalog.layout.js';
 import type { SourceRecord } from '../stac/source.record.js';
 import type { BlobStore } from '../storage/blob.store.js';
-import { createTableClient, resolveStorageConnection } from '../storage/connection.js';
-import { createTableOnce, statusOf } from '../storage/table.once.js';
+import { AzureTableStore } from '../storage/azure.table.store.js';
+import type { StoredRow, TableStore } from '../storage/table.store.js';
 
 export const retiredOutputsTableName = 'RasterIngestRetiredOutputs';
 const partitionKey = 'retired';
@@ -55,7 +54,7 @@ function rowKeyOf(location: Pick<OutputLocation, 'collection' | 'sourceKey' | 'v
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 const textOrNull = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
-function fromRow(row: TableEntityResult<Record<string, unknown>>): RetiredVersion {
+function fromRow({ values: row }: StoredRow): RetiredVersion {
   return {
     collection: text(row['collection']),
     sourceKey: text(row['sourceKey']),
@@ -67,47 +66,36 @@ function fromRow(row: TableEntityResult<Record<string, unknown>>): RetiredVersio
   };
 }
 
+/** Replaced versions on their table (`RasterIngestRetiredOutputs` in Azure, `MemoryTableStore` in unit tests). */
 export class RetiredOutputs {
-  private readonly ensureTable: () => Promise<void>;
-
   constructor(
-    private readonly table: TableClient,
+    private readonly table: TableStore,
     /** How long a replaced version stays readable; 0: deleted when it is replaced. */
     readonly graceHours: number,
-  ) {
-    this.ensureTable = createTableOnce(table);
-  }
+  ) {}
 
   static fromEnvironment(env: Environment = process.env): RetiredOutputs {
-    return new RetiredOutputs(createTableClient(resolveStorageConnection(env, settingNames.storage), retiredOutputsTableName), readSupersededGraceHours(env));
+    return new RetiredOutputs(AzureTableStore.fromEnvironment(env, retiredOutputsTableName), readSupersededGraceHours(env));
   }
 
   /** Records a replaced version, to be deleted after the grace period (a version replaced again gets a new period). */
   async retire(entry: Pick<RetiredVersion, 'collection' | 'sourceKey' | 'version' | 'jobId' | 'replacedBy'>, now: Date): Promise<RetiredVersion> {
-    await this.ensureTable();
     const retired: RetiredVersion = { ...entry, retiredAt: now.toISOString(), deleteAfter: new Date(now.getTime() + this.graceHours * hourMs).toISOString() };
-    await this.table.upsertEntity({ partitionKey, rowKey: rowKeyOf(entry), ...retired, jobId: retired.jobId ?? '', replacedBy: retired.replacedBy ?? '' }, 'Replace');
+    await this.table.upsert({ partitionKey, rowKey: rowKeyOf(entry), values: { ...retired, jobId: retired.jobId ?? '', replacedBy: retired.replacedBy ?? '' } }, 'replace');
     return retired;
   }
 
   /** The record of a replaced version, or `undefined` (never replaced, or already deleted). */
   async find(location: Pick<OutputLocation, 'collection' | 'sourceKey' | 'version'>): Promise<RetiredVersion | undefined> {
-    await this.ensureTable();
-    try {
-      return fromRow(await this.table.getEntity<Record<string, unknown>>(partitionKey, rowKeyOf(location)));
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw error;
-    }
+    const row = await this.table.get(partitionKey, rowKeyOf(location));
+    return row && fromRow(row);
   }
 
   /** Up to `limit` versions whose grace period has passed at `now`. */
   async listDue(now: Date, limit: number): Promise<RetiredVersion[]> {
-    await this.ensureTable();
-    // ISO 8601 times in UTC sort as text.
-    const filter = odata`PartitionKey eq ${partitionKey} and deleteAfter le ${now.toISOString()}`;
     const due: RetiredVersion[] = [];
-    for await (const row of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+    // ISO 8601 times in UTC sort as text.
+    for await (const row of this.table.query({ partitionKey, where: { column: 'deleteAfter', is: 'le', value: now.toISOString() } })) {
       due.push(fromRow(row));
       if (due.length >= limit) break;
     }
@@ -115,14 +103,8 @@ export class RetiredOutputs {
   }
 
   async forget(location: Pick<OutputLocation, 'collection' | 'sourceKey' | 'version'>): Promise<void> {
-    await this.ensureTable();
-    try {
-      await this.table.deleteEntity(partitionKey, rowKeyOf(location));
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
+    await this.table.delete(partitionKey, rowKeyOf(location));
   }
-
 }
 
 

@@ -5,9 +5,9 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 
 /**
- * - `not-found`: the blob (or its container) does not exist.
- * - `precondition`: an If-Match condition failed: the blob changed since its ETag was read.
- * - `conflict`: an If-None-Match: * write found the blob already there.
+ * - `not-found`: the blob, row (or their container, table) does not exist.
+ * - `precondition`: an If-Match condition failed: the blob or row changed since its ETag was read.
+ * - `conflict`: a create-only write (If-None-Match: *, a row insert, a table create) found it already there.
  * - `throttled`: storage asked us to slow down (429, 503 ServerBusy).
  * - `unavailable`: storage could not be reached or failed on its side; retrying may succeed.
  * - `refused`: anything else storage said no to (permission, lease, bad request).
@@ -38,8 +38,8 @@ function kindOf(status: number | undefined, code: string | undefined): StoreErro
   if (status === undefined) return 'unavailable';
   if (status === 404) return 'not-found';
   // Only a failed condition is a lost race; a lease (LeaseIdMissing, 412) or any other refusal stays what it is.
-  if (status === 412 && code === 'ConditionNotMet') return 'precondition';
-  if (status === 409 && code === 'BlobAlreadyExists') return 'conflict';
+  if (status === 412 && (code === 'ConditionNotMet' || code === 'UpdateConditionNotSatisfied')) return 'precondition';
+  if (status === 409 && (code === 'BlobAlreadyExists' || code === 'EntityAlreadyExists' || code === 'TableAlreadyExists')) return 'conflict';
   if (status === 429 || (status === 503 && code === 'ServerBusy')) return 'throttled';
   if (status === 503 || unavailableStatuses.has(status)) return 'unavailable';
   return 'refused';

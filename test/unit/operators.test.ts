@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { buildJobFilter, jobIndexKey, prefixUpperBound } from '../../src/jobs/job.index.js';
+import { buildJobQuery, jobIndexKey, prefixUpperBound, type JobQuery } from '../../src/jobs/job.index.js';
 import { buildJobViewFromIndex, parseSince } from '../../src/jobs/job.view.js';
 import { buildTileEntry, cogsHref, type LedgerJob } from '../../src/jobs/tile.ledger.js';
 import type { IngestInput, RegisteredItem } from '../../src/pipeline/contracts.js';
 import { FailureError } from '../../src/pipeline/failure.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { odataFilter } from '../../src/storage/azure.table.store.js';
 import { resolveRange } from '../../src/storage/byte.range.js';
+
+/** The filter Table Storage is asked for a jobs query. */
+const buildJobFilter = (query: Omit<JobQuery, 'top' | 'continuationToken'>): string | undefined => odataFilter(buildJobQuery(query));
 
 describe('byte ranges', () => {
   it.each([
