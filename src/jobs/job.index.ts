@@ -197,11 +197,11 @@ export class JobIndex {
    * after it counts (its row's `lastUpdatedTime` is its end).
    */
   async hasCompletedSince(collection: string, since: Date): Promise<boolean> {
-    await this.ensureTable();
-    const filter = `${buildJobFilter({ collection, statuses: ['Completed'] })} and ${odata`lastUpdatedTime ge ${since.toISOString()}`}`;
-    for await (const page of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter, select: ['lastUpdatedTime'] } }).byPage({ maxPageSize: 1 })) {
-      if (page.length > 0) return true;
-      // An empty page with a continuation token: the table scanned part of the partition; go on.
+    const { partitionKey: partition, where } = buildJobQuery({ collection, statuses: ['Completed'] });
+    const completedSince: RowFilter = { column: 'lastUpdatedTime', is: 'ge', value: since.toISOString() };
+    // Filtered on the server; the first matching row answers, and no further page is read.
+    for await (const row of this.table.query({ partitionKey: partition, where: where ? { allOf: [where, completedSince] } : completedSince, select: ['lastUpdatedTime'] })) {
+      if (row) return true;
     }
     return false;
   }

@@ -5,7 +5,8 @@
  * batch over its source (which completes); a schedule "after" another collection waits, shown as
  * `waiting` with the dependency named, until a job of that collection completes, then runs; a
  * restart after the runs keeps last and next run; a definition change re-plans the instance in its
- * new time zone, and removing the schedule stops it. Every wait is on the schedule view
+ * new time zone, and removing the schedule stops it; a window whose "after" is still unmet when
+ * the next one opens is reported missed, naming the dependency, and logged. Every wait is on the schedule view
  * (`GET /api/collections/{id}/schedules`), never a fixed sleep; no assertion reads the wall clock
  * (the cron is chosen from it, the assertions compare with that choice).
  */
@@ -75,10 +76,17 @@ async function restartHost(): Promise<void> {
   host = await startHost();
 }
 
-/** A daily cron at the first whole minute at least 40 s ahead (UTC), and that window. */
-function windowAhead(): { cron: string; window: string } {
+/**
+ * A daily cron at the first whole minute at least 40 s ahead (UTC), and that window; and a cron
+ * with that window and one 5 minutes later (the minimum interval), for a window to be missed.
+ */
+function windowAhead(): { cron: string; window: string; pairCron: string; later: string } {
   const window = new Date(Math.ceil((Date.now() + 40_000) / 60_000) * 60_000);
-  return { cron: `${window.getUTCMinutes()} ${window.getUTCHours()} * * *`, window: window.toISOString() };
+  const later = new Date(window.getTime() + 5 * 60_000);
+  // Minutes × hours: {m1, m2} × {h1, h2} holds both windows; the other two combinations are 5 or 55 minutes from them.
+  const minutes = [...new Set([window.getUTCMinutes(), later.getUTCMinutes()])].join(',');
+  const hours = [...new Set([window.getUTCHours(), later.getUTCHours()])].join(',');
+  return { cron: `${window.getUTCMinutes()} ${window.getUTCHours()} * * *`, window: window.toISOString(), pairCron: `${minutes} ${hours} * * *`, later: later.toISOString() };
 }
 
 const localTime = (iso: string, timeZone: string): string => new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
@@ -93,6 +101,10 @@ describe('collection schedules on the local host', () => {
     expect((await put('sched', { sources: [{ container: 'incoming', prefix: 'sched/' }], schedules: [{ name: 'soon', cron: soon.cron, timeZone: 'UTC' }] })).status).toBe(201);
     expect((await put('dep', { sources: [{ container: 'incoming', prefix: 'dep/' }] })).status).toBe(201);
     expect((await put('waits', { sources: [{ container: 'incoming', prefix: 'waits/' }], schedules: [{ name: 'after-dep', cron: soon.cron, after: [{ collection: 'dep' }] }] })).status).toBe(201);
+
+    // For the last test: waits for a collection that never completes a job, so its first window is missed at the second.
+    expect((await put('never', { sources: [{ container: 'incoming', prefix: 'never/' }] })).status).toBe(201);
+    expect((await put('misses', { sources: [{ container: 'incoming', prefix: 'misses/' }], schedules: [{ name: 'gated', cron: soon.pairCron, after: [{ collection: 'never' }] }] })).status).toBe(201);
 
     const planned = await scheduleWhen('sched', 'soon', (view) => view.state === 'planned' && view.runtimeStatus === 'Running');
     expect(planned).toMatchObject({ instanceId: 'schedule:sched:soon', nextRun: soon.window, lastRun: null, missed: [], source: 'incoming/sched/' });
@@ -143,6 +155,13 @@ describe('collection schedules on the local host', () => {
       { timeout: 60_000, interval: 500 },
     );
     expect((await client().getCollectionSchedules('sched')).schedules).toEqual([]);
+  });
+
+  it('reports a window whose "after" was still unmet when the next opened as missed, naming the dependency, and logs it', async () => {
+    const missed = await scheduleWhen('misses', 'gated', (view) => view.missedTotal > 0, 480_000);
+    expect(missed.missed).toEqual([{ window: soon.window, reason: 'after', waitingFor: ['collection:never'], recordedAt: expect.any(String) }]);
+    expect(missed).toMatchObject({ state: 'waiting', pendingWindow: soon.later, waitingFor: ['collection:never'], lastRun: null });
+    expect(host.output()).toContain(`Schedule misses/gated: missed the window of ${soon.window}: still waiting for collection:never`);
   });
 
   it('answers 404 for an unknown collection and shows the default collection without a definition', async () => {

@@ -23,6 +23,8 @@ import {
   type ScheduleRun,
 } from '../../src/collections/schedule.plan.js';
 import type { SubmitBatchCommand, SubmitBatchResult } from '../../src/jobs/batch.submit.js';
+import { JobIndex, jobIndexKey } from '../../src/jobs/job.index.js';
+import { MemoryTableStore } from '../support/memory.table.store.js';
 
 const at = (iso: string): Date => new Date(iso);
 const iso = (dates: readonly Date[]): string[] => dates.map((date) => date.toISOString());
@@ -186,6 +188,23 @@ describe('schedule activities (on fakes)', () => {
     expect(commands[1]!.filters).toEqual({});
     const refused = await runBatch({ outcome: 'invalid', field: 'source', problem: 'container "cogs" is not a source container' })({ collection: 'dem', name: 'nightly', snapshot, window: '2026-06-02T01:00:00.000Z', since: null });
     expect(refused).toMatchObject({ outcome: 'failed', detail: expect.stringContaining('source: container') });
+  });
+});
+
+describe('"after" a collection, in the jobs index', () => {
+  it('is met by a job of that collection completed at or after the time, even one created before it; not by other collections or states', async () => {
+    const jobs = new JobIndex(new MemoryTableStore());
+    const row = (id: string, collection: string, status: 'Completed' | 'Failed' | 'Running', created: string, updated: string) =>
+      jobs.record({ key: jobIndexKey(at(created), id), id, collection, status, source: `incoming/${id}.tif`, createdTime: created, lastUpdatedTime: updated, attempt: 1, previousAttempt: null, tilesDone: 0, tilesFailed: 0, tilesTotal: 0, errors: [], errorCodes: [] });
+    await row('old', 'dem', 'Completed', '2026-06-01T00:00:00.000Z', '2026-06-01T01:00:00.000Z');
+    await row('long', 'dem', 'Completed', '2026-06-01T00:00:00.000Z', '2026-06-02T05:00:00.000Z');
+    await row('failed', 'raw', 'Failed', '2026-06-02T06:00:00.000Z', '2026-06-02T07:00:00.000Z');
+    await row('running', 'raw', 'Running', '2026-06-02T06:00:00.000Z', '2026-06-02T07:00:00.000Z');
+    await row('other', 'rasters', 'Completed', '2026-06-02T06:00:00.000Z', '2026-06-02T07:00:00.000Z');
+    expect(await jobs.hasCompletedSince('dem', at('2026-06-02T00:00:00Z'))).toBe(true);
+    expect(await jobs.hasCompletedSince('dem', at('2026-06-02T05:00:00Z'))).toBe(true);
+    expect(await jobs.hasCompletedSince('dem', at('2026-06-02T05:00:00.001Z'))).toBe(false);
+    expect(await jobs.hasCompletedSince('raw', at('2026-06-01T00:00:00Z'))).toBe(false);
   });
 });
 
