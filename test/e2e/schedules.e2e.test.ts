@@ -127,7 +127,7 @@ describe('collection schedules on the local host', () => {
     const met = await scheduleWhen('waits', 'after-dep', (view) => view.lastRun !== null);
     expect(met.lastRun).toMatchObject({ window: soon.window, outcome: 'started' });
     expect(met).toMatchObject({ state: 'planned', waitingFor: [], pendingWindow: null, missed: [] });
-  });
+  }, 600_000);
 
   it('keeps last and next run across a restart between windows', async () => {
     const before = await scheduleWhen('sched', 'soon', (view) => view.lastRun !== null && view.state === 'planned');
@@ -136,7 +136,7 @@ describe('collection schedules on the local host', () => {
     expect(after.lastRun).toEqual(before.lastRun);
     expect(after.nextRun).toBe(new Date(new Date(soon.window).getTime() + 86_400_000).toISOString());
     expect(after.missed).toEqual([]);
-  });
+  }, 300_000);
 
   it('re-plans on a definition change (its new time zone) and stops when the schedule is removed', async () => {
     const changed = await put('sched', { sources: [{ container: 'incoming', prefix: 'sched/' }], schedules: [{ name: 'soon', cron: '0 12 * * *', timeZone: 'America/New_York' }] }, '"1"');
@@ -162,7 +162,7 @@ describe('collection schedules on the local host', () => {
     expect(missed.missed).toEqual([{ window: soon.window, reason: 'after', waitingFor: ['collection:never'], recordedAt: expect.any(String) }]);
     expect(missed).toMatchObject({ state: 'waiting', pendingWindow: soon.later, waitingFor: ['collection:never'], lastRun: null });
     expect(host.output()).toContain(`Schedule misses/gated: missed the window of ${soon.window}: still waiting for collection:never`);
-  });
+  }, 600_000);
 
   it('answers 404 for an unknown collection and shows the default collection without a definition', async () => {
     expect((await fetch(`${host.baseUrl}/api/collections/ghost/schedules`)).status).toBe(404);
