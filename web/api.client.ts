@@ -15,6 +15,7 @@ import {
   batchViewSchema,
   bulkRetryPageSchema,
   collectionListSchema,
+  collectionSchedulesSchema,
   collectionViewSchema,
   quarantineDecisionAnswerSchema,
   jobPageSchema,
@@ -32,6 +33,7 @@ import {
   type JobView,
   type Problem,
   type RetryAnswer,
+  type ScheduleView,
   type TileEntry,
   type TilePage,
 } from '../src/api/contract.js';
@@ -202,6 +204,20 @@ export function listCollections(signal?: AbortSignal): Promise<CollectionList> {
 
 export function getCollection(id: string, signal?: AbortSignal): Promise<CollectionView> {
   return request(`collections/${encodeURIComponent(id)}`, collectionViewSchema, {}, signal);
+}
+
+/**
+ * What the schedules API says of a collection's schedules (`GET /api/collections/{id}/schedules`):
+ * next and last runs, missed windows, what each waits for. `null` while the service has no such
+ * route (a 404 or 405 from a service without it): the page then works from the definition alone.
+ */
+export async function getCollectionSchedules(id: string, signal?: AbortSignal): Promise<ScheduleView[] | null> {
+  try {
+    return (await request(`collections/${encodeURIComponent(id)}/schedules`, collectionSchedulesSchema, {}, signal)).schedules;
+  } catch (caught) {
+    if (caught instanceof ApiError && (caught.status === 404 || caught.status === 405)) return null;
+    throw caught;
+  }
 }
 
 /** Creates a definition (`replaces` null) or replaces that version of it; a 400 names the paths at fault in `problem.fields`. */

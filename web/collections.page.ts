@@ -8,6 +8,8 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { ApiError, getCollection, listCollections, putCollection } from './api.client.js';
 import type { CollectionDefinition, CollectionView } from '../src/api/contract.js';
+import { CollectionWorkflow } from './collection.dag.js';
+import { describeGates } from './collection.format.js';
 import { collectionHash, collectionsHash, jobsHash, noFilters } from './hash.route.js';
 import { formatTime } from './tile.format.js';
 import { usePolling } from './use.polling.js';
@@ -16,19 +18,6 @@ const pollMs = 30_000;
 
 function describeSources(definition: CollectionDefinition): string {
   return definition.sources.map((source) => `${source.container}/${source.prefix}`).join(', ') || '–';
-}
-
-/** One line per gate, as a person reads it. */
-export function describeGates(gates: CollectionDefinition['gates']): string[] {
-  const lines: string[] = [];
-  if (gates.maxNodataShare !== undefined) lines.push(`nodata at most ${Math.round(gates.maxNodataShare * 1000) / 10}%`);
-  if (gates.crs?.epsg) lines.push(`CRS one of ${gates.crs.epsg.map((code) => `EPSG:${code}`).join(', ')}`);
-  if (gates.crs?.family) lines.push(`CRS ${gates.crs.family}`);
-  if (gates.dataTypes) lines.push(`data type ${gates.dataTypes.join(' or ')}`);
-  if (gates.bandCounts) lines.push(`${gates.bandCounts.join(' or ')} band${gates.bandCounts.length === 1 && gates.bandCounts[0] === 1 ? '' : 's'}`);
-  if (gates.maxBytes !== undefined) lines.push(`at most ${gates.maxBytes.toLocaleString('en-US')} bytes`);
-  if (gates.footprintWithin) lines.push(`footprint inside [${gates.footprintWithin.join(', ')}]`);
-  return lines;
 }
 
 export function CollectionsPage() {
@@ -132,6 +121,7 @@ export function CollectionDetailPage({ id }: { id: string }) {
               <div><dt>Webhooks</dt><dd>${view.definition.notifications.webhooks.map((webhook) => webhook.url).join(', ') || '–'}</dd></div>
               <div><dt>Jobs</dt><dd><a href=${jobsHash({ ...noFilters, collection: view.id })}>jobs of ${view.id}</a></dd></div>
             </dl>
+            <${CollectionWorkflow} view=${view} />
             <${DefinitionEditor} key=${view.version} view=${view} onSaved=${setSaved} />
           `
         : null}

@@ -135,3 +135,85 @@ export const hostileDefinitions: readonly HostileDefinition[] = [
   { name: 'area-strings', category: 'gate area', attack: 'footprintWithin of strings', id: 'hostile-area', body: area(['0', '0', '1e3', 'NaN']), fields: ['gates.footprintWithin.0'] },
   { name: 'area-five-numbers', category: 'gate area', attack: 'footprintWithin of five numbers', id: 'hostile-area', body: area([0, 0, 1, 1, 2]), fields: ['gates.footprintWithin'] },
 ];
+
+/**
+ * Issue 24.6: definitions the API accepts (every field within its limits) whose text and size
+ * attack the dashboard's workflow graph instead: markup and SVG-breaking text in titles and
+ * prefixes, right-to-left overrides, names at their length limits, every list at its cap.
+ * `test/unit/web.dag.test.ts` runs each through the graph builder and layout (labels bounded, no
+ * bidirectional control left, the drawing bounded); `test/clients/dashboard.dag.test.ts` stores
+ * each through the API and opens its page in Chromium (shown as text, nothing executed, one SVG,
+ * the page not wider than a phone).
+ */
+export interface HostileDisplayDefinition {
+  name: string;
+  attack: string;
+  id: string;
+  definition: Record<string, unknown>;
+  /** Text the page must show literally (as characters) somewhere in the graph or its panel. */
+  shows: string[];
+}
+
+const rtlOverride = '\u202e';
+const manySchedules = Array.from({ length: 10 }, (_, index) => ({
+  name: `s${index}-${'n'.repeat(36)}`.slice(0, 40),
+  cron: `${index * 5} 3 * * 1-5`,
+  timeZone: 'Europe/Berlin',
+  after: Array.from({ length: 10 }, (_, after) => ({ batch: `batch-${index}-${after}` })),
+}));
+
+export const hostileDisplayDefinitions: readonly HostileDisplayDefinition[] = [
+  {
+    name: 'display-script-title',
+    attack: 'a title and description holding <script> and an <img onerror>, a prefix that opens an element',
+    id: 'hostile-display-script',
+    definition: {
+      title: '<script>window.__dagPwned = 1</script>',
+      description: '<img src=x onerror="window.__dagPwned = 2">',
+      sources: [{ container: 'uploads', prefix: '<script>window.__dagPwned=3<' }, { container: 'uploads', prefix: '"><img src=x onerror=window.__dagPwned=4>/' }],
+    },
+    shows: ['uploads/<script>window', 'uploads/"><img src=x'],
+  },
+  {
+    name: 'display-svg-break',
+    attack: 'text that closes the SVG and its text element, with quotes: </text></svg><b>',
+    id: 'hostile-display-svg',
+    definition: {
+      title: '"</text></svg><b id="dag-injected">bold</b>',
+      description: '</svg></svg></svg><script>window.__dagPwned = 5</script>',
+      sources: [{ container: 'uploads', prefix: '</svg><svg onload=x>/"quoted"/' }, { container: 'uploads', prefix: '"</text></svg>/' }],
+    },
+    shows: ['uploads/</svg><svg onload=x>', 'uploads/"</text></svg>/'],
+  },
+  {
+    name: 'display-long-names',
+    attack: 'a 200-character title, a 512-character prefix, a 40-character schedule name',
+    id: 'hostile-display-long',
+    definition: {
+      title: 'T'.repeat(200),
+      sources: [{ container: 'uploads', prefix: `${'p'.repeat(510)}/` }],
+      schedules: [{ name: `l${'o'.repeat(38)}g`, cron: '0 3 * * *', timeZone: 'America/Argentina/Buenos_Aires' }],
+    },
+    shows: ['uploads/ppppp'],
+  },
+  {
+    name: 'display-rtl-override',
+    attack: 'right-to-left override characters in the title and a prefix (a name that reads "exe.pdf" while it is "fdp.exe")',
+    id: 'hostile-display-rtl',
+    definition: {
+      title: `report${rtlOverride}fdp.exe`,
+      sources: [{ container: 'uploads', prefix: `rtl/${rtlOverride}fdp.exe/` }, { container: 'uploads', prefix: 'mixed/\u2066isolate\u2069/\u200fmark/' }],
+    },
+    shows: ['uploads/rtl/\ufffdfdp.exe/'],
+  },
+  {
+    name: 'display-every-cap',
+    attack: 'every list at its cap: 20 sources, 10 schedules each waiting on 10 batches',
+    id: 'hostile-display-many',
+    definition: {
+      sources: Array.from({ length: 20 }, (_, index) => ({ container: 'uploads', prefix: `many/${String(index).padStart(2, '0')}/` })),
+      schedules: manySchedules,
+    },
+    shows: ['+12 more sources', '+90 more to wait on'],
+  },
+];
