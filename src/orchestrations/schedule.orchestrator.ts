@@ -13,7 +13,7 @@
  * `currentUtcDateTime`, every read an activity.
  */
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
-import { afterCheck, afterRun, initialCarry, planStep, scheduleBounds, type MissedWindow, type ScheduleCarry, type ScheduleSnapshot, type ScheduleState, type ScheduleStatus } from '../collections/schedule.plan.js';
+import { afterCheck, afterRun, dependencyLabel, initialCarry, planStep, scheduleBounds, type MissedWindow, type ScheduleCarry, type ScheduleSnapshot, type ScheduleState, type ScheduleStatus } from '../collections/schedule.plan.js';
 import { boundText } from '../pipeline/bounded.text.js';
 import { activities, scheduleChangedEvent, type ScheduleInput } from '../pipeline/contracts.js';
 import { failureFrom } from '../pipeline/failure.js';
@@ -91,7 +91,7 @@ export const collectionScheduleOrchestrator: OrchestrationHandler = function* (c
     } catch (error) {
       // Unknown is not met: the run waits and checks again.
       log(`its dependencies could not be checked: ${failureFrom(error).message}`);
-      unmet = snapshot.after.map((after) => ('collection' in after ? `collection:${after.collection}` : `batch:${after.batch}`));
+      unmet = snapshot.after.map((after) => boundText(dependencyLabel(after), scheduleBounds.label));
     }
   }
   const decision = afterCheck(step, unmet, context.df.currentUtcDateTime, input.recheckMs);
