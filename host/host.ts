@@ -213,6 +213,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       hostStorage: storage.connectionString,
       hostId,
       containers: settings.eventGridContainers,
+      eventTypes: settings.eventGridEventTypes,
       intervalMs: settings.blobPollIntervalMs,
       retryDelaysMs: settings.eventGridRetryDelaysMs,
       endpoints,
@@ -240,7 +241,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     for (const line of [...timers.describe(), ...queueTriggers.describe(), ...eventGrid.describe()]) log(`  ${line}`);
     if (resumed) log(`Resumed ${resumed} unfinished orchestration(s) from storage`);
     if (poller.count) log(`Polling ${poller.count} blob trigger(s) every ${settings.blobPollIntervalMs} ms`);
-    if (eventGrid.count) log(`Event Grid stand-in: BlobCreated events for new blobs in ${settings.eventGridContainers.join(', ')}, checked every ${settings.blobPollIntervalMs} ms`);
+    if (eventGrid.count) log(`Event Grid stand-in: BlobCreated and BlobDeleted events for blobs in ${settings.eventGridContainers.join(', ')}, checked every ${settings.blobPollIntervalMs} ms`);
 
     // Started last, stopped first: the worker's storage settings are those the host resolved.
     if (settings.startWorker) {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP, isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { parseEventTypes, type BlobEventKind } from './triggers/eventgrid.trigger.js';
 
 /** Everything the host needs to know before it starts, resolved once. */
 export interface HostSettings {
@@ -22,6 +23,8 @@ export interface HostSettings {
   queues: QueuesOptions;
   /** Containers whose new blobs raise the local stand-in's Event Grid BlobCreated events. */
   eventGridContainers: string[];
+  /** Which events each Event Grid function subscribes to (LOCAL_EVENTGRID_EVENT_TYPES); a function not named takes BlobCreated. */
+  eventGridEventTypes: Map<string, Set<BlobEventKind>>;
   /** Waits between Event Grid delivery attempts; one more attempt than entries. */
   eventGridRetryDelaysMs: number[];
   /** Whether to start the container worker process (`--no-worker` / HOST_NO_WORKER=1 turn it off). */
@@ -159,6 +162,9 @@ function delayList(name: string, raw: string | undefined, fallback: number[]): n
  */
 export const eventGridRetryDelaysMs = [10_000, 30_000, 60_000, 300_000];
 
+/** The app's deletion trigger takes BlobDeleted, as its own subscription in Azure does (infra/modules/event-grid.bicep); every other Event Grid function BlobCreated. */
+export const defaultEventGridEventTypes = 'removeDeletedSource=BlobDeleted';
+
 function isOn(raw: string | undefined): boolean {
   return raw !== undefined && /^(1|true|yes)$/i.test(raw.trim());
 }
@@ -222,6 +228,7 @@ export function loadSettings(appRoot: string, overrides: SettingsOverrides = {})
       .split(',')
       .map((name) => name.trim())
       .filter((name) => name !== ''),
+    eventGridEventTypes: parseEventTypes(values['LOCAL_EVENTGRID_EVENT_TYPES'] ?? defaultEventGridEventTypes),
     eventGridRetryDelaysMs: delayList('LOCAL_EVENTGRID_RETRY_DELAYS_MS', values['LOCAL_EVENTGRID_RETRY_DELAYS_MS'], eventGridRetryDelaysMs),
     startWorker: overrides.startWorker ?? !isOn(values['HOST_NO_WORKER']),
     signInKey: signIn ? values['HOST_SIGN_IN_KEY'] : undefined,

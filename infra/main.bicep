@@ -186,6 +186,7 @@ var serviceBusPrivate = networkIsolation && serviceBusSku == 'Premium'
 // Blob Created events that Event Grid could not deliver (app down for a day) land here instead of being dropped.
 var deadLetterContainerName = 'eventgrid-deadletter'
 var uploadFunctionName = 'ingestUpload'
+var deleteFunctionName = 'removeDeletedSource'
 
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
@@ -481,8 +482,10 @@ module eventGrid 'modules/event-grid.bicep' = {
     createSubscription: subscribeBlobEvents
     functionAppName: functionApp.outputs.name
     uploadFunctionName: uploadFunctionName
+    deleteFunctionName: deleteFunctionName
     uploadsContainerName: containerNames.uploads
     subscriptionName: '${abbrs.eventGridEventSubscriptions}${containerNames.uploads}-blob-created'
+    deletedSubscriptionName: '${abbrs.eventGridEventSubscriptions}${containerNames.uploads}-blob-deleted'
     eventsIdentityId: eventsIdentity.id
     deadLetterContainerName: deadLetterContainerName
   }

@@ -8,7 +8,9 @@
  * docs/raster-output.md, "STAC"). Writes, each under an ETag condition so concurrent jobs never
  * lose each other's items, each document once per publication:
  * 1. each source's record (`sources/<source key>.json`): the newer version wins; an older job
- *    finishing late is "superseded" and removes only its own outputs;
+ *    finishing late is "superseded" and removes only its own outputs; a source whose blob was
+ *    deleted is not published (checked before and after the write; src/activities/source.removal.ts
+ *    removes what was published before);
  * 2. each published source's catalog, written whole from its record (its items, its VRT mosaic);
  * 3. each touched shard: a child link per source and each source's summary (count, extent);
  * 4. the collection: a child link per shard, each shard's summary, extent recomputed from them;
@@ -23,7 +25,8 @@ import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { retireVersion, type RetiredOutputs } from '../jobs/retired.outputs.js';
+import { deleteVersionBlobs, retireVersion, type RetiredOutputs } from '../jobs/retired.outputs.js';
+import { boundText } from '../pipeline/bounded.text.js';
 import type { FinalizeCollectionInput, FinalizedCollection, OutputLocation, PublicationOutcome, RegisteredItem, SourceBlob, SourcePublication } from '../pipeline/contracts.js';
 import { FailureError, type Failure } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
@@ -95,12 +98,26 @@ type Decision =
   | { publication: SourcePublication; outcome: 'superseded'; newer: SourceRecord }
   | { publication: SourcePublication; outcome: 'conflict'; failure: Failure };
 
-/** Step 1 for one source: its record decides whether this output is the one to publish. */
-async function decide(store: BlobStore, collection: string, publication: SourcePublication): Promise<Decision> {
+/** Why a job whose source blob was deleted publishes nothing (the deletion's removal takes out what was published before). */
+function sourceRemovedFailure(owner: string): Failure {
+  return {
+    code: 'SOURCE_MISSING',
+    message: `source removed: ${boundText(owner, shownSourceBound)} was deleted before this job published it, so nothing of it is published and its outputs are deleted; upload it again to ingest it`,
+  };
+}
+
+/**
+ * Step 1 for one source: its record decides whether this output is the one to publish. A source
+ * whose blob is gone is never published: checked before the record is written and again after
+ * (a removal that read the record just before this write would otherwise miss it), when this
+ * publication withdraws itself.
+ */
+async function decide(deps: { store: BlobStore }, collection: string, publication: SourcePublication): Promise<Decision> {
+  const { store } = deps;
   const { outputs, source, items, order } = publication;
   const owner = sourcePathOf(source);
   let decision: Decision = { publication, outcome: 'publish' };
-  await updateJsonBlob<SourceRecord>(store, sourceRecordBlob(collection, outputs.sourceKey), (existing) => {
+  await updateJsonBlob<SourceRecord>(store, sourceRecordBlob(collection, outputs.sourceKey), async (existing) => {
     if (existing && existing.source !== owner) {
       decision = {
         publication,
@@ -113,10 +130,31 @@ async function decide(store: BlobStore, collection: string, publication: SourceP
       decision = { publication, outcome: 'superseded', newer: existing };
       return undefined;
     }
+    if (!(await store.stat(source))) {
+      decision = { publication, outcome: 'conflict', failure: sourceRemovedFailure(owner) };
+      return undefined;
+    }
     decision = existing ? { publication, outcome: 'publish', previous: existing } : { publication, outcome: 'publish' };
     return buildSourceRecord(source, outputs, order, items, publication.jobId);
   }, { createFirst: true });
+  if (decision.outcome === 'publish' && !(await store.stat(source))) {
+    const written = await store.readJson<SourceRecord>(sourceRecordBlob(collection, outputs.sourceKey));
+    if (written?.value.version === outputs.version) await store.delete(sourceRecordBlob(collection, outputs.sourceKey), { ifMatch: written.etag }).catch(() => undefined);
+    decision = { publication, outcome: 'conflict', failure: sourceRemovedFailure(owner) };
+  }
+  if (decision.outcome === 'conflict' && decision.failure.code === 'SOURCE_MISSING') await deleteOwnOutputs(store, collection, publication);
   return decision;
+}
+
+/** A refused publication's own outputs: its version folder, and the item blobs that still name its COGs. */
+async function deleteOwnOutputs(store: BlobStore, collection: string, publication: SourcePublication): Promise<void> {
+  await Promise.all(
+    publication.items.map(async (item) => {
+      const stored = await store.readJson<{ assets?: { data?: { href?: unknown } } }>(itemBlob(collection, item.itemId));
+      if (stored?.value.assets?.data?.href === item.cogUrl) await store.delete(itemBlob(collection, item.itemId));
+    }),
+  );
+  await deleteVersionBlobs(store, publication.outputs);
 }
 
 /**
@@ -128,6 +166,9 @@ async function dropSuperseded(deps: { store: BlobStore; retired: RetiredOutputs 
   await Promise.all(publication.items.filter((item) => !published.has(item.itemId)).map((item) => deps.store.delete(itemBlob(collection, item.itemId))));
   if (newer.version !== publication.outputs.version) await retireVersion(deps, publication.outputs, { jobId: publication.jobId ?? null, replacedBy: newer.jobId ?? null });
 }
+
+/** A source path shown in a failure: bounded, it comes from an upload. */
+const shownSourceBound = 300;
 
 /** How many sources' records and mosaics are worked on at once in one chunk. */
 const sourceConcurrency = 8;
@@ -209,7 +250,7 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     const catalogUrl = deps.store.url(catalogBlob());
 
     // 1. Each source's record decides.
-    const decisions = await mapBounded(publications, sourceConcurrency, (publication) => decide(deps.store, collection, publication));
+    const decisions = await mapBounded(publications, sourceConcurrency, (publication) => decide(deps, collection, publication));
     const only = decisions.length === 1 ? decisions[0] : undefined;
     if (only?.outcome === 'conflict') throw new FailureError(only.failure);
     for (const decision of decisions) if (decision.outcome === 'superseded') await dropSuperseded(deps, collection, decision.publication, decision.newer);

@@ -12,6 +12,7 @@ import { createCreateTileCog } from './tile.cog.create.js';
 import { createCreateAndRegisterTile } from './tile.create.register.js';
 import { createRegisterTileItem } from './tile.item.register.js';
 import { createValidateRaster } from './validate.raster.js';
+import { createFindRunningJobs, createFindSourceOutputs, createRemoveSourceOutputs } from './source.removal.js';
 
 export { createActivityDependencies, type ActivityDependencies } from './activity.dependencies.js';
 export { createValidateRaster, type ValidateRaster } from './validate.raster.js';
@@ -49,5 +50,8 @@ export function createIngestActivities(deps: ActivityDependencies): IngestActivi
     checkQualityGates: createCheckQualityGates(deps),
     deleteQuarantinedOutputs: createDeleteQuarantinedOutputs(deps),
     markJobDecision: createMarkJobDecision(deps),
+    findSourceOutputs: createFindSourceOutputs(deps),
+    findRunningJobs: createFindRunningJobs(deps),
+    removeSourceOutputs: createRemoveSourceOutputs(deps),
   };
 }

@@ -121,8 +121,14 @@ export const jobViewSchema = z.looseObject({
     })
     .nullable()
     .default(null),
-  /** A newer version of the source replaced this job's output (or upload). */
-  superseded: z.looseObject({ by: z.string().nullable(), message: z.string() }).nullable().default(null),
+  /**
+   * A newer version of the source replaced this job's output (or upload); or its source blob was
+   * deleted and its outputs removed (`removed`: when, and by which `removeSource` run; `by` is then null).
+   */
+  superseded: z
+    .looseObject({ by: z.string().nullable(), message: z.string(), removed: z.object({ deletedAt: z.string(), removal: z.string() }).optional() })
+    .nullable()
+    .default(null),
   output: z.union([partialOutputSchema, completedOutputSchema]).nullable(),
   createdTime: z.string(),
   lastUpdatedTime: z.string(),

@@ -78,6 +78,9 @@ register(activities.buildCollectionMosaic, (all) => all.buildCollectionMosaic);
 register(activities.checkQualityGates, (all) => all.checkQualityGates);
 register(activities.deleteQuarantinedOutputs, (all) => all.deleteQuarantinedOutputs);
 register(activities.markJobDecision, (all) => all.markJobDecision);
+register(activities.findSourceOutputs, (all) => all.findSourceOutputs);
+register(activities.findRunningJobs, (all) => all.findRunningJobs);
+register(activities.removeSourceOutputs, (all) => all.removeSourceOutputs);
 
 /**
  * Tells the tile's orchestration that the work has started (it waited for an activity slot until

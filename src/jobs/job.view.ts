@@ -25,6 +25,8 @@ export interface Supersession {
   by: string | null;
   /** For a person: what replaced it, and how long this job's COGs stay readable. */
   message: string;
+  /** Set when the source blob was deleted and its outputs removed: when, and by which `removeSource` run. */
+  removed?: { deletedAt: string; removal: string };
 }
 
 /** The fields of a Durable orchestration status this view reads. */
@@ -124,7 +126,9 @@ export function withQuarantineDecision(view: JobView, decision: { decision: 'app
 /** The view of a job a newer version replaced: it says so, and a retry is not offered (the version it read is gone). */
 export function withSupersession(view: JobView, superseded: Supersession | null): JobView {
   if (!superseded) return view;
-  return { ...view, superseded, retry: view.retry.offered ? { offered: false, reason: superseded.message } : view.retry };
+  // A removed source's COGs are deleted: the view lists none of them.
+  const output = superseded.removed && view.output ? { ...view.output, tiles: [] } : view.output;
+  return { ...view, superseded, output, retry: view.retry.offered ? { offered: false, reason: superseded.message } : view.retry };
 }
 
 export function buildJobView(status: OrchestrationStatusLike): JobView {

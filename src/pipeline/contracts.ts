@@ -18,6 +18,8 @@ export const orchestratorNames = {
   resolveQuarantine: 'resolveQuarantine',
   /** One per collection schedule, for ever (continue-as-new): waits for its windows, checks "after", submits its batch (src/orchestrations/schedule.orchestrator.ts). */
   collectionSchedule: 'collectionSchedule',
+  /** A source blob was deleted: its outputs leave every collection that published it (src/orchestrations/source.removal.orchestrator.ts). */
+  removeSource: 'removeSource',
 } as const;
 
 /** The event a definition change raises on a schedule instance: read the definition again now. */
@@ -543,6 +545,12 @@ export const activities = {
   checkScheduleAfter: activityContract<CheckScheduleAfterInput, string[]>('checkScheduleAfter'),
   /** Submits a scheduled batch over the schedule's source for what arrived since its last run. */
   runScheduledBatch: activityContract<RunScheduledBatchInput, ScheduleRun>('runScheduledBatch'),
+  /** Whether a deleted source is really gone, and which collections publish (or hold outputs of) it (src/activities/source.removal.ts). */
+  findSourceOutputs: activityContract<SourceRemovalInput, SourceOutputsFound>('findSourceOutputs'),
+  /** Jobs of a source still running (by the jobs index), at most a few: a removal waits for them before it looks for outputs. */
+  findRunningJobs: activityContract<{ source: { container: string; name: string } }, string[]>('findRunningJobs'),
+  /** A deleted source's items, COGs, thumbnails, VRT, catalogs and record out of one collection. */
+  removeSourceOutputs: activityContract<RemoveSourceOutputsInput, RemovedSourceOutputs>('removeSourceOutputs'),
 } as const;
 
 export interface ScheduleRef {
@@ -566,6 +574,58 @@ export interface RunScheduledBatchInput extends ScheduleRef {
   window: string;
   /** The previous run's listing time: only blobs modified since are taken (none: everything there). */
   since: string | null;
+}
+
+/** Input of `removeSource`: the deleted blob, and which deletion (one orchestration per deletion of a blob). */
+export interface SourceRemovalInput {
+  source: { container: string; name: string };
+  deletion: {
+    /** The Event Grid event's id (a redelivery keeps it). */
+    eventId: string;
+    /** When storage says the blob was deleted (ISO 8601). */
+    eventTime: string;
+    /** Storage's order of the operations on one blob, as the event gave it. */
+    sequencer: string;
+  };
+}
+
+/** One collection's outputs of a deleted source: what it publishes (if anything) and the version folders it holds. */
+export interface SourceOutputsInCollection {
+  collection: string;
+  sourceKey: string;
+  /** The version the collection publishes, or `null` (only unpublished outputs: a failed or refused job's). */
+  published: { version: string; etag: string; jobId: string | null } | null;
+  /** Every version folder of the source in `cogs` (published, replaced in its grace period, or never published). */
+  versions: string[];
+}
+
+export type SourceOutputsFound =
+  /** The blob exists: a delete event for a live blob removes nothing (a forged or stale event, or a new upload after the delete). */
+  | { outcome: 'source-present'; etag: string }
+  | { outcome: 'gone'; collections: SourceOutputsInCollection[] };
+
+export interface RemoveSourceOutputsInput {
+  source: { container: string; name: string };
+  outputs: SourceOutputsInCollection;
+  /** The removal's instance id and deletion time: the removed jobs' views name them. */
+  removal: { instanceId: string; eventTime: string };
+}
+
+export interface RemovedSourceOutputs {
+  collection: string;
+  sourceKey: string;
+  /** Whether the collection published the source until now (its catalogs and extent changed). */
+  unpublished: boolean;
+  items: number;
+  blobs: number;
+}
+
+export interface SourceRemovalOutput {
+  source: string;
+  outcome: 'removed' | 'source-present' | 'not-ingested';
+  collections: RemovedSourceOutputs[];
+  /** Jobs of the source that were still running when the removal started, waited for (their publication is refused). */
+  waitedFor?: string[];
 }
 
 /** A job's source against its collection's gates, after its tiles are made and before anything is published. */

@@ -61,6 +61,13 @@ export function sourceRecordBlob(collection: string, sourceKey: string): BlobRef
   return { container: containers.stac, name: `${collection}/sources/${sourceKey}.json` };
 }
 
+/**
+ * What was removed of a source whose blob was deleted (versions, when, by which removal), kept
+ * after its record is gone so the views of its jobs say "source removed". Never linked from STAC.
+ */
+export function removedSourceBlob(collection: string, sourceKey: string): BlobRef {
+  return { container: containers.stac, name: `${collection}/removed/${sourceKey}.json` };
+}
 
 /** Where source records are, to find the sources of a collection written by the earlier layout (once). */
 export function sourceRecordsPrefix(collection: string): BlobRef {

@@ -188,6 +188,23 @@ export function mergeShardCatalog(existing: StacCatalog | undefined, input: { sh
   };
 }
 
+/**
+ * A shard catalog without one source (deleted): its child link and summary go; `undefined` when
+ * the shard did not link it. The shard's own summary follows from the sources left.
+ */
+export function withoutShardSource(existing: StacCatalog, sourceKey: string, sourceCatalogUrl: string): StacCatalog | undefined {
+  const summaries = { ...(existing[shardSourcesProperty] ?? {}) };
+  const linked = existing.links.some((link) => link.rel === 'child' && link.href === sourceCatalogUrl);
+  if (!linked && !(sourceKey in summaries)) return undefined;
+  delete summaries[sourceKey];
+  return { ...existing, links: existing.links.filter((link) => !(link.rel === 'child' && link.href === sourceCatalogUrl)), [shardSourcesProperty]: summaries };
+}
+
+/** Whether a shard catalog still links any source. */
+export function shardHasSources(shard: StacCatalog): boolean {
+  return Object.keys(shard[shardSourcesProperty] ?? {}).length > 0 || shard.links.some((link) => link.rel === 'child');
+}
+
 /** The summary of a whole shard, from its per-source summaries. */
 export function summarizeShard(shard: StacCatalog): ExtentSummary {
   return combineSummaries(Object.values(shard[shardSourcesProperty] ?? {}));
@@ -202,6 +219,8 @@ export interface MergeCollectionInput {
   shards: ReadonlyArray<{ shard: string; url: string; summary: ExtentSummary }>;
   /** Collection-level assets to add or replace (the collection mosaic and overview), by key. */
   assets?: Record<string, StacAsset>;
+  /** Shards left empty (their last source was removed): their links and summaries go. */
+  removedShards?: ReadonlyArray<{ shard: string; url: string }>;
 }
 
 /**
@@ -212,6 +231,8 @@ export interface MergeCollectionInput {
 export function mergeCollection(existing: StacCollection | undefined, input: MergeCollectionInput): StacCollection {
   const shardSummaries = { ...(existing?.[collectionShardsProperty] ?? {}) };
   for (const shard of input.shards) shardSummaries[shard.shard] = shard.summary;
+  for (const { shard } of input.removedShards ?? []) delete shardSummaries[shard];
+  const removedLinks = new Set((input.removedShards ?? []).map((shard) => shard.url));
   const total = combineSummaries(Object.values(shardSummaries));
   const childLinks: StacLink[] = input.shards.map((shard) => ({ rel: 'child', href: shard.url, type: mediaTypes.json, title: `Sources ${shard.shard}` }));
   // Per-source mosaic assets of the earlier layout moved to the source catalogs.
@@ -232,7 +253,7 @@ export function mergeCollection(existing: StacCollection | undefined, input: Mer
     links: unionLinks(
       ownLinks({ self: input.urls.collection, parent: input.urls.catalog, root: input.urls.catalog }),
       // Item links of the earlier layout are dropped: items are reached through the shards now.
-      unionLinks(withoutOwnLinks(existing?.links).filter((link) => link.rel !== 'item'), childLinks),
+      unionLinks(withoutOwnLinks(existing?.links).filter((link) => link.rel !== 'item' && !(link.rel === 'child' && removedLinks.has(link.href))), childLinks),
     ),
     ...(Object.keys(assets).length > 0 ? { assets } : {}),
     item_assets: {

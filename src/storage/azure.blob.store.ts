@@ -166,8 +166,19 @@ export class AzureBlobStore implements BlobStore {
   }
 
   /** Deletes the blob and its snapshots. */
-  async delete(ref: BlobRef): Promise<void> {
-    await translateStoreErrors(() => this.container(ref.container).getBlobClient(ref.name).deleteIfExists({ deleteSnapshots: 'include' }));
+  async delete(ref: BlobRef, condition: Pick<WriteCondition, 'ifMatch'> = {}): Promise<void> {
+    try {
+      await translateStoreErrors(() =>
+        this.container(ref.container).getBlobClient(ref.name).deleteIfExists({ deleteSnapshots: 'include', ...(condition.ifMatch ? { conditions: { ifMatch: condition.ifMatch } } : {}) }),
+      );
+    } catch (error) {
+      if (condition.ifMatch && error instanceof StoreError && (error.kind === 'precondition' || error.kind === 'conflict')) {
+        // A condition on a blob that is gone fails too (412): gone is what was asked for.
+        if (!(await this.stat(ref))) return;
+        throw new WriteConflictError(ref, error.kind);
+      }
+      throw error;
+    }
   }
 
   async listPage(container: string, prefix: string, continuationToken: string | undefined, pageSize: number): Promise<{ blobs: Array<BlobStat & { name: string }>; continuationToken: string | undefined }> {

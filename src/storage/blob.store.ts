@@ -84,8 +84,11 @@ export interface BlobStore {
    * reads by URL, and must never serve the bytes of a replaced version.
    */
   readUrl(ref: BlobRef, options?: { minutes?: number; version?: string }): Promise<string>;
-  /** Deletes a blob; a blob already gone is not an error. */
-  delete(ref: BlobRef): Promise<void>;
+  /**
+   * Deletes a blob; a blob already gone is not an error. With `condition.ifMatch`, only while the
+   * blob still has that ETag (else `WriteConflictError`: another writer replaced it meanwhile).
+   */
+  delete(ref: BlobRef, condition?: Pick<WriteCondition, 'ifMatch'>): Promise<void>;
   /**
    * One page of the blobs under a prefix, in name order, with their properties, and where the
    * next page starts (`undefined` on the last page). A missing container lists nothing.

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient, type BlobItem } from '@azure/storage-blob';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { blobCreatedEvent, type BlobCreatedEvent } from '../../host/triggers/eventgrid.trigger.js';
+import { blobCreatedEvent, blobDeletedEvent, parseEventTypes, type BlobCreatedEvent, type BlobDeletedEvent } from '../../host/triggers/eventgrid.trigger.js';
 import { projectRoot, startHostProcess, waitUntil, type HostProcess } from './support/host.process.js';
 
 const queueApp = join(projectRoot, 'test/host/fixtures/queue-app');
@@ -66,7 +66,7 @@ describe('Event Grid triggers (local stand-in)', () => {
         hub,
         appRoot: queueApp,
         blobPollMs: 200,
-        env: { LOCAL_EVENTGRID_BLOB_CONTAINERS: containerName, LOCAL_EVENTGRID_RETRY_DELAYS_MS: '100,200,300,400', FIXTURE_QUEUE_NAME: `unused-${stamp}` },
+        env: { LOCAL_EVENTGRID_BLOB_CONTAINERS: containerName, LOCAL_EVENTGRID_EVENT_TYPES: 'onBlobDeleted=BlobDeleted', LOCAL_EVENTGRID_RETRY_DELAYS_MS: '100,200,300,400', FIXTURE_QUEUE_NAME: `unused-${stamp}` },
       });
       hosts.push(host);
       return host;
@@ -125,5 +125,116 @@ describe('Event Grid triggers (local stand-in)', () => {
     const newETag = await upload(good, 'a second version');
     await waitFor('the event for the new version', async () => (await eventsFor(good)).length === 2);
     expect((await eventsFor(good)).map((e) => e.data.eTag).sort()).toEqual([eTag, newETag].sort());
+  });
+});
+
+describe('BlobDeleted events of the Event Grid stand-in', () => {
+  it('have Event Grid\'s schema (no ETag, no length, as Azure\'s), with the same id for the same deletion and another for the next', () => {
+    const deleted = { name: 'drop/a b.tif', eTag: '0x8DC0FFEE', contentType: 'image/tiff', deletedAt: new Date('2026-01-02T03:04:05Z') };
+    const url = 'http://127.0.0.1:10000/devstoreaccount1/uploads/drop/a%20b.tif';
+    const event = blobDeletedEvent('devstoreaccount1', 'uploads', deleted, url);
+    expect(event).toMatchObject({
+      subject: '/blobServices/default/containers/uploads/blobs/drop/a b.tif',
+      eventType: 'Microsoft.Storage.BlobDeleted',
+      eventTime: '2026-01-02T03:04:05.000Z',
+      data: { api: 'DeleteBlob', contentType: 'image/tiff', blobType: 'BlockBlob', url, identity: '$superuser' },
+      dataVersion: '',
+      metadataVersion: '1',
+    });
+    expect(event.data).not.toHaveProperty('eTag');
+    expect(event.data).not.toHaveProperty('contentLength');
+    expect(event.data.sequencer).toMatch(/^[0-9a-f]{32}$/);
+    expect(blobDeletedEvent('devstoreaccount1', 'uploads', deleted, url)).toEqual(event);
+    expect(blobDeletedEvent('devstoreaccount1', 'uploads', { ...deleted, eTag: '0x8DC0FFEF' }, url).id).not.toBe(event.id);
+  });
+
+  it('are subscribed per function (LOCAL_EVENTGRID_EVENT_TYPES); a function not named takes BlobCreated only', () => {
+    expect(parseEventTypes('removeDeletedSource=BlobDeleted, both=BlobCreated+BlobDeleted')).toEqual(
+      new Map([
+        ['removeDeletedSource', new Set(['BlobDeleted'])],
+        ['both', new Set(['BlobCreated', 'BlobDeleted'])],
+      ]),
+    );
+    for (const bad of ['fn=BlobRenamed', '=BlobDeleted', 'fn', 'fn=BlobDeleted+']) expect(() => parseEventTypes(bad), bad).toThrow(/LOCAL_EVENTGRID_EVENT_TYPES/);
+  });
+});
+
+async function deletionsFor(name: string): Promise<BlobDeletedEvent[]> {
+  const table = TableClient.fromConnectionString(storage, 'fixtureDeleteCalls', { allowInsecureConnection: true });
+  await table.createTable().catch(() => undefined);
+  const found: BlobDeletedEvent[] = [];
+  for await (const entity of table.listEntities<{ key: string; input: string }>({ queryOptions: { filter: `PartitionKey eq 'call' and key eq '${name}'` } })) {
+    found.push(JSON.parse(entity.input) as BlobDeletedEvent);
+  }
+  return found;
+}
+
+describe('Event Grid BlobDeleted (local stand-in)', () => {
+  it('delivers one BlobDeleted per deleted blob to the functions subscribed to it, at least once, also for a blob deleted while the host was down', async () => {
+    const stamp = String(Date.now());
+    const containerName = `fixture-deletes-${stamp}`;
+    const container = BlobServiceClient.fromConnectionString(storage).getContainerClient(containerName);
+    await container.createIfNotExists();
+    const hub = `Deletes${Number(stamp) % 1e8}`;
+    const markers = BlobServiceClient.fromConnectionString(storage).getContainerClient('azure-webjobs-hosts');
+    const markerPrefix = `eventgridreceipts/localhost-${hub.toLowerCase()}/blobs/${containerName}/`;
+    const markerCount = async (): Promise<number> => {
+      let count = 0;
+      for await (const marker of markers.listBlobsFlat({ prefix: markerPrefix })) if (marker.name) count++;
+      return count;
+    };
+    const start = async (): Promise<HostProcess> => {
+      const host = await startHostProcess({
+        storage,
+        hub,
+        appRoot: queueApp,
+        blobPollMs: 200,
+        env: { LOCAL_EVENTGRID_BLOB_CONTAINERS: containerName, LOCAL_EVENTGRID_EVENT_TYPES: 'onBlobDeleted=BlobDeleted', LOCAL_EVENTGRID_RETRY_DELAYS_MS: '100,200,300,400', FIXTURE_QUEUE_NAME: `unused-${stamp}` },
+      });
+      hosts.push(host);
+      return host;
+    };
+    const upload = async (name: string) => (await container.getBlockBlobClient(name).upload('x', 1)).etag!;
+
+    let host = await start();
+    await waitFor('the subscriptions line', async () => host.output().includes(`onBlobDeleted: eventGridTrigger (local stand-in: BlobDeleted for ${containerName}/)`));
+    expect(host.output()).toContain(`onBlobCreated: eventGridTrigger (local stand-in: BlobCreated for ${containerName}/)`);
+
+    const gone = `gone-${stamp}.tif`;
+    const bad = `bad-${stamp}.tif`;
+    const later = `later-${stamp}.tif`;
+    for (const name of [gone, bad, later]) await upload(name);
+    // Seen: one marker per blob, and the BlobCreated events went to onBlobCreated only.
+    await waitFor('a marker per blob', async () => (await markerCount()) === 3);
+    // (onBlobCreated fails for "bad" names: its BlobCreated is retried, so it counts one or more.)
+    await waitFor('the BlobCreated events', async () => (await eventsFor(gone)).length === 1 && (await eventsFor(bad)).length >= 1);
+
+    await container.getBlockBlobClient(gone).delete();
+    await waitFor('the BlobDeleted event', async () => (await deletionsFor(gone)).length === 1);
+    const [event] = await deletionsFor(gone);
+    expect(event).toMatchObject({
+      subject: `/blobServices/default/containers/${containerName}/blobs/${gone}`,
+      eventType: 'Microsoft.Storage.BlobDeleted',
+      data: { api: 'DeleteBlob', url: container.getBlobClient(gone).url },
+    });
+    // Its marker goes once delivered; the function subscribed to BlobCreated never hears of the deletion.
+    await waitFor('the delivered deletion\'s marker to go', async () => (await markerCount()) === 2);
+    expect((await eventsFor(gone)).map((e) => e.eventType)).toEqual(['Microsoft.Storage.BlobCreated']);
+
+    // A failing delivery is retried (the same event each time), then given up.
+    await container.getBlockBlobClient(bad).delete();
+    await waitFor('five attempts for the bad deletion', async () => (await deletionsFor(bad)).length === 5);
+    await waitFor('the give-up line', async () => host.output().includes(`gave up delivering Microsoft.Storage.BlobDeleted for ${containerName}/${bad} to 'onBlobDeleted' after 5 attempts`));
+    expect(new Set((await deletionsFor(bad)).map((attempt) => attempt.id)).size).toBe(1);
+    await waitFor('the given-up deletion\'s marker to go', async () => (await markerCount()) === 1);
+
+    // Deleted while the host is down: reported after the restart, from the marker; nothing is delivered twice.
+    expect(await host.stop('SIGTERM')).toBe(0);
+    await container.getBlockBlobClient(later).delete();
+    host = await start();
+    await waitFor('the deletion missed while down', async () => (await deletionsFor(later)).length === 1);
+    await waitFor('its marker to go', async () => (await markerCount()) === 0);
+    expect(await deletionsFor(gone)).toHaveLength(1);
+    expect(await deletionsFor(bad)).toHaveLength(5);
   });
 });

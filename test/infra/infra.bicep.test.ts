@@ -456,32 +456,59 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
   });
 
   describe('Event Grid', () => {
-    it('delivers Blob Created events for the uploads container to the Event Grid trigger registered in src/functions, by resource id and without a key', () => {
+    /** The subscription that includes `eventType`. */
+    const subscriptionFor = (eventType: string): ScopedResource =>
+      single(
+        findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions').filter(({ resource }) => JSON.stringify((resource.properties?.['filter'] as JsonObject)['includedEventTypes']) === JSON.stringify([eventType])),
+        `${eventType} subscription`,
+      );
+
+    it('has two subscriptions on the one system topic: Blob Created and Blob Deleted, nothing else', () => {
       const topic = single(findResources(main, 'Microsoft.EventGrid/systemTopics'), 'system topic').resource;
       expect(topic.properties?.['topicType']).toBe('Microsoft.Storage.StorageAccounts');
+      const subscriptions = findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions');
+      expect(subscriptions).toHaveLength(2);
+      for (const { resource } of subscriptions) expect(String(resource.name)).toContain("parameters('systemTopicName')");
+      expect(subscriptions.flatMap(({ resource }) => (resource.properties?.['filter'] as JsonObject)['includedEventTypes'] as string[]).sort()).toEqual(['Microsoft.Storage.BlobCreated', 'Microsoft.Storage.BlobDeleted']);
+    });
 
-      const { resource, scope } = single(findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions'), 'event subscription');
-      const filter = resource.properties?.['filter'] as JsonObject;
-      expect(filter['includedEventTypes']).toEqual(['Microsoft.Storage.BlobCreated']);
-      expect(String(filter['subjectBeginsWith'])).toContain("/blobServices/default/containers/{0}/blobs/', parameters('uploadsContainerName')");
-      expect(resolveParameter('uploadsContainerName', scope)).toBe(containers.uploads);
+    for (const [eventType, parameter, typeConstant] of [
+      ['Microsoft.Storage.BlobCreated', 'uploadFunctionName', /blobCreatedEventType = 'Microsoft\.Storage\.BlobCreated'/],
+      ['Microsoft.Storage.BlobDeleted', 'deleteFunctionName', /blobDeletedEventType = 'Microsoft\.Storage\.BlobDeleted'/],
+    ] as const) {
+      it(`delivers ${eventType} events for the uploads container to the Event Grid trigger registered in src/functions, by resource id and without a key`, () => {
+        const { resource, scope } = subscriptionFor(eventType);
+        const filter = resource.properties?.['filter'] as JsonObject;
+        expect(String(filter['subjectBeginsWith'])).toContain("/blobServices/default/containers/{0}/blobs/', parameters('uploadsContainerName')");
+        expect(resolveParameter('uploadsContainerName', scope)).toBe(containers.uploads);
+        expect(JSON.stringify(filter['advancedFilters'])).toContain('application/x-directory');
 
-      const destination = (resource.properties?.['destination'] as JsonObject) ?? {};
-      expect(destination['endpointType']).toBe('AzureFunction');
-      const target = stringProperty(resource, ['properties', 'destination', 'properties', 'resourceId']);
-      expect(target).toBe("[resourceId('Microsoft.Web/sites/functions', parameters('functionAppName'), parameters('uploadFunctionName'))]");
-      expect(JSON.stringify(destination)).not.toMatch(/endpointUrl|code=|key/i);
-      const functionName = resolveParameter('uploadFunctionName', scope);
-      expect(typeof functionName).toBe('string');
+        const destination = (resource.properties?.['destination'] as JsonObject) ?? {};
+        expect(destination['endpointType']).toBe('AzureFunction');
+        const target = JSON.stringify(destination['properties']);
+        expect(target).toContain(`resourceId('Microsoft.Web/sites/functions', parameters('functionAppName'), parameters('${parameter}'))`);
+        expect(target).toMatch(/maxEventsPerBatch/);
+        expect(target).not.toMatch(/endpointUrl|code=|key/i);
+        const functionName = resolveParameter(parameter, scope);
+        expect(typeof functionName).toBe('string');
 
-      // The function app the subscription names is the one the template creates.
-      const boundApp = (scope.boundParameters?.['functionAppName'] as JsonObject | undefined)?.['value'];
-      expect(String(boundApp)).toContain("'function-app'");
+        // The function app the subscription names is the one the template creates.
+        const boundApp = (scope.boundParameters?.['functionAppName'] as JsonObject | undefined)?.['value'];
+        expect(String(boundApp)).toContain("'function-app'");
 
-      const sources = readFunctionSources();
-      const registration = new RegExp(`app\\.eventGrid\\(\\s*'${String(functionName)}',\\s*\\{([\\s\\S]*?)\\n\\}\\);`).exec(sources);
-      expect(registration, `app.eventGrid('${String(functionName)}', ...) in src/functions`).not.toBeNull();
-      expect(sources).toMatch(/blobCreatedEventType = 'Microsoft\.Storage\.BlobCreated'/);
+        const sources = readFunctionSources();
+        const registration = new RegExp(`app\\.eventGrid\\(\\s*'${String(functionName)}',\\s*\\{([\\s\\S]*?)\\n\\}\\);`).exec(sources);
+        expect(registration, `app.eventGrid('${String(functionName)}', ...) in src/functions`).not.toBeNull();
+        expect(`${sources}\n${readFileSync(join(repoRoot, 'src/jobs/source.removal.ts'), 'utf8')}`).toMatch(typeConstant);
+      });
+    }
+
+    it('delivers and dead-letters Blob Deleted as it does Blob Created: the same batch size, retries and dead-letter destination', () => {
+      const created = subscriptionFor('Microsoft.Storage.BlobCreated').resource.properties!;
+      const deleted = subscriptionFor('Microsoft.Storage.BlobDeleted').resource.properties!;
+      for (const key of ['retryPolicy', 'deadLetterWithResourceIdentity', 'eventDeliverySchema']) expect(deleted[key], key).toEqual(created[key]);
+      const deliveryOf = (properties: JsonObject): string => JSON.stringify((properties['destination'] as JsonObject)['properties']).replace(/uploadFunctionName|deleteFunctionName/, 'name');
+      expect(deliveryOf(deleted)).toBe(deliveryOf(created));
     });
   });
 
@@ -659,7 +686,10 @@ describe.skipIf(!bicep && !inCi)('infra/main.bicep compiled to ARM JSON', () => 
   });
 
   it('dead-letters undeliverable upload events to a provisioned container, written with an identity scoped to it', () => {
-    const { resource, scope } = single(findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions'), 'event subscription');
+    const { resource, scope } = single(
+      findResources(main, 'Microsoft.EventGrid/systemTopics/eventSubscriptions').filter(({ resource: subscription }) => String(subscription.name).includes("parameters('subscriptionName')")),
+      'event subscription',
+    );
     const deadLetter = resource.properties?.['deadLetterWithResourceIdentity'] as JsonObject;
     expect((deadLetter['identity'] as JsonObject)['type']).toBe('UserAssigned');
     const destination = deadLetter['deadLetterDestination'] as JsonObject;
@@ -874,10 +904,13 @@ describe.skipIf(!bicep && !inCi)('parameter combinations (infra/main.bicepparam,
       const calls = functionsEvaluated(main, parameters);
       expect(calls.filter((name) => /^list/i.test(name))).toEqual([]);
       const evaluator = new ArmEvaluator(parameters);
-      const { resource, scope } = single(deployedResources(main, evaluator, 'Microsoft.EventGrid/systemTopics/eventSubscriptions'), 'event subscription');
-      const destination = evaluator.value(resource.properties?.['destination'], scope) as { [key: string]: Value };
-      expect(destination['endpointType']).toBe('AzureFunction');
-      expect(String((destination['properties'] as { [key: string]: Value })['resourceId'])).toContain("resourceId('Microsoft.Web/sites/functions'");
+      const subscriptions = deployedResources(main, evaluator, 'Microsoft.EventGrid/systemTopics/eventSubscriptions');
+      expect(subscriptions).toHaveLength(2);
+      for (const { resource, scope } of subscriptions) {
+        const destination = evaluator.value(resource.properties?.['destination'], scope) as { [key: string]: Value };
+        expect(destination['endpointType']).toBe('AzureFunction');
+        expect(String((destination['properties'] as { [key: string]: Value })['resourceId'])).toContain("resourceId('Microsoft.Web/sites/functions'");
+      }
     });
   });
 

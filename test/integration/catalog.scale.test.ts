@@ -4,7 +4,8 @@
  * stac.register.test.ts does) go through the real finalize activity on a real Azurite, a batch
  * chunk at a time; then the catalog is walked from the root by its links, as a client would.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import pLimit from 'p-limit';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
 import type { RegisteredItem, SourceBlob, SourcePublication } from '../../src/pipeline/contracts.js';
 import { catalogBlob, collectionBlob, itemBlob, shardCatalogBlob, shardCount, shardOf, sourceCatalogBlob, sourceCatalogPagesPrefix, sourceRecordBlob } from '../../src/stac/catalog.layout.js';
@@ -33,6 +34,16 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+// Finalize publishes only sources whose blob exists (a deleted one's publication is refused): one byte each is enough here.
+beforeAll(async () => {
+  const limit = pLimit(32);
+  await Promise.all(Array.from({ length: sourceCount }, (_, index) => limit(() => env.harness.store.uploadBytes({ container: 'uploads', name: sourceName(index) }, Buffer.from('x'), 'image/tiff'))));
+}, 120_000);
+
+function sourceName(index: number): string {
+  return `scale/scene-${index}.tif`;
+}
+
 /** The blob name in the `stac` container of a document's URL. */
 function stacNameOf(url: string): string {
   const stacBase = env.harness.store.url(catalogBlob()).replace(/catalog\.json$/, '');
@@ -46,7 +57,7 @@ async function readText(url: string): Promise<string | undefined> {
 
 /** One source's publication: `count` items in a row of 0.01° cells, somewhere on the globe by its index. */
 function publication(collection: string, index: number, count = itemsPerSource, lastModified = datetime): SourcePublication {
-  const source: SourceBlob = { container: 'uploads', name: `scale/scene-${index}.tif`, etag: `"${lastModified}"`, size: 1, lastModified };
+  const source: SourceBlob = { container: 'uploads', name: sourceName(index), etag: `"${lastModified}"`, size: 1, lastModified };
   const { outputs, order } = env.harness.job(source, collection, { jobStarted: lastModified });
   const west = -170 + (index % 340);
   const south = -80 + Math.floor(index / 340) * 20;

@@ -244,8 +244,10 @@ describe('registerTileItem and finalizeCollection (real GDAL, real Azurite)', ()
       bbox: [i, 0, i + 1, 1],
     });
     await Promise.all(
-      Array.from({ length: 6 }, (_, i) => {
-        const source: SourceBlob = { container: 'uploads', name: `race-${i}.tif`, etag: '"x"', size: 1, lastModified: datetime };
+      Array.from({ length: 6 }, async (_, i) => {
+        const source: SourceBlob = { container: 'uploads', name: `${env.harness.runId}/race-${i}.tif`, etag: '"x"', size: 1, lastModified: datetime };
+        // Only a source whose blob exists is published (a deleted one's publication is refused).
+        await env.harness.store.uploadBytes(source, Buffer.from('x'), 'image/tiff');
         const { outputs, order } = env.harness.job(source, collection);
         return finalize({ collection, publications: [{ outputs, source, items: [fake(i)], order }], datetime });
       }),

@@ -146,6 +146,18 @@ export function describeBlobStoreContract(name: string, createStore: () => BlobS
       expect(await store.list(ref.container, '')).toEqual([]);
     });
 
+    it('deletes under an ETag condition only the version read: a replaced blob is a lost race, a gone one is not an error', async () => {
+      const ref = { container: container(), name: 'record.json' };
+      const first = await store.uploadBytes(ref, Buffer.from('1'), 'application/json');
+      const second = await store.uploadBytes(ref, Buffer.from('2'), 'application/json');
+      const lost = await store.delete(ref, { ifMatch: first.etag }).catch((error: unknown) => error);
+      expect(lost).toBeInstanceOf(WriteConflictError);
+      expect((await store.readBytes(ref))?.toString()).toBe('2');
+      await store.delete(ref, { ifMatch: second.etag });
+      expect(await store.stat(ref)).toBeUndefined();
+      await store.delete(ref, { ifMatch: second.etag });
+    });
+
     it('gives each version of a blob its own read URL', async () => {
       const ref = { container: container(), name: 'versioned.tif' };
       const first = await store.uploadBytes(ref, Buffer.from('1'), 'image/tiff');

@@ -91,8 +91,10 @@ export class MemoryBlobStore implements BlobStore {
     return `${this.url(ref)}?sig=memory${version}`;
   }
 
-  async delete(ref: BlobRef): Promise<void> {
+  async delete(ref: BlobRef, condition: Pick<WriteCondition, 'ifMatch'> = {}): Promise<void> {
     this.count('delete');
+    const blob = this.containers.get(ref.container)?.get(ref.name);
+    if (blob && condition.ifMatch && blob.etag !== condition.ifMatch) throw new WriteConflictError(ref, 'precondition');
     this.containers.get(ref.container)?.delete(ref.name);
   }
 
