@@ -92,6 +92,11 @@ export function formatJobDetail(job: JobView): string {
     if (decision) lines.push(`  decision    ${decision.decision === 'approve' ? 'approved' : 'rejected'} (${decision.id}, ${decision.status})`);
     else lines.push(`\nPublish its kept outputs: raster-ingest approve ${job.id}\nDelete them: raster-ingest reject ${job.id}`);
   }
+  for (const [index, derived] of job.derived.entries()) {
+    const label = index === 0 ? '  derived   ' : '            ';
+    lines.push(`${label}  ${derived.collection} (${derived.product}): ${derived.status === 'completed' ? `${derived.items} item${derived.items === 1 ? '' : 's'} published` : `failed (${derived.failureCount} failure${derived.failureCount === 1 ? '' : 's'})`}, run ${derived.instanceId}`);
+    for (const failure of derived.failures) lines.push(`    ${failure.code}${failure.itemId ? ` ${failure.itemId}` : ''}: ${failure.message}${failure.retryable ? ' (a retry may help)' : ''}`);
+  }
   if (job.superseded) lines.push(`  superseded  ${job.superseded.message}`);
   if (job.retry.offered) lines.push(`\nRe-run what failed: raster-ingest retry ${job.id}`);
   else if (job.status === 'Failed' || job.status === 'Terminated') lines.push(`\nNo retry: ${job.retry.reason ?? 'a retry cannot help this job'}`);

@@ -386,6 +386,9 @@ function placeJob(job: JobView, definition: CollectionDefinition, has: ReadonlyS
       return at(dagIds.tiles, 'tiles', `tiles ${job.tiles.done}/${job.tiles.total}`);
     case 'finalizing':
       return at(dagIds.stac, 'registering');
+    case 'deriving':
+      // Its items are published; the collections deriving from this one are making their products.
+      return at(dagIds.stac, 'registering', 'deriving products');
     case 'completed':
       return at(dagIds.stac, 'done');
     case 'quarantined':

@@ -93,6 +93,24 @@ function SupersededNotice({ job }: { job: JobView }) {
   return html`<p class="superseded" role="note"><strong>Superseded${job.superseded.by ? html` by <a href=${jobHash(job.superseded.by)}><code>${job.superseded.by}</code></a>` : ''}:</strong> ${job.superseded.message}</p>`;
 }
 
+/** Each collection deriving from the job's and how its products ended; a failure is the derived product's, not the job's. */
+function DerivedProducts({ job }: { job: JobView }) {
+  if (job.derived.length === 0) return null;
+  return html`<section class="derived" aria-label="Derived products">
+    <h3>Derived products</h3>
+    <ul class="derived-products">
+      ${job.derived.map(
+        (derived) => html`<li class=${`derived-${derived.status}`}>
+          <a href=${collectionHash(derived.collection)}>${derived.collection}</a> (${derived.product}): ${derived.status === 'completed' ? `${derived.items} item${derived.items === 1 ? '' : 's'} published` : `failed (${derived.failureCount})`}
+          ${derived.failures.length > 0
+            ? html`<ul class="job-errors">${derived.failures.map((failure) => html`<li><code class="error-code">${failure.code}</code> ${failure.itemId ? html`<code>${failure.itemId}</code> ` : null}${failure.message}${failure.retryable ? ' (a retry may help)' : ''}</li>`)}</ul>`
+            : null}
+        </li>`,
+      )}
+    </ul>
+  </section>`;
+}
+
 function FailedTiles({ tiles, job, onSelect }: { tiles: TileEntry[]; job: JobView; onSelect: (tile: TileEntry) => void }) {
   const failed = tiles.filter((tile) => tile.state === 'failed');
   const tileIds = new Set(failed.map((tile) => tile.itemId));
@@ -168,6 +186,7 @@ export function JobDetailPage({ id }: { id: string }) {
         polled.refresh();
       }} />
       <${RetryButton} job=${job} failedTiles=${failedCount} />
+      <${DerivedProducts} job=${job} />
       <${FailedTiles} tiles=${tiles} job=${job} onSelect=${select} />
       <div class="tiles-and-map">
         <section aria-labelledby="grid-heading" class="grid-section">

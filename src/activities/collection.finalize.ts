@@ -183,7 +183,7 @@ function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T, i
  * version took the record meanwhile (`version` given and different), that version's job writes the
  * catalog, not this one. `isNew`: the source had no record before, so it has no catalog either (usually).
  */
-async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string, isNew = false): Promise<void> {
+export async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string, isNew = false): Promise<void> {
   const ref = sourceCatalogBlob(collection, sourceKey);
   await updateJsonBlob<StacCatalog>(store, ref, async () => {
     const record = (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value;
@@ -222,13 +222,13 @@ async function legacySources(store: BlobStore, collection: string): Promise<Arra
 }
 
 /** The pages of item links a replaced version of a source had (only sources with many tiles have any). */
-async function deleteSourceCatalogPages(store: BlobStore, collection: string, sourceKey: string, version: string): Promise<void> {
+export async function deleteSourceCatalogPages(store: BlobStore, collection: string, sourceKey: string, version: string): Promise<void> {
   const prefix = sourceCatalogPagesPrefix(collection, sourceKey, version);
   await Promise.all((await store.list(prefix.container, prefix.name)).map((name) => store.delete({ container: prefix.container, name })));
 }
 
 /** Links a shard's sources and sets their summaries, from their records as they are now (read after the shard). */
-async function writeShardCatalog(store: BlobStore, collection: string, shard: string, sourceKeys: readonly string[], datetime: string, urls: { collectionUrl: string; catalogUrl: string }): Promise<void> {
+export async function writeShardCatalog(store: BlobStore, collection: string, shard: string, sourceKeys: readonly string[], datetime: string, urls: { collectionUrl: string; catalogUrl: string }): Promise<void> {
   const ref = shardCatalogBlob(collection, shard);
   await updateJsonBlob<StacCatalog>(store, ref, async (existing) => {
     const records = await Promise.all(sourceKeys.map(async (sourceKey) => (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value));
@@ -260,8 +260,9 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     // The collection mosaic moves just these sources on its next run (collection.mosaic.ts): one mark for them all.
     await markMosaicChanges(deps.store, collection, publishing.map(({ publication }) => ({ sourceKey: publication.outputs.sourceKey, version: publication.outputs.version })));
     const allStale = publishing.flatMap((decision) => staleItems(decision.previous, decision.publication.items));
+    // A derived publication's COGs are not the upload's pixels: no VRT of the upload describes them.
     const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
-      writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options, crsAssumption(publication, deps.settings.assumeCfLonLat)),
+      publication.derivedFrom ? Promise.resolve(undefined) : writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options, crsAssumption(publication, deps.settings.assumeCfLonLat)),
     );
     await mapBounded(publishing, sourceConcurrency, ({ publication, previous }, index) =>
       writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl, previous === undefined),

@@ -25,11 +25,16 @@ export { createRequestCollectionMosaic, type RequestCollectionMosaic } from './c
 export { createPrepareBatchJobs, type ExistingJob } from './batch.sources.js';
 export { createAnnounceDispatchPermits, createAuditDispatchPermits } from './dispatch.permits.js';
 export { runToOutcome, type ActivityImplementation } from './activity.outcome.js';
+export { createCreateDerivedItem, createListDerivedCollections, createRemoveDerivedProducts, type DerivedDependencies } from './derived.products.js';
 
 /** Activities that use the invocation's durable client: built per call where they are registered. */
 export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs' | 'announceDispatchPermits' | 'auditDispatchPermits';
 /** Activities registered in a module of their own, with their own dependencies (src/functions/events.activities.ts, src/functions/schedules.functions.ts). */
-type SeparatelyRegistered = 'publishEvents' | 'readScheduleDefinition' | 'checkScheduleAfter' | 'runScheduledBatch';
+type SeparatelyRegistered = 'publishEvents' | DerivedActivityName | ScheduleActivityName;
+/** Derived products' activities (src/activities/derived.products.ts): they also read the collection definitions. */
+type DerivedActivityName = 'listDerivedCollections' | 'createDerivedItem' | 'removeDerivedProducts';
+/** A collection schedule's activities (src/activities/schedule.steps.ts). */
+type ScheduleActivityName = 'readScheduleDefinition' | 'checkScheduleAfter' | 'runScheduledBatch';
 
 export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName | SeparatelyRegistered>]: ActivityImplementation<(typeof activities)[Name]> };
 

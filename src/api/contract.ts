@@ -11,7 +11,7 @@
  */
 // A namespace import, so the dashboard's bundler keeps only the parts of zod used here (not its locales).
 import * as z from 'zod';
-import { collectionDefinitionSchema, gateRules } from '../collections/definition.schema.js';
+import { collectionDefinitionSchema, derivedProducts, gateRules } from '../collections/definition.schema.js';
 import { failureCodes } from '../pipeline/failure.js';
 
 export { failureCodes, type FailureCode } from '../pipeline/failure.js';
@@ -20,7 +20,7 @@ export { collectionDefinitionSchema, type CollectionDefinition } from '../collec
 /** Runtime statuses after which a job or batch changes no more. */
 export const finishedStatuses: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Terminated', 'Canceled', 'Quarantined', 'Rejected']);
 
-export const jobStages = ['pending', 'validating', 'creating-cogs', 'finalizing', 'completed', 'failed', 'quarantined', 'rejected'] as const;
+export const jobStages = ['pending', 'validating', 'creating-cogs', 'finalizing', 'deriving', 'completed', 'failed', 'quarantined', 'rejected'] as const;
 export const tileStates = ['pending', 'creating-cog', 'registering', 'done', 'failed', 'queued', 'running'] as const;
 export const batchStages = ['pending', 'listing', 'ingesting', 'finalizing', 'completed', 'failed'] as const;
 export const tileRoutes = ['functions', 'worker'] as const;
@@ -121,6 +121,24 @@ export const jobViewSchema = z.looseObject({
     })
     .nullable()
     .default(null),
+  /**
+   * The collections deriving from the job's (issue 24, orchestration 1.6 on) and how each one's
+   * products of its items ended: `failed` is data, never the job's failure; each failure says
+   * whether a retry helps. Its `instanceId` is the derived run's own status. Older services send none.
+   */
+  derived: z
+    .array(
+      z.looseObject({
+        collection: z.string(),
+        product: z.enum(derivedProducts),
+        instanceId: z.string(),
+        status: z.enum(['completed', 'failed']),
+        items: z.number(),
+        failures: z.array(jobFailureSchema.extend({ retryable: z.boolean() })),
+        failureCount: z.number(),
+      }),
+    )
+    .default([]),
   /**
    * A newer version of the source replaced this job's output (or upload); or its source blob was
    * deleted and its outputs removed (`removed`: when, and by which `removeSource` run; `by` is then null).

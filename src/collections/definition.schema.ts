@@ -110,6 +110,7 @@ export const gateRules = ['maxNodataShare', 'crs.epsg', 'crs.family', 'dataTypes
 export type GateRule = (typeof gateRules)[number];
 
 export const derivedProducts = ['hillshade', 'slope', 'normalized-difference', 'reproject'] as const;
+export type DerivedProduct = (typeof derivedProducts)[number];
 
 /** This collection's items are made from another collection's: each newly published source item starts the step. */
 export const derivationSchema = z

@@ -9,6 +9,10 @@ import { readIngestSettings, readStacApiSettings } from '../config.js';
 import {
   createActivityDependencies,
   createAnnounceDispatchPermits,
+  createCreateDerivedItem,
+  createListDerivedCollections,
+  createRemoveDerivedProducts,
+  type ActivityDependencies,
   createAuditDispatchPermits,
   createIngestActivities,
   createPrepareBatchJobs,
@@ -31,15 +35,20 @@ import {
   type WorkStartedEvent,
 } from '../pipeline/contracts.js';
 import { createAzureStacApiClient } from '../stac/stac.api.token.js';
-import { getBlobStore, getJobIndex, getRetiredOutputs, getWorkQueueSender } from './shared.store.js';
+import { getBlobStore, getCollectionStore, getJobIndex, getRetiredOutputs, getWorkQueueSender } from './shared.store.js';
 
 let implementations: IngestActivities | undefined;
+let dependencies: ActivityDependencies | undefined;
 
 function getActivities(): IngestActivities {
-  if (!implementations) {
+  implementations ??= createIngestActivities(getDependencies());
+  return implementations;
+}
+
+function getDependencies(): ActivityDependencies {
+  if (!dependencies) {
     const stacApi = readStacApiSettings();
-    implementations = createIngestActivities(
-      createActivityDependencies({
+    dependencies = createActivityDependencies({
         store: getBlobStore(),
         settings: readIngestSettings(),
         jobs: getJobIndex(),
@@ -47,10 +56,20 @@ function getActivities(): IngestActivities {
         workQueue: getWorkQueueSender,
         // The static catalog is always written; a STAC API receives the same items as well.
         ...(stacApi ? { stacApi: createAzureStacApiClient(stacApi) } : {}),
-      }),
-    );
+    });
   }
-  return implementations;
+  return dependencies;
+}
+
+/** Derived products' activities share the ingestion activities' dependencies, and read the collection definitions. */
+let derived: { list: ReturnType<typeof createListDerivedCollections>; create: ReturnType<typeof createCreateDerivedItem>; remove: ReturnType<typeof createRemoveDerivedProducts> } | undefined;
+
+function getDerivedActivities(): NonNullable<typeof derived> {
+  if (!derived) {
+    const deps = { ...getDependencies(), collections: getCollectionStore() };
+    derived = { list: createListDerivedCollections(deps), create: createCreateDerivedItem(deps), remove: createRemoveDerivedProducts(deps) };
+  }
+  return derived;
 }
 
 function runLogged<Output>(name: string, context: InvocationContext, run: () => Promise<Output>): Promise<ActivityOutcome<Output>> {
@@ -81,6 +100,17 @@ register(activities.markJobDecision, (all) => all.markJobDecision);
 register(activities.findSourceOutputs, (all) => all.findSourceOutputs);
 register(activities.findRunningJobs, (all) => all.findRunningJobs);
 register(activities.removeSourceOutputs, (all) => all.removeSourceOutputs);
+
+/** A derived-products activity, by its contract, with the same logging and outcome as the others. */
+function registerDerived<Input, Output>(contract: ActivityContract<Input, Output>, pick: (all: NonNullable<typeof derived>) => (input: Input) => Promise<Output>): void {
+  df.app.activity(contract.name, {
+    handler: (input: Input, context: InvocationContext) => runLogged(contract.name, context, () => pick(getDerivedActivities())(input)),
+  });
+}
+
+registerDerived(activities.listDerivedCollections, (all) => all.list);
+registerDerived(activities.createDerivedItem, (all) => all.create);
+registerDerived(activities.removeDerivedProducts, (all) => all.remove);
 
 /**
  * Tells the tile's orchestration that the work has started (it waited for an activity slot until

@@ -5,6 +5,7 @@ import { collectionMosaicOrchestrator } from '../orchestrations/mosaic.orchestra
 import { workerDispatchPermitsEntity } from '../orchestrations/dispatch.permits.entity.js';
 import { collectionMosaicRequestsEntity } from '../orchestrations/mosaic.requests.entity.js';
 import { resolveQuarantineOrchestrator } from '../orchestrations/quarantine.orchestrator.js';
+import { deriveProductsOrchestrator } from '../orchestrations/derived.orchestrator.js';
 import { removeSourceOrchestrator } from '../orchestrations/source.removal.orchestrator.js';
 import { ingestTileOrchestrator } from '../orchestrations/tile.orchestrator.js';
 import { entityNames, orchestratorNames } from '../pipeline/contracts.js';
@@ -14,6 +15,7 @@ df.app.orchestration(orchestratorNames.ingestTile, ingestTileOrchestrator);
 df.app.orchestration(orchestratorNames.ingestBatch, ingestBatchOrchestrator);
 df.app.orchestration(orchestratorNames.collectionMosaic, collectionMosaicOrchestrator);
 df.app.orchestration(orchestratorNames.resolveQuarantine, resolveQuarantineOrchestrator);
+df.app.orchestration(orchestratorNames.deriveProducts, deriveProductsOrchestrator);
 df.app.orchestration(orchestratorNames.removeSource, removeSourceOrchestrator);
 df.app.entity(entityNames.collectionMosaicRequests, collectionMosaicRequestsEntity);
 df.app.entity(entityNames.workerDispatchPermits, workerDispatchPermitsEntity);

@@ -5,7 +5,7 @@
  * Only structured data is shown: the failures the orchestrator recorded (a code and a message
  * each), never the orchestration's raw output or error text, which could hold a stack trace.
  */
-import type { IngestInput, IngestOutput, IngestProgress, JobFailure, JobQuarantine, TileLayout, TileRoute } from '../pipeline/contracts.js';
+import type { DerivedOutcome, IngestInput, IngestOutput, IngestProgress, JobFailure, JobQuarantine, TileLayout, TileRoute } from '../pipeline/contracts.js';
 import { failureFrom, isFailure, isFailureCode, type FailureCode } from '../pipeline/failure.js';
 import type { JobIndexEntry } from './job.index.js';
 import { adviseRetry, type RetryAdvice } from './retry.advice.js';
@@ -70,6 +70,8 @@ export interface JobView {
   retry: RetryAdvice;
   /** Set when a quality gate stopped the job before publishing; `decision` is filled in by `GET /api/jobs/{id}` (`withQuarantineDecision`). */
   quarantine: QuarantineView | null;
+  /** Collections deriving from the job's and how each one's products of its items ended (1.6 on); empty when none derive from it. */
+  derived: DerivedOutcome[];
   /** Set (by `GET /api/jobs/{id}`) when a newer version of the source replaced this job's output or upload; `null` otherwise. */
   superseded: Supersession | null;
   output: IngestOutput | PartialOutput | null;
@@ -116,11 +118,12 @@ function codesOf(recorded: readonly FailureCode[], shown: readonly JobFailure[])
  * The view of a quarantined job with the operator's decision: once an approval has published the
  * kept outputs the job is `Completed`; once a rejection has deleted them, `Rejected`.
  */
-export function withQuarantineDecision(view: JobView, decision: { decision: 'approve' | 'reject'; id: string; status: string } | null): JobView {
-  if (!view.quarantine || !decision) return view;
+export function withQuarantineDecision(view: JobView, state: { decision: 'approve' | 'reject'; id: string; status: string; derived?: DerivedOutcome[] } | null): JobView {
+  if (!view.quarantine || !state) return view;
+  const { derived, ...decision } = state;
   const done = decision.status === 'Completed';
   const status = !done ? view.status : decision.decision === 'approve' ? 'Completed' : 'Rejected';
-  return { ...view, status, stage: !done ? view.stage : decision.decision === 'approve' ? 'completed' : 'rejected', quarantine: { ...view.quarantine, decision } };
+  return { ...view, status, stage: !done ? view.stage : decision.decision === 'approve' ? 'completed' : 'rejected', quarantine: { ...view.quarantine, decision }, ...(derived ? { derived } : {}) };
 }
 
 /** The view of a job a newer version replaced: it says so, and a retry is not offered (the version it read is gone). */
@@ -169,6 +172,8 @@ export function buildJobView(status: OrchestrationStatusLike): JobView {
     previousAttempt,
     retry: adviseRetry({ status: quarantine ? 'Quarantined' : status.runtimeStatus, errorCodes: codesOf(codes, errors), source }),
     quarantine,
+    // The output has every outcome; while the job runs, its status has the first few.
+    derived: output?.derived ?? progress?.derived ?? [],
     superseded: null,
     output,
     createdTime: toIso(status.createdTime),
@@ -207,6 +212,7 @@ export function buildJobViewFromIndex(entry: JobIndexEntry): JobView {
     previousAttempt: entry.previousAttempt,
     retry: adviseRetry({ status: entry.status, errorCodes: codesOf(entry.errorCodes, entry.errors), source: entry.source }),
     quarantine: null,
+    derived: [],
     superseded: null,
     output: null,
     createdTime: entry.createdTime,

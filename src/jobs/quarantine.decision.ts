@@ -5,7 +5,7 @@
  * the first decision), and the job view reads it back.
  */
 import type { DurableClient } from 'durable-functions';
-import { orchestratorNames, type IngestInput, type IngestOutput, type ResolveQuarantineInput } from '../pipeline/contracts.js';
+import { isDerivedOutcome, orchestratorNames, type DerivedOutcome, type IngestInput, type IngestOutput, type ResolveQuarantineInput, type ResolveQuarantineOutput } from '../pipeline/contracts.js';
 import { findInstance, type InstanceStatus } from './durable.instances.js';
 
 export type QuarantineDecision = 'approve' | 'reject';
@@ -19,12 +19,16 @@ export interface DecisionState {
   decision: QuarantineDecision;
   id: string;
   status: string;
+  /** An approval's derived products (1.6 on), once it completed: the job view shows them as a job's. */
+  derived?: DerivedOutcome[];
 }
 
 function decisionOf(status: InstanceStatus): DecisionState | null {
   const input = status.input as Partial<ResolveQuarantineInput> | undefined;
   const decision = input?.decision;
-  return decision === 'approve' || decision === 'reject' ? { decision, id: status.instanceId, status: status.runtimeStatus } : null;
+  if (decision !== 'approve' && decision !== 'reject') return null;
+  const derived = (status.output as Partial<ResolveQuarantineOutput> | undefined)?.derived;
+  return { decision, id: status.instanceId, status: status.runtimeStatus, ...(Array.isArray(derived) && derived.every(isDerivedOutcome) ? { derived } : {}) };
 }
 
 export async function readQuarantineDecision(client: DurableClient, jobId: string): Promise<DecisionState | null> {

@@ -23,6 +23,7 @@ import {
   type RegisteredItem,
   type SourcePublication,
   type VersionOrder,
+  type DerivedOutcome,
 } from '../pipeline/contracts.js';
 import { hasGates, type GateViolation } from '../collections/quality.gates.js';
 import { boundText } from '../pipeline/bounded.text.js';
@@ -31,7 +32,8 @@ import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles, planVariableTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
-import { collectionMosaicStep, publishesEvents } from './versions.js';
+import { collectionMosaicStep, derivesProducts, publishesEvents } from './versions.js';
+import { deriveFromPublication } from './derived.orchestrator.js';
 import { jobEvent } from '../collections/cloud.events.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
@@ -389,9 +391,32 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
     }
   }
 
+  // Derived products (issue 24, 1.6 on): every collection deriving from this one makes its products
+  // of the items just published. Their outcomes are data in the job's status and output; a failed
+  // derived product never fails the job, whose own items are published.
+  const derived = !collection.superseded && derivesProducts(context.df.version) ? yield* runDerivedProducts(context, input, publication, datetime, state) : [];
+
   progress.stage = 'completed';
   state.publish();
-  return { collection, tiles, bytesIn: input.source.size, bytesOut };
+  return { collection, tiles, bytesIn: input.source.size, bytesOut, ...(derived.length > 0 ? { derived } : {}) };
+}
+
+/** Derived outcomes the job's status shows (custom status is capped at 16 KB): the first few, each with its first failure; the output has them all. */
+export const derivedStatusBounds = { outcomes: 5, failures: 1 } as const;
+
+/** The derived step of a job: its status shows the stage and each derived collection's outcome as it ends. */
+function* runDerivedProducts(context: OrchestrationContext, input: IngestInput, publication: SourcePublication, datetime: string, state: JobState): Generator<Task, DerivedOutcome[], unknown> {
+  const { progress } = state;
+  const { outcomes, lookupFailure } = yield* deriveFromPublication(context, { collection: input.collection, publication, datetime }, (shown) => {
+    progress.stage = 'deriving';
+    progress.derived = shown.slice(0, derivedStatusBounds.outcomes).map((outcome) => ({ ...outcome, failures: outcome.failures.slice(0, derivedStatusBounds.failures) }));
+    state.publish();
+  });
+  if (lookupFailure) {
+    progress.derivedLookupFailure = lookupFailure;
+    state.publish();
+  }
+  return outcomes;
 }
 
 /** Writes the job's end to the jobs index, so lists and bulk retry filter on its final state. */

@@ -3,13 +3,16 @@
  * kept unpublished (the same finalize step a job runs, with the job's own publication, then the
  * collection mosaic request), `reject` deletes them. Either way the job's row in the jobs index
  * says how it ended. Its instance id is the job's with `-decision`, so a job is decided once,
- * whoever asks twice. Deterministic: everything comes from the input and activity results.
+ * whoever asks twice. An approval of version 1.6 on also runs the derived products of the
+ * collections deriving from the job's, as a job does (their outcomes are in its output). Deterministic: everything comes from the input and activity results.
  */
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import { jobEvent } from '../collections/cloud.events.js';
 import { boundText } from '../pipeline/bounded.text.js';
 import { activities, type ResolveQuarantineInput, type ResolveQuarantineOutput } from '../pipeline/contracts.js';
 import { callActivity } from './activity.call.js';
+import { deriveFromPublication } from './derived.orchestrator.js';
+import { derivesProducts } from './versions.js';
 
 /** The decision as a CloudEvent (best effort, as a job's end). */
 function* publishDecision(context: OrchestrationContext, input: ResolveQuarantineInput, transition: 'job.approved' | 'job.rejected'): Generator<Task, void, unknown> {
@@ -39,9 +42,11 @@ export const resolveQuarantineOrchestrator: OrchestrationHandler = function* (co
         // Best effort, as for a job: the next job or batch rebuilds the mosaic.
       }
     }
+    // Published now: the collections deriving from it make their products, as after a job (1.6 on).
+    const derived = !collection.superseded && derivesProducts(context.df.version) ? yield* deriveFromPublication(context, { collection: input.collection, publication: input.publication, datetime }, () => undefined) : undefined;
     yield* callActivity(context, activities.markJobDecision, { key: input.index.key, status: 'Completed', lastUpdatedTime: context.df.currentUtcDateTime.toISOString() });
     yield* publishDecision(context, input, 'job.approved');
-    return { jobId: input.jobId, decision: 'approve', collection } satisfies ResolveQuarantineOutput;
+    return { jobId: input.jobId, decision: 'approve', collection, ...(derived && derived.outcomes.length > 0 ? { derived: derived.outcomes } : {}) } satisfies ResolveQuarantineOutput;
   }
   const { deleted } = yield* callActivity(context, activities.deleteQuarantinedOutputs, { outputs: input.publication.outputs, itemIds: input.publication.items.map((item) => item.itemId) });
   yield* callActivity(context, activities.markJobDecision, { key: input.index.key, status: 'Rejected', lastUpdatedTime: context.df.currentUtcDateTime.toISOString() });

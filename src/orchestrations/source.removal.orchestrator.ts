@@ -15,6 +15,7 @@
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import { activities, type RemovedSourceOutputs, type SourceOutputsInCollection, type SourceRemovalInput, type SourceRemovalOutput } from '../pipeline/contracts.js';
 import { callActivity } from './activity.call.js';
+import { derivesProducts } from './versions.js';
 
 /** How long a removal waits for running jobs of the source: checks a minute apart, an hour in all. */
 export const runningJobsWait = { intervalMs: 60_000, checks: 60 } as const;
@@ -26,6 +27,8 @@ function* removeFromCollection(context: OrchestrationContext, input: SourceRemov
     outputs,
     removal: { instanceId: context.df.instanceId, eventTime: input.deletion.eventTime },
   });
+  // Its derived products in the collections deriving from this one, down the chain (1.6 on; idempotent: what this removal already took is skipped).
+  if (derivesProducts(context.df.version)) yield* callActivity(context, activities.removeDerivedProducts, { sourceCollection: outputs.collection, sourceKey: outputs.sourceKey });
   try {
     // The collection mosaic drops the source's cells on its next run (the removal marked them changed).
     yield* callActivity(context, activities.requestCollectionMosaic, { collection: outputs.collection });

@@ -60,6 +60,16 @@ export function publishesEvents(version: string | undefined): boolean {
   return atLeast(version, [1, 5]);
 }
 
+/**
+ * Jobs of 1.6 on, once their items are published, read which collections derive from theirs
+ * (`listDerivedCollections`) and run one `deriveProducts` sub-orchestration per derived collection
+ * (issue 24, part 3); how each ended is in the job's status and output. Older instances replay
+ * without the step.
+ */
+export function derivesProducts(version: string | undefined): boolean {
+  return atLeast(version, [1, 6]);
+}
+
 /** `major.minor[.…]` at least `minimum`; anything that does not parse is older. */
 function atLeast(version: string | undefined, minimum: readonly [number, number]): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version ?? '');

@@ -2,7 +2,7 @@
  * The data that flows between the orchestrators and their activities. Pure types and names:
  * the orchestrators import this module, so nothing here may do I/O.
  */
-import type { QualityGates } from '../collections/definition.schema.js';
+import type { DerivedProduct, QualityGates } from '../collections/definition.schema.js';
 import type { GateViolation } from '../collections/quality.gates.js';
 import type { CloudEvent } from '../collections/cloud.events.js';
 import type { ScheduleCarry, ScheduleRun, ScheduleSnapshot } from '../collections/schedule.plan.js';
@@ -18,6 +18,8 @@ export const orchestratorNames = {
   resolveQuarantine: 'resolveQuarantine',
   /** One per collection schedule, for ever (continue-as-new): waits for its windows, checks "after", submits its batch (src/orchestrations/schedule.orchestrator.ts). */
   collectionSchedule: 'collectionSchedule',
+  /** One derived collection's products of one job's published items (src/orchestrations/derived.orchestrator.ts, version 1.6 on). */
+  deriveProducts: 'deriveProducts',
   /** A source blob was deleted: its outputs leave every collection that published it (src/orchestrations/source.removal.orchestrator.ts). */
   removeSource: 'removeSource',
 } as const;
@@ -398,7 +400,8 @@ export interface SourcePublication {
    * opens the source as the tiles did. Absent in histories recorded before it existed (decided
    * again from the header then).
    */
-  assumedCrs?: string | null;
+  assumedCrs?: string | null;  /** A derived collection's publication (issue 24): the collection its items were made from. Its items have no VRT of the upload. */
+  derivedFrom?: { collection: string };
 }
 
 /** One job's publication, or a batch chunk's (the collection is then merged once for all). */
@@ -545,6 +548,12 @@ export const activities = {
   checkScheduleAfter: activityContract<CheckScheduleAfterInput, string[]>('checkScheduleAfter'),
   /** Submits a scheduled batch over the schedule's source for what arrived since its last run. */
   runScheduledBatch: activityContract<RunScheduledBatchInput, ScheduleRun>('runScheduledBatch'),
+  /** The collections whose definitions derive from this one, with their derivation (read once per job, 1.6 on). */
+  listDerivedCollections: activityContract<{ collection: string }, DerivedCollectionPlan[]>('listDerivedCollections'),
+  /** One derived COG and its STAC item, made from one source item's COG in the `cogs` container. */
+  createDerivedItem: activityContract<CreateDerivedItemInput, RegisteredItem>('createDerivedItem'),
+  /** Deletes what every derived collection made of these source items (items, COGs, records); the source removal calls it. */
+  removeDerivedProducts: activityContract<RemoveDerivedProductsInput, RemovedDerivedProducts>('removeDerivedProducts'),
   /** Whether a deleted source is really gone, and which collections publish (or hold outputs of) it (src/activities/source.removal.ts). */
   findSourceOutputs: activityContract<SourceRemovalInput, SourceOutputsFound>('findSourceOutputs'),
   /** Jobs of a source still running (by the jobs index), at most a few: a removal waits for them before it looks for outputs. */
@@ -574,6 +583,82 @@ export interface RunScheduledBatchInput extends ScheduleRef {
   window: string;
   /** The previous run's listing time: only blobs modified since are taken (none: everything there). */
   since: string | null;
+}
+
+/** What a derived collection makes of another's items (`derivedFrom` of its definition). */
+export interface Derivation {
+  collection: string;
+  product: DerivedProduct;
+  bands?: [number, number];
+  targetCrs?: string;
+  resolution?: number;
+}
+
+/** A collection deriving from the job's collection, as its definition was when the job read it. */
+export interface DerivedCollectionPlan {
+  collection: string;
+  definitionVersion: number;
+  derivation: Derivation;
+}
+
+/** Input of `deriveProducts`: one derived collection, the source items one job published. */
+export interface DeriveProductsInput {
+  /** The job that published the source items. */
+  jobId: string;
+  source: SourceBlob;
+  /** Where the source items' COGs are (read from the `cogs` container by these names, never by an item's URL). */
+  sourceOutputs: OutputLocation;
+  order: VersionOrder;
+  items: Array<Pick<RegisteredItem, 'itemId' | 'itemUrl' | 'window'>>;
+  target: DerivedCollectionPlan;
+  /** ISO timestamp from the job's orchestration clock. */
+  datetime: string;
+  /** The collections this derivation descends from, the job's first (absent: just the source's): a chain never runs a collection twice. */
+  chain?: string[];
+}
+
+export interface CreateDerivedItemInput {
+  source: SourceBlob;
+  sourceOutputs: OutputLocation;
+  sourceItem: Pick<RegisteredItem, 'itemId' | 'itemUrl' | 'window'>;
+  /** The derived collection's outputs for this source (`deriveDerivedOutputs`). */
+  outputs: OutputLocation;
+  derivation: Derivation;
+  datetime: string;
+  order: VersionOrder;
+}
+
+/** How one derived collection's products of one job ended: data in the job's status and output, never the job's failure. */
+export interface DerivedOutcome {
+  collection: string;
+  product: DerivedProduct;
+  /** The `deriveProducts` instance. */
+  instanceId: string;
+  status: 'completed' | 'failed';
+  /** Derived items published. */
+  items: number;
+  /** The first failures (per source item, `itemId` naming it), with `retryable` as a retry would fare; `failureCount` counts all. */
+  failures: Array<JobFailure & { retryable: boolean }>;
+  failureCount: number;
+  /** `deriveProducts`' own output only: the outcomes of the collections deriving from this one (the job's list has them flattened after it). */
+  downstream?: DerivedOutcome[];
+}
+
+/** A sub-orchestration's result is JSON: check its shape before a job or its view shows it. */
+export function isDerivedOutcome(value: unknown): value is DerivedOutcome {
+  return typeof value === 'object' && value !== null && 'collection' in value && typeof value.collection === 'string' && 'status' in value && (value.status === 'completed' || value.status === 'failed') && 'failures' in value && Array.isArray(value.failures);
+}
+
+export interface RemoveDerivedProductsInput {
+  sourceCollection: string;
+  /** The removed source's key in its collection (derived collections keep the same key). */
+  sourceKey: string;
+  /** The source items removed, whose derived items go; absent: the whole source (every derived item of it). */
+  sourceItemIds?: string[];
+}
+
+export interface RemovedDerivedProducts {
+  collections: Array<{ collection: string; items: number; blobs: number }>;
 }
 
 /** Input of `removeSource`: the deleted blob, and which deletion (one orchestration per deletion of a blob). */
@@ -675,6 +760,8 @@ export interface ResolveQuarantineOutput {
   collection?: FinalizedCollection;
   /** Rejected: blobs deleted. */
   deleted?: number;
+  /** Approved (1.6 on): how the products of the collections deriving from the job's ended; absent when none derive from it. */
+  derived?: DerivedOutcome[];
 }
 
 /** Shown in `customStatus` and by `GET /api/jobs/{id}`. */
@@ -682,7 +769,7 @@ export interface IngestProgress {
   /** `<container>/<blob>`: in the status itself, because instance lists omit inputs. */
   source: string;
   collection: string;
-  stage: 'validating' | 'creating-cogs' | 'finalizing' | 'completed' | 'failed' | 'quarantined';
+  stage: 'validating' | 'creating-cogs' | 'finalizing' | 'deriving' | 'completed' | 'failed' | 'quarantined';
   /** Where the tiles are made, once validation has sized the raster. */
   route?: TileRoute;
   /** Why the route is what it is (size against the threshold, or the job's option). */
@@ -706,6 +793,10 @@ export interface IngestProgress {
   grid?: { width: number; height: number; tileSize: number; slices?: GridSlices[] };
   /** On the single-tile route, the one tile's progress (fan-out tiles report in their own status). */
   tile?: TileProgress;
+  /** Collections deriving from this one (1.6 on): each one's products of this job's items, once they ended (the first few; the output has all). */
+  derived?: DerivedOutcome[];
+  /** The derived collections could not be read (after retries): no derived product ran for this job. */
+  derivedLookupFailure?: Failure;
 }
 
 /**
@@ -766,6 +857,8 @@ export interface IngestOutput {
   tiles: Array<{ itemId: string; cogUrl: string; itemUrl: string; cogBytes: number }>;
   bytesIn: number;
   bytesOut: number;
+  /** Collections deriving from this one (1.6 on) and how their products ended; absent when none derive from it. */
+  derived?: DerivedOutcome[];
 }
 
 /** What a batch ingests: every blob under a prefix, or the sources a manifest blob lists. */

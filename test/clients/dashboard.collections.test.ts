@@ -138,5 +138,28 @@ if (chromiumMissing) {
       await expect.poll(() => page.locator('.status').first().innerText()).toBe('Completed');
       expect(problems.splice(0)).toEqual([]);
     }, 180_000);
+
+    it("shows each derived collection's outcome on the job's page: one published, one failed with its reason", async () => {
+      expect((await put('scenes', { sources: [{ container: 'incoming', prefix: 'scenes/' }] })).status).toBe(201);
+      expect((await put('scenes-ndi', { derivedFrom: { collection: 'scenes', product: 'normalized-difference', bands: [1, 2] } })).status).toBe(201);
+      expect((await put('scenes-hillshade', { derivedFrom: { collection: 'scenes', product: 'hillshade' } })).status).toBe(201);
+      fixtures ??= createFixtureDir('dashboard-collections-');
+      const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
+      await store.uploadFile({ container: 'incoming', name: 'scenes/rgb.tif' }, writeRgbUint8(fixtures.path, 120, 80, 'rgb.tif'), 'image/tiff');
+      const submitted = await fetch(`${host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ source: 'incoming/scenes/rgb.tif', collection: 'scenes' }) });
+      const { id } = (await submitted.json()) as { id: string };
+      expect((await waitForJob(host.baseUrl, id)).status).toBe('Completed');
+
+      await page.goto(`${host.baseUrl}/api/dashboard/#/jobs/${encodeURIComponent(id)}`);
+      const section = page.locator('section.derived');
+      await expect.poll(() => section.innerText()).toContain('scenes-ndi (normalized-difference): 1 item published');
+      const failed = section.locator('li.derived-failed');
+      expect(await failed.innerText()).toContain('scenes-hillshade (hillshade): failed (1)');
+      expect(await failed.innerText()).toContain('INVALID_INPUT');
+      expect(await failed.innerText()).toContain('one-band DEM; the source item has 3 bands');
+      expect(await section.getByRole('link', { name: 'scenes-ndi' }).getAttribute('href')).toBe('#/collections/scenes-ndi');
+      expect(await page.locator('.status').first().innerText()).toBe('Completed');
+      expect(problems.splice(0)).toEqual([]);
+    }, 180_000);
   });
 }

@@ -25,6 +25,19 @@ describe('CLI text output', () => {
     expect(detail).toContain('Re-run what failed: raster-ingest retry ingest-1');
   });
 
+  it("shows each derived collection's outcome, a failure with its code and whether a retry helps", () => {
+    const job = sampleJob('ingest-1', 'Completed', { done: 1, failed: 0, total: 1 });
+    job.derived = [
+      { collection: 'dem-hillshade', product: 'hillshade', instanceId: 'ingest-1-derived-dem-hillshade', status: 'completed', items: 1, failures: [], failureCount: 0 },
+      { collection: 'dem-ndi', product: 'normalized-difference', instanceId: 'ingest-1-derived-dem-ndi', status: 'failed', items: 0, failures: [{ code: 'INVALID_INPUT', message: 'derivedFrom.bands names band 2, and the source item has 1 band', itemId: 'scene-r0-c0', retryable: false }], failureCount: 1 },
+    ];
+    const detail = formatJobDetail(job);
+    expect(detail).toContain('  derived     dem-hillshade (hillshade): 1 item published, run ingest-1-derived-dem-hillshade');
+    expect(detail).toContain('              dem-ndi (normalized-difference): failed (1 failure), run ingest-1-derived-dem-ndi');
+    // Not retryable: no hint that a retry may help.
+    expect(detail).toMatch(/^ {4}INVALID_INPUT scene-r0-c0: derivedFrom\.bands names band 2, and the source item has 1 band$/m);
+  });
+
   it('offers no retry for a permanent failure, and says what to do instead', () => {
     const job = sampleJob('ingest-1', 'Failed', { done: 0, failed: 0, total: 0, stage: 'failed' });
     const permanent = { ...job, errors: [{ code: 'INVALID_INPUT' as const, message: 'the raster has no CRS' }], retry: { offered: false, reason: 'INVALID_INPUT is a permanent failure: ...' } };

@@ -22,7 +22,7 @@ function job(id: string, fields: Partial<JobView>): JobView {
   return {
     id, status: 'Running', stage: 'pending', route: null, routeReason: null, layout: null, source: 'uploads/dem/a.tif', collection: 'dem', batch: null, definitionVersion: 1,
     tiles: { done: 0, failed: 0, total: 0 }, itemsRegistered: 0, errors: [], errorCount: 0, attempt: 1, previousAttempt: null, retry: { offered: false, reason: null },
-    quarantine: null, superseded: null, output: null, createdTime: '2026-12-06T08:59:00Z', lastUpdatedTime: '2026-12-06T08:59:30Z', ...fields,
+    quarantine: null, derived: [], superseded: null, output: null, createdTime: '2026-12-06T08:59:00Z', lastUpdatedTime: '2026-12-06T08:59:30Z', ...fields,
   };
 }
 
@@ -136,6 +136,7 @@ describe('jobs on the graph', () => {
       job('validating', { stage: 'validating' }),
       job('tiling', { stage: 'creating-cogs', tiles: { done: 3, failed: 0, total: 8 } }),
       job('registering', { stage: 'finalizing', tiles: { done: 8, failed: 0, total: 8 } }),
+      job('deriving', { stage: 'deriving', tiles: { done: 8, failed: 0, total: 8 } }),
       job('done', { stage: 'completed', status: 'Completed' }),
       job('held', { stage: 'quarantined', status: 'Quarantined', lastUpdatedTime: '2026-11-01T00:00:00Z', quarantine: { violations: [], definitionVersion: 1, decision: null } }),
       job('early-failure', { stage: 'failed', status: 'Failed' }),
@@ -147,6 +148,8 @@ describe('jobs on the graph', () => {
       ['validating', 'validate', 'validating'],
       ['tiling', 'tiles', 'tiles 3/8'],
       ['registering', 'stac', 'registering'],
+      // Published, its derived collections at work (not a failure at STAC).
+      ['deriving', 'stac', 'deriving products'],
       ['done', 'stac', 'done'],
       // Awaiting a decision for a month: still current.
       ['held', 'gates', 'quarantined'],

@@ -8,7 +8,7 @@ function job(id: string, attempt: number, status = 'Failed'): JobView {
   return {
     id, status, stage: 'failed', route: null, routeReason: null, layout: null, output: null, source: 'uploads/a.tif', collection: 'rasters', batch: null, definitionVersion: null, quarantine: null, tiles: { done: 0, failed: 0, total: 0 },
     itemsRegistered: 0, errors: [], errorCount: 0, attempt, previousAttempt: attempt > 1 ? attemptId(firstAttemptId(id), attempt - 1) : null,
-    retry: { offered: false, reason: null }, superseded: null,
+    retry: { offered: false, reason: null }, derived: [], superseded: null,
     createdTime: '2026-11-30T08:00:00Z', lastUpdatedTime: '2026-11-30T08:00:00Z',
   };
 }
