@@ -6,13 +6,16 @@
  * with the reads that fetched a blob or row the same phase had already fetched.
  *
  * The activities run in this process one after another, exactly as a single-tile job runs them
- * (submit → validate → tile COG with statistics and thumbnail → item → finalize → collection
- * mosaic → job record), each source into the same collection, so phases never overlap and each
+ * (submit → validate → tile COG with statistics and thumbnail → item, or those three as one
+ * activity → finalize → collection mosaic → job record), each source into the same collection, so phases never overlap and each
  * counter belongs to one phase. The Durable Functions round trips of the submission go to a stub
  * of the extension's HTTP API in this process and are counted, not timed; the orchestration's own
  * storage traffic is `bench/batch.scale.bench.ts`'s subject.
  *
- *   npm run bench:phases -- [--sources 20] [--size 128] [--trace]
+ *   npm run bench:phases -- [--sources 20] [--size 128] [--steps merged|separate] [--trace]
+ *
+ * `--steps merged` (the default) runs a job of version 1.7: validation, the tile and its item in
+ * one activity (`validateAndCreateTile`); `separate` runs them as jobs of 1.6 and older do.
  *
  * The sources are windows of one small scene, so they overlap (as `bench/batch.bench.ts`'s do):
  * the mosaic phase here is its cost where sources are dense. `bench/mosaic.scale.bench.ts` measures
@@ -35,7 +38,10 @@ import { createRecordJob } from '../src/activities/job.record.js';
 import { createCreateTileCog } from '../src/activities/tile.cog.create.js';
 import { createRegisterTileItem } from '../src/activities/tile.item.register.js';
 import { createValidateRaster } from '../src/activities/validate.raster.js';
-import { readIngestSettings } from '../src/config.js';
+import { createValidateAndCreateTile } from '../src/activities/validate.create.tile.js';
+import { createCreateAndRegisterTile } from '../src/activities/tile.create.register.js';
+import { createCheckQualityGates } from '../src/activities/quality.gates.js';
+import { readIngestSettings, readWorkerSettings } from '../src/config.js';
 import { deriveOutputLocation } from '../src/jobs/job.id.js';
 import { JobIndex } from '../src/jobs/job.index.js';
 import { submitJob } from '../src/jobs/job.submit.js';
@@ -47,7 +53,17 @@ import { planTiles } from '../src/raster/tile.plan.js';
 import { AzureBlobStore } from '../src/storage/azure.blob.store.js';
 import { cpuSecondsOf, loadLine, median, runIfMain } from './bench.support.js';
 
-export const phases = ['submit', 'validate', 'plan', 'tile COG + statistics + thumbnail', 'item', 'finalize (records, catalogs)', 'mosaic', 'job record'] as const;
+export const phases = [
+  'submit',
+  'validate',
+  'plan',
+  'tile COG + statistics + thumbnail',
+  'item',
+  'validate + tile COG + statistics + thumbnail + item',
+  'finalize (records, catalogs)',
+  'mosaic',
+  'job record',
+] as const;
 export type Phase = (typeof phases)[number];
 
 /** One storage request, as the SDK sent it. */
@@ -145,9 +161,9 @@ export interface PhaseRow {
   repeated: number;
 }
 
-/** Median per source of each phase, and the request mix of the median source. */
+/** Median per source of each phase the samples have, and the request mix of the median source. */
 export function summarize(samples: ReadonlyArray<Map<Phase, PhaseSample>>): PhaseRow[] {
-  return phases.map((phase) => {
+  return phases.filter((phase) => samples.some((sample) => sample.has(phase))).map((phase) => {
     const of = samples.map((sample) => sample.get(phase) ?? { cpuMs: 0, azuriteCpuMs: 0, requests: [] });
     const counts = of.map((sample) => sample.requests.length);
     const middle = of.find((sample) => sample.requests.length === median(counts)) ?? of[0]!;
@@ -178,9 +194,12 @@ async function main(): Promise<void> {
   const options = new Command()
     .option('--sources <n>', 'small sources ingested one after another (medians over them)', '20')
     .option('--size <pixels>', 'edge of each source', '128')
+    .option('--steps <steps>', 'merged: validation, tile and item in one activity (version 1.7); separate: as older versions', 'merged')
     .option('--trace', 'also list every request of the last source, phase by phase')
     .parse()
-    .opts<{ sources: string; size: string; trace?: boolean }>();
+    .opts<{ sources: string; size: string; steps: string; trace?: boolean }>();
+  if (options.steps !== 'merged' && options.steps !== 'separate') throw new Error('--steps is merged or separate');
+  const mergedSteps = options.steps === 'merged';
   const count = Number(options.sources);
   const size = Number(options.size);
 
@@ -232,6 +251,7 @@ async function main(): Promise<void> {
   const validate = createValidateRaster(deps);
   const createTileCog = createCreateTileCog(deps);
   const registerTileItem = createRegisterTileItem(deps);
+  const validateAndCreateTile = createValidateAndCreateTile({ validateRaster: validate, createAndRegisterTile: createCreateAndRegisterTile({ createTileCog, registerTileItem }), checkQualityGates: createCheckQualityGates(deps) });
   const finalize = createFinalizeCollection(deps);
   const mosaic = createBuildCollectionMosaic(deps);
   const recordJob = createRecordJob(deps);
@@ -266,22 +286,30 @@ async function main(): Promise<void> {
       const stat = (await store.stat(blob))!;
       const source = { ...blob, etag: stat.etag, size: stat.size, lastModified: (stat.lastModified ?? new Date(0)).toISOString() };
       const outputs = deriveOutputLocation({ ...blob, etag: stat.etag, collection, options: ingestOptions, tileSize: settings.tileSize });
-      const info = await measure('validate', () => validate({ source, options: ingestOptions, tileSize: settings.tileSize }));
-      const windows = await measure('plan', async () => planTiles(info.width, info.height, settings.tileSize));
       const datetime = new Date().toISOString();
       const order = { sourceModified: source.lastModified, jobStarted: datetime };
       const items: RegisteredItem[] = [];
-      for (const window of windows) {
-        const itemId = deriveItemId(outputs.sourceKey, window);
-        const tile = await measure('tile COG + statistics + thumbnail', () => createTileCog({ source, outputs, itemId, window, options: ingestOptions }));
-        items.push(await measure('item', () => registerTileItem({ outputs, source, tile, datetime, order })));
+      if (mergedSteps) {
+        const validated = await measure('validate + tile COG + statistics + thumbnail + item', () =>
+          validateAndCreateTile({ source, options: ingestOptions, tileSize: settings.tileSize, singleTile: { outputs, datetime, order, worker: { thresholdBytes: readWorkerSettings({}).thresholdBytes } } }),
+        );
+        if (!validated.tile?.ok) throw new Error(`the source made no single tile: ${validated.tile ? validated.tile.failure.message : 'it plans several'}`);
+        items.push(validated.tile.item);
+      } else {
+        const info = await measure('validate', () => validate({ source, options: ingestOptions, tileSize: settings.tileSize }));
+        const windows = await measure('plan', async () => planTiles(info.width, info.height, settings.tileSize));
+        for (const window of windows) {
+          const itemId = deriveItemId(outputs.sourceKey, window);
+          const tile = await measure('tile COG + statistics + thumbnail', () => createTileCog({ source, outputs, itemId, window, options: ingestOptions }));
+          items.push(await measure('item', () => registerTileItem({ outputs, source, tile, datetime, order })));
+        }
       }
-      await measure('finalize (records, catalogs)', () => finalize({ collection, publications: [{ outputs, source, items, order, options: ingestOptions, jobId: submitted.instanceId }], datetime }));
-      await measure('mosaic', () => mosaic({ collection }));
       const input = { index: { key: 'k', createdTime: datetime } } as Pick<IngestInput, 'index'>;
-      await measure('job record', () =>
-        recordJob({ key: input.index.key + index, id: submitted.instanceId, source: `${blob.container}/${blob.name}`, collection, createdTime: datetime, attempt: 1, previousAttempt: null, status: 'Completed', lastUpdatedTime: datetime, tilesDone: 1, tilesFailed: 0, tilesTotal: 1, errors: [], errorCodes: [] }),
-      );
+      const endRecord = { key: input.index.key + index, id: submitted.instanceId, source: `${blob.container}/${blob.name}`, collection, createdTime: datetime, attempt: 1, previousAttempt: null, status: 'Completed' as const, lastUpdatedTime: datetime, tilesDone: 1, tilesFailed: 0, tilesTotal: 1, errors: [], errorCodes: [] };
+      // A 1.7 job's end record goes with its finalize; older jobs write it in recordJob, after the mosaic request.
+      await measure('finalize (records, catalogs)', () => finalize({ collection, publications: [{ outputs, source, items, order, options: ingestOptions, jobId: submitted.instanceId }], datetime, ...(mergedSteps ? { endRecord } : {}) }));
+      await measure('mosaic', () => mosaic({ collection }));
+      if (!mergedSteps) await measure('job record', () => recordJob(endRecord));
       // The first source pays for warming up (children, tables, containers): left out of the medians.
       if (index > 0) samples.push(sample);
     }
@@ -289,8 +317,14 @@ async function main(): Promise<void> {
       for (const [phase, sample] of samples.at(-1) ?? []) for (const request of sample.requests) console.log(`${phase}: ${request.service} ${request.method} ${request.path}`);
     }
     const rows = summarize(samples);
-    console.log(`\n${count} sources of ${size}×${size}×${scene.bands.count()} (L7_ETMs.tif windows), one collection; medians over sources 2–${count}; ${cpus().length} cores, ${loadLine()}`);
-    console.log(`Durable round trips of one submission: ${(startNewCalls / count).toFixed(0)} start and the status look-ups counted as "durable" requests above.\n`);
+    console.log(`\n${count} sources of ${size}×${size}×${scene.bands.count()} (L7_ETMs.tif windows), one collection, ${options.steps} steps; medians over sources 2–${count}; ${cpus().length} cores, ${loadLine()}`);
+    console.log(`Durable round trips of one submission: ${(startNewCalls / count).toFixed(0)} start and the status look-ups counted as "durable" requests above.`);
+    // What the job orchestrator schedules for such a source (test/orchestrator/single.tile.replay.test.ts), besides publishEvents.
+    console.log(
+      mergedSteps
+        ? 'Steps of a standalone job of one tile (1.7): 2 activities (validateAndCreateTile, finalizeCollection with the end record) and 1 entity call (requestRun); requestCollectionMosaic and its collectionMosaic run only for the first job of a burst.\n'
+        : 'Steps of a standalone job of one tile (1.6 and older): 5 activities (validateRaster, createAndRegisterTile, finalizeCollection, requestCollectionMosaic, recordJob), and a collectionMosaic run per job (a start, a lock, a claim, a release).\n',
+    );
     for (const line of formatTable(rows)) console.log(line);
     const first = samples[0]?.get('mosaic');
     const last = samples.at(-1)?.get('mosaic');

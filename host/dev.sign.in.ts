@@ -13,6 +13,7 @@
  * prints a token (docs/security.md, "Sign-in").
  */
 import { pathToFileURL } from 'node:url';
+import { devSignInKey } from './settings.js';
 import { errors, jwtVerify, SignJWT } from 'jose';
 
 export const devTokenIssuer = 'raster-ingest-local-host';
@@ -86,7 +87,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const index = rest.indexOf(`--${name}`);
     return index >= 0 ? rest[index + 1] : undefined;
   };
-  const key = process.env['HOST_SIGN_IN_KEY'] ?? '';
+  const key = devSignInKey();
   if (!role) {
     console.error('usage: HOST_SIGN_IN_KEY=... node dist/host/dev.sign.in.js <reader|operator|admin>[,<role>...] [--name <name>] [--minutes <n>]');
     process.exitCode = 2;

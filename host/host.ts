@@ -14,7 +14,7 @@ import { registerFunctionRoutes } from './http/function.routes.js';
 import { createDevSignIn } from './dev.sign.in.js';
 import { registerManagementApi } from './http/management.api.js';
 import { durableClientInputs, type HostEndpoints } from './http/client.binding.js';
-import { isLoopbackAddress, loadSettings, readHostJson, type SettingsOverrides } from './settings.js';
+import { childEnvironment, isLoopbackAddress, loadSettings, readHostJson, shareWithApp, withdrawFromApp, type SettingsOverrides } from './settings.js';
 import { acquireHubLease, type HubLease } from './storage/hub.lease.js';
 import { setStorageWaitLogger } from './storage/retry.js';
 import { TaskHubStore } from './storage/task.hub.store.js';
@@ -23,7 +23,8 @@ import { EventGridBlobEvents } from './triggers/eventgrid.trigger.js';
 import { QueueTriggers } from './triggers/queue.trigger.js';
 import { TimerTriggers } from './triggers/timer.trigger.js';
 import { WorkerSupervisor, workerEntry } from './worker.process.js';
-import { loadApp, sdkPatchesApplied, setAppLogger } from './worker.shim.js';
+import { sdkPatchesApplied } from './sdk.adapter.js';
+import { loadApp, setAppLogger } from './worker.shim.js';
 
 export interface HostOptions extends SettingsOverrides {
   /** Folder with the app's package.json (its "main" names the entry files). Default: this project. */
@@ -110,8 +111,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
   const appRoot = resolve(options.appRoot ?? projectRoot());
   const settings = loadSettings(appRoot, options);
   const storage = await resolveStorage(settings.values['AzureWebJobsStorage'], appRoot, log);
-  process.env['AzureWebJobsStorage'] = storage.connectionString;
-  settings.values['AzureWebJobsStorage'] = storage.connectionString;
+  shareWithApp(settings.values, 'AzureWebJobsStorage', storage.connectionString);
 
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async (): Promise<void> => {
@@ -135,7 +135,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
     let ownWebsiteHostname = false;
     const rpcHost = loopbackReachable(settings.listenAddress);
     const endpoints = (): HostEndpoints => ({
-      publicOrigin: `http://${process.env['WEBSITE_HOSTNAME'] ?? `localhost:${port}`}`,
+      publicOrigin: `http://${settings.values['WEBSITE_HOSTNAME'] ?? `localhost:${port}`}`,
       rpcOrigin: `http://${rpcHost}:${port}`,
       taskHubName: settings.hubName,
       connectionName: 'Storage',
@@ -180,8 +180,8 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
           'use --listen 127.0.0.1 (the default) unless the network is yours.',
       );
     }
-    if (!process.env['WEBSITE_HOSTNAME']) {
-      process.env['WEBSITE_HOSTNAME'] = `localhost:${port}`;
+    if (!settings.values['WEBSITE_HOSTNAME']) {
+      shareWithApp(settings.values, 'WEBSITE_HOSTNAME', `localhost:${port}`);
       ownWebsiteHostname = true;
     }
     cleanups.push(async () => {
@@ -189,7 +189,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
       // Keep-alive connections would hold close() open.
       (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closed;
-      if (ownWebsiteHostname) delete process.env['WEBSITE_HOSTNAME'];
+      if (ownWebsiteHostname) withdrawFromApp('WEBSITE_HOSTNAME');
     });
     cleanups.push(() => engine.stop());
 
@@ -245,7 +245,7 @@ export async function startHost(options: HostOptions = {}): Promise<RunningHost>
 
     // Started last, stopped first: the worker's storage settings are those the host resolved.
     if (settings.startWorker) {
-      const worker = new WorkerSupervisor({ entry: join(appRoot, workerEntry), cwd: appRoot, env: { ...process.env, AzureWebJobsStorage: storage.connectionString }, log });
+      const worker = new WorkerSupervisor({ entry: join(appRoot, workerEntry), cwd: appRoot, env: childEnvironment({ AzureWebJobsStorage: storage.connectionString }), log });
       if (worker.start()) cleanups.push(() => worker.stop());
     } else {
       log('Container worker: not started (--no-worker / HOST_NO_WORKER=1)');

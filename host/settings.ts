@@ -187,21 +187,50 @@ export function isLoopbackAddress(address: string): boolean {
 }
 
 /**
+ * The only place the host writes the environment. The app runs in the host's process and reads its
+ * settings from process.env, as it does under the Functions worker (which the Functions host starts
+ * with the app settings as its environment): so a setting the app must see has to be written there.
+ * The value also goes into `values`, which is what the host itself reads.
+ */
+export function shareWithApp(values: Record<string, string>, name: string, value: string): void {
+  values[name] = value;
+  process.env[name] = value;
+}
+
+/** Takes back a setting the host shared with the app (on stop, when the host had set it). */
+export function withdrawFromApp(name: string): void {
+  delete process.env[name];
+}
+
+/**
+ * The environment a child process of the host (the container worker) starts with: this process's
+ * as it is now, which includes what the app set while it loaded (e.g. the pinned PROJ and HDF5
+ * variables), with `overrides` on top.
+ */
+export function childEnvironment(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}
+
+/** HOST_SIGN_IN_KEY for the development token command (host/dev.sign.in.ts), which has no app root. */
+export function devSignInKey(): string {
+  return process.env['HOST_SIGN_IN_KEY'] ?? '';
+}
+
+/**
  * Resolves settings like Core Tools: environment variables win over local.settings.json Values;
- * the merged values are copied into process.env (without overriding) so the app reads them.
+ * the merged values are shared with the app (without overriding the environment).
  */
 export function loadSettings(appRoot: string, overrides: SettingsOverrides = {}): HostSettings {
   const values: Record<string, string> = { ...readLocalSettings(appRoot) };
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined) values[key] = value;
-  for (const [key, value] of Object.entries(values)) if (process.env[key] === undefined) process.env[key] = value;
+  for (const [key, value] of Object.entries(values)) if (process.env[key] === undefined) shareWithApp(values, key, value);
 
   // Sign-in on: the app checks roles (API_SIGN_IN=required) in the principal the host derives from a
   // development token. Off (the default): nothing is checked, as with Core Tools.
   const signIn = isOn(values['HOST_SIGN_IN']);
   if (signIn) {
     if ((values['HOST_SIGN_IN_KEY'] ?? '').length < 32) throw new Error('HOST_SIGN_IN=true needs HOST_SIGN_IN_KEY: at least 32 characters that sign development tokens (docs/security.md, "Sign-in")');
-    values['API_SIGN_IN'] = 'required';
-    process.env['API_SIGN_IN'] = 'required';
+    shareWithApp(values, 'API_SIGN_IN', 'required');
   }
 
   const hostJson = readHostJson(appRoot);

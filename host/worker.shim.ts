@@ -4,7 +4,7 @@ import Module from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { glob } from 'tinyglobby';
-import { EventType, retryExpiredField } from './engine/history.js';
+import { adaptSdk, checkSdkVersions } from './sdk.adapter.js';
 
 /** One binding of a registered function, as `@azure/functions` hands it to the worker. */
 export interface BindingMetadata {
@@ -180,125 +180,17 @@ export function loadApp(appRoot: string): Promise<Map<string, Registration>> {
   if (!loaded) {
     loaded = (async () => {
       if (loadedApps.size > 0) throw new Error('This process already loaded another app; one host process runs one app');
+      // Before the app imports the SDKs: a version the host was not built for stops here, by name.
+      checkSdkVersions(key);
       installCoreShim();
       for (const file of await resolveEntryFiles(key)) await import(pathToFileURL(file).href);
       if (!programmingModel) throw new Error(`The app under ${key} registered no functions through @azure/functions`);
-      tagTaskIds(key);
-      patchRetryTimeouts(key);
+      adaptSdk(key);
       return registrations;
     })();
     loadedApps.set(key, loaded);
   }
   return loaded;
-}
-
-/** A module of the app's own copy of durable-functions (resolved from the app root, as the app resolves it). */
-function requireSdkModule(appRoot: string, relativePath: string): unknown {
-  const appRequire = Module.createRequire(join(appRoot, 'package.json'));
-  return appRequire(join(appRequire.resolve('durable-functions'), '..', ...relativePath.split('/')));
-}
-
-let taskIdsTagged = false;
-
-/**
- * The host's in-memory patches of the app's durable-functions (listed in host/README.md) and
- * whether each could be applied: false means the SDK's internals differ from the pinned 3.5.0.
- */
-export function sdkPatchesApplied(): { taskIds: boolean; retryTimeouts: boolean } {
-  return { taskIds: taskIdsTagged, retryTimeouts: retryTimeoutsPatched };
-}
-
-/**
- * Makes the SDK write each task's sequence number into its action (`taskId`). The replay
- * protocol loses object identity: an already-scheduled task yielded again inside a new
- * Task.any / Task.all appears in the action list a second time (the SDK bug behind
- * azure-functions-durable-js#574, which makes Azure schedule it twice). With the id the host
- * recognizes repeats and takes sequence numbers from the SDK itself. The app's own copy of
- * durable-functions is patched (resolved from the app root); if its internals differ, the host
- * falls back to counting actions, which is exact for every pattern without re-yielded tasks.
- */
-function tagTaskIds(appRoot: string): void {
-  if (taskIdsTagged) return;
-  try {
-    const executorModule = requireSdkModule(appRoot, 'orchestrations/TaskOrchestrationExecutor.js') as {
-      TaskOrchestrationExecutor?: { prototype: { trackOpenTask?: (task: unknown) => void } };
-    };
-    const prototype = executorModule.TaskOrchestrationExecutor?.prototype;
-    const original = prototype?.trackOpenTask;
-    if (!prototype || typeof original !== 'function') return;
-    prototype.trackOpenTask = function trackOpenTask(this: unknown, task: unknown): void {
-      original.call(this, task);
-      const { id, actionObj } = task as { id?: unknown; actionObj?: unknown };
-      if (typeof id === 'number' && typeof actionObj === 'object' && actionObj !== null && !('taskId' in actionObj)) {
-        Object.defineProperty(actionObj, 'taskId', { value: id, enumerable: true });
-      }
-    };
-    taskIdsTagged = true;
-  } catch {
-    // Not the durable-functions layout this host knows: counting actions still works.
-  }
-}
-
-let retryTimeoutsPatched = false;
-
-/** Whether the SDK could be taught to end retries at the host's RetryExpired timers (see below). */
-export function retryTimeoutsEnforceable(): boolean {
-  return retryTimeoutsPatched;
-}
-
-/**
- * Lets the host enforce `retryTimeoutInMilliseconds`. The SDK's RetryableTask counts attempts only:
- * after each failure it waits for a retry timer and then asks for another attempt until
- * maxNumberOfAttempts. Azure stops retrying once the timeout since the first attempt has passed,
- * and durable-functions 3.x then waits forever (azure-functions-durable-js#629). Here the host
- * records its decision on the retry timer it creates (TimerCreated with RetryExpired: true), and
- * this patch makes such a timer end the retries, so the SDK surfaces the last failure exactly as
- * it does after the last attempt. The decision lives in history, so every replay takes it again.
- */
-function patchRetryTimeouts(appRoot: string): void {
-  if (retryTimeoutsPatched) return;
-  try {
-    const executorModule = requireSdkModule(appRoot, 'orchestrations/TaskOrchestrationExecutor.js') as {
-      TaskOrchestrationExecutor?: { prototype: { processEvent?: (event: unknown) => void } };
-    };
-    const retryModule = requireSdkModule(appRoot, 'task/RetryableTask.js') as {
-      RetryableTask?: { prototype: { trySetValue?: (child: unknown, executor: unknown) => void } };
-    };
-    const executor = executorModule.TaskOrchestrationExecutor?.prototype;
-    const retryable = retryModule.RetryableTask?.prototype;
-    const processEvent = executor?.processEvent;
-    const trySetValue = retryable?.trySetValue;
-    if (!executor || !retryable || typeof processEvent !== 'function' || typeof trySetValue !== 'function') return;
-    const expiredTimers = new WeakMap<object, Set<number>>();
-    executor.processEvent = function patchedProcessEvent(this: object, event: unknown): void {
-      const { EventType: type, EventId: id } = event as { EventType?: unknown; EventId?: unknown };
-      if (type === EventType.TimerCreated && typeof id === 'number' && (event as Record<string, unknown>)[retryExpiredField] === true) {
-        let ids = expiredTimers.get(this);
-        if (!ids) expiredTimers.set(this, (ids = new Set()));
-        ids.add(id);
-      }
-      processEvent.call(this, event);
-    };
-    retryable.trySetValue = function patchedTrySetValue(this: { isWaitingOnTimer?: unknown; attemptNumber?: unknown; retryOptions?: { maxNumberOfAttempts?: unknown } }, child: unknown, executorInstance: unknown): void {
-      const timerId = (child as { id?: unknown } | undefined)?.id;
-      const max = this.retryOptions?.maxNumberOfAttempts;
-      if (
-        this.isWaitingOnTimer === true &&
-        typeof timerId === 'number' &&
-        typeof max === 'number' &&
-        typeof executorInstance === 'object' &&
-        executorInstance !== null &&
-        expiredTimers.get(executorInstance)?.has(timerId)
-      ) {
-        // As if the attempts were used up: the SDK then surfaces the last failure.
-        this.attemptNumber = Math.max(Number(this.attemptNumber) || 0, max + 1);
-      }
-      trySetValue.call(this, child, executorInstance);
-    };
-    retryTimeoutsPatched = true;
-  } catch {
-    // Not the durable-functions layout this host knows: retry timeouts stay unenforced.
-  }
 }
 
 export interface InvokeRequest {

@@ -1,19 +1,9 @@
-import { retryTimeoutsEnforceable } from '../worker.shim.js';
 import { entitySchedulerId, operationRowKey, releaseRequestId, type EntityManager, type EntityOperation } from './entity.manager.js';
-import {
-  ActionType,
-  EventType,
-  actionInputJson,
-  nowIso,
-  retryDelayMs,
-  retryExpiredField,
-  retryTimedOut,
-  takesEventId,
-  type Action,
-  type DurableHttpRequest,
-  type HistoryEvent,
-} from './history.js';
-import { httpActivityName, type InstanceState, type ScheduledWork } from './instance.state.js';
+import { ActionType, EventType, actionInputJson, nowIso, takesEventId, type Action, type DurableHttpRequest, type HistoryEvent } from './history.js';
+import { httpActivityName, type InstanceState, type RecordedAction, type ScheduledWork } from './instance.state.js';
+import { firstAttempt, nextAttemptFollows, retryTimerFollows, scheduleNextAttempt, scheduleRetryTimer } from './retries.js';
+import { childInstanceId } from './sub.orchestrations.js';
+import type { WorkDispatcher } from './work.dispatcher.js';
 
 /**
  * Action scheduling: turns the SDK's actions into history events and the work that runs once the
@@ -35,8 +25,8 @@ export interface EpisodeDraft {
 export interface ActionSchedulerParts {
   log: (line: string) => void;
   entities: EntityManager;
-  /** Starts scheduled work (activity, timer, sub-orchestration, HTTP call). */
-  startWork: (instance: InstanceState, id: number, work: ScheduledWork) => void;
+  /** Starts scheduled work (activity, timer, sub-orchestration, HTTP call) once the episode is committed. */
+  work: Pick<WorkDispatcher, 'startWork'>;
 }
 
 export class ActionScheduler {
@@ -50,29 +40,29 @@ export class ActionScheduler {
     // The SDK's own number when the host could tag it; counting gives the same for other apps.
     const id = typeof action.taskId === 'number' ? action.taskId : instance.nextEventId;
     if (id !== instance.nextEventId) this.parts.log(`Instance ${instance.id}: action #${index} has SDK sequence number ${id}, the host counted ${instance.nextEventId}; using the SDK's`);
-    instance.nextEventId = Math.max(instance.nextEventId, id + 1);
+    instance.useEventId(id);
     const timestamp = nowIso();
     switch (action.actionType) {
       case ActionType.CallActivity:
       case ActionType.CallActivityWithRetry: {
         const input = actionInputJson(action.input);
         const retry = action.actionType === ActionType.CallActivityWithRetry && action.retryOptions ? index : undefined;
-        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
+        if (retry !== undefined) instance.retries.set(index, firstAttempt(action.retryOptions!, episodeTime));
         const event: HistoryEvent = { EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: action.functionName, Input: input, ActionIndex: index };
         if (retry !== undefined) event['RetryIndex'] = retry;
         generated.push(event);
         const work: ScheduledWork = { kind: 'activity', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry };
         instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 0 });
-        effects.push(() => this.parts.startWork(instance, id, work));
+        instance.actionRecords.set(index, { eventId: id, name: work.name, recorded: 'TaskScheduled' });
+        effects.push(() => this.parts.work.startWork(instance, id, work));
         return undefined;
       }
       case ActionType.CallSubOrchestrator:
       case ActionType.CallSubOrchestratorWithRetry: {
         const input = action.input === undefined ? undefined : JSON.stringify(action.input);
         const retry = action.actionType === ActionType.CallSubOrchestratorWithRetry && action.retryOptions ? index : undefined;
-        if (retry !== undefined) instance.retries.set(index, { attempt: 1, options: action.retryOptions!, firstAttemptAt: Date.parse(episodeTime) });
-        const childInstanceId = action.instanceId || `${instance.id}:${id.toString(16).padStart(4, '0')}`;
+        if (retry !== undefined) instance.retries.set(index, firstAttempt(action.retryOptions!, episodeTime));
+        const childId = childInstanceId(instance.id, id, action.instanceId);
         const event: HistoryEvent = {
           EventType: EventType.SubOrchestrationInstanceCreated,
           EventId: id,
@@ -80,15 +70,15 @@ export class ActionScheduler {
           Name: action.functionName,
           Version: action.version ?? '',
           Input: input,
-          InstanceId: childInstanceId,
+          InstanceId: childId,
           ActionIndex: index,
         };
         if (retry !== undefined) event['RetryIndex'] = retry;
         generated.push(event);
-        const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId, version: action.version };
+        const work: ScheduledWork = { kind: 'subOrchestration', name: action.functionName ?? '', input, actionIndex: index, retryIndex: retry, childInstanceId: childId, version: action.version };
         instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: work.name, type: 2 });
-        effects.push(() => this.parts.startWork(instance, id, work));
+        instance.actionRecords.set(index, { eventId: id, name: work.name, recorded: 'SubOrchestrationInstanceCreated' });
+        effects.push(() => this.parts.work.startWork(instance, id, work));
         return undefined;
       }
       case ActionType.CreateTimer: {
@@ -96,9 +86,9 @@ export class ActionScheduler {
         generated.push({ EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: index });
         const work: ScheduledWork = { kind: 'timer', name: '', actionIndex: index, fireAt };
         instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: '', type: 5 });
+        instance.actionRecords.set(index, { eventId: id, name: '', recorded: 'TimerCreated' });
         if (action.isCanceled) instance.canceledTimers.add(id);
-        else effects.push(() => this.parts.startWork(instance, id, work));
+        else effects.push(() => this.parts.work.startWork(instance, id, work));
         return undefined;
       }
       case ActionType.CallHttp: {
@@ -108,8 +98,8 @@ export class ActionScheduler {
         generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: httpActivityName, Input: input, ActionIndex: index, AsyncPattern: request.asynchronousPatternEnabled === true });
         const work: ScheduledWork = { kind: 'http', name: httpActivityName, input, actionIndex: index, asyncPattern: request.asynchronousPatternEnabled === true };
         instance.scheduled.set(id, work);
-        instance.actionRecords.set(index, { eventId: id, name: httpActivityName, type: 0 });
-        effects.push(() => this.parts.startWork(instance, id, work));
+        instance.actionRecords.set(index, { eventId: id, name: httpActivityName, recorded: 'TaskScheduled' });
+        effects.push(() => this.parts.work.startWork(instance, id, work));
         return undefined;
       }
       case ActionType.CallEntity:
@@ -169,7 +159,7 @@ export class ActionScheduler {
     const requestId = releaseRequestId(lock.requestId);
     for (const schedulerId of lock.entities) {
       if (recorded) {
-        const id = instance.nextEventId++;
+        const id = instance.takeEventId();
         const Input = JSON.stringify({ id: requestId, op: null, signal: true, release: true, parent: instance.id });
         draft.generated.push({ EventType: EventType.EventSent, EventId: id, Timestamp: nowIso(), InstanceId: schedulerId, Name: 'release', Input });
       }
@@ -183,48 +173,13 @@ export class ActionScheduler {
   allocateFollowUp(instance: InstanceState, event: HistoryEvent, draft: EpisodeDraft): void {
     const { generated, effects, episodeTime } = draft;
     const timestamp = nowIso();
-    if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
-      const work = instance.scheduled.get(event.TaskScheduledId!)!;
-      const retry = instance.retries.get(work.retryIndex!)!;
-      const id = instance.nextEventId++;
-      const attemptsLeft = retry.attempt < retry.options.maxNumberOfAttempts;
-      // Azure makes no further attempt once the retry timeout has passed (see patchRetryTimeouts).
-      const expired = attemptsLeft && retryTimeoutsEnforceable() && retryTimedOut(retry.options, retry.firstAttemptAt, Date.parse(episodeTime));
-      // After the last attempt the SDK still waits for a timer before it surfaces the failure.
-      const delay = attemptsLeft && !expired ? retryDelayMs(retry.options, retry.attempt) : 0;
-      const fireAt = new Date(Date.parse(episodeTime) + delay).toISOString();
-      const timerEvent: HistoryEvent = { EventType: EventType.TimerCreated, EventId: id, Timestamp: timestamp, FireAt: fireAt, ActionIndex: work.retryIndex, RetryTimer: true };
-      if (expired) timerEvent[retryExpiredField] = true;
-      generated.push(timerEvent);
-      const timer: ScheduledWork = { kind: 'retryTimer', name: '', actionIndex: work.retryIndex, fireAt, retryExpired: expired || undefined };
-      instance.scheduled.set(id, timer);
-      effects.push(() => this.parts.startWork(instance, id, timer));
-      return;
-    }
-    if (event.EventType === EventType.TimerFired) {
-      const timer = instance.scheduled.get(event.TimerId!)!;
-      const index = timer.actionIndex!;
-      const retry = instance.retries.get(index)!;
-      const first = instance.scheduled.get(instance.actionRecords.get(index)!.eventId)!;
-      retry.attempt++;
-      const id = instance.nextEventId++;
-      const work: ScheduledWork = { ...first, retryIndex: index };
-      if (first.kind === 'subOrchestration') {
-        const childInstanceId = first.childInstanceId && !first.childInstanceId.startsWith(`${instance.id}:`) ? first.childInstanceId : `${instance.id}:${id.toString(16).padStart(4, '0')}`;
-        work.childInstanceId = childInstanceId;
-        generated.push({ EventType: EventType.SubOrchestrationInstanceCreated, EventId: id, Timestamp: timestamp, Name: first.name, Version: first.version ?? '', Input: first.input, InstanceId: childInstanceId, ActionIndex: index, RetryIndex: index });
-      } else {
-        generated.push({ EventType: EventType.TaskScheduled, EventId: id, Timestamp: timestamp, Name: first.name, Input: first.input, ActionIndex: index, RetryIndex: index });
-      }
-      instance.scheduled.set(id, work);
-      effects.push(() => this.parts.startWork(instance, id, work));
-      return;
-    }
+    if (retryTimerFollows(instance, event)) return scheduleRetryTimer(instance, event, draft, this.parts.work);
+    if (nextAttemptFollows(instance, event)) return scheduleNextAttempt(instance, event, draft, this.parts.work);
     if (event.EventType === EventType.TaskCompleted) {
       // CallHttpWithPollingTask: a timer (Retry-After or 30 s) and a GET of Location, both tracked by the SDK.
       const poll = pollLocation(event.Result)!;
-      const timerId = instance.nextEventId++;
-      const httpId = instance.nextEventId++;
+      const timerId = instance.takeEventId();
+      const httpId = instance.takeEventId();
       const fireAt = new Date(Date.parse(episodeTime) + poll.delaySeconds * 1000).toISOString();
       const original = JSON.parse(instance.scheduled.get(event.TaskScheduledId!)!.input ?? '{}') as DurableHttpRequest;
       const input = JSON.stringify({ method: 'GET', uri: poll.location, headers: original.headers ?? {}, asynchronousPatternEnabled: true });
@@ -235,8 +190,8 @@ export class ActionScheduler {
       instance.scheduled.set(timerId, timer);
       instance.scheduled.set(httpId, http);
       effects.push(() => {
-        this.parts.startWork(instance, timerId, timer);
-        this.parts.startWork(instance, httpId, http);
+        this.parts.work.startWork(instance, timerId, timer);
+        this.parts.work.startWork(instance, httpId, http);
       });
     }
   }
@@ -247,15 +202,7 @@ export class ActionScheduler {
  * retried call (a back-off timer), its timer firing (the next attempt), an HTTP 202 to poll.
  */
 export function needsAllocation(instance: InstanceState, event: HistoryEvent): boolean {
-  if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
-    return instance.scheduled.get(event.TaskScheduledId ?? -1)?.retryIndex !== undefined;
-  }
-  if (event.EventType === EventType.TimerFired) {
-    const work = instance.scheduled.get(event.TimerId ?? -1);
-    if (work?.kind !== 'retryTimer' || work.retryExpired) return false;
-    const retry = instance.retries.get(work.actionIndex ?? -1);
-    return retry !== undefined && retry.attempt < retry.options.maxNumberOfAttempts;
-  }
+  if (retryTimerFollows(instance, event) || nextAttemptFollows(instance, event)) return true;
   if (event.EventType === EventType.TaskCompleted) {
     const work = instance.scheduled.get(event.TaskScheduledId ?? -1);
     return work?.kind === 'http' && work.asyncPattern === true && pollLocation(event.Result) !== undefined;
@@ -275,10 +222,8 @@ export function checkDeterminism(instance: InstanceState, leaves: Action[]): str
     }
     if (!recorded) continue;
     const now = describeAction(action);
-    const expectedType = recorded.type;
-    const actualType = actionGroup(action.actionType);
-    if (expectedType !== actualType || (recorded.name && recorded.name !== (action.functionName ?? httpName(action)))) {
-      const was = expectedType === 0 ? `TaskScheduled '${recorded.name}'` : expectedType === 2 ? `SubOrchestrationInstanceCreated '${recorded.name}'` : 'TimerCreated';
+    if (recorded.recorded !== recordedAs(action.actionType) || (recorded.name && recorded.name !== (action.functionName ?? httpName(action)))) {
+      const was = recorded.recorded === 'TimerCreated' ? 'TimerCreated' : `${recorded.recorded} '${recorded.name}'`;
       return (
         `Non-deterministic workflow detected: at action #${index} the history recorded ${was} (event id ${recorded.eventId}) ` +
         `but the orchestrator code now schedules ${now}. Orchestrator code must make the same calls in the same order on every replay.`
@@ -318,19 +263,20 @@ function pollLocation(result: string | undefined): { location: string; delaySeco
   }
 }
 
-function actionGroup(actionType: number): number {
+/** The history event an action of this type is recorded as (undefined: one the determinism check does not compare). */
+function recordedAs(actionType: number): RecordedAction | undefined {
   switch (actionType) {
     case ActionType.CallActivity:
     case ActionType.CallActivityWithRetry:
     case ActionType.CallHttp:
-      return 0;
+      return 'TaskScheduled';
     case ActionType.CallSubOrchestrator:
     case ActionType.CallSubOrchestratorWithRetry:
-      return 2;
+      return 'SubOrchestrationInstanceCreated';
     case ActionType.CreateTimer:
-      return 5;
+      return 'TimerCreated';
     default:
-      return actionType + 100;
+      return undefined;
   }
 }
 
@@ -339,12 +285,12 @@ function httpName(action: Action): string | undefined {
 }
 
 function describeAction(action: Action): string {
-  switch (actionGroup(action.actionType)) {
-    case 0:
+  switch (recordedAs(action.actionType)) {
+    case 'TaskScheduled':
       return action.actionType === ActionType.CallHttp ? `an HTTP call to ${action.httpRequest?.uri}` : `activity '${action.functionName}'`;
-    case 2:
+    case 'SubOrchestrationInstanceCreated':
       return `sub-orchestration '${action.functionName}'`;
-    case 5:
+    case 'TimerCreated':
       return 'a timer';
     default:
       return `action type ${action.actionType}`;

@@ -4,6 +4,7 @@ import { odata, type TableClient, type TableEntity } from '@azure/data-tables';
 import { statusOf, withStorageRetry } from '../storage/retry.js';
 import { encodeKey, type TaskHubStore } from '../storage/task.hub.store.js';
 import { invokeRegistration, typedDataToJson, type Registration } from '../worker.shim.js';
+import type { InstanceOperations } from './instance.operations.js';
 
 /** One operation for an entity: from a client signal, an orchestration's call/signal, or another entity. */
 export interface EntityOperation {
@@ -82,15 +83,25 @@ export class EntityManager {
   private readonly busy = new Set<string>();
   private readonly again = new Set<string>();
   private stopping = false;
+  private responses: Pick<InstanceOperations, 'deliverEntityResponse'> | undefined;
 
   constructor(
     private readonly store: TaskHubStore,
     private readonly registrations: Map<string, Registration>,
-    private readonly respond: (instanceId: string, requestId: string, response: EntityResponse) => Promise<void>,
     private readonly log: (line: string) => void,
   ) {
     this.entities = store.connection.tableClient(`${store.hubName}Entities`);
     this.operations = store.connection.tableClient(`${store.hubName}EntityOps`);
+  }
+
+  /** Answers go to orchestrations through InstanceOperations (built on this): connected once by the engine. */
+  connect(responses: Pick<InstanceOperations, 'deliverEntityResponse'>): void {
+    this.responses = responses;
+  }
+
+  private get orchestrations(): Pick<InstanceOperations, 'deliverEntityResponse'> {
+    if (!this.responses) throw new Error('EntityManager: used before the engine connected it');
+    return this.responses;
   }
 
   async ensureCreated(): Promise<void> {
@@ -340,7 +351,7 @@ export class EntityManager {
 
   private async sendResponses(schedulerId: string, row: EntityRow): Promise<void> {
     if (row.pendingResponses.length === 0 && row.pendingForwards.length === 0) return;
-    for (const pending of row.pendingResponses) await this.respond(pending.instanceId, pending.requestId, pending.response);
+    for (const pending of row.pendingResponses) await this.orchestrations.deliverEntityResponse(pending.instanceId, pending.requestId, pending.response);
     // Re-sending after a crash stores the same row again (same row key): applied once.
     for (const forward of row.pendingForwards) await this.enqueue(forward.schedulerId, forward.op);
     await withStorageRetry('updating an entity', () =>

@@ -7,9 +7,10 @@ import type { EntityManager, EntityOperation } from './entity.manager.js';
 import { ActionType, EventType, actionInputJson, eventKey, flattenActions, nowIso, stateOfOrchestratorError, type Action, type HistoryEvent, type OrchestratorState } from './history.js';
 import { lineOf, type EpisodeSnapshot } from './history.log.js';
 import type { HistoryWriter } from './history.writer.js';
+import type { InstanceRegistry } from './instance.registry.js';
 import { InstanceState } from './instance.state.js';
 import { versionMismatch, type VersioningSettings } from './versioning.js';
-import type { WorkDispatcher } from './work.dispatcher.js';
+import type { SubOrchestrations } from './sub.orchestrations.js';
 
 /**
  * The episode runner: decides when an instance's next episode runs, replays its history plus the
@@ -20,8 +21,6 @@ import type { WorkDispatcher } from './work.dispatcher.js';
 
 /** Azure limits custom status to 16 KB of UTF-16 JSON text: 8,192 UTF-16 code units. */
 const customStatusLimitBytes = 16 * 1024;
-/** How long completions may wait while the orchestrator is known to be blocked on a Task.all. */
-const maxWakeDelayMs = 2000;
 
 export const controlEventTypes: ReadonlySet<number> = new Set([EventType.ExecutionTerminated, EventType.ExecutionSuspended, EventType.ExecutionResumed]);
 
@@ -37,16 +36,12 @@ export interface EpisodeRunnerParts {
   log: (line: string) => void;
   entities: EntityManager;
   scheduler: ActionScheduler;
-  dispatcher: WorkDispatcher;
+  subOrchestrations: SubOrchestrations;
   writer: HistoryWriter;
-  isStopping: () => boolean;
-  /** Whether this copy of the instance is the one the engine runs. */
-  isCurrent: (instance: InstanceState) => boolean;
-  /** Makes a new copy (the next execution) the one the engine runs. */
-  setActive: (instance: InstanceState) => void;
-  retire: (instanceId: string) => void;
-  ensureActive: (instanceId: string) => Promise<InstanceState | undefined>;
-  deliver: (instance: InstanceState, event: HistoryEvent) => void;
+  /** Aborted when the engine stops. */
+  stopped: AbortSignal;
+  /** The instances in memory: which copy runs, retiring, reloading, and the inbox. */
+  registry: Pick<InstanceRegistry, 'isCurrent' | 'setActive' | 'retire' | 'ensureActive' | 'deliver'>;
   versioning: VersioningSettings;
   fault?: EpisodeFault | undefined;
 }
@@ -84,25 +79,22 @@ export class EpisodeRunner {
    * waits on a Task.all, postponed until all its results are in (bounded by maxWakeDelayMs).
    */
   scheduleEpisode(instance: InstanceState, delayMs?: number): void {
-    if (this.parts.isStopping() || instance.episodeRunning || !instance.isRunnable()) return;
+    if (this.parts.stopped.aborted || instance.episode.running || !instance.isRunnable()) return;
     // A refused version still takes terminate, suspend and resume: they run no orchestrator code.
-    if (instance.versionRejected && !instance.pending.some((e) => controlEventTypes.has(e.EventType))) return;
+    if (instance.episode.rejected && !instance.pending.some((e) => controlEventTypes.has(e.EventType))) return;
     const first = instance.history.length === 0;
     if (!first && instance.pending.length === 0) return;
     const now = Date.now();
-    let delay = delayMs ?? Math.max(0, instance.lastEpisodeEnd + instance.lastEpisodeMs - now);
+    let delay = delayMs ?? instance.episode.spacing(now);
     const hasControl = instance.pending.some((e) => controlEventTypes.has(e.EventType));
     if (!first && !hasControl && delayMs === undefined) {
       if (instance.status === 'Suspended') return;
-      if (instance.wakeIds && instance.wakeRemaining > 0 && !instance.wakeBroken) {
-        const wait = Math.max(maxWakeDelayMs, instance.lastEpisodeMs * 10) - (now - instance.firstPendingAt);
-        delay = Math.max(delay, wait);
-      }
+      const wait = instance.episode.blockedWait(now, instance.waitingSince);
+      if (wait !== undefined) delay = Math.max(delay, wait);
     }
     const due = now + delay;
     // An episode already due sooner stays; a later one is brought forward.
-    if (instance.episodeScheduled && due >= instance.episodeDue - 2) return;
-    instance.episodeDue = due;
+    if (!instance.episode.bringForward(due, instance.episodeScheduled)) return;
     instance.setEpisodeTimer(delay, () => {
       const episode = this.runEpisode(instance);
       this.runningEpisodes.add(episode);
@@ -111,8 +103,8 @@ export class EpisodeRunner {
   }
 
   private async runEpisode(instance: InstanceState): Promise<void> {
-    if (this.parts.isStopping() || instance.episodeRunning || !instance.isRunnable()) return;
-    instance.episodeRunning = true;
+    if (this.parts.stopped.aborted || instance.episode.running || !instance.isRunnable()) return;
+    instance.episode.begin();
     try {
       const control = instance.pending.find((event) => controlEventTypes.has(event.EventType));
       if (control) await this.applyControl(instance, control);
@@ -121,15 +113,14 @@ export class EpisodeRunner {
       // Memory may no longer match storage: drop this copy and load the instance again from its
       // history (the source of truth); results of work still running are re-created by re-running it.
       this.parts.log(`Instance ${instance.id}: the host failed while running an episode; reloading it from storage in 1 s: ${(error as Error).stack ?? error}`);
-      instance.episodeRunning = false;
-      this.parts.retire(instance.id);
+      instance.episode.abandon();
+      this.parts.registry.retire(instance.id);
       setTimeout(() => {
-        if (!this.parts.isStopping()) void this.parts.ensureActive(instance.id).catch((reloadError: unknown) => this.parts.log(`Instance ${instance.id}: reload failed: ${(reloadError as Error).message}`));
+        if (!this.parts.stopped.aborted) void this.parts.registry.ensureActive(instance.id).catch((reloadError: unknown) => this.parts.log(`Instance ${instance.id}: reload failed: ${(reloadError as Error).message}`));
       }, 1000);
       return;
     } finally {
-      instance.episodeRunning = false;
-      instance.lastEpisodeEnd = Date.now();
+      instance.episode.end(Date.now());
     }
     if (instance.pending.length) this.scheduleEpisode(instance);
   }
@@ -144,13 +135,12 @@ export class EpisodeRunner {
     if (versioning.failureStrategy !== 'Reject') return false;
     const mismatch = versionMismatch(instance.record.version, versioning);
     if (!mismatch) return false;
-    if (!instance.versionRejected) {
+    if (instance.episode.reject()) {
       this.parts.log(
         `WARNING: instance ${instance.id} (${instance.record.name}) is not run by this host: ${mismatch}. ` +
           'It waits, with its events stored, for a host whose defaultVersion accepts it (versionFailureStrategy Reject).',
       );
     }
-    instance.versionRejected = true;
     return true;
   }
 
@@ -268,7 +258,7 @@ export class EpisodeRunner {
     await this.commit(instance, newEvents, generated, continueWith, entityOps.length ? () => this.storeEntityOps(entityOps) : undefined);
     this.setWake(instance, wake);
     const elapsed = performance.now() - started;
-    instance.lastEpisodeMs = elapsed;
+    instance.episode.recordDuration(elapsed);
     const scheduled = generated.filter((e) => e.EventType === EventType.TaskScheduled || e.EventType === EventType.SubOrchestrationInstanceCreated || e.EventType === EventType.TimerCreated).length;
     this.parts.log(
       `Executed 'Functions.${instance.record.name}' (${terminal?.status === 'Failed' ? 'Failed' : 'Succeeded'}, InstanceId=${instance.id}, Duration=${elapsed.toFixed(0)}ms) ` +
@@ -287,8 +277,7 @@ export class EpisodeRunner {
   private warnRepeats(instance: InstanceState, repeats: Action[]): void {
     for (const action of repeats) {
       const taskId = action.taskId!;
-      if (instance.warnedRepeats.has(taskId)) continue;
-      instance.warnedRepeats.add(taskId);
+      if (!instance.episode.firstRepeat(taskId)) continue;
       const what = action.functionName ? `'${action.functionName}'` : `of action type ${action.actionType}`;
       this.parts.log(
         `WARNING: orchestrator '${instance.record.name}' (instance ${instance.id}) yielded its already scheduled task #${taskId} (${what}) again inside a new Task.any/Task.all. ` +
@@ -319,15 +308,12 @@ export class EpisodeRunner {
   }
 
   private setWake(instance: InstanceState, ids: number[] | undefined): void {
-    instance.wakeBroken = false;
-    if (!ids) {
-      instance.wakeIds = undefined;
-      return;
-    }
-    const open = ids.filter((id) => !instance.doneKeys.has(`t:${id}`));
-    instance.wakeIds = new Set(open);
-    instance.wakeRemaining = open.filter((id) => !instance.isPending(`t:${id}`)).length;
-    instance.wakeBroken = instance.pending.some((event) => event.EventType !== EventType.TaskCompleted);
+    instance.episode.blockOn(
+      ids,
+      (id) => instance.doneKeys.has(`t:${id}`),
+      (id) => instance.isPending(`t:${id}`),
+      ids !== undefined && instance.pending.some((event) => event.EventType !== EventType.TaskCompleted),
+    );
   }
 
   /** Stores the entity operations an episode sends. */
@@ -349,7 +335,7 @@ export class EpisodeRunner {
       const lines: string[] = [];
       for (const event of newEvents) {
         const key = eventKey(event);
-        if (key && instance.persistedKeys.has(key)) lines.push(lineOf({ k: 'r', ep: episode, a, key }));
+        if (key && instance.blob.isStored(key)) lines.push(lineOf({ k: 'r', ep: episode, a, key }));
         else lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.parts.writer.externalizeEvent(instance.id, event) }));
       }
       for (const event of generated) lines.push(lineOf({ k: 'e', ep: episode, a, ev: await this.parts.writer.externalizeEvent(instance.id, event) }));
@@ -359,14 +345,14 @@ export class EpisodeRunner {
       const fault = this.parts.fault;
       const injectFault = fault !== undefined && ++this.commits === fault.commit;
       if (injectFault && fault.kind === 'torn-append') {
-        await this.parts.store.appendHistory(instance.record.historyBlob, instance.blobLength, text.slice(0, Math.floor(text.length / 2)));
+        await this.parts.store.appendHistory(instance.record.historyBlob, instance.blob.byteLength, text.slice(0, Math.floor(text.length / 2)));
         process.kill(process.pid, 'SIGKILL');
       }
       await this.parts.writer.append(instance, text);
       if (injectFault) process.kill(process.pid, 'SIGKILL');
       for (const event of newEvents) {
         const key = eventKey(event);
-        if (key) instance.persistedKeys.delete(key);
+        if (key) instance.blob.forget(key);
       }
       await this.parts.store.replaceInstance(await this.parts.writer.externalRecord(instance));
       await this.parts.writer.maybeCompact(instance);
@@ -400,14 +386,14 @@ export class EpisodeRunner {
 
   private async finish(instance: InstanceState): Promise<void> {
     instance.cancelTimers();
-    await this.parts.dispatcher.notifyParent(instance);
-    if (this.parts.isCurrent(instance)) this.parts.retire(instance.id);
+    await this.parts.subOrchestrations.notifyParent(instance);
+    if (this.parts.registry.isCurrent(instance)) this.parts.registry.retire(instance.id);
   }
 
   async continueAsNew(instance: InstanceState, next: { executionId: string; input: string | undefined }): Promise<void> {
     // External events not consumed yet carry over to the new execution, as in Durable Functions.
     const carried = instance.pending.filter((event) => event.EventType === EventType.EventRaised);
-    this.parts.retire(instance.id);
+    this.parts.registry.retire(instance.id);
     const record: InstanceRecord = {
       ...instance.record,
       runtimeStatus: 'Running',
@@ -425,8 +411,8 @@ export class EpisodeRunner {
     await this.parts.store.deleteHistoryBlob(instance.record.historyBlob).catch(() => undefined);
     const state = new InstanceState(record, next.input);
     state.status = 'Running';
-    this.parts.setActive(state);
-    for (const event of carried) this.parts.deliver(state, event);
+    this.parts.registry.setActive(state);
+    for (const event of carried) this.parts.registry.deliver(state, event);
     this.scheduleEpisode(state, 0);
   }
 }

@@ -52,7 +52,10 @@ export interface HistoryEvent {
  */
 export const retryExpiredField = 'RetryExpired';
 
-/** Action types of the SDK's OrchestratorState. */
+/**
+ * Action types of the SDK's OrchestratorState, by name: the SDK sends the numbers (its internal
+ * `ActionType` enum, not exported; test/host/host.units.test.ts pins these to it).
+ */
 export const ActionType = {
   CallActivity: 0,
   CallActivityWithRetry: 1,
@@ -171,25 +174,6 @@ export function actionInputJson(input: unknown): string | undefined {
   if (input === undefined) return undefined;
   if (typeof input === 'string') return input;
   return JSON.stringify(input);
-}
-
-/** Delay before retry `attempt` + 1, per the SDK's RetryOptions. */
-export function retryDelayMs(options: RetryOptions, attempt: number): number {
-  const coefficient = options.backoffCoefficient && options.backoffCoefficient > 0 ? options.backoffCoefficient : 1;
-  const delay = options.firstRetryIntervalInMilliseconds * Math.pow(coefficient, attempt - 1);
-  const max = options.maxRetryIntervalInMilliseconds && options.maxRetryIntervalInMilliseconds > 0 ? options.maxRetryIntervalInMilliseconds : Number.MAX_SAFE_INTEGER;
-  return Math.max(0, Math.min(delay, max));
-}
-
-/**
- * Whether retryTimeoutInMilliseconds has passed, as Azure decides it (DurableTask's RetryInterceptor):
- * when an attempt's failure is processed, at orchestration time `now`, measured from the first attempt.
- * Unset or 0 means no limit.
- */
-export function retryTimedOut(options: RetryOptions, firstAttemptAt: number | undefined, now: number): boolean {
-  const timeout = options.retryTimeoutInMilliseconds;
-  if (typeof timeout !== 'number' || !(timeout > 0) || firstAttemptAt === undefined) return false;
-  return now >= firstAttemptAt + timeout;
 }
 
 /** Timestamp of a host-made history event. */

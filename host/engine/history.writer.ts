@@ -13,8 +13,6 @@ import type { InstanceState } from './instance.state.js';
 export interface HistoryWriterParts {
   store: TaskHubStore;
   log: (line: string) => void;
-  /** Whether this copy of the instance is the one the engine runs (not retired or replaced). */
-  isCurrent: (instance: InstanceState) => boolean;
   /** Appends after which a history blob is rewritten compactly into a new one (limit: 50,000). */
   maxHistoryBlocks: number;
 }
@@ -26,25 +24,22 @@ export class HistoryWriter {
   constructor(private readonly parts: HistoryWriterParts) {}
 
   enqueueWrite<T>(instance: InstanceState, write: () => Promise<T>): Promise<T> {
-    const result = instance.writeChain.then(write, write);
-    instance.writeChain = result.catch(() => undefined);
-    return result;
+    return instance.blob.enqueue(write);
   }
 
   /** Appends to the instance's history blob, counting blocks. */
   async append(instance: InstanceState, text: string): Promise<void> {
-    instance.blobLength = await this.parts.store.appendHistory(instance.record.historyBlob, instance.blobLength, text);
-    instance.blobBlocks += Math.max(1, Math.ceil(Buffer.byteLength(text) / (4 * 1024 * 1024)));
+    instance.blob.appended(await this.parts.store.appendHistory(instance.record.historyBlob, instance.blob.byteLength, text), text);
   }
 
   /** Writes results not yet in the blob as incoming lines, in one append. */
   flushPending(instance: InstanceState): void {
     const events = instance.pending.filter((event) => {
       const key = eventKey(event);
-      return key !== undefined && !instance.persistedKeys.has(key);
+      return key !== undefined && !instance.blob.isStored(key);
     });
     if (events.length === 0) return;
-    for (const event of events) instance.persistedKeys.add(eventKey(event)!);
+    for (const event of events) instance.blob.markStored(eventKey(event)!);
     void this.enqueueWrite(instance, async () => {
       const lines: string[] = [];
       for (const event of events) lines.push(lineOf({ k: 'i', ev: await this.externalizeEvent(instance.id, event) }));
@@ -53,9 +48,9 @@ export class HistoryWriter {
     }).catch((error: unknown) => this.parts.log(`Instance ${instance.id}: could not persist ${events.length} result(s): ${(error as Error).message}`));
   }
 
-  /** Called in the write chain wherever memory and the blob agree. */
+  /** Called in the write chain wherever memory and the blob agree (a retired or replaced copy is not runnable). */
   async maybeCompact(instance: InstanceState): Promise<void> {
-    if (instance.blobBlocks >= this.parts.maxHistoryBlocks && instance.isRunnable() && this.parts.isCurrent(instance)) await this.compact(instance);
+    if (instance.blob.blockCount >= this.parts.maxHistoryBlocks && instance.isRunnable()) await this.compact(instance);
   }
 
   /**
@@ -73,11 +68,10 @@ export class HistoryWriter {
     lines.push(lineOf({ k: 'c', ep: 0, a: 'compact', s: instance.snapshot() }));
     for (const event of instance.pending) {
       const key = eventKey(event);
-      if (key && instance.persistedKeys.has(key)) lines.push(lineOf({ k: 'i', ev: await this.externalizeEvent(instance.id, event) }));
+      if (key && instance.blob.isStored(key)) lines.push(lineOf({ k: 'i', ev: await this.externalizeEvent(instance.id, event) }));
     }
     instance.record.historyBlob = name;
-    instance.blobLength = 0;
-    instance.blobBlocks = 0;
+    instance.blob.reset(0, 0);
     await this.append(instance, '\n' + lines.join('\n'));
     instance.episodes = 1;
     await this.parts.store.replaceInstance(await this.externalRecord(instance));

@@ -112,7 +112,7 @@ export class InstanceOperations {
   /** One page of instances, with their payloads resolved. */
   async listInstances(query: InstanceQuery): Promise<{ items: Array<{ record: InstanceRecord; payloads: { input: string | undefined; output: string | undefined; customStatus: string | undefined } }>; continuationToken: string | undefined }> {
     // Rows lag memory by one write; let pending writes land so filters see current statuses.
-    await Promise.all(this.parts.registry.instances().map((instance) => instance.writeChain));
+    await Promise.all(this.parts.registry.instances().map((instance) => instance.blob.settled()));
     const page = await this.parts.store.queryInstances(query);
     const items = await Promise.all(page.records.map(async (record) => ({ record, payloads: await this.resolveRecord(record) })));
     return { items, continuationToken: page.continuationToken };
@@ -165,7 +165,7 @@ export class InstanceOperations {
       const stored = await this.parts.writer.externalizeEvent(instance.id, event);
       await this.parts.writer.append(instance, '\n' + lineOf({ k: 'i', ev: stored }));
     });
-    instance.persistedKeys.add(key);
+    instance.blob.markStored(key);
     this.parts.registry.deliver(instance, event);
     void this.parts.writer.enqueueWrite(instance, () => this.parts.writer.maybeCompact(instance)).catch((error: unknown) => this.parts.log(`Instance ${instance.id}: history rewrite failed: ${(error as Error).message}`));
     return 'accepted';
@@ -227,7 +227,7 @@ export class InstanceOperations {
     state.retries = retriesOf(previous);
     const lines = kept.map((event) => lineOf({ k: 'e', ep: 0, a: 'rewind', ev: event }));
     lines.push(lineOf({ k: 'c', ep: 0, a: 'rewind', s: state.snapshot() }));
-    state.blobLength = await this.parts.store.appendHistory(blobName, 0, '\n' + lines.join('\n'));
+    state.blob.reset(await this.parts.store.appendHistory(blobName, 0, '\n' + lines.join('\n')), 0);
     state.episodes = 1;
     state.record.lastUpdatedTime = new Date();
     await this.parts.store.replaceInstance(this.parts.writer.recordOf(state));
@@ -266,7 +266,7 @@ export class InstanceOperations {
     const statuses = (filter.runtimeStatus?.length ? filter.runtimeStatus : [...terminalStatuses]).filter((s) => terminalStatuses.has(s));
     if (statuses.length === 0) return 0;
     // Statuses clients already see in memory must be in the rows the filter reads.
-    await Promise.all(this.parts.registry.instances().map((instance) => instance.writeChain));
+    await Promise.all(this.parts.registry.instances().map((instance) => instance.blob.settled()));
     let deleted = 0;
     const ids: string[] = [];
     for await (const record of this.parts.store.allInstances({ ...filter, runtimeStatus: statuses })) ids.push(record.instanceId);

@@ -1,8 +1,11 @@
 import { terminalStatuses, type InstanceRecord, type TaskHubStore } from '../storage/task.hub.store.js';
-import { EventType, eventKey, type HistoryEvent } from './history.js';
-import { parseLog, type EpisodeSnapshot } from './history.log.js';
+import { eventKey, type HistoryEvent } from './history.js';
+import { parseLog } from './history.log.js';
+import type { EpisodeRunner } from './episode.runner.js';
 import type { HistoryWriter } from './history.writer.js';
 import { InstanceState } from './instance.state.js';
+import type { SubOrchestrations } from './sub.orchestrations.js';
+import type { WorkDispatcher } from './work.dispatcher.js';
 
 /**
  * The instances in memory: one copy per unfinished instance, loaded from its history blob on
@@ -17,17 +20,34 @@ export interface InstanceRegistryParts {
   store: TaskHubStore;
   log: (line: string) => void;
   writer: HistoryWriter;
-  scheduleEpisode: (instance: InstanceState, delayMs?: number) => void;
-  continueAsNew: (instance: InstanceState, next: NonNullable<EpisodeSnapshot['next']>) => Promise<void>;
-  notifyParent: (child: InstanceState) => Promise<void>;
-  resumeOpenWork: (instance: InstanceState) => void;
+}
+
+/**
+ * What a loaded instance is handed on to: its open work is started again, its next episode (or
+ * its continue-as-new) scheduled, and a parent told when it had finished unnoticed. Those parts
+ * are built on the registry, so they are connected once after construction (OrchestrationEngine).
+ */
+export interface LoadedInstanceHandlers {
+  episodes: Pick<EpisodeRunner, 'scheduleEpisode' | 'continueAsNew'>;
+  work: Pick<WorkDispatcher, 'resumeOpenWork'>;
+  parents: Pick<SubOrchestrations, 'notifyParent'>;
 }
 
 export class InstanceRegistry {
   private readonly active = new Map<string, InstanceState>();
   private readonly loading = new Map<string, Promise<InstanceState | undefined>>();
+  private loaded: LoadedInstanceHandlers | undefined;
 
   constructor(private readonly parts: InstanceRegistryParts) {}
+
+  connect(handlers: LoadedInstanceHandlers): void {
+    this.loaded = handlers;
+  }
+
+  private get handlers(): LoadedInstanceHandlers {
+    if (!this.loaded) throw new Error('InstanceRegistry: used before the engine connected it');
+    return this.loaded;
+  }
 
   /** The running copy of an instance, if it is in memory. */
   get(instanceId: string): InstanceState | undefined {
@@ -39,8 +59,10 @@ export class InstanceRegistry {
     return [...this.active.values()];
   }
 
-  /** Makes this copy the instance's running one. */
+  /** Makes this copy the instance's running one (a copy it replaces is retired). */
   setActive(instance: InstanceState): void {
+    const replaced = this.active.get(instance.id);
+    if (replaced && replaced !== instance) this.retire(instance.id);
     this.active.set(instance.id, instance);
   }
 
@@ -52,14 +74,13 @@ export class InstanceRegistry {
   /** Waits until what memory says about an instance is also in storage. */
   async settle(instanceId: string): Promise<void> {
     const active = this.active.get(instanceId);
-    if (active) await active.writeChain;
+    if (active) await active.blob.settled();
   }
 
   retire(instanceId: string): void {
     const instance = this.active.get(instanceId);
     if (!instance) return;
-    instance.retired = true;
-    instance.stopAllTimers();
+    instance.retire();
     this.active.delete(instanceId);
   }
 
@@ -93,23 +114,22 @@ export class InstanceRegistry {
     for (const event of [...parsed.committed, ...parsed.pending]) await this.parts.writer.internalizeEvent(event);
     const input = await this.parts.store.internalize(record.input);
     const state = new InstanceState(record, input);
-    state.restore(parsed, Buffer.byteLength(text));
-    if (text) state.blobBlocks = await this.parts.store.historyBlockCount(record.historyBlob);
+    state.restore(parsed, Buffer.byteLength(text), text ? await this.parts.store.historyBlockCount(record.historyBlob) : 0);
     if (parsed.tornLines) this.parts.log(`Instance ${record.instanceId}: ignored ${parsed.tornLines} torn history line(s) from an interrupted write`);
     if (parsed.snapshot?.next && parsed.snapshot.st === 'ContinuedAsNew') {
       this.setActive(state);
-      await this.parts.continueAsNew(state, parsed.snapshot.next);
+      await this.handlers.episodes.continueAsNew(state, parsed.snapshot.next);
       return state;
     }
     if (terminalStatuses.has(state.status)) {
       // The history says finished but the row was not updated before the host stopped.
       await this.parts.store.replaceInstance(this.parts.writer.recordOf(state));
-      await this.parts.notifyParent(state);
+      await this.handlers.parents.notifyParent(state);
       return undefined;
     }
     this.setActive(state);
-    this.parts.resumeOpenWork(state);
-    if (state.pending.length || state.history.length === 0) this.parts.scheduleEpisode(state, 0);
+    this.handlers.work.resumeOpenWork(state);
+    if (state.pending.length || state.history.length === 0) this.handlers.episodes.scheduleEpisode(state, 0);
     return state;
   }
 
@@ -117,16 +137,9 @@ export class InstanceRegistry {
     if (instance.retired || this.active.get(instance.id) !== instance) return;
     const key = eventKey(event);
     if (key && instance.hasReceived(key)) return;
-    if (instance.wakeIds) {
-      if ((event.EventType === EventType.TaskCompleted || event.EventType === EventType.SubOrchestrationInstanceCompleted) && instance.wakeIds.has(event.TaskScheduledId ?? -1)) {
-        instance.wakeRemaining--;
-      } else if (event.EventType !== EventType.TaskCompleted) {
-        // A failure resolves a Task.all; an external event or timer may matter to the code too.
-        instance.wakeBroken = true;
-      }
-    }
+    instance.episode.noteArrival(event);
     instance.receive(event);
-    if (key && !instance.persistedKeys.has(key)) instance.ensureFlushTimer(flushIntervalMs, () => this.parts.writer.flushPending(instance));
-    this.parts.scheduleEpisode(instance);
+    if (key && !instance.blob.isStored(key)) instance.ensureFlushTimer(flushIntervalMs, () => this.parts.writer.flushPending(instance));
+    this.handlers.episodes.scheduleEpisode(instance);
   }
 }

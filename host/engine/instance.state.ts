@@ -1,6 +1,8 @@
 import { terminalStatuses, type InstanceRecord, type RuntimeStatus } from '../storage/task.hub.store.js';
 import { EventType, eventKey, retryExpiredField, type HistoryEvent, type RetryOptions } from './history.js';
 import type { EpisodeSnapshot, ParsedLog } from './history.log.js';
+import { EpisodeState } from './episode.state.js';
+import { HistoryBlob } from './history.blob.js';
 
 /** What a sequence number (EventId) was used for. */
 export interface ScheduledWork {
@@ -22,6 +24,9 @@ export interface ScheduledWork {
   retryExpired?: boolean | undefined;
 }
 
+/** The history event that records an action, as the determinism check compares them. */
+export type RecordedAction = 'TaskScheduled' | 'SubOrchestrationInstanceCreated' | 'TimerCreated';
+
 export interface RetryState {
   attempt: number;
   options: RetryOptions;
@@ -40,53 +45,39 @@ export class InstanceState {
   status: RuntimeStatus;
   customStatus: string | undefined;
   output: string | undefined;
-  history: HistoryEvent[] = [];
+  /** Committed history (added to only through addCommitted). */
+  readonly history: HistoryEvent[] = [];
   /** Committed history serialized with IsPlayed: true, comma separated (sent with every episode). */
-  playedJson = '';
+  private played = '';
   episodes = 0;
   handledActions = 0;
+  /** The next sequence number (EventId): taken through takeEventId / useEventId. */
   nextEventId = 0;
-  blobLength = 0;
-  /** Appends made to the history blob (Azure allows 50,000 per append blob). */
-  blobBlocks = 0;
-  scheduled = new Map<number, ScheduledWork>();
+  readonly scheduled = new Map<number, ScheduledWork>();
   /** Names recorded per action index, for the determinism check. */
-  actionRecords = new Map<number, { eventId: number; name: string; type: number }>();
-  doneKeys = new Set<string>();
+  readonly actionRecords = new Map<number, { eventId: number; name: string; recorded: RecordedAction }>();
+  readonly doneKeys = new Set<string>();
   /** Events received and not yet in an episode (the inbox): changed only through the methods below. */
   private inbox: HistoryEvent[] = [];
   private readonly inboxKeys = new Set<string>();
-  /** Keys of pending events already written to the blob as incoming lines. */
-  persistedKeys = new Set<string>();
   retries = new Map<number, RetryState>();
   canceledTimers = new Set<number>();
   /** Entity critical section (context.df.lock) the orchestration holds or has asked for. */
   currentLock: { requestId: string; entities: string[] } | undefined;
   /** Node timers of durable timers and HTTP polling waits, by id: armed and cleared only through the methods below. */
   private readonly timers = new Map<number, NodeJS.Timeout>();
-  writeChain: Promise<unknown> = Promise.resolve();
-  episodeRunning = false;
-  /** This host's versioning refused to run the instance (versionFailureStrategy Reject): it waits for a host that may. */
-  versionRejected = false;
-  /** SDK task ids already warned about as re-yielded in a new Task.any / Task.all (one warning per task). */
-  warnedRepeats = new Set<number>();
+  /** The history blob, as its writer (HistoryWriter) keeps track of it. */
+  readonly blob = new HistoryBlob();
+  /** Between episodes: what the EpisodeRunner (its owner) remembers about this instance. */
+  readonly episode = new EpisodeState();
   /** The next episode's timer (EpisodeRunner.scheduleEpisode) and the pending-results flush timer (InstanceRegistry.deliver). */
   private episodeTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  lastEpisodeMs = 0;
-  lastEpisodeEnd = 0;
-  /**
-   * EventIds the orchestrator is probably blocked on (all of a Task.all) and not yet answered, to
-   * avoid replays that cannot make progress; wakeBroken once something else arrives.
-   */
-  wakeIds: Set<number> | undefined;
-  wakeRemaining = 0;
-  wakeBroken = false;
-  episodeDue = 0;
-  firstPendingAt = 0;
-  lastStartedAt = 0;
+  /** When the inbox last went from empty to not empty (0: empty). */
+  private firstPendingAt = 0;
+  private lastStarted = 0;
   /** Set once the instance reached a terminal state or was purged: late results are dropped. */
-  retired = false;
+  private retiredCopy = false;
 
   constructor(record: InstanceRecord, input: string | undefined) {
     this.record = record;
@@ -98,6 +89,35 @@ export class InstanceState {
 
   get id(): string {
     return this.record.instanceId;
+  }
+
+  get playedJson(): string {
+    return this.played;
+  }
+
+  /** Time of the last OrchestratorStarted in history (the next episode starts later). */
+  get lastStartedAt(): number {
+    return this.lastStarted;
+  }
+
+  get retired(): boolean {
+    return this.retiredCopy;
+  }
+
+  /** This copy runs no more (finished, replaced or purged): its timers stop and late results are dropped. */
+  retire(): void {
+    this.retiredCopy = true;
+    this.stopAllTimers();
+  }
+
+  /** Takes the next sequence number. */
+  takeEventId(): number {
+    return this.nextEventId++;
+  }
+
+  /** The SDK numbered an action `id`: the next sequence number follows it. */
+  useEventId(id: number): void {
+    this.nextEventId = Math.max(this.nextEventId, id + 1);
   }
 
   /** Runs `run` after `delayMs` as timer `id`, replacing a timer of that id. */
@@ -160,15 +180,20 @@ export class InstanceState {
   }
 
   /** Rebuilds the bookkeeping from a parsed history blob. */
-  restore(parsed: ParsedLog, blobLength: number): void {
-    this.blobLength = blobLength;
+  restore(parsed: ParsedLog, blobLength: number, blobBlocks: number): void {
+    this.blob.reset(blobLength, blobBlocks);
     this.episodes = parsed.episodes;
     const snapshot = parsed.snapshot;
     if (snapshot) this.applySnapshot(snapshot);
     for (const event of parsed.committed) this.addCommitted(event);
     for (const event of parsed.pending) {
-      if (this.receive(event)) this.persistedKeys.add(eventKey(event)!);
+      if (this.receive(event)) this.blob.markStored(eventKey(event)!);
     }
+  }
+
+  /** Since when events have been waiting in the inbox (0: none waits). */
+  get waitingSince(): number {
+    return this.firstPendingAt;
   }
 
   /** Events received and not yet taken by an episode, in the order they came. */
@@ -242,10 +267,10 @@ export class InstanceState {
   addCommitted(event: HistoryEvent): void {
     this.history.push(event);
     const played = { ...event, IsPlayed: true };
-    this.playedJson += (this.playedJson ? ',' : '') + JSON.stringify(played);
+    this.played += (this.played ? ',' : '') + JSON.stringify(played);
     const key = eventKey(event);
     if (key) this.doneKeys.add(key);
-    if (event.EventType === EventType.OrchestratorStarted) this.lastStartedAt = Date.parse(event.Timestamp);
+    if (event.EventType === EventType.OrchestratorStarted) this.lastStarted = Date.parse(event.Timestamp);
     switch (event.EventType) {
       case EventType.TaskScheduled: {
         const isHttp = event.Name === httpActivityName;
@@ -258,7 +283,7 @@ export class InstanceState {
           asyncPattern: event['AsyncPattern'] as boolean | undefined,
           notBefore: event['NotBefore'] as string | undefined,
         });
-        this.recordAction(event, 0);
+        this.recordAction(event, 'TaskScheduled');
         break;
       }
       case EventType.SubOrchestrationInstanceCreated:
@@ -271,7 +296,7 @@ export class InstanceState {
           childInstanceId: event.InstanceId,
           version: (event['Version'] as string | undefined) || undefined,
         });
-        this.recordAction(event, 2);
+        this.recordAction(event, 'SubOrchestrationInstanceCreated');
         break;
       case EventType.TimerCreated:
         this.scheduled.set(event.EventId, {
@@ -281,14 +306,14 @@ export class InstanceState {
           fireAt: event.FireAt,
           retryExpired: event[retryExpiredField] === true || undefined,
         });
-        if (!event['RetryTimer']) this.recordAction(event, 5);
+        if (!event['RetryTimer']) this.recordAction(event, 'TimerCreated');
         break;
     }
   }
 
-  private recordAction(event: HistoryEvent, type: number): void {
+  private recordAction(event: HistoryEvent, recorded: RecordedAction): void {
     if (event.ActionIndex === undefined || this.actionRecords.has(event.ActionIndex)) return;
-    this.actionRecords.set(event.ActionIndex, { eventId: event.EventId, name: event.Name ?? '', type });
+    this.actionRecords.set(event.ActionIndex, { eventId: event.EventId, name: event.Name ?? '', recorded });
   }
 
   /** Scheduled work that has neither a result in history nor one waiting to be applied. */

@@ -6,6 +6,7 @@ import { EpisodeRunner, type EpisodeFault } from './episode.runner.js';
 import { defaultMaxHistoryBlocks, HistoryWriter } from './history.writer.js';
 import { InstanceOperations } from './instance.operations.js';
 import { InstanceRegistry } from './instance.registry.js';
+import { SubOrchestrations } from './sub.orchestrations.js';
 import { readVersioning, type VersioningSettings } from './versioning.js';
 import { WorkDispatcher, type ActivityInputs } from './work.dispatcher.js';
 
@@ -34,22 +35,24 @@ export interface EngineOptions {
  * source of truth); activities are dispatched in-process from committed history and their results
  * are appended in batches, so thousands of activities need only hundreds of storage writes.
  *
- * This class wires the parts together and starts and stops them:
+ * This class is the one place the parts are built (in dependency order) and started and stopped:
  * - InstanceOperations (instance.operations.ts): what the management API and clients ask for;
  * - InstanceRegistry (instance.registry.ts): the instances in memory, loaded from history;
  * - EpisodeRunner (episode.runner.ts): replay through the SDK, determinism check, commit;
  * - ActionScheduler (action.scheduler.ts): SDK actions -> history events and work;
- * - WorkDispatcher (work.dispatcher.ts): activities, timers, sub-orchestrations, HTTP calls;
+ * - WorkDispatcher (work.dispatcher.ts): activities, timers, HTTP calls;
+ * - SubOrchestrations (sub.orchestrations.ts): children as instances of their own;
  * - HistoryWriter (history.writer.ts): the ordered writes of each instance.
  */
 export class OrchestrationEngine {
   private readonly store: TaskHubStore;
   private readonly registrations: Map<string, Registration>;
   private readonly log: (line: string) => void;
-  private stopping = false;
+  private readonly stopController = new AbortController();
   readonly entities: EntityManager;
   private readonly scheduler: ActionScheduler;
   private readonly dispatcher: WorkDispatcher;
+  private readonly subOrchestrations: SubOrchestrations;
   private readonly writer: HistoryWriter;
   private readonly runner: EpisodeRunner;
   private readonly registry: InstanceRegistry;
@@ -61,53 +64,42 @@ export class OrchestrationEngine {
     this.registrations = options.registrations;
     this.log = options.log;
     const versioning = options.versioning ?? readVersioning(undefined);
-    this.entities = new EntityManager(this.store, this.registrations, (instanceId, requestId, response) => this.instances.deliverEntityResponse(instanceId, requestId, response), this.log);
-    this.writer = new HistoryWriter({ store: this.store, log: this.log, isCurrent: (instance) => this.registry.isCurrent(instance), maxHistoryBlocks: options.maxHistoryBlocks ?? defaultMaxHistoryBlocks });
-    this.registry = new InstanceRegistry({
-      store: this.store,
-      log: this.log,
-      writer: this.writer,
-      scheduleEpisode: (instance, delayMs) => this.runner.scheduleEpisode(instance, delayMs),
-      continueAsNew: (instance, next) => this.runner.continueAsNew(instance, next),
-      notifyParent: (child) => this.dispatcher.notifyParent(child),
-      resumeOpenWork: (instance) => this.dispatcher.resumeOpenWork(instance),
-    });
+    const { store, registrations, log } = this;
+    const stopped = this.stopController.signal;
+    // Built in dependency order: each part gets the parts it calls, as narrow Pick<> types.
+    this.entities = new EntityManager(store, registrations, log);
+    this.writer = new HistoryWriter({ store, log, maxHistoryBlocks: options.maxHistoryBlocks ?? defaultMaxHistoryBlocks });
+    this.registry = new InstanceRegistry({ store, log, writer: this.writer });
+    this.subOrchestrations = new SubOrchestrations(store, this.registry);
     this.dispatcher = new WorkDispatcher({
-      store: this.store,
-      registrations: this.registrations,
-      log: this.log,
+      registrations,
+      log,
       maxConcurrentActivities: options.maxConcurrentActivities,
       logActivities: options.logActivities ?? true,
       activityTimeoutMs: options.activityTimeoutMs,
       activityInputs: options.activityInputs ?? (() => []),
-      isStopping: () => this.stopping,
-      deliver: (instance, event) => this.registry.deliver(instance, event),
-      activate: (record) => this.registry.activate(record),
-      ensureActive: (instanceId) => this.registry.ensureActive(instanceId),
-      startNew: (name, startOptions) => this.instances.startNew(name, startOptions),
+      stopped,
+      inbox: this.registry,
+      subOrchestrations: this.subOrchestrations,
     });
-    this.scheduler = new ActionScheduler({ log: this.log, entities: this.entities, startWork: (instance, id, work) => this.dispatcher.startWork(instance, id, work) });
+    this.scheduler = new ActionScheduler({ log, entities: this.entities, work: this.dispatcher });
     this.runner = new EpisodeRunner({
-      store: this.store,
-      registrations: this.registrations,
-      log: this.log,
+      store,
+      registrations,
+      log,
       entities: this.entities,
       scheduler: this.scheduler,
-      dispatcher: this.dispatcher,
+      subOrchestrations: this.subOrchestrations,
       writer: this.writer,
-      isStopping: () => this.stopping,
-      isCurrent: (instance) => this.registry.isCurrent(instance),
-      setActive: (instance) => this.registry.setActive(instance),
-      retire: (instanceId) => this.registry.retire(instanceId),
-      ensureActive: (instanceId) => this.registry.ensureActive(instanceId),
-      deliver: (instance, event) => this.registry.deliver(instance, event),
+      stopped,
+      registry: this.registry,
       versioning,
       fault: options.fault,
     });
     this.instances = new InstanceOperations({
-      store: this.store,
-      registrations: this.registrations,
-      log: this.log,
+      store,
+      registrations,
+      log,
       defaultVersion: versioning.defaultVersion,
       entities: this.entities,
       registry: this.registry,
@@ -115,6 +107,12 @@ export class OrchestrationEngine {
       runner: this.runner,
       dispatcher: this.dispatcher,
     });
+    // The one cycle, closed here: results wake episodes and episodes start work, so the parts
+    // built first reach the later ones through connect(): a loaded instance resumes its work and
+    // episodes, a child starts as an instance does, an entity answers an orchestration.
+    this.registry.connect({ episodes: this.runner, work: this.dispatcher, parents: this.subOrchestrations });
+    this.subOrchestrations.connect(this.instances);
+    this.entities.connect(this.instances);
   }
 
   /** Resumes every unfinished orchestration found in storage. */
@@ -131,7 +129,7 @@ export class OrchestrationEngine {
 
   /** Stops dispatching, waits for running activities (bounded) and writes their results. */
   async stop(timeoutMs = 10_000): Promise<void> {
-    this.stopping = true;
+    this.stopController.abort();
     this.entities.stop();
     this.dispatcher.clearQueue();
     const deadline = Date.now() + timeoutMs;
@@ -141,7 +139,7 @@ export class OrchestrationEngine {
       instance.stopAllTimers();
       this.writer.flushPending(instance);
     }
-    await Promise.allSettled(this.registry.instances().map((instance) => instance.writeChain));
+    await Promise.allSettled(this.registry.instances().map((instance) => instance.blob.settled()));
   }
 
   get activityConcurrency(): number {

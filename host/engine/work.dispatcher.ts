@@ -1,14 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { terminalStatuses, type InstanceRecord, type RuntimeStatus, type TaskHubStore } from '../storage/task.hub.store.js';
 import { invokeRegistration, typedDataToJson, type Registration, type TypedData } from '../worker.shim.js';
 import { EventType, nowIso, type DurableHttpRequest, type HistoryEvent } from './history.js';
+import type { InstanceRegistry } from './instance.registry.js';
 import type { InstanceState, ScheduledWork } from './instance.state.js';
+import type { SubOrchestrations } from './sub.orchestrations.js';
 
 /**
  * Work dispatch: runs what committed history scheduled, in-process — activities (under the
- * concurrency limit and host.json functionTimeout), durable timers, sub-orchestrations and HTTP
- * calls — and hands each result to the instance as an incoming history event.
+ * concurrency limit and host.json functionTimeout), durable timers and HTTP calls; children go to
+ * SubOrchestrations — and hands each result to the instance as an incoming history event.
  */
 
 const maxTimerDelayMs = 2 ** 31 - 1;
@@ -17,7 +18,6 @@ const maxTimerDelayMs = 2 ** 31 - 1;
 export type ActivityInputs = (registration: Registration) => Array<{ name: string; data: TypedData }>;
 
 export interface WorkDispatcherParts {
-  store: TaskHubStore;
   registrations: Map<string, Registration>;
   log: (line: string) => void;
   maxConcurrentActivities: number;
@@ -26,12 +26,12 @@ export interface WorkDispatcherParts {
   /** host.json functionTimeout for activities. */
   activityTimeoutMs: number | undefined;
   activityInputs: ActivityInputs;
-  isStopping: () => boolean;
-  /** Hands an incoming event (a result) to the instance. */
-  deliver: (instance: InstanceState, event: HistoryEvent) => void;
-  activate: (record: InstanceRecord) => Promise<InstanceState | undefined>;
-  ensureActive: (instanceId: string) => Promise<InstanceState | undefined>;
-  startNew: (name: string, options: { instanceId: string; input: string | undefined; version: string | undefined; parent: { instanceId: string; taskId: number } }) => Promise<string>;
+  /** Aborted when the engine stops. */
+  stopped: AbortSignal;
+  /** Where results go: the instance's inbox (InstanceRegistry). */
+  inbox: Pick<InstanceRegistry, 'deliver'>;
+  /** Starts children (sub.orchestrations.ts). */
+  subOrchestrations: SubOrchestrations;
 }
 
 export class WorkDispatcher {
@@ -57,7 +57,7 @@ export class WorkDispatcher {
   }
 
   startWork(instance: InstanceState, id: number, work: ScheduledWork): void {
-    if (this.parts.isStopping() || instance.retired) return;
+    if (this.parts.stopped.aborted || instance.retired) return;
     switch (work.kind) {
       case 'activity':
         this.dispatchActivity(instance, id, work);
@@ -67,9 +67,7 @@ export class WorkDispatcher {
         if (!instance.canceledTimers.has(id)) this.armTimer(instance, id, work.fireAt!);
         return;
       case 'subOrchestration':
-        void this.startChild(instance, id, work).catch((error: unknown) =>
-          this.parts.deliver(instance, { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: (error as Error).message, Details: '' }),
-        );
+        this.parts.subOrchestrations.start(instance, id, work);
         return;
       case 'http': {
         const wait = work.notBefore ? Date.parse(work.notBefore) - Date.now() : 0;
@@ -84,7 +82,7 @@ export class WorkDispatcher {
   private dispatchActivity(instance: InstanceState, id: number, work: ScheduledWork): void {
     const registration = this.parts.registrations.get(work.name);
     void this.limit(async () => {
-      if (this.parts.isStopping() || instance.retired) return;
+      if (this.parts.stopped.aborted || instance.retired) return;
       this.running++;
       const started = performance.now();
       let event: HistoryEvent;
@@ -107,7 +105,7 @@ export class WorkDispatcher {
         const outcome = event.EventType === EventType.TaskCompleted ? 'Succeeded' : `Failed: ${event.Reason}`;
         this.parts.log(`Executed 'Functions.${work.name}' (${outcome}, InstanceId=${instance.id}, TaskId=${id}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
       }
-      this.parts.deliver(instance, event);
+      this.parts.inbox.deliver(instance, event);
     });
   }
 
@@ -127,13 +125,13 @@ export class WorkDispatcher {
     const wait = due - Date.now();
     const fire = (): void => {
       if (Date.now() < due) return this.armTimer(instance, id, fireAt);
-      this.parts.deliver(instance, { EventType: EventType.TimerFired, EventId: -1, Timestamp: nowIso(), TimerId: id, FireAt: fireAt });
+      this.parts.inbox.deliver(instance, { EventType: EventType.TimerFired, EventId: -1, Timestamp: nowIso(), TimerId: id, FireAt: fireAt });
     };
     instance.setTimer(id, Math.max(0, Math.min(wait, maxTimerDelayMs)), fire);
   }
 
   private async runHttp(instance: InstanceState, id: number, work: ScheduledWork): Promise<void> {
-    if (this.parts.isStopping() || instance.retired) return;
+    if (this.parts.stopped.aborted || instance.retired) return;
     const request = JSON.parse(work.input ?? '{}') as DurableHttpRequest;
     const started = performance.now();
     let event: HistoryEvent;
@@ -152,37 +150,7 @@ export class WorkDispatcher {
       event = { EventType: EventType.TaskFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: id, Reason: `HTTP ${request.method} ${request.uri} failed: ${message}`, Details: details };
     }
     this.parts.log(`Executed 'BuiltIn::HttpActivity' (${event.EventType === EventType.TaskCompleted ? 'Succeeded' : 'Failed'}, InstanceId=${instance.id}, TaskId=${id}, Duration=${(performance.now() - started).toFixed(0)}ms)`);
-    this.parts.deliver(instance, event);
-  }
-
-  /** Creates the child instance once; on restart, finds it and passes on its result if it finished. */
-  private async startChild(parent: InstanceState, id: number, work: ScheduledWork): Promise<void> {
-    const childId = work.childInstanceId!;
-    const existing = await this.parts.store.getInstance(childId);
-    if (existing && existing.parentInstanceId === parent.id && existing.parentTaskId === id) {
-      if (terminalStatuses.has(existing.runtimeStatus)) {
-        const output = await this.parts.store.internalize(existing.output);
-        this.parts.deliver(parent, childResultEvent(id, existing.runtimeStatus, output, existing.name, childId));
-      } else {
-        await this.parts.activate(existing);
-      }
-      return;
-    }
-    if (existing && !terminalStatuses.has(existing.runtimeStatus)) {
-      throw new Error(`Sub-orchestration instance '${childId}' already exists and is ${existing.runtimeStatus}.`);
-    }
-    await this.parts.startNew(work.name, { instanceId: childId, input: work.input, version: work.version, parent: { instanceId: parent.id, taskId: id } });
-  }
-
-  async notifyParent(child: InstanceState): Promise<void> {
-    const parentId = child.record.parentInstanceId;
-    if (!parentId || child.status === 'ContinuedAsNew') return;
-    const parent = await this.parts.ensureActive(parentId);
-    if (!parent) return;
-    const taskId = child.record.parentTaskId ?? -1;
-    const work = parent.scheduled.get(taskId);
-    if (work?.kind !== 'subOrchestration' || work.childInstanceId !== child.id) return;
-    this.parts.deliver(parent, childResultEvent(taskId, child.status, child.output, child.record.name, child.id));
+    this.parts.inbox.deliver(instance, event);
   }
 
   /** Re-dispatches what committed history scheduled but has no result for yet. */
@@ -194,18 +162,4 @@ export class WorkDispatcher {
 function errorText(error: unknown): { message: string; details: string } {
   if (error instanceof Error) return { message: error.message, details: error.stack ?? '' };
   return { message: String(error), details: '' };
-}
-
-function childResultEvent(taskId: number, status: RuntimeStatus, output: string | undefined, name: string, childId: string): HistoryEvent {
-  if (status === 'Completed') {
-    return { EventType: EventType.SubOrchestrationInstanceCompleted, EventId: -1, Timestamp: nowIso(), TaskScheduledId: taskId, Result: output ?? 'null' };
-  }
-  let reason = `Sub-orchestration '${name}' (${childId}) ${status.toLowerCase()}`;
-  try {
-    const text = output === undefined ? undefined : (JSON.parse(output) as unknown);
-    if (typeof text === 'string') reason = text;
-  } catch {
-    // keep the generic reason
-  }
-  return { EventType: EventType.SubOrchestrationInstanceFailed, EventId: -1, Timestamp: nowIso(), TaskScheduledId: taskId, Reason: reason, Details: '' };
 }

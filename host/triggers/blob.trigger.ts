@@ -83,7 +83,7 @@ export class BlobTriggerPoller {
     for (const registration of options.registrations) {
       if (registration.trigger.type !== 'blobTrigger') continue;
       const connectionName = String(registration.trigger['connection'] ?? 'AzureWebJobsStorage') || 'AzureWebJobsStorage';
-      const connectionString = options.settings[connectionName] ?? process.env[connectionName];
+      const connectionString = options.settings[connectionName];
       if (!connectionString) throw new Error(`Blob trigger '${registration.name}' uses connection setting '${connectionName}', which is not set.`);
       const compiled = compileBlobPath(String(registration.trigger['path']));
       this.triggers.push({

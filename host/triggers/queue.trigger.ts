@@ -83,7 +83,7 @@ export class QueueTriggers {
     for (const registration of options.registrations) {
       if (registration.trigger.type !== 'queueTrigger') continue;
       const connectionName = String(registration.trigger['connection'] ?? '') || 'AzureWebJobsStorage';
-      const connectionString = options.settings[connectionName] ?? process.env[connectionName];
+      const connectionString = options.settings[connectionName];
       if (!connectionString) throw new Error(`Queue trigger '${registration.name}' uses connection setting '${connectionName}', which is not set.`);
       const queueName = String(registration.trigger['queueName'] ?? '');
       if (!/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(queueName)) {

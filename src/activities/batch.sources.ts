@@ -42,10 +42,15 @@ export function createListBatchSources(deps: Pick<ActivityDependencies, 'store' 
 
     if (selection.kind === 'prefix') {
       const page = await deps.store.listPage(selection.container, selection.prefix, cursor ?? undefined, room);
-      const sources = page.blobs
-        .filter((blob) => !blob.name.startsWith(manifestFolder) && findBlobNameProblem(blob.name) === null && accept(blob.name, blob.lastModified))
-        .map((blob) => toSource(selection.container, blob));
-      return { sources, missing: [], cursor: page.continuationToken ?? null };
+      const selected = page.blobs.filter((blob) => !blob.name.startsWith(manifestFolder) && accept(blob.name, blob.lastModified));
+      // A name no job may read (control characters, a backslash, a trailing ".") is listed as missing with
+      // the reason, not dropped without a word: the batch's counts then cover every blob it selected.
+      const missing = selected.flatMap((blob) => {
+        const problem = findBlobNameProblem(blob.name);
+        return problem === null ? [] : [{ entry: shownName(`${selection.container}/${blob.name}`), reason: problem }];
+      });
+      const sources = selected.filter((blob) => findBlobNameProblem(blob.name) === null).map((blob) => toSource(selection.container, blob));
+      return { sources, missing, cursor: page.continuationToken ?? null };
     }
 
     // A manifest, pinned to the version the batch was submitted with.
@@ -127,7 +132,7 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
   return async ({ batchId, sources, collection, options, tileSize, worker }) => {
     const limit = pLimit(statConcurrency);
     const now = new Date();
-    const prepared = await Promise.all(
+    const planned = await Promise.all(
       sources.map((source, index) =>
         limit(async (): Promise<PreparedBatchJob> => {
           const path = `${source.container}/${source.name}`;
@@ -166,19 +171,28 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
         }),
       ),
     );
+    // A manifest may list a source twice: its job runs once (a second start of the same instance
+    // failed the entry INTERNAL while the job completed, and the jobs list showed it twice).
+    const started = new Set<string>();
+    const prepared = planned.map((job): PreparedBatchJob => {
+      if (job.kind !== 'run') return job;
+      if (started.has(job.instanceId)) return { kind: 'skip', source: job.source, reason: 'listed more than once in this batch; its job runs once' };
+      started.add(job.instanceId);
+      return job;
+    });
     // Listed with their batch from now on (`GET /api/jobs?batch=`), Pending until they start, not
-    // only once they end. Each job writes its row again when it ends.
-    await Promise.all(
-      prepared.map((job) =>
+    // only once they end. Each job writes its row again when it ends. One request per 100 rows.
+    await deps.jobs.recordMany(
+      prepared.flatMap((job) =>
         job.kind === 'run'
-          ? limit(() =>
-              deps.jobs.record({
+          ? [
+              {
                 key: job.input.index.key,
                 id: job.instanceId,
                 batch: batchId,
                 source: job.source,
                 collection,
-                status: 'Pending',
+                status: 'Pending' as const,
                 createdTime: job.input.index.createdTime,
                 lastUpdatedTime: job.input.index.createdTime,
                 attempt: 1,
@@ -186,9 +200,9 @@ export function createPrepareBatchJobs(deps: PrepareBatchJobsDependencies): Prep
                 tilesDone: 0,
                 tilesFailed: 0,
                 tilesTotal: 0,
-              }),
-            )
-          : undefined,
+              },
+            ]
+          : [],
       ),
     );
     return prepared;

@@ -22,17 +22,18 @@
  * document on every attempt, so whichever writer comes last has seen every earlier write below.
  */
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import pLimit from 'p-limit';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deleteVersionBlobs, retireVersion, type RetiredOutputs } from '../jobs/retired.outputs.js';
 import { boundText } from '../pipeline/bounded.text.js';
-import type { FinalizeCollectionInput, FinalizedCollection, OutputLocation, PublicationOutcome, RegisteredItem, SourceBlob, SourcePublication } from '../pipeline/contracts.js';
+import type { DerivedCollectionPlan, FinalizeCollectionInput, FinalizedCollection, OutputLocation, PublicationOutcome, RegisteredItem, SourceBlob, SourcePublication } from '../pipeline/contracts.js';
 import { FailureError, type Failure } from '../pipeline/failure.js';
 import type { IngestOptions } from '../pipeline/options.js';
 import { describeMosaic } from '../raster/mosaic.describe.js';
 import { buildMosaicVrt } from '../raster/mosaic.vrt.js';
-import type { BlobStore } from '../storage/blob.store.js';
+import type { BlobStore, StoredJson } from '../storage/blob.store.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, mosaicBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceCatalogPageBlob, sourceCatalogPagesPrefix, sourceRecordBlob, sourceRecordsPrefix } from '../stac/catalog.layout.js';
 import { buildSourceCatalog, collectionForApi, collectionItemCount, linksChild, mergeCatalog, mergeCollection, mergeShardCatalog, summarizeItems, summarizeShard } from '../stac/collection.build.js';
 import { buildSourceRecord, compareVersionOrder, sourcePathOf, staleItems, type SourceRecord } from '../stac/source.record.js';
@@ -45,6 +46,21 @@ import { updateJsonBlob } from './json.blob.update.js';
 import { inspectionReadMode, jobKeyOf, SourceChangedError, SourceMissingError, tileReadMode } from './source.cache.js';
 
 export type FinalizeCollection = (input: FinalizeCollectionInput) => Promise<FinalizedCollection>;
+
+/**
+ * Finalize with `lookUpDerived`: the derived collections are read before publishing, so a job
+ * that has derived products to make does not record itself Completed while they run (the jobs
+ * list and the job's own view would disagree), and one that has none records its end here.
+ */
+export function withDerivedLookup(finalize: FinalizeCollection, listDerived: (input: { collection: string }) => Promise<DerivedCollectionPlan[]>): FinalizeCollection {
+  return async (input) => {
+    if (!input.lookUpDerived) return finalize(input);
+    const derivedPlans = await listDerived({ collection: input.collection });
+    const recordEnd = input.endRecord !== undefined && derivedPlans.length === 0;
+    const finalized = await finalize({ collection: input.collection, publications: input.publications, datetime: input.datetime, ...(recordEnd ? { endRecord: input.endRecord } : {}) });
+    return { ...finalized, endRecorded: recordEnd, derivedPlans };
+  };
+}
 
 /**
  * Writes the VRT that mosaics this job's tiles (next to them, relative paths) and returns it as
@@ -94,7 +110,7 @@ async function writeSourceMosaic(
 
 /** What the source's record decided for one publication. */
 type Decision =
-  | { publication: SourcePublication; outcome: 'publish'; previous?: SourceRecord }
+  | { publication: SourcePublication; outcome: 'publish'; previous?: SourceRecord; written: SourceRecord }
   | { publication: SourcePublication; outcome: 'superseded'; newer: SourceRecord }
   | { publication: SourcePublication; outcome: 'conflict'; failure: Failure };
 
@@ -116,7 +132,7 @@ async function decide(deps: { store: BlobStore }, collection: string, publicatio
   const { store } = deps;
   const { outputs, source, items, order } = publication;
   const owner = sourcePathOf(source);
-  let decision: Decision = { publication, outcome: 'publish' };
+  let decision: Decision | undefined;
   await updateJsonBlob<SourceRecord>(store, sourceRecordBlob(collection, outputs.sourceKey), async (existing) => {
     if (existing && existing.source !== owner) {
       decision = {
@@ -134,12 +150,14 @@ async function decide(deps: { store: BlobStore }, collection: string, publicatio
       decision = { publication, outcome: 'conflict', failure: sourceRemovedFailure(owner) };
       return undefined;
     }
-    decision = existing ? { publication, outcome: 'publish', previous: existing } : { publication, outcome: 'publish' };
-    return buildSourceRecord(source, outputs, order, items, publication.jobId);
+    const written = buildSourceRecord(source, outputs, order, items, publication.jobId);
+    decision = existing ? { publication, outcome: 'publish', previous: existing, written } : { publication, outcome: 'publish', written };
+    return written;
   }, { createFirst: true });
+  if (!decision) throw new Error('the source record update decided nothing');
   if (decision.outcome === 'publish' && !(await store.stat(source))) {
-    const written = await store.readJson<SourceRecord>(sourceRecordBlob(collection, outputs.sourceKey));
-    if (written?.value.version === outputs.version) await store.delete(sourceRecordBlob(collection, outputs.sourceKey), { ifMatch: written.etag }).catch(() => undefined);
+    const stored = await store.readJson<SourceRecord>(sourceRecordBlob(collection, outputs.sourceKey));
+    if (stored?.value.version === outputs.version) await store.delete(sourceRecordBlob(collection, outputs.sourceKey), { ifMatch: stored.etag }).catch(() => undefined);
     decision = { publication, outcome: 'conflict', failure: sourceRemovedFailure(owner) };
   }
   if (decision.outcome === 'conflict' && decision.failure.code === 'SOURCE_MISSING') await deleteOwnOutputs(store, collection, publication);
@@ -181,12 +199,17 @@ function mapBounded<T, R>(values: readonly T[], limit: number, map: (value: T, i
 /**
  * Writes a source's catalog from its record, read after the catalog on every attempt: when another
  * version took the record meanwhile (`version` given and different), that version's job writes the
- * catalog, not this one. `isNew`: the source had no record before, so it has no catalog either (usually).
+ * catalog, not this one. `created`: the record this job just created (the source had none, so it
+ * has no catalog either, usually): the first attempt creates the catalog from it without reading
+ * either. Safe: another version's job writes its record before the catalog, so a catalog it wrote
+ * first fails this creation (the next attempt reads both), and one it writes later is its own.
  */
-export async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string, isNew = false): Promise<void> {
+export async function writeSourceCatalog(store: BlobStore, collection: string, sourceKey: string, version: string | undefined, mosaic: StacAsset | undefined, catalogUrl: string, created?: SourceRecord): Promise<void> {
   const ref = sourceCatalogBlob(collection, sourceKey);
+  let first = true;
   await updateJsonBlob<StacCatalog>(store, ref, async () => {
-    const record = (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value;
+    const record = first && created ? created : (await store.readJson<SourceRecord>(sourceRecordBlob(collection, sourceKey)))?.value;
+    first = false;
     if (!record || (version !== undefined && record.version !== version)) return undefined;
     const { catalog, pages } = buildSourceCatalog({
       sourceKey,
@@ -199,7 +222,7 @@ export async function writeSourceCatalog(store: BlobStore, collection: string, s
     // Pages before the catalog that links them; they belong to this version (same content whoever writes them).
     await Promise.all(pages.map(({ page, document }) => store.uploadBytes(sourceCatalogPageBlob(collection, sourceKey, record.version, page), Buffer.from(JSON.stringify(document)), mediaTypes.json)));
     return catalog;
-  }, { compact: true, createFirst: isNew });
+  }, { compact: true, createFirst: created !== undefined });
 }
 
 /**
@@ -207,18 +230,20 @@ export async function writeSourceCatalog(store: BlobStore, collection: string, s
  * sources it published, found by listing their records once, with their mosaic assets, so the
  * first finalize in the new layout hangs them all in shards before it drops the item links.
  */
-async function legacySources(store: BlobStore, collection: string): Promise<Array<{ sourceKey: string; mosaic?: StacAsset }>> {
-  const existing = (await store.readJson<StacCollection>(collectionBlob(collection)))?.value;
-  if (!existing || existing[collectionShardsProperty] || !existing.links.some((link) => link.rel === 'item')) return [];
+async function legacySources(store: BlobStore, collection: string): Promise<{ sources: Array<{ sourceKey: string; mosaic?: StacAsset }>; read: StoredJson<StacCollection> | null }> {
+  const read = (await store.readJson<StacCollection>(collectionBlob(collection))) ?? null;
+  const existing = read?.value;
+  if (!existing || existing[collectionShardsProperty] || !existing.links.some((link) => link.rel === 'item')) return { sources: [], read };
   const prefix = sourceRecordsPrefix(collection);
   const names = await store.list(prefix.container, prefix.name);
-  return names
+  const sources = names
     .filter((name) => name.endsWith('.json') && !name.slice(prefix.name.length).includes('/'))
     .map((name) => {
       const sourceKey = name.slice(prefix.name.length, -'.json'.length);
       const mosaic = existing.assets?.[`mosaic-${sourceKey}`];
       return mosaic ? { sourceKey, mosaic } : { sourceKey };
     });
+  return { sources, read };
 }
 
 /** The pages of item links a replaced version of a source had (only sources with many tiles have any). */
@@ -244,8 +269,9 @@ export async function writeShardCatalog(store: BlobStore, collection: string, sh
  * merged once for them all, then the replaced versions' blobs deleted. One job's conflict is its
  * failure; in a chunk it is reported per source and the others are published.
  */
-export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir' | 'settings' | 'retired'>): FinalizeCollection {
-  return async ({ collection, publications, datetime }) => {
+export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store' | 'sources' | 'stacApi' | 'scratchDir' | 'settings' | 'retired' | 'jobs'>): FinalizeCollection {
+  const linkedInRoot = new LRUCache<string, true>({ max: 10_000 });
+  return async ({ collection, publications, datetime, endRecord }) => {
     const collectionUrl = deps.store.url(collectionBlob(collection));
     const catalogUrl = deps.store.url(catalogBlob());
 
@@ -264,12 +290,14 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     const mosaics = await mapBounded(publishing, sourceConcurrency, ({ publication }) =>
       publication.derivedFrom ? Promise.resolve(undefined) : writeSourceMosaic(deps, publication.outputs, publication.source, publication.items, publication.options, crsAssumption(publication, deps.settings.assumeCfLonLat)),
     );
-    await mapBounded(publishing, sourceConcurrency, ({ publication, previous }, index) =>
-      writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl, previous === undefined),
+    await mapBounded(publishing, sourceConcurrency, ({ publication, previous, written }, index) =>
+      writeSourceCatalog(deps.store, collection, publication.outputs.sourceKey, publication.outputs.version, mosaics[index], catalogUrl, previous === undefined ? written : undefined),
     );
-    // Once per collection of the earlier layout: its other sources get their catalogs too.
+    // Once per collection of the earlier layout: its other sources get their catalogs too. The
+    // collection read here is the first attempt's of its own update below (no second read).
     const publishedKeys = new Set(publishing.map(({ publication }) => publication.outputs.sourceKey));
-    const legacy = publishing.length > 0 ? (await legacySources(deps.store, collection)).filter(({ sourceKey }) => !publishedKeys.has(sourceKey)) : [];
+    const found = publishing.length > 0 ? await legacySources(deps.store, collection) : { sources: [], read: null };
+    const legacy = found.sources.filter(({ sourceKey }) => !publishedKeys.has(sourceKey));
     await mapBounded(legacy, sourceConcurrency, ({ sourceKey, mosaic }) => writeSourceCatalog(deps.store, collection, sourceKey, undefined, mosaic, catalogUrl));
 
     // 3. Each touched shard once, 4. the collection once, 5. the root catalog if it lacks the collection.
@@ -290,10 +318,14 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
           }),
         );
         return mergeCollection(existing, { collectionId: collection, datetime, urls: { collection: collectionUrl, catalog: catalogUrl }, shards });
-      }, { compact: true }));
-      await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) =>
-        linksChild(existing, collectionUrl) ? undefined : mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }),
-      );
+      }, { compact: true, known: found.read }));
+      // Nothing unlinks a collection from the root catalog: once seen linked, this process does not read it again for it.
+      if (!linkedInRoot.has(collection)) {
+        await updateJsonBlob<StacCatalog>(deps.store, catalogBlob(), (existing) =>
+          linksChild(existing, collectionUrl) ? undefined : mergeCatalog(existing, catalogUrl, { id: collection, url: collectionUrl }),
+        );
+        linkedInRoot.set(collection, true);
+      }
     }
 
     // 6. The replaced versions' items and item pages, now that nothing links them; their COGs stay
@@ -315,6 +347,8 @@ export function createFinalizeCollection(deps: Pick<ActivityDependencies, 'store
     // Other jobs on the same source (another collection or tile size) keep the copy until they evict it too.
     for (const { publication } of decisions) await deps.sources.evict(publication.source, jobKeyOf(publication.outputs));
 
+    // Last, once everything above is done: a retry after a failure above writes it then.
+    if (endRecord) await deps.jobs.record(endRecord);
     const current = published ?? (await deps.store.readJson<StacCollection>(collectionBlob(collection)))?.value;
     const outcomes: PublicationOutcome[] = decisions.map((decision) => {
       const sourceKey = decision.publication.outputs.sourceKey;

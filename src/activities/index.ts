@@ -12,13 +12,15 @@ import { createCreateTileCog } from './tile.cog.create.js';
 import { createCreateAndRegisterTile } from './tile.create.register.js';
 import { createRegisterTileItem } from './tile.item.register.js';
 import { createValidateRaster } from './validate.raster.js';
+import { createValidateAndCreateTile } from './validate.create.tile.js';
 import { createFindRunningJobs, createFindSourceOutputs, createRemoveSourceOutputs } from './source.removal.js';
 
 export { createActivityDependencies, type ActivityDependencies } from './activity.dependencies.js';
 export { createValidateRaster, type ValidateRaster } from './validate.raster.js';
+export { createValidateAndCreateTile, type ValidateAndCreateTile } from './validate.create.tile.js';
 export { createCreateTileCog, type CreateTileCog } from './tile.cog.create.js';
 export { createRegisterTileItem, type RegisterTileItem } from './tile.item.register.js';
-export { createFinalizeCollection, type FinalizeCollection } from './collection.finalize.js';
+export { createFinalizeCollection, withDerivedLookup, type FinalizeCollection } from './collection.finalize.js';
 export { createBuildCollectionMosaic, type BuildCollectionMosaic } from './collection.mosaic.js';
 export { SourceCache, SourceChangedError, SourceMissingError } from './source.cache.js';
 export { createRequestCollectionMosaic, type RequestCollectionMosaic } from './collection.mosaic.request.js';
@@ -42,17 +44,21 @@ export type IngestActivities = { [Name in Exclude<keyof typeof activities, Durab
 export function createIngestActivities(deps: ActivityDependencies): IngestActivities {
   const createTileCog = createCreateTileCog(deps);
   const registerTileItem = createRegisterTileItem(deps);
+  const validateRaster = createValidateRaster(deps);
+  const createAndRegisterTile = createCreateAndRegisterTile({ createTileCog, registerTileItem });
+  const checkQualityGates = createCheckQualityGates(deps);
   return {
-    validateRaster: createValidateRaster(deps),
+    validateRaster,
+    validateAndCreateTile: createValidateAndCreateTile({ validateRaster, createAndRegisterTile, checkQualityGates }),
     createTileCog,
-    createAndRegisterTile: createCreateAndRegisterTile({ createTileCog, registerTileItem }),
+    createAndRegisterTile,
     registerTileItem,
     finalizeCollection: createFinalizeCollection(deps),
     recordJob: createRecordJob(deps),
     dispatchTile: createDispatchTile(deps),
     listBatchSources: createListBatchSources(deps),
     buildCollectionMosaic: createBuildCollectionMosaic(deps),
-    checkQualityGates: createCheckQualityGates(deps),
+    checkQualityGates,
     deleteQuarantinedOutputs: createDeleteQuarantinedOutputs(deps),
     markJobDecision: createMarkJobDecision(deps),
     findSourceOutputs: createFindSourceOutputs(deps),

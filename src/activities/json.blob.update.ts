@@ -9,7 +9,7 @@ import { mediaTypes } from '../stac/stac.types.js';
 
 const maxAttempts = 20;
 
-export interface JsonBlobUpdateOptions {
+export interface JsonBlobUpdateOptions<T = unknown> {
   /**
    * JSON without indentation: the catalog's larger documents (a collection with 256 shard
    * summaries, a shard with hundreds of sources) are a third of their indented size.
@@ -23,6 +23,12 @@ export interface JsonBlobUpdateOptions {
   createFirst?: boolean;
   /** Default `application/json`. */
   contentType?: string;
+  /**
+   * The blob as the caller already read it (`null`: found absent): the first attempt starts from
+   * that instead of reading again. The write is still conditional on its ETag, so a change made
+   * since is never lost (the attempt fails and the next one reads).
+   */
+  known?: { value: T; etag: string } | null;
 }
 
 /**
@@ -33,11 +39,11 @@ export async function updateJsonBlob<T>(
   store: BlobStore,
   ref: BlobRef,
   change: (current: T | undefined) => T | undefined | Promise<T | undefined>,
-  options: JsonBlobUpdateOptions = {},
+  options: JsonBlobUpdateOptions<T> = {},
 ): Promise<{ value: T | undefined; url: string }> {
   const contentType = options.contentType ?? mediaTypes.json;
   for (let attempt = 1; ; attempt++) {
-    const current = options.createFirst && attempt === 1 ? undefined : await store.readJson<T>(ref);
+    const current = attempt === 1 && options.known !== undefined ? (options.known ?? undefined) : options.createFirst && attempt === 1 ? undefined : await store.readJson<T>(ref);
     const value = await change(current?.value);
     if (value === undefined) return { value: current?.value, url: store.url(ref) };
     const condition = current ? { ifMatch: current.etag } : { ifNoneExists: true };

@@ -225,9 +225,16 @@ export function parseManifest(text: string, name: string, limits: ManifestLimits
   return readManifest([Buffer.from(text, 'utf8')], name, limits);
 }
 
-/** How an upload-derived name appears in a message: cut to a bound, with a hash of the whole. */
+/**
+ * Control characters and bidirectional overrides, which a terminal or a page would act on (an ESC
+ * sequence clears the operator's screen or retitles it; U+202E before `fit.png` shows it as `gnp.tif`).
+ */
+const unprintable = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** How an upload-derived name appears in a message: unprintable characters written as `\u{…}`, cut to a bound, with a hash of the whole. */
 export function shownName(name: string): string {
-  return boundText(name, 200);
+  const printable = name.replace(unprintable, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`);
+  return boundText(printable, 200);
 }
 
 /**

@@ -17,6 +17,8 @@ import {
   createIngestActivities,
   createPrepareBatchJobs,
   createRequestCollectionMosaic,
+  createValidateAndCreateTile,
+  withDerivedLookup,
   runToOutcome,
   type ExistingJob,
   type IngestActivities,
@@ -32,6 +34,7 @@ import {
   type PrepareBatchJobsInput,
   type RequestCollectionMosaicInput,
   type StartNotice,
+  type ValidateAndCreateTileInput,
   type WorkStartedEvent,
 } from '../pipeline/contracts.js';
 import { createAzureStacApiClient } from '../stac/stac.api.token.js';
@@ -87,9 +90,16 @@ function register<Input, Output>(contract: ActivityContract<Input, Output>, pick
 }
 
 register(activities.validateRaster, (all) => all.validateRaster);
+// Its tile part's failure is returned as data: logged here with the raw error, as runLogged logs the others.
+df.app.activity(activities.validateAndCreateTile.name, {
+  handler: (input: ValidateAndCreateTileInput, context: InvocationContext) =>
+    runLogged(activities.validateAndCreateTile.name, context, () =>
+      createValidateAndCreateTile(getActivities())(input, (failure, error) => context.warn(`${activities.validateAndCreateTile.name}: its tile failed (${failure.code}): ${failure.message}`, error)),
+    ),
+});
 register(activities.createTileCog, (all) => all.createTileCog);
 register(activities.registerTileItem, (all) => all.registerTileItem);
-register(activities.finalizeCollection, (all) => all.finalizeCollection);
+register(activities.finalizeCollection, (all) => withDerivedLookup(all.finalizeCollection, getDerivedActivities().list));
 register(activities.recordJob, (all) => all.recordJob);
 register(activities.dispatchTile, (all) => all.dispatchTile);
 register(activities.listBatchSources, (all) => all.listBatchSources);

@@ -21,6 +21,9 @@ const partitionKey = 'job';
 /** Where scheduled batches remember their last run (a handful of rows). */
 const schedulePartitionKey = 'schedule';
 
+/** The most operations Table Storage takes in one transaction. */
+const tableTransactionMaxRows = 100;
+
 /** Milliseconds since the epoch subtracted from this, zero-padded: a later job gets a smaller key. */
 const keyEpoch = 9_999_999_999_999;
 
@@ -175,6 +178,16 @@ export class JobIndex {
   /** Adds a job's row (submission) or merges what changed (the job's end). */
   async record(entry: Partial<JobIndexEntry> & { key: string }): Promise<void> {
     await this.table.upsert(toRow(entry), 'merge');
+  }
+
+  /**
+   * Adds or merges many rows in as few requests as the table allows: one transaction per 100 rows
+   * (they share the one partition). A batch's chunk of jobs costs one request, not one per job.
+   */
+  async recordMany(entries: ReadonlyArray<Partial<JobIndexEntry> & { key: string }>): Promise<void> {
+    for (let start = 0; start < entries.length; start += tableTransactionMaxRows) {
+      await this.table.transact(entries.slice(start, start + tableTransactionMaxRows).map((entry) => ({ kind: 'merge' as const, row: toRow(entry) })));
+    }
   }
 
   /** One page of jobs, newest first. */

@@ -108,14 +108,17 @@ export interface DerivedStep {
  */
 export function* deriveFromPublication(
   context: OrchestrationContext,
-  published: { collection: string; publication: SourcePublication; datetime: string; chain?: string[] },
+  published: { collection: string; publication: SourcePublication; datetime: string; chain?: string[]; /** Already looked up (by finalize, 1.7 on). */ plans?: DerivedCollectionPlan[] },
   onChange: (outcomes: readonly DerivedOutcome[]) => void,
 ): Generator<Task, DerivedStep, unknown> {
   let plans: DerivedCollectionPlan[];
-  try {
-    plans = yield* callActivity(context, activities.listDerivedCollections, { collection: published.collection });
-  } catch (error) {
-    return { outcomes: [], lookupFailure: failureFrom(error) };
+  if (published.plans) plans = published.plans;
+  else {
+    try {
+      plans = yield* callActivity(context, activities.listDerivedCollections, { collection: published.collection });
+    } catch (error) {
+      return { outcomes: [], lookupFailure: failureFrom(error) };
+    }
   }
   const chain = published.chain ?? [published.collection];
   // A collection already in the chain is never run again (a cycle slipped past the definitions' check).

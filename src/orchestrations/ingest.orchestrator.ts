@@ -7,8 +7,11 @@
  */
 import type { OrchestrationContext, OrchestrationHandler, Task } from 'durable-functions';
 import {
+  type DerivedCollectionPlan,
   activities,
+  mosaicRequestOperations,
   orchestratorNames,
+  type MosaicRunRequest,
   type FinalizedCollection,
   type IngestInput,
   type IngestOutput,
@@ -16,24 +19,28 @@ import {
   type GridSlices,
   type RasterInfo,
   type RasterVariable,
+  type RecordJobInput,
   type TileWindow,
   type TileLayout,
   type TileRoute,
   type JobFailure,
   type RegisteredItem,
+  type SingleTileOutcome,
   type SourcePublication,
+  type TileProgress,
   type VersionOrder,
   type DerivedOutcome,
 } from '../pipeline/contracts.js';
 import { hasGates, type GateViolation } from '../collections/quality.gates.js';
 import { boundText } from '../pipeline/bounded.text.js';
-import { encodeFailure, failureFrom, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
+import { encodeFailure, FailureError, failureFrom, isFinalFailure, summarizeFailures, type Failure, type FailureCode } from '../pipeline/failure.js';
 import { deriveItemId, deriveTileInstanceId } from '../pipeline/ids.js';
 import { bytesPerSample } from '../raster/data.type.js';
 import { planTiles, planVariableTiles } from '../raster/tile.plan.js';
 import { callActivity } from './activity.call.js';
-import { collectionMosaicStep, derivesProducts, publishesEvents } from './versions.js';
+import { asksBeforeStartingMosaicRun, collectionMosaicStep, derivesProducts, mergesSingleTile, publishesEvents, recordsEndWithFinalize } from './versions.js';
 import { deriveFromPublication } from './derived.orchestrator.js';
+import { collectionMosaicRequestsId } from './mosaic.orchestrator.js';
 import { jobEvent } from '../collections/cloud.events.js';
 import { runTileSteps, type IngestTileInput } from './tile.orchestrator.js';
 
@@ -124,6 +131,8 @@ class JobState {
   private readonly settledItems: RegisteredItem[] = [];
   private inlineTilesFailed = 0;
   private branches: readonly TileBranch[] = [];
+  /** The job's end is in the jobs index already (written by finalize, 1.7 on). */
+  endRecorded = false;
 
   constructor(
     private readonly context: OrchestrationContext,
@@ -218,7 +227,7 @@ export const ingestRasterOrchestrator: OrchestrationHandler = function* (context
   state.publish();
   try {
     const output = yield* runJob(context, input, state);
-    yield* recordJobEnd(context, input, state, output.quarantine ? 'Quarantined' : 'Completed');
+    if (!state.endRecorded) yield* recordJobEnd(context, input, state, output.quarantine ? 'Quarantined' : 'Completed');
     yield* publishJobEvent(context, input, state, output.quarantine ? 'job.quarantined' : 'job.completed', output.quarantine?.violations.map((violation) => violation.rule));
     return output;
   } catch (error) {
@@ -238,9 +247,36 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
     throw new IngestFailedError(progress.source, reason, state.failures[0]);
   };
 
+  // 1.7 on: a source of one tile on Functions gets it made with its validation (one activity);
+  // its item's time is then the orchestration clock before validation, not after.
+  const merged = mergesSingleTile(context.df.version);
+  const validatedAt = merged ? context.df.currentUtcDateTime.toISOString() : undefined;
   let info: RasterInfo;
+  let madeWithValidation: SingleTileOutcome | undefined;
   try {
-    info = yield* callActivity(context, activities.validateRaster, { source: input.source, options: input.options, tileSize: input.tileSize });
+    if (validatedAt !== undefined) {
+      const validated = yield* callActivity(context, activities.validateAndCreateTile, {
+        source: input.source,
+        options: input.options,
+        tileSize: input.tileSize,
+        // A retry that reuses tiles of its failed attempt takes them as they are (below).
+        ...((input.reuse ?? []).length === 0
+          ? {
+              singleTile: {
+                outputs: input.outputs,
+                datetime: validatedAt,
+                order: { sourceModified: input.source.lastModified, jobStarted: validatedAt },
+                worker: { thresholdBytes: input.worker.thresholdBytes },
+                ...(input.definition && hasGates(input.definition.gates) ? { gates: input.definition.gates } : {}),
+              },
+            }
+          : {}),
+      });
+      info = validated.info;
+      madeWithValidation = validated.tile;
+    } else {
+      info = yield* callActivity(context, activities.validateRaster, { source: input.source, options: input.options, tileSize: input.tileSize });
+    }
   } catch (error) {
     const failure = failureFrom(error);
     state.recordFailure(failure);
@@ -250,7 +286,7 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   const planned = planJobTiles(info, input.tileSize);
   const windows = planned.map(({ window }) => window);
   // The orchestration clock, not the wall clock: replays must produce identical items.
-  const datetime = context.df.currentUtcDateTime.toISOString();
+  const datetime = validatedAt ?? context.df.currentUtcDateTime.toISOString();
   const order: VersionOrder = { sourceModified: input.source.lastModified, jobStarted: datetime };
   const { route, reason } = chooseTileRoute(info, input.options.route, input.worker.thresholdBytes);
   progress.route = route;
@@ -285,17 +321,30 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 
   progress.layout = chooseLayout(windows.length);
   state.publish();
+  // Gates measured on the tile made with validation (1.7 on); undefined: checked by their own activity.
+  let gateViolations: GateViolation[] | undefined;
   if (progress.layout === 'single-tile') {
     // A small raster is one tile: its steps run inline, without a sub-orchestration to start,
     // replay and wait for. Its progress is part of the job's status.
     for (const tileInput of pending) {
+      const report = (tile: TileProgress): void => {
+        progress.tile = tile;
+        state.publish();
+      };
+      const made = madeWithValidation && route === 'functions' ? takeTileMadeWithValidation(madeWithValidation, tileInput, context.df.currentUtcDateTime.toISOString()) : undefined;
+      if (made?.item) {
+        report(made.progress);
+        state.recordItem(made.item);
+        gateViolations = made.violations;
+        continue;
+      }
+      if (made?.failedForGood) {
+        report(made.progress);
+        state.recordTileFailure(tileInput.itemId, new FailureError(made.failedForGood));
+        continue;
+      }
       try {
-        state.recordItem(
-          yield* runTileSteps(context, tileInput, (tile) => {
-            progress.tile = tile;
-            state.publish();
-          }),
-        );
+        state.recordItem(yield* runTileSteps(context, tileInput, report, made?.rerouteBecause));
       } catch (error) {
         state.recordTileFailure(tileInput.itemId, error);
       }
@@ -348,13 +397,13 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   if (input.definition && hasGates(input.definition.gates)) {
     let violations: GateViolation[];
     try {
-      violations = yield* callActivity(context, activities.checkQualityGates, {
+      violations = gateViolations ?? (yield* callActivity(context, activities.checkQualityGates, {
         gates: input.definition.gates,
         info: { bands: info.bands, crs: info.crs, ...(info.crsAssumed ? { crsAssumed: info.crsAssumed } : {}) },
         sizeBytes: input.source.size,
         collection: input.collection,
         items: items.map(({ itemId, bbox, window }) => ({ itemId, bbox, ...(window ? { window } : {}) })),
-      });
+      }));
     } catch (error) {
       const failure = failureFrom(error);
       state.recordFailure(failure);
@@ -374,7 +423,11 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 
   let collection: FinalizedCollection;
   try {
-    collection = yield* callActivity(context, activities.finalizeCollection, { collection: input.collection, publications: [publication], datetime });
+    const endRecord = recordsEndWithFinalize(context.df.version) ? jobEndRecord(context, input, state, 'Completed') : undefined;
+    // With derived products to make, the job is not done when its own items are: finalize says whether it recorded the end.
+    const lookUpDerived = endRecord !== undefined && derivesProducts(context.df.version);
+    collection = yield* callActivity(context, activities.finalizeCollection, { collection: input.collection, publications: [publication], datetime, ...(endRecord ? { endRecord } : {}), ...(lookUpDerived ? { lookUpDerived } : {}) });
+    state.endRecorded = lookUpDerived ? collection.endRecorded === true : endRecord !== undefined;
   } catch (error) {
     const failure = failureFrom(error);
     state.recordFailure(failure);
@@ -385,7 +438,13 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   if (!collection.superseded && mosaicStep !== 'none') {
     try {
       if (mosaicStep === 'inline') yield* callActivity(context, activities.buildCollectionMosaic, { collection: input.collection });
-      else yield* callActivity(context, activities.requestCollectionMosaic, { collection: input.collection });
+      else if (!asksBeforeStartingMosaicRun(context.df.version)) yield* callActivity(context, activities.requestCollectionMosaic, { collection: input.collection });
+      else {
+        const request: MosaicRunRequest = { at: context.df.currentUtcDateTime.toISOString() };
+        const startRun: unknown = yield context.df.callEntity(collectionMosaicRequestsId(input.collection), mosaicRequestOperations.requestRun, request);
+        // Marked either way; a run is started only when none this collection's jobs started is waiting to claim it.
+        if (startRun === true) yield* callActivity(context, activities.requestCollectionMosaic, { collection: input.collection });
+      }
     } catch {
       // Not the job's failure: its items are published, and the next job or batch rebuilds the mosaic.
     }
@@ -394,7 +453,7 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
   // Derived products (issue 24, 1.6 on): every collection deriving from this one makes its products
   // of the items just published. Their outcomes are data in the job's status and output; a failed
   // derived product never fails the job, whose own items are published.
-  const derived = !collection.superseded && derivesProducts(context.df.version) ? yield* runDerivedProducts(context, input, publication, datetime, state) : [];
+  const derived = !collection.superseded && derivesProducts(context.df.version) ? yield* runDerivedProducts(context, input, publication, datetime, state, collection.derivedPlans) : [];
 
   progress.stage = 'completed';
   state.publish();
@@ -405,9 +464,9 @@ function* runJob(context: OrchestrationContext, input: IngestInput, state: JobSt
 export const derivedStatusBounds = { outcomes: 5, failures: 1 } as const;
 
 /** The derived step of a job: its status shows the stage and each derived collection's outcome as it ends. */
-function* runDerivedProducts(context: OrchestrationContext, input: IngestInput, publication: SourcePublication, datetime: string, state: JobState): Generator<Task, DerivedOutcome[], unknown> {
+function* runDerivedProducts(context: OrchestrationContext, input: IngestInput, publication: SourcePublication, datetime: string, state: JobState, plans?: DerivedCollectionPlan[]): Generator<Task, DerivedOutcome[], unknown> {
   const { progress } = state;
-  const { outcomes, lookupFailure } = yield* deriveFromPublication(context, { collection: input.collection, publication, datetime }, (shown) => {
+  const { outcomes, lookupFailure } = yield* deriveFromPublication(context, { collection: input.collection, publication, datetime, ...(plans ? { plans } : {}) }, (shown) => {
     progress.stage = 'deriving';
     progress.derived = shown.slice(0, derivedStatusBounds.outcomes).map((outcome) => ({ ...outcome, failures: outcome.failures.slice(0, derivedStatusBounds.failures) }));
     state.publish();
@@ -421,8 +480,13 @@ function* runDerivedProducts(context: OrchestrationContext, input: IngestInput, 
 
 /** Writes the job's end to the jobs index, so lists and bulk retry filter on its final state. */
 function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state: JobState, status: 'Completed' | 'Failed' | 'Quarantined'): Generator<Task, void, unknown> {
+  yield* callActivity(context, activities.recordJob, jobEndRecord(context, input, state, status));
+}
+
+/** The job's row in the jobs index as it ends with `status`. */
+function jobEndRecord(context: OrchestrationContext, input: IngestInput, state: JobState, status: 'Completed' | 'Failed' | 'Quarantined'): RecordJobInput {
   const { progress } = state;
-  yield* callActivity(context, activities.recordJob, {
+  return {
     key: input.index.key,
     id: context.df.instanceId,
     ...(input.batchId ? { batch: input.batchId } : {}),
@@ -439,7 +503,7 @@ function* recordJobEnd(context: OrchestrationContext, input: IngestInput, state:
     tilesTotal: progress.tilesTotal,
     errors: progress.errors.slice(0, 5),
     errorCodes: state.errorCodes,
-  });
+  };
 }
 
 /**
@@ -469,4 +533,38 @@ function* publishJobEvent(context: OrchestrationContext, input: IngestInput, sta
 /** A sub-orchestration's result is JSON: check its shape before trusting it. */
 function isRegisteredItem(value: unknown): value is RegisteredItem {
   return typeof value === 'object' && value !== null && 'itemId' in value && typeof value.itemId === 'string' && 'itemUrl' in value && 'cogUrl' in value;
+}
+
+/** What the job does with the tile `validateAndCreateTile` made (or failed to make) for `tileInput`. */
+interface TileMadeWithValidation {
+  progress: TileProgress;
+  item?: RegisteredItem;
+  violations?: GateViolation[];
+  /** A failure no retry fixes: the tile fails as its own steps would have failed it. */
+  failedForGood?: Failure;
+  /** Functions ran out of memory or disk: the tile's own steps go to the worker at once. */
+  rerouteBecause?: string;
+}
+
+/**
+ * The tile made with validation, when it is the one the job planned (same item id): registered,
+ * with the time it ran (its wait includes the validation before it). A failure that a retry may fix
+ * returns nothing: the tile's own steps run from their first attempt.
+ */
+export function takeTileMadeWithValidation(outcome: SingleTileOutcome, tileInput: IngestTileInput, now: string): TileMadeWithValidation | undefined {
+  const base = { itemId: tileInput.itemId, route: 'functions' as const, attempts: 1, startedAt: tileInput.datetime };
+  if (outcome.ok) {
+    if (outcome.item.itemId !== tileInput.itemId) return undefined;
+    const waitMs = Math.max(0, Date.parse(outcome.ran.startedAt) - Date.parse(tileInput.datetime));
+    const workMs = Math.max(0, Date.parse(outcome.ran.endedAt) - Date.parse(outcome.ran.startedAt));
+    return {
+      progress: { ...base, stage: 'registered', endedAt: now, item: outcome.item, timing: { waitMs: Number.isFinite(waitMs) ? waitMs : 0, workMs: Number.isFinite(workMs) ? workMs : 0, startedAt: outcome.ran.startedAt } },
+      item: outcome.item,
+      ...(outcome.violations ? { violations: outcome.violations } : {}),
+    };
+  }
+  const { failure } = outcome;
+  if (failure.code === 'OUT_OF_MEMORY' || failure.code === 'DISK_FULL') return { progress: { ...base, stage: 'creating-cog' }, rerouteBecause: `${failure.code} on Functions: ${failure.message}` };
+  if (isFinalFailure(failure)) return { progress: { ...base, stage: 'failed', endedAt: now, error: failure }, failedForGood: failure };
+  return undefined;
 }

@@ -95,9 +95,14 @@ function isWorkStarted(value: unknown): value is WorkStartedEvent {
 /**
  * The steps of one tile, shared by the tile sub-orchestration and by the parent's single-tile
  * route. `report` receives the tile's progress after every change, for the caller's own status.
- * Throws a `FailureError` when the tile fails for good.
+ * Throws a `FailureError` when the tile fails for good. `reroutedBecause`: the tile already ran
+ * out of memory or disk on Functions (made with its job's validation, 1.7 on): the worker, at once.
  */
-export function* runTileSteps(context: OrchestrationContext, input: IngestTileInput, report: (progress: TileProgress) => void): Generator<Task, RegisteredItem, unknown> {
+export function* runTileSteps(context: OrchestrationContext, input: IngestTileInput, report: (progress: TileProgress) => void, reroutedBecause?: string): Generator<Task, RegisteredItem, unknown> {
+  if (reroutedBecause !== undefined && input.route === 'functions') {
+    const onWorker = yield* runTileSteps(context, { ...input, route: 'worker' }, (progress) => report({ ...progress, reroutedBecause }));
+    return onWorker;
+  }
   const announce = input.route === 'functions' && announcesWorkStart(context.df.version);
   const progress: TileProgress = {
     itemId: input.itemId,

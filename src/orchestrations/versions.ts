@@ -70,6 +70,35 @@ export function derivesProducts(version: string | undefined): boolean {
   return atLeast(version, [1, 6]);
 }
 
+/**
+ * Jobs of 1.7 on validate with `validateAndCreateTile`: a source that plans one tile on the
+ * Functions route gets its COG, item and quality gates in that same activity (issue 22), instead
+ * of `validateRaster`, then `createAndRegisterTile`, then `checkQualityGates`. Older instances
+ * replay their separate steps unchanged.
+ */
+export function mergesSingleTile(version: string | undefined): boolean {
+  return atLeast(version, [1, 7]);
+}
+
+/**
+ * A standalone job of 1.7 on passes its end record (Completed) to `finalizeCollection`, which
+ * writes it once the publication is done, instead of calling `recordJob` after; a job that fails
+ * or is quarantined still records its end with `recordJob`. Older instances replay `recordJob`.
+ */
+export function recordsEndWithFinalize(version: string | undefined): boolean {
+  return atLeast(version, [1, 7]);
+}
+
+/**
+ * Jobs of 1.7 on ask their collection's `collectionMosaicRequests` entity (`requestRun`) before
+ * they call `requestCollectionMosaic`, and call it only when no run they started is still waiting
+ * to claim (issue 22): one `collectionMosaic` run per burst, not per job. Older instances call the
+ * activity every time.
+ */
+export function asksBeforeStartingMosaicRun(version: string | undefined): boolean {
+  return atLeast(version, [1, 7]);
+}
+
 /** `major.minor[.…]` at least `minimum`; anything that does not parse is older. */
 function atLeast(version: string | undefined, minimum: readonly [number, number]): boolean {
   const match = /^(\d+)\.(\d+)/.exec(version ?? '');

@@ -82,7 +82,18 @@ export const mosaicRequestOperations = {
   request: 'request',
   /** Returns whether a build was requested since the last claim, and clears the mark. */
   claim: 'claim',
+  /**
+   * A job (1.7 on) published: marks the mosaic out of date like `request`, and answers whether the
+   * job should start a run (`true`), or one it started is still to claim the mark (`false`).
+   * Input `{ at }`: the job's orchestration time (`MosaicRunRequest`).
+   */
+  requestRun: 'requestRun',
 } as const;
+
+/** The input of `requestRun`. */
+export interface MosaicRunRequest {
+  at: string;
+}
 
 /**
  * An activity's name with its input and output types attached, so the orchestrator's call and
@@ -368,6 +379,35 @@ export interface CreateAndRegisterTileInput extends CreateTileCogInput {
   startNotice?: StartNotice;
 }
 
+/**
+ * Validate a source and, when it plans one tile on the Functions route, make that tile's COG and
+ * register its item in the same call (version 1.7 on): a small job saves an activity round trip,
+ * a replay and a second look at its source. The orchestrator plans again from `info` and uses the
+ * tile only where its own plan agrees.
+ */
+export interface ValidateAndCreateTileInput extends ValidateRasterInput {
+  options: IngestOptions;
+  tileSize: number;
+  /** What the single tile needs besides the window the activity plans; absent: validation only. */
+  singleTile?: {
+    outputs: OutputLocation;
+    datetime: string;
+    order: VersionOrder;
+    worker: Pick<WorkerRouting, 'thresholdBytes'>;
+    /** The collection's quality gates, checked on the tile made here (the orchestrator quarantines on a violation). */
+    gates?: QualityGates;
+  };
+}
+
+/** The tile made with validation: its item, or why it failed (the orchestrator then takes the tile's own steps). */
+export type SingleTileOutcome = { ok: true; item: RegisteredItem; ran: WorkSpan; violations?: GateViolation[] } | { ok: false; failure: Failure };
+
+export interface ValidatedSource {
+  info: RasterInfo;
+  /** Absent when the source plans more than one tile, goes to the worker, or no tile was asked for. */
+  tile?: SingleTileOutcome;
+}
+
 export interface RegisteredItem {
   itemId: string;
   itemUrl: string;
@@ -409,6 +449,17 @@ export interface FinalizeCollectionInput {
   collection: string;
   publications: SourcePublication[];
   datetime: string;
+  /**
+   * The job's end for the jobs index, written once its publication is done (a standalone job of
+   * 1.7 on: one activity fewer than a `recordJob` of its own). Absent: the job records its end itself.
+   */
+  endRecord?: RecordJobInput;
+  /**
+   * Look up the collections deriving from this one first (a job of 1.7 on that derives products):
+   * when there are any, the end record is not written (the job is not done until they are) and
+   * the plans come back in `derivedPlans`, so the job needs no lookup of its own.
+   */
+  lookUpDerived?: boolean;
 }
 
 /** What became of one source's publication. */
@@ -430,6 +481,10 @@ export interface FinalizedCollection {
   superseded: boolean;
   /** Per source, in the order given. */
   sources: PublicationOutcome[];
+  /** With `lookUpDerived`: whether the end record was written (it is not when collections derive from this one). */
+  endRecorded?: boolean;
+  /** With `lookUpDerived`: the collections deriving from this one, by their current definitions. */
+  derivedPlans?: DerivedCollectionPlan[];
 }
 
 /** Rebuild a collection's mosaic and overview from every tile it publishes. */
@@ -522,6 +577,7 @@ export interface RecordJobInput {
 
 export const activities = {
   validateRaster: activityContract<ValidateRasterInput, RasterInfo>('validateRaster'),
+  validateAndCreateTile: activityContract<ValidateAndCreateTileInput, ValidatedSource>('validateAndCreateTile'),
   createTileCog: activityContract<CreateTileCogInput, TileCog>('createTileCog'),
   createAndRegisterTile: activityContract<CreateAndRegisterTileInput, RegisteredItem>('createAndRegisterTile'),
   registerTileItem: activityContract<RegisterTileItemInput, RegisteredItem>('registerTileItem'),

@@ -21,9 +21,10 @@ const builtInGrids = new Set(['null']);
 const fileParameters = ['init', 'nadgrids', 'geoidgrids', 'grids', 'file', 'model', 'xy_grids', 'z_grids', 'grid', 'catalog', 'ntv2', 'ntv1', 'gtx', 'ctable', 'ctable2'];
 
 const projParameterPattern = new RegExp(`(?:^|[\\s"'(,;\\[])\\+?(${fileParameters.join('|')})\\s*=\\s*"?([^\\s"'|\\]\\)]*)`, 'gi');
-const parameterFilePattern = /PARAMETERFILE\s*\[\s*"(?:[^"]|"")*"\s*,\s*"((?:[^"]|"")*)"/gi;
-const proj4GridsPattern = /EXTENSION\s*\[\s*"PROJ4_GRIDS"\s*,\s*"((?:[^"]|"")*)"/gi;
-const esriDatasetPattern = /PARAMETER\s*\[\s*"Dataset_((?:[^"]|"")*)"/gi;
+// WKT opens a node with `[` or `(` (both are in the standard, and PROJ reads both).
+const parameterFilePattern = /PARAMETERFILE\s*[[(]\s*"(?:[^"]|"")*"\s*,\s*"((?:[^"]|"")*)"/gi;
+const proj4GridsPattern = /EXTENSION\s*[[(]\s*"PROJ4_GRIDS"\s*,\s*"((?:[^"]|"")*)"/gi;
+const esriDatasetPattern = /PARAMETER\s*[[(]\s*"Dataset_((?:[^"]|"")*)"/gi;
 
 /** A plain file name: no folder, drive, scheme, home or parent reference. */
 const plainName = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/;

@@ -71,7 +71,9 @@ function toEntity(row: TableRow): Record<string, unknown> & { partitionKey: stri
 }
 
 function toAction(write: TableWrite): TransactionAction {
-  return write.kind === 'insert' ? ['create', toEntity(write.row)] : ['update', toEntity(write.row), 'Replace', { etag: write.ifMatch }];
+  if (write.kind === 'insert') return ['create', toEntity(write.row)];
+  if (write.kind === 'merge') return ['upsert', toEntity(write.row), 'Merge'];
+  return ['update', toEntity(write.row), 'Replace', { etag: write.ifMatch }];
 }
 
 /**

@@ -56,8 +56,11 @@ export interface TablePage {
   continuation: TableContinuation | undefined;
 }
 
-/** One write of a transaction: a row that must not exist yet, or a row replaced only while it has the ETag read. */
-export type TableWrite = { kind: 'insert'; row: TableRow } | { kind: 'replace'; row: TableRow; ifMatch: string };
+/**
+ * One write of a transaction: a row that must not exist yet, a row replaced only while it has the
+ * ETag read, or a row merged into whatever is there (`merge`: as `upsert(row, 'merge')`).
+ */
+export type TableWrite = { kind: 'insert'; row: TableRow } | { kind: 'replace'; row: TableRow; ifMatch: string } | { kind: 'merge'; row: TableRow };
 
 /** Storage refused to resume at a continuation (keys it cannot read); the caller should start again without it. */
 export class ContinuationRefusedError extends StoreError {

@@ -226,13 +226,15 @@ describe('the collection mosaic', () => {
     expect(views.map((view) => view.status)).toEqual(['Completed', 'Completed', 'Completed']);
     const tileCount = views.reduce((sum, view) => sum + view.output!.tiles.length, 0);
 
-    // Each job asked for one run; the runs take turns, and only a run that finds a request
-    // outstanding builds (the others were covered by a build that started after their job published).
+    // Each job marked the mosaic out of date; a job starts a run only when no run another job
+    // started is still to claim (1.7 on), so the three start one to three runs, all before they
+    // complete. The runs take turns, and only a run that finds a request outstanding builds.
     const runs = await vi.waitFor(
       async () => {
         const found = await mosaicRuns(collection);
-        expect(found).toHaveLength(names.length);
-        expect(found.map((run) => run.runtimeStatus)).toEqual(names.map(() => 'Completed'));
+        expect(found.length).toBeGreaterThanOrEqual(1);
+        expect(found.length).toBeLessThanOrEqual(names.length);
+        expect(found.map((run) => run.runtimeStatus)).toEqual(found.map(() => 'Completed'));
         return found;
       },
       { timeout: 120_000, interval: 500 },

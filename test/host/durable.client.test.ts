@@ -77,6 +77,8 @@ describe('DurableClient through df.getClient', () => {
     await call('startNew', 'waitForever', { instanceId });
     await waitForStatus(host.url, instanceId, (s) => s['runtimeStatus'] === 'Running');
     expect((await call('raiseEvent', instanceId, 'go', 1)).ok).toBe(true);
+    // A suspend that arrives while the event still waits is applied first: let the first event reach the history.
+    await expect.poll(async () => (await readHistory(host.url, instanceId)).some((event) => event['EventType'] === 'EventRaised'), { timeout: 10_000 }).toBe(true);
     expect((await call('suspend', instanceId, 'hold on')).ok).toBe(true);
     await waitForStatus(host.url, instanceId, (s) => s['runtimeStatus'] === 'Suspended');
     expect((await call('raiseEvent', instanceId, 'go', 2)).ok).toBe(true);

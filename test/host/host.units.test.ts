@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { EventType, flattenActions, retryDelayMs, retryExpiredField, retryTimedOut, type OrchestratorState } from '../../host/engine/history.js';
+import { EventType, flattenActions, retryExpiredField, type HistoryEvent, type OrchestratorState } from '../../host/engine/history.js';
+import { retryDelayMs, retryTimedOut } from '../../host/engine/retries.js';
 import { lineOf, parseLog } from '../../host/engine/history.log.js';
+import { EpisodeState } from '../../host/engine/episode.state.js';
+import { HistoryBlob } from '../../host/engine/history.blob.js';
 import { InstanceState } from '../../host/engine/instance.state.js';
 import { toHonoPath } from '../../host/http/function.routes.js';
 import { timeSpanMs } from '../../host/settings.js';
@@ -120,7 +123,7 @@ describe('actions', () => {
       lineOf({ k: 'c', ep: 0, a: 'x', s: state.snapshot() }),
     ].join('\n');
     const restored = new InstanceState({ ...record }, undefined);
-    restored.restore(parseLog(log), log.length);
+    restored.restore(parseLog(log), log.length, 1);
     expect(restored.retries.get(0)?.firstAttemptAt).toBe(1234);
     expect(restored.scheduled.get(3)).toMatchObject({ kind: 'retryTimer', retryExpired: true });
   });
@@ -128,6 +131,75 @@ describe('actions', () => {
   it('escape instance ids for table keys without breaking prefixes', () => {
     expect(encodeKey('job/1#2?x')).toBe('job%2F1%232%3Fx');
     expect(encodeKey('abc-1').startsWith(encodeKey('abc'))).toBe(true);
+  });
+});
+
+describe('episode state (owned by the episode runner)', () => {
+  it('spaces episodes by the last one\'s duration and keeps an episode already due sooner', () => {
+    const episode = new EpisodeState();
+    episode.begin();
+    expect(episode.running).toBe(true);
+    episode.recordDuration(50);
+    episode.end(1000);
+    expect(episode.running).toBe(false);
+    expect(episode.spacing(1010)).toBe(40);
+    expect(episode.spacing(2000)).toBe(0);
+    expect(episode.bringForward(1100, false)).toBe(true);
+    expect(episode.bringForward(1200, true)).toBe(false);
+    expect(episode.bringForward(1050, true)).toBe(true);
+  });
+
+  it('waits for the rest of a Task.all, until all are in or something else arrives', () => {
+    const completed = (id: number): HistoryEvent => ({ EventType: EventType.TaskCompleted, EventId: -1, Timestamp: '', TaskScheduledId: id });
+    const episode = new EpisodeState();
+    episode.recordDuration(10);
+    episode.blockOn([1, 2, 3], (id) => id === 1, () => false, false);
+    expect(episode.blockedWait(5000, 4000)).toBe(1000);
+    episode.noteArrival(completed(2));
+    expect(episode.blockedWait(5000, 4000)).toBe(1000);
+    episode.noteArrival(completed(3));
+    expect(episode.blockedWait(5000, 4000)).toBeUndefined();
+    episode.blockOn([4, 5], () => false, () => false, false);
+    episode.noteArrival({ EventType: EventType.EventRaised, EventId: -1, Timestamp: '', Name: 'e' });
+    expect(episode.blockedWait(5000, 4000)).toBeUndefined();
+    episode.blockOn(undefined, () => false, () => false, false);
+    expect(episode.blockedWait(5000, 4000)).toBeUndefined();
+  });
+
+  it('says once that a version is refused and once per re-yielded task', () => {
+    const episode = new EpisodeState();
+    expect([episode.reject(), episode.reject(), episode.rejected]).toEqual([true, false, true]);
+    expect([episode.firstRepeat(7), episode.firstRepeat(7), episode.firstRepeat(8)]).toEqual([true, false, true]);
+  });
+});
+
+describe('history blob bookkeeping (owned by the history writer)', () => {
+  it('runs writes in order, also after one that failed, and settles after the last', async () => {
+    const blob = new HistoryBlob();
+    const order: string[] = [];
+    const failed = blob.enqueue(async () => {
+      await Promise.resolve();
+      order.push('a');
+      throw new Error('a failed');
+    });
+    const second = blob.enqueue(async () => order.push('b'));
+    await expect(failed).rejects.toThrow('a failed');
+    await second;
+    await blob.settled();
+    expect(order).toEqual(['a', 'b']);
+  });
+
+  it('counts an append over 4 MiB as several blocks, and knows which incoming events it holds', () => {
+    const blob = new HistoryBlob();
+    blob.appended(10, 'x'.repeat(10));
+    blob.appended(10 + 5 * 1024 * 1024, 'x'.repeat(5 * 1024 * 1024));
+    expect([blob.byteLength, blob.blockCount]).toEqual([10 + 5 * 1024 * 1024, 3]);
+    blob.reset(0, 0);
+    expect([blob.byteLength, blob.blockCount]).toEqual([0, 0]);
+    blob.markStored('t:1');
+    expect(blob.isStored('t:1')).toBe(true);
+    blob.forget('t:1');
+    expect(blob.isStored('t:1')).toBe(false);
   });
 });
 

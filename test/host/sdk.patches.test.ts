@@ -1,11 +1,28 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { retryExpiredField } from '../../host/engine/history.js';
-import { loadApp, sdkPatchesApplied } from '../../host/worker.shim.js';
+import { ActionType, EventType, retryExpiredField } from '../../host/engine/history.js';
+import { checkSdkVersions, inRange, installedVersion, sdkPatchesApplied, supportedSdkVersions } from '../../host/sdk.adapter.js';
+import { loadApp } from '../../host/worker.shim.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
 import { fixtureApp } from './support/host.process.js';
+
+/** An app root whose node_modules hold stand-ins of the two SDKs at the given versions. */
+function appWithSdks(versions: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'sdk-versions-'));
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'app', main: 'index.js' }));
+  for (const [name, version] of Object.entries(versions)) {
+    const dir = join(root, 'node_modules', ...name.split('/'));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, version, main: 'index.js' }));
+    writeFileSync(join(dir, 'index.js'), '');
+  }
+  return root;
+}
 
 /**
  * The local host patches the app's durable-functions in memory (host/README.md, "SDK patches").
@@ -17,6 +34,61 @@ const sdkRoot = require.resolve('durable-functions').replace(/lib[\\/]src[\\/]in
 type Method = (...args: never[]) => unknown;
 const executorPrototype = (require(`${sdkRoot}lib/src/orchestrations/TaskOrchestrationExecutor.js`) as { TaskOrchestrationExecutor: { prototype: Record<string, Method> } }).TaskOrchestrationExecutor.prototype;
 const retryablePrototype = (require(`${sdkRoot}lib/src/task/RetryableTask.js`) as { RetryableTask: { prototype: Record<string, Method> } }).RetryableTask.prototype;
+
+describe('the numbers the host names', () => {
+  // The SDK does not export these enums; the host's names must mean the SDK's numbers.
+  const sdkEnum = (path: string, name: string): Record<string, number> => {
+    const values = (require(`${sdkRoot}${path}`) as Record<string, Record<string, unknown>>)[name]!;
+    return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, number] => typeof entry[1] === 'number'));
+  };
+
+  it('ActionType is the SDK\'s ActionType, every member', () => {
+    expect(ActionType).toEqual(sdkEnum('lib/src/actions/ActionType.js', 'ActionType'));
+  });
+
+  it('EventType is the SDK\'s HistoryEventType (the two types the host never writes left out)', () => {
+    const { GenericEvent, HistoryState, ...written } = sdkEnum('lib/src/history/HistoryEventType.js', 'HistoryEventType');
+    expect([GenericEvent, HistoryState]).toEqual([17, 18]);
+    expect(EventType).toEqual(written);
+  });
+});
+
+describe('the SDK versions the adapter (host/sdk.adapter.ts) supports', () => {
+  it('are durable-functions 3.5.x and @azure/functions 4.16 and later 4.x', () => {
+    expect(supportedSdkVersions).toEqual({ 'durable-functions': { from: '3.5.0', below: '3.6.0' }, '@azure/functions': { from: '4.16.0', below: '5.0.0' } });
+  });
+
+  it('include the installed versions (node_modules/*/package.json)', () => {
+    for (const [name, range] of Object.entries(supportedSdkVersions)) {
+      const { version } = require(`${name}/package.json`) as { version: string };
+      expect(installedVersion(fixtureApp, name)).toBe(version);
+      expect(inRange(version, range), `${name} ${version} is outside ${range.from} – <${range.below}: re-check host/sdk.adapter.ts`).toBe(true);
+    }
+  });
+
+  it('an app with a version outside them is refused, naming the package, its version and the range', () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ 'durable-functions': '3.6.0', '@azure/functions': '4.16.5' }, /supports durable-functions 3\.5\.0 up to \(not including\) 3\.6\.0; the app under .* has 3\.6\.0/],
+      [{ 'durable-functions': '3.4.9', '@azure/functions': '4.16.5' }, /durable-functions .* has 3\.4\.9/],
+      [{ 'durable-functions': '3.5.0', '@azure/functions': '5.0.0-beta.1' }, /@azure\/functions 4\.16\.0 up to \(not including\) 5\.0\.0; .* has 5\.0\.0-beta\.1/],
+      [{ 'durable-functions': '3.5.0', '@azure/functions': '4.15.2' }, /@azure\/functions .* has 4\.15\.2/],
+    ];
+    for (const [versions, message] of cases) {
+      const root = appWithSdks(versions);
+      try {
+        expect(() => checkSdkVersions(root)).toThrow(message);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
+    const supported = appWithSdks({ 'durable-functions': '3.5.9', '@azure/functions': '4.99.0' });
+    try {
+      expect(() => checkSdkVersions(supported)).not.toThrow();
+    } finally {
+      rmSync(supported, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('the SDK internals the patches rely on (before patching)', () => {
   it('are those of durable-functions 3.5.0', () => {

@@ -94,7 +94,10 @@ export class MemoryTableStore implements TableStore {
         throw new StoreError('precondition', 'storage answered HTTP 412 (UpdateConditionNotSatisfied)', { status: 412, code: 'UpdateConditionNotSatisfied' });
       }
     }
-    for (const write of writes) this.put({ ...write.row, values: { ...write.row.values } });
+    for (const write of writes) {
+      const current = write.kind === 'merge' ? this.partitions.get(write.row.partitionKey)?.get(write.row.rowKey) : undefined;
+      this.put({ ...write.row, values: { ...current?.values, ...write.row.values } });
+    }
   }
 
   async delete(partitionKey: string, rowKey: string): Promise<void> {

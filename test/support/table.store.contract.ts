@@ -82,6 +82,17 @@ export function describeTableStoreContract(name: string, createStore: (table: st
       await expect(table.transact([{ kind: 'replace', row: { partitionKey: 'c', rowKey: 'gone', values: {} }, ifMatch: current!.etag }])).rejects.toSatisfy(isStoreError('not-found'));
     });
 
+    it('merges rows in a transaction into whatever is there, as a merge upsert does', async () => {
+      const table = store();
+      await table.upsert({ partitionKey: 'm', rowKey: 'ended', values: { status: 'Completed', tilesDone: 1 } }, 'replace');
+      await table.transact([
+        { kind: 'merge', row: { partitionKey: 'm', rowKey: 'ended', values: { batch: 'b' } } },
+        { kind: 'merge', row: { partitionKey: 'm', rowKey: 'new', values: { status: 'Pending' } } },
+      ]);
+      expect((await table.get('m', 'ended'))?.values).toEqual({ status: 'Completed', tilesDone: 1, batch: 'b' });
+      expect((await table.get('m', 'new'))?.values).toEqual({ status: 'Pending' });
+    });
+
     it('lists in key order, partition by partition, and by partition alone', async () => {
       const table = store();
       for (const [partitionKey, rowKey] of [['b', '2'], ['a', 'z'], ['b', '10'], ['a', 'A'], ['b', '1']] as const) {
