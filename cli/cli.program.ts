@@ -16,6 +16,7 @@ import { dashboardCommand } from './commands/dashboard.command.js';
 import { jobCommand } from './commands/job.command.js';
 import { jobsCommand } from './commands/jobs.command.js';
 import { retryCommand } from './commands/retry.command.js';
+import { schedulesCommand } from './commands/schedules.command.js';
 import { submitCommand } from './commands/submit.command.js';
 import { tilesCommand } from './commands/tiles.command.js';
 import { JobNotStartedError, uploadCommand } from './commands/upload.command.js';
@@ -58,7 +59,7 @@ export function buildProgram(run: CliRun): Command {
     command.exitOverride().configureOutput(output).configureHelp({ showGlobalOptions: true });
     command.commands.forEach(reportLikeProgram);
   };
-  for (const command of [submitCommand(run), uploadCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), batchesCommand(run), batchCommand(run), collectionsCommand(run), collectionCommand(run), approveCommand(run), rejectCommand(run), dashboardCommand(run)]) {
+  for (const command of [submitCommand(run), uploadCommand(run), jobsCommand(run), jobCommand(run), tilesCommand(run), retryCommand(run), batchesCommand(run), batchCommand(run), collectionsCommand(run), collectionCommand(run), schedulesCommand(run), approveCommand(run), rejectCommand(run), dashboardCommand(run)]) {
     reportLikeProgram(command);
     program.addCommand(command);
   }

@@ -11,6 +11,7 @@ import {
   batchPageSchema,
   batchViewSchema,
   collectionListSchema,
+  collectionSchedulesSchema,
   collectionViewSchema,
   quarantineDecisionAnswerSchema,
   bulkRetryPageSchema,
@@ -28,6 +29,7 @@ import {
   type BulkRetryPage,
   type CollectionDefinition,
   type CollectionList,
+  type CollectionSchedules,
   type CollectionView,
   type QuarantineDecisionAnswer,
   type DryRunAnswer,
@@ -285,6 +287,11 @@ export class JobsClient {
   /** A collection's definition (its `version` is what `putCollection` replaces), or an earlier version of it. */
   getCollection(id: string, version?: number): Promise<CollectionView> {
     return this.call('GET', `/api/collections/${encodeURIComponent(id)}${version === undefined ? '' : `?version=${version}`}`, collectionViewSchema);
+  }
+
+  /** A collection's schedules as they stand: next run, last run, missed windows, what each waits for. */
+  getCollectionSchedules(id: string): Promise<CollectionSchedules> {
+    return this.call('GET', `/api/collections/${encodeURIComponent(id)}/schedules`, collectionSchedulesSchema);
   }
 
   /**

@@ -52,6 +52,8 @@ export const settingNames = {
   batchSchedule: 'INGEST_BATCH_SCHEDULE',
   /** `<container>/<prefix>` the scheduled batch takes what arrived in since its last run. */
   batchSchedulePrefix: 'INGEST_BATCH_SCHEDULE_PREFIX',
+  /** Seconds between checks of a collection schedule's unmet "after" dependencies while its window is open (default 60, at least 5). */
+  scheduleRecheckSeconds: 'INGEST_SCHEDULE_RECHECK_SECONDS',
   /** Seconds validation may spend inspecting one upload (in its own process) before it is stopped and the upload refused (default 60). */
   inspectTimeoutSeconds: 'INGEST_INSPECT_TIMEOUT_SECONDS',
   /** Address space (MB) of the process that inspects one upload; more refuses the upload (default 2048). */
@@ -284,6 +286,11 @@ export function readBatchSchedule(env: Environment = process.env): { schedule: s
   if (!schedule && !prefix) return undefined;
   if (!schedule || !prefix) throw new Error(`Settings ${settingNames.batchSchedule} and ${settingNames.batchSchedulePrefix} go together: set both or neither`);
   return { schedule, prefix };
+}
+
+/** How often an open schedule window re-checks its unmet "after" dependencies, in ms (at least 5 s: a tighter poll buys nothing). */
+export function readScheduleRecheckMs(env: Environment = process.env): number {
+  return Math.max(5, readPositiveInteger(env, settingNames.scheduleRecheckSeconds, 60)) * 1000;
 }
 
 export function readBatchSettings(env: Environment = process.env): BatchSettings {

@@ -15,7 +15,7 @@ import {
   batchViewSchema,
   bulkRetryPageSchema,
   collectionListSchema,
-  collectionScheduleListSchema,
+  collectionSchedulesSchema,
   collectionViewSchema,
   quarantineDecisionAnswerSchema,
   jobPageSchema,
@@ -27,13 +27,13 @@ import {
   type BatchView,
   type BulkRetryPage,
   type CollectionList,
-  type CollectionScheduleView,
   type CollectionView,
   type QuarantineDecisionAnswer,
   type JobPage,
   type JobView,
   type Problem,
   type RetryAnswer,
+  type ScheduleView,
   type TileEntry,
   type TilePage,
 } from '../src/api/contract.js';
@@ -211,9 +211,9 @@ export function getCollection(id: string, signal?: AbortSignal): Promise<Collect
  * next and last runs, missed windows, what each waits for. `null` while the service has no such
  * route (a 404 or 405 from a service without it): the page then works from the definition alone.
  */
-export async function getCollectionSchedules(id: string, signal?: AbortSignal): Promise<CollectionScheduleView[] | null> {
+export async function getCollectionSchedules(id: string, signal?: AbortSignal): Promise<ScheduleView[] | null> {
   try {
-    return (await request(`collections/${encodeURIComponent(id)}/schedules`, collectionScheduleListSchema, {}, signal)).schedules;
+    return (await request(`collections/${encodeURIComponent(id)}/schedules`, collectionSchedulesSchema, {}, signal)).schedules;
   } catch (caught) {
     if (caught instanceof ApiError && (caught.status === 404 || caught.status === 405)) return null;
     throw caught;

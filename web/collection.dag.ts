@@ -67,7 +67,7 @@ export function CollectionWorkflow({ view }: { view: CollectionView }) {
   const jobs = usePolling((signal) => loadJobs(view.id, signal), jobsPollMs, view.id);
 
   const scheduleViews = context.data?.schedules ?? null;
-  const needsComputedRuns = definition.schedules.some((schedule) => !scheduleViews?.find((found) => found.name === schedule.name)?.nextRunAt);
+  const needsComputedRuns = definition.schedules.some((schedule) => !scheduleViews?.find((found) => found.name === schedule.name)?.nextRun);
   useEffect(() => {
     if (!needsComputedRuns) return;
     let current = true;

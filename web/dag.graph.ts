@@ -11,7 +11,7 @@
  * Long lists are bounded too: past a cap, the rest of the sources or derived collections fold
  * into one "+N more" node, so a definition cannot make the drawing grow without limit.
  */
-import type { CollectionDefinition, CollectionScheduleView, CollectionView, JobView } from '../src/api/contract.js';
+import type { CollectionDefinition, CollectionView, JobView, ScheduleView } from '../src/api/contract.js';
 import { describeGates } from './collection.format.js';
 
 export type DagNodeKind =
@@ -77,7 +77,7 @@ export interface DagInput {
   /** Every collection with a definition (`GET /api/collections`), to find those derived from this one. */
   collections: readonly CollectionView[];
   /** The schedules API's view, or `null` where the service has none yet. */
-  scheduleViews: readonly CollectionScheduleView[] | null;
+  scheduleViews: readonly ScheduleView[] | null;
   /** Next runs computed in the page from cron and time zone (by schedule name), used when the API gives none. */
   computedNextRuns?: Readonly<Record<string, string | null>>;
 }
@@ -272,16 +272,16 @@ export function buildDag(input: DagInput): DagGraph {
   const views = new Map((input.scheduleViews ?? []).map((view) => [view.name, view]));
   for (const schedule of definition.schedules.slice(0, dagLimits.scheduleNodes)) {
     const view = views.get(schedule.name);
-    const next = view?.nextRunAt ?? input.computedNextRuns?.[schedule.name] ?? null;
+    const next = view?.nextRun ?? input.computedNextRuns?.[schedule.name] ?? null;
     const lines = [`${schedule.cron} (${schedule.timeZone})`, `next run: ${next ? formatRunTime(next) : '—'}`, `last run: ${view?.lastRun ? formatRunTime(view.lastRun.at) : '—'}`];
     if (view?.lastRun) lines.push(`outcome: ${view.lastRun.outcome}${view.lastRun.batchId ? `, batch ${view.lastRun.batchId}` : ''}`);
-    if (view?.missed.length) lines.push(`missed: ${view.missed.length} window${view.missed.length === 1 ? '' : 's'}`);
+    if (view?.missedTotal) lines.push(`missed: ${view.missedTotal} window${view.missedTotal === 1 ? '' : 's'}`);
     else if (view?.waitingFor.length) lines.push(`waiting for ${view.waitingFor.join(', ')}`);
     const details = [
       `cron ${schedule.cron} in ${schedule.timeZone}`,
       schedule.after.length ? `runs only after ${schedule.after.map((after) => ('collection' in after ? `collection ${after.collection}` : `batch ${after.batch}`)).join(', ')} completed since its last run` : '',
       schedule.source ? `takes what arrived under ${schedule.source}` : '',
-      ...(view?.missed ?? []).map((missed) => `missed ${missed.window}: ${missed.reason}`),
+      ...(view?.missed ?? []).map((missed) => `missed ${missed.window}: ${missed.reason === 'after' ? `still waiting for ${missed.waitingFor.join(', ')}` : 'nothing ran (the service was down)'}`),
       view?.waitingFor.length ? `waiting for ${view.waitingFor.join(', ')}` : '',
       view?.lastRun ? `last run ${view.lastRun.at}: ${view.lastRun.outcome}${view.lastRun.batchId ? ` (batch ${view.lastRun.batchId})` : ''}` : '',
     ];

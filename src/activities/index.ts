@@ -31,10 +31,12 @@ export { createCreateDerivedItem, createListDerivedCollections, createRemoveDeri
 
 /** Activities that use the invocation's durable client: built per call where they are registered. */
 export type DurableClientActivityName = 'requestCollectionMosaic' | 'prepareBatchJobs' | 'announceDispatchPermits' | 'auditDispatchPermits';
-/** Activities registered in a module of their own, with their own dependencies (src/functions/events.activities.ts). */
-type SeparatelyRegistered = 'publishEvents' | DerivedActivityName;
+/** Activities registered in a module of their own, with their own dependencies (src/functions/events.activities.ts, src/functions/schedules.functions.ts). */
+type SeparatelyRegistered = 'publishEvents' | DerivedActivityName | ScheduleActivityName;
 /** Derived products' activities (src/activities/derived.products.ts): they also read the collection definitions. */
 type DerivedActivityName = 'listDerivedCollections' | 'createDerivedItem' | 'removeDerivedProducts';
+/** A collection schedule's activities (src/activities/schedule.steps.ts). */
+type ScheduleActivityName = 'readScheduleDefinition' | 'checkScheduleAfter' | 'runScheduledBatch';
 
 export type IngestActivities = { [Name in Exclude<keyof typeof activities, DurableClientActivityName | SeparatelyRegistered>]: ActivityImplementation<(typeof activities)[Name]> };
 

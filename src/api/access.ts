@@ -26,6 +26,7 @@ export const routeAccess = {
   getOpenApi: 'reader',
   listCollections: 'reader',
   getCollection: 'reader',
+  getCollectionSchedules: 'reader',
   // work: submit, retry (one job or in bulk)
   submitJob: 'operator',
   retryJob: 'operator',

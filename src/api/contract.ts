@@ -345,27 +345,66 @@ export const collectionListSchema = z.looseObject({
 }).meta({ id: 'CollectionList' });
 export type CollectionList = Shape<z.infer<typeof collectionListSchema>>;
 
-/**
- * One schedule of a collection as the schedules API reports it (`GET /api/collections/{id}/schedules`,
- * issue 24.4): its cron and time zone, when it runs next, how its last run went, the windows it
- * missed (reported, never silently skipped), and what it is waiting for ("after X" not yet met).
- * Written by the DAG view (24.6) ahead of the API; the lead reconciles it with the schedules work.
- */
-export const collectionScheduleViewSchema = z.looseObject({
+/** A schedule's last run: the window it served, when it listed its source, its batch and how the submission went. */
+export const scheduleRunSchema = z.looseObject({
+  window: z.string(),
+  /** When it listed its source; the next run takes what arrived from here on. */
+  at: z.string(),
+  batchId: z.string().nullable(),
+  /** `started`/`existing`: a batch runs (`GET /api/batches/{batchId}`); `nothing-new`: no blob under the source; `failed`: see `detail`. */
+  outcome: z.enum(['started', 'existing', 'nothing-new', 'failed']),
+  detail: z.string().optional(),
+  /** The definition version the run used. */
+  version: z.number(),
+}).meta({ id: 'ScheduleRun' });
+
+/** A window that passed without its run starting. */
+export const missedWindowSchema = z.looseObject({
+  window: z.string(),
+  /** `after`: its dependencies were still not met when the next window opened (`waitingFor` names them); `not-running`: nothing ran then (the host was down). */
+  reason: z.enum(['after', 'not-running']),
+  waitingFor: z.array(z.string()),
+  recordedAt: z.string(),
+}).meta({ id: 'MissedWindow' });
+
+/** One schedule of a collection, as it stands (its instance `schedule:<collection>:<name>` owns the state). */
+export const scheduleViewSchema = z.looseObject({
   name: z.string(),
+  instanceId: z.string(),
   cron: z.string(),
   timeZone: z.string(),
-  nextRunAt: z.string().optional(),
-  lastRun: z.looseObject({ at: z.string(), batchId: z.string().optional(), outcome: z.string() }).optional(),
-  missed: z.array(z.looseObject({ window: z.string(), reason: z.string() })).default([]),
-  /** Collections or batches named in "after" that have not completed since the last run. */
-  waitingFor: z.array(z.string()).default([]),
-}).meta({ id: 'CollectionScheduleView' });
-export type CollectionScheduleView = Shape<z.infer<typeof collectionScheduleViewSchema>>;
+  /** `<container>/<prefix>` the scheduled batch reads. */
+  source: z.string().nullable(),
+  after: z.array(z.union([z.looseObject({ collection: z.string() }), z.looseObject({ batch: z.string() })])),
+  /** `planned`: waiting for `nextRun`; `waiting`: `pendingWindow` is open and waits for `waitingFor`; `stopped`/`not-started`: no instance runs it; `invalid`: see `problem`. */
+  state: z.enum(['planned', 'waiting', 'stopped', 'not-started', 'invalid']),
+  runtimeStatus: z.string().nullable(),
+  definitionVersion: z.number(),
+  /** The definition version the instance read last (behind `definitionVersion` for a moment after a change). */
+  instanceVersion: z.number().nullable(),
+  /** The next window not yet open (ISO, UTC). */
+  nextRun: z.string().nullable(),
+  pendingWindow: z.string().nullable(),
+  /** Dependencies not yet met for `pendingWindow`: `collection:<id>` / `batch:<id>`. */
+  waitingFor: z.array(z.string()),
+  lastRun: scheduleRunSchema.nullable(),
+  /** Newest first, at most 20; `missedTotal` counts all. */
+  missed: z.array(missedWindowSchema),
+  missedTotal: z.number(),
+  problem: z.string().optional(),
+  checkedAt: z.string().nullable(),
+}).meta({ id: 'ScheduleView' });
+export type ScheduleView = Shape<z.infer<typeof scheduleViewSchema>>;
 
-/** `GET /api/collections/{id}/schedules`: each schedule of the collection's current definition. */
-export const collectionScheduleListSchema = z.looseObject({ schedules: z.array(collectionScheduleViewSchema) }).meta({ id: 'CollectionScheduleList' });
-export type CollectionScheduleList = Shape<z.infer<typeof collectionScheduleListSchema>>;
+/** `GET /api/collections/{id}/schedules`. */
+export const collectionSchedulesSchema = z.looseObject({
+  collection: z.string(),
+  version: z.number(),
+  schedules: z.array(scheduleViewSchema),
+  /** The schedule from the settings (`INGEST_BATCH_SCHEDULE`), shown on the default collection only. */
+  settingsSchedule: z.looseObject({ cron: z.string(), timeZone: z.string(), source: z.string(), lastRun: z.string().nullable() }).nullable(),
+}).meta({ id: 'CollectionSchedules' });
+export type CollectionSchedules = Shape<z.infer<typeof collectionSchedulesSchema>>;
 
 /** What `POST /api/jobs` takes (the server parses it with `submitJobSchema`, src/pipeline/options.ts). */
 export interface SubmitRequest {

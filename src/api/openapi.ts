@@ -182,6 +182,19 @@ export function registerRoutes(registry: OpenAPIRegistry): RouteConfig[] {
       },
     },
     {
+      method: 'get',
+      path: `${apiPrefix}/collections/{id}/schedules`,
+      operationId: 'getCollectionSchedules',
+      summary: "A collection's schedules: next run, last run, missed windows, what each waits for (role: reader)",
+      description:
+        'Each schedule of the current definition, as its instance `schedule:<collection>:<name>` holds it. A window whose "after" dependencies are not met by the time the next window opens is listed in `missed` with the dependencies; so is a window that passed while nothing ran (the host was down). The default collection also shows the schedule from the settings (`settingsSchedule`).',
+      request: { params: collectionParamsSchema },
+      responses: {
+        200: json(contract.collectionSchedulesSchema, 'The schedules'),
+        ...problems({ 400: 'The id at fault', 404: 'No collection has that id' }),
+      },
+    },
+    {
       method: 'put',
       path: `${apiPrefix}/collections/{id}`,
       operationId: 'putCollection',

@@ -136,10 +136,10 @@ export const scheduleAfterSchema = z.union([z.object({ collection: collectionId 
 export const scheduleSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be 1-40 characters of a-z, 0-9 and "-"'),
-    /** Five fields (minute hour day-of-month month day-of-week), read in `timeZone`. */
+    /** Five fields (minute hour day-of-month month day-of-week), read in `timeZone`; standard syntax only (no `L`, `W`, `#`, `?`, `@daily`). */
     cron: z.string().min(9).max(100),
-    /** An IANA time zone, e.g. `Europe/Berlin`. */
-    timeZone: z.string().min(1).max(64).default('UTC'),
+    /** An IANA time zone, e.g. `Europe/Berlin` (names only: no offsets, no path-like segments). */
+    timeZone: z.string().min(1).max(64).regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}$/, 'must be an IANA time zone name such as "Europe/Berlin" or "UTC"').default('UTC'),
     /** `<container>/<prefix>`: the scheduled batch takes what arrived under it since the last run; default: the collection's first source. */
     source: z.string().min(1).max(600).optional(),
     after: z.array(scheduleAfterSchema).max(definitionLimits.after).default([]),
@@ -174,4 +174,6 @@ export const collectionDefinitionSchema = z
   .meta({ id: 'CollectionDefinition' });
 
 export type CollectionDefinition = z.output<typeof collectionDefinitionSchema>;
+export type Schedule = z.output<typeof scheduleSchema>;
+export type ScheduleAfter = z.output<typeof scheduleAfterSchema>;
 export type QualityGates = z.output<typeof qualityGatesSchema>;

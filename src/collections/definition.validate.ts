@@ -81,8 +81,18 @@ export function validateDefinition(id: string, raw: unknown, context: Definition
       issues.push({ path: `schedules.${index}.source`, message: 'is needed: the collection has no sources to take a default from' });
     }
     schedule.after.forEach((after, afterIndex) => {
-      if ('collection' in after && !known(after.collection)) issues.push({ path: `schedules.${index}.after.${afterIndex}.collection`, message: `names collection "${after.collection}", which has no definition` });
+      if (!('collection' in after)) return;
+      const path = `schedules.${index}.after.${afterIndex}.collection`;
+      // Its own batches make its own collection's jobs: waiting on itself, the first run would wait for itself for ever.
+      if (after.collection === id) issues.push({ path, message: 'a schedule cannot wait for its own collection' });
+      else if (!known(after.collection)) issues.push({ path, message: `names collection "${after.collection}", which has no definition` });
+      else {
+        const cycle = findAfterCycle(id, after.collection, definition, context.others);
+        if (cycle) issues.push({ path, message: `makes a cycle of schedules waiting for each other: ${cycle.join(' → ')}` });
+      }
     });
+    const dependencies = new Set(schedule.after.map((after) => JSON.stringify(after)));
+    if (dependencies.size < schedule.after.length) issues.push({ path: `schedules.${index}.after`, message: 'names one dependency twice' });
   });
 
   definition.notifications.webhooks.forEach((webhook, index) => {
@@ -109,6 +119,38 @@ export function findDerivationCycle(id: string, from: string, others: ReadonlyMa
   return undefined;
 }
 
+/**
+ * Collections whose schedules wait for `from` ("after"), walked from `id`'s schedule: the path back
+ * to `id` when the waits loop (`[id, from, …, id]`), or `undefined`. Breadth-first over at most
+ * every collection once, so a definition with many waits cannot make the walk long.
+ */
+export function findAfterCycle(id: string, from: string, definition: CollectionDefinition, others: ReadonlyMap<string, CollectionDefinition>): string[] | undefined {
+  const waitsOf = (collection: string): string[] => {
+    const schedules = collection === id ? definition.schedules : (others.get(collection)?.schedules ?? []);
+    return [...new Set(schedules.flatMap((schedule) => schedule.after.flatMap((after) => ('collection' in after ? [after.collection] : []))))];
+  };
+  const cameFrom = new Map<string, string>([[from, id]]);
+  const queue = [from];
+  while (queue.length > 0) {
+    const collection = queue.shift()!;
+    for (const next of waitsOf(collection)) {
+      if (next === id) {
+        const chain: string[] = [];
+        for (let step = collection; step !== id; step = cameFrom.get(step)!) chain.push(step);
+        return [id, ...chain.reverse(), id];
+      }
+      if (!cameFrom.has(next)) {
+        cameFrom.set(next, collection);
+        queue.push(next);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** One field of a standard cron: comma-separated `*`, numbers or three-letter names, ranges and steps; no `L`, `W`, `#` or `?`. */
+const cronFieldPattern = /^(?:\*|\d{1,2}|[a-z]{3})(?:-(?:\d{1,2}|[a-z]{3}))?(?:\/\d{1,2})?(?:,(?:\*|\d{1,2}|[a-z]{3})(?:-(?:\d{1,2}|[a-z]{3}))?(?:\/\d{1,2})?)*$/i;
+
 /** Why a schedule's cron or time zone cannot be used, with the field at fault, or `null`. */
 export function findCronProblem(cron: string, timeZone: string, now: Date): { field: 'cron' | 'timeZone'; message: string } | null {
   try {
@@ -116,16 +158,29 @@ export function findCronProblem(cron: string, timeZone: string, now: Date): { fi
   } catch {
     return { field: 'timeZone', message: 'is not an IANA time zone (such as "Europe/Berlin" or "UTC")' };
   }
+  const fields = cron.trim().split(/\s+/);
+  if (fields.length !== 5) return { field: 'cron', message: `is not a five-field cron expression (minute hour day-of-month month day-of-week): it has ${fields.length} fields; seconds and years are not taken` };
+  const extension = fields.find((field) => !cronFieldPattern.test(field));
+  if (extension !== undefined) return { field: 'cron', message: `field "${extension.slice(0, 20)}" is not standard cron: use numbers, names (MON, JAN), "*", "-", "/" and ","; extensions such as L, W, # and ? are not taken` };
   let runs: Date[];
+  let cronner: Cron;
   try {
     // Five fields only: a seconds field would allow a schedule that fires every second.
-    runs = new Cron(cron, { timezone: timeZone, paused: true, mode: '5-part' }).nextRuns(12, now);
+    cronner = new Cron(cron, { timezone: timeZone, paused: true, mode: '5-part' });
+    runs = cronner.nextRuns(60, now);
   } catch (error) {
     const reason = error instanceof Error ? error.message.replace(/^CronPattern: /, '').slice(0, 200) : 'cannot be read';
     return { field: 'cron', message: `is not a five-field cron expression (minute hour day-of-month month day-of-week): ${reason}` };
   }
   const first = runs[0];
   if (!first || first.getTime() - now.getTime() > maxFirstRunDays * 86_400_000) return { field: 'cron', message: `never fires (no run within ${maxFirstRunDays} days)` };
+  // At least once a year in every year, whatever today is: probe a run after every month of a
+  // full leap cycle, so "29 February only" is refused every day, not only on days far from one.
+  for (let month = 1; month <= 50; month++) {
+    const probe = new Date(now.getTime() + month * 30 * 86_400_000);
+    const next = cronner.nextRun(probe);
+    if (!next || next.getTime() - probe.getTime() > maxFirstRunDays * 86_400_000) return { field: 'cron', message: `fires less often than once a year (no run within ${maxFirstRunDays} days after ${probe.toISOString().slice(0, 10)})` };
+  }
   for (let i = 1; i < runs.length; i++) {
     const gapMinutes = (runs[i]!.getTime() - runs[i - 1]!.getTime()) / 60_000;
     if (gapMinutes < minScheduleGapMinutes) return { field: 'cron', message: `fires every ${gapMinutes} minute${gapMinutes === 1 ? '' : 's'} at times; a schedule may fire at most every ${minScheduleGapMinutes} minutes` };

@@ -2,19 +2,24 @@
  * The scheduled batch ("run at 3 am after X"): on INGEST_BATCH_SCHEDULE, a batch over
  * INGEST_BATCH_SCHEDULE_PREFIX takes the blobs that arrived since its last run (the first run
  * takes everything there). Registered only when both settings are set.
+ *
+ * Collection schedules (docs/collections.md, "Schedules") are the general form: this one is a
+ * schedule of the default collection with no "after", a six-field NCRONTAB in WEBSITE_TIME_ZONE,
+ * run by the Functions timer instead of a schedule instance; `GET /api/collections/rasters/schedules`
+ * shows it as `settingsSchedule`.
  */
-import { createHash } from 'node:crypto';
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 import { readBatchSchedule } from '../config.js';
 import { submitBatch } from '../jobs/batch.submit.js';
+import { settingsScheduleMark } from '../jobs/schedule.instances.js';
 import { defaultCollectionId, ingestOptionsSchema } from '../pipeline/options.js';
 import { getBlobStore, getJobIndex } from './shared.store.js';
 
 export async function scheduledBatchHandler(timer: Timer, context: InvocationContext): Promise<void> {
   const schedule = readBatchSchedule();
   if (!schedule) return;
-  const mark = `batch-${createHash('sha256').update(schedule.prefix).digest('hex').slice(0, 16)}`;
+  const mark = settingsScheduleMark(schedule.prefix);
   const jobs = getJobIndex();
   const since = await jobs.readScheduleMark(mark);
   // Taken before listing, so a blob written while this run lists is picked up next time; floored

@@ -8,12 +8,14 @@
  * fault is a 400 whose `fields` name each path in it (`derivedFrom.collection`).
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
 import type { CollectionList, CollectionView } from '../api/contract.js';
 import { collectionQuerySchema } from '../api/requests.js';
 import type { StoredCollection } from '../collections/collection.store.js';
 import { validateDefinition } from '../collections/definition.validate.js';
 import { collectionIdPattern } from '../collections/definition.schema.js';
-import { readIngestSettings, readWebhookPolicy } from '../config.js';
+import { readIngestSettings, readScheduleRecheckMs, readWebhookPolicy } from '../config.js';
+import { syncSchedules } from '../jobs/schedule.instances.js';
 import { defaultCollectionId } from '../pipeline/options.js';
 import { httpRoute } from './http.access.js';
 import { guarded, invalidRequest, problem, readJsonBody } from './http.problem.js';
@@ -60,7 +62,9 @@ export async function putCollectionHandler(request: HttpRequest, context: Invoca
   if (!read.ok) return read.response;
 
   const collections = getCollectionStore();
-  const others = new Map((await collections.list()).filter((other) => other.id !== id).map((other) => [other.id, other.definition] as const));
+  const all = await collections.list();
+  const previous = all.find((other) => other.id === id);
+  const others = new Map(all.filter((other) => other.id !== id).map((other) => [other.id, other.definition] as const));
   const check = validateDefinition(id, read.body, { sourceContainers: readIngestSettings().sourceContainers, webhooks: readWebhookPolicy(), others, now: new Date() });
   if (!check.ok) {
     return problem(400, 'Invalid collection definition', check.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '), { fields: [...new Set(check.issues.map((issue) => issue.path))] });
@@ -73,10 +77,18 @@ export async function putCollectionHandler(request: HttpRequest, context: Invoca
     return problem(412, 'Definition changed', result.currentVersion === null ? `Collection "${id}" has no definition to replace; send no If-Match to create it` : `The current version is ${result.currentVersion}; read it again and re-apply your change`, { currentVersion: result.currentVersion });
   }
   context.log(`Collection ${id}: version ${result.collection.version}`);
+  // Its schedules' instances start, re-read the definition, or stop. The definition is stored
+  // either way: a failure here is logged, and the reconcile timer starts what did not start.
+  try {
+    const actions = await syncSchedules(df.getClient(context), result.collection, previous, readScheduleRecheckMs(), new Date());
+    if (Object.keys(actions).length > 0) context.log(`Collection ${id}: schedules ${Object.entries(actions).map(([name, action]) => `${name} ${action}`).join(', ')}`);
+  } catch (error) {
+    context.warn(`Collection ${id}: its schedules could not be updated now (${error instanceof Error ? error.message : 'unknown error'}); the reconcile timer retries within 10 minutes`);
+  }
   return { status: result.collection.version === 1 ? 201 : 200, headers: { ETag: etagOf(result.collection.version) }, jsonBody: toCollectionView(result.collection) };
 }
 
 // Roles (src/api/access.ts): reading definitions is for readers, writing one for admins.
 httpRoute('listCollections', { route: 'collections', methods: ['GET'], handler: guarded(listCollectionsHandler) });
 httpRoute('getCollection', { route: 'collections/{id}', methods: ['GET'], handler: guarded(getCollectionHandler) });
-httpRoute('putCollection', { route: 'collections/{id}', methods: ['PUT'], handler: guarded(putCollectionHandler) });
+httpRoute('putCollection', { route: 'collections/{id}', methods: ['PUT'], extraInputs: [df.input.durableClient()], handler: guarded(putCollectionHandler) });

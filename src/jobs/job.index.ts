@@ -204,6 +204,21 @@ export class JobIndex {
     }
   }
 
+  /**
+   * Whether a job of `collection` completed at or after `since` (a schedule's "after"): the
+   * newest match is enough, so one row is asked for. A job created before `since` that completed
+   * after it counts (its row's `lastUpdatedTime` is its end).
+   */
+  async hasCompletedSince(collection: string, since: Date): Promise<boolean> {
+    const { partitionKey: partition, where } = buildJobQuery({ collection, statuses: ['Completed'] });
+    const completedSince: RowFilter = { column: 'lastUpdatedTime', is: 'ge', value: since.toISOString() };
+    // Filtered on the server; the first matching row answers, and no further page is read.
+    for await (const row of this.table.query({ partitionKey: partition, where: where ? { allOf: [where, completedSince] } : completedSince, select: ['lastUpdatedTime'] })) {
+      if (row) return true;
+    }
+    return false;
+  }
+
   /** When the scheduled batch named `name` last ran, or `undefined` before its first run. */
   async readScheduleMark(name: string): Promise<Date | undefined> {
     const lastRun = (await this.table.get(schedulePartitionKey, name))?.values['lastRun'];

@@ -5,6 +5,7 @@
 import type { DerivedProduct, QualityGates } from '../collections/definition.schema.js';
 import type { GateViolation } from '../collections/quality.gates.js';
 import type { CloudEvent } from '../collections/cloud.events.js';
+import type { ScheduleCarry, ScheduleRun, ScheduleSnapshot } from '../collections/schedule.plan.js';
 import type { Failure, FailureCode } from './failure.js';
 import type { IngestOptions } from './options.js';
 
@@ -15,11 +16,16 @@ export const orchestratorNames = {
   collectionMosaic: 'collectionMosaic',
   /** An operator's decision on a quarantined job: publish its kept outputs, or delete them (src/orchestrations/quarantine.orchestrator.ts). */
   resolveQuarantine: 'resolveQuarantine',
+  /** One per collection schedule, for ever (continue-as-new): waits for its windows, checks "after", submits its batch (src/orchestrations/schedule.orchestrator.ts). */
+  collectionSchedule: 'collectionSchedule',
   /** One derived collection's products of one job's published items (src/orchestrations/derived.orchestrator.ts, version 1.6 on). */
   deriveProducts: 'deriveProducts',
   /** A source blob was deleted: its outputs leave every collection that published it (src/orchestrations/source.removal.orchestrator.ts). */
   removeSource: 'removeSource',
 } as const;
+
+/** The event a definition change raises on a schedule instance: read the definition again now. */
+export const scheduleChangedEvent = 'definitionChanged';
 
 /** Durable entities of the app. */
 export const entityNames = {
@@ -592,6 +598,12 @@ export const activities = {
   announceDispatchPermits: activityContract<{ holders: string[] }, void>('announceDispatchPermits'),
   /** Of these permit holders, the ones that no longer run (ended, terminated, purged): their permits are reclaimed. */
   auditDispatchPermits: activityContract<{ holders: string[] }, string[]>('auditDispatchPermits'),
+  /** A schedule's definition now (`null`: the collection or the schedule is gone), read once per step. */
+  readScheduleDefinition: activityContract<ScheduleRef, ScheduleSnapshot | null>('readScheduleDefinition'),
+  /** Of a schedule's "after" dependencies, those not completed since `since` (`collection:<id>` / `batch:<id>`). */
+  checkScheduleAfter: activityContract<CheckScheduleAfterInput, string[]>('checkScheduleAfter'),
+  /** Submits a scheduled batch over the schedule's source for what arrived since its last run. */
+  runScheduledBatch: activityContract<RunScheduledBatchInput, ScheduleRun>('runScheduledBatch'),
   /** The collections whose definitions derive from this one, with their derivation (read once per job, 1.6 on). */
   listDerivedCollections: activityContract<{ collection: string }, DerivedCollectionPlan[]>('listDerivedCollections'),
   /** One derived COG and its STAC item, made from one source item's COG in the `cogs` container. */
@@ -605,6 +617,29 @@ export const activities = {
   /** A deleted source's items, COGs, thumbnails, VRT, catalogs and record out of one collection. */
   removeSourceOutputs: activityContract<RemoveSourceOutputsInput, RemovedSourceOutputs>('removeSourceOutputs'),
 } as const;
+
+export interface ScheduleRef {
+  collection: string;
+  name: string;
+}
+
+/** The schedule orchestration's input: which schedule, how often to re-check unmet dependencies, and what it carries between steps. */
+export interface ScheduleInput extends ScheduleRef {
+  recheckMs: number;
+  carry?: ScheduleCarry;
+}
+
+export interface CheckScheduleAfterInput {
+  after: ScheduleSnapshot['after'];
+  since: string;
+}
+
+export interface RunScheduledBatchInput extends ScheduleRef {
+  snapshot: ScheduleSnapshot;
+  window: string;
+  /** The previous run's listing time: only blobs modified since are taken (none: everything there). */
+  since: string | null;
+}
 
 /** What a derived collection makes of another's items (`derivedFrom` of its definition). */
 export interface Derivation {

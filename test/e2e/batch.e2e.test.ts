@@ -5,6 +5,7 @@
  * missing blobs reports them; a manifest dropped in uploads/batches/ starts a batch by itself.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { JobsClient } from '../../cli/jobs.client.js';
 import type { BatchView } from '../../src/jobs/batch.view.js';
 import type { JobView } from '../../src/jobs/job.view.js';
 import type { StacCollection } from '../../src/stac/stac.types.js';
@@ -185,5 +186,9 @@ describe('the scheduled batch', () => {
     const second = await nextBatchWithWork(new Set([first.id]));
     // Only the newcomer: the earlier two arrived before the last run.
     expect(second.counts).toMatchObject({ total: 1, done: 1 });
+
+    // The default collection's schedule view shows it, with its last run (docs/collections.md, "Schedules").
+    const view = await new JobsClient({ baseUrl: scheduled.host.baseUrl }).getCollectionSchedules('rasters');
+    expect(view.settingsSchedule).toMatchObject({ cron: '*/2 * * * * *', timeZone: 'UTC', source: 'incoming/nightly/', lastRun: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
   });
 });

@@ -11,7 +11,7 @@ import type { WebhookPolicy } from '../../src/collections/webhook.policy.js';
 
 export interface HostileDefinition {
   name: string;
-  category: 'id' | 'deep or huge JSON' | 'prefix' | 'cron' | 'webhook' | 'gate area';
+  category: 'id' | 'deep or huge JSON' | 'prefix' | 'cron' | 'time zone' | 'schedule' | 'webhook' | 'gate area';
   attack: string;
   /** The collection id (the path segment, before encoding). */
   id: string;
@@ -37,6 +37,8 @@ export const hostileWebhookPolicy: WebhookPolicy = {
 const json = (value: unknown): string => JSON.stringify(value);
 const source = [{ container: 'uploads', prefix: 'hostile/' }];
 const schedule = (cron: string, timeZone = 'UTC') => json({ sources: source, schedules: [{ name: 'nightly', cron, timeZone }] });
+/** A schedule with these extra fields (and `after`), in a collection with a source. */
+const scheduleWith = (fields: Record<string, unknown>) => json({ sources: source, schedules: [{ name: 'nightly', cron: '0 3 * * *', ...fields }] });
 const webhook = (url: string) => json({ notifications: { webhooks: [{ url }] } });
 const area = (footprintWithin: unknown) => json({ gates: { footprintWithin } });
 const prefix = (value: string) => json({ sources: [{ container: 'uploads', prefix: value }] });
@@ -79,6 +81,39 @@ export const hostileDefinitions: readonly HostileDefinition[] = [
   { name: 'cron-april-31', category: 'cron', attack: '"0 3 31 4 *": never fires', id: 'hostile-cron', body: schedule('0 3 31 4 *'), fields: ['schedules.0.cron'] },
   { name: 'cron-garbage', category: 'cron', attack: '"@reboot; rm -rf /"', id: 'hostile-cron', body: schedule('@reboot; rm -rf /'), fields: ['schedules.0.cron'] },
   { name: 'cron-time-zone', category: 'cron', attack: 'time zone "../../etc/localtime"', id: 'hostile-cron', body: schedule('0 3 * * *', '../../etc/localtime'), fields: ['schedules.0.timeZone'] },
+  { name: 'cron-seven-fields', category: 'cron', attack: '"0 0 3 * * * 2027": seconds and a year', id: 'hostile-cron', body: schedule('0 0 3 * * * 2027'), fields: ['schedules.0.cron'] },
+  { name: 'cron-six-fields-burst', category: 'cron', attack: '"*/1 * * * * *": a seconds field croner would read as every second', id: 'hostile-cron', body: schedule('*/1 * * * * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-last-day', category: 'cron', attack: '"0 3 L * *": croner\'s L extension (last day of the month)', id: 'hostile-cron', body: schedule('0 3 L * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-nearest-weekday', category: 'cron', attack: '"0 3 15W * *": croner\'s W extension', id: 'hostile-cron', body: schedule('0 3 15W * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-nth-weekday', category: 'cron', attack: '"0 3 * * 5#2": croner\'s # extension (second Friday)', id: 'hostile-cron', body: schedule('0 3 * * 5#2'), fields: ['schedules.0.cron'] },
+  { name: 'cron-question-mark', category: 'cron', attack: '"0 3 ? * *": Quartz\'s ? wildcard', id: 'hostile-cron', body: schedule('0 3 ? * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-nickname', category: 'cron', attack: '"@daily" padded to the minimum length', id: 'hostile-cron', body: schedule('@daily   '), fields: ['schedules.0.cron'] },
+  { name: 'cron-huge-range', category: 'cron', attack: '"0-59999 * * * *": a range far past the field', id: 'hostile-cron', body: schedule('0-59999 * * * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-huge-step', category: 'cron', attack: '"*/100000 3 * * *": a step of 100,000', id: 'hostile-cron', body: schedule('*/100000 3 * * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-huge-list', category: 'cron', attack: 'a minute list of 30 entries, a burst every minute', id: 'hostile-cron', body: schedule(`${Array.from({ length: 30 }, (_, i) => i).join(',')} 3 * * *`), fields: ['schedules.0.cron'] },
+  { name: 'cron-too-often', category: 'cron', attack: '"*/4 * * * *": 15 runs an hour (the minimum interval is 5 minutes)', id: 'hostile-cron', body: schedule('*/4 * * * *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-leap-day', category: 'cron', attack: '"0 3 29 2 *": fires only on 29 February (years apart)', id: 'hostile-cron', body: schedule('0 3 29 2 *'), fields: ['schedules.0.cron'] },
+  { name: 'cron-control', category: 'cron', attack: 'a cron with a newline and an escape sequence', id: 'hostile-cron', body: schedule('0 3 * * *\n\u001b[31m'), fields: ['schedules.0.cron'] },
+  // --- time zones ---------------------------------------------------------------------------
+  { name: 'tz-etc-passwd', category: 'time zone', attack: 'time zone "../../etc/passwd"', id: 'hostile-tz', body: schedule('0 3 * * *', '../../etc/passwd'), fields: ['schedules.0.timeZone'] },
+  { name: 'tz-gmt-99', category: 'time zone', attack: 'time zone "Etc/GMT+99" (shaped as a name, no such zone)', id: 'hostile-tz', body: schedule('0 3 * * *', 'Etc/GMT+99'), fields: ['schedules.0.timeZone'] },
+  { name: 'tz-absolute', category: 'time zone', attack: 'time zone "/usr/share/zoneinfo/UTC"', id: 'hostile-tz', body: schedule('0 3 * * *', '/usr/share/zoneinfo/UTC'), fields: ['schedules.0.timeZone'] },
+  { name: 'tz-nul', category: 'time zone', attack: 'time zone "Europe/Berlin" with a NUL byte', id: 'hostile-tz', body: schedule('0 3 * * *', 'Europe/Berlin\u0000'), fields: ['schedules.0.timeZone'] },
+  { name: 'tz-offset', category: 'time zone', attack: 'time zone "+01:00" (an offset, not a zone)', id: 'hostile-tz', body: schedule('0 3 * * *', '+01:00'), fields: ['schedules.0.timeZone'] },
+  { name: 'tz-long', category: 'time zone', attack: 'time zone of 5,000 characters', id: 'hostile-tz', body: schedule('0 3 * * *', `Europe/${'B'.repeat(5000)}`), fields: ['schedules.0.timeZone'] },
+  { name: 'tz-unknown', category: 'time zone', attack: 'time zone "Mars/Olympus_Mons"', id: 'hostile-tz', body: schedule('0 3 * * *', 'Mars/Olympus_Mons'), fields: ['schedules.0.timeZone'] },
+  // --- schedules and "after" ---------------------------------------------------------------
+  { name: 'after-10000', category: 'schedule', attack: '10,000 "after" entries (140 KB: over HTTP the body limit answers 413; the list bound refuses it otherwise)', id: 'hostile-after', body: scheduleWith({ after: Array.from({ length: 10_000 }, () => ({ batch: 'b' })) }), fields: ['schedules.0.after'], statuses: [400, 413] },
+  { name: 'after-itself', category: 'schedule', attack: 'a schedule waiting for its own collection (its first run would wait for itself for ever)', id: 'hostile-after', body: scheduleWith({ after: [{ collection: 'hostile-after' }] }), fields: ['schedules.0.after.0.collection'] },
+  { name: 'after-unknown', category: 'schedule', attack: '"after" a collection with no definition', id: 'hostile-after', body: scheduleWith({ after: [{ collection: 'ghost' }] }), fields: ['schedules.0.after.0.collection'] },
+  { name: 'after-twice', category: 'schedule', attack: 'one dependency named twice', id: 'hostile-after', body: scheduleWith({ after: [{ batch: 'batch-a' }, { batch: 'batch-a' }] }), fields: ['schedules.0.after'] },
+  { name: 'after-batch-traversal', category: 'schedule', attack: '"after" a batch id "../../etc/passwd"', id: 'hostile-after', body: scheduleWith({ after: [{ batch: '../../etc/passwd' }] }), fields: ['schedules.0.after.0.batch'] },
+  { name: 'after-both-kinds', category: 'schedule', attack: 'one "after" entry naming a collection and a batch at once', id: 'hostile-after', body: scheduleWith({ after: [{ collection: 'rasters', batch: 'batch-a' }] }), fields: ['schedules.0.after.0'] },
+  { name: 'schedule-many', category: 'schedule', attack: '11 schedules (at most 10)', id: 'hostile-schedules', body: json({ sources: source, schedules: Array.from({ length: 11 }, (_, i) => ({ name: `s${i}`, cron: '0 3 * * *' })) }), fields: ['schedules'] },
+  { name: 'schedule-same-name', category: 'schedule', attack: 'two schedules of one name (one instance id)', id: 'hostile-schedules', body: json({ sources: source, schedules: [{ name: 'a', cron: '0 3 * * *' }, { name: 'a', cron: '0 4 * * *' }] }), fields: ['schedules.1.name'] },
+  { name: 'schedule-name-colon', category: 'schedule', attack: 'a schedule name "x:y/../z" (its instance id is schedule:<collection>:<name>)', id: 'hostile-schedules', body: json({ sources: source, schedules: [{ name: 'x:y/../z', cron: '0 3 * * *' }] }), fields: ['schedules.0.name'] },
+  { name: 'schedule-source-climb', category: 'schedule', attack: 'a schedule source "../cogs/"', id: 'hostile-schedules', body: scheduleWith({ source: '../cogs/' }), fields: ['schedules.0.source'] },
+  { name: 'schedule-source-output', category: 'schedule', attack: 'a schedule source in the output container "cogs/"', id: 'hostile-schedules', body: scheduleWith({ source: 'cogs/' }), fields: ['schedules.0.source'] },
   // --- webhooks ----------------------------------------------------------------------------
   { name: 'webhook-metadata', category: 'webhook', attack: 'http://169.254.169.254/metadata/instance (on the allowlist on purpose)', id: 'hostile-hook', body: webhook('http://169.254.169.254/metadata/instance'), fields: ['notifications.webhooks.0.url'] },
   { name: 'webhook-metadata-https', category: 'webhook', attack: 'https://169.254.169.254/ (on the allowlist on purpose)', id: 'hostile-hook', body: webhook('https://169.254.169.254/'), fields: ['notifications.webhooks.0.url'] },

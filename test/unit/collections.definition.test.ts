@@ -156,7 +156,7 @@ describe('hostile definitions (test/support/hostile.collections.ts)', () => {
     const classes = new Map<string, number>();
     for (const entry of hostileDefinitions) classes.set(entry.category, (classes.get(entry.category) ?? 0) + 1);
     for (const [category, count] of classes) expect(count, category).toBeGreaterThanOrEqual(2);
-    expect([...classes.keys()].sort()).toEqual(['cron', 'deep or huge JSON', 'gate area', 'id', 'prefix', 'webhook']);
+    expect([...classes.keys()].sort()).toEqual(['cron', 'deep or huge JSON', 'gate area', 'id', 'prefix', 'schedule', 'time zone', 'webhook']);
   });
 
   it.each(hostileDefinitions.filter((entry) => entry.body !== undefined && entry.unit !== false).map((entry) => [entry.name, entry] as const))('%s is refused with its path', (_, entry) => {

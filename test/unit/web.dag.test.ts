@@ -5,7 +5,7 @@
  * looping); hostile definitions (test/support/hostile.collections.ts) kept as bounded text.
  */
 import { describe, expect, it } from 'vitest';
-import { collectionDefinitionSchema, collectionScheduleListSchema, type CollectionDefinition, type CollectionView, type JobView } from '../../src/api/contract.js';
+import { collectionDefinitionSchema, collectionSchedulesSchema, type CollectionDefinition, type CollectionView, type JobView, type ScheduleView } from '../../src/api/contract.js';
 import { validateDefinition } from '../../src/collections/definition.validate.js';
 import { badgeText, buildDag, dagIds, dagLimits, displayText, placeJobs, type DagGraph } from '../../web/dag.graph.js';
 import { dagMetrics, layoutDag } from '../../web/dag.layout.js';
@@ -41,6 +41,27 @@ const all = [dem, hillshade, slope, landcover];
 
 const edgeList = (graph: DagGraph): string[] => graph.edges.map((edge) => `${edge.from} -> ${edge.to}${edge.label ? ` [${edge.label}]` : ''}`);
 
+/** A schedule as `GET /api/collections/{id}/schedules` reports it (src/api/contract.ts, `ScheduleView`). */
+const nightlyView: ScheduleView = {
+  name: 'nightly',
+  instanceId: 'schedule:dem:nightly',
+  cron: '0 3 * * 1-5',
+  timeZone: 'Europe/Berlin',
+  source: 'uploads/dem/',
+  after: [{ collection: 'landcover' }],
+  state: 'waiting',
+  runtimeStatus: 'Running',
+  definitionVersion: 3,
+  instanceVersion: 3,
+  nextRun: '2026-12-08T02:00:00Z',
+  pendingWindow: '2026-12-07T02:00:00Z',
+  waitingFor: ['collection:landcover'],
+  lastRun: { window: '2026-12-05T02:00:00Z', at: '2026-12-05T02:00:00Z', batchId: 'b1', outcome: 'started', version: 3 },
+  missed: [{ window: '2026-12-04T02:00:00Z', reason: 'after', waitingFor: ['collection:landcover'], recordedAt: '2026-12-05T02:00:00Z' }],
+  missedTotal: 1,
+  checkedAt: '2026-12-07T02:01:00Z',
+};
+
 describe('workflow graph builder', () => {
   it('draws sources → validate → route → tiles → gates → STAC → events and derived collections (the orchestrator\'s order), with the schedule and what it waits on', () => {
     const graph = buildDag({ collection: dem, collections: all, scheduleViews: null, computedNextRuns: { nightly: '2026-12-07T02:00:00.000Z' } });
@@ -66,13 +87,13 @@ describe('workflow graph builder', () => {
     const graph = buildDag({
       collection: dem,
       collections: all,
-      scheduleViews: [{ name: 'nightly', cron: '0 3 * * 1-5', timeZone: 'Europe/Berlin', nextRunAt: '2026-12-08T02:00:00Z', lastRun: { at: '2026-12-05T02:00:00Z', batchId: 'b1', outcome: 'completed' }, missed: [{ window: '2026-12-04T02:00:00Z', reason: 'landcover had not completed' }], waitingFor: ['landcover'] }],
+      scheduleViews: [nightlyView],
       computedNextRuns: { nightly: '2026-12-07T02:00:00.000Z' },
     });
     const schedule = graph.nodes.find((node) => node.id === 'schedule:nightly')!;
-    expect(schedule.lines).toEqual(['0 3 * * 1-5 (Europe/Berlin)', 'next run: 2026-12-08 02:00 UTC', 'last run: 2026-12-05 02:00 UTC', 'outcome: completed, batch b1', 'missed: 1 window']);
-    expect(schedule.description).toContain('Missed 2026-12-04T02:00:00Z: landcover had not completed');
-    expect(schedule.description).toContain('Waiting for landcover');
+    expect(schedule.lines).toEqual(['0 3 * * 1-5 (Europe/Berlin)', 'next run: 2026-12-08 02:00 UTC', 'last run: 2026-12-05 02:00 UTC', 'outcome: started, batch b1', 'missed: 1 window']);
+    expect(schedule.description).toContain('Missed 2026-12-04T02:00:00Z: still waiting for collection:landcover');
+    expect(schedule.description).toContain('Waiting for collection:landcover');
   });
 
   it('shows "next run: —" when neither the API nor the page knows it', () => {
@@ -294,12 +315,11 @@ describe('next runs computed in the page', () => {
   });
 });
 
-describe('the schedules API contract the graph reads (CollectionScheduleView)', () => {
-  it('parses a full answer, fills empty lists a service leaves out, and refuses a wrong shape naming the field', () => {
-    const full = { schedules: [{ name: 'nightly', cron: '0 3 * * 1-5', timeZone: 'Europe/Berlin', nextRunAt: '2026-12-07T02:00:00Z', lastRun: { at: '2026-12-04T02:00:00Z', batchId: 'b1', outcome: 'completed' }, missed: [{ window: '2026-12-05T02:00:00Z', reason: 'landcover had not completed' }], waitingFor: ['landcover'] }] };
-    expect(collectionScheduleListSchema.parse(full)).toEqual(full);
-    expect(collectionScheduleListSchema.parse({ schedules: [{ name: 'n', cron: '0 3 * * *', timeZone: 'UTC' }] }).schedules[0]).toEqual({ name: 'n', cron: '0 3 * * *', timeZone: 'UTC', missed: [], waitingFor: [] });
-    const wrong = collectionScheduleListSchema.safeParse({ schedules: [{ name: 'n', cron: '0 3 * * *', timeZone: 'UTC', lastRun: { at: 5 } }] });
+describe('the schedules API contract the graph reads (ScheduleView)', () => {
+  it('parses the schedules API answer and refuses a wrong shape naming the field', () => {
+    const answer = { collection: 'dem', version: 3, schedules: [nightlyView], settingsSchedule: null };
+    expect(collectionSchedulesSchema.parse(answer)).toEqual(answer);
+    const wrong = collectionSchedulesSchema.safeParse({ ...answer, schedules: [{ ...nightlyView, lastRun: { ...nightlyView.lastRun, at: 5 } }] });
     expect(wrong.success).toBe(false);
     expect(wrong.error!.issues.map((issue) => issue.path.join('.'))).toContain('schedules.0.lastRun.at');
   });
