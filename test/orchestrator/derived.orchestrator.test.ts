@@ -14,32 +14,13 @@ import { resolveQuarantineOrchestrator } from '../../src/orchestrations/quaranti
 import { removeSourceOrchestrator } from '../../src/orchestrations/source.removal.orchestrator.js';
 import { withQuarantineDecision } from '../../src/jobs/job.view.js';
 import { buildJobView } from '../../src/jobs/job.view.js';
-import type { DerivedCollectionPlan, DerivedOutcome, DeriveProductsInput, IngestInput, IngestOutput, RasterInfo, RegisteredItem, ResolveQuarantineInput, ResolveQuarantineOutput, SourceRemovalInput } from '../../src/pipeline/contracts.js';
+import type { DerivedCollectionPlan, DerivedOutcome, DeriveProductsInput, IngestOutput, RegisteredItem, ResolveQuarantineInput, ResolveQuarantineOutput, SourceRemovalInput } from '../../src/pipeline/contracts.js';
 import { FailureError } from '../../src/pipeline/failure.js';
-import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { ok, oneSourceInfo as info, oneSourceInput as input } from '../support/ingest.fixtures.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
 
-const ok = <T>(value: T) => ({ ok: true, value });
 const actionType = { callActivityWithRetry: 1, callSubOrchestrator: 2 } as const;
 
-const input: IngestInput = {
-  source: { container: 'uploads', name: 'dem/one.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' },
-  collection: 'dems',
-  options: ingestOptionsSchema.parse({}),
-  tileSize: 4096,
-  outputs: { collection: 'dems', sourceKey: 'dem-one', version: 'v0123456789ab' },
-  attempt: 1,
-  index: { key: '8232999999999-job-1', createdTime: '2026-01-01T00:00:00.000Z' },
-  worker: { thresholdBytes: 1024 * 1024 * 1024, tileTimeoutSeconds: 600 },
-};
-const info: RasterInfo = {
-  driver: 'GTiff',
-  width: 100,
-  height: 100,
-  bands: [{ gdalDataType: 'Float32', nodata: -9999, colorInterpretation: 'Gray', hasColorTable: false, description: '', unit: 'm' }],
-  crs: { code: 'EPSG:32632', wkt2: 'PROJCRS[...]', projjson: {} },
-  geoTransform: [500000, 10, 0, 5200000, 0, -10],
-};
 const window = { index: 0, row: 0, col: 0, x: 0, y: 0, width: 100, height: 100 };
 const tile: RegisteredItem = { itemId: 'dem-one-r0-c0', itemUrl: 'http://stac/dems/dem-one-r0-c0.json', cogUrl: 'http://cogs/dem-one-r0-c0.tif', cogBytes: 10, bbox: [9, 46, 9.1, 46.1], window };
 const finalized = { collectionId: 'dems', collectionUrl: 'u', catalogUrl: 'c', itemCount: 1, replacedItems: 0, superseded: false, sources: [] };

@@ -7,37 +7,13 @@
  * orchestration publishes (finalize with the job's publication) or deletes, then marks the job.
  */
 import { describe, expect, it } from 'vitest';
-import type { GateViolation } from '../../src/collections/quality.gates.js';
 import { ingestRasterOrchestrator } from '../../src/orchestrations/ingest.orchestrator.js';
 import { resolveQuarantineOrchestrator } from '../../src/orchestrations/quarantine.orchestrator.js';
-import type { IngestInput, RasterInfo, RegisteredItem, ResolveQuarantineInput, SourcePublication } from '../../src/pipeline/contracts.js';
-import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import type { IngestInput, RegisteredItem, ResolveQuarantineInput, SourcePublication } from '../../src/pipeline/contracts.js';
+import { crsViolation as violation, gatedInput as gated, ok, oneSourceInfo as info, oneSourceInput as base } from '../support/ingest.fixtures.js';
 import { flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
 
-const ok = <T>(value: T) => ({ ok: true, value });
-
-const base: IngestInput = {
-  source: { container: 'uploads', name: 'dem/one.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' },
-  collection: 'dems',
-  options: ingestOptionsSchema.parse({}),
-  tileSize: 4096,
-  outputs: { collection: 'dems', sourceKey: 'dem-one', version: 'v0123456789ab' },
-  attempt: 1,
-  index: { key: '8232999999999-job-1', createdTime: '2026-01-01T00:00:00.000Z' },
-  worker: { thresholdBytes: 1024 * 1024 * 1024, tileTimeoutSeconds: 600 },
-};
-const gated: IngestInput = { ...base, definition: { version: 3, gates: { crs: { family: 'geographic' } } } };
-
-const info: RasterInfo = {
-  driver: 'GTiff',
-  width: 100,
-  height: 100,
-  bands: [{ gdalDataType: 'Float32', nodata: -9999, colorInterpretation: 'Gray', hasColorTable: false, description: '', unit: 'm' }],
-  crs: { code: 'EPSG:32632', wkt2: 'PROJCRS[...]', projjson: {} },
-  geoTransform: [500000, 10, 0, 5200000, 0, -10],
-};
 const tile: RegisteredItem = { itemId: 'dem-one', itemUrl: 'http://stac/dem-one.json', cogUrl: 'http://cogs/dem-one.tif', cogBytes: 10, bbox: [9, 46, 9.1, 46.1] };
-const violation: GateViolation = { rule: 'crs.family', measured: 'projected', limit: 'geographic', message: 'the CRS is projected, the gate wants geographic' };
 
 /** One tile, made inline (a single-tile layout: COG and item in one activity). */
 function tilesMade(input: IngestInput): HistoryBuilder {

@@ -10,41 +10,18 @@
  * Instances of 1.6 and older replay their separate steps unchanged.
  */
 import { describe, expect, it } from 'vitest';
-import type { GateViolation } from '../../src/collections/quality.gates.js';
 import { ingestRasterOrchestrator } from '../../src/orchestrations/ingest.orchestrator.js';
 import type { IngestInput, IngestProgress, RasterInfo, RegisteredItem, ValidatedSource } from '../../src/pipeline/contracts.js';
-import { ingestOptionsSchema } from '../../src/pipeline/options.js';
+import { crsViolation as violation, gatedInput as gated, ok, oneSourceInfo as info, oneSourceInput as input } from '../support/ingest.fixtures.js';
 import { episodeTime, flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
 
-const ok = <T>(value: T) => ({ ok: true, value });
 const callEntity = 7;
 /** The collection's `collectionMosaicRequests` entity, as the SDK names its instance. */
 const mosaicRequests = '@collectionmosaicrequests@dems';
 
-const input: IngestInput = {
-  source: { container: 'uploads', name: 'dem/one.tif', etag: '"0x1"', size: 1000, lastModified: '2025-12-31T23:00:00.000Z' },
-  collection: 'dems',
-  options: ingestOptionsSchema.parse({}),
-  tileSize: 4096,
-  outputs: { collection: 'dems', sourceKey: 'dem-one', version: 'v0123456789ab' },
-  attempt: 1,
-  index: { key: '8232999999999-job-1', createdTime: '2026-01-01T00:00:00.000Z' },
-  worker: { thresholdBytes: 1024 * 1024 * 1024, tileTimeoutSeconds: 600 },
-};
-const gated: IngestInput = { ...input, definition: { version: 3, gates: { crs: { family: 'geographic' } } } };
-
-const info: RasterInfo = {
-  driver: 'GTiff',
-  width: 100,
-  height: 100,
-  bands: [{ gdalDataType: 'Float32', nodata: -9999, colorInterpretation: 'Gray', hasColorTable: false, description: '', unit: 'm' }],
-  crs: { code: 'EPSG:32632', wkt2: 'PROJCRS[...]', projjson: {} },
-  geoTransform: [500000, 10, 0, 5200000, 0, -10],
-};
 const itemId = 'dem-one-r0-c0';
 const tile: RegisteredItem = { itemId, itemUrl: `http://stac/${itemId}.json`, cogUrl: `http://cogs/${itemId}.tif`, cogBytes: 10, bbox: [9, 46, 9.1, 46.1], window: { index: 0, row: 0, col: 0, x: 0, y: 0, width: 100, height: 100 } };
 const ran = { startedAt: '2026-01-01T00:00:01.250Z', endedAt: '2026-01-01T00:00:01.750Z' };
-const violation: GateViolation = { rule: 'crs.family', measured: 'projected', limit: 'geographic', message: 'the CRS is projected, the gate wants geographic' };
 const finalized = { collectionId: 'dems', collectionUrl: 'http://stac/dems/collection.json', catalogUrl: 'http://stac/catalog.json', itemCount: 1, replacedItems: 0, superseded: false, sources: [] };
 /** What finalize answers a job that derives products (it looked them up first): none derive from `dems`, so it recorded the end. */
 const finalizedAlone = { ...finalized, endRecorded: true, derivedPlans: [] };
