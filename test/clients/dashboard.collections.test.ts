@@ -7,21 +7,19 @@
  * quarantined shows the rule and measured value on its page; Approve (confirmed) publishes it and
  * the page follows the decision to Completed. No console error.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
+import { dashboardMissing, openDashboardBrowser, whyChromiumMissing } from '../support/dashboard.browser.js';
 import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
-import { projectRoot, startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
+import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const chromiumFlags = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const chromiumMissing = existsSync(chromiumPath) ? undefined : `needs Chromium at ${chromiumPath}`;
-const dashboardMissing = existsSync(join(projectRoot, 'dist', 'web', 'index.html')) ? undefined : 'dist/web is missing: run "npm run build"';
 
+const chromiumMissing = whyChromiumMissing();
 const definition = { title: 'Elevation', sources: [{ container: 'uploads', prefix: 'dem/' }], gates: { maxNodataShare: 0.25, crs: { family: 'projected' } }, options: { compression: 'ZSTD' } };
 
 if (chromiumMissing) {
@@ -48,14 +46,7 @@ if (chromiumMissing) {
       azurite = await startAzurite({ location: azuriteDir });
       host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
       expect((await put('dem', definition)).status).toBe(201);
-      browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
-      const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-      await context.route(
-        (url) => !['127.0.0.1', 'localhost'].includes(url.hostname) && url.protocol !== 'data:',
-        (route) => route.abort('blockedbyclient'),
-      );
-      page = await context.newPage();
-      page.setDefaultTimeout(30_000);
+      ({ browser, page } = await openDashboardBrowser());
       page.on('console', (message) => {
         // The editor's refused save is a 400 the page reports itself; Chromium logs the failed fetch too.
         if (message.type() === 'error' && /status of 4(00|12)/.test(message.text())) return;

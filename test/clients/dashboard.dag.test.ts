@@ -9,21 +9,19 @@
  * injected, one SVG, and at phone width (390 px) the graph scrolls in its box while the page does
  * not scroll sideways. No console error. Screenshots land in test-results/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
 import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
+import { dashboardMissing, openDashboardBrowser, whyChromiumMissing } from '../support/dashboard.browser.js';
 import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { hostileDisplayDefinitions } from '../support/hostile.collections.js';
 import { projectRoot, startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const chromiumFlags = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const chromiumMissing = existsSync(chromiumPath) ? undefined : `needs Chromium at ${chromiumPath}`;
-const dashboardMissing = existsSync(join(projectRoot, 'dist', 'web', 'index.html')) ? undefined : 'dist/web is missing: run "npm run build"';
+const chromiumMissing = whyChromiumMissing();
 const screenshots = join(projectRoot, 'test-results', 'screenshots');
 
 const landcover = { sources: [{ container: 'incoming', prefix: 'landcover/' }] };
@@ -52,7 +50,6 @@ if (chromiumMissing) {
     let azuriteDir: string;
     let host: LocalHost;
     let browser: Browser | undefined;
-    let context: BrowserContext;
     let page: Page;
     let fixtures: FixtureDir | undefined;
     const problems: string[] = [];
@@ -78,14 +75,7 @@ if (chromiumMissing) {
       azurite = await startAzurite({ location: azuriteDir });
       host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
       for (const [id, body] of [['landcover', landcover], ['terrain', terrain], ['terrain-slope', terrainSlope]] as const) expect((await put(id, body)).status, id).toBe(201);
-      browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
-      context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-      await context.route(
-        (url) => !['127.0.0.1', 'localhost'].includes(url.hostname) && url.protocol !== 'data:',
-        (route) => route.abort('blockedbyclient'),
-      );
-      page = await context.newPage();
-      page.setDefaultTimeout(30_000);
+      ({ browser, page } = await openDashboardBrowser());
       watch(page);
     }, 180_000);
 
