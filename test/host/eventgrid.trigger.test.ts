@@ -53,24 +53,34 @@ async function eventsFor(name: string): Promise<BlobCreatedEvent[]> {
 /** Polls until `predicate` holds (vi.waitFor through the shared helper). */
 const waitFor = (what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> => waitUntil(what, predicate, timeoutMs, 100);
 
+/**
+ * A fresh container for one test, named `fixture-<kind>-<stamp>`, and how to start a host (on its
+ * own task hub) whose Event Grid stand-in watches it with short retry delays; each host started
+ * is stopped after the test, and can be started again to test a restart.
+ */
+async function watchedContainer(kind: string, hubPrefix: string) {
+  const stamp = String(Date.now());
+  const containerName = `fixture-${kind}-${stamp}`;
+  const container = BlobServiceClient.fromConnectionString(storage).getContainerClient(containerName);
+  await container.createIfNotExists();
+  const hub = `${hubPrefix}${Number(stamp) % 1e8}`;
+  const start = async (): Promise<HostProcess> => {
+    const host = await startHostProcess({
+      storage,
+      hub,
+      appRoot: queueApp,
+      blobPollMs: 200,
+      env: { LOCAL_EVENTGRID_BLOB_CONTAINERS: containerName, LOCAL_EVENTGRID_EVENT_TYPES: 'onBlobDeleted=BlobDeleted', LOCAL_EVENTGRID_RETRY_DELAYS_MS: '100,200,300,400', FIXTURE_QUEUE_NAME: `unused-${stamp}` },
+    });
+    hosts.push(host);
+    return host;
+  };
+  return { stamp, containerName, container, hub, start };
+}
+
 describe('Event Grid triggers (local stand-in)', () => {
   it('deliver one BlobCreated event per new blob version, retry with back-off, give up, and remember across restarts', async () => {
-    const stamp = String(Date.now());
-    const containerName = `fixture-events-${stamp}`;
-    const container = BlobServiceClient.fromConnectionString(storage).getContainerClient(containerName);
-    await container.createIfNotExists();
-    const hub = `Events${Number(stamp) % 1e8}`;
-    const start = async (): Promise<HostProcess> => {
-      const host = await startHostProcess({
-        storage,
-        hub,
-        appRoot: queueApp,
-        blobPollMs: 200,
-        env: { LOCAL_EVENTGRID_BLOB_CONTAINERS: containerName, LOCAL_EVENTGRID_EVENT_TYPES: 'onBlobDeleted=BlobDeleted', LOCAL_EVENTGRID_RETRY_DELAYS_MS: '100,200,300,400', FIXTURE_QUEUE_NAME: `unused-${stamp}` },
-      });
-      hosts.push(host);
-      return host;
-    };
+    const { stamp, containerName, container, start } = await watchedContainer('events', 'Events');
     const upload = async (name: string, text: string) => (await container.getBlockBlobClient(name).upload(text, text.length)).etag!.replace(/"/g, '');
     /** Uploads a marker blob and waits for its event: every blob listed before it has had its turn. */
     const afterAFullPass = async () => {
@@ -171,28 +181,13 @@ async function deletionsFor(name: string): Promise<BlobDeletedEvent[]> {
 
 describe('Event Grid BlobDeleted (local stand-in)', () => {
   it('delivers one BlobDeleted per deleted blob to the functions subscribed to it, at least once, also for a blob deleted while the host was down', async () => {
-    const stamp = String(Date.now());
-    const containerName = `fixture-deletes-${stamp}`;
-    const container = BlobServiceClient.fromConnectionString(storage).getContainerClient(containerName);
-    await container.createIfNotExists();
-    const hub = `Deletes${Number(stamp) % 1e8}`;
+    const { stamp, containerName, container, hub, start } = await watchedContainer('deletes', 'Deletes');
     const markers = BlobServiceClient.fromConnectionString(storage).getContainerClient('azure-webjobs-hosts');
     const markerPrefix = `eventgridreceipts/localhost-${hub.toLowerCase()}/blobs/${containerName}/`;
     const markerCount = async (): Promise<number> => {
       let count = 0;
       for await (const marker of markers.listBlobsFlat({ prefix: markerPrefix })) if (marker.name) count++;
       return count;
-    };
-    const start = async (): Promise<HostProcess> => {
-      const host = await startHostProcess({
-        storage,
-        hub,
-        appRoot: queueApp,
-        blobPollMs: 200,
-        env: { LOCAL_EVENTGRID_BLOB_CONTAINERS: containerName, LOCAL_EVENTGRID_EVENT_TYPES: 'onBlobDeleted=BlobDeleted', LOCAL_EVENTGRID_RETRY_DELAYS_MS: '100,200,300,400', FIXTURE_QUEUE_NAME: `unused-${stamp}` },
-      });
-      hosts.push(host);
-      return host;
     };
     const upload = async (name: string) => (await container.getBlockBlobClient(name).upload('x', 1)).etag!;
 
