@@ -18,12 +18,8 @@ import { deleteVersionBlobs } from '../jobs/retired.outputs.js';
 import type { CreateDerivedItemInput, DerivedCollectionPlan, RegisteredItem, RemovedDerivedProducts, RemoveDerivedProductsInput, TileCog } from '../pipeline/contracts.js';
 import { FailureError } from '../pipeline/failure.js';
 import { ingestOptionsSchema } from '../pipeline/options.js';
-import { hashFile } from '../raster/checksum.js';
-import { describeCog, writeThumbnail } from '../raster/cog.create.js';
 import { writeDerivedCog } from '../raster/derived.create.js';
 import { describeDerivation, findItemIdProblem, keepsSourceGrid } from '../raster/derived.plan.js';
-import { boundCrs, boundMeasuredBand, boundNotes } from '../raster/metadata.bounds.js';
-import { canRenderThumbnail } from '../raster/thumbnail.command.js';
 import { catalogBlob, cogBlob, collectionBlob, itemBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceRecordBlob, thumbnailBlob } from '../stac/catalog.layout.js';
 import { collectionForApi, collectionOfItems, mergeCollection, summarizeItems, summarizeShard } from '../stac/collection.build.js';
 import { buildTileItem, datetimeSourceProperty, ingestionTimeSource, itemInterval } from '../stac/item.build.js';
@@ -35,6 +31,7 @@ import { mediaTypes, shardSourcesProperty, type StacCatalog, type StacCollection
 import type { ActivityDependencies } from './activity.dependencies.js';
 import { deleteSourceCatalogPages, writeShardCatalog, writeSourceCatalog } from './collection.finalize.js';
 import { updateJsonBlob } from './json.blob.update.js';
+import { publishTileCog } from './tile.cog.create.js';
 
 /** Item properties of a derived item: the product, and the collection and item it was made from. */
 export const derivedProductProperty = 'raster-ingest:derived_product';
@@ -73,42 +70,22 @@ export function createCreateDerivedItem(deps: Pick<DerivedDependencies, 'store' 
       });
       const cogPath = join(workDir, `${itemId}.tif`);
       await writeDerivedCog(sourcePath, derivation, join(workDir, 'derived.tif'), cogPath, derivedCogOptions);
-      const { size, checksum } = await hashFile(cogPath);
-      const measured = await describeCog(cogPath);
-      const notes: string[] = [];
-      const description = { ...measured, bands: measured.bands.map((band, index) => boundMeasuredBand(band, index, notes)), crs: boundCrs(measured.crs, notes) };
-      const ref = cogBlob(outputs, itemId);
-      const thumbnailRef = thumbnailBlob(outputs, itemId);
-      const pngPath = join(workDir, `${itemId}.png`);
-      const withThumbnail = canRenderThumbnail(description.bands);
-      if (withThumbnail) await writeThumbnail(cogPath, pngPath, description);
-      const [{ url }, thumbnail] = await Promise.all([deps.store.uploadFile(ref, cogPath, mediaTypes.cog), withThumbnail ? deps.store.uploadFile(thumbnailRef, pngPath, mediaTypes.png) : undefined]);
-      const window = keepsSourceGrid(derivation.product) && sourceItem.window ? sourceItem.window : { index: 0, row: 0, col: 0, x: 0, y: 0, width: description.width, height: description.height };
-      const tile: TileCog = {
+      const tile = await publishTileCog(deps.store, {
+        cogPath,
+        workDir,
+        outputs,
         itemId,
-        window,
-        blob: { ...ref, url },
-        size,
-        checksum,
-        width: description.width,
-        height: description.height,
-        geoTransform: description.geoTransform,
-        crs: description.crs?.code ? { ...description.crs, projjson: null } : description.crs,
-        bands: description.bands,
-        geometry: description.geometry,
-        bbox: description.bbox,
-        nativeBbox: description.nativeBbox,
-        acquired: await readSourceAcquisition(deps.store, sourceOutputs.collection, itemId),
-        ...(boundNotes(notes).length > 0 ? { notes: boundNotes(notes) } : {}),
-        ...(thumbnail ? { thumbnail: { ...thumbnailRef, url: thumbnail.url } } : {}),
-      };
+        window: keepsSourceGrid(derivation.product) && sourceItem.window ? sourceItem.window : undefined,
+        notes: [],
+        acquired: () => readSourceAcquisition(deps.store, sourceOutputs.collection, itemId),
+      });
       const item = buildDerivedItem({ tile, outputs, source, sourceOutputs, sourceItemId: itemId, derivation, datetime, urls: deps.store });
       const written = await writeDerivedItem(deps.store, outputs.collection, item, sourcePathOf(source), order);
       const registered: RegisteredItem = {
         itemId,
         itemUrl: deps.store.url(itemBlob(outputs.collection, itemId)),
-        cogUrl: url,
-        cogBytes: size,
+        cogUrl: tile.blob.url,
+        cogBytes: tile.size,
         bbox: tile.bbox,
         projCode: tile.crs?.code ?? null,
         ...(keepsSourceGrid(derivation.product) && sourceItem.window ? { window: sourceItem.window } : {}),
