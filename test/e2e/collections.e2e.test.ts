@@ -10,12 +10,12 @@
  */
 import { join } from 'node:path';
 import gdal from 'gdal-async';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JobsClient } from '../../cli/jobs.client.js';
 import type { CollectionView, JobView } from '../../cli/jobs.api.js';
 import { writeRgbUint8 } from '../support/fixtures.js';
 import { hostileDefinitions, hostileWebhookPolicy } from '../support/hostile.collections.js';
-import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
+import { jobOfUpload, useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
 
 const env = useHostOnOwnAzurite('collections', {
   INGEST_SOURCE_CONTAINERS: 'uploads,incoming',
@@ -57,20 +57,6 @@ async function cogCompression(job: JobView): Promise<{ compression: string | und
   } finally {
     dataset.close();
   }
-}
-
-/** The job the upload trigger started for `source`, once it is listed. */
-async function jobOfUpload(source: string): Promise<JobView> {
-  const client = new JobsClient({ baseUrl: env.host.baseUrl });
-  return vi.waitFor(
-    async () => {
-      const { jobs } = await client.listJobs({ source });
-      const job = jobs.find((candidate) => candidate.source === source);
-      if (!job) throw new Error(`no job for ${source} yet`);
-      return job;
-    },
-    { timeout: 90_000, interval: 500 },
-  );
 }
 
 describe('collection definitions over HTTP', () => {
@@ -127,8 +113,8 @@ describe('collection definitions over HTTP', () => {
 
     await env.store.uploadFile({ container: 'uploads', name: 'dem/scene.tif' }, writeRgbUint8(env.fixtures.path, 200, 150, 'dem.tif'), 'image/tiff');
     await env.store.uploadFile({ container: 'uploads', name: 'elsewhere/scene.tif' }, writeRgbUint8(env.fixtures.path, 200, 150, 'elsewhere.tif'), 'image/tiff');
-    const routed = await jobOfUpload('uploads/dem/scene.tif');
-    const fallback = await jobOfUpload('uploads/elsewhere/scene.tif');
+    const routed = await jobOfUpload(env.host.baseUrl, 'uploads/dem/scene.tif');
+    const fallback = await jobOfUpload(env.host.baseUrl, 'uploads/elsewhere/scene.tif');
     expect(routed.collection).toBe('dem');
     expect(fallback.collection).toBe('rasters');
 

@@ -7,32 +7,18 @@
  * links, the impossible one failed as data (`INVALID_INPUT`, not retryable) without failing the job.
  * Deleting the DEM removes its derived items and COGs with it.
  */
-import { describe, expect, it, vi } from 'vitest';
-import { JobsClient } from '../../cli/jobs.client.js';
-import type { JobView } from '../../cli/jobs.api.js';
+import { describe, expect, it } from 'vitest';
 import { collectionBlob, itemBlob } from '../../src/stac/catalog.layout.js';
 import type { StacCollection, StacItem } from '../../src/stac/stac.types.js';
 import { collectionItemCount } from '../../src/stac/collection.build.js';
 import { writeFloat32Nodata } from '../support/fixtures.js';
-import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
+import { jobOfUpload, useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
 
 const env = useHostOnOwnAzurite('derived');
-const client = () => new JobsClient({ baseUrl: env.host.baseUrl });
 
 async function putCollection(id: string, definition: unknown): Promise<void> {
   const response = await fetch(`${env.host.baseUrl}/api/collections/${id}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(definition) });
   expect(response.status, await response.text()).toBe(201);
-}
-
-async function jobOfUpload(source: string): Promise<JobView> {
-  return vi.waitFor(
-    async () => {
-      const job = (await client().listJobs({ source })).jobs.find((candidate) => candidate.source === source);
-      if (!job) throw new Error(`no job for ${source} yet`);
-      return job;
-    },
-    { timeout: 90_000, interval: 500 },
-  );
 }
 
 describe('derived products through the local host', () => {
@@ -43,7 +29,7 @@ describe('derived products through the local host', () => {
     await putCollection('dem-ndi', { derivedFrom: { collection: 'dem', product: 'normalized-difference', bands: [1, 2] } });
 
     await env.store.uploadFile({ container: 'uploads', name: 'dem/alps.tif' }, writeFloat32Nodata(env.fixtures.path, 300, 200, 'alps.tif'), 'image/tiff');
-    const job = await waitForJob(env.host.baseUrl, (await jobOfUpload('uploads/dem/alps.tif')).id);
+    const job = await waitForJob(env.host.baseUrl, (await jobOfUpload(env.host.baseUrl, 'uploads/dem/alps.tif')).id);
     expect(job.status, JSON.stringify(job.errors)).toBe('Completed');
     expect(job.stage).toBe('completed');
     const outcomes = new Map(job.derived.map((outcome) => [outcome.collection, outcome]));

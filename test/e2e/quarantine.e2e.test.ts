@@ -12,7 +12,7 @@ import { JobsClient } from '../../cli/jobs.client.js';
 import type { JobView } from '../../cli/jobs.api.js';
 import { collectionBlob } from '../../src/stac/catalog.layout.js';
 import { writeInt16Dem, writeRgbUint8 } from '../support/fixtures.js';
-import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
+import { jobOfUpload, useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
 
 const env = useHostOnOwnAzurite('quarantine', { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' });
 const client = () => new JobsClient({ baseUrl: env.host.baseUrl });
@@ -20,17 +20,6 @@ const client = () => new JobsClient({ baseUrl: env.host.baseUrl });
 async function post(path: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${env.host.baseUrl}${path}`, { method: 'POST' });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
-
-async function jobOfUpload(source: string): Promise<JobView> {
-  return vi.waitFor(
-    async () => {
-      const job = (await client().listJobs({ source })).jobs.find((candidate) => candidate.source === source);
-      if (!job) throw new Error(`no job for ${source} yet`);
-      return job;
-    },
-    { timeout: 90_000, interval: 500 },
-  );
 }
 
 /** Reads the job until its decision has run. */
@@ -61,7 +50,7 @@ describe('quality gates and quarantine', () => {
     expect(put.status).toBe(201);
 
     await env.store.uploadFile({ container: 'uploads', name: 'gated/utm.tif' }, writeRgbUint8(env.fixtures.path, 300, 200, 'utm.tif'), 'image/tiff');
-    const job = await waitForJob(env.host.baseUrl, (await jobOfUpload('uploads/gated/utm.tif')).id);
+    const job = await waitForJob(env.host.baseUrl, (await jobOfUpload(env.host.baseUrl, 'uploads/gated/utm.tif')).id);
     expect(job.status, JSON.stringify(job.errors)).toBe('Quarantined');
     expect(job.stage).toBe('quarantined');
     expect(job.quarantine).toMatchObject({ definitionVersion: 1, decision: null, violations: [{ rule: 'crs.family', measured: 'projected', limit: 'geographic' }] });
@@ -88,7 +77,7 @@ describe('quality gates and quarantine', () => {
 
   it('measures the nodata share, and deletes the kept outputs on rejection', async () => {
     await env.store.uploadFile({ container: 'uploads', name: 'gated/dem.tif' }, writeInt16Dem(env.fixtures.path), 'image/tiff');
-    const job = await waitForJob(env.host.baseUrl, (await jobOfUpload('uploads/gated/dem.tif')).id);
+    const job = await waitForJob(env.host.baseUrl, (await jobOfUpload(env.host.baseUrl, 'uploads/gated/dem.tif')).id);
     expect(job.status, JSON.stringify(job.errors)).toBe('Quarantined');
     const violation = job.quarantine?.violations.find((candidate) => candidate.rule === 'maxNodataShare');
     expect(violation, JSON.stringify(job.quarantine)).toBeDefined();
@@ -105,7 +94,7 @@ describe('quality gates and quarantine', () => {
 
   it('does not decide a job that was not quarantined, nor an unknown one', async () => {
     await env.store.uploadFile({ container: 'uploads', name: 'plain/scene.tif' }, writeRgbUint8(env.fixtures.path, 120, 80, 'plain.tif'), 'image/tiff');
-    const job = await waitForJob(env.host.baseUrl, (await jobOfUpload('uploads/plain/scene.tif')).id);
+    const job = await waitForJob(env.host.baseUrl, (await jobOfUpload(env.host.baseUrl, 'uploads/plain/scene.tif')).id);
     expect(job.status).toBe('Completed');
     expect(job.quarantine).toBeNull();
     const refused = await post(`/api/jobs/${job.id}/approve`);

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import type { JobView } from '../../cli/jobs.api.js';
 import { JobsClient } from '../../cli/jobs.client.js';
 import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
@@ -16,6 +16,19 @@ export { freePort, projectRoot, startLocalHost, type LocalHost } from '../../hos
 /** Waits until the job has finished, through the job API client the CLI uses; returns the last view (checked against the contract). */
 export function waitForJob(baseUrl: string, id: string, timeoutMs = 240_000): Promise<JobView> {
   return new JobsClient({ baseUrl }).waitForJob(id, { timeoutMs, intervalMs: 500 });
+}
+
+/** The job the upload trigger started for `source`, once it is listed. */
+export function jobOfUpload(baseUrl: string, source: string): Promise<JobView> {
+  const client = new JobsClient({ baseUrl });
+  return vi.waitFor(
+    async () => {
+      const job = (await client.listJobs({ source })).jobs.find((candidate) => candidate.source === source);
+      if (!job) throw new Error(`no job for ${source} yet`);
+      return job;
+    },
+    { timeout: 90_000, interval: 500 },
+  );
 }
 
 export interface HostOnOwnAzurite {
