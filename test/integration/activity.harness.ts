@@ -2,13 +2,13 @@
  * Shared setup for the activity integration tests: a BlobStore on the run's Azurite, the real
  * activity dependencies with a private scratch folder, and helpers to upload fixtures.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import gdal from 'gdal-async';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { createActivityDependencies, type ActivityDependencies } from '../../src/activities/activity.dependencies.js';
 import { containers, readIngestSettings } from '../../src/config.js';
 import { deriveOutputLocation } from '../../src/jobs/job.id.js';
@@ -16,6 +16,7 @@ import { JobIndex } from '../../src/jobs/job.index.js';
 import { RetiredOutputs } from '../../src/jobs/retired.outputs.js';
 import type { OutputLocation, SourceBlob, VersionOrder } from '../../src/pipeline/contracts.js';
 import { ingestOptionsSchema, type IngestOptions } from '../../src/pipeline/options.js';
+import { collectionMosaicBlob } from '../../src/stac/catalog.layout.js';
 import type { BlobStore } from '../../src/storage/blob.store.js';
 import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { createFixtureDir, type FixtureDir } from '../support/fixtures.js';
@@ -122,4 +123,42 @@ export function samePixels(a: gdal.TypedArray, b: gdal.TypedArray): boolean {
     if (x !== y && !(Number.isNaN(x) && Number.isNaN(y))) return false;
   }
   return true;
+}
+
+/** Downloads a group's mosaic VRT, the cell VRTs it names and their tiles into a local mirror (their paths are relative); `xml` is every VRT read. */
+export async function mirrorMosaic(store: BlobStore, collection: string, group: string, into: string): Promise<{ path: string; xml: string }> {
+  const texts: string[] = [];
+  const mirror = async (name: string): Promise<string> => {
+    const path = join(into, name);
+    mkdirSync(dirname(path), { recursive: true });
+    const ref = { container: containers.cogs, name: `${collection}/${name}` };
+    await store.downloadToFile(ref, path);
+    if (!name.endsWith('.vrt')) return path;
+    const xml = (await store.readBytes(ref))!.toString('utf8');
+    texts.push(xml);
+    for (const source of new Set([...xml.matchAll(/<SourceFilename relativeToVRT="1">([^<]+)<\/SourceFilename>/g)].map((m) => m[1]!))) await mirror(source);
+    return path;
+  };
+  const path = await mirror(collectionMosaicBlob(collection, group).name.slice(collection.length + 1));
+  return { path, xml: texts.join('\n') };
+}
+
+/** Every pixel of every band of two rasters on the same grid; `tolerated` pixels per band may differ. */
+export function expectSamePixels(actualPath: string, expectedPath: string, tolerated = 0): void {
+  const actual = gdal.open(actualPath);
+  const expected = gdal.open(expectedPath);
+  try {
+    expect(actual.geoTransform).toEqual(expected.geoTransform);
+    expect([actual.rasterSize.x, actual.rasterSize.y]).toEqual([expected.rasterSize.x, expected.rasterSize.y]);
+    const { x, y } = expected.rasterSize;
+    for (let b = 1; b <= expected.bands.count(); b++) {
+      const got = actual.bands.get(b).pixels.read(0, 0, x, y);
+      const want = expected.bands.get(b).pixels.read(0, 0, x, y);
+      if (tolerated === 0) expect(samePixels(got, want), `band ${b}`).toBe(true);
+      else expect(got.filter((value, index) => value !== want[index]).length, `band ${b}: pixels that differ`).toBeLessThanOrEqual(tolerated);
+    }
+  } finally {
+    actual.close();
+    expected.close();
+  }
 }

@@ -8,9 +8,7 @@
  * still running when its source is deleted publishes nothing; deleting and uploading again
  * ingests again; a removed source's job view says "source removed".
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import gdal from 'gdal-async';
+import { join } from 'node:path';
 import type { DurableClient } from 'durable-functions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createActivityDependencies, type ActivityDependencies } from '../../src/activities/activity.dependencies.js';
@@ -30,14 +28,14 @@ import { deriveItemId } from '../../src/pipeline/ids.js';
 import { ingestOptionsSchema } from '../../src/pipeline/options.js';
 import { cellPixels } from '../../src/raster/mosaic.cells.js';
 import { planTiles } from '../../src/raster/tile.plan.js';
-import { collectionBlob, collectionMosaicBlob, itemBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceRecordBlob, versionFolder } from '../../src/stac/catalog.layout.js';
+import { collectionBlob, itemBlob, shardCatalogBlob, shardOf, sourceCatalogBlob, sourceRecordBlob, versionFolder } from '../../src/stac/catalog.layout.js';
 import { collectionItemCount } from '../../src/stac/collection.build.js';
 import { StacApiClient } from '../../src/stac/stac.api.client.js';
 import { collectionShardsProperty, type StacCatalog, type StacCollection } from '../../src/stac/stac.types.js';
 import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
 import { hostileDeletions } from '../support/hostile.deletions.js';
 import { startLoopbackStacApi, type LoopbackStacApi } from '../support/stac.api.server.js';
-import { samePixels, createActivityHarness, type ActivityHarness } from './activity.harness.js';
+import { createActivityHarness, expectSamePixels, mirrorMosaic, type ActivityHarness } from './activity.harness.js';
 
 let harness: ActivityHarness;
 let fixtures: FixtureDir;
@@ -106,38 +104,6 @@ async function outputsOf(publication: SourcePublication, collection: string): Pr
   return [...stac.filter((name) => name.includes(sourceKey) && !name.startsWith(`${collection}/removed/`)), ...cogs];
 }
 
-/** Downloads a group's mosaic VRT, its cell VRTs and their tiles into a local mirror (their paths are relative). */
-async function mirrorMosaic(collection: string, group: string, into: string): Promise<{ path: string; xml: string }> {
-  const texts: string[] = [];
-  const mirror = async (name: string): Promise<string> => {
-    const path = join(into, name);
-    mkdirSync(dirname(path), { recursive: true });
-    const ref = { container: containers.cogs, name: `${collection}/${name}` };
-    await harness.store.downloadToFile(ref, path);
-    if (!name.endsWith('.vrt')) return path;
-    const xml = (await harness.store.readBytes(ref))!.toString('utf8');
-    texts.push(xml);
-    for (const source of new Set([...xml.matchAll(/<SourceFilename relativeToVRT="1">([^<]+)<\/SourceFilename>/g)].map((m) => m[1]!))) await mirror(source);
-    return path;
-  };
-  const path = await mirror(collectionMosaicBlob(collection, group).name.slice(collection.length + 1));
-  return { path, xml: texts.join('\n') };
-}
-
-function expectSamePixels(actualPath: string, expectedPath: string): void {
-  const actual = gdal.open(actualPath);
-  const expected = gdal.open(expectedPath);
-  try {
-    expect(actual.geoTransform).toEqual(expected.geoTransform);
-    expect([actual.rasterSize.x, actual.rasterSize.y]).toEqual([expected.rasterSize.x, expected.rasterSize.y]);
-    const { x, y } = expected.rasterSize;
-    for (let b = 1; b <= expected.bands.count(); b++) expect(samePixels(actual.bands.get(b).pixels.read(0, 0, x, y), expected.bands.get(b).pixels.read(0, 0, x, y)), `band ${b}`).toBe(true);
-  } finally {
-    actual.close();
-    expected.close();
-  }
-}
-
 describe('removing a deleted source (real GDAL, real Azurite, a loopback STAC API)', () => {
   it('removes everything of the deleted source from the catalogs, storage and the mosaic, which equals a rebuild without it; forged deletes of a live source remove nothing', async () => {
     const collection = `removal-${harness.runId}`;
@@ -198,11 +164,11 @@ describe('removing a deleted source (real GDAL, real Azurite, a loopback STAC AP
     // The incremental mosaic drops it: no cell names it, and its pixels are those of a full rebuild.
     expect((await build({ collection })).mosaics).toMatchObject([{ sources: 2, tiles: 8 }]);
     const group = 'epsg-32633-3xbyte';
-    const incremental = await mirrorMosaic(collection, group, join(fixtures.path, `${collection}-incremental`));
+    const incremental = await mirrorMosaic(harness.store, collection, group, join(fixtures.path, `${collection}-incremental`));
     expect(incremental.xml).not.toContain(doomed.outputs.sourceKey);
     for (const name of await harness.store.list(containers.cogs, `${collection}/${collection}.mosaic-state/`)) await harness.store.delete({ container: containers.cogs, name });
     expect((await build({ collection })).mosaics).toMatchObject([{ sources: 2, tiles: 8 }]);
-    const rebuilt = await mirrorMosaic(collection, group, join(fixtures.path, `${collection}-rebuilt`));
+    const rebuilt = await mirrorMosaic(harness.store, collection, group, join(fixtures.path, `${collection}-rebuilt`));
     expectSamePixels(incremental.path, rebuilt.path);
 
     // The removed source's job says so, and names the removal; the others' jobs are not touched.

@@ -6,8 +6,7 @@
  * with the sources, and with a full rebuild; the work one added source causes is counted in
  * storage calls and does not grow with the collection.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import gdal from 'gdal-async';
 import { describe, expect, it, vi } from 'vitest';
 import { createFinalizeCollection } from '../../src/activities/collection.finalize.js';
@@ -25,7 +24,7 @@ import { collectionBlob, collectionMosaicBlob, collectionOverviewBlob } from '..
 import type { StacCollection } from '../../src/stac/stac.types.js';
 import { writeFloat32NanDem, writeRgbUint8 } from '../support/fixtures.js';
 import { StacValidator } from '../support/stac.validator.js';
-import { samePixels, useActivityHarness } from './activity.harness.js';
+import { expectSamePixels, mirrorMosaic, samePixels, useActivityHarness } from './activity.harness.js';
 
 const env = useActivityHarness('collection-mosaic-');
 const validator = new StacValidator();
@@ -48,43 +47,11 @@ async function ingest(localPath: string, collection: string, tileSize: number, b
   return publication;
 }
 
-/** Downloads a mosaic VRT, the cell VRTs it names and every tile they name into a local mirror of the collection's folder. */
-async function mirrorMosaic(collection: string, group: string, into: string): Promise<string> {
-  const vrt = collectionMosaicBlob(collection, group);
-  mkdirSync(into, { recursive: true });
-  const mirror = async (name: string): Promise<string> => {
-    const path = join(into, name);
-    mkdirSync(dirname(path), { recursive: true });
-    const ref = { container: containers.cogs, name: `${collection}/${name}` };
-    await env.harness.store.downloadToFile(ref, path);
-    if (!name.endsWith('.vrt')) return path;
-    const xml = (await env.harness.store.readBytes(ref))!.toString('utf8');
-    // Stored mosaics name their cells and tiles relatively: never a signed URL, never a local path.
-    expect(xml).not.toMatch(/vsicurl|sig=|relativeToVRT="0"|\/tmp\//);
-    for (const source of new Set([...xml.matchAll(/<SourceFilename relativeToVRT="1">([^<]+)<\/SourceFilename>/g)].map((m) => m[1]!))) await mirror(source);
-    return path;
-  };
-  return mirror(vrt.name.slice(collection.length + 1));
-}
-
-/** Every pixel of every band of two rasters on the same grid; `tolerated` pixels per band may differ. */
-function expectSamePixels(actualPath: string, expectedPath: string, tolerated = 0): void {
-  const actual = gdal.open(actualPath);
-  const expected = gdal.open(expectedPath);
-  try {
-    expect(actual.geoTransform).toEqual(expected.geoTransform);
-    expect([actual.rasterSize.x, actual.rasterSize.y]).toEqual([expected.rasterSize.x, expected.rasterSize.y]);
-    const { x, y } = expected.rasterSize;
-    for (let b = 1; b <= expected.bands.count(); b++) {
-      const got = actual.bands.get(b).pixels.read(0, 0, x, y);
-      const want = expected.bands.get(b).pixels.read(0, 0, x, y);
-      if (tolerated === 0) expect(samePixels(got, want), `band ${b}`).toBe(true);
-      else expect(got.filter((value, index) => value !== want[index]).length, `band ${b}: pixels that differ`).toBeLessThanOrEqual(tolerated);
-    }
-  } finally {
-    actual.close();
-    expected.close();
-  }
+/** Mirrors a group's mosaic locally (see mirrorMosaic); stored mosaics name their cells and tiles relatively: never a signed URL, never a local path. */
+async function mirrorCheckedMosaic(collection: string, group: string, into: string): Promise<string> {
+  const { path, xml } = await mirrorMosaic(env.harness.store, collection, group, into);
+  expect(xml).not.toMatch(/vsicurl|sig=|relativeToVRT="0"|\/tmp\//);
+  return path;
 }
 
 /** The mosaic holds each source's pixels at the source's place on its grid. */
@@ -118,7 +85,7 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     expect(first.skipped).toEqual([]);
     expect(first.mosaics).toEqual([{ group: 'epsg-32633-3xbyte', url: env.harness.store.url(collectionMosaicBlob(collection, 'epsg-32633-3xbyte')), sources: 2, tiles: 6 + 4 }]);
     const local = join(env.fixtures.path, `${collection}-1`);
-    const mosaicPath = await mirrorMosaic(collection, 'epsg-32633-3xbyte', local);
+    const mosaicPath = await mirrorCheckedMosaic(collection, 'epsg-32633-3xbyte', local);
     const mosaic = gdal.open(mosaicPath);
     expect([mosaic.rasterSize.x, mosaic.rasterSize.y]).toEqual([550, 200]);
     expect(mosaic.geoTransform).toEqual([500000, 10, 0, 6000000, 0, -10]);
@@ -191,11 +158,11 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     stored = (await env.harness.store.readJson<StacCollection>(collectionBlob(collection)))!.value;
     expect(Object.keys(stored.assets ?? {}).sort()).toEqual(['mosaic', 'mosaic_epsg-32633-1xfloat32', 'overview']);
     const local2 = join(env.fixtures.path, `${collection}-2`);
-    const rebuilt = gdal.open(await mirrorMosaic(collection, 'epsg-32633-3xbyte', local2));
+    const rebuilt = gdal.open(await mirrorCheckedMosaic(collection, 'epsg-32633-3xbyte', local2));
     expect(rebuilt.rasterSize.x).toBe(700);
     for (const path of [west, east, south]) expectSourceInMosaic(rebuilt, path);
     rebuilt.close();
-    const demMosaic = gdal.open(await mirrorMosaic(collection, 'epsg-32633-1xfloat32', local2));
+    const demMosaic = gdal.open(await mirrorCheckedMosaic(collection, 'epsg-32633-1xfloat32', local2));
     expectSourceInMosaic(demMosaic, dem);
     demMosaic.close();
     expect((await validator.validate(stored)).errors).toEqual([]);
@@ -250,7 +217,7 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     expect(pathsOfReplaced.length).toBeGreaterThan(0);
     expect(pathsOfReplaced.filter((path) => !path.includes(`/${replaced.outputs.version}/`))).toEqual([]);
 
-    const incremental = await mirrorMosaic(collection, 'epsg-32633-3xbyte', join(env.fixtures.path, `${collection}-incremental`));
+    const incremental = await mirrorCheckedMosaic(collection, 'epsg-32633-3xbyte', join(env.fixtures.path, `${collection}-incremental`));
     const mosaic = gdal.open(incremental);
     expectSourceInMosaic(mosaic, replacement);
     expectSourceInMosaic(mosaic, join(env.fixtures.path, 'cell-14.tif'));
@@ -263,7 +230,7 @@ describe('the collection mosaic (real GDAL, real Azurite)', () => {
     const state = `${collection}/${collection}.mosaic-state/`;
     for (const name of await env.harness.store.list(containers.cogs, state)) await env.harness.store.delete({ container: containers.cogs, name });
     expect((await build({ collection })).mosaics).toMatchObject([{ sources: 10, tiles: 10 }]);
-    const rebuilt = await mirrorMosaic(collection, 'epsg-32633-3xbyte', join(env.fixtures.path, `${collection}-rebuilt`));
+    const rebuilt = await mirrorCheckedMosaic(collection, 'epsg-32633-3xbyte', join(env.fixtures.path, `${collection}-rebuilt`));
     expectSamePixels(incremental, rebuilt);
     // The overview, painted in parts over eight runs, is the one painted whole (the collection kept
     // its extent, so its grid too), up to a few pixels on the edge of the data that the warper,
