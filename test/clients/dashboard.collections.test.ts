@@ -7,17 +7,11 @@
  * quarantined shows the rule and measured value on its page; Approve (confirmed) publishes it and
  * the page follows the decision to Completed. No console error.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
-import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { dashboardMissing, openDashboardBrowser, whyChromiumMissing } from '../support/dashboard.browser.js';
-import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
-import { startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
-
+import { writeRgbUint8 } from '../support/fixtures.js';
+import { useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
 
 const chromiumMissing = whyChromiumMissing();
 const definition = { title: 'Elevation', sources: [{ container: 'uploads', prefix: 'dem/' }], gates: { maxNodataShare: 0.25, crs: { family: 'projected' } }, options: { compression: 'ZSTD' } };
@@ -29,22 +23,16 @@ if (chromiumMissing) {
   });
 } else {
   describe('dashboard collections in headless Chromium', () => {
-    let azurite: RunningAzurite;
-    let azuriteDir: string;
-    let host: LocalHost;
+    const env = useHostOnOwnAzurite('dashboard-collections', { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' });
     let browser: Browser | undefined;
     let page: Page;
-    let fixtures: FixtureDir | undefined;
     const problems: string[] = [];
 
     const put = (id: string, body: unknown, ifMatch?: string) =>
-      fetch(`${host.baseUrl}/api/collections/${id}`, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) }, body: JSON.stringify(body) });
+      fetch(`${env.host.baseUrl}/api/collections/${id}`, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) }, body: JSON.stringify(body) });
 
     beforeAll(async () => {
       if (dashboardMissing) throw new Error(dashboardMissing);
-      azuriteDir = mkdtempSync(join(tmpdir(), 'dashboard-collections-azurite-'));
-      azurite = await startAzurite({ location: azuriteDir });
-      host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
       expect((await put('dem', definition)).status).toBe(201);
       ({ browser, page } = await openDashboardBrowser());
       page.on('console', (message) => {
@@ -59,14 +47,10 @@ if (chromiumMissing) {
 
     afterAll(async () => {
       await browser?.close();
-      await host?.stop();
-      await azurite?.stop();
-      fixtures?.remove();
-      if (azuriteDir) rmSync(azuriteDir, { recursive: true, force: true });
     });
 
     it('lists the collection with its sources and gates in words, and links its page', async () => {
-      await page.goto(`${host.baseUrl}/api/dashboard/#/collections`);
+      await page.goto(`${env.host.baseUrl}/api/dashboard/#/collections`);
       const row = page.locator('table.collections tbody tr', { hasText: 'dem' });
       await expect.poll(() => row.innerText()).toContain('uploads/dem/');
       expect(await row.innerText()).toContain('nodata at most 25%');
@@ -80,7 +64,7 @@ if (chromiumMissing) {
     });
 
     it('refuses a definition naming an unknown collection with its path, then saves the next version', async () => {
-      await page.goto(`${host.baseUrl}/api/dashboard/#/collections/dem`);
+      await page.goto(`${env.host.baseUrl}/api/dashboard/#/collections/dem`);
       const editor = page.locator('#definition-text');
       await expect.poll(() => editor.inputValue()).toContain('"maxNodataShare": 0.25');
       await editor.fill(JSON.stringify({ ...definition, derivedFrom: { collection: 'no-such', product: 'slope' } }));
@@ -91,34 +75,32 @@ if (chromiumMissing) {
       await page.getByRole('button', { name: 'Save as version 2' }).click();
       await expect.poll(() => page.locator('.collection-version').innerText()).toBe('2');
       expect(await page.locator('main').innerText()).toContain('Elevation, 1 m');
-      const stored = (await (await fetch(`${host.baseUrl}/api/collections/dem`)).json()) as { version: number; definition: { title: string } };
+      const stored = (await (await fetch(`${env.host.baseUrl}/api/collections/dem`)).json()) as { version: number; definition: { title: string } };
       expect(stored).toMatchObject({ version: 2, definition: { title: 'Elevation, 1 m' } });
       expect(problems.splice(0)).toEqual([]);
     });
 
     it('refuses to overwrite a version saved elsewhere meanwhile', async () => {
-      await page.goto(`${host.baseUrl}/api/dashboard/#/collections/dem`);
+      await page.goto(`${env.host.baseUrl}/api/dashboard/#/collections/dem`);
       await expect.poll(() => page.locator('.collection-version').innerText()).toBe('2');
       expect((await put('dem', { ...definition, title: 'Saved elsewhere' }, '"2"')).status).toBe(200);
       await page.locator('#definition-text').fill(JSON.stringify({ ...definition, title: 'Mine' }));
       await page.getByRole('button', { name: 'Save as version 3' }).click();
       await expect.poll(() => page.locator('[role="alert"]').innerText()).toContain('current version is 3');
-      const stored = (await (await fetch(`${host.baseUrl}/api/collections/dem`)).json()) as { definition: { title: string } };
+      const stored = (await (await fetch(`${env.host.baseUrl}/api/collections/dem`)).json()) as { definition: { title: string } };
       expect(stored.definition.title).toBe('Saved elsewhere');
       expect(problems.splice(0)).toEqual([]);
     });
 
     it('shows a quarantined job with its failed gate, and approves it after a confirmation', async () => {
       expect((await put('gated', { sources: [{ container: 'incoming', prefix: 'gated/' }], gates: { crs: { epsg: [4326] } } })).status).toBe(201);
-      fixtures = createFixtureDir('dashboard-collections-');
-      const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
-      await store.uploadFile({ container: 'incoming', name: 'gated/scene.tif' }, writeRgbUint8(fixtures.path, 200, 150, 'scene.tif'), 'image/tiff');
-      const submitted = await fetch(`${host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ source: 'incoming/gated/scene.tif', collection: 'gated' }) });
+      await env.store.uploadFile({ container: 'incoming', name: 'gated/scene.tif' }, writeRgbUint8(env.fixtures.path, 200, 150, 'scene.tif'), 'image/tiff');
+      const submitted = await fetch(`${env.host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ source: 'incoming/gated/scene.tif', collection: 'gated' }) });
       expect(submitted.status).toBe(202);
       const { id } = (await submitted.json()) as { id: string };
-      expect((await waitForJob(host.baseUrl, id)).status).toBe('Quarantined');
+      expect((await waitForJob(env.host.baseUrl, id)).status).toBe('Quarantined');
 
-      await page.goto(`${host.baseUrl}/api/dashboard/#/jobs/${encodeURIComponent(id)}`);
+      await page.goto(`${env.host.baseUrl}/api/dashboard/#/jobs/${encodeURIComponent(id)}`);
       const panel = page.locator('section.quarantine');
       await expect.poll(() => panel.innerText()).toContain('crs.epsg');
       expect(await panel.innerText()).toContain('EPSG:32633');
@@ -134,14 +116,12 @@ if (chromiumMissing) {
       expect((await put('scenes', { sources: [{ container: 'incoming', prefix: 'scenes/' }] })).status).toBe(201);
       expect((await put('scenes-ndi', { derivedFrom: { collection: 'scenes', product: 'normalized-difference', bands: [1, 2] } })).status).toBe(201);
       expect((await put('scenes-hillshade', { derivedFrom: { collection: 'scenes', product: 'hillshade' } })).status).toBe(201);
-      fixtures ??= createFixtureDir('dashboard-collections-');
-      const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
-      await store.uploadFile({ container: 'incoming', name: 'scenes/rgb.tif' }, writeRgbUint8(fixtures.path, 120, 80, 'rgb.tif'), 'image/tiff');
-      const submitted = await fetch(`${host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ source: 'incoming/scenes/rgb.tif', collection: 'scenes' }) });
+      await env.store.uploadFile({ container: 'incoming', name: 'scenes/rgb.tif' }, writeRgbUint8(env.fixtures.path, 120, 80, 'rgb.tif'), 'image/tiff');
+      const submitted = await fetch(`${env.host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ source: 'incoming/scenes/rgb.tif', collection: 'scenes' }) });
       const { id } = (await submitted.json()) as { id: string };
-      expect((await waitForJob(host.baseUrl, id)).status).toBe('Completed');
+      expect((await waitForJob(env.host.baseUrl, id)).status).toBe('Completed');
 
-      await page.goto(`${host.baseUrl}/api/dashboard/#/jobs/${encodeURIComponent(id)}`);
+      await page.goto(`${env.host.baseUrl}/api/dashboard/#/jobs/${encodeURIComponent(id)}`);
       const section = page.locator('section.derived');
       await expect.poll(() => section.innerText()).toContain('scenes-ndi (normalized-difference): 1 item published');
       const failed = section.locator('li.derived-failed');

@@ -9,17 +9,14 @@
  * injected, one SVG, and at phone width (390 px) the graph scrolls in its box while the page does
  * not scroll sideways. No console error. Screenshots land in test-results/screenshots/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type RunningAzurite } from '../../host/azurite.js';
-import { AzureBlobStore } from '../../src/storage/azure.blob.store.js';
 import { dashboardMissing, openDashboardBrowser, whyChromiumMissing } from '../support/dashboard.browser.js';
-import { createFixtureDir, writeRgbUint8, type FixtureDir } from '../support/fixtures.js';
+import { writeRgbUint8 } from '../support/fixtures.js';
 import { hostileDisplayDefinitions } from '../support/hostile.collections.js';
-import { projectRoot, startLocalHost, waitForJob, type LocalHost } from '../support/local.host.js';
+import { projectRoot, useHostOnOwnAzurite, waitForJob } from '../support/local.host.js';
 
 const chromiumMissing = whyChromiumMissing();
 const screenshots = join(projectRoot, 'test-results', 'screenshots');
@@ -46,15 +43,12 @@ if (chromiumMissing) {
   });
 } else {
   describe('dashboard workflow graph in headless Chromium', () => {
-    let azurite: RunningAzurite;
-    let azuriteDir: string;
-    let host: LocalHost;
+    const env = useHostOnOwnAzurite('dashboard-dag', { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' });
     let browser: Browser | undefined;
     let page: Page;
-    let fixtures: FixtureDir | undefined;
     const problems: string[] = [];
 
-    const put = (id: string, body: unknown) => fetch(`${host.baseUrl}/api/collections/${id}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const put = (id: string, body: unknown) => fetch(`${env.host.baseUrl}/api/collections/${id}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
     const nodeIds = (on: Page) => on.locator('svg.dag g.dag-node').evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-node')));
     const edgeIds = (on: Page) => on.locator('svg.dag g.dag-edge').evaluateAll((edges) => edges.map((edge) => `${edge.getAttribute('data-from')} -> ${edge.getAttribute('data-to')}`));
     const watch = (on: Page): void => {
@@ -71,9 +65,6 @@ if (chromiumMissing) {
     beforeAll(async () => {
       if (dashboardMissing) throw new Error(dashboardMissing);
       mkdirSync(screenshots, { recursive: true });
-      azuriteDir = mkdtempSync(join(tmpdir(), 'dashboard-dag-azurite-'));
-      azurite = await startAzurite({ location: azuriteDir });
-      host = await startLocalHost({ storageConnectionString: azurite.connectionString, env: { INGEST_SOURCE_CONTAINERS: 'uploads,incoming' } });
       for (const [id, body] of [['landcover', landcover], ['terrain', terrain], ['terrain-slope', terrainSlope]] as const) expect((await put(id, body)).status, id).toBe(201);
       ({ browser, page } = await openDashboardBrowser());
       watch(page);
@@ -81,14 +72,10 @@ if (chromiumMissing) {
 
     afterAll(async () => {
       await browser?.close();
-      await host?.stop();
-      await azurite?.stop();
-      fixtures?.remove();
-      if (azuriteDir) rmSync(azuriteDir, { recursive: true, force: true });
     });
 
     it('draws the collection\'s workflow from its definition: nodes, edges, the schedule\'s next run, keyboard-operable nodes', async () => {
-      await page.goto(`${host.baseUrl}/api/dashboard/#/collections/terrain`);
+      await page.goto(`${env.host.baseUrl}/api/dashboard/#/collections/terrain`);
       const svg = page.locator('svg.dag');
       await svg.locator('g.dag-node').first().waitFor();
       // The derived collection comes from the collections listing: wait for it.
@@ -128,7 +115,7 @@ if (chromiumMissing) {
       // The derived collection's own page draws its upstream and derivation, and links back.
       await svg.locator('g[data-node="derived:terrain-slope"]').click();
       await page.locator('.dag-panel h3', { hasText: 'Derived collection' }).waitFor();
-      await page.goto(`${host.baseUrl}/api/dashboard/#/collections/terrain-slope`);
+      await page.goto(`${env.host.baseUrl}/api/dashboard/#/collections/terrain-slope`);
       await page.locator('svg.dag g[data-node="upstream"]').waitFor();
       expect(await nodeIds(page)).toEqual(['upstream', 'derive', 'tiles', 'stac', 'events']);
       expect(new Set(await edgeIds(page))).toEqual(new Set(['upstream -> derive', 'derive -> tiles', 'tiles -> stac', 'stac -> events']));
@@ -137,16 +124,14 @@ if (chromiumMissing) {
     }, 120_000);
 
     it('shows a job where it stands, ending as done on the STAC step, and lists it with a link to its page', async () => {
-      await page.goto(`${host.baseUrl}/api/dashboard/#/collections/terrain`);
+      await page.goto(`${env.host.baseUrl}/api/dashboard/#/collections/terrain`);
       const svg = page.locator('svg.dag');
       await svg.locator('g[data-node="stac"]').waitFor();
       expect(await svg.locator('g.dag-has-jobs').count()).toBe(0);
       expect(await svg.locator('.dag-badge[visibility="visible"]').count()).toBe(0);
 
-      fixtures = createFixtureDir('dashboard-dag-');
-      const store = AzureBlobStore.fromEnvironment({ AzureWebJobsStorage: azurite.connectionString });
-      await store.uploadFile({ container: 'incoming', name: 'terrain/scene.tif' }, writeRgbUint8(fixtures.path, 1500, 1000, 'scene.tif'), 'image/tiff');
-      const submitted = await fetch(`${host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ source: 'incoming/terrain/scene.tif', collection: 'terrain' }) });
+      await env.store.uploadFile({ container: 'incoming', name: 'terrain/scene.tif' }, writeRgbUint8(env.fixtures.path, 1500, 1000, 'scene.tif'), 'image/tiff');
+      const submitted = await fetch(`${env.host.baseUrl}/api/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ source: 'incoming/terrain/scene.tif', collection: 'terrain' }) });
       expect(submitted.status).toBe(202);
       const { id } = (await submitted.json()) as { id: string };
 
@@ -173,7 +158,7 @@ if (chromiumMissing) {
         .toBe('stac: ● 1 done');
       console.log(`badge positions seen: ${seen.join(' → ')}`);
       expect(mismatched).toEqual([]);
-      expect((await waitForJob(host.baseUrl, id)).status).toBe('Completed');
+      expect((await waitForJob(env.host.baseUrl, id)).status).toBe('Completed');
       expect(await svg.locator('g[data-node="stac"]').getAttribute('aria-label')).toContain('Jobs here: 1 done');
 
       await svg.locator('g[data-node="stac"]').click();
@@ -196,7 +181,7 @@ if (chromiumMissing) {
         for (const hostile of hostileDisplayDefinitions) {
           const answer = await put(hostile.id, hostile.definition);
           expect(answer.status, `${hostile.name}: ${await answer.text()}`).toBe(201);
-          await small.goto(`${host.baseUrl}/api/dashboard/#/collections/${hostile.id}`);
+          await small.goto(`${env.host.baseUrl}/api/dashboard/#/collections/${hostile.id}`);
           const svg = small.locator('svg.dag');
           await svg.locator('g[data-node="stac"]').waitFor();
           const text = (await svg.textContent()) ?? '';
