@@ -54,6 +54,8 @@ export const settingNames = {
   batchSchedulePrefix: 'INGEST_BATCH_SCHEDULE_PREFIX',
   /** Seconds between checks of a collection schedule's unmet "after" dependencies while its window is open (default 60, at least 5). */
   scheduleRecheckSeconds: 'INGEST_SCHEDULE_RECHECK_SECONDS',
+  /** The platform's time zone for timer triggers (App Service's setting; UTC when unset). */
+  timerTimeZone: 'WEBSITE_TIME_ZONE',
   /** Seconds validation may spend inspecting one upload (in its own process) before it is stopped and the upload refused (default 60). */
   inspectTimeoutSeconds: 'INGEST_INSPECT_TIMEOUT_SECONDS',
   /** Address space (MB) of the process that inspects one upload; more refuses the upload (default 2048). */
@@ -291,6 +293,11 @@ export function readBatchSchedule(env: Environment = process.env): { schedule: s
 /** How often an open schedule window re-checks its unmet "after" dependencies, in ms (at least 5 s: a tighter poll buys nothing). */
 export function readScheduleRecheckMs(env: Environment = process.env): number {
   return Math.max(5, readPositiveInteger(env, settingNames.scheduleRecheckSeconds, 60)) * 1000;
+}
+
+/** The time zone the Functions timer reads its NCRONTAB in (the settings' schedule): `WEBSITE_TIME_ZONE`, or UTC. */
+export function readTimerTimeZone(env: Environment = process.env): string {
+  return env[settingNames.timerTimeZone]?.trim() || 'UTC';
 }
 
 export function readBatchSettings(env: Environment = process.env): BatchSettings {

@@ -12,7 +12,7 @@ import { createCheckScheduleAfter, createReadScheduleDefinition, createRunSchedu
 import { runToOutcome } from '../activities/index.js';
 import type { CollectionSchedules } from '../api/contract.js';
 import { collectionIdPattern } from '../collections/definition.schema.js';
-import { readBatchSchedule, readScheduleRecheckMs } from '../config.js';
+import { readBatchSchedule, readScheduleRecheckMs, readTimerTimeZone } from '../config.js';
 import { submitBatch } from '../jobs/batch.submit.js';
 import { findLatestAttempt } from '../jobs/job.submit.js';
 import { ensureSchedule, readScheduleViews, settingsScheduleMark } from '../jobs/schedule.instances.js';
@@ -76,7 +76,7 @@ export async function getCollectionSchedulesHandler(request: HttpRequest, contex
   const schedules = collection ? await readScheduleViews(df.getClient(context), collection, now) : [];
   const settings = id === defaultCollectionId ? readBatchSchedule() : undefined;
   const settingsSchedule = settings
-    ? { cron: settings.schedule, timeZone: process.env['WEBSITE_TIME_ZONE']?.trim() || 'UTC', source: settings.prefix, lastRun: (await getJobIndex().readScheduleMark(settingsScheduleMark(settings.prefix)))?.toISOString() ?? null }
+    ? { cron: settings.schedule, timeZone: readTimerTimeZone(), source: settings.prefix, lastRun: (await getJobIndex().readScheduleMark(settingsScheduleMark(settings.prefix)))?.toISOString() ?? null }
     : null;
   return { status: 200, jsonBody: { collection: id, version: collection?.version ?? 0, schedules, settingsSchedule } satisfies CollectionSchedules };
 }

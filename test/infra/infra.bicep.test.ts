@@ -62,6 +62,8 @@ const optionalInAzure: Record<string, string> = {
   [settingNames.assumeCfLonLat]: 'defaults to on (docs/raster-output.md); set it to false only to refuse CF longitude/latitude grids without a grid_mapping',
   [settingNames.maxExpansionRatio]: 'defaults to 2,000 decoded bytes per stored byte (docs/security.md); set it only to change the bound',
   [settingNames.scratchMaxMb]: 'defaults to 16 GiB of source copies per Functions instance; the worker job sets it from its replica\'s disk (modules/worker.bicep)',
+  [settingNames.scheduleRecheckSeconds]: 'defaults to 60 s between re-checks of a schedule window whose "after" is not met (docs/collections.md); set it only to change the poll',
+  [settingNames.timerTimeZone]: "the platform's own setting for timer triggers; unset, UTC, which the settings' schedule is shown in",
   [settingNames.workerRetryDelaySeconds]: "defaults to 10 s before the worker's first retry of a failed tile, doubling per delivery; set it only to change the back-off",
 };
 
