@@ -95,8 +95,11 @@ export function recordsEndWithFinalize(version: string | undefined): boolean {
  * to claim (issue 22): one `collectionMosaic` run per burst, not per job. Older instances call the
  * activity every time.
  */
-export function asksBeforeStartingMosaicRun(version: string | undefined): boolean {
-  return atLeast(version, [1, 7]);
+export function asksBeforeStartingMosaicRun(_version: string | undefined): boolean {
+  // Off for now: with it on, a burst of three jobs on the local host sometimes left one source
+  // out of every build (ingest.e2e, "one build for a burst of jobs"; cause not yet found). Every
+  // job requests its own run again, as 1.6 did; the entity's requestRun stays for the fix.
+  return false;
 }
 
 /** `major.minor[.…]` at least `minimum`; anything that does not parse is older. */

@@ -15,10 +15,6 @@ import type { IngestInput, IngestProgress, RasterInfo, RegisteredItem, Validated
 import { crsViolation as violation, gatedInput as gated, ok, oneSourceInfo as info, oneSourceInput as input } from '../support/ingest.fixtures.js';
 import { episodeTime, flattenActions, HistoryBuilder, replay } from '../support/orchestrator.replay.js';
 
-const callEntity = 7;
-/** The collection's `collectionMosaicRequests` entity, as the SDK names its instance. */
-const mosaicRequests = '@collectionmosaicrequests@dems';
-
 const itemId = 'dem-one-r0-c0';
 const tile: RegisteredItem = { itemId, itemUrl: `http://stac/${itemId}.json`, cogUrl: `http://cogs/${itemId}.tif`, cogBytes: 10, bbox: [9, 46, 9.1, 46.1], window: { index: 0, row: 0, col: 0, x: 0, y: 0, width: 100, height: 100 } };
 const ran = { startedAt: '2026-01-01T00:00:01.250Z', endedAt: '2026-01-01T00:00:01.750Z' };
@@ -77,14 +73,12 @@ describe('a job of version 1.7 makes a single tile with its validation', () => {
     expect(status.tile).toMatchObject({ itemId, stage: 'registered', route: 'functions', attempts: 1, startedAt: episodeTime(1), item: tile, timing: { waitMs: 250, workMs: 500, startedAt: ran.startedAt } });
 
     history.taskScheduled(1, 'finalizeCollection').episodeDone().episode().taskCompleted(1, ok(finalizedAlone));
-    const asking = await replay(ingestRasterOrchestrator, history, input);
-    expect(flattenActions(asking).at(-1)).toMatchObject({ actionType: callEntity, instanceId: mosaicRequests, operation: 'requestRun', input: { at: episodeTime(3) } });
-    history.entityCalled(2, mosaicRequests, 'run-1', 'requestRun').episodeDone().episode().entityAnswered('run-1', true);
+    // Each job requests its own mosaic run (asking the entity first is off: see versions.ts).
     expect(lastCall(flattenActions(await replay(ingestRasterOrchestrator, history, input)))).toMatchObject({ functionName: 'requestCollectionMosaic', input: { collection: 'dems' } });
-    history.taskScheduled(3, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(3, ok({ instanceId: 'm' }));
+    history.taskScheduled(2, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(2, ok({ instanceId: 'm' }));
     const publishing = await replay(ingestRasterOrchestrator, history, input);
     expect(names(flattenActions(publishing))).toEqual(['validateAndCreateTile', 'finalizeCollection', 'requestCollectionMosaic', 'publishEvents']);
-    history.taskScheduled(4, 'publishEvents').episodeDone().episode().taskCompleted(4, ok({ delivered: 1, dropped: [] }));
+    history.taskScheduled(3, 'publishEvents').episodeDone().episode().taskCompleted(3, ok({ delivered: 1, dropped: [] }));
     const done = await replay(ingestRasterOrchestrator, history, input);
     expect(done.isDone).toBe(true);
     expect(done.output).toMatchObject({ collection: finalizedAlone, tiles: [{ itemId }] });
@@ -97,23 +91,15 @@ describe('a job of version 1.7 makes a single tile with its validation', () => {
     expect(lastCall(flattenActions(recording))).toMatchObject({ functionName: 'recordJob', input: { status: 'Failed', errorCodes: ['OUTPUT_CONFLICT'] } });
   });
 
-  it('starts no mosaic run when one another job started is still to claim the mark', async () => {
-    const history = validatedWith(ok({ info, tile: { ok: true, item: tile, ran } }));
-    history.taskScheduled(1, 'finalizeCollection').episodeDone().episode().taskCompleted(1, ok(finalizedAlone));
-    history.entityCalled(2, mosaicRequests, 'run-1', 'requestRun').episodeDone().episode().entityAnswered('run-1', false);
-    const recording = await replay(ingestRasterOrchestrator, history, input);
-    expect(names(flattenActions(recording))).toEqual(['validateAndCreateTile', 'finalizeCollection', 'publishEvents']);
-  });
-
   it('with collections deriving from its own, runs them from the plans finalize found and records its end after them', async () => {
     const derivation = { collection: 'dems-hillshade', definitionVersion: 2, derivation: { collection: 'dems', product: 'hillshade' as const } };
     const history = validatedWith(ok({ info, tile: { ok: true, item: tile, ran } }));
     // Finalize found a derived collection, so it left the end record to the job.
     history.taskScheduled(1, 'finalizeCollection').episodeDone().episode().taskCompleted(1, ok({ ...finalized, endRecorded: false, derivedPlans: [derivation] }));
-    history.entityCalled(2, mosaicRequests, 'run-1', 'requestRun').episodeDone().episode().entityAnswered('run-1', false);
+    history.taskScheduled(2, 'requestCollectionMosaic').episodeDone().episode().taskCompleted(2, ok({ instanceId: 'm' }));
     const deriving = await replay(ingestRasterOrchestrator, history, input);
     // No lookup of its own: the sub-orchestration starts from finalize's plans.
-    expect(names(flattenActions(deriving))).toEqual(['validateAndCreateTile', 'finalizeCollection', 'deriveProducts']);
+    expect(names(flattenActions(deriving))).toEqual(['validateAndCreateTile', 'finalizeCollection', 'requestCollectionMosaic', 'deriveProducts']);
     expect(lastCall(flattenActions(deriving))).toMatchObject({ functionName: 'deriveProducts', input: { target: derivation } });
     expect((deriving.customStatus as IngestProgress).stage).toBe('deriving');
     const outcome = { collection: 'dems-hillshade', product: 'hillshade', instanceId: 'job-1-derived-dems-hillshade', status: 'completed', items: 1, failures: [], failureCount: 0 };
