@@ -86,8 +86,16 @@ describe('deleting an ingested source (local host, Event Grid stand-in)', () => 
     await expect.poll(itemCount, { timeout: 60_000, interval: 500 }).toBe(0);
     expect(await env.store.readJson(sourceRecordBlob('rasters', deriveSourceKey(containers.uploads, name)))).toBeUndefined();
     expect((await env.store.list(containers.stac, 'rasters/')).filter((blob) => blob.includes(deriveSourceKey(containers.uploads, name)) && !blob.startsWith('rasters/removed/'))).toEqual([]);
-    // The removal orchestration, found by its name, says what it removed.
-    const removal = (await (await fetch(`${env.host.baseUrl}/runtime/webhooks/durabletask/instances/${removed.superseded!.removed!.removal}`)).json()) as { runtimeStatus: string; output: unknown };
+    // The removal orchestration, found by its name, says what it removed once it ends (its last steps may still run: poll).
+    const removalUrl = `${env.host.baseUrl}/runtime/webhooks/durabletask/instances/${removed.superseded!.removed!.removal}`;
+    const removal = await vi.waitFor(
+      async () => {
+        const status = (await (await fetch(removalUrl)).json()) as { runtimeStatus: string; output: unknown };
+        if (status.runtimeStatus === 'Running' || status.runtimeStatus === 'Pending') throw new Error(`the removal is still ${status.runtimeStatus}`);
+        return status;
+      },
+      { timeout: 90_000, interval: 500 },
+    );
     expect(removal).toMatchObject({ runtimeStatus: 'Completed', output: { source, outcome: 'removed', collections: [{ collection: 'rasters', unpublished: true, items: 6 }] } });
 
     // Uploaded again: the trigger ingests it again, and its COGs are readable.
